@@ -1,0 +1,44 @@
+# Two commands do all the setup: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run test chromium demo-data clean
+
+# The venv is rebuilt when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,serve]'
+	touch $@
+
+install: $(BIN)/.installed  ## install the project and its Python dependencies into .venv
+
+run: install  ## create the catalogue if needed, load the demo data into an empty one, serve the map
+	$(BIN)/mapapp init
+	$(BIN)/mapapp load-demo --if-empty
+	$(BIN)/mapapp serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's chromium through Playwright; never a downloaded browser.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing at $(CHROMIUM): install Debian's package 'chromium' (the browser tests need it)"; exit 1; \
+	fi
+
+test: install chromium  ## install everything the tests need and run the whole suite
+	$(BIN)/python -m pytest
+
+demo-data: install  ## regenerate data/demo/ from scripts/make_demo_data.py
+	$(BIN)/python scripts/make_demo_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

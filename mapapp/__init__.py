@@ -1,0 +1,32 @@
+"""mapapp: a public, embeddable map and directory of social and solidarity economy actors."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+from .config import ROOT, from_environment
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Flask app: defaults, then ``MAPAPP_*`` settings, then ``test_config``."""
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+    from . import api, db, security, views
+
+    db.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    return app

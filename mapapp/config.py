@@ -1,0 +1,68 @@
+"""Defaults and the ``MAPAPP_*`` environment settings.
+
+Every setting is listed in ``SETTINGS`` with its default and a one-line help;
+README.md documents each of them (a test checks that it does).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+
+
+class ConfigError(ValueError):
+    """A ``MAPAPP_*`` setting has a value that cannot be used."""
+
+
+_INTEGERS = ("TILE_MAX_ZOOM", "PORT")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its Flask config key, default and help text."""
+
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"MAPAPP_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE", str(DATA_DIR / "mapapp.db"), "Path of the SQLite catalogue; created on first use."),
+    Setting("SECRET_KEY", "", "Key that signs session cookies; set a long random value in production."),
+    Setting(
+        "TILE_URL",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Leaflet URL template of the base map tiles (the only thing a page loads from another host).",
+    ),
+    Setting(
+        "TILE_ATTRIBUTION",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "Attribution shown for the tiles (HTML, set by the operator, not by data).",
+    ),
+    Setting("TILE_MAX_ZOOM", "19", "Highest zoom level the tile server provides."),
+    Setting("HOST", "127.0.0.1", "Address `mapapp serve` listens on."),
+    Setting("PORT", "5000", "Port `mapapp serve` listens on."),
+    Setting("SITE_NAME", "mapapp", "Name shown in the page title and header."),
+)
+
+
+def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str]:
+    """Return the Flask config mapping: defaults overridden by ``MAPAPP_*`` variables."""
+    environ = os.environ if environ is None else environ
+    config: dict = {s.name: environ.get(s.env, s.default) for s in SETTINGS}
+    for name in _INTEGERS:
+        try:
+            config[name] = int(config[name])
+        except ValueError:
+            raise ConfigError(
+                f"MAPAPP_{name} must be a whole number, got {config[name]!r}"
+            ) from None
+    return config

@@ -1,0 +1,139 @@
+"""One ``Filters`` object, parsed from a query string, for pages, API and embed.
+
+Within a kind values are OR-ed (``country=FR,BE``), across kinds AND-ed.
+Repeated parameters and comma-separated values are equivalent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from . import vocab
+from .errors import BadRequest
+
+MAX_QUERY_LENGTH = 200
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A lon/lat box in the order of the ``bbox`` parameter (GeoJSON order)."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a visitor asked to see. Empty tuples mean "no restriction"."""
+
+    country: tuple[str, ...] = ()
+    theme: tuple[str, ...] = ()
+    need: tuple[str, ...] = ()
+    offer: tuple[str, ...] = ()
+    relation: tuple[str, ...] = ()
+    project: tuple[str, ...] = ()
+    visit: tuple[str, ...] = ()
+    q: str = ""
+    bbox: BBox | None = field(default=None)
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> "Filters":
+        """Parse query-string arguments; raise ``BadRequest`` naming a bad parameter.
+
+        ``args`` may be a werkzeug ``MultiDict`` (repeated keys) or a plain dict.
+        Unknown parameters are ignored so that pages can carry their own
+        (``lang``, ``page``, …).
+        """
+
+        def values(name: str) -> tuple[str, ...]:
+            raw = args.getlist(name) if hasattr(args, "getlist") else [args.get(name) or ""]
+            items = [v.strip() for value in raw for v in str(value).split(",")]
+            return tuple(dict.fromkeys(v for v in items if v))
+
+        country = tuple(v.upper() for v in values("country"))
+        for code in country:
+            if not vocab.is_country(code):
+                raise BadRequest(
+                    f"country: {code!r} is not an ISO 3166-1 alpha-2 code (for example FR, BE, IT)",
+                    parameter="country",
+                )
+        kinds = {
+            "theme": vocab.themes(),
+            "need": vocab.resources(),
+            "offer": vocab.resources(),
+            "relation": vocab.relations(),
+        }
+        parsed: dict[str, tuple[str, ...]] = {}
+        for name, vocabulary in kinds.items():
+            given = values(name)
+            if name == "theme":
+                given = tuple(v.upper() for v in given)
+            for code in given:
+                if code not in vocabulary:
+                    raise BadRequest(
+                        f"{name}: unknown value {code!r}; use one of {', '.join(vocabulary.codes())}",
+                        parameter=name,
+                    )
+            parsed[name] = given
+        for name in ("project", "visit"):
+            given = values(name)
+            for slug in given:
+                if not _SLUG.match(slug):
+                    raise BadRequest(f"{name}: {slug!r} is not a valid slug", parameter=name)
+            parsed[name] = given
+        q = " ".join(str(args.get("q") or "").split())
+        if len(q) > MAX_QUERY_LENGTH:
+            raise BadRequest(
+                f"q: the search text is longer than {MAX_QUERY_LENGTH} characters", parameter="q"
+            )
+        return cls(country=country, q=q, bbox=_parse_bbox(args.get("bbox")), **parsed)
+
+    def to_args(self) -> dict[str, str]:
+        """The query-string form (comma-joined), omitting empty filters."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple) and value:
+                out[f.name] = ",".join(value)
+            elif isinstance(value, BBox):
+                out[f.name] = f"{value.min_lon},{value.min_lat},{value.max_lon},{value.max_lat}"
+            elif isinstance(value, str) and value:
+                out[f.name] = value
+        return out
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.to_args()
+
+
+def _parse_bbox(raw: str | None) -> BBox | None:
+    if not raw:
+        return None
+    parts = str(raw).split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4 or any(n != n for n in numbers):
+        raise BadRequest(
+            "bbox: expected four numbers minLon,minLat,maxLon,maxLat (for example 2.2,48.8,2.5,48.9)",
+            parameter="bbox",
+        )
+    box = BBox(*numbers)
+    if not (-180 <= box.min_lon <= 180 and -180 <= box.max_lon <= 180):
+        raise BadRequest("bbox: longitudes must be between -180 and 180", parameter="bbox")
+    if not (-90 <= box.min_lat <= box.max_lat <= 90):
+        raise BadRequest(
+            "bbox: latitudes must be between -90 and 90, minLat first", parameter="bbox"
+        )
+    if box.min_lon > box.max_lon:
+        raise BadRequest(
+            "bbox: minLon is greater than maxLon; boxes crossing the antimeridian are not supported",
+            parameter="bbox",
+        )
+    return box

@@ -1,0 +1,47 @@
+"""Folium map building: the page's map shell (base layer, controls, attribution).
+
+Folium would link Leaflet and friends from CDNs; here every asset comes from
+``static/vendor/``, through the ``asset_url`` callable the caller passes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import folium
+
+# Europe, where the projects are, until the data layer fits the map to the data.
+DEFAULT_CENTER = (48.5, 10.0)
+DEFAULT_ZOOM = 4
+
+
+@dataclass(frozen=True)
+class MapShell:
+    """The rendered pieces of a folium map, to place in a page template."""
+
+    name: str  # the global JS variable holding the Leaflet map
+    header: str
+    html: str
+    script: str
+
+
+def map_shell(
+    *, tile_url: str, attribution: str, max_zoom: int, asset_url: Callable[[str], str],
+    center: tuple[float, float] = DEFAULT_CENTER, zoom: int = DEFAULT_ZOOM,
+) -> MapShell:
+    """Build the folium map with self-hosted Leaflet and the configured tile server."""
+    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
+                   min_zoom=2)
+    m.default_js = [("leaflet", asset_url("vendor/leaflet/leaflet.js"))]
+    m.default_css = [("leaflet_css", asset_url("vendor/leaflet/leaflet.css"))]
+    folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom,
+                     name="base").add_to(m)
+    root = m.get_root()
+    root.render()  # populates the header with the links above
+    return MapShell(
+        name=m.get_name(),
+        header=root.header.render(),
+        html=root.html.render(),
+        script=root.script.render(),
+    )

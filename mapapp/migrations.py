@@ -1,0 +1,231 @@
+"""The catalogue schema, as numbered migrations applied once each.
+
+``migrate(db)`` is safe to run any number of times: it records every applied
+migration in ``_migrations`` and applies only the missing ones, each inside its
+own transaction. Never edit a released migration; add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+PRECISIONS = (
+    "provided", "address", "street", "postcode", "locality", "region", "country", "manual",
+)
+STATUSES = ("draft", "published", "archived")
+RELATIONS = ("visited", "participant", "partner", "other")
+
+
+class SchemaError(Exception):
+    """The catalogue's schema cannot be used by this version of mapapp."""
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _m001_catalogue(db: sqlite_utils.Database) -> None:
+    statements = [
+        f"""
+        CREATE TABLE organisations (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+            description TEXT NOT NULL DEFAULT '',
+            relation TEXT NOT NULL DEFAULT 'other' CHECK (relation IN ({_quoted(RELATIONS)})),
+            structure TEXT,
+            legal_form TEXT NOT NULL DEFAULT '',
+            street TEXT NOT NULL DEFAULT '',
+            postcode TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            region TEXT NOT NULL DEFAULT '',
+            country TEXT CHECK (country IS NULL OR (length(country) = 2 AND country = upper(country))),
+            lat REAL CHECK (lat IS NULL OR lat BETWEEN -90 AND 90),
+            lon REAL CHECK (lon IS NULL OR lon BETWEEN -180 AND 180),
+            geo_precision TEXT CHECK (geo_precision IS NULL OR geo_precision IN ({_quoted(PRECISIONS)})),
+            geo_source TEXT,
+            website TEXT NOT NULL DEFAULT '' CHECK (website = '' OR website LIKE 'http://%' OR website LIKE 'https://%'),
+            email TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ({_quoted(STATUSES)})),
+            source TEXT NOT NULL DEFAULT '',
+            source_ref TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        )
+        """,
+        "CREATE UNIQUE INDEX organisations_source_ref ON organisations (source, source_ref)"
+        " WHERE source_ref IS NOT NULL",
+        "CREATE INDEX organisations_status_country ON organisations (status, country)",
+        """
+        CREATE TABLE organisation_descriptions (
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            lang TEXT NOT NULL,
+            description TEXT NOT NULL,
+            PRIMARY KEY (organisation_id, lang)
+        )
+        """,
+        """
+        CREATE TABLE organisation_themes (
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            theme TEXT NOT NULL,
+            PRIMARY KEY (organisation_id, theme)
+        )
+        """,
+        "CREATE INDEX organisation_themes_theme ON organisation_themes (theme, organisation_id)",
+        """
+        CREATE TABLE organisation_resources (
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('need', 'offer')),
+            resource TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (organisation_id, kind, resource)
+        )
+        """,
+        "CREATE INDEX organisation_resources_resource ON organisation_resources"
+        " (kind, resource, organisation_id)",
+        """
+        CREATE TABLE projects (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+            description TEXT NOT NULL DEFAULT '',
+            website TEXT NOT NULL DEFAULT '' CHECK (website = '' OR website LIKE 'http://%' OR website LIKE 'https://%'),
+            start_date TEXT,
+            end_date TEXT,
+            source TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        """
+        CREATE TABLE project_organisations (
+            project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            PRIMARY KEY (project_id, organisation_id)
+        )
+        """,
+        "CREATE INDEX project_organisations_organisation ON project_organisations (organisation_id)",
+        """
+        CREATE TABLE visits (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+            title TEXT NOT NULL CHECK (length(trim(title)) > 0),
+            city TEXT NOT NULL DEFAULT '',
+            country TEXT,
+            date TEXT
+        )
+        """,
+        """
+        CREATE TABLE visit_organisations (
+            visit_id INTEGER NOT NULL REFERENCES visits (id) ON DELETE CASCADE,
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            PRIMARY KEY (visit_id, organisation_id)
+        )
+        """,
+        "CREATE INDEX visit_organisations_organisation ON visit_organisations (organisation_id)",
+        # The spatial index holds every located organisation; triggers keep it in
+        # step with organisations.lat/lon, so no code path can forget it.
+        "CREATE VIRTUAL TABLE organisations_rtree USING rtree (id, min_lat, max_lat, min_lon, max_lon)",
+        """
+        CREATE TRIGGER organisations_rtree_insert AFTER INSERT ON organisations
+        WHEN new.lat IS NOT NULL BEGIN
+            INSERT INTO organisations_rtree VALUES (new.id, new.lat, new.lat, new.lon, new.lon);
+        END
+        """,
+        """
+        CREATE TRIGGER organisations_rtree_update AFTER UPDATE OF lat, lon ON organisations BEGIN
+            DELETE FROM organisations_rtree WHERE id = old.id;
+            INSERT INTO organisations_rtree
+                SELECT new.id, new.lat, new.lat, new.lon, new.lon WHERE new.lat IS NOT NULL;
+        END
+        """,
+        """
+        CREATE TRIGGER organisations_rtree_delete AFTER DELETE ON organisations BEGIN
+            DELETE FROM organisations_rtree WHERE id = old.id;
+        END
+        """,
+        # Full-text index over the organisations table (external content);
+        # remove_diacritics lets "poznan" find "Poznań".
+        """
+        CREATE VIRTUAL TABLE organisations_fts USING fts5 (
+            name, description, city,
+            content = 'organisations', content_rowid = 'id',
+            tokenize = 'unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER organisations_fts_insert AFTER INSERT ON organisations BEGIN
+            INSERT INTO organisations_fts (rowid, name, description, city)
+                VALUES (new.id, new.name, new.description, new.city);
+        END
+        """,
+        """
+        CREATE TRIGGER organisations_fts_update AFTER UPDATE OF name, description, city ON organisations BEGIN
+            INSERT INTO organisations_fts (organisations_fts, rowid, name, description, city)
+                VALUES ('delete', old.id, old.name, old.description, old.city);
+            INSERT INTO organisations_fts (rowid, name, description, city)
+                VALUES (new.id, new.name, new.description, new.city);
+        END
+        """,
+        """
+        CREATE TRIGGER organisations_fts_delete AFTER DELETE ON organisations BEGIN
+            INSERT INTO organisations_fts (organisations_fts, rowid, name, description, city)
+                VALUES ('delete', old.id, old.name, old.description, old.city);
+        END
+        """,
+    ]
+    for sql in statements:
+        db.execute(sql)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "catalogue", _m001_catalogue),
+]
+
+
+def applied(db: sqlite_utils.Database) -> list[int]:
+    """Versions of the migrations already applied to ``db``."""
+    if not db["_migrations"].exists():
+        return []
+    return [row[0] for row in db.execute("SELECT version FROM _migrations ORDER BY version")]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every pending migration; return the names of those applied now.
+
+    Each migration runs in a ``BEGIN IMMEDIATE`` transaction and re-checks that
+    it is still pending, so two processes starting together apply it once.
+    """
+    done = set(applied(db))
+    newest = MIGRATIONS[-1][0]
+    if done and max(done) > newest:
+        raise SchemaError(
+            f"the catalogue is at schema version {max(done)}, newer than this mapapp "
+            f"knows ({newest}); upgrade mapapp or point MAPAPP_DATABASE at another file"
+        )
+    names = []
+    for version, name, apply in MIGRATIONS:
+        if version in done:
+            continue
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            if version not in applied(db):
+                apply(db)
+                db.execute(
+                    "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")],
+                )
+                names.append(f"{version:03d}_{name}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+    return names

@@ -1,0 +1,36 @@
+"""Response headers that every page and API answer carries."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app
+
+
+def tile_origin(tile_url: str) -> str:
+    """The CSP source for the tile server: ``{s}`` subdomains become a wildcard."""
+    parts = urlsplit(tile_url)
+    host = parts.netloc.replace("{s}", "*")
+    if not parts.scheme or not host:
+        return "'self'"
+    return f"{parts.scheme}://{host}"
+
+
+def add_headers(response: Response) -> Response:
+    """Forbid framing, sniffing and any script, style or image from another host but tiles."""
+    tiles = tile_origin(current_app.config["TILE_URL"])
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: {tiles}; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the header hook."""
+    app.after_request(add_headers)

@@ -1,0 +1,118 @@
+"""Controlled vocabularies and their labels in the interface languages.
+
+The files under ``data/vocab/`` are the one source of truth; country names come
+from pycountry (ISO 3166-1 and its translations).
+"""
+
+from __future__ import annotations
+
+import csv
+import gettext
+from dataclasses import dataclass
+from functools import cache
+
+import pycountry
+
+from .config import DATA_DIR
+
+LANGUAGES = ("en", "fr", "it", "pl", "el", "nl")
+DEFAULT_LANGUAGE = "en"
+VOCAB_DIR = DATA_DIR / "vocab"
+THEME_URI_BASE = "http://purl.org/essglobal/standard/activities-modified/"
+STRUCTURE_URI_BASE = "http://purl.org/essglobal/standard/organisational-structure/"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One vocabulary entry: a stable code and its label per language."""
+
+    code: str
+    labels: dict[str, str]
+
+    def label(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The label in ``lang``, falling back to English."""
+        return self.labels.get(lang) or self.labels[DEFAULT_LANGUAGE]
+
+
+class Vocabulary:
+    """An ordered list of terms read from ``data/vocab/<name>.csv``."""
+
+    def __init__(self, name: str, terms: list[Term]):
+        self.name = name
+        self.terms = terms
+        self._by_code = {t.code: t for t in terms}
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def codes(self) -> list[str]:
+        """All codes, in file order."""
+        return [t.code for t in self.terms]
+
+    def label(self, code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The label of ``code`` in ``lang``; an unknown code is returned as is."""
+        term = self._by_code.get(code)
+        return term.label(lang) if term else code
+
+
+def _read(name: str) -> Vocabulary:
+    path = VOCAB_DIR / f"{name}.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        terms = [
+            Term(row["code"], {lang: row[lang] for lang in LANGUAGES})
+            for row in csv.DictReader(f)
+        ]
+    return Vocabulary(name, terms)
+
+
+@cache
+def themes() -> Vocabulary:
+    """ESSGLOBAL activities-modified themes (AM10 … AM160)."""
+    return _read("themes")
+
+
+@cache
+def resources() -> Vocabulary:
+    """Resources and skills: the shared list of needs and offers."""
+    return _read("resources")
+
+
+@cache
+def relations() -> Vocabulary:
+    """An organisation's relation to the project (visited, participant, …)."""
+    return _read("relations")
+
+
+@cache
+def structures() -> Vocabulary:
+    """ESSGLOBAL organisational structures (OS10 … OS240)."""
+    return _read("organisational-structures")
+
+
+@cache
+def _country_translation(lang: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True
+    )
+
+
+def is_country(code: str) -> bool:
+    """True for an ISO 3166-1 alpha-2 code (upper case)."""
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The country's common name in ``lang``; an unknown code is returned as is."""
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return code or ""
+    name = getattr(country, "common_name", None) or country.name
+    if lang == DEFAULT_LANGUAGE:
+        return name
+    return _country_translation(lang).gettext(name)

@@ -1,0 +1,116 @@
+import pytest
+from conftest import make_org
+
+from mapapp import catalogue
+from mapapp.filters import BBox, Filters
+
+
+def rtree(db):
+    return {row[0]: row[1:] for row in db.execute(
+        "SELECT id, min_lat, min_lon FROM organisations_rtree")}
+
+
+def test_rtree_follows_insert_update_and_delete(db):
+    a = make_org(db, "A", lat=45.5, lon=4.5)
+    b = make_org(db, "B", lat=None, lon=None)
+    assert set(rtree(db)) == {a.id}
+    assert rtree(db)[a.id] == pytest.approx((45.5, 4.5), abs=1e-4)
+
+    catalogue.set_location(db, b.id, 50.85, 4.35, "manual", "test")
+    catalogue.set_location(db, a.id, 43.12, 5.93, "manual", "test")
+    assert rtree(db)[a.id] == pytest.approx((43.12, 5.93), abs=1e-4)
+    assert b.id in rtree(db)
+
+    catalogue.set_location(db, a.id, None, None, None, None)
+    assert a.id not in rtree(db)
+    catalogue.delete_organisation(db, b.id)
+    assert rtree(db) == {}
+
+
+def test_bbox_filter_uses_exact_coordinates(db):
+    make_org(db, "Inside", lat=45.0, lon=5.0)
+    make_org(db, "Edge", lat=46.0, lon=6.0)
+    make_org(db, "Outside", lat=46.0001, lon=6.0)
+    names = [o["name"] for o in catalogue.find_organisations(db, Filters(bbox=BBox(4, 44, 6, 46)))]
+    assert names == ["Edge", "Inside"]
+
+
+def test_full_text_search_ignores_accents_and_case(db):
+    make_org(db, "Spółdzielnia Śródka", city="Poznań", country="PL")
+    make_org(db, "École du Vélo", description="Réparation de bicyclettes")
+    make_org(db, "Other", description="nothing to see")
+
+    def search(text):
+        return [o["name"] for o in catalogue.find_organisations(db, Filters(q=text))]
+
+    assert search("poznan") == ["Spółdzielnia Śródka"]
+    assert search("ECOLE velo") == ["École du Vélo"]
+    assert search("repar") == ["École du Vélo"]  # word prefixes match
+    assert search('"; DROP TABLE organisations; --') == []
+
+
+def test_full_text_index_follows_renames_and_deletes(db):
+    saved = make_org(db, "Old Name")
+    catalogue.save_organisation(db, {"name": "New Name", "source": "test", "source_ref": "Old Name",
+                                     "status": "published"})
+    assert [o["slug"] for o in catalogue.find_organisations(db, Filters(q="new"))] == [saved.slug]
+    assert catalogue.find_organisations(db, Filters(q="old")) == []
+    catalogue.delete_organisation(db, saved.id)
+    assert catalogue.find_organisations(db, Filters(q="new")) == []
+
+
+def test_saving_the_same_record_twice_changes_nothing(db):
+    first = make_org(db, "Coop", themes=["AM40"], needs={"funding": "a loan"})
+    stamp = db.execute("SELECT updated_at FROM organisations").fetchone()[0]
+    again = make_org(db, "Coop", themes=["AM40"], needs={"funding": "a loan"})
+    assert (again.action, again.id, again.slug) == ("unchanged", first.id, first.slug)
+    assert db.execute("SELECT updated_at FROM organisations").fetchone()[0] == stamp
+    changed = make_org(db, "Coop", themes=["AM40", "AM60"], needs={"funding": "a loan"})
+    assert changed.action == "updated"
+    assert catalogue.get_organisation(db, first.slug)["themes"] == ["AM40", "AM60"]
+
+
+def test_slugs_are_unique_and_readable_ascii(db):
+    a = make_org(db, "Coopérative Łódź")
+    b = make_org(db, "Coopérative Łódź!", source_ref="other")
+    assert a.slug == "cooperative-lodz"
+    assert b.slug == "cooperative-lodz-2"
+    assert catalogue.slugify("Κοινότητα Λεμεσού") == "koinotita-lemesou"
+    assert catalogue.slugify("!!!") == "organisation"
+
+
+def test_postcodes_keep_leading_zeros(db):
+    saved = make_org(db, "Ain Coop", postcode="01000")
+    assert catalogue.get_organisation(db, saved.slug)["postcode"] == "01000"
+
+
+def test_deleting_an_organisation_removes_its_links(db):
+    saved = make_org(db, "Gone", themes=["AM10"], offers={"funding": ""})
+    catalogue.save_project(db, {"slug": "p", "name": "P"})
+    catalogue.link_organisation(db, saved.id, projects=["p"])
+    catalogue.delete_organisation(db, saved.id)
+    for table in ("organisation_themes", "organisation_resources", "project_organisations"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_only_published_organisations_are_found(db):
+    make_org(db, "Public")
+    make_org(db, "Draft", status="draft")
+    make_org(db, "Archived", status="archived")
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters())] == ["Public"]
+    assert catalogue.get_organisation(db, "draft") is None
+    assert catalogue.get_organisation(db, "draft", published_only=False)["name"] == "Draft"
+
+
+def test_filters_combine_and_across_kinds_or_within(db):
+    make_org(db, "FR food", themes=["AM60"], needs={"funding": ""})
+    make_org(db, "BE food", country="BE", themes=["AM60"])
+    make_org(db, "IT energy", country="IT", themes=["AM50"], needs={"funding": ""})
+
+    def names(**kw):
+        return sorted(o["name"] for o in catalogue.find_organisations(db, Filters(**kw)))
+
+    assert names(country=("FR", "BE")) == ["BE food", "FR food"]
+    assert names(theme=("AM60",), need=("funding",)) == ["FR food"]
+    assert names(theme=("AM50", "AM60"), country=("IT", "BE")) == ["BE food", "IT energy"]
+    assert catalogue.count_organisations(db, Filters(need=("funding",))) == 2
