@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from . import catalogue, create_app, demo
 from .config import ConfigError
@@ -35,7 +36,8 @@ def main() -> None:
     """
 
 
-@main.command("init")
+@click.command("init")
+@with_appcontext
 def init_command() -> None:
     """Create the catalogue, or bring its schema up to date."""
     path = current_app.config["DATABASE"]
@@ -44,7 +46,8 @@ def init_command() -> None:
     click.echo(f"catalogue ready at {path} ({count} organisations)")
 
 
-@main.command("load-demo")
+@click.command("load-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True,
               help="Load only when the catalogue holds no organisation yet.")
 def load_demo_command(if_empty: bool) -> None:
@@ -57,7 +60,8 @@ def load_demo_command(if_empty: bool) -> None:
     click.echo("demo data (fictional): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
-@main.command("serve")
+@click.command("serve")
+@with_appcontext
 @click.option("--host", default=None, help="Address to listen on [default: MAPAPP_HOST or 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: MAPAPP_PORT or 5000].")
 @click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never in production).")
@@ -69,14 +73,17 @@ def serve_command(host: str | None, port: int | None, debug: bool) -> None:
     port = port or app.config["PORT"]
     click.echo(f"serving the map on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
-        app.run(host=host, port=port, debug=debug, use_reloader=debug)
+        # app.run() refuses to start inside the flask CLI, so call werkzeug directly.
+        app.debug = debug
+        run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
     except OSError as e:
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {e.strerror or e}; choose another port with "
             "--port or MAPAPP_PORT") from None
 
 
-@main.command("stats")
+@click.command("stats")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats_command(as_json: bool) -> None:
     """Show what the catalogue holds: organisations by status and country, projects, visits."""
@@ -90,3 +97,12 @@ def stats_command(as_json: bool) -> None:
     click.echo(f"  located: {figures['located']}, not located: {figures['not_located']}")
     click.echo("by country: " + ", ".join(f"{c} {n}" for c, n in figures["by_country"].items()))
     click.echo(f"projects: {figures['projects']}, visits: {figures['visits']}")
+
+
+COMMANDS = (init_command, load_demo_command, serve_command, stats_command)
+
+
+def register(app: Flask) -> None:
+    """Add the commands to ``app.cli`` (the ``mapapp`` group and ``flask`` both see them)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,94 @@
+import re
+
+from conftest import make_org
+
+from mapapp import catalogue
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">Coop & "Co"'
+
+
+def test_map_page_loads_only_local_scripts_and_styles(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    sources = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+    sheets = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', html)
+    assert any("leaflet.js" in s for s in sources)
+    assert any("leaflet.markercluster.js" in s for s in sources)
+    assert any("leaflet.css" in s for s in sheets)
+    for url in sources + sheets:
+        assert url.startswith("/static/"), url
+
+
+def test_map_page_embeds_no_organisation_data(app, db):
+    make_org(db, "Very Specific Cooperative Name")
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "Very Specific Cooperative Name" not in html
+    assert "/api/organisations.geojson" in html
+
+
+def test_map_page_uses_the_configured_tile_server(db_path):
+    from mapapp import create_app
+
+    app = create_app({"DATABASE": str(db_path), "TILE_URL": "https://tiles.example.net/{z}/{x}/{y}.png",
+                      "TILE_ATTRIBUTION": "Example tiles"})
+    response = app.test_client().get("/")
+    html = response.get_data(as_text=True)
+    assert "https://tiles.example.net/{z}/{x}/{y}.png" in html
+    assert "Example tiles" in html
+    assert "img-src 'self' data: https://tiles.example.net" in response.headers["Content-Security-Policy"]
+
+
+def test_demo_data_is_labelled_fictional(demo_client, app, client):
+    assert "fictional" in demo_client.get("/").get_data(as_text=True)
+    assert "fictional" not in client.get("/").get_data(as_text=True)
+
+
+def test_organisation_page_shows_its_fields(demo_client, demo_db_path):
+    db = catalogue.connect(demo_db_path)
+    org = catalogue.find_organisations(db, catalogue.Filters(project=("demo-study-visits",),
+                                                             need=("funding",)))[0]
+    full = catalogue.get_organisation(db, org["slug"])
+    html = demo_client.get(f"/organisations/{org['slug']}").get_data(as_text=True)
+    assert f"<h1>{org['name']}</h1>" in html.replace("&#39;", "'")
+    assert "Fictional demo organisation" in html
+    assert "Funding" in html
+    assert full["projects"][0]["name"] in html
+    assert f'href="{org["website"]}" rel="noopener nofollow"' in html
+
+
+def test_unpublished_and_unknown_organisations_are_404(app, db):
+    make_org(db, "Hidden Draft", status="draft")
+    client = app.test_client()
+    assert client.get("/organisations/hidden-draft").status_code == 404
+    assert client.get("/organisations/nope").status_code == 404
+
+
+def test_hostile_name_is_escaped_on_the_page(app, db):
+    saved = make_org(db, HOSTILE, description="<script>alert(1)</script>")
+    html = app.test_client().get(f"/organisations/{saved.slug}").get_data(as_text=True)
+    assert "<img src=x" not in html and "<script>alert(1)" not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_healthz_counts_organisations(app, db):
+    make_org(db, "One")
+    make_org(db, "Two", status="draft")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True, "organisations": 2}
+
+
+def test_healthz_is_503_when_the_catalogue_cannot_be_opened(tmp_path):
+    from mapapp import create_app
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    app = create_app({"DATABASE": str(blocker / "c.db")})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["ok"] is False
+
+
+def test_pages_refuse_to_be_framed(client):
+    response = client.get("/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
