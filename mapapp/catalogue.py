@@ -100,6 +100,26 @@ def _unique_slug(db: sqlite_utils.Database, table: str, base: str) -> str:
 # -- organisations: writes -------------------------------------------------
 
 
+@dataclass
+class Stored:
+    """An organisation as stored, for comparing with an incoming record."""
+
+    id: int
+    slug: str
+    values: dict
+    related: dict
+
+
+def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
+    """Themes, needs, offers and translations in the one order used for comparing."""
+    return {
+        "themes": sorted(set(themes)),
+        "needs": dict(sorted((needs or {}).items())),
+        "offers": dict(sorted((offers or {}).items())),
+        "descriptions": dict(sorted((descriptions or {}).items())),
+    }
+
+
 def save_organisation(
     db: sqlite_utils.Database,
     record: dict,
@@ -116,77 +136,130 @@ def save_organisation(
     """
     values = {k: record.get(k) for k in FIELDS if k in record}
     values.setdefault("source", "")
-    related = {
-        "themes": sorted(set(themes)),
-        "needs": dict(sorted((needs or {}).items())),
-        "offers": dict(sorted((offers or {}).items())),
-        "descriptions": dict(sorted((descriptions or {}).items())),
-    }
+    related = related_of(themes, needs, offers, descriptions)
     with db.atomic():
-        existing = None
+        stored = None
         if values.get("source_ref") is not None:
-            existing = db.execute(
-                "SELECT * FROM organisations WHERE source = ? AND source_ref = ?",
-                [values["source"], values["source_ref"]],
-            ).fetchone()
-        if existing is None:
-            now = _now()
-            slug = _unique_slug(db, "organisations", slugify(record.get("slug") or values["name"]))
-            row = {**values, "slug": slug, "created_at": now, "updated_at": now}
-            cursor = db.execute(
-                f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
-            org_id = cursor.lastrowid
-            _write_related(db, org_id, related)
+            stored = snapshot_source(db, values["source"], refs=[values["source_ref"]]).get(
+                values["source_ref"])
+        if stored is None:
+            org_id, slug = insert_organisation(db, values, related, slug_hint=record.get("slug"))
             return Saved(org_id, slug, "created")
-        columns = [d[0] for d in db.execute("SELECT * FROM organisations LIMIT 0").description]
-        stored = dict(zip(columns, existing))
-        org_id = stored["id"]
-        changed = {k: v for k, v in values.items() if stored.get(k) != v}
-        related_changed = _read_related(db, org_id) != related
-        if not changed and not related_changed:
-            return Saved(org_id, stored["slug"], "unchanged")
-        changed["updated_at"] = _now()
-        db.execute(
-            f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",
-            [*changed.values(), org_id],
-        )
-        if related_changed:
-            _write_related(db, org_id, related)
-        return Saved(org_id, stored["slug"], "updated")
+        action = update_organisation(db, stored, values, related)
+        return Saved(stored.id, stored.slug, action)
+
+
+def snapshot_source(
+    db: sqlite_utils.Database, source: str, *, refs: list[str] | None = None,
+) -> dict[str, Stored]:
+    """Every organisation of ``source`` that has a reference (or only ``refs``), by reference."""
+    where, params = "source = ? AND source_ref IS NOT NULL", [source]
+    if refs is not None:
+        where += f" AND source_ref IN ({', '.join('?' * len(refs))})"
+        params += list(refs)
+    cursor = db.execute(f"SELECT * FROM organisations WHERE {where}", params)
+    columns = [d[0] for d in cursor.description]
+    by_id: dict[int, Stored] = {}
+    for row in cursor:
+        data = dict(zip(columns, row))
+        by_id[data["id"]] = Stored(data["id"], data["slug"], {k: data[k] for k in FIELDS},
+                                   related_of())
+    if not by_id:
+        return {}
+    subset = f"SELECT id FROM organisations WHERE {where}"
+    for org_id, theme in db.execute(
+            f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"
+            " ORDER BY theme", params):
+        by_id[org_id].related["themes"].append(theme)
+    for org_id, kind, resource, detail in db.execute(
+            "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+            f" WHERE organisation_id IN ({subset}) ORDER BY resource", params):
+        by_id[org_id].related[f"{kind}s"][resource] = detail
+    for org_id, lang, text in db.execute(
+            "SELECT organisation_id, lang, description FROM organisation_descriptions"
+            f" WHERE organisation_id IN ({subset}) ORDER BY lang", params):
+        by_id[org_id].related["descriptions"][lang] = text
+    return {s.values["source_ref"]: s for s in by_id.values()}
+
+
+def insert_organisation(
+    db: sqlite_utils.Database, values: dict, related: dict, *, slug_hint: str | None = None,
+    taken_slugs: set[str] | None = None,
+) -> tuple[int, str]:
+    """Insert a new organisation; return its id and (unique) slug.
+
+    ``taken_slugs``, when given, is the set of slugs in use; it saves one query per
+    row in bulk imports and is kept up to date.
+    """
+    now = _now()
+    base = slugify(slug_hint or values["name"])
+    if taken_slugs is None:
+        slug = _unique_slug(db, "organisations", base)
+    else:
+        slug, n = base, 1
+        while slug in taken_slugs:
+            n += 1
+            slug = f"{base}-{n}"
+        taken_slugs.add(slug)
+    row = {**values, "slug": slug, "created_at": now, "updated_at": now}
+    cursor = db.execute(
+        f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+    _write_related(db, cursor.lastrowid, related, replace=False)
+    return cursor.lastrowid, slug
+
+
+def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict, related: dict) -> str:
+    """Write what differs from ``stored``; return "updated" or "unchanged"."""
+    changed = {k: v for k, v in values.items() if stored.values.get(k) != v}
+    related_changed = stored.related != related
+    if not changed and not related_changed:
+        return "unchanged"
+    changed["updated_at"] = _now()
+    db.execute(
+        f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",
+        [*changed.values(), stored.id],
+    )
+    if related_changed:
+        _write_related(db, stored.id, related)
+    return "updated"
 
 
 def _read_related(db: sqlite_utils.Database, org_id: int) -> dict:
-    themes = [r[0] for r in db.execute(
+    related = related_of()
+    related["themes"] = [r[0] for r in db.execute(
         "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY theme", [org_id])]
-    resources: dict[str, dict[str, str]] = {"need": {}, "offer": {}}
     for kind, resource, detail in db.execute(
         "SELECT kind, resource, detail FROM organisation_resources WHERE organisation_id = ?"
         " ORDER BY resource", [org_id],
     ):
-        resources[kind][resource] = detail
-    descriptions = dict(db.execute(
+        related[f"{kind}s"][resource] = detail
+    related["descriptions"] = dict(db.execute(
         "SELECT lang, description FROM organisation_descriptions WHERE organisation_id = ?"
         " ORDER BY lang", [org_id]).fetchall())
-    return {"themes": themes, "needs": resources["need"], "offers": resources["offer"],
-            "descriptions": descriptions}
+    return related
 
 
-def _write_related(db: sqlite_utils.Database, org_id: int, related: dict) -> None:
-    db.execute("DELETE FROM organisation_themes WHERE organisation_id = ?", [org_id])
-    db.execute("DELETE FROM organisation_resources WHERE organisation_id = ?", [org_id])
-    db.execute("DELETE FROM organisation_descriptions WHERE organisation_id = ?", [org_id])
-    for theme in related["themes"]:
-        db.execute("INSERT INTO organisation_themes VALUES (?, ?)", [org_id, theme])
-    for kind in ("need", "offer"):
-        for resource, detail in related[f"{kind}s"].items():
-            db.execute(
-                "INSERT INTO organisation_resources VALUES (?, ?, ?, ?)",
-                [org_id, kind, resource, detail or ""],
-            )
-    for lang, text in related["descriptions"].items():
-        db.execute("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", [org_id, lang, text])
+def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, replace: bool = True) -> None:
+    # Called inside db.atomic(): executemany joins the open transaction.
+    if replace:
+        db.execute("DELETE FROM organisation_themes WHERE organisation_id = ?", [org_id])
+        db.execute("DELETE FROM organisation_resources WHERE organisation_id = ?", [org_id])
+        db.execute("DELETE FROM organisation_descriptions WHERE organisation_id = ?", [org_id])
+    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)",
+                        [(org_id, theme) for theme in related["themes"]])
+    db.conn.executemany(
+        "INSERT INTO organisation_resources VALUES (?, ?, ?, ?)",
+        [(org_id, kind, resource, detail or "")
+         for kind in ("need", "offer") for resource, detail in related[f"{kind}s"].items()])
+    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)",
+                        [(org_id, lang, text) for lang, text in related["descriptions"].items()])
+
+
+def all_slugs(db: sqlite_utils.Database) -> set[str]:
+    """Every organisation slug in use."""
+    return {row[0] for row in db.execute("SELECT slug FROM organisations")}
 
 
 def set_location(
@@ -419,3 +492,72 @@ def stats(db: sqlite_utils.Database) -> dict:
         "projects": one("SELECT count(*) FROM projects"),
         "visits": one("SELECT count(*) FROM visits"),
     }
+
+
+# -- geocoding -------------------------------------------------------------------
+
+
+def cached_geocode(db: sqlite_utils.Database, provider: str, query: str) -> tuple | None:
+    """``(lat, lon, precision)`` stored for this provider and query (all None when the
+    provider found nothing), or None when it was never asked."""
+    row = db.execute("SELECT lat, lon, precision FROM geocode_cache WHERE provider = ? AND query = ?",
+                     [provider, query]).fetchone()
+    return tuple(row) if row else None
+
+
+def best_cached_geocode(db: sqlite_utils.Database, query: str, providers: list[str]) -> tuple | None:
+    """The most precise cached answer for ``query`` among ``providers``:
+    ``(lat, lon, precision, provider)``, or None."""
+    if not providers:
+        return None
+    rank = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(
+        ("address", "street", "postcode", "locality", "region", "country")))
+    return db.execute(
+        "SELECT lat, lon, precision, provider FROM geocode_cache WHERE query = ? AND lat IS NOT NULL"
+        f" AND provider IN ({', '.join('?' * len(providers))})"
+        f" ORDER BY CASE precision {rank} ELSE 9 END LIMIT 1",
+        [query, *providers]).fetchone()
+
+
+def store_geocode(db: sqlite_utils.Database, provider: str, query: str, lat: float | None,
+                  lon: float | None, precision: str | None) -> None:
+    """Remember a provider's answer (or that it found nothing)."""
+    db.execute(
+        "INSERT INTO geocode_cache (provider, query, lat, lon, precision, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, query) DO UPDATE SET"
+        " lat = excluded.lat, lon = excluded.lon, precision = excluded.precision,"
+        " created_at = excluded.created_at",
+        [provider, query, lat, lon, precision, _now()])
+
+
+def organisations_to_locate(db: sqlite_utils.Database, *, pending_only: bool) -> list[dict]:
+    """Organisations for ``mapapp geocode``: every one, or only those with no point.
+    Manually placed ones are never included."""
+    where = "(geo_precision IS NULL OR geo_precision != 'manual')"
+    if pending_only:
+        where += " AND lat IS NULL"
+    return _rows(db.execute(
+        "SELECT id, slug, name, street, postcode, city, region, country, lat, lon, geo_precision,"
+        f" status FROM organisations WHERE {where} ORDER BY id"))
+
+
+def duplicate_candidates(db: sqlite_utils.Database) -> list[dict]:
+    """Name, place and website of every organisation, to spot likely duplicates."""
+    return _rows(db.execute(
+        "SELECT id, slug, name, city, country, lat, lon, website, source, source_ref FROM organisations"))
+
+
+def project_exists(db: sqlite_utils.Database, slug: str) -> bool:
+    """True when a project has this slug."""
+    return project_id(db, slug) is not None
+
+
+def project_id(db: sqlite_utils.Database, slug: str) -> int | None:
+    """The id of the project with this slug, or None."""
+    row = db.execute("SELECT id FROM projects WHERE slug = ?", [slug]).fetchone()
+    return row[0] if row else None
+
+
+def project_slugs(db: sqlite_utils.Database) -> list[str]:
+    """Every project's slug, sorted."""
+    return [r[0] for r in db.execute("SELECT slug FROM projects ORDER BY slug")]

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from . import catalogue, create_app, demo
+from . import catalogue, create_app, demo, geocode, importer
 from .config import ConfigError
 from .migrations import SchemaError
 
@@ -99,7 +99,102 @@ def stats_command(as_json: bool) -> None:
     click.echo(f"projects: {figures['projects']}, visits: {figures['visits']}")
 
 
-COMMANDS = (init_command, load_demo_command, serve_command, stats_command)
+@click.command("import")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", help="Sheet to read in an XLSX or ODS workbook [default: the first].")
+@click.option("--mapping", type=click.Path(dir_okay=False),
+              help="YAML file mapping this file's headers to fields (see data/import/mapping-example.yml).")
+@click.option("--source", help="Name of this data source; re-imports under the same source update "
+              "instead of duplicating [default: the file name].")
+@click.option("--project", help="Slug of a project to add every imported organisation to.")
+@click.option("--status", type=click.Choice(["draft", "published"]),
+              help="Status of the organisations [default: draft for new ones; stored ones keep theirs].")
+@click.option("--dry-run", is_flag=True, help="Do everything but save, and print the same report.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the row-by-row report to this CSV file.")
+@click.option("--no-geocode", is_flag=True,
+              help="Use only the coordinates in the file (checked); look up no address.")
+@click.option("--encoding", help="Encoding of a CSV file [default: detected; e.g. utf-8, cp1252].")
+@click.option("--delimiter", help="Column separator of a CSV file [default: detected; e.g. ';' or '\\t'].")
+def import_command(file, sheet, mapping, source, project, status, dry_run, report_path, no_geocode,
+                   encoding, delimiter) -> None:
+    """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
+    db = _open_catalogue()
+    chain = _chain(db)
+    options = importer.Options(source=source, project=project, status=status, dry_run=dry_run,
+                               geocode=not no_geocode, sheet=sheet, encoding=encoding,
+                               delimiter=delimiter, mapping=mapping)
+    try:
+        report = importer.import_file(db, file, options, chain)
+    except importer.ImportFailed as e:
+        raise click.ClickException(f"nothing was imported: {e}") from None
+    click.echo(report.summary())
+    if report_path:
+        report.write_csv(report_path)
+        click.echo(f"report written to {report_path}")
+
+
+def _chain(db):
+    try:
+        return geocode.chain_from_settings(current_app.config, db)
+    except geocode.GeocodeConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@click.command("geocode")
+@with_appcontext
+@click.option("--pending", is_flag=True, help="Only organisations that have no location yet.")
+@click.option("--provider", help="Use only this geocoder (for example gazetteer or nominatim) "
+              "instead of the MAPAPP_GEOCODERS chain.")
+@click.option("--list", "list_only", is_flag=True, help="List the organisations without a location and stop.")
+def geocode_command(pending: bool, provider: str | None, list_only: bool) -> None:
+    """Locate stored organisations again with the geocoder chain (manual pins are never moved)."""
+    db = _open_catalogue()
+    if list_only:
+        orgs = catalogue.organisations_to_locate(db, pending_only=True)
+        for org in orgs:
+            place = ", ".join(p for p in (org["street"], org["postcode"], org["city"], org["country"]) if p)
+            click.echo(f"{org['slug']}\t{org['name']}\t{place or 'no address'}")
+        click.echo(f"{len(orgs)} organisations have no location")
+        return
+    if provider:
+        settings = {**current_app.config, "GEOCODERS": provider}
+        try:
+            chain = geocode.chain_from_settings(settings, db)
+        except geocode.GeocodeConfigError as e:
+            raise click.ClickException(str(e).replace("MAPAPP_GEOCODERS", "--provider")) from None
+    else:
+        chain = _chain(db)
+    counts = geocode.relocate(db, chain, pending_only=pending)
+    click.echo(f"{counts['located']} located, {counts['moved']} moved, "
+               f"{counts['unchanged']} unchanged, {counts['not_located']} still without a location")
+    for note in counts["notes"][:50]:
+        click.echo(f"  {note}")
+
+
+@click.command("create-project")
+@with_appcontext
+@click.argument("slug")
+@click.option("--name", required=True, help="The project's name as shown to visitors.")
+@click.option("--description", default="", help="A sentence or two about the project.")
+@click.option("--website", default="", help="The project's website (http or https).")
+def create_project_command(slug: str, name: str, description: str, website: str) -> None:
+    """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
+    from .normalise import parse_website
+
+    if slug != catalogue.slugify(slug):
+        raise click.ClickException(f"'{slug}' is not a valid slug; use for example '{catalogue.slugify(slug)}'")
+    url, problem = parse_website(website)
+    if problem:
+        raise click.ClickException(f"--website: {problem}")
+    db = _open_catalogue()
+    catalogue.save_project(db, {"slug": slug, "name": name, "description": description, "website": url})
+    click.echo(f"project '{slug}' saved")
+
+
+COMMANDS = (init_command, load_demo_command, serve_command, stats_command, import_command,
+            geocode_command, create_project_command)
 
 
 def register(app: Flask) -> None:

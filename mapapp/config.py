@@ -18,7 +18,7 @@ class ConfigError(ValueError):
     """A ``MAPAPP_*`` setting has a value that cannot be used."""
 
 
-_INTEGERS = ("TILE_MAX_ZOOM", "PORT")
+_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address `mapapp serve` listens on."),
     Setting("PORT", "5000", "Port `mapapp serve` listens on."),
     Setting("SITE_NAME", "mapapp", "Name shown in the page title and header."),
+    Setting(
+        "GEOCODERS",
+        "provided,cache,gazetteer",
+        "Geocoder chain, in order: provided, cache, ban, nominatim, photon, gazetteer.",
+    ),
+    Setting(
+        "GEOCODER_USER_AGENT",
+        "",
+        "Name and contact sent to online geocoders (required by their policies when one is used).",
+    ),
+    Setting("GEOCODER_TIMEOUT", "10", "Seconds to wait for an online geocoder's answer."),
+    Setting("NOMINATIM_URL", "https://nominatim.openstreetmap.org", "Nominatim server (your own, or the public one)."),
+    Setting("PHOTON_URL", "https://photon.komoot.io", "Photon server."),
+    Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
 )
 
 

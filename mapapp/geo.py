@@ -6,9 +6,15 @@ this module is where that order changes.
 
 from __future__ import annotations
 
-from shapely.geometry import MultiPoint, Point, mapping
+import json
+from functools import cache
+
+import shapely
+from shapely import STRtree
+from shapely.geometry import MultiPoint, Point, mapping, shape
 
 from . import vocab
+from .config import DATA_DIR
 
 
 def feature_collection(orgs: list[dict], *, lang: str = vocab.DEFAULT_LANGUAGE,
@@ -47,3 +53,68 @@ def bounds(orgs: list[dict]) -> tuple[float, float, float, float] | None:
         return None
     min_lon, min_lat, max_lon, max_lat = MultiPoint(points).bounds
     return (min_lat, min_lon, max_lat, max_lon)
+
+
+# -- countries -----------------------------------------------------------------
+
+COUNTRIES_FILE = DATA_DIR / "geo" / "countries.geojson"
+# Countries are simplified to ~1 km; points this close to the border still count
+# as inside, so that a harbour or a border town is not rejected.
+BORDER_TOLERANCE_DEGREES = 0.03
+# Natural Earth leaves out small islands (Orkney, Scilly, the Hebrides): a point
+# in no country at all is accepted this close to its stated country's coast.
+OFFSHORE_TOLERANCE_DEGREES = 0.25
+# Territories with ISO codes of their own whose addresses often name the
+# country they belong to ("Puerto Rico, US").
+TERRITORIES = {
+    "US": ("PR", "VI", "GU", "AS", "MP", "UM"),
+    "GB": ("GG", "JE", "IM", "GI"),
+    "NL": ("AW", "CW", "SX", "BQ"),
+    "DK": ("FO", "GL"),
+    "FR": ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"),
+    "FI": ("AX",),
+    "NO": ("SJ",),
+}
+
+
+@cache
+def _countries() -> tuple[dict[str, object], STRtree, list[str]]:
+    collection = json.loads(COUNTRIES_FILE.read_text(encoding="utf-8"))
+    shapes = {}
+    for feature in collection["features"]:
+        geometry = shape(feature["geometry"])
+        shapely.prepare(geometry)
+        shapes[feature["properties"]["iso"]] = geometry
+    codes = list(shapes)
+    return shapes, STRtree([shapes[c] for c in codes]), codes
+
+
+def has_outline(country: str) -> bool:
+    """True when the shipped outlines include ``country``."""
+    return country in _countries()[0]
+
+
+def country_at(lat: float, lon: float) -> str | None:
+    """The ISO code of the country containing the point, or None (sea, unknown)."""
+    shapes, tree, codes = _countries()
+    point = Point(lon, lat)
+    for index in tree.query(point, predicate="intersects"):
+        return codes[index]
+    nearest = tree.query_nearest(point, max_distance=BORDER_TOLERANCE_DEGREES)
+    return codes[nearest[0]] if len(nearest) else None
+
+
+def in_country(country: str, lat: float, lon: float) -> bool | None:
+    """Whether the point lies in (or within ~3 km of) ``country``; None if the
+    country has no outline to check against."""
+    shapes = _countries()[0]
+    if country not in shapes:
+        return None
+    for code in (country, *TERRITORIES.get(country, ())):
+        geometry = shapes.get(code)
+        if geometry is not None and shapely.contains_xy(geometry, lon, lat):
+            return True
+    distance = shapes[country].distance(Point(lon, lat))
+    if distance <= BORDER_TOLERANCE_DEGREES:
+        return True
+    return distance <= OFFSHORE_TOLERANCE_DEGREES and country_at(lat, lon) is None

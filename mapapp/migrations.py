@@ -182,8 +182,28 @@ def _m001_catalogue(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _m002_geocode_cache(db: sqlite_utils.Database) -> None:
+    # One answer per provider and normalised query; lat/lon NULL records "not
+    # found" so that a failed address is not sent to a rate-limited service again.
+    db.execute(
+        f"""
+        CREATE TABLE geocode_cache (
+            provider TEXT NOT NULL,
+            query TEXT NOT NULL,
+            lat REAL,
+            lon REAL,
+            precision TEXT CHECK (precision IS NULL OR precision IN ({_quoted(PRECISIONS)})),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (provider, query)
+        )
+        """
+    )
+    db.execute("CREATE INDEX geocode_cache_query ON geocode_cache (query)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
+    (2, "geocode_cache", _m002_geocode_cache),
 ]
 
 

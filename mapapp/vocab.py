@@ -28,6 +28,7 @@ class Term:
 
     code: str
     labels: dict[str, str]
+    aliases: tuple[str, ...] = ()  # other words people use for it, for the importer
 
     def label(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The label in ``lang``, falling back to English."""
@@ -65,7 +66,8 @@ def _read(name: str) -> Vocabulary:
     path = VOCAB_DIR / f"{name}.csv"
     with path.open(encoding="utf-8", newline="") as f:
         terms = [
-            Term(row["code"], {lang: row[lang] for lang in LANGUAGES})
+            Term(row["code"], {lang: row[lang] for lang in LANGUAGES},
+                 tuple(a for a in (row.get("aliases") or "").split("|") if a))
             for row in csv.DictReader(f)
         ]
     return Vocabulary(name, terms)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import re
 import sys
@@ -63,7 +64,9 @@ def main() -> None:
     cities = json.loads((data_dir / "cities500.json").read_text(encoding="utf-8"))
     OUT.mkdir(parents=True, exist_ok=True)
     rows = 0
-    with gzip.open(OUT / "places.tsv.gz", "wt", encoding="utf-8", newline="", compresslevel=9) as f:
+    # mtime=0 keeps the file byte-identical when rebuilt from the same data.
+    with gzip.GzipFile(OUT / "places.tsv.gz", "wb", compresslevel=9, mtime=0) as raw, \
+            io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(["geonameid", "name", "country", "admin1", "lat", "lon", "population", "aliases"])
         for city in sorted(cities.values(), key=lambda c: c["geonameid"]):
@@ -79,7 +82,7 @@ def main() -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["country", "pattern"])
         for c in sorted(countries.values(), key=lambda c: c["iso"]):
-            pattern = PATTERN_OVERRIDES.get(c["iso"]) or c.get("postalcoderegex") or ""
+            pattern = (PATTERN_OVERRIDES.get(c["iso"]) or c.get("postalcoderegex") or "").strip()
             if pattern:
                 re.compile(pattern)
                 writer.writerow([c["iso"], pattern])

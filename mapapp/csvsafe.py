@@ -1,0 +1,33 @@
+"""CSV writing that spreadsheet programs cannot turn into formulas."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe;
+    numbers stay numbers."""
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    text = str(value)
+    if text.startswith(_TRIGGERS):
+        try:
+            float(text)
+            return text  # "-3.5" is a number, not a formula
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    """Write UTF-8 (with BOM, so that Excel reads accents) formula-safe CSV."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([neutralise(v) for v in row])

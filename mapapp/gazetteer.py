@@ -1,0 +1,99 @@
+"""The offline gazetteer: GeoNames places of Europe and Cyprus, found by name.
+
+Built by ``scripts/build_gazetteer.py`` into ``data/geo/places.tsv.gz``. Names
+match in any of their spellings (Bruxelles, Brussel, Brussels), ignoring case
+and accents; homonyms in one country go to the most populous place, and the
+answer says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from .config import DATA_DIR
+from .normalise import fold
+
+PLACES_FILE = DATA_DIR / "geo" / "places.tsv.gz"
+
+
+@dataclass(frozen=True)
+class Place:
+    """One populated place."""
+
+    name: str
+    country: str
+    lat: float
+    lon: float
+    population: int
+
+
+@dataclass(frozen=True)
+class Match:
+    """The place a name was resolved to, and how many others share the name."""
+
+    place: Place
+    others: int
+    rival: Place | None = None  # a homonym big enough that the choice may be wrong
+
+
+@cache
+def _raw() -> dict[str, list[list[str]]]:
+    by_country: dict[str, list[list[str]]] = {}
+    with gzip.open(PLACES_FILE, "rt", encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t")
+        next(reader)
+        for row in reader:
+            by_country.setdefault(row[2], []).append(row)
+    return by_country
+
+
+def countries() -> set[str]:
+    """Countries the gazetteer covers."""
+    return set(_raw())
+
+
+@cache
+def _index(country: str) -> dict[str, list[Place]]:
+    index: dict[str, list[Place]] = {}
+    for _id, name, code, _admin1, lat, lon, population, aliases in _raw().get(country, []):
+        place = Place(name, code, float(lat), float(lon), int(population or 0))
+        keys = {fold(name)} | {fold(a) for a in aliases.split("|") if a}
+        for key in keys:
+            if key:
+                index.setdefault(key, []).append(place)
+    for places in index.values():
+        places.sort(key=lambda p: -p.population)
+    return index
+
+
+def _variants(city: str) -> list[str]:
+    """Ways people write a place: "Lyon 3e", "LYON CEDEX 07", "St-Étienne", "Nicosia (Lefkosia)"."""
+    text = fold(city)
+    variants = [text]
+    no_brackets = fold(re.sub(r"\(.*?\)", " ", city))
+    variants.append(no_brackets)
+    for part in re.split(r"[/(),]", city):
+        variants.append(fold(part))
+    stripped = re.sub(r"\d+(e|er|eme|ème)?\b|\b(cedex|arrondissement|arr)\b", " ", no_brackets)
+    variants.append(" ".join(stripped.split()))
+    saint = re.sub(r"^(st|s)\b", "saint", text)
+    variants.append(re.sub(r"^ste\b", "sainte", saint))
+    return [v for v in dict.fromkeys(variants) if v]
+
+
+def lookup(city: str, country: str) -> Match | None:
+    """The place called ``city`` in ``country`` (the most populous of homonyms)."""
+    if not city or not country:
+        return None
+    index = _index(country)
+    for variant in _variants(city):
+        places = index.get(variant)
+        if places:
+            unique = list(dict.fromkeys(places))
+            rival = unique[1] if len(unique) > 1 and unique[1].population * 5 >= unique[0].population else None
+            return Match(unique[0], len(unique) - 1, rival)
+    return None

@@ -1,0 +1,356 @@
+"""The geocoder chain: provided coordinates, cache, online services, offline gazetteer.
+
+``Chain.from_config`` builds the steps named by ``MAPAPP_GEOCODERS``; ``locate``
+tries them in order and returns the first location, with notes saying what was
+corrected or refused on the way. Online services go through geopy's own classes
+with a rate limiter at each service's policy, timeouts and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from . import catalogue, gazetteer, geo, vocab
+from .normalise import fold
+
+ONLINE = ("ban", "nominatim", "photon")
+STEPS = ("provided", "cache", *ONLINE, "gazetteer")
+DEFAULT_CHAIN = "provided,cache,gazetteer"
+# Seconds between requests, per each service's usage policy.
+MIN_DELAY = {"nominatim": 1.0, "photon": 0.5, "ban": 0.02}
+FAILURES_BEFORE_GIVING_UP = 3
+
+
+class GeocodeConfigError(ValueError):
+    """The geocoder settings cannot be used."""
+
+
+@dataclass
+class Address:
+    """What is known of where an organisation is; ``lat``/``lon`` only when provided."""
+
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    region: str = ""
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def query(self) -> str:
+        """The one-line address sent to online services."""
+        locality = " ".join(p for p in (self.postcode, self.city) if p)
+        country = vocab.country_name(self.country) if self.country else ""
+        return ", ".join(p for p in (self.street, locality, self.region, country) if p)
+
+    def key(self) -> str:
+        """The normalised query under which answers are cached."""
+        return fold(self.query()) + (f" |{self.country}" if self.country else "")
+
+
+@dataclass
+class Location:
+    """A point and how good it is."""
+
+    lat: float
+    lon: float
+    precision: str
+    source: str
+
+
+@dataclass
+class Outcome:
+    """What the chain found, what it corrected and what it refused."""
+
+    location: Location | None = None
+    notes: list[str] = field(default_factory=list)
+    country: str | None = None  # the country the point lies in, when the row gave none
+    tried: list[str] = field(default_factory=list)
+
+
+def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tuple[float, float] | None, list[str], str | None]:
+    """Validate coordinates against range, (0, 0) and the stated country.
+
+    Returns the point to use (swapped if that puts it in its country), notes, and
+    the country the point lies in."""
+    notes: list[str] = []
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        if -90 <= lon <= 90 and -180 <= lat <= 180:
+            lat, lon = lon, lat
+            notes.append(f"latitude and longitude of {what} were swapped; corrected to {lat}, {lon}")
+        else:
+            return None, [f"{what} ({lat}, {lon}) are out of range; not used"], None
+    if abs(lat) < 1e-9 and abs(lon) < 1e-9:
+        return None, [f"{what} are 0, 0 (a placeholder, in the sea off Africa); not used"], None
+    country = address.country
+    if not country or not geo.has_outline(country):
+        return (lat, lon), notes, geo.country_at(lat, lon)
+    if geo.in_country(country, lat, lon):
+        return (lat, lon), notes, country
+    if -90 <= lon <= 90 and geo.in_country(country, lon, lat):
+        notes.append(f"latitude and longitude of {what} were swapped; corrected to {lon}, {lat}")
+        return (lon, lat), notes, country
+    found = geo.country_at(lat, lon)
+    where = f"in {vocab.country_name(found)} ({found})" if found else "outside any country (sea?)"
+    notes.append(f"{what} ({lat}, {lon}) lie {where}, not in {vocab.country_name(country)} "
+                 f"({country}); not used")
+    return None, notes, None
+
+
+class Step:
+    """One link of the chain."""
+
+    name = "step"
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        raise NotImplementedError
+
+
+class Provided(Step):
+    """Coordinates given in the row, checked before they are trusted."""
+
+    name = "provided"
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        if address.lat is None or address.lon is None:
+            return None
+        point, notes, country = check_point(address, address.lat, address.lon, "the coordinates")
+        outcome.notes.extend(notes)
+        if point is None:
+            return None
+        if not address.country and country:
+            outcome.country = country
+        return Location(point[0], point[1], "provided", "provided")
+
+
+class Cache(Step):
+    """Answers already given by the configured online services."""
+
+    name = "cache"
+
+    def __init__(self, db: sqlite_utils.Database, providers: list[str] = ONLINE):
+        self.db, self.providers = db, list(providers)
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        if not address.city and not address.street and not address.postcode:
+            return None
+        hit = catalogue.best_cached_geocode(self.db, address.key(), self.providers)
+        if hit is None:
+            return None
+        lat, lon, precision, provider = hit
+        return Location(lat, lon, precision, f"cache:{provider}")
+
+
+class Gazetteer(Step):
+    """The offline GeoNames gazetteer: city (and country) to the place's centre."""
+
+    name = "gazetteer"
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        if not address.city or not address.country:
+            return None
+        match = gazetteer.lookup(address.city, address.country)
+        if match is None:
+            return None
+        place = match.place
+        if match.rival:
+            outcome.notes.append(
+                f"{match.others + 1} places are called '{address.city}' in {address.country}; "
+                f"placed at the largest ({place.population:,} inhabitants, the next has "
+                f"{match.rival.population:,}): check the point or give coordinates")
+        return Location(place.lat, place.lon, "locality", "gazetteer")
+
+
+def _nominatim_precision(raw: dict) -> str:
+    kind = raw.get("addresstype") or raw.get("type") or ""
+    if kind in ("house", "building", "house_number") or raw.get("class") == "building":
+        return "address"
+    if kind in ("road", "street", "pedestrian", "residential"):
+        return "street"
+    if kind == "postcode":
+        return "postcode"
+    if kind in ("state", "region", "province", "county"):
+        return "region"
+    if kind == "country":
+        return "country"
+    return "locality"
+
+
+def _photon_precision(raw: dict) -> str:
+    props = raw.get("properties", {})
+    kind = props.get("type", "")
+    if props.get("housenumber") or kind == "house":
+        return "address"
+    return {"street": "street", "city": "locality", "district": "locality", "locality": "locality",
+            "county": "region", "state": "region", "country": "country"}.get(kind, "locality")
+
+
+def _ban_precision(raw: dict) -> str:
+    kind = raw.get("properties", {}).get("type", "")
+    return {"housenumber": "address", "street": "street", "locality": "street",
+            "municipality": "locality"}.get(kind, "locality")
+
+
+class Online(Step):
+    """An online geocoder through geopy's own class, rate-limited and cached."""
+
+    def __init__(self, name: str, db: sqlite_utils.Database | None, config: dict):
+        from geopy.extra.rate_limiter import RateLimiter
+        from geopy.geocoders import BANFrance, Nominatim, Photon
+
+        self.name, self.db = name, db
+        options = {"user_agent": config["user_agent"], "timeout": config["timeout"]}
+        url = config.get("urls", {}).get(name)
+        if url:
+            scheme, _, domain = url.partition("://")
+            options.update(scheme=scheme, domain=domain.rstrip("/"))
+        classes = {"nominatim": Nominatim, "photon": Photon, "ban": BANFrance}
+        self.service = classes[name](**options)
+        self.precision = {"nominatim": _nominatim_precision, "photon": _photon_precision,
+                          "ban": _ban_precision}[name]
+        self.failures = 0
+        self.geocode = RateLimiter(self.service.geocode, min_delay_seconds=config["min_delay"].get(name, MIN_DELAY[name]),
+                                   max_retries=config["retries"], error_wait_seconds=config["error_wait"],
+                                   swallow_exceptions=False)
+
+    def _ask(self, address: Address):
+        query = address.query()
+        if self.name == "nominatim":
+            kwargs = {"addressdetails": False}
+            if address.country:
+                kwargs["country_codes"] = address.country.lower()
+            return self.geocode(query, **kwargs)
+        return self.geocode(query)
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        from geopy.exc import GeopyError
+
+        if self.name == "ban" and address.country != "FR":
+            return None  # the Base Adresse Nationale covers France only
+        if not (address.city or address.postcode):
+            return None
+        key = address.key()
+        if self.db is not None:
+            cached = catalogue.cached_geocode(self.db, self.name, key)
+            if cached is not None:
+                lat, lon, precision = cached
+                return Location(lat, lon, precision, self.name) if lat is not None else None
+        if self.failures >= FAILURES_BEFORE_GIVING_UP:
+            return None
+        try:
+            result = self._ask(address)
+        except GeopyError as e:
+            self.failures += 1
+            note = f"{self.name}: {type(e).__name__} ({e}); tried the next geocoder"
+            if self.failures == FAILURES_BEFORE_GIVING_UP:
+                note += f"; {self.name} is skipped for the rest of this run after {self.failures} failures"
+            outcome.notes.append(note)
+            return None
+        self.failures = 0
+        location = None
+        if result is not None:
+            point, notes, _country = check_point(address, result.latitude, result.longitude,
+                                                 f"{self.name}'s answer")
+            if point is not None:
+                location = Location(point[0], point[1], self.precision(result.raw), self.name)
+            else:
+                outcome.notes.extend(notes)
+        if self.db is not None:
+            catalogue.store_geocode(self.db, self.name, key, location and location.lat,
+                                    location and location.lon, location and location.precision)
+        return location
+
+
+class Chain:
+    """Steps tried in order; the first location wins."""
+
+    def __init__(self, steps: list[Step]):
+        self.steps = steps
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+    @classmethod
+    def from_config(cls, spec: str, db: sqlite_utils.Database | None, *, user_agent: str,
+                    timeout: float = 10.0, urls: dict[str, str] | None = None,
+                    min_delay: dict[str, float] | None = None, retries: int = 2,
+                    error_wait: float = 2.0) -> Chain:
+        """Build the chain from a spec such as ``provided,cache,ban,nominatim,gazetteer``."""
+        names = [n.strip().lower() for n in spec.split(",") if n.strip()]
+        unknown = [n for n in names if n not in STEPS]
+        if unknown or not names:
+            raise GeocodeConfigError(
+                f"MAPAPP_GEOCODERS: unknown geocoder {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(STEPS)} (default {DEFAULT_CHAIN})")
+        online = [n for n in names if n in ONLINE]
+        if online and (not user_agent or "mapapp" == user_agent.strip()):
+            raise GeocodeConfigError(
+                "online geocoders need MAPAPP_GEOCODER_USER_AGENT set to a name and contact "
+                "(for example 'mapapp of MyNetwork, admin@example.org'), as their policies require")
+        config = {"user_agent": user_agent, "timeout": timeout, "urls": urls or {},
+                  "min_delay": min_delay or {}, "retries": retries, "error_wait": error_wait}
+        steps: list[Step] = []
+        for name in names:
+            if name == "provided":
+                steps.append(Provided())
+            elif name == "cache":
+                if db is not None:
+                    steps.append(Cache(db))
+            elif name == "gazetteer":
+                steps.append(Gazetteer())
+            else:
+                steps.append(Online(name, db, config))
+        return cls(steps)
+
+    def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None) -> Outcome:
+        """Try every step in order; the first location wins."""
+        outcome = Outcome()
+        for step in self.steps:
+            if skip and skip(step):
+                continue
+            outcome.tried.append(step.name)
+            location = step.locate(address, outcome)
+            if location is not None:
+                outcome.location = location
+                break
+        return outcome
+
+
+def chain_from_settings(settings: dict, db: sqlite_utils.Database | None) -> Chain:
+    """The chain described by the app's ``GEOCODERS`` and related settings."""
+    return Chain.from_config(
+        settings["GEOCODERS"], db,
+        user_agent=settings.get("GEOCODER_USER_AGENT", ""),
+        timeout=float(settings.get("GEOCODER_TIMEOUT", 10)),
+        urls={"nominatim": settings.get("NOMINATIM_URL"), "photon": settings.get("PHOTON_URL"),
+              "ban": settings.get("BAN_URL")},
+    )
+
+
+def relocate(db: sqlite_utils.Database, chain: Chain, *, pending_only: bool) -> dict:
+    """Run the chain again on stored organisations (never on manually placed ones).
+
+    An organisation keeps its point when the chain finds nothing. Each location
+    is written in its own transaction, so an interrupted run keeps what it did.
+    """
+    counts = {"located": 0, "moved": 0, "unchanged": 0, "not_located": 0, "notes": []}
+    for org in catalogue.organisations_to_locate(db, pending_only=pending_only):
+        address = Address(street=org["street"], postcode=org["postcode"], city=org["city"],
+                          region=org["region"], country=org["country"])
+        outcome = chain.locate(address)
+        counts["notes"].extend(f"{org['slug']}: {n}" for n in outcome.notes)
+        loc = outcome.location
+        if loc is None:
+            counts["not_located" if org["lat"] is None else "unchanged"] += 1
+            continue
+        if (org["lat"], org["lon"]) == (loc.lat, loc.lon) and org["geo_precision"] == loc.precision:
+            counts["unchanged"] += 1
+            continue
+        with db.atomic():
+            catalogue.set_location(db, org["id"], loc.lat, loc.lon, loc.precision, loc.source)
+        counts["located" if org["lat"] is None else "moved"] += 1
+    return counts

@@ -1,0 +1,372 @@
+"""Spreadsheet or GeoJSON file → validated organisations → the catalogue, with a report.
+
+Three phases: read and validate every row (nothing written), locate each
+organisation through the geocoder chain, then write everything in one
+transaction, which a dry run rolls back. A crash or Ctrl-C leaves the
+catalogue as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from . import catalogue, columns, vocab
+from .geocode import Address, Chain, Outcome
+from .normalise import (
+    clean_multiline, clean_text, fold, is_placeholder, looks_mangled, parse_country, parse_email,
+    parse_latlon, parse_number, parse_phone, parse_postcode, parse_term, parse_terms, parse_website,
+)
+from .readers import ReadError, read_table
+from .report import Report, RowOutcome
+
+STATUSES = ("draft", "published")
+DUPLICATE_DISTANCE_KM = 1.0
+LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
+ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be imported; the message says what to fix."""
+
+
+class _DryRun(Exception):
+    """Raised inside the write transaction to roll a dry run back."""
+
+
+@dataclass
+class Options:
+    """How to import (the ``mapapp import`` options)."""
+
+    source: str | None = None
+    project: str | None = None
+    status: str | None = None  # None: drafts for new organisations, stored status kept
+    dry_run: bool = False
+    geocode: bool = True
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    mapping: str | Path | None = None
+
+
+@dataclass
+class Candidate:
+    """One valid row, ready to be located and written."""
+
+    row: int
+    key: str
+    values: dict
+    related: dict  # only the kinds whose column is in the file
+    address: Address
+    rejected: set[str] = field(default_factory=set)
+    outcome: Outcome | None = None
+
+
+def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain) -> Report:
+    """Import ``path`` into the catalogue and return the report."""
+    path = Path(path)
+    source = options.source or catalogue.slugify(path.stem)
+    if options.status is not None and options.status not in STATUSES:
+        raise ImportFailed(f"--status must be one of {', '.join(STATUSES)}, not '{options.status}'")
+    if options.project and not catalogue.project_exists(db, options.project):
+        known = ", ".join(catalogue.project_slugs(db)) or "none yet"
+        raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
+                           "create it with: mapapp create-project SLUG --name NAME")
+    try:
+        mapping = columns.load_mapping(options.mapping) if options.mapping else None
+        table = read_table(path, sheet=options.sheet, encoding=options.encoding,
+                           delimiter=options.delimiter, score_header=columns.score_header)
+    except (ReadError, columns.MappingError) as e:
+        raise ImportFailed(str(e)) from None
+    plan = columns.plan_columns(table.headers, mapping)
+    report = Report(file=path.name, source=source, dry_run=options.dry_run,
+                    details=_describe(table))
+    report.notes.extend(table.notes)
+    for header in plan.unknown:
+        report.add(None, header, "warning", "column not recognised, so not imported; map it to a "
+                   "field in a mapping file (--mapping) or list it under 'ignore'")
+    for header, target, kept in plan.duplicates:
+        report.add(None, header, "warning", f"also looks like '{target}', already read from column "
+                   f"'{kept}'; not imported (map one of them in a mapping file)")
+    if "name" not in plan.fields.values():
+        raise ImportFailed(
+            f"no column holds the organisations' names; the headers are: {', '.join(table.headers)}. "
+            "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or map it in a mapping file")
+    if not table.rows:
+        raise ImportFailed(f"{path.name} has a header row but no data rows")
+
+    candidates = _validate(table, plan, report)
+    stored = catalogue.snapshot_source(db, source)
+    _locate(candidates, stored, chain, options, report)
+    try:
+        with db.atomic():
+            _write(db, candidates, stored, source, options, report)
+            if options.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    report.rows.sort(key=lambda r: r.row)
+    return report
+
+
+def _describe(table) -> str:
+    if table.format == "csv":
+        sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(table.delimiter, table.delimiter)
+        return f"CSV, {table.encoding}, {sep}-separated, {len(table.rows)} rows"
+    if table.format in ("xlsx", "ods"):
+        return f"{table.format.upper()}, sheet '{table.sheet}', {len(table.rows)} rows"
+    return f"GeoJSON, {len(table.rows)} features"
+
+
+# -- phase 1: validation -------------------------------------------------------------
+
+
+def _validate(table, plan: columns.ColumnPlan, report: Report) -> list[Candidate]:
+    present = set(plan.fields.values())
+    header_of = {f: table.headers[i] for i, f in plan.fields.items()}
+    candidates: list[Candidate] = []
+    seen: dict[str, int] = {}
+    for number, cells in table.rows:
+        raw = {f: cells[i] for i, f in plan.fields.items()}
+        warnings: list[tuple[str, str]] = []
+        candidate = _validate_row(number, raw, present, table.points.get(number), warnings)
+        for fld, message in warnings:
+            report.add(number, header_of.get(fld, fld), "warning", message)
+        if candidate is None:
+            name = clean_text(raw.get("name", ""))
+            report.add(number, header_of["name"], "error",
+                       "no organisation name (empty or a placeholder such as 'n/a'); row skipped")
+            report.rows.append(RowOutcome(number, name, "skipped"))
+            continue
+        if candidate.key in seen:
+            report.add(number, "", "error", f"same organisation as row {seen[candidate.key]} "
+                       "(same reference, or same name, city and country); row skipped")
+            report.rows.append(RowOutcome(number, candidate.values["name"], "skipped"))
+            continue
+        seen[candidate.key] = number
+        candidates.append(candidate)
+    return candidates
+
+
+def _validate_row(number: int, raw: dict, present: set[str], point, warnings) -> Candidate | None:
+    def text(name: str) -> str:
+        value = clean_text(raw.get(name, ""))
+        return "" if is_placeholder(value) else value
+
+    name = text("name")
+    if not name:
+        return None
+    values: dict = {"name": name}
+    rejected: set[str] = set()
+
+    def warn(fld: str, message: str | None, *, reject: bool = True) -> None:
+        if message:
+            warnings.append((fld, message))
+            if reject:
+                rejected.add(fld)
+
+    for fld in ("name", "street", "city", "region"):
+        if looks_mangled(raw.get(fld, "") or ""):
+            warn(fld, f"'{clean_text(raw[fld])}' seems to have lost letters such as accents or "
+                 "apostrophes (shown as '?'); fix the file's encoding or map a cleaner column", reject=False)
+
+    country, problem = parse_country(raw.get("country", ""))
+    warn("country", problem)
+    if "country" in present:
+        values["country"] = country
+    street = text("street")
+    number_text = text("house_number")
+    if number_text and number_text.lower() not in street.lower():
+        street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
+    for fld, value in (("street", street), ("city", text("city")), ("region", text("region")),
+                       ("legal_form", text("legal_form"))):
+        if fld in present or (fld == "street" and "house_number" in present):
+            values[fld] = value
+    if "postcode" in present:
+        values["postcode"], problem = parse_postcode(raw.get("postcode", ""), country)
+        warn("postcode", problem, reject=problem is not None and not values["postcode"])
+    if "website" in present:
+        values["website"], problem = parse_website(raw.get("website", ""))
+        warn("website", problem)
+    if "email" in present:
+        values["email"], problem = parse_email(raw.get("email", ""))
+        warn("email", problem, reject=not values["email"])
+    if "phone" in present:
+        values["phone"], problem = parse_phone(raw.get("phone", ""))
+        warn("phone", problem)
+    for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
+        if fld in present:
+            code, problem = parse_term(raw.get(fld, ""), vocabulary)
+            warn(fld, problem and f"{fld} {problem}")
+            values[fld] = code or ("other" if fld == "relation" else None)
+    if "description" in present:
+        values["description"] = clean_multiline(raw.get("description", ""))
+        if is_placeholder(values["description"]):
+            values["description"] = ""
+
+    related: dict = {}
+    if "themes" in present:
+        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
+        related["themes"] = codes
+        for piece in unknown:
+            warn("themes", f"'{piece}' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
+                 "label; left out", reject=False)
+    for kind in ("needs", "offers"):
+        if kind in present:
+            related[kind], unknown = _parse_resources(raw.get(kind, ""))
+            for piece in unknown:
+                warn(kind, f"'{piece}' is not a resource of data/vocab/resources.csv "
+                     f"({', '.join(vocab.resources().codes()[:4])}, …); left out", reject=False)
+    translations = {f.rsplit("_", 1)[1]: clean_multiline(raw[f]) for f in present
+                    if f.startswith("description_") and clean_multiline(raw.get(f, ""))}
+    if translations:
+        related["descriptions"] = translations
+        if not values.get("description"):
+            values["description"] = translations.get("en") or next(iter(translations.values()))
+
+    lat = lon = None
+    if point is not None:
+        lat, lon = point
+    if "lat" in present or "lon" in present:
+        raw_lat, raw_lon = clean_text(raw.get("lat", "")), clean_text(raw.get("lon", ""))
+        given = [v for v in (raw_lat, raw_lon) if v and (v == "0" or not is_placeholder(v))]
+        if given:
+            lat, lon = parse_number(raw_lat), parse_number(raw_lon)
+            if lat is None or lon is None:
+                warn("lat", f"coordinates '{raw_lat}', '{raw_lon}' are not two decimal numbers; "
+                     "not used", reject=False)
+                lat = lon = None
+    if lat is None and "latlon" in present and text("latlon"):
+        lat, lon = parse_latlon(text("latlon"))
+        if lat is None:
+            warn("latlon", f"'{text('latlon')}' is not 'latitude, longitude'; not used", reject=False)
+
+    ref = text("ref") if "ref" in present else ""
+    key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
+    values["source_ref"] = key
+    address = Address(street=values.get("street", ""), postcode=values.get("postcode", ""),
+                      city=values.get("city", ""), region=values.get("region", ""),
+                      country=country, lat=lat, lon=lon)
+    return Candidate(number, key, values, related, address, rejected)
+
+
+def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
+    """Needs or offers: ``funding: a small loan; premises`` → {code: detail}."""
+    found: dict[str, str] = {}
+    unknown: list[str] = []
+    text = str(cell or "")
+    if not text.strip() or is_placeholder(text):
+        return found, unknown
+    for part in re.split(r"[;|\n]+", text):
+        label, sep, detail = part.partition(":")
+        if sep and not detail.startswith("//"):
+            codes, missing = parse_terms(label, "resources")
+            if len(codes) == 1 and not missing:
+                found[codes[0]] = clean_text(detail)[:200]
+                continue
+        codes, missing = parse_terms(part, "resources")
+        for code in codes:
+            found.setdefault(code, "")
+        unknown.extend(missing)
+    return found, unknown
+
+
+# -- phase 2: locating ---------------------------------------------------------------------
+
+
+def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
+            report: Report) -> None:
+    for c in candidates:
+        previous = stored.get(c.key)
+        if previous and previous.values["geo_precision"] == "manual":
+            continue  # placed by hand: never moved by an import
+        if previous and previous.values["lat"] is not None and c.address.lat is None and all(
+                c.values.get(f, previous.values[f]) == previous.values[f] for f in ADDRESS_FIELDS):
+            continue  # same address as stored: keep the stored point without asking again
+        skip = None if options.geocode else (lambda step: step.name != "provided")
+        c.outcome = chain.locate(c.address, skip=skip)
+        for note in c.outcome.notes:
+            report.add(c.row, "location", "warning", note)
+        if c.outcome.country and not c.values.get("country"):
+            c.values["country"] = c.outcome.country
+            report.add(c.row, "country", "warning",
+                       f"country set to {c.outcome.country}, where the coordinates lie")
+
+
+# -- phase 3: writing ------------------------------------------------------------------------
+
+
+def _write(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
+           report: Report) -> None:
+    existing = catalogue.duplicate_candidates(db)
+    slugs = {o["slug"] for o in existing}
+    by_name: dict[str, list[dict]] = {}
+    by_site: dict[str, list[dict]] = {}
+    for org in existing:
+        by_name.setdefault(fold(org["name"]), []).append(org)
+        if org["website"]:
+            by_site.setdefault(_site_key(org["website"]), []).append(org)
+    project_id = catalogue.project_id(db, options.project) if options.project else None
+
+    for c in candidates:
+        previous = stored.get(c.key)
+        values = {k: v for k, v in c.values.items() if not (previous and k in c.rejected)}
+        values["source"] = source
+        if c.outcome is not None:
+            loc = c.outcome.location
+            values.update(lat=loc and loc.lat, lon=loc and loc.lon,
+                          geo_precision=loc and loc.precision, geo_source=loc and loc.source)
+        if previous is None:
+            values.setdefault("relation", "other")
+            values["status"] = options.status or "draft"
+            for fld in ("lat", "lon", "geo_precision", "geo_source"):
+                values.setdefault(fld, None)
+            related = catalogue.related_of(**c.related)
+            org_id, slug = catalogue.insert_organisation(db, values, related, taken_slugs=slugs)
+            action = "created"
+            _report_duplicates(c, values, by_name, by_site, report)
+        else:
+            if options.status:
+                values["status"] = options.status
+            related = catalogue.related_of(**{**previous.related, **c.related})
+            values = {**previous.values, **values}
+            org_id, slug = previous.id, previous.slug
+            action = catalogue.update_organisation(db, previous, values, related)
+        if project_id is not None:
+            catalogue.link_organisation(db, org_id, projects=[options.project])
+        lat = values.get("lat")
+        if lat is None:
+            report.not_located.append((c.row, values["name"], c.address.query()))
+        report.rows.append(RowOutcome(c.row, values["name"], action, slug,
+                                      values.get("geo_precision"), values.get("geo_source")))
+
+
+def _site_key(url: str) -> str:
+    host_path = re.sub(r"^https?://(www\.)?", "", url.lower()).rstrip("/")
+    return host_path
+
+
+def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371 * 2 * math.asin(math.sqrt(h))
+
+
+def _report_duplicates(c: Candidate, values: dict, by_name, by_site, report: Report) -> None:
+    found: dict[str, str] = {}
+    for org in by_name.get(fold(values["name"]), []):
+        if org["lat"] is not None and values.get("lat") is not None:
+            km = _distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
+            if km <= DUPLICATE_DISTANCE_KM:
+                found[org["slug"]] = f"same name, {km:.1f} km apart"
+        elif org["country"] == values.get("country") and fold(org["city"]) == fold(values.get("city") or ""):
+            found.setdefault(org["slug"], "same name and place, one of them not located")
+    if values.get("website"):
+        for org in by_site.get(_site_key(values["website"]), []):
+            found.setdefault(org["slug"], "same website")
+    for slug, why in found.items():
+        report.duplicates.append((c.row, values["name"], slug, why))

@@ -1,0 +1,325 @@
+"""Turn spreadsheet cells into clean values, or say exactly what is wrong with them.
+
+Every ``parse_*`` function returns ``(value, problem)``: ``value`` is what may be
+stored (``None`` or empty when nothing usable is left) and ``problem`` a message a
+staff member can act on, or ``None``. No Flask, no database.
+"""
+
+from __future__ import annotations
+
+import csv
+import gettext
+import html
+import re
+import unicodedata
+from functools import cache
+from urllib.parse import urlsplit
+
+import pycountry
+
+from . import vocab
+from .config import DATA_DIR
+
+PLACEHOLDERS = {
+    "", "-", "--", "---", "?", "??", "n/a", "na", "n.a.", "n.a", "n/d", "nd", "none", "null", "nil",
+    "nan", "unknown", "tbd", "tbc", "x", "xx", "xxx", "0", "not available", "not applicable",
+    "non renseigne", "nc", "n.c.", "neant", "inconnu", "brak", "nessuno", "sconosciuto", "geen",
+    "onbekend", "keine", "unbekannt", "k.a.", "-/-", ".", "...",
+}
+ANOTHER_LANGUAGES = ("de", "es", "pt")  # country names also accepted in these
+COUNTRY_ALIASES = {
+    "uk": "GB", "u.k.": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "el": "GR", "holland": "NL",
+    "the netherlands": "NL", "usa": "US", "u.s.a.": "US", "united states of america": "US",
+    "czech republic": "CZ", "czechia": "CZ", "russia": "RU", "south korea": "KR",
+    "north macedonia": "MK", "kosovo": "XK", "turkey": "TR", "turkiye": "TR",
+    "ivory coast": "CI", "cote d'ivoire": "CI", "vietnam": "VN", "bolivia": "BO",
+    "tanzania": "TZ", "iran": "IR", "syria": "SY", "moldova": "MD", "venezuela": "VE",
+    "laos": "LA", "palestine": "PS", "democratic republic of the congo": "CD", "drc": "CD",
+    "republic of the congo": "CG", "brasil": "BR", "méxico": "MX", "perú": "PE",
+    "democratic republic of congo": "CD", "dr congo": "CD", "congo kinshasa": "CD",
+    "congo brazzaville": "CG", "swaziland": "SZ", "burma": "MM", "cape verde": "CV",
+    "macedonia": "MK", "east timor": "TL", "the gambia": "GM", "gambia": "GM",
+    "the bahamas": "BS", "korea": "KR", "taiwan": "TW", "vatican": "VA",
+}
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, punctuation-free form for comparing names."""
+    text = unicodedata.normalize("NFKD", str(text).casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("œ", "oe").replace("æ", "ae")
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def clean_text(value: object) -> str:
+    """Trim, fold internal white space and line breaks, drop control characters,
+    decode HTML entities left by web exports (``A Yard &amp; Co``)."""
+    if value is None:
+        return ""
+    text = "".join(c for c in str(value) if c in "\n\t" or unicodedata.category(c) != "Cc")
+    if "&" in text:
+        text = html.unescape(text)
+    return " ".join(text.split())
+
+
+def clean_multiline(value: object) -> str:
+    """Like ``clean_text`` but keeps paragraph breaks (for descriptions)."""
+    if value is None:
+        return ""
+    lines = [clean_text(line) for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(line for line in lines if line).strip()
+
+
+def is_placeholder(value: str) -> bool:
+    """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
+    return fold(value) in PLACEHOLDERS or value.strip().lower() in PLACEHOLDERS
+
+
+def looks_mangled(value: str) -> bool:
+    """True when accented letters seem to have been replaced by "?" (``Kantstra? 10``)."""
+    return bool(re.search(r"\w\?\w|\w\?(\s|$)", value)) and "?" not in value[-1:] + value[:1]
+
+
+# -- countries ---------------------------------------------------------------
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang],
+                                        fallback=True)
+                    for lang in (*vocab.LANGUAGES, *ANOTHER_LANGUAGES)]
+    for country in pycountry.countries:
+        names = {country.name, getattr(country, "common_name", ""), getattr(country, "official_name", "")}
+        for name in list(names):
+            if name:
+                names.update(t.gettext(name) for t in translations)
+        for name in names:
+            if name:
+                index.setdefault(fold(name), country.alpha_2)
+        index[country.alpha_3.lower()] = country.alpha_2
+        index[country.alpha_2.lower()] = country.alpha_2
+    for alias, code in COUNTRY_ALIASES.items():
+        index[fold(alias)] = code
+    return index
+
+
+def parse_country(value: str) -> tuple[str | None, str | None]:
+    """ISO alpha-2 from a code (alpha-2/3, any case) or a name in a supported language."""
+    text = clean_text(value)
+    if not text or is_placeholder(text):
+        return None, None
+    code = _country_index().get(fold(text))
+    if code:
+        return code, None
+    return None, (f"'{text}' is not an ISO country code or a known country name; "
+                  "write the two-letter code, for example FR, BE, IT, PL or CY")
+
+
+# -- links and contacts --------------------------------------------------------
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$|^xn--")
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+                    re.IGNORECASE)
+
+
+def parse_website(value: str) -> tuple[str, str | None]:
+    """An http(s) URL; a missing scheme gets ``https://``. Anything else is refused.
+    When a cell lists several, the first valid one is kept."""
+    text = clean_text(value)
+    if not text or is_placeholder(text):
+        return "", None
+    parts = [p for p in re.split(r"\s*[;,|]\s*|\s+", text) if p]
+    if len(parts) > 1:
+        kept = [url for url, problem in map(_one_website, parts) if url]
+        if kept:
+            return kept[0], f"several websites in one cell; kept {kept[0]}"
+    return _one_website(text)
+
+
+def _one_website(text: str) -> tuple[str, str | None]:
+    if _EMAIL.match(text.removeprefix("mailto:")):
+        return "", f"'{text}' is an e-mail address, not a website; put it in the e-mail column"
+    candidate = text if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE) else None
+    if candidate is None:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) and not re.match(r"^[^:/]+:\d", text):
+            return "", f"'{text}' is not a web address (only http and https links are kept)"
+        candidate = "https://" + text.lstrip("/")
+    parts = urlsplit(candidate)
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("http", "https"):
+        return "", f"'{text}' is not a web address (only http and https links are kept)"
+    try:
+        host_ascii = host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        host_ascii = ""
+    if " " in text or not host_ascii or not _HOST.match(host_ascii):
+        return "", f"'{text}' is not a valid web address; write it like https://example.org"
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl(), None
+
+
+def parse_email(value: str) -> tuple[str, str | None]:
+    """One e-mail address; when a cell lists several, the first valid one is kept."""
+    text = clean_text(value)
+    if not text or is_placeholder(text):
+        return "", None
+    candidates = [c.strip().removeprefix("mailto:") for c in re.split(r"[;,\s/]+", text) if c.strip()]
+    valid = [c for c in candidates if _EMAIL.match(c)]
+    if not valid:
+        return "", f"'{text}' is not a valid e-mail address"
+    if len(candidates) > 1:
+        return valid[0], f"several e-mail addresses in one cell; kept {valid[0]}"
+    return valid[0], None
+
+
+def parse_phone(value: str) -> tuple[str, str | None]:
+    """A phone number as written, if it has enough digits to be one."""
+    text = clean_text(value)
+    if not text or is_placeholder(text):
+        return "", None
+    if len(re.sub(r"\D", "", text)) < 6:
+        return "", f"'{text}' is too short to be a phone number"
+    return text, None
+
+
+# -- postcodes -----------------------------------------------------------------
+
+
+@cache
+def _postcode_patterns() -> dict[str, re.Pattern]:
+    path = DATA_DIR / "geo" / "postcode-patterns.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        return {row["country"]: re.compile(row["pattern"]) for row in csv.DictReader(f)}
+
+
+def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
+    """A postcode checked against its country's pattern; leading zeros lost by a
+    spreadsheet are restored (``1000`` in France is ``01000``)."""
+    text = clean_text(value).upper()
+    if not text or is_placeholder(text):
+        return "", None
+    if country:
+        text = re.sub(rf"^({country}|[A-Z]{{1,2}})[- ](?=\d)", "", text)
+    pattern = _postcode_patterns().get(country or "")
+    if pattern is None or pattern.match(text):
+        if country == "PL" and re.fullmatch(r"\d{5}", text):
+            text = f"{text[:2]}-{text[2:]}"  # the form Polish addresses use
+        return text, None
+    digits = re.search(r"\\d\{(\d)\}", pattern.pattern)
+    if text.isdigit() and digits and len(text) < int(digits.group(1)):
+        padded = text.zfill(int(digits.group(1)))
+        if pattern.match(padded):
+            return padded, f"postcode '{text}' lost its leading zero; stored {padded}"
+    return "", (f"postcode '{text}' does not look like a postcode of {country}; "
+                "check it (it was left empty)")
+
+
+# -- vocabularies ----------------------------------------------------------------
+
+
+@cache
+def _term_index(name: str) -> dict[str, str]:
+    vocabulary = getattr(vocab, name)()
+    index: dict[str, str] = {}
+    for term in vocabulary:
+        index[fold(term.code)] = term.code
+        for label in (*term.labels.values(), *term.aliases):
+            index.setdefault(fold(label), term.code)
+    return index
+
+
+def _lookup(name: str, token: str) -> str | None:
+    token = token.strip()
+    index = _term_index(name)
+    if "/" in token:  # a URI such as …/activities-modified/AM40
+        tail = token.rstrip("/").rsplit("/", 1)[-1]
+        return index.get(fold(tail))
+    return index.get(fold(token))
+
+
+def parse_terms(value: str, name: str) -> tuple[list[str], list[str]]:
+    """Codes of vocabulary ``name`` (themes, resources…) from a cell listing codes,
+    URIs or labels in any language, separated by ``;``, ``|``, line breaks or commas.
+    Returns the codes and the pieces that matched nothing."""
+    text = str(value or "").strip()
+    if not text or is_placeholder(text):
+        return [], []
+    found: list[str] = []
+    unknown: list[str] = []
+    for part in re.split(r"[;|\n]+", text):
+        part = part.strip()
+        if not part or is_placeholder(part):
+            continue
+        code = _lookup(name, part)
+        if code:
+            found.append(code)
+            continue
+        # Labels may contain commas ("Arts, Media, Culture & Leisure"): match the
+        # longest run of comma-separated pieces first.
+        pieces = [p.strip() for p in part.split(",")]
+        i = 0
+        while i < len(pieces):
+            for j in range(len(pieces), i, -1):
+                code = _lookup(name, ", ".join(pieces[i:j]))
+                if code:
+                    found.append(code)
+                    i = j
+                    break
+            else:
+                piece = pieces[i]
+                # "Training & Education", "Banking / credit unions": try each half.
+                halves = [h.strip() for h in re.split(r"\s*(?:/|&|\+|\band\b|\bet\b|\be\b)\s*", piece) if h.strip()]
+                codes = [_lookup(name, h) for h in halves] if len(halves) > 1 else []
+                if codes and any(codes):
+                    found.extend(c for c in codes if c)
+                elif piece and not is_placeholder(piece):
+                    unknown.append(piece)
+                i += 1
+    return list(dict.fromkeys(found)), unknown
+
+
+def parse_term(value: str, name: str) -> tuple[str | None, str | None]:
+    """One code of vocabulary ``name`` (relation, structure) from a code, URI or label."""
+    text = clean_text(value)
+    if not text or is_placeholder(text):
+        return None, None
+    code = _lookup(name, text)
+    if code:
+        return code, None
+    codes = getattr(vocab, name)().codes()
+    listed = ", ".join(codes) if len(codes) <= 6 else f"{codes[0]}…{codes[-1]}"
+    return None, f"'{text}' is not a known code ({listed}), URI or label; left empty"
+
+
+# -- coordinates -------------------------------------------------------------------
+
+
+def parse_number(value: object) -> float | None:
+    """A decimal number written with a point or a comma; None if it is not one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if value == value else None
+    text = clean_text(value).replace(" ", "")
+    if not text or (text != "0" and is_placeholder(text)):
+        return None
+    if re.fullmatch(r"[-+]?\d+,\d+", text):
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def parse_latlon(value: str) -> tuple[float | None, float | None]:
+    """A "lat, lon" cell (comma, semicolon or space separated)."""
+    text = clean_text(value)
+    numbers = re.findall(r"[-+]?\d+(?:\.\d+)?", text)
+    if len(numbers) == 2 and not re.search(r"\d,\d", text.replace(", ", " ")):
+        return float(numbers[0]), float(numbers[1])
+    parts = re.split(r"\s*[;\s]\s*|\s*,\s+", text)
+    if len(parts) == 2:
+        lat, lon = parse_number(parts[0]), parse_number(parts[1])
+        if lat is not None and lon is not None:
+            return lat, lon
+    return None, None

@@ -1,0 +1,126 @@
+"""The import report: what happened to every row, and every problem found."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .csvsafe import write_csv
+
+ACTIONS = ("created", "updated", "unchanged", "skipped")
+
+
+@dataclass
+class Issue:
+    """A problem in the file: ``error`` skips the row, ``warning`` drops or fixes a value."""
+
+    row: int | None  # None: about the whole file or a column
+    column: str
+    level: str
+    message: str
+
+
+@dataclass
+class RowOutcome:
+    """What became of one row."""
+
+    row: int
+    name: str
+    action: str
+    slug: str = ""
+    precision: str | None = None
+    location_source: str | None = None
+
+
+@dataclass
+class Report:
+    """Everything an import did or would do (``dry_run``)."""
+
+    file: str
+    source: str
+    dry_run: bool = False
+    details: str = ""
+    notes: list[str] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    rows: list[RowOutcome] = field(default_factory=list)
+    not_located: list[tuple[int, str, str]] = field(default_factory=list)  # row, name, address
+    duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, name, slug, why
+
+    def add(self, row: int | None, column: str, level: str, message: str) -> None:
+        self.issues.append(Issue(row, column, level, message))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        actions = Counter(r.action for r in self.rows)
+        counts = {a: actions.get(a, 0) for a in ACTIONS}
+        counts["warnings"] = sum(1 for i in self.issues if i.level == "warning")
+        counts["not_located"] = len(self.not_located)
+        counts["likely_duplicates"] = len(self.duplicates)
+        return counts
+
+    def summary(self, *, max_issues: int = 50) -> str:
+        """The printed report: counts, then problems row by row."""
+        c = self.counts
+        head = "DRY RUN, nothing was saved: " if self.dry_run else ""
+        lines = [
+            f"{head}{self.file} (source '{self.source}'{', ' + self.details if self.details else ''})",
+            f"  {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
+            f"{c['skipped']} skipped; {c['warnings']} warnings; {c['not_located']} not located; "
+            f"{c['likely_duplicates']} likely duplicates",
+        ]
+        lines += [f"  note: {n}" for n in self.notes]
+        # The same problem in many rows is printed once, with the rows it concerns.
+        grouped: dict[tuple[str, str, str], list[int | None]] = {}
+        for issue in sorted(self.issues, key=lambda i: (i.row or 0, i.level != "error")):
+            grouped.setdefault((issue.level, issue.column, issue.message), []).append(issue.row)
+        for n, ((level, column, message), rows) in enumerate(grouped.items()):
+            if n == max_issues:
+                lines.append(f"  … and {len(grouped) - max_issues} more problems: "
+                             "write them all with --report FILE.csv")
+                break
+            where = _rows_text([r for r in rows if r]) if rows[0] else "file"
+            col = f", column '{column}'" if column else ""
+            lines.append(f"  {level.upper()} {where}{col}: {message}")
+        for row, name, address in self.not_located[:20]:
+            lines.append(f"  NOT LOCATED row {row}: {name} ({address or 'no address'})")
+        if len(self.not_located) > 20:
+            lines.append(f"  … and {len(self.not_located) - 20} more not located (mapapp geocode --pending lists them)")
+        for row, name, slug, why in self.duplicates[:20]:
+            lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})")
+        return "\n".join(lines)
+
+    def write_csv(self, path: str | Path) -> None:
+        """One line per row outcome and per problem, formula-safe."""
+        by_row: dict[int | None, list[Issue]] = {}
+        for issue in self.issues:
+            by_row.setdefault(issue.row, []).append(issue)
+        lines = []
+        for issue in by_row.get(None, []):
+            lines.append(["", "", "", "", "", issue.level, issue.column, issue.message])
+        located = {r for r, _, _ in self.not_located}
+        for outcome in self.rows:
+            where = outcome.precision or ("not located" if outcome.row in located else "")
+            lines.append([outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""])
+            for issue in by_row.get(outcome.row, []):
+                lines.append([outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message])
+        for row, name, slug, why in self.duplicates:
+            lines.append([row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"])
+        write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines)
+
+
+def _rows_text(rows: list[int]) -> str:
+    """"row 4", "rows 2-5, 9" or "96 rows (2-97)"."""
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    spans: list[str] = []
+    start = prev = rows[0]
+    for r in rows[1:] + [None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        spans.append(str(start) if start == prev else f"{start}-{prev}")
+        if r is not None:
+            start = prev = r
+    text = ", ".join(spans[:8]) + (", …" if len(spans) > 8 else "")
+    return f"{len(rows)} rows ({text})" if len(rows) > 3 else f"rows {text}"
