@@ -446,7 +446,7 @@ def get_organisation(
     """One organisation by slug with themes, needs, offers, translations, projects and visits."""
     status = "AND o.status = 'published'" if published_only else ""
     rows = _rows(db.execute(
-        f"SELECT {_LIST_COLUMNS}, o.status, o.created_at, o.updated_at FROM organisations o"
+        f"SELECT {_LIST_COLUMNS}, o.status, o.geo_source, o.created_at, o.updated_at FROM organisations o"
         f" WHERE o.slug = ? {status}", [slug]))
     if not rows:
         return None

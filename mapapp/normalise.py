@@ -49,7 +49,7 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", str(text).casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("œ", "oe").replace("æ", "ae")
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 def clean_text(value: object) -> str:

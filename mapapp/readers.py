@@ -120,6 +120,10 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, score_hea
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
+        return "; ".join(_cell_text(v) for v in value)  # a list property: one item each
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -143,15 +147,22 @@ def _read_workbook(path: Path, fmt: str, sheet: str | None, score_header) -> Tab
         raise ReadError(f"{path.name} has no sheets")
     if sheet is not None and sheet not in names:
         raise ReadError(f"{path.name} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-    chosen = sheet or names[0]
-    rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    records = [[_cell_text(v) for v in row] for row in rows]
-    table = _from_records(records, fmt, score_header)
-    table.sheet, table.sheets = chosen, list(names)
-    if sheet is None and len(names) > 1:
-        table.notes.append(f"read the first sheet '{chosen}' of {len(names)}; "
-                           "choose another with --sheet")
-    return table
+    # Without --sheet, the first sheet that holds a table (not a cover page).
+    problems = []
+    for chosen in [sheet] if sheet else names:
+        rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+        records = [[_cell_text(v) for v in row] for row in rows]
+        try:
+            table = _from_records(records, fmt, score_header)
+        except ReadError as e:
+            problems.append(f"sheet '{chosen}': {e}")
+            continue
+        table.sheet, table.sheets = chosen, list(names)
+        if sheet is None and len(names) > 1:
+            table.notes.append(f"read sheet '{chosen}' of {len(names)} ({', '.join(names)}); "
+                               "choose another with --sheet")
+        return table
+    raise ReadError(f"{path.name}: no table found; " + "; ".join(problems))
 
 
 def _from_records(records: list[list[str]], fmt: str, score_header) -> Table:
@@ -222,7 +233,8 @@ def _read_geojson(path: Path) -> Table:
 
 
 def _missing(value: object) -> bool:
-    try:
-        return value is None or value != value
-    except (TypeError, ValueError):
-        return False
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN: the property is absent from this feature
+    return False

@@ -1,0 +1,94 @@
+import openpyxl
+import pandas as pd
+import pytest
+
+from mapapp.columns import score_header
+from mapapp.readers import ReadError, read_table
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_french_excel_csv_is_decoded_and_split():
+    table = read_table(FIXTURES / "french_excel.csv", score_header=score_header)
+    assert (table.encoding, table.delimiter) == ("cp1252", ";")
+    assert table.headers[:3] == ["Nom", "Adresse", "Code postal"]
+    number, cells = table.rows[0]
+    assert number == 2 and cells[0] == "Coopérative Élan" and cells[2] == "1000"
+
+
+def test_bom_is_removed_from_the_first_header():
+    table = read_table(FIXTURES / "utf8_bom.csv")
+    assert table.headers[0] == "id" and table.encoding == "utf-8-sig"
+
+
+def test_xlsx_with_a_title_row_and_numbers(tmp_path):
+    path = tmp_path / "partners.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Intro"
+    sheet.append(["Read me first"])
+    data = book.create_sheet("Partners")
+    data.append(["Partners of the Lyon seminar 2025"])
+    data.append([])
+    data.append(["Name", "Postcode", "City", "Country", "Latitude", "Longitude"])
+    data.append(["Coop A", 1000, "Bourg-en-Bresse", "FR", 46.2, 5.22])
+    data.append([None, None, None, None, None, None])
+    data.append(["Coop B", "69001", "Lyon", "FR", None, None])
+    book.save(path)
+
+    table = read_table(path, sheet="Partners", score_header=score_header)
+    assert table.header_row == 3
+    assert table.headers == ["Name", "Postcode", "City", "Country", "Latitude", "Longitude"]
+    assert [n for n, _ in table.rows] == [4, 6]  # the empty row is skipped, numbers kept
+    assert table.rows[0][1][:2] == ["Coop A", "1000"]
+    assert table.rows[0][1][4] == "46.2"
+    with pytest.raises(ReadError, match="its sheets are: Intro, Partners"):
+        read_table(path, sheet="Nope")
+    # Without --sheet the cover page is passed over for the first sheet with a table.
+    first = read_table(path, score_header=score_header)
+    assert first.sheet == "Partners"
+    assert any("--sheet" in note for note in first.notes)
+
+
+def test_ods(tmp_path):
+    path = tmp_path / "partners.ods"
+    pd.DataFrame({"Nome": ["Cooperativa Uno"], "Città": ["Bologna"], "Paese": ["Italia"]}).to_excel(
+        path, engine="odf", index=False)
+    table = read_table(path, score_header=score_header)
+    assert table.format == "ods" and table.rows[0][1] == ["Cooperativa Uno", "Bologna", "Italia"]
+
+
+def test_geojson_points_and_properties():
+    table = read_table(FIXTURES / "export.geojson")
+    assert "name" in table.headers
+    assert table.points[1] == pytest.approx((52.4064, 16.9252))
+    assert 3 not in table.points  # the feature without geometry
+
+
+def test_geojson_in_another_crs_is_reprojected(tmp_path):
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(4.8358, 45.764)
+    path = tmp_path / "mercator.geojson"
+    path.write_text('{"type": "FeatureCollection", "crs": {"type": "name", "properties": '
+                    '{"name": "urn:ogc:def:crs:EPSG::3857"}}, "features": [{"type": "Feature", '
+                    f'"geometry": {{"type": "Point", "coordinates": [{x}, {y}]}}, '
+                    '"properties": {"name": "Coop"}}]}')
+    table = read_table(path)
+    lat, lon = table.points[1]
+    assert lat == pytest.approx(45.764, abs=1e-3) and lon == pytest.approx(4.8358, abs=1e-3)
+    assert any("reprojected" in note for note in table.notes)
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.csv", b"", "is empty"),
+    ("data.pdf", b"%PDF", "unsupported file type"),
+    ("broken.xlsx", b"not a zip", "cannot be opened as XLSX"),
+    ("broken.geojson", b"{nope", "not valid JSON"),
+    ("one.csv", b"justonecolumn\nvalue\n", "no header row"),
+])
+def test_unreadable_files_say_why(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReadError, match=message):
+        read_table(path)
