@@ -212,8 +212,10 @@ class Online(Step):
         self.precision = {"nominatim": _nominatim_precision, "photon": _photon_precision,
                           "ban": _ban_precision}[name]
         self.failures = 0
-        self.geocode = RateLimiter(self.service.geocode, min_delay_seconds=config["min_delay"].get(name, MIN_DELAY[name]),
-                                   max_retries=config["retries"], error_wait_seconds=config["error_wait"],
+        delay = config["min_delay"].get(name, MIN_DELAY[name])
+        self.geocode = RateLimiter(self.service.geocode, min_delay_seconds=delay,
+                                   max_retries=config["retries"],
+                                   error_wait_seconds=max(config["error_wait"], delay),
                                    swallow_exceptions=False)
 
     def _ask(self, address: Address):
@@ -244,7 +246,7 @@ class Online(Step):
             result = self._ask(address)
         except GeopyError as e:
             self.failures += 1
-            note = f"{self.name}: {type(e).__name__} ({e}); tried the next geocoder"
+            note = f"{self.name}: {_explain(e)}; tried the next geocoder"
             if self.failures == FAILURES_BEFORE_GIVING_UP:
                 note += f"; {self.name} is skipped for the rest of this run after {self.failures} failures"
             outcome.notes.append(note)
@@ -262,6 +264,18 @@ class Online(Step):
             catalogue.store_geocode(self.db, self.name, key, location and location.lat,
                                     location and location.lon, location and location.precision)
         return location
+
+
+def _explain(error: Exception) -> str:
+    from geopy import exc
+
+    if isinstance(error, (exc.GeocoderTimedOut, exc.GeocoderUnavailable)):
+        return "did not answer in time or could not be reached"
+    if isinstance(error, exc.GeocoderRateLimited):
+        return "refused: too many requests (rate limited)"
+    if isinstance(error, (exc.GeocoderAuthenticationFailure, exc.GeocoderInsufficientPrivileges)):
+        return "refused the request (check the URL and user agent settings)"
+    return f"answered with an error ({str(error)[:120]})"
 
 
 class Chain:

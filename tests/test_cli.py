@@ -66,3 +66,46 @@ def test_every_command_and_option_has_help():
             if param.param_type_name == "option":
                 assert param.help, f"{name} {param.name}"
     assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_import_prints_the_report_and_writes_the_csv(runner, tmp_path, db_path):
+    report = tmp_path / "report.csv"
+    result = runner.invoke(args=["import", str(FIXTURES / "french_excel.csv"), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "5 created, 0 updated, 0 unchanged, 1 skipped" in result.output
+    assert "ERROR row 4, column 'Nom'" in result.output
+    assert report.read_text(encoding="utf-8-sig").startswith("row,name,action")
+    again = runner.invoke(args=["import", str(FIXTURES / "french_excel.csv"), "--dry-run"])
+    assert "DRY RUN" in again.output and "0 created, 0 updated, 5 unchanged" in again.output
+
+
+def test_import_failure_exits_non_zero_and_changes_nothing(runner, tmp_path, db_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Colour,Size\nblue,big\n")
+    result = runner.invoke(args=["import", str(bad)])
+    assert result.exit_code == 1
+    assert "nothing was imported: no column holds the organisations' names" in result.output
+    missing = runner.invoke(args=["import", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_import_into_a_project_and_geocode_list(runner, db_path):
+    assert runner.invoke(args=["create-project", "seminar", "--name", "Seminar"]).exit_code == 0
+    result = runner.invoke(args=["import", str(FIXTURES / "french_excel.csv"), "--project", "seminar",
+                                 "--status", "published"])
+    assert result.exit_code == 0, result.output
+    listing = runner.invoke(args=["geocode", "--list"])
+    assert "epicerie-du-monde" in listing.output and "1 organisations have no location" in listing.output
+    located = runner.invoke(args=["geocode", "--pending"])
+    assert "0 located" in located.output and "1 still without a location" in located.output
+    bad = runner.invoke(args=["geocode", "--provider", "google"])
+    assert bad.exit_code == 1 and "--provider" in bad.output
+
+
+def test_online_geocoders_without_user_agent_are_refused(runner, app):
+    app.config["GEOCODERS"] = "provided,nominatim"
+    result = runner.invoke(args=["import", str(FIXTURES / "osm_keys.csv")])
+    assert result.exit_code == 1 and "MAPAPP_GEOCODER_USER_AGENT" in result.output
