@@ -10,6 +10,7 @@ import json
 import re
 import sqlite3
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +47,19 @@ class Saved:
     action: str  # "created", "updated" or "unchanged"
 
 
+@contextmanager
+def write_transaction(db: sqlite_utils.Database):
+    """A transaction that takes the write lock at once (``BEGIN IMMEDIATE``), for
+    multi-step writes that read before they write; rolled back on any exception."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def connect(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the catalogue at ``path`` and bring its schema up to date."""
     path = Path(path)
@@ -55,6 +69,10 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
+        # 64 MiB of page cache keeps a large import's index pages in memory;
+        # NORMAL is the durable-enough setting for WAL (no fsync at every commit).
+        db.execute("PRAGMA cache_size = -65536")
+        db.execute("PRAGMA synchronous = NORMAL")
     except (OSError, sqlite3.Error) as e:
         raise CatalogueError(
             f"cannot open the catalogue at {path}: {e}; check MAPAPP_DATABASE and the "
@@ -79,10 +97,14 @@ _TRANSLITERATION = str.maketrans({
 })
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 def slugify(text: str) -> str:
     """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``)."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c)).replace("ου", "ou")
+    if text.isascii():
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
     text = text.translate(_TRANSLITERATION)
     ascii_text = text.encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
@@ -208,6 +230,59 @@ def insert_organisation(
     )
     _write_related(db, cursor.lastrowid, related, replace=False)
     return cursor.lastrowid, slug
+
+
+# Indexing triggers that bulk_insert replaces by set-based statements.
+_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert")
+
+
+def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
+                taken_slugs: set[str]) -> list[tuple[int, str]]:
+    """Insert many new organisations ``(values, related)`` at once; return (id, slug) each.
+
+    Call inside ``write_transaction``. The full-text and spatial indexes are filled for
+    the new rows by two statements instead of one trigger call per row; the
+    triggers are dropped and re-created inside the same transaction, so a failure
+    rolls them back with everything else.
+    """
+    if not items:
+        return []
+    now = _now()
+    first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
+    columns = list(dict.fromkeys(k for values, _ in items for k in values))
+    rows, related_rows, out = [], {"themes": [], "resources": [], "descriptions": []}, []
+    for offset, (values, related) in enumerate(items):
+        org_id = first_id + offset
+        base = slugify(values["name"])
+        slug, n = base, 1
+        while slug in taken_slugs:
+            n += 1
+            slug = f"{base}-{n}"
+        taken_slugs.add(slug)
+        rows.append([org_id, slug, now, now, *(values.get(k) for k in columns)])
+        related_rows["themes"] += [(org_id, t) for t in related["themes"]]
+        related_rows["resources"] += [(org_id, kind, code, detail or "") for kind in ("need", "offer")
+                                      for code, detail in related[f"{kind}s"].items()]
+        related_rows["descriptions"] += [(org_id, lang, text) for lang, text in related["descriptions"].items()]
+        out.append((org_id, slug))
+    triggers = dict(db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+        f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
+    for name in triggers:
+        db.execute(f"DROP TRIGGER {name}")
+    names = ["id", "slug", "created_at", "updated_at", *columns]
+    db.conn.executemany(
+        f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)
+    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
+    db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
+    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
+    db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
+               " SELECT id, name, description, city FROM organisations WHERE id >= ?", [first_id])
+    db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
+               " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+    for sql in triggers.values():
+        db.execute(sql)
+    return out
 
 
 def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict, related: dict) -> str:
@@ -519,6 +594,11 @@ def best_cached_geocode(db: sqlite_utils.Database, query: str, providers: list[s
         [query, *providers]).fetchone()
 
 
+def has_cached_geocodes(db: sqlite_utils.Database) -> bool:
+    """True when any online geocoder's answer has been cached."""
+    return db.execute("SELECT 1 FROM geocode_cache LIMIT 1").fetchone() is not None
+
+
 def store_geocode(db: sqlite_utils.Database, provider: str, query: str, lat: float | None,
                   lon: float | None, precision: str | None) -> None:
     """Remember a provider's answer (or that it found nothing)."""
@@ -561,3 +641,8 @@ def project_id(db: sqlite_utils.Database, slug: str) -> int | None:
 def project_slugs(db: sqlite_utils.Database) -> list[str]:
     """Every project's slug, sorted."""
     return [r[0] for r in db.execute("SELECT slug FROM projects ORDER BY slug")]
+
+
+def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
+    """Make an organisation a member of a project (no-op if it already is)."""
+    db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])

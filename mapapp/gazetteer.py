@@ -1,6 +1,6 @@
 """The offline gazetteer: GeoNames places of Europe and Cyprus, found by name.
 
-Built by ``scripts/build_gazetteer.py`` into ``data/geo/places.tsv.gz``. Names
+Built by ``scripts/build_gazetteer.py`` into ``data/geo/places/<country>.tsv.gz``. Names
 match in any of their spellings (Bruxelles, Brussel, Brussels), ignoring case
 and accents; homonyms in one country go to the most populous place, and the
 answer says so.
@@ -12,12 +12,12 @@ import csv
 import gzip
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .config import DATA_DIR
 from .normalise import fold
 
-PLACES_FILE = DATA_DIR / "geo" / "places.tsv.gz"
+PLACES_DIR = DATA_DIR / "geo" / "places"
 
 
 @dataclass(frozen=True)
@@ -41,26 +41,26 @@ class Match:
 
 
 @cache
-def _raw() -> dict[str, list[list[str]]]:
-    by_country: dict[str, list[list[str]]] = {}
-    with gzip.open(PLACES_FILE, "rt", encoding="utf-8", newline="") as f:
+def _places(country: str) -> list[list[str]]:
+    path = PLACES_DIR / f"{country}.tsv.gz"
+    if not path.exists():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
         reader = csv.reader(f, delimiter="\t")
         next(reader)
-        for row in reader:
-            by_country.setdefault(row[2], []).append(row)
-    return by_country
+        return list(reader)
 
 
 def countries() -> set[str]:
     """Countries the gazetteer covers."""
-    return set(_raw())
+    return {p.name.split(".")[0] for p in PLACES_DIR.glob("*.tsv.gz")}
 
 
 @cache
 def _index(country: str) -> dict[str, list[Place]]:
     index: dict[str, list[Place]] = {}
-    for _id, name, code, _admin1, lat, lon, population, aliases in _raw().get(country, []):
-        place = Place(name, code, float(lat), float(lon), int(population or 0))
+    for _id, name, _admin1, lat, lon, population, aliases in _places(country):
+        place = Place(name, country, float(lat), float(lon), int(population or 0))
         keys = {fold(name)} | {fold(a) for a in aliases.split("|") if a}
         for key in keys:
             if key:
@@ -85,6 +85,7 @@ def _variants(city: str) -> list[str]:
     return [v for v in dict.fromkeys(variants) if v]
 
 
+@lru_cache(maxsize=65536)
 def lookup(city: str, country: str) -> Match | None:
     """The place called ``city`` in ``country`` (the most populous of homonyms)."""
     if not city or not country:

@@ -11,7 +11,7 @@ from functools import cache
 
 import shapely
 from shapely import STRtree
-from shapely.geometry import MultiPoint, Point, mapping, shape
+from shapely.geometry import MultiPoint, Point, mapping
 
 from . import vocab
 from .config import DATA_DIR
@@ -79,12 +79,14 @@ TERRITORIES = {
 
 @cache
 def _countries() -> tuple[dict[str, object], STRtree, list[str]]:
-    collection = json.loads(COUNTRIES_FILE.read_text(encoding="utf-8"))
+    text = COUNTRIES_FILE.read_text(encoding="utf-8")
+    codes_in_order = [f["properties"]["iso"] for f in json.loads(text)["features"]]
+    # GEOS parses the whole collection at once, several times faster than shapely.shape.
+    geometries = shapely.from_geojson(text).geoms
     shapes = {}
-    for feature in collection["features"]:
-        geometry = shape(feature["geometry"])
+    for code, geometry in zip(codes_in_order, geometries):
         shapely.prepare(geometry)
-        shapes[feature["properties"]["iso"]] = geometry
+        shapes[code] = geometry
     codes = list(shapes)
     return shapes, STRtree([shapes[c] for c in codes]), codes
 
@@ -118,3 +120,17 @@ def in_country(country: str, lat: float, lon: float) -> bool | None:
     if distance <= BORDER_TOLERANCE_DEGREES:
         return True
     return distance <= OFFSHORE_TOLERANCE_DEGREES and country_at(lat, lon) is None
+
+
+def points_in_country(country: str, lats: list[float], lons: list[float]) -> list[bool]:
+    """Which points lie inside ``country`` (or its territories), in one vectorised call.
+
+    Points near the border or offshore are False here; ``in_country`` decides those."""
+    shapes = _countries()[0]
+    inside = [False] * len(lats)
+    for code in (country, *TERRITORIES.get(country, ())):
+        geometry = shapes.get(code)
+        if geometry is not None and lats:
+            hits = shapely.contains_xy(geometry, lons, lats)
+            inside = [a or bool(b) for a, b in zip(inside, hits)]
+    return inside

@@ -39,6 +39,7 @@ class Address:
     country: str | None = None
     lat: float | None = None
     lon: float | None = None
+    inside: bool = False  # already known to lie in ``country`` (checked in bulk)
 
     def query(self) -> str:
         """The one-line address sent to online services."""
@@ -86,6 +87,8 @@ def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tu
     if abs(lat) < 1e-9 and abs(lon) < 1e-9:
         return None, [f"{what} are 0, 0 (a placeholder, in the sea off Africa); not used"], None
     country = address.country
+    if address.inside and (lat, lon) == (address.lat, address.lon):
+        return (lat, lon), notes, country
     if not country or not geo.has_outline(country):
         return (lat, lon), notes, geo.country_at(lat, lon)
     if geo.in_country(country, lat, lon):
@@ -131,11 +134,13 @@ class Cache(Step):
 
     name = "cache"
 
-    def __init__(self, db: sqlite_utils.Database, providers: list[str] = ONLINE):
+    def __init__(self, db: sqlite_utils.Database, providers: list[str] = ONLINE, *, filling: bool = False):
         self.db, self.providers = db, list(providers)
+        # An empty cache that no online step of this chain fills needs no lookups.
+        self.active = filling or catalogue.has_cached_geocodes(db)
 
     def locate(self, address: Address, outcome: Outcome) -> Location | None:
-        if not address.city and not address.street and not address.postcode:
+        if not self.active or not (address.city or address.street or address.postcode):
             return None
         hit = catalogue.best_cached_geocode(self.db, address.key(), self.providers)
         if hit is None:
@@ -313,7 +318,7 @@ class Chain:
                 steps.append(Provided())
             elif name == "cache":
                 if db is not None:
-                    steps.append(Cache(db))
+                    steps.append(Cache(db, filling=bool(online)))
             elif name == "gazetteer":
                 steps.append(Gazetteer())
             else:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
 
-from . import catalogue, columns, vocab
-from .geocode import Address, Chain, Outcome
+from . import catalogue, columns, geo, vocab
+from .geocode import Address, Chain, Location, Outcome
 from .normalise import (
     clean_multiline, clean_text, fold, is_placeholder, looks_mangled, parse_country, parse_email,
     parse_latlon, parse_number, parse_phone, parse_postcode, parse_term, parse_terms, parse_website,
@@ -28,6 +29,8 @@ STATUSES = ("draft", "published")
 DUPLICATE_DISTANCE_KM = 1.0
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
+EMPTY_RELATED = {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}
+NEW_DEFAULTS = {"relation": "other", "lat": None, "lon": None, "geo_precision": None, "geo_source": None}
 
 
 class ImportFailed(Exception):
@@ -100,10 +103,11 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
         raise ImportFailed(f"{path.name} has a header row but no data rows")
 
     candidates = _validate(table, plan, report)
+    table.rows = []  # validated: the raw cells are no longer needed
     stored = catalogue.snapshot_source(db, source)
     _locate(candidates, stored, chain, options, report)
     try:
-        with db.atomic():
+        with catalogue.write_transaction(db):
             _write(db, candidates, stored, source, options, report)
             if options.dry_run:
                 raise _DryRun
@@ -127,13 +131,14 @@ def _describe(table) -> str:
 
 def _validate(table, plan: columns.ColumnPlan, report: Report) -> list[Candidate]:
     present = set(plan.fields.values())
+    translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     header_of = {f: table.headers[i] for i, f in plan.fields.items()}
     candidates: list[Candidate] = []
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         raw = {f: cells[i] for i, f in plan.fields.items()}
         warnings: list[tuple[str, str]] = []
-        candidate = _validate_row(number, raw, present, table.points.get(number), warnings)
+        candidate = _validate_row(number, raw, present, table.points.get(number), warnings, translated)
         for fld, message in warnings:
             report.add(number, header_of.get(fld, fld), "warning", message)
         if candidate is None:
@@ -152,7 +157,8 @@ def _validate(table, plan: columns.ColumnPlan, report: Report) -> list[Candidate
     return candidates
 
 
-def _validate_row(number: int, raw: dict, present: set[str], point, warnings) -> Candidate | None:
+def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
+                  translated: list[str]) -> Candidate | None:
     def text(name: str) -> str:
         value = clean_text(raw.get(name, ""))
         return "" if is_placeholder(value) else value
@@ -221,8 +227,11 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings) ->
             for piece in unknown:
                 warn(kind, f"'{piece}' is not a resource of data/vocab/resources.csv "
                      f"({', '.join(vocab.resources().codes()[:4])}, …); left out", reject=False)
-    translations = {f.rsplit("_", 1)[1]: clean_multiline(raw[f]) for f in present
-                    if f.startswith("description_") and clean_multiline(raw.get(f, ""))}
+    translations = {}
+    for fld in translated:
+        text_in_lang = clean_multiline(raw.get(fld, ""))
+        if text_in_lang and not is_placeholder(text_in_lang):
+            translations[fld.rsplit("_", 1)[1]] = text_in_lang
     if translations:
         related["descriptions"] = translations
         if not values.get("description"):
@@ -256,11 +265,17 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings) ->
 
 def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
     """Needs or offers: ``funding: a small loan; premises`` → {code: detail}."""
+    found, unknown = _parse_resources_cached(str(cell or ""))
+    return dict(found), list(unknown)
+
+
+@lru_cache(maxsize=65536)
+def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
     found: dict[str, str] = {}
     unknown: list[str] = []
-    text = str(cell or "")
+    text = cell
     if not text.strip() or is_placeholder(text):
-        return found, unknown
+        return (), ()
     for part in re.split(r"[;|\n]+", text):
         label, sep, detail = part.partition(":")
         if sep and not detail.startswith("//"):
@@ -272,7 +287,7 @@ def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
         for code in codes:
             found.setdefault(code, "")
         unknown.extend(missing)
-    return found, unknown
+    return tuple(found.items()), tuple(unknown)
 
 
 # -- phase 2: locating ---------------------------------------------------------------------
@@ -280,6 +295,7 @@ def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
 
 def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
             report: Report) -> None:
+    _check_points_in_bulk(candidates)
     for c in candidates:
         previous = stored.get(c.key)
         if previous and previous.values["geo_precision"] == "manual":
@@ -287,6 +303,11 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
         if previous and previous.values["lat"] is not None and c.address.lat is None and all(
                 c.values.get(f, previous.values[f]) == previous.values[f] for f in ADDRESS_FIELDS):
             continue  # same address as stored: keep the stored point without asking again
+        if c.address.inside and chain.names[:1] == ["provided"]:
+            # Checked in bulk and inside its country: what the provided step would say.
+            c.outcome = Outcome(Location(c.address.lat, c.address.lon, "provided", "provided"),
+                                tried=["provided"])
+            continue
         skip = None if options.geocode else (lambda step: step.name != "provided")
         c.outcome = chain.locate(c.address, skip=skip)
         for note in c.outcome.notes:
@@ -295,6 +316,19 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
             c.values["country"] = c.outcome.country
             report.add(c.row, "country", "warning",
                        f"country set to {c.outcome.country}, where the coordinates lie")
+
+
+def _check_points_in_bulk(candidates: list[Candidate]) -> None:
+    """Mark the provided points that lie in their stated country, one call per country."""
+    by_country: dict[str, list[Address]] = {}
+    for c in candidates:
+        a = c.address
+        if a.lat is not None and a.lon is not None and a.country and geo.has_outline(a.country):
+            by_country.setdefault(a.country, []).append(a)
+    for country, addresses in by_country.items():
+        verdicts = geo.points_in_country(country, [a.lat for a in addresses], [a.lon for a in addresses])
+        for address, inside in zip(addresses, verdicts):
+            address.inside = inside
 
 
 # -- phase 3: writing ------------------------------------------------------------------------
@@ -312,6 +346,7 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             by_site.setdefault(_site_key(org["website"]), []).append(org)
     project_id = catalogue.project_id(db, options.project) if options.project else None
 
+    new: list[tuple[Candidate, dict, dict]] = []
     for c in candidates:
         previous = stored.get(c.key)
         values = {k: v for k, v in c.values.items() if not (previous and k in c.rejected)}
@@ -321,28 +356,31 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             values.update(lat=loc and loc.lat, lon=loc and loc.lon,
                           geo_precision=loc and loc.precision, geo_source=loc and loc.source)
         if previous is None:
-            values.setdefault("relation", "other")
-            values["status"] = options.status or "draft"
-            for fld in ("lat", "lon", "geo_precision", "geo_source"):
-                values.setdefault(fld, None)
-            related = catalogue.related_of(**c.related)
-            org_id, slug = catalogue.insert_organisation(db, values, related, taken_slugs=slugs)
-            action = "created"
-            _report_duplicates(c, values, by_name, by_site, report)
-        else:
-            if options.status:
-                values["status"] = options.status
-            related = catalogue.related_of(**{**previous.related, **c.related})
-            values = {**previous.values, **values}
-            org_id, slug = previous.id, previous.slug
-            action = catalogue.update_organisation(db, previous, values, related)
-        if project_id is not None:
-            catalogue.link_organisation(db, org_id, projects=[options.project])
-        lat = values.get("lat")
-        if lat is None:
-            report.not_located.append((c.row, values["name"], c.address.query()))
-        report.rows.append(RowOutcome(c.row, values["name"], action, slug,
-                                      values.get("geo_precision"), values.get("geo_source")))
+            values = {**NEW_DEFAULTS, **values, "status": options.status or "draft"}
+            # New rows need no sorting: related_of's order only matters for comparing.
+            new.append((c, values, {**EMPTY_RELATED, **c.related}))
+            if existing:
+                _report_duplicates(c, values, by_name, by_site, report)
+            continue
+        if options.status:
+            values["status"] = options.status
+        values = {**previous.values, **values}
+        action = catalogue.update_organisation(
+            db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
+        _record(db, report, c, values, previous.id, previous.slug, action, project_id)
+    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], slugs)
+    for (c, values, _), (org_id, slug) in zip(new, inserted):
+        _record(db, report, c, values, org_id, slug, "created", project_id)
+
+
+def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,
+            project_id: int | None) -> None:
+    if project_id is not None:
+        catalogue.add_to_project(db, project_id, org_id)
+    if values.get("lat") is None:
+        report.not_located.append((c.row, values["name"], c.address.query()))
+    report.rows.append(RowOutcome(c.row, values["name"], action, slug,
+                                  values.get("geo_precision"), values.get("geo_source")))
 
 
 def _site_key(url: str) -> str:

@@ -12,7 +12,7 @@ import gettext
 import html
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import pycountry
@@ -26,6 +26,7 @@ PLACEHOLDERS = {
     "non renseigne", "nc", "n.c.", "neant", "inconnu", "brak", "nessuno", "sconosciuto", "geen",
     "onbekend", "keine", "unbekannt", "k.a.", "-/-", ".", "...",
 }
+_LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS)
 ANOTHER_LANGUAGES = ("de", "es", "pt")  # country names also accepted in these
 COUNTRY_ALIASES = {
     "uk": "GB", "u.k.": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
@@ -44,12 +45,17 @@ COUNTRY_ALIASES = {
 }
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NOT_WORD = re.compile(r"[\W_]+")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "œ": "oe", "æ": "ae", "đ": "d", "ı": "i"})
+
+
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-free form for comparing names."""
-    text = unicodedata.normalize("NFKD", str(text).casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("ł", "l").replace("ø", "o").replace("ß", "ss").replace("œ", "oe").replace("æ", "ae")
-    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", str(text).casefold()))
+    return " ".join(_NOT_WORD.sub(" ", text.translate(_LETTERS)).split())
 
 
 def clean_text(value: object) -> str:
@@ -57,7 +63,10 @@ def clean_text(value: object) -> str:
     decode HTML entities left by web exports (``A Yard &amp; Co``)."""
     if value is None:
         return ""
-    text = "".join(c for c in str(value) if c in "\n\t" or unicodedata.category(c) != "Cc")
+    text = value if type(value) is str else str(value)
+    if text.isprintable() and "&" not in text and "  " not in text and text.strip() == text:
+        return text  # the common case, already clean
+    text = _CONTROL.sub("", text)
     if "&" in text:
         text = html.unescape(text)
     return " ".join(text.split())
@@ -73,11 +82,23 @@ def clean_multiline(value: object) -> str:
 
 def is_placeholder(value: str) -> bool:
     """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
-    return fold(value) in PLACEHOLDERS or value.strip().lower() in PLACEHOLDERS
+    if len(value) > _LONGEST_PLACEHOLDER + 4:
+        return False
+    return _is_short_placeholder(value)
+
+
+@lru_cache(maxsize=65536)
+def _is_short_placeholder(value: str) -> bool:
+    value = value.strip()
+    if len(value) > _LONGEST_PLACEHOLDER:
+        return False
+    return value.lower() in PLACEHOLDERS or fold(value) in PLACEHOLDERS
 
 
 def looks_mangled(value: str) -> bool:
     """True when accented letters seem to have been replaced by "?" (``Kantstra? 10``)."""
+    if "?" not in value:
+        return False
     return bool(re.search(r"\w\?\w|\w\?(\s|$)", value)) and "?" not in value[-1:] + value[:1]
 
 
@@ -105,6 +126,7 @@ def _country_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def parse_country(value: str) -> tuple[str | None, str | None]:
     """ISO alpha-2 from a code (alpha-2/3, any case) or a name in a supported language."""
     text = clean_text(value)
@@ -138,7 +160,20 @@ def parse_website(value: str) -> tuple[str, str | None]:
     return _one_website(text)
 
 
+_SIMPLE_URL = re.compile(r"^(?:(https?)://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})(:\d{1,5})?([/?#][^\s]*)?$",
+                         re.IGNORECASE)
+
+
 def _one_website(text: str) -> tuple[str, str | None]:
+    simple = _SIMPLE_URL.match(text)
+    if simple and "@" not in text:
+        # The common case needs no IDNA or URL parsing: only lower-case the scheme and host.
+        scheme, host, port, rest = simple.groups()
+        return f"{(scheme or 'https').lower()}://{host.lower()}{port or ''}{rest or ''}", None
+    return _complex_website(text)
+
+
+def _complex_website(text: str) -> tuple[str, str | None]:
     if _EMAIL.match(text.removeprefix("mailto:")):
         return "", f"'{text}' is an e-mail address, not a website; put it in the e-mail column"
     candidate = text if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE) else None
@@ -193,6 +228,7 @@ def _postcode_patterns() -> dict[str, re.Pattern]:
         return {row["country"]: re.compile(row["pattern"]) for row in csv.DictReader(f)}
 
 
+@lru_cache(maxsize=65536)
 def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     """A postcode checked against its country's pattern; leading zeros lost by a
     spreadsheet are restored (``1000`` in France is ``01000``)."""
@@ -242,9 +278,15 @@ def parse_terms(value: str, name: str) -> tuple[list[str], list[str]]:
     """Codes of vocabulary ``name`` (themes, resources…) from a cell listing codes,
     URIs or labels in any language, separated by ``;``, ``|``, line breaks or commas.
     Returns the codes and the pieces that matched nothing."""
-    text = str(value or "").strip()
+    found, unknown = _parse_terms(str(value or ""), name)
+    return list(found), list(unknown)
+
+
+@lru_cache(maxsize=65536)
+def _parse_terms(value: str, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    text = value.strip()
     if not text or is_placeholder(text):
-        return [], []
+        return (), ()
     found: list[str] = []
     unknown: list[str] = []
     for part in re.split(r"[;|\n]+", text):
@@ -279,6 +321,7 @@ def parse_terms(value: str, name: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), unknown
 
 
+@lru_cache(maxsize=4096)
 def parse_term(value: str, name: str) -> tuple[str | None, str | None]:
     """One code of vocabulary ``name`` (relation, structure) from a code, URI or label."""
     text = clean_text(value)

@@ -118,6 +118,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, score_hea
 
 
 def _cell_text(value: object) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, dict):
@@ -150,8 +152,8 @@ def _read_workbook(path: Path, fmt: str, sheet: str | None, score_header) -> Tab
     # Without --sheet, the first sheet that holds a table (not a cover page).
     problems = []
     for chosen in [sheet] if sheet else names:
-        rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-        records = [[_cell_text(v) for v in row] for row in rows]
+        # Row by row, so that only the text copy of a large sheet is held in memory.
+        records = [[_cell_text(v) for v in row] for row in workbook.get_sheet_by_name(chosen).iter_rows()]
         try:
             table = _from_records(records, fmt, score_header)
         except ReadError as e:

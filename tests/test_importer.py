@@ -207,21 +207,29 @@ def test_dry_run_reports_the_same_and_writes_nothing(db):
 @pytest.mark.parametrize("exception", [RuntimeError("disk full"), KeyboardInterrupt()])
 def test_a_failure_mid_import_leaves_the_catalogue_as_it_was(db, monkeypatch, exception):
     make_org(db, "Already here")
-    original = catalogue.insert_organisation
-    calls = []
+    original = catalogue.bulk_insert
 
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise exception
-        return original(*args, **kwargs)
+    def crash_after_writing(*args, **kwargs):
+        original(*args, **kwargs)  # rows, indexes and dropped triggers all written…
+        raise exception  # …then the import dies
 
-    monkeypatch.setattr(catalogue, "insert_organisation", failing)
+    monkeypatch.setattr(catalogue, "bulk_insert", crash_after_writing)
     with pytest.raises(type(exception)):
         run(db, FIXTURES / "french_excel.csv")
     assert [o["name"] for o in catalogue.duplicate_candidates(db)] == ["Already here"]
     assert db.execute("SELECT count(*) FROM organisations_fts").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == 1
+    # The indexing triggers are back: a later write is indexed as usual.
+    make_org(db, "Written later", city="Gent", country="BE", lat=51.05, lon=3.72)
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters(q="later"))] == ["Written later"]
+    assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == 2
+
+
+def test_bulk_import_fills_the_search_and_spatial_indexes(db):
+    run(db, FIXTURES / "french_excel.csv", status="published")
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters(q="bruxelloise"))] == ["La Ruche Bruxelloise"]
+    located = db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == located == 4
 
 
 def test_manual_pin_is_kept_by_a_reimport(db):
