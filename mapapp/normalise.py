@@ -25,6 +25,8 @@ PLACEHOLDERS = {
     "nan", "unknown", "tbd", "tbc", "x", "xx", "xxx", "0", "not available", "not applicable",
     "non renseigne", "nc", "n.c.", "neant", "inconnu", "brak", "nessuno", "sconosciuto", "geen",
     "onbekend", "keine", "unbekannt", "k.a.", "-/-", ".", "...",
+    "not disclosed", "undisclosed", "redacted", "redacted for privacy", "withheld", "private",
+    "data protected", "non communique", "non communiqué",
 }
 _LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS)
 ANOTHER_LANGUAGES = ("de", "es", "pt")  # country names also accepted in these
