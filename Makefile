@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test chromium demo-data clean
+.PHONY: install run test chromium demo-data clean translations
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -42,3 +42,8 @@ demo-data: install  ## regenerate data/demo/ from scripts/make_demo_data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+translations: install  ## extract UI strings and update the catalogues in mapapp/translations, then compile them
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location -o mapapp/translations/messages.pot .
+	$(BIN)/pybabel update -i mapapp/translations/messages.pot -d mapapp/translations --no-location
+	$(BIN)/pybabel compile -d mapapp/translations

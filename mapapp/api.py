@@ -1,24 +1,138 @@
 """The public JSON API (read-only). Every error has one shape:
-``{"ok": false, "error": "...", "status": 400}``."""
+``{"ok": false, "error": "...", "status": 400, "parameter": "..."}``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
-from . import catalogue, geo
+from . import catalogue, geo, mapindex, vocab
 from .db import get_db
-from .errors import MapappError, NotFound
+from .errors import BadRequest, NotFound
 from .filters import Filters
+from .i18n import current_language
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 
 
-@bp.errorhandler(MapappError)
-def api_error(error: MapappError):
-    body = {"ok": False, "error": error.message, "status": error.status}
-    if error.parameter:
-        body["parameter"] = error.parameter
-    return jsonify(body), error.status
+def map_index() -> mapindex.MapIndex:
+    """The process's map index, created on first use."""
+    return current_app.extensions.setdefault("mapapp.index", mapindex.MapIndex())
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: '{raw}' is not a whole number", parameter=name) from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name}: must be between {low} and {high}, got {value}", parameter=name)
+    return value
+
+
+@bp.get("/clusters")
+def clusters():
+    """Clusters and single organisations for a map view: ``bbox``, ``zoom`` and filters."""
+    filters = Filters.from_args(request.args)
+    if filters.bbox is None:
+        raise BadRequest("bbox: required, as minLon,minLat,maxLon,maxLat", parameter="bbox")
+    zoom = _int_arg("zoom", 0, 0, mapindex.MAX_ZOOM)
+    if "zoom" not in request.args:
+        raise BadRequest("zoom: required, a whole number from 0 to 19", parameter="zoom")
+    db = get_db()
+    snapshot = map_index().get(db)
+    mask = mapindex.selection(snapshot, filters, db)
+    answer = mapindex.clusters(snapshot, mask, filters.bbox, zoom, db)
+    return jsonify({"ok": True, "zoom": zoom, **answer,
+                    "cluster_fields": ["lat", "lon", "count", "bbox"],
+                    "point_fields": ["slug", "name", "lat", "lon"]})
+
+
+@bp.get("/facets")
+def facets():
+    """How many organisations match, per filter value, with labels in the language."""
+    filters = Filters.from_args(request.args)
+    db = get_db()
+    snapshot = map_index().get(db)
+    lang = current_language()
+    counts = mapindex.facet_counts(snapshot, filters, db)
+    mask = mapindex.selection(snapshot, filters, db)
+    return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.bounds(snapshot, mask),
+                    "facets": facet_options(db, counts, lang)})
+
+
+def facet_options(db, counts: dict, lang: str) -> dict:
+    """Every filter value with its label and count, in vocabulary order."""
+    names = catalogue.project_and_visit_names(db)
+    options = {
+        "country": sorted(({"value": c, "label": vocab.country_name(c, lang), "count": n}
+                           for c, n in counts["country"].items()), key=lambda o: o["label"]),
+        "relation": [{"value": t.code, "label": t.label(lang), "count": counts["relation"].get(t.code, 0)}
+                     for t in vocab.relations()],
+        "theme": [{"value": t.code, "label": t.label(lang), "count": counts["theme"].get(t.code, 0)}
+                  for t in vocab.themes()],
+    }
+    for kind in ("need", "offer"):
+        options[kind] = [{"value": t.code, "label": t.label(lang), "count": counts[kind].get(t.code, 0)}
+                         for t in vocab.resources()]
+    for kind in ("project", "visit"):
+        options[kind] = [{"value": slug, "label": label, "count": counts[kind].get(slug, 0)}
+                         for slug, label in names[kind]]
+    return options
+
+
+@bp.get("/organisations")
+def organisations():
+    """Published organisations matching the filters, by name, a page at a time."""
+    filters = Filters.from_args(request.args)
+    limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    offset = _int_arg("offset", 0, 0, 10**9)
+    db = get_db()
+    lang = current_language()
+    total = catalogue.count_organisations(db, filters)
+    items = [summary(org, lang) for org in catalogue.find_organisations(db, filters, limit=limit, offset=offset)]
+    body = {"ok": True, "total": total, "offset": offset, "limit": limit, "items": items, "next": None}
+    if offset + limit < total:
+        body["next"] = url_for("api.organisations", **{**request.args.to_dict(), "offset": offset + limit,
+                                                       "limit": limit})
+    return jsonify(body)
+
+
+def summary(org: dict, lang: str) -> dict:
+    """The public summary of an organisation shown in lists and popups."""
+    return {
+        "slug": org["slug"], "name": org["name"], "city": org["city"], "country": org["country"],
+        "country_name": vocab.country_name(org["country"] or "", lang),
+        "relation": org["relation"], "relation_label": vocab.relations().label(org["relation"], lang),
+        "themes": org["themes"], "theme_labels": [vocab.themes().label(t, lang) for t in org["themes"]],
+        "lat": org["lat"], "lon": org["lon"], "website": org["website"],
+        "url": url_for("views.organisation", slug=org["slug"]),
+        "fictional": org.get("source") == catalogue.FICTIONAL_SOURCE,
+    }
+
+
+@bp.get("/organisations/<slug>")
+def organisation(slug: str):
+    """One published organisation with its public fields."""
+    db = get_db()
+    org = catalogue.get_organisation(db, slug)
+    if org is None:
+        raise NotFound(f"no published organisation '{slug}'")
+    lang = current_language()
+    body = {"ok": True, **summary(org, lang)}
+    body.update({k: org[k] for k in catalogue.PUBLIC_FIELDS if k not in body})
+    body["description"] = org["descriptions"].get(lang) or org["description"]
+    body["needs"] = [{"code": c, "label": vocab.resources().label(c, lang), "detail": d}
+                     for c, d in org["needs"].items()]
+    body["offers"] = [{"code": c, "label": vocab.resources().label(c, lang), "detail": d}
+                      for c, d in org["offers"].items()]
+    body["projects"] = [{"slug": p["slug"], "name": p["name"]} for p in org["projects"]]
+    body["visits"] = [{"slug": v["slug"], "title": v["title"], "date": v["date"]} for v in org["visits"]]
+    return jsonify(body)
 
 
 @bp.get("/organisations.geojson")
@@ -27,7 +141,7 @@ def organisations_geojson():
     filters = Filters.from_args(request.args)
     orgs = catalogue.find_organisations(get_db(), filters, located_only=True)
     collection = geo.feature_collection(
-        orgs, url_for_slug=lambda slug: url_for("views.organisation", slug=slug))
+        orgs, lang=current_language(), url_for_slug=lambda slug: url_for("views.organisation", slug=slug))
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response

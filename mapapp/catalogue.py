@@ -232,8 +232,10 @@ def insert_organisation(
     return cursor.lastrowid, slug
 
 
-# Indexing triggers that bulk_insert replaces by set-based statements.
-_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert")
+# Per-row triggers that bulk_insert replaces by set-based statements.
+_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
+                  "organisations_version_insert", "organisation_themes_version_insert",
+                  "organisation_resources_version_insert", "organisation_descriptions_version_insert")
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
@@ -280,6 +282,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
                " SELECT id, name, description, city FROM organisations WHERE id >= ?", [first_id])
     db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
                " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+    db.execute("UPDATE catalogue_version SET version = version + 1 WHERE id = 1")
     for sql in triggers.values():
         db.execute(sql)
     return out
@@ -646,3 +649,93 @@ def project_slugs(db: sqlite_utils.Database) -> list[str]:
 def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
     """Make an organisation a member of a project (no-op if it already is)."""
     db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])
+
+
+def version(db: sqlite_utils.Database) -> int:
+    """A number that changes whenever anything the public sees may have changed."""
+    return db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
+
+
+# -- the map index's snapshot --------------------------------------------------------
+
+
+def map_rows(db: sqlite_utils.Database) -> list[tuple]:
+    """``(id, lat, lon, country, relation)`` of every published organisation, by id."""
+    return db.execute(
+        "SELECT id, lat, lon, coalesce(country, ''), relation FROM organisations"
+        " WHERE status = 'published' ORDER BY id").fetchall()
+
+
+def map_memberships(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:
+    """``(kind, value, organisation id)`` for themes, needs, offers, projects and visits
+    of published organisations."""
+    published = "SELECT id FROM organisations WHERE status = 'published'"
+    return db.execute(
+        f"SELECT 'theme', theme, organisation_id FROM organisation_themes WHERE organisation_id IN ({published})"
+        " UNION ALL SELECT kind, resource, organisation_id FROM organisation_resources"
+        f" WHERE organisation_id IN ({published})"
+        " UNION ALL SELECT 'project', p.slug, po.organisation_id FROM project_organisations po"
+        f" JOIN projects p ON p.id = po.project_id WHERE po.organisation_id IN ({published})"
+        " UNION ALL SELECT 'visit', v.slug, vo.organisation_id FROM visit_organisations vo"
+        f" JOIN visits v ON v.id = vo.visit_id WHERE vo.organisation_id IN ({published})").fetchall()
+
+
+def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:
+    """Ids of the organisations whose name, description or city match ``text``."""
+    match = fts_query(text)
+    if not match:
+        return []
+    return [r[0] for r in db.execute(
+        "SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?", [match])]
+
+
+def map_points(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
+    """``(id, slug, name, lat, lon)`` of the given organisations."""
+    out: list[tuple] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.execute(
+            f"SELECT id, slug, name, lat, lon FROM organisations WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk).fetchall()
+    return out
+
+
+def project_and_visit_names(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]]:
+    """``{"project": [(slug, name)], "visit": [(slug, title)]}`` for the filter lists."""
+    return {
+        "project": db.execute("SELECT slug, name FROM projects ORDER BY name").fetchall(),
+        "visit": db.execute("SELECT slug, title || coalesce(' (' || date || ')', '') FROM visits"
+                            " ORDER BY date, title").fetchall(),
+    }
+
+
+def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[str, list[dict]]:
+    """Published organisations that offer what ``org_id`` needs ("offering") and that need
+    what it offers ("needing"), with the shared resources, nearest first."""
+    out = {}
+    for name, mine, theirs in (("offering", "need", "offer"), ("needing", "offer", "need")):
+        rows = db.execute(
+            "SELECT o.id, o.slug, o.name, o.city, o.country, o.lat, o.lon, group_concat(r.resource, ',')"
+            " FROM organisation_resources m"
+            " JOIN organisation_resources r ON r.resource = m.resource AND r.kind = ?"
+            " JOIN organisations o ON o.id = r.organisation_id"
+            " WHERE m.organisation_id = ? AND m.kind = ? AND o.id != ? AND o.status = 'published'"
+            " GROUP BY o.id", [theirs, org_id, mine, org_id]).fetchall()
+        out[name] = [{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4],
+                      "lat": r[5], "lon": r[6], "shared": sorted(r[7].split(","))} for r in rows]
+    here = db.execute("SELECT lat, lon FROM organisations WHERE id = ?", [org_id]).fetchone()
+    for name, found in out.items():
+        for m in found:
+            m["km"] = (_km(here, (m["lat"], m["lon"]))
+                       if here and here[0] is not None and m["lat"] is not None else None)
+        found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
+        out[name] = found[:limit]
+    return out
+
+
+def _km(a, b) -> float:
+    import math
+
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371 * 2 * math.asin(math.sqrt(h))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 
 class MapappError(Exception):
-    """Base class: a problem the user can act on, with its HTTP status."""
+    """Base class: a problem the user can act on, with its HTTP status (400 unless a
+    subclass says otherwise)."""
 
-    status = 500
+    status = 400
 
     def __init__(self, message: str, *, parameter: str | None = None):
         super().__init__(message)

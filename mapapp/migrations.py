@@ -201,9 +201,27 @@ def _m002_geocode_cache(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX geocode_cache_query ON geocode_cache (query)")
 
 
+VERSIONED_TABLES = ("organisations", "organisation_themes", "organisation_resources",
+                    "organisation_descriptions", "project_organisations", "visit_organisations",
+                    "projects", "visits")
+
+
+def _m003_catalogue_version(db: sqlite_utils.Database) -> None:
+    # One number that changes with every write to what pages show: caches (the
+    # map index, HTTP ETags) compare it instead of the data.
+    db.execute("CREATE TABLE catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
+    db.execute("INSERT INTO catalogue_version VALUES (1, 1)")
+    for table in VERSIONED_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN"
+                " UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
+    (3, "catalogue_version", _m003_catalogue_version),
 ]
 
 

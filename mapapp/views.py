@@ -1,24 +1,67 @@
-"""Public HTML pages: the map, organisation pages and the health check."""
+"""Public HTML pages: the map, the directory, organisation pages and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+import math
 
-from . import catalogue, maps, vocab
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+
+from . import catalogue, maps, mapindex, vocab
+from .api import facet_options, map_index
 from .db import get_db
+from .errors import MapappError, NotFound
+from .filters import Filters
+from .i18n import current_language
 
 bp = Blueprint("views", __name__)
+DIRECTORY_PAGE_SIZE = 25
 
 
 @bp.app_context_processor
 def inject_helpers() -> dict:
-    return {"vocab": vocab, "lang": vocab.DEFAULT_LANGUAGE,
-            "site_name": current_app.config["SITE_NAME"]}
+    return {"vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+            "url_with": url_with}
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query parameters changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+@bp.app_errorhandler(MapappError)
+def page_error(error: MapappError):
+    if request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": error.message, "status": error.status,
+                        **({"parameter": error.parameter} if error.parameter else {})}), error.status
+    return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+@bp.app_errorhandler(404)
+def not_found(error):
+    if request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": "not found", "status": 404}), 404
+    return render_template("error.html", status=404, message=_("This page does not exist.")), 404
+
+
+def _filter_panel(db, filters: Filters) -> dict:
+    snapshot = map_index().get(db)
+    counts = mapindex.facet_counts(snapshot, filters, db)
+    return {"options": facet_options(db, counts, current_language()), "filters": filters,
+            "total": int(mapindex.selection(snapshot, filters, db).sum())}
 
 
 @bp.get("/")
 def index():
-    """The full-page map; the data layer is loaded by static/js/map.js."""
+    """The map with filters and the list of organisations in view."""
+    filters = Filters.from_args(request.args)
+    db = get_db()
     shell = maps.map_shell(
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
@@ -27,20 +70,81 @@ def index():
     )
     settings = {
         "mapName": shell.name,
-        "dataUrl": url_for("api.organisations_geojson"),
+        "lang": current_language(),
+        "page": url_for("views.organisation", slug="SLUG"),
+        "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
+                "organisations": url_for("api.organisations"),
+                "organisation": url_for("api.organisation", slug="SLUG")},
+        "i18n": {
+            "loading": _("Loading organisations…"),
+            "inView": _("%(n)s organisations in view"),
+            "oneInView": _("1 organisation in view"),
+            "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
+            "error": _("The organisations could not be loaded. Try reloading the page."),
+            "more": _("Zoom in to see the others."),
+            "fictional": _("Fictional demo organisation"),
+            "cluster": _("%(n)s organisations: zoom in"),
+            "total": _("%(n)s organisations"),
+            "totalOne": _("1 organisation"),
+        },
     }
     return render_template("index.html", shell=shell, settings=settings,
-                           fictional=catalogue.has_fictional(get_db()))
+                           fictional=catalogue.has_fictional(db), **_filter_panel(db, filters))
+
+
+@bp.get("/organisations")
+def directory():
+    """The directory: the same filters, a paginated list, no JavaScript needed."""
+    filters = Filters.from_args(request.args)
+    db = get_db()
+    total = catalogue.count_organisations(db, filters)
+    pages = max(1, math.ceil(total / DIRECTORY_PAGE_SIZE))
+    try:
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        page = 0
+    if not 1 <= page <= pages:
+        raise MapappError(_("page: there are %(pages)s pages of results", pages=pages), parameter="page")
+    orgs = catalogue.find_organisations(db, filters, limit=DIRECTORY_PAGE_SIZE,
+                                        offset=(page - 1) * DIRECTORY_PAGE_SIZE)
+    panel = _filter_panel(db, filters)
+    return render_template("directory.html", orgs=orgs, page=page, pages=pages,
+                           fictional=catalogue.has_fictional(db), **{**panel, "total": total})
 
 
 @bp.get("/organisations/<slug>")
 def organisation(slug: str):
-    """One published organisation's page."""
-    org = catalogue.get_organisation(get_db(), slug)
+    """One published organisation's page, with its matches."""
+    db = get_db()
+    org = catalogue.get_organisation(db, slug)
     if org is None:
-        abort(404)
-    return render_template("organisation.html", org=org,
-                           fictional=org["source"] == catalogue.FICTIONAL_SOURCE)
+        raise NotFound(_("There is no published organisation at this address."))
+    return render_template("organisation.html", org=org, matches=catalogue.matches(db, org["id"]),
+                           fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
+                           jsonld=organisation_jsonld(org))
+
+
+def organisation_jsonld(org: dict) -> dict:
+    """schema.org ``Organization`` data for search engines and other maps."""
+    lang = current_language()
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Organization",
+        "name": org["name"],
+        "url": url_for("views.organisation", slug=org["slug"], _external=True),
+        "address": {"@type": "PostalAddress", "streetAddress": org["street"] or None,
+                    "postalCode": org["postcode"] or None, "addressLocality": org["city"] or None,
+                    "addressRegion": org["region"] or None, "addressCountry": org["country"]},
+        "knowsAbout": [vocab.themes().label(t, lang) for t in org["themes"]] or None,
+        "description": org["descriptions"].get(lang) or org["description"] or None,
+        "email": org["email"] or None,
+        "telephone": org["phone"] or None,
+        "sameAs": org["website"] or None,
+    }
+    if org["lat"] is not None:
+        data["geo"] = {"@type": "GeoCoordinates", "latitude": org["lat"], "longitude": org["lon"]}
+    data["address"] = {k: v for k, v in data["address"].items() if v is not None}
+    return {k: v for k, v in data.items() if v is not None}
 
 
 @bp.get("/healthz")

@@ -12,8 +12,7 @@ def test_map_page_loads_only_local_scripts_and_styles(demo_client):
     sources = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
     sheets = re.findall(r'<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"', html)
     assert any("leaflet.js" in s for s in sources)
-    assert any("leaflet.markercluster.js" in s for s in sources)
-    assert any("leaflet.css" in s for s in sheets)
+    assert any("leaflet.css" in s for s in sheets) and any("MarkerCluster.css" in s for s in sheets)
     for url in sources + sheets:
         assert url.startswith("/static/"), url
 
@@ -22,7 +21,7 @@ def test_map_page_embeds_no_organisation_data(app, db):
     make_org(db, "Very Specific Cooperative Name")
     html = app.test_client().get("/").get_data(as_text=True)
     assert "Very Specific Cooperative Name" not in html
-    assert "/api/organisations.geojson" in html
+    assert "/api/clusters" in html
 
 
 def test_map_page_uses_the_configured_tile_server(db_path):
@@ -38,8 +37,10 @@ def test_map_page_uses_the_configured_tile_server(db_path):
 
 
 def test_demo_data_is_labelled_fictional(demo_client, app, client):
-    assert "fictional" in demo_client.get("/").get_data(as_text=True)
-    assert "fictional" not in client.get("/").get_data(as_text=True)
+    banner = "Demo data: the organisations shown here are fictional."
+    assert banner in demo_client.get("/").get_data(as_text=True)
+    assert banner in demo_client.get("/organisations").get_data(as_text=True)
+    assert banner not in client.get("/").get_data(as_text=True)
 
 
 def test_organisation_page_shows_its_fields(demo_client, demo_db_path):

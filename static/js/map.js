@@ -1,61 +1,235 @@
-// The map's data layer: fetches the published organisations as GeoJSON and
-// draws them as clustered markers on the folium-built Leaflet map.
-// Organisation text only ever reaches the page through textContent.
+// The map's data layer. Reads the filters from the URL, asks the API for what the
+// current view needs (/api/clusters), and keeps the filter counts, the list of
+// organisations in view and the URL in step. Organisation text reaches the page
+// only through textContent.
 (function () {
   "use strict";
 
   var settings = JSON.parse(document.getElementById("mapapp-settings").textContent);
+  var t = settings.i18n;
   var map = window[settings.mapName];
-  var status = document.getElementById("map-status");
+  var form = document.getElementById("filters");
+  var statusBox = document.getElementById("map-status");
+  var results = document.getElementById("results");
+  var totalBox = document.getElementById("total");
+  var KINDS = ["country", "theme", "need", "offer", "relation", "project", "visit"];
+  var layer = L.layerGroup().addTo(map);
+  var viewRequest = null;
+  var moveTimer = null;
+  var firstDraw = true;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (text) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = text;
     return node;
   }
 
-  function popupContent(p) {
-    var box = el("div", "org-popup");
-    var title = el("a", "org-popup-name", p.name);
-    title.href = p.url;
-    box.appendChild(el("strong")).appendChild(title);
-    var place = [p.city, p.country_name].filter(Boolean).join(", ");
-    if (place) box.appendChild(el("div", "org-popup-place", place));
-    if (p.theme_labels.length) {
-      var list = el("ul", "org-popup-themes");
-      p.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
-      box.appendChild(list);
+  function format(template, n) { return template.replace("%(n)s", String(n)); }
+
+  // -- filters <-> URL <-> form ------------------------------------------------
+
+  function filterParams() {
+    var params = new URLSearchParams();
+    var q = form.elements.q.value.trim();
+    if (q) params.set("q", q);
+    KINDS.forEach(function (kind) {
+      form.querySelectorAll('input[name="' + kind + '"]:checked').forEach(function (box) {
+        params.append(kind, box.value);
+      });
+    });
+    return params;
+  }
+
+  function setFormFromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    form.elements.q.value = params.get("q") || "";
+    KINDS.forEach(function (kind) {
+      var chosen = params.getAll(kind).join(",").split(",");
+      form.querySelectorAll('input[name="' + kind + '"]').forEach(function (box) {
+        box.checked = chosen.indexOf(box.value) !== -1;
+      });
+    });
+  }
+
+  function withLang(params) {
+    var copy = new URLSearchParams(params);
+    copy.set("lang", settings.lang);
+    return copy;
+  }
+
+  function apply() {
+    var before = new URLSearchParams(window.location.search).getAll("country").join(",");
+    var params = filterParams();
+    var query = params.toString();
+    history.pushState(null, "", query ? "?" + query : window.location.pathname);
+    refresh(params.getAll("country").join(",") !== before);
+  }
+
+  // -- facets: counts per value, total, bounds --------------------------------
+
+  function refresh(fit) {
+    var params = filterParams();
+    return fetch(settings.api.facets + "?" + withLang(params))
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (body) {
+        KINDS.forEach(function (kind) {
+          var counts = {};
+          (body.facets[kind] || []).forEach(function (o) { counts[o.value] = o.count; });
+          form.querySelectorAll('input[name="' + kind + '"]').forEach(function (box) {
+            var label = box.closest("label");
+            var n = counts[box.value] || 0;
+            label.querySelector(".count").textContent = n;
+            label.hidden = n === 0 && !box.checked;
+          });
+        });
+        if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
+        if (fit && body.bounds) {
+          var b = body.bounds; // [minLon, minLat, maxLon, maxLat]
+          fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12 });
+        }
+        loadView();
+      })
+      .catch(showError);
+  }
+
+  // Leaflet ignores a new view asked for during a zoom animation: wait for its end.
+  function fitTo(bounds, options) {
+    if (map._animatingZoom) {
+      map.once("zoomend", function () { fitTo(bounds, options); });
+      return;
     }
-    if (p.fictional) box.appendChild(el("div", "org-popup-fictional", "Fictional demo organisation"));
+    map.fitBounds(bounds, options);
+  }
+
+  // -- the view: clusters, points and the list ---------------------------------
+
+  function viewParams() {
+    var bounds = map.getBounds().pad(0.1);
+    var params = withLang(filterParams());
+    params.set("bbox", [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
+                        Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)]
+                        .map(function (n) { return n.toFixed(5); }).join(","));
+    params.set("zoom", String(map.getZoom()));
+    return params;
+  }
+
+  function loadView() {
+    if (viewRequest) viewRequest.abort();
+    viewRequest = new AbortController();
+    var signal = viewRequest.signal;
+    var params = viewParams();
+    fetch(settings.api.clusters + "?" + params, { signal: signal })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (body) { draw(body); return loadList(params, body.total, signal); })
+      .catch(function (error) { if (error.name !== "AbortError") showError(error); });
+  }
+
+  function clusterIcon(count) {
+    var size = count < 10 ? "small" : count < 100 ? "medium" : "large";
+    var box = el("div");
+    box.appendChild(el("span", null, count));
+    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40) });
+  }
+
+  function draw(body) {
+    layer.clearLayers();
+    body.clusters.forEach(function (c) {
+      var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2]), title: format(t.cluster, c[2]),
+                                            alt: format(t.cluster, c[2]), keyboard: true });
+      marker.on("click", function () {
+        var b = c[3];
+        fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [40, 40] });
+      });
+      layer.addLayer(marker);
+    });
+    body.points.forEach(function (p) {
+      var marker = L.marker([p[2], p[3]], { title: p[1], alt: p[1] });
+      marker.bindPopup(function () { return popupFor(p[0], p[1]); }, { minWidth: 200 });
+      layer.addLayer(marker);
+    });
+    statusBox.classList.remove("error");
+    if (firstDraw) {
+      firstDraw = false;
+      document.body.dataset.firstDrawMs = String(Math.round(performance.now()));
+    }
+  }
+
+  function popupFor(slug, name) {
+    var box = el("div", "org-popup");
+    var title = el("a", "org-popup-name", name);
+    title.href = settings.page.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang;
+    box.appendChild(el("strong")).appendChild(title);
+    var details = box.appendChild(el("div", "org-popup-place", t.loading));
+    fetch(settings.api.organisation.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang)
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (org) {
+        title.textContent = org.name;
+        title.href = org.url + "?lang=" + settings.lang;
+        details.textContent = [org.city, org.country_name].filter(Boolean).join(", ");
+        if (org.theme_labels.length) {
+          var list = el("ul", "org-popup-themes");
+          org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
+          box.appendChild(list);
+        }
+        if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
+      })
+      .catch(function () { details.textContent = t.error; });
     return box;
   }
 
-  var clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
-  map.addLayer(clusters);
-
-  fetch(settings.dataUrl, { headers: { Accept: "application/geo+json" } })
-    .then(function (response) {
-      if (!response.ok) throw new Error("the server answered " + response.status);
-      return response.json();
-    })
-    .then(function (collection) {
-      var markers = collection.features.map(function (feature) {
-        var lonLat = feature.geometry.coordinates; // GeoJSON order: [lon, lat]
-        var marker = L.marker([lonLat[1], lonLat[0]], { title: feature.properties.name });
-        marker.bindPopup(function () { return popupContent(feature.properties); });
-        return marker;
+  function loadList(params, total, signal) {
+    var listParams = new URLSearchParams(params);
+    listParams.delete("zoom");
+    listParams.set("limit", "50");
+    return fetch(settings.api.organisations + "?" + listParams, { signal: signal })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (body) {
+        results.replaceChildren();
+        body.items.forEach(function (org) {
+          var item = el("li");
+          var link = el("a", null, org.name);
+          link.href = org.url + "?lang=" + settings.lang;
+          item.appendChild(link);
+          var place = [org.city, org.country_name].filter(Boolean).join(", ");
+          if (place) item.appendChild(el("span", "place", place));
+          results.appendChild(item);
+        });
+        var n = body.total;
+        statusBox.textContent = n === 0 ? t.noneInView : n === 1 ? t.oneInView : format(t.inView, n);
+        if (n > body.items.length) results.appendChild(el("li", "more", t.more));
+        document.body.dataset.mapReady = "true";
       });
-      clusters.addLayers(markers);
-      if (markers.length) {
-        map.fitBounds(clusters.getBounds(), { padding: [30, 30], maxZoom: 12 });
-      }
-      status.textContent = markers.length === 1 ? "1 organisation on the map"
-        : markers.length + " organisations on the map";
-      document.body.dataset.mapReady = "true";
-    })
-    .catch(function (error) {
-      status.textContent = "The organisations could not be loaded (" + error.message + "). Try reloading the page.";
-      status.classList.add("error");
+  }
+
+  function showError(error) {
+    statusBox.textContent = t.error + " (" + (error && error.message) + ")";
+    statusBox.classList.add("error");
+    document.body.dataset.mapReady = "error";
+  }
+
+  // -- events ------------------------------------------------------------------
+
+  form.addEventListener("change", function (event) {
+    if (event.target.type === "checkbox") apply();
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    apply();
+  });
+  window.addEventListener("popstate", function () { setFormFromUrl(); refresh(true); });
+  map.on("moveend", function () {
+    clearTimeout(moveTimer);
+    moveTimer = setTimeout(loadView, 120);
+  });
+  var toggle = document.querySelector(".panel-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = document.body.classList.toggle("filters-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
+  }
+
+  setFormFromUrl();
+  refresh(true);
 })();
