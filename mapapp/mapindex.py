@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,8 @@ from . import catalogue
 from .filters import BBox, Filters
 
 KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")
-CELL_PIXELS = 96  # a cluster covers about this many screen pixels
+CELL_PIXELS = 120  # a cluster covers about this many screen pixels
+MAX_VIEW_PIXELS = (2560, 1600)  # a larger bbox is clustered as if seen from further away
 POINT_LIMIT = 150  # zoomed in, up to this many organisations in view are shown one by one
 POINTS_ZOOM = 13  # from this zoom on, a view with few organisations shows them all
 MAX_ZOOM = 19
@@ -37,6 +39,8 @@ class Snapshot:
     lon: np.ndarray
     merc_y: np.ndarray
     facets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Full-text results per query: a visitor pans and zooms with the same search.
+    searches: OrderedDict = field(default_factory=OrderedDict)
 
     @property
     def size(self) -> int:
@@ -105,8 +109,29 @@ def selection(snapshot: Snapshot, filters: Filters, db: sqlite_utils.Database, *
                 either |= hit
         mask &= either
     if filters.q:
-        mask &= np.isin(snapshot.ids, np.array(catalogue.search_ids(db, filters.q), dtype=np.int64))
+        mask &= search_mask(snapshot, filters.q, db)
     return mask
+
+
+SEARCHES_KEPT = 64
+
+
+def search_mask(snapshot: Snapshot, text: str, db: sqlite_utils.Database) -> np.ndarray:
+    """Mask of the organisations matching a full-text search (cached per snapshot)."""
+    found = snapshot.searches.get(text)
+    if found is None:
+        ids = np.array(catalogue.search_ids(db, text), dtype=np.int64)
+        positions = np.searchsorted(snapshot.ids, ids)
+        inside = positions < snapshot.size
+        positions, ids = positions[inside], ids[inside]
+        found = np.zeros(snapshot.size, dtype=bool)
+        found[positions[snapshot.ids[positions] == ids]] = True  # drafts are not in the snapshot
+        snapshot.searches[text] = found
+        if len(snapshot.searches) > SEARCHES_KEPT:
+            snapshot.searches.popitem(last=False)
+    else:
+        snapshot.searches.move_to_end(text)
+    return found
 
 
 def in_bbox(snapshot: Snapshot, bbox: BBox | None) -> np.ndarray:
@@ -148,6 +173,9 @@ def clusters(snapshot: Snapshot, mask: np.ndarray, bbox: BBox | None, zoom: int,
     """
     view = mask & in_bbox(snapshot, bbox)
     total = int(np.count_nonzero(view))
+    if total == 0:
+        return {"total": 0, "clusters": [], "points": []}
+    zoom = _bounded_zoom(bbox, zoom)
     if (zoom >= POINTS_ZOOM and total <= POINT_LIMIT) or zoom >= MAX_ZOOM:
         chosen = snapshot.ids[view]
         return {"total": total, "clusters": [], "points": _points(db, chosen.tolist())}
@@ -179,7 +207,26 @@ def clusters(snapshot: Snapshot, mask: np.ndarray, bbox: BBox | None, zoom: int,
     return {"total": total, "clusters": groups, "points": _points(db, singles)}
 
 
-MERGE_PIXELS = 44  # cells whose centres are closer than this on screen become one cluster
+MERGE_PIXELS = 56
+
+
+def _bounded_zoom(bbox: BBox | None, zoom: int) -> int:
+    """The zoom to cluster at: lowered until ``bbox`` fits in ``MAX_VIEW_PIXELS``, so that
+    no request (a whole continent at street zoom) can ask for thousands of clusters."""
+    if bbox is None:
+        return min(zoom, 2)
+
+    def merc(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(max(-85.0, min(85.0, lat))) / 2))
+
+    while zoom > 0:
+        world = 256 * 2 ** zoom
+        width = (bbox.max_lon - bbox.min_lon) / 360.0 * world
+        height = (merc(bbox.max_lat) - merc(bbox.min_lat)) / (2 * math.pi) * world
+        if width <= MAX_VIEW_PIXELS[0] and height <= MAX_VIEW_PIXELS[1]:
+            break
+        zoom -= 1
+    return zoom  # cells whose centres are closer than this on screen become one cluster
 
 
 def _merge_close(cells: list[list], world: float) -> list[list]:
