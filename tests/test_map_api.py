@@ -162,10 +162,10 @@ def test_search_on_the_map_counts_only_published_matches(app, db):
     make_org(db, "Delta garage", lat=46.5, lon=5.5)
     client = app.test_client()
     for _ in range(2):  # the second answer comes from the search cache
-        body = clients_body = clients(client, "bakery")
-        assert body["total"] == 2 and drawn_total(clients_body) == 2
+        body = search(client, "bakery")
+        assert body["total"] == 2 and drawn_total(body) == 2
     assert client.get("/api/facets?q=bakery").get_json()["total"] == 2
 
 
-def clients(client, text):
+def search(client, text):
     return clusters(client, f"bbox={WORLD}&zoom=4&q={text}")
