@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import geo
 from .filters import Filters
 from .migrations import migrate
 
@@ -726,16 +727,8 @@ def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[s
     here = db.execute("SELECT lat, lon FROM organisations WHERE id = ?", [org_id]).fetchone()
     for name, found in out.items():
         for m in found:
-            m["km"] = (_km(here, (m["lat"], m["lon"]))
+            m["km"] = (geo.distance_km(here, (m["lat"], m["lon"]))
                        if here and here[0] is not None and m["lat"] is not None else None)
         found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
         out[name] = found[:limit]
     return out
-
-
-def _km(a, b) -> float:
-    import math
-
-    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371 * 2 * math.asin(math.sqrt(h))

@@ -7,6 +7,7 @@ this module is where that order changes.
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 
 import shapely
@@ -134,3 +135,10 @@ def points_in_country(country: str, lats: list[float], lons: list[float]) -> lis
             hits = shapely.contains_xy(geometry, lons, lats)
             inside = [a or bool(b) for a, b in zip(inside, hits)]
     return inside
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points, in kilometres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(h))

@@ -8,7 +8,6 @@ catalogue as it was.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -388,17 +387,11 @@ def _site_key(url: str) -> str:
     return host_path
 
 
-def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371 * 2 * math.asin(math.sqrt(h))
-
-
 def _report_duplicates(c: Candidate, values: dict, by_name, by_site, report: Report) -> None:
     found: dict[str, str] = {}
     for org in by_name.get(fold(values["name"]), []):
         if org["lat"] is not None and values.get("lat") is not None:
-            km = _distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
+            km = geo.distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
             if km <= DUPLICATE_DISTANCE_KM:
                 found[org["slug"]] = f"same name, {km:.1f} km apart"
         elif org["country"] == values.get("country") and fold(org["city"]) == fold(values.get("city") or ""):
