@@ -45,5 +45,5 @@ clean:
 
 translations: install  ## extract UI strings and update the catalogues in mapapp/translations, then compile them
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location -o mapapp/translations/messages.pot .
-	$(BIN)/pybabel update -i mapapp/translations/messages.pot -d mapapp/translations --no-location
+	$(BIN)/pybabel update -i mapapp/translations/messages.pot -d mapapp/translations
 	$(BIN)/pybabel compile -d mapapp/translations

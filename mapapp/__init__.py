@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from . import api, cli, db, i18n, security, views
+    from . import api, cli, db, embed, i18n, security, views
 
     db.init_app(app)
     i18n.init_app(app)
@@ -31,4 +31,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(embed.bp)
     return app

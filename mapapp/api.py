@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from . import catalogue, geo, mapindex, vocab
+from . import apihttp, catalogue, exports, geo, mapindex, openapi, vocab
 from .db import get_db
 from .errors import BadRequest, NotFound
 from .filters import Filters
 from .i18n import current_language
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+apihttp.init_blueprint(bp)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -145,6 +146,42 @@ def organisations_geojson():
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
+
+
+@bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>")
+def organisations_export(fmt: str):
+    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV."""
+    kind = "essglobal" if fmt == "essglobal.csv" else fmt
+    filters = Filters.from_args(request.args)
+    orgs = catalogue.export_organisations(get_db(), filters)
+    data = exports.export(orgs, kind, lang=current_language(), base_url=request.host_url.rstrip("/"),
+                          tile_url=current_app.config["TILE_URL"],
+                          attribution=current_app.config["TILE_ATTRIBUTION"])
+    response = current_app.response_class(data, mimetype=exports.MEDIA_TYPES[kind])
+    response.headers["Content-Disposition"] = f'attachment; filename="organisations.{exports.EXTENSIONS[kind]}"'
+    return response
+
+
+@bp.get("/vocabularies")
+def vocabularies():
+    """Themes, needs/offers, relations, countries, projects and visits, labelled and counted."""
+    db = get_db()
+    snapshot = map_index().get(db)
+    options = facet_options(db, mapindex.facet_counts(snapshot, Filters(), db), current_language())
+    resources = options.pop("need")
+    offers = {o["value"]: o["count"] for o in options.pop("offer")}
+    for item in resources:
+        item["needs"], item["offers"] = item.pop("count"), offers.get(item["value"], 0)
+    return jsonify({"ok": True, "lang": current_language(), "themes": options["theme"],
+                    "resources": resources, "relations": options["relation"],
+                    "countries": options["country"], "projects": options["project"],
+                    "visits": options["visit"]})
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi.document(request.host_url.rstrip("/")))
 
 
 @bp.route("/<path:anything>")

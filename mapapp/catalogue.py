@@ -283,7 +283,8 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
                " SELECT id, name, description, city FROM organisations WHERE id >= ?", [first_id])
     db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
                " WHERE id >= ? AND lat IS NOT NULL", [first_id])
-    db.execute("UPDATE catalogue_version SET version = version + 1 WHERE id = 1")
+    db.execute("UPDATE catalogue_version SET version = version + 1,"
+               " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
     for sql in triggers.values():
         db.execute(sql)
     return out
@@ -657,6 +658,11 @@ def version(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
 
 
+def last_change(db: sqlite_utils.Database) -> tuple[int, str]:
+    """``(version, changed_at)``: the catalogue's version and when it last changed (UTC ISO)."""
+    return tuple(db.execute("SELECT version, changed_at FROM catalogue_version WHERE id = 1").fetchone())
+
+
 # -- the map index's snapshot --------------------------------------------------------
 
 
@@ -732,3 +738,26 @@ def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[s
         found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
         out[name] = found[:limit]
     return out
+
+
+def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[dict]:
+    """Published organisations matching ``filters`` with everything an export needs:
+    needs and offers as ``code: detail`` lists and project slugs."""
+    orgs = find_organisations(db, filters)
+    if not orgs:
+        return orgs
+    by_id = {o["id"]: o for o in orgs}
+    for o in orgs:
+        o.update(needs={}, offers={}, projects=[])
+    for start in range(0, len(orgs), 500):
+        ids = [o["id"] for o in orgs[start:start + 500]]
+        marks = ", ".join("?" * len(ids))
+        for org_id, kind, code, detail in db.execute(
+                "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+                f" WHERE organisation_id IN ({marks}) ORDER BY resource", ids):
+            by_id[org_id][f"{kind}s"][code] = detail
+        for org_id, slug in db.execute(
+                "SELECT po.organisation_id, p.slug FROM project_organisations po JOIN projects p"
+                f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
+            by_id[org_id]["projects"].append(slug)
+    return orgs

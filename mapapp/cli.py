@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from . import catalogue, create_app, demo, geocode, importer
+from . import catalogue, create_app, demo, exports, geocode, importer, vocab
 from .config import ConfigError
 from .migrations import SchemaError
 
@@ -193,7 +193,37 @@ def create_project_command(slug: str, name: str, description: str, website: str)
     click.echo(f"project '{slug}' saved")
 
 
-COMMANDS = (init_command, load_demo_command, serve_command, stats_command, import_command,
+@click.command("export")
+@with_appcontext
+@click.option("--format", "fmt", required=True, type=click.Choice(exports.FORMATS),
+              help="geojson, csv, xlsx, gpkg (GeoPackage), html (standalone map) or essglobal (ESSGLOBAL CSV).")
+@click.option("--filters", default="", help="Filters as in the site's URLs, e.g. 'country=IT&theme=AM40'.")
+@click.option("--lang", default="en", type=click.Choice(vocab.LANGUAGES), help="Language of labels.")
+@click.option("--base-url", default="http://127.0.0.1:5000",
+              help="Public address of the site, for the links to organisation pages.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="File to write.")
+def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str) -> None:
+    """Export the published organisations (optionally filtered) to a file."""
+    from urllib.parse import parse_qs
+
+    from .errors import BadRequest
+    from .filters import Filters
+
+    try:
+        parsed = Filters.from_args({k: ",".join(v) for k, v in parse_qs(filters).items()})
+    except BadRequest as e:
+        raise click.ClickException(f"--filters: {e.message}") from None
+    orgs = catalogue.export_organisations(_open_catalogue(), parsed)
+    data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
+                          tile_url=current_app.config["TILE_URL"],
+                          attribution=current_app.config["TILE_ATTRIBUTION"])
+    with open(output, "wb") as f:
+        f.write(data)
+    click.echo(f"{len(orgs)} organisations written to {output} ({fmt})")
+
+
+COMMANDS = (export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command)
 
 

@@ -64,6 +64,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GEOCODER_TIMEOUT", "10", "Seconds to wait for an online geocoder's answer."),
     Setting("NOMINATIM_URL", "https://nominatim.openstreetmap.org", "Nominatim server (your own, or the public one)."),
     Setting("PHOTON_URL", "https://photon.komoot.io", "Photon server."),
+    Setting(
+        "EMBED_FRAME_ANCESTORS",
+        "*",
+        "Sites allowed to frame the embed pages (CSP frame-ancestors, space-separated); other pages are never framed.",
+    ),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
 )
 

@@ -111,6 +111,22 @@ class Filters:
         return not self.to_args()
 
 
+KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")
+
+
+def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:
+    """The filter kinds an embed locks (``lock=country,project``); each must have values."""
+    kinds = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
+    for kind in kinds:
+        if kind not in KINDS:
+            raise BadRequest(f"lock: '{kind}' is not a filter; lock one of {', '.join(KINDS)}",
+                             parameter="lock")
+        if not getattr(filters, kind):
+            raise BadRequest(f"lock: '{kind}' is locked but has no value; add {kind}=… to the address",
+                             parameter="lock")
+    return kinds
+
+
 def _parse_bbox(raw: str | None) -> BBox | None:
     if not raw:
         return None

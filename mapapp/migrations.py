@@ -209,13 +209,15 @@ VERSIONED_TABLES = ("organisations", "organisation_themes", "organisation_resour
 def _m003_catalogue_version(db: sqlite_utils.Database) -> None:
     # One number that changes with every write to what pages show: caches (the
     # map index, HTTP ETags) compare it instead of the data.
-    db.execute("CREATE TABLE catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
-    db.execute("INSERT INTO catalogue_version VALUES (1, 1)")
+    db.execute("CREATE TABLE catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+               " version INTEGER NOT NULL, changed_at TEXT NOT NULL)")
+    db.execute("INSERT INTO catalogue_version VALUES (1, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
     for table in VERSIONED_TABLES:
         for event in ("INSERT", "UPDATE", "DELETE"):
             db.execute(
                 f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN"
-                " UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END")
+                " UPDATE catalogue_version SET version = version + 1,"
+                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,6 +33,8 @@ def url_with(**changes) -> str:
             args.pop(key, None)
         else:
             args[key] = [value]
+    if request.endpoint is None:  # an error page for an unknown address
+        return request.path + "?" + urlencode(args, doseq=True)
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
@@ -57,10 +60,9 @@ def _filter_panel(db, filters: Filters) -> dict:
             "total": int(mapindex.selection(snapshot, filters, db).sum())}
 
 
-@bp.get("/")
-def index():
-    """The map with filters and the list of organisations in view."""
-    filters = Filters.from_args(request.args)
+def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict | None = None) -> dict:
+    """What the map templates need: the folium shell, settings for map.js, the filter panel.
+    Locked kinds (embeds) offer only their locked values."""
     db = get_db()
     shell = maps.map_shell(
         tile_url=current_app.config["TILE_URL"],
@@ -72,6 +74,7 @@ def index():
         "mapName": shell.name,
         "lang": current_language(),
         "page": url_for("views.organisation", slug="SLUG"),
+        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
                 "organisation": url_for("api.organisation", slug="SLUG")},
@@ -87,9 +90,19 @@ def index():
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
         },
+        **(extra or {}),
     }
-    return render_template("index.html", shell=shell, settings=settings,
-                           fictional=catalogue.has_fictional(db), **_filter_panel(db, filters))
+    panel = _filter_panel(db, filters)
+    for kind in locked:
+        allowed = set(getattr(filters, kind))
+        panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
+    return {"shell": shell, "settings": settings, "fictional": catalogue.has_fictional(db), **panel}
+
+
+@bp.get("/")
+def index():
+    """The map with filters and the list of organisations in view."""
+    return render_template("index.html", **map_context(Filters.from_args(request.args)))
 
 
 @bp.get("/organisations")

@@ -93,3 +93,10 @@ def test_pages_refuse_to_be_framed(client):
     response = client.get("/")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_unknown_address_is_a_friendly_404_with_a_language_switcher(client):
+    response = client.get("/favicon.ico?lang=fr")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Cette page n" in page and 'hreflang="pl"' in page

@@ -29,16 +29,48 @@
 
   // -- filters <-> URL <-> form ------------------------------------------------
 
+  var locked = settings.locked || {};
+
   function filterParams() {
     var params = new URLSearchParams();
     var q = form.elements.q.value.trim();
     if (q) params.set("q", q);
     KINDS.forEach(function (kind) {
+      var chosen = [];
       form.querySelectorAll('input[name="' + kind + '"]:checked').forEach(function (box) {
-        params.append(kind, box.value);
+        chosen.push(box.value);
       });
+      // A locked filter (embeds) can be narrowed, never left: nothing chosen means all of it.
+      if (locked[kind]) {
+        chosen = chosen.filter(function (v) { return locked[kind].indexOf(v) !== -1; });
+        if (!chosen.length) chosen = locked[kind];
+      }
+      chosen.forEach(function (value) { params.append(kind, value); });
     });
     return params;
+  }
+
+  function pageLink(url) {
+    var link = new URL(url, window.location.href);
+    link.searchParams.set("lang", settings.lang);
+    return link.pathname + link.search;
+  }
+
+  function linkOut(anchor) {
+    if (settings.embed) {
+      anchor.target = "_blank";
+      anchor.rel = "noopener";
+    }
+    return anchor;
+  }
+
+  function tellParentOurHeight() {
+    if (window.parent !== window) {
+      // The content's own height (folium makes html and body fill the iframe, whatever it holds).
+      var content = document.querySelector(".embed-layout") || document.body;
+      var height = Math.ceil(content.getBoundingClientRect().height);
+      window.parent.postMessage({ type: "mapapp:height", height: height }, "*");
+    }
   }
 
   function setFormFromUrl() {
@@ -61,8 +93,20 @@
   function apply() {
     var before = new URLSearchParams(window.location.search).getAll("country").join(",");
     var params = filterParams();
-    var query = params.toString();
-    history.pushState(null, "", query ? "?" + query : window.location.pathname);
+    if (settings.embed) {
+      // Inside an iframe the partner page's history is not ours to fill: replace.
+      var current = new URLSearchParams(window.location.search);
+      ["controls", "height", "lock", "lang"].forEach(function (key) {
+        if (current.has(key)) params.set(key, current.get(key));
+      });
+      history.replaceState(null, "", "?" + params.toString());
+      var full = filterParams();
+      full.set("lang", settings.lang);
+      document.getElementById("full-map").href = "/?" + full.toString();
+    } else {
+      var query = params.toString();
+      history.pushState(null, "", query ? "?" + query : window.location.pathname);
+    }
     refresh(params.getAll("country").join(",") !== before);
   }
 
@@ -84,7 +128,9 @@
           });
         });
         if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
-        if (fit && body.bounds) {
+        if (fit && settings.focus) {
+          map.setView([settings.focus.lat, settings.focus.lon], 15);
+        } else if (fit && body.bounds) {
           var b = body.bounds; // [minLon, minLat, maxLon, maxLat]
           fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12 });
         }
@@ -158,14 +204,15 @@
   function popupFor(slug, name) {
     var box = el("div", "org-popup");
     var title = el("a", "org-popup-name", name);
-    title.href = settings.page.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang;
+    title.href = pageLink(settings.page.replace("SLUG", encodeURIComponent(slug)));
+    linkOut(title);
     box.appendChild(el("strong")).appendChild(title);
     var details = box.appendChild(el("div", "org-popup-place", t.loading));
     fetch(settings.api.organisation.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang)
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (org) {
         title.textContent = org.name;
-        title.href = org.url + "?lang=" + settings.lang;
+        title.href = pageLink(org.url);
         details.textContent = [org.city, org.country_name].filter(Boolean).join(", ");
         if (org.theme_labels.length) {
           var list = el("ul", "org-popup-themes");
@@ -188,8 +235,8 @@
         results.replaceChildren();
         body.items.forEach(function (org) {
           var item = el("li");
-          var link = el("a", null, org.name);
-          link.href = org.url + "?lang=" + settings.lang;
+          var link = linkOut(el("a", null, org.name));
+          link.href = pageLink(org.url);
           item.appendChild(link);
           var place = [org.city, org.country_name].filter(Boolean).join(", ");
           if (place) item.appendChild(el("span", "place", place));
@@ -199,6 +246,7 @@
         statusBox.textContent = n === 0 ? t.noneInView : n === 1 ? t.oneInView : format(t.inView, n);
         if (n > body.items.length) results.appendChild(el("li", "more", t.more));
         document.body.dataset.mapReady = "true";
+        tellParentOurHeight();
       });
   }
 
@@ -227,8 +275,10 @@
     toggle.addEventListener("click", function () {
       var open = document.body.classList.toggle("filters-open");
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      tellParentOurHeight();
     });
   }
+  window.addEventListener("resize", tellParentOurHeight);
 
   setFormFromUrl();
   refresh(true);

@@ -1,0 +1,127 @@
+"""Embedding on partner sites: the framed map, its builder, the resizing script, oEmbed."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from . import catalogue, vocab
+from .db import get_db
+from .errors import BadRequest, NotFound
+from .filters import Filters, parse_lock
+from .i18n import current_language
+from .views import map_context
+
+bp = Blueprint("embed", __name__)
+DEFAULT_HEIGHT = 480
+
+
+def _height(raw: str | None, default: int = DEFAULT_HEIGHT) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"height: '{raw}' is not a whole number of pixels", parameter="height") from None
+    if not 200 <= value <= 2000:
+        raise BadRequest("height: must be between 200 and 2000 pixels", parameter="height")
+    return value
+
+
+@bp.get("/embed")
+def embed():
+    """The map made for an iframe: no site chrome, an optional compact filter bar, locked filters."""
+    try:
+        filters = Filters.from_args(request.args)
+        locked = parse_lock(request.args.get("lock"), filters)
+        controls = request.args.get("controls", "1") != "0"
+        height = _height(request.args.get("height"))
+        focus = None
+        if request.args.get("focus"):
+            org = catalogue.get_organisation(get_db(), request.args["focus"])
+            if org is None or org["lat"] is None:
+                raise NotFound(_("There is no published organisation at this address."))
+            focus = {"slug": org["slug"], "lat": org["lat"], "lon": org["lon"]}
+        full = {k: v for k, v in request.args.items(multi=True) if k not in ("controls", "height", "lock")}
+        context = map_context(filters, locked=locked, extra={
+            "embed": True, "focus": focus,
+            "fullMap": url_for("views.index", _external=False) + ("?" + urlencode(list(full.items()), doseq=True)
+                                                                    if full else ""),
+        })
+    except (BadRequest, NotFound) as e:
+        return render_template("embed_error.html", message=e.message), e.status
+    except Exception:  # the catalogue is unreachable or broken: say so briefly, in the language
+        current_app.logger.exception("embed failed")
+        return render_template("embed_error.html", message=_("The map is not available right now.")), 503
+    return render_template("embed.html", controls=controls, height=height, locked=locked, **context)
+
+
+@bp.get("/embed/builder")
+def builder():
+    """A page where a partner chooses filters and options and copies the snippet."""
+    db = get_db()
+    names = catalogue.project_and_visit_names(db)
+    countries = sorted({o["country"] for o in catalogue.duplicate_candidates(db) if o["country"]})
+    return render_template("builder.html", projects=names["project"], countries=countries,
+                           fictional=catalogue.has_fictional(db))
+
+
+@bp.get("/embed.js")
+def script():
+    """The script snippet: inserts the iframe and resizes it to its content."""
+    body = render_template("embed.js", origin=request.host_url.rstrip("/"))
+    return Response(body, mimetype="text/javascript", headers={"Access-Control-Allow-Origin": "*"})
+
+
+@bp.get("/oembed")
+def oembed():
+    """oEmbed (type ``rich``) for map, embed and organisation URLs of this site."""
+    url = request.args.get("url", "")
+    if request.args.get("format", "json") != "json":
+        return jsonify({"ok": False, "error": "format: only json is supported", "status": 501,
+                        "parameter": "format"}), 501
+    parts = urlsplit(url)
+    if not url or parts.netloc != request.host or parts.scheme not in ("http", "https"):
+        raise NotFound("url: not an address of this map")
+    width = _height(request.args.get("maxwidth"), 800) if request.args.get("maxwidth") else 800
+    height = min(_height(request.args.get("maxheight"), DEFAULT_HEIGHT), DEFAULT_HEIGHT) \
+        if request.args.get("maxheight") else DEFAULT_HEIGHT
+    args = MultiDict([(k, v) for k, v in _query(parts.query) if k not in ("height",)])
+    title = current_app.config["SITE_NAME"]
+    if parts.path.startswith("/organisations/"):
+        slug = parts.path.rsplit("/", 1)[-1]
+        org = catalogue.get_organisation(get_db(), slug)
+        if org is None:
+            raise NotFound("url: no published organisation at this address")
+        args = MultiDict([("focus", slug)])
+        title = org["name"]
+    elif parts.path not in ("/", "/embed", "/organisations"):
+        raise NotFound("url: not a map or organisation address of this site")
+    Filters.from_args(args)  # the same errors as the page would give
+    args["height"] = str(height - 20)
+    src = url_for("embed.embed", _external=True) + "?" + urlencode(list(args.items(multi=True)))
+    iframe = (f'<iframe src="{_attr(src)}" title="{_attr(title)}" width="{width}" height="{height}" '
+              'loading="lazy" style="border:0;max-width:100%"></iframe>')
+    return jsonify({"version": "1.0", "type": "rich", "provider_name": current_app.config["SITE_NAME"],
+                    "provider_url": request.host_url, "title": title, "width": width, "height": height,
+                    "html": iframe})
+
+
+def _query(query: str):
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=False)
+
+
+def _attr(value: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(value))
+
+
+@bp.app_context_processor
+def languages() -> dict:
+    return {"embed_languages": vocab.LANGUAGES, "current": current_language()}

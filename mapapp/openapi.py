@@ -1,0 +1,173 @@
+"""The OpenAPI 3.1 description of the public API (a test checks real answers against it)."""
+
+from __future__ import annotations
+
+from . import vocab
+from .filters import KINDS
+
+_FILTER_DOC = {
+    "country": "ISO 3166-1 alpha-2 codes, comma-separated or repeated (OR)",
+    "theme": "ESSGLOBAL theme codes AM10…AM160",
+    "need": "resource codes (data/vocab/resources.csv) the organisation needs",
+    "offer": "resource codes the organisation offers",
+    "relation": "visited, participant, partner or other",
+    "project": "project slugs",
+    "visit": "visit slugs",
+}
+
+
+def _param(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _filters() -> list[dict]:
+    params = [_param(k, d) for k, d in _FILTER_DOC.items()]
+    params.append(_param("q", "full-text search (accent-insensitive, word prefixes)", {"type": "string", "maxLength": 200}))
+    params.append(_param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string", "pattern": r"^[-0-9.]+(,[-0-9.]+){3}$"}))
+    params.append(_param("lang", "label language", {"type": "string", "enum": list(vocab.LANGUAGES)}))
+    return params
+
+
+def _json(schema_ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+ERRORS = {"400": _json("Error", "a parameter has a value that cannot be used; `parameter` names it"),
+          "304": {"description": "not modified since the validators sent (ETag / Last-Modified)"}}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+SUMMARY = {
+    "type": "object",
+    "required": ["slug", "name", "city", "country", "themes", "url", "lat", "lon"],
+    "properties": {
+        "slug": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
+        "country": {"type": ["string", "null"]}, "country_name": {"type": "string"},
+        "relation": {"type": "string", "enum": ["visited", "participant", "partner", "other"]},
+        "relation_label": {"type": "string"},
+        "themes": {"type": "array", "items": {"type": "string", "pattern": "^AM[0-9]+$"}},
+        "theme_labels": {"type": "array", "items": {"type": "string"}},
+        "lat": NUMBER_OR_NULL, "lon": NUMBER_OR_NULL,
+        "website": {"type": "string", "pattern": "^(https?://.*)?$"}, "url": {"type": "string"},
+        "fictional": {"type": "boolean"},
+    },
+}
+OPTION = {"type": "object", "required": ["value", "label"],
+          "properties": {"value": {"type": "string"}, "label": {"type": "string"},
+                         "count": {"type": "integer", "minimum": 0}}}
+
+
+def document(server: str) -> dict:
+    """The OpenAPI document, with ``server`` as the base URL."""
+    filters = _filters()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "mapapp public API", "version": "1",
+                 "description": "Read-only access to the published organisations of the social and "
+                                "solidarity economy map. Public, CORS-enabled, no authentication."},
+        "servers": [{"url": server}],
+        "paths": {
+            "/api/clusters": {"get": {
+                "summary": "Clusters and single organisations for a map view",
+                "parameters": filters + [_param("zoom", "map zoom", {"type": "integer", "minimum": 0, "maximum": 19}, True)],
+                "responses": {"200": _json("Clusters", "clusters and points"), **ERRORS}}},
+            "/api/facets": {"get": {
+                "summary": "Number of organisations per filter value, with labels",
+                "parameters": filters, "responses": {"200": _json("Facets", "counts"), **ERRORS}}},
+            "/api/organisations": {"get": {
+                "summary": "Published organisations, by name, a page at a time",
+                "parameters": filters + [_param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 200}),
+                                         _param("offset", "items to skip", {"type": "integer", "minimum": 0})],
+                "responses": {"200": _json("OrganisationPage", "a page of organisations"), **ERRORS}}},
+            "/api/organisations/{slug}": {"get": {
+                "summary": "One published organisation",
+                "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                               _param("lang", "label language")],
+                "responses": {"200": _json("Organisation", "the organisation"),
+                              "404": _json("Error", "no published organisation with this slug")}}},
+            "/api/organisations.geojson": {"get": {
+                "summary": "RFC 7946 FeatureCollection of the filtered organisations ([lon, lat])",
+                "parameters": filters,
+                "responses": {"200": {"description": "GeoJSON", "content": {"application/geo+json": {
+                    "schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, **ERRORS}}},
+            "/api/organisations.csv": {"get": {
+                "summary": "CSV of the filtered organisations (formula-safe)", "parameters": filters,
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS}}},
+            "/api/organisations.xlsx": {"get": {
+                "summary": "XLSX workbook of the filtered organisations", "parameters": filters,
+                "responses": {"200": {"description": "XLSX", "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "contentEncoding": "binary"}}}}, **ERRORS}}},
+            "/api/organisations.gpkg": {"get": {
+                "summary": "GeoPackage (layer organisations, EPSG:4326)", "parameters": filters,
+                "responses": {"200": {"description": "GeoPackage", "content": {
+                    "application/geopackage+sqlite3": {"schema": {"type": "string", "contentEncoding": "binary"}}}}, **ERRORS}}},
+            "/api/organisations.html": {"get": {
+                "summary": "A standalone HTML map of the filtered organisations", "parameters": filters,
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}, **ERRORS}}},
+            "/api/organisations.essglobal.csv": {"get": {
+                "summary": "ESSGLOBAL standard CSV, with vocabulary URIs", "parameters": filters,
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS}}},
+            "/api/vocabularies": {"get": {
+                "summary": "Themes, resources, relations, countries, projects and visits, labelled and counted",
+                "parameters": [_param("lang", "label language")],
+                "responses": {"200": _json("Vocabularies", "the vocabularies")}}},
+            "/api/openapi.json": {"get": {"summary": "This document",
+                                          "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["ok", "error", "status"],
+                      "properties": {"ok": {"const": False}, "error": {"type": "string"},
+                                     "status": {"type": "integer"}, "parameter": {"type": "string"}}},
+            "Clusters": {"type": "object", "required": ["ok", "zoom", "total", "clusters", "points"],
+                         "properties": {
+                             "ok": {"const": True}, "zoom": {"type": "integer"}, "total": {"type": "integer"},
+                             "clusters": {"type": "array", "items": {
+                                 "type": "array", "prefixItems": [{"type": "number"}, {"type": "number"},
+                                                                  {"type": "integer", "minimum": 2},
+                                                                  {"type": "array", "items": {"type": "number"},
+                                                                   "minItems": 4, "maxItems": 4}],
+                                 "minItems": 4, "maxItems": 4}},
+                             "points": {"type": "array", "items": {
+                                 "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"},
+                                                                  {"type": "number"}, {"type": "number"}],
+                                 "minItems": 4, "maxItems": 4}},
+                             "cluster_fields": {"type": "array"}, "point_fields": {"type": "array"}}},
+            "Facets": {"type": "object", "required": ["ok", "total", "facets", "bounds"],
+                       "properties": {"ok": {"const": True}, "total": {"type": "integer"},
+                                      "bounds": {"type": ["array", "null"], "items": {"type": "number"}},
+                                      "facets": {"type": "object", "required": list(KINDS),
+                                                 "additionalProperties": {"type": "array", "items": OPTION}}}},
+            "OrganisationSummary": SUMMARY,
+            "OrganisationPage": {"type": "object", "required": ["ok", "total", "items", "next"],
+                                 "properties": {"ok": {"const": True}, "total": {"type": "integer"},
+                                                "offset": {"type": "integer"}, "limit": {"type": "integer"},
+                                                "next": {"type": ["string", "null"]},
+                                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/OrganisationSummary"}}}},
+            "Organisation": {"allOf": [{"$ref": "#/components/schemas/OrganisationSummary"}, {
+                "type": "object", "required": ["description", "needs", "offers", "projects", "visits"],
+                "properties": {"description": {"type": "string"}, "street": {"type": "string"},
+                               "postcode": {"type": "string"}, "email": {"type": "string"},
+                               "phone": {"type": "string"},
+                               "needs": {"type": "array", "items": {"type": "object", "required": ["code", "label", "detail"]}},
+                               "offers": {"type": "array", "items": {"type": "object", "required": ["code", "label", "detail"]}},
+                               "projects": {"type": "array"}, "visits": {"type": "array"}}}]},
+            "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "items": {"type": "object", "required": ["type", "geometry", "properties"],
+                             "properties": {"type": {"const": "Feature"}, "geometry": {
+                                 "type": "object", "required": ["type", "coordinates"],
+                                 "properties": {"type": {"const": "Point"}, "coordinates": {
+                                     "type": "array", "prefixItems": [{"type": "number", "minimum": -180, "maximum": 180},
+                                                                      {"type": "number", "minimum": -90, "maximum": 90}],
+                                     "minItems": 2, "maxItems": 2}}}}}}}},
+            "Vocabularies": {"type": "object", "required": ["ok", "themes", "resources", "relations", "countries",
+                                                             "projects", "visits"],
+                             "properties": {"ok": {"const": True},
+                                            "themes": {"type": "array", "items": OPTION},
+                                            "resources": {"type": "array", "items": {"type": "object", "required": ["value", "label", "needs", "offers"]}},
+                                            "relations": {"type": "array", "items": OPTION},
+                                            "countries": {"type": "array", "items": OPTION},
+                                            "projects": {"type": "array", "items": OPTION},
+                                            "visits": {"type": "array", "items": OPTION}}},
+        }},
+    }

@@ -1,0 +1,52 @@
+// The embed builder: turns the chosen options into an embed URL, a live preview and
+// two snippets (a plain iframe, or our script that resizes the iframe).
+(function () {
+  "use strict";
+  var settings = JSON.parse(document.getElementById("builder-settings").textContent);
+  var form = document.getElementById("builder");
+  var preview = document.getElementById("preview");
+
+  function embedUrl() {
+    var params = new URLSearchParams();
+    var lock = [];
+    ["country", "theme", "project"].forEach(function (kind) {
+      var value = form.elements[kind].value;
+      if (value) {
+        params.set(kind, value);
+        lock.push(kind);
+      }
+    });
+    if (form.elements.lock.checked && lock.length) params.set("lock", lock.join(","));
+    params.set("lang", form.elements.lang.value);
+    params.set("height", String(Math.max(200, Math.min(2000, parseInt(form.elements.height.value, 10) || 480))));
+    if (!form.elements.controls.checked) params.set("controls", "0");
+    return settings.origin + settings.embed + "?" + params.toString();
+  }
+
+  function escapeAttr(text) {
+    return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  }
+
+  function update() {
+    var url = embedUrl();
+    var height = (parseInt(form.elements.height.value, 10) || 480) + 80;
+    preview.src = url;
+    document.getElementById("snippet-iframe").value =
+      '<iframe src="' + escapeAttr(url) + '" title="' + escapeAttr(settings.title) + '" width="100%" height="' +
+      height + '" loading="lazy" style="border:0;max-width:100%"></iframe>';
+    document.getElementById("snippet-script").value =
+      '<script src="' + escapeAttr(settings.origin + settings.script) + '" data-map="' + escapeAttr(url) +
+      '" data-title="' + escapeAttr(settings.title) + '" data-height="' + height + '"></' + 'script>';
+  }
+
+  form.addEventListener("change", update);
+  form.addEventListener("input", update);
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var box = document.getElementById(button.getAttribute("data-copy"));
+      box.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(box.value);
+    });
+  });
+  update();
+})();
