@@ -49,6 +49,7 @@ COUNTRY_ALIASES = {
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NOT_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "œ": "oe", "æ": "ae", "đ": "d", "ı": "i"})
 
@@ -84,8 +85,8 @@ def clean_multiline(value: object) -> str:
 
 def is_placeholder(value: str) -> bool:
     """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
-    if len(value) > _LONGEST_PLACEHOLDER + 4:
-        return False
+    if len(value) > _LONGEST_PLACEHOLDER + 4 or (value != "0" and _DIGIT.search(value)):
+        return False  # no placeholder is that long or has a digit, but for "0"
     return _is_short_placeholder(value)
 
 
