@@ -23,13 +23,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from . import api, cli, db, embed, i18n, security, views
+    from . import admin, api, auth, cli, db, embed, i18n, security, views
 
     db.init_app(app)
     i18n.init_app(app)
+    auth.init_app(app)
     cli.register(app)
     security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(admin.bp)
+    # The public JSON API and the embed take no form posts: no session, no CSRF token.
+    auth.csrf.exempt(api.bp)
     return app

@@ -417,10 +417,10 @@ def link_organisation(
 # -- organisations: reads --------------------------------------------------
 
 
-def _where(filters: Filters) -> tuple[str, list]:
-    """The WHERE clause (published organisations matching ``filters``) and its parameters."""
-    clauses = ["o.status = 'published'"]
-    params: list = []
+def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tuple[str, list]:
+    """The WHERE clause (organisations in ``statuses`` matching ``filters``) and its parameters."""
+    clauses = [f"o.status IN ({', '.join('?' * len(statuses))})"]
+    params: list = list(statuses)
 
     def among(column: str, values: tuple[str, ...]) -> None:
         clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
@@ -482,7 +482,7 @@ def fts_query(text: str) -> str:
 _LIST_COLUMNS = (
     "o.id, o.slug, o.name, o.description, o.relation, o.structure, o.legal_form, o.street,"
     " o.postcode, o.city, o.region, o.country, o.lat, o.lon, o.geo_precision, o.website,"
-    " o.email, o.phone, o.source,"
+    " o.email, o.phone, o.source, o.status,"
     " (SELECT json_group_array(theme) FROM (SELECT theme FROM organisation_themes t"
     "   WHERE t.organisation_id = o.id ORDER BY theme)) AS themes"
 )
@@ -501,10 +501,11 @@ def _rows(cursor) -> list[dict]:
 
 def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
-    limit: int | None = None, offset: int = 0,
+    limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
 ) -> list[dict]:
-    """Published organisations matching ``filters``, by name, with their theme codes."""
-    where, params = _where(filters)
+    """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
+    by name, with their theme codes."""
+    where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
     sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"
@@ -514,9 +515,10 @@ def find_organisations(
     return _rows(db.execute(sql, params))
 
 
-def count_organisations(db: sqlite_utils.Database, filters: Filters) -> int:
-    """How many published organisations match ``filters``."""
-    where, params = _where(filters)
+def count_organisations(db: sqlite_utils.Database, filters: Filters,
+                        statuses: tuple[str, ...] = ("published",)) -> int:
+    """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
+    where, params = _where(filters, statuses)
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
 
 
@@ -526,7 +528,7 @@ def get_organisation(
     """One organisation by slug with themes, needs, offers, translations, projects and visits."""
     status = "AND o.status = 'published'" if published_only else ""
     rows = _rows(db.execute(
-        f"SELECT {_LIST_COLUMNS}, o.status, o.geo_source, o.created_at, o.updated_at FROM organisations o"
+        f"SELECT {_LIST_COLUMNS}, o.geo_source, o.created_at, o.updated_at FROM organisations o"
         f" WHERE o.slug = ? {status}", [slug]))
     if not rows:
         return None
@@ -761,3 +763,22 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
                 f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
             by_id[org_id]["projects"].append(slug)
     return orgs
+
+
+def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> list[tuple[int, str]]:
+    """Give organisations a status; return ``(id, previous status)`` of those it changed."""
+    changed = []
+    for org_id in org_ids:
+        row = db.execute("SELECT status FROM organisations WHERE id = ?", [org_id]).fetchone()
+        if row and row[0] != status:
+            db.execute("UPDATE organisations SET status = ?, updated_at = ? WHERE id = ?",
+                       [status, _now(), org_id])
+            changed.append((org_id, row[0]))
+    return changed
+
+
+def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Organisations per status, and how many have no location."""
+    counts = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
+    counts["not_located"] = db.execute("SELECT count(*) FROM organisations WHERE lat IS NULL").fetchone()[0]
+    return counts

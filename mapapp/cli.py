@@ -223,7 +223,28 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     click.echo(f"{len(orgs)} organisations written to {output} ({fmt})")
 
 
-COMMANDS = (export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "editor"]), default="editor", show_default=True,
+              help="admin manages users and everything; editor imports, edits and publishes.")
+@click.option("--password", "ask", flag_value="ask", default=None,
+              help="Prompt for the password instead of generating one.")
+def create_user_command(email: str, role: str, ask: str | None) -> None:
+    """Create a staff account; without --password a password is generated and printed once."""
+    from . import accounts
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if ask else None
+    try:
+        user, generated = accounts.create_user(_open_catalogue(), email, password, role)
+    except accounts.AccountError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"created {user.role} {user.email}")
+    if generated:
+        click.echo(f"password (shown only now): {generated}")
+
+
+COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command)
 
 

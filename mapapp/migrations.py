@@ -220,10 +220,47 @@ def _m003_catalogue_version(db: sqlite_utils.Database) -> None:
                 " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
 
 
+ROLES = ("admin", "editor")
+
+
+def _m004_staff(db: sqlite_utils.Database) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (email LIKE '%_@_%'),
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ({_quoted(ROLES)})),
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            last_login_at TEXT
+        )
+        """
+    )
+    # Failed sign-ins per account and per address, to slow down password guessing.
+    db.execute("CREATE TABLE login_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
+               " last_at REAL NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_email TEXT NOT NULL,
+            organisation_id INTEGER,
+            action TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX audit_log_organisation ON audit_log (organisation_id, id)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
     (3, "catalogue_version", _m003_catalogue_version),
+    (4, "staff", _m004_staff),
 ]
 
 

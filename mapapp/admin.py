@@ -1,0 +1,91 @@
+"""The staff area: dashboard, organisations (list, publish), users. Every route needs a role."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from . import accounts, catalogue
+from .auth import role_required
+from .db import get_db
+from .errors import BadRequest
+from .filters import Filters
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+STATUSES = ("draft", "published", "archived")
+
+
+@bp.get("")
+@role_required("admin", "editor")
+def dashboard():
+    """What needs attention: counts by status, organisations without a location."""
+    db = get_db()
+    return render_template("admin/dashboard.html", counts=catalogue.status_counts(db),
+                           audit=accounts.audit_entries(db, limit=15))
+
+
+@bp.get("/organisations")
+@role_required("admin", "editor")
+def organisations():
+    """Every organisation, drafts included, with the public filters plus status."""
+    filters = Filters.from_args(request.args)
+    chosen = tuple(s for s in request.args.getlist("status") if s in STATUSES) or STATUSES
+    db = get_db()
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        raise BadRequest("page: not a number", parameter="page") from None
+    total = catalogue.count_organisations(db, filters, chosen)
+    orgs = catalogue.find_organisations(db, filters, statuses=chosen, limit=PAGE_SIZE,
+                                        offset=(page - 1) * PAGE_SIZE)
+    return render_template("admin/organisations.html", orgs=orgs, total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
+                           statuses=STATUSES)
+
+
+@bp.post("/organisations/status")
+@role_required("admin", "editor")
+def change_status():
+    """Publish, unpublish (back to draft) or archive the selected organisations."""
+    status = request.form.get("status", "")
+    if status not in STATUSES:
+        raise BadRequest(f"status: choose one of {', '.join(STATUSES)}", parameter="status")
+    try:
+        ids = [int(v) for v in request.form.getlist("id")]
+    except ValueError:
+        raise BadRequest("id: not an organisation id", parameter="id") from None
+    db = get_db()
+    with catalogue.write_transaction(db):
+        changed = catalogue.set_status(db, ids, status)
+        for org_id, previous in changed:
+            accounts.audit(db, current_user.user, f"status:{status}", org_id,
+                           {"status": previous}, {"status": status})
+    labels = {"draft": _("draft"), "published": _("published"), "archived": _("archived")}
+    flash(_("%(n)s organisations are now %(status)s.", n=len(changed), status=labels[status]))
+    return redirect(request.form.get("back") or url_for("admin.organisations"))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required("admin")
+def users():
+    """Admins create staff accounts and change roles."""
+    db = get_db()
+    error, created = None, None
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "create":
+                user, password = accounts.create_user(db, request.form.get("email", ""),
+                                                      request.form.get("password") or None,
+                                                      request.form.get("role", "editor"))
+                created = (user.email, password)
+            elif action in ("role", "deactivate", "activate"):
+                accounts.update_user(db, int(request.form["user_id"]), acting=current_user.user,
+                                     role=request.form.get("role") if action == "role" else None,
+                                     active={"deactivate": False, "activate": True}.get(action))
+        except (accounts.AccountError, KeyError, ValueError) as e:
+            error = str(e)
+    return render_template("admin/users.html", users=accounts.list_users(db), error=error,
+                           created=created, roles=accounts.ROLES), (400 if error else 200)

@@ -1,0 +1,120 @@
+"""Sign-in for staff: Flask-Login sessions, CSRF on every form, role checks."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, abort, flash, redirect, render_template, request, session,
+                   url_for)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from . import accounts
+from .db import get_db
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class SessionUser(UserMixin):
+    """The signed-in staff member, as Flask-Login sees them."""
+
+    def __init__(self, user: accounts.User):
+        self.user = user
+        self.id = str(user.id)
+        self.email = user.email
+        self.role = user.role
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_admin
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> SessionUser | None:
+    user = accounts.find_user(get_db(), user_id=int(user_id))
+    return SessionUser(user) if user and user.active else None
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are ``Secure`` whenever the site is served over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def role_required(*roles: str):
+    """Only signed-in staff with one of ``roles`` may open the view."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorate
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: only a path on this site."""
+    if target:
+        parts = urlsplit(target)
+        if (not parts.scheme and not parts.netloc and target.startswith("/")
+                and not target.startswith("//") and "\\" not in target):
+            return target
+    return url_for("admin.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with e-mail and password."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        user, wait = accounts.authenticate(get_db(), email, request.form.get("password", ""),
+                                           request.remote_addr or "unknown")
+        if user:
+            session.clear()
+            login_user(SessionUser(user))
+            return redirect(safe_next(request.args.get("next")))
+        status = 429 if wait > 0 else 401
+        error = (_("Too many failed attempts: try again in %(n)s seconds.", n=int(wait) + 1)
+                 if wait > 0 else _("Wrong e-mail or password."))
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out."""
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."))
+    return redirect(url_for("views.index"))
+
+
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF and sign-in for the app."""
+    # Flask's defaults are None: set them unless the deployment chose otherwise.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.session_interface = SessionInterface()
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(bp)
