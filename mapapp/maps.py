@@ -6,6 +6,7 @@ Folium would link Leaflet and friends from CDNs; here every asset comes from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,9 +40,12 @@ def map_shell(
                      name="base").add_to(m)
     root = m.get_root()
     root.render()  # populates the header with the links above
+    # Folium's viewport tag forbids zooming the page (user-scalable=no), which people
+    # with low vision need; the page templates set their own.
+    header = re.sub(r'<meta name="viewport"[^>]*>', "", root.header.render())
     return MapShell(
         name=m.get_name(),
-        header=root.header.render(),
+        header=header,
         html=root.html.render(),
         script=root.script.render(),
     )

@@ -100,3 +100,10 @@ def test_unknown_address_is_a_friendly_404_with_a_language_switcher(client):
     assert response.status_code == 404
     page = response.get_data(as_text=True)
     assert "Cette page n" in page and 'hreflang="pl"' in page
+
+
+def test_pages_let_people_zoom(demo_client):
+    for path in ("/", "/embed", "/organisations"):
+        html = demo_client.get(path).get_data(as_text=True)
+        assert "user-scalable=no" not in html and "maximum-scale" not in html
+        assert html.count('name="viewport"') == 1, path
