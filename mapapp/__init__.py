@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from . import admin, api, auth, cli, db, embed, i18n, security, views
+    from . import admin, admin_edit, admin_imports, api, auth, cli, db, embed, i18n, security, views
 
     db.init_app(app)
     i18n.init_app(app)
@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_imports.bp)
+    app.register_blueprint(admin_edit.bp)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)
     return app

@@ -37,9 +37,10 @@ def organisations():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         raise BadRequest("page: not a number", parameter="page") from None
-    total = catalogue.count_organisations(db, filters, chosen)
+    unlocated = request.args.get("located") == "0"  # the "needs a location" queue
+    total = catalogue.count_organisations(db, filters, chosen, unlocated_only=unlocated)
     orgs = catalogue.find_organisations(db, filters, statuses=chosen, limit=PAGE_SIZE,
-                                        offset=(page - 1) * PAGE_SIZE)
+                                        offset=(page - 1) * PAGE_SIZE, unlocated_only=unlocated)
     return render_template("admin/organisations.html", orgs=orgs, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES)

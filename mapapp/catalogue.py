@@ -502,12 +502,15 @@ def _rows(cursor) -> list[dict]:
 def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
     limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
+    unlocated_only: bool = False,
 ) -> list[dict]:
     """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
     by name, with their theme codes."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
+    if unlocated_only:
+        where += " AND o.lat IS NULL"
     sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -516,9 +519,11 @@ def find_organisations(
 
 
 def count_organisations(db: sqlite_utils.Database, filters: Filters,
-                        statuses: tuple[str, ...] = ("published",)) -> int:
+                        statuses: tuple[str, ...] = ("published",), *, unlocated_only: bool = False) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
     where, params = _where(filters, statuses)
+    if unlocated_only:
+        where += " AND o.lat IS NULL"
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
 
 
@@ -782,3 +787,62 @@ def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
     counts = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
     counts["not_located"] = db.execute("SELECT count(*) FROM organisations WHERE lat IS NULL").fetchone()[0]
     return counts
+
+
+# -- staff edits -------------------------------------------------------------------------
+
+
+def organisation_snapshot(db: sqlite_utils.Database, org_id: int) -> dict | None:
+    """Everything staff can edit about an organisation, to show, compare and restore."""
+    row = db.execute(f"SELECT {', '.join(FIELDS)} FROM organisations WHERE id = ?", [org_id]).fetchone()
+    if row is None:
+        return None
+    return {
+        "values": dict(zip(FIELDS, row)),
+        "related": _read_related(db, org_id),
+        "projects": [r[0] for r in db.execute(
+            "SELECT p.slug FROM project_organisations po JOIN projects p ON p.id = po.project_id"
+            " WHERE po.organisation_id = ? ORDER BY p.slug", [org_id])],
+        "visits": [r[0] for r in db.execute(
+            "SELECT v.slug FROM visit_organisations vo JOIN visits v ON v.id = vo.visit_id"
+            " WHERE vo.organisation_id = ? ORDER BY v.slug", [org_id])],
+    }
+
+
+def apply_snapshot(db: sqlite_utils.Database, org_id: int, snapshot: dict) -> bool:
+    """Make an organisation match ``snapshot`` (call inside a transaction); True if it changed."""
+    current = organisation_snapshot(db, org_id)
+    if current is None:
+        raise CatalogueError(f"organisation {org_id} no longer exists")
+    slug = db.execute("SELECT slug FROM organisations WHERE id = ?", [org_id]).fetchone()[0]
+    stored = Stored(org_id, slug, current["values"], current["related"])
+    action = update_organisation(db, stored, snapshot["values"], related_of(**snapshot["related"]))
+    changed = action == "updated"
+    for table, key, slugs, current_slugs in (
+            ("project_organisations", "projects", snapshot["projects"], current["projects"]),
+            ("visit_organisations", "visits", snapshot["visits"], current["visits"])):
+        if sorted(slugs) != sorted(current_slugs):
+            parent = "projects" if key == "projects" else "visits"
+            column = "project_id" if key == "projects" else "visit_id"
+            db.execute(f"DELETE FROM {table} WHERE organisation_id = ?", [org_id])
+            for slug_ in slugs:
+                db.execute(f"INSERT OR IGNORE INTO {table} ({column}, organisation_id)"
+                           f" SELECT id, ? FROM {parent} WHERE slug = ?", [org_id, slug_])
+            changed = True
+    return changed
+
+
+def organisation_by_id(db: sqlite_utils.Database, org_id: int) -> dict | None:
+    """``id``, ``slug``, ``name`` and ``status`` of an organisation."""
+    row = db.execute("SELECT id, slug, name, status FROM organisations WHERE id = ?", [org_id]).fetchone()
+    return dict(zip(("id", "slug", "name", "status"), row)) if row else None
+
+
+def visit_slugs(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """``(slug, title)`` of every visit."""
+    return db.execute("SELECT slug, title FROM visits ORDER BY date, title").fetchall()
+
+
+def country_codes_in_use(db: sqlite_utils.Database) -> set[str]:
+    """Countries of the organisations in the catalogue."""
+    return {r[0] for r in db.execute("SELECT DISTINCT country FROM organisations WHERE country IS NOT NULL")}

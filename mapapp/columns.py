@@ -80,16 +80,21 @@ def load_mapping(path: str | Path) -> dict:
         raise MappingError(f"mapping file {path} does not exist") from None
     except yaml.YAMLError as e:
         raise MappingError(f"mapping file {path} is not valid YAML: {e}") from None
+    return check_mapping(data, f"mapping file {path}")
+
+
+def check_mapping(data: object, where: str) -> dict:
+    """Validate a mapping (``columns: {header: field}``, ``ignore: [header]``)."""
     if not isinstance(data, dict) or set(data) - {"columns", "ignore"}:
-        raise MappingError(f"mapping file {path}: use the keys 'columns' and 'ignore' only")
+        raise MappingError(f"{where}: use the keys 'columns' and 'ignore' only")
     columns = data.get("columns") or {}
     ignore = data.get("ignore") or []
-    if not isinstance(columns, dict) or not isinstance(ignore, list):
-        raise MappingError(f"mapping file {path}: 'columns' maps headers to fields, 'ignore' lists headers")
+    if not isinstance(columns, dict) or not isinstance(ignore, (list, set, tuple)):
+        raise MappingError(f"{where}: 'columns' maps headers to fields, 'ignore' lists headers")
     for header, target in columns.items():
         if target not in ALL_FIELDS:
             raise MappingError(
-                f"mapping file {path}: '{header}' maps to unknown field '{target}'; "
+                f"{where}: '{header}' maps to unknown field '{target}'; "
                 f"fields are: {', '.join(ALL_FIELDS)}")
     return {"columns": {str(h).strip(): t for h, t in columns.items()},
             "ignore": {str(h).strip() for h in ignore}}

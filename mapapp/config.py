@@ -18,7 +18,7 @@ class ConfigError(ValueError):
     """A ``MAPAPP_*`` setting has a value that cannot be used."""
 
 
-_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT")
+_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
         "*",
         "Sites allowed to frame the embed pages (CSP frame-ancestors, space-separated); other pages are never framed.",
     ),
+    Setting("UPLOAD_DIR", str(DATA_DIR / "uploads"), "Folder where files uploaded for import are kept."),
+    Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
 )
 

@@ -24,10 +24,18 @@ def neutralise(value: object) -> object:
     return text
 
 
-def write_csv(path: str | Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
-    """Write UTF-8 (with BOM, so that Excel reads accents) formula-safe CSV."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([neutralise(v) for v in row])
+def write_csv(target, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    """Write formula-safe CSV to a path (UTF-8 with BOM, so that Excel reads accents) or to
+    an open text stream."""
+    if hasattr(target, "write"):
+        _write(target, header, rows)
+        return
+    with open(target, "w", encoding="utf-8-sig", newline="") as f:
+        _write(f, header, rows)
+
+
+def _write(stream, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    writer = csv.writer(stream)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(v) for v in row])

@@ -52,7 +52,8 @@ class Options:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
-    mapping: str | Path | None = None
+    mapping: str | Path | dict | None = None  # a file, or {"columns": {...}, "ignore": [...]}
+    progress: object = None  # called with (rows done, rows in all) as the import goes
 
 
 @dataclass
@@ -79,7 +80,10 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
         raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
                            "create it with: mapapp create-project SLUG --name NAME")
     try:
-        mapping = columns.load_mapping(options.mapping) if options.mapping else None
+        if isinstance(options.mapping, dict):
+            mapping = columns.check_mapping(options.mapping, "the mapping")
+        else:
+            mapping = columns.load_mapping(options.mapping) if options.mapping else None
         table = read_table(path, sheet=options.sheet, encoding=options.encoding,
                            delimiter=options.delimiter, score_header=columns.score_header)
     except (ReadError, columns.MappingError) as e:
@@ -101,8 +105,13 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     if not table.rows:
         raise ImportFailed(f"{path.name} has a header row but no data rows")
 
+    total_rows = len(table.rows)
+    if options.progress:
+        options.progress(0, total_rows)
     candidates = _validate(table, plan, report)
     table.rows = []  # validated: the raw cells are no longer needed
+    if options.progress:
+        options.progress(total_rows // 2, total_rows)
     stored = catalogue.snapshot_source(db, source)
     _locate(candidates, stored, chain, options, report)
     try:
@@ -112,6 +121,8 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
                 raise _DryRun
     except _DryRun:
         pass
+    if options.progress:
+        options.progress(total_rows, total_rows)
     report.rows.sort(key=lambda r: r.row)
     return report
 

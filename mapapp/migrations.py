@@ -256,11 +256,39 @@ def _m004_staff(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX audit_log_organisation ON audit_log (organisation_id, id)")
 
 
+def _m005_imports(db: sqlite_utils.Database) -> None:
+    # Imports started from the browser: what, by whom, how far, and the outcome.
+    db.execute(
+        """
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            user_email TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            stored_path TEXT NOT NULL,
+            source TEXT NOT NULL,
+            project TEXT,
+            status_choice TEXT,
+            mapping TEXT,
+            state TEXT NOT NULL CHECK (state IN ('preview', 'running', 'done', 'failed')),
+            rows_total INTEGER,
+            rows_done INTEGER NOT NULL DEFAULT 0,
+            counts TEXT,
+            report_csv TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE TABLE saved_mappings (name TEXT PRIMARY KEY, mapping TEXT NOT NULL, updated_at TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
     (3, "catalogue_version", _m003_catalogue_version),
     (4, "staff", _m004_staff),
+    (5, "imports", _m005_imports),
 ]
 
 

@@ -50,6 +50,43 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
+# Limits for workbooks (zip archives of XML): what a real spreadsheet never exceeds.
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+MAX_ARCHIVE_MEMBERS = 10_000
+
+
+def check_archive(path: Path) -> None:
+    """Refuse zip bombs and XML entity tricks in an XLSX/ODS before anything unpacks it.
+
+    Only the archive's directory and the first bytes of each XML part are read."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise ReadError(f"{path.name} is not a valid {path.suffix[1:].upper()} file (it is not a zip "
+                        "archive); save it again from your spreadsheet program") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ARCHIVE_MEMBERS:
+            raise ReadError(f"{path.name} holds {len(members)} parts; a spreadsheet has far fewer: refused")
+        total = sum(m.file_size for m in members)
+        if total > MAX_UNZIPPED_BYTES:
+            raise ReadError(f"{path.name} would unpack to {total / 1e6:.0f} MB (the limit is "
+                            f"{MAX_UNZIPPED_BYTES / 1e6:.0f} MB): refused")
+        for m in members:
+            if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO and m.file_size > 1_000_000:
+                raise ReadError(f"{path.name}: part {m.filename} is compressed {m.file_size // m.compress_size}"
+                                " times, as only a zip bomb is: refused")
+            if m.filename.endswith((".xml", ".rels")):
+                with archive.open(m) as part:
+                    head = part.read(4096).upper()
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise ReadError(f"{path.name}: part {m.filename} declares XML entities, which spreadsheets "
+                                    "never need: refused")
+
+
 def read_table(
     path: str | Path, *, sheet: str | None = None, encoding: str | None = None,
     delimiter: str | None = None, score_header: Callable[[list[str]], int] | None = None,
@@ -63,6 +100,8 @@ def read_table(
     if fmt == "csv":
         return _read_csv(path, encoding, delimiter, score_header)
     if fmt in ("xlsx", "ods"):
+        if path.suffix.lower() != ".xls":  # the old binary format is not a zip archive
+            check_archive(path)
         return _read_workbook(path, fmt, sheet, score_header)
     return _read_geojson(path)
 

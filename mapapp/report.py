@@ -90,8 +90,8 @@ class Report:
             lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})")
         return "\n".join(lines)
 
-    def write_csv(self, path: str | Path) -> None:
-        """One line per row outcome and per problem, formula-safe."""
+    def write_csv(self, path) -> None:
+        """One line per row outcome and per problem, formula-safe (to a path or a text stream)."""
         by_row: dict[int | None, list[Issue]] = {}
         for issue in self.issues:
             by_row.setdefault(issue.row, []).append(issue)

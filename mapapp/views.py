@@ -46,6 +46,14 @@ def page_error(error: MapappError):
     return render_template("error.html", status=error.status, message=error.message), error.status
 
 
+@bp.app_errorhandler(413)
+def too_large(error):
+    limit = current_app.config["UPLOAD_MAX_MB"]
+    return render_template("error.html", status=413, message=_(
+        "The file is larger than %(limit)s MB. Split it, or remove columns the map does not need.",
+        limit=limit)), 413
+
+
 @bp.app_errorhandler(404)
 def not_found(error):
     if request.path.startswith("/api/"):

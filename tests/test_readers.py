@@ -83,7 +83,7 @@ def test_geojson_in_another_crs_is_reprojected(tmp_path):
 @pytest.mark.parametrize("name, content, message", [
     ("empty.csv", b"", "is empty"),
     ("data.pdf", b"%PDF", "unsupported file type"),
-    ("broken.xlsx", b"not a zip", "cannot be opened as XLSX"),
+    ("broken.xlsx", b"not a zip", "is not a valid XLSX file"),
     ("broken.geojson", b"{nope", "not valid JSON"),
     ("one.csv", b"justonecolumn\nvalue\n", "no header row"),
 ])
@@ -91,4 +91,33 @@ def test_unreadable_files_say_why(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(ReadError, match=message):
+        read_table(path)
+
+
+def test_zip_bomb_is_refused_quickly_without_unpacking(tmp_path):
+    import resource
+    import time
+    import zipfile
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            chunk = b"0" * (1 << 20)
+            for _ in range(300):  # 300 MiB of zeros, about 300 KB compressed
+                part.write(chunk)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with pytest.raises(ReadError, match="refused"):
+        read_table(path)
+    assert time.perf_counter() - started < 1.0
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 200
+
+
+def test_xml_entity_declarations_are_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "entities.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><Types/>')
+    with pytest.raises(ReadError, match="declares XML entities"):
         read_table(path)

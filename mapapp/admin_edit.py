@@ -1,0 +1,129 @@
+"""Editing one organisation: every field, a draggable pin, "geocode this address", and undo
+from the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from . import accounts, catalogue, geocode, normalise, vocab
+from .auth import role_required
+from .db import get_db
+
+bp = Blueprint("edit", __name__, url_prefix="/admin")
+TEXT_FIELDS = ("name", "legal_form", "street", "city", "region")
+
+
+def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
+    """The snapshot the form asks for, and the problems per field (nothing is saved if any)."""
+    errors: dict[str, str] = {}
+    values = dict(before["values"])
+    for fld in TEXT_FIELDS:
+        values[fld] = normalise.clean_text(form.get(fld, ""))
+    if not values["name"]:
+        errors["name"] = _("An organisation needs a name.")
+    values["description"] = normalise.clean_multiline(form.get("description", ""))
+    country = form.get("country") or None
+    if country and not vocab.is_country(country):
+        errors["country"] = _("Choose a country from the list.")
+    values["country"] = country
+    for fld, parser in (("website", normalise.parse_website), ("email", normalise.parse_email),
+                        ("phone", normalise.parse_phone)):
+        value, problem = parser(form.get(fld, ""))
+        if problem and not value:
+            errors[fld] = problem
+        values[fld] = value
+    values["postcode"], problem = normalise.parse_postcode(form.get("postcode", ""), country)
+    if problem and not values["postcode"]:
+        errors["postcode"] = problem
+    values["relation"] = form.get("relation") if form.get("relation") in vocab.relations() else "other"
+    values["structure"] = form.get("structure") if form.get("structure") in vocab.structures() else None
+    if form.get("status") in ("draft", "published", "archived"):
+        values["status"] = form["status"]
+    lat, lon = normalise.parse_number(form.get("lat", "")), normalise.parse_number(form.get("lon", ""))
+    if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
+        errors["location"] = _("The location is not a valid point; place the pin again.")
+    elif lat is not None and (lat, lon) != (before["values"]["lat"], before["values"]["lon"]):
+        values.update(lat=lat, lon=lon)
+        # A pin placed by hand is kept by later geocoding and imports; a geocoder's answer
+        # chosen with the button keeps its own precision.
+        values["geo_precision"] = form.get("geo_precision") or "manual"
+        values["geo_source"] = form.get("geo_source") or f"staff:{current_user.email}"
+    elif lat is None:
+        values.update(lat=None, lon=None, geo_precision=None, geo_source=None)
+    related = {
+        "themes": [t for t in form.getlist("theme") if t in vocab.themes()],
+        "needs": {c: normalise.clean_text(form.get(f"need_detail:{c}", ""))[:200]
+                  for c in form.getlist("need") if c in vocab.resources()},
+        "offers": {c: normalise.clean_text(form.get(f"offer_detail:{c}", ""))[:200]
+                   for c in form.getlist("offer") if c in vocab.resources()},
+        "descriptions": {lang: normalise.clean_multiline(form.get(f"description_{lang}", ""))
+                         for lang in vocab.LANGUAGES
+                         if normalise.clean_multiline(form.get(f"description_{lang}", ""))},
+    }
+    return {"values": values, "related": related, "projects": form.getlist("project"),
+            "visits": form.getlist("visit")}, errors
+
+
+@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def edit(org_id: int):
+    """The edit form; "geocode" fills the pin from the address without saving."""
+    db = get_db()
+    before = catalogue.organisation_snapshot(db, org_id)
+    if before is None:
+        abort(404)
+    snapshot, errors, note = before, {}, None
+    if request.method == "POST":
+        snapshot, errors = _parse_form(request.form, before)
+        if request.form.get("action") == "geocode":
+            v = snapshot["values"]
+            address = geocode.Address(street=v["street"], postcode=v["postcode"], city=v["city"],
+                                      region=v["region"], country=v["country"])
+            outcome = geocode.chain_from_settings(current_app.config, db).locate(
+                address, skip=lambda step: step.name == "provided")
+            if outcome.location:
+                loc = outcome.location
+                snapshot["values"].update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision,
+                                          geo_source=loc.source)
+                note = _("Found (%(precision)s, %(source)s): check the pin, then save.",
+                         precision=loc.precision, source=loc.source)
+            else:
+                note = _("No geocoder found this address; place the pin by hand.")
+            errors.pop("location", None)
+        elif not errors:
+            with catalogue.write_transaction(db):
+                if catalogue.apply_snapshot(db, org_id, snapshot):
+                    accounts.audit(db, current_user.user, "edit", org_id, before,
+                                   catalogue.organisation_snapshot(db, org_id))
+            flash(_("Saved."))
+            return redirect(url_for("edit.edit", org_id=org_id))
+    names = catalogue.project_and_visit_names(db)
+    return render_template("admin/edit.html", org=catalogue.organisation_by_id(db, org_id), s=snapshot,
+                           errors=errors, note=note, projects=names["project"], visits=names["visit"],
+                           history=accounts.audit_entries(db, organisation_id=org_id, limit=20),
+                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"})), \
+        (400 if errors else 200)
+
+
+@bp.post("/audit/<int:entry_id>/undo")
+@role_required("admin", "editor")
+def undo(entry_id: int):
+    """Put an organisation back as it was before an edit, import change or status change."""
+    db = get_db()
+    entry = next((e for e in accounts.audit_entries(db, limit=100000) if e["id"] == entry_id), None)
+    if entry is None or entry["organisation_id"] is None or entry["before"] is None:
+        abort(404)
+    org_id = entry["organisation_id"]
+    with catalogue.write_transaction(db):
+        current = catalogue.organisation_snapshot(db, org_id)
+        if current is None:
+            abort(404)
+        before = entry["before"]
+        target = before if "values" in before else {**current, "values": {**current["values"], **before}}
+        catalogue.apply_snapshot(db, org_id, target)
+        accounts.audit(db, current_user.user, f"undo:{entry_id}", org_id, current,
+                       catalogue.organisation_snapshot(db, org_id))
+    flash(_("Undone."))
+    return redirect(url_for("edit.edit", org_id=org_id))

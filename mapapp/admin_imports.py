@@ -1,0 +1,132 @@
+"""Importing from the browser: upload, preview with an editable column mapping and the
+dry-run report, then the import itself in the background, and the history."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+
+from . import catalogue, columns, geocode, importer, jobs
+from .auth import role_required
+from .db import get_db
+from .readers import FORMATS, ReadError, read_table
+
+bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
+PREVIEW_ISSUES = 40
+
+
+def _record(import_id: int) -> dict:
+    record = jobs.get(get_db(), import_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.route("", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def index():
+    """Upload a file (POST) or see the history of imports (GET)."""
+    db = get_db()
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        name = secure_filename(upload.filename or "") if upload else ""
+        if not upload or not name:
+            error = _("Choose a file to upload.")
+        elif Path(name).suffix.lower() not in FORMATS:
+            error = _("%(name)s: use a CSV, XLSX, ODS or GeoJSON file.", name=name)
+        else:
+            folder = Path(current_app.config["UPLOAD_DIR"]) / uuid.uuid4().hex
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            upload.save(path)
+            import_id = jobs.create(db, user_email=current_user.email, filename=upload.filename,
+                                    stored_path=str(path),
+                                    source=request.form.get("source") or catalogue.slugify(Path(name).stem),
+                                    project=request.form.get("project") or None,
+                                    status_choice=request.form.get("status") or None)
+            return redirect(url_for("imports.preview", import_id=import_id))
+    return render_template("admin/imports.html", history=jobs.history(db), error=error,
+                           projects=catalogue.project_slugs(db)), (400 if error else 200)
+
+
+@bp.route("/<int:import_id>/preview", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def preview(import_id: int):
+    """Columns and how each maps to a field (editable), then what the import would do."""
+    db = get_db()
+    record = _record(import_id)
+    if record["state"] != "preview":
+        return redirect(url_for("imports.progress", import_id=import_id))
+    saved = jobs.saved_mappings(db)
+    if request.method == "POST":
+        mapping = _mapping_from_form(request.form)
+        if request.form.get("use_saved") in saved:
+            mapping = saved[request.form["use_saved"]]
+        jobs.set_mapping(db, import_id, mapping)
+        if request.form.get("save_as"):
+            jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
+        if request.form.get("action") == "confirm":
+            jobs.start(current_app.config["DATABASE"], import_id, dict(current_app.config))
+            return redirect(url_for("imports.progress", import_id=import_id))
+        record = _record(import_id)
+    error, report, headers, plan = None, None, [], None
+    try:
+        mapping = record["mapping"]
+        table = read_table(record["stored_path"], score_header=columns.score_header)
+        headers = table.headers
+        plan = columns.plan_columns(headers, columns.check_mapping(mapping, "mapping") if mapping else None)
+        chain = geocode.chain_from_settings(current_app.config, db)
+        report = importer.import_file(db, record["stored_path"], jobs.options_for(record, dry_run=True), chain)
+    except (ReadError, importer.ImportFailed, columns.MappingError, geocode.GeocodeConfigError) as e:
+        error = str(e)
+    assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
+    ignored = set(plan.ignored) if plan else set()
+    return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
+                           ignored=ignored, fields=columns.ALL_FIELDS, report=report, error=error,
+                           saved=sorted(saved), issues_shown=PREVIEW_ISSUES)
+
+
+def _mapping_from_form(form) -> dict:
+    mapping: dict = {"columns": {}, "ignore": []}
+    for key, value in form.items(multi=True):
+        if not key.startswith("field:"):
+            continue
+        header = key[len("field:"):]
+        if value == "ignore":
+            mapping["ignore"].append(header)
+        elif value in columns.ALL_FIELDS:
+            mapping["columns"][header] = value
+    return mapping
+
+
+@bp.get("/<int:import_id>")
+@role_required("admin", "editor")
+def progress(import_id: int):
+    """The import's progress (reloadable), then its outcome."""
+    return render_template("admin/import_progress.html", record=_record(import_id))
+
+
+@bp.get("/<int:import_id>/status.json")
+@role_required("admin", "editor")
+def status(import_id: int):
+    """Progress for the page's script."""
+    record = _record(import_id)
+    return jsonify({k: record[k] for k in ("state", "rows_done", "rows_total", "counts", "error")})
+
+
+@bp.get("/<int:import_id>/report.csv")
+@role_required("admin", "editor")
+def report(import_id: int):
+    """The row-by-row report of a finished import."""
+    text = jobs.report_csv(get_db(), import_id)
+    if text is None:
+        abort(404)
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})

@@ -1,0 +1,117 @@
+"""Imports started from the browser: their record, and running them in the background.
+
+A job runs in a thread of the web process with its own catalogue connection and
+records its progress in the ``imports`` table, so any page (or worker) can show it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from . import catalogue, geocode, importer
+
+_FIELDS = ("id", "user_email", "filename", "stored_path", "source", "project", "status_choice", "mapping",
+           "state", "rows_total", "rows_done", "counts", "error", "created_at", "finished_at")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def create(db: sqlite_utils.Database, *, user_email: str, filename: str, stored_path: str, source: str,
+           project: str | None, status_choice: str | None) -> int:
+    """Record an uploaded file awaiting its preview; return the import's id."""
+    cursor = db.execute(
+        "INSERT INTO imports (user_email, filename, stored_path, source, project, status_choice, state, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'preview', ?)",
+        [user_email, filename, stored_path, source, project or None, status_choice or None, _now()])
+    return cursor.lastrowid
+
+
+def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
+    """One import's record (``mapping`` and ``counts`` decoded)."""
+    row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
+    if row is None:
+        return None
+    record = dict(zip(_FIELDS, row))
+    record["mapping"] = json.loads(record["mapping"]) if record["mapping"] else None
+    record["counts"] = json.loads(record["counts"]) if record["counts"] else None
+    return record
+
+
+def history(db: sqlite_utils.Database, limit: int = 50) -> list[dict]:
+    """The latest imports, newest first."""
+    ids = [r[0] for r in db.execute("SELECT id FROM imports ORDER BY id DESC LIMIT ?", [limit])]
+    return [get(db, i) for i in ids]
+
+
+def set_mapping(db: sqlite_utils.Database, import_id: int, mapping: dict) -> None:
+    """Remember the column mapping chosen on the preview page."""
+    db.execute("UPDATE imports SET mapping = ? WHERE id = ?", [json.dumps(mapping, ensure_ascii=False), import_id])
+
+
+def report_csv(db: sqlite_utils.Database, import_id: int) -> str | None:
+    """The row-by-row report of a finished import, as CSV text."""
+    row = db.execute("SELECT report_csv FROM imports WHERE id = ?", [import_id]).fetchone()
+    return row[0] if row else None
+
+
+def save_mapping(db: sqlite_utils.Database, name: str, mapping: dict) -> None:
+    """Keep a mapping under a name, for the next file of the same kind."""
+    db.execute("INSERT INTO saved_mappings VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+               " mapping = excluded.mapping, updated_at = excluded.updated_at",
+               [name, json.dumps(mapping, ensure_ascii=False), _now()])
+
+
+def saved_mappings(db: sqlite_utils.Database) -> dict[str, dict]:
+    """The named mappings, by name."""
+    return {name: json.loads(m) for name, m in db.execute("SELECT name, mapping FROM saved_mappings ORDER BY name")}
+
+
+def options_for(record: dict, *, dry_run: bool) -> importer.Options:
+    """The importer options an import record stands for."""
+    mapping = record["mapping"]
+    return importer.Options(source=record["source"], project=record["project"],
+                            status=record["status_choice"], dry_run=dry_run,
+                            mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
+
+
+def start(database: str | Path, import_id: int, settings: dict) -> threading.Thread:
+    """Run the import in a background thread; return the thread."""
+    db = catalogue.connect(database)
+    db.execute("UPDATE imports SET state = 'running', rows_done = 0 WHERE id = ?", [import_id])
+    db.close()
+    thread = threading.Thread(target=run, args=(database, import_id, settings), daemon=True,
+                              name=f"import-{import_id}")
+    thread.start()
+    return thread
+
+
+def run(database: str | Path, import_id: int, settings: dict) -> None:
+    """Do the import and record its outcome (never raises: a failure is recorded)."""
+    db = catalogue.connect(database)
+    try:
+        record = get(db, import_id)
+        options = options_for(record, dry_run=False)
+
+        def progress(done: int, total: int) -> None:
+            db.execute("UPDATE imports SET rows_done = ?, rows_total = ? WHERE id = ?", [done, total, import_id])
+
+        options.progress = progress
+        chain = geocode.chain_from_settings(settings, db)
+        report = importer.import_file(db, record["stored_path"], options, chain)
+        out = io.StringIO()
+        report.write_csv(out)
+        db.execute("UPDATE imports SET state = 'done', counts = ?, report_csv = ?, finished_at = ? WHERE id = ?",
+                   [json.dumps(report.counts), out.getvalue(), _now(), import_id])
+    except Exception as e:  # recorded for the staff member; the catalogue is unchanged
+        db.execute("UPDATE imports SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
+                   [str(e) or type(e).__name__, _now(), import_id])
+    finally:
+        db.close()

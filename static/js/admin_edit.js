@@ -1,0 +1,37 @@
+// The edit form's map: a draggable pin whose position goes into the form's lat/lon.
+// Moving it by hand makes the location "manual", which geocoding and imports never overwrite.
+(function () {
+  "use strict";
+  var box = document.getElementById("edit-map");
+  var form = document.getElementById("edit-form");
+  var lat = form.elements.lat, lon = form.elements.lon;
+  var map = L.map(box, { scrollWheelZoom: false });
+  L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution }).addTo(map);
+  var marker = null;
+
+  function place(latlng) {
+    lat.value = latlng.lat.toFixed(6);
+    lon.value = latlng.lng.toFixed(6);
+    form.elements.geo_precision.value = "manual";
+    form.elements.geo_source.value = "";
+    document.getElementById("precision").textContent = "manual";
+  }
+
+  function addMarker(latlng) {
+    marker = L.marker(latlng, { draggable: true, keyboard: true, title: "pin" }).addTo(map);
+    marker.on("dragend", function () { place(marker.getLatLng()); });
+  }
+
+  if (lat.value && lon.value) {
+    var here = [parseFloat(lat.value), parseFloat(lon.value)];
+    map.setView(here, 14);
+    addMarker(here);
+  } else {
+    map.setView([48.5, 10], 4);
+  }
+  map.on("click", function (event) {
+    if (!marker) addMarker(event.latlng); else marker.setLatLng(event.latlng);
+    place(event.latlng);
+  });
+  document.body.dataset.editReady = "true";
+})();

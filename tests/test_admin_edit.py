@@ -1,0 +1,119 @@
+"""Editing organisations: validation, the pin, geocoding on demand, the audit log and undo."""
+
+from pathlib import Path
+
+from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
+from test_browser import route_tiles
+
+from mapapp import catalogue, importer
+from mapapp.geocode import Chain
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def form_of(html: str) -> dict:
+    """The edit form's current values, as a browser would submit them."""
+    import re
+    from html import unescape
+
+    data: dict = {}
+    for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"', html):
+        data[name] = unescape(value)
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html):
+        data[name] = unescape(value)
+    for name, body in re.findall(r'<textarea name="([^"]+)"[^>]*>([^<]*)</textarea>', html):
+        data[name] = unescape(body)
+    for name, options in re.findall(r'<select name="([^"]+)">(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', options)
+        data[name] = chosen.group(1) if chosen else ""
+    checked: dict = {}
+    for name, value in re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]+)" checked', html):
+        checked.setdefault(name, []).append(value)
+    data.update(checked)
+    return data
+
+
+def imported(db):
+    chain = Chain.from_config("provided,cache,gazetteer", db, user_agent="")
+    return importer.import_file(db, FIXTURES / "osm_keys.csv", importer.Options(status="published"), chain)
+
+
+def test_edit_validates_saves_audits_and_undoes(app, db, staff):  # noqa: F811
+    imported(db)
+    org = catalogue.find_organisations(db, catalogue.Filters(q="fietsatelier"))[0]
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    url = f"/admin/organisations/{org['id']}/edit"
+    page = client.get(url).get_data(as_text=True)
+    data = form_of(page)
+    assert data["name"] == "Fietsatelier Gent" and data["country"] == "BE"
+
+    bad = client.post(url, data={**data, "website": "not a site", "action": "save"})
+    assert bad.status_code == 400 and "Nothing was saved" in bad.get_data(as_text=True)
+    assert catalogue.get_organisation(db, org["slug"])["website"] == "https://fietsatelier.example.be"
+
+    good = client.post(url, data={**data, "name": "Fietsatelier Gent (coop)", "theme": ["AM160", "AM120"],
+                                  "need": ["premises"], "need_detail:premises": "a bigger workshop",
+                                  "action": "save"})
+    assert good.status_code == 302
+    edited = catalogue.get_organisation(db, org["slug"])
+    assert edited["name"] == "Fietsatelier Gent (coop)" and edited["themes"] == ["AM120", "AM160"]
+    assert edited["needs"] == {"premises": "a bigger workshop"}
+    page = client.get(url).get_data(as_text=True)
+    entry_id = int(__import__("re").search(r'/admin/audit/(\d+)/undo', page).group(1))
+    assert "editor@example.org" in page
+    client.post(f"/admin/audit/{entry_id}/undo", data={"csrf_token": csrf_from(page)})
+    restored = catalogue.get_organisation(db, org["slug"])
+    assert restored["name"] == "Fietsatelier Gent" and restored["themes"] == [] and restored["needs"] == {}
+
+
+def test_geocode_button_fills_the_pin_without_saving(app, db, staff):  # noqa: F811
+    make = catalogue.save_organisation(db, {"name": "Lost coop", "city": "Liège", "country": "BE",
+                                            "status": "draft", "source": "t", "source_ref": "1"})
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    url = f"/admin/organisations/{make.id}/edit"
+    data = form_of(client.get(url).get_data(as_text=True))
+    page = client.post(url, data={**data, "action": "geocode"}).get_data(as_text=True)
+    assert "Found (locality, gazetteer)" in page
+    assert catalogue.organisation_snapshot(db, make.id)["values"]["lat"] is None  # not saved yet
+    client.post(url, data={**form_of(page), "action": "save"})
+    values = catalogue.organisation_snapshot(db, make.id)["values"]
+    assert round(values["lat"], 1) == 50.6 and values["geo_precision"] == "locality"
+
+
+def test_unsaved_organisations_are_in_the_needs_a_location_queue(app, db, staff):  # noqa: F811
+    catalogue.save_organisation(db, {"name": "Nowhere coop", "status": "draft", "source": "t", "source_ref": "n"})
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get("/admin/organisations?located=0").get_data(as_text=True)
+    assert "Nowhere coop" in page and "1 organisation" in page
+
+
+def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, page, live_server_for):  # noqa: F811
+    imported(db)
+    org = catalogue.find_organisations(db, catalogue.Filters(q="bolognese"))[0]
+    route_tiles(page)
+    with live_server_for(app) as server:
+        page.goto(f"{server.url}/admin/organisations/{org['id']}/edit")
+        page.fill("input[name=email]", "editor@example.org")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("body[data-edit-ready=true]")
+        pin = page.locator("#edit-map .leaflet-marker-icon")
+        pin.scroll_into_view_if_needed()
+        box = pin.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 80, box["y"] + 60, steps=8)
+        page.mouse.up()
+        assert page.locator("#precision").inner_text() == "manual"
+        page.click("button[value=save]")
+        page.wait_for_selector(".flash")
+    values = catalogue.organisation_snapshot(db, org["id"])["values"]
+    assert values["geo_precision"] == "manual" and values["lat"] != org["lat"], (values, org["lat"])
+    moved = (values["lat"], values["lon"])
+    report = imported(db)  # the same file again
+    after = catalogue.organisation_snapshot(db, org["id"])["values"]
+    assert (after["lat"], after["lon"], after["geo_precision"]) == (*moved, "manual")
+    assert report.counts["created"] == 0

@@ -1,0 +1,120 @@
+"""Importing from the browser: upload, preview, mapping, background import, history."""
+
+import io
+import time
+from pathlib import Path
+
+from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
+from test_browser import route_tiles
+
+from mapapp import accounts, catalogue, jobs
+from mapapp.filters import Filters
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def upload(client, path: Path, **fields):
+    token = csrf_from(client.get("/admin/imports").get_data(as_text=True))
+    data = {"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), path.name), **fields}
+    return client.post("/admin/imports", data=data, content_type="multipart/form-data")
+
+
+def wait_done(db, import_id, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = jobs.get(db, import_id)
+        if record["state"] in ("done", "failed"):
+            return record
+        time.sleep(0.1)
+    raise AssertionError("the import did not finish")
+
+
+def test_upload_preview_edit_mapping_confirm_and_history(app, db, staff, tmp_path):  # noqa: F811
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    odd = tmp_path / "partners.csv"
+    odd.write_text("Raison,Commune,Pays,Colour\nCoop Alpha,Lyon,FR,blue\nCoop Beta,Gent,BE,red\n")
+    response = upload(client, odd, status="published")
+    assert response.status_code == 302
+    preview_url = response.headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    assert "no column holds the organisations" in page  # "Raison" is not a known header
+    page = client.post(preview_url, data={"csrf_token": csrf_from(page), "action": "preview",
+                                          "field:Raison": "name", "field:Commune": "city",
+                                          "field:Pays": "country", "field:Colour": "ignore",
+                                          "save_as": "partners sheet"}).get_data(as_text=True)
+    assert "2 created" in page and "Coop Alpha" in page
+    assert catalogue.organisation_count(db) == 0  # a preview writes nothing
+    assert "partners sheet" in jobs.saved_mappings(db)
+    done_page = client.post(preview_url, data={"csrf_token": csrf_from(page), "action": "confirm",
+                                               "field:Raison": "name", "field:Commune": "city",
+                                               "field:Pays": "country", "field:Colour": "ignore"})
+    import_id = int(done_page.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    record = wait_done(db, import_id)
+    assert record["state"] == "done" and record["counts"]["created"] == 2
+    assert catalogue.count_organisations(db, Filters()) == 2
+    history = client.get("/admin/imports").get_data(as_text=True)
+    assert "partners.csv" in history and "editor@example.org" in history and "2 created" in history
+    report = client.get(f"/admin/imports/{import_id}/report.csv").get_data(as_text=True)
+    assert "Coop Alpha" in report and "created" in report
+
+
+def test_uploads_are_limited_in_size_and_kind(app, staff, tmp_path):  # noqa: F811
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    big = tmp_path / "big.csv"
+    big.write_text("name\n" + "x" * 20_000 + "\n")
+    response = upload(client, big)
+    assert response.status_code == 413 and "larger than" in response.get_data(as_text=True)
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    response = upload(client, pdf)
+    assert response.status_code == 400 and "use a CSV, XLSX, ODS or GeoJSON file" in response.get_data(as_text=True)
+
+
+def test_hostile_workbook_is_refused_on_the_preview(app, db, staff, tmp_path):  # noqa: F811
+    import zipfile
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            for _ in range(220):
+                part.write(b"\0" * (1 << 20))
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    preview_url = upload(client, bomb).headers["Location"]
+    started = time.perf_counter()
+    page = client.get(preview_url).get_data(as_text=True)
+    assert time.perf_counter() - started < 1.0
+    assert "refused" in page and catalogue.organisation_count(db) == 0
+
+
+def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, tmp_path):  # noqa: F811
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    route_tiles(page)
+    with live_server_for(app) as server:
+        page.goto(server.url + "/admin/imports")
+        page.fill("input[name=email]", "editor@example.org")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/imports")
+        page.set_input_files("input[name=file]", str(FIXTURES / "french_excel.csv"))
+        page.select_option("select[name=status]", "published")
+        page.click("text=Upload and preview")
+        page.wait_for_url("**/preview")
+        assert "5 created" in page.locator("#dry-run-counts").inner_text()
+        assert page.locator("#issues").get_by_text("lost its leading zero").count() == 1
+        page.click("text=Import now")
+        page.wait_for_url("**/admin/imports/*")
+        page.locator("#report-link:not([hidden])").wait_for(timeout=20_000)
+        assert "5 created" in page.locator("#state").inner_text()
+        page.reload()  # the outcome survives a reload
+        assert "5 created" in page.locator("#state").inner_text()
+        page.click("text=History")
+        assert "french_excel.csv" in page.locator("#history").inner_text()
+    assert catalogue.count_organisations(db, Filters()) == 5
+    assert accounts.find_user(db, email="editor@example.org") is not None
