@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
@@ -119,6 +119,18 @@ def status(import_id: int):
     """Progress for the page's script."""
     record = _record(import_id)
     return jsonify({k: record[k] for k in ("state", "rows_done", "rows_total", "counts", "error")})
+
+
+@bp.post("/<int:import_id>/undo")
+@role_required("admin", "editor")
+def undo(import_id: int):
+    """Undo a finished import: what it created goes, what it changed comes back."""
+    record = _record(import_id)
+    if record["state"] != "done":
+        abort(409)
+    counts = jobs.undo(get_db(), import_id, current_user.email)
+    flash(_("Import undone: %(deleted)s organisations removed, %(restored)s restored.", **counts))
+    return redirect(url_for("imports.progress", import_id=import_id))
 
 
 @bp.get("/<int:import_id>/report.csv")

@@ -108,7 +108,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     total_rows = len(table.rows)
     if options.progress:
         options.progress(0, total_rows)
-    candidates = _validate(table, plan, report)
+    candidates = _validate(table, plan, report, options.progress)
     table.rows = []  # validated: the raw cells are no longer needed
     if options.progress:
         options.progress(total_rows // 2, total_rows)
@@ -139,13 +139,16 @@ def _describe(table) -> str:
 # -- phase 1: validation -------------------------------------------------------------
 
 
-def _validate(table, plan: columns.ColumnPlan, report: Report) -> list[Candidate]:
+def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) -> list[Candidate]:
     present = set(plan.fields.values())
     translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     header_of = {f: table.headers[i] for i, f in plan.fields.items()}
     candidates: list[Candidate] = []
     seen: dict[str, int] = {}
-    for number, cells in table.rows:
+    total = len(table.rows)
+    for done, (number, cells) in enumerate(table.rows):
+        if progress and done % 2000 == 0:
+            progress(done // 2, total)  # validation is about half of the work
         raw = {f: cells[i] for i, f in plan.fields.items()}
         warnings: list[tuple[str, str]] = []
         candidate = _validate_row(number, raw, present, table.points.get(number), warnings, translated)
@@ -377,10 +380,14 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         values = {**previous.values, **values}
         action = catalogue.update_organisation(
             db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
+        if action == "updated":
+            report.changes.append((previous.id, "updated", {"values": previous.values,
+                                                            "related": previous.related}))
         _record(db, report, c, values, previous.id, previous.slug, action, project_id)
     inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], slugs)
     for (c, values, _), (org_id, slug) in zip(new, inserted):
         _record(db, report, c, values, org_id, slug, "created", project_id)
+        report.changes.append((org_id, "created", None))
 
 
 def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,

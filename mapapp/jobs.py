@@ -106,6 +106,7 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
         options.progress = progress
         chain = geocode.chain_from_settings(settings, db)
         report = importer.import_file(db, record["stored_path"], options, chain)
+        _audit_changes(db, record, report.changes)
         out = io.StringIO()
         report.write_csv(out)
         db.execute("UPDATE imports SET state = 'done', counts = ?, report_csv = ?, finished_at = ? WHERE id = ?",
@@ -115,3 +116,36 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
                    [str(e) or type(e).__name__, _now(), import_id])
     finally:
         db.close()
+
+
+def _audit_changes(db: sqlite_utils.Database, record: dict, changes: list) -> None:
+    with catalogue.write_transaction(db):
+        db.conn.executemany(
+            "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after) VALUES (?, ?, ?, ?, ?, NULL)",
+            [(_now(), record["user_email"], org_id, f"import:{record['id']}:{action}",
+              json.dumps(before, ensure_ascii=False) if before is not None else None)
+             for org_id, action, before in changes])
+
+
+def undo(db: sqlite_utils.Database, import_id: int, user_email: str) -> dict[str, int]:
+    """Undo a finished import: delete the organisations it created, restore those it updated
+    (as they were before it). One transaction; returns how many of each."""
+    counts = {"deleted": 0, "restored": 0}
+    with catalogue.write_transaction(db):
+        rows = db.execute("SELECT organisation_id, action, before FROM audit_log WHERE action LIKE ?"
+                          " ORDER BY id DESC", [f"import:{import_id}:%"]).fetchall()
+        for org_id, action, before in rows:
+            current = catalogue.organisation_snapshot(db, org_id)
+            if current is None:
+                continue
+            if action.endswith(":created"):
+                catalogue.delete_organisation(db, org_id)
+                counts["deleted"] += 1
+            elif before:
+                catalogue.apply_snapshot(db, org_id, {**current, **json.loads(before)})
+                counts["restored"] += 1
+        db.execute("UPDATE imports SET state = 'undone', error = ? WHERE id = ?",
+                   [f"undone by {user_email} at {_now()}", import_id])
+        db.execute("INSERT INTO audit_log (at, user_email, organisation_id, action) VALUES (?, ?, NULL, ?)",
+                   [_now(), user_email, f"undo-import:{import_id}"])
+    return counts

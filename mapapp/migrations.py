@@ -269,7 +269,7 @@ def _m005_imports(db: sqlite_utils.Database) -> None:
             project TEXT,
             status_choice TEXT,
             mapping TEXT,
-            state TEXT NOT NULL CHECK (state IN ('preview', 'running', 'done', 'failed')),
+            state TEXT NOT NULL CHECK (state IN ('preview', 'running', 'done', 'failed', 'undone')),
             rows_total INTEGER,
             rows_done INTEGER NOT NULL DEFAULT 0,
             counts TEXT,

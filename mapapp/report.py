@@ -46,6 +46,8 @@ class Report:
     rows: list[RowOutcome] = field(default_factory=list)
     not_located: list[tuple[int, str, str]] = field(default_factory=list)  # row, name, address
     duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, name, slug, why
+    # (organisation id, "created" or "updated", what it was before) — to undo the import
+    changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:
         self.issues.append(Issue(row, column, level, message))

@@ -118,3 +118,31 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
         assert "french_excel.csv" in page.locator("#history").inner_text()
     assert catalogue.count_organisations(db, Filters()) == 5
     assert accounts.find_user(db, email="editor@example.org") is not None
+
+
+def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F811
+    from conftest import make_org
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    sheet = tmp_path / "list.csv"
+    sheet.write_text("name,city,country,website\nCoop A,Lyon,FR,a.example.org\n")
+    first = client.post(upload(client, sheet, source="list").headers["Location"],
+                        data={"csrf_token": csrf_from(client.get("/admin/imports").get_data(as_text=True)),
+                              "action": "confirm"})
+    wait_done(db, int(first.headers["Location"].rsplit("/", 1)[1]))
+    make_org(db, "Untouched", source_ref="u")
+    sheet.write_text("name,city,country,website\nCoop A,Lyon,FR,wrong.example.org\nCoop B,Lyon,FR,\n")
+    second = client.post(upload(client, sheet, source="list").headers["Location"],
+                         data={"csrf_token": csrf_from(client.get("/admin/imports").get_data(as_text=True)),
+                               "action": "confirm"})
+    import_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    assert wait_done(db, import_id)["counts"] == {**wait_done(db, import_id)["counts"], "created": 1, "updated": 1}
+    page = client.get(f"/admin/imports/{import_id}").get_data(as_text=True)
+    client.post(f"/admin/imports/{import_id}/undo", data={"csrf_token": csrf_from(page)})
+    names = sorted(o["name"] for o in catalogue.duplicate_candidates(db))
+    assert names == ["Coop A", "Untouched"]
+    coop = catalogue.find_organisations(db, Filters(q="coop"), statuses=("draft", "published"))[0]
+    assert coop["website"] == "https://a.example.org"
+    assert jobs.get(db, import_id)["state"] == "undone"
