@@ -11,6 +11,7 @@ from .auth import role_required
 from .db import get_db
 from .errors import BadRequest
 from .filters import Filters
+from .migrations import PRECISIONS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -37,13 +38,18 @@ def organisations():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         raise BadRequest("page: not a number", parameter="page") from None
-    unlocated = request.args.get("located") == "0"  # the "needs a location" queue
-    total = catalogue.count_organisations(db, filters, chosen, unlocated_only=unlocated)
+    staff_filters = {
+        "unlocated_only": request.args.get("located") == "0",  # the "needs a location" queue
+        "precision": request.args.get("precision") if request.args.get("precision") in PRECISIONS else None,
+        "source": request.args.get("source") or None,
+    }
+    total = catalogue.count_organisations(db, filters, chosen, **staff_filters)
     orgs = catalogue.find_organisations(db, filters, statuses=chosen, limit=PAGE_SIZE,
-                                        offset=(page - 1) * PAGE_SIZE, unlocated_only=unlocated)
+                                        offset=(page - 1) * PAGE_SIZE, **staff_filters)
     return render_template("admin/organisations.html", orgs=orgs, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
-                           statuses=STATUSES)
+                           statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
+                           countries=sorted(catalogue.country_codes_in_use(db)))
 
 
 @bp.post("/organisations/status")

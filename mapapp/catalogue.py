@@ -473,6 +473,24 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
     return " AND ".join(clauses), params
 
 
+def _staff_clauses(where: str, params: list, unlocated_only: bool, precision: str | None,
+                   source: str | None) -> tuple[str, list]:
+    if unlocated_only:
+        where += " AND o.lat IS NULL"
+    if precision:
+        where += " AND o.geo_precision = ?"
+        params = [*params, precision]
+    if source:
+        where += " AND o.source = ?"
+        params = [*params, source]
+    return where, params
+
+
+def sources(db: sqlite_utils.Database) -> list[str]:
+    """The data sources organisations came from."""
+    return [r[0] for r in db.execute("SELECT DISTINCT source FROM organisations ORDER BY source")]
+
+
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: every word must occur, as a word prefix."""
     words = re.findall(r"\w+", text)
@@ -502,15 +520,14 @@ def _rows(cursor) -> list[dict]:
 def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
     limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
-    unlocated_only: bool = False,
+    unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
 ) -> list[dict]:
     """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
-    by name, with their theme codes."""
+    by name, with their theme codes; staff pages narrow by precision and source too."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
-    if unlocated_only:
-        where += " AND o.lat IS NULL"
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source)
     sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -519,11 +536,11 @@ def find_organisations(
 
 
 def count_organisations(db: sqlite_utils.Database, filters: Filters,
-                        statuses: tuple[str, ...] = ("published",), *, unlocated_only: bool = False) -> int:
+                        statuses: tuple[str, ...] = ("published",), *, unlocated_only: bool = False,
+                        precision: str | None = None, source: str | None = None) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
     where, params = _where(filters, statuses)
-    if unlocated_only:
-        where += " AND o.lat IS NULL"
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source)
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
 
 

@@ -28,6 +28,9 @@ STATUSES = ("draft", "published")
 DUPLICATE_DISTANCE_KM = 1.0
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
+SAMPLES = 10
+SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email", "lat", "lon",
+                 "geo_precision", "status")
 EMPTY_RELATED = {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}
 NEW_DEFAULTS = {"relation": "other", "lat": None, "lon": None, "geo_precision": None, "geo_source": None}
 
@@ -124,6 +127,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     if options.progress:
         options.progress(total_rows, total_rows)
     report.rows.sort(key=lambda r: r.row)
+    report.samples.sort(key=lambda s: s["row"])
     return report
 
 
@@ -396,6 +400,9 @@ def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: s
         catalogue.add_to_project(db, project_id, org_id)
     if values.get("lat") is None:
         report.not_located.append((c.row, values["name"], c.address.query()))
+    if len(report.samples) < SAMPLES:
+        report.samples.append({"row": c.row, **{k: values.get(k) for k in SAMPLE_FIELDS},
+                               "themes": c.related.get("themes", [])})
     report.rows.append(RowOutcome(c.row, values["name"], action, slug,
                                   values.get("geo_precision"), values.get("geo_source")))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import sqlite_utils
 from . import catalogue, geocode, importer
 
 _FIELDS = ("id", "user_email", "filename", "stored_path", "source", "project", "status_choice", "mapping",
-           "state", "rows_total", "rows_done", "counts", "error", "created_at", "finished_at")
+           "state", "rows_total", "rows_done", "counts", "error", "created_at", "heartbeat_at", "finished_at")
+# A running import that has not reported progress for this long died with its process.
+STALE_SECONDS = 300
 
 
 def _now() -> str:
@@ -35,7 +38,13 @@ def create(db: sqlite_utils.Database, *, user_email: str, filename: str, stored_
 
 
 def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
-    """One import's record (``mapping`` and ``counts`` decoded)."""
+    """One import's record (``mapping`` and ``counts`` decoded). A running import whose
+    process died (no progress for ``STALE_SECONDS``) is recorded as failed: being one
+    transaction, it changed nothing."""
+    db.execute("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'"
+               " AND heartbeat_at < ?", [_now(), "interrupted (the server stopped during the import); "
+                                         "nothing was changed: start it again", import_id,
+                                         time.time() - STALE_SECONDS])
     row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
     if row is None:
         return None
@@ -85,7 +94,8 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
 def start(database: str | Path, import_id: int, settings: dict) -> threading.Thread:
     """Run the import in a background thread; return the thread."""
     db = catalogue.connect(database)
-    db.execute("UPDATE imports SET state = 'running', rows_done = 0 WHERE id = ?", [import_id])
+    db.execute("UPDATE imports SET state = 'running', rows_done = 0, heartbeat_at = ? WHERE id = ?",
+               [time.time(), import_id])
     db.close()
     thread = threading.Thread(target=run, args=(database, import_id, settings), daemon=True,
                               name=f"import-{import_id}")
@@ -101,7 +111,8 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
         options = options_for(record, dry_run=False)
 
         def progress(done: int, total: int) -> None:
-            db.execute("UPDATE imports SET rows_done = ?, rows_total = ? WHERE id = ?", [done, total, import_id])
+            db.execute("UPDATE imports SET rows_done = ?, rows_total = ?, heartbeat_at = ? WHERE id = ?",
+                       [done, total, time.time(), import_id])
 
         options.progress = progress
         chain = geocode.chain_from_settings(settings, db)

@@ -276,6 +276,7 @@ def _m005_imports(db: sqlite_utils.Database) -> None:
             report_csv TEXT,
             error TEXT,
             created_at TEXT NOT NULL,
+            heartbeat_at REAL,
             finished_at TEXT
         )
         """

@@ -46,6 +46,7 @@ class Report:
     rows: list[RowOutcome] = field(default_factory=list)
     not_located: list[tuple[int, str, str]] = field(default_factory=list)  # row, name, address
     duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, name, slug, why
+    samples: list[dict] = field(default_factory=list)  # the first rows as they are stored
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
 

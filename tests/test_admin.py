@@ -144,3 +144,21 @@ def test_create_user_command(runner, db):
     assert again.exit_code == 1 and "already exists" in again.output
     short = runner.invoke(args=["create-user", "x@example.org", "--password"], input="short\nshort\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
+
+
+def test_staff_list_filters_by_public_filters_precision_and_source(app, db, staff):
+    make_org(db, "Lyon draft", status="draft", themes=["AM40"], geo_precision="manual", source="crm")
+    make_org(db, "Gent published", country="BE", city="Gent", source_ref="g")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+
+    def names(query):
+        page = client.get(f"/admin/organisations?{query}").get_data(as_text=True)
+        return sorted(n for n in ("Lyon draft", "Gent published") if n in page)
+
+    assert names("") == ["Gent published", "Lyon draft"]
+    assert names("country=BE") == ["Gent published"]
+    assert names("theme=AM40") == ["Lyon draft"]
+    assert names("precision=manual") == ["Lyon draft"]
+    assert names("source=crm") == ["Lyon draft"]
+    assert names("status=published") == ["Gent published"]

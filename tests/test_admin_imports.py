@@ -146,3 +146,17 @@ def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F81
     coop = catalogue.find_organisations(db, Filters(q="coop"), statuses=("draft", "published"))[0]
     assert coop["website"] == "https://a.example.org"
     assert jobs.get(db, import_id)["state"] == "undone"
+
+
+def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(app, db, staff, tmp_path):  # noqa: F811
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    preview_url = upload(client, FIXTURES / "french_excel.csv").headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    samples = page.split('id="samples"')[1].split("</table>")[0]
+    assert "01000" in samples and "https://www.elan-coop.fr" in samples and "AM40, AM60" in samples
+    import_id = int(preview_url.split("/")[-2])
+    db.execute("UPDATE imports SET state = 'running', heartbeat_at = 0 WHERE id = ?", [import_id])
+    record = jobs.get(db, import_id)
+    assert record["state"] == "failed" and "interrupted" in record["error"]
