@@ -129,7 +129,7 @@ def directory():
     orgs = catalogue.find_organisations(db, filters, limit=DIRECTORY_PAGE_SIZE,
                                         offset=(page - 1) * DIRECTORY_PAGE_SIZE)
     panel = _filter_panel(db, filters)
-    return render_template("directory.html", orgs=orgs, page=page, pages=pages,
+    return render_template("directory.html", orgs=orgs, page=page, pages=pages, page_size=DIRECTORY_PAGE_SIZE,
                            fictional=catalogue.has_fictional(db), **{**panel, "total": total})
 
 
