@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from pathlib import Path
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,0 +1,24 @@
+"""The SQLite catalogue: the connection and every query, as named functions.
+
+Nothing outside this package writes SQL for organisations. Writes that touch
+several tables run in a transaction, so a failure leaves the catalogue as it was.
+The modules split it by concern; everything is used as ``catalogue.<name>``.
+"""
+
+from ..filters import Filters
+from .base import (FICTIONAL_SOURCE, FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, slugify,
+                   write_transaction)
+from .geocache import (best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate,
+                       store_geocode)
+from .mapdata import map_memberships, map_points, map_rows, search_ids
+from .reads import (add_to_project, count_organisations, duplicate_candidates, export_organisations,
+                    find_organisations, fts_query, get_organisation, has_fictional, last_change, matches,
+                    organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
+                    sources, stats, status_counts, version)
+from .staff import (apply_snapshot, country_codes_in_use, organisation_by_id, organisation_snapshot, set_status,
+                    visit_slugs)
+from .writes import (Stored, all_slugs, bulk_insert, delete_organisation, insert_organisation, link_organisation,
+                     related_of, save_organisation, save_project, save_visit, set_location, snapshot_source,
+                     update_organisation)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,50 @@
+"""What the map index reads: published points and their filter values."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from .reads import fts_query
+
+# -- the map index's snapshot --------------------------------------------------------
+
+
+def map_rows(db: sqlite_utils.Database) -> list[tuple]:
+    """``(id, lat, lon, country, relation)`` of every published organisation, by id."""
+    return db.execute(
+        "SELECT id, lat, lon, coalesce(country, ''), relation FROM organisations"
+        " WHERE status = 'published' ORDER BY id").fetchall()
+
+
+def map_memberships(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:
+    """``(kind, value, organisation id)`` for themes, needs, offers, projects and visits
+    of published organisations."""
+    published = "SELECT id FROM organisations WHERE status = 'published'"
+    return db.execute(
+        f"SELECT 'theme', theme, organisation_id FROM organisation_themes WHERE organisation_id IN ({published})"
+        " UNION ALL SELECT kind, resource, organisation_id FROM organisation_resources"
+        f" WHERE organisation_id IN ({published})"
+        " UNION ALL SELECT 'project', p.slug, po.organisation_id FROM project_organisations po"
+        f" JOIN projects p ON p.id = po.project_id WHERE po.organisation_id IN ({published})"
+        " UNION ALL SELECT 'visit', v.slug, vo.organisation_id FROM visit_organisations vo"
+        f" JOIN visits v ON v.id = vo.visit_id WHERE vo.organisation_id IN ({published})").fetchall()
+
+
+def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:
+    """Ids of the organisations whose name, description or city match ``text``."""
+    match = fts_query(text)
+    if not match:
+        return []
+    return [r[0] for r in db.execute(
+        "SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?", [match])]
+
+
+def map_points(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
+    """``(id, slug, name, lat, lon)`` of the given organisations."""
+    out: list[tuple] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.execute(
+            f"SELECT id, slug, name, lat, lon FROM organisations WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk).fetchall()
+    return out

@@ -1,0 +1,296 @@
+"""Reading published organisations: filters, lists, pages, matches, exports."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import sqlite_utils
+
+from .. import geo
+from ..filters import Filters
+from .base import FICTIONAL_SOURCE
+from .writes import _read_related
+
+# -- organisations: reads --------------------------------------------------
+
+
+def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tuple[str, list]:
+    """The WHERE clause (organisations in ``statuses`` matching ``filters``) and its parameters."""
+    clauses = [f"o.status IN ({', '.join('?' * len(statuses))})"]
+    params: list = list(statuses)
+
+    def among(column: str, values: tuple[str, ...]) -> None:
+        clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+
+    if filters.country:
+        among("o.country", filters.country)
+    if filters.relation:
+        among("o.relation", filters.relation)
+    if filters.theme:
+        clauses.append(
+            "o.id IN (SELECT organisation_id FROM organisation_themes WHERE theme IN "
+            f"({', '.join('?' * len(filters.theme))}))")
+        params.extend(filters.theme)
+    for kind in ("need", "offer"):
+        codes = getattr(filters, kind)
+        if codes:
+            clauses.append(
+                "o.id IN (SELECT organisation_id FROM organisation_resources WHERE kind = ?"
+                f" AND resource IN ({', '.join('?' * len(codes))}))")
+            params.extend([kind, *codes])
+    if filters.project:
+        clauses.append(
+            "o.id IN (SELECT po.organisation_id FROM project_organisations po"
+            " JOIN projects p ON p.id = po.project_id"
+            f" WHERE p.slug IN ({', '.join('?' * len(filters.project))}))")
+        params.extend(filters.project)
+    if filters.visit:
+        clauses.append(
+            "o.id IN (SELECT vo.organisation_id FROM visit_organisations vo"
+            " JOIN visits v ON v.id = vo.visit_id"
+            f" WHERE v.slug IN ({', '.join('?' * len(filters.visit))}))")
+        params.extend(filters.visit)
+    if filters.q:
+        match = fts_query(filters.q)
+        if match:
+            clauses.append(
+                "o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)")
+            params.append(match)
+    if filters.bbox:
+        b = filters.bbox
+        # The R*Tree stores 32-bit floats, rounded outwards: it narrows the
+        # candidates, the exact comparison decides.
+        clauses.append(
+            "o.id IN (SELECT id FROM organisations_rtree WHERE max_lat >= ? AND min_lat <= ?"
+            " AND max_lon >= ? AND min_lon <= ?)"
+            " AND o.lat BETWEEN ? AND ? AND o.lon BETWEEN ? AND ?")
+        params.extend([b.min_lat, b.max_lat, b.min_lon, b.max_lon,
+                       b.min_lat, b.max_lat, b.min_lon, b.max_lon])
+    return " AND ".join(clauses), params
+
+
+def _staff_clauses(where: str, params: list, unlocated_only: bool, precision: str | None,
+                   source: str | None) -> tuple[str, list]:
+    if unlocated_only:
+        where += " AND o.lat IS NULL"
+    if precision:
+        where += " AND o.geo_precision = ?"
+        params = [*params, precision]
+    if source:
+        where += " AND o.source = ?"
+        params = [*params, source]
+    return where, params
+
+
+def sources(db: sqlite_utils.Database) -> list[str]:
+    """The data sources organisations came from."""
+    return [r[0] for r in db.execute("SELECT DISTINCT source FROM organisations ORDER BY source")]
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression: every word must occur, as a word prefix."""
+    words = re.findall(r"\w+", text)
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:20])
+
+
+_LIST_COLUMNS = (
+    "o.id, o.slug, o.name, o.description, o.relation, o.structure, o.legal_form, o.street,"
+    " o.postcode, o.city, o.region, o.country, o.lat, o.lon, o.geo_precision, o.website,"
+    " o.email, o.phone, o.source, o.status,"
+    " (SELECT json_group_array(theme) FROM (SELECT theme FROM organisation_themes t"
+    "   WHERE t.organisation_id = o.id ORDER BY theme)) AS themes"
+)
+
+
+def _rows(cursor) -> list[dict]:
+    columns = [d[0] for d in cursor.description]
+    out = []
+    for values in cursor:
+        row = dict(zip(columns, values))
+        if "themes" in row:
+            row["themes"] = json.loads(row["themes"])
+        out.append(row)
+    return out
+
+
+def find_organisations(
+    db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
+    limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
+    unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
+) -> list[dict]:
+    """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
+    by name, with their theme codes; staff pages narrow by precision and source too."""
+    where, params = _where(filters, statuses)
+    if located_only:
+        where += " AND o.lat IS NOT NULL"
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source)
+    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params = [*params, limit, offset]
+    return _rows(db.execute(sql, params))
+
+
+def count_organisations(db: sqlite_utils.Database, filters: Filters,
+                        statuses: tuple[str, ...] = ("published",), *, unlocated_only: bool = False,
+                        precision: str | None = None, source: str | None = None) -> int:
+    """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
+    where, params = _where(filters, statuses)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source)
+    return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
+
+
+def get_organisation(
+    db: sqlite_utils.Database, slug: str, *, published_only: bool = True,
+) -> dict | None:
+    """One organisation by slug with themes, needs, offers, translations, projects and visits."""
+    status = "AND o.status = 'published'" if published_only else ""
+    rows = _rows(db.execute(
+        f"SELECT {_LIST_COLUMNS}, o.geo_source, o.created_at, o.updated_at FROM organisations o"
+        f" WHERE o.slug = ? {status}", [slug]))
+    if not rows:
+        return None
+    org = rows[0]
+    related = _read_related(db, org["id"])
+    org.update(needs=related["needs"], offers=related["offers"],
+               descriptions=related["descriptions"])
+    org["projects"] = _rows(db.execute(
+        "SELECT p.slug, p.name, p.website, p.start_date, p.end_date FROM projects p"
+        " JOIN project_organisations po ON po.project_id = p.id WHERE po.organisation_id = ?"
+        " ORDER BY p.name", [org["id"]]))
+    org["visits"] = _rows(db.execute(
+        "SELECT v.slug, v.title, v.city, v.country, v.date, p.slug AS project FROM visits v"
+        " JOIN visit_organisations vo ON vo.visit_id = v.id JOIN projects p ON p.id = v.project_id"
+        " WHERE vo.organisation_id = ? ORDER BY v.date, v.title", [org["id"]]))
+    return org
+
+
+def organisation_count(db: sqlite_utils.Database) -> int:
+    """How many organisations the catalogue holds, in any status."""
+    return db.execute("SELECT count(*) FROM organisations").fetchone()[0]
+
+
+def has_fictional(db: sqlite_utils.Database) -> bool:
+    """True when published organisations come from the fictional demo dataset."""
+    return db.execute(
+        "SELECT 1 FROM organisations WHERE source = ? AND status = 'published' LIMIT 1",
+        [FICTIONAL_SOURCE]).fetchone() is not None
+
+
+def stats(db: sqlite_utils.Database) -> dict:
+    """Counts for ``mapapp stats`` and the health check."""
+    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+    by_status = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
+    return {
+        "organisations": one("SELECT count(*) FROM organisations"),
+        "by_status": {s: by_status.get(s, 0) for s in ("published", "draft", "archived")},
+        "located": one("SELECT count(*) FROM organisations WHERE lat IS NOT NULL"),
+        "not_located": one("SELECT count(*) FROM organisations WHERE lat IS NULL"),
+        "by_country": dict(db.execute(
+            "SELECT coalesce(country, '?'), count(*) FROM organisations GROUP BY 1"
+            " ORDER BY 2 DESC, 1").fetchall()),
+        "projects": one("SELECT count(*) FROM projects"),
+        "visits": one("SELECT count(*) FROM visits"),
+    }
+
+
+def duplicate_candidates(db: sqlite_utils.Database) -> list[dict]:
+    """Name, place and website of every organisation, to spot likely duplicates."""
+    return _rows(db.execute(
+        "SELECT id, slug, name, city, country, lat, lon, website, source, source_ref FROM organisations"))
+
+
+def project_exists(db: sqlite_utils.Database, slug: str) -> bool:
+    """True when a project has this slug."""
+    return project_id(db, slug) is not None
+
+
+def project_id(db: sqlite_utils.Database, slug: str) -> int | None:
+    """The id of the project with this slug, or None."""
+    row = db.execute("SELECT id FROM projects WHERE slug = ?", [slug]).fetchone()
+    return row[0] if row else None
+
+
+def project_slugs(db: sqlite_utils.Database) -> list[str]:
+    """Every project's slug, sorted."""
+    return [r[0] for r in db.execute("SELECT slug FROM projects ORDER BY slug")]
+
+
+def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
+    """Make an organisation a member of a project (no-op if it already is)."""
+    db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])
+
+
+def version(db: sqlite_utils.Database) -> int:
+    """A number that changes whenever anything the public sees may have changed."""
+    return db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
+
+
+def last_change(db: sqlite_utils.Database) -> tuple[int, str]:
+    """``(version, changed_at)``: the catalogue's version and when it last changed (UTC ISO)."""
+    return tuple(db.execute("SELECT version, changed_at FROM catalogue_version WHERE id = 1").fetchone())
+
+
+def project_and_visit_names(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]]:
+    """``{"project": [(slug, name)], "visit": [(slug, title)]}`` for the filter lists."""
+    return {
+        "project": db.execute("SELECT slug, name FROM projects ORDER BY name").fetchall(),
+        "visit": db.execute("SELECT slug, title || coalesce(' (' || date || ')', '') FROM visits"
+                            " ORDER BY date, title").fetchall(),
+    }
+
+
+def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[str, list[dict]]:
+    """Published organisations that offer what ``org_id`` needs ("offering") and that need
+    what it offers ("needing"), with the shared resources, nearest first."""
+    out = {}
+    for name, mine, theirs in (("offering", "need", "offer"), ("needing", "offer", "need")):
+        rows = db.execute(
+            "SELECT o.id, o.slug, o.name, o.city, o.country, o.lat, o.lon, group_concat(r.resource, ',')"
+            " FROM organisation_resources m"
+            " JOIN organisation_resources r ON r.resource = m.resource AND r.kind = ?"
+            " JOIN organisations o ON o.id = r.organisation_id"
+            " WHERE m.organisation_id = ? AND m.kind = ? AND o.id != ? AND o.status = 'published'"
+            " GROUP BY o.id", [theirs, org_id, mine, org_id]).fetchall()
+        out[name] = [{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4],
+                      "lat": r[5], "lon": r[6], "shared": sorted(r[7].split(","))} for r in rows]
+    here = db.execute("SELECT lat, lon FROM organisations WHERE id = ?", [org_id]).fetchone()
+    for name, found in out.items():
+        for m in found:
+            m["km"] = (geo.distance_km(here, (m["lat"], m["lon"]))
+                       if here and here[0] is not None and m["lat"] is not None else None)
+        found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
+        out[name] = found[:limit]
+    return out
+
+
+def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[dict]:
+    """Published organisations matching ``filters`` with everything an export needs:
+    needs and offers as ``code: detail`` lists and project slugs."""
+    orgs = find_organisations(db, filters)
+    if not orgs:
+        return orgs
+    by_id = {o["id"]: o for o in orgs}
+    for o in orgs:
+        o.update(needs={}, offers={}, projects=[])
+    for start in range(0, len(orgs), 500):
+        ids = [o["id"] for o in orgs[start:start + 500]]
+        marks = ", ".join("?" * len(ids))
+        for org_id, kind, code, detail in db.execute(
+                "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+                f" WHERE organisation_id IN ({marks}) ORDER BY resource", ids):
+            by_id[org_id][f"{kind}s"][code] = detail
+        for org_id, slug in db.execute(
+                "SELECT po.organisation_id, p.slug FROM project_organisations po JOIN projects p"
+                f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
+            by_id[org_id]["projects"].append(slug)
+    return orgs
+
+
+def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Organisations per status, and how many have no location."""
+    counts = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
+    counts["not_located"] = db.execute("SELECT count(*) FROM organisations WHERE lat IS NULL").fetchone()[0]
+    return counts

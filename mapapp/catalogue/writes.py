@@ -1,0 +1,302 @@
+"""Writing organisations, projects and visits: one at a time, or in bulk for imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .base import FIELDS, CatalogueError, Saved, _now, _unique_slug, slugify
+
+# -- organisations: writes -------------------------------------------------
+
+
+@dataclass
+class Stored:
+    """An organisation as stored, for comparing with an incoming record."""
+
+    id: int
+    slug: str
+    values: dict
+    related: dict
+
+
+def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
+    """Themes, needs, offers and translations in the one order used for comparing."""
+    return {
+        "themes": sorted(set(themes)),
+        "needs": dict(sorted((needs or {}).items())),
+        "offers": dict(sorted((offers or {}).items())),
+        "descriptions": dict(sorted((descriptions or {}).items())),
+    }
+
+
+def save_organisation(
+    db: sqlite_utils.Database,
+    record: dict,
+    *,
+    themes: list[str] | tuple[str, ...] = (),
+    needs: dict[str, str] | None = None,
+    offers: dict[str, str] | None = None,
+    descriptions: dict[str, str] | None = None,
+) -> Saved:
+    """Insert or update one organisation with its themes, needs, offers and translations.
+
+    An organisation is the same one when ``source`` and ``source_ref`` match.
+    Nothing is written when every value is as stored (``action == "unchanged"``).
+    """
+    values = {k: record.get(k) for k in FIELDS if k in record}
+    values.setdefault("source", "")
+    related = related_of(themes, needs, offers, descriptions)
+    with db.atomic():
+        stored = None
+        if values.get("source_ref") is not None:
+            stored = snapshot_source(db, values["source"], refs=[values["source_ref"]]).get(
+                values["source_ref"])
+        if stored is None:
+            org_id, slug = insert_organisation(db, values, related, slug_hint=record.get("slug"))
+            return Saved(org_id, slug, "created")
+        action = update_organisation(db, stored, values, related)
+        return Saved(stored.id, stored.slug, action)
+
+
+def snapshot_source(
+    db: sqlite_utils.Database, source: str, *, refs: list[str] | None = None,
+) -> dict[str, Stored]:
+    """Every organisation of ``source`` that has a reference (or only ``refs``), by reference."""
+    where, params = "source = ? AND source_ref IS NOT NULL", [source]
+    if refs is not None:
+        where += f" AND source_ref IN ({', '.join('?' * len(refs))})"
+        params += list(refs)
+    cursor = db.execute(f"SELECT * FROM organisations WHERE {where}", params)
+    columns = [d[0] for d in cursor.description]
+    by_id: dict[int, Stored] = {}
+    for row in cursor:
+        data = dict(zip(columns, row))
+        by_id[data["id"]] = Stored(data["id"], data["slug"], {k: data[k] for k in FIELDS},
+                                   related_of())
+    if not by_id:
+        return {}
+    subset = f"SELECT id FROM organisations WHERE {where}"
+    for org_id, theme in db.execute(
+            f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"
+            " ORDER BY theme", params):
+        by_id[org_id].related["themes"].append(theme)
+    for org_id, kind, resource, detail in db.execute(
+            "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+            f" WHERE organisation_id IN ({subset}) ORDER BY resource", params):
+        by_id[org_id].related[f"{kind}s"][resource] = detail
+    for org_id, lang, text in db.execute(
+            "SELECT organisation_id, lang, description FROM organisation_descriptions"
+            f" WHERE organisation_id IN ({subset}) ORDER BY lang", params):
+        by_id[org_id].related["descriptions"][lang] = text
+    return {s.values["source_ref"]: s for s in by_id.values()}
+
+
+def insert_organisation(
+    db: sqlite_utils.Database, values: dict, related: dict, *, slug_hint: str | None = None,
+    taken_slugs: set[str] | None = None,
+) -> tuple[int, str]:
+    """Insert a new organisation; return its id and (unique) slug.
+
+    ``taken_slugs``, when given, is the set of slugs in use; it saves one query per
+    row in bulk imports and is kept up to date.
+    """
+    now = _now()
+    base = slugify(slug_hint or values["name"])
+    if taken_slugs is None:
+        slug = _unique_slug(db, "organisations", base)
+    else:
+        slug, n = base, 1
+        while slug in taken_slugs:
+            n += 1
+            slug = f"{base}-{n}"
+        taken_slugs.add(slug)
+    row = {**values, "slug": slug, "created_at": now, "updated_at": now}
+    cursor = db.execute(
+        f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+    _write_related(db, cursor.lastrowid, related, replace=False)
+    return cursor.lastrowid, slug
+
+
+# Per-row triggers that bulk_insert replaces by set-based statements.
+_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
+                  "organisations_version_insert", "organisation_themes_version_insert",
+                  "organisation_resources_version_insert", "organisation_descriptions_version_insert")
+
+
+def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
+                taken_slugs: set[str]) -> list[tuple[int, str]]:
+    """Insert many new organisations ``(values, related)`` at once; return (id, slug) each.
+
+    Call inside ``write_transaction``. The full-text and spatial indexes are filled for
+    the new rows by two statements instead of one trigger call per row; the
+    triggers are dropped and re-created inside the same transaction, so a failure
+    rolls them back with everything else.
+    """
+    if not items:
+        return []
+    now = _now()
+    first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
+    columns = list(dict.fromkeys(k for values, _ in items for k in values))
+    rows, related_rows, out = [], {"themes": [], "resources": [], "descriptions": []}, []
+    for offset, (values, related) in enumerate(items):
+        org_id = first_id + offset
+        base = slugify(values["name"])
+        slug, n = base, 1
+        while slug in taken_slugs:
+            n += 1
+            slug = f"{base}-{n}"
+        taken_slugs.add(slug)
+        rows.append([org_id, slug, now, now, *(values.get(k) for k in columns)])
+        related_rows["themes"] += [(org_id, t) for t in related["themes"]]
+        related_rows["resources"] += [(org_id, kind, code, detail or "") for kind in ("need", "offer")
+                                      for code, detail in related[f"{kind}s"].items()]
+        related_rows["descriptions"] += [(org_id, lang, text) for lang, text in related["descriptions"].items()]
+        out.append((org_id, slug))
+    triggers = dict(db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+        f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
+    for name in triggers:
+        db.execute(f"DROP TRIGGER {name}")
+    names = ["id", "slug", "created_at", "updated_at", *columns]
+    db.conn.executemany(
+        f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)
+    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
+    db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
+    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
+    db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
+               " SELECT id, name, description, city FROM organisations WHERE id >= ?", [first_id])
+    db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
+               " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+    db.execute("UPDATE catalogue_version SET version = version + 1,"
+               " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+    for sql in triggers.values():
+        db.execute(sql)
+    return out
+
+
+def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict, related: dict) -> str:
+    """Write what differs from ``stored``; return "updated" or "unchanged"."""
+    changed = {k: v for k, v in values.items() if stored.values.get(k) != v}
+    related_changed = stored.related != related
+    if not changed and not related_changed:
+        return "unchanged"
+    changed["updated_at"] = _now()
+    db.execute(
+        f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",
+        [*changed.values(), stored.id],
+    )
+    if related_changed:
+        _write_related(db, stored.id, related)
+    return "updated"
+
+
+def _read_related(db: sqlite_utils.Database, org_id: int) -> dict:
+    related = related_of()
+    related["themes"] = [r[0] for r in db.execute(
+        "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY theme", [org_id])]
+    for kind, resource, detail in db.execute(
+        "SELECT kind, resource, detail FROM organisation_resources WHERE organisation_id = ?"
+        " ORDER BY resource", [org_id],
+    ):
+        related[f"{kind}s"][resource] = detail
+    related["descriptions"] = dict(db.execute(
+        "SELECT lang, description FROM organisation_descriptions WHERE organisation_id = ?"
+        " ORDER BY lang", [org_id]).fetchall())
+    return related
+
+
+def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, replace: bool = True) -> None:
+    # Called inside db.atomic(): executemany joins the open transaction.
+    if replace:
+        db.execute("DELETE FROM organisation_themes WHERE organisation_id = ?", [org_id])
+        db.execute("DELETE FROM organisation_resources WHERE organisation_id = ?", [org_id])
+        db.execute("DELETE FROM organisation_descriptions WHERE organisation_id = ?", [org_id])
+    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)",
+                        [(org_id, theme) for theme in related["themes"]])
+    db.conn.executemany(
+        "INSERT INTO organisation_resources VALUES (?, ?, ?, ?)",
+        [(org_id, kind, resource, detail or "")
+         for kind in ("need", "offer") for resource, detail in related[f"{kind}s"].items()])
+    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)",
+                        [(org_id, lang, text) for lang, text in related["descriptions"].items()])
+
+
+def all_slugs(db: sqlite_utils.Database) -> set[str]:
+    """Every organisation slug in use."""
+    return {row[0] for row in db.execute("SELECT slug FROM organisations")}
+
+
+def set_location(
+    db: sqlite_utils.Database, org_id: int, lat: float | None, lon: float | None,
+    precision: str | None, source: str | None,
+) -> None:
+    """Store (or clear, with ``None``) an organisation's point."""
+    db.execute(
+        "UPDATE organisations SET lat = ?, lon = ?, geo_precision = ?, geo_source = ?,"
+        " updated_at = ? WHERE id = ?",
+        [lat, lon, precision, source, _now(), org_id],
+    )
+
+
+def delete_organisation(db: sqlite_utils.Database, org_id: int) -> None:
+    """Delete an organisation and everything attached to it."""
+    db.execute("DELETE FROM organisations WHERE id = ?", [org_id])
+
+
+# -- projects and visits ---------------------------------------------------
+
+
+def save_project(db: sqlite_utils.Database, project: dict) -> int:
+    """Insert or update a project by slug; return its id."""
+    row = {k: project.get(k) for k in (
+        "slug", "name", "description", "website", "start_date", "end_date", "source")}
+    row = {k: ("" if v is None and k in ("description", "website", "source") else v)
+           for k, v in row.items()}
+    with db.atomic():
+        db.execute(
+            "INSERT INTO projects (slug, name, description, website, start_date, end_date, source)"
+            " VALUES (:slug, :name, :description, :website, :start_date, :end_date, :source)"
+            " ON CONFLICT (slug) DO UPDATE SET name = excluded.name,"
+            " description = excluded.description, website = excluded.website,"
+            " start_date = excluded.start_date, end_date = excluded.end_date",
+            row,
+        )
+        return db.execute("SELECT id FROM projects WHERE slug = ?", [row["slug"]]).fetchone()[0]
+
+
+def save_visit(db: sqlite_utils.Database, visit: dict) -> int:
+    """Insert or update a visit by slug (``project`` is the project's slug); return its id."""
+    with db.atomic():
+        project = db.execute("SELECT id FROM projects WHERE slug = ?", [visit["project"]]).fetchone()
+        if project is None:
+            raise CatalogueError(f"visit {visit['slug']!r}: no project {visit['project']!r}")
+        db.execute(
+            "INSERT INTO visits (slug, project_id, title, city, country, date)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET"
+            " project_id = excluded.project_id, title = excluded.title, city = excluded.city,"
+            " country = excluded.country, date = excluded.date",
+            [visit["slug"], project[0], visit["title"], visit.get("city", ""),
+             visit.get("country"), visit.get("date")],
+        )
+        return db.execute("SELECT id FROM visits WHERE slug = ?", [visit["slug"]]).fetchone()[0]
+
+
+def link_organisation(
+    db: sqlite_utils.Database, org_id: int, *, projects: list[str] = (), visits: list[str] = (),
+) -> None:
+    """Add an organisation to projects and visits, given by slug (existing links are kept)."""
+    with db.atomic():
+        for slug in projects:
+            db.execute(
+                "INSERT OR IGNORE INTO project_organisations SELECT id, ? FROM projects WHERE slug = ?",
+                [org_id, slug],
+            )
+        for slug in visits:
+            db.execute(
+                "INSERT OR IGNORE INTO visit_organisations SELECT id, ? FROM visits WHERE slug = ?",
+                [org_id, slug],
+            )
