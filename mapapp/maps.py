@@ -29,9 +29,10 @@ class MapShell:
 
 def map_shell(
     *, tile_url: str, attribution: str, max_zoom: int, asset_url: Callable[[str], str],
-    center: tuple[float, float] = DEFAULT_CENTER, zoom: int = DEFAULT_ZOOM,
+    center: tuple[float, float] = DEFAULT_CENTER, zoom: int = DEFAULT_ZOOM, nonce: str = "",
 ) -> MapShell:
-    """Build the folium map with self-hosted Leaflet and the configured tile server."""
+    """Build the folium map with self-hosted Leaflet and the configured tile server.
+    ``nonce`` is given to folium's inline scripts so that the page's CSP lets them run."""
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
                    min_zoom=2)
     m.default_js = [("leaflet", asset_url("vendor/leaflet/leaflet.js"))]
@@ -43,6 +44,8 @@ def map_shell(
     # Folium's viewport tag forbids zooming the page (user-scalable=no), which people
     # with low vision need; the page templates set their own.
     header = re.sub(r'<meta name="viewport"[^>]*>', "", root.header.render())
+    if nonce:
+        header = header.replace("<script>", f'<script nonce="{nonce}">')
     return MapShell(
         name=m.get_name(),
         header=header,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 
 def tile_origin(tile_url: str) -> str:
@@ -19,6 +20,13 @@ def tile_origin(tile_url: str) -> str:
 FRAMEABLE = ("embed.embed",)  # the only pages partner sites may put in an iframe
 
 
+def csp_nonce() -> str:
+    """A fresh random value per response: inline scripts carrying it may run, no other."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
 def add_headers(response: Response) -> Response:
     """Forbid framing (but for the embed), sniffing and any script, style or image from
     another host but tiles."""
@@ -27,7 +35,7 @@ def add_headers(response: Response) -> Response:
     ancestors = current_app.config["EMBED_FRAME_ANCESTORS"] if frameable else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data: {tiles}; connect-src 'self'; object-src 'none'; "
         f"base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}",
     )
@@ -39,5 +47,6 @@ def add_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hook and the nonce for templates."""
     app.after_request(add_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -14,6 +14,7 @@ from .db import get_db
 from .errors import MapappError, NotFound
 from .filters import Filters
 from .i18n import current_language
+from .security import csp_nonce
 
 bp = Blueprint("views", __name__)
 DIRECTORY_PAGE_SIZE = 25
@@ -77,6 +78,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         attribution=current_app.config["TILE_ATTRIBUTION"],
         max_zoom=current_app.config["TILE_MAX_ZOOM"],
         asset_url=lambda path: url_for("static", filename=path),
+        nonce=csp_nonce(),
     )
     settings = {
         "mapName": shell.name,

@@ -107,3 +107,14 @@ def test_pages_let_people_zoom(demo_client):
         html = demo_client.get(path).get_data(as_text=True)
         assert "user-scalable=no" not in html and "maximum-scale" not in html
         assert html.count('name="viewport"') == 1, path
+
+
+def test_only_our_own_inline_scripts_may_run(demo_client):
+    response = demo_client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    html = response.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/)([^>]*)>", html)
+    assert inline and all(f'nonce="{nonce}"' in attrs for attrs in inline)
+    assert demo_client.get("/").headers["Content-Security-Policy"] != csp  # a new nonce each time
