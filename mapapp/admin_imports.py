@@ -19,6 +19,9 @@ from .readers import FORMATS, ReadError, read_table
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 PREVIEW_ISSUES = 40
+# The preview's dry run runs in the request: on a large file it checks this many rows
+# (a few seconds at most); the import itself checks them all.
+PREVIEW_ROWS = 2000
 
 
 def _record(import_id: int) -> dict:
@@ -83,7 +86,9 @@ def preview(import_id: int):
         headers = table.headers
         plan = columns.plan_columns(headers, columns.check_mapping(mapping, "mapping") if mapping else None)
         chain = geocode.chain_from_settings(current_app.config, db)
-        report = importer.import_file(db, record["stored_path"], jobs.options_for(record, dry_run=True), chain)
+        options = jobs.options_for(record, dry_run=True)
+        options.max_rows = PREVIEW_ROWS
+        report = importer.import_file(db, record["stored_path"], options, chain)
     except (ReadError, importer.ImportFailed, columns.MappingError, geocode.GeocodeConfigError) as e:
         error = str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}

@@ -57,6 +57,7 @@ class Options:
     delimiter: str | None = None
     mapping: str | Path | dict | None = None  # a file, or {"columns": {...}, "ignore": [...]}
     progress: object = None  # called with (rows done, rows in all) as the import goes
+    max_rows: int | None = None  # only the first rows (a quick preview of a large file)
 
 
 @dataclass
@@ -107,6 +108,9 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
             "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or map it in a mapping file")
     if not table.rows:
         raise ImportFailed(f"{path.name} has a header row but no data rows")
+    if options.max_rows is not None and len(table.rows) > options.max_rows:
+        report.notes.append(f"only the first {options.max_rows} of {len(table.rows)} rows were checked")
+        table.rows = table.rows[:options.max_rows]
 
     total_rows = len(table.rows)
     if options.progress:

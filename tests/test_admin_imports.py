@@ -160,3 +160,21 @@ def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(ap
     db.execute("UPDATE imports SET state = 'running', heartbeat_at = 0 WHERE id = ?", [import_id])
     record = jobs.get(db, import_id)
     assert record["state"] == "failed" and "interrupted" in record["error"]
+
+
+
+def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
+    from mapapp import admin_imports
+
+    monkeypatch.setattr(admin_imports, "PREVIEW_ROWS", 5)
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    sheet = tmp_path / "many.csv"
+    sheet.write_text("name,city,country\n" + "".join(f"Coop {i},Lyon,FR\n" for i in range(30)))
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    preview_url = upload(client, sheet).headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    assert "5 created" in page and "only the first 5 of 30 rows were checked" in page
+    confirm = client.post(preview_url, data={"csrf_token": csrf_from(page), "action": "confirm"})
+    record = wait_done(db, int(confirm.headers["Location"].rsplit("/", 1)[1]))
+    assert record["counts"]["created"] == 30
