@@ -154,9 +154,20 @@ def audit(db: sqlite_utils.Database, user: User, action: str, organisation_id: i
                 json.dumps(after, ensure_ascii=False) if after is not None else None])
 
 
-def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, limit: int = 100) -> list[dict]:
+def audit_entry(db: sqlite_utils.Database, entry_id: int) -> dict | None:
+    """One audit entry by id."""
+    found = audit_entries(db, entry_id=entry_id, limit=1)
+    return found[0] if found else None
+
+
+def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, entry_id: int | None = None,
+                  limit: int = 100) -> list[dict]:
     """The latest audit entries, newest first (for one organisation, or all)."""
-    where, params = ("WHERE organisation_id = ?", [organisation_id]) if organisation_id else ("", [])
+    where, params = "", []
+    if organisation_id:
+        where, params = "WHERE organisation_id = ?", [organisation_id]
+    elif entry_id is not None:
+        where, params = "WHERE id = ?", [entry_id]
     cursor = db.execute(f"SELECT id, at, user_email, organisation_id, action, before, after FROM audit_log"
                         f" {where} ORDER BY id DESC LIMIT ?", [*params, limit])
     columns = [d[0] for d in cursor.description]

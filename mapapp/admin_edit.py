@@ -112,7 +112,7 @@ def edit(org_id: int):
 def undo(entry_id: int):
     """Put an organisation back as it was before an edit, import change or status change."""
     db = get_db()
-    entry = next((e for e in accounts.audit_entries(db, limit=100000) if e["id"] == entry_id), None)
+    entry = accounts.audit_entry(db, entry_id)
     if entry is None or entry["organisation_id"] is None or entry["before"] is None:
         abort(404)
     org_id = entry["organisation_id"]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from . import catalogue, vocab
+from . import catalogue
 from .db import get_db
 from .errors import BadRequest, NotFound
 from .filters import Filters, parse_lock
-from .i18n import current_language
 from .views import map_context
 
 bp = Blueprint("embed", __name__)
@@ -89,7 +89,7 @@ def oembed():
     width = _height(request.args.get("maxwidth"), 800) if request.args.get("maxwidth") else 800
     height = min(_height(request.args.get("maxheight"), DEFAULT_HEIGHT), DEFAULT_HEIGHT) \
         if request.args.get("maxheight") else DEFAULT_HEIGHT
-    args = MultiDict([(k, v) for k, v in _query(parts.query) if k not in ("height",)])
+    args = MultiDict([(k, v) for k, v in parse_qsl(parts.query) if k not in ("height",)])
     title = current_app.config["SITE_NAME"]
     if parts.path.startswith("/organisations/"):
         slug = parts.path.rsplit("/", 1)[-1]
@@ -110,18 +110,5 @@ def oembed():
                     "html": iframe})
 
 
-def _query(query: str):
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=False)
-
-
 def _attr(value: str) -> str:
-    from markupsafe import escape
-
     return str(escape(value))
-
-
-@bp.app_context_processor
-def languages() -> dict:
-    return {"embed_languages": vocab.LANGUAGES, "current": current_language()}

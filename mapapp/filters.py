@@ -14,6 +14,7 @@ from . import vocab
 from .errors import BadRequest
 
 MAX_QUERY_LENGTH = 200
+KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")  # the filters with values
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
@@ -109,9 +110,6 @@ class Filters:
     @property
     def is_empty(self) -> bool:
         return not self.to_args()
-
-
-KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")
 
 
 def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:

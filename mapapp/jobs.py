@@ -41,11 +41,13 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
     """One import's record (``mapping`` and ``counts`` decoded). A running import whose
     process died (no progress for ``STALE_SECONDS``) is recorded as failed: being one
     transaction, it changed nothing."""
-    db.execute("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'"
-               " AND heartbeat_at < ?", [_now(), "interrupted (the server stopped during the import); "
-                                         "nothing was changed: start it again", import_id,
-                                         time.time() - STALE_SECONDS])
     row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
+    if row and row[_FIELDS.index("state")] == "running" and \
+            (row[_FIELDS.index("heartbeat_at")] or 0) < time.time() - STALE_SECONDS:
+        db.execute("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
+                   [_now(), "interrupted (the server stopped during the import); nothing was changed: "
+                            "start it again", import_id])
+        row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
     if row is None:
         return None
     record = dict(zip(_FIELDS, row))

@@ -18,9 +18,8 @@ import numpy as np
 import sqlite_utils
 
 from . import catalogue
-from .filters import BBox, Filters
+from .filters import KINDS, BBox, Filters
 
-KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
 MAX_VIEW_PIXELS = (2560, 1600)  # a larger bbox is clustered as if seen from further away
 POINT_LIMIT = 150  # zoomed in, up to this many organisations in view are shown one by one

@@ -15,8 +15,7 @@ from .reads import (add_to_project, count_organisations, duplicate_candidates, e
                     find_organisations, fts_query, get_organisation, has_fictional, last_change, matches,
                     organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
                     sources, stats, status_counts, version)
-from .staff import (apply_snapshot, country_codes_in_use, organisation_by_id, organisation_snapshot, set_status,
-                    visit_slugs)
+from .staff import apply_snapshot, country_codes_in_use, organisation_by_id, organisation_snapshot, set_status
 from .writes import (Stored, all_slugs, bulk_insert, delete_organisation, insert_organisation, link_organisation,
                      related_of, save_organisation, save_project, save_visit, set_location, snapshot_source,
                      update_organisation)

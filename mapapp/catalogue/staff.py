@@ -68,11 +68,6 @@ def organisation_by_id(db: sqlite_utils.Database, org_id: int) -> dict | None:
     return dict(zip(("id", "slug", "name", "status"), row)) if row else None
 
 
-def visit_slugs(db: sqlite_utils.Database) -> list[tuple[str, str]]:
-    """``(slug, title)`` of every visit."""
-    return db.execute("SELECT slug, title FROM visits ORDER BY date, title").fetchall()
-
-
 def country_codes_in_use(db: sqlite_utils.Database) -> set[str]:
     """Countries of the organisations in the catalogue."""
     return {r[0] for r in db.execute("SELECT DISTINCT country FROM organisations WHERE country IS NOT NULL")}
