@@ -7,7 +7,7 @@ from pathlib import Path
 from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
 from test_browser import route_tiles
 
-from mapapp import accounts, catalogue, jobs
+from mapapp import catalogue, jobs
 from mapapp.filters import Filters
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,7 +117,6 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
         page.click("text=History")
         assert "french_excel.csv" in page.locator("#history").inner_text()
     assert catalogue.count_organisations(db, Filters()) == 5
-    assert accounts.find_user(db, email="editor@example.org") is not None
 
 
 def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F811
@@ -138,7 +137,8 @@ def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F81
                          data={"csrf_token": csrf_from(client.get("/admin/imports").get_data(as_text=True)),
                                "action": "confirm"})
     import_id = int(second.headers["Location"].rsplit("/", 1)[1])
-    assert wait_done(db, import_id)["counts"] == {**wait_done(db, import_id)["counts"], "created": 1, "updated": 1}
+    counts = wait_done(db, import_id)["counts"]
+    assert (counts["created"], counts["updated"]) == (1, 1)
     page = client.get(f"/admin/imports/{import_id}").get_data(as_text=True)
     client.post(f"/admin/imports/{import_id}/undo", data={"csrf_token": csrf_from(page)})
     names = sorted(o["name"] for o in catalogue.duplicate_candidates(db))

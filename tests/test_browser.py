@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from conftest import make_org
 
-from mapapp import catalogue, create_app
+from mapapp import catalogue, create_app, vocab
 from mapapp.filters import Filters
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">Hostile & Co'
@@ -139,7 +139,8 @@ def test_organisation_page_shows_its_matches(demo_app, demo_db_path, page, live_
         offering = page.locator("[data-matches=offering] li")
         assert offering.count() == len(expected["offering"])
         first = offering.first.inner_text()
-        assert expected["offering"][0]["name"] in first and "Funding" in first + page.content()
+        shared = vocab.resources().label(expected["offering"][0]["shared"][0], "en")
+        assert expected["offering"][0]["name"] in first and f"Shared: {shared}" in first
         offering.first.locator("a").click()
         page.wait_for_url(f"**/organisations/{expected['offering'][0]['slug']}")
 
