@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import cache
 from pathlib import Path
 
-from markupsafe import escape
+import jinja2
 
-from . import geo, vocab
+from . import geo, maps, vocab
 from .config import ROOT
 from .csvsafe import neutralise
+from .errors import MapappError
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal")
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
@@ -27,10 +29,10 @@ ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Struct
                      "Territory ID", "Website", "Phone", "Email", "Twitter", "Facebook",
                      "Companies House Number", "Qualifiers", "Membership Type", "Latitude", "Longitude",
                      "Geo Container", "Geo Container Latitude", "Geo Container Longitude")
-MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
+# Media types without parameters: the web layer adds the one charset of text types.
+MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-               "gpkg": "application/geopackage+sqlite3", "html": "text/html; charset=utf-8",
-               "essglobal": "text/csv; charset=utf-8"}
+               "gpkg": "application/geopackage+sqlite3", "html": "text/html", "essglobal": "text/csv"}
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv"}
 
@@ -117,39 +119,56 @@ def to_essglobal(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-_VENDOR = ROOT / "static" / "vendor"
-_INLINE_JS = ("jquery/jquery.min.js", "leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js")
-_INLINE_CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
-               "leaflet.markercluster/MarkerCluster.Default.css")
+_INLINE_JS = ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
+              "js/export_map.js")
+_INLINE_CSS = ("vendor/leaflet/leaflet.css", "vendor/leaflet.markercluster/MarkerCluster.css",
+               "vendor/leaflet.markercluster/MarkerCluster.Default.css")
+# A standalone page holds every marker in memory: past this, a browser struggles and
+# GeoJSON or GeoPackage in a GIS serves better.
+MAX_HTML_ORGANISATIONS = 50_000
 
 
-def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attribution: str) -> bytes:
+class ExportTooLarge(MapappError):
+    """The standalone HTML map would hold more organisations than a browser draws well."""
+
+    status = 413
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    # Our own environment, autoescaping: organisation data is passed as JSON (tojson),
+    # never into text that is compiled as a template (as folium's popups would).
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
+
+
+@cache
+def _static_text(path: str) -> str:
+    return (ROOT / "static" / path).read_text(encoding="utf-8")
+
+
+def check_html_size(count: int) -> None:
+    """Refuse an HTML map of more than ``MAX_HTML_ORGANISATIONS`` located organisations."""
+    if count > MAX_HTML_ORGANISATIONS:
+        raise ExportTooLarge(
+            f"the HTML map holds at most {MAX_HTML_ORGANISATIONS:,} organisations and these filters match "
+            f"{count:,}: narrow them (country, theme…) or download GeoJSON or GeoPackage instead")
+
+
+def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attribution: str,
+            title: str = "Organisations") -> bytes:
     """A standalone HTML map: Leaflet, markercluster and the data inlined, so it opens from
     disk with no server (only the tiles come from the tile server)."""
-    import folium
-    from folium.plugins import MarkerCluster
-
     located = [o for o in orgs if o["lat"] is not None]
-    bounds = geo.bounds(located)
-    m = folium.Map(location=[48.5, 10.0], zoom_start=4, tiles=None, control_scale=True)
-    m.default_js, m.default_css = [], []
-    folium.TileLayer(tiles=tile_url, attr=attribution).add_to(m)
-    cluster = MarkerCluster(name="organisations")
-    cluster.default_js, cluster.default_css = [], []
-    cluster.add_to(m)
-    for o in located:
-        place = ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p)
-        popup = (f'<strong><a href="{escape(base_url)}/organisations/{escape(o["slug"])}" target="_blank"'
-                 f' rel="noopener">{escape(o["name"])}</a></strong><br>{escape(place)}')
-        folium.CircleMarker([o["lat"], o["lon"]], radius=7, color="#1f6f5c", fill=True, fill_opacity=0.8,
-                            weight=2, popup=folium.Popup(popup, max_width=300),
-                            tooltip=str(escape(o["name"]))).add_to(cluster)
-    if bounds:
-        m.fit_bounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], padding=(20, 20))
-    html = m.get_root().render()
-    inline = "".join(f"<style>{(_VENDOR / p).read_text(encoding='utf-8')}</style>\n" for p in _INLINE_CSS)
-    inline += "".join(f"<script>{(_VENDOR / p).read_text(encoding='utf-8')}</script>\n" for p in _INLINE_JS)
-    return html.replace("<head>", "<head>\n" + inline, 1).encode("utf-8")
+    check_html_size(len(located))
+    rows = [{"name": o["name"], "lat": o["lat"], "lon": o["lon"],
+             "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
+             "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
+    settings = {"center": list(maps.DEFAULT_CENTER), "zoom": maps.DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
+                "maxZoom": 19, "bounds": geo.bounds(located)}
+    page = _templates().get_template("export/map.html").render(
+        lang=lang, title=title, settings=settings, organisations=rows,
+        styles=[_static_text(p) for p in _INLINE_CSS], scripts=[_static_text(p) for p in _INLINE_JS])
+    return page.encode("utf-8")
 
 
 def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: str = "",

@@ -27,8 +27,9 @@ def db(db_path: Path):
 
 
 @pytest.fixture
-def app(db_path: Path):
-    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test"})
+def app(db_path: Path, tmp_path: Path):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache")})
 
 
 @pytest.fixture
@@ -52,8 +53,9 @@ def demo_db_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def demo_app(demo_db_path: Path):
-    return create_app({"TESTING": True, "DATABASE": str(demo_db_path), "SECRET_KEY": "test"})
+def demo_app(demo_db_path: Path, tmp_path: Path):
+    return create_app({"TESTING": True, "DATABASE": str(demo_db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache")})
 
 
 @pytest.fixture

@@ -134,10 +134,13 @@ def find_organisations(
 
 
 def count_organisations(db: sqlite_utils.Database, filters: Filters,
-                        statuses: tuple[str, ...] = ("published",), *, unlocated_only: bool = False,
-                        precision: str | None = None, source: str | None = None) -> int:
+                        statuses: tuple[str, ...] = ("published",), *, located_only: bool = False,
+                        unlocated_only: bool = False, precision: str | None = None,
+                        source: str | None = None) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
     where, params = _where(filters, statuses)
+    if located_only:
+        where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source)
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
 
