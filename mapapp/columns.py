@@ -139,5 +139,6 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         else:
             plan.fields[i] = target
             taken[target] = header
-    plan.unknown.sort(key=headers.index)
+    position = {h: i for i, h in reversed(list(enumerate(headers)))}
+    plan.unknown.sort(key=position.__getitem__)
     return plan

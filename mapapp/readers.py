@@ -12,6 +12,9 @@ import csv
 import datetime as dt
 import io
 import json
+import re
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,12 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm"
            ".xls": "xlsx", ".ods": "ods", ".geojson": "geojson", ".json": "geojson"}
 DELIMITERS = ",;\t|"
 HEADER_SEARCH_ROWS = 10
+# No spreadsheet of organisations has more columns; bounding them bounds the work
+# of recognising headers and of the preview.
+MAX_COLUMNS = 500
+# Long descriptions are real (a page of text is 5 KB); the upload limit bounds the rest.
+MAX_CELL_BYTES = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_BYTES))
 
 
 class ReadError(Exception):
@@ -56,35 +65,56 @@ MAX_COMPRESSION_RATIO = 200
 MAX_ARCHIVE_MEMBERS = 10_000
 
 
+_ENTITY_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_CHUNK = 1024 * 1024
+
+
 def check_archive(path: Path) -> None:
-    """Refuse zip bombs and XML entity tricks in an XLSX/ODS before anything unpacks it.
+    """Refuse zip bombs and XML entity tricks in an XLSX/ODS before a reader unpacks it.
 
-    Only the archive's directory and the first bytes of each XML part are read."""
-    import zipfile
-
+    Every part is decompressed once, counting bytes against the limits (so sizes forged
+    in the archive's directory are caught), and its XML is searched for DOCTYPE and
+    ENTITY declarations wherever they stand."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise ReadError(f"{path.name} is not a valid {path.suffix[1:].upper()} file (it is not a zip "
                         "archive); save it again from your spreadsheet program") from None
-    with archive:
-        members = archive.infolist()
-        if len(members) > MAX_ARCHIVE_MEMBERS:
-            raise ReadError(f"{path.name} holds {len(members)} parts; a spreadsheet has far fewer: refused")
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNZIPPED_BYTES:
-            raise ReadError(f"{path.name} would unpack to {total / 1e6:.0f} MB (the limit is "
-                            f"{MAX_UNZIPPED_BYTES / 1e6:.0f} MB): refused")
-        for m in members:
-            if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO and m.file_size > 1_000_000:
-                raise ReadError(f"{path.name}: part {m.filename} is compressed {m.file_size // m.compress_size}"
-                                " times, as only a zip bomb is: refused")
-            if m.filename.endswith((".xml", ".rels")):
-                with archive.open(m) as part:
-                    head = part.read(4096).upper()
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise ReadError(f"{path.name}: part {m.filename} declares XML entities, which spreadsheets "
-                                    "never need: refused")
+    try:
+        with archive:
+            members = archive.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise ReadError(f"{path.name} holds {len(members)} parts; a spreadsheet has far fewer: refused")
+            declared = sum(m.file_size for m in members)
+            if declared > MAX_UNZIPPED_BYTES:
+                raise ReadError(f"{path.name} would unpack to {declared / 1e6:.0f} MB (the limit is "
+                                f"{MAX_UNZIPPED_BYTES / 1e6:.0f} MB): refused")
+            unpacked = 0
+            for m in members:
+                if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO \
+                        and m.file_size > 1_000_000:
+                    raise ReadError(f"{path.name}: part {m.filename} is compressed "
+                                    f"{m.file_size // m.compress_size} times, as only a zip bomb is: refused")
+                unpacked += _check_part(path, archive, m, MAX_UNZIPPED_BYTES - unpacked)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
+        raise ReadError(f"{path.name} is a damaged {path.suffix[1:].upper()} file ({e}); "
+                        "save it again from your spreadsheet program") from None
+
+
+def _check_part(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> int:
+    """Unpack one part, within ``budget`` bytes; return its size."""
+    is_xml = member.filename.endswith((".xml", ".rels"))
+    size, tail = 0, b""
+    with archive.open(member) as part:
+        while chunk := part.read(_CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise ReadError(f"{path.name} unpacks to more than {MAX_UNZIPPED_BYTES / 1e6:.0f} MB: refused")
+            if is_xml and _ENTITY_DECLARATION.search(tail + chunk):
+                raise ReadError(f"{path.name}: part {member.filename} declares XML entities, which "
+                                "spreadsheets never need: refused")
+            tail = chunk[-16:]
+    return size
 
 
 def read_table(
@@ -121,7 +151,11 @@ def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as e:
+            raise ReadError(f"the file starts as UTF-16 text but is cut or damaged at byte {e.start}; "
+                            "save it again as CSV UTF-8") from None
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -147,7 +181,11 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, score_hea
     if delimiter and len(delimiter) != 1:
         raise ReadError(f"--delimiter must be one character, got '{delimiter}'")
     sep = delimiter or _sniff_delimiter(text)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        records = list(reader)
+    except csv.Error as e:
+        raise ReadError(f"{path.name}, line {reader.line_num}: {e}; check the quotes of that line") from None
     table = _from_records(records, "csv", score_header)
     table.encoding, table.delimiter = used, sep
     return table
@@ -211,6 +249,12 @@ def _from_records(records: list[list[str]], fmt: str, score_header) -> Table:
         records.pop()
     if not records:
         raise ReadError("the file has no rows")
+    for i, r in enumerate(records[:HEADER_SEARCH_ROWS]):
+        width = next((n for n in range(len(r), 0, -1) if r[n - 1].strip()), 0)
+        if width > MAX_COLUMNS:
+            raise ReadError(f"row {i + 1} has {width:,} columns; a file may have at most {MAX_COLUMNS}: "
+                            "delete the columns the map does not need")
+        del r[width:]  # empty cells after the last filled one
     candidates = [i for i, r in enumerate(records[:HEADER_SEARCH_ROWS])
                   if sum(1 for c in r if c.strip()) >= 2]
     if not candidates:
@@ -251,6 +295,8 @@ def _read_geojson(path: Path) -> Table:
         json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ReadError(f"{path.name} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ReadError(f"{path.name} nests its JSON deeper than any GeoJSON does: refused") from None
     try:
         frame = gpd.read_file(path)
     except Exception as e:  # pyogrio raises DataSourceError and friends
