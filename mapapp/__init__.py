@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ROOT, from_environment
 
@@ -22,14 +23,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Only as many forwarded hops as there are proxies: a client cannot forge its address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies)
 
     from . import admin, admin_edit, admin_imports, api, auth, cli, db, embed, i18n, security, views
 
+    security.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     cli.register(app)
-    security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)

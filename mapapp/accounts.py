@@ -39,10 +39,14 @@ class User:
     email: str
     role: str
     active: bool
+    session_version: int = 1
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+_USER_COLUMNS = "id, email, role, active, session_version"
 
 
 def _now() -> str:
@@ -50,7 +54,7 @@ def _now() -> str:
 
 
 def _user(row) -> User | None:
-    return User(row[0], row[1], row[2], bool(row[3])) if row else None
+    return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
 
 def create_user(db: sqlite_utils.Database, email: str, password: str | None, role: str) -> tuple[User, str | None]:
@@ -81,9 +85,9 @@ def check_password(password: str) -> None:
 def find_user(db: sqlite_utils.Database, *, email: str | None = None, user_id: int | None = None) -> User | None:
     """A user by e-mail (any case) or id."""
     if email is not None:
-        row = db.execute("SELECT id, email, role, active FROM users WHERE email = ?", [email.strip()]).fetchone()
+        row = db.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", [email.strip()]).fetchone()
     else:
-        row = db.execute("SELECT id, email, role, active FROM users WHERE id = ?", [user_id]).fetchone()
+        row = db.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone()
     return _user(row)
 
 
@@ -102,9 +106,22 @@ def update_user(db: sqlite_utils.Database, user_id: int, *, role: str | None = N
     if role is not None:
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
+        db.execute("UPDATE users SET role = ?, session_version = session_version + 1 WHERE id = ?"
+                   " AND role != ?", [role, user_id, role])
     if active is not None:
-        db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
+        db.execute("UPDATE users SET active = ?, session_version = session_version + 1 WHERE id = ?",
+                   [int(active), user_id])
+
+
+def end_sessions(db: sqlite_utils.Database, user_id: int) -> None:
+    """Sign the user out everywhere: every session opened before now stops working."""
+    db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
+
+
+def _delay(failures: int, last_at: float, now: float) -> float:
+    if failures < FREE_FAILURES:
+        return 0.0
+    return max(0.0, last_at + min(MAX_DELAY_SECONDS, 2 ** (failures - FREE_FAILURES + 1)) - now)
 
 
 def throttle_delay(db: sqlite_utils.Database, keys: list[str], now: float | None = None) -> float:
@@ -113,10 +130,9 @@ def throttle_delay(db: sqlite_utils.Database, keys: list[str], now: float | None
     wait = 0.0
     for key in keys:
         row = db.execute("SELECT failures, last_at FROM login_failures WHERE key = ?", [key]).fetchone()
-        if row and row[0] >= FREE_FAILURES:
-            delay = min(MAX_DELAY_SECONDS, 2 ** (row[0] - FREE_FAILURES + 1))
-            wait = max(wait, row[1] + delay - now)
-    return max(0.0, wait)
+        if row:
+            wait = max(wait, _delay(row[0], row[1], now))
+    return wait
 
 
 def authenticate(db: sqlite_utils.Database, email: str, password: str, address: str,
@@ -124,23 +140,35 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, address: 
     """``(user, 0)`` when the password is right; ``(None, seconds to wait)`` otherwise.
 
     Failures are counted per account and per address and slow further attempts down.
+    Each attempt is counted as a failure before its password is checked, in the same
+    transaction as the check of the delay, so parallel attempts cannot all slip
+    through one free slot; a right password takes the count back.
     """
     now = time.time() if now is None else now
     keys = [f"account:{email.strip().lower()}", f"address:{address}"]
-    wait = throttle_delay(db, keys, now)
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        wait = throttle_delay(db, keys, now)
+        if wait == 0:
+            for key in keys:
+                db.execute("INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at",
+                           [key, now])
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
     if wait > 0:
         return None, wait
-    row = db.execute("SELECT id, email, role, active, password_hash FROM users WHERE email = ?",
+    row = db.execute(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = ?",
                      [email.strip()]).fetchone()
-    good = check_password_hash(row[4] if row else _DUMMY_HASH, password)
+    good = check_password_hash(row[5] if row else _DUMMY_HASH, password)
     if row and good and row[3]:
-        db.execute("DELETE FROM login_failures WHERE key = ?", [keys[0]])
-        db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [_now(), row[0]])
-        return _user(row[:4]), 0.0
-    for key in keys:
-        db.execute("INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)"
-                   " ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at",
-                   [key, now])
+        with db.conn:
+            db.execute("DELETE FROM login_failures WHERE key = ?", [keys[0]])
+            db.execute("UPDATE login_failures SET failures = max(failures - 1, 0) WHERE key = ?", [keys[1]])
+            db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [_now(), row[0]])
+        return _user(row[:5]), 0.0
     return None, throttle_delay(db, keys, now)
 
 

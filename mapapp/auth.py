@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, abort, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -25,7 +27,9 @@ class SessionUser(UserMixin):
 
     def __init__(self, user: accounts.User):
         self.user = user
-        self.id = str(user.id)
+        # The session carries the user's session version: signing out anywhere, or a
+        # change of role, makes every older session invalid on the server.
+        self.id = f"{user.id}:{user.session_version}"
         self.email = user.email
         self.role = user.role
 
@@ -39,15 +43,28 @@ class SessionUser(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> SessionUser | None:
+def load_user(session_id: str) -> SessionUser | None:
+    user_id, _sep, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a session from before session versions, or forged
+    signed_in_at = session.get("signed_in_at")
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(signed_in_at, (int, float)) or time.time() - signed_in_at > lifetime:
+        return None
     user = accounts.find_user(get_db(), user_id=int(user_id))
-    return SessionUser(user) if user and user.active else None
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return SessionUser(user)
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Session cookies are ``Secure`` whenever the site is served over https."""
+    """Session cookies are ``Secure`` as ``MAPAPP_SECURE_COOKIES`` says, or else whenever
+    the request came over https (behind proxies: as their X-Forwarded-Proto says)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
+        forced = str(app.config.get("SECURE_COOKIES", ""))
+        if forced in ("0", "1"):
+            return forced == "1"
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
@@ -69,14 +86,14 @@ def role_required(*roles: str):
     return decorate
 
 
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site."""
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Where to go next (after signing in, after a form): only a path on this site."""
     if target:
         parts = urlsplit(target)
         if (not parts.scheme and not parts.netloc and target.startswith("/")
                 and not target.startswith("//") and "\\" not in target):
             return target
-    return url_for("admin.dashboard")
+    return default or url_for("admin.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -90,6 +107,8 @@ def login():
                                            request.remote_addr or "unknown")
         if user:
             session.clear()
+            session.permanent = True
+            session["signed_in_at"] = time.time()
             login_user(SessionUser(user))
             return redirect(safe_next(request.args.get("next")))
         status = 429 if wait > 0 else 401
@@ -100,7 +119,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out, here and in every other session of the same account."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(get_db(), current_user.user.id)
     logout_user()
     session.clear()
     flash(_("You are signed out."))
@@ -112,6 +133,7 @@ def init_app(app: Flask) -> None:
     # Flask's defaults are None: set them unless the deployment chose otherwise.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.permanent_session_lifetime = timedelta(hours=int(app.config.get("SESSION_HOURS", 12)))
     app.session_interface = SessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -10,15 +10,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+# In a source checkout templates/, static/ and data/ stand beside the package; an
+# installed wheel carries them inside it.
+ROOT = _PACKAGE if (_PACKAGE / "templates").is_dir() else _PACKAGE.parent
 DATA_DIR = ROOT / "data"
+# What the app writes (catalogue, uploads, caches): data/ in a checkout, else the
+# folder the app is started from.
+VAR_DIR = DATA_DIR if (ROOT / "pyproject.toml").is_file() else Path.cwd() / "mapapp-data"
 
 
 class ConfigError(ValueError):
     """A ``MAPAPP_*`` setting has a value that cannot be used."""
 
 
-_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB")
+_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS")
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE", str(DATA_DIR / "mapapp.db"), "Path of the SQLite catalogue; created on first use."),
+    Setting("DATABASE", str(VAR_DIR / "mapapp.db"), "Path of the SQLite catalogue; created on first use."),
     Setting("SECRET_KEY", "", "Key that signs session cookies; set a long random value in production."),
     Setting(
         "TILE_URL",
@@ -69,9 +75,23 @@ SETTINGS: tuple[Setting, ...] = (
         "*",
         "Sites allowed to frame the embed pages (CSP frame-ancestors, space-separated); other pages are never framed.",
     ),
-    Setting("UPLOAD_DIR", str(DATA_DIR / "uploads"), "Folder where files uploaded for import are kept."),
+    Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
+    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where exports are kept per catalogue version."),
+    Setting(
+        "TRUSTED_PROXIES",
+        "0",
+        "How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto/-Host are "
+        "believed); 0 when clients connect directly.",
+    ),
+    Setting(
+        "SECURE_COOKIES",
+        "",
+        "1 to always mark the session cookie Secure (sites served over https), 0 never; empty: "
+        "Secure when the request came over https.",
+    ),
+    Setting("SESSION_HOURS", "12", "Hours a staff sign-in lasts before signing in again."),
 )
 
 
@@ -86,4 +106,9 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             raise ConfigError(
                 f"MAPAPP_{name} must be a whole number, got {config[name]!r}"
             ) from None
+    if config["SECURE_COOKIES"] not in ("", "0", "1"):
+        raise ConfigError(f"MAPAPP_SECURE_COOKIES must be 1, 0 or empty, got {config['SECURE_COOKIES']!r}")
+    for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
+        if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
+            raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")
     return config

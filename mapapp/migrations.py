@@ -284,12 +284,26 @@ def _m005_imports(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE saved_mappings (name TEXT PRIMARY KEY, mapping TEXT NOT NULL, updated_at TEXT NOT NULL)")
 
 
+def _m006_session_version(db: sqlite_utils.Database) -> None:
+    # Signing out (or losing a role) bumps the number: sessions carrying an older one
+    # are refused, though their cookies are still validly signed.
+    db.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1")
+
+
+def _m007_import_file_hash(db: sqlite_utils.Database) -> None:
+    # The uploaded file's SHA-256: the same file is not imported twice at once.
+    db.execute("ALTER TABLE imports ADD COLUMN file_sha256 TEXT")
+    db.execute("CREATE INDEX imports_state ON imports (state, file_sha256)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
     (3, "catalogue_version", _m003_catalogue_version),
     (4, "staff", _m004_staff),
     (5, "imports", _m005_imports),
+    (6, "session_version", _m006_session_version),
+    (7, "import_file_hash", _m007_import_file_hash),
 ]
 
 

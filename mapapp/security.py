@@ -6,6 +6,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.routing import IntegerConverter
+
+from .params import MAX_ID
 
 
 def tile_origin(tile_url: str) -> str:
@@ -18,6 +21,16 @@ def tile_origin(tile_url: str) -> str:
 
 
 FRAMEABLE = ("embed.embed",)  # the only pages partner sites may put in an iframe
+# Pages that show staff data or take credentials: never kept by a browser or proxy.
+PRIVATE_BLUEPRINTS = ("admin", "imports", "edit", "auth")
+
+
+class CatalogueId(IntegerConverter):
+    """``<int:…>`` in routes: ids beyond SQLite's integers are simply not found (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def csp_nonce() -> str:
@@ -43,10 +56,14 @@ def add_headers(response: Response) -> Response:
         response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if request.blueprint in PRIVATE_BLUEPRINTS:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook and the nonce for templates."""
+    """Register the header hook, the nonce for templates and the bounded id converter
+    (before any blueprint adds its routes)."""
+    app.url_map.converters["int"] = CatalogueId
     app.after_request(add_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
