@@ -24,6 +24,14 @@ PREVIEW_ISSUES = 40
 PREVIEW_ROWS = 2000
 
 
+def _short(name: str, limit: int = 100) -> str:
+    """A file name the file system accepts (most allow 255 bytes), keeping its extension."""
+    if len(name) <= limit:
+        return name
+    suffix = Path(name).suffix[:10]
+    return name[:limit - len(suffix)] + suffix
+
+
 def _record(import_id: int) -> dict:
     record = jobs.get(get_db(), import_id)
     if record is None:
@@ -39,7 +47,7 @@ def index():
     error = None
     if request.method == "POST":
         upload = request.files.get("file")
-        name = secure_filename(upload.filename or "") if upload else ""
+        name = _short(secure_filename(upload.filename or "")) if upload else ""
         if not upload or not name:
             error = _("Choose a file to upload.")
         elif Path(name).suffix.lower() not in FORMATS:
@@ -49,7 +57,7 @@ def index():
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name
             upload.save(path)
-            import_id = jobs.create(db, user_email=current_user.email, filename=upload.filename,
+            import_id = jobs.create(db, user_email=current_user.email, filename=(upload.filename or name)[:200],
                                     stored_path=str(path),
                                     source=request.form.get("source") or catalogue.slugify(Path(name).stem),
                                     project=request.form.get("project") or None,
@@ -76,7 +84,10 @@ def preview(import_id: int):
         if request.form.get("save_as"):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
         if request.form.get("action") == "confirm":
-            jobs.start(current_app.config["DATABASE"], import_id, dict(current_app.config))
+            try:
+                jobs.start(current_app.config["DATABASE"], import_id, dict(current_app.config))
+            except jobs.ImportBusy as e:
+                flash(_("This import cannot start now: %(why)s.", why=str(e)))
             return redirect(url_for("imports.progress", import_id=import_id))
         record = _record(import_id)
     error, report, headers, plan = None, None, [], None
@@ -85,10 +96,16 @@ def preview(import_id: int):
         table = read_table(record["stored_path"], score_header=columns.score_header)
         headers = table.headers
         plan = columns.plan_columns(headers, columns.check_mapping(mapping, "mapping") if mapping else None)
-        chain = geocode.chain_from_settings(current_app.config, db)
+        # Online geocoders answer about once a second: the preview, inside the request,
+        # uses the offline steps only; the import itself asks them.
+        chain = geocode.chain_from_settings(current_app.config, db, offline_only=True)
         options = jobs.options_for(record, dry_run=True)
         options.max_rows = PREVIEW_ROWS
         report = importer.import_file(db, record["stored_path"], options, chain)
+        online = geocode.online_steps(current_app.config["GEOCODERS"])
+        if online:
+            report.notes.append(f"the preview locates with offline geocoders only; the import also asks "
+                                f"{', '.join(online)} for the addresses left without a location")
     except (ReadError, importer.ImportFailed, columns.MappingError, geocode.GeocodeConfigError) as e:
         error = str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
@@ -131,7 +148,7 @@ def status(import_id: int):
 def undo(import_id: int):
     """Undo a finished import: what it created goes, what it changed comes back."""
     record = _record(import_id)
-    if record["state"] != "done":
+    if not record["can_undo"]:
         abort(409)
     counts = jobs.undo(get_db(), import_id, current_user.email)
     flash(_("Import undone: %(deleted)s organisations removed, %(restored)s restored.", **counts))

@@ -339,10 +339,20 @@ class Chain:
         return outcome
 
 
-def chain_from_settings(settings: dict, db: sqlite_utils.Database | None) -> Chain:
-    """The chain described by the app's ``GEOCODERS`` and related settings."""
+def online_steps(spec: str) -> list[str]:
+    """The online services a ``MAPAPP_GEOCODERS`` spec names, in order."""
+    return [n.strip().lower() for n in spec.split(",") if n.strip().lower() in ONLINE]
+
+
+def chain_from_settings(settings: dict, db: sqlite_utils.Database | None, *,
+                        offline_only: bool = False) -> Chain:
+    """The chain described by the app's ``GEOCODERS`` and related settings; with
+    ``offline_only``, without its online services (the cache of their answers stays)."""
+    spec = settings["GEOCODERS"]
+    if offline_only:
+        spec = ",".join(n for n in spec.split(",") if n.strip().lower() not in online_steps(spec)) or "provided"
     return Chain.from_config(
-        settings["GEOCODERS"], db,
+        spec, db,
         user_agent=settings.get("GEOCODER_USER_AGENT", ""),
         timeout=float(settings.get("GEOCODER_TIMEOUT", 10)),
         urls={"nominatim": settings.get("NOMINATIM_URL"), "photon": settings.get("PHOTON_URL"),

@@ -1,14 +1,19 @@
 """Spreadsheet or GeoJSON file → validated organisations → the catalogue, with a report.
 
 Three phases: read and validate every row (nothing written), locate each
-organisation through the geocoder chain, then write everything in one
-transaction, which a dry run rolls back. A crash or Ctrl-C leaves the
-catalogue as it was.
+organisation through the geocoder chain, then write. By default everything is
+written in one transaction, which a dry run rolls back: a crash or Ctrl-C leaves
+the catalogue as it was. With ``batch_size`` (imports from the browser) rows are
+committed in batches, so that staff edits are not locked out for the whole import;
+each batch records its changes through ``on_commit`` in the same transaction, and
+a failure reverts the batches already committed, so the import is still all or
+nothing.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +31,7 @@ from .report import Report, RowOutcome
 
 STATUSES = ("draft", "published")
 DUPLICATE_DISTANCE_KM = 1.0
+MAX_NAME_LENGTH = 300
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
 SAMPLES = 10
@@ -56,8 +62,11 @@ class Options:
     encoding: str | None = None
     delimiter: str | None = None
     mapping: str | Path | dict | None = None  # a file, or {"columns": {...}, "ignore": [...]}
-    progress: object = None  # called with (rows done, rows in all) as the import goes
+    progress: object = None  # called with (rows done, rows in all) as the import goes, in every phase
     max_rows: int | None = None  # only the first rows (a quick preview of a large file)
+    batch_size: int | None = None  # rows of the first batch, then about a second's worth (None: one transaction)
+    on_commit: object = None  # called (db, changes) inside each batch's transaction
+    on_revert: object = None  # called (db) inside the transaction that takes a failed import back
 
 
 @dataclass
@@ -120,14 +129,18 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     if options.progress:
         options.progress(total_rows // 2, total_rows)
     stored = catalogue.snapshot_source(db, source)
-    _locate(candidates, stored, chain, options, report)
-    try:
-        with catalogue.write_transaction(db):
-            _write(db, candidates, stored, source, options, report)
-            if options.dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
+    _locate(candidates, stored, chain, options, report, total_rows)
+    context = _WriteContext.prepare(db, options)
+    if options.batch_size and not options.dry_run:
+        _write_in_batches(db, candidates, stored, source, options, report, context, total_rows)
+    else:
+        try:
+            with catalogue.write_transaction(db):
+                _write(db, candidates, stored, source, options, report, context)
+                if options.dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
     if options.progress:
         options.progress(total_rows, total_rows)
     report.rows.sort(key=lambda r: r.row)
@@ -158,6 +171,12 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
         if progress and done % 2000 == 0:
             progress(done // 2, total)  # validation is about half of the work
         raw = {f: cells[i] for i, f in plan.fields.items()}
+        if len(raw.get("name", "")) > MAX_NAME_LENGTH:
+            report.add(number, header_of["name"], "error",
+                       f"the name has {len(raw['name']):,} characters (at most {MAX_NAME_LENGTH}): a quote left "
+                       "open in the file may have joined the rows after it; row skipped")
+            report.rows.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
+            continue
         warnings: list[tuple[str, str]] = []
         candidate = _validate_row(number, raw, present, table.points.get(number), warnings, translated)
         for fld, message in warnings:
@@ -315,9 +334,13 @@ def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
 
 
 def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
-            report: Report) -> None:
+            report: Report, total_rows: int) -> None:
     _check_points_in_bulk(candidates)
-    for c in candidates:
+    for done, c in enumerate(candidates):
+        if options.progress:
+            # Locating is the third quarter of the work; online geocoders make it slow,
+            # so every row reports (the callback decides how often to record it).
+            options.progress(total_rows // 2 + done * total_rows // max(4 * len(candidates), 1), total_rows)
         previous = stored.get(c.key)
         if previous and previous.values["geo_precision"] == "manual":
             continue  # placed by hand: never moved by an import
@@ -355,18 +378,85 @@ def _check_points_in_bulk(candidates: list[Candidate]) -> None:
 # -- phase 3: writing ------------------------------------------------------------------------
 
 
-def _write(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
-           report: Report) -> None:
-    existing = catalogue.duplicate_candidates(db)
-    slugs = {o["slug"] for o in existing}
-    by_name: dict[str, list[dict]] = {}
-    by_site: dict[str, list[dict]] = {}
-    for org in existing:
-        by_name.setdefault(fold(org["name"]), []).append(org)
-        if org["website"]:
-            by_site.setdefault(_site_key(org["website"]), []).append(org)
-    project_id = catalogue.project_id(db, options.project) if options.project else None
+@dataclass
+class _WriteContext:
+    """What the write phase knows of the catalogue before it starts, kept across batches."""
 
+    slugs: set[str]
+    by_name: dict[str, list[dict]]
+    by_site: dict[str, list[dict]]
+    any_existing: bool
+    project_id: int | None
+
+    @classmethod
+    def prepare(cls, db, options: Options) -> _WriteContext:
+        existing = catalogue.duplicate_candidates(db)
+        by_name: dict[str, list[dict]] = {}
+        by_site: dict[str, list[dict]] = {}
+        for org in existing:
+            by_name.setdefault(fold(org["name"]), []).append(org)
+            if org["website"]:
+                by_site.setdefault(_site_key(org["website"]), []).append(org)
+        project_id = catalogue.project_id(db, options.project) if options.project else None
+        return cls({o["slug"] for o in existing}, by_name, by_site, bool(existing), project_id)
+
+
+# Each batch holds the write lock about this long; then the import pauses long enough for
+# a waiting writer (SQLite's busy handler retries every 100 ms at most) to get its turn.
+BATCH_SECONDS = 1.0
+BATCH_PAUSE_SECONDS = 0.12
+
+
+def _write_in_batches(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
+                      report: Report, context: _WriteContext, total_rows: int) -> None:
+    committed, start, size = 0, 0, options.batch_size
+    try:
+        while start < len(candidates):
+            batch = candidates[start:start + size]
+            began = time.monotonic()
+            with catalogue.write_transaction(db):
+                _write(db, batch, stored, source, options, report, context)
+                if options.on_commit:
+                    options.on_commit(db, report.changes[committed:])
+            committed, start = len(report.changes), start + len(batch)
+            took = time.monotonic() - began
+            size = max(1, min(4 * size, int(size * BATCH_SECONDS / max(took, 1e-3))))
+            if options.progress:
+                options.progress(3 * total_rows // 4 + start * total_rows // (4 * len(candidates)), total_rows)
+            if start < len(candidates):
+                time.sleep(BATCH_PAUSE_SECONDS)
+    except BaseException:
+        revert(db, report.changes[:committed], after=options.on_revert)
+        raise
+
+
+def revert(db, changes: list[tuple[int, str, dict | None]], *, in_transaction: bool = False,
+           after=None) -> dict[str, int]:
+    """Take back an import's changes ``(organisation id, "created"|"updated", before)``:
+    delete what it created, restore what it updated, in one transaction (the caller's,
+    with ``in_transaction``), in which ``after(db)`` runs too. Returns how many of each."""
+    if not in_transaction:
+        with catalogue.write_transaction(db):
+            counts = revert(db, changes, in_transaction=True)
+            if after:
+                after(db)
+            return counts
+    counts = {"deleted": 0, "restored": 0}
+    for org_id, action, before in reversed(changes):
+        current = catalogue.organisation_snapshot(db, org_id)
+        if current is None:
+            continue
+        if action == "created":
+            catalogue.delete_organisation(db, org_id)
+            counts["deleted"] += 1
+        elif before:
+            catalogue.apply_snapshot(db, org_id, {**current, **before})
+            counts["restored"] += 1
+    return counts
+
+
+def _write(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
+           report: Report, context: _WriteContext) -> None:
     new: list[tuple[Candidate, dict, dict]] = []
     for c in candidates:
         previous = stored.get(c.key)
@@ -380,8 +470,8 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             values = {**NEW_DEFAULTS, **values, "status": options.status or "draft"}
             # New rows need no sorting: related_of's order only matters for comparing.
             new.append((c, values, {**EMPTY_RELATED, **c.related}))
-            if existing:
-                _report_duplicates(c, values, by_name, by_site, report)
+            if context.any_existing:
+                _report_duplicates(c, values, context.by_name, context.by_site, report)
             continue
         if options.status:
             values["status"] = options.status
@@ -391,10 +481,10 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         if action == "updated":
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
-        _record(db, report, c, values, previous.id, previous.slug, action, project_id)
-    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], slugs)
+        _record(db, report, c, values, previous.id, previous.slug, action, context.project_id)
+    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], context.slugs)
     for (c, values, _), (org_id, slug) in zip(new, inserted):
-        _record(db, report, c, values, org_id, slug, "created", project_id)
+        _record(db, report, c, values, org_id, slug, "created", context.project_id)
         report.changes.append((org_id, "created", None))
 
 

@@ -2,10 +2,13 @@
 
 A job runs in a thread of the web process with its own catalogue connection and
 records its progress in the ``imports`` table, so any page (or worker) can show it.
+It commits in batches (staff can keep editing meanwhile); each batch writes its
+audit rows in its own transaction, so whatever was committed can be undone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
@@ -18,41 +21,74 @@ import sqlite_utils
 from . import catalogue, geocode, importer
 
 _FIELDS = ("id", "user_email", "filename", "stored_path", "source", "project", "status_choice", "mapping",
-           "state", "rows_total", "rows_done", "counts", "error", "created_at", "heartbeat_at", "finished_at")
-# A running import that has not reported progress for this long died with its process.
+           "state", "rows_total", "rows_done", "counts", "error", "created_at", "heartbeat_at", "finished_at",
+           "file_sha256")
+FINAL_STATES = ("done", "failed", "undone")
+# A running import reports progress at least every few seconds in every phase; one
+# silent for this long died with its process.
 STALE_SECONDS = 300
+HEARTBEAT_SECONDS = 2.0
+BATCH_SIZE = 1000
+
+
+class ImportBusy(Exception):
+    """The same file (or the same source) is being imported already."""
+
+
+class ImportStopped(Exception):
+    """The import's record left the running state (declared interrupted): it stops and
+    takes back what it wrote, so that the record's final state stays true."""
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def file_hash(path: str | Path) -> str:
+    """The SHA-256 of a stored upload."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def create(db: sqlite_utils.Database, *, user_email: str, filename: str, stored_path: str, source: str,
            project: str | None, status_choice: str | None) -> int:
     """Record an uploaded file awaiting its preview; return the import's id."""
     cursor = db.execute(
-        "INSERT INTO imports (user_email, filename, stored_path, source, project, status_choice, state, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'preview', ?)",
-        [user_email, filename, stored_path, source, project or None, status_choice or None, _now()])
+        "INSERT INTO imports (user_email, filename, stored_path, source, project, status_choice, state, created_at,"
+        " file_sha256) VALUES (?, ?, ?, ?, ?, ?, 'preview', ?, ?)",
+        [user_email, filename, stored_path, source, project or None, status_choice or None, _now(),
+         file_hash(stored_path)])
     return cursor.lastrowid
+
+
+def _changes_recorded(db: sqlite_utils.Database, import_id: int) -> int:
+    return db.execute("SELECT count(*) FROM audit_log WHERE action LIKE ?", [f"import:{import_id}:%"]).fetchone()[0]
 
 
 def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
     """One import's record (``mapping`` and ``counts`` decoded). A running import whose
-    process died (no progress for ``STALE_SECONDS``) is recorded as failed: being one
-    transaction, it changed nothing."""
+    process died (no progress for ``STALE_SECONDS``) is recorded as failed, saying how
+    many of its changes were committed (they can be undone)."""
     row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
     if row and row[_FIELDS.index("state")] == "running" and \
             (row[_FIELDS.index("heartbeat_at")] or 0) < time.time() - STALE_SECONDS:
+        written = _changes_recorded(db, import_id)
+        error = ("interrupted (the server stopped during the import); nothing was changed: start it again"
+                 if not written else
+                 f"interrupted (the server stopped during the import) after {written} organisations were "
+                 "written: undo them, then start it again")
         db.execute("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
-                   [_now(), "interrupted (the server stopped during the import); nothing was changed: "
-                            "start it again", import_id])
+                   [_now(), error, import_id])
         row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
     if row is None:
         return None
     record = dict(zip(_FIELDS, row))
     record["mapping"] = json.loads(record["mapping"]) if record["mapping"] else None
     record["counts"] = json.loads(record["counts"]) if record["counts"] else None
+    record["can_undo"] = record["state"] in ("done", "failed") and _changes_recorded(db, import_id) > 0
     return record
 
 
@@ -64,7 +100,8 @@ def history(db: sqlite_utils.Database, limit: int = 50) -> list[dict]:
 
 def set_mapping(db: sqlite_utils.Database, import_id: int, mapping: dict) -> None:
     """Remember the column mapping chosen on the preview page."""
-    db.execute("UPDATE imports SET mapping = ? WHERE id = ?", [json.dumps(mapping, ensure_ascii=False), import_id])
+    db.execute("UPDATE imports SET mapping = ? WHERE id = ? AND state = 'preview'",
+               [json.dumps(mapping, ensure_ascii=False), import_id])
 
 
 def report_csv(db: sqlite_utils.Database, import_id: int) -> str | None:
@@ -93,16 +130,42 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
                             mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
 
 
+def claim(db: sqlite_utils.Database, import_id: int) -> None:
+    """Move an import from its preview to running, unless it runs already or another
+    import of the same file or into the same source is running (``ImportBusy``)."""
+    with catalogue.write_transaction(db):
+        row = db.execute("SELECT state, file_sha256, source FROM imports WHERE id = ?", [import_id]).fetchone()
+        if row is None or row[0] != "preview":
+            raise ImportBusy(f"import #{import_id} has already been started")
+        other = db.execute(
+            "SELECT id, user_email FROM imports WHERE state = 'running' AND id != ? AND (file_sha256 = ? OR source = ?)",
+            [import_id, row[1], row[2]]).fetchone()
+        if other:
+            raise ImportBusy(f"import #{other[0]} by {other[1]} is importing the same file or into the same "
+                             "source right now: wait until it has finished")
+        db.execute("UPDATE imports SET state = 'running', rows_done = 0, heartbeat_at = ? WHERE id = ?",
+                   [time.time(), import_id])
+
+
 def start(database: str | Path, import_id: int, settings: dict) -> threading.Thread:
-    """Run the import in a background thread; return the thread."""
+    """Claim the import (``ImportBusy`` if it cannot run now) and run it in a background
+    thread; return the thread."""
     db = catalogue.connect(database)
-    db.execute("UPDATE imports SET state = 'running', rows_done = 0, heartbeat_at = ? WHERE id = ?",
-               [time.time(), import_id])
-    db.close()
+    try:
+        claim(db, import_id)
+    finally:
+        db.close()
     thread = threading.Thread(target=run, args=(database, import_id, settings), daemon=True,
                               name=f"import-{import_id}")
     thread.start()
     return thread
+
+
+def _finish(db: sqlite_utils.Database, import_id: int, **values) -> None:
+    """Record the outcome, unless the import already has a final state."""
+    sets = ", ".join(f"{k} = ?" for k in values)
+    db.execute(f"UPDATE imports SET {sets}, finished_at = ? WHERE id = ? AND state = 'running'",
+               [*values.values(), _now(), import_id])
 
 
 def run(database: str | Path, import_id: int, settings: dict) -> None:
@@ -111,52 +174,67 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
     try:
         record = get(db, import_id)
         options = options_for(record, dry_run=False)
+        last_beat = [0.0]
+
+        def beat(db_: sqlite_utils.Database, values: dict) -> None:
+            values = {**values, "heartbeat_at": time.time()}
+            cursor = db_.execute(f"UPDATE imports SET {', '.join(f'{k} = ?' for k in values)}"
+                                 " WHERE id = ? AND state = 'running'", [*values.values(), import_id])
+            if cursor.rowcount == 0:
+                raise ImportStopped("the import was declared interrupted while it ran; what it wrote "
+                                    "was taken back")
 
         def progress(done: int, total: int) -> None:
-            db.execute("UPDATE imports SET rows_done = ?, rows_total = ?, heartbeat_at = ? WHERE id = ?",
-                       [done, total, time.time(), import_id])
+            if time.time() - last_beat[0] >= HEARTBEAT_SECONDS or done == total:
+                last_beat[0] = time.time()
+                beat(db, {"rows_done": done, "rows_total": total})
 
-        options.progress = progress
+        def audit_batch(db_: sqlite_utils.Database, changes: list) -> None:
+            audit_import_changes(db_, record, changes)
+            beat(db_, {})
+
+        def forget_batches(db_: sqlite_utils.Database) -> None:
+            db_.execute("DELETE FROM audit_log WHERE action LIKE ?", [f"import:{import_id}:%"])
+
+        options.progress, options.batch_size = progress, BATCH_SIZE
+        options.on_commit, options.on_revert = audit_batch, forget_batches
         chain = geocode.chain_from_settings(settings, db)
         report = importer.import_file(db, record["stored_path"], options, chain)
-        _audit_changes(db, record, report.changes)
+    except Exception as e:  # recorded for the staff member; committed batches were reverted
+        _finish(db, import_id, state="failed", error=str(e) or type(e).__name__)
+        db.close()
+        return
+    try:
         out = io.StringIO()
         report.write_csv(out)
-        db.execute("UPDATE imports SET state = 'done', counts = ?, report_csv = ?, finished_at = ? WHERE id = ?",
-                   [json.dumps(report.counts), out.getvalue(), _now(), import_id])
-    except Exception as e:  # recorded for the staff member; the catalogue is unchanged
-        db.execute("UPDATE imports SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                   [str(e) or type(e).__name__, _now(), import_id])
+        _finish(db, import_id, state="done", counts=json.dumps(report.counts), report_csv=out.getvalue())
+    except Exception as e:  # the organisations are written and audited: say so, keep undo possible
+        _finish(db, import_id, state="failed",
+                error=f"the organisations were imported but the report could not be saved ({e}); "
+                      "undo the import or keep it")
     finally:
         db.close()
 
 
-def _audit_changes(db: sqlite_utils.Database, record: dict, changes: list) -> None:
-    with catalogue.write_transaction(db):
-        db.conn.executemany(
-            "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after) VALUES (?, ?, ?, ?, ?, NULL)",
-            [(_now(), record["user_email"], org_id, f"import:{record['id']}:{action}",
-              json.dumps(before, ensure_ascii=False) if before is not None else None)
-             for org_id, action, before in changes])
+def audit_import_changes(db: sqlite_utils.Database, record: dict, changes: list) -> None:
+    """Write one audit row per organisation an import created or updated (inside the
+    caller's transaction), with what it was before."""
+    db.conn.executemany(
+        "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after) VALUES (?, ?, ?, ?, ?, NULL)",
+        [(_now(), record["user_email"], org_id, f"import:{record['id']}:{action}",
+          json.dumps(before, ensure_ascii=False) if before is not None else None)
+         for org_id, action, before in changes])
 
 
 def undo(db: sqlite_utils.Database, import_id: int, user_email: str) -> dict[str, int]:
-    """Undo a finished import: delete the organisations it created, restore those it updated
+    """Undo an import: delete the organisations it created, restore those it updated
     (as they were before it). One transaction; returns how many of each."""
-    counts = {"deleted": 0, "restored": 0}
+    rows = db.execute("SELECT organisation_id, action, before FROM audit_log WHERE action LIKE ?"
+                      " ORDER BY id", [f"import:{import_id}:%"]).fetchall()
+    changes = [(org_id, action.rsplit(":", 1)[1], json.loads(before) if before else None)
+               for org_id, action, before in rows]
     with catalogue.write_transaction(db):
-        rows = db.execute("SELECT organisation_id, action, before FROM audit_log WHERE action LIKE ?"
-                          " ORDER BY id DESC", [f"import:{import_id}:%"]).fetchall()
-        for org_id, action, before in rows:
-            current = catalogue.organisation_snapshot(db, org_id)
-            if current is None:
-                continue
-            if action.endswith(":created"):
-                catalogue.delete_organisation(db, org_id)
-                counts["deleted"] += 1
-            elif before:
-                catalogue.apply_snapshot(db, org_id, {**current, **json.loads(before)})
-                counts["restored"] += 1
+        counts = importer.revert(db, changes, in_transaction=True)
         db.execute("UPDATE imports SET state = 'undone', error = ? WHERE id = ?",
                    [f"undone by {user_email} at {_now()}", import_id])
         db.execute("INSERT INTO audit_log (at, user_email, organisation_id, action) VALUES (?, ?, NULL, ?)",
