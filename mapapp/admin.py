@@ -6,12 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from . import accounts, catalogue
-from .auth import role_required
+from . import accounts, catalogue, params
+from .auth import role_required, safe_next
 from .db import get_db
 from .errors import BadRequest
 from .filters import Filters
 from .migrations import PRECISIONS
+from .params import whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -34,10 +35,7 @@ def organisations():
     filters = Filters.from_args(request.args)
     chosen = tuple(s for s in request.args.getlist("status") if s in STATUSES) or STATUSES
     db = get_db()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        raise BadRequest("page: not a number", parameter="page") from None
+    page = whole_number(request.args.get("page"), "page", default=1, low=1)
     staff_filters = {
         "unlocated_only": request.args.get("located") == "0",  # the "needs a location" queue
         "precision": request.args.get("precision") if request.args.get("precision") in PRECISIONS else None,
@@ -59,10 +57,7 @@ def change_status():
     status = request.form.get("status", "")
     if status not in STATUSES:
         raise BadRequest(f"status: choose one of {', '.join(STATUSES)}", parameter="status")
-    try:
-        ids = [int(v) for v in request.form.getlist("id")]
-    except ValueError:
-        raise BadRequest("id: not an organisation id", parameter="id") from None
+    ids = params.ids(request.form.getlist("id"))
     db = get_db()
     with catalogue.write_transaction(db):
         changed = catalogue.set_status(db, ids, status)
@@ -71,7 +66,7 @@ def change_status():
                            {"status": previous}, {"status": status})
     labels = {"draft": _("draft"), "published": _("published"), "archived": _("archived")}
     flash(_("%(n)s organisations are now %(status)s.", n=len(changed), status=labels[status]))
-    return redirect(request.form.get("back") or url_for("admin.organisations"))
+    return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -89,10 +84,12 @@ def users():
                                                       request.form.get("role", "editor"))
                 created = (user.email, password)
             elif action in ("role", "deactivate", "activate"):
-                accounts.update_user(db, int(request.form["user_id"]), acting=current_user.user,
+                accounts.update_user(db, whole_number(request.form.get("user_id"), "user_id", low=1), acting=current_user.user,
                                      role=request.form.get("role") if action == "role" else None,
                                      active={"deactivate": False, "activate": True}.get(action))
-        except (accounts.AccountError, KeyError, ValueError) as e:
+        except accounts.AccountError as e:
             error = str(e)
+        except BadRequest as e:
+            error = e.message
     return render_template("admin/users.html", users=accounts.list_users(db), error=error,
                            created=created, roles=accounts.ROLES), (400 if error else 200)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from pathlib import Path
 
-from . import apihttp, catalogue, exports, geo, mapindex, openapi, vocab
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+
+from . import apihttp, catalogue, exportcache, exports, geo, mapindex, openapi, vocab
 from .db import get_db
 from .errors import BadRequest, NotFound
 from .filters import Filters
 from .i18n import current_language
+from .params import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -22,17 +25,8 @@ def map_index() -> mapindex.MapIndex:
     return current_app.extensions.setdefault("mapapp.index", mapindex.MapIndex())
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: '{raw}' is not a whole number", parameter=name) from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name}: must be between {low} and {high}, got {value}", parameter=name)
-    return value
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int:
+    return whole_number(request.args.get(name), name, default=default, low=low, high=high)
 
 
 @bp.get("/clusters")
@@ -41,9 +35,7 @@ def clusters():
     filters = Filters.from_args(request.args)
     if filters.bbox is None:
         raise BadRequest("bbox: required, as minLon,minLat,maxLon,maxLat", parameter="bbox")
-    zoom = _int_arg("zoom", 0, 0, mapindex.MAX_ZOOM)
-    if "zoom" not in request.args:
-        raise BadRequest("zoom: required, a whole number from 0 to 19", parameter="zoom")
+    zoom = _int_arg("zoom", None, 0, mapindex.MAX_ZOOM)
     db = get_db()
     snapshot = map_index().get(db)
     mask = mapindex.selection(snapshot, filters, db)
@@ -148,18 +140,38 @@ def organisations_geojson():
     return response
 
 
+def export_cache() -> exportcache.ExportCache:
+    """The process's export cache, created on first use."""
+    return current_app.extensions.setdefault(
+        "mapapp.exports", exportcache.ExportCache(Path(current_app.config["CACHE_DIR"]) / "exports"))
+
+
 @bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>")
 def organisations_export(fmt: str):
-    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV."""
+    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV.
+    Computed once per catalogue version and request, then streamed from disk."""
     kind = "essglobal" if fmt == "essglobal.csv" else fmt
     filters = Filters.from_args(request.args)
-    orgs = catalogue.export_organisations(get_db(), filters)
-    data = exports.export(orgs, kind, lang=current_language(), base_url=request.host_url.rstrip("/"),
-                          tile_url=current_app.config["TILE_URL"],
-                          attribution=current_app.config["TILE_ATTRIBUTION"])
-    response = current_app.response_class(data, mimetype=exports.MEDIA_TYPES[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="organisations.{exports.EXTENSIONS[kind]}"'
-    return response
+    db = get_db()
+    if kind == "html":
+        exports.check_html_size(catalogue.count_organisations(db, filters, located_only=True))
+    lang, base_url = current_language(), request.host_url.rstrip("/")
+    config = current_app.config
+
+    def produce() -> bytes:
+        orgs = catalogue.export_organisations(db, filters)
+        return exports.export(orgs, kind, lang=lang, base_url=base_url, tile_url=config["TILE_URL"],
+                              attribution=config["TILE_ATTRIBUTION"])
+
+    # The change time and the file tell apart two catalogues at the same version number
+    # (a restored backup, another database).
+    version, changed_at = catalogue.last_change(db)
+    parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
+             config["TILE_ATTRIBUTION"], changed_at, config["DATABASE"])
+    path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce)
+    return send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=True,
+                         download_name=f"organisations.{exports.EXTENSIONS[kind]}", conditional=False,
+                         etag=False, max_age=None)
 
 
 @bp.get("/vocabularies")

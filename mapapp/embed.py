@@ -13,22 +13,15 @@ from . import catalogue
 from .db import get_db
 from .errors import BadRequest, NotFound
 from .filters import Filters, parse_lock
+from .params import whole_number
 from .views import map_context
 
 bp = Blueprint("embed", __name__)
 DEFAULT_HEIGHT = 480
 
 
-def _height(raw: str | None, default: int = DEFAULT_HEIGHT) -> int:
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"height: '{raw}' is not a whole number of pixels", parameter="height") from None
-    if not 200 <= value <= 2000:
-        raise BadRequest("height: must be between 200 and 2000 pixels", parameter="height")
-    return value
+def _pixels(raw: str | None, name: str, default: int = DEFAULT_HEIGHT) -> int:
+    return whole_number(raw, name, default=default, low=200, high=2000, unit="pixels")
 
 
 @bp.get("/embed")
@@ -38,7 +31,7 @@ def embed():
         filters = Filters.from_args(request.args)
         locked = parse_lock(request.args.get("lock"), filters)
         controls = request.args.get("controls", "1") != "0"
-        height = _height(request.args.get("height"))
+        height = _pixels(request.args.get("height"), "height")
         focus = None
         if request.args.get("focus"):
             org = catalogue.get_organisation(get_db(), request.args["focus"])
@@ -83,12 +76,15 @@ def oembed():
     if request.args.get("format", "json") != "json":
         return jsonify({"ok": False, "error": "format: only json is supported", "status": 501,
                         "parameter": "format"}), 501
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise BadRequest(f"url: '{url[:200]}' is not a valid address", parameter="url") from None
     if not url or parts.netloc != request.host or parts.scheme not in ("http", "https"):
         raise NotFound("url: not an address of this map")
-    width = _height(request.args.get("maxwidth"), 800) if request.args.get("maxwidth") else 800
-    height = min(_height(request.args.get("maxheight"), DEFAULT_HEIGHT), DEFAULT_HEIGHT) \
-        if request.args.get("maxheight") else DEFAULT_HEIGHT
+    width = _pixels(request.args.get("maxwidth"), "maxwidth", 800)
+    height = min(_pixels(request.args.get("maxheight"), "maxheight"), DEFAULT_HEIGHT)
     args = MultiDict([(k, v) for k, v in parse_qsl(parts.query) if k not in ("height",)])
     title = current_app.config["SITE_NAME"]
     if parts.path.startswith("/organisations/"):

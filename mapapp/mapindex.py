@@ -40,6 +40,8 @@ class Snapshot:
     facets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     # Full-text results per query: a visitor pans and zooms with the same search.
     searches: OrderedDict = field(default_factory=OrderedDict)
+    # Request threads share the snapshot: the search cache changes under this lock.
+    search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def size(self) -> int:
@@ -117,19 +119,22 @@ SEARCHES_KEPT = 64
 
 def search_mask(snapshot: Snapshot, text: str, db: sqlite_utils.Database) -> np.ndarray:
     """Mask of the organisations matching a full-text search (cached per snapshot)."""
-    found = snapshot.searches.get(text)
-    if found is None:
-        ids = np.array(catalogue.search_ids(db, text), dtype=np.int64)
-        positions = np.searchsorted(snapshot.ids, ids)
-        inside = positions < snapshot.size
-        positions, ids = positions[inside], ids[inside]
-        found = np.zeros(snapshot.size, dtype=bool)
-        found[positions[snapshot.ids[positions] == ids]] = True  # drafts are not in the snapshot
+    with snapshot.search_lock:
+        found = snapshot.searches.get(text)
+        if found is not None:
+            snapshot.searches.move_to_end(text)
+            return found
+    ids = np.array(catalogue.search_ids(db, text), dtype=np.int64)  # outside the lock: it may be slow
+    positions = np.searchsorted(snapshot.ids, ids)
+    inside = positions < snapshot.size
+    positions, ids = positions[inside], ids[inside]
+    found = np.zeros(snapshot.size, dtype=bool)
+    found[positions[snapshot.ids[positions] == ids]] = True  # drafts are not in the snapshot
+    with snapshot.search_lock:
         snapshot.searches[text] = found
-        if len(snapshot.searches) > SEARCHES_KEPT:
-            snapshot.searches.popitem(last=False)
-    else:
         snapshot.searches.move_to_end(text)
+        while len(snapshot.searches) > SEARCHES_KEPT:
+            snapshot.searches.popitem(last=False)
     return found
 
 

@@ -7,13 +7,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from . import catalogue, maps, mapindex, vocab
 from .api import facet_options, map_index
 from .db import get_db
-from .errors import MapappError, NotFound
+from .errors import BadRequest, MapappError, NotFound
 from .filters import Filters
 from .i18n import current_language
+from .params import whole_number
 from .security import csp_nonce
 
 bp = Blueprint("views", __name__)
@@ -39,9 +41,14 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def _answers_json() -> bool:
+    """The API and oEmbed answer errors in the API's JSON shape; pages with a page."""
+    return request.path.startswith("/api/") or request.path == "/oembed"
+
+
 @bp.app_errorhandler(MapappError)
 def page_error(error: MapappError):
-    if request.path.startswith("/api/"):
+    if _answers_json():
         return jsonify({"ok": False, "error": error.message, "status": error.status,
                         **({"parameter": error.parameter} if error.parameter else {})}), error.status
     return render_template("error.html", status=error.status, message=error.message), error.status
@@ -57,9 +64,20 @@ def too_large(error):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    if request.path.startswith("/api/"):
+    if _answers_json():
         return jsonify({"ok": False, "error": "not found", "status": 404}), 404
     return render_template("error.html", status=404, message=_("This page does not exist.")), 404
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """Every other HTTP error: the API's JSON shape under /api/, the error page elsewhere."""
+    status = error.code or 500
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if _answers_json():
+        message = "the API is read-only: use GET" if status == 405 else error.description
+        return jsonify({"ok": False, "error": message, "status": status}), status, headers
+    return render_template("error.html", status=status, message=error.description), status, headers
 
 
 def _filter_panel(db, filters: Filters) -> dict:
@@ -123,11 +141,9 @@ def directory():
     total = catalogue.count_organisations(db, filters)
     pages = max(1, math.ceil(total / DIRECTORY_PAGE_SIZE))
     try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 0
-    if not 1 <= page <= pages:
-        raise MapappError(_("page: there are %(pages)s pages of results", pages=pages), parameter="page")
+        page = whole_number(request.args.get("page"), "page", default=1, low=1, high=pages)
+    except BadRequest:
+        raise BadRequest(_("page: there are %(pages)s pages of results", pages=pages), parameter="page") from None
     orgs = catalogue.find_organisations(db, filters, limit=DIRECTORY_PAGE_SIZE,
                                         offset=(page - 1) * DIRECTORY_PAGE_SIZE)
     panel = _filter_panel(db, filters)

@@ -1,0 +1,141 @@
+"""The public API and pages under abuse: expensive exports, odd methods, huge numbers,
+malformed addresses, parallel searches."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from conftest import make_org
+
+from mapapp import catalogue, exports, mapindex
+from mapapp.filters import Filters
+
+
+def test_an_export_is_computed_once_per_catalogue_version(app, db, monkeypatch):
+    make_org(db, "Coop Alpha")
+    calls = []
+    real = catalogue.export_organisations
+    monkeypatch.setattr(catalogue, "export_organisations", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    client = app.test_client()
+    first = client.get("/api/organisations.csv?country=FR")
+    again = client.get("/api/organisations.csv?country=FR")
+    assert first.status_code == again.status_code == 200 and first.data == again.data and len(calls) == 1
+    streamed = client.get("/api/organisations.csv?country=FR", buffered=False)
+    assert not isinstance(streamed.response, list)  # sent from the file, not built in memory
+    streamed.close()
+    make_org(db, "Coop Beta")
+    changed = client.get("/api/organisations.csv?country=FR")
+    assert len(calls) == 2 and b"Coop Beta" in changed.data
+    kept = list((Path(app.config["CACHE_DIR"]) / "exports").glob("v*.csv"))
+    assert len(kept) == 1  # the older version's file is gone
+
+
+def test_parallel_requests_for_the_same_export_compute_it_once(app, db, monkeypatch):
+    make_org(db, "Coop Alpha")
+    calls = []
+    real = exports.export
+    gate = threading.Event()
+
+    def slow_export(*args, **kwargs):
+        calls.append(1)
+        gate.wait(2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "export", slow_export)
+    bodies = []
+
+    def fetch():
+        bodies.append(app.test_client().get("/api/organisations.xlsx").data)
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(30)
+    assert len(calls) == 1 and len(set(bodies)) == 1 and len(bodies) == 6
+
+
+def test_the_html_map_is_bounded(app, db, monkeypatch):
+    for n in range(4):
+        make_org(db, f"Coop {n}")
+    monkeypatch.setattr(exports, "MAX_HTML_ORGANISATIONS", 3)
+    response = app.test_client().get("/api/organisations.html")
+    body = response.get_json()
+    assert response.status_code == 413 and body["ok"] is False
+    assert "at most 3 organisations" in body["error"] and "GeoJSON" in body["error"]
+    assert app.test_client().get("/api/organisations.html?q=Coop+1").status_code == 200
+
+
+def test_exports_name_one_charset(app, db):
+    make_org(db, "Coop Alpha")
+    for fmt in ("csv", "essglobal.csv", "html"):
+        content_type = app.test_client().get(f"/api/organisations.{fmt}").headers["Content-Type"]
+        assert content_type.count("charset") == 1, content_type
+
+
+def test_posting_to_the_api_answers_its_json_error(app):
+    for url in ("/api/organisations", "/api/clusters", "/api/organisations.csv"):
+        response = app.test_client().post(url)
+        assert response.status_code == 405 and response.get_json() == {
+            "ok": False, "error": "the API is read-only: use GET", "status": 405}
+        assert "GET" in response.headers["Allow"]
+
+
+def test_twenty_digit_numbers_are_refused_not_crashed_on(app, demo_client, db):
+    from test_admin import sign_in, staff  # noqa: F401
+
+    huge = "9" * 20
+    assert demo_client.get(f"/organisations?page={huge}").status_code == 400
+    response = demo_client.get(f"/api/organisations?offset={huge}")
+    assert response.status_code == 400 and response.get_json()["parameter"] == "offset"
+    assert demo_client.get(f"/embed?height={huge}").status_code == 400
+    from mapapp import accounts
+    accounts.create_user(db, "admin@example.org", "correct horse battery staple", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    assert client.get(f"/admin/organisations?page={huge}").status_code == 400
+    for url in (f"/admin/organisations/{huge}/edit", f"/admin/imports/{huge}", f"/admin/imports/{huge}/preview"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_malformed_oembed_address_is_a_400(demo_client):
+    for url in ("http://[::1", "http://localhost:99999/", "http://localhost:port/"):
+        response = demo_client.get("/oembed", query_string={"url": url})
+        assert response.status_code == 400, url
+        assert response.get_json()["parameter"] == "url"
+
+
+def test_the_search_cache_survives_parallel_searches(demo_db_path):
+    db = catalogue.connect(demo_db_path)
+    snapshot = mapindex.load(db)
+    db.close()
+    errors = []
+    words = ["coop", "lyon", "bio", "café", "social", "atelier", "food", "wood", "solar", "craft"]
+
+    def search(n: int) -> None:
+        conn = catalogue.connect(demo_db_path)
+        try:
+            for i in range(200):
+                mask = mapindex.search_mask(snapshot, f"{words[(n + i) % 10]} {i % 90}", conn)
+                assert mask.dtype == np.bool_
+        except Exception as e:  # any failure in a thread is the test's failure
+            errors.append(repr(e))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(snapshot.searches) == mapindex.SEARCHES_KEPT
+
+
+def test_search_results_agree_with_the_catalogue(demo_db_path):
+    db = catalogue.connect(demo_db_path)
+    snapshot = mapindex.load(db)
+    found = mapindex.search_mask(snapshot, "coop", db)
+    assert int(found.sum()) == catalogue.count_organisations(db, Filters(q="coop"))
