@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test chromium demo-data clean translations
+.PHONY: install run test audit chromium demo-data clean translations
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -36,6 +36,9 @@ chromium:
 
 test: install chromium  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
+
+audit: install  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)
+	$(BIN)/python scripts/audit_dependencies.py
 
 demo-data: install  ## regenerate data/demo/ from scripts/make_demo_data.py
 	$(BIN)/python scripts/make_demo_data.py

@@ -27,7 +27,7 @@ def _wants_gzip() -> bool:
 def _validators() -> tuple[str, datetime]:
     version, changed_at = catalogue.last_change(get_db())
     key = f"{version}|{request.full_path}|{current_language()}|{'gzip' if _wants_gzip() else ''}"
-    etag = hashlib.sha1(key.encode()).hexdigest()[:20]
+    etag = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
     return etag, datetime.strptime(changed_at, "%Y-%m-%dT%H:%M:%SZ")
 
 

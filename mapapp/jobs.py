@@ -72,7 +72,7 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
     """One import's record (``mapping`` and ``counts`` decoded). A running import whose
     process died (no progress for ``STALE_SECONDS``) is recorded as failed, saying how
     many of its changes were committed (they can be undone)."""
-    row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
+    row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()  # nosec B608 # names and ? placeholders come from code; values are bound
     if row and row[_FIELDS.index("state")] == "running" and \
             (row[_FIELDS.index("heartbeat_at")] or 0) < time.time() - STALE_SECONDS:
         written = _changes_recorded(db, import_id)
@@ -82,7 +82,7 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
                  "written: undo them, then start it again")
         db.execute("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
                    [_now(), error, import_id])
-        row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()
+        row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM imports WHERE id = ?", [import_id]).fetchone()  # nosec B608 # names and ? placeholders come from code; values are bound
     if row is None:
         return None
     record = dict(zip(_FIELDS, row))
@@ -164,7 +164,7 @@ def start(database: str | Path, import_id: int, settings: dict) -> threading.Thr
 def _finish(db: sqlite_utils.Database, import_id: int, **values) -> None:
     """Record the outcome, unless the import already has a final state."""
     sets = ", ".join(f"{k} = ?" for k in values)
-    db.execute(f"UPDATE imports SET {sets}, finished_at = ? WHERE id = ? AND state = 'running'",
+    db.execute(f"UPDATE imports SET {sets}, finished_at = ? WHERE id = ? AND state = 'running'",  # nosec B608 # names and ? placeholders come from code; values are bound
                [*values.values(), _now(), import_id])
 
 
@@ -178,7 +178,7 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
 
         def beat(db_: sqlite_utils.Database, values: dict) -> None:
             values = {**values, "heartbeat_at": time.time()}
-            cursor = db_.execute(f"UPDATE imports SET {', '.join(f'{k} = ?' for k in values)}"
+            cursor = db_.execute(f"UPDATE imports SET {', '.join(f'{k} = ?' for k in values)}"  # nosec B608 # names and ? placeholders come from code; values are bound
                                  " WHERE id = ? AND state = 'running'", [*values.values(), import_id])
             if cursor.rowcount == 0:
                 raise ImportStopped("the import was declared interrupted while it ran; what it wrote "

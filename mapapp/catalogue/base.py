@@ -107,7 +107,7 @@ def slugify(text: str) -> str:
 
 def _unique_slug(db: sqlite_utils.Database, table: str, base: str) -> str:
     slug, n = base, 1
-    while db.execute(f"SELECT 1 FROM {table} WHERE slug = ?", [slug]).fetchone():
+    while db.execute(f"SELECT 1 FROM {table} WHERE slug = ?", [slug]).fetchone():  # nosec B608 # names and ? placeholders come from code; values are bound
         n += 1
         slug = f"{base}-{n}"
     return slug

@@ -26,7 +26,7 @@ def best_cached_geocode(db: sqlite_utils.Database, query: str, providers: list[s
     rank = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(
         ("address", "street", "postcode", "locality", "region", "country")))
     return db.execute(
-        "SELECT lat, lon, precision, provider FROM geocode_cache WHERE query = ? AND lat IS NOT NULL"
+        "SELECT lat, lon, precision, provider FROM geocode_cache WHERE query = ? AND lat IS NOT NULL"  # nosec B608 # names and ? placeholders come from code; values are bound
         f" AND provider IN ({', '.join('?' * len(providers))})"
         f" ORDER BY CASE precision {rank} ELSE 9 END LIMIT 1",
         [query, *providers]).fetchone()
@@ -55,5 +55,5 @@ def organisations_to_locate(db: sqlite_utils.Database, *, pending_only: bool) ->
     if pending_only:
         where += " AND lat IS NULL"
     return _rows(db.execute(
-        "SELECT id, slug, name, street, postcode, city, region, country, lat, lon, geo_precision,"
+        "SELECT id, slug, name, street, postcode, city, region, country, lat, lon, geo_precision,"  # nosec B608 # names and ? placeholders come from code; values are bound
         f" status FROM organisations WHERE {where} ORDER BY id"))

@@ -30,25 +30,25 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
         among("o.relation", filters.relation)
     if filters.theme:
         clauses.append(
-            "o.id IN (SELECT organisation_id FROM organisation_themes WHERE theme IN "
+            "o.id IN (SELECT organisation_id FROM organisation_themes WHERE theme IN "  # nosec B608 # names and ? placeholders come from code; values are bound
             f"({', '.join('?' * len(filters.theme))}))")
         params.extend(filters.theme)
     for kind in ("need", "offer"):
         codes = getattr(filters, kind)
         if codes:
             clauses.append(
-                "o.id IN (SELECT organisation_id FROM organisation_resources WHERE kind = ?"
+                "o.id IN (SELECT organisation_id FROM organisation_resources WHERE kind = ?"  # nosec B608 # names and ? placeholders come from code; values are bound
                 f" AND resource IN ({', '.join('?' * len(codes))}))")
             params.extend([kind, *codes])
     if filters.project:
         clauses.append(
-            "o.id IN (SELECT po.organisation_id FROM project_organisations po"
+            "o.id IN (SELECT po.organisation_id FROM project_organisations po"  # nosec B608 # names and ? placeholders come from code; values are bound
             " JOIN projects p ON p.id = po.project_id"
             f" WHERE p.slug IN ({', '.join('?' * len(filters.project))}))")
         params.extend(filters.project)
     if filters.visit:
         clauses.append(
-            "o.id IN (SELECT vo.organisation_id FROM visit_organisations vo"
+            "o.id IN (SELECT vo.organisation_id FROM visit_organisations vo"  # nosec B608 # names and ? placeholders come from code; values are bound
             " JOIN visits v ON v.id = vo.visit_id"
             f" WHERE v.slug IN ({', '.join('?' * len(filters.visit))}))")
         params.extend(filters.visit)
@@ -126,7 +126,7 @@ def find_organisations(
     if located_only:
         where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source)
-    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"
+    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"  # nosec B608 # names and ? placeholders come from code; values are bound
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = [*params, limit, offset]
@@ -142,7 +142,7 @@ def count_organisations(db: sqlite_utils.Database, filters: Filters,
     if located_only:
         where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source)
-    return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]  # nosec B608 # names and ? placeholders come from code; values are bound
 
 
 def get_organisation(
@@ -151,7 +151,7 @@ def get_organisation(
     """One organisation by slug with themes, needs, offers, translations, projects and visits."""
     status = "AND o.status = 'published'" if published_only else ""
     rows = _rows(db.execute(
-        f"SELECT {_LIST_COLUMNS}, o.geo_source, o.created_at, o.updated_at FROM organisations o"
+        f"SELECT {_LIST_COLUMNS}, o.geo_source, o.created_at, o.updated_at FROM organisations o"  # nosec B608 # names and ? placeholders come from code; values are bound
         f" WHERE o.slug = ? {status}", [slug]))
     if not rows:
         return None
@@ -282,11 +282,11 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
         ids = [o["id"] for o in orgs[start:start + 500]]
         marks = ", ".join("?" * len(ids))
         for org_id, kind, code, detail in db.execute(
-                "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+                "SELECT organisation_id, kind, resource, detail FROM organisation_resources"  # nosec B608 # names and ? placeholders come from code; values are bound
                 f" WHERE organisation_id IN ({marks}) ORDER BY resource", ids):
             by_id[org_id][f"{kind}s"][code] = detail
         for org_id, slug in db.execute(
-                "SELECT po.organisation_id, p.slug FROM project_organisations po JOIN projects p"
+                "SELECT po.organisation_id, p.slug FROM project_organisations po JOIN projects p"  # nosec B608 # names and ? placeholders come from code; values are bound
                 f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
             by_id[org_id]["projects"].append(slug)
     return orgs

@@ -68,7 +68,7 @@ def snapshot_source(
     if refs is not None:
         where += f" AND source_ref IN ({', '.join('?' * len(refs))})"
         params += list(refs)
-    cursor = db.execute(f"SELECT * FROM organisations WHERE {where}", params)
+    cursor = db.execute(f"SELECT * FROM organisations WHERE {where}", params)  # nosec B608 # names and ? placeholders come from code; values are bound
     columns = [d[0] for d in cursor.description]
     by_id: dict[int, Stored] = {}
     for row in cursor:
@@ -77,17 +77,17 @@ def snapshot_source(
                                    related_of())
     if not by_id:
         return {}
-    subset = f"SELECT id FROM organisations WHERE {where}"
+    subset = f"SELECT id FROM organisations WHERE {where}"  # nosec B608 # names and ? placeholders come from code; values are bound
     for org_id, theme in db.execute(
-            f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"
+            f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"  # nosec B608 # names and ? placeholders come from code; values are bound
             " ORDER BY theme", params):
         by_id[org_id].related["themes"].append(theme)
     for org_id, kind, resource, detail in db.execute(
-            "SELECT organisation_id, kind, resource, detail FROM organisation_resources"
+            "SELECT organisation_id, kind, resource, detail FROM organisation_resources"  # nosec B608 # names and ? placeholders come from code; values are bound
             f" WHERE organisation_id IN ({subset}) ORDER BY resource", params):
         by_id[org_id].related[f"{kind}s"][resource] = detail
     for org_id, lang, text in db.execute(
-            "SELECT organisation_id, lang, description FROM organisation_descriptions"
+            "SELECT organisation_id, lang, description FROM organisation_descriptions"  # nosec B608 # names and ? placeholders come from code; values are bound
             f" WHERE organisation_id IN ({subset}) ORDER BY lang", params):
         by_id[org_id].related["descriptions"][lang] = text
     return {s.values["source_ref"]: s for s in by_id.values()}
@@ -113,8 +113,9 @@ def insert_organisation(
             slug = f"{base}-{n}"
         taken_slugs.add(slug)
     row = {**values, "slug": slug, "created_at": now, "updated_at": now}
+    _check_columns(row)
     cursor = db.execute(
-        f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # nosec B608 # names and ? placeholders come from code; values are bound
         list(row.values()),
     )
     _write_related(db, cursor.lastrowid, related, replace=False)
@@ -157,13 +158,13 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
         related_rows["descriptions"] += [(org_id, lang, text) for lang, text in related["descriptions"].items()]
         out.append((org_id, slug))
     triggers = dict(db.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
         f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
     for name in triggers:
         db.execute(f"DROP TRIGGER {name}")
     names = ["id", "slug", "created_at", "updated_at", *columns]
     db.conn.executemany(
-        f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)
+        f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
     db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
@@ -178,6 +179,16 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
     return out
 
 
+_WRITABLE = frozenset((*FIELDS, "slug", "created_at", "updated_at"))
+
+
+def _check_columns(values: dict) -> None:
+    """Column names are put into SQL text: only the organisation's own columns may be."""
+    unknown = set(values) - _WRITABLE
+    if unknown:
+        raise ValueError(f"not organisation fields: {', '.join(sorted(map(str, unknown)))}")
+
+
 def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict, related: dict) -> str:
     """Write what differs from ``stored``; return "updated" or "unchanged"."""
     changed = {k: v for k, v in values.items() if stored.values.get(k) != v}
@@ -185,8 +196,9 @@ def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict,
     if not changed and not related_changed:
         return "unchanged"
     changed["updated_at"] = _now()
+    _check_columns(changed)
     db.execute(
-        f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",
+        f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",  # nosec B608 # names and ? placeholders come from code; values are bound
         [*changed.values(), stored.id],
     )
     if related_changed:
