@@ -215,9 +215,12 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     except BadRequest as e:
         raise click.ClickException(f"--filters: {e.message}") from None
     orgs = catalogue.export_organisations(_open_catalogue(), parsed)
-    data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
-                          tile_url=current_app.config["TILE_URL"],
-                          attribution=current_app.config["TILE_ATTRIBUTION"])
+    try:
+        data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
+                              tile_url=current_app.config["TILE_URL"],
+                              attribution=current_app.config["TILE_ATTRIBUTION"])
+    except exports.ExportTooLarge as e:
+        raise click.ClickException(f"nothing written: {e.message}") from None
     with open(output, "wb") as f:
         f.write(data)
     click.echo(f"{len(orgs)} organisations written to {output} ({fmt})")

@@ -139,3 +139,12 @@ def test_search_results_agree_with_the_catalogue(demo_db_path):
     snapshot = mapindex.load(db)
     found = mapindex.search_mask(snapshot, "coop", db)
     assert int(found.sum()) == catalogue.count_organisations(db, Filters(q="coop"))
+
+
+def test_mapapp_export_says_when_the_html_map_would_be_too_large(runner, db, tmp_path, monkeypatch):
+    for n in range(3):
+        make_org(db, f"Coop {n}")
+    monkeypatch.setattr(exports, "MAX_HTML_ORGANISATIONS", 2)
+    out = tmp_path / "map.html"
+    result = runner.invoke(args=["export", "--format", "html", "-o", str(out)])
+    assert result.exit_code == 1 and "at most 2 organisations" in result.output and not out.exists()
