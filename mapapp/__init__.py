@@ -29,7 +29,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_port=proxies)
 
-    from . import admin, admin_edit, admin_imports, api, auth, cli, db, embed, i18n, security, views
+    from . import cli
+    from .web import (
+        admin,
+        admin_edit,
+        admin_imports,
+        api,
+        auth,
+        db,
+        embed,
+        i18n,
+        security,
+        views,
+    )
 
     security.init_app(app)
     db.init_app(app)

@@ -9,9 +9,11 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
 
-from . import catalogue, create_app, demo, exports, geocode, importer, vocab
+from . import catalogue, create_app, vocab
+from .catalogue.migrations import SchemaError
 from .config import ConfigError
-from .migrations import SchemaError
+from .importing import demo, importer
+from .mapdata import exports, geocode
 
 
 def _open_catalogue():
@@ -181,7 +183,7 @@ def geocode_command(pending: bool, provider: str | None, list_only: bool) -> Non
 @click.option("--website", default="", help="The project's website (http or https).")
 def create_project_command(slug: str, name: str, description: str, website: str) -> None:
     """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
-    from .normalise import parse_website
+    from .importing.normalise import parse_website
 
     if slug != catalogue.slugify(slug):
         raise click.ClickException(f"'{slug}' is not a valid slug; use for example '{catalogue.slugify(slug)}'")

@@ -12,7 +12,7 @@ from functools import cache
 
 import shapely
 from shapely import STRtree
-from shapely.geometry import MultiPoint, Point, mapping
+from shapely.geometry import MultiPoint, Point
 
 from . import vocab
 from .config import DATA_DIR
@@ -25,11 +25,10 @@ def feature_collection(orgs: list[dict], *, lang: str = vocab.DEFAULT_LANGUAGE,
     for org in orgs:
         if org.get("lat") is None or org.get("lon") is None:
             continue
-        geometry = mapping(Point(org["lon"], org["lat"]))
         features.append({
             "type": "Feature",
             "id": org["slug"],
-            "geometry": {"type": "Point", "coordinates": list(geometry["coordinates"])},
+            "geometry": {"type": "Point", "coordinates": [org["lon"], org["lat"]]},  # GeoJSON order
             "properties": {
                 "slug": org["slug"],
                 "name": org["name"],

@@ -72,8 +72,9 @@ def run_import(db: Path, file: Path, mapping: str | None) -> dict:
     code = f"""
 import json, resource, time, sys
 sys.path.insert(0, {str(ROOT)!r})
-from mapapp import catalogue, importer
-from mapapp.geocode import Chain
+from mapapp import catalogue
+from mapapp.importing import importer
+from mapapp.mapdata.geocode import Chain
 db = catalogue.connect({str(db)!r})
 chain = Chain.from_config("provided,cache,gazetteer", db, user_agent="")
 start = time.perf_counter()

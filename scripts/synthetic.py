@@ -13,7 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mapapp import catalogue, gazetteer, vocab  # noqa: E402
+from mapapp import catalogue, vocab  # noqa: E402
+from mapapp.mapdata import gazetteer  # noqa: E402
 
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY", "NL", "DE", "ES", "PT", "GR")
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from mapapp import catalogue, create_app, demo
+from mapapp import catalogue, create_app
+from mapapp.importing import demo
 
 CHROMIUM = "/usr/bin/chromium"
 

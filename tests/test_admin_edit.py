@@ -5,8 +5,9 @@ from pathlib import Path
 from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
 from test_browser import route_tiles
 
-from mapapp import catalogue, importer
-from mapapp.geocode import Chain
+from mapapp import catalogue
+from mapapp.importing import importer
+from mapapp.mapdata.geocode import Chain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
 from test_browser import route_tiles
 
-from mapapp import catalogue, jobs
+from mapapp import catalogue
+from mapapp.importing import jobs
 from mapapp.filters import Filters
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -164,7 +165,7 @@ def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(ap
 
 
 def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
-    from mapapp import admin_imports
+    from mapapp.web import admin_imports
 
     monkeypatch.setattr(admin_imports, "PREVIEW_ROWS", 5)
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")

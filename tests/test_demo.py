@@ -1,4 +1,5 @@
-from mapapp import catalogue, demo, vocab
+from mapapp import catalogue, vocab
+from mapapp.importing import demo
 from mapapp.filters import Filters
 
 

@@ -12,7 +12,8 @@ import pytest
 from conftest import make_org
 from openapi_spec_validator import validate
 
-from mapapp import catalogue, exports, geo
+from mapapp import catalogue, geo
+from mapapp.mapdata import exports
 from mapapp.filters import Filters
 
 

@@ -4,8 +4,9 @@ fake server on 127.0.0.1."""
 import pytest
 from fake_geocoder import FakeGeocoder
 
-from mapapp import catalogue, geocode
-from mapapp.geocode import Address, Chain
+from mapapp import catalogue
+from mapapp.mapdata import geocode
+from mapapp.mapdata.geocode import Address, Chain
 
 AGENT = "mapapp tests, tests@example.org"
 PLACES = {

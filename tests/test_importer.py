@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from conftest import make_org
 
-from mapapp import catalogue, importer
+from mapapp import catalogue
+from mapapp.importing import importer
 from mapapp.filters import Filters
-from mapapp.geocode import Chain
+from mapapp.mapdata.geocode import Chain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

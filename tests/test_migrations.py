@@ -3,7 +3,8 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from mapapp import catalogue, migrations
+from mapapp import catalogue
+from mapapp.catalogue import migrations
 
 
 def test_fresh_catalogue_has_every_table(db):

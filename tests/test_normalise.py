@@ -1,6 +1,6 @@
 import pytest
 
-from mapapp import normalise as n
+from mapapp.importing import normalise as n
 
 
 @pytest.mark.parametrize("value, code", [

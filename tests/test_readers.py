@@ -2,8 +2,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from mapapp.columns import score_header
-from mapapp.readers import ReadError, read_table
+from mapapp.importing.columns import score_header
+from mapapp.importing.readers import ReadError, read_table
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 

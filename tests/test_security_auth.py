@@ -116,7 +116,7 @@ def test_sessions_end_after_the_configured_lifetime(app, staff, monkeypatch):  #
     sign_in(client, "editor@example.org")
     assert client.get("/admin").status_code == 200
     later = time.time() + app.permanent_session_lifetime.total_seconds() + 60
-    monkeypatch.setattr("mapapp.auth.time.time", lambda: later)
+    monkeypatch.setattr("mapapp.web.auth.time.time", lambda: later)
     assert client.get("/admin").status_code == 302
     assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from conftest import make_org
 
-from mapapp import catalogue, exports, mapindex
+from mapapp import catalogue
+from mapapp.mapdata import exports, mapindex
 from mapapp.filters import Filters
 
 
@@ -148,3 +149,20 @@ def test_mapapp_export_says_when_the_html_map_would_be_too_large(runner, db, tmp
     out = tmp_path / "map.html"
     result = runner.invoke(args=["export", "--format", "html", "-o", str(out)])
     assert result.exit_code == 1 and "at most 2 organisations" in result.output and not out.exists()
+
+
+def test_geojson_is_cached_and_sent_gzipped_once(app, db, monkeypatch):
+    import gzip
+    import json
+
+    make_org(db, "Coop Alpha")
+    calls = []
+    real = catalogue.export_organisations
+    monkeypatch.setattr(catalogue, "export_organisations", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    client = app.test_client()
+    plain = client.get("/api/organisations.geojson")
+    packed = client.get("/api/organisations.geojson", headers={"Accept-Encoding": "gzip"})
+    assert len(calls) == 1 and packed.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    assert plain.get_json()["features"][0]["properties"]["url"] == "/organisations/coop-alpha"
+    assert "attachment" not in plain.headers.get("Content-Disposition", "")

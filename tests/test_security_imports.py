@@ -14,7 +14,8 @@ from fake_geocoder import FakeGeocoder
 from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
 from test_admin_imports import upload, wait_done
 
-from mapapp import accounts, catalogue, jobs
+from mapapp import accounts, catalogue
+from mapapp.importing import jobs
 from mapapp.filters import Filters
 
 CITIES = ("Lyon", "Gent", "Torino", "Poznań", "Nicosia")

@@ -12,7 +12,8 @@ import pytest
 from conftest import make_org
 from markupsafe import escape
 
-from mapapp import catalogue, exports
+from mapapp import catalogue
+from mapapp.mapdata import exports
 from mapapp.filters import Filters
 
 SSTI = "x {{ cycler.__init__.__globals__.os.getpid() }}"

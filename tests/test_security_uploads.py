@@ -13,9 +13,10 @@ import pytest
 from conftest import make_org
 from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
 
-from mapapp import catalogue, importer, readers
+from mapapp import catalogue
+from mapapp.importing import importer, readers
 from mapapp.filters import Filters
-from mapapp.geocode import Chain
+from mapapp.mapdata.geocode import Chain
 
 
 def read_error(path: Path) -> str:

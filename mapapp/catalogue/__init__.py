@@ -6,8 +6,8 @@ The modules split it by concern; everything is used as ``catalogue.<name>``.
 """
 
 from ..filters import Filters
-from .base import (FICTIONAL_SOURCE, FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, slugify,
-                   write_transaction)
+from ..text import slugify
+from .base import FICTIONAL_SOURCE, FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, write_transaction
 from .geocache import (best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate,
                        store_geocode)
 from .mapdata import map_memberships, map_points, map_rows, search_ids

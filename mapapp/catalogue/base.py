@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..migrations import migrate
+from .migrations import migrate
 
 FIELDS = (
     "name", "description", "relation", "structure", "legal_form",
@@ -78,31 +76,6 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# Letters that Unicode decomposition does not reduce to ASCII, and Greek
-# (simplified ELOT 743), so that Łódź and Λευκωσία get readable slugs.
-_TRANSLITERATION = str.maketrans({
-    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE",
-    "œ": "oe", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i",
-    **dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", [
-        "a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r",
-        "s", "s", "t", "y", "f", "ch", "ps", "o"])),
-})
-
-
-_COMBINING = re.compile("[\u0300-\u036f]")
-
-
-def slugify(text: str) -> str:
-    """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``)."""
-    if text.isascii():
-        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
-    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
-    text = text.translate(_TRANSLITERATION)
-    ascii_text = text.encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    return slug[:80].rstrip("-") or "organisation"
 
 
 def _unique_slug(db: sqlite_utils.Database, table: str, base: str) -> str:

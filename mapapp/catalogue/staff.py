@@ -7,6 +7,7 @@ import sqlite_utils
 from .base import FIELDS, CatalogueError, _now
 from .writes import Stored, _read_related, related_of, update_organisation
 
+
 def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> list[tuple[int, str]]:
     """Give organisations a status; return ``(id, previous status)`` of those it changed."""
     changed = []

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .base import FIELDS, CatalogueError, Saved, _now, _unique_slug, slugify
+from ..text import slugify
+from .base import FIELDS, CatalogueError, Saved, _now, _unique_slug
 
 # -- organisations: writes -------------------------------------------------
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
-from .params import MAX_ID
+from ..params import MAX_ID
 
 
 def tile_origin(tile_url: str) -> str:

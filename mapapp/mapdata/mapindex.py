@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sqlite_utils
 
-from . import catalogue
-from .filters import KINDS, BBox, Filters
+from .. import catalogue
+from ..filters import KINDS, BBox, Filters
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
 MAX_VIEW_PIXELS = (2560, 1600)  # a larger bbox is clustered as if seen from further away

@@ -3,11 +3,22 @@ from the audit log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from . import accounts, catalogue, geocode, normalise, vocab
+from .. import accounts, catalogue, vocab
+from ..importing import normalise
+from ..mapdata import geocode
 from .auth import role_required
 from .db import get_db
 

@@ -9,6 +9,7 @@ bounded: one computation per key at a time across threads and worker processes
 from __future__ import annotations
 
 import fcntl
+import gzip
 import hashlib
 import os
 import threading
@@ -31,8 +32,17 @@ class ExportCache:
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
         return self.folder / f"v{version}-{digest}.{extension}"
 
-    def get(self, version: int, parts: tuple, extension: str, produce: Callable[[], bytes]) -> Path:
-        """The file for ``parts``, computing it with ``produce`` when it is not kept yet."""
+
+    def get(self, version: int, parts: tuple, extension: str, produce: Callable[[], bytes], *,
+            gzipped: bool = False) -> Path:
+        """The file for ``parts``, computing it with ``produce`` when it is not kept yet;
+        with ``gzipped``, its gzip-compressed copy (compressed once)."""
+        path = self._get(version, parts, extension, produce)
+        if not gzipped:
+            return path
+        return self._get(version, parts, extension + ".gz", lambda: gzip.compress(path.read_bytes(), 6))
+
+    def _get(self, version: int, parts: tuple, extension: str, produce: Callable[[], bytes]) -> Path:
         path = self.path_for(version, parts, extension)
         if path.exists():
             return path

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from .config import DATA_DIR
-from .normalise import fold
+from ..config import DATA_DIR
+from ..text import fold
 
 PLACES_DIR = DATA_DIR / "geo" / "places"
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
-from . import apihttp, catalogue, exportcache, exports, geo, mapindex, openapi, vocab
+from .. import catalogue, vocab
+from ..errors import BadRequest, NotFound
+from ..filters import Filters
+from ..mapdata import exportcache, exports, mapindex
+from ..params import whole_number
+from . import apihttp, openapi
 from .db import get_db
-from .errors import BadRequest, NotFound
-from .filters import Filters
 from .i18n import current_language
-from .params import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -131,13 +133,14 @@ def organisation(slug: str):
 @bp.get("/organisations.geojson")
 def organisations_geojson():
     """Published organisations matching the filters, as an RFC 7946 FeatureCollection."""
-    filters = Filters.from_args(request.args)
-    orgs = catalogue.find_organisations(get_db(), filters, located_only=True)
-    collection = geo.feature_collection(
-        orgs, lang=current_language(), url_for_slug=lambda slug: url_for("views.organisation", slug=slug))
-    response = jsonify(collection)
-    response.mimetype = "application/geo+json"
-    return response
+    return _export("geojson", base_url="", attachment=False)
+
+
+@bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>")
+def organisations_export(fmt: str):
+    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV."""
+    return _export("essglobal" if fmt == "essglobal.csv" else fmt, base_url=request.host_url.rstrip("/"),
+                   attachment=True)
 
 
 def export_cache() -> exportcache.ExportCache:
@@ -146,17 +149,14 @@ def export_cache() -> exportcache.ExportCache:
         "mapapp.exports", exportcache.ExportCache(Path(current_app.config["CACHE_DIR"]) / "exports"))
 
 
-@bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>")
-def organisations_export(fmt: str):
-    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV.
-    Computed once per catalogue version and request, then streamed from disk."""
-    kind = "essglobal" if fmt == "essglobal.csv" else fmt
+def _export(kind: str, *, base_url: str, attachment: bool):
+    """An export computed once per catalogue version and request, then streamed from its
+    file (gzipped once for clients that accept it)."""
     filters = Filters.from_args(request.args)
     db = get_db()
     if kind == "html":
         exports.check_html_size(catalogue.count_organisations(db, filters, located_only=True))
-    lang, base_url = current_language(), request.host_url.rstrip("/")
-    config = current_app.config
+    lang, config = current_language(), current_app.config
 
     def produce() -> bytes:
         orgs = catalogue.export_organisations(db, filters)
@@ -168,10 +168,14 @@ def organisations_export(fmt: str):
     version, changed_at = catalogue.last_change(db)
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
              config["TILE_ATTRIBUTION"], changed_at, config["DATABASE"])
-    path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce)
-    return send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=True,
+    gzipped = kind in exports.COMPRESSIBLE and apihttp.wants_gzip()
+    path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce, gzipped=gzipped)
+    response = send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=attachment,
                          download_name=f"organisations.{exports.EXTENSIONS[kind]}", conditional=False,
                          etag=False, max_age=None)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 @bp.get("/vocabularies")

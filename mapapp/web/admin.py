@@ -6,13 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from . import accounts, catalogue, params
+from .. import accounts, catalogue, params
+from ..catalogue.migrations import PRECISIONS
+from ..errors import BadRequest
+from ..filters import Filters
+from ..params import whole_number
 from .auth import role_required, safe_next
 from .db import get_db
-from .errors import BadRequest
-from .filters import Filters
-from .migrations import PRECISIONS
-from .params import whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50

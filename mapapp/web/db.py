@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 from flask import Flask, current_app, g
 
-from . import catalogue
+from .. import catalogue
 
 
 def get_db() -> sqlite_utils.Database:

@@ -20,11 +20,24 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import catalogue, columns, geo, vocab
-from .geocode import Address, Chain, Location, Outcome
+from .. import catalogue, geo, vocab
+from ..mapdata.geocode import Address, Chain, Location, Outcome
+from . import columns
 from .normalise import (
-    clean_multiline, clean_text, fold, is_placeholder, looks_mangled, parse_country, parse_email,
-    parse_latlon, parse_number, parse_phone, parse_postcode, parse_term, parse_terms, parse_website,
+    clean_multiline,
+    clean_text,
+    fold,
+    is_placeholder,
+    looks_mangled,
+    parse_country,
+    parse_email,
+    parse_latlon,
+    parse_number,
+    parse_phone,
+    parse_postcode,
+    parse_term,
+    parse_terms,
+    parse_website,
 )
 from .readers import ReadError, read_table
 from .report import Report, RowOutcome

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import jinja2
 
-from . import geo, maps, vocab
-from .config import ROOT
-from .csvsafe import neutralise
-from .errors import MapappError
+from .. import geo, vocab
+from ..config import ROOT
+from ..csvsafe import neutralise
+from ..errors import MapappError
+from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal")
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
@@ -33,6 +34,7 @@ ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Struct
 MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                "gpkg": "application/geopackage+sqlite3", "html": "text/html", "essglobal": "text/csv"}
+COMPRESSIBLE = ("geojson", "csv", "html", "essglobal")  # text: worth gzipping once for the clients that accept it
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv"}
 
@@ -163,7 +165,7 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
     rows = [{"name": o["name"], "lat": o["lat"], "lon": o["lon"],
              "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
              "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
-    settings = {"center": list(maps.DEFAULT_CENTER), "zoom": maps.DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
+    settings = {"center": list(DEFAULT_CENTER), "zoom": DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
                 "maxZoom": 19, "bounds": geo.bounds(located)}
     page = _templates().get_template("export/map.html").render(
         lang=lang, title=title, settings=settings, organisations=rows,

@@ -9,13 +9,15 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import catalogue, maps, mapindex, vocab
+from .. import catalogue, vocab
+from ..errors import BadRequest, MapappError, NotFound
+from ..filters import Filters
+from ..mapdata import mapindex
+from ..mapdata.shell import map_shell
+from ..params import whole_number
 from .api import facet_options, map_index
 from .db import get_db
-from .errors import BadRequest, MapappError, NotFound
-from .filters import Filters
 from .i18n import current_language
-from .params import whole_number
 from .security import csp_nonce
 
 bp = Blueprint("views", __name__)
@@ -91,7 +93,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     """What the map templates need: the folium shell, settings for map.js, the filter panel.
     Locked kinds (embeds) offer only their locked values."""
     db = get_db()
-    shell = maps.map_shell(
+    shell = map_shell(
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
         max_zoom=current_app.config["TILE_MAX_ZOOM"],

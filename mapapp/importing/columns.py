@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from . import vocab
-from .config import DATA_DIR
-from .normalise import fold
+from .. import vocab
+from ..config import DATA_DIR
+from ..text import fold
 
 FIELDS = (
     "ref", "name", "description", "relation", "structure", "legal_form", "street", "house_number",

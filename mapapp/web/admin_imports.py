@@ -6,16 +6,28 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from . import catalogue, columns, geocode, importer, jobs
+from .. import catalogue
+from ..importing import columns, importer, jobs
+from ..importing.readers import FORMATS, ReadError, read_table
+from ..mapdata import geocode
 from .auth import role_required
 from .db import get_db
-from .readers import FORMATS, ReadError, read_table
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 PREVIEW_ISSUES = 40

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import catalogue, geocode, importer
+from .. import catalogue
+from ..mapdata import geocode
+from . import importer
 
 _FIELDS = ("id", "user_email", "filename", "stored_path", "source", "project", "status_choice", "mapping",
            "state", "rows_total", "rows_done", "counts", "error", "created_at", "heartbeat_at", "finished_at",

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from . import catalogue, gazetteer, geo, vocab
-from .normalise import fold
+from .. import catalogue, geo, vocab
+from ..text import fold
+from . import gazetteer
 
 ONLINE = ("ban", "nominatim", "photon")
 STEPS = ("provided", "cache", *ONLINE, "gazetteer")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import vocab
-from .filters import KINDS
+from .. import vocab
+from ..filters import KINDS
 
 _FILTER_DOC = {
     "country": "ISO 3166-1 alpha-2 codes, comma-separated or repeated (OR)",

@@ -11,14 +11,14 @@ import csv
 import gettext
 import html
 import re
-import unicodedata
 from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import pycountry
 
-from . import vocab
-from .config import DATA_DIR
+from .. import vocab
+from ..config import DATA_DIR
+from ..text import fold
 
 PLACEHOLDERS = {
     "", "-", "--", "---", "?", "??", "n/a", "na", "n.a.", "n.a", "n/d", "nd", "none", "null", "nil",
@@ -47,18 +47,8 @@ COUNTRY_ALIASES = {
 }
 
 
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_NOT_WORD = re.compile(r"[\W_]+")
 _DIGIT = re.compile(r"\d")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "œ": "oe", "æ": "ae", "đ": "d", "ı": "i"})
-
-
-@lru_cache(maxsize=200_000)
-def fold(text: str) -> str:
-    """Lower-case, accent-free, punctuation-free form for comparing names."""
-    text = _COMBINING.sub("", unicodedata.normalize("NFKD", str(text).casefold()))
-    return " ".join(_NOT_WORD.sub(" ", text.translate(_LETTERS)).split())
 
 
 def clean_text(value: object) -> str:

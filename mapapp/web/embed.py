@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from . import catalogue
+from .. import catalogue
+from ..errors import BadRequest, NotFound
+from ..filters import Filters, parse_lock
+from ..params import whole_number
 from .db import get_db
-from .errors import BadRequest, NotFound
-from .filters import Filters, parse_lock
-from .params import whole_number
 from .views import map_context
 
 bp = Blueprint("embed", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .csvsafe import write_csv
+from ..csvsafe import write_csv
 
 ACTIONS = ("created", "updated", "unchanged", "skipped")
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, g, request
 
-from . import catalogue
+from .. import catalogue
 from .db import get_db
 from .i18n import current_language
 
@@ -20,13 +20,14 @@ COMPRESSIBLE = ("application/json", "application/geo+json", "text/csv")
 MIN_GZIP_BYTES = 1024
 
 
-def _wants_gzip() -> bool:
+def wants_gzip() -> bool:
+    """The client accepts gzip-compressed answers."""
     return "gzip" in (request.headers.get("Accept-Encoding") or "").lower()
 
 
 def _validators() -> tuple[str, datetime]:
     version, changed_at = catalogue.last_change(get_db())
-    key = f"{version}|{request.full_path}|{current_language()}|{'gzip' if _wants_gzip() else ''}"
+    key = f"{version}|{request.full_path}|{current_language()}|{'gzip' if wants_gzip() else ''}"
     etag = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
     return etag, datetime.strptime(changed_at, "%Y-%m-%dT%H:%M:%SZ")
 
@@ -67,7 +68,7 @@ def after_request(response: Response) -> Response:
         response.last_modified = g.api_modified
         response.headers["Cache-Control"] = "no-cache"  # keep, but ask again with the validators
     response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
-    if (_wants_gzip() and response.mimetype in COMPRESSIBLE and not response.direct_passthrough
+    if (wants_gzip() and response.mimetype in COMPRESSIBLE and not response.direct_passthrough
             and "Content-Encoding" not in response.headers):
         body = response.get_data()
         if len(body) >= MIN_GZIP_BYTES:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import catalogue
-from .config import DATA_DIR
+from .. import catalogue
+from ..config import DATA_DIR
 
 DEMO_DIR = DATA_DIR / "demo"
 

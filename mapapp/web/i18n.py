@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale
 
-from .vocab import DEFAULT_LANGUAGE, LANGUAGES
+from ..vocab import DEFAULT_LANGUAGE, LANGUAGES
 
 COOKIE = "lang"
 NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "pl": "Polski", "el": "Ελληνικά",

@@ -1,0 +1,38 @@
+"""Text folding shared by every layer: names compared without case, accents or
+punctuation, and URL slugs in plain ASCII."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Latin letters that Unicode decomposition does not reduce to a base letter.
+_LATIN = {"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "þ": "th", "ı": "i"}
+_FOLD_LETTERS = str.maketrans(_LATIN)
+# Slugs also spell Greek in Latin letters (simplified ELOT 743), so that Λευκωσία reads.
+_SLUG_LETTERS = str.maketrans({
+    **_LATIN,
+    **dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω", [
+        "a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r",
+        "s", "s", "t", "y", "f", "ch", "ps", "o"])),
+})
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """Lower-case, accent-free, punctuation-free form for comparing names."""
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", str(text).casefold()))
+    return " ".join(_NOT_WORD.sub(" ", text.translate(_FOLD_LETTERS)).split())
+
+
+def slugify(text: str) -> str:
+    """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``)."""
+    if text.isascii():
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
+    ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:80].rstrip("-") or "organisation"
