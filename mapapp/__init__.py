@@ -30,20 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 x_port=proxies)
 
     from . import cli
-    from .web import (
-        admin,
-        admin_edit,
-        admin_imports,
-        api,
-        auth,
-        db,
-        embed,
-        i18n,
-        security,
-        views,
-    )
+    from .web import admin, admin_edit, admin_imports, api, auth, db, embed, errors, i18n, mapcontext, security, views
 
     security.init_app(app)
+    errors.init_app(app)
+    mapcontext.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)

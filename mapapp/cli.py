@@ -231,7 +231,7 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
 @click.command("create-user")
 @with_appcontext
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "editor"]), default="editor", show_default=True,
+@click.option("--role", type=click.Choice(vocab.ROLES), default="editor", show_default=True,
               help="admin manages users and everything; editor imports, edits and publishes.")
 @click.option("--password", "ask", flag_value="ask", default=None,
               help="Prompt for the password instead of generating one.")

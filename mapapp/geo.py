@@ -14,7 +14,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import MultiPoint, Point
 
-from . import vocab
+from . import records, vocab
 from .config import DATA_DIR
 
 
@@ -29,24 +29,13 @@ def feature_collection(orgs: list[dict], *, lang: str = vocab.DEFAULT_LANGUAGE,
             "type": "Feature",
             "id": org["slug"],
             "geometry": {"type": "Point", "coordinates": [org["lon"], org["lat"]]},  # GeoJSON order
-            "properties": {
-                "slug": org["slug"],
-                "name": org["name"],
-                "city": org["city"],
-                "country": org["country"],
-                "country_name": vocab.country_name(org["country"] or "", lang),
-                "relation": org["relation"],
-                "themes": org["themes"],
-                "theme_labels": [vocab.themes().label(t, lang) for t in org["themes"]],
-                "website": org["website"],
-                "url": url_for_slug(org["slug"]) if url_for_slug else None,
-                "fictional": org.get("source") == "demo",
-            },
+            "properties": {k: v for k, v in records.summary(
+                org, lang, url_for_slug(org["slug"]) if url_for_slug else None).items() if k not in ("lat", "lon")},
         })
     return {"type": "FeatureCollection", "features": features}
 
 
-def bounds(orgs: list[dict]) -> tuple[float, float, float, float] | None:
+def latlon_bounds(orgs: list[dict]) -> tuple[float, float, float, float] | None:
     """(min_lat, min_lon, max_lat, max_lon) of the located organisations, or None."""
     points = [(o["lon"], o["lat"]) for o in orgs if o.get("lat") is not None]
     if not points:

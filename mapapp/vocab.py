@@ -18,6 +18,13 @@ from .config import DATA_DIR
 LANGUAGES = ("en", "fr", "it", "pl", "el", "nl")
 DEFAULT_LANGUAGE = "en"
 VOCAB_DIR = DATA_DIR / "vocab"
+# The small enumerations: one definition each, read by the schema, importer, staff pages,
+# command line and API description.
+STATUSES = ("draft", "published", "archived")
+IMPORT_STATUSES = ("draft", "published")  # what an import may set
+ROLES = ("admin", "editor")
+PRECISIONS = ("provided", "address", "street", "postcode", "locality", "region", "country", "manual")
+RELATIONS = ("visited", "participant", "partner", "other")  # the codes of data/vocab/relations.csv
 THEME_URI_BASE = "http://purl.org/essglobal/standard/activities-modified/"
 STRUCTURE_URI_BASE = "http://purl.org/essglobal/standard/organisational-structure/"
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import synthetic  # noqa: E402
 
-from mapapp import catalogue, create_app, vocab  # noqa: E402
+from mapapp import catalogue, create_app  # noqa: E402
 
 VIEW = (1920, 1080)
 FILTERS = ["", "country=FR", "theme=AM40", "need=funding&offer=premises", "relation=visited",

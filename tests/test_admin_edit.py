@@ -77,9 +77,9 @@ def test_geocode_button_fills_the_pin_without_saving(app, db, staff):  # noqa: F
     data = form_of(client.get(url).get_data(as_text=True))
     page = client.post(url, data={**data, "action": "geocode"}).get_data(as_text=True)
     assert "Found (locality, gazetteer)" in page
-    assert catalogue.organisation_snapshot(db, make.id)["values"]["lat"] is None  # not saved yet
+    assert catalogue.organisation_state(db, make.id)["values"]["lat"] is None  # not saved yet
     client.post(url, data={**form_of(page), "action": "save"})
-    values = catalogue.organisation_snapshot(db, make.id)["values"]
+    values = catalogue.organisation_state(db, make.id)["values"]
     assert round(values["lat"], 1) == 50.6 and values["geo_precision"] == "locality"
 
 
@@ -111,10 +111,10 @@ def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, p
         assert page.locator("#precision").inner_text() == "manual"
         page.click("button[value=save]")
         page.wait_for_selector(".flash")
-    values = catalogue.organisation_snapshot(db, org["id"])["values"]
+    values = catalogue.organisation_state(db, org["id"])["values"]
     assert values["geo_precision"] == "manual" and values["lat"] != org["lat"], (values, org["lat"])
     moved = (values["lat"], values["lon"])
     report = imported(db)  # the same file again
-    after = catalogue.organisation_snapshot(db, org["id"])["values"]
+    after = catalogue.organisation_state(db, org["id"])["values"]
     assert (after["lat"], after["lon"], after["geo_precision"]) == (*moved, "manual")
     assert report.counts["created"] == 0

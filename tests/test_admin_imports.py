@@ -8,8 +8,8 @@ from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixtur
 from test_browser import route_tiles
 
 from mapapp import catalogue
-from mapapp.importing import jobs
 from mapapp.filters import Filters
+from mapapp.importing import jobs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,8 +7,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from test_browser import DRAWN_TOTAL, published, route_tiles, settle
 
 from mapapp import catalogue
-from mapapp.mapdata import exports
 from mapapp.filters import Filters
+from mapapp.mapdata import exports
 
 
 class PartnerSite:

@@ -1,6 +1,6 @@
 from mapapp import catalogue, vocab
-from mapapp.importing import demo
 from mapapp.filters import Filters
+from mapapp.importing import demo
 
 
 def test_demo_loads_once_and_again_changes_nothing(db):

@@ -13,8 +13,8 @@ from conftest import make_org
 from openapi_spec_validator import validate
 
 from mapapp import catalogue, geo
-from mapapp.mapdata import exports
 from mapapp.filters import Filters
+from mapapp.mapdata import exports
 
 
 @pytest.mark.parametrize("path, framable", [

@@ -6,8 +6,8 @@ import pytest
 from conftest import make_org
 
 from mapapp import catalogue
-from mapapp.importing import importer
 from mapapp.filters import Filters
+from mapapp.importing import importer
 from mapapp.mapdata.geocode import Chain
 
 FIXTURES = Path(__file__).parent / "fixtures"

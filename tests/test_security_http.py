@@ -10,8 +10,8 @@ import numpy as np
 from conftest import make_org
 
 from mapapp import catalogue
-from mapapp.mapdata import exports, mapindex
 from mapapp.filters import Filters
+from mapapp.mapdata import exports, mapindex
 
 
 def test_an_export_is_computed_once_per_catalogue_version(app, db, monkeypatch):

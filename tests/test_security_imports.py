@@ -15,8 +15,8 @@ from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
 from test_admin_imports import upload, wait_done
 
 from mapapp import accounts, catalogue
-from mapapp.importing import jobs
 from mapapp.filters import Filters
+from mapapp.importing import jobs
 
 CITIES = ("Lyon", "Gent", "Torino", "Poznań", "Nicosia")
 
@@ -61,8 +61,9 @@ def test_an_import_declared_interrupted_stays_so_and_takes_back_what_it_wrote(ap
     entered, between_batches, declared = [], threading.Event(), threading.Event()
 
     def pausing_transaction(database):
-        entered.append(1)
-        if len(entered) == 3:  # claimed, the first batch committed, the second not begun
+        if threading.current_thread().name.startswith("import-"):
+            entered.append(1)
+        if len(entered) == 2 and not between_batches.is_set():  # the first batch in, the second not begun
             between_batches.set()
             declared.wait(10)
         return original(database)
@@ -90,14 +91,14 @@ def test_the_same_file_cannot_be_imported_twice_at_once(app, db, staff, tmp_path
     first = upload(client, path, status="published").headers["Location"]
     second = upload(client, path, status="published", source="other-source").headers["Location"]
     release = threading.Event()
-    original = catalogue.snapshot_source
+    original = catalogue.stored_by_source
 
     def held_import(*args, **kwargs):  # the background import waits before it writes
         if threading.current_thread().name.startswith("import-"):
             release.wait(10)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(catalogue, "snapshot_source", held_import)
+    monkeypatch.setattr(catalogue, "stored_by_source", held_import)
     page = client.get(first).get_data(as_text=True)
     client.post(first, data={"csrf_token": csrf_from(page), "action": "confirm"})
     first_id = int(first.split("/")[-2])

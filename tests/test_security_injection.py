@@ -13,8 +13,8 @@ from conftest import make_org
 from markupsafe import escape
 
 from mapapp import catalogue
-from mapapp.mapdata import exports
 from mapapp.filters import Filters
+from mapapp.mapdata import exports
 
 SSTI = "x {{ cycler.__init__.__globals__.os.getpid() }}"
 PAYLOADS = [

@@ -14,8 +14,8 @@ from conftest import make_org
 from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
 
 from mapapp import catalogue
-from mapapp.importing import importer, readers
 from mapapp.filters import Filters
+from mapapp.importing import importer, readers
 from mapapp.mapdata.geocode import Chain
 
 

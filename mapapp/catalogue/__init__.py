@@ -2,22 +2,23 @@
 
 Nothing outside this package writes SQL for organisations. Writes that touch
 several tables run in a transaction, so a failure leaves the catalogue as it was.
-The modules split it by concern; everything is used as ``catalogue.<name>``.
+The modules split it by concern; organisations' queries are used as ``catalogue.<name>``,
+the staff tables' through their modules (``catalogue.users``, ``catalogue.audit``,
+``catalogue.imports``).
 """
 
 from ..filters import Filters
+from ..records import FICTIONAL_SOURCE
 from ..text import slugify
-from .base import FICTIONAL_SOURCE, FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, write_transaction
-from .geocache import (best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate,
-                       store_geocode)
+from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, now, related_of, write_transaction)
+from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
 from .mapdata import map_memberships, map_points, map_rows, search_ids
-from .reads import (add_to_project, count_organisations, duplicate_candidates, export_organisations,
-                    find_organisations, fts_query, get_organisation, has_fictional, last_change, matches,
-                    organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
-                    sources, stats, status_counts, version)
-from .staff import apply_snapshot, country_codes_in_use, organisation_by_id, organisation_snapshot, set_status
-from .writes import (Stored, all_slugs, bulk_insert, delete_organisation, insert_organisation, link_organisation,
-                     related_of, save_organisation, save_project, save_visit, set_location, snapshot_source,
+from .reads import (count_organisations, duplicate_candidates, export_organisations, find_organisations, fts_query,
+                    get_organisation, has_fictional, last_change, matches, organisation_count, project_and_visit_names,
+                    project_exists, project_id, project_slugs, sources, stats, status_counts, version)
+from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status
+from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,
+                     link_organisation, save_organisation, save_project, save_visit, set_location, stored_by_source,
                      update_organisation)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ PUBLIC_FIELDS = (
     "street", "postcode", "city", "region", "country", "lat", "lon", "geo_precision",
     "website", "email", "phone",
 )
-FICTIONAL_SOURCE = "demo"
 
 
 class CatalogueError(Exception):
@@ -74,13 +74,60 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
-def _now() -> str:
+def now() -> str:
+    """The current UTC time, as stored in the catalogue."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _unique_slug(db: sqlite_utils.Database, table: str, base: str) -> str:
+def unique_slug(base: str, taken) -> str:
+    """``base``, or ``base-2``, ``base-3``… : the first not in ``taken`` (a set, or a
+    callable saying whether a slug is in use)."""
+    in_use = taken if callable(taken) else taken.__contains__
     slug, n = base, 1
-    while db.execute(f"SELECT 1 FROM {table} WHERE slug = ?", [slug]).fetchone():  # nosec B608 # names and ? placeholders come from code; values are bound
+    while in_use(slug):
         n += 1
         slug = f"{base}-{n}"
     return slug
+
+
+def slug_in_use(db: sqlite_utils.Database, table: str):
+    """A callable for ``unique_slug``: is this slug taken in ``table``?"""
+    return lambda slug: db.execute(f"SELECT 1 FROM {table} WHERE slug = ?", [slug]).fetchone() is not None  # nosec B608 # table name from code
+
+
+def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
+    """Themes, needs, offers and translations in the one order used for comparing."""
+    return {
+        "themes": sorted(set(themes)),
+        "needs": dict(sorted((needs or {}).items())),
+        "offers": dict(sorted((offers or {}).items())),
+        "descriptions": dict(sorted((descriptions or {}).items())),
+    }
+
+
+def read_related(db: sqlite_utils.Database, org_id: int) -> dict:
+    """An organisation's themes, needs, offers and translated descriptions."""
+    related = related_of()
+    related["themes"] = [r[0] for r in db.execute(
+        "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY theme", [org_id])]
+    for kind, resource, detail in db.execute(
+        "SELECT kind, resource, detail FROM organisation_resources WHERE organisation_id = ?"
+        " ORDER BY resource", [org_id],
+    ):
+        related[f"{kind}s"][resource] = detail
+    related["descriptions"] = dict(db.execute(
+        "SELECT lang, description FROM organisation_descriptions WHERE organisation_id = ?"
+        " ORDER BY lang", [org_id]).fetchall())
+    return related
+
+
+def dict_rows(cursor) -> list[dict]:
+    """A cursor's rows as dicts, with ``themes`` (a JSON array) decoded."""
+    columns = [d[0] for d in cursor.description]
+    out = []
+    for values in cursor:
+        row = dict(zip(columns, values))
+        if "themes" in row:
+            row["themes"] = json.loads(row["themes"])
+        out.append(row)
+    return out

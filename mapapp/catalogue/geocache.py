@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from .base import _now
-from .reads import _rows
+from .base import dict_rows, now
 
 # -- geocoding -------------------------------------------------------------------
 
@@ -45,7 +44,7 @@ def store_geocode(db: sqlite_utils.Database, provider: str, query: str, lat: flo
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, query) DO UPDATE SET"
         " lat = excluded.lat, lon = excluded.lon, precision = excluded.precision,"
         " created_at = excluded.created_at",
-        [provider, query, lat, lon, precision, _now()])
+        [provider, query, lat, lon, precision, now()])
 
 
 def organisations_to_locate(db: sqlite_utils.Database, *, pending_only: bool) -> list[dict]:
@@ -54,6 +53,6 @@ def organisations_to_locate(db: sqlite_utils.Database, *, pending_only: bool) ->
     where = "(geo_precision IS NULL OR geo_precision != 'manual')"
     if pending_only:
         where += " AND lat IS NULL"
-    return _rows(db.execute(
+    return dict_rows(db.execute(
         "SELECT id, slug, name, street, postcode, city, region, country, lat, lon, geo_precision,"  # nosec B608 # names and ? placeholders come from code; values are bound
         f" status FROM organisations WHERE {where} ORDER BY id"))

@@ -12,11 +12,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
-PRECISIONS = (
-    "provided", "address", "street", "postcode", "locality", "region", "country", "manual",
-)
-STATUSES = ("draft", "published", "archived")
-RELATIONS = ("visited", "participant", "partner", "other")
+from ..vocab import PRECISIONS, RELATIONS, ROLES, STATUSES
 
 
 class SchemaError(Exception):
@@ -218,9 +214,6 @@ def _m003_catalogue_version(db: sqlite_utils.Database) -> None:
                 f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN"  # nosec B608 # names and ? placeholders come from code; values are bound
                 " UPDATE catalogue_version SET version = version + 1,"
                 " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
-
-
-ROLES = ("admin", "editor")
 
 
 def _m004_staff(db: sqlite_utils.Database) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import sqlite_utils
 
 from .. import geo
 from ..filters import Filters
-from .base import FICTIONAL_SOURCE
-from .writes import _read_related
+from ..vocab import STATUSES
+from ..records import FICTIONAL_SOURCE
+from .base import dict_rows, read_related
 
 # -- organisations: reads --------------------------------------------------
 
@@ -104,17 +104,6 @@ _LIST_COLUMNS = (
 )
 
 
-def _rows(cursor) -> list[dict]:
-    columns = [d[0] for d in cursor.description]
-    out = []
-    for values in cursor:
-        row = dict(zip(columns, values))
-        if "themes" in row:
-            row["themes"] = json.loads(row["themes"])
-        out.append(row)
-    return out
-
-
 def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
     limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
@@ -130,7 +119,7 @@ def find_organisations(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = [*params, limit, offset]
-    return _rows(db.execute(sql, params))
+    return dict_rows(db.execute(sql, params))
 
 
 def count_organisations(db: sqlite_utils.Database, filters: Filters,
@@ -150,20 +139,20 @@ def get_organisation(
 ) -> dict | None:
     """One organisation by slug with themes, needs, offers, translations, projects and visits."""
     status = "AND o.status = 'published'" if published_only else ""
-    rows = _rows(db.execute(
+    rows = dict_rows(db.execute(
         f"SELECT {_LIST_COLUMNS}, o.geo_source, o.created_at, o.updated_at FROM organisations o"  # nosec B608 # names and ? placeholders come from code; values are bound
         f" WHERE o.slug = ? {status}", [slug]))
     if not rows:
         return None
     org = rows[0]
-    related = _read_related(db, org["id"])
+    related = read_related(db, org["id"])
     org.update(needs=related["needs"], offers=related["offers"],
                descriptions=related["descriptions"])
-    org["projects"] = _rows(db.execute(
+    org["projects"] = dict_rows(db.execute(
         "SELECT p.slug, p.name, p.website, p.start_date, p.end_date FROM projects p"
         " JOIN project_organisations po ON po.project_id = p.id WHERE po.organisation_id = ?"
         " ORDER BY p.name", [org["id"]]))
-    org["visits"] = _rows(db.execute(
+    org["visits"] = dict_rows(db.execute(
         "SELECT v.slug, v.title, v.city, v.country, v.date, p.slug AS project FROM visits v"
         " JOIN visit_organisations vo ON vo.visit_id = v.id JOIN projects p ON p.id = v.project_id"
         " WHERE vo.organisation_id = ? ORDER BY v.date, v.title", [org["id"]]))
@@ -188,7 +177,7 @@ def stats(db: sqlite_utils.Database) -> dict:
     by_status = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
     return {
         "organisations": one("SELECT count(*) FROM organisations"),
-        "by_status": {s: by_status.get(s, 0) for s in ("published", "draft", "archived")},
+        "by_status": {s: by_status.get(s, 0) for s in STATUSES},
         "located": one("SELECT count(*) FROM organisations WHERE lat IS NOT NULL"),
         "not_located": one("SELECT count(*) FROM organisations WHERE lat IS NULL"),
         "by_country": dict(db.execute(
@@ -201,7 +190,7 @@ def stats(db: sqlite_utils.Database) -> dict:
 
 def duplicate_candidates(db: sqlite_utils.Database) -> list[dict]:
     """Name, place and website of every organisation, to spot likely duplicates."""
-    return _rows(db.execute(
+    return dict_rows(db.execute(
         "SELECT id, slug, name, city, country, lat, lon, website, source, source_ref FROM organisations"))
 
 
@@ -219,11 +208,6 @@ def project_id(db: sqlite_utils.Database, slug: str) -> int | None:
 def project_slugs(db: sqlite_utils.Database) -> list[str]:
     """Every project's slug, sorted."""
     return [r[0] for r in db.execute("SELECT slug FROM projects ORDER BY slug")]
-
-
-def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
-    """Make an organisation a member of a project (no-op if it already is)."""
-    db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])
 
 
 def version(db: sqlite_utils.Database) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from .base import FIELDS, CatalogueError, _now
-from .writes import Stored, _read_related, related_of, update_organisation
+from .base import FIELDS, CatalogueError, now, read_related, related_of
+from .writes import Stored, update_organisation
 
 
 def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> list[tuple[int, str]]:
@@ -15,7 +15,7 @@ def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> li
         row = db.execute("SELECT status FROM organisations WHERE id = ?", [org_id]).fetchone()
         if row and row[0] != status:
             db.execute("UPDATE organisations SET status = ?, updated_at = ? WHERE id = ?",
-                       [status, _now(), org_id])
+                       [status, now(), org_id])
             changed.append((org_id, row[0]))
     return changed
 
@@ -23,14 +23,14 @@ def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> li
 # -- staff edits -------------------------------------------------------------------------
 
 
-def organisation_snapshot(db: sqlite_utils.Database, org_id: int) -> dict | None:
+def organisation_state(db: sqlite_utils.Database, org_id: int) -> dict | None:
     """Everything staff can edit about an organisation, to show, compare and restore."""
     row = db.execute(f"SELECT {', '.join(FIELDS)} FROM organisations WHERE id = ?", [org_id]).fetchone()  # nosec B608 # names and ? placeholders come from code; values are bound
     if row is None:
         return None
     return {
         "values": dict(zip(FIELDS, row)),
-        "related": _read_related(db, org_id),
+        "related": read_related(db, org_id),
         "projects": [r[0] for r in db.execute(
             "SELECT p.slug FROM project_organisations po JOIN projects p ON p.id = po.project_id"
             " WHERE po.organisation_id = ? ORDER BY p.slug", [org_id])],
@@ -40,9 +40,9 @@ def organisation_snapshot(db: sqlite_utils.Database, org_id: int) -> dict | None
     }
 
 
-def apply_snapshot(db: sqlite_utils.Database, org_id: int, snapshot: dict) -> bool:
+def restore_state(db: sqlite_utils.Database, org_id: int, snapshot: dict) -> bool:
     """Make an organisation match ``snapshot`` (call inside a transaction); True if it changed."""
-    current = organisation_snapshot(db, org_id)
+    current = organisation_state(db, org_id)
     if current is None:
         raise CatalogueError(f"organisation {org_id} no longer exists")
     slug = db.execute("SELECT slug FROM organisations WHERE id = ?", [org_id]).fetchone()[0]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ..text import slugify
-from .base import FIELDS, CatalogueError, Saved, _now, _unique_slug
+from .base import FIELDS, CatalogueError, Saved, now, related_of, slug_in_use, unique_slug
 
 # -- organisations: writes -------------------------------------------------
 
@@ -20,16 +20,6 @@ class Stored:
     slug: str
     values: dict
     related: dict
-
-
-def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
-    """Themes, needs, offers and translations in the one order used for comparing."""
-    return {
-        "themes": sorted(set(themes)),
-        "needs": dict(sorted((needs or {}).items())),
-        "offers": dict(sorted((offers or {}).items())),
-        "descriptions": dict(sorted((descriptions or {}).items())),
-    }
 
 
 def save_organisation(
@@ -52,7 +42,7 @@ def save_organisation(
     with db.atomic():
         stored = None
         if values.get("source_ref") is not None:
-            stored = snapshot_source(db, values["source"], refs=[values["source_ref"]]).get(
+            stored = stored_by_source(db, values["source"], refs=[values["source_ref"]]).get(
                 values["source_ref"])
         if stored is None:
             org_id, slug = insert_organisation(db, values, related, slug_hint=record.get("slug"))
@@ -61,7 +51,7 @@ def save_organisation(
         return Saved(stored.id, stored.slug, action)
 
 
-def snapshot_source(
+def stored_by_source(
     db: sqlite_utils.Database, source: str, *, refs: list[str] | None = None,
 ) -> dict[str, Stored]:
     """Every organisation of ``source`` that has a reference (or only ``refs``), by reference."""
@@ -103,17 +93,12 @@ def insert_organisation(
     ``taken_slugs``, when given, is the set of slugs in use; it saves one query per
     row in bulk imports and is kept up to date.
     """
-    now = _now()
-    base = slugify(slug_hint or values["name"])
-    if taken_slugs is None:
-        slug = _unique_slug(db, "organisations", base)
-    else:
-        slug, n = base, 1
-        while slug in taken_slugs:
-            n += 1
-            slug = f"{base}-{n}"
+    stamp = now()
+    slug = unique_slug(slugify(slug_hint or values["name"]),
+                       slug_in_use(db, "organisations") if taken_slugs is None else taken_slugs)
+    if taken_slugs is not None:
         taken_slugs.add(slug)
-    row = {**values, "slug": slug, "created_at": now, "updated_at": now}
+    row = {**values, "slug": slug, "created_at": stamp, "updated_at": stamp}
     _check_columns(row)
     cursor = db.execute(
         f"INSERT INTO organisations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -140,19 +125,15 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
     """
     if not items:
         return []
-    now = _now()
+    stamp = now()
     first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
     columns = list(dict.fromkeys(k for values, _ in items for k in values))
     rows, related_rows, out = [], {"themes": [], "resources": [], "descriptions": []}, []
     for offset, (values, related) in enumerate(items):
         org_id = first_id + offset
-        base = slugify(values["name"])
-        slug, n = base, 1
-        while slug in taken_slugs:
-            n += 1
-            slug = f"{base}-{n}"
+        slug = unique_slug(slugify(values["name"]), taken_slugs)
         taken_slugs.add(slug)
-        rows.append([org_id, slug, now, now, *(values.get(k) for k in columns)])
+        rows.append([org_id, slug, stamp, stamp, *(values.get(k) for k in columns)])
         related_rows["themes"] += [(org_id, t) for t in related["themes"]]
         related_rows["resources"] += [(org_id, kind, code, detail or "") for kind in ("need", "offer")
                                       for code, detail in related[f"{kind}s"].items()]
@@ -196,7 +177,7 @@ def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict,
     related_changed = stored.related != related
     if not changed and not related_changed:
         return "unchanged"
-    changed["updated_at"] = _now()
+    changed["updated_at"] = now()
     _check_columns(changed)
     db.execute(
         f"UPDATE organisations SET {', '.join(f'{k} = ?' for k in changed)} WHERE id = ?",  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -205,21 +186,6 @@ def update_organisation(db: sqlite_utils.Database, stored: Stored, values: dict,
     if related_changed:
         _write_related(db, stored.id, related)
     return "updated"
-
-
-def _read_related(db: sqlite_utils.Database, org_id: int) -> dict:
-    related = related_of()
-    related["themes"] = [r[0] for r in db.execute(
-        "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY theme", [org_id])]
-    for kind, resource, detail in db.execute(
-        "SELECT kind, resource, detail FROM organisation_resources WHERE organisation_id = ?"
-        " ORDER BY resource", [org_id],
-    ):
-        related[f"{kind}s"][resource] = detail
-    related["descriptions"] = dict(db.execute(
-        "SELECT lang, description FROM organisation_descriptions WHERE organisation_id = ?"
-        " ORDER BY lang", [org_id]).fetchall())
-    return related
 
 
 def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, replace: bool = True) -> None:
@@ -251,7 +217,7 @@ def set_location(
     db.execute(
         "UPDATE organisations SET lat = ?, lon = ?, geo_precision = ?, geo_source = ?,"
         " updated_at = ? WHERE id = ?",
-        [lat, lon, precision, source, _now(), org_id],
+        [lat, lon, precision, source, now(), org_id],
     )
 
 
@@ -313,3 +279,8 @@ def link_organisation(
                 "INSERT OR IGNORE INTO visit_organisations SELECT id, ? FROM visits WHERE slug = ?",
                 [org_id, slug],
             )
+
+
+def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
+    """Make an organisation a member of a project (no-op if it already is)."""
+    db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])

@@ -22,27 +22,13 @@ import sqlite_utils
 
 from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Chain, Location, Outcome
+from ..text import fold
 from . import columns
-from .normalise import (
-    clean_multiline,
-    clean_text,
-    fold,
-    is_placeholder,
-    looks_mangled,
-    parse_country,
-    parse_email,
-    parse_latlon,
-    parse_number,
-    parse_phone,
-    parse_postcode,
-    parse_term,
-    parse_terms,
-    parse_website,
-)
+from .normalise import (clean_multiline, clean_text, is_placeholder, looks_mangled, parse_country, parse_email,
+                        parse_latlon, parse_number, parse_phone, parse_postcode, parse_term, parse_terms, parse_website)
 from .readers import ReadError, read_table
 from .report import Report, RowOutcome
 
-STATUSES = ("draft", "published")
 DUPLICATE_DISTANCE_KM = 1.0
 MAX_NAME_LENGTH = 300
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
@@ -99,8 +85,8 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     """Import ``path`` into the catalogue and return the report."""
     path = Path(path)
     source = options.source or catalogue.slugify(path.stem)
-    if options.status is not None and options.status not in STATUSES:
-        raise ImportFailed(f"--status must be one of {', '.join(STATUSES)}, not '{options.status}'")
+    if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
+        raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
     if options.project and not catalogue.project_exists(db, options.project):
         known = ", ".join(catalogue.project_slugs(db)) or "none yet"
         raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
@@ -141,7 +127,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     table.rows = []  # validated: the raw cells are no longer needed
     if options.progress:
         options.progress(total_rows // 2, total_rows)
-    stored = catalogue.snapshot_source(db, source)
+    stored = catalogue.stored_by_source(db, source)
     _locate(candidates, stored, chain, options, report, total_rows)
     context = _WriteContext.prepare(db, options)
     if options.batch_size and not options.dry_run:
@@ -310,9 +296,7 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
     ref = text("ref") if "ref" in present else ""
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
-    address = Address(street=values.get("street", ""), postcode=values.get("postcode", ""),
-                      city=values.get("city", ""), region=values.get("region", ""),
-                      country=country, lat=lat, lon=lon)
+    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
     return Candidate(number, key, values, related, address, rejected)
 
 
@@ -456,14 +440,14 @@ def revert(db, changes: list[tuple[int, str, dict | None]], *, in_transaction: b
             return counts
     counts = {"deleted": 0, "restored": 0}
     for org_id, action, before in reversed(changes):
-        current = catalogue.organisation_snapshot(db, org_id)
+        current = catalogue.organisation_state(db, org_id)
         if current is None:
             continue
         if action == "created":
             catalogue.delete_organisation(db, org_id)
             counts["deleted"] += 1
         elif before:
-            catalogue.apply_snapshot(db, org_id, {**current, **before})
+            catalogue.restore_state(db, org_id, {**current, **before})
             counts["restored"] += 1
     return counts
 

@@ -166,7 +166,7 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
              "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
              "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
     settings = {"center": list(DEFAULT_CENTER), "zoom": DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
-                "maxZoom": 19, "bounds": geo.bounds(located)}
+                "maxZoom": 19, "bounds": geo.latlon_bounds(located)}
     page = _templates().get_template("export/map.html").render(
         lang=lang, title=title, settings=settings, organisations=rows,
         styles=[_static_text(p) for p in _INLINE_CSS], scripts=[_static_text(p) for p in _INLINE_JS])

@@ -42,6 +42,13 @@ class Address:
     lon: float | None = None
     inside: bool = False  # already known to lie in ``country`` (checked in bulk)
 
+    @classmethod
+    def from_record(cls, record: dict, *, lat: float | None = None, lon: float | None = None) -> Address:
+        """The address fields of an organisation record (missing ones empty)."""
+        return cls(street=record.get("street") or "", postcode=record.get("postcode") or "",
+                   city=record.get("city") or "", region=record.get("region") or "",
+                   country=record.get("country") or None, lat=lat, lon=lon)
+
     def query(self) -> str:
         """The one-line address sent to online services."""
         locality = " ".join(p for p in (self.postcode, self.city) if p)
@@ -369,9 +376,7 @@ def relocate(db: sqlite_utils.Database, chain: Chain, *, pending_only: bool) -> 
     """
     counts = {"located": 0, "moved": 0, "unchanged": 0, "not_located": 0, "notes": []}
     for org in catalogue.organisations_to_locate(db, pending_only=pending_only):
-        address = Address(street=org["street"], postcode=org["postcode"], city=org["city"],
-                          region=org["region"], country=org["country"])
-        outcome = chain.locate(address)
+        outcome = chain.locate(Address.from_record(org))
         counts["notes"].extend(f"{org['slug']}: {n}" for n in outcome.notes)
         loc = outcome.location
         if loc is None:

@@ -1,7 +1,7 @@
-"""The map's data layer: clusters and facet counts from an in-memory snapshot.
+"""The map's data layer: clusters and facet counts from in-memory numpy columns.
 
 Scanning 100,000 rows in SQLite to cluster a Europe-wide view takes over 100 ms;
-the same work on numpy columns takes a few. The snapshot holds every published
+the same work on numpy columns takes a few. The columns hold every published
 organisation (id, lat, lon and one boolean column per filter value) and is
 rebuilt when the catalogue's version number changes. Zoomed-in views, where few
 organisations are in sight, read their points through the R*Tree.
@@ -29,7 +29,7 @@ NAME_LENGTH = 48  # names are shortened in cluster answers; popups load the rest
 
 
 @dataclass
-class Snapshot:
+class MapColumns:
     """Published organisations as columns; ``facets[kind][value]`` is a boolean mask."""
 
     version: int
@@ -40,7 +40,7 @@ class Snapshot:
     facets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     # Full-text results per query: a visitor pans and zooms with the same search.
     searches: OrderedDict = field(default_factory=OrderedDict)
-    # Request threads share the snapshot: the search cache changes under this lock.
+    # Request threads share the columns: the search cache changes under this lock.
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -48,8 +48,8 @@ class Snapshot:
         return len(self.ids)
 
 
-def load(db: sqlite_utils.Database) -> Snapshot:
-    """Read the snapshot from the catalogue."""
+def load(db: sqlite_utils.Database) -> MapColumns:
+    """Read the columns from the catalogue."""
     version = catalogue.version(db)
     rows = catalogue.map_rows(db)
     n = len(rows)
@@ -72,102 +72,102 @@ def load(db: sqlite_utils.Database) -> Snapshot:
         mask = np.zeros(n, dtype=bool)
         mask[np.searchsorted(ids, np.array(org_ids, dtype=np.int64))] = True
         facets[kind][value] = mask
-    return Snapshot(version, ids, lat, lon, merc_y, facets)
+    return MapColumns(version, ids, lat, lon, merc_y, facets)
 
 
 class MapIndex:
-    """The current snapshot, reloaded when the catalogue changes (one per process)."""
+    """The current columns, reloaded when the catalogue changes (one per process)."""
 
     def __init__(self):
-        self._snapshot: Snapshot | None = None
+        self._columns: MapColumns | None = None
         self._lock = threading.Lock()
 
-    def get(self, db: sqlite_utils.Database) -> Snapshot:
-        """The snapshot matching the catalogue's current version."""
+    def get(self, db: sqlite_utils.Database) -> MapColumns:
+        """The columns matching the catalogue's current version."""
         version = catalogue.version(db)
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.version == version:
-            return snapshot
+        columns = self._columns
+        if columns is not None and columns.version == version:
+            return columns
         with self._lock:
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = load(db)
-            return self._snapshot
+            if self._columns is None or self._columns.version != version:
+                self._columns = load(db)
+            return self._columns
 
 
-def selection(snapshot: Snapshot, filters: Filters, db: sqlite_utils.Database, *,
+def selection(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
               without: str | None = None) -> np.ndarray:
     """Mask of the organisations matching ``filters`` (bbox aside); ``without`` leaves
     out one kind, for its facet counts."""
-    mask = np.ones(snapshot.size, dtype=bool)
+    mask = np.ones(columns.size, dtype=bool)
     for kind in KINDS:
         values = getattr(filters, kind)
         if not values or kind == without:
             continue
-        either = np.zeros(snapshot.size, dtype=bool)
+        either = np.zeros(columns.size, dtype=bool)
         for value in values:
-            hit = snapshot.facets[kind].get(value)
+            hit = columns.facets[kind].get(value)
             if hit is not None:
                 either |= hit
         mask &= either
     if filters.q:
-        mask &= search_mask(snapshot, filters.q, db)
+        mask &= search_mask(columns, filters.q, db)
     return mask
 
 
 SEARCHES_KEPT = 64
 
 
-def search_mask(snapshot: Snapshot, text: str, db: sqlite_utils.Database) -> np.ndarray:
-    """Mask of the organisations matching a full-text search (cached per snapshot)."""
-    with snapshot.search_lock:
-        found = snapshot.searches.get(text)
+def search_mask(columns: MapColumns, text: str, db: sqlite_utils.Database) -> np.ndarray:
+    """Mask of the organisations matching a full-text search (cached per columns)."""
+    with columns.search_lock:
+        found = columns.searches.get(text)
         if found is not None:
-            snapshot.searches.move_to_end(text)
+            columns.searches.move_to_end(text)
             return found
     ids = np.array(catalogue.search_ids(db, text), dtype=np.int64)  # outside the lock: it may be slow
-    positions = np.searchsorted(snapshot.ids, ids)
-    inside = positions < snapshot.size
+    positions = np.searchsorted(columns.ids, ids)
+    inside = positions < columns.size
     positions, ids = positions[inside], ids[inside]
-    found = np.zeros(snapshot.size, dtype=bool)
-    found[positions[snapshot.ids[positions] == ids]] = True  # drafts are not in the snapshot
-    with snapshot.search_lock:
-        snapshot.searches[text] = found
-        snapshot.searches.move_to_end(text)
-        while len(snapshot.searches) > SEARCHES_KEPT:
-            snapshot.searches.popitem(last=False)
+    found = np.zeros(columns.size, dtype=bool)
+    found[positions[columns.ids[positions] == ids]] = True  # drafts are not in the columns
+    with columns.search_lock:
+        columns.searches[text] = found
+        columns.searches.move_to_end(text)
+        while len(columns.searches) > SEARCHES_KEPT:
+            columns.searches.popitem(last=False)
     return found
 
 
-def in_bbox(snapshot: Snapshot, bbox: BBox | None) -> np.ndarray:
+def in_bbox(columns: MapColumns, bbox: BBox | None) -> np.ndarray:
     """Mask of the located organisations inside ``bbox`` (every located one if None)."""
     with np.errstate(invalid="ignore"):
         if bbox is None:
-            return ~np.isnan(snapshot.lat)
-        return ((snapshot.lat >= bbox.min_lat) & (snapshot.lat <= bbox.max_lat)
-                & (snapshot.lon >= bbox.min_lon) & (snapshot.lon <= bbox.max_lon))
+            return ~np.isnan(columns.lat)
+        return ((columns.lat >= bbox.min_lat) & (columns.lat <= bbox.max_lat)
+                & (columns.lon >= bbox.min_lon) & (columns.lon <= bbox.max_lon))
 
 
-def facet_counts(snapshot: Snapshot, filters: Filters, db: sqlite_utils.Database) -> dict:
+def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> dict:
     """For each kind, how many organisations each value would give with the other
     filters kept (OR within a kind, AND across kinds)."""
     counts: dict[str, dict[str, int]] = {}
     for kind in KINDS:
-        base = selection(snapshot, filters, db, without=kind)
+        base = selection(columns, filters, db, without=kind)
         counts[kind] = {value: int(np.count_nonzero(base & mask))
-                        for value, mask in snapshot.facets[kind].items()}
+                        for value, mask in columns.facets[kind].items()}
     return counts
 
 
-def bounds(snapshot: Snapshot, mask: np.ndarray) -> list[float] | None:
+def lonlat_bbox(columns: MapColumns, mask: np.ndarray) -> list[float] | None:
     """``[min_lon, min_lat, max_lon, max_lat]`` of the located organisations in ``mask``."""
-    located = mask & ~np.isnan(snapshot.lat)
+    located = mask & ~np.isnan(columns.lat)
     if not located.any():
         return None
-    return [float(snapshot.lon[located].min()), float(snapshot.lat[located].min()),
-            float(snapshot.lon[located].max()), float(snapshot.lat[located].max())]
+    return [float(columns.lon[located].min()), float(columns.lat[located].min()),
+            float(columns.lon[located].max()), float(columns.lat[located].max())]
 
 
-def clusters(snapshot: Snapshot, mask: np.ndarray, bbox: BBox | None, zoom: int,
+def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int,
              db: sqlite_utils.Database) -> dict:
     """Clusters (count, centre, bounds) and single organisations in view at ``zoom``.
 
@@ -175,20 +175,20 @@ def clusters(snapshot: Snapshot, mask: np.ndarray, bbox: BBox | None, zoom: int,
     at the highest zoom, they are all returned as points; otherwise organisations
     alone in their cell come as points and the others as clusters.
     """
-    view = mask & in_bbox(snapshot, bbox)
+    view = mask & in_bbox(columns, bbox)
     total = int(np.count_nonzero(view))
     if total == 0:
         return {"total": 0, "clusters": [], "points": []}
     zoom = _bounded_zoom(bbox, zoom)
     if (zoom >= POINTS_ZOOM and total <= POINT_LIMIT) or zoom >= MAX_ZOOM:
-        chosen = snapshot.ids[view]
+        chosen = columns.ids[view]
         return {"total": total, "clusters": [], "points": _points(db, chosen.tolist())}
     world = 256 * 2 ** zoom
     cell_lon = 360.0 * CELL_PIXELS / world
     cell_y = 2 * math.pi * CELL_PIXELS / world
-    lat, lon, ids = snapshot.lat[view], snapshot.lon[view], snapshot.ids[view]
+    lat, lon, ids = columns.lat[view], columns.lon[view], columns.ids[view]
     cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
-    cy = np.floor(snapshot.merc_y[view] / cell_y).astype(np.int64)
+    cy = np.floor(columns.merc_y[view] / cell_y).astype(np.int64)
     keys = cx * (1 << 32) + cy
     order = np.argsort(keys, kind="stable")
     keys, lat, lon, ids = keys[order], lat[order], lon[order], ids[order]

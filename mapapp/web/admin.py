@@ -7,16 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import accounts, catalogue, params
-from ..catalogue.migrations import PRECISIONS
 from ..errors import BadRequest
 from ..filters import Filters
 from ..params import whole_number
+from ..vocab import PRECISIONS, ROLES, STATUSES
 from .auth import role_required, safe_next
 from .db import get_db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
-STATUSES = ("draft", "published", "archived")
 
 
 @bp.get("")
@@ -92,4 +91,4 @@ def users():
         except BadRequest as e:
             error = e.message
     return render_template("admin/users.html", users=accounts.list_users(db), error=error,
-                           created=created, roles=accounts.ROLES), (400 if error else 200)
+                           created=created, roles=ROLES), (400 if error else 200)

@@ -3,16 +3,7 @@ from the audit log."""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -50,7 +41,7 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
         errors["postcode"] = problem
     values["relation"] = form.get("relation") if form.get("relation") in vocab.relations() else "other"
     values["structure"] = form.get("structure") if form.get("structure") in vocab.structures() else None
-    if form.get("status") in ("draft", "published", "archived"):
+    if form.get("status") in vocab.STATUSES:
         values["status"] = form["status"]
     lat, lon = normalise.parse_number(form.get("lat", "")), normalise.parse_number(form.get("lon", ""))
     if (lat is None) != (lon is None) or (lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)):
@@ -82,18 +73,15 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
 def edit(org_id: int):
     """The edit form; "geocode" fills the pin from the address without saving."""
     db = get_db()
-    before = catalogue.organisation_snapshot(db, org_id)
+    before = catalogue.organisation_state(db, org_id)
     if before is None:
         abort(404)
     snapshot, errors, note = before, {}, None
     if request.method == "POST":
         snapshot, errors = _parse_form(request.form, before)
         if request.form.get("action") == "geocode":
-            v = snapshot["values"]
-            address = geocode.Address(street=v["street"], postcode=v["postcode"], city=v["city"],
-                                      region=v["region"], country=v["country"])
             outcome = geocode.chain_from_settings(current_app.config, db).locate(
-                address, skip=lambda step: step.name == "provided")
+                geocode.Address.from_record(snapshot["values"]), skip=lambda step: step.name == "provided")
             if outcome.location:
                 loc = outcome.location
                 snapshot["values"].update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision,
@@ -105,9 +93,9 @@ def edit(org_id: int):
             errors.pop("location", None)
         elif not errors:
             with catalogue.write_transaction(db):
-                if catalogue.apply_snapshot(db, org_id, snapshot):
+                if catalogue.restore_state(db, org_id, snapshot):
                     accounts.audit(db, current_user.user, "edit", org_id, before,
-                                   catalogue.organisation_snapshot(db, org_id))
+                                   catalogue.organisation_state(db, org_id))
             flash(_("Saved."))
             return redirect(url_for("edit.edit", org_id=org_id))
     names = catalogue.project_and_visit_names(db)
@@ -128,13 +116,13 @@ def undo(entry_id: int):
         abort(404)
     org_id = entry["organisation_id"]
     with catalogue.write_transaction(db):
-        current = catalogue.organisation_snapshot(db, org_id)
+        current = catalogue.organisation_state(db, org_id)
         if current is None:
             abort(404)
         before = entry["before"]
         target = before if "values" in before else {**current, "values": {**current["values"], **before}}
-        catalogue.apply_snapshot(db, org_id, target)
+        catalogue.restore_state(db, org_id, target)
         accounts.audit(db, current_user.user, f"undo:{entry_id}", org_id, current,
-                       catalogue.organisation_snapshot(db, org_id))
+                       catalogue.organisation_state(db, org_id))
     flash(_("Undone."))
     return redirect(url_for("edit.edit", org_id=org_id))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
-from .. import catalogue, vocab
+from .. import catalogue, records, vocab
 from ..errors import BadRequest, NotFound
 from ..filters import Filters
 from ..mapdata import exportcache, exports, mapindex
@@ -15,16 +15,12 @@ from ..params import whole_number
 from . import apihttp, openapi
 from .db import get_db
 from .i18n import current_language
+from .mapcontext import facet_options, map_index
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-
-
-def map_index() -> mapindex.MapIndex:
-    """The process's map index, created on first use."""
-    return current_app.extensions.setdefault("mapapp.index", mapindex.MapIndex())
 
 
 def _int_arg(name: str, default: int | None, low: int, high: int) -> int:
@@ -39,9 +35,9 @@ def clusters():
         raise BadRequest("bbox: required, as minLon,minLat,maxLon,maxLat", parameter="bbox")
     zoom = _int_arg("zoom", None, 0, mapindex.MAX_ZOOM)
     db = get_db()
-    snapshot = map_index().get(db)
-    mask = mapindex.selection(snapshot, filters, db)
-    answer = mapindex.clusters(snapshot, mask, filters.bbox, zoom, db)
+    columns = map_index().get(db)
+    mask = mapindex.selection(columns, filters, db)
+    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db)
     return jsonify({"ok": True, "zoom": zoom, **answer,
                     "cluster_fields": ["lat", "lon", "count", "bbox"],
                     "point_fields": ["slug", "name", "lat", "lon"]})
@@ -52,32 +48,12 @@ def facets():
     """How many organisations match, per filter value, with labels in the language."""
     filters = Filters.from_args(request.args)
     db = get_db()
-    snapshot = map_index().get(db)
+    columns = map_index().get(db)
     lang = current_language()
-    counts = mapindex.facet_counts(snapshot, filters, db)
-    mask = mapindex.selection(snapshot, filters, db)
-    return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.bounds(snapshot, mask),
+    counts = mapindex.facet_counts(columns, filters, db)
+    mask = mapindex.selection(columns, filters, db)
+    return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.lonlat_bbox(columns, mask),
                     "facets": facet_options(db, counts, lang)})
-
-
-def facet_options(db, counts: dict, lang: str) -> dict:
-    """Every filter value with its label and count, in vocabulary order."""
-    names = catalogue.project_and_visit_names(db)
-    options = {
-        "country": sorted(({"value": c, "label": vocab.country_name(c, lang), "count": n}
-                           for c, n in counts["country"].items()), key=lambda o: o["label"]),
-        "relation": [{"value": t.code, "label": t.label(lang), "count": counts["relation"].get(t.code, 0)}
-                     for t in vocab.relations()],
-        "theme": [{"value": t.code, "label": t.label(lang), "count": counts["theme"].get(t.code, 0)}
-                  for t in vocab.themes()],
-    }
-    for kind in ("need", "offer"):
-        options[kind] = [{"value": t.code, "label": t.label(lang), "count": counts[kind].get(t.code, 0)}
-                         for t in vocab.resources()]
-    for kind in ("project", "visit"):
-        options[kind] = [{"value": slug, "label": label, "count": counts[kind].get(slug, 0)}
-                         for slug, label in names[kind]]
-    return options
 
 
 @bp.get("/organisations")
@@ -99,15 +75,7 @@ def organisations():
 
 def summary(org: dict, lang: str) -> dict:
     """The public summary of an organisation shown in lists and popups."""
-    return {
-        "slug": org["slug"], "name": org["name"], "city": org["city"], "country": org["country"],
-        "country_name": vocab.country_name(org["country"] or "", lang),
-        "relation": org["relation"], "relation_label": vocab.relations().label(org["relation"], lang),
-        "themes": org["themes"], "theme_labels": [vocab.themes().label(t, lang) for t in org["themes"]],
-        "lat": org["lat"], "lon": org["lon"], "website": org["website"],
-        "url": url_for("views.organisation", slug=org["slug"]),
-        "fictional": org.get("source") == catalogue.FICTIONAL_SOURCE,
-    }
+    return records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
 
 
 @bp.get("/organisations/<slug>")
@@ -182,8 +150,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
 def vocabularies():
     """Themes, needs/offers, relations, countries, projects and visits, labelled and counted."""
     db = get_db()
-    snapshot = map_index().get(db)
-    options = facet_options(db, mapindex.facet_counts(snapshot, Filters(), db), current_language())
+    columns = map_index().get(db)
+    options = facet_options(db, mapindex.facet_counts(columns, Filters(), db), current_language())
     resources = options.pop("need")
     offers = {o["value"]: o["count"] for o in options.pop("offer")}
     for item in resources:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    jsonify,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
@@ -22,14 +14,16 @@ from ..errors import BadRequest, NotFound
 from ..filters import Filters, parse_lock
 from ..params import whole_number
 from .db import get_db
-from .views import map_context
+from .errors import json_error
+from .mapcontext import EMBED_HEIGHT, map_context
 
 bp = Blueprint("embed", __name__)
-DEFAULT_HEIGHT = 480
+DEFAULT_HEIGHT = EMBED_HEIGHT["default"]
 
 
 def _pixels(raw: str | None, name: str, default: int = DEFAULT_HEIGHT) -> int:
-    return whole_number(raw, name, default=default, low=200, high=2000, unit="pixels")
+    return whole_number(raw, name, default=default, low=EMBED_HEIGHT["min"], high=EMBED_HEIGHT["max"],
+                        unit="pixels")
 
 
 @bp.get("/embed")
@@ -82,8 +76,7 @@ def oembed():
     """oEmbed (type ``rich``) for map, embed and organisation URLs of this site."""
     url = request.args.get("url", "")
     if request.args.get("format", "json") != "json":
-        return jsonify({"ok": False, "error": "format: only json is supported", "status": 501,
-                        "parameter": "format"}), 501
+        return json_error("format: only json is supported", 501, "format")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port

@@ -10,7 +10,7 @@ _FILTER_DOC = {
     "theme": "ESSGLOBAL theme codes AM10…AM160",
     "need": "resource codes (data/vocab/resources.csv) the organisation needs",
     "offer": "resource codes the organisation offers",
-    "relation": "visited, participant, partner or other",
+    "relation": ", ".join(vocab.RELATIONS[:-1]) + " or " + vocab.RELATIONS[-1],
     "project": "project slugs",
     "visit": "visit slugs",
 }
@@ -43,7 +43,7 @@ SUMMARY = {
     "properties": {
         "slug": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
         "country": {"type": ["string", "null"]}, "country_name": {"type": "string"},
-        "relation": {"type": "string", "enum": ["visited", "participant", "partner", "other"]},
+        "relation": {"type": "string", "enum": list(vocab.RELATIONS)},
         "relation_label": {"type": "string"},
         "themes": {"type": "array", "items": {"type": "string", "pattern": "^AM[0-9]+$"}},
         "theme_labels": {"type": "array", "items": {"type": "string"}},

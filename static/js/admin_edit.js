@@ -27,7 +27,7 @@
     map.setView(here, 14);
     addMarker(here);
   } else {
-    map.setView([48.5, 10], 4);
+    map.setView(JSON.parse(box.dataset.center), parseInt(box.dataset.zoom, 10));
   }
   map.on("click", function (event) {
     if (!marker) addMarker(event.latlng); else marker.setLatLng(event.latlng);

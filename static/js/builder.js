@@ -18,7 +18,9 @@
     });
     if (form.elements.lock.checked && lock.length) params.set("lock", lock.join(","));
     params.set("lang", form.elements.lang.value);
-    params.set("height", String(Math.max(200, Math.min(2000, parseInt(form.elements.height.value, 10) || 480))));
+    var limits = settings.height;
+    var height = parseInt(form.elements.height.value, 10) || limits["default"];
+    params.set("height", String(Math.max(limits.min, Math.min(limits.max, height))));
     if (!form.elements.controls.checked) params.set("controls", "0");
     return settings.origin + settings.embed + "?" + params.toString();
   }

@@ -12,8 +12,11 @@
   var statusBox = document.getElementById("map-status");
   var results = document.getElementById("results");
   var totalBox = document.getElementById("total");
-  var KINDS = ["country", "theme", "need", "offer", "relation", "project", "visit"];
+  var KINDS = settings.kinds;
   var layer = L.layerGroup().addTo(map);
+  var zooming = false;
+  map.on("zoomstart", function () { zooming = true; });
+  map.on("zoomend", function () { zooming = false; });
   var viewRequest = null;
   var moveTimer = null;
   var firstDraw = true;
@@ -26,6 +29,14 @@
   }
 
   function format(template, n) { return template.replace("%(n)s", String(n)); }
+
+  // Every API answer: refused unless 2xx, then read as JSON.
+  function getJSON(url, options) {
+    return fetch(url, options).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    });
+  }
 
   // -- filters <-> URL <-> form ------------------------------------------------
 
@@ -114,8 +125,7 @@
 
   function refresh(fit) {
     var params = filterParams();
-    return fetch(settings.api.facets + "?" + withLang(params))
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    return getJSON(settings.api.facets + "?" + withLang(params))
       .then(function (body) {
         KINDS.forEach(function (kind) {
           var counts = {};
@@ -141,7 +151,7 @@
 
   // Leaflet ignores a new view asked for during a zoom animation: wait for its end.
   function fitTo(bounds, options) {
-    if (map._animatingZoom) {
+    if (zooming) {
       map.once("zoomend", function () { fitTo(bounds, options); });
       return;
     }
@@ -165,8 +175,7 @@
     viewRequest = new AbortController();
     var signal = viewRequest.signal;
     var params = viewParams();
-    fetch(settings.api.clusters + "?" + params, { signal: signal })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    getJSON(settings.api.clusters + "?" + params, { signal: signal })
       .then(function (body) { draw(body); return loadList(params, body.total, signal); })
       .catch(function (error) { if (error.name !== "AbortError") showError(error); });
   }
@@ -208,8 +217,7 @@
     linkOut(title);
     box.appendChild(el("strong")).appendChild(title);
     var details = box.appendChild(el("div", "org-popup-place", t.loading));
-    fetch(settings.api.organisation.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang)
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    getJSON(settings.api.organisation.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang)
       .then(function (org) {
         title.textContent = org.name;
         title.href = pageLink(org.url);
@@ -229,8 +237,7 @@
     var listParams = new URLSearchParams(params);
     listParams.delete("zoom");
     listParams.set("limit", "50");
-    return fetch(settings.api.organisations + "?" + listParams, { signal: signal })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+    return getJSON(settings.api.organisations + "?" + listParams, { signal: signal })
       .then(function (body) {
         results.replaceChildren();
         body.items.forEach(function (org) {

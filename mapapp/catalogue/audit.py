@@ -1,0 +1,62 @@
+"""The audit log: who changed what, with the values before, so that it can be undone."""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+from .base import now
+
+
+def _encode(value: dict | None) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value is not None else None
+
+
+def record(db: sqlite_utils.Database, user_email: str, action: str, organisation_id: int | None,
+           before: dict | None = None, after: dict | None = None) -> None:
+    """Write one entry (inside the caller's transaction, when there is one)."""
+    db.execute("INSERT INTO audit_log (at, user_email, organisation_id, action, before, after)"
+               " VALUES (?, ?, ?, ?, ?, ?)", [now(), user_email, organisation_id, action, _encode(before), _encode(after)])
+
+
+def record_many(db: sqlite_utils.Database, user_email: str, entries: list[tuple[int, str, dict | None]]) -> None:
+    """Write ``(organisation id, action, before)`` entries at once."""
+    at = now()
+    db.conn.executemany(
+        "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after) VALUES (?, ?, ?, ?, ?, NULL)",
+        [(at, user_email, org_id, action, _encode(before)) for org_id, action, before in entries])
+
+
+def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, entry_id: int | None = None,
+            action_prefix: str | None = None, limit: int = 100, oldest_first: bool = False) -> list[dict]:
+    """The latest entries, newest first (for one organisation, one entry, or one kind of action)."""
+    where, params = "", []
+    if organisation_id:
+        where, params = "WHERE organisation_id = ?", [organisation_id]
+    elif entry_id is not None:
+        where, params = "WHERE id = ?", [entry_id]
+    elif action_prefix is not None:
+        where, params = "WHERE action LIKE ?", [action_prefix.replace("%", "") + "%"]
+    order = "ASC" if oldest_first else "DESC"
+    cursor = db.execute(f"SELECT id, at, user_email, organisation_id, action, before, after FROM audit_log"  # nosec B608 # clauses from code
+                        f" {where} ORDER BY id {order} LIMIT ?", [*params, limit])
+    columns = [d[0] for d in cursor.description]
+    out = []
+    for r in cursor:
+        entry = dict(zip(columns, r))
+        entry["before"] = json.loads(entry["before"]) if entry["before"] else None
+        entry["after"] = json.loads(entry["after"]) if entry["after"] else None
+        out.append(entry)
+    return out
+
+
+def count(db: sqlite_utils.Database, action_prefix: str) -> int:
+    """How many entries have an action starting with ``action_prefix``."""
+    return db.execute("SELECT count(*) FROM audit_log WHERE action LIKE ?",
+                      [action_prefix.replace("%", "") + "%"]).fetchone()[0]
+
+
+def forget(db: sqlite_utils.Database, action_prefix: str) -> None:
+    """Delete the entries of actions that were taken back before anyone could undo them."""
+    db.execute("DELETE FROM audit_log WHERE action LIKE ?", [action_prefix.replace("%", "") + "%"])

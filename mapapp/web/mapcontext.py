@@ -1,0 +1,121 @@
+"""What every map page (the map, the embed) and the filter panels share: the process's
+map index, filter options with counts, the settings read by map.js, the template helpers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import gettext as _
+
+from .. import catalogue, vocab
+from ..filters import KINDS, Filters
+from ..mapdata import mapindex
+from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, map_shell
+from .db import get_db
+from .i18n import current_language
+from .security import csp_nonce
+
+# Heights an embed may ask for, in pixels (the builder and embed.js read them too).
+EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
+
+
+def map_index() -> mapindex.MapIndex:
+    """The process's map index, created on first use."""
+    return current_app.extensions.setdefault("mapapp.index", mapindex.MapIndex())
+
+
+def facet_options(db, counts: dict, lang: str) -> dict:
+    """Every filter value with its label and count, in vocabulary order."""
+    names = catalogue.project_and_visit_names(db)
+    options = {
+        "country": sorted(({"value": c, "label": vocab.country_name(c, lang), "count": n}
+                           for c, n in counts["country"].items()), key=lambda o: o["label"]),
+        "relation": [{"value": t.code, "label": t.label(lang), "count": counts["relation"].get(t.code, 0)}
+                     for t in vocab.relations()],
+        "theme": [{"value": t.code, "label": t.label(lang), "count": counts["theme"].get(t.code, 0)}
+                  for t in vocab.themes()],
+    }
+    for kind in ("need", "offer"):
+        options[kind] = [{"value": t.code, "label": t.label(lang), "count": counts[kind].get(t.code, 0)}
+                         for t in vocab.resources()]
+    for kind in ("project", "visit"):
+        options[kind] = [{"value": slug, "label": label, "count": counts[kind].get(slug, 0)}
+                         for slug, label in names[kind]]
+    return options
+
+
+def filter_panel(db, filters: Filters) -> dict:
+    """The filter panel: options with counts, the filters, how many organisations match."""
+    columns = map_index().get(db)
+    counts = mapindex.facet_counts(columns, filters, db)
+    return {"options": facet_options(db, counts, current_language()), "filters": filters,
+            "total": int(mapindex.selection(columns, filters, db).sum())}
+
+
+def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict | None = None) -> dict:
+    """What the map templates need: the folium shell, settings for map.js, the filter panel.
+    Locked kinds (embeds) offer only their locked values."""
+    db = get_db()
+    shell = map_shell(
+        tile_url=current_app.config["TILE_URL"],
+        attribution=current_app.config["TILE_ATTRIBUTION"],
+        max_zoom=current_app.config["TILE_MAX_ZOOM"],
+        asset_url=lambda path: url_for("static", filename=path),
+        nonce=csp_nonce(),
+    )
+    settings = {
+        "mapName": shell.name,
+        "lang": current_language(),
+        "kinds": list(KINDS),
+        "center": list(DEFAULT_CENTER),
+        "zoom": DEFAULT_ZOOM,
+        "page": url_for("views.organisation", slug="SLUG"),
+        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
+        "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
+                "organisations": url_for("api.organisations"),
+                "organisation": url_for("api.organisation", slug="SLUG")},
+        "i18n": {
+            "loading": _("Loading organisations…"),
+            "inView": _("%(n)s organisations in view"),
+            "oneInView": _("1 organisation in view"),
+            "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
+            "error": _("The organisations could not be loaded. Try reloading the page."),
+            "more": _("Zoom in to see the others."),
+            "fictional": _("Fictional demo organisation"),
+            "cluster": _("%(n)s organisations: zoom in"),
+            "total": _("%(n)s organisations"),
+            "totalOne": _("1 organisation"),
+        },
+        **(extra or {}),
+    }
+    panel = filter_panel(db, filters)
+    for kind in locked:
+        allowed = set(getattr(filters, kind))
+        panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
+    return {"shell": shell, "settings": settings, "fictional": catalogue.has_fictional(db), **panel}
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query parameters changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    if request.endpoint is None:  # an error page for an unknown address
+        return request.path + "?" + urlencode(args, doseq=True)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def template_helpers() -> dict:
+    """Names every template may use."""
+    return {"vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+            "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
+            "map_zoom": DEFAULT_ZOOM}
+
+
+def init_app(app: Flask) -> None:
+    """Register the template helpers."""
+    app.context_processor(template_helpers)
