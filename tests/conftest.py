@@ -3,13 +3,13 @@ server on 127.0.0.1 and a headless Debian chromium driven by Playwright."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
+from support import PASSWORD, ServerThread
 from werkzeug.serving import make_server
 
-from mapapp import catalogue, create_app
+from mapapp import accounts, catalogue, create_app
 from mapapp.importing import demo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,6 +54,14 @@ def demo_db_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def demo_db(demo_db_path: Path):
+    """A connection to the demo catalogue, closed after the test."""
+    database = catalogue.connect(demo_db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
 def demo_app(demo_db_path: Path, tmp_path: Path):
     return create_app({"TESTING": True, "DATABASE": str(demo_db_path), "SECRET_KEY": "test",
                        "CACHE_DIR": str(tmp_path / "cache")})
@@ -64,35 +72,18 @@ def demo_client(demo_app):
     return demo_app.test_client()
 
 
-def make_org(db, name: str, **fields) -> catalogue.Saved:
-    """Save a published, located organisation with sensible defaults."""
-    record = {"name": name, "city": "Lyon", "country": "FR", "lat": 45.76, "lon": 4.84,
-              "status": "published", "source": "test", "source_ref": name, **fields}
-    themes = record.pop("themes", ())
-    needs = record.pop("needs", None)
-    offers = record.pop("offers", None)
-    return catalogue.save_organisation(db, record, themes=themes, needs=needs, offers=offers)
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
+@pytest.fixture
+def staff(db):
+    """An admin and an editor, both with the password ``support.PASSWORD``."""
+    admin, _ = accounts.create_user(db, "admin@example.org", PASSWORD, "admin")
+    editor, _ = accounts.create_user(db, "editor@example.org", PASSWORD, "editor")
+    return {"admin": admin, "editor": editor}
 
 
 @pytest.fixture
 def live_server_for():
     """Start a live server for a given app: ``with live_server_for(app) as server``."""
-    return LiveServer
+    return lambda app: ServerThread(make_server("127.0.0.1", 0, app, threaded=True))
 
 
 @pytest.fixture(scope="session")

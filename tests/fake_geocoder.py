@@ -4,10 +4,11 @@ so that geopy's real client classes can be tested without the network."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from support import ServerThread
 
 
 class FakeGeocoder:
@@ -67,14 +68,12 @@ class FakeGeocoder:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting: that is what timeout tests do
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        self.url = self._serving.url
 
     def __enter__(self):
-        self.thread.start()
+        self._serving.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.__exit__(*exc)

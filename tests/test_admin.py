@@ -1,30 +1,10 @@
 """The staff area: accounts, roles on every route, CSRF, throttling, publishing."""
 
-import re
 
-import pytest
-from conftest import make_org
+from support import PASSWORD, csrf_from, make_org, sign_in
 
 from mapapp import accounts, catalogue
 from mapapp.filters import Filters
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def staff(db):
-    admin, _ = accounts.create_user(db, "admin@example.org", PASSWORD, "admin")
-    editor, _ = accounts.create_user(db, "editor@example.org", PASSWORD, "editor")
-    return {"admin": admin, "editor": editor}
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, email, password=PASSWORD):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def test_every_admin_route_requires_a_signed_in_user_with_the_right_role(app, staff):

@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
-from test_browser import route_tiles
+from support import PASSWORD, csrf_from, form_fields, route_tiles, sign_in
 
 from mapapp import catalogue
 from mapapp.importing import importer
@@ -14,24 +13,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def form_of(html: str) -> dict:
     """The edit form's current values, as a browser would submit them."""
-    import re
-    from html import unescape
-
-    data: dict = {}
-    for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"', html):
-        data[name] = unescape(value)
-    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html):
-        data[name] = unescape(value)
-    for name, body in re.findall(r'<textarea name="([^"]+)"[^>]*>([^<]*)</textarea>', html):
-        data[name] = unescape(body)
-    for name, options in re.findall(r'<select name="([^"]+)">(.*?)</select>', html, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', options)
-        data[name] = chosen.group(1) if chosen else ""
-    checked: dict = {}
-    for name, value in re.findall(r'<input type="checkbox" name="([^"]+)" value="([^"]+)" checked', html):
-        checked.setdefault(name, []).append(value)
-    data.update(checked)
-    return data
+    return form_fields(html)
 
 
 def imported(db):
@@ -39,7 +21,7 @@ def imported(db):
     return importer.import_file(db, FIXTURES / "osm_keys.csv", importer.Options(status="published"), chain)
 
 
-def test_edit_validates_saves_audits_and_undoes(app, db, staff):  # noqa: F811
+def test_edit_validates_saves_audits_and_undoes(app, db, staff):
     imported(db)
     org = catalogue.find_organisations(db, catalogue.Filters(q="fietsatelier"))[0]
     client = app.test_client()
@@ -68,7 +50,7 @@ def test_edit_validates_saves_audits_and_undoes(app, db, staff):  # noqa: F811
     assert restored["name"] == "Fietsatelier Gent" and restored["themes"] == [] and restored["needs"] == {}
 
 
-def test_geocode_button_fills_the_pin_without_saving(app, db, staff):  # noqa: F811
+def test_geocode_button_fills_the_pin_without_saving(app, db, staff):
     make = catalogue.save_organisation(db, {"name": "Lost coop", "city": "Liège", "country": "BE",
                                             "status": "draft", "source": "t", "source_ref": "1"})
     client = app.test_client()
@@ -83,7 +65,7 @@ def test_geocode_button_fills_the_pin_without_saving(app, db, staff):  # noqa: F
     assert round(values["lat"], 1) == 50.6 and values["geo_precision"] == "locality"
 
 
-def test_unsaved_organisations_are_in_the_needs_a_location_queue(app, db, staff):  # noqa: F811
+def test_unsaved_organisations_are_in_the_needs_a_location_queue(app, db, staff):
     catalogue.save_organisation(db, {"name": "Nowhere coop", "status": "draft", "source": "t", "source_ref": "n"})
     client = app.test_client()
     sign_in(client, "editor@example.org")
@@ -91,7 +73,7 @@ def test_unsaved_organisations_are_in_the_needs_a_location_queue(app, db, staff)
     assert "Nowhere coop" in page and "1 organisation" in page
 
 
-def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, page, live_server_for):  # noqa: F811
+def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, page, live_server_for):
     imported(db)
     org = catalogue.find_organisations(db, catalogue.Filters(q="bolognese"))[0]
     route_tiles(page)

@@ -1,11 +1,9 @@
 """Importing from the browser: upload, preview, mapping, background import, history."""
 
-import io
 import time
 from pathlib import Path
 
-from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
-from test_browser import route_tiles
+from support import PASSWORD, csrf_from, route_tiles, sign_in, upload, wait_done
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -14,23 +12,7 @@ from mapapp.importing import jobs
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def upload(client, path: Path, **fields):
-    token = csrf_from(client.get("/admin/imports").get_data(as_text=True))
-    data = {"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), path.name), **fields}
-    return client.post("/admin/imports", data=data, content_type="multipart/form-data")
-
-
-def wait_done(db, import_id, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = jobs.get(db, import_id)
-        if record["state"] in ("done", "failed"):
-            return record
-        time.sleep(0.1)
-    raise AssertionError("the import did not finish")
-
-
-def test_upload_preview_edit_mapping_confirm_and_history(app, db, staff, tmp_path):  # noqa: F811
+def test_upload_preview_edit_mapping_confirm_and_history(app, db, staff, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
     sign_in(client, "editor@example.org")
@@ -61,7 +43,7 @@ def test_upload_preview_edit_mapping_confirm_and_history(app, db, staff, tmp_pat
     assert "Coop Alpha" in report and "created" in report
 
 
-def test_uploads_are_limited_in_size_and_kind(app, staff, tmp_path):  # noqa: F811
+def test_uploads_are_limited_in_size_and_kind(app, staff, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     client = app.test_client()
@@ -76,7 +58,7 @@ def test_uploads_are_limited_in_size_and_kind(app, staff, tmp_path):  # noqa: F8
     assert response.status_code == 400 and "use a CSV, XLSX, ODS or GeoJSON file" in response.get_data(as_text=True)
 
 
-def test_hostile_workbook_is_refused_on_the_preview(app, db, staff, tmp_path):  # noqa: F811
+def test_hostile_workbook_is_refused_on_the_preview(app, db, staff, tmp_path):
     import zipfile
 
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
@@ -94,7 +76,7 @@ def test_hostile_workbook_is_refused_on_the_preview(app, db, staff, tmp_path):  
     assert "refused" in page and catalogue.organisation_count(db) == 0
 
 
-def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, tmp_path):  # noqa: F811
+def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     route_tiles(page)
     with live_server_for(app) as server:
@@ -120,8 +102,8 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
     assert catalogue.count_organisations(db, Filters()) == 5
 
 
-def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F811
-    from conftest import make_org
+def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):
+    from support import make_org
 
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
@@ -149,7 +131,7 @@ def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):  # noqa: F81
     assert jobs.get(db, import_id)["state"] == "undone"
 
 
-def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(app, db, staff, tmp_path):  # noqa: F811
+def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(app, db, staff, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
     sign_in(client, "editor@example.org")
@@ -164,7 +146,7 @@ def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(ap
 
 
 
-def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
+def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_path, monkeypatch):
     from mapapp.web import admin_imports
 
     monkeypatch.setattr(admin_imports, "PREVIEW_ROWS", 5)

@@ -1,5 +1,5 @@
 import pytest
-from conftest import make_org
+from support import make_org
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 

@@ -1,54 +1,12 @@
 """What a visitor sees and does in a real browser (Debian chromium through Playwright)."""
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import make_org
+from support import DRAWN_TOTAL, make_org, published, route_tiles, settle
 
 from mapapp import catalogue, create_app, vocab
-from mapapp.filters import Filters
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">Hostile & Co'
-BLANK_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
-DRAWN_TOTAL = """(() => {
-  let n = 0;
-  document.querySelectorAll(".leaflet-marker-pane .leaflet-marker-icon").forEach(m => {
-    n += m.classList.contains("marker-cluster") ? parseInt(m.textContent, 10) : 1;
-  });
-  return n;
-})()"""
-
-
-def settle(page, expression: str, expected, timeout: float = 10.0):
-    """Evaluate ``expression`` until it gives ``expected`` or time runs out; return the last value.
-
-    (``wait_for_function`` would need 'unsafe-eval', which the pages' CSP refuses.)
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value == expected or time.monotonic() > deadline:
-            return value
-        page.wait_for_timeout(100)
-
-
-def route_tiles(page, tile_host: str = "tile.openstreetmap.org") -> list[str]:
-    """Answer tile requests with a blank PNG so that tests never leave the machine."""
-    asked: list[str] = []
-
-    def fulfil(route):
-        asked.append(route.request.url)
-        route.fulfill(status=200, content_type="image/png", body=BLANK_PNG)
-
-    page.route(f"https://{tile_host}/**", fulfil)
-    return asked
-
-
-def published(db_path, **filters) -> list[dict]:
-    db = catalogue.connect(db_path)
-    return catalogue.find_organisations(db, Filters(**filters))
 
 
 def test_map_draws_clusters_and_asks_no_other_host(demo_app, page, live_server_for):
@@ -129,8 +87,8 @@ def test_popup_shows_a_hostile_name_as_text_and_links_to_the_page(db_path, db, p
         assert page.locator("h1").inner_text() == HOSTILE
 
 
-def test_organisation_page_shows_its_matches(demo_app, demo_db_path, page, live_server_for):
-    db = catalogue.connect(demo_db_path)
+def test_organisation_page_shows_its_matches(demo_app, demo_db_path, demo_db, page, live_server_for):
+    db = demo_db
     org = published(demo_db_path, country=("PL",), need=("funding",))[0]
     expected = catalogue.matches(db, org["id"])
     assert expected["offering"], "the demo data should offer funding to someone"

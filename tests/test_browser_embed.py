@@ -4,7 +4,7 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from test_browser import DRAWN_TOTAL, published, route_tiles, settle
+from support import DRAWN_TOTAL, published, route_tiles, settle
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -99,8 +99,8 @@ def test_locked_embed_offers_no_way_out(demo_app, demo_db_path, page, live_serve
         assert "country=IT" in popup.value.url
 
 
-def test_html_export_opens_from_disk_with_markers(demo_db_path, browser, tmp_path):
-    orgs = catalogue.export_organisations(catalogue.connect(demo_db_path), Filters(country=("BE",)))
+def test_html_export_opens_from_disk_with_markers(demo_db, browser, tmp_path):
+    orgs = catalogue.export_organisations(demo_db, Filters(country=("BE",)))
     path = tmp_path / "map.html"
     path.write_bytes(exports.export(orgs, "html", lang="en", base_url="http://127.0.0.1:5000",
                                     tile_url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -1,5 +1,5 @@
 import pytest
-from conftest import make_org
+from support import make_org
 
 from mapapp import catalogue
 from mapapp.filters import BBox, Filters

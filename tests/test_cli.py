@@ -18,6 +18,7 @@ def test_load_demo_twice_duplicates_nothing(runner, db_path):
     assert "0 created, 0 updated, 80 unchanged" in second.output
     db = catalogue.connect(db_path)
     assert catalogue.organisation_count(db) == 80
+    db.close()
 
 
 def test_load_demo_if_empty_leaves_a_real_catalogue_alone(runner, db):

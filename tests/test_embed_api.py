@@ -9,8 +9,8 @@ import geopandas as gpd
 import jsonschema
 import openpyxl
 import pytest
-from conftest import make_org
 from openapi_spec_validator import validate
+from support import make_org
 
 from mapapp import catalogue, geo
 from mapapp.filters import Filters
@@ -68,7 +68,7 @@ def test_json_and_geojson_are_gzipped_when_accepted(demo_client):
     assert zipped.headers["ETag"] != plain.headers["ETag"]
 
 
-def test_openapi_document_is_valid_and_describes_real_answers(demo_client, demo_db_path):
+def test_openapi_document_is_valid_and_describes_real_answers(demo_client, demo_db):
     document = demo_client.get("/api/openapi.json").get_json()
     validate(document)
     schemas = document["components"]["schemas"]
@@ -78,7 +78,7 @@ def test_openapi_document_is_valid_and_describes_real_answers(demo_client, demo_
         schema = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": schemas}}
         jsonschema.Draft202012Validator(schema).validate(body)
 
-    slug = catalogue.find_organisations(catalogue.connect(demo_db_path), Filters())[0]["slug"]
+    slug = catalogue.find_organisations(demo_db, Filters())[0]["slug"]
     check("/api/clusters?bbox=-180,-90,180,90&zoom=3", "Clusters")
     check("/api/clusters?bbox=4.7,45.7,4.95,45.82&zoom=14", "Clusters")
     check("/api/facets?country=IT", "Facets")
@@ -118,8 +118,8 @@ def test_csv_and_xlsx_neutralise_formulas_but_keep_numbers(app, db):
     assert "'" + EVIL.replace('"', '""') in essglobal
 
 
-def test_geopackage_reads_back_as_exported(demo_db_path):
-    orgs = catalogue.export_organisations(catalogue.connect(demo_db_path), Filters(country=("PL",)))
+def test_geopackage_reads_back_as_exported(demo_db):
+    orgs = catalogue.export_organisations(demo_db, Filters(country=("PL",)))
     data = exports.export(orgs, "gpkg", lang="en", base_url="http://x")
     frame = gpd.read_file(io.BytesIO(data), layer="organisations")
     assert frame.crs.to_epsg() == 4326
@@ -149,11 +149,11 @@ def test_export_command(runner, db, tmp_path):
     assert bad.exit_code == 1 and "--filters: country" in bad.output
 
 
-def test_oembed_for_map_and_organisation_urls(demo_client, demo_db_path):
+def test_oembed_for_map_and_organisation_urls(demo_client, demo_db):
     body = demo_client.get("/oembed?url=http://localhost/?country=IT%26theme=AM40").get_json()
     assert body["type"] == "rich" and body["version"] == "1.0"
     assert 'src="http://localhost/embed?country=IT&amp;theme=AM40' in body["html"] and 'loading="lazy"' in body["html"]
-    org = catalogue.find_organisations(catalogue.connect(demo_db_path), Filters())[0]
+    org = catalogue.find_organisations(demo_db, Filters())[0]
     body = demo_client.get(f"/oembed?url=http://localhost/organisations/{org['slug']}").get_json()
     assert body["title"] == org["name"] and f"focus={org['slug']}" in body["html"]
     assert demo_client.get("/oembed?url=https://elsewhere.example/").status_code == 404

@@ -140,7 +140,7 @@ def test_provided_points_are_checked():
 
 
 def test_relocate_never_moves_manual_pins(db):
-    from conftest import make_org
+    from support import make_org
 
     manual = make_org(db, "Pinned", city="Gent", country="BE", lat=51.0, lon=3.7)
     catalogue.set_location(db, manual.id, 51.0, 3.7, "manual", "staff")

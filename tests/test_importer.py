@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_org
+from support import make_org
 
 from mapapp import catalogue
 from mapapp.filters import Filters

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import make_org
+from support import make_org
 
 from mapapp import catalogue
 from mapapp.filters import BBox, Filters
@@ -24,10 +24,10 @@ def drawn_total(body):
 @pytest.mark.parametrize("filters", ["", "country=FR", "theme=AM40,AM60", "need=funding&country=IT,PL",
                                      "relation=visited", "project=demo-study-visits", "q=cooperative"])
 @pytest.mark.parametrize("zoom", [2, 4, 6])
-def test_clusters_at_low_zoom_add_up_to_the_filtered_total(demo_client, demo_db_path, filters, zoom):
+def test_clusters_at_low_zoom_add_up_to_the_filtered_total(demo_client, demo_db, filters, zoom):
     body = clusters(demo_client, f"bbox={WORLD}&zoom={zoom}&{filters}")
     expected = catalogue.count_organisations(
-        catalogue.connect(demo_db_path),
+        demo_db,
         Filters.from_args(dict(p.split("=") for p in filters.split("&") if p)))
     assert body["total"] == expected
     assert drawn_total(body) == expected
@@ -35,11 +35,11 @@ def test_clusters_at_low_zoom_add_up_to_the_filtered_total(demo_client, demo_db_
         assert count >= 2 and south <= lat <= north and west <= lon <= east
 
 
-def test_points_at_high_zoom_are_exactly_the_filtered_organisations_in_the_bbox(demo_client, demo_db_path):
+def test_points_at_high_zoom_are_exactly_the_filtered_organisations_in_the_bbox(demo_client, demo_db):
     box = "4.70,45.70,4.95,45.82"  # Lyon
     body = clusters(demo_client, f"bbox={box}&zoom=14&theme=AM10,AM40,AM60,AM70,AM80")
     assert body["clusters"] == []
-    db = catalogue.connect(demo_db_path)
+    db = demo_db
     expected = catalogue.find_organisations(db, Filters(bbox=BBox(4.70, 45.70, 4.95, 45.82),
                                                         theme=("AM10", "AM40", "AM60", "AM70", "AM80")))
     assert expected
@@ -80,8 +80,8 @@ def test_clusters_errors_name_the_parameter(client, query, parameter):
     assert response.get_json()["parameter"] == parameter
 
 
-def test_facets_count_each_value_with_the_other_filters(demo_client, demo_db_path):
-    db = catalogue.connect(demo_db_path)
+def test_facets_count_each_value_with_the_other_filters(demo_client, demo_db):
+    db = demo_db
     body = demo_client.get("/api/facets?country=FR&theme=AM40").get_json()
     assert body["total"] == catalogue.count_organisations(db, Filters(country=("FR",), theme=("AM40",)))
     countries = {o["value"]: o["count"] for o in body["facets"]["country"]}
@@ -114,8 +114,8 @@ def test_organisation_list_is_paginated_with_next_links(demo_client):
     assert names == sorted(names)
 
 
-def test_organisation_summary_and_translated_description(demo_client, demo_db_path):
-    org = catalogue.find_organisations(catalogue.connect(demo_db_path), Filters(country=("PL",)))[0]
+def test_organisation_summary_and_translated_description(demo_client, demo_db):
+    org = catalogue.find_organisations(demo_db, Filters(country=("PL",)))[0]
     body = demo_client.get(f"/api/organisations/{org['slug']}?lang=pl").get_json()
     assert body["name"] == org["name"] and body["country_name"] == "Polska"
     assert "fikcyjna" in body["description"]
@@ -138,8 +138,8 @@ def test_matches_name_the_shared_resources_nearest_first(db):
     assert [m["name"] for m in found["needing"]] == ["Learner"]
 
 
-def test_organisation_page_carries_schema_org_json_ld(demo_client, demo_db_path):
-    org = catalogue.find_organisations(catalogue.connect(demo_db_path), Filters(country=("BE",)))[0]
+def test_organisation_page_carries_schema_org_json_ld(demo_client, demo_db):
+    org = catalogue.find_organisations(demo_db, Filters(country=("BE",)))[0]
     html = demo_client.get(f"/organisations/{org['slug']}").get_data(as_text=True)
     raw = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
     data = json.loads(raw)

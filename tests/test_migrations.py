@@ -23,6 +23,7 @@ def test_migrating_again_applies_nothing_and_keeps_data(db_path):
     db = catalogue.connect(db_path)
     assert migrations.migrate(db) == []
     assert catalogue.organisation_count(db) == 1
+    db.close()
 
 
 def test_wal_mode_and_foreign_keys(db):

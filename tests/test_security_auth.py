@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
-from test_admin import PASSWORD, csrf_from, sign_in, staff  # noqa: F401 (fixture)
+from support import PASSWORD, csrf_from, sign_in
 
 from mapapp import accounts, catalogue, create_app
 
 
-def test_forty_parallel_guesses_get_no_more_than_the_free_attempts(db_path, staff, monkeypatch):  # noqa: F811
+def test_forty_parallel_guesses_get_no_more_than_the_free_attempts(db_path, staff, monkeypatch):
     checked = []
     real_check = accounts.check_password_hash
 
@@ -39,7 +39,7 @@ def test_forty_parallel_guesses_get_no_more_than_the_free_attempts(db_path, staf
     assert len(checked) <= accounts.FREE_FAILURES
 
 
-def test_the_right_password_after_the_free_attempts_waits_too(db, staff):  # noqa: F811
+def test_the_right_password_after_the_free_attempts_waits_too(db, staff):
     for n in range(accounts.FREE_FAILURES):
         assert accounts.authenticate(db, "admin@example.org", f"wrong {n}", "198.51.100.1", now=1000.0)[0] is None
     user, wait = accounts.authenticate(db, "admin@example.org", PASSWORD, "198.51.100.1", now=1000.5)
@@ -60,7 +60,7 @@ def _login(client, email, password, forwarded_for, proto="http"):
                        data={"email": email, "password": password, "csrf_token": token})
 
 
-def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(db_path, tmp_path, staff):  # noqa: F811
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(db_path, tmp_path, staff):
     app = _proxied_app(db_path, tmp_path, TRUSTED_PROXIES=1)
     attacker = app.test_client()
     for n in range(6):
@@ -70,7 +70,7 @@ def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(db_path,
     assert _login(colleague, "editor@example.org", PASSWORD, "198.51.100.7").status_code == 302
 
 
-def test_without_trusted_proxies_forwarded_headers_are_ignored(db_path, tmp_path, staff):  # noqa: F811
+def test_without_trusted_proxies_forwarded_headers_are_ignored(db_path, tmp_path, staff):
     app = _proxied_app(db_path, tmp_path)
     attacker = app.test_client()
     for n in range(6):
@@ -79,7 +79,7 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(db_path, tmp_path
     assert _login(attacker, "editor@example.org", PASSWORD, "192.0.2.200").status_code == 429
 
 
-def test_the_session_cookie_is_secure_behind_an_https_proxy_or_when_forced(db_path, tmp_path, staff):  # noqa: F811
+def test_the_session_cookie_is_secure_behind_an_https_proxy_or_when_forced(db_path, tmp_path, staff):
     proxied = _proxied_app(db_path, tmp_path, TRUSTED_PROXIES=1)
     response = _login(proxied.test_client(), "editor@example.org", PASSWORD, "198.51.100.7", proto="https")
     assert "Secure" in response.headers["Set-Cookie"]
@@ -91,7 +91,7 @@ def test_the_session_cookie_is_secure_behind_an_https_proxy_or_when_forced(db_pa
     assert "Secure" not in response.headers["Set-Cookie"]
 
 
-def test_a_cookie_copied_before_sign_out_no_longer_opens_the_staff_area(app, staff):  # noqa: F811
+def test_a_cookie_copied_before_sign_out_no_longer_opens_the_staff_area(app, staff):
     client = app.test_client()
     sign_in(client, "editor@example.org")
     assert client.get("/admin").status_code == 200
@@ -103,7 +103,7 @@ def test_a_cookie_copied_before_sign_out_no_longer_opens_the_staff_area(app, sta
     assert thief.get("/admin").status_code == 302  # to the sign-in page
 
 
-def test_a_deactivated_account_loses_its_open_sessions(app, db, staff):  # noqa: F811
+def test_a_deactivated_account_loses_its_open_sessions(app, db, staff):
     client = app.test_client()
     sign_in(client, "editor@example.org")
     assert client.get("/admin").status_code == 200
@@ -111,7 +111,7 @@ def test_a_deactivated_account_loses_its_open_sessions(app, db, staff):  # noqa:
     assert client.get("/admin").status_code == 302
 
 
-def test_sessions_end_after_the_configured_lifetime(app, staff, monkeypatch):  # noqa: F811
+def test_sessions_end_after_the_configured_lifetime(app, staff, monkeypatch):
     client = app.test_client()
     sign_in(client, "editor@example.org")
     assert client.get("/admin").status_code == 200
@@ -121,7 +121,7 @@ def test_sessions_end_after_the_configured_lifetime(app, staff, monkeypatch):  #
     assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
 
 
-def test_staff_and_sign_in_pages_are_never_cached(app, staff):  # noqa: F811
+def test_staff_and_sign_in_pages_are_never_cached(app, staff):
     client = app.test_client()
     assert client.get("/login").headers["Cache-Control"] == "no-store"
     sign_in(client, "admin@example.org")

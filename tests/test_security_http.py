@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from conftest import make_org
+from support import make_org, sign_in
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -86,8 +86,6 @@ def test_posting_to_the_api_answers_its_json_error(app):
 
 
 def test_twenty_digit_numbers_are_refused_not_crashed_on(app, demo_client, db):
-    from test_admin import sign_in, staff  # noqa: F401
-
     huge = "9" * 20
     assert demo_client.get(f"/organisations?page={huge}").status_code == 400
     response = demo_client.get(f"/api/organisations?offset={huge}")
@@ -135,8 +133,8 @@ def test_the_search_cache_survives_parallel_searches(demo_db_path):
     assert errors == [] and len(snapshot.searches) == mapindex.SEARCHES_KEPT
 
 
-def test_search_results_agree_with_the_catalogue(demo_db_path):
-    db = catalogue.connect(demo_db_path)
+def test_search_results_agree_with_the_catalogue(demo_db):
+    db = demo_db
     snapshot = mapindex.load(db)
     found = mapindex.search_mask(snapshot, "coop", db)
     assert int(found.sum()) == catalogue.count_organisations(db, Filters(q="coop"))

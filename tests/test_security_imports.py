@@ -9,10 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_org
 from fake_geocoder import FakeGeocoder
-from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
-from test_admin_imports import upload, wait_done
+from support import csrf_from, make_org, sign_in, upload, wait_done
 
 from mapapp import accounts, catalogue
 from mapapp.filters import Filters
@@ -83,7 +81,7 @@ def test_an_import_declared_interrupted_stays_so_and_takes_back_what_it_wrote(ap
     assert [o["name"] for o in catalogue.find_organisations(db, Filters())] == ["Already here"]
 
 
-def test_the_same_file_cannot_be_imported_twice_at_once(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
+def test_the_same_file_cannot_be_imported_twice_at_once(app, db, staff, tmp_path, monkeypatch):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
     sign_in(client, "editor@example.org")
@@ -115,7 +113,7 @@ def test_the_same_file_cannot_be_imported_twice_at_once(app, db, staff, tmp_path
     assert catalogue.count_organisations(db, Filters()) == 5
 
 
-def test_the_preview_never_waits_for_an_online_geocoder(app, db, staff, tmp_path):  # noqa: F811
+def test_the_preview_never_waits_for_an_online_geocoder(app, db, staff, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     with FakeGeocoder({"Lyon": (45.76, 4.84, "city")}) as fake:
         app.config.update(GEOCODERS="provided,cache,nominatim,gazetteer", NOMINATIM_URL=fake.url,
@@ -128,7 +126,7 @@ def test_the_preview_never_waits_for_an_online_geocoder(app, db, staff, tmp_path
     assert "30 created" in body and "offline geocoders only" in body and "nominatim" in body
 
 
-def test_staff_can_save_while_a_large_import_writes(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
+def test_staff_can_save_while_a_large_import_writes(app, db, staff, tmp_path, monkeypatch):
     make_org(db, "Edited during the import")
     monkeypatch.setattr(jobs, "BATCH_SIZE", 50)
     original = catalogue.bulk_insert
@@ -152,6 +150,7 @@ def test_staff_can_save_while_a_large_import_writes(app, db, staff, tmp_path, mo
         except sqlite3.OperationalError as e:
             pytest.fail(f"a staff edit failed during the import: {e}")
         time.sleep(0.2)
+    editor.close()
     assert saves >= 3  # saved between batches, each within its busy timeout
     assert jobs.get(db, import_id)["counts"]["created"] == 400
 
@@ -190,7 +189,7 @@ def test_the_import_and_its_audit_rows_are_one_transaction(app, db, tmp_path, mo
     assert catalogue.count_organisations(db, Filters(), ("draft", "published")) == 0
 
 
-def test_a_finished_import_can_still_be_undone_whole(app, db, staff, tmp_path, monkeypatch):  # noqa: F811
+def test_a_finished_import_can_still_be_undone_whole(app, db, staff, tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "BATCH_SIZE", 7)
     import_id = new_import(db, spreadsheet(tmp_path, 30))
     jobs.start(app.config["DATABASE"], import_id, dict(app.config)).join(20)

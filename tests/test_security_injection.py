@@ -9,8 +9,8 @@ import json
 import os
 
 import pytest
-from conftest import make_org
 from markupsafe import escape
+from support import make_org
 
 from mapapp import catalogue
 from mapapp.filters import Filters

@@ -10,8 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import make_org
-from test_admin import csrf_from, sign_in, staff  # noqa: F401 (fixture)
+from support import csrf_from, make_org, sign_in
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -102,7 +101,7 @@ HOSTILE_FILES = {  # file name: (content, what the preview says)
 
 
 @pytest.mark.parametrize("name", HOSTILE_FILES, ids=lambda n: n[:20])
-def test_hostile_uploads_get_a_message_not_a_500(app, db, staff, tmp_path, name):  # noqa: F811
+def test_hostile_uploads_get_a_message_not_a_500(app, db, staff, tmp_path, name):
     make_org(db, "Already here")
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()

@@ -1,6 +1,6 @@
 import re
 
-from conftest import make_org
+from support import make_org
 
 from mapapp import catalogue
 
@@ -43,8 +43,8 @@ def test_demo_data_is_labelled_fictional(demo_client, app, client):
     assert banner not in client.get("/").get_data(as_text=True)
 
 
-def test_organisation_page_shows_its_fields(demo_client, demo_db_path):
-    db = catalogue.connect(demo_db_path)
+def test_organisation_page_shows_its_fields(demo_client, demo_db):
+    db = demo_db
     org = catalogue.find_organisations(db, catalogue.Filters(project=("demo-study-visits",),
                                                              need=("funding",)))[0]
     full = catalogue.get_organisation(db, org["slug"])

@@ -8,8 +8,8 @@ import sqlite_utils
 
 from .. import geo
 from ..filters import Filters
-from ..vocab import STATUSES
 from ..records import FICTIONAL_SOURCE
+from ..vocab import STATUSES
 from .base import dict_rows, read_related
 
 # -- organisations: reads --------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +24,21 @@ from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Chain, Location, Outcome
 from ..text import fold
 from . import columns
-from .normalise import (clean_multiline, clean_text, is_placeholder, looks_mangled, parse_country, parse_email,
-                        parse_latlon, parse_number, parse_phone, parse_postcode, parse_term, parse_terms, parse_website)
+from .normalise import (
+    clean_multiline,
+    clean_text,
+    is_placeholder,
+    looks_mangled,
+    parse_country,
+    parse_email,
+    parse_latlon,
+    parse_number,
+    parse_phone,
+    parse_postcode,
+    parse_term,
+    parse_terms,
+    parse_website,
+)
 from .readers import ReadError, read_table
 from .report import Report, RowOutcome
 
@@ -81,10 +94,41 @@ class Candidate:
     outcome: Outcome | None = None
 
 
+@dataclass
+class Preview:
+    """What an import of a file would do: its columns and how they map, and the dry
+    run's report (None, with ``error``, when the file as a whole cannot be imported)."""
+
+    headers: list[str]
+    plan: columns.ColumnPlan
+    report: Report | None
+    error: str | None = None
+
+
 def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain) -> Report:
     """Import ``path`` into the catalogue and return the report."""
     path = Path(path)
-    source = options.source or catalogue.slugify(path.stem)
+    table, plan = _read(db, path, options)
+    return _import(db, path, table, plan, options, chain)
+
+
+def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain, *,
+            max_rows: int) -> Preview:
+    """Read ``path`` once: its headers, the column plan, and a dry run of its first
+    ``max_rows`` rows (its report holds the sample rows as they would be stored).
+    ``ImportFailed`` only when the file cannot be read at all."""
+    path = Path(path)
+    options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
+    table, plan = _read(db, path, options)
+    try:
+        report = _import(db, path, table, plan, options, chain)
+    except ImportFailed as e:
+        return Preview(table.headers, plan, None, str(e))
+    return Preview(table.headers, plan, report)
+
+
+def _read(db: sqlite_utils.Database, path: Path, options: Options):
+    """The file's table and column plan, once the options are checked."""
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
     if options.project and not catalogue.project_exists(db, options.project):
@@ -100,7 +144,12 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
                            delimiter=options.delimiter, score_header=columns.score_header)
     except (ReadError, columns.MappingError) as e:
         raise ImportFailed(str(e)) from None
-    plan = columns.plan_columns(table.headers, mapping)
+    return table, columns.plan_columns(table.headers, mapping)
+
+
+def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPlan, options: Options,
+            chain: Chain) -> Report:
+    source = options.source or catalogue.slugify(path.stem)
     report = Report(file=path.name, source=source, dry_run=options.dry_run,
                     details=_describe(table))
     report.notes.extend(table.notes)
@@ -198,37 +247,58 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
 
 def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
                   translated: list[str]) -> Candidate | None:
-    def text(name: str) -> str:
-        value = clean_text(raw.get(name, ""))
-        return "" if is_placeholder(value) else value
-
-    name = text("name")
+    """One row: its fields, related items and location, each checked (``warnings``
+    collects what was corrected or refused); None without a usable name."""
+    row = _Row(raw, present, warnings)
+    name = row.text("name")
     if not name:
         return None
-    values: dict = {"name": name}
-    rejected: set[str] = set()
+    values, country = _fields(row, name)
+    related = _related(row, values, translated)
+    lat, lon = _location(row, point)
+    ref = row.text("ref") if "ref" in present else ""
+    key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
+    values["source_ref"] = key
+    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
+    return Candidate(number, key, values, related, address, row.rejected)
 
-    def warn(fld: str, message: str | None, *, reject: bool = True) -> None:
+
+class _Row:
+    """A row's raw cells, with the warnings and refused fields found while reading them."""
+
+    def __init__(self, raw: dict, present: set[str], warnings: list):
+        self.raw, self.present, self.warnings = raw, present, warnings
+        self.rejected: set[str] = set()
+
+    def text(self, name: str) -> str:
+        value = clean_text(self.raw.get(name, ""))
+        return "" if is_placeholder(value) else value
+
+    def warn(self, fld: str, message: str | None, *, reject: bool = True) -> None:
         if message:
-            warnings.append((fld, message))
+            self.warnings.append((fld, message))
             if reject:
-                rejected.add(fld)
+                self.rejected.add(fld)
 
+
+def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
+    """The organisation's own columns, cleaned; and its country."""
+    raw, present, warn = row.raw, row.present, row.warn
+    values: dict = {"name": name}
     for fld in ("name", "street", "city", "region"):
         if looks_mangled(raw.get(fld, "") or ""):
             warn(fld, f"'{clean_text(raw[fld])}' seems to have lost letters such as accents or "
                  "apostrophes (shown as '?'); fix the file's encoding or map a cleaner column", reject=False)
-
     country, problem = parse_country(raw.get("country", ""))
     warn("country", problem)
     if "country" in present:
         values["country"] = country
-    street = text("street")
-    number_text = text("house_number")
+    street = row.text("street")
+    number_text = row.text("house_number")
     if number_text and number_text.lower() not in street.lower():
         street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
-    for fld, value in (("street", street), ("city", text("city")), ("region", text("region")),
-                       ("legal_form", text("legal_form"))):
+    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region")),
+                       ("legal_form", row.text("legal_form"))):
         if fld in present or (fld == "street" and "house_number" in present):
             values[fld] = value
     if "postcode" in present:
@@ -252,7 +322,12 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
         values["description"] = clean_multiline(raw.get("description", ""))
         if is_placeholder(values["description"]):
             values["description"] = ""
+    return values, country
 
+
+def _related(row: _Row, values: dict, translated: list[str]) -> dict:
+    """Themes, needs, offers and translated descriptions (only the kinds the file has)."""
+    raw, present, warn = row.raw, row.present, row.warn
     related: dict = {}
     if "themes" in present:
         codes, unknown = parse_terms(raw.get("themes", ""), "themes")
@@ -275,7 +350,12 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
         related["descriptions"] = translations
         if not values.get("description"):
             values["description"] = translations.get("en") or next(iter(translations.values()))
+    return related
 
+
+def _location(row: _Row, point) -> tuple[float | None, float | None]:
+    """The coordinates the row gives (a GeoJSON point, lat/lon columns or one "lat, lon" cell)."""
+    raw, present, warn = row.raw, row.present, row.warn
     lat = lon = None
     if point is not None:
         lat, lon = point
@@ -288,16 +368,11 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
                 warn("lat", f"coordinates '{raw_lat}', '{raw_lon}' are not two decimal numbers; "
                      "not used", reject=False)
                 lat = lon = None
-    if lat is None and "latlon" in present and text("latlon"):
-        lat, lon = parse_latlon(text("latlon"))
+    if lat is None and "latlon" in present and row.text("latlon"):
+        lat, lon = parse_latlon(row.text("latlon"))
         if lat is None:
-            warn("latlon", f"'{text('latlon')}' is not 'latitude, longitude'; not used", reject=False)
-
-    ref = text("ref") if "ref" in present else ""
-    key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
-    values["source_ref"] = key
-    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, rejected)
+            warn("latlon", f"'{row.text('latlon')}' is not 'latitude, longitude'; not used", reject=False)
+    return lat, lon
 
 
 def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:

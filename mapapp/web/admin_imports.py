@@ -13,7 +13,7 @@ from werkzeug.utils import secure_filename
 
 from .. import catalogue
 from ..importing import columns, importer, jobs
-from ..importing.readers import FORMATS, ReadError, read_table
+from ..importing.readers import FORMATS
 from ..mapdata import geocode
 from .auth import role_required
 from .db import get_db
@@ -93,21 +93,17 @@ def preview(import_id: int):
         record = _record(import_id)
     error, report, headers, plan = None, None, [], None
     try:
-        mapping = record["mapping"]
-        table = read_table(record["stored_path"], score_header=columns.score_header)
-        headers = table.headers
-        plan = columns.plan_columns(headers, columns.check_mapping(mapping, "mapping") if mapping else None)
         # Online geocoders answer about once a second: the preview, inside the request,
         # uses the offline steps only; the import itself asks them.
         chain = geocode.chain_from_settings(current_app.config, db, offline_only=True)
-        options = jobs.options_for(record, dry_run=True)
-        options.max_rows = PREVIEW_ROWS
-        report = importer.import_file(db, record["stored_path"], options, chain)
+        found = importer.preview(db, record["stored_path"], jobs.options_for(record, dry_run=True), chain,
+                                 max_rows=PREVIEW_ROWS)
+        headers, plan, report, error = found.headers, found.plan, found.report, found.error
         online = geocode.online_steps(current_app.config["GEOCODERS"])
-        if online:
+        if report and online:
             report.notes.append(f"the preview locates with offline geocoders only; the import also asks "
                                 f"{', '.join(online)} for the addresses left without a location")
-    except (ReadError, importer.ImportFailed, columns.MappingError, geocode.GeocodeConfigError) as e:
+    except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
         error = str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
     ignored = set(plan.ignored) if plan else set()
