@@ -3,6 +3,8 @@ malformed addresses, parallel searches."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 from pathlib import Path
 
@@ -14,11 +16,16 @@ from mapapp.filters import Filters
 from mapapp.mapdata import exports, mapindex
 
 
+def counted(monkeypatch, module, name: str) -> list:
+    """Count the calls of ``module.name`` (each appends to the list returned)."""
+    calls, real = [], getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    return calls
+
+
 def test_an_export_is_computed_once_per_catalogue_version(app, db, monkeypatch):
     make_org(db, "Coop Alpha")
-    calls = []
-    real = catalogue.export_organisations
-    monkeypatch.setattr(catalogue, "export_organisations", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    calls = counted(monkeypatch, catalogue, "export_organisations")
     client = app.test_client()
     first = client.get("/api/organisations.csv?country=FR")
     again = client.get("/api/organisations.csv?country=FR")
@@ -150,13 +157,8 @@ def test_mapapp_export_says_when_the_html_map_would_be_too_large(runner, db, tmp
 
 
 def test_geojson_is_cached_and_sent_gzipped_once(app, db, monkeypatch):
-    import gzip
-    import json
-
     make_org(db, "Coop Alpha")
-    calls = []
-    real = catalogue.export_organisations
-    monkeypatch.setattr(catalogue, "export_organisations", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    calls = counted(monkeypatch, catalogue, "export_organisations")
     client = app.test_client()
     plain = client.get("/api/organisations.geojson")
     packed = client.get("/api/organisations.geojson", headers={"Accept-Encoding": "gzip"})
