@@ -228,18 +228,22 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     click.echo(f"{len(orgs)} organisations written to {output} ({fmt})")
 
 
+_ASK = "\0ask"  # what a bare --password stands for: no typed password can be this
+
+
 @click.command("create-user")
 @with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice(vocab.ROLES), default="editor", show_default=True,
               help="admin manages users and everything; editor imports, edits and publishes.")
-@click.option("--password", "ask", flag_value="ask", default=None,
-              help="Prompt for the password instead of generating one.")
-def create_user_command(email: str, role: str, ask: str | None) -> None:
+@click.option("--password", is_flag=False, flag_value=_ASK, default=None,
+              help="The password (at least 12 characters); --password alone prompts for it.")
+def create_user_command(email: str, role: str, password: str | None) -> None:
     """Create a staff account; without --password a password is generated and printed once."""
     from . import accounts
 
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if ask else None
+    if password == _ASK:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user, generated = accounts.create_user(_open_catalogue(), email, password, role)
     except accounts.AccountError as e:

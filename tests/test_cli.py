@@ -1,6 +1,6 @@
 import json
 
-from mapapp import catalogue
+from mapapp import accounts, catalogue
 from mapapp.cli import COMMANDS, main
 
 
@@ -110,3 +110,15 @@ def test_online_geocoders_without_user_agent_are_refused(runner, app):
     app.config["GEOCODERS"] = "provided,nominatim"
     result = runner.invoke(args=["import", str(FIXTURES / "osm_keys.csv")])
     assert result.exit_code == 1 and "MAPAPP_GEOCODER_USER_AGENT" in result.output
+
+
+def test_create_user_takes_the_password_as_a_value_or_prompts(runner, db):
+    given = runner.invoke(args=["create-user", "given@example.org", "--password", "a long enough secret"])
+    assert given.exit_code == 0 and "password (shown only now)" not in given.output
+    assert accounts.authenticate(db, "given@example.org", "a long enough secret", "127.0.0.1")[0] is not None
+    asked = runner.invoke(args=["create-user", "asked@example.org", "--password"],
+                          input="typed at the prompt\ntyped at the prompt\n")
+    assert asked.exit_code == 0 and accounts.find_user(db, email="asked@example.org") is not None
+    assert accounts.authenticate(db, "asked@example.org", "typed at the prompt", "127.0.0.2")[0] is not None
+    short = runner.invoke(args=["create-user", "short@example.org", "--password", "short"])
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
