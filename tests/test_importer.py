@@ -289,3 +289,13 @@ def test_geojson_properties_with_nested_values(db, tmp_path):
         "properties": {"name": "Coop", "country": "BE", "tags": ["a", "b"]}}]}))
     report = run(db, path)
     assert report.counts["created"] == 1
+
+
+def test_a_closing_total_row_is_skipped_and_reported(db, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("Nom,Ville,Pays,Adhérents\nCoop Alpha,Lyon,FR,12\nTotal Lyon Coop,Lyon,FR,3\n"
+                    "Totaux,,,15\nSomme,,,15\n", encoding="utf-8")
+    report = run(db, path)
+    assert report.counts["created"] == 2  # "Total Lyon Coop" has a place: an organisation
+    skipped = [i.message for i in report.issues if "total row" in i.message]
+    assert len(skipped) == 2 and {r.name for r in report.rows if r.action == "skipped"} == {"Totaux", "Somme"}

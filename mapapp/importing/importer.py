@@ -44,6 +44,10 @@ from .report import Report, RowOutcome
 
 DUPLICATE_DISTANCE_KM = 1.0
 MAX_NAME_LENGTH = 300
+# The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
+_TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
+                          r"ogolem|συνολο|συνολα)( |$)")
+_PLACE_FIELDS = ("street", "city", "postcode", "email", "website", "phone", "lat", "lon", "latlon")
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
 SAMPLES = 10
@@ -219,6 +223,12 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
         if progress and done % 2000 == 0:
             progress(done // 2, total)  # validation is about half of the work
         raw = {f: cells[i] for i, f in plan.fields.items()}
+        if _is_total_row(raw):
+            report.add(number, header_of["name"], "warning",
+                       f"'{clean_text(raw['name'])}' looks like a spreadsheet's total row, not an organisation; "
+                       "row skipped")
+            report.rows.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
+            continue
         if len(raw.get("name", "")) > MAX_NAME_LENGTH:
             report.add(number, header_of["name"], "error",
                        f"the name has {len(raw['name']):,} characters (at most {MAX_NAME_LENGTH}): a quote left "
@@ -243,6 +253,12 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
         seen[candidate.key] = number
         candidates.append(candidate)
     return candidates
+
+
+def _is_total_row(raw: dict) -> bool:
+    """A row named like a sum ("Total", "Totaux : 42") that says nothing of a place or contact."""
+    return bool(_TOTAL_WORDS.match(fold(raw.get("name", ""))[:40])) and not any(
+        clean_text(raw.get(f, "")) for f in _PLACE_FIELDS)
 
 
 def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
