@@ -21,11 +21,18 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-@lru_cache(maxsize=200_000)
-def fold(text: str) -> str:
-    """Lower-case, accent-free, punctuation-free form for comparing names."""
+def fold_text(text: object) -> str:
+    """Lower-case, accent-free, punctuation-free form of any text (what the search indexes)."""
+    if text is None:
+        return ""
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", str(text).casefold()))
     return " ".join(_NOT_WORD.sub(" ", text.translate(_FOLD_LETTERS)).split())
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """``fold_text``, remembered: for the names and places compared again and again."""
+    return fold_text(text)
 
 
 def slugify(text: str) -> str:

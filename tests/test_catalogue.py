@@ -114,3 +114,22 @@ def test_filters_combine_and_across_kinds_or_within(db):
     assert names(theme=("AM60",), need=("funding",)) == ["FR food"]
     assert names(theme=("AM50", "AM60"), country=("IT", "BE")) == ["BE food", "IT energy"]
     assert catalogue.count_organisations(db, Filters(need=("funding",))) == 2
+
+
+@pytest.mark.parametrize("typed, stored", [("spoldzielnia", "Spółdzielnia Socjalna"), ("Orsted", "Ørsted Kooperativ"),
+                                           ("strasse", "Werkstatt Straße"), ("oeuvre", "Cœur d'œuvre"),
+                                           ("SPÓŁDZIELNIA", "spoldzielnia pracy"), ("poznan", "Poznań Coop")])
+def test_search_folds_every_latin_letter(db, typed, stored):
+    make_org(db, stored)
+    make_org(db, "Something else entirely")
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters(q=typed))] == [stored]
+
+
+def test_the_folded_index_follows_edits_and_deletes(db):
+    saved = make_org(db, "Łódź Kooperatywa")
+    assert catalogue.count_organisations(db, Filters(q="lodz")) == 1
+    db.execute("UPDATE organisations SET name = 'Gdańsk Kooperatywa' WHERE id = ?", [saved.id])
+    assert catalogue.count_organisations(db, Filters(q="lodz")) == 0
+    assert catalogue.count_organisations(db, Filters(q="gdansk")) == 1
+    catalogue.delete_organisation(db, saved.id)
+    assert catalogue.count_organisations(db, Filters(q="gdansk")) == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..text import fold_text
 from .migrations import migrate
 
 FIELDS = (
@@ -58,6 +59,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(path)
+        # The search index's triggers fold text with it (see migration 8).
+        db.conn.create_function("mapapp_fold", 1, fold_text, deterministic=True)
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")

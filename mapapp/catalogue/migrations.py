@@ -289,6 +289,40 @@ def _m007_import_file_hash(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX imports_state ON imports (state, file_sha256)")
 
 
+def _m008_folded_search(db: sqlite_utils.Database) -> None:
+    # The index holds folded text (mapapp_fold: lower case, no accents, ł→l, ø→o, ß→ss…),
+    # which remove_diacritics alone does not give: "spoldzielnia" finds "Spółdzielnia".
+    # mapapp_fold is registered on every connection by catalogue.connect.
+    for trigger in ("organisations_fts_insert", "organisations_fts_update", "organisations_fts_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE organisations_fts")
+    db.execute("""
+        CREATE VIRTUAL TABLE organisations_fts USING fts5 (
+            name, description, city,
+            content = 'organisations', content_rowid = 'id',
+            tokenize = 'unicode61 remove_diacritics 2'
+        )""")
+    db.execute("""
+        CREATE TRIGGER organisations_fts_insert AFTER INSERT ON organisations BEGIN
+            INSERT INTO organisations_fts (rowid, name, description, city)
+                VALUES (new.id, mapapp_fold(new.name), mapapp_fold(new.description), mapapp_fold(new.city));
+        END""")
+    db.execute("""
+        CREATE TRIGGER organisations_fts_update AFTER UPDATE OF name, description, city ON organisations BEGIN
+            INSERT INTO organisations_fts (organisations_fts, rowid, name, description, city)
+                VALUES ('delete', old.id, mapapp_fold(old.name), mapapp_fold(old.description), mapapp_fold(old.city));
+            INSERT INTO organisations_fts (rowid, name, description, city)
+                VALUES (new.id, mapapp_fold(new.name), mapapp_fold(new.description), mapapp_fold(new.city));
+        END""")
+    db.execute("""
+        CREATE TRIGGER organisations_fts_delete AFTER DELETE ON organisations BEGIN
+            INSERT INTO organisations_fts (organisations_fts, rowid, name, description, city)
+                VALUES ('delete', old.id, mapapp_fold(old.name), mapapp_fold(old.description), mapapp_fold(old.city));
+        END""")
+    db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
+               " SELECT id, mapapp_fold(name), mapapp_fold(description), mapapp_fold(city) FROM organisations")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -297,6 +331,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (5, "imports", _m005_imports),
     (6, "session_version", _m006_session_version),
     (7, "import_file_hash", _m007_import_file_hash),
+    (8, "folded_search", _m008_folded_search),
 ]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import sqlite_utils
 
 from .. import geo
 from ..filters import Filters
 from ..records import FICTIONAL_SOURCE
+from ..text import fold_text
 from ..vocab import STATUSES
 from .base import dict_rows, read_related
 
@@ -91,7 +90,7 @@ def sources(db: sqlite_utils.Database) -> list[str]:
 
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: every word must occur, as a word prefix."""
-    words = re.findall(r"\w+", text)
+    words = fold_text(text).split()  # folded as the index is
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:20])
 
 

@@ -150,8 +150,8 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
     db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
-    db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
-               " SELECT id, name, description, city FROM organisations WHERE id >= ?", [first_id])
+    db.execute("INSERT INTO organisations_fts (rowid, name, description, city) SELECT id, mapapp_fold(name),"
+               " mapapp_fold(description), mapapp_fold(city) FROM organisations WHERE id >= ?", [first_id])
     db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
                " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
