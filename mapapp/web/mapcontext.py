@@ -80,6 +80,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "inView": _("%(n)s organisations in view"),
             "oneInView": _("1 organisation in view"),
             "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
+            "noMatch": _("No organisation matches these filters or this search anywhere. Change or clear them."),
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),

@@ -20,6 +20,7 @@
   var viewRequest = null;
   var moveTimer = null;
   var firstDraw = true;
+  var matching = null; // how many organisations match the filters anywhere (from /api/facets)
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -117,8 +118,24 @@
     } else {
       var query = params.toString();
       history.pushState(null, "", query ? "?" + query : window.location.pathname);
+      syncLinks();
     }
     refresh(params.getAll("country").join(",") !== before);
+  }
+
+  // The language switcher and the Map/Directory links carry the filters chosen here.
+  function syncLinks() {
+    var params = filterParams();
+    document.querySelectorAll("nav.languages a[hreflang]").forEach(function (link) {
+      var target = new URLSearchParams(params);
+      target.set("lang", link.getAttribute("hreflang"));
+      link.href = window.location.pathname + "?" + target.toString();
+    });
+    var directory = document.querySelector('nav.site-nav a[data-nav="directory"]');
+    if (directory) {
+      var query = params.toString();
+      directory.href = directory.pathname + (query ? "?" + query : "");
+    }
   }
 
   // -- facets: counts per value, total, bounds --------------------------------
@@ -137,6 +154,7 @@
             label.hidden = n === 0 && !box.checked;
           });
         });
+        matching = body.total;
         if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
         if (fit && settings.focus) {
           map.setView([settings.focus.lat, settings.focus.lon], 15);
@@ -192,9 +210,19 @@
     body.clusters.forEach(function (c) {
       var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2]), title: format(t.cluster, c[2]),
                                             alt: format(t.cluster, c[2]), keyboard: true });
-      marker.on("click", function () {
+      function zoomIn() {
         var b = c[3];
         fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [40, 40] });
+      }
+      marker.on("click", zoomIn);
+      marker.on("add", function () {
+        // Enter or Space on a focused cluster zooms to it, as a click does.
+        marker.getElement().addEventListener("keydown", function (event) {
+          if (event.key === " " || event.key === "Enter") {
+            event.preventDefault();
+            zoomIn();
+          }
+        });
       });
       layer.addLayer(marker);
     });
@@ -250,7 +278,8 @@
           results.appendChild(item);
         });
         var n = body.total;
-        statusBox.textContent = n === 0 ? t.noneInView : n === 1 ? t.oneInView : format(t.inView, n);
+        statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
+          : n === 1 ? t.oneInView : format(t.inView, n);
         if (n > body.items.length) results.appendChild(el("li", "more", t.more));
         document.body.dataset.mapReady = "true";
         tellParentOurHeight();
@@ -272,7 +301,7 @@
     event.preventDefault();
     apply();
   });
-  window.addEventListener("popstate", function () { setFormFromUrl(); refresh(true); });
+  window.addEventListener("popstate", function () { setFormFromUrl(); syncLinks(); refresh(true); });
   map.on("moveend", function () {
     clearTimeout(moveTimer);
     moveTimer = setTimeout(loadView, 120);
@@ -287,6 +316,7 @@
   }
   window.addEventListener("resize", tellParentOurHeight);
 
+  statusBox.textContent = t.loading;
   setFormFromUrl();
   refresh(true);
 })();

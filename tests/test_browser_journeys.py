@@ -1,0 +1,74 @@
+"""The visitor's journey at the points people touch: no JavaScript, a search that finds
+nothing, a language switch after filtering, clusters from the keyboard."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from support import route_tiles, settle
+
+
+def test_the_map_without_javascript_points_to_the_directory_with_the_filters(demo_app, browser, live_server_for):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        with live_server_for(demo_app) as server:
+            page.goto(server.url + "/?country=IT&lang=fr")
+            assert "Cette carte a besoin de JavaScript" in page.content()
+            assert "Chargement" not in page.locator("#map-status").inner_text()  # no "Loading…" forever
+            link = page.get_by_role("link", name="L'annuaire présente les mêmes organisations sans JavaScript.")
+            assert parse_qs(urlsplit(link.get_attribute("href")).query)["country"] == ["IT"]
+            link.click()
+            page.wait_for_url("**/organisations?**")
+            assert page.locator(".directory-list li").count() == 16
+    finally:
+        context.close()
+
+
+def test_a_search_that_matches_nothing_says_so(demo_app, page, live_server_for):
+    route_tiles(page)
+    with live_server_for(demo_app) as server:
+        page.goto(server.url + "/?q=zzzznothing")
+        page.wait_for_selector("body[data-map-ready=true]")
+        assert "No organisation matches these filters or this search anywhere" in page.locator("#map-status").inner_text()
+        page.goto(server.url + "/?country=IT")
+        page.wait_for_selector("body[data-map-ready=true]")
+        assert "matches" not in page.locator("#map-status").inner_text()
+
+
+def test_switching_language_after_filtering_keeps_the_filters(demo_app, page, live_server_for):
+    route_tiles(page)
+    with live_server_for(demo_app) as server:
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-map-ready=true]")
+        page.locator("details[data-kind=country] summary").click()
+        page.get_by_label("Italy").check()
+        page.wait_for_url("**/?country=IT")
+        page.locator("nav.languages a[hreflang=fr]").click()
+        page.wait_for_url("**lang=fr**")
+        page.wait_for_selector("body[data-map-ready=true]")
+        assert parse_qs(urlsplit(page.url).query)["country"] == ["IT"]
+        assert page.get_by_label("Italie").is_checked()
+        assert page.locator("#total").inner_text() == "16 organisations"
+        page.locator('nav.site-nav a[data-nav="directory"]').click()
+        page.wait_for_url("**/organisations?**")
+        assert parse_qs(urlsplit(page.url).query)["country"] == ["IT"]
+
+
+ZOOM = "window[JSON.parse(document.getElementById('mapapp-settings').textContent).mapName].getZoom()"
+
+
+def test_enter_or_space_on_a_focused_cluster_zooms_to_it(demo_app, page, live_server_for):
+    route_tiles(page)
+    with live_server_for(demo_app) as server:
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-map-ready=true]")
+        for key in (" ", "Enter"):
+            page.wait_for_timeout(400)  # the previous zoom's redraw
+            cluster = page.locator(".marker-cluster").first
+            cluster.wait_for()
+            before = page.evaluate(ZOOM)
+            cluster.focus()
+            assert page.evaluate("document.activeElement.classList.contains('marker-cluster')")
+            page.keyboard.press(key)
+            assert settle(page, f"{ZOOM} > {before}", True, timeout=3.0), f"{key!r} did not zoom in"
