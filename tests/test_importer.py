@@ -299,3 +299,19 @@ def test_a_closing_total_row_is_skipped_and_reported(db, tmp_path):
     assert report.counts["created"] == 2  # "Total Lyon Coop" has a place: an organisation
     skipped = [i.message for i in report.issues if "total row" in i.message]
     assert len(skipped) == 2 and {r.name for r in report.rows if r.action == "skipped"} == {"Totaux", "Somme"}
+
+
+def test_a_geojson_point_written_lat_lon_lands_in_riga_not_in_oman(db, tmp_path):
+    import json
+
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [56.9496, 24.1052]},  # [lat, lon]
+                 "properties": {"name": "Rīgas kooperatīvs", "city": "Rīga", "country": country}}
+                for country in ("Latvija", None)]
+    features[1]["properties"]["name"] = "Kooperatīvs bez valsts"
+    path = tmp_path / "riga.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    report = run(db, path)
+    assert report.counts["created"] == 2
+    for org in catalogue.find_organisations(db, Filters(), statuses=("draft",)):
+        assert org["country"] == "LV" and round(org["lat"], 2) == 56.95 and round(org["lon"], 2) == 24.11
+    assert sum("swapped" in i.message for i in report.issues) == 2

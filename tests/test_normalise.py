@@ -72,3 +72,11 @@ def test_text_cleaning():
     assert n.clean_text("  A\tYard &amp Co\n") == "A Yard & Co"
     assert n.looks_mangled("B?hlen") and n.looks_mangled("Kantstra? 10")
     assert not n.looks_mangled("What?") and not n.looks_mangled("Coop")
+
+
+@pytest.mark.parametrize("written, code", [("Latvija", "LV"), ("Česko", "CZ"), ("Suomi", "FI"),
+                                           ("Magyarország", "HU"), ("Hrvatska", "HR"), ("Slovensko", "SK"),
+                                           ("Slovenija", "SI"), ("Lietuva", "LT"), ("Eesti", "EE"),
+                                           ("România", "RO"), ("Sverige", "SE"), ("Κύπρος", "CY")])
+def test_country_names_are_understood_in_the_languages_of_europe(written, code):
+    assert n.parse_country(written) == (code, None)

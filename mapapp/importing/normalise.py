@@ -29,7 +29,11 @@ PLACEHOLDERS = {
     "data protected", "non communique", "non communiqué",
 }
 _LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS)
-ANOTHER_LANGUAGES = ("de", "es", "pt")  # country names also accepted in these
+# Country names are also accepted in the other languages of Europe, as pycountry ships
+# them, so that endonyms (Latvija, Česko, Suomi, Magyarország, Hrvatska…) are understood.
+ANOTHER_LANGUAGES = ("de", "es", "pt", "ca", "eu", "gl", "ga", "cy", "da", "sv", "nb_NO", "nn", "is", "fi", "et",
+                     "lv", "lt", "cs", "sk", "sl", "hr", "bs", "sr@latin", "sr", "mk", "bg", "ro", "hu", "sq",
+                     "mt", "lb", "be", "uk", "ru", "tr", "fy", "oc", "br")
 COUNTRY_ALIASES = {
     "uk": "GB", "u.k.": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
     "wales": "GB", "northern ireland": "GB", "el": "GR", "holland": "NL",

@@ -98,7 +98,13 @@ def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tu
     if address.inside and (lat, lon) == (address.lat, address.lon):
         return (lat, lon), notes, country
     if not country or not geo.has_outline(country):
-        return (lat, lon), notes, geo.country_at(lat, lon)
+        found = geo.country_at(lat, lon)
+        if _city_says_swapped(address, lat, lon, found):
+            notes.append(f"latitude and longitude of {what} were swapped (the point lay in "
+                         f"{vocab.country_name(found) if found else 'the sea'}, far from {address.city}); "
+                         f"corrected to {lon}, {lat}")
+            return (lon, lat), notes, geo.country_at(lon, lat)
+        return (lat, lon), notes, found
     if geo.in_country(country, lat, lon):
         return (lat, lon), notes, country
     if -90 <= lon <= 90 and geo.in_country(country, lon, lat):
@@ -109,6 +115,23 @@ def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tu
     notes.append(f"{what} ({lat}, {lon}) lie {where}, not in {vocab.country_name(country)} "
                  f"({country}); not used")
     return None, notes, None
+
+
+# How far from its stated city a swapped point may lie for the swap to be believed.
+CITY_RADIUS_KM = 50
+
+
+def _city_says_swapped(address: Address, lat: float, lon: float, found: str | None) -> bool:
+    """With no country to check against: does the stated city lie by the swapped point
+    (and not by the point as given)?"""
+    if not address.city or not -90 <= lon <= 90:
+        return False
+    here = gazetteer.lookup(address.city, found) if found else None
+    if here and geo.distance_km((lat, lon), (here.place.lat, here.place.lon)) <= CITY_RADIUS_KM:
+        return False
+    other = geo.country_at(lon, lat)
+    there = gazetteer.lookup(address.city, other) if other else None
+    return bool(there and geo.distance_km((lon, lat), (there.place.lat, there.place.lon)) <= CITY_RADIUS_KM)
 
 
 class Step:
