@@ -161,3 +161,14 @@ def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_
     confirm = client.post(preview_url, data={"csrf_token": csrf_from(page), "action": "confirm"})
     record = wait_done(db, int(confirm.headers["Location"].rsplit("/", 1)[1]))
     assert record["counts"]["created"] == 30
+
+
+def test_preview_messages_say_what_to_do_in_the_browser(app, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    sheet = tmp_path / "members.csv"
+    sheet.write_text("Raison,Ville,Pays,Couleur\nCoop Alpha,Lyon,FR,bleu\n")
+    page = client.get(upload(client, sheet).headers["Location"]).get_data(as_text=True)
+    assert "choose &#39;name&#39; for it in the list of columns" in page
+    assert "--mapping" not in page and "mapping file" not in page

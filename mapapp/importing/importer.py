@@ -44,6 +44,14 @@ from .report import Report, RowOutcome
 
 DUPLICATE_DISTANCE_KM = 1.0
 MAX_NAME_LENGTH = 300
+# How to map a column, said the way the person importing can do it.
+_HOW_TO_MAP = {
+    "cli": {"unknown": "map it to a field in a mapping file (--mapping) or list it under 'ignore'",
+            "duplicate": "map one of them in a mapping file", "name": "map it in a mapping file"},
+    "browser": {"unknown": "choose its field in the list of columns, or 'ignore'",
+                "duplicate": "choose the field of each in the list of columns",
+                "name": "choose 'name' for it in the list of columns"},
+}
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
 _TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
                           r"ogolem|συνολο|συνολα)( |$)")
@@ -83,6 +91,7 @@ class Options:
     batch_size: int | None = None  # rows of the first batch, then about a second's worth (None: one transaction)
     on_commit: object = None  # called (db, changes) inside each batch's transaction
     on_revert: object = None  # called (db) inside the transaction that takes a failed import back
+    where: str = "cli"  # "cli" or "browser": how messages tell a person to map a column
 
 
 @dataclass
@@ -157,16 +166,16 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
     report = Report(file=path.name, source=source, dry_run=options.dry_run,
                     details=_describe(table))
     report.notes.extend(table.notes)
+    map_it = _HOW_TO_MAP[options.where]
     for header in plan.unknown:
-        report.add(None, header, "warning", "column not recognised, so not imported; map it to a "
-                   "field in a mapping file (--mapping) or list it under 'ignore'")
+        report.add(None, header, "warning", f"column not recognised, so not imported; {map_it['unknown']}")
     for header, target, kept in plan.duplicates:
         report.add(None, header, "warning", f"also looks like '{target}', already read from column "
-                   f"'{kept}'; not imported (map one of them in a mapping file)")
+                   f"'{kept}'; not imported ({map_it['duplicate']})")
     if "name" not in plan.fields.values():
         raise ImportFailed(
             f"no column holds the organisations' names; the headers are: {', '.join(table.headers)}. "
-            "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or map it in a mapping file")
+            f"Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or {map_it['name']}")
     if not table.rows:
         raise ImportFailed(f"{path.name} has a header row but no data rows")
     if options.max_rows is not None and len(table.rows) > options.max_rows:
@@ -355,7 +364,7 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
         if kind in present:
             related[kind], unknown = _parse_resources(raw.get(kind, ""))
             for piece in unknown:
-                warn(kind, f"'{piece}' is not a resource of data/vocab/resources.csv "
+                warn(kind, f"'{piece}' is not one of the needs and offers "
                      f"({', '.join(vocab.resources().codes()[:4])}, …); left out", reject=False)
     translations = {}
     for fld in translated:

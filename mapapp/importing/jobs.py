@@ -90,7 +90,7 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
     """The importer options an import record stands for."""
     mapping = record["mapping"]
     return importer.Options(source=record["source"], project=record["project"],
-                            status=record["status_choice"], dry_run=dry_run,
+                            status=record["status_choice"], dry_run=dry_run, where="browser",
                             mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
 
 
