@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# "+33 1 23 45 67 89", "+48 (61) 123-45-67": digits and separators only, no function name,
+# reference or operator a spreadsheet could run. Kept as written.
+_PHONE = re.compile(r"^\+[0-9][0-9 ().-]{5,}$")
 
 
 def neutralise(value: object) -> object:
     """Prefix text that a spreadsheet would run as a formula with an apostrophe;
-    numbers stay numbers."""
+    numbers and international phone numbers stay as they are."""
     if isinstance(value, (int, float)) or value is None:
         return value
     text = str(value)
-    if text.startswith(_TRIGGERS):
+    if text.startswith(_TRIGGERS) and not _PHONE.match(text):
         try:
             float(text)
             return text  # "-3.5" is a number, not a formula

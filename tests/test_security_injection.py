@@ -130,3 +130,14 @@ def test_formulas_are_neutralised_in_spreadsheet_exports(app, hostile):
         cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
         assert not any(c.startswith(("=", "+", "@")) for c in cells), fmt
         assert any("HYPERLINK" in c for c in cells)
+
+
+def test_phone_numbers_stay_as_written_but_formulas_do_not(app, db):
+    make_org(db, "Coop Phone", phone="+33 1 23 45 67 89", description="+48 (61) 123-45-67")
+    make_org(db, "Coop Sneaky", phone="+1+cmd|' /C calc'!A0", description="-2+3+cmd|' /C calc'!A0")
+    text = app.test_client().get("/api/organisations.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = {r[1]: r for r in csv.reader(io.StringIO(text))}
+    header = rows["name"]
+    phone, description = header.index("phone"), header.index("description")
+    assert rows["Coop Phone"][phone] == "+33 1 23 45 67 89" and rows["Coop Phone"][description] == "+48 (61) 123-45-67"
+    assert rows["Coop Sneaky"][phone].startswith("'") and rows["Coop Sneaky"][description].startswith("'")
