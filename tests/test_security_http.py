@@ -166,3 +166,12 @@ def test_geojson_is_cached_and_sent_gzipped_once(app, db, monkeypatch):
     assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
     assert plain.get_json()["features"][0]["properties"]["url"] == "/organisations/coop-alpha"
     assert "attachment" not in plain.headers.get("Content-Disposition", "")
+
+
+def test_downloads_are_named_after_their_filters_and_date(app, db):
+    make_org(db, "Coop Alpha", themes=["AM40"])
+    response = app.test_client().get("/api/organisations.csv?country=FR&theme=AM40&q=Coop+Alpha")
+    day = catalogue.last_change(db)[1][:10]
+    assert f'filename=organisations-FR-AM40-coop-alpha-{day}.csv' in response.headers["Content-Disposition"]
+    plain = app.test_client().get("/api/organisations.essglobal.csv")
+    assert f"filename=organisations-{day}.essglobal.csv" in plain.headers["Content-Disposition"]

@@ -19,6 +19,8 @@ from .. import geo, vocab
 from ..config import ROOT
 from ..csvsafe import neutralise
 from ..errors import MapappError
+from ..filters import KINDS, Filters
+from ..text import slugify
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal")
@@ -37,6 +39,15 @@ MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
 COMPRESSIBLE = ("geojson", "csv", "html", "essglobal")  # text: worth gzipping once for the clients that accept it
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv"}
+
+
+def download_name(filters: Filters, fmt: str, day: str) -> str:
+    """``organisations-IT-AM40-2026-12-01.csv``: what the file holds and as of when."""
+    chosen = [v for kind in KINDS for v in getattr(filters, kind)]
+    if filters.q:
+        chosen.append(slugify(filters.q))
+    stem = "-".join(["organisations", *chosen[:6]])[:100]
+    return f"{stem}-{day}.{EXTENSIONS[fmt]}"
 
 
 def _resources(items: dict[str, str]) -> str:

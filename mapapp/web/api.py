@@ -139,7 +139,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     gzipped = kind in exports.COMPRESSIBLE and apihttp.wants_gzip()
     path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce, gzipped=gzipped)
     response = send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=attachment,
-                         download_name=f"organisations.{exports.EXTENSIONS[kind]}", conditional=False,
+                         download_name=exports.download_name(filters, kind, changed_at[:10]), conditional=False,
                          etag=False, max_age=None)
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
