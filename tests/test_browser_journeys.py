@@ -3,6 +3,7 @@ nothing, a language switch after filtering, clusters from the keyboard."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from support import route_tiles, settle
@@ -58,13 +59,27 @@ def test_switching_language_after_filtering_keeps_the_filters(demo_app, page, li
 ZOOM = "window[JSON.parse(document.getElementById('mapapp-settings').textContent).mapName].getZoom()"
 
 
+def wait_until_still(page, timeout: float = 10.0) -> None:
+    """Until the map's zoom and markers have stayed the same for half a second."""
+    state = f"{ZOOM} + ':' + document.querySelectorAll('.leaflet-marker-icon').length"
+    deadline = time.monotonic() + timeout
+    last = page.evaluate(state)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        now = page.evaluate(state)
+        if now == last and page.evaluate("document.body.dataset.mapReady") == "true":
+            return
+        last = now
+    raise AssertionError("the map kept moving")
+
+
 def test_enter_or_space_on_a_focused_cluster_zooms_to_it(demo_app, page, live_server_for):
     route_tiles(page)
     with live_server_for(demo_app) as server:
         page.goto(server.url + "/")
         page.wait_for_selector("body[data-map-ready=true]")
         for key in (" ", "Enter"):
-            page.wait_for_timeout(400)  # the previous zoom's redraw
+            wait_until_still(page)
             cluster = page.locator(".marker-cluster").first
             cluster.wait_for()
             before = page.evaluate(ZOOM)
@@ -72,3 +87,24 @@ def test_enter_or_space_on_a_focused_cluster_zooms_to_it(demo_app, page, live_se
             assert page.evaluate("document.activeElement.classList.contains('marker-cluster')")
             page.keyboard.press(key)
             assert settle(page, f"{ZOOM} > {before}", True, timeout=3.0), f"{key!r} did not zoom in"
+
+
+def test_the_builder_is_linked_from_the_map_and_confirms_a_copy(demo_app, browser, live_server_for):
+    context = browser.new_context()
+    page = context.new_page()
+    route_tiles(page)
+    try:
+        with live_server_for(demo_app) as server:
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+            for start in ("/?lang=fr", "/organisations?lang=fr"):
+                page.goto(server.url + start)
+                page.get_by_role("link", name="Intégrer cette carte").click()
+                page.wait_for_url("**/embed/builder**")
+            page.locator('[data-copy="snippet-iframe"]').click()
+            status = page.locator("#snippet-iframe-status")
+            assert settle(page, "document.getElementById('snippet-iframe-status').textContent", "Copié") == "Copié"
+            assert status.get_attribute("role") == "status"
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied.startswith("<iframe") and "/embed?" in copied
+    finally:
+        context.close()

@@ -115,19 +115,22 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
-                taken_slugs: set[str]) -> list[tuple[int, str]]:
+                taken_slugs: set[str], *, set_based: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once; return (id, slug) each.
 
-    Call inside ``write_transaction``. The full-text and spatial indexes are filled for
-    the new rows by two statements instead of one trigger call per row; the
-    triggers are dropped and re-created inside the same transaction, so a failure
-    rolls them back with everything else.
+    Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
+    indexes are filled for the new rows by two statements instead of one trigger call
+    per row; the triggers are dropped and re-created inside the same transaction, so a
+    failure rolls them back with everything else. That changes the schema, which other
+    connections writing meanwhile may trip on: imports that let staff write between
+    their batches keep the triggers (``set_based=False``).
     """
     if not items:
         return []
     stamp = now()
     first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
     columns = list(dict.fromkeys(k for values, _ in items for k in values))
+    _check_columns(dict.fromkeys(columns))
     rows, related_rows, out = [], {"themes": [], "resources": [], "descriptions": []}, []
     for offset, (values, related) in enumerate(items):
         org_id = first_id + offset
@@ -139,17 +142,21 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
                                       for code, detail in related[f"{kind}s"].items()]
         related_rows["descriptions"] += [(org_id, lang, text) for lang, text in related["descriptions"].items()]
         out.append((org_id, slug))
-    triggers = dict(db.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
-        f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
-    for name in triggers:
-        db.execute(f"DROP TRIGGER {name}")
+    triggers = {}
+    if set_based:
+        triggers = dict(db.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
+            f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
+        for name in triggers:
+            db.execute(f"DROP TRIGGER {name}")
     names = ["id", "slug", "created_at", "updated_at", *columns]
     db.conn.executemany(
         f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
     db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
+    if not set_based:
+        return out
     db.execute("INSERT INTO organisations_fts (rowid, name, description, city) SELECT id, mapapp_fold(name),"
                " mapapp_fold(description), mapapp_fold(city) FROM organisations WHERE id >= ?", [first_id])
     db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"

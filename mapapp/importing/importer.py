@@ -484,6 +484,7 @@ class _WriteContext:
     by_site: dict[str, list[dict]]
     any_existing: bool
     project_id: int | None
+    set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
 
     @classmethod
     def prepare(cls, db, options: Options) -> _WriteContext:
@@ -495,7 +496,8 @@ class _WriteContext:
             if org["website"]:
                 by_site.setdefault(_site_key(org["website"]), []).append(org)
         project_id = catalogue.project_id(db, options.project) if options.project else None
-        return cls({o["slug"] for o in existing}, by_name, by_site, bool(existing), project_id)
+        return cls({o["slug"] for o in existing}, by_name, by_site, bool(existing), project_id,
+                   set_based=not options.batch_size or options.dry_run)
 
 
 # Each batch holds the write lock about this long; then the import pauses long enough for
@@ -579,7 +581,7 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
         _record(db, report, c, values, previous.id, previous.slug, action, context.project_id)
-    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], context.slugs)
+    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], context.slugs, set_based=context.set_based)
     for (c, values, _), (org_id, slug) in zip(new, inserted):
         _record(db, report, c, values, org_id, slug, "created", context.project_id)
         report.changes.append((org_id, "created", None))

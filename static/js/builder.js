@@ -44,10 +44,14 @@
   form.addEventListener("change", update);
   form.addEventListener("input", update);
   document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var said = document.getElementById(button.getAttribute("data-copy") + "-status");
     button.addEventListener("click", function () {
       var box = document.getElementById(button.getAttribute("data-copy"));
       box.select();
-      if (navigator.clipboard) navigator.clipboard.writeText(box.value);
+      var copying = navigator.clipboard ? navigator.clipboard.writeText(box.value)
+        : Promise.reject(new Error("no clipboard"));
+      copying.then(function () { said.textContent = settings.copied; },
+                   function () { said.textContent = settings.copyByHand; });
     });
   });
   update();
