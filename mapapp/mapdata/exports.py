@@ -78,18 +78,39 @@ def to_csv(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def to_xlsx(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
-    """An XLSX workbook with one sheet, formula-safe, coordinates as numbers."""
-    import openpyxl
+# Column widths of the XLSX sheet, in characters (others get the default).
+_XLSX_WIDTHS = {"slug": 24, "name": 36, "description": 50, "street": 28, "city": 18, "country": 8,
+                "website": 30, "email": 28, "phone": 18, "themes": 16, "theme_labels": 36, "needs": 28,
+                "offers": 28, "url": 40}
 
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("organisations")
-    sheet.append(list(COLUMNS))
-    for row in table(orgs, lang=lang, base_url=base_url):
-        sheet.append([neutralise(v) if isinstance(v, str) else v for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+
+def to_xlsx(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+    """An XLSX workbook: one sheet with a frozen, filterable header and sized columns;
+    formula-safe (text is never read as a formula), coordinates as numbers.
+
+    XlsxWriter in constant-memory mode writes row by row to a temporary file: a quarter
+    of a million organisations stay in little memory and take a fraction of openpyxl's time."""
+    import tempfile
+
+    import xlsxwriter
+
+    rows = table(orgs, lang=lang, base_url=base_url)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "organisations.xlsx"
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                               "strings_to_urls": False, "strings_to_numbers": False})
+        sheet = book.add_worksheet("organisations")
+        bold = book.add_format({"bold": True})
+        for col, name in enumerate(COLUMNS):
+            if name in _XLSX_WIDTHS:
+                sheet.set_column(col, col, _XLSX_WIDTHS[name])
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
+        sheet.write_row(0, 0, COLUMNS, bold)
+        for number, row in enumerate(rows, start=1):
+            sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
+        book.close()
+        return path.read_bytes()
 
 
 def to_geojson(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
