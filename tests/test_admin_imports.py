@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from support import PASSWORD, csrf_from, route_tiles, sign_in, upload, wait_done
+from support import PASSWORD, csrf_from, make_org, route_tiles, sign_in, upload, wait_done
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -172,3 +172,20 @@ def test_preview_messages_say_what_to_do_in_the_browser(app, staff, tmp_path):
     page = client.get(upload(client, sheet).headers["Location"]).get_data(as_text=True)
     assert "choose &#39;name&#39; for it in the list of columns" in page
     assert "--mapping" not in page and "mapping file" not in page
+
+
+def test_import_history_and_staff_lists_read_in_the_staff_language(app, db, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    sheet = tmp_path / "members.csv"
+    sheet.write_text("name,city,country\nCoop Alpha,Lyon,FR\n")
+    upload(client, sheet)
+    history = client.get("/admin/imports?lang=fr").get_data(as_text=True)
+    assert "<td>en attente de confirmation</td>" in history and "<td>preview</td>" not in history
+    for name, country in (("Coop Z", "PL"), ("Coop Y", "BE"), ("Coop X", "DE")):
+        make_org(db, name, country=country)
+    page = client.get("/admin/organisations?lang=fr").get_data(as_text=True)
+    names = [n for n in ("Allemagne", "Belgique", "Pologne") if n in page]
+    assert names == ["Allemagne", "Belgique", "Pologne"]
+    assert page.index("Allemagne") < page.index("Belgique") < page.index("Pologne")

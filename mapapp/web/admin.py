@@ -10,9 +10,11 @@ from .. import accounts, catalogue, params
 from ..errors import BadRequest
 from ..filters import Filters
 from ..params import whole_number
+from .. import vocab
 from ..vocab import PRECISIONS, ROLES, STATUSES
 from .auth import role_required, safe_next
 from .db import get_db
+from .i18n import current_language
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -46,7 +48,8 @@ def organisations():
     return render_template("admin/organisations.html", orgs=orgs, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
-                           countries=sorted(catalogue.country_codes_in_use(db)))
+                           countries=sorted(catalogue.country_codes_in_use(db),
+                                            key=lambda c: vocab.country_name(c, current_language())))
 
 
 @bp.post("/organisations/status")

@@ -25,6 +25,12 @@ PREVIEW_ISSUES = 40
 PREVIEW_ROWS = 2000
 
 
+def _import_states() -> dict[str, str]:
+    """Each import state as a word in the staff member's language."""
+    return {"preview": _("awaiting confirmation"), "running": _("running"), "done": _("done"),
+            "failed": _("failed"), "undone": _("undone")}
+
+
 def _short(name: str, limit: int = 100) -> str:
     """A file name the file system accepts (most allow 255 bytes), keeping its extension."""
     if len(name) <= limit:
@@ -65,7 +71,7 @@ def index():
                                     status_choice=request.form.get("status") or None)
             return redirect(url_for("imports.preview", import_id=import_id))
     return render_template("admin/imports.html", history=jobs.history(db), error=error,
-                           projects=catalogue.project_slugs(db)), (400 if error else 200)
+                           projects=catalogue.project_slugs(db), import_states=_import_states()), (400 if error else 200)
 
 
 @bp.route("/<int:import_id>/preview", methods=["GET", "POST"])
