@@ -9,6 +9,11 @@ import sqlite_utils
 from .base import now
 
 
+def _prefix(action_prefix: str) -> tuple[str, list[str]]:
+    """A range over ``action`` (which its index serves, unlike LIKE) for a prefix."""
+    return "action >= ? AND action < ?", [action_prefix, action_prefix[:-1] + chr(ord(action_prefix[-1]) + 1)]
+
+
 def _encode(value: dict | None) -> str | None:
     return json.dumps(value, ensure_ascii=False) if value is not None else None
 
@@ -37,7 +42,8 @@ def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, en
     elif entry_id is not None:
         where, params = "WHERE id = ?", [entry_id]
     elif action_prefix is not None:
-        where, params = "WHERE action LIKE ?", [action_prefix.replace("%", "") + "%"]
+        clause, params = _prefix(action_prefix)
+        where = "WHERE " + clause
     order = "ASC" if oldest_first else "DESC"
     cursor = db.execute(f"SELECT id, at, user_email, organisation_id, action, before, after FROM audit_log"  # nosec B608 # clauses from code
                         f" {where} ORDER BY id {order} LIMIT ?", [*params, limit])
@@ -53,10 +59,17 @@ def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, en
 
 def count(db: sqlite_utils.Database, action_prefix: str) -> int:
     """How many entries have an action starting with ``action_prefix``."""
-    return db.execute("SELECT count(*) FROM audit_log WHERE action LIKE ?",
-                      [action_prefix.replace("%", "") + "%"]).fetchone()[0]
+    clause, params = _prefix(action_prefix)
+    return db.execute(f"SELECT count(*) FROM audit_log WHERE {clause}", params).fetchone()[0]  # nosec B608 # clause from code
+
+
+def any_of(db: sqlite_utils.Database, action_prefix: str) -> bool:
+    """Whether any entry has an action starting with ``action_prefix``."""
+    clause, params = _prefix(action_prefix)
+    return db.execute(f"SELECT EXISTS (SELECT 1 FROM audit_log WHERE {clause})", params).fetchone()[0] == 1  # nosec B608 # clause from code
 
 
 def forget(db: sqlite_utils.Database, action_prefix: str) -> None:
     """Delete the entries of actions that were taken back before anyone could undo them."""
-    db.execute("DELETE FROM audit_log WHERE action LIKE ?", [action_prefix.replace("%", "") + "%"])
+    clause, params = _prefix(action_prefix)
+    db.execute(f"DELETE FROM audit_log WHERE {clause}", params)  # nosec B608 # clause from code

@@ -71,7 +71,7 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
         record = records.record(db, import_id)
     if record is None:
         return None
-    record["can_undo"] = record["state"] in ("done", "failed") and audit.count(db, _actions(import_id)) > 0
+    record["can_undo"] = record["state"] in ("done", "failed") and audit.any_of(db, _actions(import_id))
     return record
 
 
