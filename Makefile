@@ -47,6 +47,6 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 translations: install  ## extract UI strings and update the catalogues in mapapp/translations, then compile them
-	$(BIN)/pybabel extract -F mapapp/translations/babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location -o mapapp/translations/messages.pot .
+	$(BIN)/pybabel extract -F mapapp/translations/babel.cfg -k _ -k N_ -k gettext -k gettext_in:2 -k ngettext:1,2 --no-location -o mapapp/translations/messages.pot .
 	$(BIN)/pybabel update -i mapapp/translations/messages.pot -d mapapp/translations
 	$(BIN)/pybabel compile -d mapapp/translations

@@ -179,9 +179,11 @@ def geocode_command(pending: bool, provider: str | None, list_only: bool) -> Non
 @with_appcontext
 @click.argument("slug")
 @click.option("--name", required=True, help="The project's name as shown to visitors.")
+@click.option("--name-in", "names", multiple=True, metavar="LANG=NAME",
+              help="The name in another language, e.g. --name-in 'fr=Visites d'étude' (repeatable).")
 @click.option("--description", default="", help="A sentence or two about the project.")
 @click.option("--website", default="", help="The project's website (http or https).")
-def create_project_command(slug: str, name: str, description: str, website: str) -> None:
+def create_project_command(slug: str, name: str, names: tuple[str, ...], description: str, website: str) -> None:
     """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
     from .importing.normalise import parse_website
 
@@ -190,8 +192,16 @@ def create_project_command(slug: str, name: str, description: str, website: str)
     url, problem = parse_website(website)
     if problem:
         raise click.ClickException(f"--website: {problem}")
+    translated = {}
+    for entry in names:
+        lang, sep, text = entry.partition("=")
+        if not sep or lang.strip() not in vocab.LANGUAGES or not text.strip():
+            raise click.ClickException(f"--name-in '{entry}': write LANG=NAME with LANG one of "
+                                       f"{', '.join(vocab.LANGUAGES)}")
+        translated[lang.strip()] = text.strip()
     db = _open_catalogue()
-    catalogue.save_project(db, {"slug": slug, "name": name, "description": description, "website": url})
+    catalogue.save_project(db, {"slug": slug, "name": name, "description": description, "website": url,
+                                "names": translated})
     click.echo(f"project '{slug}' saved")
 
 
@@ -216,11 +226,15 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
         parsed = Filters.from_args({k: ",".join(v) for k, v in parse_qs(filters).items()})
     except BadRequest as e:
         raise click.ClickException(f"--filters: {e.message}") from None
-    orgs = catalogue.export_organisations(_open_catalogue(), parsed)
+    db = _open_catalogue()
+    orgs = catalogue.export_organisations(db, parsed)
+    about = exports.About(site_name=current_app.config["SITE_NAME"], day=catalogue.last_change(db)[1][:10],
+                          licence=current_app.config["DATA_LICENCE"],
+                          licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed)
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=current_app.config["TILE_URL"],
-                              attribution=current_app.config["TILE_ATTRIBUTION"])
+                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about)
     except exports.ExportTooLarge as e:
         raise click.ClickException(f"nothing written: {e.message}") from None
     with open(output, "wb") as f:

@@ -46,7 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TILE_URL",
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "Leaflet URL template of the base map tiles (the only thing a page loads from another host).",
+        "Leaflet URL template of the base map tiles (the only thing a page loads from another host); "
+        "empty: maps draw the shipped country outlines.",
     ),
     Setting(
         "TILE_ATTRIBUTION",
@@ -57,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address `mapapp serve` listens on."),
     Setting("PORT", "5000", "Port `mapapp serve` listens on."),
     Setting("SITE_NAME", "mapapp", "Name shown in the page title and header."),
+    Setting("DATA_LICENCE", "CC BY 4.0", "Licence of the published data, named in exports (empty: none named)."),
+    Setting("DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/", "Address of the data licence's text."),
     Setting(
         "GEOCODERS",
         "provided,cache,gazetteer",

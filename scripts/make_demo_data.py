@@ -222,19 +222,54 @@ def projects(orgs: list[dict]) -> dict:
              "description": "A fictional collaborative project: seminars and study visits to social "
                             "enterprises in Lyon, Poznań, Brussels, Bologna and Nicosia.",
              "website": "https://study-visits.example.org/", "start_date": "2025-01-01",
-             "end_date": "2026-06-30"},
+             "end_date": "2026-06-30", "names": PROJECT_NAMES["demo-study-visits"]},
             {"slug": "demo-provence-crafts", "name": "Demo: collective operations for Provence craftspeople",
              "description": "A fictional project of shared workshops and markets for craftspeople in the Var "
                             "and Bouches-du-Rhône.",
              "website": "https://provence-crafts.example.org/", "start_date": "2025-02-01",
-             "end_date": "2025-12-31"},
+             "end_date": "2025-12-31", "names": PROJECT_NAMES["demo-provence-crafts"]},
         ],
         "visits": [
-            {"project": p, "slug": s, "title": t, "city": c, "country": k, "date": d}
+            {"project": p, "slug": s, "title": t, "city": c, "country": k, "date": d, "titles": VISIT_TITLES[s]}
             for p, s, t, c, k, d in visits
         ],
         "membership": membership,
     }
+
+
+# Names and titles in the other languages, as staff give them (like descriptions).
+PROJECT_NAMES = {
+    "demo-study-visits": {"fr": "Démo : visites d'étude de l'ESS en Europe", "it": "Demo: visite di studio dell'ESS in Europa",
+                          "pl": "Demo: wizyty studyjne ES w Europie", "el": "Επίδειξη: επισκέψεις μελέτης ΚΑΛΟ στην Ευρώπη",
+                          "nl": "Demo: studiebezoeken sociale economie in Europa"},
+    "demo-provence-crafts": {"fr": "Démo : opérations collectives pour les artisans de Provence",
+                             "it": "Demo: operazioni collettive per gli artigiani della Provenza",
+                             "pl": "Demo: wspólne działania rzemieślników z Prowansji",
+                             "el": "Επίδειξη: συλλογικές δράσεις για τους τεχνίτες της Προβηγκίας",
+                             "nl": "Demo: gezamenlijke acties voor ambachtslieden in de Provence"},
+}
+VISIT_TITLES = {
+    "lyon-seminar-2025": {"fr": "Séminaire et visites à Lyon", "it": "Seminario e visite a Lione",
+                          "pl": "Seminarium i wizyty w Lyonie", "el": "Σεμινάριο και επισκέψεις στη Λυών",
+                          "nl": "Seminar en bezoeken in Lyon"},
+    "poznan-seminar-2025": {"fr": "Séminaire à Poznań", "it": "Seminario a Poznań", "pl": "Seminarium w Poznaniu",
+                            "el": "Σεμινάριο στο Πόζναν", "nl": "Seminar in Poznań"},
+    "brussels-visits-2025": {"fr": "Visites d'étude à Bruxelles", "it": "Visite di studio a Bruxelles",
+                             "pl": "Wizyty studyjne w Brukseli", "el": "Επισκέψεις μελέτης στις Βρυξέλλες",
+                             "nl": "Studiebezoeken in Brussel"},
+    "bologna-visits-2025": {"fr": "Visites d'étude à Bologne", "it": "Visite di studio a Bologna",
+                            "pl": "Wizyty studyjne w Bolonii", "el": "Επισκέψεις μελέτης στη Μπολόνια",
+                            "nl": "Studiebezoeken in Bologna"},
+    "nicosia-seminar-2026": {"fr": "Séminaire de clôture à Nicosie", "it": "Seminario conclusivo a Nicosia",
+                             "pl": "Seminarium końcowe w Nikozji", "el": "Καταληκτικό σεμινάριο στη Λευκωσία",
+                             "nl": "Slotseminar in Nicosia"},
+    "toulon-workshop-2025": {"fr": "Atelier des makers à Toulon", "it": "Laboratorio dei maker a Tolone",
+                             "pl": "Warsztaty twórców w Tulonie", "el": "Εργαστήριο δημιουργών στην Τουλόν",
+                             "nl": "Makersworkshop in Toulon"},
+    "frejus-market-2025": {"fr": "Marché collectif à Fréjus", "it": "Mercato collettivo a Fréjus",
+                           "pl": "Wspólny targ we Fréjus", "el": "Συλλογική αγορά στο Φρεζύς",
+                           "nl": "Gezamenlijke markt in Fréjus"},
+}
 
 
 def main() -> None:

@@ -58,7 +58,7 @@ def test_geocode_button_fills_the_pin_without_saving(app, db, staff):
     url = f"/admin/organisations/{make.id}/edit"
     data = form_of(client.get(url).get_data(as_text=True))
     page = client.post(url, data={**data, "action": "geocode"}).get_data(as_text=True)
-    assert "Found (locality, gazetteer)" in page
+    assert "Found (town or village, gazetteer)" in page
     assert catalogue.organisation_state(db, make.id)["values"]["lat"] is None  # not saved yet
     client.post(url, data={**form_of(page), "action": "save"})
     values = catalogue.organisation_state(db, make.id)["values"]
@@ -90,7 +90,7 @@ def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, p
         page.mouse.down()
         page.mouse.move(box["x"] + 80, box["y"] + 60, steps=8)
         page.mouse.up()
-        assert page.locator("#precision").inner_text() == "manual"
+        assert page.locator("#precision").inner_text() == "placed by hand"
         page.click("button[value=save]")
         page.wait_for_selector(".flash")
     values = catalogue.organisation_state(db, org["id"])["values"]

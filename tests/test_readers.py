@@ -47,7 +47,7 @@ def test_xlsx_with_a_title_row_and_numbers(tmp_path):
     # Without --sheet the cover page is passed over for the first sheet with a table.
     first = read_table(path, score_header=score_header)
     assert first.sheet == "Partners"
-    assert any("--sheet" in note for note in first.notes)
+    assert any("read sheet 'Partners' of 2" in note for note in first.notes)
 
 
 def test_ods(tmp_path):

@@ -329,6 +329,13 @@ def _m009_audit_action_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX audit_log_action ON audit_log (action)")
 
 
+def _m010_translated_names(db: sqlite_utils.Database) -> None:
+    # Project names and visit titles in each language, as JSON {lang: text}, like the
+    # descriptions of organisations; the plain column stays the one every language falls back to.
+    db.execute("ALTER TABLE projects ADD COLUMN names TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(names))")
+    db.execute("ALTER TABLE visits ADD COLUMN titles TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(titles))")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -339,6 +346,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "import_file_hash", _m007_import_file_hash),
     (8, "folded_search", _m008_folded_search),
     (9, "audit_action_index", _m009_audit_action_index),
+    (10, "translated_names", _m010_translated_names),
 ]
 
 

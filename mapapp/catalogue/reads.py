@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 
 from .. import geo
@@ -147,14 +149,14 @@ def get_organisation(
     related = read_related(db, org["id"])
     org.update(needs=related["needs"], offers=related["offers"],
                descriptions=related["descriptions"])
-    org["projects"] = dict_rows(db.execute(
-        "SELECT p.slug, p.name, p.website, p.start_date, p.end_date FROM projects p"
+    org["projects"] = [{**p, "names": json.loads(p["names"])} for p in dict_rows(db.execute(
+        "SELECT p.slug, p.name, p.names, p.website, p.start_date, p.end_date FROM projects p"
         " JOIN project_organisations po ON po.project_id = p.id WHERE po.organisation_id = ?"
-        " ORDER BY p.name", [org["id"]]))
-    org["visits"] = dict_rows(db.execute(
-        "SELECT v.slug, v.title, v.city, v.country, v.date, p.slug AS project FROM visits v"
+        " ORDER BY p.name", [org["id"]]))]
+    org["visits"] = [{**v, "titles": json.loads(v["titles"])} for v in dict_rows(db.execute(
+        "SELECT v.slug, v.title, v.titles, v.city, v.country, v.date, p.slug AS project FROM visits v"
         " JOIN visit_organisations vo ON vo.visit_id = v.id JOIN projects p ON p.id = v.project_id"
-        " WHERE vo.organisation_id = ? ORDER BY v.date, v.title", [org["id"]]))
+        " WHERE vo.organisation_id = ? ORDER BY v.date, v.title", [org["id"]]))]
     return org
 
 
@@ -219,13 +221,15 @@ def last_change(db: sqlite_utils.Database) -> tuple[int, str]:
     return tuple(db.execute("SELECT version, changed_at FROM catalogue_version WHERE id = 1").fetchone())
 
 
-def project_and_visit_names(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]]:
-    """``{"project": [(slug, name)], "visit": [(slug, title)]}`` for the filter lists."""
-    return {
-        "project": db.execute("SELECT slug, name FROM projects ORDER BY name").fetchall(),
-        "visit": db.execute("SELECT slug, title || coalesce(' (' || date || ')', '') FROM visits"
-                            " ORDER BY date, title").fetchall(),
-    }
+def project_and_visit_names(db: sqlite_utils.Database, lang: str = "en") -> dict[str, list[tuple[str, str]]]:
+    """``{"project": [(slug, name)], "visit": [(slug, title (date))]}`` for the filter lists, in
+    ``lang`` where a translation was given."""
+    projects = [(slug, json.loads(names).get(lang) or name)
+                for slug, name, names in db.execute("SELECT slug, name, names FROM projects")]
+    visits = [(slug, (json.loads(titles).get(lang) or title) + (f" ({date})" if date else ""))
+              for slug, title, titles, date in db.execute("SELECT slug, title, titles, date FROM visits"
+                                                          " ORDER BY date, title")]
+    return {"project": sorted(projects, key=lambda p: p[1].casefold()), "visit": visits}
 
 
 def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[str, list[dict]]:

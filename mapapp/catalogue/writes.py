@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -242,11 +243,12 @@ def save_project(db: sqlite_utils.Database, project: dict) -> int:
         "slug", "name", "description", "website", "start_date", "end_date", "source")}
     row = {k: ("" if v is None and k in ("description", "website", "source") else v)
            for k, v in row.items()}
+    row["names"] = json.dumps(project.get("names") or {}, ensure_ascii=False)
     with db.atomic():
         db.execute(
-            "INSERT INTO projects (slug, name, description, website, start_date, end_date, source)"
-            " VALUES (:slug, :name, :description, :website, :start_date, :end_date, :source)"
-            " ON CONFLICT (slug) DO UPDATE SET name = excluded.name,"
+            "INSERT INTO projects (slug, name, description, website, start_date, end_date, source, names)"
+            " VALUES (:slug, :name, :description, :website, :start_date, :end_date, :source, :names)"
+            " ON CONFLICT (slug) DO UPDATE SET name = excluded.name, names = excluded.names,"
             " description = excluded.description, website = excluded.website,"
             " start_date = excluded.start_date, end_date = excluded.end_date",
             row,
@@ -261,12 +263,12 @@ def save_visit(db: sqlite_utils.Database, visit: dict) -> int:
         if project is None:
             raise CatalogueError(f"visit {visit['slug']!r}: no project {visit['project']!r}")
         db.execute(
-            "INSERT INTO visits (slug, project_id, title, city, country, date)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET"
+            "INSERT INTO visits (slug, project_id, title, city, country, date, titles)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO UPDATE SET"
             " project_id = excluded.project_id, title = excluded.title, city = excluded.city,"
-            " country = excluded.country, date = excluded.date",
+            " country = excluded.country, date = excluded.date, titles = excluded.titles",
             [visit["slug"], project[0], visit["title"], visit.get("city", ""),
-             visit.get("country"), visit.get("date")],
+             visit.get("country"), visit.get("date"), json.dumps(visit.get("titles") or {}, ensure_ascii=False)],
         )
         return db.execute("SELECT id FROM visits WHERE slug = ?", [visit["slug"]]).fetchone()[0]
 

@@ -11,6 +11,7 @@ import yaml
 from .. import vocab
 from ..config import DATA_DIR
 from ..text import fold
+from ..translate import N_
 
 FIELDS = (
     "ref", "name", "description", "relation", "structure", "legal_form", "street", "house_number",
@@ -18,6 +19,16 @@ FIELDS = (
     "themes", "needs", "offers",
 )
 TRANSLATABLE = "description"
+FIELD_LABELS = {
+    "ref": N_("reference (identifier in the source)"), "name": N_("name"), "description": N_("description"),
+    "relation": N_("relation to the project"), "structure": N_("organisational structure"),
+    "legal_form": N_("legal form"), "street": N_("street"), "house_number": N_("house number"),
+    "postcode": N_("postcode"), "city": N_("city"), "region": N_("region"), "country": N_("country"),
+    "lat": N_("latitude"), "lon": N_("longitude"), "latlon": N_("latitude, longitude (one cell)"),
+    "website": N_("website"), "email": N_("e-mail"), "phone": N_("phone"), "themes": N_("themes"),
+    "needs": N_("needs"), "offers": N_("offers"),
+}
+TRANSLATED_LABEL = N_("description in %(language)s")
 ALL_FIELDS = FIELDS + tuple(f"{TRANSLATABLE}_{lang}" for lang in vocab.LANGUAGES)
 
 
@@ -85,8 +96,9 @@ def load_mapping(path: str | Path) -> dict:
 
 def check_mapping(data: object, where: str) -> dict:
     """Validate a mapping (``columns: {header: field}``, ``ignore: [header]``)."""
-    if not isinstance(data, dict) or set(data) - {"columns", "ignore"}:
-        raise MappingError(f"{where}: use the keys 'columns' and 'ignore' only")
+    if not isinstance(data, dict) or set(data) - {"columns", "ignore", "title", "detect"}:
+        raise MappingError(f"{where}: use the keys 'columns' and 'ignore' only (and 'title', 'detect' "
+                           "for a known format)")
     columns = data.get("columns") or {}
     ignore = data.get("ignore") or []
     if not isinstance(columns, dict) or not isinstance(ignore, (list, set, tuple)):
@@ -98,6 +110,35 @@ def check_mapping(data: object, where: str) -> dict:
                 f"fields are: {', '.join(ALL_FIELDS)}")
     return {"columns": {str(h).strip(): t for h, t in columns.items()},
             "ignore": {str(h).strip() for h in ignore}}
+
+
+@dataclass(frozen=True)
+class KnownFormat:
+    """A file format other maps export, recognised from its headers, with its ready-made mapping."""
+
+    name: str  # the mapping file's stem, e.g. "essglobal-standard"
+    title: str
+    detect: tuple[str, ...]  # headers that all appear in a file of this format
+    mapping: dict
+
+
+@cache
+def known_formats() -> tuple[KnownFormat, ...]:
+    """The mappings bundled in data/import/mappings that say how to recognise their format."""
+    found = []
+    for path in sorted((DATA_DIR / "import" / "mappings").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        mapping = check_mapping(data, f"mapping file {path.name}")
+        if data.get("detect"):
+            found.append(KnownFormat(path.stem, str(data.get("title") or path.stem),
+                                     tuple(str(h) for h in data["detect"]), mapping))
+    return tuple(found)
+
+
+def recognise_format(headers: list[str]) -> KnownFormat | None:
+    """The known format whose telltale headers all appear in ``headers``, if any."""
+    present = {fold(h) for h in headers}
+    return next((f for f in known_formats() if all(fold(h) in present for h in f.detect)), None)
 
 
 def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:

@@ -23,6 +23,7 @@ import sqlite_utils
 from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Chain, Location, Outcome
 from ..text import fold
+from ..translate import N_, Message
 from . import columns
 from .normalise import (
     clean_multiline,
@@ -46,11 +47,13 @@ DUPLICATE_DISTANCE_KM = 1.0
 MAX_NAME_LENGTH = 300
 # How to map a column, said the way the person importing can do it.
 _HOW_TO_MAP = {
-    "cli": {"unknown": "map it to a field in a mapping file (--mapping) or list it under 'ignore'",
-            "duplicate": "map one of them in a mapping file", "name": "map it in a mapping file"},
-    "browser": {"unknown": "choose its field in the list of columns, or 'ignore'",
-                "duplicate": "choose the field of each in the list of columns",
-                "name": "choose 'name' for it in the list of columns"},
+    "cli": {"unknown": N_("map it to a field in a mapping file (--mapping) or list it under 'ignore'"),
+            "duplicate": N_("map one of them in a mapping file"), "name": N_("map it in a mapping file"),
+            "sheet": N_("choose another sheet with --sheet")},
+    "browser": {"unknown": N_("choose its field in the list of columns, or 'ignore'"),
+                "duplicate": N_("choose the field of each in the list of columns"),
+                "name": N_("choose 'name' for it in the list of columns"),
+                "sheet": N_("to import another sheet, save it as a file of its own and upload that")},
 }
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
 _TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
@@ -157,6 +160,12 @@ def _read(db: sqlite_utils.Database, path: Path, options: Options):
                            delimiter=options.delimiter, score_header=columns.score_header)
     except (ReadError, columns.MappingError) as e:
         raise ImportFailed(str(e)) from None
+    if mapping is None:
+        known = columns.recognise_format(table.headers)
+        if known:
+            mapping = known.mapping
+            table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
+                                          "mapping was applied"), title=known.title))
     return table, columns.plan_columns(table.headers, mapping)
 
 
@@ -166,20 +175,26 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
     report = Report(file=path.name, source=source, dry_run=options.dry_run,
                     details=_describe(table))
     report.notes.extend(table.notes)
-    map_it = _HOW_TO_MAP[options.where]
+    map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
+    if len(getattr(table, "sheets", None) or []) > 1 and options.sheet is None:
+        report.notes.append(map_it["sheet"])
     for header in plan.unknown:
-        report.add(None, header, "warning", f"column not recognised, so not imported; {map_it['unknown']}")
+        report.add(None, header, "warning", Message(N_("column not recognised, so not imported; %(how)s"),
+                                                    how=map_it["unknown"]))
     for header, target, kept in plan.duplicates:
-        report.add(None, header, "warning", f"also looks like '{target}', already read from column "
-                   f"'{kept}'; not imported ({map_it['duplicate']})")
+        report.add(None, header, "warning", Message(
+            N_("also looks like '%(target)s', already read from column '%(kept)s'; not imported (%(how)s)"),
+            target=target, kept=kept, how=map_it["duplicate"]))
     if "name" not in plan.fields.values():
-        raise ImportFailed(
-            f"no column holds the organisations' names; the headers are: {', '.join(table.headers)}. "
-            f"Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or {map_it['name']}")
+        raise ImportFailed(Message(
+            N_("no column holds the organisations' names; the headers are: %(headers)s. "
+               "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
+            headers=", ".join(table.headers), how=map_it["name"]))
     if not table.rows:
-        raise ImportFailed(f"{path.name} has a header row but no data rows")
+        raise ImportFailed(Message(N_("%(file)s has a header row but no data rows"), file=path.name))
     if options.max_rows is not None and len(table.rows) > options.max_rows:
-        report.notes.append(f"only the first {options.max_rows} of {len(table.rows)} rows were checked")
+        report.notes.append(Message(N_("only the first %(n)s of %(total)s rows were checked"),
+                                    n=options.max_rows, total=len(table.rows)))
         table.rows = table.rows[:options.max_rows]
 
     total_rows = len(table.rows)
@@ -233,15 +248,15 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
             progress(done // 2, total)  # validation is about half of the work
         raw = {f: cells[i] for i, f in plan.fields.items()}
         if _is_total_row(raw):
-            report.add(number, header_of["name"], "warning",
-                       f"'{clean_text(raw['name'])}' looks like a spreadsheet's total row, not an organisation; "
-                       "row skipped")
+            report.add(number, header_of["name"], "warning", Message(
+                N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
+                name=clean_text(raw["name"])))
             report.rows.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
             continue
         if len(raw.get("name", "")) > MAX_NAME_LENGTH:
-            report.add(number, header_of["name"], "error",
-                       f"the name has {len(raw['name']):,} characters (at most {MAX_NAME_LENGTH}): a quote left "
-                       "open in the file may have joined the rows after it; row skipped")
+            report.add(number, header_of["name"], "error", Message(
+                N_("the name has %(n)s characters (at most %(max)s): a quote left open in the file may have "
+                   "joined the rows after it; row skipped"), n=f"{len(raw['name']):,}", max=MAX_NAME_LENGTH))
             report.rows.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
             continue
         warnings: list[tuple[str, str]] = []
@@ -251,12 +266,13 @@ def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) ->
         if candidate is None:
             name = clean_text(raw.get("name", ""))
             report.add(number, header_of["name"], "error",
-                       "no organisation name (empty or a placeholder such as 'n/a'); row skipped")
+                       Message(N_("no organisation name (empty or a placeholder such as 'n/a'); row skipped")))
             report.rows.append(RowOutcome(number, name, "skipped"))
             continue
         if candidate.key in seen:
-            report.add(number, "", "error", f"same organisation as row {seen[candidate.key]} "
-                       "(same reference, or same name, city and country); row skipped")
+            report.add(number, "", "error", Message(
+                N_("same organisation as row %(row)s (same reference, or same name, city and country); "
+                   "row skipped"), row=seen[candidate.key]))
             report.rows.append(RowOutcome(number, candidate.values["name"], "skipped"))
             continue
         seen[candidate.key] = number
@@ -312,8 +328,9 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     values: dict = {"name": name}
     for fld in ("name", "street", "city", "region"):
         if looks_mangled(raw.get(fld, "") or ""):
-            warn(fld, f"'{clean_text(raw[fld])}' seems to have lost letters such as accents or "
-                 "apostrophes (shown as '?'); fix the file's encoding or map a cleaner column", reject=False)
+            warn(fld, Message(N_("'%(text)s' seems to have lost letters such as accents or apostrophes "
+                                 "(shown as '?'); fix the file's encoding or map a cleaner column"),
+                              text=clean_text(raw[fld])), reject=False)
     country, problem = parse_country(raw.get("country", ""))
     warn("country", problem)
     if "country" in present:
@@ -341,7 +358,8 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
         if fld in present:
             code, problem = parse_term(raw.get(fld, ""), vocabulary)
-            warn(fld, problem and f"{fld} {problem}")
+            warn(fld, problem and Message(N_("%(field)s %(problem)s"),
+                                          field=Message(columns.FIELD_LABELS[fld]), problem=problem))
             values[fld] = code or ("other" if fld == "relation" else None)
     if "description" in present:
         values["description"] = clean_multiline(raw.get("description", ""))
@@ -358,14 +376,14 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
         codes, unknown = parse_terms(raw.get("themes", ""), "themes")
         related["themes"] = codes
         for piece in unknown:
-            warn("themes", f"'{piece}' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
-                 "label; left out", reject=False)
+            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
+                                      "label; left out"), text=piece), reject=False)
     for kind in ("needs", "offers"):
         if kind in present:
             related[kind], unknown = _parse_resources(raw.get(kind, ""))
             for piece in unknown:
-                warn(kind, f"'{piece}' is not one of the needs and offers "
-                     f"({', '.join(vocab.resources().codes()[:4])}, …); left out", reject=False)
+                warn(kind, Message(N_("'%(text)s' is not one of the needs and offers (%(codes)s, …); left out"),
+                                   text=piece, codes=", ".join(vocab.resources().codes()[:4])), reject=False)
     translations = {}
     for fld in translated:
         text_in_lang = clean_multiline(raw.get(fld, ""))
@@ -390,13 +408,14 @@ def _location(row: _Row, point) -> tuple[float | None, float | None]:
         if given:
             lat, lon = parse_number(raw_lat), parse_number(raw_lon)
             if lat is None or lon is None:
-                warn("lat", f"coordinates '{raw_lat}', '{raw_lon}' are not two decimal numbers; "
-                     "not used", reject=False)
+                warn("lat", Message(N_("coordinates '%(lat)s', '%(lon)s' are not two decimal numbers; not used"),
+                                    lat=raw_lat, lon=raw_lon), reject=False)
                 lat = lon = None
     if lat is None and "latlon" in present and row.text("latlon"):
         lat, lon = parse_latlon(row.text("latlon"))
         if lat is None:
-            warn("latlon", f"'{row.text('latlon')}' is not 'latitude, longitude'; not used", reject=False)
+            warn("latlon", Message(N_("'%(text)s' is not 'latitude, longitude'; not used"),
+                                   text=row.text("latlon")), reject=False)
     return lat, lon
 
 
@@ -456,7 +475,8 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
         if c.outcome.country and not c.values.get("country"):
             c.values["country"] = c.outcome.country
             report.add(c.row, "country", "warning",
-                       f"country set to {c.outcome.country}, where the coordinates lie")
+                       Message(N_("country set to %(country)s, where the coordinates lie"),
+                               country=c.outcome.country))
 
 
 def _check_points_in_bulk(candidates: list[Candidate]) -> None:
@@ -611,11 +631,11 @@ def _report_duplicates(c: Candidate, values: dict, by_name, by_site, report: Rep
         if org["lat"] is not None and values.get("lat") is not None:
             km = geo.distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
             if km <= DUPLICATE_DISTANCE_KM:
-                found[org["slug"]] = f"same name, {km:.1f} km apart"
+                found[org["slug"]] = Message(N_("same name, %(km)s km apart"), km=f"{km:.1f}")
         elif org["country"] == values.get("country") and fold(org["city"]) == fold(values.get("city") or ""):
-            found.setdefault(org["slug"], "same name and place, one of them not located")
+            found.setdefault(org["slug"], Message(N_("same name and place, one of them not located")))
     if values.get("website"):
         for org in by_site.get(_site_key(values["website"]), []):
-            found.setdefault(org["slug"], "same website")
+            found.setdefault(org["slug"], Message(N_("same website")))
     for slug, why in found.items():
         report.duplicates.append((c.row, values["name"], slug, why))

@@ -19,6 +19,7 @@ import pycountry
 from .. import vocab
 from ..config import DATA_DIR
 from ..text import fold
+from ..translate import N_, Message
 
 PLACEHOLDERS = {
     "", "-", "--", "---", "?", "??", "n/a", "na", "n.a.", "n.a", "n/d", "nd", "none", "null", "nil",
@@ -132,12 +133,13 @@ def parse_country(value: str) -> tuple[str | None, str | None]:
     code = _country_index().get(fold(text))
     if code:
         return code, None
-    return None, (f"'{text}' is not an ISO country code or a known country name; "
-                  "write the two-letter code, for example FR, BE, IT, PL or CY")
+    return None, Message(N_("'%(text)s' is not an ISO country code or a known country name; "
+                            "write the two-letter code, for example FR, BE, IT, PL or CY"), text=text)
 
 
 # -- links and contacts --------------------------------------------------------
 
+_NOT_WEB = N_("'%(text)s' is not a web address (only http and https links are kept)")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$|^xn--")
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
                     re.IGNORECASE)
@@ -153,7 +155,7 @@ def parse_website(value: str) -> tuple[str, str | None]:
     if len(parts) > 1:
         kept = [url for url, problem in map(_one_website, parts) if url]
         if kept:
-            return kept[0], f"several websites in one cell; kept {kept[0]}"
+            return kept[0], Message(N_("several websites in one cell; kept %(kept)s"), kept=kept[0])
     return _one_website(text)
 
 
@@ -172,22 +174,24 @@ def _one_website(text: str) -> tuple[str, str | None]:
 
 def _complex_website(text: str) -> tuple[str, str | None]:
     if _EMAIL.match(text.removeprefix("mailto:")):
-        return "", f"'{text}' is an e-mail address, not a website; put it in the e-mail column"
+        return "", Message(N_("'%(text)s' is an e-mail address, not a website; put it in the e-mail column"),
+                          text=text)
     candidate = text if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE) else None
     if candidate is None:
         if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) and not re.match(r"^[^:/]+:\d", text):
-            return "", f"'{text}' is not a web address (only http and https links are kept)"
+            return "", Message(_NOT_WEB, text=text)
         candidate = "https://" + text.lstrip("/")
     parts = urlsplit(candidate)
     host = (parts.hostname or "").lower()
     if parts.scheme.lower() not in ("http", "https"):
-        return "", f"'{text}' is not a web address (only http and https links are kept)"
+        return "", Message(_NOT_WEB, text=text)
     try:
         host_ascii = host.encode("idna").decode("ascii") if host else ""
     except UnicodeError:
         host_ascii = ""
     if " " in text or not host_ascii or not _HOST.match(host_ascii):
-        return "", f"'{text}' is not a valid web address; write it like https://example.org"
+        return "", Message(N_("'%(text)s' is not a valid web address; write it like https://example.org"),
+                          text=text)
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl(), None
 
 
@@ -199,9 +203,9 @@ def parse_email(value: str) -> tuple[str, str | None]:
     candidates = [c.strip().removeprefix("mailto:") for c in re.split(r"[;,\s/]+", text) if c.strip()]
     valid = [c for c in candidates if _EMAIL.match(c)]
     if not valid:
-        return "", f"'{text}' is not a valid e-mail address"
+        return "", Message(N_("'%(text)s' is not a valid e-mail address"), text=text)
     if len(candidates) > 1:
-        return valid[0], f"several e-mail addresses in one cell; kept {valid[0]}"
+        return valid[0], Message(N_("several e-mail addresses in one cell; kept %(kept)s"), kept=valid[0])
     return valid[0], None
 
 
@@ -211,7 +215,7 @@ def parse_phone(value: str) -> tuple[str, str | None]:
     if not text or is_placeholder(text):
         return "", None
     if len(re.sub(r"\D", "", text)) < 6:
-        return "", f"'{text}' is too short to be a phone number"
+        return "", Message(N_("'%(text)s' is too short to be a phone number"), text=text)
     return text, None
 
 
@@ -243,9 +247,10 @@ def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     if text.isdigit() and digits and len(text) < int(digits.group(1)):
         padded = text.zfill(int(digits.group(1)))
         if pattern.match(padded):
-            return padded, f"postcode '{text}' lost its leading zero; stored {padded}"
-    return "", (f"postcode '{text}' does not look like a postcode of {country}; "
-                "check it (it was left empty)")
+            return padded, Message(N_("postcode '%(text)s' lost its leading zero; stored %(padded)s"),
+                                   text=text, padded=padded)
+    return "", Message(N_("postcode '%(text)s' does not look like a postcode of %(country)s; "
+                          "check it (it was left empty)"), text=text, country=country)
 
 
 # -- vocabularies ----------------------------------------------------------------
@@ -329,7 +334,8 @@ def parse_term(value: str, name: str) -> tuple[str | None, str | None]:
         return code, None
     codes = getattr(vocab, name)().codes()
     listed = ", ".join(codes) if len(codes) <= 6 else f"{codes[0]}…{codes[-1]}"
-    return None, f"'{text}' is not a known code ({listed}), URI or label; left empty"
+    return None, Message(N_("'%(text)s' is not a known code (%(listed)s), URI or label; left empty"),
+                         text=text, listed=listed)
 
 
 # -- coordinates -------------------------------------------------------------------

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..translate import N_, Message
+
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
            ".xls": "xlsx", ".ods": "ods", ".geojson": "geojson", ".json": "geojson"}
 DELIMITERS = ",;\t|"
@@ -238,8 +240,8 @@ def _read_workbook(path: Path, fmt: str, sheet: str | None, score_header) -> Tab
             continue
         table.sheet, table.sheets = chosen, list(names)
         if sheet is None and len(names) > 1:
-            table.notes.append(f"read sheet '{chosen}' of {len(names)} ({', '.join(names)}); "
-                               "choose another with --sheet")
+            table.notes.append(Message(N_("read sheet '%(sheet)s' of %(n)s (%(names)s)"),
+                                       sheet=chosen, n=len(names), names=", ".join(names)))
         return table
     raise ReadError(f"{path.name}: no table found; " + "; ".join(problems))
 
@@ -280,7 +282,8 @@ def _from_records(records: list[list[str]], fmt: str, score_header) -> Table:
         rows = [(n, cells + [""] * (len(headers) - len(cells))) for n, cells in rows]
     table = Table(headers=headers, rows=rows, format=fmt, header_row=header_index + 1)
     if header_index:
-        table.notes.append(f"skipped {header_index} row(s) above the header (row {header_index + 1})")
+        table.notes.append(Message(N_("skipped %(n)s row(s) above the header (row %(row)s)"),
+                                   n=header_index, row=header_index + 1))
     return table
 
 
@@ -303,7 +306,7 @@ def _read_geojson(path: Path) -> Table:
         raise ReadError(f"{path.name} is not a GeoJSON FeatureCollection: {e}") from None
     notes = []
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        notes.append(f"coordinates reprojected from {frame.crs.to_string()} to WGS84")
+        notes.append(Message(N_("coordinates reprojected from %(crs)s to WGS84"), crs=frame.crs.to_string()))
         frame = frame.to_crs(4326)
     headers = [c for c in frame.columns if c != "geometry"]
     rows, points = [], {}
@@ -315,7 +318,8 @@ def _read_geojson(path: Path) -> Table:
             point = geometry if geometry.geom_type == "Point" else geometry.representative_point()
             points[number] = (point.y, point.x)  # shapely is (x=lon, y=lat)
             if geometry.geom_type != "Point":
-                notes.append(f"feature {number}: a {geometry.geom_type}; its inner point was used")
+                notes.append(Message(N_("feature %(n)s: a %(kind)s; its inner point was used"),
+                                     n=number, kind=geometry.geom_type))
     return Table(headers=headers, rows=rows, format="geojson", header_row=0, points=points, notes=notes)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..csvsafe import write_csv
 
 ACTIONS = ("created", "updated", "unchanged", "skipped")
+SIMILAR_SHOWN = 5  # past this many variants of one problem, the preview shows them as one line
 
 
 @dataclass
@@ -18,6 +19,25 @@ class Issue:
     column: str
     level: str
     message: str
+
+
+@dataclass
+class IssueGroup:
+    """One distinct problem and the rows it was found in (``None``: the whole file)."""
+
+    level: str
+    column: str
+    message: str
+    rows: list[int | None] = field(default_factory=list)
+    similar: int = 0  # other values of the same problem, merged into this line
+
+    @property
+    def row_numbers(self) -> list[int]:
+        return [r for r in self.rows if r is not None]
+
+    def rows_text(self) -> str:
+        numbers = self.row_numbers
+        return _rows_text(numbers) if numbers else ""
 
 
 @dataclass
@@ -60,6 +80,32 @@ class Report:
         counts["not_located"] = len(self.not_located)
         counts["likely_duplicates"] = len(self.duplicates)
         return counts
+
+    def grouped_issues(self) -> list["IssueGroup"]:
+        """Each distinct problem once, with the rows it concerns: the rare ones first (they
+        are the ones a glance at a long list would miss), errors before warnings."""
+        groups: dict[tuple[str, str, str], IssueGroup] = {}
+        for issue in self.issues:
+            key = (issue.level, issue.column, issue.message)
+            if key not in groups:
+                groups[key] = IssueGroup(issue.level, issue.column, issue.message)
+            groups[key].rows.append(issue.row)
+        # The same kind of problem with a different value in each row ("same organisation as
+        # row 4", "as row 9"…) is one line too, once it would fill the list.
+        kinds: dict[tuple[str, str, str], list[IssueGroup]] = {}
+        for group in groups.values():
+            kinds.setdefault((group.level, group.column, getattr(group.message, "template", group.message)),
+                             []).append(group)
+        merged = []
+        for similar in kinds.values():
+            if len(similar) <= SIMILAR_SHOWN:
+                merged.extend(similar)
+                continue
+            first = similar[0]
+            merged.append(IssueGroup(first.level, first.column, first.message,
+                                     sorted((r for g in similar for r in g.rows), key=lambda r: r or 0),
+                                     similar=len(similar) - 1))
+        return sorted(merged, key=lambda g: (len(g.rows), g.level != "error"))
 
     def summary(self, *, max_issues: int = 50) -> str:
         """The printed report: counts, then problems row by row."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
 from ..text import slugify
+from ..translate import N_, gettext_in
+from . import outlines
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal")
@@ -154,7 +157,7 @@ def to_essglobal(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
 
 
 _INLINE_JS = ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
-              "js/export_map.js")
+              "js/basemap.js", "js/export_map.js")
 _INLINE_CSS = ("vendor/leaflet/leaflet.css", "vendor/leaflet.markercluster/MarkerCluster.css",
                "vendor/leaflet.markercluster/MarkerCluster.Default.css")
 # A standalone page holds every marker in memory: past this, a browser struggles and
@@ -188,28 +191,91 @@ def check_html_size(count: int) -> None:
             f"{count:,}: narrow them (country, theme…) or download GeoJSON or GeoPackage instead")
 
 
+@dataclass(frozen=True)
+class About:
+    """What a standalone HTML map says about itself: whose map, as of when, under which
+    licence, and which filters chose its organisations."""
+
+    site_name: str = "mapapp"
+    day: str = ""  # ISO date of the catalogue
+    licence: str = ""
+    licence_url: str = ""
+    filters: Filters = field(default_factory=Filters)
+
+
+_KIND_NAMES = {"country": N_("Country"), "theme": N_("Theme"), "need": N_("Need"), "offer": N_("Offer"),
+               "relation": N_("Relation to the project"), "project": N_("Project"), "visit": N_("Visit")}
+
+
+def _filter_lines(filters: Filters, lang: str) -> list[str]:
+    """"Country: Italy, France" per chosen filter, in ``lang``."""
+    label = {"country": lambda v: vocab.country_name(v, lang), "theme": lambda v: vocab.themes().label(v, lang),
+             "need": lambda v: vocab.resources().label(v, lang), "offer": lambda v: vocab.resources().label(v, lang),
+             "relation": lambda v: vocab.relations().label(v, lang)}
+    lines = [f"{gettext_in(lang, 'Search')}: {filters.q}"] if filters.q else []
+    for kind in KINDS:
+        values = getattr(filters, kind)
+        if values:
+            name = label.get(kind, lambda v: v)
+            lines.append(f"{gettext_in(lang, _KIND_NAMES[kind])}: {', '.join(name(v) for v in values)}")
+    return lines
+
+
+def _outline_bounds(bounds: list[float] | None) -> tuple[float, float, float, float] | None:
+    """The export's extent (``[min lat, min lon, max lat, max lon]``) widened by a margin, as
+    (min lon, min lat, max lon, max lat), so that panning a little still shows countries."""
+    if not bounds:
+        return None
+    margin = 10.0
+    return (max(bounds[1] - margin, -180), max(bounds[0] - margin, -90),
+            min(bounds[3] + margin, 180), min(bounds[2] + margin, 90))
+
+
+def _compact_json(data) -> str:
+    """JSON without spaces, safe inside a <script> element (as Jinja's tojson)."""
+    return jinja2.utils.htmlsafe_json_dumps(data, separators=(",", ":"))
+
+
 def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attribution: str,
-            title: str = "Organisations") -> bytes:
+            about: About = About()) -> bytes:
     """A standalone HTML map: Leaflet, markercluster and the data inlined, so it opens from
-    disk with no server (only the tiles come from the tile server)."""
+    disk with no server (only the tiles come from the tile server; without them it draws
+    the country outlines it carries). It names its source, date, licence and filters."""
     located = [o for o in orgs if o["lat"] is not None]
     check_html_size(len(located))
     rows = [{"name": o["name"], "lat": o["lat"], "lon": o["lon"],
              "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
              "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
+    bounds = geo.latlon_bounds(located)
     settings = {"center": list(DEFAULT_CENTER), "zoom": DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
-                "maxZoom": 19, "bounds": geo.latlon_bounds(located)}
+                "maxZoom": 19, "bounds": bounds,
+                "basemap": {"attribution": outlines.ATTRIBUTION,
+                            "notice": gettext_in(lang, "The map tiles could not be loaded: showing country outlines only.")}}
+    count = len(located)
+    texts = {
+        "title": gettext_in(lang, "%(site)s: social and solidarity economy organisations", site=about.site_name),
+        "count": gettext_in(lang, "1 organisation") if count == 1 else gettext_in(lang, "%(n)s organisations", n=count),
+        "date": gettext_in(lang, "Data as of %(day)s", day=about.day) if about.day else "",
+        "source": gettext_in(lang, "Source"),
+        "licence": gettext_in(lang, "Licence"),
+        "legend": gettext_in(lang, "Legend"),
+        "one": gettext_in(lang, "One organisation: click for its name and page"),
+        "several": gettext_in(lang, "Several organisations: click to zoom in"),
+        "filters": _filter_lines(about.filters, lang),
+    }
+    shapes = outlines.outlines(tolerance=outlines.EXPORT_TOLERANCE, bounds=_outline_bounds(bounds))
     page = _templates().get_template("export/map.html").render(
-        lang=lang, title=title, settings=settings, organisations=rows,
+        lang=lang, texts=texts, about=about, base_url=base_url, settings=settings,
+        organisations=_compact_json(rows), outlines=_compact_json(shapes),
         styles=[_static_text(p) for p in _INLINE_CSS], scripts=[_static_text(p) for p in _INLINE_JS])
     return page.encode("utf-8")
 
 
 def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: str = "",
-           attribution: str = "") -> bytes:
+           attribution: str = "", about: About = About()) -> bytes:
     """The organisations in format ``fmt`` (one of ``FORMATS``)."""
     if fmt == "html":
-        return to_html(orgs, lang=lang, base_url=base_url, tile_url=tile_url, attribution=attribution)
+        return to_html(orgs, lang=lang, base_url=base_url, tile_url=tile_url, attribution=attribution, about=about)
     writer = {"geojson": to_geojson, "csv": to_csv, "xlsx": to_xlsx, "gpkg": to_gpkg,
               "essglobal": to_essglobal}.get(fmt)
     if writer is None:

@@ -15,6 +15,7 @@ import sqlite_utils
 
 from .. import catalogue, geo, vocab
 from ..text import fold
+from ..translate import N_, Message
 from . import gazetteer
 
 ONLINE = ("ban", "nominatim", "photon")
@@ -80,6 +81,9 @@ class Outcome:
     tried: list[str] = field(default_factory=list)
 
 
+_SWAPPED = N_("latitude and longitude of %(what)s were swapped; corrected to %(lat)s, %(lon)s")
+
+
 def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tuple[float, float] | None, list[str], str | None]:
     """Validate coordinates against range, (0, 0) and the stated country.
 
@@ -89,31 +93,36 @@ def check_point(address: Address, lat: float, lon: float, what: str) -> tuple[tu
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         if -90 <= lon <= 90 and -180 <= lat <= 180:
             lat, lon = lon, lat
-            notes.append(f"latitude and longitude of {what} were swapped; corrected to {lat}, {lon}")
+            notes.append(Message(_SWAPPED, what=what, lat=lat, lon=lon))
         else:
-            return None, [f"{what} ({lat}, {lon}) are out of range; not used"], None
+            return None, [Message(N_("%(what)s (%(lat)s, %(lon)s) are out of range; not used"),
+                                  what=what, lat=lat, lon=lon)], None
     if abs(lat) < 1e-9 and abs(lon) < 1e-9:
-        return None, [f"{what} are 0, 0 (a placeholder, in the sea off Africa); not used"], None
+        return None, [Message(N_("%(what)s are 0, 0 (a placeholder, in the sea off Africa); not used"),
+                              what=what)], None
     country = address.country
     if address.inside and (lat, lon) == (address.lat, address.lon):
         return (lat, lon), notes, country
     if not country or not geo.has_outline(country):
         found = geo.country_at(lat, lon)
         if _city_says_swapped(address, lat, lon, found):
-            notes.append(f"latitude and longitude of {what} were swapped (the point lay in "
-                         f"{vocab.country_name(found) if found else 'the sea'}, far from {address.city}); "
-                         f"corrected to {lon}, {lat}")
+            notes.append(Message(N_("latitude and longitude of %(what)s were swapped (the point lay in %(where)s, "
+                                    "far from %(city)s); corrected to %(lat)s, %(lon)s"),
+                                 what=what, where=vocab.country_name(found) if found else Message(N_("the sea")),
+                                 city=address.city, lat=lon, lon=lat))
             return (lon, lat), notes, geo.country_at(lon, lat)
         return (lat, lon), notes, found
     if geo.in_country(country, lat, lon):
         return (lat, lon), notes, country
     if -90 <= lon <= 90 and geo.in_country(country, lon, lat):
-        notes.append(f"latitude and longitude of {what} were swapped; corrected to {lon}, {lat}")
+        notes.append(Message(_SWAPPED, what=what, lat=lon, lon=lat))
         return (lon, lat), notes, country
     found = geo.country_at(lat, lon)
-    where = f"in {vocab.country_name(found)} ({found})" if found else "outside any country (sea?)"
-    notes.append(f"{what} ({lat}, {lon}) lie {where}, not in {vocab.country_name(country)} "
-                 f"({country}); not used")
+    where = (Message(N_("in %(country)s (%(code)s)"), country=vocab.country_name(found), code=found) if found
+             else Message(N_("outside any country (sea?)")))
+    notes.append(Message(N_("%(what)s (%(lat)s, %(lon)s) lie %(where)s, not in %(country)s (%(code)s); not used"),
+                         what=what, lat=lat, lon=lon, where=where, country=vocab.country_name(country),
+                         code=country))
     return None, notes, None
 
 
@@ -151,7 +160,7 @@ class Provided(Step):
     def locate(self, address: Address, outcome: Outcome) -> Location | None:
         if address.lat is None or address.lon is None:
             return None
-        point, notes, country = check_point(address, address.lat, address.lon, "the coordinates")
+        point, notes, country = check_point(address, address.lat, address.lon, Message(N_("the coordinates")))
         outcome.notes.extend(notes)
         if point is None:
             return None
@@ -193,10 +202,11 @@ class Gazetteer(Step):
             return None
         place = match.place
         if match.rival:
-            outcome.notes.append(
-                f"{match.others + 1} places are called '{address.city}' in {address.country}; "
-                f"placed at the largest ({place.population:,} inhabitants, the next has "
-                f"{match.rival.population:,}): check the point or give coordinates")
+            outcome.notes.append(Message(
+                N_("%(n)s places are called '%(city)s' in %(country)s; placed at the largest (%(people)s "
+                   "inhabitants, the next has %(next)s): check the point or give coordinates"),
+                n=match.others + 1, city=address.city, country=address.country,
+                people=f"{place.population:,}", next=f"{match.rival.population:,}"))
         return Location(place.lat, place.lon, "locality", "gazetteer")
 
 
@@ -291,7 +301,7 @@ class Online(Step):
         location = None
         if result is not None:
             point, notes, _country = check_point(address, result.latitude, result.longitude,
-                                                 f"{self.name}'s answer")
+                                                 Message(N_("%(geocoder)s's answer"), geocoder=self.name))
             if point is not None:
                 location = Location(point[0], point[1], self.precision(result.raw), self.name)
             else:

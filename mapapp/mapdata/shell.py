@@ -37,8 +37,9 @@ def map_shell(
                    min_zoom=2)
     m.default_js = [("leaflet", asset_url("vendor/leaflet/leaflet.js"))]
     m.default_css = [("leaflet_css", asset_url("vendor/leaflet/leaflet.css"))]
-    folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom,
-                     name="base").add_to(m)
+    if tile_url:  # none configured: basemap.js draws the country outlines instead
+        folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom,
+                         name="base").add_to(m)
     root = m.get_root()
     root.render()  # populates the header with the links above
     # Folium's viewport tag forbids zooming the page (user-scalable=no), which people

@@ -7,11 +7,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, vocab
+from .. import accounts, catalogue, geo, vocab
 from ..importing import normalise
 from ..mapdata import geocode
 from .auth import role_required
 from .db import get_db
+from ..translate import translated
+from .i18n import current_language
+from .mapcontext import staff_words
 
 bp = Blueprint("edit", __name__, url_prefix="/admin")
 TEXT_FIELDS = ("name", "legal_form", "street", "city", "region")
@@ -34,11 +37,11 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
                         ("phone", normalise.parse_phone)):
         value, problem = parser(form.get(fld, ""))
         if problem and not value:
-            errors[fld] = problem
+            errors[fld] = translated(problem, current_language())
         values[fld] = value
     values["postcode"], problem = normalise.parse_postcode(form.get("postcode", ""), country)
     if problem and not values["postcode"]:
-        errors["postcode"] = problem
+        errors["postcode"] = translated(problem, current_language())
     values["relation"] = form.get("relation") if form.get("relation") in vocab.relations() else "other"
     values["structure"] = form.get("structure") if form.get("structure") in vocab.structures() else None
     if form.get("status") in vocab.STATUSES:
@@ -54,6 +57,9 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
         values["geo_source"] = form.get("geo_source") or f"staff:{current_user.email}"
     elif lat is None:
         values.update(lat=None, lon=None, geo_precision=None, geo_source=None)
+    mismatch = _pin_outside_country(values, before["values"])
+    if mismatch and form.get("confirm_country") != "1":
+        errors["location"] = mismatch
     related = {
         "themes": [t for t in form.getlist("theme") if t in vocab.themes()],
         "needs": {c: normalise.clean_text(form.get(f"need_detail:{c}", ""))[:200]
@@ -66,6 +72,28 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
     }
     return {"values": values, "related": related, "projects": form.getlist("project"),
             "visits": form.getlist("visit")}, errors
+
+
+def _pin_outside_country(values: dict, before: dict) -> str | None:
+    """Why a pin newly placed (or a country newly chosen) puts the organisation outside its
+    country, as the importer would refuse it; None when they agree or cannot be checked."""
+    lat, lon, country = values["lat"], values["lon"], values["country"]
+    if lat is None or not country or (lat, lon, country) == (before["lat"], before["lon"], before["country"]):
+        return None
+    if not geo.has_outline(country) or geo.in_country(country, lat, lon) is not False:
+        return None
+    found = geo.country_at(lat, lon)
+    lang = current_language()
+    where = vocab.country_name(found, lang) if found else _("the sea")
+    return _("The pin lies in %(where)s, not in %(country)s, the organisation's country: move the pin, change "
+             "the country, or confirm below that the pin is right.", where=where,
+             country=vocab.country_name(country, lang))
+
+
+def field_names() -> dict[str, str]:
+    """The form's fields as the error list names them."""
+    return {"name": _("Name"), "country": _("Country"), "website": _("Website"), "email": _("E-mail"),
+            "phone": _("Phone"), "postcode": _("Postcode"), "location": _("Location")}
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -87,7 +115,7 @@ def edit(org_id: int):
                 snapshot["values"].update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision,
                                           geo_source=loc.source)
                 note = _("Found (%(precision)s, %(source)s): check the pin, then save.",
-                         precision=loc.precision, source=loc.source)
+                         precision=staff_words()["precision"].get(loc.precision, loc.precision), source=loc.source)
             else:
                 note = _("No geocoder found this address; place the pin by hand.")
             errors.pop("location", None)
@@ -98,11 +126,13 @@ def edit(org_id: int):
                                    catalogue.organisation_state(db, org_id))
             flash(_("Saved."))
             return redirect(url_for("edit.edit", org_id=org_id))
-    names = catalogue.project_and_visit_names(db)
+    names = catalogue.project_and_visit_names(db, current_language())
     return render_template("admin/edit.html", org=catalogue.organisation_by_id(db, org_id), s=snapshot,
                            errors=errors, note=note, projects=names["project"], visits=names["visit"],
                            history=accounts.audit_entries(db, organisation_id=org_id, limit=20),
-                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"})), \
+                           field_names=field_names(),
+                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
+                                            key=lambda c: vocab.country_name(c, current_language()))), \
         (400 if errors else 200)
 
 

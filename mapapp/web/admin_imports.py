@@ -17,6 +17,7 @@ from ..importing.readers import FORMATS
 from ..mapdata import geocode
 from .auth import role_required
 from .db import get_db
+from .i18n import NAMES as LANGUAGE_NAMES
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 PREVIEW_ISSUES = 40
@@ -83,10 +84,14 @@ def preview(import_id: int):
     if record["state"] != "preview":
         return redirect(url_for("imports.progress", import_id=import_id))
     saved = jobs.saved_mappings(db)
+    bundled = {f"format:{f.name}": f for f in columns.known_formats()}
     if request.method == "POST":
         mapping = _mapping_from_form(request.form)
-        if request.form.get("use_saved") in saved:
-            mapping = saved[request.form["use_saved"]]
+        chosen = request.form.get("use_saved") or ""
+        if chosen in saved:
+            mapping = saved[chosen]
+        elif chosen in bundled:
+            mapping = {"columns": bundled[chosen].mapping["columns"], "ignore": sorted(bundled[chosen].mapping["ignore"])}
         jobs.set_mapping(db, import_id, mapping)
         if request.form.get("save_as"):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
@@ -107,15 +112,30 @@ def preview(import_id: int):
         headers, plan, report, error = found.headers, found.plan, found.report, found.error
         online = geocode.online_steps(current_app.config["GEOCODERS"])
         if report and online:
-            report.notes.append(f"the preview locates with offline geocoders only; the import also asks "
-                                f"{', '.join(online)} for the addresses left without a location")
+            report.notes.append(_("the preview locates with offline geocoders only; the import also asks "
+                                  "%(geocoders)s for the addresses left without a location",
+                                  geocoders=", ".join(online)))
     except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
-        error = str(e)
+        error = e.args[0] if e.args else str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
     ignored = set(plan.ignored) if plan else set()
     return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
-                           ignored=ignored, fields=columns.ALL_FIELDS, report=report, error=error,
-                           saved=sorted(saved), issues_shown=PREVIEW_ISSUES)
+                           ignored=ignored, fields=field_labels(), report=report, error=error,
+                           saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
+                           groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
+                           sample_fields=SAMPLE_FIELDS)
+
+
+SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email")
+
+
+def field_labels() -> dict[str, str]:
+    """Every field a column can go to, with its name in the staff member's language."""
+    names = dict(LANGUAGE_NAMES)
+    labels = {f: _(columns.FIELD_LABELS[f]) for f in columns.FIELDS}
+    for f in columns.ALL_FIELDS[len(columns.FIELDS):]:
+        labels[f] = _(columns.TRANSLATED_LABEL, language=names[f.rsplit("_", 1)[1]])
+    return labels
 
 
 def _mapping_from_form(form) -> dict:

@@ -15,7 +15,7 @@ from ..params import whole_number
 from . import apihttp, openapi
 from .db import get_db
 from .i18n import current_language
-from .mapcontext import facet_options, map_index
+from .mapcontext import facet_options, map_index, tile_attribution
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -117,6 +117,13 @@ def export_cache() -> exportcache.ExportCache:
         "mapapp.exports", exportcache.ExportCache(Path(current_app.config["CACHE_DIR"]) / "exports"))
 
 
+def export_about(filters: Filters, changed_at: str) -> exports.About:
+    """What the standalone HTML map says about itself, from the settings."""
+    config = current_app.config
+    return exports.About(site_name=config["SITE_NAME"], day=changed_at[:10], licence=config["DATA_LICENCE"],
+                         licence_url=config["DATA_LICENCE_URL"], filters=filters)
+
+
 def _export(kind: str, *, base_url: str, attachment: bool):
     """An export computed once per catalogue version and request, then streamed from its
     file (gzipped once for clients that accept it)."""
@@ -125,17 +132,19 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     if kind == "html":
         exports.check_html_size(catalogue.count_organisations(db, filters, located_only=True))
     lang, config = current_language(), current_app.config
+    attribution = tile_attribution()
 
     def produce() -> bytes:
         orgs = catalogue.export_organisations(db, filters)
         return exports.export(orgs, kind, lang=lang, base_url=base_url, tile_url=config["TILE_URL"],
-                              attribution=config["TILE_ATTRIBUTION"])
+                              attribution=attribution, about=export_about(filters, changed_at))
 
     # The change time and the file tell apart two catalogues at the same version number
     # (a restored backup, another database).
     version, changed_at = catalogue.last_change(db)
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             config["TILE_ATTRIBUTION"], changed_at, config["DATABASE"])
+             attribution, changed_at, config["DATABASE"], config["SITE_NAME"],
+             config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
     gzipped = kind in exports.COMPRESSIBLE and apihttp.wants_gzip()
     path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce, gzipped=gzipped)
     response = send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=attachment,

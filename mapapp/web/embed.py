@@ -14,6 +14,7 @@ from ..errors import BadRequest, NotFound
 from ..filters import Filters, parse_lock
 from ..params import whole_number
 from .db import get_db
+from .i18n import current_language
 from .errors import json_error
 from .mapcontext import EMBED_HEIGHT, map_context
 
@@ -58,7 +59,7 @@ def embed():
 def builder():
     """A page where a partner chooses filters and options and copies the snippet."""
     db = get_db()
-    names = catalogue.project_and_visit_names(db)
+    names = catalogue.project_and_visit_names(db, current_language())
     countries = sorted({o["country"] for o in catalogue.duplicate_candidates(db) if o["country"]})
     return render_template("builder.html", projects=names["project"], countries=countries,
                            fictional=catalogue.has_fictional(db))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale
 
+from ..translate import translated
 from ..vocab import DEFAULT_LANGUAGE, LANGUAGES
 
 COOKIE = "lang"
@@ -43,3 +44,5 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language)
     app.after_request(remember_language)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_NAMES=NAMES)
+    # Messages from the working modules (import reports…) in the visitor's language.
+    app.jinja_env.filters["tr"] = lambda text: translated(text, current_language())

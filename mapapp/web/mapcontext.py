@@ -9,13 +9,15 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
+from ..config import SETTINGS
 from ..filters import KINDS, Filters
-from ..mapdata import mapindex
+from ..mapdata import mapindex, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, map_shell
 from .db import get_db
 from .i18n import current_language
 from .security import csp_nonce
 
+DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
 # Heights an embed may ask for, in pixels (the builder and embed.js read them too).
 EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
 
@@ -27,7 +29,7 @@ def map_index() -> mapindex.MapIndex:
 
 def facet_options(db, counts: dict, lang: str) -> dict:
     """Every filter value with its label and count, in vocabulary order."""
-    names = catalogue.project_and_visit_names(db)
+    names = catalogue.project_and_visit_names(db, lang)
     options = {
         "country": sorted(({"value": c, "label": vocab.country_name(c, lang), "count": n}
                            for c, n in counts["country"].items()), key=lambda o: o["label"]),
@@ -59,7 +61,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     db = get_db()
     shell = map_shell(
         tile_url=current_app.config["TILE_URL"],
-        attribution=current_app.config["TILE_ATTRIBUTION"],
+        attribution=tile_attribution(),
         max_zoom=current_app.config["TILE_MAX_ZOOM"],
         asset_url=lambda path: url_for("static", filename=path),
         nonce=csp_nonce(),
@@ -88,6 +90,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
         },
+        "basemap": basemap_settings(),
         **(extra or {}),
     }
     panel = filter_panel(db, filters)
@@ -110,9 +113,36 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def basemap_settings() -> dict:
+    """What basemap.js needs to draw country outlines when the tiles do not arrive."""
+    return {"outlines": url_for("views.outlines"), "attribution": outlines.ATTRIBUTION,
+            "notice": _("The map tiles could not be loaded: showing country outlines only."),
+            "words": {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "closePopup": _("Close this popup")}}
+
+
+def tile_attribution() -> str:
+    """The tiles' attribution (HTML set by the operator); OpenStreetMap's default in the
+    visitor's language."""
+    configured = current_app.config["TILE_ATTRIBUTION"]
+    if configured != DEFAULT_ATTRIBUTION:
+        return configured
+    return _("%(osm)s contributors", osm='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
+
+
+def staff_words() -> dict[str, dict[str, str]]:
+    """Codes staff screens show, as words in the staff member's language."""
+    return {
+        "precision": {"provided": _("coordinates from the file"), "address": _("address"), "street": _("street"),
+                      "postcode": _("postcode"), "locality": _("town or village"), "region": _("region"),
+                      "country": _("country only"), "manual": _("placed by hand"), "": _("not located")},
+        "status": {"draft": _("draft"), "published": _("published"), "archived": _("archived")},
+        "role": {"admin": _("administrator"), "editor": _("editor")},
+    }
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+    return {"basemap_settings": basemap_settings, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM}
 

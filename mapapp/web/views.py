@@ -11,6 +11,8 @@ from .. import catalogue, vocab
 from ..errors import BadRequest, NotFound
 from ..filters import Filters
 from ..params import whole_number
+from ..mapdata.outlines import outlines_bytes
+from .apihttp import wants_gzip
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
@@ -77,6 +79,19 @@ def organisation_jsonld(org: dict) -> dict:
         data["geo"] = {"@type": "GeoCoordinates", "latitude": org["lat"], "longitude": org["lon"]}
     data["address"] = {k: v for k, v in data["address"].items() if v is not None}
     return {k: v for k, v in data.items() if v is not None}
+
+
+@bp.get("/basemap/countries.geojson")
+def outlines():
+    """The country outlines maps draw when their tiles do not arrive (cached for a day)."""
+    compressed = wants_gzip()
+    response = current_app.response_class(outlines_bytes(compressed), mimetype="application/geo+json")
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @bp.get("/healthz")

@@ -6,7 +6,9 @@
   var form = document.getElementById("edit-form");
   var lat = form.elements.lat, lon = form.elements.lon;
   var map = L.map(box, { scrollWheelZoom: false });
-  L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution }).addTo(map);
+  var tiles = box.dataset.tiles
+    ? L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution }).addTo(map) : null;
+  window.mapappBasemap(map, tiles, JSON.parse(box.dataset.basemap));
   var marker = null;
 
   function place(latlng) {
@@ -14,11 +16,11 @@
     lon.value = latlng.lng.toFixed(6);
     form.elements.geo_precision.value = "manual";
     form.elements.geo_source.value = "";
-    document.getElementById("precision").textContent = "manual";
+    document.getElementById("precision").textContent = box.dataset.manualWord;
   }
 
   function addMarker(latlng) {
-    marker = L.marker(latlng, { draggable: true, keyboard: true, title: "pin" }).addTo(map);
+    marker = L.marker(latlng, { draggable: true, keyboard: true, title: box.dataset.pinTitle, alt: box.dataset.pinTitle }).addTo(map);
     marker.on("dragend", function () { place(marker.getLatLng()); });
   }
 

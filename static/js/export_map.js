@@ -6,9 +6,14 @@
   var rows = JSON.parse(document.getElementById("export-organisations").textContent);
   var map = L.map("map", { maxZoom: settings.maxZoom }).setView(settings.center, settings.zoom);
   L.control.scale().addTo(map);
-  if (settings.tileUrl) {
-    L.tileLayer(settings.tileUrl, { attribution: settings.attribution }).addTo(map);
-  }
+  var tiles = settings.tileUrl ? L.tileLayer(settings.tileUrl, { attribution: settings.attribution }).addTo(map) : null;
+  settings.basemap.outlines = JSON.parse(document.getElementById("export-outlines").textContent);
+  window.mapappBasemap(map, tiles, settings.basemap);
+  var legend = L.control({ position: "bottomright" });
+  legend.onAdd = function () {
+    return document.getElementById("legend").content.firstElementChild.cloneNode(true);
+  };
+  legend.addTo(map);
   // Only links to http(s) pages: never javascript: or data: from a tampered file.
   function safeHref(url) {
     return /^https?:\/\//i.test(url) ? url : null;

@@ -13,6 +13,9 @@
   var results = document.getElementById("results");
   var totalBox = document.getElementById("total");
   var KINDS = settings.kinds;
+  var tiles = null;
+  map.eachLayer(function (l) { if (l instanceof L.TileLayer) tiles = l; });
+  window.mapappBasemap(map, tiles, settings.basemap);
   var layer = L.layerGroup().addTo(map);
   var zooming = false;
   map.on("zoomstart", function () { zooming = true; });
