@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from support import PASSWORD, csrf_from, form_fields, route_tiles, sign_in
+from support import PASSWORD, csrf_from, form_fields, make_org, route_tiles, sign_in
 
 from mapapp import catalogue
 from mapapp.importing import importer
@@ -100,3 +100,29 @@ def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, p
     after = catalogue.organisation_state(db, org["id"])["values"]
     assert (after["lat"], after["lon"], after["geo_precision"]) == (*moved, "manual")
     assert report.counts["created"] == 0
+
+
+def test_a_pin_moved_into_another_country_is_refused_unless_confirmed(app, db, staff):
+    org = make_org(db, "Border coop", city="Menton", country="FR", lat=43.775, lon=7.497)
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    url = f"/admin/organisations/{org.id}/edit?lang=fr"
+    data = form_of(client.get(url).get_data(as_text=True))
+    moved = {**data, "lat": "43.79", "lon": "7.61", "action": "save"}  # Ventimiglia, Italy
+    refused = client.post(url, data=moved)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "L&#39;épingle se trouve en Italie, pas en France" in page and 'name="confirm_country"' in page
+    assert catalogue.organisation_state(db, org.id)["values"]["lat"] == 43.775  # nothing saved
+    client.post(url, data={**form_of(page), "confirm_country": "1", "action": "save"})
+    values = catalogue.organisation_state(db, org.id)["values"]
+    assert (values["lat"], values["lon"], values["geo_precision"]) == (43.79, 7.61, "manual")
+
+
+def test_a_pin_inside_the_country_needs_no_confirmation(app, db, staff):
+    org = make_org(db, "Inland coop", city="Lyon", country="FR")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    url = f"/admin/organisations/{org.id}/edit"
+    data = form_of(client.get(url).get_data(as_text=True))
+    assert client.post(url, data={**data, "lat": "45.70", "lon": "4.90", "action": "save"}).status_code == 302
