@@ -24,6 +24,10 @@
   var moveTimer = null;
   var firstDraw = true;
   var matching = null; // how many organisations match the filters anywhere (from /api/facets)
+  // The marker whose popup is open survives redraws: opening a popup near an edge pans
+  // the map, and the redraw after that pan must not take the popup away.
+  var openMarker = null;
+  var drawnSlugs = {};
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -192,6 +196,7 @@
   }
 
   function loadView() {
+    document.body.dataset.mapReady = "loading";
     if (viewRequest) viewRequest.abort();
     viewRequest = new AbortController();
     var signal = viewRequest.signal;
@@ -209,7 +214,8 @@
   }
 
   function draw(body) {
-    layer.clearLayers();
+    layer.eachLayer(function (l) { if (l !== openMarker) layer.removeLayer(l); });
+    drawnSlugs = {};
     body.clusters.forEach(function (c) {
       var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2]), title: format(t.cluster, c[2]),
                                             alt: format(t.cluster, c[2]), keyboard: true });
@@ -230,8 +236,20 @@
       layer.addLayer(marker);
     });
     body.points.forEach(function (p) {
-      var marker = L.marker([p[2], p[3]], { title: p[1], alt: p[1] });
-      marker.bindPopup(function () { return popupFor(p[0], p[1]); }, { minWidth: 200 });
+      drawnSlugs[p[0]] = true;
+      if (openMarker && openMarker.options.slug === p[0]) return; // already there, popup open
+      var marker = L.marker([p[2], p[3]], { title: p[1], alt: p[1], slug: p[0] });
+      var width = Math.min(300, map.getSize().x - 60);
+      var content = null; // made once: Leaflet asks again on every update()
+      marker.bindPopup(function () { return content || (content = popupFor(p[0], p[1], marker)); },
+                       { minWidth: Math.min(200, width), maxWidth: width, autoPanPaddingTopLeft: L.point(50, 20),
+                         autoPanPaddingBottomRight: L.point(20, 20) });
+      marker.on("popupopen", function () { openMarker = marker; });
+      marker.on("popupclose", function () {
+        if (openMarker !== marker) return;
+        openMarker = null;
+        if (!drawnSlugs[p[0]]) layer.removeLayer(marker); // left over from an earlier view
+      });
       layer.addLayer(marker);
     });
     statusBox.classList.remove("error");
@@ -241,7 +259,7 @@
     }
   }
 
-  function popupFor(slug, name) {
+  function popupFor(slug, name, marker) {
     var box = el("div", "org-popup");
     var title = el("a", "org-popup-name", name);
     title.href = pageLink(settings.page.replace("SLUG", encodeURIComponent(slug)));
@@ -260,7 +278,13 @@
         }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
       })
-      .catch(function () { details.textContent = t.error; });
+      .catch(function () { details.textContent = t.error; })
+      .then(function () {
+        // The details made the popup taller: lay it out again, and pan so that all of it shows.
+        var popup = marker.getPopup();
+        if (popup && popup.isOpen()) popup.update();
+        box.dataset.loaded = "true";
+      });
     return box;
   }
 

@@ -1,0 +1,68 @@
+"""A popup opened from a marker near any edge of the map, on a laptop or a phone, stays
+open through the redraw that follows the pan and is entirely visible, name included."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support import published, route_tiles
+
+EDGES = ("top", "right", "bottom", "left")
+SCREENS = {"laptop": (1280, 800), "phone": (390, 844)}
+
+
+def move_marker_to_edge(page, name: str, edge: str) -> None:
+    """Pan the map (without animation) so that the marker called ``name`` sits 12 px from ``edge``."""
+    page.evaluate("""([name, edge]) => {
+        const settings = JSON.parse(document.getElementById("mapapp-settings").textContent);
+        const map = window[settings.mapName];
+        const icon = document.querySelector(`.leaflet-marker-icon[title="${CSS.escape(name)}"]`);
+        const box = map.getContainer().getBoundingClientRect();
+        const at = icon.getBoundingClientRect();
+        const x = at.left + at.width / 2 - box.left, y = at.top + at.height - box.top;  // the pin's tip
+        const size = map.getSize();
+        const target = {top: [size.x / 2, 45], bottom: [size.x / 2, size.y - 12],
+                        left: [40, size.y / 2], right: [size.x - 14, size.y / 2]}[edge];
+        map.panBy([x - target[0], y - target[1]], {animate: false});
+    }""", [name, edge])
+    page.wait_for_selector("body[data-map-ready=true]")
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, browser, live_server_for, screen):
+    width, height = SCREENS[screen]
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=screen == "phone",
+                                  has_touch=screen == "phone")
+    page = context.new_page()
+    route_tiles(page)
+    org = published(demo_db_path, country=("BE",))[0]
+    try:
+        with live_server_for(demo_app) as server:
+            for edge in EDGES:
+                page.goto(f"{server.url}/?q={org['slug']}")
+                page.wait_for_selector("body[data-map-ready=true]")
+                page.wait_for_selector(f'.leaflet-marker-icon[title="{org["name"]}"]')
+                move_marker_to_edge(page, org["name"], edge)
+                marker = page.locator(f'.leaflet-marker-icon[title="{org["name"]}"]')
+                if screen == "phone":
+                    marker.tap()
+                else:
+                    marker.click()
+                page.wait_for_selector(".org-popup[data-loaded=true]")
+                page.wait_for_selector("body[data-map-ready=true]")  # the redraw after the pan
+                page.wait_for_timeout(400)
+                popup = page.locator(".leaflet-popup")
+                assert popup.count() == 1, f"{screen}, {edge}: the popup closed"
+                frame = page.locator(".leaflet-container").bounding_box()
+                box = popup.bounding_box()
+                assert box["x"] >= frame["x"] - 1 and box["y"] >= frame["y"] - 1, (screen, edge, box, frame)
+                assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (screen, edge, box, frame)
+                assert box["y"] + box["height"] <= frame["y"] + frame["height"] + 1, (screen, edge, box, frame)
+                name = page.locator(".org-popup-name")
+                assert name.is_visible() and name.inner_text() == org["name"]
+                if edge == "right":
+                    page.screenshot(path=f"/tmp/mapapp-popup-{screen}.png")
+    finally:
+        context.close()
