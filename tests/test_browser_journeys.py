@@ -108,3 +108,29 @@ def test_the_builder_is_linked_from_the_map_and_confirms_a_copy(demo_app, browse
             assert copied.startswith("<iframe") and "/embed?" in copied
     finally:
         context.close()
+
+
+def test_the_list_stays_in_sight_on_a_laptop_with_filter_panels_open(demo_app, browser, live_server_for):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    route_tiles(page)
+    try:
+        with live_server_for(demo_app) as server:
+            page.goto(server.url + "/")
+            page.wait_for_selector("body[data-map-ready=true]")
+            for kind in ("country", "theme", "need", "offer"):
+                page.locator(f'details[data-kind="{kind}"] summary').click()
+            page.wait_for_load_state("networkidle")  # the first view's redraws are over
+            page.wait_for_selector("body[data-map-ready=true]")
+            first = page.locator("#results li a").first
+            first.wait_for()
+            box = first.bounding_box()
+            assert first.is_visible() and box["y"] + box["height"] <= 768, box
+            assert page.evaluate("document.scrollingElement.scrollHeight") <= 768  # nothing to scroll past
+            # The panels scroll within the filters, their last option reachable.
+            last = page.locator('details[data-kind="offer"] label.option:not([hidden])').last
+            last.scroll_into_view_if_needed()
+            assert last.is_visible()
+            page.screenshot(path="/tmp/mapapp-laptop-panels.png")
+    finally:
+        context.close()
