@@ -64,3 +64,17 @@ def translated(text: str, lang: str) -> str:
     params = {k: translated(v, lang) if isinstance(v, str) else v for k, v in text.params.items()}
     template = catalogue(lang).gettext(text.template)
     return template % params if params else template
+
+
+def to_data(text: str) -> object:
+    """``text`` as JSON-ready data that keeps a ``Message``'s template and values."""
+    if isinstance(text, Message):
+        return {"template": text.template, "params": {k: to_data(v) for k, v in text.params.items()}}
+    return text
+
+
+def from_data(data: object) -> object:
+    """The ``Message`` (or plain value) that ``to_data`` wrote."""
+    if isinstance(data, dict) and "template" in data:
+        return Message(data["template"], **{k: from_data(v) for k, v in (data.get("params") or {}).items()})
+    return data

@@ -1,7 +1,9 @@
 """Fill the catalogues in mapapp/translations from Python files of translations.
 
 Each file defines ``T = {msgid: (fr, it, pl, el, nl)}``; the entries replace empty or
-fuzzy translations (and only those, unless --force). Then run ``make translations``'
+fuzzy translations (and only those, unless --force). A plural message is keyed by its
+singular and gives, per language, a tuple of forms in the order of that language's
+plural rule (Polish has three). Then run ``make translations``'
 compile step (``pybabel compile -d mapapp/translations``).
 
     python scripts/fill_translations.py new-strings.py [more.py …]
@@ -30,13 +32,16 @@ def main(paths: list[str]) -> None:
             catalog = read_po(f, locale=lang)
         filled = 0
         for message in catalog:
-            if message.id in table and (force or not message.string or message.fuzzy):
-                message.string = table[message.id][i]
+            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            empty = not message.string or (isinstance(message.string, tuple) and not all(message.string))
+            if key in table and (force or empty or message.fuzzy):
+                message.string = table[key][i]
                 message.flags.discard("fuzzy")
                 filled += 1
         with po.open("wb") as f:
             write_po(f, catalog, width=0)
-        missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy
+                                                      or (isinstance(m.string, tuple) and not all(m.string)))]
         print(f"{lang}: {filled} filled, {len(missing)} still missing")
         for msgid in missing:
             print(f"  {msgid!r}")

@@ -1,5 +1,6 @@
 """Importing from the browser: upload, preview, mapping, background import, history."""
 
+import re
 import time
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
 
 
 def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):
-    from support import make_org
+
 
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
@@ -123,7 +124,13 @@ def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):
     counts = wait_done(db, import_id)["counts"]
     assert (counts["created"], counts["updated"]) == (1, 1)
     page = client.get(f"/admin/imports/{import_id}").get_data(as_text=True)
-    client.post(f"/admin/imports/{import_id}/undo", data={"csrf_token": csrf_from(page)})
+    confirm = client.get(f"/admin/imports/{import_id}/undo").get_data(as_text=True)
+    assert "1 organisation it created will be deleted" in confirm
+    assert "1 organisation it changed will get back the values it had before" in confirm
+    unconfirmed = client.post(f"/admin/imports/{import_id}/undo", data={"csrf_token": csrf_from(confirm)})
+    assert "Yes, undo this import" in unconfirmed.get_data(as_text=True)  # asked again, nothing undone
+    assert len(catalogue.duplicate_candidates(db)) == 3
+    client.post(f"/admin/imports/{import_id}/undo", data={"csrf_token": csrf_from(confirm), "confirm": "yes"})
     names = sorted(o["name"] for o in catalogue.duplicate_candidates(db))
     assert names == ["Coop A", "Untouched"]
     coop = catalogue.find_organisations(db, Filters(q="coop"), statuses=("draft", "published"))[0]
@@ -189,3 +196,55 @@ def test_import_history_and_staff_lists_read_in_the_staff_language(app, db, staf
     names = [n for n in ("Allemagne", "Belgique", "Pologne") if n in page]
     assert names == ["Allemagne", "Belgique", "Pologne"]
     assert page.index("Allemagne") < page.index("Belgique") < page.index("Pologne")
+
+
+def test_the_done_page_says_what_happened_and_publishes_the_drafts_of_this_import(app, db, staff, tmp_path):
+
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    make_org(db, "Already published", source_ref="p")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    sheet = tmp_path / "visits.csv"
+    sheet.write_text("name,city,country\nCoop A,Lyon,FR\nCoop B,Lyon,FR\n,Lyon,FR\nCoop A,Lyon,FR\n"
+                     "Totaux,,\n")
+    done = client.post(upload(client, sheet).headers["Location"],
+                       data={"csrf_token": csrf_from(client.get("/admin/imports").get_data(as_text=True)),
+                             "action": "confirm"})
+    import_id = int(done.headers["Location"].rsplit("/", 1)[1])
+    wait_done(db, import_id)
+    page = client.get(f"/admin/imports/{import_id}?lang=fr").get_data(as_text=True)
+    outcome = page.split('id="outcome-counts"')[1].split("</ul>")[0]
+    assert "2 créées" in outcome and "3 ignorées" in outcome
+    problems = page.split('id="outcome-problems"')[1].split("</table>")[0]
+    assert "même organisation que la ligne 2" in problems and "pas de nom d&#39;organisation" in problems
+    assert "ligne de total" in problems
+    assert "Les 2 organisations de cet import qui sont des brouillons" in page
+    listing = client.get(f"/admin/organisations?import={import_id}").get_data(as_text=True)
+    assert "Coop A" in listing and "Coop B" in listing and "Already published" not in listing
+    assert catalogue.count_organisations(db, Filters()) == 1
+    client.post(f"/admin/organisations/status?scope=matching",
+                data={"csrf_token": csrf_from(page), "status": "published", "match:import": str(import_id),
+                      "match:status": "draft", "back": f"/admin/imports/{import_id}"})
+    assert catalogue.count_organisations(db, Filters()) == 3
+    assert "brouillons" not in client.get(f"/admin/imports/{import_id}?lang=fr").get_data(as_text=True)
+
+
+def test_publish_all_matching_reaches_every_page_of_the_list(app, db, staff):
+
+
+    for n in range(60):
+        make_org(db, f"Italian coop {n:02d}", city="Bologna", country="IT", lat=44.49, lon=11.34,
+                 status="draft", source_ref=f"it{n}")
+    make_org(db, "French draft", status="draft", source_ref="fr")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get("/admin/organisations?country=IT&status=draft").get_data(as_text=True)
+    assert "With all 60 organisations matching these filters (on every page)" in page
+    assert page.count('name="id"') == 50  # one page of the list
+    fields = dict(re.findall(r'name="(match:[^"]+)" value="([^"]*)"', page))
+    assert fields == {"match:country": "IT", "match:status": "draft"}
+    client.post("/admin/organisations/status?scope=matching",
+                data={"csrf_token": csrf_from(page), "status": "published", **fields})
+    assert catalogue.count_organisations(db, Filters(country=("IT",))) == 60
+    assert catalogue.count_organisations(db, Filters(country=("FR",))) == 0  # outside the filters: untouched

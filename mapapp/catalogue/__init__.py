@@ -14,7 +14,7 @@ from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, now, r
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
 from .mapdata import map_memberships, map_points, map_rows, search_ids
 from .reads import (count_organisations, duplicate_candidates, export_organisations, find_organisations, fts_query,
-                    get_organisation, has_fictional, last_change, matches, organisation_count, project_and_visit_names,
+                    get_organisation, has_fictional, last_change, matches, matching_ids, organisation_count, project_and_visit_names,
                     project_exists, project_id, project_slugs, sources, stats, status_counts, version)
 from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status
 from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,

@@ -142,7 +142,8 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
     try:
         out = io.StringIO()
         report.write_csv(out)
-        records.finish(db, import_id, "done", counts=json.dumps(report.counts), report_csv=out.getvalue())
+        records.finish(db, import_id, "done", counts=json.dumps({**report.counts, "problems": report.problems_data()}),
+                       report_csv=out.getvalue())
     except Exception as e:  # the organisations are written and audited: say so, keep undo possible
         records.finish(db, import_id, "failed",
                        error=f"the organisations were imported but the report could not be saved ({e}); "
@@ -156,6 +157,12 @@ def audit_import_changes(db: sqlite_utils.Database, record: dict, changes: list)
     transaction), with what it was before."""
     audit.record_many(db, record["user_email"],
                       [(org_id, f"{_actions(record['id'])}{action}", before) for org_id, action, before in changes])
+
+
+def undo_preview(db: sqlite_utils.Database, import_id: int) -> dict[str, int]:
+    """What undoing the import would do: how many organisations go, how many come back."""
+    return {"to_delete": audit.count(db, f"{_actions(import_id)}created"),
+            "to_restore": audit.count(db, f"{_actions(import_id)}updated")}
 
 
 def undo(db: sqlite_utils.Database, import_id: int, user_email: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..csvsafe import write_csv
+from ..translate import to_data
 
 ACTIONS = ("created", "updated", "unchanged", "skipped")
 SIMILAR_SHOWN = 5  # past this many variants of one problem, the preview shows them as one line
@@ -106,6 +107,13 @@ class Report:
                                      sorted((r for g in similar for r in g.rows), key=lambda r: r or 0),
                                      similar=len(similar) - 1))
         return sorted(merged, key=lambda g: (len(g.rows), g.level != "error"))
+
+    def problems_data(self, limit: int = 20) -> list[dict]:
+        """The grouped problems (those that skipped rows first), to keep with the import's
+        record so that its page can list them later in any language."""
+        groups = sorted(self.grouped_issues(), key=lambda g: (g.level != "error", -len(g.rows)))
+        return [{"level": g.level, "column": g.column, "rows": len(g.row_numbers), "similar": g.similar,
+                 "message": to_data(g.message)} for g in groups[:limit]]
 
     def summary(self, *, max_issues: int = 50) -> str:
         """The printed report: counts, then problems row by row."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from .. import accounts, catalogue, params
 from ..errors import BadRequest
 from ..filters import Filters
 from ..params import whole_number
 from .. import vocab
+from ..importing import jobs
 from ..vocab import PRECISIONS, ROLES, STATUSES
 from .auth import role_required, safe_next
 from .db import get_db
@@ -33,15 +35,9 @@ def dashboard():
 @role_required("admin", "editor")
 def organisations():
     """Every organisation, drafts included, with the public filters plus status."""
-    filters = Filters.from_args(request.args)
-    chosen = tuple(s for s in request.args.getlist("status") if s in STATUSES) or STATUSES
+    filters, chosen, staff_filters = _staff_selection(request.args)
     db = get_db()
     page = whole_number(request.args.get("page"), "page", default=1, low=1)
-    staff_filters = {
-        "unlocated_only": request.args.get("located") == "0",  # the "needs a location" queue
-        "precision": request.args.get("precision") if request.args.get("precision") in PRECISIONS else None,
-        "source": request.args.get("source") or None,
-    }
     total = catalogue.count_organisations(db, filters, chosen, **staff_filters)
     orgs = catalogue.find_organisations(db, filters, statuses=chosen, limit=PAGE_SIZE,
                                         offset=(page - 1) * PAGE_SIZE, **staff_filters)
@@ -49,18 +45,39 @@ def organisations():
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
                            countries=sorted(catalogue.country_codes_in_use(db),
-                                            key=lambda c: vocab.country_name(c, current_language())))
+                                            key=lambda c: vocab.country_name(c, current_language())),
+                           selection=[(k, v) for k, v in request.args.items(multi=True) if k != "page"],
+                           from_import=jobs.get(db, staff_filters["import_id"]) if staff_filters["import_id"] else None)
+
+
+def _staff_selection(args) -> tuple[Filters, tuple[str, ...], dict]:
+    """The staff list's filters: the public ones, the statuses, and the staff-only ones."""
+    chosen = tuple(s for s in args.getlist("status") if s in STATUSES) or STATUSES
+    staff_filters = {
+        "unlocated_only": args.get("located") == "0",  # the "needs a location" queue
+        "precision": args.get("precision") if args.get("precision") in PRECISIONS else None,
+        "source": args.get("source") or None,
+        "import_id": whole_number(args.get("import"), "import", default=None, low=1) if args.get("import") else None,
+    }
+    return Filters.from_args(args), chosen, staff_filters
 
 
 @bp.post("/organisations/status")
 @role_required("admin", "editor")
 def change_status():
-    """Publish, unpublish (back to draft) or archive the selected organisations."""
+    """Publish, unpublish (back to draft) or archive the selected organisations, or
+    (``?scope=matching``) every organisation matching the list's filters, on all its pages."""
     status = request.form.get("status", "")
     if status not in STATUSES:
         raise BadRequest(f"status: choose one of {', '.join(STATUSES)}", parameter="status")
-    ids = params.ids(request.form.getlist("id"))
     db = get_db()
+    if request.args.get("scope") == "matching":
+        selection = MultiDict([(k[len("match:"):], v) for k, v in request.form.items(multi=True)
+                               if k.startswith("match:")])
+        filters, chosen, staff_filters = _staff_selection(selection)
+        ids = catalogue.matching_ids(db, filters, chosen, **staff_filters)
+    else:
+        ids = params.ids(request.form.getlist("id"))
     with catalogue.write_transaction(db):
         changed = catalogue.set_status(db, ids, status)
         for org_id, previous in changed:

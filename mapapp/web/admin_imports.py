@@ -12,6 +12,8 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from .. import catalogue
+from ..filters import Filters
+from ..translate import from_data
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
@@ -154,8 +156,15 @@ def _mapping_from_form(form) -> dict:
 @bp.get("/<int:import_id>")
 @role_required("admin", "editor")
 def progress(import_id: int):
-    """The import's progress (reloadable), then its outcome."""
-    return render_template("admin/import_progress.html", record=_record(import_id))
+    """The import's progress (reloadable), then its outcome: counts, the problems that
+    skipped rows, the drafts it left and how to publish them, and undo."""
+    db = get_db()
+    record = _record(import_id)
+    counts = record.get("counts") or {}
+    problems = [{**p, "message": from_data(p["message"])} for p in counts.get("problems", [])]
+    drafts = (catalogue.count_organisations(db, Filters(), ("draft",), import_id=import_id)
+              if record["state"] == "done" else 0)
+    return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts)
 
 
 @bp.get("/<int:import_id>/status.json")
@@ -166,13 +175,16 @@ def status(import_id: int):
     return jsonify({k: record[k] for k in ("state", "rows_done", "rows_total", "counts", "error")})
 
 
-@bp.post("/<int:import_id>/undo")
+@bp.route("/<int:import_id>/undo", methods=["GET", "POST"])
 @role_required("admin", "editor")
 def undo(import_id: int):
-    """Undo a finished import: what it created goes, what it changed comes back."""
+    """Undo a finished import: what it created goes, what it changed comes back. GET asks
+    for confirmation, saying how many of each; the POST from that page undoes."""
     record = _record(import_id)
     if not record["can_undo"]:
         abort(409)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("admin/import_undo.html", record=record, **jobs.undo_preview(get_db(), import_id))
     counts = jobs.undo(get_db(), import_id, current_user.email)
     flash(_("Import undone: %(deleted)s organisations removed, %(restored)s restored.", **counts))
     return redirect(url_for("imports.progress", import_id=import_id))
