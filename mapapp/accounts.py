@@ -152,3 +152,20 @@ def audit_entry(db: sqlite_utils.Database, entry_id: int) -> dict | None:
 def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, limit: int = 100) -> list[dict]:
     """The latest audit entries, newest first (for one organisation, or all)."""
     return audit_log.entries(db, organisation_id=organisation_id, limit=limit)
+
+
+_NOT_CHANGES = ("updated_at", "created_at")
+
+
+def changed_fields(before: dict | None, after: dict | None) -> list[str]:
+    """The fields an audit entry changed (``name``, ``themes``…), in a stable order."""
+    if not before or not after:
+        return []
+    out = []
+    for part in ("values", "related"):
+        old, new = before.get(part) or {}, after.get(part) or {}
+        out += [k for k in new if k not in _NOT_CHANGES and old.get(k) != new.get(k)]
+    out += [k for k in ("projects", "visits") if k in after and before.get(k) != after.get(k)]
+    if "status" in after and "values" not in after and before.get("status") != after["status"]:
+        out.append("status")
+    return out

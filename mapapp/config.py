@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address `mapapp serve` listens on."),
     Setting("PORT", "5000", "Port `mapapp serve` listens on."),
     Setting("SITE_NAME", "mapapp", "Name shown in the page title and header."),
+    Setting("TIMEZONE", "Europe/Brussels",
+            "Time zone of the dates on staff screens when the staff member's browser does not tell its own."),
     Setting("DATA_LICENCE", "CC BY 4.0", "Licence of the published data, named in exports (empty: none named)."),
     Setting("DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/", "Address of the data licence's text."),
     Setting(

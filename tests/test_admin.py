@@ -142,3 +142,35 @@ def test_staff_list_filters_by_public_filters_precision_and_source(app, db, staf
     assert names("precision=manual") == ["Lyon draft"]
     assert names("source=crm") == ["Lyon draft"]
     assert names("status=published") == ["Gent published"]
+
+
+def test_staff_dates_are_in_their_language_and_time_zone_and_the_history_names_the_organisation(app, db, staff):
+    from support import make_org
+
+    org = make_org(db, "Dated coop", status="draft")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get("/admin/organisations").get_data(as_text=True)
+    client.post("/admin/organisations/status", data={"csrf_token": csrf_from(page), "status": "published",
+                                                     "id": str(org.id)})
+    db.execute("UPDATE audit_log SET at = '2026-12-02T07:18:45+00:00'")
+    client.set_cookie("tz", "Asia/Nicosia")
+    dashboard = client.get("/admin?lang=fr").get_data(as_text=True)
+    assert "2 déc. 2026, 09:18:45" in dashboard  # UTC+2 in Nicosia, French month
+    assert "statut changé en publiée" in dashboard and ">Dated coop</a>" in dashboard
+    client.set_cookie("tz", "Not/AZone")  # nonsense from a browser: the setting's zone (Brussels)
+    assert "Dec 2, 2026, 8:18:45" in client.get("/admin?lang=en").get_data(as_text=True)
+
+
+def test_an_edit_in_the_history_says_which_fields_changed(app, db, staff):
+    from mapapp import accounts
+
+    before = {"values": {"name": "A", "street": "1 rue", "city": "Lyon"}, "related": {"themes": ["AM10"]}}
+    after = {"values": {"name": "A", "street": "2 rue", "city": "Lyon"}, "related": {"themes": ["AM20"]}}
+    assert accounts.changed_fields(before, after) == ["street", "themes"]
+    with app.test_request_context("/?lang=it"):
+        from mapapp.web.mapcontext import audit_text
+
+        app.preprocess_request()
+        text = audit_text({"action": "edit", "before": before, "after": after})
+    assert text == "modificato: via, temi"

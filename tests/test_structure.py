@@ -13,7 +13,7 @@ from mapapp import vocab
 PACKAGE = Path(__file__).resolve().parent.parent / "mapapp"
 # What each layer may import from mapapp (itself always). Arrows run one way:
 # web/, cli → importing → mapdata → catalogue → the shared modules.
-SHARED = {"config", "errors", "vocab", "filters", "geo", "params", "text", "csvsafe", "records"}
+SHARED = {"config", "errors", "vocab", "filters", "geo", "params", "text", "csvsafe", "records", "translate"}
 ALLOWED = {
     "shared": SHARED,
     "catalogue": SHARED | {"catalogue"},

@@ -38,21 +38,26 @@ def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, en
     """The latest entries, newest first (for one organisation, one entry, or one kind of action)."""
     where, params = "", []
     if organisation_id:
-        where, params = "WHERE organisation_id = ?", [organisation_id]
+        where, params = "WHERE a.organisation_id = ?", [organisation_id]
     elif entry_id is not None:
-        where, params = "WHERE id = ?", [entry_id]
+        where, params = "WHERE a.id = ?", [entry_id]
     elif action_prefix is not None:
         clause, params = _prefix(action_prefix)
-        where = "WHERE " + clause
+        where = "WHERE a." + clause
     order = "ASC" if oldest_first else "DESC"
-    cursor = db.execute(f"SELECT id, at, user_email, organisation_id, action, before, after FROM audit_log"  # nosec B608 # clauses from code
-                        f" {where} ORDER BY id {order} LIMIT ?", [*params, limit])
+    # With the organisation's current name, so that the history says which one changed.
+    cursor = db.execute("SELECT a.id, a.at, a.user_email, a.organisation_id, a.action, a.before, a.after,"  # nosec B608 # clauses from code
+                        " o.name AS organisation_name, o.slug AS organisation_slug"
+                        f" FROM audit_log a LEFT JOIN organisations o ON o.id = a.organisation_id"
+                        f" {where} ORDER BY a.id {order} LIMIT ?", [*params, limit])
     columns = [d[0] for d in cursor.description]
     out = []
     for r in cursor:
         entry = dict(zip(columns, r))
         entry["before"] = json.loads(entry["before"]) if entry["before"] else None
         entry["after"] = json.loads(entry["after"]) if entry["after"] else None
+        if entry["organisation_name"] is None:  # deleted since: the name it had
+            entry["organisation_name"] = ((entry["before"] or {}).get("values") or {}).get("name")
         out.append(entry)
     return out
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask_babel import Babel, get_locale
+import zoneinfo
+from datetime import datetime, timezone
+from functools import cache
+
+from flask import Flask, Response, current_app, request
+from flask_babel import Babel, format_datetime, get_locale
 
 from ..translate import translated
 from ..vocab import DEFAULT_LANGUAGE, LANGUAGES
 
 COOKIE = "lang"
+TZ_COOKIE = "tz"  # set by static/js/staff.js from the browser's own time zone
 NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "pl": "Polski", "el": "Ελληνικά",
          "nl": "Nederlands"}
 
@@ -22,6 +27,33 @@ def select_language() -> str:
     if remembered in LANGUAGES:
         return remembered
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def select_timezone() -> str:
+    """The staff member's time zone, as their browser told it (``tz`` cookie), else the setting."""
+    told = request.cookies.get(TZ_COOKIE, "")
+    if told and told in _zones():
+        return told
+    return current_app.config.get("TIMEZONE") or "UTC"
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def when(value: str | None) -> str:
+    """An ISO timestamp of the catalogue (UTC) as a date and time in the visitor's language
+    and time zone: "2 déc. 2026, 08:18:45"."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return format_datetime(moment, "medium")
 
 
 def current_language() -> str:
@@ -41,8 +73,9 @@ def remember_language(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Set up Flask-Babel with the translations in mapapp/translations."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
-    Babel(app, locale_selector=select_language)
+    Babel(app, locale_selector=select_language, timezone_selector=select_timezone)
     app.after_request(remember_language)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_NAMES=NAMES)
     # Messages from the working modules (import reports…) in the visitor's language.
     app.jinja_env.filters["tr"] = lambda text: translated(text, current_language())
+    app.jinja_env.filters["when"] = when

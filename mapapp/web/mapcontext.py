@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue, vocab
+from .. import accounts, catalogue, vocab
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
+from ..importing import columns
 from ..mapdata import mapindex, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, map_shell
+from ..translate import N_
 from .db import get_db
 from .i18n import current_language
 from .security import csp_nonce
@@ -140,9 +142,36 @@ def staff_words() -> dict[str, dict[str, str]]:
     }
 
 
+def audit_text(entry: dict) -> str:
+    """What an audit entry did, in the staff member's language: "edited: street, themes",
+    "published", "created by import #4"…"""
+    action = entry["action"]
+    words = staff_words()
+    kind, _sep, rest = action.partition(":")
+    if kind == "edit":
+        labels = [_(columns.FIELD_LABELS[f]) if f in columns.FIELD_LABELS else _(_OTHER_FIELDS[f]) if f in _OTHER_FIELDS else f
+                  for f in accounts.changed_fields(entry["before"], entry["after"])]
+        return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
+    if kind == "status":
+        return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "import":
+        number, _sep, what = rest.partition(":")
+        return (_("created by import #%(n)s", n=number) if what == "created"
+                else _("updated by import #%(n)s", n=number))
+    if kind == "undo-import":
+        return _("import #%(n)s undone", n=rest)
+    if kind == "undo":
+        return _("change #%(n)s undone", n=rest)
+    return action
+
+
+_OTHER_FIELDS = {"projects": N_("projects"), "visits": N_("visits"), "descriptions": N_("translated descriptions"),
+                 "status": N_("status"), "geo_precision": N_("location precision"), "geo_source": N_("location source")}
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"basemap_settings": basemap_settings, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+    return {"basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM}
 
