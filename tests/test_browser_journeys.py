@@ -134,3 +134,41 @@ def test_the_list_stays_in_sight_on_a_laptop_with_filter_panels_open(demo_app, b
             page.screenshot(path="/tmp/mapapp-laptop-panels.png")
     finally:
         context.close()
+
+
+def test_back_to_the_map_from_an_organisation_keeps_the_filters_and_search(demo_app, page, live_server_for):
+    route_tiles(page)
+    with live_server_for(demo_app) as server:
+        page.goto(server.url + "/?country=IT&lang=fr")
+        page.wait_for_selector("body[data-map-ready=true]")
+        page.fill("#q", "bologna")
+        page.press("#q", "Enter")
+        page.wait_for_selector("body[data-map-ready=true]")
+        page.locator("#results li a").first.click()
+        page.wait_for_url("**/organisations/**")
+        back = page.locator("#back")
+        assert back.inner_text() == "← Retour à la carte"
+        back.click()
+        page.wait_for_selector("body[data-map-ready=true]")
+        query = parse_qs(urlsplit(page.url).query)
+        assert query["country"] == ["IT"] and query["q"] == ["bologna"] and query["lang"] == ["fr"]
+        assert page.locator('input[name=country][value=IT]').is_checked()
+        assert page.input_value("#q") == "bologna"
+
+
+def test_back_to_the_directory_returns_to_the_same_page_of_results(demo_client):
+    listing = demo_client.get("/organisations?country=FR&country=IT&page=2").get_data(as_text=True)
+    link = listing.split('class="directory-list"')[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    query = parse_qs(urlsplit(link).query)
+    assert query["from"] == ["directory"] and query["page"] == ["2"] and query["country"] == ["FR", "IT"]
+    org_page = demo_client.get(link).get_data(as_text=True)
+    back = org_page.split('id="back" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert urlsplit(back).path == "/organisations"
+    assert parse_qs(urlsplit(back).query) == {"country": ["FR", "IT"], "page": ["2"]}
+    assert '<link rel="canonical" href="http://localhost/organisations/' in org_page
+
+
+def test_the_embeds_full_map_link_keeps_every_filter(demo_client):
+    page = demo_client.get("/embed?country=IT&country=FR&q=coop&lock=country&height=500").get_data(as_text=True)
+    href = page.split('id="full-map" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert parse_qs(urlsplit(href).query) == {"country": ["IT", "FR"], "q": ["coop"]}

@@ -41,11 +41,12 @@ def embed():
             if org is None or org["lat"] is None:
                 raise NotFound(_("There is no published organisation at this address."))
             focus = {"slug": org["slug"], "lat": org["lat"], "lon": org["lon"]}
-        full = {k: v for k, v in request.args.items(multi=True) if k not in ("controls", "height", "lock")}
+        # Every filter and the search, repeated ones too (country=IT&country=FR), but none of
+        # the embed's own options.
+        full = [(k, v) for k, v in request.args.items(multi=True) if k not in ("controls", "height", "lock")]
         context = map_context(filters, locked=locked, extra={
             "embed": True, "focus": focus,
-            "fullMap": url_for("views.index", _external=False) + ("?" + urlencode(list(full.items()), doseq=True)
-                                                                    if full else ""),
+            "fullMap": url_for("views.index", _external=False) + ("?" + urlencode(full) if full else ""),
         })
     except (BadRequest, NotFound) as e:
         return render_template("embed_error.html", message=e.message), e.status

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
 from ..errors import BadRequest, NotFound
-from ..filters import Filters
+from ..filters import KINDS, Filters
 from ..params import whole_number
 from ..mapdata.outlines import outlines_bytes
 from .apihttp import wants_gzip
@@ -55,7 +56,19 @@ def organisation(slug: str):
         raise NotFound(_("There is no published organisation at this address."))
     return render_template("organisation.html", org=org, matches=catalogue.matches(db, org["id"]),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
-                           jsonld=organisation_jsonld(org))
+                           jsonld=organisation_jsonld(org), back=back_to_list())
+
+
+def back_to_list() -> dict:
+    """Where an organisation page's "back" link goes: the map, or the directory page it was
+    opened from (``from=directory``), with the filters and search it was opened with."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k in (*KINDS, "q", "lang") and v]
+    if request.args.get("from") == "directory":
+        page = request.args.get("page")
+        args = kept + ([("page", page)] if page and page.isdigit() else [])
+        return {"url": url_for("views.directory") + ("?" + urlencode(args) if args else ""),
+                "label": _("Back to the directory")}
+    return {"url": url_for("views.index") + ("?" + urlencode(kept) if kept else ""), "label": _("Back to the map")}
 
 
 def organisation_jsonld(org: dict) -> dict:

@@ -69,10 +69,13 @@
     return params;
   }
 
+  // An organisation's page, carrying the filters and the search so that its "back to the
+  // map" link returns to this same view of the map.
   function pageLink(url) {
     var link = new URL(url, window.location.href);
-    link.searchParams.set("lang", settings.lang);
-    return link.pathname + link.search;
+    var params = filterParams();
+    params.set("lang", settings.lang);
+    return link.pathname + "?" + params.toString();
   }
 
   function linkOut(anchor) {
