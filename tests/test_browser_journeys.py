@@ -172,3 +172,36 @@ def test_the_embeds_full_map_link_keeps_every_filter(demo_client):
     page = demo_client.get("/embed?country=IT&country=FR&q=coop&lock=country&height=500").get_data(as_text=True)
     href = page.split('id="full-map" href="')[1].split('"')[0].replace("&amp;", "&")
     assert parse_qs(urlsplit(href).query) == {"country": ["IT", "FR"], "q": ["coop"]}
+
+
+def test_the_builder_fits_its_panels_in_every_language_and_its_snippet_fits_the_embed(demo_app, browser,
+                                                                                         live_server_for):
+    from mapapp.vocab import LANGUAGES
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    route_tiles(page)
+    try:
+        with live_server_for(demo_app) as server:
+            for lang in LANGUAGES:
+                page.goto(f"{server.url}/embed/builder?lang={lang}")
+                form = page.locator("#builder").bounding_box()
+                preview = page.locator("#preview").bounding_box()
+                for i in range(page.locator("#builder fieldset, #builder select, #builder label").count()):
+                    box = page.locator("#builder fieldset, #builder select, #builder label").nth(i).bounding_box()
+                    assert box["x"] + box["width"] <= preview["x"], (lang, i, box, preview)
+                assert form["x"] + form["width"] <= preview["x"]
+                snippet = page.input_value("#snippet-iframe")
+                height = int(snippet.split('height="')[1].split('"')[0])
+                url = snippet.split('src="')[1].split('"')[0].replace("&amp;", "&")
+                # The partner's page at 400 px wide: the iframe's height holds all of the embed.
+                narrow = context.new_page()
+                narrow.set_viewport_size({"width": 400, "height": height})
+                route_tiles(narrow)
+                narrow.goto(url.replace("http://localhost", server.url))
+                narrow.wait_for_selector("body[data-map-ready=true]")
+                content = narrow.evaluate("document.querySelector('.embed-layout').getBoundingClientRect().height")
+                assert content <= height, (lang, content, height)
+                narrow.close()
+    finally:
+        context.close()

@@ -31,8 +31,13 @@
 
   function update() {
     var url = embedUrl();
-    var height = (parseInt(form.elements.height.value, 10) || 480) + 80;
+    // The iframe holds the map, the filter bar and the footer: at 400 px wide, in the
+    // wordiest language, those take about 150 px (100 without the bar).
+    var limits = settings.height;
+    var mapHeight = Math.max(limits.min, Math.min(limits.max, parseInt(form.elements.height.value, 10) || limits["default"]));
+    var height = mapHeight + (form.elements.controls.checked ? 150 : 100);
     preview.src = url;
+    preview.height = String(height); // as the partner's page will show it
     document.getElementById("snippet-iframe").value =
       '<iframe src="' + escapeAttr(url) + '" title="' + escapeAttr(settings.title) + '" width="100%" height="' +
       height + '" loading="lazy" style="border:0;max-width:100%"></iframe>';
