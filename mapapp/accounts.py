@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .catalogue import audit as audit_log
 from .catalogue import users
+from .translate import N_, Message
 from .vocab import ROLES
 
 MIN_PASSWORD = 12
@@ -56,15 +57,15 @@ def create_user(db: sqlite_utils.Database, email: str, password: str | None, rol
     """Create a user; without a password one is generated and returned (shown once)."""
     email = email.strip()
     if not _EMAIL.match(email):
-        raise AccountError(f"'{email}' is not an e-mail address")
+        raise AccountError(Message(N_("'%(email)s' is not an e-mail address"), email=email))
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
+        raise AccountError(Message(N_("role must be one of %(roles)s, not '%(role)s'"), roles=", ".join(ROLES), role=role))
     generated = None
     if password is None:
         password = generated = secrets.token_urlsafe(15)
     check_password(password)
     if find_user(db, email=email):
-        raise AccountError(f"a user {email} already exists")
+        raise AccountError(Message(N_("a user %(email)s already exists"), email=email))
     user_id = users.insert_user(db, email, generate_password_hash(password, method="scrypt"), role)
     return find_user(db, user_id=user_id), generated
 
@@ -72,7 +73,7 @@ def create_user(db: sqlite_utils.Database, email: str, password: str | None, rol
 def check_password(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise AccountError(Message(N_("the password must have at least %(n)s characters"), n=MIN_PASSWORD))
 
 
 def find_user(db: sqlite_utils.Database, *, email: str | None = None, user_id: int | None = None) -> User | None:
@@ -88,10 +89,10 @@ def update_user(db: sqlite_utils.Database, user_id: int, *, role: str | None = N
     """Change a user's role or deactivate them (their sessions end); an admin cannot lock
     themselves out."""
     if user_id == acting.id and (active is False or (role and role != "admin")):
-        raise AccountError("you cannot remove your own admin rights or deactivate yourself")
+        raise AccountError(Message(N_("you cannot remove your own admin rights or deactivate yourself")))
     if role is not None:
         if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+            raise AccountError(Message(N_("role must be one of %(roles)s"), roles=", ".join(ROLES)))
         users.set_role(db, user_id, role)
     if active is not None:
         users.set_active(db, user_id, active)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from . import vocab
 from .errors import BadRequest
+from .translate import N_, Message
 
 MAX_QUERY_LENGTH = 200
 KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")  # the filters with values
@@ -60,7 +61,8 @@ class Filters:
         for code in country:
             if not vocab.is_country(code):
                 raise BadRequest(
-                    f"country: {code!r} is not an ISO 3166-1 alpha-2 code (for example FR, BE, IT)",
+                    Message(N_("country: '%(code)s' is not an ISO 3166-1 alpha-2 code (for example FR, BE, IT)"),
+                            code=code),
                     parameter="country",
                 )
         kinds = {
@@ -77,7 +79,8 @@ class Filters:
             for code in given:
                 if code not in vocabulary:
                     raise BadRequest(
-                        f"{name}: unknown value {code!r}; use one of {', '.join(vocabulary.codes())}",
+                        Message(N_("%(name)s: unknown value '%(code)s'; use one of %(codes)s"), name=name, code=code,
+                                codes=", ".join(vocabulary.codes())),
                         parameter=name,
                     )
             parsed[name] = given
@@ -85,13 +88,14 @@ class Filters:
             given = values(name)
             for slug in given:
                 if not _SLUG.match(slug):
-                    raise BadRequest(f"{name}: {slug!r} is not a valid slug", parameter=name)
+                    raise BadRequest(Message(N_("%(name)s: '%(slug)s' is not a valid slug"), name=name, slug=slug),
+                                     parameter=name)
             parsed[name] = given
         q = " ".join(str(args.get("q") or "").split())
         if len(q) > MAX_QUERY_LENGTH:
             raise BadRequest(
-                f"q: the search text is longer than {MAX_QUERY_LENGTH} characters", parameter="q"
-            )
+                Message(N_("q: the search text is longer than %(max)s characters"), max=MAX_QUERY_LENGTH),
+                parameter="q")
         return cls(country=country, q=q, bbox=_parse_bbox(args.get("bbox")), **parsed)
 
     def to_args(self) -> dict[str, str]:
@@ -117,11 +121,11 @@ def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:
     kinds = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
     for kind in kinds:
         if kind not in KINDS:
-            raise BadRequest(f"lock: '{kind}' is not a filter; lock one of {', '.join(KINDS)}",
-                             parameter="lock")
+            raise BadRequest(Message(N_("lock: '%(kind)s' is not a filter; lock one of %(kinds)s"), kind=kind,
+                                     kinds=", ".join(KINDS)), parameter="lock")
         if not getattr(filters, kind):
-            raise BadRequest(f"lock: '{kind}' is locked but has no value; add {kind}=… to the address",
-                             parameter="lock")
+            raise BadRequest(Message(N_("lock: '%(kind)s' is locked but has no value; add %(kind)s=… to the "
+                                        "address"), kind=kind), parameter="lock")
     return kinds
 
 
@@ -135,19 +139,17 @@ def _parse_bbox(raw: str | None) -> BBox | None:
         numbers = []
     if len(numbers) != 4 or any(n != n for n in numbers):
         raise BadRequest(
-            "bbox: expected four numbers minLon,minLat,maxLon,maxLat (for example 2.2,48.8,2.5,48.9)",
+            Message(N_("bbox: expected four numbers minLon,minLat,maxLon,maxLat (for example 2.2,48.8,2.5,48.9)")),
             parameter="bbox",
         )
     box = BBox(*numbers)
     if not (-180 <= box.min_lon <= 180 and -180 <= box.max_lon <= 180):
-        raise BadRequest("bbox: longitudes must be between -180 and 180", parameter="bbox")
+        raise BadRequest(Message(N_("bbox: longitudes must be between -180 and 180")), parameter="bbox")
     if not (-90 <= box.min_lat <= box.max_lat <= 90):
-        raise BadRequest(
-            "bbox: latitudes must be between -90 and 90, minLat first", parameter="bbox"
-        )
+        raise BadRequest(Message(N_("bbox: latitudes must be between -90 and 90, minLat first")), parameter="bbox")
     if box.min_lon > box.max_lon:
         raise BadRequest(
-            "bbox: minLon is greater than maxLon; boxes crossing the antimeridian are not supported",
+            Message(N_("bbox: minLon is greater than maxLon; boxes crossing the antimeridian are not supported")),
             parameter="bbox",
         )
     return box

@@ -250,7 +250,10 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
     settings = {"center": list(DEFAULT_CENTER), "zoom": DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
                 "maxZoom": 19, "bounds": bounds,
                 "basemap": {"attribution": outlines.ATTRIBUTION,
-                            "notice": gettext_in(lang, "The map tiles could not be loaded: showing country outlines only.")}}
+                            "notice": gettext_in(lang, "The map tiles could not be loaded: showing country outlines only."),
+                            "words": {"zoomIn": gettext_in(lang, "Zoom in"), "zoomOut": gettext_in(lang, "Zoom out"),
+                                      "closePopup": gettext_in(lang, "Close this popup"),
+                                      "leaflet": gettext_in(lang, "Leaflet, a JavaScript library for interactive maps")}}}
     count = len(located)
     texts = {
         "title": gettext_in(lang, "%(site)s: social and solidarity economy organisations", site=about.site_name),

@@ -14,6 +14,7 @@ from ..params import whole_number
 from .. import vocab
 from ..importing import jobs
 from ..vocab import PRECISIONS, ROLES, STATUSES
+from ..translate import translated
 from .auth import role_required, safe_next
 from .db import get_db
 from .i18n import current_language
@@ -107,8 +108,8 @@ def users():
                                      role=request.form.get("role") if action == "role" else None,
                                      active={"deactivate": False, "activate": True}.get(action))
         except accounts.AccountError as e:
-            error = str(e)
+            error = translated(e.args[0], current_language())
         except BadRequest as e:
-            error = e.message
+            error = translated(e.message, current_language())
     return render_template("admin/users.html", users=accounts.list_users(db), error=error,
                            created=created, roles=ROLES), (400 if error else 200)

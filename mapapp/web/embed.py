@@ -13,6 +13,7 @@ from .. import catalogue
 from ..errors import BadRequest, NotFound
 from ..filters import Filters, parse_lock
 from ..params import whole_number
+from ..translate import translated
 from .db import get_db
 from .i18n import current_language
 from .errors import json_error
@@ -49,7 +50,7 @@ def embed():
             "fullMap": url_for("views.index", _external=False) + ("?" + urlencode(full) if full else ""),
         })
     except (BadRequest, NotFound) as e:
-        return render_template("embed_error.html", message=e.message), e.status
+        return render_template("embed_error.html", message=translated(e.message, current_language())), e.status
     except Exception:  # the catalogue is unreachable or broken: say so briefly, in the language
         current_app.logger.exception("embed failed")
         return render_template("embed_error.html", message=_("The map is not available right now.")), 503

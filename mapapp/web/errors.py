@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from ..errors import MapappError
+from ..translate import translated
+from .i18n import current_language
 
 
 def json_error(message: str, status: int, parameter: str | None = None) -> tuple[Response, int]:
@@ -31,9 +33,9 @@ def _page(status: int, message: str, headers=()):
 
 
 def mapapp_error(error: MapappError):
-    if answers_json():
+    if answers_json():  # the API speaks English to programs
         return json_error(error.message, error.status, error.parameter)
-    return _page(error.status, error.message)
+    return _page(error.status, translated(error.message, current_language()))
 
 
 def too_large(error):

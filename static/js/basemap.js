@@ -20,6 +20,13 @@
         if (button) { button.title = pair[1]; button.setAttribute("aria-label", pair[1]); }
       });
     }
+    if (map.attributionControl && words.leaflet) {
+      var link = document.createElement("a");
+      link.href = "https://leafletjs.com";
+      link.title = words.leaflet;
+      link.textContent = "Leaflet";
+      map.attributionControl.setPrefix(link.outerHTML);
+    }
     map.on("popupopen", function (event) {
       var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
       if (close) { close.title = words.closePopup; close.setAttribute("aria-label", words.closePopup); }
