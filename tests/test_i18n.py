@@ -74,4 +74,4 @@ def test_bad_filter_on_a_page_is_a_readable_400(demo_client):
     response = demo_client.get("/organisations?theme=Cooking&lang=fr")
     assert response.status_code == 400
     text = html.unescape(response.get_data(as_text=True))
-    assert "theme: unknown value 'COOKING'" in text and '<html lang="fr">' in text
+    assert "theme : valeur inconnue « COOKING »" in text and '<html lang="fr">' in text

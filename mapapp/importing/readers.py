@@ -278,7 +278,7 @@ def _from_records(records: list[list[str]], fmt: str, score_header) -> Table:
             cells.append(" ".join(extra))  # surfaced as an unnamed column
         rows.append((offset, cells))
     if any(len(cells) > width for _, cells in rows):
-        headers.append("(cells beyond the last header)")
+        headers.append(Message(N_("(cells beyond the last header)")))
         rows = [(n, cells + [""] * (len(headers) - len(cells))) for n, cells in rows]
     table = Table(headers=headers, rows=rows, format=fmt, header_row=header_index + 1)
     if header_index:

@@ -112,7 +112,7 @@ class Report:
         """The grouped problems (those that skipped rows first), to keep with the import's
         record so that its page can list them later in any language."""
         groups = sorted(self.grouped_issues(), key=lambda g: (g.level != "error", -len(g.rows)))
-        return [{"level": g.level, "column": g.column, "rows": len(g.row_numbers), "similar": g.similar,
+        return [{"level": g.level, "column": to_data(g.column), "rows": len(g.row_numbers), "similar": g.similar,
                  "message": to_data(g.message)} for g in groups[:limit]]
 
     def summary(self, *, max_issues: int = 50) -> str:

@@ -206,7 +206,7 @@ class Gazetteer(Step):
                 N_("%(n)s places are called '%(city)s' in %(country)s; placed at the largest (%(people)s "
                    "inhabitants, the next has %(next)s): check the point or give coordinates"),
                 n=match.others + 1, city=address.city, country=address.country,
-                people=f"{place.population:,}", next=f"{match.rival.population:,}"))
+                people=place.population, next=match.rival.population))
         return Location(place.lat, place.lon, "locality", "gazetteer")
 
 

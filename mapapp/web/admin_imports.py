@@ -161,7 +161,8 @@ def progress(import_id: int):
     db = get_db()
     record = _record(import_id)
     counts = record.get("counts") or {}
-    problems = [{**p, "message": from_data(p["message"])} for p in counts.get("problems", [])]
+    problems = [{**p, "message": from_data(p["message"]), "column": from_data(p["column"])}
+                for p in counts.get("problems", [])]
     drafts = (catalogue.count_organisations(db, Filters(), ("draft",), import_id=import_id)
               if record["state"] == "done" else 0)
     return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts)
