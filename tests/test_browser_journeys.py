@@ -143,6 +143,7 @@ def test_back_to_the_map_from_an_organisation_keeps_the_filters_and_search(demo_
         page.wait_for_selector("body[data-map-ready=true]")
         page.fill("#q", "bologna")
         page.press("#q", "Enter")
+        page.locator("#results li a[href*='q=bologna']").first.wait_for()  # the list of the search
         page.wait_for_selector("body[data-map-ready=true]")
         page.locator("#results li a").first.click()
         page.wait_for_url("**/organisations/**")

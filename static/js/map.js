@@ -151,6 +151,7 @@
   // -- facets: counts per value, total, bounds --------------------------------
 
   function refresh(fit) {
+    document.body.dataset.mapReady = "loading";
     var params = filterParams();
     return getJSON(settings.api.facets + "?" + withLang(params))
       .then(function (body) {
