@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from .reads import fts_query
+from .base import dict_rows
+from .reads import _LIST_COLUMNS, fts_query
 
 # -- the map index's snapshot --------------------------------------------------------
 
@@ -14,6 +15,26 @@ def map_rows(db: sqlite_utils.Database) -> list[tuple]:
     return db.execute(
         "SELECT id, lat, lon, coalesce(country, ''), relation FROM organisations"
         " WHERE status = 'published' ORDER BY id").fetchall()
+
+
+def map_name_order(db: sqlite_utils.Database) -> list[int]:
+    """Ids of the published organisations in the lists' order (name, then id), read from
+    the index that keeps them so."""
+    return [r[0] for r in db.execute(
+        "SELECT id FROM organisations INDEXED BY organisations_published_name"
+        " WHERE status = 'published' ORDER BY name COLLATE NOCASE, id")]
+
+
+def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict]:
+    """The list rows (as ``find_organisations`` gives them) of the published ``ids``, in that order."""
+    if not ids:
+        return []
+    rows = dict_rows(db.execute(
+        f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE o.id IN ({', '.join('?' * len(ids))})"  # nosec B608 # names and ? placeholders come from code; values are bound
+        " AND o.status = 'published'",
+        ids))
+    by_id = {r["id"]: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def map_memberships(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:

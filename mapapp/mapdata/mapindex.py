@@ -38,6 +38,8 @@ class MapColumns:
     lon: np.ndarray
     merc_y: np.ndarray
     facets: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Positions in the lists' order (name, then id), as the SQL lists sort.
+    name_order: np.ndarray | None = None
     # Full-text results per query: a visitor pans and zooms with the same search.
     searches: OrderedDict = field(default_factory=OrderedDict)
     # Request threads share the columns: the search cache changes under this lock.
@@ -72,7 +74,9 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         mask = np.zeros(n, dtype=bool)
         mask[np.searchsorted(ids, np.array(org_ids, dtype=np.int64))] = True
         facets[kind][value] = mask
-    return MapColumns(version, ids, lat, lon, merc_y, facets)
+    ordered = np.array(catalogue.map_name_order(db), dtype=np.int64)
+    name_order = np.searchsorted(ids, ordered) if n else np.zeros(0, dtype=np.int64)
+    return MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order)
 
 
 class MapIndex:
@@ -145,6 +149,25 @@ def in_bbox(columns: MapColumns, bbox: BBox | None) -> np.ndarray:
             return ~np.isnan(columns.lat)
         return ((columns.lat >= bbox.min_lat) & (columns.lat <= bbox.max_lat)
                 & (columns.lon >= bbox.min_lon) & (columns.lon <= bbox.max_lon))
+
+
+def listing(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *, limit: int, offset: int = 0,
+            located_only: bool = False) -> tuple[int, list[int]]:
+    """How many published organisations match ``filters`` (bbox included), and the ids of
+    the ``limit`` from ``offset`` in the lists' order: what ``count_organisations`` and
+    ``find_organisations`` answer, from the columns (a million rows sorted by SQLite take
+    seconds; this, milliseconds)."""
+    ordered = ordered_matches(columns, filters, db, located_only=located_only)
+    return int(ordered.size), columns.ids[ordered[offset:offset + limit]].tolist()
+
+
+def ordered_matches(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
+                    located_only: bool = False) -> np.ndarray:
+    """Positions (in the columns) of the organisations matching ``filters``, in the lists' order."""
+    mask = selection(columns, filters, db)
+    if filters.bbox is not None or located_only:
+        mask &= in_bbox(columns, filters.bbox)
+    return columns.name_order[np.flatnonzero(mask[columns.name_order])]
 
 
 def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> dict:

@@ -64,8 +64,8 @@ def organisations():
     offset = _int_arg("offset", 0, 0, 10**9)
     db = get_db()
     lang = current_language()
-    total = catalogue.count_organisations(db, filters)
-    items = [summary(org, lang) for org in catalogue.find_organisations(db, filters, limit=limit, offset=offset)]
+    total, ids = mapindex.listing(map_index().get(db), filters, db, limit=limit, offset=offset)
+    items = [summary(org, lang) for org in catalogue.organisations_by_ids(db, ids)]
     body = {"ok": True, "total": total, "offset": offset, "limit": limit, "items": items, "next": None}
     if offset + limit < total:
         body["next"] = url_for("api.organisations", **{**request.args.to_dict(), "offset": offset + limit,

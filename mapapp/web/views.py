@@ -12,12 +12,13 @@ from .. import catalogue, vocab
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..params import whole_number
+from ..mapdata import mapindex
 from ..mapdata.outlines import outlines_bytes
 from .apihttp import wants_gzip
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
-from .mapcontext import filter_panel, map_context
+from .mapcontext import filter_panel, map_context, map_index
 
 bp = Blueprint("views", __name__)
 DIRECTORY_PAGE_SIZE = 25
@@ -34,14 +35,17 @@ def directory():
     """The directory: the same filters, a paginated list, no JavaScript needed."""
     filters = Filters.from_args(request.args)
     db = get_db()
-    total = catalogue.count_organisations(db, filters)
+    columns = map_index().get(db)
+    ordered = mapindex.ordered_matches(columns, filters, db)
+    total = int(ordered.size)
     pages = max(1, math.ceil(total / DIRECTORY_PAGE_SIZE))
     try:
         page = whole_number(request.args.get("page"), "page", default=1, low=1, high=pages)
     except BadRequest:
         raise BadRequest(_("page: there are %(pages)s pages of results", pages=pages), parameter="page") from None
-    orgs = catalogue.find_organisations(db, filters, limit=DIRECTORY_PAGE_SIZE,
-                                        offset=(page - 1) * DIRECTORY_PAGE_SIZE)
+    start = (page - 1) * DIRECTORY_PAGE_SIZE
+    ids = columns.ids[ordered[start:start + DIRECTORY_PAGE_SIZE]].tolist()
+    orgs = catalogue.organisations_by_ids(db, ids)
     panel = filter_panel(db, filters)
     return render_template("directory.html", orgs=orgs, page=page, pages=pages, page_size=DIRECTORY_PAGE_SIZE,
                            fictional=catalogue.has_fictional(db), **{**panel, "total": total})

@@ -1,0 +1,106 @@
+"""The map's in-memory fast paths (lists, counts, facets, clusters) answer exactly what
+the SQL paths answer, on random filters, and still after edits, unpublishing and deletes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mapapp import catalogue, vocab
+from mapapp.filters import BBox, Filters
+from mapapp.mapdata import mapindex
+
+NAMES = ("atelier", "Coop", "épicerie", "Ölwerk", "zèbre", "Łódź spółdzielnia", "abc", "Abc", "ZZ top", "Ma'at")
+COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
+
+
+def populate(db, rng: random.Random, n: int = 300) -> None:
+    catalogue.save_project(db, {"slug": "p1", "name": "Project one"})
+    catalogue.save_project(db, {"slug": "p2", "name": "Project two"})
+    themes, resources = vocab.themes().codes(), vocab.resources().codes()
+    for i in range(n):
+        located = rng.random() < 0.9
+        saved = catalogue.save_organisation(db, {
+            "name": f"{rng.choice(NAMES)} {rng.randint(0, 40)}", "city": rng.choice(("Lyon", "Liège", "Bologna")),
+            "country": rng.choice(COUNTRIES), "lat": rng.uniform(35, 55) if located else None,
+            "lon": rng.uniform(-5, 30) if located else None, "relation": rng.choice(vocab.relations().codes()),
+            "status": rng.choice(("published", "published", "published", "draft")), "source": "t",
+            "source_ref": str(i), "description": rng.choice(("bread and bikes", "vélos", "chleb", ""))},
+            themes=rng.sample(themes, rng.randint(0, 3)),
+            needs={r: "" for r in rng.sample(resources, rng.randint(0, 2))},
+            offers={r: "" for r in rng.sample(resources, rng.randint(0, 2))})
+        projects = rng.sample(["p1", "p2"], rng.randint(0, 2))
+        if projects:
+            catalogue.link_organisation(db, saved.id, projects=projects, visits=[])
+
+
+def random_filters(rng: random.Random) -> Filters:
+    chosen = {}
+    if rng.random() < 0.4:
+        chosen["country"] = tuple(rng.sample(COUNTRIES, rng.randint(1, 2)))
+    if rng.random() < 0.4:
+        chosen["theme"] = tuple(rng.sample(vocab.themes().codes(), rng.randint(1, 2)))
+    for kind in ("need", "offer"):
+        if rng.random() < 0.25:
+            chosen[kind] = (rng.choice(vocab.resources().codes()),)
+    if rng.random() < 0.2:
+        chosen["relation"] = (rng.choice(vocab.relations().codes()),)
+    if rng.random() < 0.2:
+        chosen["project"] = (rng.choice(("p1", "p2")),)
+    if rng.random() < 0.25:
+        chosen["q"] = rng.choice(("coop", "velos", "spoldzielnia", "bread", "zz"))
+    if rng.random() < 0.4:
+        lat, lon = rng.uniform(35, 55), rng.uniform(-5, 30)
+        chosen["bbox"] = BBox(lon - rng.uniform(1, 15), lat - rng.uniform(1, 8), lon + rng.uniform(1, 15),
+                              lat + rng.uniform(1, 8))
+    return Filters(**chosen)
+
+
+def agree(db, rng: random.Random, rounds: int = 60) -> None:
+    index = mapindex.MapIndex()
+    for _ in range(rounds):
+        filters = random_filters(rng)
+        columns = index.get(db)
+        offset, limit = rng.choice((0, 0, 5, 30)), rng.choice((1, 10, 50))
+        total, ids = mapindex.listing(columns, filters, db, limit=limit, offset=offset)
+        assert total == catalogue.count_organisations(db, filters), filters
+        expected = [o["id"] for o in catalogue.find_organisations(db, filters, limit=limit, offset=offset)]
+        assert ids == expected, filters
+        assert [o["id"] for o in catalogue.organisations_by_ids(db, ids)] == expected
+        counts = mapindex.facet_counts(columns, filters, db)
+        kind = rng.choice(("country", "theme", "need", "offer", "relation", "project"))
+        for value in list(counts[kind])[:6]:
+            widened = Filters(**{**{k: getattr(filters, k) for k in ("country", "theme", "need", "offer",
+                                                                      "relation", "project", "visit", "q")},
+                                 kind: (value,), "bbox": None})
+            assert counts[kind][value] == catalogue.count_organisations(db, widened), (kind, value, filters)
+        view = mapindex.clusters(columns, mapindex.selection(columns, filters, db),
+                                 filters.bbox or BBox(-180, -85, 180, 85), rng.randint(2, 14), db)
+        in_view = Filters(**{**filters.__dict__, "bbox": filters.bbox or BBox(-180, -85, 180, 85)})
+        assert view["total"] == catalogue.count_organisations(db, in_view)
+        assert view["total"] == sum(c[2] for c in view["clusters"]) + len(view["points"])
+
+
+@pytest.mark.parametrize("seed", (1, 2, 3))
+def test_fast_paths_agree_with_sql_on_random_filters(db, seed):
+    rng = random.Random(seed)
+    populate(db, rng)
+    agree(db, rng)
+
+
+def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db):
+    rng = random.Random(7)
+    populate(db, rng, 200)
+    agree(db, rng, 20)
+    ids = [r[0] for r in db.execute("SELECT id FROM organisations")]
+    for org_id in rng.sample(ids, 30):
+        state = catalogue.organisation_state(db, org_id)
+        state["values"].update(country=rng.choice(COUNTRIES), name=rng.choice(NAMES) + " edited",
+                               status=rng.choice(("published", "draft", "archived")))
+        state["related"]["themes"] = rng.sample(vocab.themes().codes(), 2)
+        catalogue.restore_state(db, org_id, state)
+    for org_id in rng.sample(ids, 20):
+        catalogue.delete_organisation(db, org_id)
+    populate(db, random.Random(99), 30)  # new ones, with new ids (and project links again)
+    agree(db, rng, 40)
