@@ -83,7 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
-    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where exports are kept per catalogue version."),
+    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where exports and the map's columns (shared by the worker processes) are kept per catalogue version."),
     Setting(
         "TRUSTED_PROXIES",
         "0",

@@ -125,8 +125,8 @@ def test_the_search_cache_survives_parallel_searches(demo_db_path):
         conn = catalogue.connect(demo_db_path)
         try:
             for i in range(200):
-                mask = mapindex.search_mask(snapshot, f"{words[(n + i) % 10]} {i % 90}", conn)
-                assert mask.dtype == np.bool_
+                bits = mapindex.search_bits(snapshot, f"{words[(n + i) % 10]} {i % 90}", conn)
+                assert bits.dtype == np.uint64 and len(bits) == -(-snapshot.size // 64)
         except Exception as e:  # any failure in a thread is the test's failure
             errors.append(repr(e))
         finally:
@@ -143,7 +143,7 @@ def test_the_search_cache_survives_parallel_searches(demo_db_path):
 def test_search_results_agree_with_the_catalogue(demo_db):
     db = demo_db
     snapshot = mapindex.load(db)
-    found = mapindex.search_mask(snapshot, "coop", db)
+    found = mapindex.unpack(mapindex.search_bits(snapshot, "coop", db), snapshot.size)
     assert int(found.sum()) == catalogue.count_organisations(db, Filters(q="coop"))
 
 

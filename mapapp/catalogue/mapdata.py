@@ -10,11 +10,30 @@ from .reads import _LIST_COLUMNS, fts_query
 # -- the map index's snapshot --------------------------------------------------------
 
 
-def map_rows(db: sqlite_utils.Database) -> list[tuple]:
-    """``(id, lat, lon, country, relation)`` of every published organisation, by id."""
-    return db.execute(
-        "SELECT id, lat, lon, coalesce(country, ''), relation FROM organisations"
-        " WHERE status = 'published' ORDER BY id").fetchall()
+def map_rows(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[tuple]:
+    """``(id, lat, lon, country, relation, name)`` of every published organisation (or of
+    those of ``ids`` that are published), by id."""
+    if ids is None:
+        return db.execute(
+            "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"
+            " WHERE status = 'published' ORDER BY id").fetchall()
+    out: list[tuple] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.execute(
+            "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"  # nosec B608 # names and ? placeholders come from code; values are bound
+            f" WHERE status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    return sorted(out)
+
+
+def changed_since(db: sqlite_utils.Database, version: int, limit: int) -> list[int] | None:
+    """The organisations changed at ``version`` or later; None when more than ``limit`` did,
+    or when a change touched them all (a project or visit, a bulk import)."""
+    ids = [r[0] for r in db.execute(
+        "SELECT organisation_id FROM organisation_changes WHERE version >= ? LIMIT ?", [version, limit + 1])]
+    if len(ids) > limit or 0 in ids:
+        return None
+    return sorted(ids)
 
 
 def map_name_order(db: sqlite_utils.Database) -> list[int]:
@@ -37,10 +56,21 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
     return [by_id[i] for i in ids if i in by_id]
 
 
-def map_memberships(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:
+def map_memberships(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[tuple[str, str, int]]:
     """``(kind, value, organisation id)`` for themes, needs, offers, projects and visits
-    of published organisations."""
-    published = "SELECT id FROM organisations WHERE status = 'published'"
+    of published organisations (or of those of ``ids``)."""
+    if ids is not None:
+        out: list[tuple[str, str, int]] = []
+        for start in range(0, len(ids), 300):
+            chunk = ids[start:start + 300]
+            placeholders = ", ".join("?" * len(chunk))
+            published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
+            out += _memberships(db, published, chunk * 4)
+        return out
+    return _memberships(db, "SELECT id FROM organisations WHERE status = 'published'", [])
+
+
+def _memberships(db: sqlite_utils.Database, published: str, params: list) -> list[tuple[str, str, int]]:
     return db.execute(
         f"SELECT 'theme', theme, organisation_id FROM organisation_themes WHERE organisation_id IN ({published})"  # nosec B608 # names and ? placeholders come from code; values are bound
         " UNION ALL SELECT kind, resource, organisation_id FROM organisation_resources"
@@ -48,7 +78,7 @@ def map_memberships(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:
         " UNION ALL SELECT 'project', p.slug, po.organisation_id FROM project_organisations po"
         f" JOIN projects p ON p.id = po.project_id WHERE po.organisation_id IN ({published})"
         " UNION ALL SELECT 'visit', v.slug, vo.organisation_id FROM visit_organisations vo"
-        f" JOIN visits v ON v.id = vo.visit_id WHERE vo.organisation_id IN ({published})").fetchall()
+        f" JOIN visits v ON v.id = vo.visit_id WHERE vo.organisation_id IN ({published})", params).fetchall()
 
 
 def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:

@@ -343,6 +343,35 @@ def _m011_list_order(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX organisations_source_status ON organisations (source, status)")
 
 
+# What the map snapshot shows of an organisation lives in these tables (its row, themes,
+# needs and offers, projects, visits); a change to any of them is noted per organisation.
+CHANGE_NOTED = {"organisations": "id", "organisation_themes": "organisation_id",
+                "organisation_resources": "organisation_id", "project_organisations": "organisation_id",
+                "visit_organisations": "organisation_id"}
+# A change to these changes every organisation's filter values at once: noted as organisation 0.
+STRUCTURAL = ("projects", "visits")
+
+
+def _m012_organisation_changes(db: sqlite_utils.Database) -> None:
+    # Which organisations changed at which catalogue version: the map snapshot of every
+    # worker applies just those rows instead of reading a million again.
+    db.execute("CREATE TABLE organisation_changes (organisation_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+    db.execute("CREATE INDEX organisation_changes_version ON organisation_changes (version)")
+    note = ("INSERT INTO organisation_changes VALUES ({who}, (SELECT version FROM catalogue_version WHERE id = 1))"
+            " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version;")
+    for table, column in CHANGE_NOTED.items():
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            db.execute(f"CREATE TRIGGER {table}_changes_{event.lower()} AFTER {event} ON {table} BEGIN "  # nosec B608 # names come from code
+                       + note.format(who=f"{row}.{column}") + " END")
+        if table == "organisations":  # an id changed by an UPDATE: the old one changed too
+            db.execute("CREATE TRIGGER organisations_changes_update_id AFTER UPDATE OF id ON organisations BEGIN "
+                       + note.format(who="OLD.id") + " END")
+    for table in STRUCTURAL:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_changes_{event.lower()} AFTER {event} ON {table} BEGIN "  # nosec B608 # names come from code
+                       + note.format(who="0") + " END")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -355,6 +384,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (9, "audit_action_index", _m009_audit_action_index),
     (10, "translated_names", _m010_translated_names),
     (11, "list_order", _m011_list_order),
+    (12, "organisation_changes", _m012_organisation_changes),
 ]
 
 

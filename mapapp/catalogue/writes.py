@@ -112,7 +112,9 @@ def insert_organisation(
 # Per-row triggers that bulk_insert replaces by set-based statements.
 _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
                   "organisations_version_insert", "organisation_themes_version_insert",
-                  "organisation_resources_version_insert", "organisation_descriptions_version_insert")
+                  "organisation_resources_version_insert", "organisation_descriptions_version_insert",
+                  "organisations_changes_insert", "organisation_themes_changes_insert",
+                  "organisation_resources_changes_insert")
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
@@ -164,6 +166,9 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
                " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+    # So many new rows at once: the map snapshot is read again rather than patched.
+    db.execute("INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
+               " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version")
     for sql in triggers.values():
         db.execute(sql)
     return out

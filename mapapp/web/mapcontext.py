@@ -3,6 +3,7 @@ map index, filter options with counts, the settings read by map.js, the template
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
@@ -25,8 +26,13 @@ EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
 
 
 def map_index() -> mapindex.MapIndex:
-    """The process's map index, created on first use."""
-    return current_app.extensions.setdefault("mapapp.index", mapindex.MapIndex())
+    """The process's map index, created on first use; its columns are shared with the
+    other worker processes through files in ``MAPAPP_CACHE_DIR``."""
+    index = current_app.extensions.get("mapapp.index")
+    if index is None:
+        index = current_app.extensions.setdefault(
+            "mapapp.index", mapindex.MapIndex(Path(current_app.config["CACHE_DIR"]) / "map"))
+    return index
 
 
 def facet_options(db, counts: dict, lang: str) -> dict:
@@ -54,7 +60,7 @@ def filter_panel(db, filters: Filters) -> dict:
     columns = map_index().get(db)
     counts = mapindex.facet_counts(columns, filters, db)
     return {"options": facet_options(db, counts, current_language()), "filters": filters,
-            "total": int(mapindex.selection(columns, filters, db).sum())}
+            "total": mapindex.total(columns, filters, db)}
 
 
 def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict | None = None) -> dict:

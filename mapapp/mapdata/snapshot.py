@@ -1,0 +1,111 @@
+"""The map's columns kept as files, one folder per catalogue version, that every worker
+process memory-maps: one copy in memory for all of them, built by whichever needs it first.
+A process starting later maps the newest folder and patches in what changed since.
+
+A folder holds one ``.npy`` file per column, the facets as one 2-D array of bits, and
+``meta.json`` (the version and which facet each row of bits is). It is written under
+another name and renamed into place, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from .. import catalogue
+
+ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names")
+KEPT = 2  # folders of older versions kept (a worker may still be reading one)
+
+
+def _key(db: sqlite_utils.Database) -> str:
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    return hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+def latest(directory: Path, db: sqlite_utils.Database):
+    """The newest columns kept for this catalogue at its version or before (to be patched
+    up to date), or None."""
+    current = catalogue.version(db)
+    found = []
+    for folder in directory.glob(f"map-{_key(db)}-*"):
+        try:
+            version = int(folder.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if version <= current and (folder / "meta.json").exists():
+            found.append((version, folder))
+    return read(max(found)[1]) if found else None
+
+
+def build(directory: Path, db: sqlite_utils.Database, load: Callable):
+    """Read the columns (``load``) and keep them for every process; while one process
+    builds, the others wait for its files rather than building their own."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"map-{_key(db)}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            kept = latest(directory, db)
+            if kept is not None and kept.version == catalogue.version(db):
+                return kept  # built by another process while this one waited
+            columns = load(db)
+            folder = _write(directory, db, columns)
+            _forget_old(directory, db, keep=folder)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return read(folder)
+
+
+def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
+    folder = directory / f"map-{_key(db)}-{columns.version:012d}"
+    if (folder / "meta.json").exists():
+        return folder
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=directory))
+    try:
+        for name in ARRAYS:
+            np.save(work / f"{name}.npy", getattr(columns, name))
+        keys = [(kind, value) for kind, values in columns.facets.items() for value in values]
+        words = -(-columns.size // 64)
+        stack = np.zeros((len(keys), words), dtype=np.uint64)
+        for row, (kind, value) in enumerate(keys):
+            stack[row] = columns.facets[kind][value]
+        np.save(work / "facets.npy", stack)
+        (work / "meta.json").write_text(json.dumps({"version": columns.version, "facets": keys,
+                                                    "kinds": list(columns.facets)}))
+        os.rename(work, folder)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return folder
+
+
+def read(folder: Path):
+    """The columns kept in ``folder``, memory-mapped read-only (their pages are shared by
+    every process that maps them; patches copy what they change)."""
+    from .mapindex import MapColumns  # the dataclass lives with its operations
+
+    meta = json.loads((folder / "meta.json").read_text())
+    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+    stack = np.load(folder / "facets.npy", mmap_mode="r")
+    facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in meta["kinds"]}
+    for row, (kind, value) in enumerate(meta["facets"]):
+        facets[kind][value] = stack[row]
+    return MapColumns(meta["version"], arrays["ids"], arrays["lat"], arrays["lon"], arrays["merc_y"], facets,
+                      name_order=arrays["name_order"], live=arrays["live"], names=arrays["names"])
+
+
+def _forget_old(directory: Path, db: sqlite_utils.Database, keep: Path) -> None:
+    """Remove all but the newest folders (open maps of removed files stay readable)."""
+    folders = sorted(p for p in directory.glob(f"map-{_key(db)}-*") if p.is_dir())
+    for old in folders[:-(KEPT + 1)]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
