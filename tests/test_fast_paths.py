@@ -118,3 +118,18 @@ def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_pat
         fresh = mapindex.MapIndex(tmp_path / "map")
         agree(db, rng, 10, fresh)
         assert not loads
+
+
+def test_nearest_matches_found_in_widening_boxes_are_those_of_a_full_search(db, monkeypatch):
+    from mapapp.catalogue import reads
+
+    rng = random.Random(5)
+    populate(db, rng, 400)
+    ids = [r[0] for r in db.execute("SELECT id FROM organisations WHERE status = 'published'")]
+    sample = rng.sample(ids, 40)
+    fast = {org_id: catalogue.matches(db, org_id) for org_id in sample}
+    monkeypatch.setattr(reads, "MATCH_RADII", ())  # only the search over every organisation
+    for org_id in sample:
+        full = catalogue.matches(db, org_id)
+        for kind in ("offering", "needing"):
+            assert [m["id"] for m in fast[org_id][kind]] == [m["id"] for m in full[kind]], (org_id, kind)

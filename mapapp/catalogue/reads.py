@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import sqlite_utils
 
@@ -246,28 +247,66 @@ def project_and_visit_names(db: sqlite_utils.Database, lang: str = "en") -> dict
     return {"project": sorted(projects, key=lambda p: p[1].casefold()), "visit": visits}
 
 
+_MATCH_SQL = (
+    "SELECT o.id, o.slug, o.name, o.city, o.country, o.lat, o.lon, group_concat(r.resource, ',')"
+    " FROM organisation_resources m"
+    " JOIN organisation_resources r ON r.resource = m.resource AND r.kind = ?"
+    " JOIN organisations o ON o.id = r.organisation_id"
+    " WHERE m.organisation_id = ? AND m.kind = ? AND o.id != ? AND o.status = 'published'"
+    " GROUP BY o.id")
+# Driven by the box (the R*Tree gives the few organisations in it), then their resources.
+_WINDOW_SQL = (
+    "SELECT o.id, o.slug, o.name, o.city, o.country, o.lat, o.lon, group_concat(r.resource, ',')"
+    " FROM organisations_rtree w CROSS JOIN organisation_resources r CROSS JOIN organisations o"
+    " WHERE w.min_lat >= ? AND w.max_lat <= ? AND w.min_lon >= ? AND w.max_lon <= ?"
+    " AND r.organisation_id = w.id AND r.kind = ?"
+    " AND r.resource IN (SELECT resource FROM organisation_resources WHERE organisation_id = ? AND kind = ?)"
+    " AND o.id = w.id AND o.id != ? AND o.status = 'published'"
+    " GROUP BY o.id")
+MATCH_RADII = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 45.0)  # degrees around the organisation, in turn
+
+
 def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[str, list[dict]]:
     """Published organisations that offer what ``org_id`` needs ("offering") and that need
-    what it offers ("needing"), with the shared resources, nearest first."""
-    out = {}
-    for name, mine, theirs in (("offering", "need", "offer"), ("needing", "offer", "need")):
-        rows = db.execute(
-            "SELECT o.id, o.slug, o.name, o.city, o.country, o.lat, o.lon, group_concat(r.resource, ',')"
-            " FROM organisation_resources m"
-            " JOIN organisation_resources r ON r.resource = m.resource AND r.kind = ?"
-            " JOIN organisations o ON o.id = r.organisation_id"
-            " WHERE m.organisation_id = ? AND m.kind = ? AND o.id != ? AND o.status = 'published'"
-            " GROUP BY o.id", [theirs, org_id, mine, org_id]).fetchall()
-        out[name] = [{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4],
-                      "lat": r[5], "lon": r[6], "shared": sorted(r[7].split(","))} for r in rows]
+    what it offers ("needing"), with the shared resources, nearest first.
+
+    Among a million organisations thousands offer the same thing: the search starts in a
+    small box around the organisation (the R*Tree) and widens it until ``limit`` matches
+    lie closer than the box's edge, so that they are the nearest of all."""
     here = db.execute("SELECT lat, lon FROM organisations WHERE id = ?", [org_id]).fetchone()
-    for name, found in out.items():
-        for m in found:
-            m["km"] = (geo.distance_km(here, (m["lat"], m["lon"]))
-                       if here and here[0] is not None and m["lat"] is not None else None)
-        found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
+    located = here is not None and here[0] is not None
+    out = {}
+    kinds = {kind for (kind,) in db.execute(
+        "SELECT DISTINCT kind FROM organisation_resources WHERE organisation_id = ?", [org_id])}
+    for name, mine, theirs in (("offering", "need", "offer"), ("needing", "offer", "need")):
+        found: list[dict] = []
+        if mine not in kinds:  # it needs (or offers) nothing: no one to match
+            out[name] = []
+            continue
+        for radius in (MATCH_RADII if located else ()) + (None,):
+            if radius is None:
+                rows = db.execute(_MATCH_SQL, [theirs, org_id, mine, org_id]).fetchall()
+            else:
+                box = [here[0] - radius, here[0] + radius, here[1] - radius * 2, here[1] + radius * 2]
+                rows = db.execute(_WINDOW_SQL, [*box, theirs, org_id, mine, org_id]).fetchall()
+            found = _ranked(rows, here if located else None)
+            if radius is None:
+                break
+            # Sure to be the nearest: within the distance of the box's nearest edge.
+            edge_km = radius * 111.0 * min(1.0, 2 * math.cos(math.radians(min(abs(here[0]) + radius, 89.0))))
+            if sum(1 for m in found if m["km"] is not None and m["km"] <= edge_km) >= limit:
+                break
         out[name] = found[:limit]
     return out
+
+
+def _ranked(rows: list[tuple], here: tuple | None) -> list[dict]:
+    found = [{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4], "lat": r[5], "lon": r[6],
+              "shared": sorted(r[7].split(","))} for r in rows]
+    for m in found:
+        m["km"] = geo.distance_km(here, (m["lat"], m["lon"])) if here and m["lat"] is not None else None
+    found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
+    return found
 
 
 def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[dict]:
