@@ -368,21 +368,33 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     world = 256 * 2 ** zoom
     cell_lon = 360.0 * CELL_PIXELS / world
     cell_y = 2 * math.pi * CELL_PIXELS / world
-    lat, lon, ids = columns.lat[view], columns.lon[view], columns.ids[view]
+    positions = np.flatnonzero(view)
+    lat, lon = columns.lat[positions], columns.lon[positions]
     cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
-    cy = np.floor(columns.merc_y[view] / cell_y).astype(np.int64)
-    keys = cx * (1 << 32) + cy
-    order = np.argsort(keys, kind="stable")
-    keys, lat, lon, ids = keys[order], lat[order], lon[order], ids[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    counts = np.diff(np.r_[starts, len(keys)])
-    mean_lat = np.add.reduceat(lat, starts) / counts
-    mean_lon = np.add.reduceat(lon, starts) / counts
-    south, north = np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts)
-    west, east = np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts)
+    cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
+    # The view holds a few hundred cells (its zoom is bounded): numbered densely, they are
+    # summed with bincount, a pass over the points with no sort.
+    cx -= cx.min()
+    cy -= cy.min()
+    height = int(cy.max()) + 1
+    cell = cx * height + cy
+    size = int(cell.max()) + 1
+    counts = np.bincount(cell, minlength=size)
+    used = np.flatnonzero(counts)
+    mean_lat = (np.bincount(cell, weights=lat, minlength=size) / np.maximum(counts, 1))[used]
+    mean_lon = (np.bincount(cell, weights=lon, minlength=size) / np.maximum(counts, 1))[used]
+    first = np.bincount(cell, weights=positions.astype(np.float64), minlength=size)[used]  # exact for one point
+    south, north = np.full(size, np.inf), np.full(size, -np.inf)
+    west, east = np.full(size, np.inf), np.full(size, -np.inf)
+    np.minimum.at(south, cell, lat)
+    np.maximum.at(north, cell, lat)
+    np.minimum.at(west, cell, lon)
+    np.maximum.at(east, cell, lon)
+    counts, south, north, west, east = counts[used], south[used], north[used], west[used], east[used]
     cells = _merge_close(
         [[float(mean_lat[i]), float(mean_lon[i]), int(counts[i]), float(west[i]), float(south[i]),
-          float(east[i]), float(north[i]), int(ids[starts[i]])] for i in range(len(starts))], world)
+          float(east[i]), float(north[i]), int(columns.ids[int(first[i])]) if counts[i] == 1 else 0]
+         for i in range(len(used))], world)
     groups, singles = [], []
     for lat_, lon_, n, w, s, e, nn, first_id in cells:
         if n == 1:
