@@ -30,9 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 x_port=proxies)
 
     from . import cli
-    from .web import admin, admin_edit, admin_imports, api, auth, db, embed, errors, i18n, mapcontext, security, views
+    from .web import (admin, admin_edit, admin_imports, api, assets, auth, db, embed, errors, i18n, mapcontext, security,
+                      views)
 
     security.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     mapcontext.init_app(app)
     db.init_app(app)

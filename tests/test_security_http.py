@@ -175,3 +175,18 @@ def test_downloads_are_named_after_their_filters_and_date(app, db):
     assert f'filename=organisations-FR-AM40-coop-alpha-{day}.csv' in response.headers["Content-Disposition"]
     plain = app.test_client().get("/api/organisations.essglobal.csv")
     assert f"filename=organisations-{day}.essglobal.csv" in plain.headers["Content-Disposition"]
+
+
+def test_static_assets_have_versioned_urls_cached_for_a_year_and_are_compressed(client):
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'src="(/static/[^"]+)"', page)
+    assert scripts and all(re.search(r"\?v=[0-9a-f]{10}$", s) for s in scripts), scripts
+    versioned = client.get(scripts[-1], headers={"Accept-Encoding": "gzip, deflate, br, zstd"})  # Chromium's
+    assert versioned.headers["Content-Encoding"] in ("zstd", "br")
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = client.get(scripts[-1].split("?")[0])
+    assert "max-age=31536000" not in plain.headers.get("Cache-Control", "")  # an unversioned URL may change
+    html = client.get("/", headers={"Accept-Encoding": "br, gzip"})
+    assert html.headers["Content-Encoding"] in ("br", "gzip") and "Accept-Encoding" in html.headers["Vary"]
