@@ -1,17 +1,23 @@
-"""Benchmark the map's data layer on a synthetic catalogue.
+"""Benchmark the public pages and the map's data layer on a synthetic catalogue.
 
-    python scripts/bench_map.py                  # 100,000 organisations
-    python scripts/bench_map.py --size 20000 --requests 200
+    python scripts/bench_map.py                         # 100,000 organisations
+    python scripts/bench_map.py --size 1000000 --db /tmp/bench1m.db
+    python scripts/bench_map.py --size 1000000 --db /tmp/bench1m.db --workers 3
 
-Targets: /api/clusters answers random viewports at every zoom, with and without
-filters, in p95 <= 50 ms server time, each answer <= 20 KB; in headless Chromium
-the first clusters are drawn <= 1.5 s after navigation on 127.0.0.1.
+Prints, for random viewports at every zoom, with and without each kind of filter and
+free text: server time (p50, p95) of /api/clusters, /api/organisations, /api/facets,
+/, /organisations, /embed and organisation pages; how long after an edit the map shows
+it; the snapshot's build time; the memory the map data holds (with ``--workers``, of a
+gunicorn server of that many workers: their proportional set size, shared pages counted
+once); and in headless Chromium, when the map has settled after navigation.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import resource
 import random
 import statistics
 import sys
@@ -27,6 +33,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import synthetic  # noqa: E402
 
 from mapapp import catalogue, create_app  # noqa: E402
+
+import logging  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 
 VIEW = (1920, 1080)
 FILTERS = ["", "country=FR", "theme=AM40", "need=funding&offer=premises", "relation=visited",
@@ -47,8 +57,8 @@ def viewport(center_lat: float, center_lon: float, zoom: int) -> str:
                                          min(180, center_lon + half_w), min(85, lat(y + half_h))))
 
 
-def bench_api(db_path: Path, requests: int, seed: int = 1) -> None:
-    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench"})
+def bench_api(db_path: Path, requests: int, cache: Path, seed: int = 1) -> None:
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench", "CACHE_DIR": str(cache)})
     client = app.test_client()
     db = catalogue.connect(db_path)
     centres = [(r[1], r[2]) for r in db.execute(
@@ -56,7 +66,8 @@ def bench_api(db_path: Path, requests: int, seed: int = 1) -> None:
     started = time.perf_counter()
     client.get(f"/api/clusters?bbox={viewport(48, 10, 4)}&zoom=4")  # builds the snapshot
     print(f"snapshot of {catalogue.organisation_count(db):,} organisations built in "
-          f"{time.perf_counter() - started:.2f} s (after each catalogue change)")
+          f"{time.perf_counter() - started:.2f} s, peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
+          " (once; changes are patched in)")
     rng = random.Random(seed)
     rows = []
     for zoom in range(2, 18):
@@ -83,17 +94,112 @@ def bench_api(db_path: Path, requests: int, seed: int = 1) -> None:
         print(f"  filters {filters or '(none)':<32} p95 {sub[int(len(sub) * 0.95) - 1]:.1f} ms")
 
 
-def bench_browser(db_path: Path, runs: int = 5) -> None:
+def percentiles(times: list[float]) -> str:
+    times = sorted(times)
+    return f"p50 {statistics.median(times):6.1f} ms, p95 {times[max(0, int(len(times) * 0.95) - 1)]:6.1f} ms"
+
+
+def bench_pages(db_path: Path, cache: Path, seed: int = 2) -> None:
+    """Server time of every public page and API answer the map and the directory use."""
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench", "CACHE_DIR": str(cache)})
+    client = app.test_client()
+    client.get("/api/facets")  # the snapshot
+    db = catalogue.connect(db_path)
+    rng = random.Random(seed)
+    slugs = [r[0] for r in db.execute("SELECT slug FROM organisations WHERE status = 'published'"
+                                      " ORDER BY random() LIMIT 40")]
+
+    def views(n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            zoom = rng.randint(2, 14)
+            lat, lon = rng.uniform(40, 55), rng.uniform(-5, 25)
+            out.append(f"bbox={viewport(lat, lon, zoom)}&{rng.choice(FILTERS)}")
+        return out
+
+    pages = {
+        "/api/organisations (list, bbox)": [f"/api/organisations?{v}&limit=50" for v in views(60)],
+        "/api/facets": [f"/api/facets?{f}" for f in FILTERS * 6],
+        "/": [f"/?{f}" for f in FILTERS * 4],
+        "/organisations (any page)": [f"/organisations?{f}&page={rng.randint(1, 30)}" for f in FILTERS * 4],
+        "/embed": [f"/embed?{f}" for f in FILTERS * 4],
+        "/organisations/<slug>": [f"/organisations/{s}" for s in slugs],
+    }
+    for label, urls in pages.items():
+        times = []
+        for url in urls:
+            t0 = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code in (200, 400), (url, response.status_code)  # 400: a page past the last
+        print(f"{label:<34} {percentiles(times)}  ({len(urls)} requests)")
+    # An edit, then the map: how long until it shows the change (patched, not rebuilt).
+    org_id = db.execute("SELECT id FROM organisations WHERE status = 'published' LIMIT 1").fetchone()[0]
+    for field_, value in (("country", "CY"), ("name", "Renamed by the benchmark")):
+        state = catalogue.organisation_state(db, org_id)
+        state["values"][field_] = value
+        t0 = time.perf_counter()
+        catalogue.restore_state(db, org_id, state)
+        answer = client.get("/api/facets?country=CY").get_json()
+        print(f"edit ({field_}) then the map's answer shows it: {(time.perf_counter() - t0) * 1000:.0f} ms "
+              f"({answer['total']:,} in CY)")
+
+
+def bench_workers(db_path: Path, cache: Path, workers: int) -> None:
+    """Memory of a gunicorn server with ``workers`` processes once each has its map data:
+    the sum of their proportional set sizes (shared pages counted once) and of their RSS."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MAPAPP_DATABASE": str(db_path), "MAPAPP_CACHE_DIR": str(cache),
+           "MAPAPP_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "2",
+                               "--bind", f"127.0.0.1:{port}", "--timeout", "600", "mapapp:create_app()"],
+                              env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        started = time.perf_counter()
+        for _ in range(workers * 8):  # enough requests for every worker to hold its columns
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/clusters?bbox=-10,35,30,60&zoom=5", timeout=600)
+        print(f"{workers} workers answering (first answers in {time.perf_counter() - started:.1f} s)")
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        pss = rss = 0
+        for pid in children:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+        print(f"gunicorn --workers {workers}: proportional set size {pss / 1024:.0f} MB in total "
+              f"(RSS summed {rss / 1024:.0f} MB, shared pages counted in each)")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def bench_browser(db_path: Path, cache: Path, runs: int = 5) -> None:
+    """When the map has settled in headless Chromium: its last view drawn with every
+    request done and nothing moving, and how many views (cluster requests) it asked for."""
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench"})
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench", "CACHE_DIR": str(cache)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/"
     blank = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                           "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
-    timings = []
+    first, settled, views = [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -101,15 +207,25 @@ def bench_browser(db_path: Path, runs: int = 5) -> None:
             page = browser.new_page(viewport={"width": VIEW[0], "height": VIEW[1]})
             page.route("https://tile.openstreetmap.org/**",
                        lambda route: route.fulfill(status=200, content_type="image/png", body=blank))
+            asked = []
+            page.on("request", lambda r: asked.append(r.url) if "/api/clusters" in r.url else None)
             page.goto(url)
-            page.wait_for_selector("body[data-first-draw-ms]", timeout=30_000)
+            page.wait_for_selector("body[data-map-ready=true]", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(300)  # a pan or zoom still to come would start by now
             if run:  # the first run warms the server's snapshot
-                timings.append(int(page.locator("body").get_attribute("data-first-draw-ms")))
+                body = page.locator("body")
+                first.append(int(body.get_attribute("data-first-draw-ms")))
+                done = page.evaluate("Math.max(...performance.getEntriesByType('resource')"
+                                     ".filter(e => !e.name.includes('tile.openstreetmap')).map(e => e.responseEnd))")
+                settled.append(max(int(body.get_attribute("data-ready-ms")), int(done)))
+                views.append(len(asked))
             page.close()
         browser.close()
     server.shutdown()
-    print(f"first clusters drawn after navigation: median {statistics.median(timings)} ms, "
-          f"max {max(timings)} ms over {runs} loads (1920x1080, tiles stubbed)")
+    print(f"Chromium, 1920x1080, tiles stubbed, {runs} loads: first clusters drawn {statistics.median(first)} ms, "
+          f"settled {statistics.median(settled)} ms (max {max(settled)} ms) after navigation; "
+          f"cluster requests per load {statistics.median(views)}")
 
 
 def main() -> None:
@@ -118,6 +234,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1120, help="cluster requests to time")
     parser.add_argument("--db", help="use (or create) this catalogue instead of a temporary one")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
+    parser.add_argument("--workers", type=int, default=0, help="also measure a gunicorn server of N workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(args.db) if args.db else Path(tmp) / "bench.db"
@@ -125,9 +242,13 @@ def main() -> None:
             started = time.perf_counter()
             synthetic.build(db_path, args.size)
             print(f"built a synthetic catalogue of {args.size:,} in {time.perf_counter() - started:.1f} s")
-        bench_api(db_path, args.requests)
+        cache = Path(tmp) / "cache"
+        bench_api(db_path, args.requests, cache)
+        bench_pages(db_path, cache)
+        if args.workers:
+            bench_workers(db_path, Path(tmp) / "cache-workers", args.workers)
         if not args.no_browser:
-            bench_browser(db_path)
+            bench_browser(db_path, cache)
 
 
 if __name__ == "__main__":

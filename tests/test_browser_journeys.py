@@ -206,3 +206,28 @@ def test_the_builder_fits_its_panels_in_every_language_and_its_snippet_fits_the_
                 narrow.close()
     finally:
         context.close()
+
+
+def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_the_list(demo_app, page,
+                                                                                         live_server_for):
+    route_tiles(page)
+    asked = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path) if "/api/" in r.url else None)
+    with live_server_for(demo_app) as server:
+        for start in ("/", "/?country=IT&theme=AM60", "/embed?country=CY"):
+            asked.clear()
+            page.goto(server.url + start)
+            page.wait_for_selector("body[data-map-ready=true]")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(400)  # a second view would have been asked for by now
+            assert sorted(asked) == ["/api/clusters", "/api/organisations"], (start, asked)
+        # Changing a filter asks for the counts, then for one new view.
+        asked.clear()
+        page.goto(server.url + "/")
+        page.wait_for_load_state("networkidle")
+        asked.clear()
+        page.locator('details[data-kind="country"] summary').click()
+        page.locator('input[name=country][value=FR]').check()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(400)
+        assert sorted(asked) == ["/api/clusters", "/api/facets", "/api/organisations"], asked

@@ -59,8 +59,9 @@ def filter_panel(db, filters: Filters) -> dict:
     """The filter panel: options with counts, the filters, how many organisations match."""
     columns = map_index().get(db)
     counts = mapindex.facet_counts(columns, filters, db)
+    selected = mapindex.selection(columns, filters, db)
     return {"options": facet_options(db, counts, current_language()), "filters": filters,
-            "total": mapindex.total(columns, filters, db)}
+            "total": int(selected.sum()), "bounds": mapindex.lonlat_bbox(columns, selected)}
 
 
 def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict | None = None) -> dict:
@@ -102,6 +103,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         **(extra or {}),
     }
     panel = filter_panel(db, filters)
+    settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"]}
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]

@@ -150,8 +150,24 @@
 
   // -- facets: counts per value, total, bounds --------------------------------
 
+  // The page arrives with the filter counts drawn and the selection's size and bounds:
+  // the first view needs no facets request, only its clusters and list.
+  function start() {
+    var first = settings.initial;
+    if (!first) return refresh(true);
+    matching = first.total;
+    if (settings.focus) {
+      map.setView([settings.focus.lat, settings.focus.lon], 15, { animate: false });
+    } else if (first.bounds) {
+      var b = first.bounds;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12, animate: false });
+    }
+    loadView();
+  }
+
   function refresh(fit) {
     document.body.dataset.mapReady = "loading";
+    lastView = null; // new filters: the same view must be asked for again
     var params = filterParams();
     return getJSON(settings.api.facets + "?" + withLang(params))
       .then(function (body) {
@@ -167,11 +183,12 @@
         });
         matching = body.total;
         if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
+        // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
-          map.setView([settings.focus.lat, settings.focus.lon], 15);
+          map.setView([settings.focus.lat, settings.focus.lon], 15, { animate: false });
         } else if (fit && body.bounds) {
           var b = body.bounds; // [minLon, minLat, maxLon, maxLat]
-          fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12 });
+          fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12, animate: false });
         }
         loadView();
       })
@@ -199,15 +216,33 @@
     return params;
   }
 
+  // One view is asked for once: the moveend that follows a fit, or a pan that comes back,
+  // asks for what is already drawn or on its way, and is skipped.
+  var lastView = null;
+
   function loadView() {
+    var params = viewParams();
+    var key = params.toString();
+    if (key === lastView) return;
+    lastView = key;
     document.body.dataset.mapReady = "loading";
     if (viewRequest) viewRequest.abort();
     viewRequest = new AbortController();
     var signal = viewRequest.signal;
-    var params = viewParams();
+    // The clusters and the list of the view, asked for together.
+    var list = loadList(params, signal);
+    list.catch(function () {}); // its failure is reported below, after the clusters'
     getJSON(settings.api.clusters + "?" + params, { signal: signal })
-      .then(function (body) { draw(body); return loadList(params, body.total, signal); })
-      .catch(function (error) { if (error.name !== "AbortError") showError(error); });
+      .then(function (body) { draw(body); return list; })
+      .then(function (body) {
+        showList(body);
+        document.body.dataset.mapReady = "true";
+        document.body.dataset.readyMs = String(Math.round(performance.now()));
+        tellParentOurHeight();
+      })
+      .catch(function (error) {
+        if (error.name !== "AbortError") { lastView = null; showError(error); }
+      });
   }
 
   function clusterIcon(count) {
@@ -292,29 +327,29 @@
     return box;
   }
 
-  function loadList(params, total, signal) {
+  function loadList(params, signal) {
     var listParams = new URLSearchParams(params);
     listParams.delete("zoom");
     listParams.set("limit", "50");
-    return getJSON(settings.api.organisations + "?" + listParams, { signal: signal })
-      .then(function (body) {
-        results.replaceChildren();
-        body.items.forEach(function (org) {
-          var item = el("li");
-          var link = linkOut(el("a", null, org.name));
-          link.href = pageLink(org.url);
-          item.appendChild(link);
-          var place = [org.city, org.country_name].filter(Boolean).join(", ");
-          if (place) item.appendChild(el("span", "place", place));
-          results.appendChild(item);
-        });
-        var n = body.total;
-        statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
-          : n === 1 ? t.oneInView : format(t.inView, n);
-        if (n > body.items.length) results.appendChild(el("li", "more", t.more));
-        document.body.dataset.mapReady = "true";
-        tellParentOurHeight();
-      });
+    return getJSON(settings.api.organisations + "?" + listParams, { signal: signal });
+  }
+
+  // The list beside the map, once the clusters of the same view are drawn.
+  function showList(body) {
+    results.replaceChildren();
+    body.items.forEach(function (org) {
+      var item = el("li");
+      var link = linkOut(el("a", null, org.name));
+      link.href = pageLink(org.url);
+      item.appendChild(link);
+      var place = [org.city, org.country_name].filter(Boolean).join(", ");
+      if (place) item.appendChild(el("span", "place", place));
+      results.appendChild(item);
+    });
+    var n = body.total;
+    statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
+      : n === 1 ? t.oneInView : format(t.inView, n);
+    if (n > body.items.length) results.appendChild(el("li", "more", t.more));
   }
 
   function showError(error) {
@@ -349,5 +384,5 @@
 
   statusBox.textContent = t.loading;
   setFormFromUrl();
-  refresh(true);
+  start();
 })();
