@@ -168,23 +168,32 @@ def bench_workers(db_path: Path, cache: Path, workers: int) -> None:
                 break
             except OSError:
                 time.sleep(0.5)
+        for _ in range(workers * 8):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        before = _pss(server.pid)
         started = time.perf_counter()
         for _ in range(workers * 8):  # enough requests for every worker to hold its columns
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/clusters?bbox=-10,35,30,60&zoom=5", timeout=600)
         print(f"{workers} workers answering (first answers in {time.perf_counter() - started:.1f} s)")
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        pss = rss = 0
-        for pid in children:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-                elif line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-        print(f"gunicorn --workers {workers}: proportional set size {pss / 1024:.0f} MB in total "
-              f"(RSS summed {rss / 1024:.0f} MB, shared pages counted in each)")
+        pss, rss = _pss(server.pid)
+        print(f"gunicorn --workers {workers}: proportional set size {pss:.0f} MB in total, of which the map "
+              f"data {pss - before[0]:.0f} MB (the workers before any map request: {before[0]:.0f} MB); "
+              f"RSS summed {rss:.0f} MB (shared pages counted in each)")
     finally:
         server.terminate()
         server.wait(30)
+
+
+def _pss(master: int) -> tuple[float, float]:
+    """Proportional set size and RSS, in MB, summed over the worker processes of ``master``."""
+    pss = rss = 0
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1])
+            elif line.startswith("Rss:"):
+                rss += int(line.split()[1])
+    return pss / 1024, rss / 1024
 
 
 def bench_browser(db_path: Path, cache: Path, runs: int = 5) -> None:

@@ -12,7 +12,7 @@ from ..records import FICTIONAL_SOURCE
 from ..text import slugify
 from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, now, related_of, write_transaction)
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
-from .mapdata import (changed_since, map_memberships, map_name_order, map_points, map_rows, organisations_by_ids,
+from .mapdata import (changed_since, iter_map_rows, map_memberships, member_lists, map_name_order, map_points, map_rows, organisations_by_ids,
                       search_ids)
 from .reads import (count_organisations, duplicate_candidates, export_organisations, find_organisations, fts_query,
                     get_organisation, has_fictional, last_change, matches, matching_ids, organisation_count, project_and_visit_names,

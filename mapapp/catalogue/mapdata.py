@@ -26,6 +26,41 @@ def map_rows(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[tu
     return sorted(out)
 
 
+def iter_map_rows(db: sqlite_utils.Database):
+    """``map_rows`` one row at a time (a million tuples never held at once), with their count first."""
+    count = db.execute("SELECT count(*) FROM organisations WHERE status = 'published'").fetchone()[0]
+    return count, db.conn.execute(
+        "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"
+        " WHERE status = 'published' ORDER BY id")
+
+
+_MEMBER_QUERIES = {
+    "theme": ("SELECT DISTINCT theme FROM organisation_themes",
+              "SELECT t.organisation_id FROM organisation_themes t JOIN organisations o ON o.id = t.organisation_id"
+              " WHERE t.theme = ? AND o.status = 'published'"),
+    "need": ("SELECT DISTINCT resource FROM organisation_resources WHERE kind = 'need'",
+             "SELECT r.organisation_id FROM organisation_resources r JOIN organisations o ON o.id = r.organisation_id"
+             " WHERE r.kind = 'need' AND r.resource = ? AND o.status = 'published'"),
+    "offer": ("SELECT DISTINCT resource FROM organisation_resources WHERE kind = 'offer'",
+              "SELECT r.organisation_id FROM organisation_resources r JOIN organisations o ON o.id = r.organisation_id"
+              " WHERE r.kind = 'offer' AND r.resource = ? AND o.status = 'published'"),
+    "project": ("SELECT slug FROM projects",
+                "SELECT po.organisation_id FROM project_organisations po JOIN projects p ON p.id = po.project_id"
+                " JOIN organisations o ON o.id = po.organisation_id WHERE p.slug = ? AND o.status = 'published'"),
+    "visit": ("SELECT slug FROM visits",
+              "SELECT vo.organisation_id FROM visit_organisations vo JOIN visits v ON v.id = vo.visit_id"
+              " JOIN organisations o ON o.id = vo.organisation_id WHERE v.slug = ? AND o.status = 'published'"),
+}
+
+
+def member_lists(db: sqlite_utils.Database):
+    """``(kind, value, cursor of organisation ids)`` for every theme, need, offer, project
+    and visit of published organisations: one value at a time, read through its index."""
+    for kind, (values_sql, members_sql) in _MEMBER_QUERIES.items():
+        for (value,) in db.execute(values_sql).fetchall():
+            yield kind, value, db.conn.execute(members_sql, [value])
+
+
 def changed_since(db: sqlite_utils.Database, version: int, limit: int) -> list[int] | None:
     """The organisations changed at ``version`` or later; None when more than ``limit`` did,
     or when a change touched them all (a project or visit, a bulk import)."""

@@ -90,35 +90,58 @@ def _mercator(lat: np.ndarray) -> np.ndarray:
 
 
 def load(db: sqlite_utils.Database) -> MapColumns:
-    """Read the columns from the catalogue."""
+    """Read the columns from the catalogue, a row at a time into arrays, then each filter
+    value's members through its index (so that a million organisations need no more
+    than their arrays in memory)."""
     version = catalogue.version(db)
-    rows = catalogue.map_rows(db)
-    n = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    lat = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=n)
-    lon = np.fromiter((np.nan if r[2] is None else r[2] for r in rows), dtype=np.float64, count=n)
-    names = np.fromiter((name_key(r[5]) for r in rows), dtype=np.uint32, count=n)
+    n, rows = catalogue.iter_map_rows(db)
+    ids = np.empty(n, dtype=np.int64)
+    lat = np.empty(n, dtype=np.float64)
+    lon = np.empty(n, dtype=np.float64)
+    names = np.empty(n, dtype=np.uint32)
+    codes: dict[str, dict[str, int]] = {"country": {}, "relation": {}}
+    country = np.zeros(n, dtype=np.int32)
+    relation = np.zeros(n, dtype=np.int32)
+    count = 0
+    for i, (org_id, la, lo, ctry, rel, name) in enumerate(rows):
+        if i >= n:
+            break  # published meanwhile: the next request patches it in
+        ids[i], names[i] = org_id, name_key(name)
+        lat[i] = np.nan if la is None else la
+        lon[i] = np.nan if lo is None else lo
+        country[i] = codes["country"].setdefault(ctry, len(codes["country"]))
+        relation[i] = codes["relation"].setdefault(rel, len(codes["relation"]))
+        count = i + 1
+    ids, lat, lon, names, country, relation = (a[:count] for a in (ids, lat, lon, names, country, relation))
+    n = count
     facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in KINDS}
-    for kind, column in (("country", 3), ("relation", 4)):
-        values = np.array([r[column] for r in rows], dtype=object)
-        for value in set(values.tolist()):
+    for kind, column in (("country", country), ("relation", relation)):
+        for value, code in codes[kind].items():
             if value:
-                facets[kind][value] = pack(values == value)
-    del rows
-    members: dict[tuple[str, str], list[int]] = {}
-    for kind, value, org_id in catalogue.map_memberships(db):
-        members.setdefault((kind, value), []).append(org_id)
-    for (kind, value), org_ids in members.items():
+                facets[kind][value] = pack(column == code)
+    for kind, value, members in catalogue.member_lists(db):
+        org_ids = np.fromiter((r[0] for r in members), dtype=np.int64)
+        if not len(org_ids):
+            continue
+        positions = np.searchsorted(ids, org_ids)
+        positions = positions[(positions < n) & (ids[np.minimum(positions, n - 1)] == org_ids)] if n else positions[:0]
         mask = np.zeros(n, dtype=bool)
-        mask[np.searchsorted(ids, np.array(org_ids, dtype=np.int64))] = True
+        mask[positions] = True
         facets[kind][value] = pack(mask)
     return MapColumns(version, ids, lat, lon, _mercator(lat), facets, name_order=_name_order(db, ids),
                       live=pack(np.ones(n, dtype=bool)), names=names)
 
 
 def _name_order(db: sqlite_utils.Database, ids: np.ndarray) -> np.ndarray:
+    """Positions in ``ids`` in the lists' order; an organisation published since ``ids``
+    were read is left out (the next patch adds it)."""
     ordered = np.array(catalogue.map_name_order(db), dtype=np.int64)
-    return np.searchsorted(ids, ordered) if len(ids) else np.zeros(0, dtype=np.int64)
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    positions = np.searchsorted(ids, ordered)
+    inside = positions < len(ids)
+    positions, ordered = positions[inside], ordered[inside]
+    return positions[ids[positions] == ordered]
 
 
 MAX_CHANGES = 5_000  # past this many changed organisations, the columns are read again
