@@ -133,3 +133,22 @@ def test_nearest_matches_found_in_widening_boxes_are_those_of_a_full_search(db, 
         full = catalogue.matches(db, org_id)
         for kind in ("offering", "needing"):
             assert [m["id"] for m in fast[org_id][kind]] == [m["id"] for m in full[kind]], (org_id, kind)
+
+
+def test_unfiltered_low_zoom_views_from_the_summed_cells_match_the_points(db):
+    rng = random.Random(11)
+    populate(db, rng, 400)
+    columns = mapindex.MapIndex().get(db)
+    everyone = mapindex.selection(columns, Filters(), db)
+    for _ in range(80):
+        zoom = rng.randint(0, mapindex.LEVELS_MAX_ZOOM)
+        lat, lon = rng.uniform(35, 55), rng.uniform(-5, 30)
+        bbox = BBox(lon - rng.uniform(0.5, 40), lat - rng.uniform(0.5, 20), lon + rng.uniform(0.5, 40),
+                    min(85, lat + rng.uniform(0.5, 20)))
+        summed = mapindex.clusters(columns, everyone, bbox, zoom, db, everything=True)
+        counted = mapindex.clusters(columns, everyone, bbox, zoom, db)
+        assert summed["total"] == counted["total"] == catalogue.count_organisations(db, Filters(bbox=bbox))
+        assert sorted(p[0] for p in summed["points"]) == sorted(p[0] for p in counted["points"])
+        assert [(c[2], c[3]) for c in summed["clusters"]] == [(c[2], c[3]) for c in counted["clusters"]]
+        assert all(abs(a[0] - b[0]) < 1e-4 and abs(a[1] - b[1]) < 1e-4
+                   for a, b in zip(summed["clusters"], counted["clusters"]))

@@ -78,6 +78,8 @@ class MapColumns:
     searches: OrderedDict = field(default_factory=OrderedDict)
     # Request threads share the columns: the search cache changes under this lock.
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Every published organisation summed per cell at the low zooms (see ``_level``).
+    levels: dict = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
@@ -372,14 +374,110 @@ def lonlat_bbox(columns: MapColumns, mask: np.ndarray) -> list[float] | None:
             float(columns.lon[located].max()), float(columns.lat[located].max())]
 
 
+LEVELS_MAX_ZOOM = 8  # up to this zoom, an unfiltered view reads its cells from ``_level``
+
+
+@dataclass
+class _Level:
+    """Every published organisation of the columns at one zoom, summed per grid cell:
+    cells in key order (column, then row), their points grouped in ``order``."""
+
+    keys: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    sum_lat: np.ndarray
+    sum_lon: np.ndarray
+    south: np.ndarray
+    north: np.ndarray
+    west: np.ndarray
+    east: np.ndarray
+    order: np.ndarray
+
+
+def _cell_size(zoom: int) -> tuple[float, float]:
+    world = 256 * 2 ** zoom
+    return 360.0 * CELL_PIXELS / world, 2 * math.pi * CELL_PIXELS / world
+
+
+def _level(columns: MapColumns, zoom: int) -> _Level:
+    level = columns.levels.get(zoom)
+    if level is not None:
+        return level
+    with columns.search_lock:  # one thread builds it; the columns never change after
+        level = columns.levels.get(zoom)
+        if level is None:
+            cell_lon, cell_y = _cell_size(zoom)
+            positions = np.flatnonzero(unpack(columns.live, columns.size) & ~np.isnan(columns.lat))
+            lat, lon = columns.lat[positions], columns.lon[positions]
+            cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
+            cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
+            keys = cx * (1 << 32) + cy
+            by_cell = np.argsort(keys, kind="stable")
+            keys, lat, lon, positions = keys[by_cell], lat[by_cell], lon[by_cell], positions[by_cell]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+            counts = np.diff(np.r_[starts, len(keys)])
+            reduce = (lambda f, a: f.reduceat(a, starts)) if len(keys) else (lambda f, a: a[:0])
+            level = _Level(keys[starts], starts, counts, reduce(np.add, lat), reduce(np.add, lon),
+                           reduce(np.minimum, lat), reduce(np.maximum, lat), reduce(np.minimum, lon),
+                           reduce(np.maximum, lon), positions)
+            columns.levels[zoom] = level
+    return level
+
+
+def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[list], int]:
+    """The cells of an unfiltered view: those wholly inside ``bbox`` as summed beforehand,
+    those on its edges summed again from their points inside it (exactly what the
+    points of the view would give)."""
+    level = _level(columns, zoom)
+    cell_lon, cell_y = _cell_size(zoom)
+
+    def merc(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(max(-85.0, min(85.0, lat))) / 2))
+
+    cx0, cx1 = math.floor((bbox.min_lon + 180.0) / cell_lon), math.floor((bbox.max_lon + 180.0) / cell_lon)
+    cy0, cy1 = math.floor(merc(bbox.min_lat) / cell_y), math.floor(merc(bbox.max_lat) / cell_y)
+    cells, total = [], 0
+    for cx in range(cx0, cx1 + 1):
+        first = np.searchsorted(level.keys, cx * (1 << 32) + cy0, side="left")
+        last = np.searchsorted(level.keys, cx * (1 << 32) + cy1, side="right")
+        for i in range(int(first), int(last)):
+            cy = int(level.keys[i]) - cx * (1 << 32)
+            if cx0 < cx < cx1 and cy0 < cy < cy1:
+                n = int(level.counts[i])
+                first_id = int(columns.ids[level.order[level.starts[i]]]) if n == 1 else 0
+                cells.append([float(level.sum_lat[i] / n), float(level.sum_lon[i] / n), n, float(level.west[i]),
+                              float(level.south[i]), float(level.east[i]), float(level.north[i]), first_id])
+                total += n
+                continue
+            points = level.order[level.starts[i]:level.starts[i] + level.counts[i]]
+            lat, lon = columns.lat[points], columns.lon[points]
+            inside = ((lat >= bbox.min_lat) & (lat <= bbox.max_lat) & (lon >= bbox.min_lon) & (lon <= bbox.max_lon))
+            n = int(np.count_nonzero(inside))
+            if not n:
+                continue
+            lat, lon, points = lat[inside], lon[inside], points[inside]
+            cells.append([float(lat.mean()), float(lon.mean()), n, float(lon.min()), float(lat.min()),
+                          float(lon.max()), float(lat.max()), int(columns.ids[points[0]]) if n == 1 else 0])
+            total += n
+    return cells, total
+
+
 def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int,
-             db: sqlite_utils.Database) -> dict:
+             db: sqlite_utils.Database, *, everything: bool = False) -> dict:
     """Clusters (count, centre, bounds) and single organisations in view at ``zoom``.
 
     Zoomed in (``POINTS_ZOOM``) with at most ``POINT_LIMIT`` organisations in view, or
     at the highest zoom, they are all returned as points; otherwise organisations
-    alone in their cell come as points and the others as clusters.
+    alone in their cell come as points and the others as clusters. ``everything``: the
+    mask selects every published organisation (no filter), and a low-zoom view reads
+    its cells from sums made once per version of the columns.
     """
+    bounded = _bounded_zoom(bbox, zoom)
+    if everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM:
+        cells, total = _cells_from_level(columns, bbox, bounded)
+        return _answer(cells, total, 256 * 2 ** bounded, db)
+    if mask is None:
+        mask = unpack(columns.live, columns.size)
     view = mask & in_bbox(columns, bbox)
     total = int(np.count_nonzero(view))
     if total == 0:
@@ -414,10 +512,17 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     np.minimum.at(west, cell, lon)
     np.maximum.at(east, cell, lon)
     counts, south, north, west, east = counts[used], south[used], north[used], west[used], east[used]
-    cells = _merge_close(
-        [[float(mean_lat[i]), float(mean_lon[i]), int(counts[i]), float(west[i]), float(south[i]),
-          float(east[i]), float(north[i]), int(columns.ids[int(first[i])]) if counts[i] == 1 else 0]
-         for i in range(len(used))], world)
+    cells = [[float(mean_lat[i]), float(mean_lon[i]), int(counts[i]), float(west[i]), float(south[i]),
+              float(east[i]), float(north[i]), int(columns.ids[int(first[i])]) if counts[i] == 1 else 0]
+             for i in range(len(used))]
+    return _answer(cells, total, world, db)
+
+
+def _answer(cells: list[list], total: int, world: float, db: sqlite_utils.Database) -> dict:
+    """Close cells merged; clusters, and the organisations alone in their cell as points."""
+    if not total:
+        return {"total": 0, "clusters": [], "points": []}
+    cells = _merge_close(cells, world)
     groups, singles = [], []
     for lat_, lon_, n, w, s, e, nn, first_id in cells:
         if n == 1:

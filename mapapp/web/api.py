@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
 from .. import catalogue, records, vocab
 from ..errors import BadRequest, NotFound
-from ..filters import Filters
+from ..filters import KINDS, Filters
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number
 from . import apihttp, openapi
@@ -36,8 +36,13 @@ def clusters():
     zoom = _int_arg("zoom", None, 0, mapindex.MAX_ZOOM)
     db = get_db()
     columns = map_index().get(db)
-    mask = mapindex.selection(columns, filters, db)
-    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db)
+    everything = not filters.q and not any(getattr(filters, kind) for kind in KINDS)
+    mask = None
+    if not everything:
+        bits = mapindex.selection_bits(columns, filters, db)
+        everything = mapindex.count_bits(bits) == mapindex.count_bits(columns.live)  # filters that keep all
+        mask = None if everything else mapindex.unpack(bits, columns.size)
+    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything)
     return jsonify({"ok": True, "zoom": zoom, **answer,
                     "cluster_fields": ["lat", "lon", "count", "bbox"],
                     "point_fields": ["slug", "name", "lat", "lon"]})
