@@ -374,7 +374,7 @@ def lonlat_bbox(columns: MapColumns, mask: np.ndarray) -> list[float] | None:
             float(columns.lon[located].max()), float(columns.lat[located].max())]
 
 
-LEVELS_MAX_ZOOM = 8  # up to this zoom, an unfiltered view reads its cells from ``_level``
+LEVELS_MAX_ZOOM = 7  # up to this zoom, an unfiltered view reads its cells from ``_level``
 
 
 @dataclass
@@ -413,7 +413,8 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
             cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
             keys = cx * (1 << 32) + cy
             by_cell = np.argsort(keys, kind="stable")
-            keys, lat, lon, positions = keys[by_cell], lat[by_cell], lon[by_cell], positions[by_cell]
+            # Positions as int32 (a level is private to each worker: 4 MB a million, not 8).
+            keys, lat, lon, positions = keys[by_cell], lat[by_cell], lon[by_cell], positions[by_cell].astype(np.int32)
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
             counts = np.diff(np.r_[starts, len(keys)])
             reduce = (lambda f, a: f.reduceat(a, starts)) if len(keys) else (lambda f, a: a[:0])
