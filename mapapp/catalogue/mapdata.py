@@ -10,13 +10,9 @@ from .reads import _LIST_COLUMNS, fts_query
 # -- the map index's snapshot --------------------------------------------------------
 
 
-def map_rows(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[tuple]:
-    """``(id, lat, lon, country, relation, name)`` of every published organisation (or of
-    those of ``ids`` that are published), by id."""
-    if ids is None:
-        return db.execute(
-            "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"
-            " WHERE status = 'published' ORDER BY id").fetchall()
+def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
+    """``(id, lat, lon, country, relation, name)`` of those of ``ids`` that are published, by id
+    (``iter_map_rows`` reads them all)."""
     out: list[tuple] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -91,18 +87,16 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
     return [by_id[i] for i in ids if i in by_id]
 
 
-def map_memberships(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[tuple[str, str, int]]:
-    """``(kind, value, organisation id)`` for themes, needs, offers, projects and visits
-    of published organisations (or of those of ``ids``)."""
-    if ids is not None:
-        out: list[tuple[str, str, int]] = []
-        for start in range(0, len(ids), 300):
-            chunk = ids[start:start + 300]
-            placeholders = ", ".join("?" * len(chunk))
-            published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
-            out += _memberships(db, published, chunk * 4)
-        return out
-    return _memberships(db, "SELECT id FROM organisations WHERE status = 'published'", [])
+def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str, str, int]]:
+    """``(kind, value, organisation id)`` for the themes, needs, offers, projects and visits
+    of those of ``ids`` that are published (``member_lists`` reads them all, value by value)."""
+    out: list[tuple[str, str, int]] = []
+    for start in range(0, len(ids), 300):
+        chunk = ids[start:start + 300]
+        placeholders = ", ".join("?" * len(chunk))
+        published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
+        out += _memberships(db, published, chunk * 4)
+    return out
 
 
 def _memberships(db: sqlite_utils.Database, published: str, params: list) -> list[tuple[str, str, int]]:

@@ -360,11 +360,6 @@ def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Databas
     return counts
 
 
-def total(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> int:
-    """How many organisations match ``filters`` (bbox aside)."""
-    return count_bits(selection_bits(columns, filters, db))
-
-
 def lonlat_bbox(columns: MapColumns, mask: np.ndarray) -> list[float] | None:
     """``[min_lon, min_lat, max_lon, max_lat]`` of the located organisations in ``mask``."""
     located = mask & ~np.isnan(columns.lat)
@@ -483,7 +478,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     total = int(np.count_nonzero(view))
     if total == 0:
         return {"total": 0, "clusters": [], "points": []}
-    zoom = _bounded_zoom(bbox, zoom)
+    zoom = bounded
     if (zoom >= POINTS_ZOOM and total <= POINT_LIMIT) or zoom >= MAX_ZOOM:
         chosen = columns.ids[view]
         return {"total": total, "clusters": [], "points": _points(db, chosen.tolist())}
