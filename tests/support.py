@@ -87,6 +87,21 @@ def sign_in(client, email, password=PASSWORD):
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
+def sign_in_browser(page, url: str, email: str, password: str = PASSWORD) -> None:
+    """Open ``url`` (a staff page sends the sign-in form) and sign in as a person does."""
+    page.goto(url)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def open_settled(page, url: str) -> None:
+    """Open ``url`` and, on a map page, wait until its view is drawn."""
+    page.goto(url)
+    if page.locator("#mapapp-settings").count():
+        page.wait_for_selector("body[data-map-ready=true]")
+
+
 def upload(client, path: Path, **fields):
     """Upload a file for import, as the staff form does."""
     token = csrf_from(client.get("/admin/imports").get_data(as_text=True))

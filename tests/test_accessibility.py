@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PASSWORD, published, route_tiles
+from support import make_org, open_settled, published, route_tiles, sign_in_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 
@@ -41,9 +41,7 @@ def test_public_pages_have_no_serious_accessibility_violation(demo_app, demo_db_
     found = {}
     with live_server_for(demo_app) as server:
         for path in public_pages(demo_db_path):
-            axe_page.goto(server.url + path)
-            if axe_page.locator("#mapapp-settings").count():
-                axe_page.wait_for_selector("body[data-map-ready=true]")
+            open_settled(axe_page, server.url + path)
             problems = serious_violations(axe_page)
             if problems:
                 found[path] = problems
@@ -62,14 +60,10 @@ def test_an_open_filter_panel_and_a_popup_pass_too(demo_app, demo_db_path, axe_p
 
 
 def test_staff_pages_have_no_serious_accessibility_violation(app, db, staff, axe_page, live_server_for):
-    from support import make_org
 
     org = make_org(db, "Accessible coop")
     with live_server_for(app) as server:
-        axe_page.goto(server.url + "/login")
-        axe_page.fill("input[name=email]", "admin@example.org")
-        axe_page.fill("input[name=password]", PASSWORD)
-        axe_page.click("button[type=submit]")
+        sign_in_browser(axe_page, server.url + "/login", "admin@example.org")
         found = {}
         for path in ("/admin", "/admin/organisations", f"/admin/organisations/{org.id}/edit", "/admin/imports",
                      "/admin/users"):

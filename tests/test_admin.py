@@ -145,7 +145,6 @@ def test_staff_list_filters_by_public_filters_precision_and_source(app, db, staf
 
 
 def test_staff_dates_are_in_their_language_and_time_zone_and_the_history_names_the_organisation(app, db, staff):
-    from support import make_org
 
     org = make_org(db, "Dated coop", status="draft")
     client = app.test_client()

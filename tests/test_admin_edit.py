@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from support import PASSWORD, csrf_from, form_fields, make_org, route_tiles, sign_in
+from support import csrf_from, form_fields, make_org, route_tiles, sign_in, sign_in_browser
 
 from mapapp import catalogue
 from mapapp.importing import importer
@@ -78,10 +78,7 @@ def test_dragged_pin_is_saved_as_manual_and_kept_by_a_reimport(app, db, staff, p
     org = catalogue.find_organisations(db, catalogue.Filters(q="bolognese"))[0]
     route_tiles(page)
     with live_server_for(app) as server:
-        page.goto(f"{server.url}/admin/organisations/{org['id']}/edit")
-        page.fill("input[name=email]", "editor@example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in_browser(page, f"{server.url}/admin/organisations/{org['id']}/edit", "editor@example.org")
         page.wait_for_selector("body[data-edit-ready=true]")
         pin = page.locator("#edit-map .leaflet-marker-icon")
         pin.scroll_into_view_if_needed()

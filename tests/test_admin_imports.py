@@ -4,7 +4,7 @@ import re
 import time
 from pathlib import Path
 
-from support import PASSWORD, csrf_from, make_org, route_tiles, sign_in, upload, wait_done
+from support import csrf_from, make_org, route_tiles, sign_in, sign_in_browser, upload, wait_done
 
 from mapapp import catalogue
 from mapapp.filters import Filters
@@ -81,10 +81,7 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     route_tiles(page)
     with live_server_for(app) as server:
-        page.goto(server.url + "/admin/imports")
-        page.fill("input[name=email]", "editor@example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in_browser(page, server.url + "/admin/imports", "editor@example.org")
         page.wait_for_url("**/admin/imports")
         page.set_input_files("input[name=file]", str(FIXTURES / "french_excel.csv"))
         page.select_option("select[name=status]", "published")

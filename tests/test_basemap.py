@@ -8,7 +8,7 @@ import json
 
 from mapapp import catalogue
 from mapapp.mapdata import outlines
-from support import PASSWORD, make_org, published, route_tiles
+from support import make_org, published, route_tiles, sign_in_browser
 
 OUTLINED = ".leaflet-container[data-basemap=outlines] path.basemap-outline"
 
@@ -101,10 +101,7 @@ def test_the_pin_editor_offline_still_shows_which_country_a_pin_is_in(app, db, s
     org = make_org(db, name="Offline coop", city="Lefkosia", country="CY", lat=35.17, lon=33.36)
     block_tiles(page)
     with live_server_for(app) as server:
-        page.goto(f"{server.url}/admin/organisations/{org.id}/edit")
-        page.fill("input[name=email]", "editor@example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in_browser(page, f"{server.url}/admin/organisations/{org.id}/edit", "editor@example.org")
         page.wait_for_selector("#edit-map" + OUTLINED[len(".leaflet-container"):], state="attached", timeout=10_000)
         assert page.locator("#edit-map .basemap-notice").is_visible()
         assert page.locator("#edit-map .leaflet-marker-icon").count() == 1

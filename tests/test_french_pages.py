@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mapapp import accounts, catalogue
-from support import make_org, route_tiles
+from support import make_org, open_settled, route_tiles, sign_in_browser
 
 EMAIL, PASSWORD = "claire@exemple.fr", "une phrase de passe assez longue"
 # Words that are English and not French (nor Italian, Polish, Greek or Dutch words a
@@ -73,9 +73,7 @@ def french_app(app, db):
 def visit_all(page, server, paths) -> dict[str, list[str]]:
     found = {}
     for path in paths:
-        page.goto(server.url + path)
-        if page.locator("#mapapp-settings").count():
-            page.wait_for_selector("body[data-map-ready=true]")
+        open_settled(page, server.url + path)
         words = english_words(page)
         if words:
             found[path] = words
@@ -121,10 +119,7 @@ def test_staff_pages_in_french_show_no_english(french_app, db, browser, live_ser
     org = catalogue.find_organisations(db, catalogue.Filters(q="lumière"))[0]
     try:
         with live_server_for(french_app) as server:
-            page.goto(server.url + "/login?lang=fr")
-            page.fill("input[name=email]", EMAIL)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            sign_in_browser(page, server.url + "/login?lang=fr", EMAIL, PASSWORD)
             found = visit_all(page, server, ["/admin?lang=fr", "/admin/organisations?lang=fr",
                                              f"/admin/organisations/{org['id']}/edit?lang=fr",
                                              "/admin/users?lang=fr", "/admin/imports?lang=fr"])
