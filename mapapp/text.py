@@ -25,7 +25,10 @@ def fold_text(text: object) -> str:
     """Lower-case, accent-free, punctuation-free form of any text (what the search indexes)."""
     if text is None:
         return ""
-    text = _COMBINING.sub("", unicodedata.normalize("NFKD", str(text).casefold()))
+    text = str(text)
+    if text.isascii():  # nothing to decompose or to spell in Latin letters
+        return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
     return " ".join(_NOT_WORD.sub(" ", text.translate(_FOLD_LETTERS)).split())
 
 

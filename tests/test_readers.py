@@ -10,9 +10,10 @@ FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 
 def test_french_excel_csv_is_decoded_and_split():
     table = read_table(FIXTURES / "french_excel.csv", score_header=score_header)
+    rows = list(table.rows)
     assert (table.encoding, table.delimiter) == ("cp1252", ";")
     assert table.headers[:3] == ["Nom", "Adresse", "Code postal"]
-    number, cells = table.rows[0]
+    number, cells = rows[0]
     assert number == 2 and cells[0] == "Coopérative Élan" and cells[2] == "1000"
 
 
@@ -37,11 +38,12 @@ def test_xlsx_with_a_title_row_and_numbers(tmp_path):
     book.save(path)
 
     table = read_table(path, sheet="Partners", score_header=score_header)
+    rows = list(table.rows)
     assert table.header_row == 3
     assert table.headers == ["Name", "Postcode", "City", "Country", "Latitude", "Longitude"]
-    assert [n for n, _ in table.rows] == [4, 6]  # the empty row is skipped, numbers kept
-    assert table.rows[0][1][:2] == ["Coop A", "1000"]
-    assert table.rows[0][1][4] == "46.2"
+    assert [n for n, _ in rows] == [4, 6]  # the empty row is skipped, numbers kept
+    assert rows[0][1][:2] == ["Coop A", "1000"]
+    assert rows[0][1][4] == "46.2"
     with pytest.raises(ReadError, match="its sheets are: Intro, Partners"):
         read_table(path, sheet="Nope")
     # Without --sheet the cover page is passed over for the first sheet with a table.
@@ -55,7 +57,8 @@ def test_ods(tmp_path):
     pd.DataFrame({"Nome": ["Cooperativa Uno"], "Città": ["Bologna"], "Paese": ["Italia"]}).to_excel(
         path, engine="odf", index=False)
     table = read_table(path, score_header=score_header)
-    assert table.format == "ods" and table.rows[0][1] == ["Cooperativa Uno", "Bologna", "Italia"]
+    rows = list(table.rows)
+    assert table.format == "ods" and rows[0][1] == ["Cooperativa Uno", "Bologna", "Italia"]
 
 
 def test_geojson_points_and_properties():

@@ -37,7 +37,8 @@ def test_empty_columns_after_the_last_header_do_not_count(tmp_path):
     path = tmp_path / "padded.csv"
     path.write_text("name,city" + "," * 5000 + "\nCoop,Lyon\n")
     table = readers.read_table(path)
-    assert table.headers == ["name", "city"] and table.rows[0][1][:2] == ["Coop", "Lyon"]
+    rows = list(table.rows)
+    assert table.headers == ["name", "city"] and rows[0][1][:2] == ["Coop", "Lyon"]
 
 
 def _zip(path: Path, parts: dict[str, bytes]) -> Path:
@@ -76,7 +77,7 @@ def test_a_long_description_imports_and_a_broken_quote_is_named(db, tmp_path):
     assert len(db.execute("SELECT description FROM organisations WHERE id = ?", [stored["id"]]).fetchone()[0]) > 190_000
     line = tmp_path / "one-line.csv"
     line.write_text("name,description\nCoop," + "y" * 10_000_000 + "\n")
-    assert readers.read_table(line).rows[0][1][1] == "y" * 10_000_000
+    assert next(readers.read_table(line).rows)[1][1] == "y" * 10_000_000
 
 
 def test_odd_length_utf16_is_a_clear_error(tmp_path):

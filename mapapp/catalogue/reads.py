@@ -204,10 +204,26 @@ def stats(db: sqlite_utils.Database) -> dict:
     }
 
 
-def duplicate_candidates(db: sqlite_utils.Database) -> list[dict]:
-    """Name, place and website of every organisation, to spot likely duplicates."""
-    return dict_rows(db.execute(
-        "SELECT id, slug, name, city, country, lat, lon, website, source, source_ref FROM organisations"))
+def duplicate_candidates(db: sqlite_utils.Database, ids: list[int] | None = None) -> list[dict]:
+    """Name, place and website of every organisation (or of those with these ids), to
+    spot likely duplicates."""
+    sql = "SELECT id, slug, name, city, country, lat, lon, website, source, source_ref FROM organisations"
+    if ids is None:
+        return dict_rows(db.execute(sql))
+    if not ids:
+        return []
+    return dict_rows(db.execute(f"{sql} WHERE id IN ({', '.join('?' * len(ids))})", list(ids)))  # nosec B608 # ? placeholders only
+
+
+def names_and_websites(db: sqlite_utils.Database):
+    """``(id, name, website)`` of every organisation, row by row."""
+    return db.execute("SELECT id, name, website FROM organisations")
+
+
+def source_has_refs(db: sqlite_utils.Database, source: str) -> bool:
+    """True when some organisation of ``source`` has a reference an import can match."""
+    return db.execute("SELECT 1 FROM organisations WHERE source = ? AND source_ref IS NOT NULL LIMIT 1",
+                      [source]).fetchone() is not None
 
 
 def project_exists(db: sqlite_utils.Database, slug: str) -> bool:

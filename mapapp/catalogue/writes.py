@@ -217,6 +217,22 @@ def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, rep
                         [(org_id, lang, text) for lang, text in related["descriptions"].items()])
 
 
+def slugs_taken(db: sqlite_utils.Database, bases: set[str]) -> set[str]:
+    """The slugs in use among ``bases`` and their numbered forms (``base-2``…): what
+    ``unique_slug`` must avoid for them, without reading every slug."""
+    taken: set[str] = set()
+    bases = list(bases)
+    for start in range(0, len(bases), 5000):
+        part = bases[start:start + 5000]
+        found = [r[0] for r in db.execute(
+            f"SELECT slug FROM organisations WHERE slug IN ({', '.join('?' * len(part))})", part)]  # nosec B608 # ? placeholders only
+        taken.update(found)
+        for base in found:  # "-" sorts just before ".": the range holds base-2, base-3…
+            taken.update(r[0] for r in db.execute(
+                "SELECT slug FROM organisations WHERE slug > ? AND slug < ?", [base + "-", base + "."]))
+    return taken
+
+
 def all_slugs(db: sqlite_utils.Database) -> set[str]:
     """Every organisation slug in use."""
     return {row[0] for row in db.execute("SELECT slug FROM organisations")}

@@ -12,19 +12,24 @@ nothing.
 
 from __future__ import annotations
 
+import gc
+import itertools
 import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns
+from . import columns, readers
 from .normalise import (
     clean_multiline,
     clean_text,
@@ -145,12 +150,21 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
 
 def _read(db: sqlite_utils.Database, path: Path, options: Options):
     """The file's table and column plan, once the options are checked."""
+    _check_options(db, options)
+    return read_file(path, options)
+
+
+def _check_options(db: sqlite_utils.Database, options: Options) -> None:
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
     if options.project and not catalogue.project_exists(db, options.project):
         known = ", ".join(catalogue.project_slugs(db)) or "none yet"
         raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
                            "create it with: mapapp create-project SLUG --name NAME")
+
+
+def read_file(path: Path, options: Options):
+    """The file's table (its rows still to be read) and column plan."""
     try:
         if isinstance(options.mapping, dict):
             mapping = columns.check_mapping(options.mapping, "the mapping")
@@ -169,11 +183,15 @@ def _read(db: sqlite_utils.Database, path: Path, options: Options):
     return table, columns.plan_columns(table.headers, mapping)
 
 
+# Rows read, checked, located and written together. The import streams: memory holds one
+# chunk of rows (and what identifies each row already seen), never the whole file.
+CHUNK_ROWS = 5000
+
+
 def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPlan, options: Options,
             chain: Chain) -> Report:
     source = options.source or catalogue.slugify(path.stem)
-    report = Report(file=path.name, source=source, dry_run=options.dry_run,
-                    details=_describe(table))
+    report = Report(file=path.name, source=source, dry_run=options.dry_run)
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(getattr(table, "sheets", None) or []) > 1 and options.sheet is None:
@@ -190,94 +208,225 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
             N_("no column holds the organisations' names; the headers are: %(headers)s. "
                "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
             headers=", ".join(table.headers), how=map_it["name"]))
-    if not table.rows:
-        raise ImportFailed(Message(N_("%(file)s has a header row but no data rows"), file=path.name))
-    if options.max_rows is not None and len(table.rows) > options.max_rows:
-        report.notes.append(Message(N_("only the first %(n)s of %(total)s rows were checked"),
-                                    n=options.max_rows, total=len(table.rows)))
-        table.rows = table.rows[:options.max_rows]
-
-    total_rows = len(table.rows)
+    run = _Run(db, table, plan, options, chain, report, source)
+    rows = rest = iter(table.rows)
+    if options.max_rows is not None:
+        rows = itertools.islice(rows, options.max_rows)
+    checked = _non_empty(_Validator(table, plan, report).chunks(rows, run.next_size), path)
+    with _fewer_collections():
+        if options.batch_size and not options.dry_run:
+            run.in_batches(checked)
+        else:
+            try:
+                with catalogue.write_transaction(db):
+                    run.in_one_transaction(checked)
+                    if options.dry_run:
+                        raise _DryRun
+            except _DryRun:
+                pass
+    total = run.rows_read
+    if options.max_rows is not None:
+        total += sum(1 for _ in rest)
+        if total > run.rows_read:
+            report.notes.append(Message(N_("only the first %(n)s of %(total)s rows were checked"),
+                                        n=options.max_rows, total=total))
+    for number in table.overflow[:1]:
+        report.add(number, Message(readers.EXTRA_HEADER), "warning", Message(N_(
+            "%(n)s row(s) from row %(row)s have cells beyond the last header; those cells were not imported"),
+            n=len(table.overflow), row=number))
+    report.details = _describe(table, total)
     if options.progress:
-        options.progress(0, total_rows)
-    candidates = _validate(table, plan, report, options.progress)
-    table.rows = []  # validated: the raw cells are no longer needed
-    if options.progress:
-        options.progress(total_rows // 2, total_rows)
-    stored = catalogue.stored_by_source(db, source)
-    _locate(candidates, stored, chain, options, report, total_rows)
-    context = _WriteContext.prepare(db, options)
-    if options.batch_size and not options.dry_run:
-        _write_in_batches(db, candidates, stored, source, options, report, context, total_rows)
-    else:
-        try:
-            with catalogue.write_transaction(db):
-                _write(db, candidates, stored, source, options, report, context)
-                if options.dry_run:
-                    raise _DryRun
-        except _DryRun:
-            pass
-    if options.progress:
-        options.progress(total_rows, total_rows)
-    report.rows.sort(key=lambda r: r.row)
+        options.progress(run.rows_read, run.rows_read)
     report.samples.sort(key=lambda s: s["row"])
     return report
 
 
-def _describe(table) -> str:
+def _non_empty(checked, path: Path):
+    """The checked chunks, refusing a file without data rows before anything is written."""
+    checked = iter(checked)
+    first = next(checked, None)
+    if first is None or not first.rows:
+        raise ImportFailed(Message(N_("%(file)s has a header row but no data rows"), file=path.name))
+    yield first
+    yield from checked
+
+
+_collector_lock = threading.Lock()
+_collector_users = [0, None]  # imports running, thresholds to restore
+
+
+@contextmanager
+def _fewer_collections():
+    """An import makes millions of short-lived objects that reference counting frees; the
+    cycle collector's passes over them took a third of the time. While imports run it
+    passes far less often (a process-wide setting, put back when the last one ends)."""
+    with _collector_lock:
+        if _collector_users[0] == 0:
+            _collector_users[1] = gc.get_threshold()
+            gc.set_threshold(50_000, 50, 100)
+        _collector_users[0] += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_users[0] -= 1
+            if _collector_users[0] == 0:
+                gc.set_threshold(*_collector_users[1])
+
+
+def _describe(table, rows: int) -> str:
     if table.format == "csv":
         sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(table.delimiter, table.delimiter)
-        return f"CSV, {table.encoding}, {sep}-separated, {len(table.rows)} rows"
+        return f"CSV, {table.encoding}, {sep}-separated, {rows} rows"
     if table.format in ("xlsx", "ods"):
-        return f"{table.format.upper()}, sheet '{table.sheet}', {len(table.rows)} rows"
-    return f"GeoJSON, {len(table.rows)} features"
+        return f"{table.format.upper()}, sheet '{table.sheet}', {rows} rows"
+    return f"GeoJSON, {rows} features"
+
+
+@dataclass
+class Checked:
+    """One chunk of rows, read and checked: what the write phase takes in."""
+
+    rows: int  # rows read (including those skipped)
+    candidates: list[Candidate]
+    skipped: list[RowOutcome]
+    consumed: float  # how much of the file has been read, 0 to 1
+
+
+class _Run:
+    """One import going through the file chunk by chunk: each chunk's rows are checked,
+    located and written before the next chunk is taken."""
+
+    def __init__(self, db, table, plan: columns.ColumnPlan, options: Options, chain: Chain, report: Report,
+                 source: str):
+        self.db, self.table, self.options, self.chain, self.report, self.source = (
+            db, table, options, chain, report, source)
+        self.context = _WriteContext.prepare(db, options, source)
+        self.rows_read, self.consumed = 0, 0.0
+        self.size = options.batch_size if options.batch_size and not options.dry_run else CHUNK_ROWS
+
+    def next_size(self) -> int:
+        """Rows for the next chunk (batched imports size them to about a second of writing)."""
+        return self.size
+
+    def progress(self, done: int) -> None:
+        """Rows done, against the file's estimated rows (from how much of it was read)."""
+        if self.options.progress:
+            consumed = self.consumed
+            total = max(round(self.rows_read / consumed) if consumed > 0 else self.rows_read, self.rows_read, 1)
+            self.options.progress(done, total)
+
+    def prepare(self, chunk: Checked) -> dict:
+        """Take in one checked chunk and locate its candidates: what is stored of them."""
+        self.rows_read += chunk.rows
+        self.consumed = chunk.consumed
+        candidates = chunk.candidates
+        stored = (catalogue.stored_by_source(self.db, self.source, refs=[c.key for c in candidates])
+                  if self.context.source_has_refs and candidates else {})
+        _locate(candidates, stored, self.chain, self.options, self.report,
+                lambda n: self.progress(self.rows_read - chunk.rows + n))
+        return stored
+
+    def in_one_transaction(self, checked) -> None:
+        for chunk in checked:
+            stored = self.prepare(chunk)
+            outcomes = _write(self.db, chunk.candidates, stored, self.source, self.options, self.report,
+                              self.context, keep_changes=False)
+            self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
+            self.progress(self.rows_read)
+
+    def in_batches(self, checked) -> None:
+        """Commit each chunk in its own transaction (staff can write between them); a first
+        chunk of ``batch_size`` rows, then about BATCH_SECONDS' worth. A failure takes back
+        what was committed."""
+        report, options = self.report, self.options
+        committed = 0
+        try:
+            for chunk in checked:
+                stored = self.prepare(chunk)
+                began = time.monotonic()
+                with catalogue.write_transaction(self.db):
+                    outcomes = _write(self.db, chunk.candidates, stored, self.source, options, report,
+                                      self.context, keep_changes=True)
+                    if options.on_commit:
+                        options.on_commit(self.db, report.changes[committed:])
+                committed = len(report.changes)
+                report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
+                took = time.monotonic() - began
+                self.size = max(1, min(4 * self.size, int(self.size * BATCH_SECONDS / max(took, 1e-3))))
+                self.progress(self.rows_read)
+                time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
+        except BaseException:
+            revert(self.db, report.changes[:committed], after=options.on_revert)
+            raise
 
 
 # -- phase 1: validation -------------------------------------------------------------
 
 
-def _validate(table, plan: columns.ColumnPlan, report: Report, progress=None) -> list[Candidate]:
-    present = set(plan.fields.values())
-    translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
-    header_of = {f: table.headers[i] for i, f in plan.fields.items()}
-    candidates: list[Candidate] = []
-    seen: dict[str, int] = {}
-    total = len(table.rows)
-    for done, (number, cells) in enumerate(table.rows):
-        if progress and done % 2000 == 0:
-            progress(done // 2, total)  # validation is about half of the work
-        raw = {f: cells[i] for i, f in plan.fields.items()}
-        if _is_total_row(raw):
-            report.add(number, header_of["name"], "warning", Message(
-                N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
-                name=clean_text(raw["name"])))
-            report.rows.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
-            continue
-        if len(raw.get("name", "")) > MAX_NAME_LENGTH:
-            report.add(number, header_of["name"], "error", Message(
-                N_("the name has %(n)s characters (at most %(max)s): a quote left open in the file may have "
-                   "joined the rows after it; row skipped"), n=f"{len(raw['name']):,}", max=MAX_NAME_LENGTH))
-            report.rows.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
-            continue
-        warnings: list[tuple[str, str]] = []
-        candidate = _validate_row(number, raw, present, table.points.get(number), warnings, translated)
-        for fld, message in warnings:
-            report.add(number, header_of.get(fld, fld), "warning", message)
-        if candidate is None:
-            name = clean_text(raw.get("name", ""))
-            report.add(number, header_of["name"], "error",
-                       Message(N_("no organisation name (empty or a placeholder such as 'n/a'); row skipped")))
-            report.rows.append(RowOutcome(number, name, "skipped"))
-            continue
-        if candidate.key in seen:
-            report.add(number, "", "error", Message(
-                N_("same organisation as row %(row)s (same reference, or same name, city and country); "
-                   "row skipped"), row=seen[candidate.key]))
-            report.rows.append(RowOutcome(number, candidate.values["name"], "skipped"))
-            continue
-        seen[candidate.key] = number
-        candidates.append(candidate)
-    return candidates
+class _Validator:
+    """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
+
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report):
+        self.table, self.plan, self.report = table, plan, report
+        self.present = set(plan.fields.values())
+        self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
+        self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
+        self.seen: dict[str, int] = {}
+
+    def chunks(self, rows, size):
+        """``Checked`` chunks of ``size()`` rows each (asked again before each chunk)."""
+        rows = iter(rows)
+        while True:
+            try:
+                part = list(itertools.islice(rows, size()))
+            except ReadError as e:  # found late in the file: nothing of it is kept
+                raise ImportFailed(e.args[0] if e.args else str(e)) from None
+            if not part:
+                return
+            candidates, skipped = self.chunk(part)
+            _check_points_in_bulk(candidates)
+            yield Checked(len(part), candidates, skipped, self.table.consumed())
+
+    def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
+        report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
+        fields = list(self.plan.fields.items())
+        candidates: list[Candidate] = []
+        skipped: list[RowOutcome] = []
+        for number, cells in rows:
+            raw = {f: cells[i] for i, f in fields}
+            if _is_total_row(raw):
+                report.add(number, header_of["name"], "warning", Message(
+                    N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
+                    name=clean_text(raw["name"])))
+                skipped.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
+                continue
+            if len(raw.get("name", "")) > MAX_NAME_LENGTH:
+                report.add(number, header_of["name"], "error", Message(
+                    N_("the name has %(n)s characters (at most %(max)s): a quote left open in the file may have "
+                       "joined the rows after it; row skipped"), n=f"{len(raw['name']):,}", max=MAX_NAME_LENGTH))
+                skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
+                continue
+            warnings: list[tuple[str, str]] = []
+            candidate = _validate_row(number, raw, self.present, points.get(number) if points else None,
+                                      warnings, self.translated)
+            for fld, message in warnings:
+                report.add(number, header_of.get(fld, fld), "warning", message)
+            if candidate is None:
+                name = clean_text(raw.get("name", ""))
+                report.add(number, header_of["name"], "error",
+                           Message(N_("no organisation name (empty or a placeholder such as 'n/a'); row skipped")))
+                skipped.append(RowOutcome(number, name, "skipped"))
+                continue
+            if candidate.key in seen:
+                report.add(number, "", "error", Message(
+                    N_("same organisation as row %(row)s (same reference, or same name, city and country); "
+                       "row skipped"), row=seen[candidate.key]))
+                skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
+                continue
+            seen[candidate.key] = number
+            candidates.append(candidate)
+        return candidates, skipped
 
 
 def _is_total_row(raw: dict) -> bool:
@@ -450,13 +599,13 @@ def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
 
 
 def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
-            report: Report, total_rows: int) -> None:
-    _check_points_in_bulk(candidates)
+            report: Report, progress) -> None:
+    """Locate one chunk's candidates; ``progress(n)`` after each (online geocoders make
+    it slow, so every row reports and the callback decides how often to record it).
+    The provided points were checked against their countries with the chunk."""
     for done, c in enumerate(candidates):
         if options.progress:
-            # Locating is the third quarter of the work; online geocoders make it slow,
-            # so every row reports (the callback decides how often to record it).
-            options.progress(total_rows // 2 + done * total_rows // max(4 * len(candidates), 1), total_rows)
+            progress(done)
         previous = stored.get(c.key)
         if previous and previous.values["geo_precision"] == "manual":
             continue  # placed by hand: never moved by an import
@@ -497,56 +646,68 @@ def _check_points_in_bulk(candidates: list[Candidate]) -> None:
 
 @dataclass
 class _WriteContext:
-    """What the write phase knows of the catalogue before it starts, kept across batches."""
+    """What the write phase knows of the catalogue before it starts, kept across chunks."""
 
-    slugs: set[str]
-    by_name: dict[str, list[dict]]
-    by_site: dict[str, list[dict]]
-    any_existing: bool
+    existing: _ExistingIndex | None  # None: the catalogue was empty, nothing to be a duplicate of
+    source_has_refs: bool  # the source was imported before: rows may update stored organisations
     project_id: int | None
     set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
 
     @classmethod
-    def prepare(cls, db, options: Options) -> _WriteContext:
-        existing = catalogue.duplicate_candidates(db)
-        by_name: dict[str, list[dict]] = {}
-        by_site: dict[str, list[dict]] = {}
-        for org in existing:
-            by_name.setdefault(fold(org["name"]), []).append(org)
-            if org["website"]:
-                by_site.setdefault(_site_key(org["website"]), []).append(org)
+    def prepare(cls, db, options: Options, source: str) -> _WriteContext:
         project_id = catalogue.project_id(db, options.project) if options.project else None
-        return cls({o["slug"] for o in existing}, by_name, by_site, bool(existing), project_id,
+        return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), project_id,
                    set_based=not options.batch_size or options.dry_run)
+
+
+class _ExistingIndex:
+    """The organisations already in the catalogue, by folded name and by website, held as
+    sorted hashes (16 bytes each): a million of them fit in a few dozen megabytes. A hit
+    is read from the catalogue and compared in full."""
+
+    def __init__(self, db, names: np.ndarray, name_ids: np.ndarray, sites: np.ndarray, site_ids: np.ndarray):
+        self.db = db
+        self.names, self.name_ids, self.sites, self.site_ids = names, name_ids, sites, site_ids
+
+    @classmethod
+    def build(cls, db) -> _ExistingIndex | None:
+        names, name_ids, sites, site_ids = [], [], [], []
+        for org_id, name, website in catalogue.names_and_websites(db):
+            names.append(hash(fold(name)))
+            name_ids.append(org_id)
+            if website:
+                sites.append(hash(_site_key(website)))
+                site_ids.append(org_id)
+        if not names:
+            return None
+
+        def sorted_pair(keys, ids):
+            keys, ids = np.array(keys, dtype=np.int64), np.array(ids, dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            return keys[order], ids[order]
+
+        return cls(db, *sorted_pair(names, name_ids), *sorted_pair(sites, site_ids))
+
+    @staticmethod
+    def _ids(keys: np.ndarray, ids: np.ndarray, key: int) -> list[int]:
+        start = int(np.searchsorted(keys, key, "left"))
+        end = int(np.searchsorted(keys, key, "right"))
+        return ids[start:end].tolist()
+
+    def same_name(self, name: str) -> list[dict]:
+        ids = self._ids(self.names, self.name_ids, hash(fold(name)))
+        return [o for o in catalogue.duplicate_candidates(self.db, ids) if fold(o["name"]) == fold(name)]
+
+    def same_site(self, website: str) -> list[dict]:
+        key = _site_key(website)
+        ids = self._ids(self.sites, self.site_ids, hash(key))
+        return [o for o in catalogue.duplicate_candidates(self.db, ids) if o["website"] and _site_key(o["website"]) == key]
 
 
 # Each batch holds the write lock about this long; then the import pauses long enough for
 # a waiting writer (SQLite's busy handler retries every 100 ms at most) to get its turn.
 BATCH_SECONDS = 1.0
 BATCH_PAUSE_SECONDS = 0.12
-
-
-def _write_in_batches(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
-                      report: Report, context: _WriteContext, total_rows: int) -> None:
-    committed, start, size = 0, 0, options.batch_size
-    try:
-        while start < len(candidates):
-            batch = candidates[start:start + size]
-            began = time.monotonic()
-            with catalogue.write_transaction(db):
-                _write(db, batch, stored, source, options, report, context)
-                if options.on_commit:
-                    options.on_commit(db, report.changes[committed:])
-            committed, start = len(report.changes), start + len(batch)
-            took = time.monotonic() - began
-            size = max(1, min(4 * size, int(size * BATCH_SECONDS / max(took, 1e-3))))
-            if options.progress:
-                options.progress(3 * total_rows // 4 + start * total_rows // (4 * len(candidates)), total_rows)
-            if start < len(candidates):
-                time.sleep(BATCH_PAUSE_SECONDS)
-    except BaseException:
-        revert(db, report.changes[:committed], after=options.on_revert)
-        raise
 
 
 def revert(db, changes: list[tuple[int, str, dict | None]], *, in_transaction: bool = False,
@@ -575,8 +736,12 @@ def revert(db, changes: list[tuple[int, str, dict | None]], *, in_transaction: b
 
 
 def _write(db, candidates: list[Candidate], stored: dict, source: str, options: Options,
-           report: Report, context: _WriteContext) -> None:
+           report: Report, context: _WriteContext, *, keep_changes: bool) -> list[RowOutcome]:
+    """Write one chunk's candidates (inside the caller's transaction); return their outcomes.
+    With ``keep_changes`` what each row changed is kept in ``report.changes`` (to take a
+    batched import back)."""
     new: list[tuple[Candidate, dict, dict]] = []
+    outcomes: list[RowOutcome] = []
     for c in candidates:
         previous = stored.get(c.key)
         values = {k: v for k, v in c.values.items() if not (previous and k in c.rejected)}
@@ -589,35 +754,37 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             values = {**NEW_DEFAULTS, **values, "status": options.status or "draft"}
             # New rows need no sorting: related_of's order only matters for comparing.
             new.append((c, values, {**EMPTY_RELATED, **c.related}))
-            if context.any_existing:
-                _report_duplicates(c, values, context.by_name, context.by_site, report)
+            if context.existing is not None:
+                _report_duplicates(c, values, context.existing, report)
             continue
         if options.status:
             values["status"] = options.status
         values = {**previous.values, **values}
         action = catalogue.update_organisation(
             db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
-        if action == "updated":
+        if action == "updated" and keep_changes:
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
-        _record(db, report, c, values, previous.id, previous.slug, action, context.project_id)
-    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], context.slugs, set_based=context.set_based)
+        outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
+    taken = catalogue.slugs_taken(db, {catalogue.slugify(v["name"]) for _, v, _ in new})
+    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], taken, set_based=context.set_based)
     for (c, values, _), (org_id, slug) in zip(new, inserted):
-        _record(db, report, c, values, org_id, slug, "created", context.project_id)
-        report.changes.append((org_id, "created", None))
+        outcomes.append(_record(db, report, c, values, org_id, slug, "created", context.project_id))
+        if keep_changes:
+            report.changes.append((org_id, "created", None))
+    return outcomes
 
 
 def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,
-            project_id: int | None) -> None:
+            project_id: int | None) -> RowOutcome:
     if project_id is not None:
         catalogue.add_to_project(db, project_id, org_id)
     if values.get("lat") is None:
-        report.not_located.append((c.row, values["name"], c.address.query()))
+        report.add_not_located(c.row, values["name"], c.address.query())
     if len(report.samples) < SAMPLES:
         report.samples.append({"row": c.row, **{k: values.get(k) for k in SAMPLE_FIELDS},
                                "themes": c.related.get("themes", [])})
-    report.rows.append(RowOutcome(c.row, values["name"], action, slug,
-                                  values.get("geo_precision"), values.get("geo_source")))
+    return RowOutcome(c.row, values["name"], action, slug, values.get("geo_precision"), values.get("geo_source"))
 
 
 def _site_key(url: str) -> str:
@@ -625,9 +792,9 @@ def _site_key(url: str) -> str:
     return host_path
 
 
-def _report_duplicates(c: Candidate, values: dict, by_name, by_site, report: Report) -> None:
+def _report_duplicates(c: Candidate, values: dict, existing: _ExistingIndex, report: Report) -> None:
     found: dict[str, str] = {}
-    for org in by_name.get(fold(values["name"]), []):
+    for org in existing.same_name(values["name"]):
         if org["lat"] is not None and values.get("lat") is not None:
             km = geo.distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
             if km <= DUPLICATE_DISTANCE_KM:
@@ -635,7 +802,7 @@ def _report_duplicates(c: Candidate, values: dict, by_name, by_site, report: Rep
         elif org["country"] == values.get("country") and fold(org["city"]) == fold(values.get("city") or ""):
             found.setdefault(org["slug"], Message(N_("same name and place, one of them not located")))
     if values.get("website"):
-        for org in by_site.get(_site_key(values["website"]), []):
+        for org in existing.same_site(values["website"]):
             found.setdefault(org["slug"], Message(N_("same website")))
     for slug, why in found.items():
-        report.duplicates.append((c.row, values["name"], slug, why))
+        report.add_duplicate(c.row, values["name"], slug, why)

@@ -11,11 +11,12 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,8 @@ class Table:
     """What a file holds, as text."""
 
     headers: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number as shown in a spreadsheet, cells)
+    # (row number as shown in a spreadsheet, cells), produced as they are read: iterate once
+    rows: Iterator[tuple[int, list[str]]]
     format: str
     header_row: int = 1
     encoding: str | None = None
@@ -51,6 +53,10 @@ class Table:
     sheets: list[str] = field(default_factory=list)
     points: dict[int, tuple[float, float]] = field(default_factory=dict)  # row -> (lat, lon)
     notes: list[str] = field(default_factory=list)
+    # How much of the file the rows read so far stand for (0 to 1), for progress.
+    consumed: Callable[[], float] = lambda: 0.0
+    # Rows with cells past the last header that first appear after the rows read ahead.
+    overflow: list[int] = field(default_factory=list)
 
 
 def detect_format(path: Path) -> str:
@@ -140,33 +146,57 @@ def read_table(
 
 # -- CSV ---------------------------------------------------------------------------
 
+_SNIFF_CHARS = 65536
 
-def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
+
+def _check_encoding(path: Path, encoding: str | None) -> tuple[str, str]:
+    """``(codec to open the file with, encoding to report)``, after decoding the whole
+    file once in chunks (so that a bad byte is named before anything is imported),
+    without holding its text."""
+    with path.open("rb") as f:
+        head = f.read(4)
     if encoding:
         try:
-            return raw.decode(encoding), encoding
+            codecs.lookup(encoding)
         except LookupError:
             raise ReadError(f"unknown encoding '{encoding}'; try utf-8 or cp1252") from None
-        except UnicodeDecodeError as e:
-            raise ReadError(f"the file is not valid {encoding} (byte {e.start}); "
-                            "try another --encoding, such as cp1252 or utf-8") from None
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as e:
-            raise ReadError(f"the file starts as UTF-16 text but is cut or damaged at byte {e.start}; "
-                            "save it again as CSV UTF-8") from None
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        # Excel on Windows in western Europe saves CSV as Windows-1252.
-        return raw.decode("cp1252", errors="replace"), "cp1252"
+        bad = _first_bad_byte(path, encoding)
+        if bad is not None:
+            raise ReadError(f"the file is not valid {encoding} (byte {bad}); "
+                            "try another --encoding, such as cp1252 or utf-8")
+        return encoding, encoding
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "utf-8-sig"  # kept lenient: a BOM says what the file meant
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bad = _first_bad_byte(path, "utf-16")
+        if bad is not None:
+            raise ReadError(f"the file starts as UTF-16 text but is cut or damaged at byte {bad}; "
+                            "save it again as CSV UTF-8")
+        return "utf-16", "utf-16"
+    if _first_bad_byte(path, "utf-8") is None:
+        return "utf-8", "utf-8"
+    # Excel on Windows in western Europe saves CSV as Windows-1252.
+    return "cp1252", "cp1252"
+
+
+def _first_bad_byte(path: Path, encoding: str) -> int | None:
+    """Where the file stops being valid ``encoding`` (None: it is valid throughout)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                return offset + max(e.start, 0)
+            if not chunk:
+                return None
+            offset += len(chunk)
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = text[:65536]
+    sample = text[:_SNIFF_CHARS]
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
@@ -174,22 +204,53 @@ def _sniff_delimiter(text: str) -> str:
         return max(DELIMITERS, key=first.count)
 
 
+class _CountingReader(io.RawIOBase):
+    """A file's bytes, counting how many were read (how far a streamed import is)."""
+
+    def __init__(self, raw):
+        self.raw, self.done = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        self.done += n or 0
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def _read_csv(path: Path, encoding: str | None, delimiter: str | None, score_header) -> Table:
-    text, used = _decode(path.read_bytes(), encoding)
-    if not text.strip():
+    codec, used = _check_encoding(path, encoding)
+    errors = "replace" if codec in ("cp1252", "utf-8-sig") else "strict"
+    with path.open(encoding=codec, errors=errors, newline="") as f:
+        sample = f.read(_SNIFF_CHARS)
+    if not sample.strip():
         raise ReadError(f"{path.name} is empty")
     if delimiter == "\\t":
         delimiter = "\t"
     if delimiter and len(delimiter) != 1:
         raise ReadError(f"--delimiter must be one character, got '{delimiter}'")
-    sep = delimiter or _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    try:
-        records = list(reader)
-    except csv.Error as e:
-        raise ReadError(f"{path.name}, line {reader.line_num}: {e}; check the quotes of that line") from None
-    table = _from_records(records, "csv", score_header)
+    sep = delimiter or _sniff_delimiter(sample)
+    size = max(path.stat().st_size, 1)
+    counter = _CountingReader(path.open("rb", buffering=0))
+
+    def records():
+        # The rows are read as the import goes: a file of a million rows is never held whole.
+        with io.TextIOWrapper(io.BufferedReader(counter, _CHUNK), encoding=codec, errors=errors,
+                              newline="") as text:
+            reader = csv.reader(text, delimiter=sep)
+            try:
+                yield from reader
+            except csv.Error as e:
+                raise ReadError(f"{path.name}, line {reader.line_num}: {e}; check the quotes of that line") from None
+
+    table = _from_records(records(), "csv", score_header)
     table.encoding, table.delimiter = used, sep
+    table.consumed = lambda: min(counter.done / size, 1.0)
     return table
 
 
@@ -231,14 +292,22 @@ def _read_workbook(path: Path, fmt: str, sheet: str | None, score_header) -> Tab
     # Without --sheet, the first sheet that holds a table (not a cover page).
     problems = []
     for chosen in [sheet] if sheet else names:
-        # Row by row, so that only the text copy of a large sheet is held in memory.
-        records = [[_cell_text(v) for v in row] for row in workbook.get_sheet_by_name(chosen).iter_rows()]
+        data = workbook.get_sheet_by_name(chosen)
+        height, done = max(data.height, 1), [0]
+
+        def records(data=data, done=done):
+            # Row by row as the import goes: only one row's text is made at a time.
+            for row in data.iter_rows():
+                done[0] += 1
+                yield [v if type(v) is str else _cell_text(v) for v in row]
+
         try:
-            table = _from_records(records, fmt, score_header)
+            table = _from_records(records(), fmt, score_header)
         except ReadError as e:
             problems.append(f"sheet '{chosen}': {e}")
             continue
         table.sheet, table.sheets = chosen, list(names)
+        table.consumed = lambda done=done, height=height: min(done[0] / height, 1.0)
         if sheet is None and len(names) > 1:
             table.notes.append(Message(N_("read sheet '%(sheet)s' of %(n)s (%(names)s)"),
                                        sheet=chosen, n=len(names), names=", ".join(names)))
@@ -246,45 +315,70 @@ def _read_workbook(path: Path, fmt: str, sheet: str | None, score_header) -> Tab
     raise ReadError(f"{path.name}: no table found; " + "; ".join(problems))
 
 
-def _from_records(records: list[list[str]], fmt: str, score_header) -> Table:
-    while records and not any(c.strip() for c in records[-1]):
-        records.pop()
-    if not records:
-        raise ReadError("the file has no rows")
-    for i, r in enumerate(records[:HEADER_SEARCH_ROWS]):
+# Rows read ahead to place the header and to see whether rows run past it.
+LOOKAHEAD_ROWS = 1000
+EXTRA_HEADER = N_("(cells beyond the last header)")
+
+
+def _from_records(records, fmt: str, score_header) -> Table:
+    """The table from an iterator of records: its header found among the first rows, and
+    its rows produced lazily as ``(row number, cells)`` with exactly one cell per header."""
+    records = iter(records)
+    head = list(itertools.islice(records, LOOKAHEAD_ROWS))
+    while head and not any(c.strip() for c in head[-1]):
+        head.pop()
+    if not head:
+        if next(records, None) is None:
+            raise ReadError("the file has no rows")
+        raise ReadError(f"the first {LOOKAHEAD_ROWS} rows are empty: delete them")
+    for i, r in enumerate(head[:HEADER_SEARCH_ROWS]):
         width = next((n for n in range(len(r), 0, -1) if r[n - 1].strip()), 0)
         if width > MAX_COLUMNS:
             raise ReadError(f"row {i + 1} has {width:,} columns; a file may have at most {MAX_COLUMNS}: "
                             "delete the columns the map does not need")
         del r[width:]  # empty cells after the last filled one
-    candidates = [i for i, r in enumerate(records[:HEADER_SEARCH_ROWS])
+    candidates = [i for i, r in enumerate(head[:HEADER_SEARCH_ROWS])
                   if sum(1 for c in r if c.strip()) >= 2]
     if not candidates:
         raise ReadError("no header row found: the first rows have fewer than two filled cells")
     header_index = candidates[0]
     if score_header:
-        best = max(candidates, key=lambda i: (score_header(records[i]), -i))
-        if score_header(records[best]) > 0:
+        best = max(candidates, key=lambda i: (score_header(head[i]), -i))
+        if score_header(head[best]) > 0:
             header_index = best
-    headers = [h.strip() for h in records[header_index]]
+    headers = [h.strip() for h in head[header_index]]
     width = len(headers)
-    rows = []
-    for offset, record in enumerate(records[header_index + 1:], start=header_index + 2):
-        if not any(c.strip() for c in record):
-            continue
-        cells = list(record[:width]) + [""] * (width - len(record))
-        extra = [c for c in record[width:] if c.strip()]
-        if extra:
-            cells.append(" ".join(extra))  # surfaced as an unnamed column
-        rows.append((offset, cells))
-    if any(len(cells) > width for _, cells in rows):
-        headers.append(Message(N_("(cells beyond the last header)")))
-        rows = [(n, cells + [""] * (len(headers) - len(cells))) for n, cells in rows]
-    table = Table(headers=headers, rows=rows, format=fmt, header_row=header_index + 1)
+    if any(any(c.strip() for c in r[width:]) for r in head[header_index + 1:]):
+        headers.append(Message(EXTRA_HEADER))
+    table = Table(headers=headers, rows=iter(()), format=fmt, header_row=header_index + 1)
+    table.rows = _rows(itertools.chain(head[header_index + 1:], records), header_index + 2, width,
+                       len(headers), table)
     if header_index:
         table.notes.append(Message(N_("skipped %(n)s row(s) above the header (row %(row)s)"),
                                    n=header_index, row=header_index + 1))
     return table
+
+
+def _rows(records, first_number: int, width: int, cells_per_row: int, table: Table):
+    """``(row number, cells)`` for each non-empty record. Cells past the last header are
+    joined into one extra cell when the header has room for it; otherwise (they first
+    appear after the rows read ahead) the row's number is kept in ``table.overflow``."""
+    pad = [""] * cells_per_row
+    for number, record in enumerate(records, start=first_number):
+        if len(record) == width:
+            cells = record
+            if cells_per_row > width:
+                cells.append("")
+        else:
+            cells = (record[:width] + pad)[:width]
+            extra = [c for c in record[width:] if c.strip()]
+            if cells_per_row > width:
+                cells.append(" ".join(extra))
+            elif extra:
+                table.overflow.append(number)
+        if not any(c.strip() for c in cells):
+            continue  # an empty row: skipped, the numbers of the others kept
+        yield number, cells
 
 
 # -- GeoJSON ---------------------------------------------------------------------------
@@ -320,7 +414,16 @@ def _read_geojson(path: Path) -> Table:
             if geometry.geom_type != "Point":
                 notes.append(Message(N_("feature %(n)s: a %(kind)s; its inner point was used"),
                                      n=number, kind=geometry.geom_type))
-    return Table(headers=headers, rows=rows, format="geojson", header_row=0, points=points, notes=notes)
+    done = [0]
+
+    def counted():
+        for row in rows:
+            done[0] += 1
+            yield row
+
+    table = Table(headers=headers, rows=counted(), format="geojson", header_row=0, points=points, notes=notes)
+    table.consumed = lambda: done[0] / max(len(rows), 1)
+    return table
 
 
 def _missing(value: object) -> bool:

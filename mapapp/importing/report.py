@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle  # nosec B403 # only reads back the temporary file this process wrote
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -12,7 +14,7 @@ ACTIONS = ("created", "updated", "unchanged", "skipped")
 SIMILAR_SHOWN = 5  # past this many variants of one problem, the preview shows them as one line
 
 
-@dataclass
+@dataclass(slots=True)
 class Issue:
     """A problem in the file: ``error`` skips the row, ``warning`` drops or fixes a value."""
 
@@ -41,7 +43,7 @@ class IssueGroup:
         return _rows_text(numbers) if numbers else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     """What became of one row."""
 
@@ -51,6 +53,65 @@ class RowOutcome:
     slug: str = ""
     precision: str | None = None
     location_source: str | None = None
+
+
+class RowLog:
+    """What became of each row, in row order. Past ``MEMORY_ROWS`` the outcomes go to a
+    temporary file, so that a file of a million rows is reported in little memory."""
+
+    MEMORY_ROWS = 20_000
+
+    def __init__(self) -> None:
+        self._recent: list[RowOutcome] = []
+        self._spill = None
+        self._spilled = 0
+        self.actions: Counter = Counter()
+
+    def append(self, outcome: RowOutcome) -> None:
+        self._recent.append(outcome)
+        self.actions[outcome.action] += 1
+        if len(self._recent) >= self.MEMORY_ROWS:
+            self._write_out()
+
+    def extend(self, outcomes) -> None:
+        for outcome in outcomes:
+            self.append(outcome)
+
+    def _write_out(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="mapapp-import-")
+        pickle.dump([(o.row, o.name, o.action, o.slug, o.precision, o.location_source) for o in self._recent],
+                    self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+        self._spilled += len(self._recent)
+        self._recent = []
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._recent)
+
+    def __iter__(self):
+        if self._spill is not None:
+            self._spill.flush()
+            position = self._spill.tell()
+            self._spill.seek(0)
+            try:
+                while self._spill.tell() < position:
+                    for values in pickle.load(self._spill):  # nosec B301 # written above by this process
+                        yield RowOutcome(*values)
+            finally:
+                self._spill.seek(position)
+        yield from self._recent
+
+    def __getitem__(self, index: int) -> RowOutcome:
+        if 0 <= index < len(self) - len(self._recent):
+            for n, outcome in enumerate(self):
+                if n == index:
+                    return outcome
+        return self._recent[index - (len(self) - len(self._recent)) if index >= 0 else index]
+
+
+# Past these many, only the count is kept (the report lists the first ones).
+LISTED_NOT_LOCATED = 10_000
+LISTED_DUPLICATES = 10_000
 
 
 @dataclass
@@ -63,23 +124,40 @@ class Report:
     details: str = ""
     notes: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    rows: list[RowOutcome] = field(default_factory=list)
-    not_located: list[tuple[int, str, str]] = field(default_factory=list)  # row, name, address
-    duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, name, slug, why
+    rows: RowLog = field(default_factory=RowLog)
+    # row, name, address: the first LISTED_NOT_LOCATED (``not_located_count`` counts them all)
+    not_located: list[tuple[int, str, str]] = field(default_factory=list)
+    not_located_count: int = 0
+    # row, name, slug, why: the first LISTED_DUPLICATES (``duplicates_count`` counts them all)
+    duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)
+    duplicates_count: int = 0
     samples: list[dict] = field(default_factory=list)  # the first rows as they are stored
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
+    _messages: dict = field(default_factory=dict, repr=False)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:
+        # The same message in many rows is kept once.
+        message = self._messages.setdefault(message, message)
         self.issues.append(Issue(row, column, level, message))
+
+    def add_not_located(self, row: int, name: str, address: str) -> None:
+        self.not_located_count += 1
+        if len(self.not_located) < LISTED_NOT_LOCATED:
+            self.not_located.append((row, name, address))
+
+    def add_duplicate(self, row: int, name: str, slug: str, why: str) -> None:
+        self.duplicates_count += 1
+        if len(self.duplicates) < LISTED_DUPLICATES:
+            self.duplicates.append((row, name, slug, why))
 
     @property
     def counts(self) -> dict[str, int]:
-        actions = Counter(r.action for r in self.rows)
+        actions = self.rows.actions
         counts = {a: actions.get(a, 0) for a in ACTIONS}
         counts["warnings"] = sum(1 for i in self.issues if i.level == "warning")
-        counts["not_located"] = len(self.not_located)
-        counts["likely_duplicates"] = len(self.duplicates)
+        counts["not_located"] = max(self.not_located_count, len(self.not_located))
+        counts["likely_duplicates"] = max(self.duplicates_count, len(self.duplicates))
         return counts
 
     def grouped_issues(self) -> list["IssueGroup"]:
@@ -140,10 +218,12 @@ class Report:
             lines.append(f"  {level.upper()} {where}{col}: {message}")
         for row, name, address in self.not_located[:20]:
             lines.append(f"  NOT LOCATED row {row}: {name} ({address or 'no address'})")
-        if len(self.not_located) > 20:
-            lines.append(f"  … and {len(self.not_located) - 20} more not located (mapapp geocode --pending lists them)")
+        if c["not_located"] > 20:
+            lines.append(f"  … and {c['not_located'] - 20} more not located (mapapp geocode --pending lists them)")
         for row, name, slug, why in self.duplicates[:20]:
             lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})")
+        if c["likely_duplicates"] > 20:
+            lines.append(f"  … and {c['likely_duplicates'] - 20} more likely duplicates (--report FILE.csv lists them)")
         return "\n".join(lines)
 
     def write_csv(self, path) -> None:
@@ -151,18 +231,22 @@ class Report:
         by_row: dict[int | None, list[Issue]] = {}
         for issue in self.issues:
             by_row.setdefault(issue.row, []).append(issue)
-        lines = []
-        for issue in by_row.get(None, []):
-            lines.append(["", "", "", "", "", issue.level, issue.column, issue.message])
-        located = {r for r, _, _ in self.not_located}
-        for outcome in self.rows:
-            where = outcome.precision or ("not located" if outcome.row in located else "")
-            lines.append([outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""])
-            for issue in by_row.get(outcome.row, []):
-                lines.append([outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message])
-        for row, name, slug, why in self.duplicates:
-            lines.append([row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"])
-        write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines)
+
+        def lines():
+            for issue in by_row.get(None, []):
+                yield ["", "", "", "", "", issue.level, issue.column, issue.message]
+            for outcome in self.rows:
+                where = outcome.precision or ("not located" if outcome.action != "skipped" else "")
+                yield [outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""]
+                for issue in by_row.get(outcome.row, []):
+                    yield [outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message]
+            for row, name, slug, why in self.duplicates:
+                yield [row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"]
+            if self.duplicates_count > len(self.duplicates):
+                yield ["", "", "", "", "", "warning", "",
+                       f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]
+
+        write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines())
 
 
 def _rows_text(rows: list[int]) -> str:
