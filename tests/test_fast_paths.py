@@ -152,3 +152,35 @@ def test_unfiltered_low_zoom_views_from_the_summed_cells_match_the_points(db):
         assert [(c[2], c[3]) for c in summed["clusters"]] == [(c[2], c[3]) for c in counted["clusters"]]
         assert all(abs(a[0] - b[0]) < 1e-4 and abs(a[1] - b[1]) < 1e-4
                    for a, b in zip(summed["clusters"], counted["clusters"]))
+
+
+@pytest.mark.parametrize("few", [2000, 0])
+def test_matches_from_the_columns_are_those_of_the_sql(db, monkeypatch, few):
+    """The organisation page's partners come from the columns: the same organisations in the
+    same order, with the same shared resources, as the SQL's full search (``few=0``: the
+    case of fewer located matches than asked for goes back to the SQL)."""
+    from mapapp.catalogue import reads
+
+    monkeypatch.setattr(mapindex, "FEW_CANDIDATES", few)
+    rng = random.Random(9)
+    populate(db, rng, 400)
+    # Several at one point: ties in distance rank by shared resources, then name.
+    together = rng.sample([r[0] for r in db.execute("SELECT id FROM organisations")], 60)
+    for org_id in together:
+        db.execute("UPDATE organisations SET lat = 45.0, lon = 5.0 WHERE id = ?", [org_id])
+    columns = mapindex.MapIndex().get(db)
+    monkeypatch.setattr(reads, "MATCH_RADII", ())
+    slugs = [r[0] for r in db.execute("SELECT slug FROM organisations WHERE status = 'published'")]
+    at_the_point = [r[0] for r in db.execute(
+        f"SELECT slug FROM organisations WHERE status = 'published' AND id IN ({', '.join('?' * len(together))})",
+        together)]
+    compared = 0
+    for slug in at_the_point + rng.sample(slugs, 40):
+        org = catalogue.get_organisation(db, slug)
+        fast = mapindex.matches(columns, db, org, limit=5)
+        full = catalogue.matches(db, org["id"], limit=5)
+        for kind in ("offering", "needing"):
+            assert [(m["id"], m["shared"]) for m in fast[kind]] == [(m["id"], m["shared"]) for m in full[kind]], \
+                (slug, kind)
+            compared += len(full[kind])
+    assert compared > 200

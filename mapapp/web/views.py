@@ -58,7 +58,8 @@ def organisation(slug: str):
     org = catalogue.get_organisation(db, slug)
     if org is None:
         raise NotFound(_("There is no published organisation at this address."))
-    return render_template("organisation.html", org=org, matches=catalogue.matches(db, org["id"]),
+    matches = mapindex.matches(map_index().get(db), db, org)
+    return render_template("organisation.html", org=org, matches=matches,
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list())
 
