@@ -184,3 +184,29 @@ def test_matches_from_the_columns_are_those_of_the_sql(db, monkeypatch, few):
                 (slug, kind)
             compared += len(full[kind])
     assert compared > 200
+
+
+def test_the_first_edit_after_a_bulk_import_is_patched_in_not_read_again(db, monkeypatch):
+    """A bulk import marks every organisation changed at its version; columns read after it
+    hold it, so the edit that follows is patched in (a full read takes seconds at 1M)."""
+    catalogue.bulk_insert(db, [({"name": f"Bulk {i}", "country": "FR", "lat": 45.0, "lon": 5.0,
+                                 "status": "published", "source": "b", "source_ref": str(i)},
+                                {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for i in range(50)],
+                          catalogue.all_slugs(db))
+    index = mapindex.MapIndex()
+    assert index.get(db).size == 50
+    loads = []
+    real_load = mapindex.load
+    monkeypatch.setattr(mapindex, "load", lambda db: loads.append(1) or real_load(db))
+    org_id = db.execute("SELECT min(id) FROM organisations").fetchone()[0]
+    state = catalogue.organisation_state(db, org_id)
+    state["values"]["country"] = "CY"
+    catalogue.restore_state(db, org_id, state)
+    columns = index.get(db)
+    assert mapindex.facet_counts(columns, Filters(), db)["country"]["CY"] == 1
+    assert not loads
+    # A bulk import after the columns were read still reads them again.
+    catalogue.bulk_insert(db, [({"name": "Later", "country": "BE", "status": "published"},
+                                {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})],
+                          catalogue.all_slugs(db))
+    assert index.get(db).size == 51 and loads == [1]

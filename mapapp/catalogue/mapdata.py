@@ -59,10 +59,15 @@ def member_lists(db: sqlite_utils.Database):
 
 def changed_since(db: sqlite_utils.Database, version: int, limit: int) -> list[int] | None:
     """The organisations changed at ``version`` or later; None when more than ``limit`` did,
-    or when a change touched them all (a project or visit, a bulk import)."""
-    ids = [r[0] for r in db.execute(
-        "SELECT organisation_id FROM organisation_changes WHERE version >= ? LIMIT ?", [version, limit + 1])]
-    if len(ids) > limit or 0 in ids:
+    or when a change after ``version`` touched them all (a project or visit, a bulk import).
+    Columns read at ``version`` hold whatever touched them all at that version: it was
+    committed before the version was read, so the first edit after an import is patched."""
+    rows = db.execute("SELECT organisation_id, version FROM organisation_changes WHERE version >= ? LIMIT ?",
+                      [version, limit + 2]).fetchall()
+    if any(org_id == 0 and changed > version for org_id, changed in rows):
+        return None
+    ids = [org_id for org_id, _ in rows if org_id != 0]
+    if len(ids) > limit:
         return None
     return sorted(ids)
 
