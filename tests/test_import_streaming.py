@@ -85,3 +85,16 @@ def test_a_preview_counts_every_row_of_a_long_file(db, tmp_path, small_chunks):
     assert "only the first 10 of 50 rows were checked" in preview.report.notes
     assert "50 rows" in preview.report.details
     assert catalogue.organisation_count(db) == 0
+
+
+def test_row_outcomes_kept_in_the_temporary_file_read_back_by_position(monkeypatch):
+    from mapapp.importing.report import RowOutcome
+
+    monkeypatch.setattr(RowLog, "MEMORY_ROWS", 3)
+    log = RowLog()
+    log.extend(RowOutcome(n, f"Coop {n}", "created") for n in range(10))
+    assert len(log) == 10 and [o.row for o in log] == list(range(10))
+    assert (log[0].row, log[4].row, log[9].row, log[-1].row, log[-10].row) == (0, 4, 9, 9, 0)
+    with pytest.raises(IndexError):
+        log[10]
+    assert log.actions["created"] == 10

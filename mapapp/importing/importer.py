@@ -1,9 +1,10 @@
 """Spreadsheet or GeoJSON file → validated organisations → the catalogue, with a report.
 
-Three phases: read and validate every row (nothing written), locate each
-organisation through the geocoder chain, then write. By default everything is
-written in one transaction, which a dry run rolls back: a crash or Ctrl-C leaves
-the catalogue as it was. With ``batch_size`` (imports from the browser) rows are
+The file streams through in chunks of rows: each chunk is read and checked, its
+organisations located through the geocoder chain, then written, before the next is
+read, so memory holds one chunk, never the whole file. By default everything is
+written in one transaction, which a dry run rolls back: a crash, Ctrl-C or a broken
+line late in the file leaves the catalogue as it was. With ``batch_size`` (imports from the browser) rows are
 committed in batches, so that staff edits are not locked out for the whole import;
 each batch records its changes through ``on_commit`` in the same transaction, and
 a failure reverts the batches already committed, so the import is still all or
@@ -149,22 +150,13 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
 
 
 def _read(db: sqlite_utils.Database, path: Path, options: Options):
-    """The file's table and column plan, once the options are checked."""
-    _check_options(db, options)
-    return read_file(path, options)
-
-
-def _check_options(db: sqlite_utils.Database, options: Options) -> None:
+    """The file's table (its rows still to be read) and column plan, once the options are checked."""
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
     if options.project and not catalogue.project_exists(db, options.project):
         known = ", ".join(catalogue.project_slugs(db)) or "none yet"
         raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
                            "create it with: mapapp create-project SLUG --name NAME")
-
-
-def read_file(path: Path, options: Options):
-    """The file's table (its rows still to be read) and column plan."""
     try:
         if isinstance(options.mapping, dict):
             mapping = columns.check_mapping(options.mapping, "the mapping")
@@ -208,7 +200,7 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
             N_("no column holds the organisations' names; the headers are: %(headers)s. "
                "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
             headers=", ".join(table.headers), how=map_it["name"]))
-    run = _Run(db, table, plan, options, chain, report, source)
+    run = _Run(db, options, chain, report, source)
     rows = rest = iter(table.rows)
     if options.max_rows is not None:
         rows = itertools.islice(rows, options.max_rows)
@@ -245,7 +237,7 @@ def _non_empty(checked, path: Path):
     """The checked chunks, refusing a file without data rows before anything is written."""
     checked = iter(checked)
     first = next(checked, None)
-    if first is None or not first.rows:
+    if first is None:
         raise ImportFailed(Message(N_("%(file)s has a header row but no data rows"), file=path.name))
     yield first
     yield from checked
@@ -297,10 +289,8 @@ class _Run:
     """One import going through the file chunk by chunk: each chunk's rows are checked,
     located and written before the next chunk is taken."""
 
-    def __init__(self, db, table, plan: columns.ColumnPlan, options: Options, chain: Chain, report: Report,
-                 source: str):
-        self.db, self.table, self.options, self.chain, self.report, self.source = (
-            db, table, options, chain, report, source)
+    def __init__(self, db, options: Options, chain: Chain, report: Report, source: str):
+        self.db, self.options, self.chain, self.report, self.source = db, options, chain, report, source
         self.context = _WriteContext.prepare(db, options, source)
         self.rows_read, self.consumed = 0, 0.0
         self.size = options.batch_size if options.batch_size and not options.dry_run else CHUNK_ROWS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle  # nosec B403 # only reads back the temporary file this process wrote
 import tempfile
 from collections import Counter
@@ -102,11 +103,13 @@ class RowLog:
         yield from self._recent
 
     def __getitem__(self, index: int) -> RowOutcome:
-        if 0 <= index < len(self) - len(self._recent):
-            for n, outcome in enumerate(self):
-                if n == index:
-                    return outcome
-        return self._recent[index - (len(self) - len(self._recent)) if index >= 0 else index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("row outcome index out of range")
+        if index >= self._spilled:
+            return self._recent[index - self._spilled]
+        return next(itertools.islice(iter(self), index, None))
 
 
 # Past these many, only the count is kept (the report lists the first ones).
