@@ -98,3 +98,24 @@ def test_row_outcomes_kept_in_the_temporary_file_read_back_by_position(monkeypat
     with pytest.raises(IndexError):
         log[10]
     assert log.actions["created"] == 10
+
+
+def test_the_cycle_collector_is_off_only_while_an_import_runs(db, tmp_path, monkeypatch):
+    import gc
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(importer, "COLLECT_EVERY_ROWS", 10)
+    passes, states = [], []
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda generation=2: passes.append(generation) or real_collect(generation))
+    path = write(tmp_path / "rows.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(30)])
+    assert gc.isenabled()
+    run(db, path, progress=lambda done, total: states.append(gc.isenabled()))
+    assert states[:-1] and not any(states[:-1])  # off while the rows were read and written (the last: done)
+    assert passes == [1, 1, 1]  # one pass per 10 rows instead
+    assert gc.isenabled()  # and back on for the rest of the process
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,city\n", encoding="utf-8")
+    with pytest.raises(importer.ImportFailed):
+        run(db, bad)
+    assert gc.isenabled()  # a refused file turns it back on too

@@ -66,3 +66,30 @@ def test_schema_refuses_unsafe_links_and_half_points(db):
     with pytest.raises(sqlite3.IntegrityError):
         catalogue.save_organisation(db, {"name": "Y", "lat": 45.0})
     assert catalogue.organisation_count(db) == 0
+
+
+def test_checks_as_equalities_keep_refusing_and_keep_rows(tmp_path, monkeypatch):
+    # A catalogue made before migration 13 (its CHECKs are "x IN (…)") with rows in it.
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] < 13])
+    db = catalogue.connect(path)
+    catalogue.save_organisation(db, {"name": "Kept", "status": "published", "relation": "visited",
+                                     "lat": 45.0, "lon": 5.0, "geo_precision": "manual"})
+    assert "status IN (" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'organisations'").fetchone()[0]
+    db.close()
+    monkeypatch.undo()
+    db = catalogue.connect(path)
+    assert migrations.applied(db)[-1] == 13
+    schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'organisations'").fetchone()[0]
+    assert " IN (" not in schema and "status = 'published'" in schema
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [r["name"] for r in db.query("SELECT name FROM organisations")] == ["Kept"]
+    for bad in ({"status": "bogus"}, {"relation": "friend"}, {"geo_precision": "guess", "lat": 1.0, "lon": 1.0}):
+        with pytest.raises(sqlite3.IntegrityError):
+            catalogue.save_organisation(db, {"name": "Refused", **bad})
+    catalogue.save_organisation(db, {"name": "Accepted", "status": "archived", "relation": "partner"})
+    assert catalogue.organisation_count(db) == 2
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO geocode_cache VALUES ('p', 'q', 1, 1, 'nearby', '2026')")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO users (email, password_hash, role, created_at) VALUES ('a@b.c', 'x', 'owner', '2026')")
