@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import random
+import resource
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,43 +148,93 @@ def bench_pages(db_path: Path, cache: Path, seed: int = 2) -> None:
               f"({answer['total']:,} in CY)")
 
 
-def bench_workers(db_path: Path, cache: Path, workers: int) -> None:
-    """Memory of a gunicorn server with ``workers`` processes once each has its map data:
-    the sum of their proportional set sizes (shared pages counted once) and of their RSS."""
-    import socket
-    import subprocess
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+@contextmanager
+def gunicorn(db_path: Path, cache: Path, workers: int, threads: int = 2, **settings: str):
+    """A gunicorn server of the app in its own processes (as deployed): yields its base URL
+    once it answers."""
+    port = _free_port()
     env = {**os.environ, "MAPAPP_DATABASE": str(db_path), "MAPAPP_CACHE_DIR": str(cache),
-           "MAPAPP_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "2",
+           "MAPAPP_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+           **{f"MAPAPP_{k}": v for k, v in settings.items()}}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
                                "--bind", f"127.0.0.1:{port}", "--timeout", "600", "mapapp:create_app()"],
                               env=env, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/healthz")
+        server.base = base
+        yield server
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+# A tile server answering every tile with one blank PNG, in its own process: the browser
+# gets its tiles at once without the benchmark's own process (Playwright) serving them.
+_TILES = """
+import http.server, sys
+BLANK = bytes.fromhex(sys.argv[2])
+class Tiles(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(BLANK)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(BLANK)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Tiles).serve_forever()
+"""
+BLANK_PNG = ("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+             "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+@contextmanager
+def tile_server():
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", _TILES, str(port), BLANK_PNG])
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/0/0/0.png")
+        yield f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 600) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def bench_workers(db_path: Path, cache: Path, workers: int) -> None:
+    """Memory of a gunicorn server with ``workers`` processes once each has its map data:
+    the sum of their proportional set sizes (shared pages counted once) and of their RSS."""
+    with gunicorn(db_path, cache, workers) as server:
         for _ in range(workers * 8):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60)
+            urllib.request.urlopen(f"{server.base}/healthz", timeout=60)
         before = _pss(server.pid)
         started = time.perf_counter()
         for _ in range(workers * 8):  # enough requests for every worker to hold its columns
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/clusters?bbox=-10,35,30,60&zoom=5", timeout=600)
+            urllib.request.urlopen(f"{server.base}/api/clusters?bbox=-10,35,30,60&zoom=5", timeout=600)
         print(f"{workers} workers answering (first answers in {time.perf_counter() - started:.1f} s)")
         pss, rss = _pss(server.pid)
         print(f"gunicorn --workers {workers}: proportional set size {pss:.0f} MB in total, of which the map "
               f"data {pss - before[0]:.0f} MB (the workers before any map request: {before[0]:.0f} MB); "
               f"RSS summed {rss:.0f} MB (shared pages counted in each)")
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def _pss(master: int) -> tuple[float, float]:
@@ -198,43 +251,37 @@ def _pss(master: int) -> tuple[float, float]:
 
 def bench_browser(db_path: Path, cache: Path, runs: int = 5) -> None:
     """When the map has settled in headless Chromium: its last view drawn with every
-    request done and nothing moving, and how many views (cluster requests) it asked for."""
+    request done and nothing moving, and how many views (cluster requests) it asked for.
+    The app runs under gunicorn (one worker, four threads) and the tiles come from a blank
+    tile server, each in its own process, as they would in use."""
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
-    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "bench", "CACHE_DIR": str(cache)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/"
-    blank = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                          "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
     first, settled, views = [], [], []
-    with sync_playwright() as p:
+    with tile_server() as tiles, gunicorn(db_path, cache, 1, threads=4, TILE_URL=tiles) as server, \
+            sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        tile_host = tiles.split("/{z}")[0]
         for run in range(runs + 1):
             page = browser.new_page(viewport={"width": VIEW[0], "height": VIEW[1]})
-            page.route("https://tile.openstreetmap.org/**",
-                       lambda route: route.fulfill(status=200, content_type="image/png", body=blank))
             asked = []
             page.on("request", lambda r: asked.append(r.url) if "/api/clusters" in r.url else None)
-            page.goto(url)
+            page.goto(server.base + "/")
             page.wait_for_selector("body[data-map-ready=true]", timeout=60_000)
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(300)  # a pan or zoom still to come would start by now
             if run:  # the first run warms the server's snapshot
                 body = page.locator("body")
                 first.append(int(body.get_attribute("data-first-draw-ms")))
-                done = page.evaluate("Math.max(...performance.getEntriesByType('resource')"
-                                     ".filter(e => !e.name.includes('tile.openstreetmap')).map(e => e.responseEnd))")
+                done = page.evaluate("host => Math.max(...performance.getEntriesByType('resource')"
+                                     ".filter(e => !e.name.startsWith(host)).map(e => e.responseEnd))", tile_host)
                 settled.append(max(int(body.get_attribute("data-ready-ms")), int(done)))
                 views.append(len(asked))
             page.close()
         browser.close()
-    server.shutdown()
-    print(f"Chromium, 1920x1080, tiles stubbed, {runs} loads: first clusters drawn {statistics.median(first)} ms, "
-          f"settled {statistics.median(settled)} ms (max {max(settled)} ms) after navigation; "
-          f"cluster requests per load {statistics.median(views)}")
+    print(f"Chromium, 1920x1080, blank tiles from loopback, {runs} loads: first clusters drawn "
+          f"{statistics.median(first)} ms, settled {statistics.median(settled)} ms (max {max(settled)} ms) "
+          f"after navigation; cluster requests per load {statistics.median(views)}")
 
 
 def main() -> None:
@@ -244,6 +291,7 @@ def main() -> None:
     parser.add_argument("--db", help="use (or create) this catalogue instead of a temporary one")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
     parser.add_argument("--workers", type=int, default=0, help="also measure a gunicorn server of N workers")
+    parser.add_argument("--browser-only", action="store_true", help="only the Chromium measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(args.db) if args.db else Path(tmp) / "bench.db"
@@ -252,6 +300,8 @@ def main() -> None:
             synthetic.build(db_path, args.size)
             print(f"built a synthetic catalogue of {args.size:,} in {time.perf_counter() - started:.1f} s")
         cache = Path(tmp) / "cache"
+        if args.browser_only:
+            return bench_browser(db_path, cache)
         bench_api(db_path, args.requests, cache)
         bench_pages(db_path, cache)
         if args.workers:

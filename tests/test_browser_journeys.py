@@ -210,17 +210,30 @@ def test_the_builder_fits_its_panels_in_every_language_and_its_snippet_fits_the_
 
 def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_the_list(demo_app, page,
                                                                                          live_server_for):
-    route_tiles(page)
-    asked = []
+    tiles = route_tiles(page)
+    asked, images = [], []
     page.on("request", lambda r: asked.append(urlsplit(r.url).path) if "/api/" in r.url else None)
+    page.on("request", lambda r: images.append(r.url) if "/leaflet/images/" in r.url else None)
     with live_server_for(demo_app) as server:
         for start in ("/", "/?country=IT&theme=AM60", "/embed?country=CY"):
             asked.clear()
+            tiles.clear()
             page.goto(server.url + start)
             page.wait_for_selector("body[data-map-ready=true]")
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(400)  # a second view would have been asked for by now
             assert sorted(asked) == ["/api/clusters", "/api/organisations"], (start, asked)
+            # The page opens at its fitted view: only that zoom's tiles were asked for,
+            # none of the default view the map would have shown before fitting.
+            zoom, fitted = page.evaluate("""() => {
+                const s = JSON.parse(document.getElementById('mapapp-settings').textContent), b = s.initial.bounds;
+                const m = window[s.mapName];
+                return [m.getZoom(), Math.min(12, m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]], false, L.point(60, 60)))];
+            }""")
+            assert zoom == fitted, (start, zoom, fitted)
+            assert tiles and {int(urlsplit(u).path.split("/")[1]) for u in tiles} == {zoom}, (start, zoom)
+        # Leaflet's marker images come from their versioned (long-cached) addresses, preloaded.
+        assert images and all("?v=" in u for u in images), images
         # Changing a filter asks for the counts, then for one new view.
         asked.clear()
         page.goto(server.url + "/")

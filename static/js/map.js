@@ -13,6 +13,9 @@
   var results = document.getElementById("results");
   var totalBox = document.getElementById("total");
   var KINDS = settings.kinds;
+  // Leaflet's marker images from their versioned addresses (the page preloads them).
+  L.Icon.Default.imagePath = "";
+  L.Icon.Default.mergeOptions(settings.icons);
   var tiles = null;
   map.eachLayer(function (l) { if (l instanceof L.TileLayer) tiles = l; });
   window.mapappBasemap(map, tiles, settings.basemap);
@@ -150,18 +153,13 @@
 
   // -- facets: counts per value, total, bounds --------------------------------
 
-  // The page arrives with the filter counts drawn and the selection's size and bounds:
-  // the first view needs no facets request, only its clusters and list.
+  // The page arrives with the filter counts drawn, the selection's size, and the map
+  // already at its first view (fitted to the selection by the page's own script, before
+  // any tile was asked for): only that view's clusters and list are left to ask for.
   function start() {
     var first = settings.initial;
     if (!first) return refresh(true);
     matching = first.total;
-    if (settings.focus) {
-      map.setView([settings.focus.lat, settings.focus.lon], 15, { animate: false });
-    } else if (first.bounds) {
-      var b = first.bounds;
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12, animate: false });
-    }
     loadView();
   }
 
@@ -188,7 +186,7 @@
           map.setView([settings.focus.lat, settings.focus.lon], 15, { animate: false });
         } else if (fit && body.bounds) {
           var b = body.bounds; // [minLon, minLat, maxLon, maxLat]
-          fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30], maxZoom: 12, animate: false });
+          fitTo([[b[1], b[0]], [b[3], b[2]]], settings.fit);
         }
         loadView();
       })
