@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from support import route_tiles, settle
+from support import make_org, route_tiles, settle
+
+from mapapp import create_app
 
 
 def test_the_map_without_javascript_points_to_the_directory_with_the_filters(demo_app, browser, live_server_for):
@@ -222,7 +224,15 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
             page.wait_for_selector("body[data-map-ready=true]")
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(400)  # a second view would have been asked for by now
-            assert sorted(asked) == ["/api/clusters", "/api/organisations"], (start, asked)
+            # The list of the first view came with the page: it is the API's for that view.
+            assert asked == ["/api/clusters"], (start, asked)
+            shown = page.locator("#results li a").all_inner_texts()
+            box = page.evaluate("window[JSON.parse(document.getElementById('mapapp-settings').textContent)"
+                                ".mapName].getBounds().pad(0.1).toBBoxString()")
+            query = urlsplit(start).query
+            api = page.request.get(f"{server.url}/api/organisations?{query}&bbox={box}&limit=50").json()
+            assert shown == [o["name"] for o in api["items"]] and shown, start
+            assert str(api["total"]) in page.locator("#map-status").inner_text()
             # The page opens at its fitted view: only that zoom's tiles were asked for,
             # none of the default view the map would have shown before fitting.
             zoom, fitted = page.evaluate("""() => {
@@ -244,3 +254,33 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(400)
         assert sorted(asked) == ["/api/clusters", "/api/facets", "/api/organisations"], asked
+
+
+def test_a_view_narrower_than_the_organisations_asks_for_its_own_list(db_path, db, browser, live_server_for, tmp_path):
+    # As far north and south as the map goes: a small screen cannot show both even at the
+    # widest zoom, so the list that came with the page (every organisation) is not the
+    # view's; the view's own is asked for.
+    make_org(db, "Far North Co-op", country="NO", lat=84.5, lon=15.65)
+    make_org(db, "Far South Co-op", country="AQ", lat=-84.5, lon=166.67)
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "cache")})
+    context = browser.new_context(viewport={"width": 300, "height": 250})
+    page = context.new_page()
+    route_tiles(page)
+    asked = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path) if "/api/" in r.url else None)
+    try:
+        with live_server_for(app) as server:
+            page.goto(server.url + "/")
+            page.wait_for_selector("body[data-map-ready=true]")
+            box = page.evaluate("""() => {
+                const b = window[JSON.parse(document.getElementById('mapapp-settings').textContent).mapName]
+                    .getBounds().pad(0.1);
+                return [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180),
+                        Math.min(b.getNorth(), 90)].join(",");
+            }""")
+            api = page.request.get(f"{server.url}/api/organisations?bbox={box}&limit=50").json()
+            assert api["total"] < 2, (box, api)  # the view does not show both
+            assert sorted(asked) == ["/api/clusters", "/api/organisations"], asked
+            assert page.locator("#results li a").all_inner_texts() == [o["name"] for o in api["items"]]
+    finally:
+        context.close()

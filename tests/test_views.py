@@ -1,3 +1,4 @@
+import json
 import re
 
 from support import make_org
@@ -17,10 +18,21 @@ def test_map_page_loads_only_local_scripts_and_styles(demo_client):
         assert url.startswith("/static/"), url
 
 
-def test_map_page_embeds_no_organisation_data(app, db):
-    make_org(db, "Very Specific Cooperative Name")
+def test_map_page_carries_only_the_first_page_of_its_list(app, db):
+    # The list beside the first view comes with the page (50 names at most, whatever the
+    # catalogue's size); the clusters and everything else come from the API.
+    for i in range(60):
+        make_org(db, f"Cooperative {i:02d}")
+    make_org(db, "</script><script>alert(1)</script>", lat=45.0, lon=5.0)
     html = app.test_client().get("/").get_data(as_text=True)
-    assert "Very Specific Cooperative Name" not in html
+    settings = json.loads(re.search(r'<script type="application/json" id="mapapp-settings">(.*?)</script>',
+                                    html, re.S).group(1))
+    first = settings["initial"]["list"]
+    assert first["total"] == 61
+    assert [o["name"] for o in first["items"]] == ["</script><script>alert(1)</script>",
+                                                   *(f"Cooperative {i:02d}" for i in range(49))]
+    assert "Cooperative 49" not in html
+    assert "<script>alert(1)" not in html  # the hostile name stays inside the JSON, escaped
     assert "/api/clusters" in html
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
-from .. import accounts, catalogue, vocab
+from .. import accounts, catalogue, records, vocab
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
@@ -24,6 +24,8 @@ from .security import csp_nonce
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
 # Heights an embed may ask for, in pixels (the builder and embed.js read them too).
 EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
+# Organisations in the first page of the list beside the map.
+LIST_SIZE = 50
 
 
 def map_index() -> mapindex.MapIndex:
@@ -65,6 +67,16 @@ def filter_panel(db, filters: Filters) -> dict:
             "total": int(selected.sum()), "bounds": mapindex.lonlat_bbox(columns, selected)}
 
 
+def first_list(db, filters: Filters) -> dict:
+    """The list beside the map for a view that shows every located organisation of the
+    selection: what /api/organisations answers for it (total and first page)."""
+    total, ids = mapindex.listing(map_index().get(db), filters, db, limit=LIST_SIZE, located_only=True)
+    lang = current_language()
+    items = [records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
+             for org in catalogue.organisations_by_ids(db, ids)]
+    return {"total": total, "items": items}
+
+
 def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict | None = None) -> dict:
     """What the map templates need: the folium shell, settings for map.js, the filter panel.
     Locked kinds (embeds) offer only their locked values."""
@@ -86,6 +98,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "kinds": list(KINDS),
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
+        "listSize": LIST_SIZE,
         "icons": marker_icons(),
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
@@ -109,8 +122,10 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "basemap": basemap_settings(),
         **(extra or {}),
     }
-    # The shell has set the first view; map.js asks for its clusters and list at once.
-    settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"]}
+    # The shell has set the first view, which shows every located organisation of the
+    # selection: map.js asks for its clusters only, the list's first page is here.
+    settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
+                           "list": first_list(db, filters)}
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]

@@ -204,14 +204,29 @@
 
   // -- the view: clusters, points and the list ---------------------------------
 
-  function viewParams() {
+  function viewBox() {
     var bounds = map.getBounds().pad(0.1);
+    return [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
+            Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
+  }
+
+  function viewParams() {
     var params = withLang(filterParams());
-    params.set("bbox", [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
-                        Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)]
-                        .map(function (n) { return n.toFixed(5); }).join(","));
+    params.set("bbox", viewBox().map(function (n) { return n.toFixed(5); }).join(","));
     params.set("zoom", String(map.getZoom()));
     return params;
+  }
+
+  // The page arrives with the first page of the list of every located organisation that
+  // matches: the list of the first view, when that view shows all of them (the map opens
+  // fitted to them; a narrow screen at the widest zoom may not show them all).
+  var firstList = settings.initial && settings.initial.list;
+
+  function firstViewList() {
+    var list = firstList, b = settings.initial && settings.initial.bounds, box = viewBox();
+    firstList = null;
+    if (!list || (b && !(box[0] <= b[0] && box[1] <= b[1] && box[2] >= b[2] && box[3] >= b[3]))) return null;
+    return Promise.resolve(list);
   }
 
   // One view is asked for once: the moveend that follows a fit, or a pan that comes back,
@@ -228,7 +243,7 @@
     viewRequest = new AbortController();
     var signal = viewRequest.signal;
     // The clusters and the list of the view, asked for together.
-    var list = loadList(params, signal);
+    var list = firstViewList() || loadList(params, signal);
     list.catch(function () {}); // its failure is reported below, after the clusters'
     getJSON(settings.api.clusters + "?" + params, { signal: signal })
       .then(function (body) { draw(body); return list; })
@@ -328,7 +343,7 @@
   function loadList(params, signal) {
     var listParams = new URLSearchParams(params);
     listParams.delete("zoom");
-    listParams.set("limit", "50");
+    listParams.set("limit", String(settings.listSize));
     return getJSON(settings.api.organisations + "?" + listParams, { signal: signal });
   }
 
