@@ -210,3 +210,17 @@ def test_the_first_edit_after_a_bulk_import_is_patched_in_not_read_again(db, mon
                                 {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})],
                           catalogue.all_slugs(db))
     assert index.get(db).size == 51 and loads == [1]
+
+
+def test_the_first_of_a_list_are_found_by_blocks_as_by_a_full_pass():
+    # The list's first page reads the lists' order a block at a time; whatever the
+    # selection's density and the page's depth, the answer is the full pass's.
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    order = rng.permutation(200_000)
+    for density in (1.0, 0.3, 0.01, 0.0005, 0.0):
+        mask = rng.random(200_000) < density
+        full = order[mask[order]]
+        for want in (0, 1, 50, 5_000, 150_000, 250_000):
+            assert np.array_equal(mapindex._first_in_order(order, mask, want), full[:want]), (density, want)

@@ -331,16 +331,37 @@ def listing(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
     the ``limit`` from ``offset`` in the lists' order: what ``count_organisations`` and
     ``find_organisations`` answer, from the columns (a million rows sorted by SQLite take
     seconds; this, milliseconds)."""
-    ordered = ordered_matches(columns, filters, db, located_only=located_only)
-    return int(ordered.size), columns.ids[ordered[offset:offset + limit]].tolist()
+    mask = _matching(columns, filters, db, located_only)
+    positions = _first_in_order(columns.name_order, mask, offset + limit)
+    return int(np.count_nonzero(mask)), columns.ids[positions[offset:]].tolist()
+
+
+def _first_in_order(order: np.ndarray, mask: np.ndarray, want: int) -> np.ndarray:
+    """The first ``want`` positions of ``order`` where ``mask`` holds, reading ``order`` a
+    block at a time: the first page of a broad selection is in the first block, and only
+    a narrow one or a deep page reads further (blocks growing fourfold)."""
+    found, n, start, block = [], 0, 0, max(4096, 4 * want)
+    while start < order.size and n < want:
+        part = order[start:start + block]
+        hits = part[mask[part]]
+        found.append(hits)
+        n += hits.size
+        start += block
+        block *= 4
+    return np.concatenate(found)[:want] if found else order[:0]
+
+
+def _matching(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, located_only: bool) -> np.ndarray:
+    mask = selection(columns, filters, db)
+    if filters.bbox is not None or located_only:
+        mask &= in_bbox(columns, filters.bbox)
+    return mask
 
 
 def ordered_matches(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
                     located_only: bool = False) -> np.ndarray:
     """Positions (in the columns) of the organisations matching ``filters``, in the lists' order."""
-    mask = selection(columns, filters, db)
-    if filters.bbox is not None or located_only:
-        mask &= in_bbox(columns, filters.bbox)
+    mask = _matching(columns, filters, db, located_only)
     return columns.name_order[np.flatnonzero(mask[columns.name_order])]
 
 

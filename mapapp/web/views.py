@@ -36,15 +36,14 @@ def directory():
     filters = Filters.from_args(request.args)
     db = get_db()
     columns = map_index().get(db)
-    ordered = mapindex.ordered_matches(columns, filters, db)
-    total = int(ordered.size)
+    total, _ids = mapindex.listing(columns, filters, db, limit=0)
     pages = max(1, math.ceil(total / DIRECTORY_PAGE_SIZE))
     try:
         page = whole_number(request.args.get("page"), "page", default=1, low=1, high=pages)
     except BadRequest:
         raise BadRequest(_("page: there are %(pages)s pages of results", pages=pages), parameter="page") from None
-    start = (page - 1) * DIRECTORY_PAGE_SIZE
-    ids = columns.ids[ordered[start:start + DIRECTORY_PAGE_SIZE]].tolist()
+    _total, ids = mapindex.listing(columns, filters, db, limit=DIRECTORY_PAGE_SIZE,
+                                   offset=(page - 1) * DIRECTORY_PAGE_SIZE)
     orgs = catalogue.organisations_by_ids(db, ids)
     panel = filter_panel(db, filters)
     return render_template("directory.html", orgs=orgs, page=page, pages=pages, page_size=DIRECTORY_PAGE_SIZE,
