@@ -24,7 +24,8 @@ class ConfigError(ValueError):
     """A ``MAPAPP_*`` setting has a value that cannot be used."""
 
 
-_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS")
+_INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
+             "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Secure when the request came over https.",
     ),
     Setting("SESSION_HOURS", "12", "Hours a staff sign-in lasts before signing in again."),
+    Setting("SMTP_URL", "", "Mail server: smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465; "
+            "empty: messages are written to MAPAPP_OUTBOX_DIR and their links printed on the console."),
+    Setting("MAIL_FROM", "mapapp <noreply@localhost>", "Sender of the messages the site sends."),
+    Setting("OUTBOX_DIR", str(VAR_DIR / "outbox"), "Folder of the .eml files written when no mail server is set."),
+    Setting("PUBLIC_URL", "", "Address of the site (https://map.example.org), for the links in messages sent "
+            "from the command line; empty: the address the request came to."),
+    Setting("CONFIRM_HOURS", "48", "Hours a contribution's confirmation link stays valid."),
+    Setting("CONTRIBUTIONS_PER_HOUR", "5", "Contributions accepted per hour from one address, and from one e-mail."),
+    Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 
 
@@ -113,6 +123,9 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             ) from None
     if config["SECURE_COOKIES"] not in ("", "0", "1"):
         raise ConfigError(f"MAPAPP_SECURE_COOKIES must be 1, 0 or empty, got {config['SECURE_COOKIES']!r}")
+    for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST"):
+        if config[name] < 1:
+            raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
         if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
             raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")

@@ -25,6 +25,10 @@ IMPORT_STATUSES = ("draft", "published")  # what an import may set
 ROLES = ("admin", "editor")
 PRECISIONS = ("provided", "address", "street", "postcode", "locality", "region", "country", "manual")
 RELATIONS = ("visited", "participant", "partner", "other")  # the codes of data/vocab/relations.csv
+# What a visitor may send in: a new organisation, a correction, or "this one has closed".
+CONTRIBUTION_KINDS = ("new", "correction", "closed")
+# unconfirmed: waiting for its e-mail link; pending: in the moderation queue.
+CONTRIBUTION_STATES = ("unconfirmed", "pending", "accepted", "rejected")
 THEME_URI_BASE = "http://purl.org/essglobal/standard/activities-modified/"
 STRUCTURE_URI_BASE = "http://purl.org/essglobal/standard/organisational-structure/"
 

@@ -79,7 +79,7 @@ def test_checks_as_equalities_keep_refusing_and_keep_rows(tmp_path, monkeypatch)
     db.close()
     monkeypatch.undo()
     db = catalogue.connect(path)
-    assert migrations.applied(db)[-1] == 13
+    assert 13 in migrations.applied(db)
     schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'organisations'").fetchone()[0]
     assert " IN (" not in schema and "status = 'published'" in schema
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
-from ..vocab import PRECISIONS, RELATIONS, ROLES, STATUSES
+from ..vocab import CONTRIBUTION_KINDS, CONTRIBUTION_STATES, PRECISIONS, RELATIONS, ROLES, STATUSES
 
 
 class SchemaError(Exception):
@@ -408,6 +408,42 @@ def _m013_cheaper_checks(db: sqlite_utils.Database) -> None:
         raise SchemaError("the catalogue failed its integrity check after migration 13: " + "; ".join(problems[:5]))
 
 
+def _equal_to_one_of(column: str, values: tuple[str, ...]) -> str:
+    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"  # equalities: see migration 13
+
+
+def _m014_contributions(db: sqlite_utils.Database) -> None:
+    # What visitors send in. Never public: an accepted one is written to organisations
+    # by a moderator (its audit entry can be undone); the token's hash, never the token.
+    db.execute(f"""
+        CREATE TABLE contributions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK {_equal_to_one_of("kind", CONTRIBUTION_KINDS)},
+            organisation_id INTEGER REFERENCES organisations (id) ON DELETE SET NULL,
+            proposal TEXT NOT NULL CHECK (json_valid(proposal)),
+            note TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'unconfirmed' CHECK {_equal_to_one_of("state", CONTRIBUTION_STATES)},
+            token_hash TEXT UNIQUE,
+            token_expires_at TEXT,
+            client TEXT NOT NULL DEFAULT '',
+            country TEXT,
+            project TEXT,
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            decided_at TEXT,
+            decided_by TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            result_organisation_id INTEGER
+        )""")
+    db.execute("CREATE INDEX contributions_state ON contributions (state, id)")
+    db.execute("CREATE INDEX contributions_client ON contributions (client, created_at)")
+    db.execute("CREATE INDEX contributions_email ON contributions (email COLLATE NOCASE, created_at)")
+    # Proof-of-work answers already used: each is good for one form only.
+    db.execute("CREATE TABLE used_challenges (signature TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -422,6 +458,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (11, "list_order", _m011_list_order),
     (12, "organisation_changes", _m012_organisation_changes),
     (13, "cheaper_checks", _m013_cheaper_checks),
+    (14, "contributions", _m014_contributions),
 ]
 
 

@@ -455,6 +455,39 @@ def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
     return Candidate(number, key, values, related, address, row.rejected)
 
 
+@dataclass
+class RecordCheck:
+    """One organisation typed into a form, checked by the rules that check a file's rows."""
+
+    values: dict  # the organisation's own columns, cleaned
+    related: dict  # themes, needs, offers, translated descriptions
+    problems: dict[str, str]  # field → what to fix (the field was refused)
+    notes: list[str]  # what was corrected or left out, for the person to check
+
+
+def check_record(raw: dict[str, str]) -> RecordCheck:
+    """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
+    a row: the one validation of organisations, for files and forms alike."""
+    present = set(raw)
+    translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
+    warnings: list[tuple[str, str]] = []
+    candidate = _validate_row(1, raw, present, None, warnings, translated)
+    if candidate is None:
+        return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
+                           [m for _, m in warnings])
+    problems: dict[str, str] = {}
+    notes: list[str] = []
+    for fld, message in warnings:
+        if fld in candidate.rejected:
+            problems.setdefault(fld, message)
+        else:
+            notes.append(message)
+    values = {k: v for k, v in candidate.values.items() if k != "source_ref"}
+    if values.get("lat") is None and candidate.address.lat is not None:
+        values.update(lat=candidate.address.lat, lon=candidate.address.lon)
+    return RecordCheck(values, candidate.related, problems, notes)
+
+
 class _Row:
     """A row's raw cells, with the warnings and refused fields found while reading them."""
 

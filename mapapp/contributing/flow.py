@@ -1,0 +1,241 @@
+"""A contribution's life: sent in (checked like an import row, anti-spam), confirmed by
+the link e-mailed to its author, then accepted (written to the catalogue, audited),
+rejected with a reason, or its decision undone. The author is told each time, in the
+language they wrote in."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from .. import catalogue
+from ..catalogue import audit
+from ..catalogue import contributions as store
+from ..importing.importer import check_record
+from ..importing.normalise import parse_email
+from ..mail import Mailer, MailError
+from ..translate import N_, Message
+from . import antispam, letters
+
+log = logging.getLogger("mapapp.contributions")
+SOURCE = "contributions"  # the source of organisations added through the form
+MAX_NOTE = 2000
+
+
+class Refused(Exception):
+    """The contribution is not taken; ``problems`` says what to fix, per form field
+    ("" for the form as a whole)."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+class LinkError(Exception):
+    """A confirmation link that cannot be used (unknown, used, expired); the message says so."""
+
+
+@dataclass
+class Submission:
+    """What a visitor sent in."""
+
+    kind: str  # new, correction or closed
+    raw: dict[str, str]  # import field names → text, as the cells of a row
+    contact: str  # the author's e-mail (never shown publicly)
+    lang: str
+    client: str  # the author's address, hashed (antispam.client_key)
+    note: str = ""  # to the moderators
+    organisation_id: int | None = None  # the organisation corrected or closed
+    project: str | None = None  # the embed's project, for partner moderators
+    honeypot: str = ""
+    proof: str = ""  # the ALTCHA widget's answer
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the flow needs from the site's configuration."""
+
+    secret: str
+    site: str
+    per_hour: int
+    confirm_hours: int
+    mailer: Mailer
+    link: Callable[[str, dict], str]  # (endpoint name, values) → absolute URL
+    skip_proof: bool = field(default=False)  # tests of the flow itself, never the site
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def submit(db, sub: Submission, settings: Settings) -> int:
+    """Check and store a contribution, unconfirmed, and e-mail its author the link that
+    confirms it; returns its id. Raises ``Refused`` with what to fix."""
+    problems: dict[str, str] = {}
+    if sub.honeypot:
+        raise Refused({"": Message(N_("this form was filled in by a program, not a person; it was not sent"))})
+    contact, problem = parse_email(sub.contact)
+    if not contact:
+        problems["contact"] = problem or Message(N_("your e-mail address is needed to confirm the contribution"))
+    proposal: dict = {"values": {}, "related": {}, "notes": []}
+    target = catalogue.organisation_by_id(db, sub.organisation_id) if sub.organisation_id else None
+    if sub.kind != "new" and target is None:
+        raise Refused({"": Message(N_("the organisation to correct no longer exists"))})
+    if sub.kind in ("new", "correction"):
+        check = check_record(sub.raw)
+        problems.update(check.problems)
+        proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
+    if len(sub.note) > MAX_NOTE:
+        problems["note"] = Message(N_("the note has %(n)s characters; at most %(max)s"), n=len(sub.note), max=MAX_NOTE)
+    if antispam.too_many_links(proposal["values"].get("description", ""), sub.note,
+                               *proposal["related"].get("descriptions", {}).values()):
+        problems["description"] = Message(N_("at most %(n)s web addresses in the description and the note"),
+                                          n=antispam.MAX_LINKS)
+    if not problems and contact:
+        limit = antispam.over_limit(db, client=sub.client, email=contact, per_hour=settings.per_hour)
+        if limit:
+            raise Refused({"": limit})
+    if not problems and not settings.skip_proof:
+        proof_problem = antispam.check_proof(db, sub.proof, settings.secret)
+        if proof_problem:
+            problems["altcha"] = proof_problem
+    if problems:
+        raise Refused(problems)
+    name = proposal["values"].get("name") or (target or {}).get("name", "")
+    country = proposal["values"].get("country") or _country_of(db, sub.organisation_id)
+    token = secrets.token_urlsafe(32)
+    expires = (datetime.now(timezone.utc) + timedelta(hours=settings.confirm_hours)).isoformat(timespec="seconds")
+    with catalogue.write_transaction(db):
+        contribution_id = store.add_contribution(
+            db, kind=sub.kind, organisation_id=sub.organisation_id, proposal=proposal, note=sub.note.strip(),
+            email=contact, lang=sub.lang, token_hash=_hash(token), token_expires_at=expires, client=sub.client,
+            country=country, project=sub.project)
+    mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
+                           link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
+    try:
+        settings.mailer.send(mail)
+    except MailError as e:
+        with catalogue.write_transaction(db):
+            store.forget_contribution(db, contribution_id)
+        raise Refused({"": Message(N_("the confirmation e-mail could not be sent (%(error)s); nothing was kept, "
+                                      "try again later"), error=str(e))}) from e
+    return contribution_id
+
+
+def _country_of(db, org_id: int | None) -> str | None:
+    if org_id is None:
+        return None
+    state = catalogue.organisation_state(db, org_id)
+    return state["values"]["country"] if state else None
+
+
+def confirm(db, token: str) -> dict:
+    """Follow a confirmation link: the contribution goes to the moderation queue. Raises
+    ``LinkError`` for a link that is unknown, already used or expired."""
+    found = store.contribution_by_token(db, _hash(token))
+    if found is None:
+        raise LinkError(Message(N_("this confirmation link is not valid, or was already used")))
+    if found["token_expires_at"] < datetime.now(timezone.utc).isoformat(timespec="seconds"):
+        raise LinkError(Message(N_("this confirmation link has expired; send the contribution again")))
+    with catalogue.write_transaction(db):
+        store.confirm_contribution(db, found["id"])
+    return store.contribution(db, found["id"])
+
+
+def merged(db, contribution: dict) -> dict | None:
+    """The organisation as it would be once the contribution is accepted (corrections:
+    the stored organisation with the proposed fields over it)."""
+    proposal = contribution["proposal"]
+    if contribution["kind"] == "new":
+        return {"values": dict(proposal["values"]),
+                "related": catalogue.related_of(**proposal["related"]), "projects": [], "visits": []}
+    current = catalogue.organisation_state(db, contribution["organisation_id"]) if contribution["organisation_id"] else None
+    if current is None:
+        return None
+    if contribution["kind"] == "closed":
+        return {**current, "values": {**current["values"], "status": "archived"}}
+    return {**current, "values": {**current["values"], **proposal["values"]},
+            "related": catalogue.related_of(**{**current["related"], **proposal["related"]})}
+
+
+def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edits: dict | None = None) -> int:
+    """Write a pending contribution to the catalogue (published; ``edits`` are the
+    moderator's changes to the proposed fields), audit it, tell its author. Returns the
+    organisation's id."""
+    with catalogue.write_transaction(db):
+        found = store.contribution(db, contribution_id)
+        if found is None or found["state"] != "pending":
+            raise Refused({"": Message(N_("this contribution is no longer waiting for a decision"))})
+        target = merged(db, found)
+        if target is None:
+            raise Refused({"": Message(N_("the organisation it corrects no longer exists"))})
+        if edits:
+            target["values"].update(edits)
+        if found["kind"] == "new":
+            values = {**target["values"], "status": "published", "source": SOURCE, "source_ref": f"c{contribution_id}"}
+            related = target["related"]
+            saved = catalogue.save_organisation(db, values, themes=related["themes"], needs=related["needs"],
+                                                offers=related["offers"], descriptions=related["descriptions"])
+            org_id, before = saved.id, None
+        else:
+            org_id = found["organisation_id"]
+            before = catalogue.organisation_state(db, org_id)
+            catalogue.restore_state(db, org_id, target)
+        audit.record(db, moderator, f"contribution:{contribution_id}", org_id, before,
+                     catalogue.organisation_state(db, org_id))
+        store.decide_contribution(db, contribution_id, "accepted", by=moderator, result_organisation_id=org_id)
+    org = catalogue.organisation_by_id(db, org_id)
+    link = settings.link("views.organisation", {"slug": org["slug"]}) if org and org["status"] == "published" else None
+    _tell(settings, letters.accepted(found["email"], found["lang"], kind=found["kind"], name=org["name"] if org else "",
+                                     link=link, site=settings.site))
+    return org_id
+
+
+def reject(db, contribution_id: int, moderator: str, reason: str, settings: Settings) -> None:
+    """Refuse a pending contribution with a reason, which its author is told."""
+    reason = reason.strip()
+    if not reason:
+        raise Refused({"reason": Message(N_("say why, for the person who sent it"))})
+    with catalogue.write_transaction(db):
+        found = store.contribution(db, contribution_id)
+        if found is None or not store.decide_contribution(db, contribution_id, "rejected", by=moderator,
+                                                          reason=reason[:MAX_NOTE]):
+            raise Refused({"": Message(N_("this contribution is no longer waiting for a decision"))})
+        audit.record(db, moderator, f"contribution-rejected:{contribution_id}", found["organisation_id"])
+    name = found["proposal"]["values"].get("name") or (
+        catalogue.organisation_by_id(db, found["organisation_id"]) or {}).get("name", "")
+    _tell(settings, letters.rejected(found["email"], found["lang"], kind=found["kind"], name=name,
+                                     reason=reason, site=settings.site))
+
+
+def undo(db, contribution_id: int, moderator: str) -> None:
+    """Take a decision back: an accepted contribution's changes are undone (an organisation
+    it added is deleted), and it waits in the queue again."""
+    with catalogue.write_transaction(db):
+        found = store.contribution(db, contribution_id)
+        if found is None or found["state"] not in ("accepted", "rejected"):
+            raise Refused({"": Message(N_("this contribution has no decision to undo"))})
+        if found["state"] == "accepted":
+            entry = next(iter(audit.entries(db, action_prefix=f"contribution:{contribution_id}", limit=1)), None)
+            org_id = found["result_organisation_id"]
+            current = catalogue.organisation_state(db, org_id) if org_id else None
+            if entry is not None and current is not None:
+                if entry["before"] is None:
+                    catalogue.delete_organisation(db, org_id)
+                else:
+                    catalogue.restore_state(db, org_id, entry["before"])
+                audit.record(db, moderator, f"undo:{entry['id']}", org_id, current,
+                             catalogue.organisation_state(db, org_id) if entry["before"] else None)
+        store.reopen_contribution(db, contribution_id)
+
+
+def _tell(settings: Settings, mail) -> None:
+    """Tell the author; a mail server that fails does not take the decision back."""
+    try:
+        settings.mailer.send(mail)
+    except MailError:
+        log.exception("could not tell %s of a decision", mail.to)

@@ -1,0 +1,77 @@
+"""The messages sent to contributors, in their language: plain text and the same as HTML
+(every value escaped by the template)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+
+from ..config import ROOT
+from ..mail import Mail
+from ..translate import gettext_in
+
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates" / "mail"), autoescape=True)
+
+
+@dataclass(frozen=True)
+class Action:
+    url: str
+    label: str
+
+
+def letter(to: str, lang: str, subject: str, paragraphs: list[str], action: Action | None = None,
+           after: tuple[str, ...] = (), footer: str = "", headers: dict[str, str] | None = None) -> Mail:
+    """One message: paragraphs, an optional button (and its address written out), more
+    paragraphs, a footer."""
+    text = "\n\n".join(paragraphs)
+    if action:
+        text += f"\n\n{action.label}:\n{action.url}"
+    if after:
+        text += "\n\n" + "\n\n".join(after)
+    if footer:
+        text += f"\n\n-- \n{footer}"
+    html = _TEMPLATES.get_template("letter.html").render(lang=lang, subject=subject, paragraphs=paragraphs,
+                                                        action=action, after=after, footer=footer)
+    return Mail(to=to, subject=subject, text=text + "\n", html=html, headers=headers or {})
+
+
+def _what(kind: str, name: str, lang: str) -> str:
+    if kind == "new":
+        return gettext_in(lang, "a new organisation, “%(name)s”", name=name)
+    if kind == "closed":
+        return gettext_in(lang, "that “%(name)s” has closed", name=name)
+    return gettext_in(lang, "a correction to “%(name)s”", name=name)
+
+
+def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, hours: int) -> Mail:
+    """The double opt-in: nothing reaches the moderators before this link is followed."""
+    return letter(
+        to, lang, gettext_in(lang, "Confirm your contribution to %(site)s", site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "This address was given on %(site)s with a proposal of %(what)s. Nothing is published "
+                    "before you confirm it and a moderator checks it.", site=site, what=_what(kind, name, lang))],
+        Action(link, gettext_in(lang, "Confirm my contribution")),
+        (gettext_in(lang, "The link works once, for %(hours)s hours. If you did not write this, ignore this "
+                    "message: nothing will be done with it.", hours=hours),),
+        footer=site)
+
+
+def accepted(to: str, lang: str, *, kind: str, name: str, link: str | None, site: str) -> Mail:
+    """A moderator accepted the contribution."""
+    return letter(
+        to, lang, gettext_in(lang, "Your contribution to %(site)s was accepted", site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "Thank you: your proposal of %(what)s was accepted by a moderator.",
+                    what=_what(kind, name, lang))],
+        Action(link, gettext_in(lang, "See it on the map")) if link else None, footer=site)
+
+
+def rejected(to: str, lang: str, *, kind: str, name: str, reason: str, site: str) -> Mail:
+    """A moderator did not accept the contribution, and says why."""
+    return letter(
+        to, lang, gettext_in(lang, "Your contribution to %(site)s was not accepted", site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "A moderator did not accept your proposal of %(what)s.", what=_what(kind, name, lang)),
+         gettext_in(lang, "The reason given: %(reason)s", reason=reason)],
+        after=(gettext_in(lang, "You may send a new proposal that takes it into account."),), footer=site)
