@@ -115,6 +115,12 @@ def _country_translation(lang: str) -> gettext.NullTranslations:
     )
 
 
+@cache
+def country_codes() -> tuple[str, ...]:
+    """Every ISO 3166-1 alpha-2 code."""
+    return tuple(c.alpha_2 for c in pycountry.countries)
+
+
 def is_country(code: str) -> bool:
     """True for an ISO 3166-1 alpha-2 code (upper case)."""
     return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None

@@ -12,16 +12,17 @@ from mapapp import vocab
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mapapp"
 # What each layer may import from mapapp (itself always). Arrows run one way:
-# web/, cli → importing → mapdata → catalogue → the shared modules.
-SHARED = {"config", "errors", "vocab", "filters", "geo", "params", "text", "csvsafe", "records", "translate"}
+# web/, cli → contributing → importing → mapdata → catalogue → the shared modules.
+SHARED = {"config", "errors", "vocab", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail"}
 ALLOWED = {
     "shared": SHARED,
     "catalogue": SHARED | {"catalogue"},
     "mapdata": SHARED | {"catalogue", "mapdata"},
     "accounts": SHARED | {"catalogue", "accounts"},
     "importing": SHARED | {"catalogue", "mapdata", "importing"},
-    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "web"},
-    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "cli", "create_app"},
+    "contributing": SHARED | {"catalogue", "mapdata", "importing", "contributing"},
+    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "web"},
+    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "cli", "create_app"},
     "__init__": {"config", "web", "cli"},
 }
 

@@ -15,7 +15,7 @@ from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, 
 from .mapdata import (changed_since, iter_map_rows, map_memberships, member_lists, map_name_order, map_points, map_rows, organisations_by_ids,
                       search_ids)
 from .reads import (count_organisations, duplicate_candidates, export_organisations, find_organisations, fts_query,
-                    get_organisation, has_fictional, last_change, matches, matching_ids, names_and_websites,
+                    get_organisation, has_fictional, last_change, likely_duplicates, matches, matching_ids, names_and_websites,
                     organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
                     source_has_refs, sources, stats, status_counts, version)
 from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status

@@ -354,3 +354,11 @@ def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
     counts = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
     counts["not_located"] = db.execute("SELECT count(*) FROM organisations WHERE lat IS NULL").fetchone()[0]
     return counts
+
+
+def likely_duplicates(db: sqlite_utils.Database, name: str, website: str, limit: int = 5) -> list[dict]:
+    """Published organisations with this name (case aside) or this website."""
+    cursor = db.execute("SELECT slug, name, city FROM organisations WHERE status = 'published'"
+                        " AND (name = ? COLLATE NOCASE OR (? <> '' AND website = ?)) ORDER BY name LIMIT ?",
+                        [name.strip(), website, website, limit])
+    return [dict(zip(("slug", "name", "city"), r)) for r in cursor]

@@ -1,0 +1,127 @@
+"""The contribution forms: "Add an organisation", "Suggest a correction" (or "it has
+closed"), the confirmation link, and the proof-of-work challenge the forms ask for."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import catalogue, vocab
+from ..contributing import antispam, flow
+from ..translate import translated
+from .db import get_db
+from .i18n import current_language
+from .mailing import settings
+
+bp = Blueprint("contribute", __name__)
+
+# Form fields → the importer's field names (the importer checks them as a row's cells).
+TEXT_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email", "phone", "description")
+KINDS = ("need", "offer")
+
+
+def _raw_from_form(form, lang: str) -> dict[str, str]:
+    """The form as the cells of an import row."""
+    raw = {f: form.get(f, "") for f in TEXT_FIELDS if f in form}
+    if "description" in raw:
+        raw[f"description_{lang}"] = raw["description"]
+    raw["themes"] = "; ".join(form.getlist("theme"))
+    for kind in KINDS:
+        parts = []
+        for code in form.getlist(kind):
+            detail = form.get(f"{kind}_detail_{code}", "").replace(";", ",").replace(":", " ").strip()
+            parts.append(f"{code}: {detail}" if detail else code)
+        raw[f"{kind}s"] = "; ".join(parts)
+    if form.get("lat") or form.get("lon"):
+        raw["lat"], raw["lon"] = form.get("lat", ""), form.get("lon", "")
+    return raw
+
+
+def _client() -> str:
+    return antispam.client_key(request.remote_addr or "unknown", current_app.config["SECRET_KEY"])
+
+
+def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200):
+    lang = current_language()
+    problems = {k: translated(v, lang) for k, v in problems.items()}
+    values = request.form if request.method == "POST" else _defaults(org)
+    return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values,
+                           themes=vocab.themes(), resources=vocab.resources(), lang=lang,
+                           countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
+                           honeypot=antispam.HONEYPOT), status
+
+
+def _defaults(org: dict | None) -> dict:
+    """What the form shows first: the organisation as it is (corrections), or the embed's
+    locked country (new ones from an embed)."""
+    if org is None:
+        return {"country": request.args.get("country", "").split(",")[0].upper()}
+    out = {f: org.get(f) or "" for f in TEXT_FIELDS if f != "description"}
+    out["description"] = org.get("description") or ""
+    return out
+
+
+def _submit(kind: str, org: dict | None):
+    form = request.form
+    lang = current_language()
+    sub = flow.Submission(
+        kind=("closed" if form.get("closed") else "correction") if org else "new",
+        raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
+        note=form.get("note", ""), organisation_id=org["id"] if org else None,
+        project=form.get("project") or None, honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""))
+    try:
+        flow.submit(get_db(), sub, settings())
+    except flow.Refused as refused:
+        return _form_page(kind, org, refused.problems, 400)
+    return redirect(url_for("contribute.sent"))
+
+
+@bp.route("/contribute", methods=["GET", "POST"])
+def new():
+    """Add an organisation."""
+    if request.method == "POST":
+        return _submit("new", None)
+    return _form_page("new", None, {})
+
+
+@bp.route("/organisations/<slug>/suggest", methods=["GET", "POST"])
+def suggest(slug: str):
+    """Suggest a correction to a published organisation, or say that it has closed."""
+    org = catalogue.get_organisation(get_db(), slug)
+    if org is None:
+        return render_template("contribute_done.html", title=_("Not found"),
+                               message=_("There is no published organisation at this address.")), 404
+    if request.method == "POST":
+        return _submit("correction", org)
+    return _form_page("correction", org, {})
+
+
+@bp.get("/contribute/sent")
+def sent():
+    """After sending: look for the e-mail."""
+    return render_template("contribute_done.html", title=_("Check your e-mail"), message=_(
+        "We sent you a message with a link. Follow it to confirm your contribution; then a moderator "
+        "will look at it. Nothing is published before that."))
+
+
+@bp.route("/contribute/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """The link from the e-mail: a button (programs that open links in e-mails do not
+    press it), then the contribution goes to the moderators."""
+    if request.method == "GET":
+        return render_template("contribute_confirm.html", token=token)
+    try:
+        flow.confirm(get_db(), token)
+    except flow.LinkError as e:
+        return render_template("contribute_done.html", title=_("This link cannot be used"),
+                               message=translated(str(e.args[0]), current_language()) if e.args else ""), 410
+    return render_template("contribute_done.html", title=_("Thank you"), message=_(
+        "Your contribution is confirmed. A moderator will look at it; you will get an e-mail when it is decided."))
+
+
+@bp.get("/contribute/challenge")
+def challenge():
+    """A fresh proof-of-work challenge for the form's widget."""
+    response = jsonify(antispam.challenge(current_app.config["SECRET_KEY"], current_app.config["ALTCHA_COST"]))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,113 @@
+"""The moderation queue: what visitors sent in and confirmed, with a side-by-side view
+against the stored organisation, likely duplicates, and accept / reject / undo."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import catalogue
+from ..catalogue import contributions as store
+from ..contributing import flow
+from ..translate import translated
+from .auth import role_required
+from .db import get_db
+from .i18n import current_language
+from .mailing import settings
+
+bp = Blueprint("moderation", __name__, url_prefix="/admin/moderation")
+COMPARED = ("name", "street", "postcode", "city", "country", "website", "email", "phone", "description", "lat", "lon",
+            "status")
+
+
+def _compare(db, item: dict) -> list[dict]:
+    """Each field: as stored, as it would be; ``changed`` where they differ."""
+    current = catalogue.organisation_state(db, item["organisation_id"]) if item["organisation_id"] else None
+    proposed = flow.merged(db, item) or {"values": {}, "related": {}}
+    rows = []
+    for name in COMPARED:
+        before = (current or {}).get("values", {}).get(name) if current else None
+        after = proposed["values"].get(name)
+        if before is None and after is None:
+            continue
+        rows.append({"field": name, "before": before, "after": after, "changed": before != after})
+    for kind in ("themes", "needs", "offers"):
+        before = (current or {}).get("related", {}).get(kind) if current else None
+        after = proposed.get("related", {}).get(kind)
+        if before or after:
+            rows.append({"field": kind, "before": before, "after": after, "changed": before != after})
+    return rows
+
+
+def _duplicates(db, item: dict) -> list[dict]:
+    """Published organisations with the same name or website as a new one."""
+    if item["kind"] != "new":
+        return []
+    values = item["proposal"]["values"]
+    return catalogue.likely_duplicates(db, values.get("name", ""), values.get("website", ""))
+
+
+@bp.get("")
+@role_required("admin", "editor")
+def queue():
+    """Pending contributions, oldest first, and the latest decisions (which can be undone)."""
+    db = get_db()
+    pending = store.contributions_in(db, "pending")
+    decided = store.contributions_in(db, "accepted", limit=20) + store.contributions_in(db, "rejected", limit=20)
+    decided.sort(key=lambda c: c["decided_at"] or "", reverse=True)
+    lang = current_language()
+    for item in pending:
+        item["rows"] = _compare(db, item)
+        item["duplicates"] = _duplicates(db, item)
+        item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
+        item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
+    return render_template("admin/moderation.html", pending=pending, decided=decided[:20], labels=_labels())
+
+
+def _labels() -> dict:
+    return {"name": _("Name"), "country": _("Country"), "website": _("Website"), "email": _("E-mail"),
+            "phone": _("Phone"), "postcode": _("Postcode"), "street": _("Street"), "city": _("Town or city"), "description": _("Description"),
+            "lat": _("Latitude"), "lon": _("Longitude"), "status": _("Status"), "themes": _("Themes"),
+            "needs": _("Needs"), "offers": _("Offers")}
+
+
+@bp.post("/<int:contribution_id>/accept")
+@role_required("admin", "editor")
+def accept(contribution_id: int):
+    """Publish what the contribution proposes."""
+    try:
+        org_id = flow.accept(get_db(), contribution_id, current_user.email, settings())
+    except flow.Refused as refused:
+        flash(translated(next(iter(refused.problems.values())), current_language()))
+        return redirect(url_for("moderation.queue"))
+    org = catalogue.organisation_by_id(get_db(), org_id)
+    flash(_("Accepted: %(name)s is on the map.", name=org["name"]) if org["status"] == "published"
+          else _("Accepted: %(name)s is no longer on the map.", name=org["name"]))
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.post("/<int:contribution_id>/reject")
+@role_required("admin", "editor")
+def reject(contribution_id: int):
+    """Refuse it, with the reason its author will read."""
+    try:
+        flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings())
+    except flow.Refused as refused:
+        flash(translated(next(iter(refused.problems.values())), current_language()))
+        return redirect(url_for("moderation.queue"))
+    flash(_("Rejected; its author was told why."))
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.post("/<int:contribution_id>/undo")
+@role_required("admin", "editor")
+def undo(contribution_id: int):
+    """Take the decision back; the contribution waits in the queue again."""
+    try:
+        flow.undo(get_db(), contribution_id, current_user.email)
+    except flow.Refused as refused:
+        flash(translated(next(iter(refused.problems.values())), current_language()))
+        return redirect(url_for("moderation.queue"))
+    flash(_("Undone: the contribution is waiting again."))
+    return redirect(url_for("moderation.queue"))
