@@ -267,8 +267,31 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
         click.echo(f"password (shown only now): {generated}")
 
 
+@click.command("remind-owners")
+@click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
+              "(default MAPAPP_REMIND_AFTER_DAYS).")
+@click.option("--lang", type=click.Choice(vocab.LANGUAGES), default=vocab.DEFAULT_LANGUAGE, help="Language of the messages.")
+@click.option("--limit", type=int, default=1000, help="At most this many messages in one run.")
+@with_appcontext
+def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:
+    """E-mail owners of stale entries a link to check or edit them (cron-friendly: an owner
+    reminded is not reminded again before the same period has passed)."""
+    from flask import url_for
+
+    from .contributing import flow, owners
+
+    config = current_app.config
+    db = _open_catalogue()
+    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
+    with current_app.test_request_context(base_url=base):
+        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
+        sent = owners.remind(db, settings, after_days=after_days or config["REMIND_AFTER_DAYS"],
+                             link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
+    click.echo(f"{len(sent)} reminder(s) sent")
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command)
+            geocode_command, create_project_command, remind_owners_command)
 
 
 def register(app: Flask) -> None:

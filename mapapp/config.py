@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 
 
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
-             "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST")
+             "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS")
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,10 @@ SETTINGS: tuple[Setting, ...] = (
             "from the command line; empty: the address the request came to."),
     Setting("CONFIRM_HOURS", "48", "Hours a contribution's confirmation link stays valid."),
     Setting("CONTRIBUTIONS_PER_HOUR", "5", "Contributions accepted per hour from one address, and from one e-mail."),
+    Setting("OWNER_EDITS", "moderate", "What an owner's edit through the e-mailed link does: 'publish' at once, "
+            "or 'moderate' (goes to the moderation queue)."),
+    Setting("OWNER_LINK_DAYS", "30", "Days an owner's edit link stays valid."),
+    Setting("REMIND_AFTER_DAYS", "365", "Days after which `mapapp remind-owners` asks an owner to check their entry."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 
@@ -123,7 +127,9 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             ) from None
     if config["SECURE_COOKIES"] not in ("", "0", "1"):
         raise ConfigError(f"MAPAPP_SECURE_COOKIES must be 1, 0 or empty, got {config['SECURE_COOKIES']!r}")
-    for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST"):
+    if config["OWNER_EDITS"] not in ("publish", "moderate"):
+        raise ConfigError(f"MAPAPP_OWNER_EDITS must be publish or moderate, got {config['OWNER_EDITS']!r}")
+    for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):

@@ -24,7 +24,7 @@ def _row(cursor) -> list[dict]:
 
 
 def add_contribution(db: sqlite_utils.Database, *, kind: str, organisation_id: int | None, proposal: dict,
-                     note: str, email: str, lang: str, token_hash: str, token_expires_at: str, client: str,
+                     note: str, email: str, lang: str, token_hash: str | None, token_expires_at: str | None, client: str,
                      country: str | None, project: str | None) -> int:
     """Store one contribution, unconfirmed; returns its id."""
     cursor = db.execute(

@@ -444,6 +444,19 @@ def _m014_contributions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE used_challenges (signature TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)")
 
 
+def _m015_owners(db: sqlite_utils.Database) -> None:
+    # An organisation's owner (whoever reads its e-mail) edits through signed links that
+    # carry link_version: raising it revokes every link sent. checked_at: last "still
+    # correct" or owner edit; reminded_at: the last reminder sent.
+    db.execute("""
+        CREATE TABLE organisation_owners (
+            organisation_id INTEGER PRIMARY KEY REFERENCES organisations (id) ON DELETE CASCADE,
+            link_version INTEGER NOT NULL DEFAULT 1,
+            checked_at TEXT,
+            reminded_at TEXT
+        )""")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -459,6 +472,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (12, "organisation_changes", _m012_organisation_changes),
     (13, "cheaper_checks", _m013_cheaper_checks),
     (14, "contributions", _m014_contributions),
+    (15, "owners", _m015_owners),
 ]
 
 

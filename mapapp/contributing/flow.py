@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from .. import catalogue
 from ..catalogue import audit
@@ -66,6 +67,14 @@ class Settings:
     mailer: Mailer
     link: Callable[[str, dict], str]  # (endpoint name, values) → absolute URL
     skip_proof: bool = field(default=False)  # tests of the flow itself, never the site
+
+
+def settings_from(config, link: Callable[[str, dict], str]) -> Settings:
+    """The flow's settings from the site's configuration (``MAPAPP_*``), with ``link``
+    making absolute addresses (the web pages' and the command line's own)."""
+    return Settings(secret=config["SECRET_KEY"], site=config["SITE_NAME"], per_hour=config["CONTRIBUTIONS_PER_HOUR"],
+                    confirm_hours=config["CONFIRM_HOURS"], link=link,
+                    mailer=Mailer(config["MAIL_FROM"], config["SMTP_URL"], Path(config["OUTBOX_DIR"])))
 
 
 def _hash(token: str) -> str:

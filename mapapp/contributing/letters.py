@@ -75,3 +75,26 @@ def rejected(to: str, lang: str, *, kind: str, name: str, reason: str, site: str
          gettext_in(lang, "A moderator did not accept your proposal of %(what)s.", what=_what(kind, name, lang)),
          gettext_in(lang, "The reason given: %(reason)s", reason=reason)],
         after=(gettext_in(lang, "You may send a new proposal that takes it into account."),), footer=site)
+
+
+def owner_link(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
+    """A link to edit the organisation's own entry, asked for from its page."""
+    return letter(
+        to, lang, gettext_in(lang, "Edit “%(name)s” on %(site)s", name=name, site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "Someone asked, from its page on %(site)s, for a link to edit the entry of “%(name)s”, "
+                    "sent to its e-mail address.", site=site, name=name)],
+        Action(link, gettext_in(lang, "Edit the entry")),
+        (gettext_in(lang, "The link works for %(days)s days; keep it to yourself. If you did not ask for it, "
+                    "ignore this message.", days=days),), footer=site)
+
+
+def reminder(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
+    """Is the entry still right? Sent by ``mapapp remind-owners``."""
+    return letter(
+        to, lang, gettext_in(lang, "Is “%(name)s” still right on %(site)s?", name=name, site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "“%(name)s” has not been checked on %(site)s for a long time. With the link below you "
+                    "can say it is still correct in one click, or change what is not.", name=name, site=site)],
+        Action(link, gettext_in(lang, "Check the entry")),
+        (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)

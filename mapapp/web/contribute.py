@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
-from ..contributing import antispam, flow
+from ..catalogue import owners as owner_store
+from ..contributing import antispam, flow, owners
 from ..translate import translated
 from .db import get_db
 from .i18n import current_language
@@ -41,11 +42,11 @@ def _client() -> str:
     return antispam.client_key(request.remote_addr or "unknown", current_app.config["SECRET_KEY"])
 
 
-def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200):
+def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, **extra):
     lang = current_language()
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
-    return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values,
+    return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
                            themes=vocab.themes(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
                            honeypot=antispam.HONEYPOT), status
@@ -125,3 +126,55 @@ def challenge():
     response = jsonify(antispam.challenge(current_app.config["SECRET_KEY"], current_app.config["ALTCHA_COST"]))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _org_by_id(org_id: int) -> dict | None:
+    found = catalogue.organisation_by_id(get_db(), org_id)
+    return catalogue.get_organisation(get_db(), found["slug"], published_only=False) if found else None
+
+
+@bp.route("/organisations/<slug>/owner-link", methods=["GET", "POST"])
+def owner_link(slug: str):
+    """"Is this your organisation?": an edit link sent to the organisation's own e-mail
+    (after the same proof-of-work as the forms, so that nobody floods that address)."""
+    db = get_db()
+    org = catalogue.get_organisation(db, slug)
+    if org is None or not org.get("email"):
+        return render_template("contribute_done.html", title=_("Not found"), message=_(
+            "There is no published organisation with an e-mail address here.")), 404
+    problem = None
+    if request.method == "POST":
+        problem = antispam.check_proof(db, request.form.get("altcha", ""), current_app.config["SECRET_KEY"])
+        if problem is None:
+            owners.send_link(db, org["id"], current_language(), settings(), current_app.config["OWNER_LINK_DAYS"])
+            return render_template("contribute_done.html", title=_("Check the organisation's e-mail"), message=_(
+                "A link to edit the entry was sent to the organisation's e-mail address."))
+        problem = translated(problem, current_language())
+    return render_template("owner_link.html", org=org, problem=problem), 400 if problem else 200
+
+
+@bp.route("/owner/<token>", methods=["GET", "POST"])
+def owner(token: str):
+    """The owner's page from the e-mailed link: edit the entry, or say it is still correct."""
+    db = get_db()
+    config = current_app.config
+    try:
+        org_id = owners.organisation_of(db, config["SECRET_KEY"], token, config["OWNER_LINK_DAYS"])
+    except flow.LinkError as e:
+        return render_template("contribute_done.html", title=_("This link cannot be used"),
+                               message=translated(str(e.args[0]), current_language())), 410
+    org = _org_by_id(org_id)
+    if request.method == "POST" and request.form.get("action") == "still-correct":
+        owners.still_correct(db, org_id)
+        return render_template("contribute_done.html", title=_("Thank you"), message=_(
+            "The entry is marked as checked today."))
+    if request.method == "POST":
+        try:
+            outcome = owners.edit(db, org_id, _raw_from_form(request.form, current_language()),
+                                  publish=config["OWNER_EDITS"] == "publish", lang=current_language())
+        except flow.Refused as refused:
+            return _form_page("owner", org, refused.problems, 400, token=token)
+        return render_template("contribute_done.html", title=_("Thank you"), message=_(
+            "Your changes are on the map.") if outcome == "published" else _(
+            "Your changes were sent to the moderators; they are shown once accepted."))
+    return _form_page("owner", org, {}, token=token, checked=owner_store.checked_at(db, org_id))

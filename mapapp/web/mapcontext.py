@@ -202,6 +202,12 @@ def audit_text(entry: dict) -> str:
         return _("import #%(n)s undone", n=rest)
     if kind == "undo":
         return _("change #%(n)s undone", n=rest)
+    if kind == "contribution":
+        return _("accepted from contribution #%(n)s", n=rest)
+    if kind == "contribution-rejected":
+        return _("contribution #%(n)s rejected", n=rest)
+    if kind == "owner-links-revoked":
+        return _("edit links sent to its owner withdrawn")
     return action
 
 

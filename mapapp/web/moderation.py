@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import catalogue
 from ..catalogue import contributions as store
+from ..catalogue import owners
 from ..contributing import flow
 from ..translate import translated
 from .auth import role_required
@@ -111,3 +112,19 @@ def undo(contribution_id: int):
         return redirect(url_for("moderation.queue"))
     flash(_("Undone: the contribution is waiting again."))
     return redirect(url_for("moderation.queue"))
+
+
+@bp.post("/owner-links/<int:org_id>/revoke")
+@role_required("admin", "editor")
+def revoke_owner_links(org_id: int):
+    """Every edit link sent for this organisation stops working."""
+    db = get_db()
+    org = catalogue.organisation_by_id(db, org_id)
+    if org is None:
+        flash(_("There is no such organisation."))
+        return redirect(url_for("moderation.queue"))
+    with catalogue.write_transaction(db):
+        owners.revoke_links(db, org_id)
+        catalogue.audit.record(db, current_user.email, "owner-links-revoked", org_id)
+    flash(_("The edit links sent for %(name)s no longer work.", name=org["name"]))
+    return redirect(url_for("edit.edit", org_id=org_id))

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
+from ..catalogue import owners
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..params import whole_number
@@ -60,7 +61,8 @@ def organisation(slug: str):
     matches = mapindex.matches(map_index().get(db), db, org)
     return render_template("organisation.html", org=org, matches=matches,
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
-                           jsonld=organisation_jsonld(org), back=back_to_list())
+                           jsonld=organisation_jsonld(org), back=back_to_list(),
+                           checked=owners.checked_at(db, org["id"]))
 
 
 def back_to_list() -> dict:

@@ -1,0 +1,103 @@
+"""Owners keep their own entry alive: a signed, expiring link sent to the organisation's
+e-mail lets whoever reads it edit the entry without an account (published at once or
+moderated, per MAPAPP_OWNER_EDITS), or say it is still correct; staff can revoke every
+link of an organisation; ``mapapp remind-owners`` asks owners of stale entries to check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from .. import catalogue
+from ..catalogue import audit, owners
+from ..catalogue import contributions as store
+from ..importing.importer import check_record
+from ..translate import N_, Message
+from . import letters
+from .flow import LinkError, Refused, Settings
+
+SALT = "mapapp-owner-link"
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=SALT)
+
+
+def link_token(db, secret: str, org_id: int) -> str:
+    """A token for this organisation's current links."""
+    return _serializer(secret).dumps({"o": org_id, "v": owners.link_version(db, org_id)})
+
+
+def organisation_of(db, secret: str, token: str, days: int) -> int:
+    """The organisation a link lets its holder edit; ``LinkError`` when it is forged,
+    expired or revoked."""
+    try:
+        data = _serializer(secret).loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        raise LinkError(Message(N_("this edit link has expired; ask for a new one from the organisation's page"))) from None
+    except BadSignature:
+        raise LinkError(Message(N_("this edit link is not valid"))) from None
+    org_id = data.get("o") if isinstance(data, dict) else None
+    if not isinstance(org_id, int) or catalogue.organisation_by_id(db, org_id) is None:
+        raise LinkError(Message(N_("the organisation of this edit link no longer exists")))
+    if data.get("v") != owners.link_version(db, org_id):
+        raise LinkError(Message(N_("this edit link was withdrawn; ask for a new one from the organisation's page")))
+    return org_id
+
+
+def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, reminder: bool = False) -> str:
+    """E-mail the organisation's own address an edit link; returns that address."""
+    state = catalogue.organisation_state(db, org_id)
+    email = state["values"]["email"] if state else ""
+    if not email:
+        raise Refused({"": Message(N_("this organisation has no e-mail address to send a link to; "
+                                      "suggest a correction instead"))})
+    token = link_token(db, settings.secret, org_id)
+    make = letters.reminder if reminder else letters.owner_link
+    settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
+                              link=settings.link("contribute.owner", {"token": token})))
+    return email
+
+
+def edit(db, org_id: int, raw: dict[str, str], *, publish: bool, lang: str) -> str:
+    """The owner's changes: published at once ("published") or put in the moderation queue
+    ("pending"). Raises ``Refused`` with what to fix."""
+    check = check_record(raw)
+    if check.problems:
+        raise Refused(check.problems)
+    with catalogue.write_transaction(db):
+        current = catalogue.organisation_state(db, org_id)
+        email = current["values"]["email"]
+        if publish:
+            target = {**current, "values": {**current["values"], **check.values},
+                      "related": catalogue.related_of(**{**current["related"], **check.related})}
+            catalogue.restore_state(db, org_id, target)
+            audit.record(db, f"owner:{email}", "edit", org_id, current, catalogue.organisation_state(db, org_id))
+            owners.mark_checked(db, org_id)
+            return "published"
+        proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
+        cid = store.add_contribution(db, kind="correction", organisation_id=org_id, proposal=proposal,
+                                     note="", email=email, lang=lang, token_hash=None, token_expires_at=None,
+                                     client="owner", country=current["values"]["country"], project=None)
+        store.confirm_contribution(db, cid)  # the link proved the address: no second e-mail
+        owners.mark_checked(db, org_id)
+        return "pending"
+
+
+def still_correct(db, org_id: int) -> None:
+    """The owner confirms the entry as it is."""
+    with catalogue.write_transaction(db):
+        owners.mark_checked(db, org_id)
+
+
+def remind(db, settings: Settings, *, after_days: int, link_days: int, lang: str, limit: int = 1000) -> list[str]:
+    """E-mail the owners of published entries not confirmed for ``after_days`` (and not
+    reminded since); returns the addresses written to."""
+    before = (datetime.now(timezone.utc) - timedelta(days=after_days)).isoformat(timespec="seconds")
+    sent = []
+    for org in owners.due_for_reminder(db, before, limit):
+        sent.append(send_link(db, org["id"], lang, settings, link_days, reminder=True))
+        with catalogue.write_transaction(db):
+            owners.mark_reminded(db, [org["id"]])
+    return sent
