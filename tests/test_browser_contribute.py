@@ -47,3 +47,30 @@ def test_a_contribution_from_the_form_to_the_public_page(db_path, db, staff, bro
         finally:
             context.close()
     assert not errors, errors
+
+
+def test_while_typing_a_name_the_form_shows_organisations_already_on_the_map(db_path, db, page, live_server_for,
+                                                                             tmp_path):
+    from support import make_org
+
+    make_org(db, "Bread <i>Coop</i>", city="Lyon", website="https://bread.example.org")
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "cache")})
+    with live_server_for(app) as server:
+        page.goto(server.url + "/contribute")
+        page.get_by_label("Name", exact=True).press_sequentially("bread <i>coop</i>")
+        box = page.locator("#duplicates")
+        box.get_by_role("link", name="Bread <i>Coop</i>").wait_for()  # the name as text, not markup
+        assert "Lyon" in box.inner_text() and box.locator("i").count() == 0
+        page.get_by_label("Name", exact=True).fill("Something else entirely")
+        page.get_by_role("textbox", name="Website").fill("bread.example.org")  # same website, another name
+        box.get_by_role("link", name="Bread <i>Coop</i>").wait_for()
+
+
+def test_the_embed_offers_to_contribute_with_its_locked_country(demo_app, page, live_server_for):
+    with live_server_for(demo_app) as server:
+        page.goto(server.url + "/embed?country=IT&lock=country&lang=it")
+        link = page.locator("a#contribute")
+        assert link.get_attribute("target") == "_blank"
+        page.goto(server.url + link.get_attribute("href"))
+        assert page.locator("select[name=country]").input_value() == "IT"
+        assert page.locator("h1").inner_text() == "Aggiungere un'organizzazione"

@@ -165,3 +165,14 @@ def test_the_proof_of_work_is_checked_and_good_once(db):
     assert antispam.check_proof(db, payload, "another secret") is not None
     assert antispam.check_proof(db, payload, "s3cret") is None
     assert "already used" in antispam.check_proof(db, payload, "s3cret")
+
+
+def test_a_contribution_from_a_projects_embed_joins_the_project_when_accepted(db, smtp):
+    s = settings(smtp.url)
+    catalogue.save_project(db, {"slug": "craft-provence", "name": "Craft in Provence"})
+    cid = flow.submit(db, flow.Submission(**{**new().__dict__, "project": "craft-provence"}), s)
+    flow.confirm(db, token_of(smtp.box.wait(1)[0]))
+    assert store.contributions_in(db, "pending", projects=("craft-provence",))[0]["id"] == cid
+    assert store.contributions_in(db, "pending", projects=("other",)) == []
+    org_id = flow.accept(db, cid, "mod@example.org", s)
+    assert catalogue.organisation_state(db, org_id)["projects"] == ["craft-provence"]

@@ -190,6 +190,8 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
             saved = catalogue.save_organisation(db, values, themes=related["themes"], needs=related["needs"],
                                                 offers=related["offers"], descriptions=related["descriptions"])
             org_id, before = saved.id, None
+            if found["project"] and catalogue.project_exists(db, found["project"]):
+                catalogue.add_to_project(db, catalogue.project_id(db, found["project"]), org_id)
         else:
             org_id = found["organisation_id"]
             before = catalogue.organisation_state(db, org_id)

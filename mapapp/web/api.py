@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 from .. import catalogue, records, vocab
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
+from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number
 from . import apihttp, openapi
@@ -81,6 +82,19 @@ def organisations():
 def summary(org: dict, lang: str) -> dict:
     """The public summary of an organisation shown in lists and popups."""
     return records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
+
+
+@bp.get("/duplicates")
+def duplicates():
+    """Published organisations a new one may be: the same name, or the same website (the
+    contribution form asks while its author types)."""
+    name = request.args.get("name", "")[:300]
+    website, _problem = parse_website(request.args.get("website", "")[:500])
+    if len(name.strip()) < 3 and not website:
+        return jsonify({"ok": True, "items": []})
+    found = catalogue.likely_duplicates(get_db(), name, website or "")
+    return jsonify({"ok": True, "items": [{"name": o["name"], "city": o["city"],
+                                           "url": url_for("views.organisation", slug=o["slug"])} for o in found]})
 
 
 @bp.get("/organisations/<slug>")

@@ -62,6 +62,11 @@ def _defaults(org: dict | None) -> dict:
     return out
 
 
+def _project(slug: str | None) -> str | None:
+    """The embed's project, when it is one (it scopes the contribution for partner moderators)."""
+    return slug if slug and catalogue.project_exists(get_db(), slug) else None
+
+
 def _submit(kind: str, org: dict | None):
     form = request.form
     lang = current_language()
@@ -69,7 +74,7 @@ def _submit(kind: str, org: dict | None):
         kind=("closed" if form.get("closed") else "correction") if org else "new",
         raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
-        project=form.get("project") or None, honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""))
+        project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""))
     try:
         flow.submit(get_db(), sub, settings())
     except flow.Refused as refused:

@@ -49,6 +49,11 @@ def embed():
             "embed": True, "focus": focus,
             "fullMap": url_for("views.index", _external=False) + ("?" + urlencode(full) if full else ""),
         })
+        # A partner's visitors contribute too, with the embed's locked country and project
+        # as the form's defaults (the project tells partner moderators it is theirs).
+        defaults = {kind: ",".join(getattr(filters, kind)) for kind in ("country", "project")
+                    if kind in locked and getattr(filters, kind)}
+        context["contribute_url"] = url_for("contribute.new", lang=current_language(), **defaults)
     except (BadRequest, NotFound) as e:
         return render_template("embed_error.html", message=translated(e.message, current_language())), e.status
     except Exception:  # the catalogue is unreachable or broken: say so briefly, in the language

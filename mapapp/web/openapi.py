@@ -107,6 +107,10 @@ def document(server: str) -> dict:
             "/api/organisations.essglobal.csv": {"get": {
                 "summary": "ESSGLOBAL standard CSV, with vocabulary URIs", "parameters": filters,
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS}}},
+            "/api/duplicates": {"get": {
+                "summary": "Published organisations with this name or website (what a new one may already be)",
+                "parameters": [_param("name", "the name typed"), _param("website", "the website typed")],
+                "responses": {"200": _json("Duplicates", "at most five organisations")}}},
             "/api/vocabularies": {"get": {
                 "summary": "Themes, resources, relations, countries, projects and visits, labelled and counted",
                 "parameters": [_param("lang", "label language")],
@@ -138,6 +142,10 @@ def document(server: str) -> dict:
                                       "facets": {"type": "object", "required": list(KINDS),
                                                  "additionalProperties": {"type": "array", "items": OPTION}}}},
             "OrganisationSummary": SUMMARY,
+            "Duplicates": {"type": "object", "required": ["ok", "items"], "properties": {
+                "ok": {"const": True}, "items": {"type": "array", "maxItems": 5, "items": {
+                    "type": "object", "required": ["name", "city", "url"],
+                    "properties": {"name": {"type": "string"}, "city": {"type": "string"}, "url": {"type": "string"}}}}}},
             "OrganisationPage": {"type": "object", "required": ["ok", "total", "items", "next"],
                                  "properties": {"ok": {"const": True}, "total": {"type": "integer"},
                                                 "offset": {"type": "integer"}, "limit": {"type": "integer"},
