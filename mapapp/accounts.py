@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import vocab
 from .catalogue import audit as audit_log
+from .catalogue import reads as catalogue_reads
 from .catalogue import users
 from .translate import N_, Message
 from .vocab import ROLES
@@ -99,6 +101,26 @@ def update_user(db: sqlite_utils.Database, user_id: int, *, role: str | None = N
 
 
 end_sessions = users.end_sessions
+
+
+def moderation_scope(db: sqlite_utils.Database, user: User) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The countries and projects ``user`` moderates; both empty for the whole queue
+    (always so for admins)."""
+    return ((), ()) if user.is_admin else users.scope(db, user.id)
+
+
+def set_moderation_scope(db: sqlite_utils.Database, user_id: int, countries: str, projects: str) -> None:
+    """Limit an editor's moderation to countries (ISO codes) or projects (slugs), given as
+    comma-separated text; each is checked."""
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in countries.split(",") if c.strip()))
+    slugs = tuple(dict.fromkeys(p.strip() for p in projects.split(",") if p.strip()))
+    for code in codes:
+        if not vocab.is_country(code):
+            raise AccountError(Message(N_("'%(code)s' is not a country code (FR, IT, PL…)"), code=code))
+    for slug in slugs:
+        if not catalogue_reads.project_exists(db, slug):
+            raise AccountError(Message(N_("there is no project '%(slug)s'"), slug=slug))
+    users.set_scope(db, user_id, codes, slugs)
 
 
 def _delay(rows: list[tuple[int, float]], now: float) -> float:

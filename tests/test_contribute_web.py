@@ -108,3 +108,33 @@ def test_moderation_is_for_staff_only(site):
     visitor = site.test_client()
     assert visitor.get("/admin/moderation").status_code in (302, 401)
     assert visitor.post("/admin/moderation/1/accept").status_code in (302, 400, 401)
+
+
+def test_a_partner_editor_moderates_only_their_country_or_project(site, db, smtp, staff):
+    from mapapp.contributing import flow
+    from mapapp.web.mailing import settings
+
+    ids = {}
+    with site.test_request_context():
+        s = flow.Settings(**{**settings().__dict__, "skip_proof": True})
+        for name, country in (("Cooperativa Roma", "IT"), ("Coop Lyon", "FR")):
+            ids[country] = flow.submit(db, flow.Submission(kind="new", raw={"name": name, "country": country},
+                                                           contact=f"{country}@example.org", lang="en",
+                                                           client=country), s)
+            db.execute("UPDATE contributions SET state = 'pending' WHERE id = ?", [ids[country]])
+    admin = site.test_client()
+    sign_in(admin, "admin@example.org")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    bad = admin.post("/admin/users", data={"csrf_token": csrf_from(page), "action": "scope", "user_id": staff["editor"].id,
+                                           "countries": "Italy"})
+    assert bad.status_code == 400 and "not a country code" in bad.get_data(as_text=True)
+    admin.post("/admin/users", data={"csrf_token": csrf_from(page), "action": "scope", "user_id": staff["editor"].id,
+                                     "countries": "it"})
+    partner = site.test_client()
+    sign_in(partner, "editor@example.org")
+    queue = partner.get("/admin/moderation").get_data(as_text=True)
+    assert "Cooperativa Roma" in queue and "Coop Lyon" not in queue and "You moderate: IT" in queue
+    assert partner.post(f"/admin/moderation/{ids['FR']}/accept", data={"csrf_token": csrf_from(queue)}).status_code == 403
+    partner.post(f"/admin/moderation/{ids['IT']}/accept", data={"csrf_token": csrf_from(queue)})
+    assert [r[0] for r in db.execute("SELECT name FROM organisations")] == ["Cooperativa Roma"]
+    assert "Coop Lyon" in admin.get("/admin/moderation").get_data(as_text=True)  # the admin sees all

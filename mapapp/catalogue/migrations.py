@@ -457,6 +457,13 @@ def _m015_owners(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m016_moderation_scope(db: sqlite_utils.Database) -> None:
+    # A partner's editor moderates only their part of the queue: these countries (ISO codes)
+    # or projects (slugs), comma-separated; empty for both: the whole queue.
+    db.execute("ALTER TABLE users ADD COLUMN scope_countries TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE users ADD COLUMN scope_projects TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -473,6 +480,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (13, "cheaper_checks", _m013_cheaper_checks),
     (14, "contributions", _m014_contributions),
     (15, "owners", _m015_owners),
+    (16, "moderation_scope", _m016_moderation_scope),
 ]
 
 

@@ -27,9 +27,24 @@ def user_row(db: sqlite_utils.Database, *, email: str | None = None, user_id: in
     return db.execute(f"SELECT {columns} FROM users WHERE id = ?", [user_id]).fetchone()  # nosec B608 # column names from code
 
 
+def scope(db: sqlite_utils.Database, user_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The countries and projects a user moderates (both empty: everything)."""
+    row = db.execute("SELECT scope_countries, scope_projects FROM users WHERE id = ?", [user_id]).fetchone()
+    if row is None:
+        return (), ()
+    return tuple(c for c in row[0].split(",") if c), tuple(p for p in row[1].split(",") if p)
+
+
+def set_scope(db: sqlite_utils.Database, user_id: int, countries: tuple[str, ...], projects: tuple[str, ...]) -> None:
+    """Limit what a user moderates to these countries or projects (none: everything)."""
+    db.execute("UPDATE users SET scope_countries = ?, scope_projects = ? WHERE id = ?",
+               [",".join(countries), ",".join(projects), user_id])
+
+
 def list_users(db: sqlite_utils.Database) -> list[dict]:
     """Every user, for the admin page."""
-    cursor = db.execute("SELECT id, email, role, active, created_at, last_login_at FROM users ORDER BY email")
+    cursor = db.execute("SELECT id, email, role, active, created_at, last_login_at, scope_countries, scope_projects"
+                        " FROM users ORDER BY email")
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, r)) for r in cursor]
 

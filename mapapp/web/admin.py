@@ -103,6 +103,10 @@ def users():
                                                       request.form.get("password") or None,
                                                       request.form.get("role", "editor"))
                 created = (user.email, password)
+            elif action == "scope":
+                with catalogue.write_transaction(db):
+                    accounts.set_moderation_scope(db, whole_number(request.form.get("user_id"), "user_id", low=1),
+                                                  request.form.get("countries", ""), request.form.get("projects", ""))
             elif action in ("role", "deactivate", "activate"):
                 accounts.update_user(db, whole_number(request.form.get("user_id"), "user_id", low=1), acting=current_user.user,
                                      role=request.form.get("role") if action == "role" else None,

@@ -3,11 +3,11 @@ against the stored organisation, likely duplicates, and accept / reject / undo."
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import catalogue
+from .. import accounts, catalogue
 from ..catalogue import contributions as store
 from ..catalogue import owners
 from ..contributing import flow
@@ -54,8 +54,11 @@ def _duplicates(db, item: dict) -> list[dict]:
 def queue():
     """Pending contributions, oldest first, and the latest decisions (which can be undone)."""
     db = get_db()
-    pending = store.contributions_in(db, "pending")
-    decided = store.contributions_in(db, "accepted", limit=20) + store.contributions_in(db, "rejected", limit=20)
+    countries, projects = accounts.moderation_scope(db, current_user.user)
+    scope = {"countries": countries, "projects": projects}
+    pending = store.contributions_in(db, "pending", **scope)
+    decided = (store.contributions_in(db, "accepted", limit=20, **scope)
+               + store.contributions_in(db, "rejected", limit=20, **scope))
     decided.sort(key=lambda c: c["decided_at"] or "", reverse=True)
     lang = current_language()
     for item in pending:
@@ -63,7 +66,18 @@ def queue():
         item["duplicates"] = _duplicates(db, item)
         item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
         item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
-    return render_template("admin/moderation.html", pending=pending, decided=decided[:20], labels=_labels())
+    return render_template("admin/moderation.html", pending=pending, decided=decided[:20], labels=_labels(),
+                           scope=countries + projects)
+
+
+def _in_scope(contribution_id: int) -> bool:
+    """Whether the signed-in staff member moderates this contribution (partners: their part)."""
+    db = get_db()
+    found = store.contribution(db, contribution_id)
+    countries, projects = accounts.moderation_scope(db, current_user.user)
+    if found is None or not (countries or projects):
+        return True
+    return found["country"] in countries or found["project"] in projects
 
 
 def _labels() -> dict:
@@ -77,6 +91,8 @@ def _labels() -> dict:
 @role_required("admin", "editor")
 def accept(contribution_id: int):
     """Publish what the contribution proposes."""
+    if not _in_scope(contribution_id):
+        abort(403)
     try:
         org_id = flow.accept(get_db(), contribution_id, current_user.email, settings())
     except flow.Refused as refused:
@@ -92,6 +108,8 @@ def accept(contribution_id: int):
 @role_required("admin", "editor")
 def reject(contribution_id: int):
     """Refuse it, with the reason its author will read."""
+    if not _in_scope(contribution_id):
+        abort(403)
     try:
         flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings())
     except flow.Refused as refused:
@@ -105,6 +123,8 @@ def reject(contribution_id: int):
 @role_required("admin", "editor")
 def undo(contribution_id: int):
     """Take the decision back; the contribution waits in the queue again."""
+    if not _in_scope(contribution_id):
+        abort(403)
     try:
         flow.undo(get_db(), contribution_id, current_user.email)
     except flow.Refused as refused:
