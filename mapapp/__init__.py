@@ -31,7 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, api, assets, auth, contribute, db, embed, errors, i18n, mapcontext,
-                      moderation, security, views)
+                      moderation, security, subscribe, views)
 
     security.init_app(app)
     assets.init_app(app)
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_edit.bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(subscribe.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

@@ -290,8 +290,27 @@ def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None
     click.echo(f"{len(sent)} reminder(s) sent")
 
 
+@click.command("send-digests")
+@click.option("--frequency", type=click.Choice(("daily", "weekly")), required=True,
+              help="Which subscriptions: run daily ones every day, weekly ones every week (cron).")
+@with_appcontext
+def send_digests_command(frequency: str) -> None:
+    """E-mail each subscriber of FREQUENCY the organisations new on their part of the map."""
+    from flask import url_for
+
+    from .contributing import flow, subscriptions
+
+    config = current_app.config
+    db = _open_catalogue()
+    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
+    with current_app.test_request_context(base_url=base):
+        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
+        sent = subscriptions.send_digests(db, settings, frequency)
+    click.echo(f"{sent} digest(s) sent")
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command, remind_owners_command)
+            geocode_command, create_project_command, remind_owners_command, send_digests_command)
 
 
 def register(app: Flask) -> None:

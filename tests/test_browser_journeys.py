@@ -241,6 +241,9 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
                 return [m.getZoom(), Math.min(12, m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]], false, L.point(60, 60)))];
             }""")
             assert zoom == fitted, (start, zoom, fitted)
+            if not start.startswith("/embed"):  # "tell me about new organisations here" follows the view
+                follow = parse_qs(urlsplit(page.locator("#subscribe").get_attribute("href")).query)
+                assert follow["bbox"] and follow.get("country") == parse_qs(urlsplit(start).query).get("country")
             assert tiles and {int(urlsplit(u).path.split("/")[1]) for u in tiles} == {zoom}, (start, zoom)
         # Leaflet's marker images come from their versioned (long-cached) addresses, preloaded.
         assert images and all("?v=" in u for u in images), images

@@ -464,6 +464,30 @@ def _m016_moderation_scope(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN scope_projects TEXT NOT NULL DEFAULT ''")
 
 
+def _m017_subscriptions(db: sqlite_utils.Database) -> None:
+    # "Tell me about new organisations here": the map's filters and area as a query string,
+    # confirmed by e-mail (token_hash, forgotten once used); unsubscribe_key is in every
+    # digest's one-click link.
+    db.execute("""
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            query TEXT NOT NULL DEFAULT '',
+            frequency TEXT NOT NULL CHECK (frequency = 'daily' OR frequency = 'weekly'),
+            state TEXT NOT NULL DEFAULT 'unconfirmed' CHECK (state = 'unconfirmed' OR state = 'active'),
+            token_hash TEXT UNIQUE,
+            token_expires_at TEXT,
+            unsubscribe_key TEXT NOT NULL UNIQUE,
+            client TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            last_sent_at TEXT
+        )""")
+    db.execute("CREATE INDEX subscriptions_due ON subscriptions (state, frequency, last_sent_at)")
+    db.execute("CREATE INDEX subscriptions_client ON subscriptions (client, created_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -481,6 +505,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (14, "contributions", _m014_contributions),
     (15, "owners", _m015_owners),
     (16, "moderation_scope", _m016_moderation_scope),
+    (17, "subscriptions", _m017_subscriptions),
 ]
 
 

@@ -98,3 +98,29 @@ def reminder(to: str, lang: str, *, name: str, link: str, site: str, days: int) 
                     "can say it is still correct in one click, or change what is not.", name=name, site=site)],
         Action(link, gettext_in(lang, "Check the entry")),
         (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)
+
+
+def confirm_subscription(to: str, lang: str, *, site: str, hours: int, link: str, view: str) -> Mail:
+    """The double opt-in of a subscription."""
+    return letter(
+        to, lang, gettext_in(lang, "Confirm your subscription to %(site)s", site=site),
+        [gettext_in(lang, "Hello,"),
+         gettext_in(lang, "This address asked to hear of new organisations on this part of the map of %(site)s: "
+                    "%(view)s", site=site, view=view)],
+        Action(link, gettext_in(lang, "Confirm my subscription")),
+        (gettext_in(lang, "The link works once, for %(hours)s hours. If you did not ask for it, ignore this "
+                    "message: you will get nothing more.", hours=hours),), footer=site)
+
+
+def digest(to: str, lang: str, *, site: str, items: list[tuple[str, str, str]], more: bool, view: str,
+           unsubscribe: str) -> Mail:
+    """New organisations since the last digest; every message can stop the subscription."""
+    lines = [f"{name} ({city}): {url}" if city else f"{name}: {url}" for name, city, url in items]
+    if more:
+        lines.append(gettext_in(lang, "and more: %(view)s", view=view))
+    return letter(
+        to, lang, gettext_in(lang, "New on %(site)s", site=site),
+        [gettext_in(lang, "New organisations on the part of the map you follow:"), *lines],
+        Action(view, gettext_in(lang, "See them on the map")),
+        (gettext_in(lang, "To stop these messages: %(link)s", link=unsubscribe),), footer=site,
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})

@@ -238,6 +238,12 @@
     var key = params.toString();
     if (key === lastView) return;
     lastView = key;
+    var subscribe = document.getElementById("subscribe");
+    if (subscribe) { // the subscription follows the view: its filters and area
+      var follow = new URLSearchParams(params);
+      follow.delete("zoom");
+      subscribe.href = subscribe.pathname + "?" + follow.toString();
+    }
     document.body.dataset.mapReady = "loading";
     if (viewRequest) viewRequest.abort();
     viewRequest = new AbortController();

@@ -1,0 +1,115 @@
+"""Subscriptions: a visitor asks to hear of new organisations matching the map's filters
+and area, confirms by e-mail (double opt-in), and gets a daily or weekly digest, each with
+a one-click unsubscribe (List-Unsubscribe, RFC 8058)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, parse_qsl, urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from .. import catalogue
+from ..catalogue import subscriptions as store
+from ..filters import Filters
+from ..importing.normalise import parse_email
+from ..translate import N_, Message
+from . import antispam, letters
+from .flow import LinkError, Refused, Settings
+
+FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+DIGEST_SIZE = 50
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def clean_query(args) -> str:
+    """The filters and area of a map view as a query string (checked: a bad one raises
+    the same error the map's API gives)."""
+    return urlencode(Filters.from_args(args).to_args())
+
+
+def filters_of(query: str) -> Filters:
+    """The filters a subscription's query string holds."""
+    return Filters.from_args(MultiDict(parse_qsl(query)))
+
+
+def subscribe(db, *, email: str, lang: str, query: str, frequency: str, client: str, proof: str,
+              settings: Settings) -> int:
+    """Store an unconfirmed subscription and send the link that confirms it."""
+    problems = {}
+    address, problem = parse_email(email)
+    if not address:
+        problems["email"] = problem or Message(N_("your e-mail address is needed"))
+    if frequency not in FREQUENCIES:
+        problems["frequency"] = Message(N_("choose daily or weekly"))
+    if not problems and not settings.skip_proof:
+        proof_problem = antispam.check_proof(db, proof, settings.secret)
+        if proof_problem:
+            problems["altcha"] = proof_problem
+    since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
+    if not problems and store.recent(db, client, since) >= settings.per_hour:
+        problems[""] = Message(N_("too many subscriptions from your connection in the last hour; try again later"))
+    if problems:
+        raise Refused(problems)
+    token = secrets.token_urlsafe(32)
+    expires = (datetime.now(timezone.utc) + timedelta(hours=settings.confirm_hours)).isoformat(timespec="seconds")
+    with catalogue.write_transaction(db):
+        sid = store.add_subscription(db, email=address, lang=lang, query=query, frequency=frequency,
+                                     token_hash=_hash(token), token_expires_at=expires,
+                                     unsubscribe_key=secrets.token_urlsafe(24), client=client)
+    settings.mailer.send(letters.confirm_subscription(
+        address, lang, site=settings.site, hours=settings.confirm_hours,
+        link=settings.link("subscribe.confirm", {"token": token}),
+        view=settings.link("views.index", _args(query))))
+    return sid
+
+
+def _args(query: str) -> dict:
+    return {k: v if len(v) > 1 else v[0] for k, v in parse_qs(query).items()}
+
+
+def confirm(db, token: str) -> dict:
+    """Follow the confirmation link: digests start."""
+    found = store.by_token(db, _hash(token))
+    if found is None:
+        raise LinkError(Message(N_("this confirmation link is not valid, or was already used")))
+    if found["token_expires_at"] < datetime.now(timezone.utc).isoformat(timespec="seconds"):
+        raise LinkError(Message(N_("this confirmation link has expired; subscribe again")))
+    with catalogue.write_transaction(db):
+        store.activate(db, found["id"])
+    return found
+
+
+def unsubscribe(db, key: str) -> bool:
+    """Stop a subscription (True), or say it was already stopped (False)."""
+    found = store.by_unsubscribe_key(db, key)
+    if found is None:
+        return False
+    with catalogue.write_transaction(db):
+        store.delete(db, found["id"])
+    return True
+
+
+def send_digests(db, settings: Settings, frequency: str, now: datetime | None = None) -> int:
+    """Send every due digest of ``frequency`` that has something new; returns how many."""
+    now = now or datetime.now(timezone.utc)
+    stamp = now.isoformat(timespec="seconds")
+    sent = 0
+    for sub in store.due(db, frequency, (now - FREQUENCIES[frequency] + timedelta(minutes=5)).isoformat(timespec="seconds")):
+        new = store.new_since(db, filters_of(sub["query"]), sub["last_sent_at"], DIGEST_SIZE + 1)
+        if new:
+            unsubscribe_url = settings.link("subscribe.unsubscribe", {"key": sub["unsubscribe_key"]})
+            settings.mailer.send(letters.digest(
+                sub["email"], sub["lang"], site=settings.site, items=[
+                    (o["name"], o["city"], settings.link("views.organisation", {"slug": o["slug"]}))
+                    for o in new[:DIGEST_SIZE]], more=len(new) > DIGEST_SIZE,
+                view=settings.link("views.index", _args(sub["query"])), unsubscribe=unsubscribe_url))
+            sent += 1
+        with catalogue.write_transaction(db):
+            store.mark_sent(db, sub["id"], stamp)
+    return sent
