@@ -176,3 +176,32 @@ def test_a_contribution_from_a_projects_embed_joins_the_project_when_accepted(db
     assert store.contributions_in(db, "pending", projects=("other",)) == []
     org_id = flow.accept(db, cid, "mod@example.org", s)
     assert catalogue.organisation_state(db, org_id)["projects"] == ["craft-provence"]
+
+
+def test_oversized_fields_are_refused_by_name(db, smtp):
+    with pytest.raises(flow.Refused) as refused:
+        flow.submit(db, new(name="x" * 5000, description="y" * 6000), settings(smtp.url))
+    assert set(refused.value.problems) == {"name", "description"}
+    assert "at most" in refused.value.problems["description"]
+    assert store.count_contributions(db, "unconfirmed") == 0
+
+
+def test_an_accepted_organisation_without_a_pin_is_located_and_a_move_relocates(db, smtp):
+    placed = []
+
+    def locate(values):
+        placed.append(values["city"])
+        return {"Villeurbanne": (45.77, 4.88, "locality", "gazetteer")}.get(values["city"])
+
+    s = settings(smtp.url, locate=locate)
+    cid = flow.submit(db, new(lat="", lon="", city="Villeurbanne"), s)
+    flow.confirm(db, token_of(smtp.box.wait(1)[0]))
+    org_id = flow.accept(db, cid, "mod@example.org", s)
+    values = catalogue.organisation_state(db, org_id)["values"]
+    assert (values["lat"], values["lon"], values["geo_precision"]) == (45.77, 4.88, "locality")
+    moved = flow.submit(db, flow.Submission(kind="correction", raw={"name": values["name"], "city": "Nowhere"},
+                                            contact="b@example.org", lang="en", client="c9", organisation_id=org_id), s)
+    flow.confirm(db, token_of(smtp.box.wait(3)[2]))
+    flow.accept(db, moved, "mod@example.org", s)
+    assert catalogue.organisation_state(db, org_id)["values"]["lat"] is None  # not left in the old place
+    assert placed == ["Villeurbanne", "Nowhere"]

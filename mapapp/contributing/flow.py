@@ -67,6 +67,9 @@ class Settings:
     mailer: Mailer
     link: Callable[[str, dict], str]  # (endpoint name, values) → absolute URL
     skip_proof: bool = field(default=False)  # tests of the flow itself, never the site
+    # (values) → (lat, lon, precision, source) or None: places an accepted organisation
+    # that came without a pin, or whose address changed without one.
+    locate: Callable[[dict], tuple | None] | None = None
 
 
 def settings_from(config, link: Callable[[str, dict], str]) -> Settings:
@@ -171,6 +174,25 @@ def merged(db, contribution: dict) -> dict | None:
             "related": catalogue.related_of(**{**current["related"], **proposal["related"]})}
 
 
+ADDRESS = ("street", "postcode", "city", "region", "country")
+
+
+def _place(db, found: dict, values: dict, settings: Settings) -> None:
+    """Locate an accepted organisation that has no pin, or whose address the contribution
+    changed without giving one (the stored pin would be in the old place)."""
+    proposed = found["proposal"]["values"]
+    moved = found["kind"] == "correction" and "lat" not in proposed and any(
+        f in proposed and proposed[f] != (catalogue.organisation_state(db, found["organisation_id"]) or {}).get(
+            "values", {}).get(f) for f in ADDRESS)
+    if settings.locate is None or not (values.get("lat") is None or moved):
+        return
+    place = settings.locate(values)
+    if place:
+        values.update(lat=place[0], lon=place[1], geo_precision=place[2], geo_source=place[3])
+    elif moved:
+        values.update(lat=None, lon=None, geo_precision=None, geo_source=None)
+
+
 def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edits: dict | None = None) -> int:
     """Write a pending contribution to the catalogue (published; ``edits`` are the
     moderator's changes to the proposed fields), audit it, tell its author. Returns the
@@ -184,6 +206,7 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
             raise Refused({"": Message(N_("the organisation it corrects no longer exists"))})
         if edits:
             target["values"].update(edits)
+        _place(db, found, target["values"], settings)
         if found["kind"] == "new":
             values = {**target["values"], "status": "published", "source": SOURCE, "source_ref": f"c{contribution_id}"}
             related = target["related"]

@@ -24,6 +24,7 @@ def letter(to: str, lang: str, subject: str, paragraphs: list[str], action: Acti
            after: tuple[str, ...] = (), footer: str = "", headers: dict[str, str] | None = None) -> Mail:
     """One message: paragraphs, an optional button (and its address written out), more
     paragraphs, a footer."""
+    subject = " ".join(subject.split())  # a name with a line break must not break the header
     text = "\n\n".join(paragraphs)
     if action:
         text += f"\n\n{action.label}:\n{action.url}"

@@ -465,9 +465,18 @@ class RecordCheck:
     notes: list[str]  # what was corrected or left out, for the person to check
 
 
+# The longest text a form may send per field (a file's cells have their own checks).
+_FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
+
+
 def check_record(raw: dict[str, str]) -> RecordCheck:
     """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
     a row: the one validation of organisations, for files and forms alike."""
+    limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
+    too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
+                for f, v in raw.items() if len(v or "") > limits[f]}
+    if too_long:
+        return RecordCheck({}, {}, too_long, [])
     present = set(raw)
     translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     warnings: list[tuple[str, str]] = []

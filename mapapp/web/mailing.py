@@ -3,9 +3,13 @@ made from the request (or MAPAPP_PUBLIC_URL when set)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import current_app, url_for
 
 from ..contributing import flow
+from ..mapdata import geocode
+from .db import get_db
 
 
 def settings() -> flow.Settings:
@@ -17,4 +21,12 @@ def settings() -> flow.Settings:
             return public + url_for(endpoint, **values)
         return url_for(endpoint, _external=True, **values)
 
-    return flow.settings_from(current_app.config, link)
+    db = get_db()
+
+    def locate(values: dict):
+        outcome = geocode.chain_from_settings(current_app.config, db).locate(
+            geocode.Address.from_record(values), skip=lambda step: step.name == "provided")
+        loc = outcome.location
+        return (loc.lat, loc.lon, loc.precision, loc.source) if loc else None
+
+    return dataclasses.replace(flow.settings_from(current_app.config, link), locate=locate)

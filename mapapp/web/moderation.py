@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue
+from .. import accounts, catalogue, vocab
 from ..catalogue import contributions as store
 from ..catalogue import owners
 from ..contributing import flow
@@ -30,15 +30,27 @@ def _compare(db, item: dict) -> list[dict]:
     for name in COMPARED:
         before = (current or {}).get("values", {}).get(name) if current else None
         after = proposed["values"].get(name)
-        if before is None and after is None:
+        if before in (None, "") and after in (None, ""):
             continue
         rows.append({"field": name, "before": before, "after": after, "changed": before != after})
     for kind in ("themes", "needs", "offers"):
         before = (current or {}).get("related", {}).get(kind) if current else None
         after = proposed.get("related", {}).get(kind)
         if before or after:
-            rows.append({"field": kind, "before": before, "after": after, "changed": before != after})
+            rows.append({"field": kind, "before": _terms(kind, before), "after": _terms(kind, after),
+                         "changed": (before or None) != (after or None)})
     return rows
+
+
+def _terms(kind: str, value) -> str:
+    """Themes, needs or offers as a moderator reads them: labels (and details)."""
+    lang = current_language()
+    if not value:
+        return ""
+    if kind == "themes":
+        return ", ".join(vocab.themes().label(code, lang) for code in value)
+    return "; ".join(vocab.resources().label(code, lang) + (f": {detail}" if detail else "")
+                     for code, detail in value.items())
 
 
 def _duplicates(db, item: dict) -> list[dict]:
