@@ -14,8 +14,11 @@ SCREENS = {"laptop": (1280, 800), "phone": (390, 844)}
 
 
 def move_marker_to_edge(page, name: str, edge: str) -> None:
-    """Pan the map (without animation) so that the marker called ``name`` sits 12 px from ``edge``."""
-    page.evaluate("""([name, edge]) => {
+    """Pan the map (without animation) so that the marker called ``name`` sits 12 px from
+    ``edge``, and wait for the view the pan asks for to be drawn (as a person would before
+    tapping: a tap during that redraw races it)."""
+    with page.expect_response(lambda r: "/api/clusters" in r.url):
+        page.evaluate("""([name, edge]) => {
         const settings = JSON.parse(document.getElementById("mapapp-settings").textContent);
         const map = window[settings.mapName];
         const icon = document.querySelector(`.leaflet-marker-icon[title="${CSS.escape(name)}"]`);
