@@ -80,8 +80,19 @@ def settings_from(config, link: Callable[[str, dict], str]) -> Settings:
                     mailer=Mailer(config["MAIL_FROM"], config["SMTP_URL"], Path(config["OUTBOX_DIR"])))
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a link's token: its hash (a stolen catalogue confirms nothing)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def usable_link(found: dict | None, expired: str) -> dict:
+    """The row a confirmation link found, if the link can still be used; else ``LinkError``
+    (``expired`` says what to do about an expired one)."""
+    if found is None:
+        raise LinkError(Message(N_("this confirmation link is not valid, or was already used")))
+    if found["token_expires_at"] < datetime.now(timezone.utc).isoformat(timespec="seconds"):
+        raise LinkError(expired)
+    return found
 
 
 def submit(db, sub: Submission, settings: Settings) -> int:
@@ -124,7 +135,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
     with catalogue.write_transaction(db):
         contribution_id = store.add_contribution(
             db, kind=sub.kind, organisation_id=sub.organisation_id, proposal=proposal, note=sub.note.strip(),
-            email=contact, lang=sub.lang, token_hash=_hash(token), token_expires_at=expires, client=sub.client,
+            email=contact, lang=sub.lang, token_hash=token_hash(token), token_expires_at=expires, client=sub.client,
             country=country, project=sub.project)
     mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
                            link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
@@ -148,11 +159,8 @@ def _country_of(db, org_id: int | None) -> str | None:
 def confirm(db, token: str) -> dict:
     """Follow a confirmation link: the contribution goes to the moderation queue. Raises
     ``LinkError`` for a link that is unknown, already used or expired."""
-    found = store.contribution_by_token(db, _hash(token))
-    if found is None:
-        raise LinkError(Message(N_("this confirmation link is not valid, or was already used")))
-    if found["token_expires_at"] < datetime.now(timezone.utc).isoformat(timespec="seconds"):
-        raise LinkError(Message(N_("this confirmation link has expired; send the contribution again")))
+    found = usable_link(store.contribution_by_token(db, token_hash(token)),
+                        Message(N_("this confirmation link has expired; send the contribution again")))
     with catalogue.write_transaction(db):
         store.confirm_contribution(db, found["id"])
     return store.contribution(db, found["id"])

@@ -4,7 +4,6 @@ a one-click unsubscribe (List-Unsubscribe, RFC 8058)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, parse_qsl, urlencode
@@ -17,14 +16,10 @@ from ..filters import Filters
 from ..importing.normalise import parse_email
 from ..translate import N_, Message
 from . import antispam, letters
-from .flow import LinkError, Refused, Settings
+from .flow import Refused, Settings, token_hash, usable_link
 
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 DIGEST_SIZE = 50
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def clean_query(args) -> str:
@@ -60,7 +55,7 @@ def subscribe(db, *, email: str, lang: str, query: str, frequency: str, client: 
     expires = (datetime.now(timezone.utc) + timedelta(hours=settings.confirm_hours)).isoformat(timespec="seconds")
     with catalogue.write_transaction(db):
         sid = store.add_subscription(db, email=address, lang=lang, query=query, frequency=frequency,
-                                     token_hash=_hash(token), token_expires_at=expires,
+                                     token_hash=token_hash(token), token_expires_at=expires,
                                      unsubscribe_key=secrets.token_urlsafe(24), client=client)
     settings.mailer.send(letters.confirm_subscription(
         address, lang, site=settings.site, hours=settings.confirm_hours,
@@ -75,11 +70,8 @@ def _args(query: str) -> dict:
 
 def confirm(db, token: str) -> dict:
     """Follow the confirmation link: digests start."""
-    found = store.by_token(db, _hash(token))
-    if found is None:
-        raise LinkError(Message(N_("this confirmation link is not valid, or was already used")))
-    if found["token_expires_at"] < datetime.now(timezone.utc).isoformat(timespec="seconds"):
-        raise LinkError(Message(N_("this confirmation link has expired; subscribe again")))
+    found = usable_link(store.by_token(db, token_hash(token)),
+                        Message(N_("this confirmation link has expired; subscribe again")))
     with catalogue.write_transaction(db):
         store.activate(db, found["id"])
     return found

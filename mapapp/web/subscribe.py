@@ -3,7 +3,7 @@ area), its confirmation link, and the one-click unsubscribe of every digest."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..contributing import antispam, flow, subscriptions
