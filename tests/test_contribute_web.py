@@ -138,3 +138,23 @@ def test_a_partner_editor_moderates_only_their_country_or_project(site, db, smtp
     partner.post(f"/admin/moderation/{ids['IT']}/accept", data={"csrf_token": csrf_from(queue)})
     assert [r[0] for r in db.execute("SELECT name FROM organisations")] == ["Cooperativa Roma"]
     assert "Coop Lyon" in admin.get("/admin/moderation").get_data(as_text=True)  # the admin sees all
+
+
+def test_a_moderator_edits_a_proposal_before_accepting_it_checked_like_the_form(site, db, smtp, staff):
+    visitor = site.test_client()
+    post_form(visitor, "/contribute", name="Coop Velo", city="Lyon", country="FR")
+    path = urlsplit([u for u in links_in(smtp.box.wait(1)[0]) if "/confirm/" in u][0]).path
+    visitor.post(path, data={"csrf_token": csrf_from(visitor.get(path).get_data(as_text=True))})
+    moderator = site.test_client()
+    sign_in(moderator, "editor@example.org")
+    queue = moderator.get("/admin/moderation").get_data(as_text=True)
+    assert "Edit, then accept" in queue and 'name="city" value="Lyon"' in queue
+    cid = db.execute("SELECT id FROM contributions").fetchone()[0]
+    token = csrf_from(queue)
+    refused = moderator.post(f"/admin/moderation/{cid}/accept", follow_redirects=True,
+                             data={"csrf_token": token, "name": "Coop Vélo", "website": "javascript:alert(1)"})
+    assert "Not accepted" in refused.get_data(as_text=True) and catalogue.organisation_count(db) == 0
+    moderator.post(f"/admin/moderation/{cid}/accept", data={"csrf_token": token, "name": "Coop Vélo",
+                                                            "city": "Villeurbanne", "country": "FR"})
+    state = catalogue.organisation_state(db, db.execute("SELECT id FROM organisations").fetchone()[0])
+    assert (state["values"]["name"], state["values"]["city"]) == ("Coop Vélo", "Villeurbanne")

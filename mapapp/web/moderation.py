@@ -11,6 +11,7 @@ from .. import accounts, catalogue, vocab
 from ..catalogue import contributions as store
 from ..catalogue import owners
 from ..contributing import flow
+from ..importing.importer import check_record
 from ..translate import translated
 from .auth import role_required
 from .db import get_db
@@ -18,6 +19,8 @@ from .i18n import current_language
 from .mailing import settings
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/moderation")
+# What a moderator may change before accepting (the form's own fields).
+EDITABLE = ("name", "street", "postcode", "city", "country", "website", "email", "phone", "description")
 COMPARED = ("name", "street", "postcode", "city", "country", "website", "email", "phone", "description", "lat", "lon",
             "status")
 
@@ -78,7 +81,11 @@ def queue():
         item["duplicates"] = _duplicates(db, item)
         item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
         item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
+        if item["kind"] != "closed":
+            proposed = (flow.merged(db, item) or {"values": {}})["values"]
+            item["editable"] = [(f, proposed.get(f) or "") for f in EDITABLE]
     return render_template("admin/moderation.html", pending=pending, decided=decided[:20], labels=_labels(),
+                           editable=EDITABLE,
                            scope=countries + projects)
 
 
@@ -105,8 +112,17 @@ def accept(contribution_id: int):
     """Publish what the contribution proposes."""
     if not _in_scope(contribution_id):
         abort(403)
+    edits = None
+    raw = {f: request.form.get(f, "") for f in EDITABLE if f in request.form}
+    if raw:  # "edit, then accept": the moderator's version, checked like the author's
+        check = check_record(raw)
+        if check.problems:
+            flash(_("Not accepted: %(problems)s", problems="; ".join(
+                f"{_labels().get(k, k)}: {translated(v, current_language())}" for k, v in check.problems.items())))
+            return redirect(url_for("moderation.queue"))
+        edits = check.values
     try:
-        org_id = flow.accept(get_db(), contribution_id, current_user.email, settings())
+        org_id = flow.accept(get_db(), contribution_id, current_user.email, settings(), edits=edits)
     except flow.Refused as refused:
         flash(translated(next(iter(refused.problems.values())), current_language()))
         return redirect(url_for("moderation.queue"))
