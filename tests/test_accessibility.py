@@ -34,7 +34,8 @@ def public_pages(db_path) -> list[str]:
     return ["/", "/?country=IT&lang=fr", "/organisations", "/organisations?theme=AM60&lang=el",
             f"/organisations/{org['slug']}", f"/organisations/{org['slug']}?lang=pl", "/embed?country=BE",
             "/embed?controls=0", "/embed/builder", "/embed/builder?lang=nl", "/login", "/organisations/nobody-here",
-            "/organisations?page=999"]
+            "/organisations?page=999", "/contribute", "/contribute?lang=fr", f"/organisations/{org['slug']}/suggest",
+            "/subscribe?country=IT&lang=it", "/contribute/sent?lang=el"]
 
 
 def test_public_pages_have_no_serious_accessibility_violation(demo_app, demo_db_path, axe_page, live_server_for):
@@ -62,11 +63,15 @@ def test_an_open_filter_panel_and_a_popup_pass_too(demo_app, demo_db_path, axe_p
 def test_staff_pages_have_no_serious_accessibility_violation(app, db, staff, axe_page, live_server_for):
 
     org = make_org(db, "Accessible coop")
+    # One correction waiting, so that the queue's table and forms are checked too.
+    db.execute("INSERT INTO contributions (kind, organisation_id, proposal, email, lang, state, created_at, confirmed_at)"
+               " VALUES ('correction', ?, ?, 'a@example.org', 'en', 'pending', '2026-12-01', '2026-12-01')",
+               [org.id, '{"values": {"name": "Accessible coop", "city": "Villeurbanne"}, "related": {}, "notes": []}'])
     with live_server_for(app) as server:
         sign_in_browser(axe_page, server.url + "/login", "admin@example.org")
         found = {}
         for path in ("/admin", "/admin/organisations", f"/admin/organisations/{org.id}/edit", "/admin/imports",
-                     "/admin/users"):
+                     "/admin/users", "/admin/moderation"):
             axe_page.goto(server.url + path)
             problems = serious_violations(axe_page)
             if problems:
