@@ -109,3 +109,12 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 (``smtp.url`` for MAPAPP_SMTP_URL, ``smtp.box`` holds what it received)."""
+    from smtp_box import SMTPServer
+
+    with SMTPServer() as server:
+        yield server

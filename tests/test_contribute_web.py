@@ -8,18 +8,12 @@ from urllib.parse import urlsplit
 
 import altcha
 import pytest
-from smtp_box import SMTPServer, links_in, text_of
+from smtp_box import links_in, text_of
 from support import csrf_from, make_org, sign_in
 
 from mapapp import catalogue, create_app
 
 HOSTILE = '<script>alert(1)</script>{{ 7*7 }}'
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 @pytest.fixture

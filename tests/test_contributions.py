@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
-from smtp_box import SMTPServer, html_of, links_in, text_of
+from smtp_box import html_of, links_in, text_of
 from support import make_org
 
 from mapapp import catalogue
@@ -16,12 +16,6 @@ from mapapp.contributing import antispam, flow
 from mapapp.mail import Mailer
 
 HOSTILE = '<script>alert(1)</script>{{ 7*7 }}{% raw %}${x}'
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 def settings(smtp_url: str, **changes) -> flow.Settings:

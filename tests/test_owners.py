@@ -8,19 +8,13 @@ from urllib.parse import urlsplit
 
 import altcha
 import pytest
-from smtp_box import SMTPServer, links_in, text_of
+from smtp_box import links_in, text_of
 from support import csrf_from, make_org, sign_in
 
 from mapapp import catalogue, create_app
 from mapapp.catalogue import contributions as store
 from mapapp.catalogue import owners as owner_store
 from mapapp.contributing import owners
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 def site(db_path, tmp_path, smtp, **config):

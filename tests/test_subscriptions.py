@@ -9,16 +9,10 @@ from urllib.parse import urlsplit
 
 import altcha
 import pytest
-from smtp_box import SMTPServer, links_in, text_of
+from smtp_box import links_in, text_of
 from support import csrf_from, make_org
 
 from mapapp import create_app
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 @pytest.fixture

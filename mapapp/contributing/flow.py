@@ -189,9 +189,10 @@ def _place(db, found: dict, values: dict, settings: Settings) -> None:
     """Locate an accepted organisation that has no pin, or whose address the contribution
     changed without giving one (the stored pin would be in the old place)."""
     proposed = found["proposal"]["values"]
-    moved = found["kind"] == "correction" and "lat" not in proposed and any(
-        f in proposed and proposed[f] != (catalogue.organisation_state(db, found["organisation_id"]) or {}).get(
-            "values", {}).get(f) for f in ADDRESS)
+    moved = False
+    if found["kind"] == "correction" and "lat" not in proposed:
+        stored = (catalogue.organisation_state(db, found["organisation_id"]) or {"values": {}})["values"]
+        moved = any(f in proposed and proposed[f] != stored.get(f) for f in ADDRESS)
     if settings.locate is None or not (values.get("lat") is None or moved):
         return
     place = settings.locate(values)

@@ -106,6 +106,12 @@ def _labels() -> dict:
             "needs": _("Needs"), "offers": _("Offers")}
 
 
+def _back_saying(refused: flow.Refused):
+    """Back to the queue, saying why a decision could not be taken."""
+    flash(translated(next(iter(refused.problems.values())), current_language()))
+    return redirect(url_for("moderation.queue"))
+
+
 @bp.post("/<int:contribution_id>/accept")
 @role_required("admin", "editor")
 def accept(contribution_id: int):
@@ -124,8 +130,7 @@ def accept(contribution_id: int):
     try:
         org_id = flow.accept(get_db(), contribution_id, current_user.email, settings(), edits=edits)
     except flow.Refused as refused:
-        flash(translated(next(iter(refused.problems.values())), current_language()))
-        return redirect(url_for("moderation.queue"))
+        return _back_saying(refused)
     org = catalogue.organisation_by_id(get_db(), org_id)
     flash(_("Accepted: %(name)s is on the map.", name=org["name"]) if org["status"] == "published"
           else _("Accepted: %(name)s is no longer on the map.", name=org["name"]))
@@ -141,8 +146,7 @@ def reject(contribution_id: int):
     try:
         flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings())
     except flow.Refused as refused:
-        flash(translated(next(iter(refused.problems.values())), current_language()))
-        return redirect(url_for("moderation.queue"))
+        return _back_saying(refused)
     flash(_("Rejected; its author was told why."))
     return redirect(url_for("moderation.queue"))
 
@@ -156,8 +160,7 @@ def undo(contribution_id: int):
     try:
         flow.undo(get_db(), contribution_id, current_user.email)
     except flow.Refused as refused:
-        flash(translated(next(iter(refused.problems.values())), current_language()))
-        return redirect(url_for("moderation.queue"))
+        return _back_saying(refused)
     flash(_("Undone: the contribution is waiting again."))
     return redirect(url_for("moderation.queue"))
 
