@@ -270,7 +270,9 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
 @click.command("remind-owners")
 @click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
               "(default MAPAPP_REMIND_AFTER_DAYS).")
-@click.option("--lang", type=click.Choice(vocab.LANGUAGES), default=vocab.DEFAULT_LANGUAGE, help="Language of the messages.")
+@click.option("--lang", type=click.Choice(vocab.LANGUAGES), default=vocab.DEFAULT_LANGUAGE,
+              help="Language of the messages to organisations of a country whose language the site does not "
+                   "speak (the others are written to in their country's: French for FR and BE, Italian for IT…).")
 @click.option("--limit", type=int, default=1000, help="At most this many messages in one run.")
 @with_appcontext
 def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:

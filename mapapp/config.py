@@ -25,7 +25,8 @@ class ConfigError(ValueError):
 
 
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
-             "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS")
+             "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
+             "STALE_AFTER_DAYS")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ SETTINGS: tuple[Setting, ...] = (
             "or 'moderate' (goes to the moderation queue)."),
     Setting("OWNER_LINK_DAYS", "30", "Days an owner's edit link stays valid."),
     Setting("REMIND_AFTER_DAYS", "365", "Days after which `mapapp remind-owners` asks an owner to check their entry."),
+    Setting("STALE_AFTER_DAYS", "730", "Days after its last check (by its owner, or any change) after which an entry "
+            "fades on the map and staff can list it as not checked; 0: never."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 
@@ -132,6 +135,8 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
     for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
+    if config["STALE_AFTER_DAYS"] < 0:
+        raise ConfigError(f"MAPAPP_STALE_AFTER_DAYS must be 0 (never) or more, got {config['STALE_AFTER_DAYS']}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
         if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
             raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")

@@ -135,3 +135,17 @@ def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     if lang == DEFAULT_LANGUAGE:
         return name
     return _country_translation(lang).gettext(name)
+
+
+# The interface language most of a country's organisations read (Belgium: French, the
+# language of most of its ESS networks; Luxembourg, Monaco, Switzerland likewise): what
+# messages to an organisation we know no language of are written in.
+_COUNTRY_LANGUAGES = {"FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr", "CH": "fr", "IT": "it", "SM": "it",
+                      "VA": "it", "PL": "pl", "GR": "el", "CY": "el", "NL": "nl", "SR": "nl",
+                      "GB": "en", "IE": "en", "MT": "en"}
+
+
+def language_of_country(code: str, default: str = DEFAULT_LANGUAGE) -> str:
+    """The interface language to write to an organisation of this country in (``default``
+    for a country whose language the interface does not speak)."""
+    return _COUNTRY_LANGUAGES.get((code or "").upper(), default)

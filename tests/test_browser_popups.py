@@ -69,3 +69,30 @@ def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, brow
                     page.screenshot(path=f"/tmp/mapapp-popup-{screen}.png")
     finally:
         context.close()
+
+
+def test_an_entry_not_checked_for_long_is_faded_and_says_so(db, db_path, tmp_path, browser, live_server_for):
+    from mapapp import create_app
+    from support import make_org
+
+    old = make_org(db, "Old Coop", lat=45.7601, lon=4.8401)
+    make_org(db, "New Coop", city="Paris", lat=48.8566, lon=2.3522)
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [old.id])
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c")})
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    route_tiles(page)
+    with live_server_for(app) as server:
+        page.goto(f"{server.url}/")
+        page.wait_for_selector("body[data-map-ready=true]")
+        faded = page.locator('.leaflet-marker-icon[title^="Old Coop"]')
+        faded.wait_for()
+        assert faded.get_attribute("title") == "Old Coop (not confirmed for a long time)"
+        assert float(faded.evaluate("e => getComputedStyle(e).opacity")) < 0.6
+        assert float(page.locator('.leaflet-marker-icon[title="New Coop"]').evaluate(
+            "e => getComputedStyle(e).opacity")) == 1
+        faded.click()
+        page.wait_for_selector(".org-popup[data-loaded=true]")
+        assert page.locator(".org-popup-stale").inner_text() == "not confirmed since 2020-01-01: may be out of date"
+        page.wait_for_timeout(300)  # the popup fades in
+        page.screenshot(path="/tmp/mapapp-stale.png")
+    page.close()

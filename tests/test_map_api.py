@@ -44,7 +44,7 @@ def test_points_at_high_zoom_are_exactly_the_filtered_organisations_in_the_bbox(
                                                         theme=("AM10", "AM40", "AM60", "AM70", "AM80")))
     assert expected
     assert sorted(p[0] for p in body["points"]) == sorted(o["slug"] for o in expected)
-    for slug, name, lat, lon in body["points"]:
+    for slug, name, lat, lon, _stale in body["points"]:
         assert 45.70 <= lat <= 45.82 and 4.70 <= lon <= 4.95
 
 

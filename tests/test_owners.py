@@ -105,3 +105,87 @@ def test_remind_owners_writes_once_per_period(db_path, db, tmp_path, smtp):
     assert mail["To"] == "stale@example.org" and "« Stale Coop » est-elle toujours juste" in mail["Subject"]
     assert "https://map.example.org/owner/" in text_of(mail)
     assert "0 reminder(s) sent" in runner.invoke(args=["remind-owners"]).output  # not twice
+
+
+def test_one_edit_link_per_organisation_in_a_quarter_of_an_hour(db_path, db, tmp_path, smtp):
+    org = make_org(db, "Bread Coop", email="hello@bread.example.org")
+    slug = catalogue.organisation_by_id(db, org.id)["slug"]
+    client = site(db_path, tmp_path, smtp).test_client()
+    ask_for_link(client, slug)
+    page = client.get(f"/organisations/{slug}/owner-link").get_data(as_text=True)
+    challenge = altcha.Challenge.from_dict(client.get("/contribute/challenge").get_json())
+    proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+    again = client.post(f"/organisations/{slug}/owner-link", data={"csrf_token": csrf_from(page), "altcha": proof})
+    assert again.status_code == 429
+    assert "less than 15 minutes ago" in again.get_data(as_text=True)
+    time.sleep(0.5)
+    assert len(smtp.box.wait(1)) == 1  # the mailbox got one link, not two
+
+
+def test_a_mail_server_that_fails_leaves_the_organisation_free_to_ask_again(db_path, db, tmp_path, smtp):
+    org = make_org(db, "Bread Coop", email="hello@bread.example.org")
+    slug = catalogue.organisation_by_id(db, org.id)["slug"]
+    client = site(db_path, tmp_path, smtp, SMTP_URL="smtp://127.0.0.1:9").test_client()  # nothing listens there
+    page = client.get(f"/organisations/{slug}/owner-link").get_data(as_text=True)
+    challenge = altcha.Challenge.from_dict(client.get("/contribute/challenge").get_json())
+    proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+    failed = client.post(f"/organisations/{slug}/owner-link", data={"csrf_token": csrf_from(page), "altcha": proof})
+    assert failed.status_code == 503 and "could not be sent" in failed.get_data(as_text=True)
+    assert owner_store.link_sent_at(db, org.id) is None
+    ask_for_link(site(db_path, tmp_path, smtp).test_client(), slug)  # the next try is not refused as too soon
+    assert len(smtp.box.wait(1)) == 1
+
+
+def test_staff_send_edit_links_in_bulk_each_in_its_countrys_language(db_path, db, tmp_path, smtp, staff):
+    french = make_org(db, "Boulangerie Coop", country="FR", email="pain@example.org")
+    italian = make_org(db, "Forno Coop", country="IT", city="Torino", email="forno@example.org")
+    silent = make_org(db, "No Mail Coop")
+    client = site(db_path, tmp_path, smtp).test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get("/admin/organisations").get_data(as_text=True)
+    assert "Send them a link to check their entry" in page
+    done = client.post("/admin/organisations/owner-links", data={
+        "csrf_token": csrf_from(page), "id": [str(french.id), str(italian.id), str(silent.id)]}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "Edit links sent to 2 organisations." in text and "1 have no e-mail address." in text
+    mails = {m["To"]: m for m in smtp.box.wait(2)}
+    assert mails["pain@example.org"]["Subject"].startswith("Merci de vérifier « Boulangerie Coop »")
+    assert "L’équipe de" in text_of(mails["pain@example.org"])
+    assert mails["forno@example.org"]["Subject"].startswith("Verificate «Forno Coop»")
+    assert [e["action"] for e in catalogue.audit.entries(db, organisation_id=french.id)][0] == "owner-link-sent"
+    # All matching the filters (on every page), minutes later: those just sent are skipped.
+    again = client.post("/admin/organisations/owner-links?scope=matching", data={
+        "csrf_token": csrf_from(page), "match:country": "FR,IT"}, follow_redirects=True).get_data(as_text=True)
+    assert "Edit links sent to 0 organisations." in again and "2 were sent one less than 15 minutes ago" in again
+
+
+def test_entries_not_checked_for_long_fade_on_the_map_until_their_owner_confirms(db_path, db, tmp_path, smtp, staff):
+    old = make_org(db, "Old Coop", lat=45.7601, lon=4.8401, email="old@example.org")
+    make_org(db, "New Coop", lat=45.7602, lon=4.8402)
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [old.id])
+    client = site(db_path, tmp_path, smtp).test_client()
+    slug = catalogue.organisation_by_id(db, old.id)["slug"]
+    clusters = client.get("/api/clusters?bbox=4.83,45.75,4.85,45.77&zoom=16")
+    points = {p[1]: p for p in clusters.get_json()["points"]}
+    assert clusters.get_json()["point_fields"][-1] == "stale"
+    assert points["Old Coop"][4] == 1 and points["New Coop"][4] == 0
+    api = client.get(f"/api/organisations/{slug}").get_json()
+    assert api["stale"] is True and api["checked"] == "2020-01-01"
+    assert "has not been confirmed since 2020-01-01" in client.get(f"/organisations/{slug}").get_data(as_text=True)
+    staff_client = client.application.test_client()
+    sign_in(staff_client, "editor@example.org")
+    listed = staff_client.get("/admin/organisations?unchecked=730").get_data(as_text=True)
+    assert "Old Coop" in listed and "New Coop" not in listed and "2020-01-01" in listed
+    assert "faded on the map" in listed
+
+    owners.still_correct(db, old.id)  # the owner clicks "still correct"
+    fresh = client.get("/api/clusters?bbox=4.83,45.75,4.85,45.77&zoom=16",
+                       headers={"If-None-Match": clusters.headers["ETag"]})
+    assert fresh.status_code == 200  # the map's cached answer is not reused
+    assert {p[1]: p[4] for p in fresh.get_json()["points"]}["Old Coop"] == 0
+    assert "Old Coop" not in staff_client.get("/admin/organisations?unchecked=730").get_data(as_text=True)
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00' WHERE name = 'New Coop'")
+    new_slug = catalogue.find_organisations(db, catalogue.Filters(q="New Coop"))[0]["slug"]
+    assert client.get(f"/api/organisations/{new_slug}").get_json()["stale"] is True
+    never = site(db_path, tmp_path, smtp, STALE_AFTER_DAYS=0).test_client()  # the site fades nothing
+    assert never.get(f"/api/organisations/{new_slug}").get_json()["stale"] is False

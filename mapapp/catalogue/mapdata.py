@@ -125,11 +125,13 @@ def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:
 
 
 def map_points(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
-    """``(id, slug, name, lat, lon)`` of the given organisations."""
+    """``(id, slug, name, lat, lon, checked)`` of the given organisations; ``checked``: when
+    the entry was last confirmed (by its owner, else its last change)."""
     out: list[tuple] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         out += db.execute(
-            f"SELECT id, slug, name, lat, lon FROM organisations WHERE id IN ({', '.join('?' * len(chunk))})",  # nosec B608 # names and ? placeholders come from code; values are bound
+            "SELECT o.id, o.slug, o.name, o.lat, o.lon, coalesce(w.checked_at, o.updated_at) FROM organisations o"  # nosec B608 # names and ? placeholders come from code; values are bound
+            f" LEFT JOIN organisation_owners w ON w.organisation_id = o.id WHERE o.id IN ({', '.join('?' * len(chunk))})",
             chunk).fetchall()
     return out

@@ -488,6 +488,19 @@ def _m017_subscriptions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX subscriptions_client ON subscriptions (client, created_at)")
 
 
+def _m018_owner_freshness(db: sqlite_utils.Database) -> None:
+    # An entry confirmed by its owner is no longer faded on the map: the public pages'
+    # caches (ETags, compare the catalogue's version) must see it. link_sent_at: the last
+    # edit link sent, so that nobody floods an organisation's mailbox with them.
+    db.execute("ALTER TABLE organisation_owners ADD COLUMN link_sent_at TEXT")
+    bump = (" UPDATE catalogue_version SET version = version + 1,"
+            " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
+    db.execute("CREATE TRIGGER organisation_owners_checked_insert AFTER INSERT ON organisation_owners"
+               " WHEN NEW.checked_at IS NOT NULL BEGIN" + bump)
+    db.execute("CREATE TRIGGER organisation_owners_checked_update AFTER UPDATE OF checked_at ON organisation_owners"
+               " BEGIN" + bump)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -506,6 +519,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (15, "owners", _m015_owners),
     (16, "moderation_scope", _m016_moderation_scope),
     (17, "subscriptions", _m017_subscriptions),
+    (18, "owner_freshness", _m018_owner_freshness),
 ]
 
 

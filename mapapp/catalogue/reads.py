@@ -74,7 +74,12 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
 
 
 def _staff_clauses(where: str, params: list, unlocated_only: bool, precision: str | None,
-                   source: str | None, import_id: int | None = None) -> tuple[str, list]:
+                   source: str | None, import_id: int | None = None,
+                   checked_before: str | None = None) -> tuple[str, list]:
+    if checked_before:  # not confirmed by their owner (nor changed) since then
+        where += (" AND coalesce((SELECT w.checked_at FROM organisation_owners w WHERE w.organisation_id = o.id),"
+                  " o.updated_at) < ?")
+        params = [*params, checked_before]
     if unlocated_only:
         where += " AND o.lat IS NULL"
     if precision:
@@ -113,14 +118,14 @@ def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
     limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
     unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
-    import_id: int | None = None,
+    import_id: int | None = None, checked_before: str | None = None,
 ) -> list[dict]:
     """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
     by name, with their theme codes; staff pages narrow by precision and source too."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
     sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"  # nosec B608 # names and ? placeholders come from code; values are bound
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -131,21 +136,22 @@ def find_organisations(
 def count_organisations(db: sqlite_utils.Database, filters: Filters,
                         statuses: tuple[str, ...] = ("published",), *, located_only: bool = False,
                         unlocated_only: bool = False, precision: str | None = None,
-                        source: str | None = None, import_id: int | None = None) -> int:
+                        source: str | None = None, import_id: int | None = None,
+                        checked_before: str | None = None) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]  # nosec B608 # names and ? placeholders come from code; values are bound
 
 
 def matching_ids(db: sqlite_utils.Database, filters: Filters, statuses: tuple[str, ...], *,
                  unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
-                 import_id: int | None = None) -> list[int]:
+                 import_id: int | None = None, checked_before: str | None = None) -> list[int]:
     """The ids of every organisation the staff list shows for these filters (all its pages)."""
     where, params = _where(filters, statuses)
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
     return [r[0] for r in db.execute(f"SELECT o.id FROM organisations o WHERE {where}", params)]  # nosec B608 # names and ? placeholders come from code; values are bound
 
 

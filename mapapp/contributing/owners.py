@@ -5,19 +5,43 @@ link of an organisation; ``mapapp remind-owners`` asks owners of stale entries t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .. import catalogue
+from .. import catalogue, vocab
 from ..catalogue import audit, owners
 from ..catalogue import contributions as store
 from ..importing.importer import check_record
+from ..mail import MailError
 from ..translate import N_, Message
 from . import letters
 from .flow import LinkError, Refused, Settings
 
 SALT = "mapapp-owner-link"
+LINK_INTERVAL_MINUTES = 15  # one edit link per organisation in this time, however asked for
+
+
+class TooSoon(Refused):
+    """An edit link went to this organisation minutes ago."""
+
+
+def days_ago(days: int) -> str:
+    """The catalogue's timestamp of ``days`` days ago."""
+    return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+
+
+def stale_before(days: int) -> str | None:
+    """Entries last checked before this are stale (they fade on the map); None when
+    ``days`` is 0 (MAPAPP_STALE_AFTER_DAYS: never)."""
+    return days_ago(days) if days > 0 else None
+
+
+def is_stale(checked: str | None, days: int) -> bool:
+    """True when an entry last checked at ``checked`` is stale."""
+    cutoff = stale_before(days)
+    return bool(cutoff and checked and checked < cutoff)
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -46,17 +70,29 @@ def organisation_of(db, secret: str, token: str, days: int) -> int:
     return org_id
 
 
-def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, reminder: bool = False) -> str:
-    """E-mail the organisation's own address an edit link; returns that address."""
+def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make=letters.owner_link) -> str:
+    """E-mail the organisation's own address an edit link in the letter ``make`` writes (asked
+    for from its page, a reminder, staff asking); returns that address."""
     state = catalogue.organisation_state(db, org_id)
     email = state["values"]["email"] if state else ""
     if not email:
         raise Refused({"": Message(N_("this organisation has no e-mail address to send a link to; "
                                       "suggest a correction instead"))})
+    sent_at = owners.link_sent_at(db, org_id)
+    if sent_at and sent_at > (datetime.now(timezone.utc) - timedelta(minutes=LINK_INTERVAL_MINUTES)).isoformat(
+            timespec="seconds"):
+        raise TooSoon({"": Message(N_("an edit link was sent to this organisation's e-mail less than %(minutes)s "
+                                      "minutes ago; look for it in that mailbox (and its spam folder)"),
+                                   minutes=LINK_INTERVAL_MINUTES)})
     token = link_token(db, settings.secret, org_id)
-    make = letters.reminder if reminder else letters.owner_link
-    settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
-                              link=settings.link("contribute.owner", {"token": token})))
+    try:
+        settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
+                                  link=settings.link("contribute.owner", {"token": token})))
+    except MailError as e:
+        raise Refused({"": Message(N_("the e-mail could not be sent (%(error)s); try again later"),
+                                   error=str(e))}) from e
+    with catalogue.write_transaction(db):
+        owners.mark_link_sent(db, org_id)
     return email
 
 
@@ -94,10 +130,46 @@ def still_correct(db, org_id: int) -> None:
 def remind(db, settings: Settings, *, after_days: int, link_days: int, lang: str, limit: int = 1000) -> list[str]:
     """E-mail the owners of published entries not confirmed for ``after_days`` (and not
     reminded since); returns the addresses written to."""
-    before = (datetime.now(timezone.utc) - timedelta(days=after_days)).isoformat(timespec="seconds")
     sent = []
-    for org in owners.due_for_reminder(db, before, limit):
-        sent.append(send_link(db, org["id"], lang, settings, link_days, reminder=True))
+    for org in owners.due_for_reminder(db, days_ago(after_days), limit):
+        try:
+            sent.append(send_link(db, org["id"], vocab.language_of_country(org["country"], lang), settings,
+                                  link_days, make=letters.reminder))
+        except TooSoon:
+            continue  # a link went there minutes ago: the next run reminds them
         with catalogue.write_transaction(db):
             owners.mark_reminded(db, [org["id"]])
     return sent
+
+
+@dataclass
+class BulkLinks:
+    """What sending edit links to many organisations did (ids), and the mail server's
+    refusal that stopped it, if one did."""
+
+    sent: list[int] = field(default_factory=list)
+    no_email: list[int] = field(default_factory=list)
+    recent: list[int] = field(default_factory=list)
+    failed: Message | None = None
+
+
+def send_links(db, org_ids: list[int], settings: Settings, days: int, *, lang: str) -> BulkLinks:
+    """Staff send edit links to many organisations at once, each in its country's language
+    (else ``lang``); a mail server that fails stops the run (those sent stay sent)."""
+    out = BulkLinks()
+    for org_id in org_ids:
+        state = catalogue.organisation_state(db, org_id)
+        if state is None or not state["values"]["email"]:
+            out.no_email.append(org_id)
+            continue
+        try:
+            send_link(db, org_id, vocab.language_of_country(state["values"]["country"] or "", lang), settings, days,
+                      make=letters.check_request)
+        except TooSoon:
+            out.recent.append(org_id)
+            continue
+        except Refused as refused:
+            out.failed = refused.problems[""]
+            break
+        out.sent.append(org_id)
+    return out

@@ -480,19 +480,20 @@ def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[
 
 
 def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int,
-             db: sqlite_utils.Database, *, everything: bool = False) -> dict:
+             db: sqlite_utils.Database, *, everything: bool = False, stale_before: str | None = None) -> dict:
     """Clusters (count, centre, bounds) and single organisations in view at ``zoom``.
 
     Zoomed in (``POINTS_ZOOM``) with at most ``POINT_LIMIT`` organisations in view, or
     at the highest zoom, they are all returned as points; otherwise organisations
     alone in their cell come as points and the others as clusters. ``everything``: the
     mask selects every published organisation (no filter), and a low-zoom view reads
-    its cells from sums made once per version of the columns.
+    its cells from sums made once per version of the columns. A point is marked stale
+    (its last check before ``stale_before``) so that the map can fade it.
     """
     bounded = _bounded_zoom(bbox, zoom)
     if everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM:
         cells, total = _cells_from_level(columns, bbox, bounded)
-        return _answer(cells, total, 256 * 2 ** bounded, db)
+        return _answer(cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:
         mask = unpack(columns.live, columns.size)
     view = mask & in_bbox(columns, bbox)
@@ -502,7 +503,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     zoom = bounded
     if (zoom >= POINTS_ZOOM and total <= POINT_LIMIT) or zoom >= MAX_ZOOM:
         chosen = columns.ids[view]
-        return {"total": total, "clusters": [], "points": _points(db, chosen.tolist())}
+        return {"total": total, "clusters": [], "points": _points(db, chosen.tolist(), stale_before)}
     world = 256 * 2 ** zoom
     cell_lon = 360.0 * CELL_PIXELS / world
     cell_y = 2 * math.pi * CELL_PIXELS / world
@@ -532,10 +533,11 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     cells = [[float(mean_lat[i]), float(mean_lon[i]), int(counts[i]), float(west[i]), float(south[i]),
               float(east[i]), float(north[i]), int(columns.ids[int(first[i])]) if counts[i] == 1 else 0]
              for i in range(len(used))]
-    return _answer(cells, total, world, db)
+    return _answer(cells, total, world, db, stale_before)
 
 
-def _answer(cells: list[list], total: int, world: float, db: sqlite_utils.Database) -> dict:
+def _answer(cells: list[list], total: int, world: float, db: sqlite_utils.Database,
+            stale_before: str | None) -> dict:
     """Close cells merged; clusters, and the organisations alone in their cell as points."""
     if not total:
         return {"total": 0, "clusters": [], "points": []}
@@ -547,7 +549,7 @@ def _answer(cells: list[list], total: int, world: float, db: sqlite_utils.Databa
         else:
             groups.append([round(lat_, 5), round(lon_, 5), n,
                            [round(w, 5), round(s, 5), round(e, 5), round(nn, 5)]])
-    return {"total": total, "clusters": groups, "points": _points(db, singles)}
+    return {"total": total, "clusters": groups, "points": _points(db, singles, stale_before)}
 
 
 MERGE_PIXELS = 56
@@ -599,11 +601,13 @@ def _merge_close(cells: list[list], world: float) -> list[list]:
     return kept
 
 
-def _points(db: sqlite_utils.Database, ids: list[int]) -> list[list]:
+def _points(db: sqlite_utils.Database, ids: list[int], stale_before: str | None) -> list[list]:
+    """``[slug, name, lat, lon, stale]`` of each (``stale``: 1 when last checked before ``stale_before``)."""
     points = []
-    for _id, slug, name, lat, lon in catalogue.map_points(db, ids):
+    for _id, slug, name, lat, lon, checked in catalogue.map_points(db, ids):
         short = name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…"
-        points.append([slug, short, round(lat, 6), round(lon, 6)])
+        stale = int(bool(stale_before and checked and checked < stale_before))
+        points.append([slug, short, round(lat, 6), round(lon, 6), stale])
     points.sort(key=lambda p: (p[2], p[3]))
     return points
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import accounts, catalogue, params
+from ..catalogue import owners as owner_store
+from ..contributing import owners
 from ..errors import BadRequest
 from ..filters import Filters
 from ..params import whole_number
@@ -15,12 +17,14 @@ from .. import vocab
 from ..importing import jobs
 from ..vocab import PRECISIONS, ROLES, STATUSES
 from ..translate import translated
+from . import mailing
 from .auth import role_required, safe_next
 from .db import get_db
 from .i18n import current_language
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
+MAX_LINKS_AT_ONCE = 5000  # one request sends them: more would outlast the server's timeout
 
 
 @bp.get("")
@@ -42,7 +46,11 @@ def organisations():
     total = catalogue.count_organisations(db, filters, chosen, **staff_filters)
     orgs = catalogue.find_organisations(db, filters, statuses=chosen, limit=PAGE_SIZE,
                                         offset=(page - 1) * PAGE_SIZE, **staff_filters)
+    checked = owner_store.checked_dates(db, [o["id"] for o in orgs])
+    stale_days = current_app.config["STALE_AFTER_DAYS"]
     return render_template("admin/organisations.html", orgs=orgs, total=total, page=page,
+                           checked=checked, stale={i for i, c in checked.items() if owners.is_stale(c, stale_days)},
+                           unchecked_choices=_unchecked_choices(), stale_days=stale_days,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
                            countries=sorted(catalogue.country_codes_in_use(db),
@@ -51,10 +59,19 @@ def organisations():
                            from_import=jobs.get(db, staff_filters["import_id"]) if staff_filters["import_id"] else None)
 
 
+def _unchecked_choices() -> list[int]:
+    """The "not checked for" periods staff can list (days), with the one after which the
+    map fades an entry and the one after which its owner is reminded."""
+    config = current_app.config
+    return sorted({90, 180, 365, 730, config["REMIND_AFTER_DAYS"], config["STALE_AFTER_DAYS"]} - {0})
+
+
 def _staff_selection(args) -> tuple[Filters, tuple[str, ...], dict]:
     """The staff list's filters: the public ones, the statuses, and the staff-only ones."""
     chosen = tuple(s for s in args.getlist("status") if s in STATUSES) or STATUSES
+    unchecked = whole_number(args.get("unchecked"), "unchecked", default=0, low=0, high=36500)
     staff_filters = {
+        "checked_before": owners.days_ago(unchecked) if unchecked else None,
         "unlocated_only": args.get("located") == "0",  # the "needs a location" queue
         "precision": args.get("precision") if args.get("precision") in PRECISIONS else None,
         "source": args.get("source") or None,
@@ -72,13 +89,7 @@ def change_status():
     if status not in STATUSES:
         raise BadRequest(f"status: choose one of {', '.join(STATUSES)}", parameter="status")
     db = get_db()
-    if request.args.get("scope") == "matching":
-        selection = MultiDict([(k[len("match:"):], v) for k, v in request.form.items(multi=True)
-                               if k.startswith("match:")])
-        filters, chosen, staff_filters = _staff_selection(selection)
-        ids = catalogue.matching_ids(db, filters, chosen, **staff_filters)
-    else:
-        ids = params.ids(request.form.getlist("id"))
+    ids = _chosen_ids(db)
     with catalogue.write_transaction(db):
         changed = catalogue.set_status(db, ids, status)
         for org_id, previous in changed:
@@ -86,6 +97,44 @@ def change_status():
                            {"status": previous}, {"status": status})
     labels = {"draft": _("draft"), "published": _("published"), "archived": _("archived")}
     flash(_("%(n)s organisations are now %(status)s.", n=len(changed), status=labels[status]))
+    return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
+
+
+def _chosen_ids(db) -> list[int]:
+    """The organisations a bulk action applies to: those ticked, or (``?scope=matching``)
+    every one matching the list's filters, on all its pages."""
+    if request.args.get("scope") == "matching":
+        selection = MultiDict([(k[len("match:"):], v) for k, v in request.form.items(multi=True)
+                               if k.startswith("match:")])
+        filters, chosen, staff_filters = _staff_selection(selection)
+        return catalogue.matching_ids(db, filters, chosen, **staff_filters)
+    return params.ids(request.form.getlist("id"))
+
+
+@bp.post("/organisations/owner-links")
+@role_required("admin", "editor")
+def send_owner_links():
+    """E-mail the selected organisations (or all matching) a link to check and edit their
+    own entry, each in its country's language; those without an e-mail, or sent one
+    minutes ago, are counted and skipped."""
+    db = get_db()
+    ids = _chosen_ids(db)
+    if len(ids) > MAX_LINKS_AT_ONCE:
+        flash(_("%(n)s organisations are selected; send edit links to at most %(max)s at once (narrow the "
+                "filters, for example by country).", n=len(ids), max=MAX_LINKS_AT_ONCE))
+        return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
+    outcome = owners.send_links(db, ids, mailing.settings(), current_app.config["OWNER_LINK_DAYS"],
+                                lang=current_language())
+    with catalogue.write_transaction(db):
+        for org_id in outcome.sent:
+            accounts.audit(db, current_user.user, "owner-link-sent", org_id)
+    flash(" ".join(filter(None, [
+        _("Edit links sent to %(n)s organisations.", n=len(outcome.sent)),
+        _("%(n)s have no e-mail address.", n=len(outcome.no_email)) if outcome.no_email else "",
+        _("%(n)s were sent one less than %(minutes)s minutes ago and were skipped.", n=len(outcome.recent),
+          minutes=owners.LINK_INTERVAL_MINUTES) if outcome.recent else "",
+        _("The mail server stopped the sending: %(error)s", error=translated(outcome.failed, current_language()))
+        if outcome.failed else ""])))
     return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
 
 

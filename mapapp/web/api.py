@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 from .. import catalogue, records, vocab
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
+from ..catalogue import owners as owner_store
+from ..contributing import owners
 from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number
@@ -43,10 +45,11 @@ def clusters():
         bits = mapindex.selection_bits(columns, filters, db)
         everything = mapindex.count_bits(bits) == mapindex.count_bits(columns.live)  # filters that keep all
         mask = None if everything else mapindex.unpack(bits, columns.size)
-    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything)
+    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything,
+                               stale_before=owners.stale_before(current_app.config["STALE_AFTER_DAYS"]))
     return jsonify({"ok": True, "zoom": zoom, **answer,
                     "cluster_fields": ["lat", "lon", "count", "bbox"],
-                    "point_fields": ["slug", "name", "lat", "lon"]})
+                    "point_fields": ["slug", "name", "lat", "lon", "stale"]})
 
 
 @bp.get("/facets")
@@ -114,6 +117,9 @@ def organisation(slug: str):
                       for c, d in org["offers"].items()]
     body["projects"] = [{"slug": p["slug"], "name": p["name"]} for p in org["projects"]]
     body["visits"] = [{"slug": v["slug"], "title": v["title"], "date": v["date"]} for v in org["visits"]]
+    checked = owner_store.checked_at(db, org["id"])
+    body["checked"] = checked[:10]
+    body["stale"] = owners.is_stale(checked, current_app.config["STALE_AFTER_DAYS"])
     return jsonify(body)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, request
 
@@ -27,7 +27,9 @@ def wants_gzip() -> bool:
 
 def _validators() -> tuple[str, datetime]:
     version, changed_at = catalogue.last_change(get_db())
-    key = f"{version}|{request.full_path}|{current_language()}|{'gzip' if wants_gzip() else ''}"
+    # The day is part of it: an entry not checked for long fades on the map as days pass.
+    today = datetime.now(timezone.utc).date().isoformat()
+    key = f"{version}|{today}|{request.full_path}|{current_language()}|{'gzip' if wants_gzip() else ''}"
     etag = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
     return etag, datetime.strptime(changed_at, "%Y-%m-%dT%H:%M:%SZ")
 

@@ -147,15 +147,21 @@ def owner_link(slug: str):
     if org is None or not org.get("email"):
         return render_template("contribute_done.html", title=_("Not found"), message=_(
             "There is no published organisation with an e-mail address here.")), 404
-    problem = None
+    problem, status = None, 200
     if request.method == "POST":
         problem = antispam.check_proof(db, request.form.get("altcha", ""), current_app.config["SECRET_KEY"])
+        status = 400
         if problem is None:
-            owners.send_link(db, org["id"], current_language(), settings(), current_app.config["OWNER_LINK_DAYS"])
-            return render_template("contribute_done.html", title=_("Check the organisation's e-mail"), message=_(
-                "A link to edit the entry was sent to the organisation's e-mail address."))
+            try:
+                owners.send_link(db, org["id"], current_language(), settings(), current_app.config["OWNER_LINK_DAYS"])
+            except flow.Refused as refused:
+                problem = refused.problems[""]
+                status = 429 if isinstance(refused, owners.TooSoon) else 503
+            else:
+                return render_template("contribute_done.html", title=_("Check the organisation's e-mail"), message=_(
+                    "A link to edit the entry was sent to the organisation's e-mail address."))
         problem = translated(problem, current_language())
-    return render_template("owner_link.html", org=org, problem=problem), 400 if problem else 200
+    return render_template("owner_link.html", org=org, problem=problem), status
 
 
 @bp.route("/owner/<token>", methods=["GET", "POST"])

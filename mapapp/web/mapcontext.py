@@ -118,6 +118,9 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "cluster": _("%(n)s organisations: zoom in"),
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
+            # %(n)s: a date (the JS fills one placeholder name)
+            "stale": _("not confirmed since %(n)s: may be out of date"),
+            "staleMarker": _("not confirmed for a long time"),
         },
         "basemap": basemap_settings(),
         **(extra or {}),
@@ -208,6 +211,8 @@ def audit_text(entry: dict) -> str:
         return _("contribution #%(n)s rejected", n=rest)
     if kind == "owner-links-revoked":
         return _("edit links sent to its owner withdrawn")
+    if kind == "owner-link-sent":
+        return _("edit link sent to its e-mail")
     return action
 
 

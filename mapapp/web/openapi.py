@@ -133,8 +133,10 @@ def document(server: str) -> dict:
                                  "minItems": 4, "maxItems": 4}},
                              "points": {"type": "array", "items": {
                                  "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"},
-                                                                  {"type": "number"}, {"type": "number"}],
-                                 "minItems": 4, "maxItems": 4}},
+                                                                  {"type": "number"}, {"type": "number"},
+                                                                  {"type": "integer", "enum": [0, 1],
+                                                                   "description": "1: not checked for long (faded)"}],
+                                 "minItems": 5, "maxItems": 5}},
                              "cluster_fields": {"type": "array"}, "point_fields": {"type": "array"}}},
             "Facets": {"type": "object", "required": ["ok", "total", "facets", "bounds"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"},
@@ -152,13 +154,17 @@ def document(server: str) -> dict:
                                                 "next": {"type": ["string", "null"]},
                                                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/OrganisationSummary"}}}},
             "Organisation": {"allOf": [{"$ref": "#/components/schemas/OrganisationSummary"}, {
-                "type": "object", "required": ["description", "needs", "offers", "projects", "visits"],
+                "type": "object", "required": ["description", "needs", "offers", "projects", "visits", "checked",
+                                               "stale"],
                 "properties": {"description": {"type": "string"}, "street": {"type": "string"},
                                "postcode": {"type": "string"}, "email": {"type": "string"},
                                "phone": {"type": "string"},
                                "needs": {"type": "array", "items": {"type": "object", "required": ["code", "label", "detail"]}},
                                "offers": {"type": "array", "items": {"type": "object", "required": ["code", "label", "detail"]}},
-                               "projects": {"type": "array"}, "visits": {"type": "array"}}}]},
+                               "projects": {"type": "array"}, "visits": {"type": "array"},
+                               "checked": {"type": "string", "description": "date the entry was last confirmed "
+                                           "(by its owner, else its last change)"},
+                               "stale": {"type": "boolean", "description": "not checked for MAPAPP_STALE_AFTER_DAYS"}}}]},
             "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
                 "type": {"const": "FeatureCollection"},
                 "features": {"type": "array", "items": {"type": "object", "required": ["type", "geometry", "properties"],

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from .. import catalogue, vocab
 from ..catalogue import owners
+from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..params import whole_number
@@ -59,10 +60,11 @@ def organisation(slug: str):
     if org is None:
         raise NotFound(_("There is no published organisation at this address."))
     matches = mapindex.matches(map_index().get(db), db, org)
+    checked = owners.checked_at(db, org["id"])
     return render_template("organisation.html", org=org, matches=matches,
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
-                           checked=owners.checked_at(db, org["id"]))
+                           checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
 
 
 def back_to_list() -> dict:

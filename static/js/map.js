@@ -296,7 +296,10 @@
     body.points.forEach(function (p) {
       drawnSlugs[p[0]] = true;
       if (openMarker && openMarker.options.slug === p[0]) return; // already there, popup open
-      var marker = L.marker([p[2], p[3]], { title: p[1], alt: p[1], slug: p[0] });
+      // An entry not confirmed for long is faded, and says so to those who cannot see it.
+      var label = p[4] ? p[1] + " (" + t.staleMarker + ")" : p[1];
+      var marker = L.marker([p[2], p[3]], { title: label, alt: label, slug: p[0], opacity: p[4] ? 0.45 : 1 });
+      if (p[4]) marker.on("add", function () { marker.getElement().classList.add("stale"); });
       var width = Math.min(300, map.getSize().x - 60);
       var content = null; // made once: Leaflet asks again on every update()
       marker.bindPopup(function () { return content || (content = popupFor(p[0], p[1], marker)); },
@@ -335,6 +338,7 @@
           box.appendChild(list);
         }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
+        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
       })
       .catch(function () { details.textContent = t.error; })
       .then(function () {
