@@ -71,7 +71,7 @@ def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, brow
         context.close()
 
 
-def test_an_entry_not_checked_for_long_is_faded_and_says_so(db, db_path, tmp_path, browser, live_server_for):
+def test_an_entry_not_checked_for_long_is_faded_and_says_so_and_its_popup_takes_corrections(db, db_path, tmp_path, browser, live_server_for):
     from mapapp import create_app
     from support import make_org
 
@@ -93,6 +93,8 @@ def test_an_entry_not_checked_for_long_is_faded_and_says_so(db, db_path, tmp_pat
         faded.click()
         page.wait_for_selector(".org-popup[data-loaded=true]")
         assert page.locator(".org-popup-stale").inner_text() == "not confirmed since 2020-01-01: may be out of date"
+        suggest = page.get_by_role("link", name="Suggest a correction")
+        assert suggest.get_attribute("href").startswith(f"/organisations/{old.slug}/suggest?")
         page.wait_for_timeout(300)  # the popup fades in
         page.screenshot(path="/tmp/mapapp-stale.png")
     page.close()

@@ -102,6 +102,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "icons": marker_icons(),
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
+        "suggest": url_for("contribute.suggest", slug="SLUG"),
         "locked": {kind: list(getattr(filters, kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
@@ -121,6 +122,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
+            "suggest": _("Suggest a correction"),
         },
         "basemap": basemap_settings(),
         **(extra or {}),

@@ -339,6 +339,9 @@
         }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
         if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
+        var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
+        suggest.href = pageLink(settings.suggest.replace("SLUG", encodeURIComponent(org.slug)));
+        box.appendChild(el("div")).appendChild(suggest);
       })
       .catch(function () { details.textContent = t.error; })
       .then(function () {
