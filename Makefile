@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test audit chromium demo-data clean translations
+.PHONY: install run test audit chromium pdf-libraries demo-data clean translations
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed  ## install the project and its Python dependencies into .venv
 
-run: install  ## create the catalogue if needed, load the demo data into an empty one, serve the map
+run: install pdf-libraries  ## create the catalogue if needed, load the demo data into an empty one, serve the map
 	$(BIN)/mapapp init
 	$(BIN)/mapapp load-demo --if-empty
 	$(BIN)/mapapp serve --host $(HOST) --port $(PORT)
@@ -34,7 +34,20 @@ chromium:
 		echo "chromium is missing at $(CHROMIUM): install Debian's package 'chromium' (the browser tests need it)"; exit 1; \
 	fi
 
-test: install chromium  ## install everything the tests need and run the whole suite
+# Project reports are PDFs made by WeasyPrint, which draws text with Debian's Pango.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pdf-libraries:
+	@if dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || ! command -v apt-get >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's Pango for the PDF reports"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	elif command -v sudo >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	else \
+		echo "warning: $(PDF_PACKAGES) are missing: the PDF reports will not work until they are installed"; \
+	fi
+
+test: install chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
 
 audit: install  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)

@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 x_port=proxies)
 
     from . import cli
-    from .web import (admin, admin_edit, admin_imports, api, assets, auth, contribute, db, embed, errors, i18n, mapcontext,
+    from .web import (admin, admin_edit, admin_imports, api, assets, auth, contribute, db, embed, errors, i18n, insights, mapcontext,
                       moderation, security, subscribe, views)
 
     security.init_app(app)
@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(subscribe.bp)
+    app.register_blueprint(insights.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

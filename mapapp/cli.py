@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -311,8 +312,39 @@ def send_digests_command(frequency: str) -> None:
     click.echo(f"{sent} digest(s) sent")
 
 
+@click.command("report")
+@click.argument("project")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The PDF file to write (replaced if it exists).")
+@click.option("--lang", type=click.Choice(vocab.LANGUAGES), default=vocab.DEFAULT_LANGUAGE, help="Language of the report.")
+@click.option("--drafts", is_flag=True, help="Count draft organisations too (the public report has published ones only).")
+@with_appcontext
+def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
+    """Write the report of PROJECT (its slug) as a PDF: visits, members by country and on a
+    map, their needs and offers, the partnerships among them."""
+    from flask import render_template
+
+    from .insights import report
+
+    db = _open_catalogue()
+    figures = report.project_figures(db, project, lang, statuses=("draft", "published") if drafts else ("published",))
+    if figures is None:
+        known = ", ".join(catalogue.project_slugs(db)) or "none yet (mapapp create-project)"
+        raise click.ClickException(f"no project '{project}'; the projects are: {known}")
+    with current_app.test_request_context(f"/?lang={lang}"):
+        try:
+            body = report.pdf(render_template(report.TEMPLATE, **report.template_values(figures)))
+        except report.ReportError as e:
+            raise click.ClickException(str(e)) from None
+    target = Path(output)
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(body)
+    partial.replace(target)  # a reader never sees half a report
+    click.echo(f"{figures.name}: {figures.found.total} organisations, {len(figures.visits)} visits -> {target}")
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command, remind_owners_command, send_digests_command)
+            geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command)
 
 
 def register(app: Flask) -> None:

@@ -25,3 +25,9 @@ class NotFound(MapappError):
     """The requested thing does not exist or is not public (HTTP 404)."""
 
     status = 404
+
+
+class ServiceUnavailable(MapappError):
+    """The server cannot do this now, for a reason its operator can fix (HTTP 503)."""
+
+    status = 503

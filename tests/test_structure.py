@@ -12,7 +12,8 @@ from mapapp import vocab
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mapapp"
 # What each layer may import from mapapp (itself always). Arrows run one way:
-# web/, cli → contributing → importing → mapdata → catalogue → the shared modules.
+# web/, cli → contributing → importing → mapdata → catalogue → the shared modules;
+# insights (numbers, charts, reports) reads the catalogue and draws with mapdata's outlines.
 SHARED = {"config", "errors", "vocab", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail"}
 ALLOWED = {
     "shared": SHARED,
@@ -21,8 +22,9 @@ ALLOWED = {
     "accounts": SHARED | {"catalogue", "accounts"},
     "importing": SHARED | {"catalogue", "mapdata", "importing"},
     "contributing": SHARED | {"catalogue", "mapdata", "importing", "contributing"},
-    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "web"},
-    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "cli", "create_app"},
+    "insights": SHARED | {"catalogue", "mapdata", "insights"},
+    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "web"},
+    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "cli", "create_app"},
     "__init__": {"config", "web", "cli"},
 }
 

@@ -1,0 +1,1 @@
+"""Insights and reports: the network in numbers and charts, and a project's report."""

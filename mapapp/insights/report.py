@@ -1,0 +1,68 @@
+"""A project's page and printable report: its visits, its members by country and on a map,
+their needs and offers, and the partnerships among them; the PDF made with WeasyPrint
+from the report's HTML, fetching nothing but the pictures it carries inline."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+
+from ..catalogue import insights as store
+from ..filters import Filters
+from . import charts, numbers, views
+
+PROJECT_CHARTS = ("countries", "members_map", "resources", "relations", "themes")
+TEMPLATE = "project_report.html"  # rendered by the web page and by ``mapapp report`` alike
+
+
+@dataclass
+class ProjectFigures:
+    project: dict
+    name: str  # in the chosen language
+    visits: list[dict]
+    found: numbers.Insights
+    charts: dict[str, charts.Chart]
+    statuses: tuple[str, ...]
+
+
+def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("published",)) -> ProjectFigures | None:
+    """Everything a project's page and report show; None when there is no such project.
+    Partnerships among a project's members count at any distance."""
+    project = store.project(db, slug)
+    if project is None:
+        return None
+    found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200)
+    return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
+                          visits=store.project_visits(db, project["id"], statuses), found=found,
+                          charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses)
+
+
+def template_values(figures: ProjectFigures) -> dict:
+    """What ``TEMPLATE`` is rendered with."""
+    return {"figures": figures, "found": figures.found, "charts": figures.charts,
+            "images": inline_images(figures), "today": date.today().isoformat()}
+
+
+def inline_images(figures: ProjectFigures) -> dict[str, str]:
+    """The report's charts as PNG ``data:`` URIs (a PDF carries its pictures)."""
+    return {name: "data:image/png;base64," + base64.b64encode(charts.draw(chart, "png", titled=False)).decode("ascii")
+            for name, chart in figures.charts.items() if not chart.empty}
+
+
+class ReportError(RuntimeError):
+    """A PDF cannot be made on this machine."""
+
+
+def pdf(html: str) -> bytes:
+    """The PDF of the report's HTML. Its fetcher reads ``data:`` URIs only: nothing on the
+    disk or the network is read, whatever an organisation's fields contain."""
+    try:
+        from weasyprint import HTML  # loads Pango: only when a report is made
+        from weasyprint.urls import URLFetcher
+    except OSError as e:
+        raise ReportError("PDF reports need Debian's Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0, "
+                          f"or `make run`, which installs it): {e}") from e
+
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
+    return HTML(string=html, url_fetcher=fetcher, base_url="data:,").write_pdf()

@@ -1,0 +1,109 @@
+"""The insights as charts and tables in one language: one ``Chart`` per picture, whose
+rows are also its table and its CSV; the lists of unmet needs and partnerships; and a
+cache per catalogue version, so that a page shown again draws nothing again."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+
+from .. import vocab
+from ..csvsafe import write_csv
+from ..translate import gettext_in
+from . import numbers
+from .charts import Chart
+
+CHARTS = ("countries", "country_map", "themes", "structures", "relations", "months", "resources")
+
+
+def charts_of(found: numbers.Insights, lang: str, *, names: tuple[str, ...] = CHARTS) -> dict[str, Chart]:
+    """The charts of ``found``, labelled in ``lang``."""
+    t = lambda message, **params: gettext_in(lang, message, **params)  # noqa: E731
+    organisations = t("Organisations")
+    by_count = lambda counts: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731
+    countries = by_count(found.by_country)
+    made = {
+        "countries": lambda: Chart("countries", "bars", t("Organisations by country"), (t("Country"), organisations),
+                                   tuple((vocab.country_name(c, lang), n) for c, n in countries)),
+        "country_map": lambda: Chart("country_map", "choropleth", t("Where the organisations are"),
+                                     (t("Country"), organisations),
+                                     tuple((vocab.country_name(c, lang), n) for c, n in countries),
+                                     keys=tuple(c for c, _ in countries)),
+        "themes": lambda: Chart("themes", "bars", t("Organisations by theme"), (t("Theme"), organisations),
+                                tuple((vocab.themes().label(c, lang), n) for c, n in by_count(found.by_theme))),
+        "structures": lambda: Chart("structures", "bars", t("Organisations by structure"),
+                                    (t("Organisational structure"), organisations),
+                                    tuple((vocab.structures().label(c, lang), n)
+                                          for c, n in by_count(found.by_structure))),
+        "relations": lambda: Chart("relations", "bars", t("Organisations by relation to the project"),
+                                   (t("Relation to the project"), organisations),
+                                   tuple((vocab.relations().label(c, lang), n)
+                                         for c, n in by_count(found.by_relation))),
+        "months": lambda: Chart("months", "timeline", t("Organisations added per month"), (t("Month"), organisations),
+                                tuple(found.by_month.items())),
+        "resources": lambda: Chart(
+            "resources", "paired", t("Needs and offers"),
+            (t("Resource"), t("Need it"), t("Offer it"), t("Needed, offered by nobody nearby")),
+            tuple((vocab.resources().label(r.code, lang), r.needed, r.offered, r.unmet)
+                  for r in sorted(found.resources, key=lambda r: (-r.needed, r.code)) if r.needed or r.offered),
+            note=distance_note(found.km, lang)),
+        "members_map": lambda: Chart("members_map", "points", t("Where they are"), (t("Country"), organisations),
+                                     tuple((vocab.country_name(c, lang), n) for c, n in countries),
+                                     points=tuple(found.points)),
+    }
+    return {name: made[name]() for name in names}
+
+
+def distance_note(km: float | None, lang: str) -> str:
+    """What "nearby" means in these figures."""
+    if km is None:
+        return gettext_in(lang, "Nearby: anywhere in the selection.")
+    return gettext_in(lang, "Nearby: within %(km)s km.", km=f"{km:g}")
+
+
+def csv_of(chart: Chart) -> bytes:
+    """The chart's table as formula-safe CSV (UTF-8 with a byte-order mark, for spreadsheets)."""
+    out = io.StringIO()
+    write_csv(out, list(chart.columns), chart.rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def list_rows(found: numbers.Insights, lang: str) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    """The unmet needs and the partnerships as (headings, rows), for their CSV."""
+    t = lambda message: gettext_in(lang, message)  # noqa: E731
+    label = lambda code: vocab.resources().label(code, lang)  # noqa: E731
+    return {
+        "unmet": ((t("Organisation"), t("Town or city"), t("Country"), t("Needs"), t("Nearest offer (km)")),
+                  [(n.organisation["name"], n.organisation["city"], n.organisation["country"], label(n.resource),
+                    "" if n.nearest_km is None else round(n.nearest_km)) for n in found.unmet]),
+        "partnerships": ((t("Needs it"), t("Offers it"), t("Resource"), t("Distance (km)")),
+                         [(p.needs["name"], p.offers["name"], label(p.resource), p.km) for p in found.partnerships]),
+    }
+
+
+class VersionCache:
+    """Results keyed by the catalogue's version (and what was asked): a new version
+    forgets the old ones; at most ``size`` are kept."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.version: int | None = None
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, version: int, key: tuple, make):
+        with self.lock:
+            if version != self.version:
+                self.version, self.items = version, OrderedDict()
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            if version == self.version:
+                self.items[key] = value
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+        return value
+

@@ -1,0 +1,144 @@
+"""Insights pages: ``/stats`` (the network at a glance, filtered like the map), each chart
+as PNG, SVG or CSV, a project's page and its PDF report. Staff may include drafts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+
+from .. import catalogue
+from ..errors import BadRequest, NotFound, ServiceUnavailable
+from ..filters import Filters
+from ..insights import charts, numbers, report, views
+from ..params import whole_number
+from .db import get_db
+from .i18n import current_language
+from .mapcontext import filter_panel
+
+bp = Blueprint("insights", __name__)
+# Figures and pictures per catalogue version and request: drawn once, shown again at once.
+_FIGURES = views.VersionCache(size=128)
+_PICTURES = views.VersionCache(size=512)
+LISTS = ("unmet", "partnerships")
+MIME = {**charts.FORMATS, "csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def _statuses() -> tuple[str, ...]:
+    """Published organisations; staff who ask (``drafts=1``) see drafts too."""
+    if request.args.get("drafts") == "1" and current_user.is_authenticated:
+        return ("draft", "published")
+    return ("published",)
+
+
+def _km() -> int:
+    return whole_number(request.args.get("km"), "km", default=numbers.DEFAULT_KM, low=1, high=numbers.MAX_KM)
+
+
+def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> numbers.Insights:
+    db = get_db()
+    return _FIGURES.get(catalogue.version(db), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
+                        lambda: numbers.compute(db, filters, km=km, statuses=statuses))
+
+
+def _project_figures(slug: str, lang: str, statuses: tuple[str, ...]) -> report.ProjectFigures:
+    db = get_db()
+    figures = _FIGURES.get(catalogue.version(db), ("project", slug, lang, statuses),
+                           lambda: report.project_figures(db, slug, lang, statuses=statuses))
+    if figures is None:
+        raise NotFound(f"no project '{slug}'")
+    return figures
+
+
+@bp.get("/stats")
+def stats():
+    """The network at a glance: charts with their tables, needs against offers, the unmet
+    needs and the possible partnerships, for the map's filters."""
+    filters = Filters.from_args(request.args)
+    km, statuses = _km(), _statuses()
+    lang = current_language()
+    found = _stats_figures(filters, km, statuses)
+    keep = {"km": km} if km != numbers.DEFAULT_KM else {}  # what the filter form must not forget
+    if "draft" in statuses:
+        keep["drafts"] = "1"
+    projects = catalogue.project_and_visit_names(get_db(), lang)["project"]
+    return render_template("stats.html", found=found, charts=views.charts_of(found, lang), km=km, keep=keep,
+                           projects=projects,
+                           drafts="draft" in statuses, **filter_panel(get_db(), filters))
+
+
+@bp.get("/stats/<name>.<fmt>")
+def stats_chart(name: str, fmt: str):
+    """One chart of ``/stats`` as PNG or SVG, or its table (or a list) as CSV."""
+    filters = Filters.from_args(request.args)
+    km, statuses = _km(), _statuses()
+    lang = current_language()
+    found = _stats_figures(filters, km, statuses)
+    key = ("stats", name, fmt, tuple(sorted(filters.to_args().items())), km, statuses, lang)
+    return _file(key, found, name, fmt, lang, f"stats-{name}")
+
+
+@bp.get("/projects/<slug>")
+def project(slug: str):
+    """A project's page: its visits, members by country and on a map, their needs and
+    offers, and the partnerships among them."""
+    statuses = _statuses()
+    figures = _project_figures(slug, current_language(), statuses)
+    return render_template("project.html", figures=figures, found=figures.found, charts=figures.charts,
+                           drafts="draft" in statuses)
+
+
+@bp.get("/projects/<slug>/<name>.<fmt>")
+def project_chart(slug: str, name: str, fmt: str):
+    """One chart of a project's page (PNG, SVG, CSV), or its report as PDF (``report.pdf``)."""
+    statuses = _statuses()
+    lang = current_language()
+    figures = _project_figures(slug, lang, statuses)
+    if name == "report" and fmt == "pdf":
+        db = get_db()
+        try:
+            body = _PICTURES.get(catalogue.version(db), ("report", slug, lang, statuses),
+                                 lambda: report.pdf(render_report(figures)))
+        except report.ReportError as e:
+            raise ServiceUnavailable(str(e)) from e
+        response = Response(body, mimetype=MIME["pdf"])
+        response.headers["Content-Disposition"] = f'inline; filename="{slug}-report.pdf"'
+        return _cacheable(response)
+    return _file(("project", slug, name, fmt, statuses, lang), figures.found, name, fmt, lang, f"{slug}-{name}",
+                 chart_names=report.PROJECT_CHARTS)
+
+
+def render_report(figures: report.ProjectFigures) -> str:
+    """The report's HTML (pictures inline), in the request's language."""
+    return render_template(report.TEMPLATE, **report.template_values(figures))
+
+
+def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, filename: str, *,
+          chart_names: tuple[str, ...] = views.CHARTS) -> Response:
+    if fmt not in MIME or fmt == "pdf":
+        raise BadRequest(f"format: use png, svg or csv, not '{fmt}'", parameter="format")
+    if name in LISTS:
+        if fmt != "csv":
+            raise BadRequest(f"{name}: a list downloads as CSV only", parameter="format")
+        headings, rows = views.list_rows(found, lang)[name]
+        body = views.csv_of(charts.Chart(name, "bars", name, headings, tuple(rows)))
+    elif name in chart_names:
+        chart = views.charts_of(found, lang, names=(name,))[name]
+        db = get_db()
+        titled = request.args.get("titled") != "0"  # the pages give the title above the picture
+        body = _PICTURES.get(catalogue.version(db), (*key, titled), lambda: views.csv_of(chart) if fmt == "csv"
+                             else charts.draw(chart, fmt, titled=titled))
+    else:
+        abort(404)
+    response = Response(body, mimetype=MIME[fmt])
+    if request.args.get("download") == "1" or fmt == "csv":
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return _cacheable(response)
+
+
+def _cacheable(response: Response) -> Response:
+    """Kept by the browser, asked again with the catalogue's version as validator."""
+    response.set_etag(f"v{catalogue.version(get_db())}-{current_language()}-{_statuses()[0]}")
+    response.headers["Cache-Control"] = "private, no-cache" if current_user.is_authenticated else "public, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
+
