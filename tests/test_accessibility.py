@@ -35,7 +35,8 @@ def public_pages(db_path) -> list[str]:
             f"/organisations/{org['slug']}", f"/organisations/{org['slug']}?lang=pl", "/embed?country=BE",
             "/embed?controls=0", "/embed/builder", "/embed/builder?lang=nl", "/login", "/organisations/nobody-here",
             "/organisations?page=999", "/contribute", "/contribute?lang=fr", f"/organisations/{org['slug']}/suggest",
-            "/subscribe?country=IT&lang=it", "/contribute/sent?lang=el"]
+            "/subscribe?country=IT&lang=it", "/contribute/sent?lang=el", "/stats", "/stats?country=FR&theme=AM40&lang=fr",
+            "/projects/demo-study-visits?lang=pl", "/projects/demo-provence-crafts"]
 
 
 def test_public_pages_have_no_serious_accessibility_violation(demo_app, demo_db_path, axe_page, live_server_for):

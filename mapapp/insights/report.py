@@ -13,6 +13,7 @@ from ..filters import Filters
 from . import charts, numbers, views
 
 PROJECT_CHARTS = ("countries", "members_map", "resources", "relations", "themes")
+MEMBERS_LISTED = 1000
 TEMPLATE = "project_report.html"  # rendered by the web page and by ``mapapp report`` alike
 
 
@@ -21,6 +22,7 @@ class ProjectFigures:
     project: dict
     name: str  # in the chosen language
     visits: list[dict]
+    members: list[dict]  # the first MEMBERS_LISTED, by country then name
     found: numbers.Insights
     charts: dict[str, charts.Chart]
     statuses: tuple[str, ...]
@@ -34,7 +36,8 @@ def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("p
         return None
     found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200)
     return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
-                          visits=store.project_visits(db, project["id"], statuses), found=found,
+                          visits=store.project_visits(db, project["id"], statuses),
+                          members=store.project_members(db, project["id"], statuses, MEMBERS_LISTED), found=found,
                           charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses)
 
 

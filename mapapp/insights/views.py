@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from .. import vocab
 from ..csvsafe import write_csv
-from ..translate import gettext_in
+from ..translate import N_, gettext_in
 from . import numbers
 from .charts import Chart
 
@@ -20,35 +20,35 @@ CHARTS = ("countries", "country_map", "themes", "structures", "relations", "mont
 def charts_of(found: numbers.Insights, lang: str, *, names: tuple[str, ...] = CHARTS) -> dict[str, Chart]:
     """The charts of ``found``, labelled in ``lang``."""
     t = lambda message, **params: gettext_in(lang, message, **params)  # noqa: E731
-    organisations = t("Organisations")
+    organisations = t(N_("Organisations"))
     by_count = lambda counts: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # noqa: E731
     countries = by_count(found.by_country)
     made = {
-        "countries": lambda: Chart("countries", "bars", t("Organisations by country"), (t("Country"), organisations),
+        "countries": lambda: Chart("countries", "bars", t(N_("Organisations by country")), (t(N_("Country")), organisations),
                                    tuple((vocab.country_name(c, lang), n) for c, n in countries)),
-        "country_map": lambda: Chart("country_map", "choropleth", t("Where the organisations are"),
-                                     (t("Country"), organisations),
+        "country_map": lambda: Chart("country_map", "choropleth", t(N_("Where the organisations are")),
+                                     (t(N_("Country")), organisations),
                                      tuple((vocab.country_name(c, lang), n) for c, n in countries),
                                      keys=tuple(c for c, _ in countries)),
-        "themes": lambda: Chart("themes", "bars", t("Organisations by theme"), (t("Theme"), organisations),
+        "themes": lambda: Chart("themes", "bars", t(N_("Organisations by theme")), (t(N_("Theme")), organisations),
                                 tuple((vocab.themes().label(c, lang), n) for c, n in by_count(found.by_theme))),
-        "structures": lambda: Chart("structures", "bars", t("Organisations by structure"),
-                                    (t("Organisational structure"), organisations),
+        "structures": lambda: Chart("structures", "bars", t(N_("Organisations by structure")),
+                                    (t(N_("Organisational structure")), organisations),
                                     tuple((vocab.structures().label(c, lang), n)
                                           for c, n in by_count(found.by_structure))),
-        "relations": lambda: Chart("relations", "bars", t("Organisations by relation to the project"),
-                                   (t("Relation to the project"), organisations),
+        "relations": lambda: Chart("relations", "bars", t(N_("Organisations by relation to the project")),
+                                   (t(N_("Relation to the project")), organisations),
                                    tuple((vocab.relations().label(c, lang), n)
                                          for c, n in by_count(found.by_relation))),
-        "months": lambda: Chart("months", "timeline", t("Organisations added per month"), (t("Month"), organisations),
+        "months": lambda: Chart("months", "timeline", t(N_("Organisations added per month")), (t(N_("Month")), organisations),
                                 tuple(found.by_month.items())),
         "resources": lambda: Chart(
-            "resources", "paired", t("Needs and offers"),
-            (t("Resource"), t("Need it"), t("Offer it"), t("Needed, offered by nobody nearby")),
+            "resources", "paired", t(N_("Needs and offers")),
+            (t(N_("Resource")), t(N_("Need it")), t(N_("Offer it")), t(N_("Needed, offered by nobody nearby"))),
             tuple((vocab.resources().label(r.code, lang), r.needed, r.offered, r.unmet)
                   for r in sorted(found.resources, key=lambda r: (-r.needed, r.code)) if r.needed or r.offered),
             note=distance_note(found.km, lang)),
-        "members_map": lambda: Chart("members_map", "points", t("Where they are"), (t("Country"), organisations),
+        "members_map": lambda: Chart("members_map", "points", t(N_("Where they are")), (t(N_("Country")), organisations),
                                      tuple((vocab.country_name(c, lang), n) for c, n in countries),
                                      points=tuple(found.points)),
     }
@@ -74,10 +74,10 @@ def list_rows(found: numbers.Insights, lang: str) -> dict[str, tuple[tuple[str, 
     t = lambda message: gettext_in(lang, message)  # noqa: E731
     label = lambda code: vocab.resources().label(code, lang)  # noqa: E731
     return {
-        "unmet": ((t("Organisation"), t("Town or city"), t("Country"), t("Needs"), t("Nearest offer (km)")),
+        "unmet": ((t(N_("Organisation")), t(N_("Town or city")), t(N_("Country")), t(N_("Needs")), t(N_("Nearest offer (km)"))),
                   [(n.organisation["name"], n.organisation["city"], n.organisation["country"], label(n.resource),
                     "" if n.nearest_km is None else round(n.nearest_km)) for n in found.unmet]),
-        "partnerships": ((t("Needs it"), t("Offers it"), t("Resource"), t("Distance (km)")),
+        "partnerships": ((t(N_("Needs it")), t(N_("Offers it")), t(N_("Resource")), t(N_("Distance (km)"))),
                          [(p.needs["name"], p.offers["name"], label(p.resource), p.km) for p in found.partnerships]),
     }
 

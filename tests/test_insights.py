@@ -1,0 +1,224 @@
+"""Insights: the numbers agree with the catalogue (counts, unmet needs, partnerships, also
+against a brute-force count), every chart has its table and downloads that open, the
+project page and its PDF report name the project and its counts, drafts only for staff."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import random
+import xml.etree.ElementTree as ET
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+from support import make_org, sign_in
+
+from mapapp import catalogue, create_app
+from mapapp.filters import Filters
+from mapapp.insights import charts, numbers, report
+
+LYON, VILLEURBANNE, WARSAW, KRAKOW = (45.764, 4.835), (45.766, 4.880), (52.230, 21.011), (50.065, 19.945)
+
+
+def org(db, name, at, country="FR", status="published", **fields):
+    return make_org(db, name, lat=at[0], lon=at[1], country=country, status=status, **fields)
+
+
+@pytest.fixture
+def network(db):
+    """Six organisations whose needs and offers are known by heart."""
+    saved = {
+        "a": org(db, "Atelier A", LYON, needs={"premises": ""}, offers={"training": ""}, themes=["AM40"]),
+        "b": org(db, "Bureau B", VILLEURBANNE, offers={"premises": "a room"}, themes=["AM40"]),
+        "c": org(db, "Coop C", WARSAW, country="PL", city="Warsaw", needs={"funding": ""}, themes=["AM90"]),
+        "d": org(db, "Dom D", KRAKOW, country="PL", city="Kraków", offers={"funding": ""}),
+        "e": org(db, "Epicerie E", LYON, needs={"legal-skills": ""}),
+        "f": org(db, "Fonds F (draft)", LYON, status="draft", offers={"legal-skills": ""}),
+        # Needs what it offers itself: no partnership with itself, and its need is unmet.
+        "g": org(db, "Garage G", WARSAW, country="PL", city="Warsaw", needs={"equipment": ""}, offers={"equipment": ""}),
+    }
+    catalogue.save_project(db, {"slug": "visits-2026", "name": "Study visits 2026", "names": {"fr": "Visites 2026"},
+                                "start_date": "2026-01-01", "end_date": "2026-12-31"})
+    catalogue.save_visit(db, {"slug": "lyon-visit", "project": "visits-2026", "title": "Visit to Lyon", "city": "Lyon",
+                              "country": "FR", "date": "2026-03-01"})
+    for key in ("a", "b", "c", "f"):
+        catalogue.link_organisation(db, saved[key].id, projects=["visits-2026"])
+    catalogue.link_organisation(db, saved["a"].id, visits=["lyon-visit"])
+    return saved
+
+
+def test_counts_unmet_needs_and_partnerships_agree_with_the_catalogue(db, network):
+    found = numbers.compute(db, Filters(), km=50)
+    assert found.total == 6  # the draft is not public
+    assert found.by_country == {"FR": 3, "PL": 3}
+    assert found.by_theme == {"AM40": 2, "AM90": 1}
+    balance = {r.code: r for r in found.resources}
+    assert (balance["premises"].needed, balance["premises"].offered, balance["premises"].unmet) == (1, 1, 0)
+    assert (balance["funding"].needed, balance["funding"].offered, balance["funding"].unmet) == (1, 1, 1)
+    assert balance["legal-skills"].unmet == 1 and balance["equipment"].unmet == 1
+    assert found.unmet_count == 3
+    unmet = {(n.organisation["name"], n.resource): n.nearest_km for n in found.unmet}
+    assert unmet[("Epicerie E", "legal-skills")] is None  # nobody public offers it
+    assert unmet[("Garage G", "equipment")] is None  # only itself
+    assert 240 < unmet[("Coop C", "funding")] < 260  # Kraków, too far at 50 km
+    assert found.partnership_count == 1
+    [pair] = found.partnerships
+    assert (pair.needs["name"], pair.offers["name"], pair.resource) == ("Atelier A", "Bureau B", "premises")
+    assert 3 < pair.km < 4
+
+    wider = numbers.compute(db, Filters(), km=300)
+    assert wider.partnership_count == 2 and wider.unmet_count == 2
+    poland = numbers.compute(db, Filters(country=("PL",)), km=300)
+    assert poland.total == 3 and poland.partnership_count == 1 and poland.by_country == {"PL": 3}
+    with_drafts = numbers.compute(db, Filters(), km=50, statuses=("draft", "published"))
+    assert with_drafts.total == 7 and with_drafts.unmet_count == 2  # the draft offers E's need next door
+
+
+def test_the_k_d_tree_counts_what_a_brute_force_count_finds(db):
+    rng = random.Random(7)
+    codes = ["premises", "funding", "training"]
+    points = []
+    for i in range(120):
+        lat, lon = 45 + rng.random() * 4, 3 + rng.random() * 6
+        needs = {c: "" for c in rng.sample(codes, rng.randint(0, 2))}
+        offers = {c: "" for c in rng.sample(codes, rng.randint(0, 2))}
+        saved = org(db, f"Org {i}", (lat, lon), needs=needs, offers=offers)
+        points.append((saved.id, lat, lon, set(needs), set(offers)))
+
+    def km(a, b):
+        p1, p2 = math.radians(a[1]), math.radians(b[1])
+        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(b[2] - a[2]) / 2) ** 2
+        return 2 * numbers.EARTH_KM * math.asin(math.sqrt(h))
+
+    for radius in (25, 80, 250):
+        pairs = sum(1 for a in points for b in points for code in a[3] & b[4] if a[0] != b[0] and km(a, b) <= radius)
+        unmet = sum(1 for a in points for code in a[3]
+                    if not any(code in b[4] and b[0] != a[0] and km(a, b) <= radius for b in points))
+        found = numbers.compute(db, Filters(), km=radius)
+        assert (found.partnership_count, found.unmet_count) == (pairs, unmet), radius
+
+
+@pytest.fixture
+def site(db_path, tmp_path, network):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache")})
+
+
+def test_every_chart_has_its_table_and_follows_the_filters_and_language(site):
+    client = site.test_client()
+    page = client.get("/stats?lang=fr").get_data(as_text=True)
+    figures = page.count('<figure class="chart"')
+    assert figures == 7 and page.count("<table>") >= figures - 1  # the timeline of one month has its table too
+    assert "Organisations par pays" in page and "Besoins et offres" in page
+    assert "Atelier A" in page and "Bureau B" in page  # the partnership, listed
+    poland = client.get("/stats?country=PL&lang=en").get_data(as_text=True)
+    assert "3 organisations" in poland and "Atelier A" not in poland
+
+    def unmet_needs(page: str) -> str:
+        return page.split('id="unmet-title"')[1].split('id="partnerships-title"')[0]
+
+    assert "Coop C" in unmet_needs(poland)
+    assert "Coop C" not in unmet_needs(client.get("/stats?country=PL&km=300").get_data(as_text=True))  # met at 300 km
+    assert client.get("/stats?km=0").status_code == 400
+    assert client.get("/stats?country=XX").status_code == 400
+
+
+def test_downloads_open_as_png_svg_and_csv(site):
+    client = site.test_client()
+    png = client.get("/stats/countries.png?download=1")
+    assert png.mimetype == "image/png" and "attachment" in png.headers["Content-Disposition"]
+    image = Image.open(io.BytesIO(png.data))
+    assert image.format == "PNG" and image.size[0] > 500
+    svg = client.get("/stats/themes.svg?lang=it")
+    root = ET.fromstring(svg.data)
+    assert root.tag.endswith("svg")
+    assert "Organizzazioni per tema" in svg.get_data(as_text=True)  # text stays text, in the language
+    rows = list(csv.reader(io.StringIO(client.get("/stats/countries.csv?lang=en").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows == [["Country", "Organisations"], ["France", "3"], ["Poland", "3"]]
+    assert client.get("/stats/country_map.svg").status_code == 200
+    assert client.get("/stats/unmet.png").status_code == 400  # lists are CSV only
+    assert client.get("/stats/nothing.png").status_code == 404
+
+
+def test_csv_of_lists_cannot_run_as_formulas(db, site):
+    org(db, "=HYPERLINK(\"http://evil.example\")", VILLEURBANNE, offers={"legal-skills": ""})
+    rows = list(csv.reader(io.StringIO(site.test_client().get("/stats/partnerships.csv").get_data(as_text=True))))
+    assert any(cell.startswith("'=HYPERLINK") for row in rows for cell in row)
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+def test_pictures_are_drawn_once_per_catalogue_version(db, site, monkeypatch):
+    drawn = []
+    real = charts.draw
+    monkeypatch.setattr(charts, "draw", lambda chart, fmt, **kw: drawn.append(chart.name) or real(chart, fmt, **kw))
+    client = site.test_client()
+    first = client.get("/stats/themes.svg")
+    assert client.get("/stats/themes.svg").data == first.data and drawn == ["themes"]
+    assert client.get("/stats/themes.svg", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    org(db, "New one", LYON, themes=["AM40"])  # a new version of the catalogue
+    assert client.get("/stats/themes.svg").data != first.data
+    assert drawn == ["themes", "themes"]
+
+
+def test_the_project_page_and_its_pdf_report(site, staff):
+    client = site.test_client()
+    page = client.get("/projects/visits-2026?lang=en").get_data(as_text=True)
+    assert "Study visits 2026" in page and "Visit to Lyon" in page and "Atelier A" in page
+    assert "3 organisations" in page and "Fonds F" not in page  # published members only
+    pdf = client.get("/projects/visits-2026/report.pdf?lang=fr")
+    assert pdf.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Visites 2026" in text and "Rapport de projet" in text
+    assert "3" in text and "organisations" in text and "Visit to Lyon" in text
+    assert "Fonds F" not in text
+    assert "Fonds F" not in client.get("/projects/visits-2026?drafts=1").get_data(as_text=True)  # not for the public
+    sign_in(client, "editor@example.org")
+    staff_page = client.get("/projects/visits-2026?drafts=1&lang=en").get_data(as_text=True)
+    assert "Fonds F" in staff_page and "4 organisations" in staff_page
+    assert client.get("/projects/nobody").status_code == 404
+
+
+def test_mapapp_report_writes_the_pdf_from_the_command_line(site, tmp_path):
+    runner = site.test_cli_runner()
+    target = tmp_path / "report.pdf"
+    result = runner.invoke(args=["report", "visits-2026", "-o", str(target), "--lang", "pl"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(p.extract_text() for p in PdfReader(target).pages)
+    assert "Study visits 2026" in text and "Raport z projektu" in text
+    wrong = runner.invoke(args=["report", "no-such-project", "-o", str(target)])
+    assert wrong.exit_code != 0 and "the projects are: visits-2026" in wrong.output
+
+
+def test_organisation_fields_stay_text_in_the_pages_and_the_report(db, site, live_server_for):
+    """A name made of markup is shown as text, and the PDF maker loads nothing from outside."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from support import ServerThread
+
+    asked = []
+
+    class Spy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with ServerThread(HTTPServer(("127.0.0.1", 0), Spy)) as spy:
+        name = f'<img src="{spy.url}/leak.png"><script>alert(1)</script>{{{{ 7*7 }}}}'
+        hostile = org(db, name, VILLEURBANNE, offers={"funding": ""})
+        catalogue.link_organisation(db, hostile.id, projects=["visits-2026"])
+        client = site.test_client()
+        page = client.get("/projects/visits-2026").get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page and "{{ 7*7 }}" in page
+        stats = client.get("/stats").get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in stats
+        # Markup that reached the report's HTML anyway would fetch nothing either.
+        report.pdf(f'<p>x</p><img src="{spy.url}/direct.png"><link rel="stylesheet" href="{spy.url}/s.css">'
+                   '<img src="file:///etc/hostname">')
+        body = client.get("/projects/visits-2026/report.pdf").data
+    assert body.startswith(b"%PDF") and asked == []
