@@ -10,14 +10,20 @@ from .reads import _LIST_COLUMNS, fts_query
 # -- the map index's snapshot --------------------------------------------------------
 
 
+# What the map snapshot keeps of each published organisation (the month it was added and
+# its structure are counted by the insights, not filtered by).
+_MAP_ROW = ("id, lat, lon, coalesce(country, ''), relation, name, coalesce(structure, ''),"
+            " substr(created_at, 1, 7)")
+
+
 def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
-    """``(id, lat, lon, country, relation, name)`` of those of ``ids`` that are published, by id
-    (``iter_map_rows`` reads them all)."""
+    """``(id, lat, lon, country, relation, name, structure, month added)`` of those of ``ids``
+    that are published, by id (``iter_map_rows`` reads them all)."""
     out: list[tuple] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         out += db.execute(
-            "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"  # nosec B608 # names and ? placeholders come from code; values are bound
+            f"SELECT {_MAP_ROW} FROM organisations"  # nosec B608 # names and ? placeholders come from code; values are bound
             f" WHERE status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
     return sorted(out)
 
@@ -26,8 +32,7 @@ def iter_map_rows(db: sqlite_utils.Database):
     """``map_rows`` one row at a time (a million tuples never held at once), with their count first."""
     count = db.execute("SELECT count(*) FROM organisations WHERE status = 'published'").fetchone()[0]
     return count, db.conn.execute(
-        "SELECT id, lat, lon, coalesce(country, ''), relation, name FROM organisations"
-        " WHERE status = 'published' ORDER BY id")
+        f"SELECT {_MAP_ROW} FROM organisations WHERE status = 'published' ORDER BY id")  # nosec B608 # names come from code
 
 
 _MEMBER_QUERIES = {

@@ -92,34 +92,27 @@ def surface_km(chords: np.ndarray) -> np.ndarray:
 
 
 def compute(db, filters: Filters, *, km: float | None = DEFAULT_KM, statuses: tuple[str, ...] = ("published",),
-            listed: int = LISTED) -> Insights:
-    """Every figure for the organisations in ``statuses`` matching ``filters``."""
-    resources = {code: ResourceBalance(code) for code in vocab.resources().codes()}
-    for (kind, code), n in store.resource_counts(db, filters, statuses).items():
-        if code in resources:
-            setattr(resources[code], "needed" if kind == "need" else "offered", n)
-    out = Insights(
-        total=store.total(db, filters, statuses), km=km,
-        by_country={k: v for k, v in store.counts_by(db, filters, "country", statuses).items() if k},
-        by_theme=store.counts_by(db, filters, "theme", statuses),
-        by_structure={k: v for k, v in store.counts_by(db, filters, "structure", statuses).items() if k},
-        by_relation=store.counts_by(db, filters, "relation", statuses),
-        by_month=dict(sorted(store.counts_by(db, filters, "month", statuses).items())),
-        resources=[r for r in resources.values()],
-        points=store.located_points(db, filters, statuses))
-    unmet: list[tuple[float, int, str, float | None]] = []  # (sort distance, organisation, resource, nearest km)
+            listed: int = LISTED, columns=None, with_points: bool = False) -> Insights:
+    """Every figure for the organisations in ``statuses`` matching ``filters``. With the map's
+    ``columns`` (``mapindex.MapColumns``), published organisations are counted from their bits
+    (a million in milliseconds); otherwise, and for drafts, in SQL. ``with_points``: keep
+    where each located organisation is (for a map of them)."""
+    if columns is not None and statuses == ("published",):
+        out, sides = _from_columns(db, columns, filters, with_points)
+    else:
+        out, sides = _from_sql(db, filters, statuses, with_points)
+    out.km = km
+    resources = {r.code: r for r in out.resources}
+    unmet: list[tuple[int, str, float | None]] = []  # (organisation, resource, nearest offer's km)
     pairs: list[tuple[float, int, int, str]] = []
     radius = chord(km)
-    for code, rows in groupby(store.located_resources(db, filters, statuses), key=lambda r: r[1]):
-        if code not in resources:
-            continue
-        need_ids, need_xyz, offer_ids, offer_xyz = _sides(list(rows))
+    for code, need_ids, need_xyz, offer_ids, offer_xyz in sides:
         balance = resources[code]
         if not len(need_ids):
             continue
         if not len(offer_ids):
             balance.unmet = len(need_ids)
-            unmet += [(math.inf, int(i), code, None) for i in need_ids]
+            unmet += [(int(i), code, None) for i in need_ids]
             continue
         tree = cKDTree(offer_xyz)
         # The two nearest offers of each need: the nearest may be the organisation itself.
@@ -130,31 +123,95 @@ def compute(db, filters: Filters, *, km: float | None = DEFAULT_KM, statuses: tu
         best = np.where(self_first, 1 if k == 2 else 0, 0)
         rows_ = np.arange(len(need_ids))
         best_dist, best_index = dist[rows_, best], index[rows_, best]
-        alone = self_first & (k == 1)  # it offers what it needs, and nobody else does
-        best_dist = np.where(alone, np.inf, best_dist)
+        best_dist = np.where(self_first & (k == 1), np.inf, best_dist)  # it alone offers what it needs
         near = best_dist <= radius
         balance.met_nearby = int(near.sum())
         balance.unmet = int((~near).sum())
-        kms = surface_km(np.where(np.isfinite(best_dist), best_dist, 0.0))
-        for i in np.flatnonzero(~near):
-            unmet.append((float(kms[i]) if np.isfinite(best_dist[i]) else math.inf, int(need_ids[i]), code,
-                          float(kms[i]) if np.isfinite(best_dist[i]) else None))
-        for i in np.flatnonzero(near):
-            pairs.append((float(kms[i]), int(need_ids[i]), int(offer_ids[best_index[i]]), code))
-        # Every pair within the distance, counted (not listed) by the tree: an organisation
-        # needing and offering the same thing is not a partnership with itself.
+        found = np.isfinite(best_dist)
+        kms = surface_km(np.where(found, best_dist, 0.0))
+        unmet += [(int(need_ids[i]), code, float(kms[i]) if found[i] else None) for i in np.flatnonzero(~near)]
+        pairs += [(float(kms[i]), int(need_ids[i]), int(offer_ids[best_index[i]]), code) for i in np.flatnonzero(near)]
+        # Every pair within the distance, counted (not listed) by the trees: an organisation
+        # needing and offering the same thing is no partnership with itself.
         both = len(np.intersect1d(need_ids, offer_ids))
         out.partnership_count += int(cKDTree(need_xyz).count_neighbors(tree, radius)) - both
     out.unmet_count = len(unmet)
-    unmet.sort(key=lambda u: (u[2], u[1]))  # by resource, then as added
+    unmet.sort(key=lambda u: (u[1], u[0]))  # by resource, then as added
     pairs.sort()
     shown_unmet, shown_pairs = unmet[:listed], pairs[:listed]
-    names = store.named(db, sorted({u[1] for u in shown_unmet} | {p[1] for p in shown_pairs}
+    names = store.named(db, sorted({u[0] for u in shown_unmet} | {p[1] for p in shown_pairs}
                                    | {p[2] for p in shown_pairs}))
-    out.unmet = [Need(names[i], code, nearest) for _, i, code, nearest in shown_unmet if i in names]
+    out.unmet = [Need(names[i], code, nearest) for i, code, nearest in shown_unmet if i in names]
     out.partnerships = [Partnership(names[a], names[b], code, round(d, 1)) for d, a, b, code in shown_pairs
                         if a in names and b in names]
     return out
+
+
+def _balances() -> dict[str, ResourceBalance]:
+    return {code: ResourceBalance(code) for code in vocab.resources().codes()}
+
+
+def _from_sql(db, filters: Filters, statuses: tuple[str, ...], with_points: bool):
+    """The counts, and each resource's needing and offering sides, read in SQL."""
+    resources = _balances()
+    for (kind, code), n in store.resource_counts(db, filters, statuses).items():
+        if code in resources:
+            setattr(resources[code], "needed" if kind == "need" else "offered", n)
+    out = Insights(
+        total=store.total(db, filters, statuses), km=None,
+        by_country={k: v for k, v in store.counts_by(db, filters, "country", statuses).items() if k},
+        by_theme=store.counts_by(db, filters, "theme", statuses),
+        by_structure={k: v for k, v in store.counts_by(db, filters, "structure", statuses).items() if k},
+        by_relation=store.counts_by(db, filters, "relation", statuses),
+        by_month=dict(sorted(store.counts_by(db, filters, "month", statuses).items())),
+        resources=list(resources.values()),
+        points=store.located_points(db, filters, statuses) if with_points else [])
+
+    def sides():
+        for code, rows in groupby(store.located_resources(db, filters, statuses), key=lambda r: r[1]):
+            if code in resources:
+                yield (code, *_sides(list(rows)))
+
+    return out, sides()
+
+
+def _from_columns(db, columns, filters: Filters, with_points: bool):
+    """The same from the map's columns: a count of bits per value, and the positions of the
+    selected organisations needing and offering each resource."""
+    from ..mapdata import mapindex
+
+    selected = mapindex.selection_bits(columns, filters, db)
+
+    def counted(kind: str) -> dict[str, int]:
+        counts = {value: mapindex.count_bits(bits & selected) for value, bits in columns.facets[kind].items()}
+        return {value: n for value, n in counts.items() if n and value}
+
+    resources = _balances()
+    need, offer = columns.facets["need"], columns.facets["offer"]
+    for code, balance in resources.items():
+        balance.needed = mapindex.count_bits(need[code] & selected) if code in need else 0
+        balance.offered = mapindex.count_bits(offer[code] & selected) if code in offer else 0
+    located = ~np.isnan(columns.lat)
+    points = []
+    if with_points:
+        chosen = mapindex.unpack(selected, columns.size) & located
+        points = list(zip(columns.lat[chosen].tolist(), columns.lon[chosen].tolist()))
+    out = Insights(total=mapindex.count_bits(selected), km=None, by_country=counted("country"),
+                   by_theme=counted("theme"), by_structure=counted("structure"), by_relation=counted("relation"),
+                   by_month=dict(sorted(counted("month").items())), resources=list(resources.values()), points=points)
+
+    def side(bits) -> tuple[np.ndarray, np.ndarray]:
+        if bits is None:
+            return np.empty(0, dtype=np.int64), np.empty((0, 3))
+        chosen = mapindex.unpack(bits & selected, columns.size) & located
+        return columns.ids[chosen], unit_vectors(columns.lat[chosen], columns.lon[chosen])
+
+    def sides():
+        for code in resources:
+            if resources[code].needed:
+                yield (code, *side(need.get(code)), *side(offer.get(code)))
+
+    return out, sides()
 
 
 def _sides(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -28,13 +28,16 @@ class ProjectFigures:
     statuses: tuple[str, ...]
 
 
-def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("published",)) -> ProjectFigures | None:
+def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("published",),
+                    columns=None) -> ProjectFigures | None:
     """Everything a project's page and report show; None when there is no such project.
-    Partnerships among a project's members count at any distance."""
+    Partnerships among a project's members count at any distance. ``columns``: the map's,
+    to count published members from (see ``numbers.compute``)."""
     project = store.project(db, slug)
     if project is None:
         return None
-    found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200)
+    found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200, columns=columns,
+                            with_points=True)
     return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
                           visits=store.project_visits(db, project["id"], statuses),
                           members=store.project_members(db, project["id"], statuses, MEMBERS_LISTED), found=found,

@@ -29,6 +29,9 @@ POINT_LIMIT = 150  # zoomed in, up to this many organisations in view are shown 
 POINTS_ZOOM = 13  # from this zoom on, a view with few organisations shows them all
 MAX_ZOOM = 19
 NAME_LENGTH = 48  # names are shortened in cluster answers; popups load the rest
+# Kept as bits like the filters, but only counted (by the insights): never filtered by.
+COUNTED_KINDS = ("structure", "month")
+ROW_KINDS = ("country", "relation", "structure", "month")  # read from each organisation's row
 
 
 def pack(mask: np.ndarray) -> np.ndarray:
@@ -101,11 +104,11 @@ def load(db: sqlite_utils.Database) -> MapColumns:
     lat = np.empty(n, dtype=np.float64)
     lon = np.empty(n, dtype=np.float64)
     names = np.empty(n, dtype=np.uint32)
-    codes: dict[str, dict[str, int]] = {"country": {}, "relation": {}}
-    country = np.zeros(n, dtype=np.int32)
-    relation = np.zeros(n, dtype=np.int32)
+    codes: dict[str, dict[str, int]] = {kind: {} for kind in ROW_KINDS}
+    coded = {kind: np.zeros(n, dtype=np.int32) for kind in ROW_KINDS}
+    country, relation, structure, month = (coded[kind] for kind in ROW_KINDS)
     count = 0
-    for i, (org_id, la, lo, ctry, rel, name) in enumerate(rows):
+    for i, (org_id, la, lo, ctry, rel, name, struct, added) in enumerate(rows):
         if i >= n:
             break  # published meanwhile: the next request patches it in
         ids[i], names[i] = org_id, name_key(name)
@@ -113,11 +116,14 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         lon[i] = np.nan if lo is None else lo
         country[i] = codes["country"].setdefault(ctry, len(codes["country"]))
         relation[i] = codes["relation"].setdefault(rel, len(codes["relation"]))
+        structure[i] = codes["structure"].setdefault(struct, len(codes["structure"]))
+        month[i] = codes["month"].setdefault(added, len(codes["month"]))
         count = i + 1
-    ids, lat, lon, names, country, relation = (a[:count] for a in (ids, lat, lon, names, country, relation))
+    ids, lat, lon, names = (a[:count] for a in (ids, lat, lon, names))
     n = count
-    facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in KINDS}
-    for kind, column in (("country", country), ("relation", relation)):
+    facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in (*KINDS, *COUNTED_KINDS)}
+    for kind, column in coded.items():
+        column = column[:count]
         for value, code in codes[kind].items():
             if value:
                 facets[kind][value] = pack(column == code)
@@ -194,7 +200,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             key = name_key(row[5])
             if names[pos] != key:
                 names[pos], reorder = key, True
-            wanted = {("country", row[3]), ("relation", row[4])} | memberships.get(org_id, set())
+            wanted = ({("country", row[3]), ("relation", row[4]), ("structure", row[6]), ("month", row[7])}
+                      | memberships.get(org_id, set()))
             wanted = {(k, v) for k, v in wanted if v}
         for kind, values in facets.items():
             for value, bits in values.items():

@@ -25,11 +25,14 @@ from .. import catalogue
 
 ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names")
 KEPT = 2  # folders of older versions kept (a worker may still be reading one)
+# Raised when the columns kept change (2: the structure and month added, for the insights):
+# folders of another format have another name, and are never read.
+FORMAT = 2
 
 
 def _key(db: sqlite_utils.Database) -> str:
     path = db.execute("PRAGMA database_list").fetchone()[2]
-    return hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()[:12]
+    return hashlib.sha1(f"{FORMAT}|{path}".encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def latest(directory: Path, db: sqlite_utils.Database):

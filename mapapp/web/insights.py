@@ -13,7 +13,7 @@ from ..insights import charts, numbers, report, views
 from ..params import whole_number
 from .db import get_db
 from .i18n import current_language
-from .mapcontext import filter_panel
+from .mapcontext import filter_panel, map_index
 
 bp = Blueprint("insights", __name__)
 # Figures and pictures per catalogue version and request: drawn once, shown again at once.
@@ -37,13 +37,14 @@ def _km() -> int:
 def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> numbers.Insights:
     db = get_db()
     return _FIGURES.get(catalogue.version(db), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
-                        lambda: numbers.compute(db, filters, km=km, statuses=statuses))
+                        lambda: numbers.compute(db, filters, km=km, statuses=statuses, columns=map_index().get(db)))
 
 
 def _project_figures(slug: str, lang: str, statuses: tuple[str, ...]) -> report.ProjectFigures:
     db = get_db()
     figures = _FIGURES.get(catalogue.version(db), ("project", slug, lang, statuses),
-                           lambda: report.project_figures(db, slug, lang, statuses=statuses))
+                           lambda: report.project_figures(db, slug, lang, statuses=statuses,
+                                                          columns=map_index().get(db)))
     if figures is None:
         raise NotFound(f"no project '{slug}'")
     return figures
