@@ -76,7 +76,7 @@ def test_counts_unmet_needs_and_partnerships_agree_with_the_catalogue(db, networ
     assert with_drafts.total == 7 and with_drafts.unmet_count == 2  # the draft offers E's need next door
 
 
-def test_the_k_d_tree_counts_what_a_brute_force_count_finds(db):
+def test_the_k_d_tree_finds_what_a_brute_force_search_finds(db):
     rng = random.Random(7)
     codes = ["premises", "funding", "training"]
     points = []
@@ -93,11 +93,23 @@ def test_the_k_d_tree_counts_what_a_brute_force_count_finds(db):
         return 2 * numbers.EARTH_KM * math.asin(math.sqrt(h))
 
     for radius in (25, 80, 250):
-        pairs = sum(1 for a in points for b in points for code in a[3] & b[4] if a[0] != b[0] and km(a, b) <= radius)
-        unmet = sum(1 for a in points for code in a[3]
-                    if not any(code in b[4] and b[0] != a[0] and km(a, b) <= radius for b in points))
+        met = sum(1 for a in points for code in a[3]
+                  if any(code in b[4] and b[0] != a[0] and km(a, b) <= radius for b in points))
+        needs = sum(len(a[3]) for a in points)
         found = numbers.compute(db, Filters(), km=radius)
-        assert (found.partnership_count, found.unmet_count) == (pairs, unmet), radius
+        assert (found.partnership_count, found.unmet_count) == (met, needs - met), radius
+        nearest = {}  # the nearest partner of each need met, as listed
+        for a in points:
+            for code in a[3]:
+                options = [(km(a, b), b[0]) for b in points if code in b[4] and b[0] != a[0] and km(a, b) <= radius]
+                if options:
+                    nearest[(a[0], code)] = min(options)[0]
+        listed = found.partnerships
+        assert len(listed) == min(numbers.LISTED, len(nearest))
+        for pair in listed:
+            assert abs(pair.km - nearest[(pair.needs["id"], pair.resource)]) < 0.1
+        assert [p.km for p in listed] == sorted(p.km for p in listed)
+        assert max(p.km for p in listed) <= sorted(nearest.values())[len(listed) - 1] + 0.1  # the closest ones
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The network at a glance, in numbers: who is on the map (by country, theme, structure,
 relation, month added), who needs and offers what, the needs nobody nearby offers, and
-the partnerships that could be made (one organisation offers what another needs).
+the partnerships that could be made: for each need, the nearest organisation offering it.
 
 Distances are great-circle distances: the organisations are points on the unit sphere,
 searched with a k-d tree (scipy), where a straight-line (chord) distance maps to one
@@ -37,7 +37,8 @@ class Need:
 
 @dataclass(frozen=True)
 class Partnership:
-    """One organisation offers what another needs, this far apart."""
+    """One organisation offers what another needs, this far apart: for each need, the
+    nearest organisation offering it (within the distance) makes one."""
 
     needs: dict
     offers: dict
@@ -69,7 +70,7 @@ class Insights:
     unmet: list[Need] = field(default_factory=list)
     unmet_count: int = 0
     partnerships: list[Partnership] = field(default_factory=list)
-    partnership_count: int = 0  # pairs (needing, offering, resource) within the distance
+    partnership_count: int = 0  # needs with an offer (by another organisation) within the distance
     points: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -103,8 +104,8 @@ def compute(db, filters: Filters, *, km: float | None = DEFAULT_KM, statuses: tu
         out, sides = _from_sql(db, filters, statuses, with_points)
     out.km = km
     resources = {r.code: r for r in out.resources}
-    unmet: list[tuple[int, str, float | None]] = []  # (organisation, resource, nearest offer's km)
-    pairs: list[tuple[float, int, int, str]] = []
+    unmet: list[tuple[str, int, float | None]] = []  # listed candidates: (resource, organisation, nearest km)
+    pairs: list[tuple[float, int, int, str]] = []  # listed candidates: (km, needing, offering, resource)
     radius = chord(km)
     for code, need_ids, need_xyz, offer_ids, offer_xyz in sides:
         balance = resources[code]
@@ -112,39 +113,50 @@ def compute(db, filters: Filters, *, km: float | None = DEFAULT_KM, statuses: tu
             continue
         if not len(offer_ids):
             balance.unmet = len(need_ids)
-            unmet += [(int(i), code, None) for i in need_ids]
+            unmet += [(code, int(i), None) for i in np.sort(need_ids)[:listed]]
             continue
         tree = cKDTree(offer_xyz)
-        # The two nearest offers of each need: the nearest may be the organisation itself.
-        k = min(2, len(offer_ids))
-        dist, index = tree.query(need_xyz, k=k)
-        dist, index = dist.reshape(len(need_ids), k), index.reshape(len(need_ids), k)
-        self_first = offer_ids[index[:, 0]] == need_ids
-        best = np.where(self_first, 1 if k == 2 else 0, 0)
-        rows_ = np.arange(len(need_ids))
-        best_dist, best_index = dist[rows_, best], index[rows_, best]
-        best_dist = np.where(self_first & (k == 1), np.inf, best_dist)  # it alone offers what it needs
-        near = best_dist <= radius
+        best_dist, best_index = _nearest_other(tree, need_ids, need_xyz, offer_ids, radius)
+        near = np.isfinite(best_dist)
         balance.met_nearby = int(near.sum())
-        balance.unmet = int((~near).sum())
-        found = np.isfinite(best_dist)
-        kms = surface_km(np.where(found, best_dist, 0.0))
-        unmet += [(int(need_ids[i]), code, float(kms[i]) if found[i] else None) for i in np.flatnonzero(~near)]
-        pairs += [(float(kms[i]), int(need_ids[i]), int(offer_ids[best_index[i]]), code) for i in np.flatnonzero(near)]
-        # Every pair within the distance, counted (not listed) by the trees: an organisation
-        # needing and offering the same thing is no partnership with itself.
-        both = len(np.intersect1d(need_ids, offer_ids))
-        out.partnership_count += int(cKDTree(need_xyz).count_neighbors(tree, radius)) - both
-    out.unmet_count = len(unmet)
-    unmet.sort(key=lambda u: (u[1], u[0]))  # by resource, then as added
-    pairs.sort()
-    shown_unmet, shown_pairs = unmet[:listed], pairs[:listed]
-    names = store.named(db, sorted({u[0] for u in shown_unmet} | {p[1] for p in shown_pairs}
+        balance.unmet = len(need_ids) - balance.met_nearby
+        # Listed: the closest pairs, and the first unmet needs (the others are counted).
+        close = np.flatnonzero(near)
+        close = close[np.lexsort((need_ids[close], best_dist[close]))[:listed]]
+        kms = surface_km(best_dist[close])
+        pairs += [(float(d), int(need_ids[i]), int(offer_ids[best_index[i]]), code) for d, i in zip(kms, close)]
+        far = np.flatnonzero(~near)
+        far = far[np.argsort(need_ids[far], kind="stable")[:listed]]
+        if len(far):  # how far their nearest offer is, beyond the distance (None: only themselves)
+            beyond, _index = _nearest_other(tree, need_ids[far], need_xyz[far], offer_ids, chord(None))
+            unmet += [(code, int(need_ids[i]), float(surface_km(np.array([d]))[0]) if np.isfinite(d) else None)
+                      for i, d in zip(far, beyond)]
+    out.unmet_count = sum(r.unmet for r in out.resources)
+    out.partnership_count = sum(r.met_nearby for r in out.resources)
+    shown_unmet = sorted(unmet)[:listed]  # by resource, then as added
+    shown_pairs = sorted(pairs)[:listed]  # the closest first
+    names = store.named(db, sorted({u[1] for u in shown_unmet} | {p[1] for p in shown_pairs}
                                    | {p[2] for p in shown_pairs}))
-    out.unmet = [Need(names[i], code, nearest) for i, code, nearest in shown_unmet if i in names]
+    out.unmet = [Need(names[i], code, nearest) for code, i, nearest in shown_unmet if i in names]
     out.partnerships = [Partnership(names[a], names[b], code, round(d, 1)) for d, a, b, code in shown_pairs
                         if a in names and b in names]
     return out
+
+
+def _nearest_other(tree, need_ids: np.ndarray, need_xyz: np.ndarray, offer_ids: np.ndarray,
+                   radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each need, the chord distance to the nearest offer within ``radius`` made by
+    another organisation (inf: none) and that offer's index. Two neighbours are asked for:
+    the nearest may be the organisation itself."""
+    k = min(2, len(offer_ids))
+    dist, index = tree.query(need_xyz, k=k, distance_upper_bound=radius, workers=-1)
+    dist, index = dist.reshape(len(need_ids), k), index.reshape(len(need_ids), k)
+    found = np.isfinite(dist)
+    itself = found & (offer_ids[np.minimum(index, len(offer_ids) - 1)] == need_ids[:, None])
+    dist = np.where(itself, np.inf, dist)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(need_ids))
+    return dist[rows, best], index[rows, best]
 
 
 def _balances() -> dict[str, ResourceBalance]:
@@ -218,7 +230,7 @@ def _sides(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """Ids and unit vectors of the organisations needing, and of those offering, one resource."""
     sides = {}
     for kind in ("need", "offer"):
-        chosen = [r for r in rows if r[0] == kind]
+        chosen = sorted((r for r in rows if r[0] == kind), key=lambda r: r[2])  # by id, as the map's columns
         ids = np.array([r[2] for r in chosen], dtype=np.int64)
         lat = np.array([r[3] for r in chosen], dtype=np.float64)
         lon = np.array([r[4] for r in chosen], dtype=np.float64)
