@@ -38,7 +38,8 @@ def timed(action) -> float:
 def line(label: str, times: list[float]) -> None:
     ordered = sorted(times)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    print(f"{label:<44} p50 {statistics.median(ordered):8.1f} ms  p95 {p95:8.1f} ms  ({len(ordered)} runs)")
+    print(f"{label:<44} p50 {statistics.median(ordered):8.1f} ms  p95 {p95:8.1f} ms  max {ordered[-1]:8.1f} ms"
+          f"  ({len(ordered)} runs)")
 
 
 def selections(rng: random.Random, n: int) -> list[str]:
