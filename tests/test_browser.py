@@ -82,7 +82,7 @@ def test_popup_shows_a_hostile_name_as_text_and_links_to_the_page(db_path, db, p
         assert popup.locator("img").count() == 0
         assert page.evaluate("window.__pwned") is None
         assert HOSTILE in page.locator("#results").inner_text()
-        popup.locator("a").click()
+        popup.locator("a.org-popup-name").click()
         page.wait_for_url("**/organisations/**")
         assert page.locator("h1").inner_text() == HOSTILE
 
