@@ -1,6 +1,9 @@
-"""Whole-number request parameters (pages, limits, ids, sizes), read one way everywhere."""
+"""Whole-number and timestamp request parameters (pages, limits, ids, sizes, "since"), read
+one way everywhere."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 from .errors import BadRequest
 from .translate import N_, Message
@@ -32,3 +35,18 @@ def whole_number(raw: object, name: str, *, default: int | None = None, low: int
 def ids(values: list[str], name: str = "id") -> list[int]:
     """A list of catalogue ids from a form."""
     return [whole_number(v, name, low=1) for v in values]
+
+
+def timestamp(raw: object, name: str) -> str:
+    """An ISO 8601 date or time (``2026-12-01``, ``2026-12-01T08:00:00Z``, with an offset) as
+    the catalogue stores times (UTC, ``2026-12-01T08:00:00+00:00``)."""
+    text = str(raw or "").strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+", 1) if "T" in text else text)
+    except ValueError:
+        raise BadRequest(Message(N_("%(name)s: '%(text)s' is not an ISO 8601 date or time (for example "
+                                    "2026-12-01 or 2026-12-01T08:00:00Z)"), name=name, text=text[:40]),
+                         parameter=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")

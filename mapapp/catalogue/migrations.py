@@ -501,6 +501,22 @@ def _m018_owner_freshness(db: sqlite_utils.Database) -> None:
                " BEGIN" + bump)
 
 
+def _m019_change_feed(db: sqlite_utils.Database) -> None:
+    # What left the public map (unpublished, archived or deleted) and when: the change feed
+    # (/api/changes) tells machines to remove it. New and changed organisations are read by
+    # their updated_at, through the index below.
+    db.execute("CREATE TABLE withdrawn_organisations (id INTEGER PRIMARY KEY, organisation_id INTEGER NOT NULL,"
+               " slug TEXT NOT NULL, at TEXT NOT NULL)")
+    db.execute("CREATE INDEX withdrawn_organisations_at ON withdrawn_organisations (at, id)")
+    note = (" BEGIN INSERT INTO withdrawn_organisations (organisation_id, slug, at)"
+            " VALUES (OLD.id, OLD.slug, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')); END")
+    db.execute("CREATE TRIGGER organisations_withdrawn_status AFTER UPDATE OF status ON organisations"
+               " WHEN OLD.status = 'published' AND NEW.status <> 'published'" + note)
+    db.execute("CREATE TRIGGER organisations_withdrawn_delete AFTER DELETE ON organisations"
+               " WHEN OLD.status = 'published'" + note)
+    db.execute("CREATE INDEX organisations_published_updated ON organisations (status, updated_at, id)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -520,6 +536,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (16, "moderation_scope", _m016_moderation_scope),
     (17, "subscriptions", _m017_subscriptions),
     (18, "owner_freshness", _m018_owner_freshness),
+    (19, "change_feed", _m019_change_feed),
 ]
 
 

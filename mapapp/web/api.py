@@ -7,7 +7,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
-from .. import catalogue, records, vocab
+from .. import catalogue, params, records, vocab
+from ..catalogue import changes as change_store
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..catalogue import owners as owner_store
@@ -79,6 +80,30 @@ def organisations():
     if offset + limit < total:
         body["next"] = url_for("api.organisations", **{**request.args.to_dict(), "offset": offset + limit,
                                                        "limit": limit})
+    return jsonify(body)
+
+
+@bp.get("/changes")
+def changes():
+    """For machines keeping a copy: published organisations new or changed after ``since``
+    (matching the filters, oldest first, a page at a time through ``next``), and those
+    withdrawn from the map (unpublished, archived, deleted) since then, with when."""
+    filters = Filters.from_args(request.args)
+    since = params.timestamp(request.args.get("since"), "since")
+    after_id = _int_arg("after", 0, 0, params.MAX_ID)
+    limit = _int_arg("limit", PAGE_SIZE * 10, 1, MAX_PAGE_SIZE * 5)
+    db = get_db()
+    lang = current_language()
+    rows = change_store.changed_since(db, filters, since, after_id, limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    items = [{**summary(org, lang), "id": org["id"], "created_at": org["created_at"], "updated_at": org["updated_at"]}
+             for org in rows]
+    body = {"ok": True, "since": since, "items": items,
+            "withdrawn": change_store.withdrawn_since(db, since, MAX_PAGE_SIZE * 5) if not after_id else [],
+            "next": None}
+    if more:
+        body["next"] = url_for("api.changes", **{**request.args.to_dict(), "since": rows[-1]["updated_at"],
+                                                 "after": rows[-1]["id"], "limit": limit})
     return jsonify(body)
 
 

@@ -111,6 +111,17 @@ def document(server: str) -> dict:
                 "summary": "Published organisations with this name or website (what a new one may already be)",
                 "parameters": [_param("name", "the name typed"), _param("website", "the website typed")],
                 "responses": {"200": _json("Duplicates", "at most five organisations")}}},
+            "/api/changes": {"get": {
+                "summary": "Published organisations new or changed after `since` (oldest first, a page at a time "
+                           "through `next`), and those withdrawn from the map since then (unpublished, archived, "
+                           "deleted; the first 1,000, on the first page); apply both in time order",
+                "parameters": [_param("since", "ISO 8601 date or time, e.g. 2026-12-01T08:00:00Z",
+                                      {"type": "string"}, True),
+                               _param("limit", "organisations per page", {"type": "integer", "minimum": 1,
+                                                                          "maximum": 1000}),
+                               _param("after", "with `since`: the id after which to go on (set by `next`)",
+                                      {"type": "integer", "minimum": 0}), *filters],
+                "responses": {"200": _json("Changes", "what changed"), **ERRORS}}},
             "/api/vocabularies": {"get": {
                 "summary": "Themes, resources, relations, countries, projects and visits, labelled and counted",
                 "parameters": [_param("lang", "label language")],
@@ -144,6 +155,17 @@ def document(server: str) -> dict:
                                       "facets": {"type": "object", "required": list(KINDS),
                                                  "additionalProperties": {"type": "array", "items": OPTION}}}},
             "OrganisationSummary": SUMMARY,
+            "Changes": {"type": "object", "required": ["ok", "since", "items", "withdrawn", "next"], "properties": {
+                "ok": {"const": True}, "since": {"type": "string"},
+                "items": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/OrganisationSummary"}, {
+                    "type": "object", "required": ["id", "created_at", "updated_at"],
+                    "properties": {"id": {"type": "integer"}, "created_at": {"type": "string"},
+                                   "updated_at": {"type": "string"}}}]}},
+                "withdrawn": {"type": "array", "items": {"type": "object", "required": ["id", "slug", "at"],
+                                                         "properties": {"id": {"type": "integer"},
+                                                                        "slug": {"type": "string"},
+                                                                        "at": {"type": "string"}}}},
+                "next": {"type": ["string", "null"]}}},
             "Duplicates": {"type": "object", "required": ["ok", "items"], "properties": {
                 "ok": {"const": True}, "items": {"type": "array", "maxItems": 5, "items": {
                     "type": "object", "required": ["name", "city", "url"],

@@ -1,0 +1,58 @@
+"""The change feed for feed readers and aggregators: ``/feed.atom``, the organisations new
+or changed last (published, matching the map's filters), built with feedgen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext as _
+
+from .. import catalogue, vocab
+from ..catalogue import changes as change_store
+from ..filters import Filters
+from .db import get_db
+from .i18n import current_language
+
+bp = Blueprint("feeds", __name__)
+FEED_SIZE = 50
+
+
+@bp.get("/feed.atom")
+def atom():
+    """An Atom feed of the organisations new or changed last, for the map's filters."""
+    filters = Filters.from_args(request.args)
+    db = get_db()
+    lang = current_language()
+    rows = change_store.latest(db, filters, FEED_SIZE, lang)
+    query = {**filters.to_args(), "lang": lang}
+    feed = FeedGenerator()
+    feed.id(url_for("feeds.atom", _external=True, **query))
+    feed.title(_("%(site)s: new and changed organisations", site=current_app.config["SITE_NAME"]))
+    feed.subtitle(_("Social and solidarity economy map"))
+    feed.link(href=url_for("feeds.atom", _external=True, **query), rel="self", type="application/atom+xml")
+    feed.link(href=url_for("views.index", _external=True, **query), rel="alternate", type="text/html")
+    feed.language(lang)
+    feed.generator("mapapp")
+    _version, changed_at = catalogue.last_change(db)
+    feed.updated(_moment(rows[0]["updated_at"] if rows else changed_at))
+    for org in rows:
+        entry = feed.add_entry(order="append")
+        page = url_for("views.organisation", slug=org["slug"], _external=True)
+        entry.id(page)
+        entry.title(org["name"])
+        entry.link(href=page, rel="alternate", type="text/html")
+        entry.published(_moment(org["created_at"]))
+        entry.updated(_moment(org["updated_at"]))
+        place = ", ".join(p for p in (org["city"], vocab.country_name(org["country"] or "", lang)) if p)
+        entry.summary("\n\n".join(p for p in (place, org["description_in_lang"]) if p), type="text")  # never markup
+        for theme in org["themes"]:
+            entry.category(term=theme, scheme=vocab.THEME_URI_BASE, label=vocab.themes().label(theme, lang))
+    response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
