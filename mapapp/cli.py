@@ -209,7 +209,8 @@ def create_project_command(slug: str, name: str, names: tuple[str, ...], descrip
 @click.command("export")
 @with_appcontext
 @click.option("--format", "fmt", required=True, type=click.Choice(exports.FORMATS),
-              help="geojson, csv, xlsx, gpkg (GeoPackage), html (standalone map) or essglobal (ESSGLOBAL CSV).")
+              help="geojson, csv, xlsx, gpkg (GeoPackage), html (standalone map), essglobal (ESSGLOBAL CSV), "
+                   "jsonld or ttl (linked data: schema.org and ESSGLOBAL terms).")
 @click.option("--filters", default="", help="Filters as in the site's URLs, e.g. 'country=IT&theme=AM40'.")
 @click.option("--lang", default="en", type=click.Choice(vocab.LANGUAGES), help="Language of labels.")
 @click.option("--base-url", default="http://127.0.0.1:5000",

@@ -90,9 +90,10 @@ def test_openapi_document_is_valid_and_describes_real_answers(demo_client, demo_
     documented = set(document["paths"])
     routes = {r.rule for r in demo_client.application.url_map.iter_rules()
               if r.rule.startswith("/api/") and "<path:" not in r.rule}
-    exports_rule = "/api/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>"
+    formats = ("csv", "xlsx", "gpkg", "html", "essglobal.csv", "jsonld", "ttl")
+    exports_rule = f"/api/organisations.<any({', '.join(formats)}):fmt>"
     expected = (routes - {exports_rule, "/api/organisations/<slug>"}) | {
-        "/api/organisations/{slug}", *(f"/api/organisations.{f}" for f in ("csv", "xlsx", "gpkg", "html", "essglobal.csv"))}
+        "/api/organisations/{slug}", *(f"/api/organisations.{f}" for f in formats)}
     assert expected == documented  # every endpoint is described, and nothing else
 
 

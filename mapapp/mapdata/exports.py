@@ -23,10 +23,10 @@ from ..errors import MapappError
 from ..filters import KINDS, Filters
 from ..text import slugify
 from ..translate import N_, gettext_in
-from . import outlines
+from . import linked, outlines
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
-FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal")
+FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal", "jsonld", "ttl")
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
            "city", "region", "country", "lat", "lon", "geo_precision", "website", "email", "phone",
            "themes", "theme_labels", "needs", "offers", "projects", "url")
@@ -38,10 +38,13 @@ ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Struct
 # Media types without parameters: the web layer adds the one charset of text types.
 MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-               "gpkg": "application/geopackage+sqlite3", "html": "text/html", "essglobal": "text/csv"}
-COMPRESSIBLE = ("geojson", "csv", "html", "essglobal")  # text: worth gzipping once for the clients that accept it
+               "gpkg": "application/geopackage+sqlite3", "html": "text/html", "essglobal": "text/csv",
+               "jsonld": "application/ld+json", "ttl": "text/turtle"}
+# Text: worth gzipping once for the clients that accept it.
+COMPRESSIBLE = ("geojson", "csv", "html", "essglobal", "jsonld", "ttl")
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
-              "essglobal": "essglobal.csv"}
+              "essglobal": "essglobal.csv", "jsonld": "jsonld", "ttl": "ttl"}
+WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")  # built whole: limited in size (see ``check_size``)
 
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
@@ -183,12 +186,18 @@ def _static_text(path: str) -> str:
     return (ROOT / "static" / path).read_text(encoding="utf-8")
 
 
-def check_html_size(count: int) -> None:
-    """Refuse an HTML map of more than ``MAX_HTML_ORGANISATIONS`` located organisations."""
-    if count > MAX_HTML_ORGANISATIONS:
+def check_size(fmt: str, count: int) -> None:
+    """Refuse an export built whole in memory (the HTML map, linked data) of more
+    organisations than it holds well (``count``: located ones for the map, all for the rest)."""
+    if fmt not in WHOLE_IN_MEMORY:
+        return
+    limit = MAX_HTML_ORGANISATIONS if fmt == "html" else linked.MAX_ORGANISATIONS
+    if count > limit:
+        instead = "GeoJSON or GeoPackage" if fmt == "html" else "GeoJSON or the ESSGLOBAL CSV"
+        what = "the HTML map" if fmt == "html" else "a linked-data download"
         raise ExportTooLarge(
-            f"the HTML map holds at most {MAX_HTML_ORGANISATIONS:,} organisations and these filters match "
-            f"{count:,}: narrow them (country, theme…) or download GeoJSON or GeoPackage instead")
+            f"{what} holds at most {limit:,} organisations and these filters match "
+            f"{count:,}: narrow them (country, theme…) or download {instead} instead")
 
 
 @dataclass(frozen=True)
@@ -242,7 +251,7 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
     disk with no server (only the tiles come from the tile server; without them it draws
     the country outlines it carries). It names its source, date, licence and filters."""
     located = [o for o in orgs if o["lat"] is not None]
-    check_html_size(len(located))
+    check_size("html", len(located))
     rows = [{"name": o["name"], "lat": o["lat"], "lon": o["lon"],
              "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
              "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
@@ -279,8 +288,10 @@ def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: st
     """The organisations in format ``fmt`` (one of ``FORMATS``)."""
     if fmt == "html":
         return to_html(orgs, lang=lang, base_url=base_url, tile_url=tile_url, attribution=attribution, about=about)
+    if fmt in ("jsonld", "ttl"):
+        check_size(fmt, len(orgs))
     writer = {"geojson": to_geojson, "csv": to_csv, "xlsx": to_xlsx, "gpkg": to_gpkg,
-              "essglobal": to_essglobal}.get(fmt)
+              "essglobal": to_essglobal, "jsonld": linked.to_jsonld, "ttl": linked.to_turtle}.get(fmt)
     if writer is None:
         raise ValueError(f"unknown export format '{fmt}'; choose from {', '.join(FORMATS)}")
     return writer(orgs, lang=lang, base_url=base_url)

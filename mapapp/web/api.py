@@ -154,9 +154,10 @@ def organisations_geojson():
     return _export("geojson", base_url="", attachment=False)
 
 
-@bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv):fmt>")
+@bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv, jsonld, ttl):fmt>")
 def organisations_export(fmt: str):
-    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map or ESSGLOBAL CSV."""
+    """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map, ESSGLOBAL CSV, or
+    linked data (JSON-LD, Turtle)."""
     return _export("essglobal" if fmt == "essglobal.csv" else fmt, base_url=request.host_url.rstrip("/"),
                    attachment=True)
 
@@ -179,8 +180,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     file (gzipped once for clients that accept it)."""
     filters = Filters.from_args(request.args)
     db = get_db()
-    if kind == "html":
-        exports.check_html_size(catalogue.count_organisations(db, filters, located_only=True))
+    if kind in exports.WHOLE_IN_MEMORY:  # refused at once, before anything is read
+        exports.check_size(kind, catalogue.count_organisations(db, filters, located_only=kind == "html"))
     lang, config = current_language(), current_app.config
     attribution = tile_attribution()
 

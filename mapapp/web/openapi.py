@@ -107,6 +107,16 @@ def document(server: str) -> dict:
             "/api/organisations.essglobal.csv": {"get": {
                 "summary": "ESSGLOBAL standard CSV, with vocabulary URIs", "parameters": filters,
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}, **ERRORS}}},
+            "/api/organisations.jsonld": {"get": {
+                "summary": "Linked data (JSON-LD): schema.org Organization and ESSGLOBAL SSEInitiative, economic "
+                           "sectors and organisational structures as ESSGLOBAL URIs (at most 50,000 organisations)",
+                "parameters": filters,
+                "responses": {"200": {"description": "JSON-LD", "content": {"application/ld+json": {
+                    "schema": {"type": "object"}}}}, **ERRORS}}},
+            "/api/organisations.ttl": {"get": {
+                "summary": "The same linked data as Turtle", "parameters": filters,
+                "responses": {"200": {"description": "Turtle", "content": {"text/turtle": {
+                    "schema": {"type": "string"}}}}, **ERRORS}}},
             "/api/duplicates": {"get": {
                 "summary": "Published organisations with this name or website (what a new one may already be)",
                 "parameters": [_param("name", "the name typed"), _param("website", "the website typed")],

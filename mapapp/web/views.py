@@ -14,7 +14,7 @@ from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..params import whole_number
-from ..mapdata import mapindex
+from ..mapdata import linked, mapindex
 from ..mapdata.outlines import outlines_bytes
 from .apihttp import wants_gzip
 from .db import get_db
@@ -83,8 +83,12 @@ def organisation_jsonld(org: dict) -> dict:
     """schema.org ``Organization`` data for search engines and other maps."""
     lang = current_language()
     data = {
-        "@context": "https://schema.org",
-        "@type": "Organization",
+        # schema.org for search engines, and the ESSGLOBAL terms other solidarity-economy maps read.
+        "@context": ["https://schema.org", {"essglobal": str(linked.ESSGLOBAL)}],
+        "@type": ["Organization", "essglobal:SSEInitiative"],
+        "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in org["themes"]] or None,
+        "essglobal:organisationalStructure": {"@id": vocab.STRUCTURE_URI_BASE + org["structure"]}
+        if org.get("structure") else None,
         "name": org["name"],
         "url": url_for("views.organisation", slug=org["slug"], _external=True),
         "address": {"@type": "PostalAddress", "streetAddress": org["street"] or None,

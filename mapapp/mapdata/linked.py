@@ -1,0 +1,77 @@
+"""Organisations as linked data: schema.org terms that search engines and other maps read,
+with the ESSGLOBAL vocabulary's (the solidarity economy's initiatives, their activities and
+organisational structures, as the ESSGLOBAL standard's URIs), built as an rdflib graph and
+written as JSON-LD or Turtle."""
+
+from __future__ import annotations
+
+import re
+
+from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+
+from .. import vocab
+
+SCHEMA = Namespace("https://schema.org/")
+ESSGLOBAL = Namespace("http://purl.org/essglobal/vocab/")
+ACTIVITIES = Namespace(vocab.THEME_URI_BASE)
+STRUCTURES = Namespace(vocab.STRUCTURE_URI_BASE)
+# A graph of every triple is built in memory: past this, GeoJSON or the CSV serve better.
+MAX_ORGANISATIONS = 50_000
+_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+JSONLD_CONTEXT = {"schema": str(SCHEMA), "essglobal": str(ESSGLOBAL), "activity": str(ACTIVITIES),
+                  "structure": str(STRUCTURES), "xsd": str(XSD)}
+
+
+def graph(orgs: list[dict], *, lang: str, base_url: str) -> Graph:
+    """The organisations (as ``export_organisations`` gives them) as triples; each is named
+    by its page's address."""
+    g = Graph()
+    for prefix, namespace in (("schema", SCHEMA), ("essglobal", ESSGLOBAL), ("activity", ACTIVITIES),
+                              ("structure", STRUCTURES)):
+        g.bind(prefix, namespace)
+    for org in orgs:
+        me = URIRef(f"{base_url}/organisations/{org['slug']}")
+        g.add((me, RDF.type, SCHEMA.Organization))
+        g.add((me, RDF.type, ESSGLOBAL.SSEInitiative))
+        g.add((me, SCHEMA.name, Literal(org["name"])))
+        g.add((me, SCHEMA.identifier, Literal(org["slug"])))
+        g.add((me, SCHEMA.url, me))
+        description = (org.get("descriptions") or {}).get(lang) or org["description"]
+        if description:
+            g.add((me, SCHEMA.description, Literal(description)))
+        for field_, term in (("email", SCHEMA.email), ("phone", SCHEMA.telephone)):
+            if org.get(field_):
+                g.add((me, term, Literal(org[field_])))
+        if org["website"] and _IRI.match(org["website"]):  # http(s) only (checked when stored), nothing to break out
+            g.add((me, SCHEMA.sameAs, URIRef(org["website"])))
+        for theme in org["themes"]:
+            g.add((me, ESSGLOBAL.economicSector, ACTIVITIES[theme]))
+            g.add((me, SCHEMA.knowsAbout, Literal(vocab.themes().label(theme, lang), lang=lang)))
+        if org["structure"]:
+            g.add((me, ESSGLOBAL.organisationalStructure, STRUCTURES[org["structure"]]))
+        address = BNode()
+        g.add((me, SCHEMA.address, address))
+        g.add((address, RDF.type, SCHEMA.PostalAddress))
+        for field_, term in (("street", SCHEMA.streetAddress), ("postcode", SCHEMA.postalCode),
+                             ("city", SCHEMA.addressLocality), ("region", SCHEMA.addressRegion),
+                             ("country", SCHEMA.addressCountry)):
+            if org.get(field_):
+                g.add((address, term, Literal(org[field_])))
+        if org["lat"] is not None:
+            point = BNode()
+            g.add((me, SCHEMA.geo, point))
+            g.add((point, RDF.type, SCHEMA.GeoCoordinates))
+            g.add((point, SCHEMA.latitude, Literal(org["lat"], datatype=XSD.decimal)))
+            g.add((point, SCHEMA.longitude, Literal(org["lon"], datatype=XSD.decimal)))
+    return g
+
+
+def to_jsonld(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+    """JSON-LD (compacted with the prefixes above)."""
+    return graph(orgs, lang=lang, base_url=base_url).serialize(format="json-ld", context=JSONLD_CONTEXT,
+                                                                 indent=1).encode("utf-8")
+
+
+def to_turtle(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+    """Turtle."""
+    return graph(orgs, lang=lang, base_url=base_url).serialize(format="turtle").encode("utf-8")
