@@ -30,8 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 x_port=proxies)
 
     from . import cli
-    from .web import (admin, admin_edit, admin_imports, api, assets, auth, contribute, db, embed, errors, feeds, i18n,
-                      insights, mapcontext, moderation, security, subscribe, views)
+    from .web import (admin, admin_edit, admin_imports, api, assets, auth, commons, contribute, db, embed, errors, feeds,
+                      i18n, insights, mapcontext, moderation, security, subscribe, views)
 
     security.init_app(app)
     assets.init_app(app)
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(insights.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(commons.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

@@ -344,8 +344,47 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     click.echo(f"{figures.name}: {figures.found.total} organisations, {len(figures.visits)} visits -> {target}")
 
 
+@click.group("murmurations")
+def murmurations_group() -> None:
+    """The map as a node of the Murmurations network."""
+
+
+@murmurations_group.command("register")
+@click.option("--index", "index_url", default=None, help="The index (default MAPAPP_MURMURATIONS_INDEX).")
+@click.option("--limit", type=int, default=None, help="At most this many profiles (for a first try).")
+@with_appcontext
+def murmurations_register_command(index_url: str | None, limit: int | None) -> None:
+    """Post the address of every organisation's profile, and of each of its needs and offers,
+    to a Murmurations index, which fetches and validates them (MAPAPP_PUBLIC_URL must be the
+    site's public address, so that the index can reach the profiles)."""
+    from flask import url_for
+
+    from .catalogue import changes
+    from .mapdata import murmurations
+
+    config = current_app.config
+    if not config["PUBLIC_URL"]:
+        raise click.ClickException("set MAPAPP_PUBLIC_URL to the site's public address (https://map.example.org): "
+                                   "the index fetches the profiles from there")
+    db = _open_catalogue()
+    with current_app.test_request_context(base_url=config["PUBLIC_URL"]):
+        urls = murmurations.profile_addresses(changes.published_needs_and_offers(db),
+                                              lambda endpoint, values: url_for(endpoint, _external=True, **values))
+    urls = urls[:limit] if limit is not None else urls
+    try:
+        outcome = murmurations.register(index_url or config["MURMURATIONS_INDEX"], urls)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    for url, why in outcome.refused.items():
+        click.echo(f"refused: {url}: {why}", err=True)
+    click.echo(f"{len(outcome.accepted)} profile(s) registered, {len(outcome.refused)} refused")
+    if outcome.refused:
+        raise SystemExit(1)
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command)
+            geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command,
+            murmurations_group)
 
 
 def register(app: Flask) -> None:

@@ -113,6 +113,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMIND_AFTER_DAYS", "365", "Days after which `mapapp remind-owners` asks an owner to check their entry."),
     Setting("STALE_AFTER_DAYS", "730", "Days after its last check (by its owner, or any change) after which an entry "
             "fades on the map and staff can list it as not checked; 0: never."),
+    Setting("MURMURATIONS_INDEX", "https://test-index.murmurations.network/v2", "The Murmurations index that "
+            "`mapapp murmurations register` posts the profiles to (the live one: https://index.murmurations.network/v2)."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 

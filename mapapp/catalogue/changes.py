@@ -36,3 +36,12 @@ def withdrawn_since(db: sqlite_utils.Database, since: str, limit: int) -> list[d
     return [dict(zip(("id", "slug", "at"), r)) for r in db.execute(
         "SELECT organisation_id, slug, at FROM withdrawn_organisations WHERE at > ? ORDER BY at, id LIMIT ?",
         [since, limit])]
+
+
+def published_needs_and_offers(db: sqlite_utils.Database):
+    """``(slug, kind, resource)`` of every published organisation (``kind`` None: it has no
+    need or offer), by slug: what the network's profiles are made of."""
+    return db.conn.execute(
+        "SELECT o.slug, r.kind, r.resource FROM organisations o"
+        " LEFT JOIN organisation_resources r ON r.organisation_id = o.id"
+        " WHERE o.status = 'published' ORDER BY o.slug, r.kind, r.resource")

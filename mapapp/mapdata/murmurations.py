@@ -1,0 +1,122 @@
+"""Organisations as Murmurations profiles, so that other maps of the network find them: one
+``organizations_schema-v1.0.0`` profile per published organisation, and one
+``offers_wants_schema-v0.1.0`` profile per need ("want") and offer; and their addresses
+posted to a Murmurations index (``POST {index}/nodes``), which fetches and validates them."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from .. import vocab
+
+ORGANISATION_SCHEMA = "organizations_schema-v1.0.0"
+OFFERS_WANTS_SCHEMA = "offers_wants_schema-v0.1.0"
+# Resources that are things lent or rented; the others are services given.
+_GOODS = {"premises", "equipment"}
+_TRANSACTIONS = {"premises": ["borrow-lend", "rent-lease"], "equipment": ["borrow-lend", "rent-lease"],
+                 "funding": ["receive-donate"]}
+NAME_LENGTH = 200  # the schema's limit
+
+
+def organisation_profile(org: dict, *, page_url: str, lang: str = vocab.DEFAULT_LANGUAGE) -> dict:
+    """The ``organizations_schema-v1.0.0`` profile of one organisation (as ``get_organisation``
+    gives it), in ``lang`` where it was described in it."""
+    address = ", ".join(p for p in (org["street"], " ".join(p for p in (org["postcode"], org["city"]) if p),
+                                    org["region"], vocab.country_name(org["country"] or "", "en")) if p)
+    profile = {
+        "linked_schemas": [ORGANISATION_SCHEMA],
+        "name": org["name"][:NAME_LENGTH],
+        "primary_url": org["website"] or page_url,
+        "urls": [{"name": "map", "url": page_url}],
+        "description": (org.get("descriptions") or {}).get(lang) or org["description"] or None,
+        "tags": sorted({vocab.themes().label(t, "en") for t in org["themes"]}) or None,
+        "status": "active",
+        "full_address": address or None,
+        "country_iso_3166": org["country"] or None,
+        "contact_details": {"email": org["email"]} if org["email"] else None,
+        "telephone": org["phone"] or None,
+        "unique_id": page_url,
+    }
+    if org["lat"] is not None:
+        profile["geolocation"] = {"lat": org["lat"], "lon": org["lon"]}
+    return {k: v for k, v in profile.items() if v is not None}
+
+
+def offers_wants_profile(org: dict, kind: str, code: str, *, page_url: str) -> dict:
+    """The ``offers_wants_schema-v0.1.0`` profile of one of an organisation's needs
+    (``kind="need"``, a want) or offers."""
+    details = (org["needs"] if kind == "need" else org["offers"]).get(code, "")
+    label = vocab.resources().label(code, "en")
+    profile = {
+        "linked_schemas": [OFFERS_WANTS_SCHEMA],
+        "exchange_type": "want" if kind == "need" else "offer",
+        "item_type": "good" if code in _GOODS else "service",
+        "transaction_type": _TRANSACTIONS.get(code, ["receive-donate"]),
+        "tags": [label, code],
+        "title": f"{label}: {org['name']}"[:NAME_LENGTH],
+        "description": details or f"{org['name']} {'needs' if kind == 'need' else 'offers'} {label.lower()}.",
+        "details_url": page_url,
+        "geographic_scope": "regional",
+        "contact_details": {"email": org["email"]} if org["email"] else {"contact_form": page_url},
+    }
+    if org["lat"] is not None:
+        profile["geolocation"] = {"lat": org["lat"], "lon": org["lon"]}
+    return profile
+
+
+def profile_addresses(rows, link) -> list[str]:
+    """The addresses of every profile the map publishes, from ``(slug, kind, resource)`` rows
+    (``catalogue.changes.published_needs_and_offers``); ``link(endpoint, values)`` makes an
+    absolute address of a route."""
+    urls: list[str] = []
+    last = None
+    for slug, kind, code in rows:
+        if slug != last:
+            urls.append(link("commons.organisation", {"slug": slug}))
+            last = slug
+        if kind is not None and code in vocab.resources():
+            urls.append(link("commons.offer_or_want", {"slug": slug, "kind": "want" if kind == "need" else "offer",
+                                                       "code": code}))
+    return urls
+
+
+@dataclass
+class Registration:
+    """What the index said of the profiles posted: accepted (address → its node id) and
+    refused (address → why)."""
+
+    accepted: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def register(index_url: str, profile_urls: list[str], *, timeout: float = 20) -> Registration:
+    """Post each profile's address to the index (``POST {index_url}/nodes``); a refusal or a
+    network error is noted for that profile and the others go on."""
+    out = Registration()
+    endpoint = index_url.rstrip("/") + "/nodes"
+    if not endpoint.startswith(("http://", "https://")):
+        raise ValueError(f"the Murmurations index must be an http(s) address, got {index_url!r}")
+    for url in profile_urls:
+        request = urllib.request.Request(endpoint, data=json.dumps({"profile_url": url}).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 # http(s) checked above
+                answer = json.loads(response.read() or b"{}")
+            out.accepted[url] = str((answer.get("data") or {}).get("node_id", ""))
+        except urllib.error.HTTPError as e:
+            out.refused[url] = _reason(e)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            out.refused[url] = f"the index could not be reached: {getattr(e, 'reason', e)}"
+    return out
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(error.read() or b"{}")
+        details = "; ".join(str(e.get("detail") or e.get("title") or e) for e in body.get("errors", []))
+    except ValueError:
+        details = ""
+    return f"HTTP {error.code}" + (f": {details}" if details else "")
