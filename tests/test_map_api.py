@@ -143,7 +143,7 @@ def test_organisation_page_carries_schema_org_json_ld(demo_client, demo_db):
     html = demo_client.get(f"/organisations/{org['slug']}").get_data(as_text=True)
     raw = html.split('<script type="application/ld+json">')[1].split("</script>")[0]
     data = json.loads(raw)
-    assert data["@type"] == "Organization" and data["name"] == org["name"]
+    assert data["@type"] == ["Organization", "essglobal:SSEInitiative"] and data["name"] == org["name"]
     assert data["address"]["addressCountry"] == "BE"
     assert data["geo"]["latitude"] == org["lat"]
     assert data["url"].endswith(f"/organisations/{org['slug']}")
