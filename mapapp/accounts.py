@@ -177,18 +177,6 @@ def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = No
     return audit_log.entries(db, organisation_id=organisation_id, limit=limit)
 
 
-_NOT_CHANGES = ("updated_at", "created_at")
-
-
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     """The fields an audit entry changed (``name``, ``themes``…), in a stable order."""
-    if not before or not after:
-        return []
-    out = []
-    for part in ("values", "related"):
-        old, new = before.get(part) or {}, after.get(part) or {}
-        out += [k for k in new if k not in _NOT_CHANGES and old.get(k) != new.get(k)]
-    out += [k for k in ("projects", "visits") if k in after and before.get(k) != after.get(k)]
-    if "status" in after and "values" not in after and before.get("status") != after["status"]:
-        out.append("status")
-    return out
+    return audit_log.changed_fields(before, after)

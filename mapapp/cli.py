@@ -382,9 +382,95 @@ def murmurations_register_command(index_url: str | None, limit: int | None) -> N
         raise SystemExit(1)
 
 
+@click.group("sync")
+def sync_group() -> None:
+    """Keep in sync with other maps: remembered sources pulled on a schedule (cron)."""
+
+
+@sync_group.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(("auto", "csv", "xlsx", "ods", "geojson", "essglobal", "murmurations", "gogocarto")),
+              help="What the address serves (auto: told from its answer).")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
+              help="A mapping file (YAML) for a file's columns, as for mapapp import.")
+@click.option("--project", help="Slug of a project to add the source's organisations to.")
+@click.option("--status", type=click.Choice(("draft", "published")), default="draft", show_default=True,
+              help="Status of the organisations the source adds (those already here keep theirs).")
+@with_appcontext
+def sync_add_command(name: str, url: str, fmt: str, mapping: str | None, project: str | None, status: str) -> None:
+    """Remember the source NAME at URL (or change it): its organisations get NAME as their source."""
+    from .catalogue import syncsources as sources
+    from .importing import columns, sync
+
+    try:
+        sync.check_source(name, url, fmt, status)
+        chosen = columns.load_mapping(mapping) if mapping else None
+    except (sync.SyncError, columns.MappingError) as e:
+        raise click.ClickException(str(e)) from None
+    db = _open_catalogue()
+    if project and not catalogue.project_exists(db, project):
+        raise click.ClickException(f"no project '{project}'; create it with: mapapp create-project {project} --name NAME")
+    with catalogue.write_transaction(db):
+        sources.save_source(db, name=name, url=url, fmt=fmt, project=project, status=status,
+                            mapping={"columns": chosen["columns"], "ignore": sorted(chosen["ignore"])} if chosen else None)
+    click.echo(f"source '{name}' saved: mapapp sync run {name}")
+
+
+@sync_group.command("run")
+@click.argument("names", nargs=-1)
+@with_appcontext
+def sync_run_command(names: tuple[str, ...]) -> None:
+    """Pull the sources NAMES (all when none is given) and apply them; exit status 1 when one
+    could not be applied (what each did is printed, and kept for the staff area)."""
+    from .catalogue import syncsources as sources
+    from .importing import sync
+
+    db = _open_catalogue()
+    chosen = list(names) or [s["name"] for s in sources.sources(db)]
+    if not chosen:
+        raise click.ClickException("no source yet: add one with mapapp sync add NAME URL")
+    failed = 0
+    for name in chosen:
+        outcome = sync.run(current_app.config["DATABASE"], name, current_app.config)
+        click.echo(f"{name}: {outcome.message}" + (f" (import #{outcome.import_id})" if outcome.import_id else ""))
+        for org in outcome.gone[:20]:
+            click.echo(f"  no longer in the source: {org['name']} ({org['slug']})")
+        failed += not outcome.ok
+    if failed:
+        raise SystemExit(1)
+
+
+@sync_group.command("list")
+@with_appcontext
+def sync_list_command() -> None:
+    """The sources, and what their last run did."""
+    from .catalogue import syncsources as sources
+
+    for s in sources.sources(_open_catalogue()):
+        last = s["last_outcome"] or {}
+        click.echo(f"{s['name']}\t{s['format']}\t{s['url']}\t{s['last_run_at'] or 'never run'}\t{last.get('message', '')}")
+
+
+@sync_group.command("remove")
+@click.argument("name")
+@with_appcontext
+def sync_remove_command(name: str) -> None:
+    """Forget the source NAME (its organisations stay, with NAME as their source)."""
+    from .catalogue import syncsources as sources
+
+    db = _open_catalogue()
+    with catalogue.write_transaction(db):
+        removed = sources.remove_source(db, name)
+    if not removed:
+        raise click.ClickException(f"no source '{name}'")
+    click.echo(f"source '{name}' forgotten; its organisations stay")
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command,
-            murmurations_group)
+            murmurations_group, sync_group)
 
 
 def register(app: Flask) -> None:

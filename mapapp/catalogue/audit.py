@@ -78,3 +78,40 @@ def forget(db: sqlite_utils.Database, action_prefix: str) -> None:
     """Delete the entries of actions that were taken back before anyone could undo them."""
     clause, params = _prefix(action_prefix)
     db.execute(f"DELETE FROM audit_log WHERE {clause}", params)  # nosec B608 # clause from code
+
+
+_NOT_CHANGES = ("updated_at", "created_at")
+
+
+def changed_fields(before: dict | None, after: dict | None) -> list[str]:
+    """The fields an audit entry changed (``name``, ``themes``…), in a stable order."""
+    if not before or not after:
+        return []
+    out = []
+    for part in ("values", "related"):
+        old, new = before.get(part) or {}, after.get(part) or {}
+        out += [k for k in new if k not in _NOT_CHANGES and old.get(k) != new.get(k)]
+    out += [k for k in ("projects", "visits") if k in after and before.get(k) != after.get(k)]
+    if "status" in after and "values" not in after and before.get("status") != after["status"]:
+        out.append("status")
+    return out
+
+
+# Changes made by people here (staff edits and status changes, owners' edits, accepted
+# corrections), as opposed to imports and syncs.
+_BY_HAND = "(a.action = 'edit' OR a.action LIKE 'status:%' OR a.action LIKE 'contribution:%')"
+
+
+def hand_edited(db: sqlite_utils.Database, org_ids: list[int]) -> dict[int, set[str]]:
+    """For each of these organisations edited by hand, the fields that were: what a sync
+    from their source must not overwrite."""
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(org_ids), 500):
+        chunk = org_ids[start:start + 500]
+        for org_id, before, after in db.execute(
+                "SELECT a.organisation_id, a.before, a.after FROM audit_log a"  # nosec B608 # ? placeholders come from code; values are bound
+                f" WHERE a.organisation_id IN ({', '.join('?' * len(chunk))}) AND {_BY_HAND}", chunk):
+            fields = changed_fields(json.loads(before) if before else None, json.loads(after) if after else None)
+            if fields:
+                out.setdefault(org_id, set()).update(fields)
+    return out

@@ -517,6 +517,24 @@ def _m019_change_feed(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX organisations_published_updated ON organisations (status, updated_at, id)")
 
 
+def _m020_sync_sources(db: sqlite_utils.Database) -> None:
+    # Sources pulled on a schedule (mapapp sync): where, in which format, mapped how, into
+    # which project and status; and what their last run did (JSON), for staff and cron.
+    db.execute(f"""
+        CREATE TABLE sync_sources (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+            url TEXT NOT NULL CHECK (url LIKE 'http://%' OR url LIKE 'https://%'),
+            format TEXT NOT NULL,
+            mapping TEXT CHECK (mapping IS NULL OR json_valid(mapping)),
+            project TEXT,
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status = 'draft' OR status = 'published'),
+            created_at TEXT NOT NULL,
+            last_run_at TEXT,
+            last_outcome TEXT CHECK (last_outcome IS NULL OR json_valid(last_outcome))
+        )""")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -537,6 +555,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (17, "subscriptions", _m017_subscriptions),
     (18, "owner_freshness", _m018_owner_freshness),
     (19, "change_feed", _m019_change_feed),
+    (20, "sync_sources", _m020_sync_sources),
 ]
 
 

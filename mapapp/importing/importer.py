@@ -101,6 +101,7 @@ class Options:
     on_commit: object = None  # called (db, changes) inside each batch's transaction
     on_revert: object = None  # called (db) inside the transaction that takes a failed import back
     where: str = "cli"  # "cli" or "browser": how messages tell a person to map a column
+    keep_hand_edits: bool = False  # a sync: fields people edited here are not overwritten from the file
 
 
 @dataclass
@@ -786,14 +787,24 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
     batched import back)."""
     new: list[tuple[Candidate, dict, dict]] = []
     outcomes: list[RowOutcome] = []
+    by_hand: dict[int, set[str]] = {}
+    if options.keep_hand_edits:
+        by_hand = catalogue.audit.hand_edited(db, [p.id for p in (stored.get(c.key) for c in candidates) if p])
     for c in candidates:
         previous = stored.get(c.key)
         values = {k: v for k, v in c.values.items() if not (previous and k in c.rejected)}
+        kept = by_hand.get(previous.id, set()) if previous else set()
+        if kept & {"lat", "lon", "geo_precision"}:
+            kept |= {"lat", "lon", "geo_precision", "geo_source"}  # a point moved by hand stays where it was put
         values["source"] = source
         if c.outcome is not None:
             loc = c.outcome.location
             values.update(lat=loc and loc.lat, lon=loc and loc.lon,
                           geo_precision=loc and loc.precision, geo_source=loc and loc.source)
+        if kept:  # edited here by hand: the source's value does not replace it
+            values = {k: v for k, v in values.items() if k not in kept or k in ("source", "source_ref")}
+            c.related = {k: v for k, v in c.related.items() if k not in kept}
+            report.kept_by_hand += 1
         if previous is None:
             values = {**NEW_DEFAULTS, **values, "status": options.status or "draft"}
             # New rows need no sorting: related_of's order only matters for comparing.
@@ -801,7 +812,7 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             if context.existing is not None:
                 _report_duplicates(c, values, context.existing, report)
             continue
-        if options.status:
+        if options.status and "status" not in kept:
             values["status"] = options.status
         values = {**previous.values, **values}
         action = catalogue.update_organisation(

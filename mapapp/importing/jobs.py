@@ -108,12 +108,24 @@ def start(database: str | Path, import_id: int, settings: dict) -> threading.Thr
     return thread
 
 
-def run(database: str | Path, import_id: int, settings: dict) -> None:
-    """Do the import and record its outcome (never raises: a failure is recorded)."""
+def run_now(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits: bool = False):
+    """Claim the import and do it in this thread (``mapapp sync``); its report, or None."""
+    db = catalogue.connect(database)
+    try:
+        records.claim(db, import_id)
+    finally:
+        db.close()
+    return run(database, import_id, settings, keep_hand_edits=keep_hand_edits)
+
+
+def run(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits: bool = False):
+    """Do the import and record its outcome (never raises: a failure is recorded); return
+    its report (None when it failed). ``keep_hand_edits``: a sync (see ``Options``)."""
     db = catalogue.connect(database)
     try:
         record = get(db, import_id)
         options = options_for(record, dry_run=False)
+        options.keep_hand_edits = keep_hand_edits
         last_beat = [0.0]
 
         def beat(db_: sqlite_utils.Database, **values) -> None:
@@ -138,7 +150,7 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
     except Exception as e:  # recorded for the staff member; committed batches were reverted
         records.finish(db, import_id, "failed", error=str(e) or type(e).__name__)
         db.close()
-        return
+        return None
     try:
         out = io.StringIO()
         report.write_csv(out)
@@ -150,6 +162,7 @@ def run(database: str | Path, import_id: int, settings: dict) -> None:
                              "undo the import or keep it")
     finally:
         db.close()
+    return report
 
 
 def audit_import_changes(db: sqlite_utils.Database, record: dict, changes: list) -> None:

@@ -137,6 +137,7 @@ class Report:
     samples: list[dict] = field(default_factory=list)  # the first rows as they are stored
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
+    kept_by_hand: int = 0  # organisations whose fields edited here a sync left as they were
     _messages: dict = field(default_factory=dict, repr=False)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:

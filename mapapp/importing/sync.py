@@ -1,0 +1,260 @@
+"""Keeping in sync with other maps: ``mapapp sync`` pulls a remembered source (a CSV, XLSX,
+ODS or GeoJSON file, an ESSGLOBAL CSV, a Murmurations index query, a GoGoCarto JSON export)
+and applies it as an import of that source: matched on the source's identifiers, with a
+report, audit entries and undo, never overwriting what people edited here, and reporting
+(never deleting) the organisations the source no longer lists.
+
+Whatever goes wrong (the network, a changed format, a source that suddenly lists nobody),
+the run says so and nothing already stored changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import catalogue
+from ..catalogue import syncsources as store
+from . import jobs
+
+FORMATS = ("auto", "csv", "xlsx", "ods", "geojson", "essglobal", "murmurations", "gogocarto")
+_SUFFIXES = {"csv": ".csv", "essglobal": ".csv", "xlsx": ".xlsx", "ods": ".ods", "geojson": ".geojson"}
+_BY_TYPE = {"text/csv": "csv", "application/geo+json": "geojson",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+            "application/vnd.oasis.opendocument.spreadsheet": "ods"}
+# What converted JSON sources are written as: headers the importer knows.
+_HEADERS = ("ref", "name", "description", "street", "postcode", "city", "region", "country", "lat", "lon",
+            "website", "email", "phone")
+LISTED = 50  # organisations the source no longer lists, named in the outcome (all are counted)
+TIMEOUT = 60
+
+
+class SyncError(Exception):
+    """The source cannot be applied now; the message says why and what to do."""
+
+
+@dataclass
+class Outcome:
+    """What one run of a source did."""
+
+    source: str
+    ok: bool
+    message: str
+    import_id: int | None = None
+    counts: dict = field(default_factory=dict)
+    kept_by_hand: int = 0
+    gone: list[dict] = field(default_factory=list)  # no longer in the source: {slug, name, status}
+    gone_count: int = 0
+    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def data(self) -> dict:
+        return asdict(self)
+
+
+def check_source(name: str, url: str, fmt: str, status: str) -> None:
+    """Refuse a source that cannot work, saying what to change."""
+    if not name or len(name) > 100 or not all(ch.isalnum() or ch in "-_." for ch in name):
+        raise SyncError("the source's name must be 1 to 100 letters, digits, '-', '_' or '.' (it names the "
+                        "organisations' source)")
+    if not url.startswith(("http://", "https://")):
+        raise SyncError(f"the source's address must start with http:// or https://, not {url[:60]!r}")
+    if fmt not in FORMATS:
+        raise SyncError(f"format: choose one of {', '.join(FORMATS)}")
+    if status not in ("draft", "published"):
+        raise SyncError("status: new organisations from a source are 'draft' (reviewed before they are shown) "
+                        "or 'published'")
+
+
+def fetch(url: str, *, max_bytes: int, timeout: float = TIMEOUT) -> tuple[bytes, str]:
+    """The source's bytes and media type."""
+    request = urllib.request.Request(url, headers={"User-Agent": "mapapp-sync", "Accept": "*/*"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 # http(s): check_source
+            data = response.read(max_bytes + 1)
+            media = response.headers.get_content_type()
+    except urllib.error.HTTPError as e:
+        raise SyncError(f"the source answered HTTP {e.code} ({e.reason}); check its address. Nothing was "
+                        "changed.") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise SyncError(f"the source could not be reached ({getattr(e, 'reason', e)}); nothing was changed, "
+                        "the next run tries again.") from None
+    if len(data) > max_bytes:
+        raise SyncError(f"the source is larger than {max_bytes // (1024 * 1024)} MB (MAPAPP_UPLOAD_MAX_MB); nothing "
+                        "was changed.")
+    return data, media
+
+
+def detect(fmt: str, url: str, media: str, data: bytes) -> str:
+    """The source's format: as configured, else from its media type, address and content."""
+    if fmt != "auto":
+        return fmt
+    if media in _BY_TYPE:
+        return _BY_TYPE[media]
+    path = url.split("?", 1)[0].lower()
+    for suffix, name in ((".csv", "csv"), (".xlsx", "xlsx"), (".ods", "ods"), (".geojson", "geojson")):
+        if path.endswith(suffix):
+            return name
+    if media == "application/json" or path.endswith(".json") or data[:1] in (b"{", b"["):
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise SyncError("the source sent something that is not JSON, though it looks like it") from None
+        items = body.get("data") if isinstance(body, dict) else body
+        if isinstance(body, dict) and body.get("type") == "FeatureCollection":
+            return "geojson"
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            if "profile_url" in items[0]:
+                return "murmurations"
+            if "geo" in items[0] or "address" in items[0]:
+                return "gogocarto"
+    raise SyncError(f"the format of the source could not be told from its answer ({media}); set it "
+                    f"(one of {', '.join(FORMATS[1:])})")
+
+
+def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
+    """The source as a file the importer reads: as it came, or converted from JSON to CSV."""
+    if media == "text/html" and fmt not in ("murmurations", "gogocarto"):
+        raise SyncError("the source sent a web page (text/html), not data: its address may have changed. "
+                        "Nothing was changed.")
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt in ("csv", "essglobal") and data.lstrip(b"\xef\xbb\xbf").startswith(b"Identifier,"):
+        data = _essglobal_points(data)
+    if fmt in _SUFFIXES:
+        path = folder / f"{stem}{_SUFFIXES[fmt]}"
+        path.write_bytes(data)
+        return path
+    try:
+        body = json.loads(data)
+    except ValueError:
+        raise SyncError(f"the source should be {fmt} JSON but is not JSON: has its address or format changed? "
+                        "Nothing was changed.") from None
+    rows = _murmurations_rows(body) if fmt == "murmurations" else _gogocarto_rows(body)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_HEADERS)
+    writer.writerows([row.get(h, "") for h in _HEADERS] for row in rows)
+    path = folder / f"{stem}.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def _essglobal_points(data: bytes) -> bytes:
+    """An ESSGLOBAL CSV gives a point as Latitude/Longitude or as its Geo Container's (the
+    importer's ready-made mapping reads the latter): the first where the second is empty."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data  # the importer reports the encoding
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or "Latitude" not in rows[0] or "Geo Container Latitude" not in rows[0]:
+        return data
+    for row in rows:
+        for axis in ("Latitude", "Longitude"):
+            if not (row.get(f"Geo Container {axis}") or "").strip():
+                row[f"Geo Container {axis}"] = row.get(axis) or ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _items(body, fmt: str) -> list[dict]:
+    items = body.get("data") if isinstance(body, dict) else body
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise SyncError(f"the source is not a {fmt} list of organisations (no 'data' list): has its format "
+                        "changed? Nothing was changed.")
+    return items
+
+
+def _murmurations_rows(body) -> list[dict]:
+    """A Murmurations index's nodes (``GET /v2/nodes?schema=…``) as rows; the profile's address
+    identifies each."""
+    rows = []
+    for node in _items(body, "Murmurations"):
+        if node.get("status") == "deleted" or not node.get("profile_url"):
+            continue
+        rows.append({"ref": node["profile_url"], "name": node.get("name") or "",
+                     "website": node.get("primary_url") or "", "city": node.get("locality") or "",
+                     "region": node.get("region") or "", "country": node.get("country") or "",
+                     "lat": node.get("latitude", ""), "lon": node.get("longitude", ""),
+                     "description": node.get("description") or ""})
+    return rows
+
+
+def _gogocarto_rows(body) -> list[dict]:
+    """A GoGoCarto JSON API export (``/api/elements.json``) as rows; its element ids identify them."""
+    rows = []
+    for element in _items(body, "GoGoCarto"):
+        address = element.get("address") or {}
+        geo = element.get("geo") or {}
+        rows.append({"ref": str(element.get("id") or ""), "name": element.get("name") or "",
+                     "description": element.get("description") or element.get("descriptionMore") or "",
+                     "street": address.get("streetAddress") or "", "postcode": address.get("postalCode") or "",
+                     "city": address.get("addressLocality") or "", "country": address.get("addressCountry") or "",
+                     "lat": geo.get("latitude", ""), "lon": geo.get("longitude", ""),
+                     "website": element.get("website") or "", "email": element.get("email") or "",
+                     "phone": element.get("telephone") or ""})
+    return rows
+
+
+def run(database: str | Path, name: str, settings: dict) -> Outcome:
+    """Pull one source and apply it; the outcome is also kept with the source. Never raises
+    for what the source does: a failure is an outcome that says why."""
+    db = catalogue.connect(database)
+    try:
+        found = store.source(db, name)
+        if found is None:
+            known = ", ".join(s["name"] for s in store.sources(db)) or "none yet (mapapp sync add)"
+            return Outcome(name, False, f"no source '{name}'; the sources are: {known}")
+        try:
+            outcome = _run(database, db, found, settings)
+        except SyncError as e:
+            outcome = Outcome(name, False, str(e))
+        with catalogue.write_transaction(db):
+            store.record_outcome(db, name, outcome.data())
+        return outcome
+    finally:
+        db.close()
+
+
+def _run(database, db, found: dict, settings: dict) -> Outcome:
+    name = found["name"]
+    data, media = fetch(found["url"], max_bytes=int(settings["UPLOAD_MAX_MB"]) * 1024 * 1024)
+    fmt = detect(found["format"], found["url"], media, data)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = to_file(data, fmt, media, Path(settings["UPLOAD_DIR"]) / "sync", f"{name}-{stamp}")
+    with catalogue.write_transaction(db):
+        import_id = jobs.create(db, user_email=f"sync:{name}", filename=path.name, stored_path=str(path),
+                                source=name, project=found["project"], status_choice=found["status"])
+        if found["mapping"]:
+            jobs.set_mapping(db, import_id, found["mapping"])
+    try:
+        report = jobs.run_now(database, import_id, settings, keep_hand_edits=True)
+    except jobs.ImportBusy as e:
+        raise SyncError(f"{e}; nothing was changed") from None
+    if report is None:
+        record = jobs.get(db, import_id)
+        error = record["error"] if record else "the import failed"
+        if "no data rows" in error:
+            error = (f"the source lists 0 organisations ({error}); nothing was changed. If they really are all "
+                     "gone, remove the source and archive them")
+        return Outcome(name, False, f"not applied: {error}", import_id=import_id)
+    seen = {row.slug for row in report.rows if row.slug}
+    gone = [{"slug": slug, "name": title, "status": status}
+            for slug, title, status, _ref in store.refs_of_source(db, name) if slug not in seen and status != "archived"]
+    counts = report.counts
+    message = (f"{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+               f"{counts['skipped']} skipped")
+    if report.kept_by_hand:
+        message += f"; {report.kept_by_hand} kept fields edited here"
+    if gone:
+        message += f"; {len(gone)} no longer in the source (kept here: review them)"
+    return Outcome(name, True, message, import_id=import_id, counts=dict(counts), kept_by_hand=report.kept_by_hand,
+                   gone=gone[:LISTED], gone_count=len(gone))
