@@ -30,8 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 x_port=proxies)
 
     from . import cli
-    from .web import (admin, admin_edit, admin_imports, api, assets, auth, commons, contribute, db, embed, errors, feeds,
-                      i18n, insights, mapcontext, moderation, security, subscribe, views)
+    from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
+                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, views)
 
     security.init_app(app)
     assets.init_app(app)
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_imports.bp)
     app.register_blueprint(admin_edit.bp)
+    app.register_blueprint(admin_sources.bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(subscribe.bp)

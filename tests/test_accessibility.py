@@ -68,11 +68,16 @@ def test_staff_pages_have_no_serious_accessibility_violation(app, db, staff, axe
     db.execute("INSERT INTO contributions (kind, organisation_id, proposal, email, lang, state, created_at, confirmed_at)"
                " VALUES ('correction', ?, ?, 'a@example.org', 'en', 'pending', '2026-12-01', '2026-12-01')",
                [org.id, '{"values": {"name": "Accessible coop", "city": "Villeurbanne"}, "related": {}, "notes": []}'])
+    from mapapp.catalogue import syncsources
+
+    syncsources.save_source(db, name="partners", url="https://partners.example.org/orgs.csv", fmt="csv", mapping=None,
+                            project=None, status="draft")  # a source listed, with its buttons
+    syncsources.record_outcome(db, "partners", {"ok": False, "message": "the source answered HTTP 404", "gone": []})
     with live_server_for(app) as server:
         sign_in_browser(axe_page, server.url + "/login", "admin@example.org")
         found = {}
         for path in ("/admin", "/admin/organisations", f"/admin/organisations/{org.id}/edit", "/admin/imports",
-                     "/admin/users", "/admin/moderation"):
+                     "/admin/users", "/admin/moderation", "/admin/sources"):
             axe_page.goto(server.url + path)
             problems = serious_violations(axe_page)
             if problems:

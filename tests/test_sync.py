@@ -177,3 +177,27 @@ def test_an_essglobal_csv_from_another_map_keeps_its_points_and_identifiers(site
     name, lat, lon, ref = db.execute("SELECT name, lat, lon, source_ref FROM organisations").fetchone()
     assert (name, round(lat, 4), round(lon, 4), ref) == ("Forno Sociale", 45.0703, 7.6869, "forno-sociale")
     assert "0 created, 0 updated, 1 unchanged" in sync(site, "run", "other-map").output
+
+
+def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served, staff):
+    from support import csrf_from, sign_in
+
+    served.files["/orgs.csv"] = ("text/csv", CSV.encode())
+    client = site.test_client()
+    assert client.get("/admin/sources").status_code in (302, 401)  # staff only
+    sign_in(client, "editor@example.org")
+    page = client.get("/admin/sources?lang=en").get_data(as_text=True)
+    assert "No source yet." in page
+    token = csrf_from(page)
+    refused = client.post("/admin/sources", data={"csrf_token": token, "action": "save", "name": "bad name!",
+                                                  "url": f"{served.url}/orgs.csv"})
+    assert refused.status_code == 400 and "name must be" in refused.get_data(as_text=True)
+    client.post("/admin/sources", data={"csrf_token": token, "action": "save", "name": "partners",
+                                        "url": f"{served.url}/orgs.csv", "format": "csv", "status": "draft"})
+    ran = client.post("/admin/sources", data={"csrf_token": token, "action": "run", "name": "partners"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "partners: 3 created" in ran and "3 created, 0 updated" in ran  # flashed, and kept as the last run
+    assert client.get("/admin/sources").headers["Cache-Control"] == "no-store"
+    client.post("/admin/sources", data={"csrf_token": token, "action": "remove", "name": "partners"})
+    assert store.sources(db) == [] and catalogue.organisation_count(db) == 3  # its organisations stay
+    assert client.post("/admin/sources", data={"action": "run", "name": "partners"}).status_code == 400  # no CSRF token

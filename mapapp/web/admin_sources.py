@@ -1,0 +1,56 @@
+"""Sources in the staff area: the maps and files ``mapapp sync`` pulls (add, change, run
+now, forget), each with what its last run did."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import catalogue
+from ..catalogue import syncsources
+from ..importing import jobs, sync
+from .auth import role_required
+from .db import get_db
+
+bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
+
+
+@bp.route("", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def index():
+    """The sources, their last run, and the form to add or change one."""
+    db = get_db()
+    error = None
+    if request.method == "POST":
+        form = request.form
+        action = form.get("action")
+        name = form.get("name", "").strip()
+        if action == "save":
+            mapping_name = form.get("mapping", "")
+            mapping = jobs.saved_mappings(db).get(mapping_name) if mapping_name else None
+            project = form.get("project") or None
+            try:
+                sync.check_source(name, form.get("url", "").strip(), form.get("format", "auto"),
+                                  form.get("status", "draft"))
+                if project and not catalogue.project_exists(db, project):
+                    raise sync.SyncError(f"no project '{project}'")
+            except sync.SyncError as e:
+                error = str(e)
+            else:
+                with catalogue.write_transaction(db):
+                    syncsources.save_source(db, name=name, url=form["url"].strip(), fmt=form.get("format", "auto"),
+                                            mapping=mapping, project=project, status=form.get("status", "draft"))
+                flash(_("Source %(name)s saved.", name=name))
+                return redirect(url_for("sources.index"))
+        elif action == "run":
+            outcome = sync.run(current_app.config["DATABASE"], name, current_app.config)
+            flash(f"{name}: {outcome.message}")
+            return redirect(url_for("sources.index"))
+        elif action == "remove":
+            with catalogue.write_transaction(db):
+                syncsources.remove_source(db, name)
+            flash(_("Source %(name)s forgotten; its organisations stay.", name=name))
+            return redirect(url_for("sources.index"))
+    return render_template("admin/sources.html", sources=syncsources.sources(db), formats=sync.FORMATS,
+                           projects=catalogue.project_slugs(db), mappings=sorted(jobs.saved_mappings(db)),
+                           error=error), 400 if error else 200
