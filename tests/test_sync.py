@@ -201,3 +201,15 @@ def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served,
     client.post("/admin/sources", data={"csrf_token": token, "action": "remove", "name": "partners"})
     assert store.sources(db) == [] and catalogue.organisation_count(db) == 3  # its organisations stay
     assert client.post("/admin/sources", data={"action": "run", "name": "partners"}).status_code == 400  # no CSRF token
+
+
+def test_a_geojson_export_of_another_map_told_from_its_answer(site, db, served):
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [4.3517, 50.8503]},
+         "properties": {"id": "b-1", "name": "Brussels Food Commons", "city": "Brussels", "country": "BE"}}]}
+    served.files["/export"] = ("application/json", json.dumps(collection).encode())
+    sync(site, "add", "umap-export", f"{served.url}/export")
+    result = sync(site, "run", "umap-export")
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    assert db.execute("SELECT name, lat, lon, source_ref FROM organisations").fetchone() == (
+        "Brussels Food Commons", 50.8503, 4.3517, "b-1")
