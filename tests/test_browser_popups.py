@@ -3,8 +3,6 @@ open through the redraw that follows the pan and is entirely visible, name inclu
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from support import published, route_tiles

@@ -6,7 +6,6 @@ fetches each profile and validates it as the real index does."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,16 +64,15 @@ class FakeIndex:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
+        self.thread = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        self.url = self.thread.url + "/v2"
 
     def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.thread.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.thread.__exit__(*exc)
 
 
 @pytest.fixture

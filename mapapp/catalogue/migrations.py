@@ -520,7 +520,7 @@ def _m019_change_feed(db: sqlite_utils.Database) -> None:
 def _m020_sync_sources(db: sqlite_utils.Database) -> None:
     # Sources pulled on a schedule (mapapp sync): where, in which format, mapped how, into
     # which project and status; and what their last run did (JSON), for staff and cron.
-    db.execute(f"""
+    db.execute("""
         CREATE TABLE sync_sources (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),

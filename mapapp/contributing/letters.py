@@ -92,24 +92,25 @@ def owner_link(to: str, lang: str, *, name: str, link: str, site: str, days: int
 
 def check_request(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
     """The site's team asks the owner to check their entry (sent by staff, in bulk)."""
-    return letter(
-        to, lang, gettext_in(lang, "Please check “%(name)s” on %(site)s", name=name, site=site),
-        [gettext_in(lang, "Hello,"),
-         gettext_in(lang, "The team of %(site)s asks you to check the entry of “%(name)s”. With the link below "
-                    "you can say it is still correct in one click, or change what is not.", name=name, site=site)],
-        Action(link, gettext_in(lang, "Check the entry")),
-        (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)
+    return _check_entry(to, lang, gettext_in(lang, "Please check “%(name)s” on %(site)s", name=name, site=site),
+                        gettext_in(lang, "The team of %(site)s asks you to check the entry of “%(name)s”. With the "
+                                   "link below you can say it is still correct in one click, or change what is "
+                                   "not.", name=name, site=site), link=link, site=site, days=days)
 
 
 def reminder(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
     """Is the entry still right? Sent by ``mapapp remind-owners``."""
-    return letter(
-        to, lang, gettext_in(lang, "Is “%(name)s” still right on %(site)s?", name=name, site=site),
-        [gettext_in(lang, "Hello,"),
-         gettext_in(lang, "“%(name)s” has not been checked on %(site)s for a long time. With the link below you "
-                    "can say it is still correct in one click, or change what is not.", name=name, site=site)],
-        Action(link, gettext_in(lang, "Check the entry")),
-        (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)
+    return _check_entry(to, lang, gettext_in(lang, "Is “%(name)s” still right on %(site)s?", name=name, site=site),
+                        gettext_in(lang, "“%(name)s” has not been checked on %(site)s for a long time. With the "
+                                   "link below you can say it is still correct in one click, or change what is "
+                                   "not.", name=name, site=site), link=link, site=site, days=days)
+
+
+def _check_entry(to: str, lang: str, subject: str, why: str, *, link: str, site: str, days: int) -> Mail:
+    """A letter asking an owner to check their entry: ``why`` it is asked, and the link."""
+    return letter(to, lang, subject, [gettext_in(lang, "Hello,"), why],
+                  Action(link, gettext_in(lang, "Check the entry")),
+                  (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)
 
 
 def confirm_subscription(to: str, lang: str, *, site: str, hours: int, link: str, view: str) -> Mail:
