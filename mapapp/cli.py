@@ -408,7 +408,7 @@ def sync_add_command(name: str, url: str, fmt: str, mapping: str | None, project
         sync.check_source(name, url, fmt, status)
         chosen = columns.load_mapping(mapping) if mapping else None
     except (sync.SyncError, columns.MappingError) as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(str(e.args[0])) from None
     db = _open_catalogue()
     if project and not catalogue.project_exists(db, project):
         raise click.ClickException(f"no project '{project}'; create it with: mapapp create-project {project} --name NAME")
@@ -448,9 +448,12 @@ def sync_list_command() -> None:
     """The sources, and what their last run did."""
     from .catalogue import syncsources as sources
 
+    from .translate import from_data
+
     for s in sources.sources(_open_catalogue()):
         last = s["last_outcome"] or {}
-        click.echo(f"{s['name']}\t{s['format']}\t{s['url']}\t{s['last_run_at'] or 'never run'}\t{last.get('message', '')}")
+        said = str(from_data(last.get("message", "")))
+        click.echo(f"{s['name']}\t{s['format']}\t{s['url']}\t{s['last_run_at'] or 'never run'}\t{said}")
 
 
 @sync_group.command("remove")

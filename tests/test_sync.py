@@ -198,6 +198,8 @@ def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served,
                       follow_redirects=True).get_data(as_text=True)
     assert "partners: 3 created" in ran and "3 created, 0 updated" in ran  # flashed, and kept as the last run
     assert client.get("/admin/sources").headers["Cache-Control"] == "no-store"
+    french = client.get("/admin/sources?lang=fr").get_data(as_text=True)
+    assert "3 créées, 0 mises à jour, 0 inchangées, 0 ignorées" in french  # the last run, in the staff's language
     client.post("/admin/sources", data={"csrf_token": token, "action": "remove", "name": "partners"})
     assert store.sources(db) == [] and catalogue.organisation_count(db) == 3  # its organisations stay
     assert client.post("/admin/sources", data={"action": "run", "name": "partners"}).status_code == 400  # no CSRF token

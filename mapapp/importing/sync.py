@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import catalogue
 from ..catalogue import syncsources as store
+from ..translate import N_, Message, to_data
 from . import jobs
 
 FORMATS = ("auto", "csv", "xlsx", "ods", "geojson", "essglobal", "murmurations", "gogocarto")
@@ -36,7 +37,7 @@ TIMEOUT = 60
 
 
 class SyncError(Exception):
-    """The source cannot be applied now; the message says why and what to do."""
+    """The source cannot be applied now; the message (a ``Message``) says why and what to do."""
 
 
 @dataclass
@@ -54,21 +55,23 @@ class Outcome:
     at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def data(self) -> dict:
-        return asdict(self)
+        """JSON-ready, the message kept as a template and values (shown later in any language)."""
+        return {**asdict(self), "message": to_data(self.message)}
 
 
 def check_source(name: str, url: str, fmt: str, status: str) -> None:
     """Refuse a source that cannot work, saying what to change."""
     if not name or len(name) > 100 or not all(ch.isalnum() or ch in "-_." for ch in name):
-        raise SyncError("the source's name must be 1 to 100 letters, digits, '-', '_' or '.' (it names the "
-                        "organisations' source)")
+        raise SyncError(Message(N_("the source's name must be 1 to 100 letters, digits, '-', '_' or '.' (it names "
+                                   "the organisations' source)")))
     if not url.startswith(("http://", "https://")):
-        raise SyncError(f"the source's address must start with http:// or https://, not {url[:60]!r}")
+        raise SyncError(Message(N_("the source's address must start with http:// or https://, not '%(url)s'"),
+                                url=url[:60]))
     if fmt not in FORMATS:
-        raise SyncError(f"format: choose one of {', '.join(FORMATS)}")
+        raise SyncError(Message(N_("format: choose one of %(formats)s"), formats=", ".join(FORMATS)))
     if status not in ("draft", "published"):
-        raise SyncError("status: new organisations from a source are 'draft' (reviewed before they are shown) "
-                        "or 'published'")
+        raise SyncError(Message(N_("status: new organisations from a source are 'draft' (reviewed before they are "
+                                   "shown) or 'published'")))
 
 
 def fetch(url: str, *, max_bytes: int, timeout: float = TIMEOUT) -> tuple[bytes, str]:
@@ -79,14 +82,14 @@ def fetch(url: str, *, max_bytes: int, timeout: float = TIMEOUT) -> tuple[bytes,
             data = response.read(max_bytes + 1)
             media = response.headers.get_content_type()
     except urllib.error.HTTPError as e:
-        raise SyncError(f"the source answered HTTP {e.code} ({e.reason}); check its address. Nothing was "
-                        "changed.") from None
+        raise SyncError(Message(N_("the source answered HTTP %(code)s (%(reason)s); check its address. Nothing was "
+                                   "changed."), code=e.code, reason=str(e.reason))) from None
     except (urllib.error.URLError, OSError) as e:
-        raise SyncError(f"the source could not be reached ({getattr(e, 'reason', e)}); nothing was changed, "
-                        "the next run tries again.") from None
+        raise SyncError(Message(N_("the source could not be reached (%(reason)s); nothing was changed, the next "
+                                   "run tries again."), reason=str(getattr(e, "reason", e)))) from None
     if len(data) > max_bytes:
-        raise SyncError(f"the source is larger than {max_bytes // (1024 * 1024)} MB (MAPAPP_UPLOAD_MAX_MB); nothing "
-                        "was changed.")
+        raise SyncError(Message(N_("the source is larger than %(mb)s MB (MAPAPP_UPLOAD_MAX_MB); nothing was "
+                                   "changed."), mb=max_bytes // (1024 * 1024)))
     return data, media
 
 
@@ -104,7 +107,8 @@ def detect(fmt: str, url: str, media: str, data: bytes) -> str:
         try:
             body = json.loads(data)
         except ValueError:
-            raise SyncError("the source sent something that is not JSON, though it looks like it") from None
+            raise SyncError(Message(N_("the source sent something that is not JSON, though it looks like it; "
+                                       "nothing was changed."))) from None
         items = body.get("data") if isinstance(body, dict) else body
         if isinstance(body, dict) and body.get("type") == "FeatureCollection":
             return "geojson"
@@ -113,15 +117,16 @@ def detect(fmt: str, url: str, media: str, data: bytes) -> str:
                 return "murmurations"
             if "geo" in items[0] or "address" in items[0]:
                 return "gogocarto"
-    raise SyncError(f"the format of the source could not be told from its answer ({media}); set it "
-                    f"(one of {', '.join(FORMATS[1:])})")
+    raise SyncError(Message(N_("the format of the source could not be told from its answer (%(media)s); set it "
+                               "(one of %(formats)s). Nothing was changed."), media=media,
+                            formats=", ".join(FORMATS[1:])))
 
 
 def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
     """The source as a file the importer reads: as it came, or converted from JSON to CSV."""
     if media == "text/html" and fmt not in ("murmurations", "gogocarto"):
-        raise SyncError("the source sent a web page (text/html), not data: its address may have changed. "
-                        "Nothing was changed.")
+        raise SyncError(Message(N_("the source sent a web page (text/html), not data: its address may have "
+                                   "changed. Nothing was changed.")))
     folder.mkdir(parents=True, exist_ok=True)
     if fmt in ("csv", "essglobal") and data.lstrip(b"\xef\xbb\xbf").startswith(b"Identifier,"):
         data = _essglobal_points(data)
@@ -132,8 +137,8 @@ def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
     try:
         body = json.loads(data)
     except ValueError:
-        raise SyncError(f"the source should be {fmt} JSON but is not JSON: has its address or format changed? "
-                        "Nothing was changed.") from None
+        raise SyncError(Message(N_("the source should be %(format)s JSON but is not JSON: has its address or "
+                                   "format changed? Nothing was changed."), format=fmt)) from None
     rows = _murmurations_rows(body) if fmt == "murmurations" else _gogocarto_rows(body)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -168,8 +173,8 @@ def _essglobal_points(data: bytes) -> bytes:
 def _items(body, fmt: str) -> list[dict]:
     items = body.get("data") if isinstance(body, dict) else body
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise SyncError(f"the source is not a {fmt} list of organisations (no 'data' list): has its format "
-                        "changed? Nothing was changed.")
+        raise SyncError(Message(N_("the source is not a %(format)s list of organisations (no 'data' list): has "
+                                   "its format changed? Nothing was changed."), format=fmt))
     return items
 
 
@@ -212,11 +217,12 @@ def run(database: str | Path, name: str, settings: dict) -> Outcome:
         found = store.source(db, name)
         if found is None:
             known = ", ".join(s["name"] for s in store.sources(db)) or "none yet (mapapp sync add)"
-            return Outcome(name, False, f"no source '{name}'; the sources are: {known}")
+            return Outcome(name, False, Message(N_("no source '%(name)s'; the sources are: %(known)s"), name=name,
+                                                known=known))
         try:
             outcome = _run(database, db, found, settings)
         except SyncError as e:
-            outcome = Outcome(name, False, str(e))
+            outcome = Outcome(name, False, e.args[0])
         with catalogue.write_transaction(db):
             store.record_outcome(db, name, outcome.data())
         return outcome
@@ -238,23 +244,24 @@ def _run(database, db, found: dict, settings: dict) -> Outcome:
     try:
         report = jobs.run_now(database, import_id, settings, keep_hand_edits=True)
     except jobs.ImportBusy as e:
-        raise SyncError(f"{e}; nothing was changed") from None
+        raise SyncError(Message(N_("%(why)s; nothing was changed"), why=str(e))) from None
     if report is None:
         record = jobs.get(db, import_id)
         error = record["error"] if record else "the import failed"
         if "no data rows" in error:
-            error = (f"the source lists 0 organisations ({error}); nothing was changed. If they really are all "
-                     "gone, remove the source and archive them")
-        return Outcome(name, False, f"not applied: {error}", import_id=import_id)
+            return Outcome(name, False, Message(N_("the source lists 0 organisations (%(error)s); nothing was "
+                                                   "changed. If they really are all gone, forget the source and "
+                                                   "archive them"), error=error), import_id=import_id)
+        return Outcome(name, False, Message(N_("not applied: %(error)s"), error=error), import_id=import_id)
     seen = {row.slug for row in report.rows if row.slug}
     gone = [{"slug": slug, "name": title, "status": status}
             for slug, title, status, _ref in store.refs_of_source(db, name) if slug not in seen and status != "archived"]
     counts = report.counts
-    message = (f"{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged, "
-               f"{counts['skipped']} skipped")
-    if report.kept_by_hand:
-        message += f"; {report.kept_by_hand} kept fields edited here"
-    if gone:
-        message += f"; {len(gone)} no longer in the source (kept here: review them)"
+    message = Message(N_("%(counts)s%(kept)s%(gone)s"), counts=Message(
+        N_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(skipped)s skipped"),
+        created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
+        skipped=counts["skipped"]),
+        kept=Message(N_("; %(n)s kept fields edited here"), n=report.kept_by_hand) if report.kept_by_hand else "",
+        gone=Message(N_("; %(n)s no longer in the source (kept here: review them)"), n=len(gone)) if gone else "")
     return Outcome(name, True, message, import_id=import_id, counts=dict(counts), kept_by_hand=report.kept_by_hand,
                    gone=gone[:LISTED], gone_count=len(gone))

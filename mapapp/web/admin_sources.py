@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from .. import catalogue
 from ..catalogue import syncsources
 from ..importing import jobs, sync
+from ..translate import N_, Message, from_data, translated
 from .auth import role_required
 from .db import get_db
+from .i18n import current_language
 
 bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
 
@@ -33,9 +35,9 @@ def index():
                 sync.check_source(name, form.get("url", "").strip(), form.get("format", "auto"),
                                   form.get("status", "draft"))
                 if project and not catalogue.project_exists(db, project):
-                    raise sync.SyncError(f"no project '{project}'")
+                    raise sync.SyncError(Message(N_("no project '%(project)s'"), project=project))
             except sync.SyncError as e:
-                error = str(e)
+                error = translated(e.args[0], current_language())
             else:
                 with catalogue.write_transaction(db):
                     syncsources.save_source(db, name=name, url=form["url"].strip(), fmt=form.get("format", "auto"),
@@ -44,13 +46,18 @@ def index():
                 return redirect(url_for("sources.index"))
         elif action == "run":
             outcome = sync.run(current_app.config["DATABASE"], name, current_app.config)
-            flash(f"{name}: {outcome.message}")
+            flash(f"{name}: {translated(outcome.message, current_language())}")
             return redirect(url_for("sources.index"))
         elif action == "remove":
             with catalogue.write_transaction(db):
                 syncsources.remove_source(db, name)
             flash(_("Source %(name)s forgotten; its organisations stay.", name=name))
             return redirect(url_for("sources.index"))
-    return render_template("admin/sources.html", sources=syncsources.sources(db), formats=sync.FORMATS,
+    listed = syncsources.sources(db)
+    for source in listed:  # what the last run said, in the staff member's language
+        if source["last_outcome"]:
+            source["last_outcome"]["message"] = translated(from_data(source["last_outcome"]["message"]),
+                                                           current_language())
+    return render_template("admin/sources.html", sources=listed, formats=sync.FORMATS,
                            projects=catalogue.project_slugs(db), mappings=sorted(jobs.saved_mappings(db)),
                            error=error), 400 if error else 200
