@@ -83,16 +83,16 @@ def list_rows(found: numbers.Insights, lang: str) -> dict[str, tuple[tuple[str, 
 
 
 class VersionCache:
-    """Results keyed by the catalogue's version (and what was asked): a new version
-    forgets the old ones; at most ``size`` are kept."""
+    """Results keyed by the catalogue's version (any value that changes with it) and what was
+    asked: a new version forgets the old ones; at most ``size`` are kept."""
 
     def __init__(self, size: int = 256):
         self.size = size
-        self.version: int | None = None
+        self.version: object = None
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, version: int, key: tuple, make):
+    def get(self, version: object, key: tuple, make):
         with self.lock:
             if version != self.version:
                 self.version, self.items = version, OrderedDict()

@@ -3,7 +3,9 @@ as PNG, SVG or CSV, a project's page and its PDF report. Staff may include draft
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+import hashlib
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
 from .. import catalogue
@@ -30,19 +32,26 @@ def _statuses() -> tuple[str, ...]:
     return ("published",)
 
 
+def _version() -> tuple:
+    """What the cached figures and pictures are valid for: this catalogue (a process may serve
+    another, tests do), at this version, changed at that time (a restored backup has the same
+    version number)."""
+    return (current_app.config["DATABASE"], *catalogue.last_change(get_db()))
+
+
 def _km() -> int:
     return whole_number(request.args.get("km"), "km", default=numbers.DEFAULT_KM, low=1, high=numbers.MAX_KM)
 
 
 def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> numbers.Insights:
     db = get_db()
-    return _FIGURES.get(catalogue.version(db), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
+    return _FIGURES.get(_version(), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
                         lambda: numbers.compute(db, filters, km=km, statuses=statuses, columns=map_index().get(db)))
 
 
 def _project_figures(slug: str, lang: str, statuses: tuple[str, ...]) -> report.ProjectFigures:
     db = get_db()
-    figures = _FIGURES.get(catalogue.version(db), ("project", slug, lang, statuses),
+    figures = _FIGURES.get(_version(), ("project", slug, lang, statuses),
                            lambda: report.project_figures(db, slug, lang, statuses=statuses,
                                                           columns=map_index().get(db)))
     if figures is None:
@@ -95,9 +104,8 @@ def project_chart(slug: str, name: str, fmt: str):
     lang = current_language()
     figures = _project_figures(slug, lang, statuses)
     if name == "report" and fmt == "pdf":
-        db = get_db()
         try:
-            body = _PICTURES.get(catalogue.version(db), ("report", slug, lang, statuses),
+            body = _PICTURES.get(_version(), ("report", slug, lang, statuses),
                                  lambda: report.pdf(render_report(figures)))
         except report.ReportError as e:
             raise ServiceUnavailable(str(e)) from e
@@ -124,9 +132,8 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
         body = views.csv_of(charts.Chart(name, "bars", name, headings, tuple(rows)))
     elif name in chart_names:
         chart = views.charts_of(found, lang, names=(name,))[name]
-        db = get_db()
         titled = request.args.get("titled") != "0"  # the pages give the title above the picture
-        body = _PICTURES.get(catalogue.version(db), (*key, titled), lambda: views.csv_of(chart) if fmt == "csv"
+        body = _PICTURES.get(_version(), (*key, titled), lambda: views.csv_of(chart) if fmt == "csv"
                              else charts.draw(chart, fmt, titled=titled))
     else:
         abort(404)
@@ -138,7 +145,8 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
 
 def _cacheable(response: Response) -> Response:
     """Kept by the browser, asked again with the catalogue's version as validator."""
-    response.set_etag(f"v{catalogue.version(get_db())}-{current_language()}-{_statuses()[0]}")
+    stamp = hashlib.sha1(repr(_version()).encode(), usedforsecurity=False).hexdigest()[:16]
+    response.set_etag(f"{stamp}-{current_language()}-{_statuses()[0]}")
     response.headers["Cache-Control"] = "private, no-cache" if current_user.is_authenticated else "public, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)
