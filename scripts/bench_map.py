@@ -294,11 +294,7 @@ def main() -> None:
     parser.add_argument("--browser-only", action="store_true", help="only the Chromium measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(args.db) if args.db else Path(tmp) / "bench.db"
-        if not db_path.exists():
-            started = time.perf_counter()
-            synthetic.build(db_path, args.size)
-            print(f"built a synthetic catalogue of {args.size:,} in {time.perf_counter() - started:.1f} s")
+        db_path = synthetic.catalogue_at(args.db, args.size, tmp)
         cache = Path(tmp) / "cache"
         if args.browser_only:
             return bench_browser(db_path, cache)

@@ -66,11 +66,7 @@ def main() -> None:
     parser.add_argument("--selections", type=int, default=20, help="random filter combinations to time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(args.db) if args.db else Path(tmp) / "bench.db"
-        if not db_path.exists():
-            started = time.perf_counter()
-            synthetic.build(db_path, args.size)
-            print(f"built a synthetic catalogue of {args.size:,} in {time.perf_counter() - started:.1f} s")
+        db_path = synthetic.catalogue_at(args.db, args.size, tmp)
         db = catalogue.connect(db_path)
         print(f"{catalogue.organisation_count(db):,} organisations")
         rng = random.Random(3)

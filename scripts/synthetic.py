@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,17 @@ def build(path: Path, n: int, seed: int = 42) -> None:
         catalogue.bulk_insert(db, items, catalogue.all_slugs(db))
     db.execute("ANALYZE")
     db.close()
+
+
+def catalogue_at(db: str | None, size: int, folder: str | Path) -> Path:
+    """The benchmarks' catalogue: ``db`` (made if missing), else a new one in ``folder``;
+    building one says how long it took."""
+    path = Path(db) if db else Path(folder) / "bench.db"
+    if not path.exists():
+        started = time.perf_counter()
+        build(path, size)
+        print(f"built a synthetic catalogue of {size:,} in {time.perf_counter() - started:.1f} s")
+    return path
 
 
 if __name__ == "__main__":
