@@ -3,12 +3,13 @@ the chunks end (duplicates, slugs, report rows, a broken line late in the file).
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from support import make_org
 
 from mapapp import catalogue
-from mapapp.importing import importer, readers
+from mapapp.importing import importer, readers, reading
 from mapapp.importing.report import RowLog
 from mapapp.mapdata.geocode import Chain
 
@@ -28,16 +29,17 @@ def write(path, rows, header=("name", "city", "country", "lat", "lon")):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 7)
     monkeypatch.setattr(RowLog, "MEMORY_ROWS", 5)  # the row outcomes go to the temporary file too
 
 
-def test_chunk_boundaries_change_nothing_a_person_sees(db, tmp_path, small_chunks):
+@pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
+def test_chunk_boundaries_change_nothing_a_person_sees(db, tmp_path, small_chunks, second_process):
     make_org(db, "Coop 3", city="Lyon", country="FR", lat=45.76, lon=4.83)
     rows = [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(40)]
     rows.append(("Coop 2", "Lyon", "FR", 45.76, 4.83))  # row 42: the same as row 4, chunks earlier
     rows.append(("Coop 5", "Gent", "BE", 51.05, 3.72))  # same name elsewhere: a second slug
-    report = run(db, write(tmp_path / "many.csv", rows))
+    report = run(db, write(tmp_path / "many.csv", rows), second_process=second_process)
     assert report.counts["created"] == 41 and report.counts["skipped"] == 1
     assert any(i.row == 42 and "same organisation as row 4" in i.message for i in report.issues)
     outcomes = list(report.rows)
@@ -65,6 +67,45 @@ def test_a_broken_line_late_in_the_file_imports_nothing(db, tmp_path, small_chun
     finally:
         readers.csv.field_size_limit(readers.MAX_CELL_BYTES)
     assert [o["name"] for o in catalogue.duplicate_candidates(db)] == ["Already here"]
+
+
+def test_a_broken_line_found_by_the_second_process_imports_nothing(db, tmp_path, small_chunks):
+    make_org(db, "Already here")
+    path = write(tmp_path / "broken.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(30)])
+    with path.open("a", encoding="utf-8") as f:  # a quote left open swallows more than a cell may hold
+        f.write('"Coop open quote,Lyon,FR,45.7,4.8\n' + "x" * (readers.MAX_CELL_BYTES + 1) + "\n")
+    with pytest.raises(importer.ImportFailed, match="broken.csv, line 3[0-9]: .*check the quotes"):
+        run(db, path, second_process=True)
+    assert [o["name"] for o in catalogue.duplicate_candidates(db)] == ["Already here"]
+
+
+def test_a_second_process_that_dies_imports_nothing_and_says_so(db, tmp_path, small_chunks, monkeypatch):
+    make_org(db, "Already here")
+    path = write(tmp_path / "rows.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(30)])
+    monkeypatch.setattr(reading.sys, "executable", "/bin/false")  # exits at once, saying nothing
+    with pytest.raises(importer.ImportFailed, match=r"the process reading rows.csv stopped .*\(exit code 1\); "
+                                                    "nothing was imported"):
+        run(db, path, second_process=True)
+    assert catalogue.organisation_count(db) == 1
+
+
+def test_an_import_that_fails_stops_its_second_process(db, tmp_path, small_chunks, monkeypatch):
+    started = []
+    real_popen = reading.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    def fail(done, total):
+        if done >= 14:
+            raise KeyboardInterrupt  # Ctrl-C half-way through
+    monkeypatch.setattr(reading.subprocess, "Popen", popen)
+    path = write(tmp_path / "rows.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(300)])
+    with pytest.raises(KeyboardInterrupt):
+        run(db, path, second_process=True, progress=fail)
+    assert len(started) == 1 and started[0].poll() is not None  # not left running
+    assert catalogue.organisation_count(db) == 0
 
 
 def test_cells_beyond_the_header_after_the_rows_read_ahead_are_reported(db, tmp_path, monkeypatch):
@@ -103,7 +144,7 @@ def test_row_outcomes_kept_in_the_temporary_file_read_back_by_position(monkeypat
 def test_the_cycle_collector_is_off_only_while_an_import_runs(db, tmp_path, monkeypatch):
     import gc
 
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 5)
     monkeypatch.setattr(importer, "COLLECT_EVERY_ROWS", 10)
     passes, states = [], []
     real_collect = gc.collect
@@ -119,3 +160,54 @@ def test_the_cycle_collector_is_off_only_while_an_import_runs(db, tmp_path, monk
     with pytest.raises(importer.ImportFailed):
         run(db, bad)
     assert gc.isenabled()  # a refused file turns it back on too
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _workbook(tmp_path, suffix):
+    """The French fixture saved as a workbook with a cover sheet before the table."""
+    rows = list(csv.reader((FIXTURES / "french_headers.csv").open(encoding="utf-8"), delimiter=";"))
+    path = tmp_path / f"french{suffix}"
+    if suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        book.active.title = "Cover"
+        book.active.append(["Organisations visited in 2025"])
+        sheet = book.create_sheet("Organisations")
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["french_excel.csv", "french_headers.csv", "osm_keys.csv", "utf8_bom.csv",
+                                  "ica_youth_coops.csv", "export.geojson", "french.xlsx"])
+def test_a_second_process_reads_a_file_as_this_one_does(tmp_path, name):
+    path = FIXTURES / name if (FIXTURES / name).exists() else _workbook(tmp_path, Path(name).suffix)
+    outcomes = []
+    for second in (False, True):
+        db = catalogue.connect(tmp_path / f"{second}.db")
+        report = run(db, path, second_process=second)
+        stored = [(o["slug"], o["name"], o["city"], o["country"], o["lat"], o["lon"], o["website"])
+                  for o in db.query("SELECT * FROM organisations ORDER BY id")]
+        rows = [(o.row, o.name, o.action, o.slug, o.precision) for o in report.rows]
+        outcomes.append((report.summary(max_issues=500), rows, report.notes, report.details, stored))
+        db.close()
+    assert outcomes[0][4], "the fixture imports organisations"
+    if name.endswith(".xlsx"):
+        assert "read sheet 'Organisations' of 2 (Cover, Organisations)" in outcomes[0][2]
+    assert outcomes[1] == outcomes[0]
+
+
+def test_large_files_are_read_by_a_second_process(tmp_path):
+    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
+    small.write_text("name\nCoop\n", encoding="utf-8")
+    with large.open("wb") as f:
+        f.truncate(reading.SECOND_PROCESS_BYTES["csv"])
+    spec = reading.ReadSpec()
+    assert not reading.second_process_pays(small, spec)
+    assert reading.second_process_pays(large, spec)
+    # A preview of a few rows reads them faster than a process starts.
+    assert not reading.second_process_pays(large, reading.ReadSpec(max_rows=50))

@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import catalogue
 from ..catalogue import audit
 from ..catalogue import contributions as store
-from ..importing.importer import check_record
+from ..importing.rows import check_record
 from ..importing.normalise import parse_email
 from ..mail import Mailer, MailError
 from ..translate import N_, Message

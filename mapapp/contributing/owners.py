@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from .. import catalogue, vocab
 from ..catalogue import audit, owners
 from ..catalogue import contributions as store
-from ..importing.importer import check_record
+from ..importing.rows import check_record
 from ..mail import MailError
 from ..translate import N_, Message
 from . import letters

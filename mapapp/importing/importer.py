@@ -1,8 +1,9 @@
 """Spreadsheet or GeoJSON file → validated organisations → the catalogue, with a report.
 
-The file streams through in chunks of rows: each chunk is read and checked, its
-organisations located through the geocoder chain, then written, before the next is
-read, so memory holds one chunk, never the whole file. By default everything is
+The file streams through in chunks of rows: each chunk is read and checked (``rows``,
+by a second process for a large file: see ``reading``), its organisations located
+through the geocoder chain, then written, so memory holds a few chunks, never the whole
+file. By default everything is
 written in one transaction, which a dry run rolls back: a crash, Ctrl-C or a broken
 line late in the file leaves the catalogue as it was. With ``batch_size`` (imports from the browser) rows are
 committed in batches, so that staff edits are not locked out for the whole import;
@@ -14,43 +15,26 @@ nothing.
 from __future__ import annotations
 
 import gc
-import itertools
 import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
-from ..mapdata.geocode import Address, Chain, Location, Outcome
+from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, readers
-from .normalise import (
-    clean_multiline,
-    clean_text,
-    is_placeholder,
-    looks_mangled,
-    parse_country,
-    parse_email,
-    parse_latlon,
-    parse_number,
-    parse_phone,
-    parse_postcode,
-    parse_term,
-    parse_terms,
-    parse_website,
-)
-from .readers import ReadError, read_table
+from . import columns, readers, reading
+from .reading import ImportFailed
 from .report import Report, RowOutcome
+from .rows import Candidate, Checked
 
 DUPLICATE_DISTANCE_KM = 1.0
-MAX_NAME_LENGTH = 300
 # How to map a column, said the way the person importing can do it.
 _HOW_TO_MAP = {
     "cli": {"unknown": N_("map it to a field in a mapping file (--mapping) or list it under 'ignore'"),
@@ -61,10 +45,6 @@ _HOW_TO_MAP = {
                 "name": N_("choose 'name' for it in the list of columns"),
                 "sheet": N_("to import another sheet, save it as a file of its own and upload that")},
 }
-# The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
-_TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
-                          r"ogolem|συνολο|συνολα)( |$)")
-_PLACE_FIELDS = ("street", "city", "postcode", "email", "website", "phone", "lat", "lon", "latlon")
 LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
 SAMPLES = 10
@@ -72,10 +52,6 @@ SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "em
                  "geo_precision", "status")
 EMPTY_RELATED = {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}
 NEW_DEFAULTS = {"relation": "other", "lat": None, "lon": None, "geo_precision": None, "geo_source": None}
-
-
-class ImportFailed(Exception):
-    """The file as a whole cannot be imported; the message says what to fix."""
 
 
 class _DryRun(Exception):
@@ -102,19 +78,7 @@ class Options:
     on_revert: object = None  # called (db) inside the transaction that takes a failed import back
     where: str = "cli"  # "cli" or "browser": how messages tell a person to map a column
     keep_hand_edits: bool = False  # a sync: fields people edited here are not overwritten from the file
-
-
-@dataclass
-class Candidate:
-    """One valid row, ready to be located and written."""
-
-    row: int
-    key: str
-    values: dict
-    related: dict  # only the kinds whose column is in the file
-    address: Address
-    rejected: set[str] = field(default_factory=set)
-    outcome: Outcome | None = None
+    second_process: bool | None = None  # read and check in a second process (None: for large files)
 
 
 @dataclass
@@ -131,8 +95,10 @@ class Preview:
 def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain) -> Report:
     """Import ``path`` into the catalogue and return the report."""
     path = Path(path)
-    table, plan = _read(db, path, options)
-    return _import(db, path, table, plan, options, chain)
+    _check_options(db, options)
+    size = _ChunkSize(options)
+    with _open(path, options, size) as file:
+        return _import(db, path, file, options, chain, size)
 
 
 def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain, *,
@@ -142,52 +108,57 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     ``ImportFailed`` only when the file cannot be read at all."""
     path = Path(path)
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
-    table, plan = _read(db, path, options)
-    try:
-        report = _import(db, path, table, plan, options, chain)
-    except ImportFailed as e:
-        return Preview(table.headers, plan, None, str(e))
-    return Preview(table.headers, plan, report)
+    _check_options(db, options)
+    size = _ChunkSize(options)
+    with _open(path, options, size) as file:
+        try:
+            report = _import(db, path, file, options, chain, size)
+        except ImportFailed as e:
+            return Preview(file.table.headers, file.plan, None, str(e))
+        return Preview(file.table.headers, file.plan, report)
 
 
-def _read(db: sqlite_utils.Database, path: Path, options: Options):
-    """The file's table (its rows still to be read) and column plan, once the options are checked."""
+def _check_options(db: sqlite_utils.Database, options: Options) -> None:
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
     if options.project and not catalogue.project_exists(db, options.project):
         known = ", ".join(catalogue.project_slugs(db)) or "none yet"
         raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
                            "create it with: mapapp create-project SLUG --name NAME")
-    try:
-        if isinstance(options.mapping, dict):
-            mapping = columns.check_mapping(options.mapping, "the mapping")
-        else:
-            mapping = columns.load_mapping(options.mapping) if options.mapping else None
-        table = read_table(path, sheet=options.sheet, encoding=options.encoding,
-                           delimiter=options.delimiter, score_header=columns.score_header)
-    except (ReadError, columns.MappingError) as e:
-        raise ImportFailed(str(e)) from None
-    if mapping is None:
-        known = columns.recognise_format(table.headers)
-        if known:
-            mapping = known.mapping
-            table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
-                                          "mapping was applied"), title=known.title))
-    return table, columns.plan_columns(table.headers, mapping)
 
 
-# Rows read, checked, located and written together. The import streams: memory holds one
-# chunk of rows (and what identifies each row already seen), never the whole file.
-CHUNK_ROWS = 5000
+class _ChunkSize:
+    """Rows for the next chunk: CHUNK_ROWS, or for batched imports about a second of writing."""
+
+    def __init__(self, options: Options):
+        self.rows = options.batch_size if _batched(options) else reading.CHUNK_ROWS
+
+    def __call__(self) -> int:
+        return self.rows
 
 
-def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPlan, options: Options,
-            chain: Chain) -> Report:
+def _batched(options: Options) -> bool:
+    return bool(options.batch_size) and not options.dry_run
+
+
+def _open(path: Path, options: Options, size: _ChunkSize):
+    """The file opened for reading and checking: by a second process when it is large and
+    written in one transaction (batched imports size their chunks as they go)."""
+    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows)
+    second = options.second_process
+    if second is None:
+        second = not _batched(options) and reading.second_process_pays(path, spec)
+    return reading.open_checked(path, spec, size, second_process=second and not _batched(options))
+
+
+def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, options: Options,
+            chain: Chain, size: _ChunkSize) -> Report:
+    table, plan = file.table, file.plan
     source = options.source or catalogue.slugify(path.stem)
     report = Report(file=path.name, source=source, dry_run=options.dry_run)
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
-    if len(getattr(table, "sheets", None) or []) > 1 and options.sheet is None:
+    if len(table.sheets) > 1 and options.sheet is None:
         report.notes.append(map_it["sheet"])
     for header in plan.unknown:
         report.add(None, header, "warning", Message(N_("column not recognised, so not imported; %(how)s"),
@@ -201,13 +172,10 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
             N_("no column holds the organisations' names; the headers are: %(headers)s. "
                "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
             headers=", ".join(table.headers), how=map_it["name"]))
-    run = _Run(db, options, chain, report, source)
-    rows = rest = iter(table.rows)
-    if options.max_rows is not None:
-        rows = itertools.islice(rows, options.max_rows)
-    checked = _non_empty(_Validator(table, plan, report).chunks(rows, run.next_size), path)
+    run = _Run(db, options, chain, report, source, size)
+    checked = _non_empty(file.chunks(report), path)
     with _no_cycle_collection():
-        if options.batch_size and not options.dry_run:
+        if _batched(options):
             run.in_batches(checked)
         else:
             try:
@@ -217,16 +185,14 @@ def _import(db: sqlite_utils.Database, path: Path, table, plan: columns.ColumnPl
                         raise _DryRun
             except _DryRun:
                 pass
-    total = run.rows_read
-    if options.max_rows is not None:
-        total += sum(1 for _ in rest)
-        if total > run.rows_read:
-            report.notes.append(Message(N_("only the first %(n)s of %(total)s rows were checked"),
-                                        n=options.max_rows, total=total))
-    for number in table.overflow[:1]:
+    total = run.rows_read + file.unread
+    if total > run.rows_read:
+        report.notes.append(Message(N_("only the first %(n)s of %(total)s rows were checked"),
+                                    n=options.max_rows, total=total))
+    for number in file.overflow[:1]:
         report.add(number, Message(readers.EXTRA_HEADER), "warning", Message(N_(
             "%(n)s row(s) from row %(row)s have cells beyond the last header; those cells were not imported"),
-            n=len(table.overflow), row=number))
+            n=len(file.overflow), row=number))
     report.details = _describe(table, total)
     if options.progress:
         options.progress(run.rows_read, run.rows_read)
@@ -280,29 +246,15 @@ def _describe(table, rows: int) -> str:
     return f"GeoJSON, {rows} features"
 
 
-@dataclass
-class Checked:
-    """One chunk of rows, read and checked: what the write phase takes in."""
-
-    rows: int  # rows read (including those skipped)
-    candidates: list[Candidate]
-    skipped: list[RowOutcome]
-    consumed: float  # how much of the file has been read, 0 to 1
-
-
 class _Run:
     """One import going through the file chunk by chunk: each chunk's rows are checked,
     located and written before the next chunk is taken."""
 
-    def __init__(self, db, options: Options, chain: Chain, report: Report, source: str):
+    def __init__(self, db, options: Options, chain: Chain, report: Report, source: str, size: _ChunkSize):
         self.db, self.options, self.chain, self.report, self.source = db, options, chain, report, source
         self.context = _WriteContext.prepare(db, options, source)
         self.rows_read, self.consumed, self.collected_at = 0, 0.0, 0
-        self.size = options.batch_size if options.batch_size and not options.dry_run else CHUNK_ROWS
-
-    def next_size(self) -> int:
-        """Rows for the next chunk (batched imports size them to about a second of writing)."""
-        return self.size
+        self.size = size
 
     def progress(self, done: int) -> None:
         """Rows done, against the file's estimated rows (from how much of it was read)."""
@@ -355,289 +307,14 @@ class _Run:
                 committed = len(report.changes)
                 report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
                 took = time.monotonic() - began
-                self.size = max(1, min(4 * self.size, int(self.size * BATCH_SECONDS / max(took, 1e-3))))
+                rows = self.size.rows
+                self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(took, 1e-3))))
                 self.progress(self.rows_read)
                 self.collect()
                 time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
         except BaseException:
             revert(self.db, report.changes[:committed], after=options.on_revert)
             raise
-
-
-# -- phase 1: validation -------------------------------------------------------------
-
-
-class _Validator:
-    """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
-
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report):
-        self.table, self.plan, self.report = table, plan, report
-        self.present = set(plan.fields.values())
-        self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
-        self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
-        self.seen: dict[str, int] = {}
-
-    def chunks(self, rows, size):
-        """``Checked`` chunks of ``size()`` rows each (asked again before each chunk)."""
-        rows = iter(rows)
-        while True:
-            try:
-                part = list(itertools.islice(rows, size()))
-            except ReadError as e:  # found late in the file: nothing of it is kept
-                raise ImportFailed(e.args[0] if e.args else str(e)) from None
-            if not part:
-                return
-            candidates, skipped = self.chunk(part)
-            _check_points_in_bulk(candidates)
-            yield Checked(len(part), candidates, skipped, self.table.consumed())
-
-    def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
-        report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
-        fields = list(self.plan.fields.items())
-        candidates: list[Candidate] = []
-        skipped: list[RowOutcome] = []
-        for number, cells in rows:
-            raw = {f: cells[i] for i, f in fields}
-            if _is_total_row(raw):
-                report.add(number, header_of["name"], "warning", Message(
-                    N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
-                    name=clean_text(raw["name"])))
-                skipped.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
-                continue
-            if len(raw.get("name", "")) > MAX_NAME_LENGTH:
-                report.add(number, header_of["name"], "error", Message(
-                    N_("the name has %(n)s characters (at most %(max)s): a quote left open in the file may have "
-                       "joined the rows after it; row skipped"), n=f"{len(raw['name']):,}", max=MAX_NAME_LENGTH))
-                skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
-                continue
-            warnings: list[tuple[str, str]] = []
-            candidate = _validate_row(number, raw, self.present, points.get(number) if points else None,
-                                      warnings, self.translated)
-            for fld, message in warnings:
-                report.add(number, header_of.get(fld, fld), "warning", message)
-            if candidate is None:
-                name = clean_text(raw.get("name", ""))
-                report.add(number, header_of["name"], "error",
-                           Message(N_("no organisation name (empty or a placeholder such as 'n/a'); row skipped")))
-                skipped.append(RowOutcome(number, name, "skipped"))
-                continue
-            if candidate.key in seen:
-                report.add(number, "", "error", Message(
-                    N_("same organisation as row %(row)s (same reference, or same name, city and country); "
-                       "row skipped"), row=seen[candidate.key]))
-                skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
-                continue
-            seen[candidate.key] = number
-            candidates.append(candidate)
-        return candidates, skipped
-
-
-def _is_total_row(raw: dict) -> bool:
-    """A row named like a sum ("Total", "Totaux : 42") that says nothing of a place or contact."""
-    return bool(_TOTAL_WORDS.match(fold(raw.get("name", ""))[:40])) and not any(
-        clean_text(raw.get(f, "")) for f in _PLACE_FIELDS)
-
-
-def _validate_row(number: int, raw: dict, present: set[str], point, warnings,
-                  translated: list[str]) -> Candidate | None:
-    """One row: its fields, related items and location, each checked (``warnings``
-    collects what was corrected or refused); None without a usable name."""
-    row = _Row(raw, present, warnings)
-    name = row.text("name")
-    if not name:
-        return None
-    values, country = _fields(row, name)
-    related = _related(row, values, translated)
-    lat, lon = _location(row, point)
-    ref = row.text("ref") if "ref" in present else ""
-    key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
-    values["source_ref"] = key
-    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, row.rejected)
-
-
-@dataclass
-class RecordCheck:
-    """One organisation typed into a form, checked by the rules that check a file's rows."""
-
-    values: dict  # the organisation's own columns, cleaned
-    related: dict  # themes, needs, offers, translated descriptions
-    problems: dict[str, str]  # field → what to fix (the field was refused)
-    notes: list[str]  # what was corrected or left out, for the person to check
-
-
-# The longest text a form may send per field (a file's cells have their own checks).
-_FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
-
-
-def check_record(raw: dict[str, str]) -> RecordCheck:
-    """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
-    a row: the one validation of organisations, for files and forms alike."""
-    limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
-    too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
-                for f, v in raw.items() if len(v or "") > limits[f]}
-    if too_long:
-        return RecordCheck({}, {}, too_long, [])
-    present = set(raw)
-    translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
-    warnings: list[tuple[str, str]] = []
-    candidate = _validate_row(1, raw, present, None, warnings, translated)
-    if candidate is None:
-        return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
-                           [m for _, m in warnings])
-    problems: dict[str, str] = {}
-    notes: list[str] = []
-    for fld, message in warnings:
-        if fld in candidate.rejected:
-            problems.setdefault(fld, message)
-        else:
-            notes.append(message)
-    values = {k: v for k, v in candidate.values.items() if k != "source_ref"}
-    if values.get("lat") is None and candidate.address.lat is not None:
-        values.update(lat=candidate.address.lat, lon=candidate.address.lon)
-    return RecordCheck(values, candidate.related, problems, notes)
-
-
-class _Row:
-    """A row's raw cells, with the warnings and refused fields found while reading them."""
-
-    def __init__(self, raw: dict, present: set[str], warnings: list):
-        self.raw, self.present, self.warnings = raw, present, warnings
-        self.rejected: set[str] = set()
-
-    def text(self, name: str) -> str:
-        value = clean_text(self.raw.get(name, ""))
-        return "" if is_placeholder(value) else value
-
-    def warn(self, fld: str, message: str | None, *, reject: bool = True) -> None:
-        if message:
-            self.warnings.append((fld, message))
-            if reject:
-                self.rejected.add(fld)
-
-
-def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
-    """The organisation's own columns, cleaned; and its country."""
-    raw, present, warn = row.raw, row.present, row.warn
-    values: dict = {"name": name}
-    for fld in ("name", "street", "city", "region"):
-        if looks_mangled(raw.get(fld, "") or ""):
-            warn(fld, Message(N_("'%(text)s' seems to have lost letters such as accents or apostrophes "
-                                 "(shown as '?'); fix the file's encoding or map a cleaner column"),
-                              text=clean_text(raw[fld])), reject=False)
-    country, problem = parse_country(raw.get("country", ""))
-    warn("country", problem)
-    if "country" in present:
-        values["country"] = country
-    street = row.text("street")
-    number_text = row.text("house_number")
-    if number_text and number_text.lower() not in street.lower():
-        street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
-    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region")),
-                       ("legal_form", row.text("legal_form"))):
-        if fld in present or (fld == "street" and "house_number" in present):
-            values[fld] = value
-    if "postcode" in present:
-        values["postcode"], problem = parse_postcode(raw.get("postcode", ""), country)
-        warn("postcode", problem, reject=problem is not None and not values["postcode"])
-    if "website" in present:
-        values["website"], problem = parse_website(raw.get("website", ""))
-        warn("website", problem)
-    if "email" in present:
-        values["email"], problem = parse_email(raw.get("email", ""))
-        warn("email", problem, reject=not values["email"])
-    if "phone" in present:
-        values["phone"], problem = parse_phone(raw.get("phone", ""))
-        warn("phone", problem)
-    for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
-        if fld in present:
-            code, problem = parse_term(raw.get(fld, ""), vocabulary)
-            warn(fld, problem and Message(N_("%(field)s %(problem)s"),
-                                          field=Message(columns.FIELD_LABELS[fld]), problem=problem))
-            values[fld] = code or ("other" if fld == "relation" else None)
-    if "description" in present:
-        values["description"] = clean_multiline(raw.get("description", ""))
-        if is_placeholder(values["description"]):
-            values["description"] = ""
-    return values, country
-
-
-def _related(row: _Row, values: dict, translated: list[str]) -> dict:
-    """Themes, needs, offers and translated descriptions (only the kinds the file has)."""
-    raw, present, warn = row.raw, row.present, row.warn
-    related: dict = {}
-    if "themes" in present:
-        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
-        related["themes"] = codes
-        for piece in unknown:
-            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
-                                      "label; left out"), text=piece), reject=False)
-    for kind in ("needs", "offers"):
-        if kind in present:
-            related[kind], unknown = _parse_resources(raw.get(kind, ""))
-            for piece in unknown:
-                warn(kind, Message(N_("'%(text)s' is not one of the needs and offers (%(codes)s, …); left out"),
-                                   text=piece, codes=", ".join(vocab.resources().codes()[:4])), reject=False)
-    translations = {}
-    for fld in translated:
-        text_in_lang = clean_multiline(raw.get(fld, ""))
-        if text_in_lang and not is_placeholder(text_in_lang):
-            translations[fld.rsplit("_", 1)[1]] = text_in_lang
-    if translations:
-        related["descriptions"] = translations
-        if not values.get("description"):
-            values["description"] = translations.get("en") or next(iter(translations.values()))
-    return related
-
-
-def _location(row: _Row, point) -> tuple[float | None, float | None]:
-    """The coordinates the row gives (a GeoJSON point, lat/lon columns or one "lat, lon" cell)."""
-    raw, present, warn = row.raw, row.present, row.warn
-    lat = lon = None
-    if point is not None:
-        lat, lon = point
-    if "lat" in present or "lon" in present:
-        raw_lat, raw_lon = clean_text(raw.get("lat", "")), clean_text(raw.get("lon", ""))
-        given = [v for v in (raw_lat, raw_lon) if v and (v == "0" or not is_placeholder(v))]
-        if given:
-            lat, lon = parse_number(raw_lat), parse_number(raw_lon)
-            if lat is None or lon is None:
-                warn("lat", Message(N_("coordinates '%(lat)s', '%(lon)s' are not two decimal numbers; not used"),
-                                    lat=raw_lat, lon=raw_lon), reject=False)
-                lat = lon = None
-    if lat is None and "latlon" in present and row.text("latlon"):
-        lat, lon = parse_latlon(row.text("latlon"))
-        if lat is None:
-            warn("latlon", Message(N_("'%(text)s' is not 'latitude, longitude'; not used"),
-                                   text=row.text("latlon")), reject=False)
-    return lat, lon
-
-
-def _parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
-    """Needs or offers: ``funding: a small loan; premises`` → {code: detail}."""
-    found, unknown = _parse_resources_cached(str(cell or ""))
-    return dict(found), list(unknown)
-
-
-@lru_cache(maxsize=65536)
-def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
-    found: dict[str, str] = {}
-    unknown: list[str] = []
-    text = cell
-    if not text.strip() or is_placeholder(text):
-        return (), ()
-    for part in re.split(r"[;|\n]+", text):
-        label, sep, detail = part.partition(":")
-        if sep and not detail.startswith("//"):
-            codes, missing = parse_terms(label, "resources")
-            if len(codes) == 1 and not missing:
-                found[codes[0]] = clean_text(detail)[:200]
-                continue
-        codes, missing = parse_terms(part, "resources")
-        for code in codes:
-            found.setdefault(code, "")
-        unknown.extend(missing)
-    return tuple(found.items()), tuple(unknown)
 
 
 # -- phase 2: locating ---------------------------------------------------------------------
@@ -671,19 +348,6 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
             report.add(c.row, "country", "warning",
                        Message(N_("country set to %(country)s, where the coordinates lie"),
                                country=c.outcome.country))
-
-
-def _check_points_in_bulk(candidates: list[Candidate]) -> None:
-    """Mark the provided points that lie in their stated country, one call per country."""
-    by_country: dict[str, list[Address]] = {}
-    for c in candidates:
-        a = c.address
-        if a.lat is not None and a.lon is not None and a.country and geo.has_outline(a.country):
-            by_country.setdefault(a.country, []).append(a)
-    for country, addresses in by_country.items():
-        verdicts = geo.points_in_country(country, [a.lat for a in addresses], [a.lon for a in addresses])
-        for address, inside in zip(addresses, verdicts):
-            address.inside = inside
 
 
 # -- phase 3: writing ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from .. import accounts, catalogue, vocab
 from ..catalogue import contributions as store
 from ..catalogue import owners
 from ..contributing import flow
-from ..importing.importer import check_record
+from ..importing.rows import check_record
 from ..translate import translated
 from .auth import role_required
 from .db import get_db

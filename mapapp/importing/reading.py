@@ -1,0 +1,208 @@
+"""A file read and checked chunk by chunk, in this process or in a second one.
+
+Reading and checking a row is about half of an import's work, writing it to SQLite the
+other half. For a large file the rows are read and checked by a second process while
+this one locates and writes the chunk before: on two cores the import takes about as
+long as its slower half. Both ways run the same code (``stream``) and give the same
+chunks, issues and report; the second process only sends them over a pipe.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import pickle  # nosec B403 # only between the importer and the process it starts
+import subprocess  # nosec B404
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..translate import N_, Message
+from . import columns
+from .readers import ReadError, read_table
+from .report import Report
+from .rows import Checked, Validator
+
+# Rows read, checked, located and written together: memory holds a few chunks, never the file.
+CHUNK_ROWS = 5000
+# From these sizes a file is read by a second process (starting one costs about half a
+# second; smaller files are read faster than that here).
+SECOND_PROCESS_BYTES = {"csv": 4_000_000, "xlsx": 1_500_000, "ods": 1_000_000, "geojson": 8_000_000}
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be imported; the message says what to fix."""
+
+
+@dataclass
+class ReadSpec:
+    """How to read the file: the part of the import's options that reading needs (it
+    crosses to the second process, so it holds only plain values)."""
+
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    mapping: str | Path | dict | None = None
+    max_rows: int | None = None
+
+
+@dataclass
+class TableInfo:
+    """What is known of the file once its header is read."""
+
+    headers: list[str]
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, table) -> TableInfo:
+        return cls(list(table.headers), table.format, table.encoding, table.delimiter, table.sheet,
+                   list(table.sheets or []), list(table.notes))
+
+
+def open_table(path: Path, spec: ReadSpec):
+    """The file's table (its rows still to be read) and its column plan."""
+    try:
+        if isinstance(spec.mapping, dict):
+            mapping = columns.check_mapping(spec.mapping, "the mapping")
+        else:
+            mapping = columns.load_mapping(spec.mapping) if spec.mapping else None
+        table = read_table(path, sheet=spec.sheet, encoding=spec.encoding,
+                           delimiter=spec.delimiter, score_header=columns.score_header)
+    except (ReadError, columns.MappingError) as e:
+        raise ImportFailed(str(e)) from None
+    if mapping is None:
+        known = columns.recognise_format(table.headers)
+        if known:
+            mapping = known.mapping
+            table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
+                                          "mapping was applied"), title=known.title))
+    return table, columns.plan_columns(table.headers, mapping)
+
+
+def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tuple]:
+    """The file read and checked, as messages: ``("table", TableInfo, plan)`` first, then
+    ``("chunk", Checked, issues)`` for each ``size()`` rows, then ``("end", overflow,
+    rows not read)`` (rows past ``max_rows``; their cells beyond the last header)."""
+    table, plan = open_table(path, spec)
+    yield "table", TableInfo.of(table), plan
+    log = Report(file=path.name, source="")
+    rows = rest = iter(table.rows)
+    if spec.max_rows is not None:
+        rows = itertools.islice(rows, spec.max_rows)
+    try:
+        for checked in Validator(table, plan, log).chunks(rows, size):
+            yield "chunk", checked, log.issues
+            log.issues = []
+        unread = sum(1 for _ in rest) if spec.max_rows is not None else 0
+    except ReadError as e:  # found late in the file: nothing of it is kept
+        raise ImportFailed(e.args[0] if e.args else str(e)) from None
+    yield "end", list(table.overflow), unread
+
+
+class CheckedFile:
+    """An open file: its ``table`` and column ``plan``, its checked chunks (``chunks``),
+    and once they are all taken, ``overflow`` and ``unread`` (see ``stream``)."""
+
+    def __init__(self, messages: Iterator[tuple]):
+        self._messages = messages
+        _, self.table, self.plan = next(messages)
+        self.overflow: list[int] = []
+        self.unread = 0
+
+    def chunks(self, report: Report) -> Iterator[Checked]:
+        """The checked chunks; the problems found in each go into ``report`` before it is taken."""
+        for kind, *payload in self._messages:
+            if kind == "end":
+                self.overflow, self.unread = payload
+                return
+            checked, issues = payload
+            for issue in issues:
+                report.add(issue.row, issue.column, issue.level, issue.message)
+            yield checked
+
+
+def second_process_pays(path: Path, spec: ReadSpec) -> bool:
+    """Whether reading ``path`` in a second process is worth starting one."""
+    fmt = {".tsv": "csv", ".txt": "csv", ".xlsm": "xlsx", ".json": "geojson"}.get(
+        path.suffix.lower(), path.suffix.lower().lstrip("."))
+    limit = SECOND_PROCESS_BYTES.get(fmt)
+    if limit is None or (spec.max_rows is not None and spec.max_rows <= 2 * CHUNK_ROWS):
+        return False
+    try:
+        return path.stat().st_size >= limit
+    except OSError:
+        return False  # read_table says what is wrong with it
+
+
+@contextmanager
+def open_checked(path: Path, spec: ReadSpec, size: Callable[[], int], *, second_process: bool):
+    """The ``CheckedFile`` of ``path``, read here (chunks of ``size()`` rows, asked before
+    each) or by a second process (chunks of ``size()`` rows, asked once); ``ImportFailed``
+    when it cannot be read. The second process is stopped on leaving, whatever happened."""
+    messages = _from_second_process(path, spec, size()) if second_process else stream(path, spec, size)
+    try:
+        yield CheckedFile(messages)
+    finally:
+        messages.close()
+
+
+def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tuple]:
+    # A fresh interpreter running this module, not multiprocessing: spawning that way runs
+    # the caller's main script again (a script without a __main__ guard would import
+    # twice), and forking a web worker would copy its threads and open connections.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    process = subprocess.Popen(  # nosec B603 # this interpreter, this module, no shell
+        [sys.executable, "-c", f"from {__name__} import second_process; second_process()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        pickle.dump((str(path), spec, size), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        process.stdin.close()
+        while True:
+            try:
+                kind, *payload = pickle.load(process.stdout)  # nosec B301 # from the process started above
+            except EOFError:
+                code = process.wait()
+                raise ImportFailed(f"the process reading {path.name} stopped before the end of the file "
+                                   f"(exit code {code}); nothing was imported. Run the import again; if it "
+                                   "stops again, the machine may be short of memory") from None
+            if kind == "failed":
+                raise payload[0]
+            yield (kind, *payload)
+            if kind == "end":
+                return
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+
+
+def second_process() -> None:
+    """The second process: read what to read from standard input, write ``stream``'s
+    messages (or the error that stopped it) to standard output, pickled."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes to standard error, never into the messages
+    gc.disable()  # as in the importer (see importer._no_cycle_collection); the process is short-lived
+    path, spec, size = pickle.load(sys.stdin.buffer)  # nosec B301 # written by the importer that started us
+    try:
+        for message in stream(Path(path), spec, lambda: size):
+            pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    except BrokenPipeError:
+        return  # the importer stopped listening: it failed or was interrupted
+    except BaseException as e:  # noqa: BLE001 # sent to the importer, which raises it there
+        failure = e if isinstance(e, ImportFailed) else ImportFailed(
+            f"reading {Path(path).name} failed: {type(e).__name__}: {e}")
+        try:
+            pickle.dump(("failed", failure), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+        except OSError:
+            pass

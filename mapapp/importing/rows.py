@@ -1,0 +1,360 @@
+"""One row of a file, or one form, checked as an organisation: the one validation of
+organisations (``Validator`` for a file's rows chunk by chunk, ``check_record`` for a
+form). Nothing here reads the catalogue, so that a second process can check a large
+file's rows while the importer writes (see ``reading``)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .. import geo, vocab
+from ..mapdata.geocode import Address, Outcome
+from ..text import fold
+from ..translate import N_, Message
+from . import columns
+from .normalise import (
+    clean_multiline,
+    clean_text,
+    is_placeholder,
+    looks_mangled,
+    parse_country,
+    parse_email,
+    parse_latlon,
+    parse_number,
+    parse_phone,
+    parse_postcode,
+    parse_term,
+    parse_terms,
+    parse_website,
+)
+from .report import Report, RowOutcome
+
+MAX_NAME_LENGTH = 300
+# The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
+_TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
+                          r"ogolem|συνολο|συνολα)( |$)")
+_PLACE_FIELDS = ("street", "city", "postcode", "email", "website", "phone", "lat", "lon", "latlon")
+
+
+@dataclass
+class Candidate:
+    """One valid row, ready to be located and written."""
+
+    row: int
+    key: str
+    values: dict
+    related: dict  # only the kinds whose column is in the file
+    address: Address
+    rejected: set[str] = field(default_factory=set)
+    outcome: Outcome | None = None
+
+    def __reduce__(self):
+        # Chunks of candidates cross from the reading process to the importer: as flat
+        # tuples they pickle in a third of the time a dataclass's state takes.
+        a = self.address
+        return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
+                             a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome))
+
+
+def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
+               rejected, outcome) -> Candidate:
+    return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
+                     set(rejected), outcome)
+
+
+@dataclass
+class Checked:
+    """One chunk of rows, read and checked: what the write phase takes in."""
+
+    rows: int  # rows read (including those skipped)
+    candidates: list[Candidate]
+    skipped: list[RowOutcome]
+    consumed: float  # how much of the file has been read, 0 to 1
+
+
+class Validator:
+    """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
+
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report):
+        self.table, self.plan, self.report = table, plan, report
+        self.present = set(plan.fields.values())
+        self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
+        self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
+        self.seen: dict[str, int] = {}
+
+    def chunks(self, rows, size):
+        """``Checked`` chunks of ``size()`` rows each (asked again before each chunk); a
+        ``ReadError`` found late in the file comes through as it is."""
+        rows = iter(rows)
+        while True:
+            part = list(itertools.islice(rows, size()))
+            if not part:
+                return
+            candidates, skipped = self.chunk(part)
+            check_points_in_bulk(candidates)
+            yield Checked(len(part), candidates, skipped, self.table.consumed())
+
+    def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
+        report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
+        fields = list(self.plan.fields.items())
+        candidates: list[Candidate] = []
+        skipped: list[RowOutcome] = []
+        for number, cells in rows:
+            raw = {f: cells[i] for i, f in fields}
+            if is_total_row(raw):
+                report.add(number, header_of["name"], "warning", Message(
+                    N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
+                    name=clean_text(raw["name"])))
+                skipped.append(RowOutcome(number, clean_text(raw["name"]), "skipped"))
+                continue
+            if len(raw.get("name", "")) > MAX_NAME_LENGTH:
+                report.add(number, header_of["name"], "error", Message(
+                    N_("the name has %(n)s characters (at most %(max)s): a quote left open in the file may have "
+                       "joined the rows after it; row skipped"), n=f"{len(raw['name']):,}", max=MAX_NAME_LENGTH))
+                skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
+                continue
+            warnings: list[tuple[str, str]] = []
+            candidate = validate_row(number, raw, self.present, points.get(number) if points else None,
+                                      warnings, self.translated)
+            for fld, message in warnings:
+                report.add(number, header_of.get(fld, fld), "warning", message)
+            if candidate is None:
+                name = clean_text(raw.get("name", ""))
+                report.add(number, header_of["name"], "error",
+                           Message(N_("no organisation name (empty or a placeholder such as 'n/a'); row skipped")))
+                skipped.append(RowOutcome(number, name, "skipped"))
+                continue
+            if candidate.key in seen:
+                report.add(number, "", "error", Message(
+                    N_("same organisation as row %(row)s (same reference, or same name, city and country); "
+                       "row skipped"), row=seen[candidate.key]))
+                skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
+                continue
+            seen[candidate.key] = number
+            candidates.append(candidate)
+        return candidates, skipped
+
+
+def is_total_row(raw: dict) -> bool:
+    """A row named like a sum ("Total", "Totaux : 42") that says nothing of a place or contact."""
+    return bool(_TOTAL_WORDS.match(fold(raw.get("name", ""))[:40])) and not any(
+        clean_text(raw.get(f, "")) for f in _PLACE_FIELDS)
+
+
+def validate_row(number: int, raw: dict, present: set[str], point, warnings,
+                  translated: list[str]) -> Candidate | None:
+    """One row: its fields, related items and location, each checked (``warnings``
+    collects what was corrected or refused); None without a usable name."""
+    row = _Row(raw, present, warnings)
+    name = row.text("name")
+    if not name:
+        return None
+    values, country = _fields(row, name)
+    related = _related(row, values, translated)
+    lat, lon = _location(row, point)
+    ref = row.text("ref") if "ref" in present else ""
+    key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
+    values["source_ref"] = key
+    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
+    return Candidate(number, key, values, related, address, row.rejected)
+
+
+@dataclass
+class RecordCheck:
+    """One organisation typed into a form, checked by the rules that check a file's rows."""
+
+    values: dict  # the organisation's own columns, cleaned
+    related: dict  # themes, needs, offers, translated descriptions
+    problems: dict[str, str]  # field → what to fix (the field was refused)
+    notes: list[str]  # what was corrected or left out, for the person to check
+
+
+# The longest text a form may send per field (a file's cells have their own checks).
+_FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
+
+
+def check_record(raw: dict[str, str]) -> RecordCheck:
+    """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
+    a row: the one validation of organisations, for files and forms alike."""
+    limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
+    too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
+                for f, v in raw.items() if len(v or "") > limits[f]}
+    if too_long:
+        return RecordCheck({}, {}, too_long, [])
+    present = set(raw)
+    translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
+    warnings: list[tuple[str, str]] = []
+    candidate = validate_row(1, raw, present, None, warnings, translated)
+    if candidate is None:
+        return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
+                           [m for _, m in warnings])
+    problems: dict[str, str] = {}
+    notes: list[str] = []
+    for fld, message in warnings:
+        if fld in candidate.rejected:
+            problems.setdefault(fld, message)
+        else:
+            notes.append(message)
+    values = {k: v for k, v in candidate.values.items() if k != "source_ref"}
+    if values.get("lat") is None and candidate.address.lat is not None:
+        values.update(lat=candidate.address.lat, lon=candidate.address.lon)
+    return RecordCheck(values, candidate.related, problems, notes)
+
+
+class _Row:
+    """A row's raw cells, with the warnings and refused fields found while reading them."""
+
+    def __init__(self, raw: dict, present: set[str], warnings: list):
+        self.raw, self.present, self.warnings = raw, present, warnings
+        self.rejected: set[str] = set()
+
+    def text(self, name: str) -> str:
+        value = clean_text(self.raw.get(name, ""))
+        return "" if is_placeholder(value) else value
+
+    def warn(self, fld: str, message: str | None, *, reject: bool = True) -> None:
+        if message:
+            self.warnings.append((fld, message))
+            if reject:
+                self.rejected.add(fld)
+
+
+def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
+    """The organisation's own columns, cleaned; and its country."""
+    raw, present, warn = row.raw, row.present, row.warn
+    values: dict = {"name": name}
+    for fld in ("name", "street", "city", "region"):
+        if looks_mangled(raw.get(fld, "") or ""):
+            warn(fld, Message(N_("'%(text)s' seems to have lost letters such as accents or apostrophes "
+                                 "(shown as '?'); fix the file's encoding or map a cleaner column"),
+                              text=clean_text(raw[fld])), reject=False)
+    country, problem = parse_country(raw.get("country", ""))
+    warn("country", problem)
+    if "country" in present:
+        values["country"] = country
+    street = row.text("street")
+    number_text = row.text("house_number")
+    if number_text and number_text.lower() not in street.lower():
+        street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
+    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region")),
+                       ("legal_form", row.text("legal_form"))):
+        if fld in present or (fld == "street" and "house_number" in present):
+            values[fld] = value
+    if "postcode" in present:
+        values["postcode"], problem = parse_postcode(raw.get("postcode", ""), country)
+        warn("postcode", problem, reject=problem is not None and not values["postcode"])
+    if "website" in present:
+        values["website"], problem = parse_website(raw.get("website", ""))
+        warn("website", problem)
+    if "email" in present:
+        values["email"], problem = parse_email(raw.get("email", ""))
+        warn("email", problem, reject=not values["email"])
+    if "phone" in present:
+        values["phone"], problem = parse_phone(raw.get("phone", ""))
+        warn("phone", problem)
+    for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
+        if fld in present:
+            code, problem = parse_term(raw.get(fld, ""), vocabulary)
+            warn(fld, problem and Message(N_("%(field)s %(problem)s"),
+                                          field=Message(columns.FIELD_LABELS[fld]), problem=problem))
+            values[fld] = code or ("other" if fld == "relation" else None)
+    if "description" in present:
+        values["description"] = clean_multiline(raw.get("description", ""))
+        if is_placeholder(values["description"]):
+            values["description"] = ""
+    return values, country
+
+
+def _related(row: _Row, values: dict, translated: list[str]) -> dict:
+    """Themes, needs, offers and translated descriptions (only the kinds the file has)."""
+    raw, present, warn = row.raw, row.present, row.warn
+    related: dict = {}
+    if "themes" in present:
+        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
+        related["themes"] = codes
+        for piece in unknown:
+            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
+                                      "label; left out"), text=piece), reject=False)
+    for kind in ("needs", "offers"):
+        if kind in present:
+            related[kind], unknown = parse_resources(raw.get(kind, ""))
+            for piece in unknown:
+                warn(kind, Message(N_("'%(text)s' is not one of the needs and offers (%(codes)s, …); left out"),
+                                   text=piece, codes=", ".join(vocab.resources().codes()[:4])), reject=False)
+    translations = {}
+    for fld in translated:
+        text_in_lang = clean_multiline(raw.get(fld, ""))
+        if text_in_lang and not is_placeholder(text_in_lang):
+            translations[fld.rsplit("_", 1)[1]] = text_in_lang
+    if translations:
+        related["descriptions"] = translations
+        if not values.get("description"):
+            values["description"] = translations.get("en") or next(iter(translations.values()))
+    return related
+
+
+def _location(row: _Row, point) -> tuple[float | None, float | None]:
+    """The coordinates the row gives (a GeoJSON point, lat/lon columns or one "lat, lon" cell)."""
+    raw, present, warn = row.raw, row.present, row.warn
+    lat = lon = None
+    if point is not None:
+        lat, lon = point
+    if "lat" in present or "lon" in present:
+        raw_lat, raw_lon = clean_text(raw.get("lat", "")), clean_text(raw.get("lon", ""))
+        given = [v for v in (raw_lat, raw_lon) if v and (v == "0" or not is_placeholder(v))]
+        if given:
+            lat, lon = parse_number(raw_lat), parse_number(raw_lon)
+            if lat is None or lon is None:
+                warn("lat", Message(N_("coordinates '%(lat)s', '%(lon)s' are not two decimal numbers; not used"),
+                                    lat=raw_lat, lon=raw_lon), reject=False)
+                lat = lon = None
+    if lat is None and "latlon" in present and row.text("latlon"):
+        lat, lon = parse_latlon(row.text("latlon"))
+        if lat is None:
+            warn("latlon", Message(N_("'%(text)s' is not 'latitude, longitude'; not used"),
+                                   text=row.text("latlon")), reject=False)
+    return lat, lon
+
+
+def parse_resources(cell: str) -> tuple[dict[str, str], list[str]]:
+    """Needs or offers: ``funding: a small loan; premises`` → {code: detail}."""
+    found, unknown = _parse_resources_cached(str(cell or ""))
+    return dict(found), list(unknown)
+
+
+@lru_cache(maxsize=65536)
+def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
+    found: dict[str, str] = {}
+    unknown: list[str] = []
+    text = cell
+    if not text.strip() or is_placeholder(text):
+        return (), ()
+    for part in re.split(r"[;|\n]+", text):
+        label, sep, detail = part.partition(":")
+        if sep and not detail.startswith("//"):
+            codes, missing = parse_terms(label, "resources")
+            if len(codes) == 1 and not missing:
+                found[codes[0]] = clean_text(detail)[:200]
+                continue
+        codes, missing = parse_terms(part, "resources")
+        for code in codes:
+            found.setdefault(code, "")
+        unknown.extend(missing)
+    return tuple(found.items()), tuple(unknown)
+
+
+def check_points_in_bulk(candidates: list[Candidate]) -> None:
+    """Mark the provided points that lie in their stated country, one call per country."""
+    by_country: dict[str, list[Address]] = {}
+    for c in candidates:
+        a = c.address
+        if a.lat is not None and a.lon is not None and a.country and geo.has_outline(a.country):
+            by_country.setdefault(a.country, []).append(a)
+    for country, addresses in by_country.items():
+        verdicts = geo.points_in_country(country, [a.lat for a in addresses], [a.lon for a in addresses])
+        for address, inside in zip(addresses, verdicts):
+            address.inside = inside
+
