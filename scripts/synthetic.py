@@ -44,8 +44,9 @@ def build(path: Path, n: int, seed: int = 42) -> None:
             {r: "" for r in rng.sample(resources, rng.randint(0, 3))})
         items.append((values, related))
     db = catalogue.connect(path)
-    with catalogue.write_transaction(db):
-        catalogue.bulk_insert(db, items, catalogue.all_slugs(db))
+    with catalogue.write_transaction(db):  # as a large import writes it: the spatial index packed
+        inserted = catalogue.bulk_insert(db, items, catalogue.all_slugs(db), spatial=False)
+        catalogue.index_new_points(db, inserted[0][0])
     db.execute("ANALYZE")
     db.close()
 

@@ -18,6 +18,7 @@ from .reads import (count_organisations, duplicate_candidates, export_organisati
                     get_organisation, has_fictional, last_change, likely_duplicates, matches, matching_ids, names_and_websites,
                     organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
                     source_has_refs, sources, stats, status_counts, version)
+from .spatial import index_new_points
 from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status
 from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,
                      link_organisation, save_organisation, save_project, save_visit, set_location, slugs_taken, stored_by_source,

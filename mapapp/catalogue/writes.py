@@ -118,7 +118,7 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
-                taken_slugs: set[str], *, set_based: bool = True) -> list[tuple[int, str]]:
+                taken_slugs: set[str], *, set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once; return (id, slug) each.
 
     Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
@@ -126,7 +126,9 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
     per row; the triggers are dropped and re-created inside the same transaction, so a
     failure rolls them back with everything else. That changes the schema, which other
     connections writing meanwhile may trip on: imports that let staff write between
-    their batches keep the triggers (``set_based=False``).
+    their batches keep the triggers (``set_based=False``). A set-based caller that adds
+    many chunks may leave the spatial index to one ``spatial.index_new_points`` call at
+    the end, before its transaction commits (``spatial=False``).
     """
     if not items:
         return []
@@ -162,8 +164,9 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
         return out
     db.execute("INSERT INTO organisations_fts (rowid, name, description, city) SELECT id, mapapp_fold(name),"
                " mapapp_fold(description), mapapp_fold(city) FROM organisations WHERE id >= ?", [first_id])
-    db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
-               " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+    if spatial:
+        db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
+                   " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
     # So many new rows at once: the map snapshot is read again rather than patched.

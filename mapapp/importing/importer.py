@@ -288,6 +288,9 @@ class _Run:
             self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
             self.progress(self.rows_read)
             self.collect()
+        if self.context.first_new_id is not None and not self.options.dry_run:
+            # Once for the whole import (a dry run is rolled back before anything reads it).
+            catalogue.index_new_points(self.db, self.context.first_new_id)
 
     def in_batches(self, checked) -> None:
         """Commit each chunk in its own transaction (staff can write between them); a first
@@ -361,6 +364,7 @@ class _WriteContext:
     source_has_refs: bool  # the source was imported before: rows may update stored organisations
     project_id: int | None
     set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
+    first_new_id: int | None = None  # set-based: new points go into the spatial index at the end
 
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
@@ -486,7 +490,10 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
     taken = catalogue.slugs_taken(db, {catalogue.slugify(v["name"]) for _, v, _ in new})
-    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], taken, set_based=context.set_based)
+    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], taken, set_based=context.set_based,
+                                     spatial=not context.set_based)
+    if inserted and context.set_based and context.first_new_id is None:
+        context.first_new_id = inserted[0][0]
     for (c, values, _), (org_id, slug) in zip(new, inserted):
         outcomes.append(_record(db, report, c, values, org_id, slug, "created", context.project_id))
         if keep_changes:

@@ -1,0 +1,135 @@
+"""The spatial index written packed after a large import answers exactly as SQLite's own
+inserts would, stays a valid R*Tree (rtreecheck) and keeps working as rows change."""
+
+import csv
+import sqlite3
+
+import numpy as np
+import pytest
+
+from mapapp import catalogue
+from mapapp.catalogue import spatial
+from mapapp.importing import importer
+from mapapp.mapdata.geocode import Chain
+
+RTREE_SQL = "CREATE VIRTUAL TABLE organisations_rtree USING rtree (id, min_lat, max_lat, min_lon, max_lon)"
+BOX = ("SELECT id FROM organisations_rtree WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+       " ORDER BY id")
+
+
+class Bare:
+    """A connection with only the index, as the catalogue's ``db`` is used by spatial."""
+
+    def __init__(self):
+        self.conn = sqlite3.connect(":memory:")
+        self.conn.execute(RTREE_SQL)
+
+    def execute(self, sql, params=()):
+        return self.conn.execute(sql, params)
+
+
+def points(n, seed=3):
+    rng = np.random.default_rng(seed)
+    lat, lon = rng.uniform(-90, 90, n), rng.uniform(-180, 180, n)
+    # Values a 32-bit float cannot hold, on both sides of zero, at the poles and the antimeridian.
+    edges = [(0.0, 0.0), (-0.1, -179.99999), (89.9999999, 179.9999999), (-45.123456789, 3.3333333333),
+             (1e-30, -1e-30), (-90.0, 180.0), (45.76, 4.83)]
+    for i, (a, b) in enumerate(edges[:n]):
+        lat[i], lon[i] = a, b
+    return np.arange(1, n + 1, dtype=np.int64) * 7, lat, lon
+
+
+@pytest.mark.parametrize("n", [0, 1, 51, 52, 3000, 20000])
+def test_a_packed_index_holds_and_finds_what_sqlite_would(n):
+    ids, lat, lon = points(n)
+    by_sqlite, packed = Bare(), Bare()
+    by_sqlite.conn.executemany("INSERT INTO organisations_rtree VALUES (?, ?, ?, ?, ?)",
+                               zip(ids.tolist(), lat.tolist(), lat.tolist(), lon.tolist(), lon.tolist()))
+    spatial.write_packed(packed, ids, lat, lon)
+    assert packed.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    everything = "SELECT * FROM organisations_rtree ORDER BY id"
+    assert packed.execute(everything).fetchall() == by_sqlite.execute(everything).fetchall()
+    rng = np.random.default_rng(n)
+    for _ in range(100):
+        lat0, lat1 = sorted(rng.uniform(-91, 91, 2))
+        lon0, lon1 = sorted(rng.uniform(-181, 181, 2))
+        box = (lat0, lat1, lon0, lon1)
+        assert packed.execute(BOX, box).fetchall() == by_sqlite.execute(BOX, box).fetchall()
+    exact = (45.76, 45.76, 4.83, 4.83)  # a box that is one stored point
+    assert packed.execute(BOX, exact).fetchall() == by_sqlite.execute(BOX, exact).fetchall()
+
+
+def test_a_packed_index_takes_inserts_moves_and_deletes():
+    ids, lat, lon = points(5000)
+    packed = Bare()
+    spatial.write_packed(packed, ids, lat, lon)
+    packed.conn.execute("DELETE FROM organisations_rtree WHERE id % 3 = 0")
+    packed.conn.executemany("INSERT INTO organisations_rtree VALUES (?, ?, ?, ?, ?)",
+                            [(10**9 + i, i % 90, i % 90, i % 180, i % 180) for i in range(3000)])
+    packed.conn.execute("UPDATE organisations_rtree SET min_lat = 1, max_lat = 1 WHERE id % 5 = 0")
+    assert packed.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    expected = sum(1 for i in ids.tolist() if i % 3) + 3000
+    assert packed.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == expected
+
+
+def write_csv(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "city", "country", "lat", "lon"])
+        writer.writerows(rows)
+    return path
+
+
+def rows(n, start=0, seed=5):
+    rng = np.random.default_rng(seed)
+    return [(f"Coop {start + i}", "Lyon", "FR", round(43 + rng.uniform(0, 5), 6), round(1 + rng.uniform(0, 6), 6))
+            for i in range(n)]
+
+
+def import_csv(db, path):
+    chain = Chain.from_config("provided", db, user_agent="")
+    return importer.import_file(db, path, importer.Options(status="published"), chain)
+
+
+def located_in(db, box):
+    return [r[0] for r in db.execute("SELECT id FROM organisations WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+                                     " ORDER BY id", box)]
+
+
+def test_an_import_into_an_empty_catalogue_packs_the_index_and_a_small_one_adds_to_it(db, tmp_path, monkeypatch):
+    ways = []
+    real = spatial.index_new_points
+    monkeypatch.setattr(catalogue, "index_new_points", lambda *a: ways.append(real(*a)) or ways[-1])
+    import_csv(db, write_csv(tmp_path / "first.csv", rows(12000)))
+    import_csv(db, write_csv(tmp_path / "more.csv", rows(300, start=12000, seed=6)))
+    assert ways == ["packed", "inserted"]
+    assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    located = db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
+    assert located > 11000 and db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == located
+    rng = np.random.default_rng(9)
+    for _ in range(30):  # what the map's SQL paths ask of the index, against the rows themselves
+        lat0, lat1 = sorted(rng.uniform(42.5, 48.5, 2))
+        lon0, lon1 = sorted(rng.uniform(0.5, 7.5, 2))
+        assert [r[0] for r in db.execute(BOX, (lat0, lat1, lon0, lon1))] == located_in(db, (lat0, lat1, lon0, lon1))
+    # Edits after the import move and drop points through the catalogue's triggers.
+    db.execute("UPDATE organisations SET lat = 10.5, lon = 20.5 WHERE id % 4 = 0")
+    db.execute("DELETE FROM organisations WHERE id % 9 = 0")
+    db.conn.commit()
+    assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    assert [r[0] for r in db.execute(BOX, (10, 11, 20, 21))] == located_in(db, (10, 11, 20, 21))
+    assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == \
+        db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
+
+
+def test_a_failed_import_leaves_the_index_as_it_was(db, tmp_path, monkeypatch):
+    import_csv(db, write_csv(tmp_path / "first.csv", rows(500)))
+    before = db.execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall()
+
+    def fail(*args):
+        spatial.index_new_points(*args)
+        raise RuntimeError("the disk is full")
+    monkeypatch.setattr(catalogue, "index_new_points", fail)
+    with pytest.raises(RuntimeError):
+        import_csv(db, write_csv(tmp_path / "big.csv", rows(3000, start=500)))
+    assert db.execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall() == before
+    assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
