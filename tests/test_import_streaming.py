@@ -211,3 +211,21 @@ def test_large_files_are_read_by_a_second_process(tmp_path):
     assert reading.second_process_pays(large, spec)
     # A preview of a few rows reads them faster than a process starts.
     assert not reading.second_process_pays(large, reading.ReadSpec(max_rows=50))
+
+
+@pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
+def test_bulk_imported_names_are_searchable_and_leave_the_search_index_cleanly(db, tmp_path, second_process):
+    names = ["Spółdzielnia Łódź", "Συνεταιρισμός Λευκωσίας", "Straße der Äpfel", "Café & Co — Genève"]
+    path = write(tmp_path / "accents.csv", [(n, c, k, "", "") for n, c, k in zip(
+        names, ["Łódź", "Λευκωσία", "Köln", "Genève"], ["PL", "CY", "DE", "CH"])])
+    run(db, path, second_process=second_process)
+    for words in ("spoldzielnia lodz", "λευκωσια", "strasse apfel", "cafe geneve"):
+        [found] = catalogue.search_ids(db, words)
+        assert db.execute("SELECT name FROM organisations WHERE id = ?", [found]).fetchone()[0] in names
+    # Deleting them takes exactly what the import put in the index (a mismatch would leave ghosts).
+    db.execute("DELETE FROM organisations")
+    db.conn.commit()
+    for words in ("spoldzielnia", "λευκωσια", "strasse", "cafe"):
+        assert catalogue.search_ids(db, words) == []
+    make_org(db, "Café Nowy")
+    assert len(catalogue.search_ids(db, "cafe")) == 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..text import slugify
+from ..text import fold_text, slugify
 from .base import FIELDS, CatalogueError, Saved, now, related_of, slug_in_use, unique_slug
 
 # -- organisations: writes -------------------------------------------------
@@ -117,9 +117,18 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
                   "organisation_resources_changes_insert")
 
 
-def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
-                taken_slugs: set[str], *, set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
-    """Insert many new organisations ``(values, related)`` at once; return (id, slug) each.
+def new_row_text(values: dict) -> tuple[str, str, str, str]:
+    """What a new organisation's row derives from its text: its slug's base and the folded
+    name, description and city that the search index holds (the trigger's mapapp_fold).
+    Pure, so that the process reading a large import works it out (see bulk_insert)."""
+    return (slugify(values["name"]), fold_text(values["name"]), fold_text(values.get("description") or ""),
+            fold_text(values.get("city") or ""))
+
+
+def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[str], *,
+                set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
+    """Insert many new organisations ``(values, related)`` at once, or ``(values, related,
+    new_row_text(values))`` when that is known already; return (id, slug) each.
 
     Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
     indexes are filled for the new rows by two statements instead of one trigger call
@@ -134,18 +143,22 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
         return []
     stamp = now()
     first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
-    columns = list(dict.fromkeys(k for values, _ in items for k in values))
+    columns = list(dict.fromkeys(k for item in items for k in item[0]))
     _check_columns(dict.fromkeys(columns))
-    rows, related_rows, out = [], {"themes": [], "resources": [], "descriptions": []}, []
-    for offset, (values, related) in enumerate(items):
-        org_id = first_id + offset
-        slug = unique_slug(slugify(values["name"]), taken_slugs)
+    rows, searched, out = [], [], []
+    themes, resources, descriptions = [], [], []
+    for org_id, item in enumerate(items, start=first_id):
+        values, related = item[0], item[1]
+        base, *search = item[2] if len(item) > 2 else new_row_text(values)
+        slug = unique_slug(base, taken_slugs)
         taken_slugs.add(slug)
-        rows.append([org_id, slug, stamp, stamp, *(values.get(k) for k in columns)])
-        related_rows["themes"] += [(org_id, t) for t in related["themes"]]
-        related_rows["resources"] += [(org_id, kind, code, detail or "") for kind in ("need", "offer")
-                                      for code, detail in related[f"{kind}s"].items()]
-        related_rows["descriptions"] += [(org_id, lang, text) for lang, text in related["descriptions"].items()]
+        rows.append([org_id, slug, stamp, stamp] + [values.get(k) for k in columns])
+        searched.append((org_id, *search))
+        themes.extend([(org_id, t) for t in related["themes"]])
+        for kind in ("need", "offer"):
+            resources.extend([(org_id, kind, code, detail or "") for code, detail in related[f"{kind}s"].items()])
+        if related["descriptions"]:
+            descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
     triggers = {}
     if set_based:
@@ -157,13 +170,13 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple[dict, dict]],
     names = ["id", "slug", "created_at", "updated_at", *columns]
     db.conn.executemany(
         f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
-    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", related_rows["themes"])
-    db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", related_rows["resources"])
-    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", related_rows["descriptions"])
+    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", themes)
+    db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", resources)
+    db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", descriptions)
     if not set_based:
         return out
-    db.execute("INSERT INTO organisations_fts (rowid, name, description, city) SELECT id, mapapp_fold(name),"
-               " mapapp_fold(description), mapapp_fold(city) FROM organisations WHERE id >= ?", [first_id])
+    db.conn.executemany("INSERT INTO organisations_fts (rowid, name, description, city) VALUES (?, ?, ?, ?)",
+                        searched)
     if spatial:
         db.execute("INSERT INTO organisations_rtree SELECT id, lat, lat, lon, lon FROM organisations"
                    " WHERE id >= ? AND lat IS NOT NULL", [first_id])

@@ -489,8 +489,8 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
-    taken = catalogue.slugs_taken(db, {catalogue.slugify(v["name"]) for _, v, _ in new})
-    inserted = catalogue.bulk_insert(db, [(v, r) for _, v, r in new], taken, set_based=context.set_based,
+    taken = catalogue.slugs_taken(db, {c.text[0] for c, _, _ in new})
+    inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], taken, set_based=context.set_based,
                                      spatial=not context.set_based)
     if inserted and context.set_based and context.first_new_id is None:
         context.first_new_id = inserted[0][0]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .. import geo, vocab
+from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
@@ -50,19 +50,23 @@ class Candidate:
     address: Address
     rejected: set[str] = field(default_factory=set)
     outcome: Outcome | None = None
+    # catalogue.new_row_text(values), worked out with the row's checks: by the reading
+    # process for a large file, leaving the importer only the writing.
+    text: tuple[str, str, str, str] = ()
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
         # tuples they pickle in a third of the time a dataclass's state takes.
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
-                             a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome))
+                             a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
+                             self.text))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome) -> Candidate:
+               rejected, outcome, text) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome)
+                     set(rejected), outcome, text)
 
 
 @dataclass
@@ -134,6 +138,7 @@ class Validator:
                 skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
                 continue
             seen[candidate.key] = number
+            candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
 
