@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..text import fold_text, slugify
+from ..text import fold, fold_text, slugify
 from .base import FIELDS, CatalogueError, Saved, now, related_of, slug_in_use, unique_slug
 
 # -- organisations: writes -------------------------------------------------
@@ -121,8 +121,9 @@ def new_row_text(values: dict) -> tuple[str, str, str, str]:
     """What a new organisation's row derives from its text: its slug's base and the folded
     name, description and city that the search index holds (the trigger's mapapp_fold).
     Pure, so that the process reading a large import works it out (see bulk_insert)."""
-    return (slugify(values["name"]), fold_text(values["name"]), fold_text(values.get("description") or ""),
-            fold_text(values.get("city") or ""))
+    description, city = values.get("description"), values.get("city")
+    return (slugify(values["name"]), fold_text(values["name"]), fold_text(description) if description else "",
+            fold(city) if city else "")
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[str], *,

@@ -80,7 +80,9 @@ def clean_multiline(value: object) -> str:
 
 def is_placeholder(value: str) -> bool:
     """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
-    if len(value) > _LONGEST_PLACEHOLDER + 4 or (value != "0" and _DIGIT.search(value)):
+    if len(value) > _LONGEST_PLACEHOLDER + 4:
+        return False
+    if value != "0" and _DIGIT.search(value):
         return False  # no placeholder is that long or has a digit, but for "0"
     return _is_short_placeholder(value)
 
@@ -159,6 +161,9 @@ class _Email:
 
 
 _EMAIL = _Email()
+_WEBSITE_SEPARATORS = re.compile(r"\s*[;,|]\s*|\s+")
+_EMAIL_SEPARATORS = re.compile(r"[;,\s/]+")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 
 
 def parse_website(value: str) -> tuple[str, str | None]:
@@ -167,7 +172,7 @@ def parse_website(value: str) -> tuple[str, str | None]:
     text = clean_text(value)
     if not text or is_placeholder(text):
         return "", None
-    parts = [p for p in re.split(r"\s*[;,|]\s*|\s+", text) if p]
+    parts = [p for p in _WEBSITE_SEPARATORS.split(text) if p]
     if len(parts) > 1:
         kept = [url for url, problem in map(_one_website, parts) if url]
         if kept:
@@ -216,7 +221,7 @@ def parse_email(value: str) -> tuple[str, str | None]:
     text = clean_text(value)
     if not text or is_placeholder(text):
         return "", None
-    candidates = [c.strip().removeprefix("mailto:") for c in re.split(r"[;,\s/]+", text) if c.strip()]
+    candidates = [c.strip().removeprefix("mailto:") for c in _EMAIL_SEPARATORS.split(text) if c.strip()]
     valid = [c for c in candidates if _EMAIL.match(c)]
     if not valid:
         return "", Message(N_("'%(text)s' is not a valid e-mail address"), text=text)
@@ -246,6 +251,12 @@ def _postcode_patterns() -> dict[str, re.Pattern]:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=None)
+def _postcode_prefix(country: str) -> re.Pattern:
+    """A country or region prefix written before the digits (``F-75011``, ``B 1000``)."""
+    return re.compile(rf"^({re.escape(country)}|[A-Z]{{1,2}})[- ](?=\d)")
+
+
 def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     """A postcode checked against its country's pattern; leading zeros lost by a
     spreadsheet are restored (``1000`` in France is ``01000``)."""
@@ -253,7 +264,7 @@ def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     if not text or is_placeholder(text):
         return "", None
     if country:
-        text = re.sub(rf"^({country}|[A-Z]{{1,2}})[- ](?=\d)", "", text)
+        text = _postcode_prefix(country).sub("", text)
     pattern = _postcode_patterns().get(country or "")
     if pattern is None or pattern.match(text):
         if country == "PL" and re.fullmatch(r"\d{5}", text):
@@ -364,7 +375,7 @@ def parse_number(value: object) -> float | None:
     text = clean_text(value).replace(" ", "")
     if not text or (text != "0" and is_placeholder(text)):
         return None
-    if re.fullmatch(r"[-+]?\d+,\d+", text):
+    if "," in text and _DECIMAL_COMMA.fullmatch(text):
         text = text.replace(",", ".")
     try:
         number = float(text)
