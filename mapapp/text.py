@@ -19,6 +19,7 @@ _SLUG_LETTERS = str.maketrans({
 })
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NOT_WORD = re.compile(r"[\W_]+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def fold_text(text: object) -> str:
@@ -41,8 +42,8 @@ def fold(text: str) -> str:
 def slugify(text: str) -> str:
     """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``)."""
     if text.isascii():
-        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
+        return _NOT_SLUG.sub("-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
     ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
     return slug[:80].rstrip("-") or "organisation"

@@ -122,7 +122,7 @@ def new_row_text(values: dict) -> tuple[str, str, str, str]:
     name, description and city that the search index holds (the trigger's mapapp_fold).
     Pure, so that the process reading a large import works it out (see bulk_insert)."""
     description, city = values.get("description"), values.get("city")
-    return (slugify(values["name"]), fold_text(values["name"]), fold_text(description) if description else "",
+    return (slugify(values["name"]), fold(values["name"]), fold_text(description) if description else "",
             fold(city) if city else "")
 
 

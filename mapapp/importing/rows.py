@@ -36,6 +36,7 @@ MAX_NAME_LENGTH = 300
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
 _TOTAL_WORDS = re.compile(r"^(grand )?(total|totals|totaux|totale|totali|totaal|somme|sum|sums|suma|razem|"
                           r"ogolem|συνολο|συνολα)( |$)")
+_TOTAL_INITIALS = frozenset("tsroσg")  # the first letters of those words, folded
 _PLACE_FIELDS = ("street", "city", "postcode", "email", "website", "phone", "lat", "lon", "latlon")
 
 
@@ -145,8 +146,11 @@ class Validator:
 
 def is_total_row(raw: dict) -> bool:
     """A row named like a sum ("Total", "Totaux : 42") that says nothing of a place or contact."""
-    return bool(_TOTAL_WORDS.match(fold(raw.get("name", ""))[:40])) and not any(
-        clean_text(raw.get(f, "")) for f in _PLACE_FIELDS)
+    name = raw.get("name", "")
+    initial = fold(name[:1])
+    if initial and initial not in _TOTAL_INITIALS:
+        return False  # most names: no need to fold all of it
+    return bool(_TOTAL_WORDS.match(fold(name)[:40])) and not any(clean_text(raw.get(f, "")) for f in _PLACE_FIELDS)
 
 
 def validate_row(number: int, raw: dict, present: set[str], point, warnings,
@@ -217,7 +221,10 @@ class _Row:
         self.rejected: set[str] = set()
 
     def text(self, name: str) -> str:
-        value = clean_text(self.raw.get(name, ""))
+        value = self.raw.get(name)
+        if not value:
+            return ""
+        value = clean_text(value)
         return "" if is_placeholder(value) else value
 
     def warn(self, fld: str, message: str | None, *, reject: bool = True) -> None:
