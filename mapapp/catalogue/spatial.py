@@ -37,9 +37,15 @@ def index_new_points(db: sqlite_utils.Database, first_id: int) -> str:
         db.execute(f"INSERT INTO {RTREE} SELECT id, lat, lat, lon, lon FROM organisations"  # nosec B608
                    " WHERE id >= ? AND lat IS NOT NULL", [first_id])
         return "inserted"
-    rows = db.execute("SELECT id, lat, lon FROM organisations WHERE lat IS NOT NULL ORDER BY id").fetchall()
-    points = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    write_packed(db, points[:, 0].astype(np.int64), points[:, 1], points[:, 2])
+    located = db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
+    ids, lats, lons = np.empty(located, np.int64), np.empty(located), np.empty(located)
+    cursor = db.execute("SELECT id, lat, lon FROM organisations WHERE lat IS NOT NULL ORDER BY id")
+    done = 0
+    while rows := cursor.fetchmany(65536):  # a million rows as Python tuples would take 170 MB
+        block = np.array(rows, dtype=np.float64)
+        ids[done:done + len(rows)], lats[done:done + len(rows)], lons[done:done + len(rows)] = block.T
+        done += len(rows)
+    write_packed(db, ids[:done], lats[:done], lons[:done])
     return "packed"
 
 
@@ -69,8 +75,10 @@ def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, l
         owner = np.repeat(numbers, np.diff(cuts))  # the node each cell is in
         if depth == 0:
             by_id = np.argsort(cells["id"], kind="stable")
-            db.conn.executemany(f"INSERT INTO {RTREE}_rowid VALUES (?, ?)",  # nosec B608
-                                zip(cells["id"][by_id].tolist(), owner[by_id].tolist()))
+            leaf_ids, leaves = cells["id"][by_id], owner[by_id]
+            for start in range(0, len(leaf_ids), 65536):
+                db.conn.executemany(f"INSERT INTO {RTREE}_rowid VALUES (?, ?)",  # nosec B608
+                                    zip(leaf_ids[start:start + 65536].tolist(), leaves[start:start + 65536].tolist()))
         else:
             parents.extend(zip(cells["id"].tolist(), owner.tolist()))
         # The next level's cells are these nodes, boxed around their cells.
