@@ -161,7 +161,8 @@ def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tupl
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
     process = subprocess.Popen(  # nosec B603 # this interpreter, this module, no shell
-        [sys.executable, "-c", f"from {__name__} import second_process; second_process()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        [sys.executable, "-c", f"from {__name__} import second_process; second_process()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
         pickle.dump((str(path), spec, size), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         process.stdin.close()
@@ -195,7 +196,7 @@ def second_process() -> None:
     try:
         for message in stream(Path(path), spec, lambda: size):
             pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+            out.flush()  # the whole chunk now: the importer can write it while the next is checked
     except BrokenPipeError:
         return  # the importer stopped listening: it failed or was interrupted
     except BaseException as e:  # noqa: BLE001 # sent to the importer, which raises it there
