@@ -134,8 +134,8 @@ def second_process_pays(path: Path, spec: ReadSpec) -> bool:
     fmt = {".tsv": "csv", ".txt": "csv", ".xlsm": "xlsx", ".json": "geojson"}.get(
         path.suffix.lower(), path.suffix.lower().lstrip("."))
     limit = SECOND_PROCESS_BYTES.get(fmt)
-    if limit is None or (spec.max_rows is not None and spec.max_rows <= 2 * CHUNK_ROWS):
-        return False
+    if limit is None or not sys.executable or (spec.max_rows is not None and spec.max_rows <= 2 * CHUNK_ROWS):
+        return False  # (an embedded interpreter may not know its own executable)
     try:
         return path.stat().st_size >= limit
     except OSError:
