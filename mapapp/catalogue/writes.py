@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -144,7 +145,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[
         return []
     stamp = now()
     first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
-    columns = list(dict.fromkeys(k for item in items for k in item[0]))
+    columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []

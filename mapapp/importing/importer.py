@@ -460,7 +460,10 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         by_hand = catalogue.audit.hand_edited(db, [p.id for p in (stored.get(c.key) for c in candidates) if p])
     for c in candidates:
         previous = stored.get(c.key)
-        values = {k: v for k, v in c.values.items() if not (previous and k in c.rejected)}
+        if previous is None:
+            values = {**NEW_DEFAULTS, **c.values, "status": options.status or "draft"}
+        else:
+            values = {k: v for k, v in c.values.items() if k not in c.rejected}
         kept = by_hand.get(previous.id, set()) if previous else set()
         if kept & {"lat", "lon", "geo_precision"}:
             kept |= {"lat", "lon", "geo_precision", "geo_source"}  # a point moved by hand stays where it was put
@@ -474,7 +477,6 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             c.related = {k: v for k, v in c.related.items() if k not in kept}
             report.kept_by_hand += 1
         if previous is None:
-            values = {**NEW_DEFAULTS, **values, "status": options.status or "draft"}
             # New rows need no sorting: related_of's order only matters for comparing.
             new.append((c, values, {**EMPTY_RELATED, **c.related}))
             if context.existing is not None:
