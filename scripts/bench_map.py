@@ -9,7 +9,9 @@ free text: server time (p50, p95) of /api/clusters, /api/organisations, /api/fac
 /, /organisations, /embed and organisation pages; how long after an edit the map shows
 it; the snapshot's build time; the memory the map data holds (with ``--workers``, of a
 gunicorn server of that many workers: their proportional set size, shared pages counted
-once); and in headless Chromium, when the map has settled after navigation.
+once); in headless Chromium, when the map has settled after navigation; and, unless
+``--no-import``, ``mapapp import`` of a generated CSV of ``--size`` rows and of a
+100,000-row XLSX (time and peak memory, see ``bench_import.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import bench_import  # noqa: E402
 import synthetic  # noqa: E402
 
 from mapapp import catalogue, create_app  # noqa: E402
@@ -292,6 +295,7 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
     parser.add_argument("--workers", type=int, default=0, help="also measure a gunicorn server of N workers")
     parser.add_argument("--browser-only", action="store_true", help="only the Chromium measurement")
+    parser.add_argument("--no-import", action="store_true", help="skip the import measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db_path = synthetic.catalogue_at(args.db, args.size, tmp)
@@ -304,6 +308,10 @@ def main() -> None:
             bench_workers(db_path, Path(tmp) / "cache-workers", args.workers)
         if not args.no_browser:
             bench_browser(db_path, cache)
+        if not args.no_import:
+            imports = Path(tmp) / "imports"
+            imports.mkdir()
+            bench_import.import_figures(imports, xlsx_rows=min(args.size, 100_000), csv_rows=args.size)
 
 
 if __name__ == "__main__":
