@@ -13,6 +13,7 @@ import gc
 import itertools
 import os
 import pickle  # nosec B403 # only between the importer and the process it starts
+import signal
 import subprocess  # nosec B404
 import sys
 from collections.abc import Callable, Iterator
@@ -191,6 +192,7 @@ def second_process() -> None:
     messages (or the error that stopped it) to standard output, pickled."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to standard error, never into the messages
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the importer too: it stops us
     gc.disable()  # as in the importer (see importer._no_cycle_collection); the process is short-lived
     path, spec, size = pickle.load(sys.stdin.buffer)  # nosec B301 # written by the importer that started us
     try:
