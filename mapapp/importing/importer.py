@@ -111,11 +111,12 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     _check_options(db, options)
     size = _ChunkSize(options)
     with _open(path, options, size) as file:
+        headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
         except ImportFailed as e:
-            return Preview(file.table.headers, file.plan, None, str(e))
-        return Preview(file.table.headers, file.plan, report)
+            return Preview(headers, plan, None, str(e))
+        return Preview(headers, plan, report)
 
 
 def _check_options(db: sqlite_utils.Database, options: Options) -> None:
@@ -153,8 +154,9 @@ def _open(path: Path, options: Options, size: _ChunkSize):
 
 def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, options: Options,
             chain: Chain, size: _ChunkSize) -> Report:
-    table, plan = file.table, file.plan
     source = options.source or catalogue.slugify(path.stem)
+    context = _WriteContext.prepare(db, options, source)  # while a second process reads the file
+    table, plan = file.table, file.plan
     report = Report(file=path.name, source=source, dry_run=options.dry_run)
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
@@ -172,7 +174,7 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
             N_("no column holds the organisations' names; the headers are: %(headers)s. "
                "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
             headers=", ".join(table.headers), how=map_it["name"]))
-    run = _Run(db, options, chain, report, source, size)
+    run = _Run(db, options, chain, report, source, size, context)
     checked = _non_empty(file.chunks(report), path)
     with _no_cycle_collection():
         if _batched(options):
@@ -250,9 +252,10 @@ class _Run:
     """One import going through the file chunk by chunk: each chunk's rows are checked,
     located and written before the next chunk is taken."""
 
-    def __init__(self, db, options: Options, chain: Chain, report: Report, source: str, size: _ChunkSize):
+    def __init__(self, db, options: Options, chain: Chain, report: Report, source: str, size: _ChunkSize,
+                 context: _WriteContext):
         self.db, self.options, self.chain, self.report, self.source = db, options, chain, report, source
-        self.context = _WriteContext.prepare(db, options, source)
+        self.context = context
         self.rows_read, self.consumed, self.collected_at = 0, 0.0, 0
         self.size = size
 

@@ -109,17 +109,33 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
 
 
 class CheckedFile:
-    """An open file: its ``table`` and column ``plan``, its checked chunks (``chunks``),
-    and once they are all taken, ``overflow`` and ``unread`` (see ``stream``)."""
+    """An open file: its ``table`` and column ``plan`` (waited for when first asked, so the
+    importer can prepare meanwhile), its checked chunks (``chunks``), and once they are all
+    taken, ``overflow`` and ``unread`` (see ``stream``)."""
 
     def __init__(self, messages: Iterator[tuple]):
         self._messages = messages
-        _, self.table, self.plan = next(messages)
+        self._opened: tuple | None = None
         self.overflow: list[int] = []
         self.unread = 0
 
+    def _first(self) -> tuple:
+        if self._opened is None:
+            _, table, plan = next(self._messages)
+            self._opened = (table, plan)
+        return self._opened
+
+    @property
+    def table(self) -> TableInfo:
+        return self._first()[0]
+
+    @property
+    def plan(self) -> columns.ColumnPlan:
+        return self._first()[1]
+
     def chunks(self, report: Report) -> Iterator[Checked]:
         """The checked chunks; the problems found in each go into ``report`` before it is taken."""
+        self._first()
         for kind, *payload in self._messages:
             if kind == "end":
                 self.overflow, self.unread = payload
@@ -148,7 +164,11 @@ def open_checked(path: Path, spec: ReadSpec, size: Callable[[], int], *, second_
     """The ``CheckedFile`` of ``path``, read here (chunks of ``size()`` rows, asked before
     each) or by a second process (chunks of ``size()`` rows, asked once); ``ImportFailed``
     when it cannot be read. The second process is stopped on leaving, whatever happened."""
-    messages = _from_second_process(path, spec, size()) if second_process else stream(path, spec, size)
+    if second_process:
+        messages = _from_second_process(path, spec, size())
+        next(messages)  # started: it reads the file while the importer prepares
+    else:
+        messages = stream(path, spec, size)
     try:
         yield CheckedFile(messages)
     finally:
@@ -165,8 +185,12 @@ def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tupl
         [sys.executable, "-c", f"from {__name__} import second_process; second_process()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
-        pickle.dump((str(path), spec, size), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        process.stdin.close()
+        try:
+            pickle.dump((str(path), spec, size), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped at once: reading its answer says so
+        yield ("started",)
         while True:
             try:
                 kind, *payload = pickle.load(process.stdout)  # nosec B301 # from the process started above
@@ -184,7 +208,11 @@ def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tupl
         if process.poll() is None:
             process.kill()
         process.wait()
-        process.stdout.close()
+        for pipe in (process.stdin, process.stdout):
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass  # what was left to send had nowhere to go
 
 
 def second_process() -> None:
