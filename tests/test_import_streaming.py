@@ -89,6 +89,13 @@ def test_a_second_process_that_dies_imports_nothing_and_says_so(db, tmp_path, sm
     assert catalogue.organisation_count(db) == 1
 
 
+def test_a_second_process_that_cannot_start_leaves_the_reading_here(db, tmp_path, small_chunks, monkeypatch):
+    path = write(tmp_path / "rows.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(30)])
+    monkeypatch.setattr(reading.sys, "executable", str(tmp_path / "no-such-python"))
+    report = run(db, path, second_process=True)
+    assert report.counts["created"] == 30 and catalogue.organisation_count(db) == 30
+
+
 def test_an_import_that_fails_stops_its_second_process(db, tmp_path, small_chunks, monkeypatch):
     started = []
     real_popen = reading.subprocess.Popen

@@ -164,10 +164,14 @@ def open_checked(path: Path, spec: ReadSpec, size: Callable[[], int], *, second_
     """The ``CheckedFile`` of ``path``, read here (chunks of ``size()`` rows, asked before
     each) or by a second process (chunks of ``size()`` rows, asked once); ``ImportFailed``
     when it cannot be read. The second process is stopped on leaving, whatever happened."""
+    messages = None
     if second_process:
         messages = _from_second_process(path, spec, size())
-        next(messages)  # started: it reads the file while the importer prepares
-    else:
+        try:
+            next(messages)  # started: it reads the file while the importer prepares
+        except OSError:  # no process can be started here (limits, no executable): read here
+            messages = None
+    if messages is None:
         messages = stream(path, spec, size)
     try:
         yield CheckedFile(messages)
