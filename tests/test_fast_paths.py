@@ -9,7 +9,7 @@ import pytest
 
 from mapapp import catalogue, vocab
 from mapapp.filters import BBox, Filters
-from mapapp.mapdata import mapindex
+from mapapp.mapdata import mapindex, snapshot
 
 NAMES = ("atelier", "Coop", "épicerie", "Ölwerk", "zèbre", "Łódź spółdzielnia", "abc", "Abc", "ZZ top", "Ma'at")
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
@@ -89,10 +89,12 @@ def test_fast_paths_agree_with_sql_on_random_filters(db, seed):
     agree(db, rng)
 
 
-@pytest.mark.parametrize("shared", (False, True))
+@pytest.mark.parametrize("shared", (False, True, "built by a separate process"))
 def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_path, shared, monkeypatch):
     rng = random.Random(7)
     populate(db, rng, 200)
+    if shared == "built by a separate process":  # as a large catalogue's snapshot is
+        monkeypatch.setattr(snapshot, "SEPARATE_PROCESS_FROM", 0)
     index = mapindex.MapIndex(tmp_path / "map" if shared else None)
     agree(db, rng, 20, index)
     loads = []
@@ -118,6 +120,17 @@ def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_pat
         fresh = mapindex.MapIndex(tmp_path / "map")
         agree(db, rng, 10, fresh)
         assert not loads
+
+
+def test_a_snapshot_is_built_here_when_no_separate_process_can(db, tmp_path, monkeypatch, caplog):
+    populate(db, random.Random(3), 60)
+    monkeypatch.setattr(snapshot, "SEPARATE_PROCESS_FROM", 0)
+    monkeypatch.setattr(snapshot.sys, "executable", "/bin/false")  # starts, then fails at once
+    columns = mapindex.MapIndex(tmp_path / "map").get(db)
+    published = db.execute("SELECT count(*) FROM organisations WHERE status = 'published'").fetchone()[0]
+    assert columns.size == published > 0
+    assert "the separate process failed (exit 1)" in caplog.text and "building here" in caplog.text
+    assert list((tmp_path / "map").glob("map-*/meta.json"))  # kept for the other workers all the same
 
 
 def test_nearest_matches_found_in_widening_boxes_are_those_of_a_full_search(db, monkeypatch):

@@ -12,8 +12,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
+import subprocess  # nosec B404 # starts this interpreter, for a large catalogue's snapshot
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +31,10 @@ KEPT = 2  # folders of older versions kept (a worker may still be reading one)
 # Raised when the columns kept change (2: the structure and month added, for the insights):
 # folders of another format have another name, and are never read.
 FORMAT = 2
+# From this many organisations the columns are read by a separate process (starting one
+# costs about a second; below this, reading them here takes less than that).
+SEPARATE_PROCESS_FROM = 200_000
+logger = logging.getLogger(__name__)
 
 
 def _key(db: sqlite_utils.Database) -> str:
@@ -60,12 +67,50 @@ def build(directory: Path, db: sqlite_utils.Database, load: Callable):
             kept = latest(directory, db)
             if kept is not None and kept.version == catalogue.version(db):
                 return kept  # built by another process while this one waited
-            columns = load(db)
-            folder = _write(directory, db, columns)
+            folder = None
+            if catalogue.organisation_count(db) >= SEPARATE_PROCESS_FROM:
+                folder = _build_in_a_process(directory, db)
+            if folder is None:
+                folder = _write(directory, db, load(db))
             _forget_old(directory, db, keep=folder)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return read(folder)
+
+
+def _build_in_a_process(directory: Path, db: sqlite_utils.Database) -> Path | None:
+    """Read and write the columns in a fresh interpreter: reading a million organisations
+    peaks near 3 GB, and a worker that did it itself kept about 100 MB of that heap for
+    good. None when that process could not do it (the caller builds in this one)."""
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    try:
+        done = subprocess.run(  # nosec B603 # this interpreter, this module, no shell
+            [sys.executable, "-c", f"from {__name__} import build_here; build_here()"],
+            input=json.dumps({"database": path, "directory": str(directory)}), capture_output=True, text=True,
+            env=env, timeout=3600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        logger.warning("map snapshot: no separate process (%s); building here", e)
+        return None
+    folder = Path(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 and done.stdout.strip() else None
+    if folder is None or not (folder / "meta.json").exists():
+        logger.warning("map snapshot: the separate process failed (exit %s): %s; building here",
+                       done.returncode, done.stderr.strip()[-500:])
+        return None
+    return folder
+
+
+def build_here() -> None:
+    """The separate process of ``_build_in_a_process``: build and print the folder."""
+    from .mapindex import load  # the reading lives with the columns' operations
+
+    orders = json.loads(sys.stdin.read())
+    db = catalogue.connect(orders["database"])
+    try:
+        print(_write(Path(orders["directory"]), db, load(db)))
+    finally:
+        db.close()
 
 
 def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
