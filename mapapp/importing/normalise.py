@@ -80,10 +80,9 @@ def clean_multiline(value: object) -> str:
 
 def is_placeholder(value: str) -> bool:
     """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
-    if len(value) > _LONGEST_PLACEHOLDER + 4:
+    # No placeholder is that long or has a digit, but for "0".
+    if len(value) > _LONGEST_PLACEHOLDER + 4 or (value != "0" and _DIGIT.search(value)):
         return False
-    if value != "0" and _DIGIT.search(value):
-        return False  # no placeholder is that long or has a digit, but for "0"
     return _is_short_placeholder(value)
 
 
@@ -250,13 +249,13 @@ def _postcode_patterns() -> dict[str, re.Pattern]:
         return {row["country"]: re.compile(row["pattern"]) for row in csv.DictReader(f)}
 
 
-@lru_cache(maxsize=65536)
-@lru_cache(maxsize=None)
+@cache
 def _postcode_prefix(country: str) -> re.Pattern:
     """A country or region prefix written before the digits (``F-75011``, ``B 1000``)."""
     return re.compile(rf"^({re.escape(country)}|[A-Z]{{1,2}})[- ](?=\d)")
 
 
+@lru_cache(maxsize=65536)
 def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     """A postcode checked against its country's pattern; leading zeros lost by a
     spreadsheet are restored (``1000`` in France is ``01000``)."""
