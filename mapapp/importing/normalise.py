@@ -80,9 +80,8 @@ def clean_multiline(value: object) -> str:
 
 def is_placeholder(value: str) -> bool:
     """True for the values people type when they have nothing: "n/a", "-", "?", "unknown"…"""
-    # No placeholder is that long or has a digit, but for "0".
     if len(value) > _LONGEST_PLACEHOLDER + 4 or (value != "0" and _DIGIT.search(value)):
-        return False
+        return False  # no placeholder is that long or has a digit, but for "0"
     return _is_short_placeholder(value)
 
 
