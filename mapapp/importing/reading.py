@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..processes import this_python
 from ..translate import N_, Message
 from . import columns
 from .readers import ReadError, read_table
@@ -180,14 +181,8 @@ def open_checked(path: Path, spec: ReadSpec, size: Callable[[], int], *, second_
 
 
 def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tuple]:
-    # A fresh interpreter running this module, not multiprocessing: spawning that way runs
-    # the caller's main script again (a script without a __main__ guard would import
-    # twice), and forking a web worker would copy its threads and open connections.
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
-    process = subprocess.Popen(  # nosec B603 # this interpreter, this module, no shell
-        [sys.executable, "-c", f"from {__name__} import second_process; second_process()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    command, env = this_python(f"from {__name__} import second_process; second_process()")
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # nosec B603 # this interpreter, this module, no shell
     try:
         try:
             pickle.dump((str(path), spec, size), process.stdin, protocol=pickle.HIGHEST_PROTOCOL)

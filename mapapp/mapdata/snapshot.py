@@ -25,6 +25,7 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue
+from ..processes import this_python
 
 ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names")
 KEPT = 2  # folders of older versions kept (a worker may still be reading one)
@@ -83,13 +84,11 @@ def _build_in_a_process(directory: Path, db: sqlite_utils.Database) -> Path | No
     peaks near 3 GB, and a worker that did it itself kept about 100 MB of that heap for
     good. None when that process could not do it (the caller builds in this one)."""
     path = db.execute("PRAGMA database_list").fetchone()[2]
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))}
+    command, env = this_python(f"from {__name__} import build_here; build_here()")
     try:
         done = subprocess.run(  # nosec B603 # this interpreter, this module, no shell
-            [sys.executable, "-c", f"from {__name__} import build_here; build_here()"],
-            input=json.dumps({"database": path, "directory": str(directory)}), capture_output=True, text=True,
-            env=env, timeout=3600)
+            command, input=json.dumps({"database": path, "directory": str(directory)}), capture_output=True,
+            text=True, env=env, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as e:
         logger.warning("map snapshot: no separate process (%s); building here", e)
         return None
