@@ -189,8 +189,7 @@ def _workbook(tmp_path, suffix):
     return path
 
 
-@pytest.mark.parametrize("name", ["french_excel.csv", "french_headers.csv", "osm_keys.csv", "utf8_bom.csv",
-                                  "ica_youth_coops.csv", "export.geojson", "french.xlsx"])
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()) + ["french.xlsx"])
 def test_a_second_process_reads_a_file_as_this_one_does(tmp_path, name):
     path = FIXTURES / name if (FIXTURES / name).exists() else _workbook(tmp_path, Path(name).suffix)
     outcomes = []

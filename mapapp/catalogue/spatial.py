@@ -81,14 +81,7 @@ def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, l
                                     zip(leaf_ids[start:start + 65536].tolist(), leaves[start:start + 65536].tolist()))
         else:
             parents.extend(zip(cells["id"].tolist(), owner.tolist()))
-        # The next level's cells are these nodes, boxed around their cells.
-        sorted_boxes = cells_boxes[order]
-        starts = cuts[:-1]
-        cells_ids = numbers
-        cells_boxes = np.column_stack([np.minimum.reduceat(sorted_boxes[:, 0], starts),
-                                       np.maximum.reduceat(sorted_boxes[:, 1], starts),
-                                       np.minimum.reduceat(sorted_boxes[:, 2], starts),
-                                       np.maximum.reduceat(sorted_boxes[:, 3], starts)])
+        cells_ids, cells_boxes = numbers, _enclosing(cells_boxes[order], cuts)  # the next level's cells
     db.conn.executemany(f"INSERT INTO {RTREE}_node VALUES (?, ?)", sorted(nodes))  # nosec B608
     db.conn.executemany(f"INSERT INTO {RTREE}_parent VALUES (?, ?)", sorted(parents))  # nosec B608
 
@@ -105,13 +98,14 @@ def _pack(boxes: np.ndarray, capacity: int) -> list[tuple[np.ndarray, np.ndarray
         nodes = len(cuts) - 1
         if nodes == 1:
             return levels
-        # The next level's cells are this level's nodes; their boxes are only needed for
-        # their centres here (write_packed computes the real ones).
-        grouped = boxes[order]
-        boxes = np.column_stack([np.minimum.reduceat(grouped[:, 0], cuts[:-1]),
-                                 np.maximum.reduceat(grouped[:, 1], cuts[:-1]),
-                                 np.minimum.reduceat(grouped[:, 2], cuts[:-1]),
-                                 np.maximum.reduceat(grouped[:, 3], cuts[:-1])])
+        boxes = _enclosing(boxes[order], cuts)  # the next level's cells are this level's nodes
+
+
+def _enclosing(ordered: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """The box around each node's cells (``ordered`` boxes, a node from each cut to the next)."""
+    starts = cuts[:-1]
+    return np.column_stack([np.minimum.reduceat(ordered[:, 0], starts), np.maximum.reduceat(ordered[:, 1], starts),
+                            np.minimum.reduceat(ordered[:, 2], starts), np.maximum.reduceat(ordered[:, 3], starts)])
 
 
 def _tiles(lat: np.ndarray, lon: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:

@@ -148,7 +148,7 @@ def _open(path: Path, options: Options, size: _ChunkSize):
     spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows)
     second = options.second_process
     if second is None:
-        second = not _batched(options) and reading.second_process_pays(path, spec)
+        second = reading.second_process_pays(path, spec)
     return reading.open_checked(path, spec, size, second_process=second and not _batched(options))
 
 
