@@ -26,8 +26,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Only as many forwarded hops as there are proxies: a client cannot forge its address.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
-                                x_port=proxies)
+        # A proxy that passes on the client's own X-Forwarded-Host would let it choose the
+        # site's address: believed only when the operator says every proxy sets it.
+        hosts = proxies if app.config["TRUSTED_FORWARDED_HOST"] else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=hosts, x_port=hosts)
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,

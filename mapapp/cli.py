@@ -269,6 +269,18 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
         click.echo(f"password (shown only now): {generated}")
 
 
+def _mail_settings():
+    """The settings the web pages send mail with (links on MAPAPP_PUBLIC_URL); refused,
+    saying what to set, when real mail would go out without it."""
+    from .mail import NoPublicAddress
+    from .web import mailing
+
+    try:
+        return mailing.settings()
+    except NoPublicAddress as e:
+        raise click.ClickException(str(e)) from None
+
+
 @click.command("remind-owners")
 @click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
               "(default MAPAPP_REMIND_AFTER_DAYS).")
@@ -280,17 +292,12 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
 def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:
     """E-mail owners of stale entries a link to check or edit them (cron-friendly: an owner
     reminded is not reminded again before the same period has passed)."""
-    from flask import url_for
-
-    from .contributing import flow, owners
+    from .contributing import owners
 
     config = current_app.config
     db = _open_catalogue()
-    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
-    with current_app.test_request_context(base_url=base):
-        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
-        sent = owners.remind(db, settings, after_days=after_days or config["REMIND_AFTER_DAYS"],
-                             link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
+    sent = owners.remind(db, _mail_settings(), after_days=after_days or config["REMIND_AFTER_DAYS"],
+                         link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
     click.echo(f"{len(sent)} reminder(s) sent")
 
 
@@ -300,16 +307,10 @@ def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None
 @with_appcontext
 def send_digests_command(frequency: str) -> None:
     """E-mail each subscriber of FREQUENCY the organisations new on their part of the map."""
-    from flask import url_for
+    from .contributing import subscriptions
 
-    from .contributing import flow, subscriptions
-
-    config = current_app.config
     db = _open_catalogue()
-    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
-    with current_app.test_request_context(base_url=base):
-        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
-        sent = subscriptions.send_digests(db, settings, frequency)
+    sent = subscriptions.send_digests(db, _mail_settings(), frequency)
     click.echo(f"{sent} digest(s) sent")
 
 

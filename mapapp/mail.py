@@ -20,13 +20,44 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .errors import ServiceUnavailable
+from .translate import N_, Message
+
 log = logging.getLogger("mapapp.mail")
 _LINK = re.compile(r"https?://\S+")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # nosec B104 # listening everywhere: links go to this machine
 
 
 class MailError(Exception):
     """A message could not be sent; the message says what to check."""
+
+
+class NoPublicAddress(ServiceUnavailable):
+    """Real mail is refused while MAPAPP_PUBLIC_URL is unset (HTTP 503)."""
+
+
+def public_address(config) -> str:
+    """The address every link in a message starts with: MAPAPP_PUBLIC_URL.
+
+    Never the address a request came to: its Host header is the client's to choose, and a
+    link to the client's host hands it the token. Without MAPAPP_PUBLIC_URL, only messages
+    that stay with the operator (the outbox, or debug mode) are written, linking to
+    MAPAPP_HOST:MAPAPP_PORT; real mail raises ``NoPublicAddress``."""
+    public = (config.get("PUBLIC_URL") or "").strip().rstrip("/")
+    if public:
+        return public
+    if config.get("SMTP_URL") and not config.get("DEBUG"):
+        raise NoPublicAddress(Message(N_("this site cannot send e-mail until its address is configured: its team "
+                                         "must set MAPAPP_PUBLIC_URL to the site's address, e.g. "
+                                         "https://map.example.org")))
+    host = str(config.get("HOST") or "")
+    host = "127.0.0.1" if host in _ANY_ADDRESS else host
+    fallback = f"http://{f'[{host}]' if ':' in host else host}:{config.get('PORT') or 5000}"
+    log.warning("MAPAPP_PUBLIC_URL is not set: links in messages point at %s, which is fine for the outbox or "
+                "debug mode only; set MAPAPP_PUBLIC_URL to the site's address, e.g. https://map.example.org, "
+                "before sending real mail", fallback)
+    return fallback
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,122 @@
+"""Attacks on the links the site e-mails (issue #24): links built from a forged Host or
+X-Forwarded-Host, a secret key per process, "Is this your organisation?" as a mail
+cannon, edit links that outlive the address they were sent to, tokens left in logs and
+caches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altcha
+from smtp_box import links_in
+from support import csrf_from, make_org
+
+from mapapp import catalogue, create_app
+
+ATTACKER = "attacker.example:8080"
+
+
+def site(db_path, tmp_path, **config):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache"), "OUTBOX_DIR": str(tmp_path / "outbox"),
+                       "ALTCHA_COST": 10, **config})
+
+
+def proof(client) -> str:
+    challenge = altcha.Challenge.from_dict(client.get("/contribute/challenge").get_json())
+    return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+
+
+def ask_for_edit_link(client, slug: str, headers: dict | None = None, lang: str = "en"):
+    page = client.get(f"/organisations/{slug}/owner-link?lang={lang}", headers=headers or {}).get_data(as_text=True)
+    return client.post(f"/organisations/{slug}/owner-link?lang={lang}", headers=headers or {},
+                       data={"csrf_token": csrf_from(page), "altcha": proof(client)})
+
+
+def an_organisation(db, name="Bread Coop", email="hello@bread.example.org") -> str:
+    org = make_org(db, name, email=email)
+    return catalogue.organisation_by_id(db, org.id)["slug"]
+
+
+def outbox_links(tmp_path: Path) -> list[str]:
+    import email
+    import email.policy
+
+    out = []
+    for path in sorted((tmp_path / "outbox").glob("*.eml")):
+        out += links_in(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+    return out
+
+
+# HIGH: links in messages come from MAPAPP_PUBLIC_URL, never from the request.
+
+def test_a_forged_host_gets_no_edit_link_mailed_and_the_visitor_is_told_why_in_their_language(
+        db_path, db, tmp_path, smtp):
+    slug = an_organisation(db)
+    client = site(db_path, tmp_path, SMTP_URL=smtp.url).test_client()  # real mail, no MAPAPP_PUBLIC_URL
+    answer = ask_for_edit_link(client, slug, {"Host": ATTACKER}, lang="fr")
+    assert answer.status_code == 503
+    page = answer.get_data(as_text=True)
+    assert "MAPAPP_PUBLIC_URL" in page and "ce site ne peut pas envoyer" in page.lower()
+    assert smtp.box.messages == []  # sent synchronously: nothing went out, to anyone
+
+
+def test_a_forged_host_cannot_steer_the_links_when_the_public_address_is_set(db_path, db, tmp_path, smtp):
+    slug = an_organisation(db)
+    client = site(db_path, tmp_path, SMTP_URL=smtp.url, PUBLIC_URL="https://map.example.org/").test_client()
+    assert ask_for_edit_link(client, slug, {"Host": ATTACKER}).status_code == 200
+    [mail] = smtp.box.wait(1)
+    [link] = [u for u in links_in(mail) if "/owner/" in u]
+    assert link.startswith("https://map.example.org/owner/")
+
+
+def test_a_subscription_and_a_contribution_with_a_forged_host_send_nothing(db_path, db, tmp_path, smtp):
+    client = site(db_path, tmp_path, SMTP_URL=smtp.url).test_client()
+    page = client.get("/subscribe", headers={"Host": ATTACKER}).get_data(as_text=True)
+    answer = client.post("/subscribe", headers={"Host": ATTACKER}, data={
+        "csrf_token": csrf_from(page), "email": "lea@example.org", "frequency": "daily", "altcha": proof(client)})
+    assert answer.status_code == 503 and "MAPAPP_PUBLIC_URL" in answer.get_data(as_text=True)
+    page = client.get("/contribute", headers={"Host": ATTACKER}).get_data(as_text=True)
+    answer = client.post("/contribute", headers={"Host": ATTACKER}, data={
+        "csrf_token": csrf_from(page), "name": "Vélo Coop", "city": "Lyon", "country": "FR",
+        "contact": "ana@example.org", "altcha": proof(client)})
+    assert answer.status_code == 503
+    assert smtp.box.messages == []
+
+
+def test_a_clients_own_x_forwarded_host_is_not_believed_behind_a_proxy(db_path, db, tmp_path):
+    slug = an_organisation(db)
+    app = site(db_path, tmp_path, TRUSTED_PROXIES=1)  # outbox mode: links to MAPAPP_HOST:MAPAPP_PORT
+    client = app.test_client()
+    forged = {"X-Forwarded-Host": ATTACKER, "X-Forwarded-For": "203.0.113.9"}
+    assert ask_for_edit_link(client, slug, forged).status_code == 200
+    [link] = [u for u in outbox_links(tmp_path) if "/owner/" in u]
+    assert link.startswith("http://127.0.0.1:5000/owner/")
+    assert "attacker.example" not in client.get("/embed.js", headers=forged).get_data(as_text=True)
+
+
+def test_a_proxy_that_sets_the_host_itself_can_be_believed_when_the_operator_says_so(db_path, tmp_path):
+    app = site(db_path, tmp_path, TRUSTED_PROXIES=1, TRUSTED_FORWARDED_HOST=1)
+    body = app.test_client().get("/embed.js", headers={"X-Forwarded-Host": "map.example.org"}).get_data(as_text=True)
+    assert "map.example.org" in body
+
+
+def test_the_command_line_refuses_to_mail_digests_or_reminders_without_the_public_address(db_path, db, tmp_path,
+                                                                                         smtp):
+    make_org(db, "Stale Coop", email="stale@example.org")
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00'")
+    runner = site(db_path, tmp_path, SMTP_URL=smtp.url).test_cli_runner()
+    for args in (["remind-owners"], ["send-digests", "--frequency", "daily"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0, result.output
+        assert "set MAPAPP_PUBLIC_URL to the site's address, e.g. https://" in result.output
+    assert smtp.box.messages == []
+
+
+def test_the_command_line_links_to_the_public_address_under_its_path(db_path, db, tmp_path, smtp):
+    make_org(db, "Stale Coop", email="stale@example.org")
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00'")
+    runner = site(db_path, tmp_path, SMTP_URL=smtp.url, PUBLIC_URL="https://example.org/map").test_cli_runner()
+    assert "1 reminder(s) sent" in runner.invoke(args=["remind-owners"]).output
+    [mail] = smtp.box.wait(1)
+    assert [u for u in links_in(mail) if u.startswith("https://example.org/map/owner/")]
