@@ -7,6 +7,7 @@ import secrets
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import config, secretkey
 from .config import ROOT, from_environment
 
 
@@ -21,8 +22,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
-        # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        # A key per process would sign out half the visitors of `gunicorn -w 3` and kill every
+        # e-mailed link at restart: one key, kept in the data folder. Tests bring their own
+        # or get a throwaway one, never touching the checkout's data folder.
+        app.config["SECRET_KEY"] = secrets.token_hex(32) if app.testing else secretkey.kept_key(config.VAR_DIR)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Only as many forwarded hops as there are proxies: a client cannot forge its address.

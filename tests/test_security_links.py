@@ -120,3 +120,34 @@ def test_the_command_line_links_to_the_public_address_under_its_path(db_path, db
     assert "1 reminder(s) sent" in runner.invoke(args=["remind-owners"]).output
     [mail] = smtp.box.wait(1)
     assert [u for u in links_in(mail) if u.startswith("https://example.org/map/owner/")]
+
+
+# MEDIUM: without MAPAPP_SECRET_KEY, every worker signs with one key kept in the data folder.
+
+def test_workers_without_a_configured_key_share_one_kept_key(db_path, tmp_path, monkeypatch):
+    import stat
+
+    from mapapp import config
+
+    monkeypatch.setattr(config, "VAR_DIR", tmp_path / "data")
+    workers = [create_app({"DATABASE": str(db_path), "SECRET_KEY": "", "CACHE_DIR": str(tmp_path / "cache")})
+               for _ in range(2)]
+    assert workers[0].config["SECRET_KEY"] == workers[1].config["SECRET_KEY"]
+    kept = tmp_path / "data" / "secret_key"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    first, second = (w.test_client() for w in workers)
+    page = first.get("/contribute").get_data(as_text=True)  # the form's token is signed by the first worker
+    second.set_cookie("session", first.get_cookie("session").value)
+    answer = second.post("/contribute", data={"csrf_token": csrf_from(page), "name": "x"}).get_data(as_text=True)
+    assert "CSRF" not in answer and 'name="contact"' in answer  # the form again, saying what to fill in
+
+
+def test_workers_starting_at_once_agree_on_the_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mapapp import secretkey
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: secretkey.kept_key(tmp_path / "data"), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret_key"]  # no drafts left behind
