@@ -151,3 +151,58 @@ def test_workers_starting_at_once_agree_on_the_key(tmp_path):
         keys = set(pool.map(lambda _: secretkey.kept_key(tmp_path / "data"), range(16)))
     assert len(keys) == 1 and len(keys.pop()) == 64
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret_key"]  # no drafts left behind
+
+
+# MEDIUM: "Is this your organisation?" is no mail cannon.
+
+def mailing_site(db_path, tmp_path, smtp, **config):
+    return site(db_path, tmp_path, SMTP_URL=smtp.url, PUBLIC_URL="https://map.example.org", **config)
+
+
+def test_concurrent_requests_for_one_organisation_send_one_link(db_path, db, tmp_path, smtp):
+    import threading
+
+    slug = an_organisation(db)
+    app = mailing_site(db_path, tmp_path, smtp)
+    ready = []
+    for n in range(4):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        page = client.get(f"/organisations/{slug}/owner-link").get_data(as_text=True)
+        ready.append((client, {"csrf_token": csrf_from(page), "altcha": proof(client)}))
+    start, answers = threading.Barrier(len(ready)), []
+
+    def ask(client, form):
+        start.wait()
+        answers.append(client.post(f"/organisations/{slug}/owner-link", data=form).status_code)
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in ready]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [200, 429, 429, 429]
+    assert len(smtp.box.messages) == 1  # each answer came after its mail was handed over
+
+
+def test_one_client_cannot_mail_organisation_after_organisation(db_path, db, tmp_path, smtp):
+    slugs = [an_organisation(db, f"Coop {n}", f"coop{n}@example.org") for n in range(3)]
+    client = mailing_site(db_path, tmp_path, smtp, OWNER_LINKS_PER_CLIENT=2).test_client()
+    client.environ_base["REMOTE_ADDR"] = "2001:db8:1:2::10"
+    assert [ask_for_edit_link(client, s).status_code for s in slugs[:2]] == [200, 200]
+    client.environ_base["REMOTE_ADDR"] = "2001:db8:1:2:ffff::99"  # another address of the same /64
+    answer = ask_for_edit_link(client, slugs[2])
+    assert answer.status_code == 429 and "too many edit links" in answer.get_data(as_text=True)
+    assert len(smtp.box.messages) == 2
+
+
+def test_the_whole_site_sends_a_bounded_number_of_edit_links_an_hour(db_path, db, tmp_path, smtp):
+    slugs = [an_organisation(db, f"Coop {n}", f"coop{n}@example.org") for n in range(3)]
+    app = mailing_site(db_path, tmp_path, smtp, OWNER_LINKS_PER_HOUR=2)
+    answers = []
+    for n, slug in enumerate(slugs):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 1}"
+        answers.append(ask_for_edit_link(client, slug).status_code)
+    assert answers == [200, 200, 429]
+    assert len(smtp.box.messages) == 2

@@ -535,6 +535,21 @@ def _m020_sync_sources(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m022_owner_link_requests(db: sqlite_utils.Database) -> None:
+    # "Is this your organisation?" asked from a page: by which client (hashed address, an
+    # IPv6 /64 as one) and when, so that one client, and the whole site, send a bounded
+    # number of edit links per hour. Rows older than a day are of no use and are deleted.
+    db.execute("""
+        CREATE TABLE owner_link_requests (
+            id INTEGER PRIMARY KEY,
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            client TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX owner_link_requests_at ON owner_link_requests (requested_at)")
+    db.execute("CREATE INDEX owner_link_requests_client ON owner_link_requests (client, requested_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -556,6 +571,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (18, "owner_freshness", _m018_owner_freshness),
     (19, "change_feed", _m019_change_feed),
     (20, "sync_sources", _m020_sync_sources),
+    (22, "owner_link_requests", _m022_owner_link_requests),
 ]
 
 

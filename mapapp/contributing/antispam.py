@@ -4,6 +4,7 @@ form), a honeypot field, rate limits per address and per e-mail, and few links."
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -47,8 +48,22 @@ def check_proof(db, payload: str, secret: str) -> str | None:
 
 
 def client_key(address: str, secret: str) -> str:
-    """The client's address, hashed with the site's secret (kept for rate limits, not as is)."""
-    return hashlib.sha256(f"{secret}|{address}".encode()).hexdigest()[:32]
+    """The client's address, hashed with the site's secret (kept for rate limits, not as is).
+    An IPv6 address counts as its /64: one connection is given a whole /64 to pick from."""
+    return hashlib.sha256(f"{secret}|{client_network(address)}".encode()).hexdigest()[:32]
+
+
+def client_network(address: str) -> str:
+    """What rate limits count as one client: an IPv4 address, or an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def over_limit(db, *, client: str, email: str, per_hour: int) -> str | None:

@@ -153,7 +153,10 @@ def owner_link(slug: str):
         status = 400
         if problem is None:
             try:
-                owners.send_link(db, org["id"], current_language(), settings(), current_app.config["OWNER_LINK_DAYS"])
+                config = current_app.config
+                owners.send_link(db, org["id"], current_language(), settings(), config["OWNER_LINK_DAYS"],
+                                 asked=owners.AskedFromPage(_client(), config["OWNER_LINKS_PER_CLIENT"],
+                                                            config["OWNER_LINKS_PER_HOUR"]))
             except flow.Refused as refused:
                 problem = refused.problems[""]
                 status = 429 if isinstance(refused, owners.TooSoon) else 503
