@@ -36,9 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
-                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, views)
+                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, tokens, views)
 
     security.init_app(app)
+    tokens.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     mapcontext.init_app(app)

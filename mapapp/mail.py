@@ -26,7 +26,17 @@ from .translate import N_, Message
 log = logging.getLogger("mapapp.mail")
 _LINK = re.compile(r"https?://\S+")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# The site's pages whose address carries a secret (an edit link's token, a confirmation's,
+# an unsubscribe key): shown with the secret cut short wherever it is printed or logged.
+_SECRET_IN_PATH = re.compile(r"(/(?:owner|contribute/confirm|subscribe/confirm|unsubscribe)/)([^/\s?#\"']{4})"
+                             r"[^/\s?#\"']*")
 _ANY_ADDRESS = {"", "0.0.0.0", "::"}  # nosec B104 # listening everywhere: links go to this machine
+
+
+def without_secrets(text: str) -> str:
+    """``text`` with the tokens in the site's secret-bearing addresses cut to their first
+    characters (for consoles and logs; the message itself keeps the whole link)."""
+    return _SECRET_IN_PATH.sub(r"\1\2…", text)
 
 
 class MailError(Exception):
@@ -115,8 +125,8 @@ class Mailer:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         path = self.outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
         path.write_bytes(msg.as_bytes())
-        log.warning("mail to %s written to %s (no MAPAPP_SMTP_URL); its links: %s",
-                    mail.to, path, " ".join(mail.links()) or "none")
+        log.warning("mail to %s written to %s (no MAPAPP_SMTP_URL); its links (tokens cut short, the file has "
+                    "them whole): %s", mail.to, path, without_secrets(" ".join(mail.links())) or "none")
         return path
 
     def _smtp(self, msg: EmailMessage) -> None:

@@ -206,3 +206,51 @@ def test_the_whole_site_sends_a_bounded_number_of_edit_links_an_hour(db_path, db
         answers.append(ask_for_edit_link(client, slug).status_code)
     assert answers == [200, 200, 429]
     assert len(smtp.box.messages) == 2
+
+
+# LOW: an edit link is bound to the address it went to; tokens stay out of logs and caches.
+
+def test_an_edit_link_dies_when_the_organisation_changes_its_email(db_path, db, tmp_path, smtp):
+    from urllib.parse import urlsplit
+
+    slug = an_organisation(db)
+    client = mailing_site(db_path, tmp_path, smtp).test_client()
+    ask_for_edit_link(client, slug)
+    [mail] = smtp.box.wait(1)
+    path = urlsplit([u for u in links_in(mail) if "/owner/" in u][0]).path
+    assert client.get(path).status_code == 200
+    db.execute("UPDATE organisations SET email = 'new-owner@bread.example.org' WHERE slug = ?", [slug])
+    answer = client.get(path)
+    assert answer.status_code == 410 and "no longer has" in answer.get_data(as_text=True)
+
+
+def test_the_outbox_console_shows_links_without_their_tokens(db_path, db, tmp_path, caplog):
+    slug = an_organisation(db)
+    client = site(db_path, tmp_path).test_client()  # no mail server: the outbox
+    with caplog.at_level("WARNING", logger="mapapp.mail"):
+        assert ask_for_edit_link(client, slug).status_code == 200
+    [link] = [u for u in outbox_links(tmp_path) if "/owner/" in u]  # the .eml keeps it whole
+    token = link.rsplit("/", 1)[1]
+    console = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/owner/" in console and token not in console and token[:4] + "…" in console
+
+
+def test_token_pages_are_not_cached_nor_logged_whole(db_path, db, tmp_path, caplog, live_server_for):
+    import urllib.request
+
+    from mapapp.contributing import owners
+
+    org = make_org(db, "Bread Coop", email="hello@bread.example.org")
+    app = site(db_path, tmp_path)
+    token = owners.link_token(db, "test", org.id)
+    client = app.test_client()
+    for path in (f"/owner/{token}", "/contribute/confirm/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg",
+                 "/subscribe/confirm/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg", "/unsubscribe/AbCdEfGhIjKlMnOpQr"):
+        answer = client.get(path)
+        assert answer.headers["Cache-Control"] == "no-store", path
+        assert answer.headers["Referrer-Policy"] == "no-referrer", path
+    with caplog.at_level("INFO", logger="werkzeug"), live_server_for(app) as server:
+        with urllib.request.urlopen(f"{server.url}/owner/{token}") as answer:
+            assert answer.status == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "werkzeug")
+    assert "GET /owner/" in logged and token not in logged
