@@ -24,9 +24,13 @@ def kept_key(folder: Path) -> str:
     sees a half-written key."""
     path = folder / FILE_NAME
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         draft = folder / f".{FILE_NAME}.{secrets.token_hex(8)}"
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise ConfigError(f"no MAPAPP_SECRET_KEY, and no key can be kept in {folder} ({e.strerror or e}): "
+                              "set MAPAPP_SECRET_KEY to a long random value, or let the app write there") from None
         try:
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32) + "\n")
