@@ -49,6 +49,15 @@ _TOO_MANY = {
 }
 
 
+def _too_many(refusal: str, asked: AskedFromPage | None) -> Message:
+    """Why ``reserve_link`` refused, for the person who asked."""
+    if refusal == "organisation":
+        return Message(_TOO_MANY[refusal], minutes=LINK_INTERVAL_MINUTES)
+    if refusal == "client":
+        return Message(_TOO_MANY[refusal], n=asked.per_client if asked else 0)
+    return Message(_TOO_MANY[refusal])
+
+
 def days_ago(days: int) -> str:
     """The catalogue's timestamp of ``days`` days ago."""
     return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
@@ -128,14 +137,12 @@ def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make
             client=asked.client if asked else None, hour_ago=(now - timedelta(hours=1)).isoformat(timespec="seconds"),
             per_client=asked.per_client if asked else 0, per_hour=asked.per_hour if asked else 0)
     if refusal:
-        raise TooSoon({"": Message(_TOO_MANY[refusal], **{
-            "organisation": {"minutes": LINK_INTERVAL_MINUTES}, "client": {"n": asked.per_client if asked else 0},
-            "site": {}}[refusal])})
+        raise TooSoon({"": _too_many(refusal, asked)})
     try:
         settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
                                   link=settings.link("contribute.owner", {"token": link_token(db, settings.secret,
                                                                                                org_id)})))
-    except BaseException as e:
+    except Exception as e:
         with catalogue.write_transaction(db):  # it never left: asking again is no flood
             owners.release_link(db, org_id, sent_at, request_id)
         if isinstance(e, MailError):
