@@ -17,7 +17,8 @@ from ..importing.rows import check_record
 from ..mail import MailError
 from ..translate import N_, Message
 from . import letters
-from .flow import LinkError, Refused, Settings, merge_changes
+from .changes import merge_changes
+from .flow import LinkError, Refused, Settings
 
 SALT = "mapapp-owner-link"
 LINK_INTERVAL_MINUTES = 15  # one edit link per organisation in this time, however asked for
