@@ -92,6 +92,20 @@ def test_undo_leaves_a_field_staff_changed_since_and_says_so(site, db, staff):
     assert "kept as they are now: Town or city" in undone
 
 
+def test_undoing_an_added_organisation_says_which_later_changes_went_with_it(site, db, staff, settings):
+    cid = sent_in(db, "new", {"name": "Coop Nouvelle", "city": "Lyon", "country": "FR", "phone": "+33 4 72 00 00 00"})
+    org_id = flow.accept(db, cid, "mod@example.org", settings)
+    admin = site.test_client()
+    sign_in(admin, "admin@example.org")
+    edit = admin.get(f"/admin/organisations/{org_id}/edit").get_data(as_text=True)
+    admin.post(f"/admin/organisations/{org_id}/edit", data={**form_fields(edit), "phone": "+33 4 72 99 99 99",
+                                                            "action": "save"})
+    undone = admin.post(f"/admin/moderation/{cid}/undo", data={"csrf_token": csrf_from(edit)},
+                        follow_redirects=True).get_data(as_text=True)
+    assert catalogue.organisation_by_id(db, org_id) is None
+    assert "deleted with the changes made to it since: Phone" in undone
+
+
 # -- MEDIUM: partner editors stay in their part of the catalogue ------------------------------
 
 
@@ -129,6 +143,20 @@ def test_a_correction_moving_a_french_organisation_to_italy_is_not_the_italian_p
     assert client.get(f"/admin/organisations/{french.id}/edit").status_code == 403
 
 
+def test_a_correction_moving_an_organisation_out_of_a_partners_part_is_in_their_queue(site, db, staff):
+    accounts.set_moderation_scope(db, staff["editor"].id, "FR", "")
+    db.conn.commit()
+    french = make_org(db, "Coopérative Lyonnaise")
+    cid = correction_of(db, french.id, country="IT", city="Roma")
+    client = site.test_client()
+    sign_in(client, "editor@example.org")
+    queue = client.get("/admin/moderation").get_data(as_text=True)
+    assert f"/admin/moderation/{cid}/reject" in queue  # theirs to judge: it is about their organisation
+    assert client.post(f"/admin/moderation/{cid}/accept", data={"csrf_token": csrf_from(queue)}).status_code == 403
+    client.post(f"/admin/moderation/{cid}/reject", data={"csrf_token": csrf_from(queue), "reason": "Still in Lyon"})
+    assert store.contribution(db, cid)["state"] == "rejected"
+
+
 def test_a_partners_status_changes_and_lists_hold_their_part_only(partner, db):
     client, french, italian = partner["client"], partner["french"], partner["italian"]
     listing = client.get("/admin/organisations").get_data(as_text=True)
@@ -153,6 +181,7 @@ def test_a_partner_cannot_undo_history_send_owner_links_or_import_outside_their_
     admin.post("/admin/organisations/status", data={"csrf_token": csrf_from(listing), "status": "draft",
                                                     "id": [str(french.id)]})
     [entry] = accounts.audit_entries(db, organisation_id=french.id)
+    assert "Coopérative Lyonnaise" not in client.get("/admin").get_data(as_text=True)  # nor in their history
     token = csrf_from(client.get("/admin/organisations").get_data(as_text=True))
     assert client.post(f"/admin/audit/{entry['id']}/undo", data={"csrf_token": token}).status_code == 403
     assert catalogue.organisation_by_id(db, french.id)["status"] == "draft"
