@@ -84,6 +84,8 @@ def test_undo_leaves_a_field_staff_changed_since_and_says_so(site, db, staff):
     edit = admin.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
     fields = {**form_fields(edit), "city": "Caluire", "action": "save"}
     assert admin.post(f"/admin/organisations/{org.id}/edit", data=fields).status_code == 302
+    warned = admin.get("/admin/moderation").get_data(as_text=True)  # said before Undo is pressed
+    assert "Changed since it was accepted, so Undo keeps: Town or city." in warned
     undone = admin.post(f"/admin/moderation/{cid}/undo", data={"csrf_token": csrf_from(queue)},
                         follow_redirects=True).get_data(as_text=True)
     values = catalogue.organisation_state(db, org.id)["values"]

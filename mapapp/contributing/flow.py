@@ -295,6 +295,26 @@ class Undone:
     lost: list[str] = field(default_factory=list)
 
 
+def _accepted_entry(db, found: dict) -> dict | None:
+    """The audit entry of an accepted contribution: its own action, exactly, on the
+    organisation it wrote; the latest if it was accepted more than once."""
+    return next(iter(audit.entries(db, action=action_of(found["id"]), organisation_id=found["result_organisation_id"],
+                                   limit=1)), None)
+
+
+def undo_preview(db, found: dict) -> Undone:
+    """What undoing a decided contribution would keep (changed since) or delete with it,
+    for the page that offers the Undo; nothing is written."""
+    org_id = found["result_organisation_id"]
+    current = catalogue.organisation_state(db, org_id) if found["state"] == "accepted" and org_id else None
+    entry = _accepted_entry(db, found) if current is not None else None
+    if entry is None:
+        return Undone()
+    if entry["before"] is None:
+        return Undone(lost=changed_since(entry["after"], current))
+    return Undone(kept=reverted(entry["before"], entry["after"], current)[1])
+
+
 def undo(db, contribution_id: int, moderator: str, *,
          may_touch: Callable[[dict], bool] = _everywhere) -> Undone:
     """Take a decision back: an organisation an accepted contribution added is deleted; the
@@ -308,8 +328,7 @@ def undo(db, contribution_id: int, moderator: str, *,
         org_id = found["result_organisation_id"]
         current = catalogue.organisation_state(db, org_id) if org_id else None
         if found["state"] == "accepted" and current is not None:
-            entry = next(iter(audit.entries(db, action=action_of(contribution_id), organisation_id=org_id,
-                                            limit=1)), None)
+            entry = _accepted_entry(db, found)
             if entry is None:
                 raise Refused({"": Message(N_("the history has no record of what this contribution changed; "
                                               "nothing was undone: edit the organisation instead"))})

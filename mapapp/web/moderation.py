@@ -82,6 +82,11 @@ def queue():
     decided = (store.contributions_in(db, "accepted", limit=20, **scope)
                + store.contributions_in(db, "rejected", limit=20, **scope))
     decided.sort(key=lambda c: c["decided_at"] or "", reverse=True)
+    labels = _labels()
+    for item in decided[:20]:  # what an Undo would leave, said before it is pressed
+        preview = flow.undo_preview(db, item)
+        item["undo_keeps"] = [labels.get(f, f) for f in preview.kept]
+        item["undo_deletes"] = [labels.get(f, f) for f in preview.lost]
     lang = current_language()
     for item in pending:
         item["rows"] = _compare(db, item)
