@@ -3,7 +3,7 @@ against the stored organisation, likely duplicates, and accept / reject / undo."
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,9 +13,9 @@ from ..catalogue import owners
 from ..contributing import flow
 from ..importing.rows import check_record
 from ..translate import translated
+from . import scope
 from .auth import role_required
 from .db import get_db
-from . import scope
 from .i18n import NAMES as LANGUAGE_NAMES
 from .i18n import current_language
 from .mailing import settings
@@ -77,10 +77,10 @@ def queue():
     """Pending contributions, oldest first, and the latest decisions (which can be undone)."""
     db = get_db()
     countries, projects = accounts.moderation_scope(db, current_user.user)
-    scope = {"countries": countries, "projects": projects}
-    pending = store.contributions_in(db, "pending", **scope)
-    decided = (store.contributions_in(db, "accepted", limit=20, **scope)
-               + store.contributions_in(db, "rejected", limit=20, **scope))
+    part = {"countries": countries, "projects": projects}
+    pending = store.contributions_in(db, "pending", **part)
+    decided = (store.contributions_in(db, "accepted", limit=20, **part)
+               + store.contributions_in(db, "rejected", limit=20, **part))
     decided.sort(key=lambda c: c["decided_at"] or "", reverse=True)
     labels = _labels()
     for item in decided[:20]:  # what an Undo would leave, said before it is pressed
@@ -142,7 +142,7 @@ def _back_saying(refused: flow.Refused):
 def accept(contribution_id: int):
     """Publish what the contribution proposes."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     edits = None
     raw = {f: request.form.get(f, "") for f in EDITABLE if f in request.form}
     if raw:  # "edit, then accept": the moderator's version, checked like the author's
@@ -170,7 +170,7 @@ def accept(contribution_id: int):
 def reject(contribution_id: int):
     """Refuse it, with the reason its author will read."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     try:
         flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings(),
                     may_touch=scope.may_touch)
@@ -187,7 +187,7 @@ def reject(contribution_id: int):
 def undo(contribution_id: int):
     """Take the decision back; the contribution waits in the queue again."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     try:
         outcome = flow.undo(get_db(), contribution_id, current_user.email, may_touch=scope.may_touch)
     except flow.OutOfScope:
