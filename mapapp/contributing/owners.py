@@ -19,6 +19,7 @@ from ..importing.rows import check_record
 from ..mail import MailError
 from ..translate import N_, Message
 from . import letters
+from .changes import merge_changes
 from .flow import LinkError, Refused, Settings
 
 SALT = "mapapp-owner-link"
@@ -162,8 +163,7 @@ def edit(db, org_id: int, raw: dict[str, str], *, publish: bool, lang: str) -> s
         current = catalogue.organisation_state(db, org_id)
         email = current["values"]["email"]
         if publish:
-            target = {**current, "values": {**current["values"], **check.values},
-                      "related": catalogue.related_of(**{**current["related"], **check.related})}
+            target = merge_changes(current, check.values, check.related, lang)
             catalogue.restore_state(db, org_id, target)
             audit.record(db, f"owner:{email}", "edit", org_id, current, catalogue.organisation_state(db, org_id))
             owners.mark_checked(db, org_id)
