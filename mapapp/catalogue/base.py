@@ -82,6 +82,14 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def next_id(db: sqlite_utils.Database, table: str) -> int:
+    """The id SQLite would give the next row of ``table``: past every id it ever gave
+    (``sqlite_sequence``, see migration 21), for writers that number rows themselves."""
+    return db.execute(
+        f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0),"  # nosec B608 # table name from code
+        " coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1", [table]).fetchone()[0]
+
+
 def unique_slug(base: str, taken) -> str:
     """``base``, or ``base-2``, ``base-3``… : the first not in ``taken`` (a set, or a
     callable saying whether a slug is in use)."""
