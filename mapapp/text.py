@@ -29,6 +29,13 @@ _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef"
                      + "]")
 
 
+def mailbox(address: str | None) -> str:
+    """The mailbox an e-mail address reaches, for counting per recipient: ``Ana+x@Example.org``
+    and ``ana@example.org`` are one (case and a ``+tag`` in the local part do not count)."""
+    local, at, domain = (address or "").strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if at else domain
+
+
 def strip_unsafe(text: str) -> str:
     """``text`` without the characters no stored text may hold (non-characters, controls
     other than tab and line breaks, lone surrogates)."""

@@ -89,3 +89,100 @@ def test_the_staff_form_strips_noncharacters(app, db, staff):
     assert saved.status_code == 302
     assert db.execute("SELECT name, description FROM organisations WHERE id = ?", [org.id]).fetchone() == (
         "Staff Coop", "Line\nTwo")
+
+
+# -- limits per recipient and per connection ---------------------------------------------------
+
+
+def _settings(smtp, **changes) -> flow.Settings:
+    from mapapp.mail import Mailer
+
+    return flow.Settings(**{"secret": "s", "site": "Test map", "per_hour": 2, "confirm_hours": 48, "skip_proof": True,
+                            "mailer": Mailer("Test map <noreply@example.org>", smtp.url),
+                            "link": lambda endpoint, values: "http://127.0.0.1/x", **changes})
+
+
+def _contribution(contact: str, client: str, **raw) -> flow.Submission:
+    return flow.Submission(kind="new", raw={"name": "Velo Coop", "city": "Lyon", "country": "FR", **raw},
+                           contact=contact, lang="en", client=client)
+
+
+def test_one_mailbox_gets_no_more_confirmations_than_the_limit_however_its_address_is_written(db, smtp):
+    s = _settings(smtp)
+    flow.submit(db, _contribution("victim@example.org", "c1"), s)
+    flow.submit(db, _contribution("Victim+a@Example.org", "c2"), s)
+    with pytest.raises(flow.Refused, match="this e-mail address"):
+        flow.submit(db, _contribution("VICTIM+b@example.ORG", "c3"), s)
+    assert len(smtp.box.wait(2)) == 2
+
+
+def test_one_ipv6_network_is_one_connection_for_the_limits(db, smtp):
+    from mapapp.contributing import antispam
+
+    s = _settings(smtp)
+    for n, address in enumerate(("2001:db8:5:7::1", "2001:db8:5:7:aaaa::2")):
+        flow.submit(db, _contribution(f"person{n}@example.org", antispam.client_key(address, "s")), s)
+    with pytest.raises(flow.Refused, match="your connection"):
+        flow.submit(db, _contribution("third@example.org", antispam.client_key("2001:db8:5:7:ffff::3", "s")), s)
+    # Another /64 is another subscriber.
+    flow.submit(db, _contribution("fourth@example.org", antispam.client_key("2001:db8:5:8::1", "s")), s)
+
+
+def test_web_addresses_in_the_name_count_towards_the_limit(db, smtp):
+    with pytest.raises(flow.Refused) as refused:
+        flow.submit(db, _contribution("ana@example.org", "c1", name="Cheap pills www.pills.example https://pills.example",
+                                      description="See https://more.example"), _settings(smtp))
+    assert "web addresses" in str(refused.value.problems["description"])
+
+
+def test_one_mailbox_holds_only_a_few_subscriptions(db, smtp):
+    from mapapp.contributing import antispam, subscriptions
+
+    s = _settings(smtp, per_hour=100)
+    for n in range(antispam.SUBSCRIPTIONS_PER_ADDRESS):
+        subscriptions.subscribe(db, email=f"Victim+{n}@example.org", lang="en", query="", frequency="daily",
+                                client=f"c{n}", proof="", settings=s)
+    with pytest.raises(flow.Refused) as refused:
+        subscriptions.subscribe(db, email="victim@EXAMPLE.org", lang="en", query="", frequency="weekly",
+                                client="another", proof="", settings=s)
+    assert "subscriptions" in str(refused.value.problems["email"])
+    assert len(smtp.box.wait(antispam.SUBSCRIPTIONS_PER_ADDRESS)) == antispam.SUBSCRIPTIONS_PER_ADDRESS
+
+
+# -- what was never confirmed is not kept ---------------------------------------------------
+
+
+def test_unconfirmed_contributions_and_subscriptions_are_purged_after_the_window(app, db, smtp):
+    from mapapp.contributing import subscriptions
+
+    s = _settings(smtp, per_hour=100)
+    stale = flow.submit(db, _contribution("stale@example.org", "c1"), s)
+    confirmed = flow.submit(db, _contribution("kept@example.org", "c2"), s)
+    db.execute("UPDATE contributions SET state = 'pending', token_hash = NULL, token_expires_at = NULL WHERE id = ?",
+               [confirmed])
+    subscriptions.subscribe(db, email="stale@example.org", lang="en", query="", frequency="daily", client="c3",
+                            proof="", settings=s)
+    subscriptions.subscribe(db, email="kept@example.org", lang="en", query="", frequency="daily", client="c4",
+                            proof="", settings=s)
+    db.execute("UPDATE subscriptions SET state = 'active', token_hash = NULL, token_expires_at = NULL"
+               " WHERE email = 'kept@example.org'")
+    fresh = flow.submit(db, _contribution("fresh@example.org", "c5"), s)
+    # The window passes for everything still waiting.
+    db.execute("UPDATE contributions SET token_expires_at = '2020-01-01T00:00:00+00:00' WHERE state = 'unconfirmed'")
+    db.execute("UPDATE subscriptions SET token_expires_at = '2020-01-01T00:00:00+00:00' WHERE state = 'unconfirmed'")
+    db.execute("UPDATE contributions SET token_expires_at = '2999-01-01T00:00:00+00:00' WHERE id = ?", [fresh])
+
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0 and "1 unconfirmed contribution(s) and 1 unconfirmed subscription(s)" in result.output
+    assert [r[0] for r in db.execute("SELECT email FROM contributions ORDER BY id")] == [
+        "kept@example.org", "fresh@example.org"]
+    assert [r[0] for r in db.execute("SELECT email FROM subscriptions")] == ["kept@example.org"]
+    assert stale not in [r[0] for r in db.execute("SELECT id FROM contributions")]
+
+
+def test_a_new_contribution_purges_the_expired_unconfirmed_ones(db, smtp):
+    s = _settings(smtp, per_hour=100)
+    flow.submit(db, _contribution("stale@example.org", "c1"), s)
+    db.execute("UPDATE contributions SET token_expires_at = '2020-01-01T00:00:00+00:00'")
+    flow.submit(db, _contribution("next@example.org", "c2"), s)
+    assert [r[0] for r in db.execute("SELECT email FROM contributions")] == ["next@example.org"]
