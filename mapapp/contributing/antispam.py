@@ -60,7 +60,7 @@ def client_key(address: str, secret: str) -> str:
     except ValueError:
         ip = None
     if isinstance(ip, ipaddress.IPv6Address):
-        ip = ip.ipv4_mapped or ipaddress.ip_network(f"{ip}/64", strict=False)
+        ip = ip.ipv4_mapped or ipaddress.IPv6Network((int(ip) >> 64 << 64, 64))
     return hashlib.sha256(f"{secret}|{ip or address}".encode()).hexdigest()[:32]
 
 
