@@ -176,3 +176,28 @@ def test_fresh_catalogue_never_gives_a_deleted_organisation_id_again(db):
     assert bulk_id == last.id + 2
     assert catalogue.save_organisation(db, {"name": "After bulk"}).id == last.id + 3
     assert first.id < last.id
+
+
+def test_upgrade_seeds_each_table_past_the_ids_the_audit_log_still_names(tmp_path, monkeypatch):
+    from mapapp.catalogue import audit
+    from mapapp.catalogue import contributions as contribution_store
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] < 21])
+    db = catalogue.connect(path)
+    with catalogue.write_transaction(db):
+        # Contribution 7 was accepted, then deleted; entry 9 was undone, then forgotten.
+        audit.record(db, "mod@example.org", "contribution:7", None)
+        audit.record(db, "mod@example.org", "undo:9", None)
+    db.close()
+    monkeypatch.undo()
+
+    db = catalogue.connect(path)
+    with catalogue.write_transaction(db):
+        cid = contribution_store.add_contribution(
+            db, kind="new", organisation_id=None, proposal={"values": {}}, note="", email="a@example.org", lang="en",
+            token_hash=None, token_expires_at=None, client="c", country=None, project=None)
+        audit.record(db, "mod@example.org", "edit", None)
+    assert cid == 8
+    assert max(e["id"] for e in audit.entries(db)) == 10
+    db.close()
