@@ -314,6 +314,18 @@ def send_digests_command(frequency: str) -> None:
     click.echo(f"{sent} digest(s) sent")
 
 
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Delete the contributions and subscriptions never confirmed once their link has expired
+    (MAPAPP_CONFIRM_HOURS): run it from cron, e.g. hourly; new submissions also run it."""
+    from .contributing.purge import purge_unconfirmed
+
+    purged = purge_unconfirmed(_open_catalogue())
+    click.echo(f"{purged.contributions} unconfirmed contribution(s) and {purged.subscriptions} unconfirmed "
+               "subscription(s) deleted")
+
+
 @click.command("report")
 @click.argument("project")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
@@ -473,7 +485,8 @@ def sync_remove_command(name: str) -> None:
 
 
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command,
+            geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
+            report_command,
             murmurations_group, sync_group)
 
 

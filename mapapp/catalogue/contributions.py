@@ -67,8 +67,8 @@ def recent_contributions(db: sqlite_utils.Database, *, since: str, client: str |
     if client is not None:
         return db.execute("SELECT count(*) FROM contributions WHERE client = ? AND created_at >= ?",
                           [client, since]).fetchone()[0]
-    return db.execute("SELECT count(*) FROM contributions WHERE email = ? COLLATE NOCASE AND created_at >= ?",
-                      [email, since]).fetchone()[0]
+    return db.execute("SELECT count(*) FROM contributions WHERE mapapp_mailbox(email) = mapapp_mailbox(?)"
+                      " AND created_at >= ?", [email, since]).fetchone()[0]
 
 
 def contributions_in(db: sqlite_utils.Database, state: str, *, countries: tuple[str, ...] = (),
@@ -112,6 +112,12 @@ def reopen_contribution(db: sqlite_utils.Database, contribution_id: int) -> None
     """Back into the queue (its decision undone)."""
     db.execute("UPDATE contributions SET state = 'pending', decided_at = NULL, decided_by = NULL, reason = '',"
                " result_organisation_id = NULL WHERE id = ?", [contribution_id])
+
+
+def purge_unconfirmed(db: sqlite_utils.Database, at: str) -> int:
+    """Delete the contributions never confirmed whose link expired before ``at``; how many."""
+    return db.execute("DELETE FROM contributions WHERE state = 'unconfirmed' AND token_expires_at < ?",
+                      [at]).rowcount
 
 
 def use_challenge(db: sqlite_utils.Database, signature: str, expires_at: int, at: int) -> bool:

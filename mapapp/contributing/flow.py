@@ -22,6 +22,7 @@ from ..mail import Mailer, MailError
 from ..translate import N_, Message
 from . import antispam, letters
 from .changes import changed_since, merge_changes, reverted
+from .purge import purge_unconfirmed
 
 log = logging.getLogger("mapapp.contributions")
 SOURCE = "contributions"  # the source of organisations added through the form
@@ -123,9 +124,9 @@ def submit(db, sub: Submission, settings: Settings) -> int:
         proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
     if len(sub.note) > MAX_NOTE:
         problems["note"] = Message(N_("the note has %(n)s characters; at most %(max)s"), n=len(sub.note), max=MAX_NOTE)
-    if antispam.too_many_links(proposal["values"].get("description", ""), sub.note,
-                               *proposal["related"].get("descriptions", {}).values()):
-        problems["description"] = Message(N_("at most %(n)s web addresses in the description and the note"),
+    if antispam.too_many_links(proposal["values"].get("name", ""), proposal["values"].get("description", ""),
+                               sub.note, *proposal["related"].get("descriptions", {}).values()):
+        problems["description"] = Message(N_("at most %(n)s web addresses in the name, the description and the note"),
                                           n=antispam.MAX_LINKS)
     if not problems and contact:
         limit = antispam.over_limit(db, client=sub.client, email=contact, per_hour=settings.per_hour)
@@ -137,6 +138,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             problems["altcha"] = proof_problem
     if problems:
         raise Refused(problems)
+    purge_unconfirmed(db)  # what was never confirmed is not kept past its link (see purge)
     name = proposal["values"].get("name") or (target or {}).get("name", "")
     country = proposal["values"].get("country") or _country_of(db, sub.organisation_id)
     token = secrets.token_urlsafe(32)
