@@ -535,6 +535,12 @@ def _m020_sync_sources(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m024_sync_running(db: sqlite_utils.Database) -> None:
+    # A source being pulled (from the staff area, in the background, or by cron) says so, from
+    # when (seconds since the epoch), so that the Sources page shows it and two runs do not overlap.
+    db.execute("ALTER TABLE sync_sources ADD COLUMN running_since REAL")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -556,6 +562,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (18, "owner_freshness", _m018_owner_freshness),
     (19, "change_feed", _m019_change_feed),
     (20, "sync_sources", _m020_sync_sources),
+    (24, "sync_running", _m024_sync_running),
 ]
 
 
