@@ -254,6 +254,10 @@ def _exchange(scheme: str, host: str, port: int, addresses: list[IPAddress], url
             size += len(chunk)
             if size > max_bytes:
                 raise TooLarge(Message(N_("larger than %(bytes)s bytes"), bytes=max_bytes))
+        if clock.passed:  # the socket was shut: what came is not all
+            raise clock.error()
+        if length.isdigit() and size < int(length):
+            raise FetchError(Message(N_("the answer was cut short")))
         return Answer(url, response.status, response.headers, b"".join(chunks))
     except FetchError:
         raise
