@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.message import Message as Headers
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from .translate import N_, Message
 
@@ -238,7 +238,8 @@ def _exchange(scheme: str, host: str, port: int, addresses: list[IPAddress], url
     """One request and its answer (a redirect's body is not read)."""
     connection = (_PinnedHTTPS if scheme == "https" else _PinnedHTTP)(host, port, addresses, clock)
     parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # As a browser sends it: spaces and non-ASCII letters percent-encoded, what is encoded kept.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="/?&=%:@!$'()*+,;~[]")
     try:
         connection.request(method, target, body=body,
                            headers={"User-Agent": "mapapp", "Accept": "*/*", **headers, "Connection": "close"})
