@@ -239,6 +239,37 @@ def test_a_trickling_source_is_cut_at_the_deadline(db_path, db, tmp_path):
     assert store.source(db, "slow")["last_outcome"]["ok"] is False and organisations(db) == 0
 
 
+def test_a_source_trickling_its_headers_is_cut_at_the_deadline_too():
+    from mapapp import fetch
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent = []
+
+    def trickle():  # a status line, then a header one byte every 0.5 s (at most 60)
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(60):
+                    conn.sendall(b"x")
+                    sent.append(1)
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with pytest.raises(fetch.FetchError) as refused:
+            fetch.fetch(f"http://{host}/", allow=fetch.allow_list(host), max_bytes=1000, deadline=1)
+    finally:
+        server.join(40)
+        listener.close()
+    assert "no full answer within 1 seconds" in refused.value.message and len(sent) < 60
+
+
 def test_a_source_that_does_not_speak_http_fails_alone_and_the_run_goes_on(db_path, db, tmp_path, internal):
     listener = socket.create_server(("127.0.0.1", 0))
 

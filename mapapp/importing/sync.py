@@ -249,7 +249,7 @@ def start(database: str | Path, name: str, settings: dict) -> threading.Thread:
     try:
         if store.source(db, name) is None:
             raise SyncError(Message(N_("no source '%(name)s'; the sources are: %(known)s"), name=name,
-                                    known=", ".join(s["name"] for s in store.sources(db)) or "-"))
+                                    known=", ".join(s["name"] for s in store.sources(db)) or "none yet"))
         started = claim(db, name)
     finally:
         db.close()
