@@ -372,6 +372,7 @@ def murmurations_register_command(index_url: str | None, limit: int | None) -> N
     site's public address, so that the index can reach the profiles)."""
     from flask import url_for
 
+    from . import fetch
     from .catalogue import changes
     from .mapdata import murmurations
 
@@ -385,7 +386,8 @@ def murmurations_register_command(index_url: str | None, limit: int | None) -> N
                                               lambda endpoint, values: url_for(endpoint, _external=True, **values))
     urls = urls[:limit] if limit is not None else urls
     try:
-        outcome = murmurations.register(index_url or config["MURMURATIONS_INDEX"], urls)
+        outcome = murmurations.register(index_url or config["MURMURATIONS_INDEX"], urls,
+                                        allow=fetch.allow_list(config["FETCH_ALLOW_HOSTS"]))
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for url, why in outcome.refused.items():
@@ -418,7 +420,7 @@ def sync_add_command(name: str, url: str, fmt: str, mapping: str | None, project
     from .importing import columns, sync
 
     try:
-        sync.check_source(name, url, fmt, status)
+        sync.check_source(name, url, fmt, status, allow=sync.allowed(current_app.config))
         chosen = columns.load_mapping(mapping) if mapping else None
     except (sync.SyncError, columns.MappingError) as e:
         raise click.ClickException(str(e.args[0])) from None

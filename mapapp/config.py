@@ -127,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
             "fades on the map and staff can list it as not checked; 0: never."),
     Setting("MURMURATIONS_INDEX", "https://test-index.murmurations.network/v2", "The Murmurations index that "
             "`mapapp murmurations register` posts the profiles to (the live one: https://index.murmurations.network/v2)."),
+    Setting("FETCH_ALLOW_HOSTS", "", "Hosts (`host` or `host:port`, comma-separated) that sync sources and the "
+            "Murmurations index may be on although they are on a private or local network (an intranet's, a test "
+            "server's); every other private, local or metadata address is refused."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 

@@ -676,6 +676,12 @@ def _m022_owner_link_requests(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX owner_link_requests_client ON owner_link_requests (client, requested_at)")
 
 
+def _m023_sync_running(db: sqlite_utils.Database) -> None:
+    # A source being pulled (from the staff area, in the background, or by cron) says so, from
+    # when (seconds since the epoch), so that the Sources page shows it and two runs do not overlap.
+    db.execute("ALTER TABLE sync_sources ADD COLUMN running_since REAL")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -699,6 +705,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (20, "sync_sources", _m020_sync_sources),
     (21, "ids_never_reused", _m021_ids_never_reused),
     (22, "owner_link_requests", _m022_owner_link_requests),
+    (23, "sync_running", _m023_sync_running),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.
