@@ -272,11 +272,11 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
 def _mail_settings():
     """The settings the web pages send mail with (links on MAPAPP_PUBLIC_URL); refused,
     saying what to set, when real mail would go out without it."""
-    from .mail import NoPublicAddress
-    from .web import mailing
+    from .contributing import flow
+    from .mail import NoPublicAddress, message_links
 
     try:
-        return mailing.settings()
+        return flow.settings_from(current_app.config, message_links(current_app))
     except NoPublicAddress as e:
         raise click.ClickException(str(e)) from None
 

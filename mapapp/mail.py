@@ -13,6 +13,7 @@ import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -68,6 +69,26 @@ def public_address(config) -> str:
                 "debug mode only; set MAPAPP_PUBLIC_URL to the site's address, e.g. https://map.example.org, "
                 "before sending real mail", fallback)
     return fallback
+
+
+def message_links(app) -> Callable[[str, dict], str]:
+    """(endpoint, values) → the absolute address of that page on the site's public address.
+
+    ``app`` is the Flask app (this module does not import Flask: the command line and the pages
+    both call it).
+
+    Built from the app's URL map bound to that address, not from a request: the same links
+    whether a visitor's request or cron sends the message. Raises ``mail.NoPublicAddress``
+    when real mail would go out with no address configured."""
+    base = urlsplit(public_address(app.config))
+    adapter = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+
+    def link(endpoint: str, values: dict) -> str:
+        values = dict(values)
+        app.inject_url_defaults(endpoint, values)
+        return adapter.build(endpoint, values, force_external=True)
+
+    return link
 
 
 @dataclass(frozen=True)
