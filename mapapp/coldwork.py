@@ -29,6 +29,7 @@ from .translate import N_, Message
 
 T = TypeVar("T")
 RETRY_AFTER = 10  # seconds: about what a cold export or drawing takes
+DRAWING_WAIT = 20  # seconds a chart or report may wait for a slot: a page asks for all its charts at once
 
 
 class Busy(MapappError):
@@ -57,27 +58,47 @@ def client_key(address: str, secret: str) -> str:
 
 class ColdLimiter:
     """At most ``per_client`` cold computations of one client at a time, and ``total`` of
-    everyone's, in this process."""
+    everyone's, in this process. A request may wait a little for a slot (a page's charts
+    are asked for together), but only ``waiting_per_client`` of a client at once."""
 
-    def __init__(self, *, per_client: int = 2, total: int = 4):
-        self.per_client, self.total = per_client, total
-        self._lock = threading.Lock()
+    def __init__(self, *, per_client: int = 2, total: int = 4, waiting_per_client: int = 8):
+        self.per_client, self.total, self.waiting_per_client = per_client, total, waiting_per_client
+        self._changed = threading.Condition()
         self._running: dict[str, int] = {}  # only clients with work running now
+        self._waiting: dict[str, int] = {}  # only clients with requests waiting now
 
-    def enter(self, client: str) -> Callable[[], None]:
-        """Take a slot for ``client`` or raise ``Busy``; returns the function that gives it
-        back (safe to call more than once: a streamed answer may be closed twice)."""
-        with self._lock:
-            if self._running.get(client, 0) >= self.per_client:
-                raise Busy(Message(N_("Your connection is already computing as much as it may at once; "
-                                      "wait for it to finish, then try again.")))
-            if sum(self._running.values()) >= self.total:
-                raise Busy(Message(N_("The server is busy computing other requests; try again in a few seconds.")))
+    def _refusal(self, client: str) -> Busy | None:
+        if self._running.get(client, 0) >= self.per_client:
+            return Busy(Message(N_("Your connection is already computing as much as it may at once; "
+                                   "wait for it to finish, then try again.")))
+        if sum(self._running.values()) >= self.total:
+            return Busy(Message(N_("The server is busy computing other requests; try again in a few seconds.")))
+        return None
+
+    def enter(self, client: str, *, wait: float = 0.0) -> Callable[[], None]:
+        """Take a slot for ``client`` (waiting up to ``wait`` seconds for one) or raise
+        ``Busy``; returns the function that gives it back (safe to call more than once: a
+        streamed answer may be closed twice)."""
+        with self._changed:
+            refusal = self._refusal(client)
+            if refusal and wait > 0 and self._waiting.get(client, 0) < self.waiting_per_client:
+                self._waiting[client] = self._waiting.get(client, 0) + 1
+                try:
+                    self._changed.wait_for(lambda: self._refusal(client) is None, timeout=wait)
+                finally:
+                    left = self._waiting[client] - 1
+                    if left:
+                        self._waiting[client] = left
+                    else:
+                        del self._waiting[client]
+                refusal = self._refusal(client)
+            if refusal:
+                raise refusal
             self._running[client] = self._running.get(client, 0) + 1
         released = threading.Event()
 
         def release() -> None:
-            with self._lock:
+            with self._changed:
                 if released.is_set():
                     return
                 released.set()
@@ -86,12 +107,13 @@ class ColdLimiter:
                     self._running[client] = left
                 else:
                     self._running.pop(client, None)
+                self._changed.notify_all()
         return release
 
     @contextmanager
-    def slot(self, client: str) -> Iterator[None]:
-        """A slot for the duration of a ``with`` block."""
-        release = self.enter(client)
+    def slot(self, client: str, *, wait: float = 0.0) -> Iterator[None]:
+        """A slot for the duration of a ``with`` block (see ``enter``)."""
+        release = self.enter(client, wait=wait)
         try:
             yield
         finally:

@@ -241,3 +241,116 @@ def test_single_flight_computes_once_for_concurrent_callers_and_keeps_no_key(mon
     for t in threads:
         t.join(20)
     assert results == ["drawn"] * 6 and len(calls) == 1 and flight._calls == {}
+
+
+# -- charts and reports: each key computed once, distance only where it matters ---
+
+@pytest.fixture
+def network(db):
+    """Four organisations, two needing what the others offer, members of one project."""
+    a = make_org(db, "Atelier A", needs={"premises": ""}, themes=["AM40"])
+    b = make_org(db, "Bureau B", lat=45.80, lon=4.90, offers={"premises": "a room"}, themes=["AM40"])
+    make_org(db, "Coop C", country="PL", city="Warsaw", lat=52.23, lon=21.01, needs={"funding": ""})
+    make_org(db, "Dom D", country="PL", city="Kraków", lat=50.06, lon=19.94, offers={"funding": ""})
+    catalogue.save_project(db, {"slug": "visits-2026", "name": "Study visits 2026"})
+    for saved in (a, b):
+        catalogue.link_organisation(db, saved.id, projects=["visits-2026"])
+
+
+def _drawn(monkeypatch) -> list:
+    from mapapp.insights import charts
+
+    drawn, real = [], charts.draw
+    monkeypatch.setattr(charts, "draw", lambda chart, fmt, **kw: drawn.append(chart.name) or real(chart, fmt, **kw))
+    return drawn
+
+
+def test_a_changed_distance_does_not_redraw_a_chart_that_does_not_depend_on_it(site, network, monkeypatch):
+    from mapapp.insights import numbers
+
+    drawn = _drawn(monkeypatch)
+    computed = []
+    real_compute = numbers.compute
+    monkeypatch.setattr(numbers, "compute", lambda *a, **kw: computed.append(kw.get("km")) or real_compute(*a, **kw))
+    client = site.test_client()
+    pictures = {client.get(f"/stats/countries.svg?km={km}").data for km in (10, 20, 30, 40)}
+    assert len(pictures) == 1 and drawn == ["countries"] and len(computed) == 1
+    client.get("/stats/resources.svg?km=10")
+    client.get("/stats/resources.svg?km=2000")
+    assert drawn == ["countries", "resources", "resources"]  # "nearby" is in this one
+
+
+def test_concurrent_identical_chart_requests_draw_it_once(site, network, monkeypatch):
+    arrived, drawn = [], []
+    site.before_request(lambda: arrived.append(1) and None)
+    assert site.test_client().get("/stats").status_code == 200  # the figures are ready; the pictures are not
+    from mapapp.insights import charts
+
+    real = charts.draw
+
+    def slow_draw(chart, fmt, **kw):
+        drawn.append(chart.name)
+        until(lambda: len(arrived) >= 6)  # the five requests have come in (after /stats) while this one draws
+        return real(chart, fmt, **kw)
+
+    monkeypatch.setattr(charts, "draw", slow_draw)
+    barrier, bodies = threading.Barrier(5), []
+
+    def ask():
+        barrier.wait(5)
+        bodies.append(site.test_client().get("/stats/themes.png").data)
+
+    threads = [threading.Thread(target=ask) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert drawn == ["themes"] and len(bodies) == 5 and len(set(bodies)) == 1
+
+
+def test_concurrent_identical_pdf_requests_make_it_once(site, network, monkeypatch):
+    from mapapp.insights import report
+
+    arrived, made = [], []
+    site.before_request(lambda: arrived.append(1) and None)
+
+    def pdf(html):
+        made.append(1)
+        until(lambda: len(arrived) >= 4)  # every request has come in while this one is made
+        return b"%PDF-1.7 made once"
+
+    monkeypatch.setattr(report, "pdf", pdf)
+    barrier, bodies = threading.Barrier(4), []
+
+    def ask():
+        barrier.wait(5)
+        bodies.append(site.test_client().get("/projects/visits-2026/report.pdf").data)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert made == [1] and bodies == [b"%PDF-1.7 made once"] * 4
+    assert site.test_client().get("/projects/visits-2026/report.pdf?lang=fr").data == b"%PDF-1.7 made once"
+    assert made == [1, 1]  # another language is another report
+    assert len(list((Path(site.config["CACHE_DIR"]) / "reports").glob("*.pdf"))) == 2
+
+
+def test_a_client_over_its_budget_gets_429_for_a_new_drawing_another_is_served(site, network, monkeypatch):
+    monkeypatch.setattr(coldwork, "DRAWING_WAIT", 0)
+    client = site.test_client()
+    assert client.get("/stats").status_code == 200
+    with site.app_context():
+        limiter = site.extensions["mapapp.cold"]
+    busy = coldwork.client_key("127.0.0.1", site.config["SECRET_KEY"])
+    held = [limiter.enter(busy) for _ in range(int(site.config["COLD_PER_CLIENT"]))]  # e.g. two exports
+    refused = client.get("/stats/themes.png?lang=fr")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "réessayez" in refused.get_data(as_text=True).lower()  # the page, in the visitor's language
+    other = site.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert other.get("/stats/themes.png").status_code == 200
+    for release in held:
+        release()
+    assert client.get("/stats/themes.png").status_code == 200
