@@ -16,12 +16,14 @@ import gzip
 import hashlib
 import os
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ASKED_REMEMBERED = 4096  # keys whose asks are counted (the oldest forgotten first)
+ABANDONED_AFTER = 3600  # seconds after which a partial or temporary file is a dead worker's
 
 
 class ExportCache:
@@ -76,9 +78,12 @@ class ExportCache:
                     yield chunk
                 if packer:
                     out_gz.write(packer.flush())
-            if packed:
-                os.replace(packed, gzip_path)
-            os.replace(partial, path)
+            try:
+                if packed:
+                    os.replace(packed, gzip_path)
+                os.replace(partial, path)
+            except FileNotFoundError:
+                return  # a client so slow that its partial file was taken for abandoned: not kept
         finally:
             partial.unlink(missing_ok=True)
             if packed:
@@ -112,8 +117,12 @@ class ExportCache:
         until the rest fits in ``max_bytes`` (``newest`` stays, even alone over it)."""
         version = newest.name[1:].partition("-")[0]
         files = []
+        abandoned = time.time() - ABANDONED_AFTER
         for entry in os.scandir(self.folder):
             name = entry.name
+            if name.startswith(".") and entry.is_file() and entry.stat().st_mtime < abandoned:
+                Path(entry.path).unlink(missing_ok=True)  # left by a worker that stopped half way
+                continue
             if not name.startswith("v") or not entry.is_file():
                 continue
             kept_version = name[1:].partition("-")[0]

@@ -337,7 +337,7 @@ def vocabularies():
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi.document(request.host_url.rstrip("/")))
+    return jsonify(openapi.document(cold.public_base()))  # never the Host header: the answer is cached
 
 
 @bp.route("/<path:anything>")
