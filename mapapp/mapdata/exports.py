@@ -115,15 +115,19 @@ def to_xlsx(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
         return path.read_bytes()
 
 
-def write_xlsx(orgs: list[dict], path: Path, *, lang: str, base_url: str) -> None:
+def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None) -> None:
     """An XLSX workbook written to ``path``: one sheet with a frozen, filterable header and
     sized columns; formula-safe (text is never read as a formula), coordinates as numbers.
 
-    XlsxWriter in constant-memory mode writes row by row to a temporary file: a quarter
-    of a million organisations stay in little memory and take a fraction of openpyxl's time."""
+    XlsxWriter in constant-memory mode writes row by row to a temporary file: given how many
+    organisations come (``count``), they are read one by one too, and a quarter of a million
+    stay in little memory and take a fraction of openpyxl's time."""
     import xlsxwriter
 
-    rows = table(orgs, lang=lang, base_url=base_url)
+    if count is None:
+        orgs = list(orgs)
+        count = len(orgs)
+    rows = (table([org], lang=lang, base_url=base_url)[0] for org in orgs)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                            "strings_to_urls": False, "strings_to_numbers": False})
     sheet = book.add_worksheet("organisations")
@@ -132,7 +136,7 @@ def write_xlsx(orgs: list[dict], path: Path, *, lang: str, base_url: str) -> Non
         if name in _XLSX_WIDTHS:
             sheet.set_column(col, col, _XLSX_WIDTHS[name])
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
+    sheet.autofilter(0, 0, max(count, 1), len(COLUMNS) - 1)
     sheet.write_row(0, 0, COLUMNS, bold)
     for number, row in enumerate(rows, start=1):
         sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
@@ -347,13 +351,16 @@ def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str)
     return chunks(batches, lang=lang, base_url=base_url)
 
 
-def write(orgs: list[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
-          attribution: str = "", about: About = About()) -> None:
+def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
+          attribution: str = "", about: About = About(), count: int | None = None) -> None:
     """The organisations in format ``fmt`` written to ``path`` (the workbook and the
-    GeoPackage are written there directly, not built in memory first)."""
+    GeoPackage are written there directly, not built in memory first; the workbook reads
+    ``orgs`` one by one when told their ``count``)."""
     if fmt == "xlsx":
-        write_xlsx(orgs, path, lang=lang, base_url=base_url)
-    elif fmt == "gpkg":
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count)
+        return
+    orgs = list(orgs)
+    if fmt == "gpkg":
         write_gpkg(orgs, path, lang=lang, base_url=base_url)
     else:
         path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,

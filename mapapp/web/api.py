@@ -223,9 +223,10 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         return response
 
     def build(target: Path) -> None:
-        orgs = [org for batch in batches() for org in batch]
-        exports.write(orgs, kind, target, lang=lang, base_url=base_url, tile_url=config["TILE_URL"],
-                      attribution=attribution, about=export_about(filters, changed_at))
+        count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
+        exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
+                      tile_url=config["TILE_URL"], attribution=attribution, about=export_about(filters, changed_at),
+                      count=count)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):
