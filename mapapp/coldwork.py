@@ -59,7 +59,8 @@ def client_key(address: str, secret: str) -> str:
 class ColdLimiter:
     """At most ``per_client`` cold computations of one client at a time, and ``total`` of
     everyone's, in this process. A request may wait a little for a slot (a page's charts
-    are asked for together), but only ``waiting_per_client`` of a client at once."""
+    are asked for together), but only ``waiting_per_client`` of a client at once (and so many
+    times the total of everyone's: waiting holds a server thread)."""
 
     def __init__(self, *, per_client: int = 2, total: int = 4, waiting_per_client: int = 8):
         self.per_client, self.total, self.waiting_per_client = per_client, total, waiting_per_client
@@ -81,7 +82,8 @@ class ColdLimiter:
         streamed answer may be closed twice)."""
         with self._changed:
             refusal = self._refusal(client)
-            if refusal and wait > 0 and self._waiting.get(client, 0) < self.waiting_per_client:
+            if (refusal and wait > 0 and self._waiting.get(client, 0) < self.waiting_per_client
+                    and sum(self._waiting.values()) < self.waiting_per_client * self.total):
                 self._waiting[client] = self._waiting.get(client, 0) + 1
                 try:
                     self._changed.wait_for(lambda: self._refusal(client) is None, timeout=wait)

@@ -354,3 +354,32 @@ def test_a_client_over_its_budget_gets_429_for_a_new_drawing_another_is_served(s
     for release in held:
         release()
     assert client.get("/stats/themes.png").status_code == 200
+
+
+def _make_once(path: str, locks: str, arrivals: str, made: str, processes: int) -> None:
+    """One worker process asking for the file at ``path`` (see the test below)."""
+    Path(arrivals, str(os.getpid())).touch()
+
+    def make() -> bytes:
+        with open(made, "a") as f:
+            f.write("made\n")
+        until(lambda: len(os.listdir(arrivals)) >= processes)  # all have asked meanwhile
+        return b"%PDF-1.7 once"
+
+    assert coldwork.file_once(Path(path), make, coldwork.LockPool(locks)).read_bytes() == b"%PDF-1.7 once"
+
+
+def test_worker_processes_asking_for_the_same_report_make_it_once(tmp_path):
+    import multiprocessing
+
+    arrivals, made = tmp_path / "arrived", tmp_path / "made.txt"
+    arrivals.mkdir()
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_make_once, args=(str(tmp_path / "reports" / "v1-x.pdf"), str(tmp_path / "locks"),
+                                                          str(arrivals), str(made), 3)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert made.read_text() == "made\n"
