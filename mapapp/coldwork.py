@@ -50,7 +50,8 @@ def client_key(address: str, secret: str) -> str:
     except ValueError:
         ip = None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
-        address = str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        # From the integer: a scoped address's text ("fe80::1%eth0/64") is no network's.
+        address = str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
     elif isinstance(ip, ipaddress.IPv6Address):
         address = str(ip.ipv4_mapped)
     return hashlib.sha256(f"{secret}|{address}".encode()).hexdigest()[:32]

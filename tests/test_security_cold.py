@@ -186,6 +186,7 @@ def test_ipv6_clients_are_counted_per_64_and_ipv4_per_address():
     assert key("2001:db8:1:2::1") == key("2001:db8:1:2:abcd::5") != key("2001:db8:1:3::1")
     assert key("192.0.2.1") != key("192.0.2.2")
     assert key("::ffff:192.0.2.1") == key("192.0.2.1")
+    assert key("fe80::1%eth0") == key("fe80::2")  # a scoped address too
 
 
 def test_locks_are_a_fixed_pool_whatever_the_number_of_keys(tmp_path):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ..text import fold, fold_text, slugify
-from .base import FIELDS, CatalogueError, Saved, now, related_of, slug_in_use, unique_slug
+from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of, slug_in_use, unique_slug
 
 # -- organisations: writes -------------------------------------------------
 
@@ -144,7 +144,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[
     if not items:
         return []
     stamp = now()
-    first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
+    first_id = next_id(db, "organisations")  # never a deleted organisation's id (migration 21)
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     rows, searched, out = [], [], []

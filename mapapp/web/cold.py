@@ -33,4 +33,9 @@ def public_base() -> str:
     request's Host header (which anyone can set, and which would then be kept or cached
     by a proxy): MAPAPP_PUBLIC_URL, else the address ``mapapp serve`` listens on."""
     config = current_app.config
-    return (config.get("PUBLIC_URL") or f"http://{config['HOST']}:{config['PORT']}").rstrip("/")
+    public = (config.get("PUBLIC_URL") or "").strip().rstrip("/")
+    if public:
+        return public
+    host = str(config.get("HOST") or "")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # listening everywhere: reached locally  # nosec B104
+    return f"http://{f'[{host}]' if ':' in host else host}:{config.get('PORT') or 5000}"

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from .. import catalogue, vocab
 from ..catalogue import changes as change_store
 from ..filters import Filters
+from ..text import strip_unsafe
 from .cold import public_base
 from .db import get_db
 from .i18n import current_language
@@ -43,12 +44,15 @@ def atom():
         entry = feed.add_entry(order="append")
         page = base + url_for("views.organisation", slug=org["slug"])
         entry.id(page)
-        entry.title(org["name"])
+        # Stored text may predate the input cleaning (strip_unsafe): one U+FFFE must not fail
+        # the whole feed, which XML cannot carry.
+        entry.title(strip_unsafe(org["name"]))
         entry.link(href=page, rel="alternate", type="text/html")
         entry.published(_moment(org["created_at"]))
         entry.updated(_moment(org["updated_at"]))
         place = ", ".join(p for p in (org["city"], vocab.country_name(org["country"] or "", lang)) if p)
-        entry.summary("\n\n".join(p for p in (place, org["description_in_lang"]) if p), type="text")  # never markup
+        summary = "\n\n".join(p for p in (place, org["description_in_lang"]) if p)
+        entry.summary(strip_unsafe(summary), type="text")  # never markup
         for theme in org["themes"]:
             entry.category(term=theme, scheme=vocab.THEME_URI_BASE, label=vocab.themes().label(theme, lang))
     response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
