@@ -27,7 +27,8 @@ class ConfigError(ValueError):
 
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
-             "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR")
+             "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
+             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
-    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where exports and the map's columns (shared by the worker processes) are kept per catalogue version."),
+    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where the exports worth keeping, PDF reports and the map's columns (shared by the worker processes) are kept per catalogue version."),
     Setting(
         "TRUSTED_PROXIES",
         "0",
@@ -130,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FETCH_ALLOW_HOSTS", "", "Hosts (`host` or `host:port`, comma-separated) that sync sources and the "
             "Murmurations index may be on although they are on a private or local network (an intranet's, a test "
             "server's); every other private, local or metadata address is refused."),
+    Setting("EXPORT_CACHE_MB", "200", "Megabytes of exports kept on disk (the whole catalogue's, and filtered ones "
+            "asked for often; the least recently used go first); 0: none kept, every export streamed."),
+    Setting("COLD_PER_CLIENT", "2", "Exports, charts and reports computed at once for one address (IPv6: one /64), "
+            "per worker process; more are refused with 429 until one finishes."),
+    Setting("COLD_TOTAL", "4", "Exports, charts and reports computed at once for everyone, per worker process."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 
@@ -162,6 +168,11 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["STALE_AFTER_DAYS"] < 0:
         raise ConfigError(f"MAPAPP_STALE_AFTER_DAYS must be 0 (never) or more, got {config['STALE_AFTER_DAYS']}")
+    for name in ("COLD_PER_CLIENT", "COLD_TOTAL"):
+        if config[name] < 1:
+            raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
+    if config["EXPORT_CACHE_MB"] < 0:
+        raise ConfigError(f"MAPAPP_EXPORT_CACHE_MB must be 0 (keep none) or more, got {config['EXPORT_CACHE_MB']}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
         if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
             raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")

@@ -13,6 +13,7 @@ from .. import catalogue, vocab
 from ..catalogue import changes as change_store
 from ..filters import Filters
 from ..text import strip_unsafe
+from .cold import public_base
 from .db import get_db
 from .i18n import current_language
 
@@ -28,19 +29,20 @@ def atom():
     lang = current_language()
     rows = change_store.latest(db, filters, FEED_SIZE, lang)
     query = {**filters.to_args(), "lang": lang}
+    base = public_base()  # never the request's Host: a shared cache keeps this answer for everyone
     feed = FeedGenerator()
-    feed.id(url_for("feeds.atom", _external=True, **query))
+    feed.id(base + url_for("feeds.atom", **query))
     feed.title(_("%(site)s: new and changed organisations", site=current_app.config["SITE_NAME"]))
     feed.subtitle(_("Social and solidarity economy map"))
-    feed.link(href=url_for("feeds.atom", _external=True, **query), rel="self", type="application/atom+xml")
-    feed.link(href=url_for("views.index", _external=True, **query), rel="alternate", type="text/html")
+    feed.link(href=base + url_for("feeds.atom", **query), rel="self", type="application/atom+xml")
+    feed.link(href=base + url_for("views.index", **query), rel="alternate", type="text/html")
     feed.language(lang)
     feed.generator("mapapp")
     _version, changed_at = catalogue.last_change(db)
     feed.updated(_moment(rows[0]["updated_at"] if rows else changed_at))
     for org in rows:
         entry = feed.add_entry(order="append")
-        page = url_for("views.organisation", slug=org["slug"], _external=True)
+        page = base + url_for("views.organisation", slug=org["slug"])
         entry.id(page)
         # Stored text may predate the input cleaning (strip_unsafe): one U+FFFE must not fail
         # the whole feed, which XML cannot carry.
