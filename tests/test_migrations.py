@@ -201,3 +201,42 @@ def test_upgrade_seeds_each_table_past_the_ids_the_audit_log_still_names(tmp_pat
     assert cid == 8
     assert max(e["id"] for e in audit.entries(db)) == 10
     db.close()
+
+
+def test_migrations_import_nothing_from_mapapp():
+    # A migration states its own literal values: a CHECK built from today's vocab.STATUSES
+    # would let a fresh catalogue accept a status that an upgraded one refuses.
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(migrations))
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 if (node.module or "").startswith("mapapp")]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+                 if alias.name.startswith("mapapp")]
+    assert imported == [], f"migrations.py imports {imported}: write the values out in the migration"
+
+
+_VOCAB_TUPLES = ("STATUSES", "ROLES", "PRECISIONS", "RELATIONS", "CONTRIBUTION_KINDS", "CONTRIBUTION_STATES")
+
+
+def test_a_changed_vocabulary_does_not_change_a_fresh_catalogue(tmp_path, monkeypatch):
+    import sys
+
+    from mapapp import vocab
+
+    before = catalogue.connect(tmp_path / "before.db")
+    # Someone adds a value to every small vocabulary: every module that holds the tuple sees it.
+    for name in _VOCAB_TUPLES:
+        old = getattr(vocab, name)
+        for module in [m for n, m in list(sys.modules.items()) if n.startswith("mapapp") and m is not None]:
+            if getattr(module, name, None) is old:
+                monkeypatch.setattr(module, name, (*old, "added-later"))
+    after = catalogue.connect(tmp_path / "after.db")
+    assert _schema(after) == _schema(before)
+    with pytest.raises(sqlite3.IntegrityError):  # only a new migration lets it in
+        after.execute("INSERT INTO organisations (slug, name, status, created_at, updated_at)"
+                      " VALUES ('x', 'X', 'added-later', '2026', '2026')")
+    before.close()
+    after.close()
