@@ -674,6 +674,14 @@ def _m024_literal_geocode_checks(db: sqlite_utils.Database) -> None:
     _rebuild(db, "geocode_cache", _GEOCODE_CACHE)
 
 
+def _m025_catalogue_meta(db: sqlite_utils.Database) -> None:
+    # Facts about the catalogue that are not rows of the map, by key. fold_version: the
+    # version of text.fold_text the search index was built with (see catalogue.base.connect);
+    # left unset here, so that the first start-up after this migration rebuilds the index
+    # with the fold of the day, whatever fold built it before.
+    db.execute("CREATE TABLE catalogue_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -699,6 +707,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (22, "owner_link_requests", _m022_owner_link_requests),
     (23, "sync_running", _m023_sync_running),
     (24, "literal_geocode_checks", _m024_literal_geocode_checks),
+    (25, "catalogue_meta", _m025_catalogue_meta),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.
