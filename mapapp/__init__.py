@@ -11,8 +11,13 @@ from . import config, secretkey
 from .config import ROOT, from_environment
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Create the Flask app: defaults, then ``MAPAPP_*`` settings, then ``test_config``."""
+def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flask:
+    """Create the Flask app: defaults, then ``MAPAPP_*`` settings, then ``test_config``.
+
+    With ``upgrade`` the catalogue's schema and search index are brought up to date now, once
+    for the process, so that no request runs a migration. The command line passes False: its
+    commands open the catalogue themselves (``mapapp init``), and ``mapapp --help`` touches no file.
+    """
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),
@@ -63,4 +68,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)
+    if upgrade:
+        _upgrade_catalogue(app)
     return app
+
+
+def _upgrade_catalogue(app: Flask) -> None:
+    """Migrate the catalogue at start-up. A catalogue that cannot be opened or upgraded does not
+    stop the app: /healthz answers 503 and the log says why, until the operator fixes it and
+    runs `mapapp init` (or restarts)."""
+    import sqlite3
+
+    from . import catalogue
+    from .catalogue.migrations import SchemaError
+
+    try:
+        catalogue.connect(app.config["DATABASE"]).close()
+    except (catalogue.CatalogueError, SchemaError, sqlite3.Error) as e:
+        app.logger.error("the catalogue was not upgraded at start-up: %s; requests will fail until "
+                         "`mapapp init` succeeds", e)

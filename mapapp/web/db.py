@@ -11,7 +11,8 @@ from .. import catalogue
 def get_db() -> sqlite_utils.Database:
     """The catalogue connection for this request (or CLI command)."""
     if "db" not in g:
-        g.db = catalogue.connect(current_app.config["DATABASE"])
+        # No migration inside a request: create_app (or `mapapp init`) upgraded the catalogue.
+        g.db = catalogue.connect(current_app.config["DATABASE"], upgrade=False)
     return g.db
 
 
