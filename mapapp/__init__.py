@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     assets.init_app(app)
     errors.init_app(app)
     mapcontext.init_app(app)
-    db.init_app(app)
+    db.init_app(app, upgrade=upgrade)
     i18n.init_app(app)
     auth.init_app(app)
     cli.register(app)
@@ -68,22 +68,4 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)
-    if upgrade:
-        _upgrade_catalogue(app)
     return app
-
-
-def _upgrade_catalogue(app: Flask) -> None:
-    """Migrate the catalogue at start-up. A catalogue that cannot be opened or upgraded does not
-    stop the app: /healthz answers 503 and the log says why, until the operator fixes it and
-    runs `mapapp init` (or restarts)."""
-    import sqlite3
-
-    from . import catalogue
-    from .catalogue.migrations import SchemaError
-
-    try:
-        catalogue.connect(app.config["DATABASE"]).close()
-    except (catalogue.CatalogueError, SchemaError, sqlite3.Error) as e:
-        app.logger.error("the catalogue was not upgraded at start-up: %s; requests will fail until "
-                         "`mapapp init` succeeds", e)
