@@ -2,7 +2,15 @@
 
 ``migrate(db)`` is safe to run any number of times: it records every applied
 migration in ``_migrations`` and applies only the missing ones, each inside its
-own transaction. Never edit a released migration; add a new one.
+own transaction. Never change what a released migration does to a catalogue; add a new one.
+
+Each migration states its own literal values (statuses, roles, CHECK lists) and imports
+nothing from mapapp: built from today's vocab.STATUSES, a CHECK would accept a new status
+in a fresh catalogue and refuse it in an upgraded one. A CHECK changes only through a new
+migration, which rebuilds the table (see ``_rebuild``). tests/test_migrations.py proves
+that a catalogue upgraded one migration at a time has exactly a fresh one's schema.
+Migrations run in ``mapapp init`` and when the app starts (``catalogue.connect``), never
+inside a request.
 """
 
 from __future__ import annotations
@@ -192,8 +200,8 @@ def _m002_geocode_cache(db: sqlite_utils.Database) -> None:
 
 
 _VERSIONED_TABLES = ("organisations", "organisation_themes", "organisation_resources",
-                    "organisation_descriptions", "project_organisations", "visit_organisations",
-                    "projects", "visits")
+                     "organisation_descriptions", "project_organisations", "visit_organisations",
+                     "projects", "visits")
 
 
 def _m003_catalogue_version(db: sqlite_utils.Database) -> None:
@@ -340,8 +348,8 @@ def _m011_list_order(db: sqlite_utils.Database) -> None:
 # What the map snapshot shows of an organisation lives in these tables (its row, themes,
 # needs and offers, projects, visits); a change to any of them is noted per organisation.
 _CHANGE_NOTED = {"organisations": "id", "organisation_themes": "organisation_id",
-                "organisation_resources": "organisation_id", "project_organisations": "organisation_id",
-                "visit_organisations": "organisation_id"}
+                 "organisation_resources": "organisation_id", "project_organisations": "organisation_id",
+                 "visit_organisations": "organisation_id"}
 # A change to these changes every organisation's filter values at once: noted as organisation 0.
 _STRUCTURAL = ("projects", "visits")
 
