@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,8 +12,17 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .. import text
 from ..text import fold_text, mailbox
-from .migrations import migrate
+from . import migrations
+from .migrations import SchemaError, applied, migrate
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+logger = logging.getLogger(__name__)
 
 FIELDS = (
     "name", "description", "relation", "structure", "legal_form",
@@ -53,13 +63,19 @@ def write_transaction(db: sqlite_utils.Database):
     db.conn.execute("COMMIT")
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the catalogue at ``path`` and bring its schema up to date."""
+def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the catalogue at ``path``.
+
+    With ``upgrade`` (the command line, jobs, tests) its schema and search index are brought
+    up to date first. A web request's connection passes ``upgrade=False``: ``create_app``
+    upgraded the catalogue at start-up, so the request only checks that it is current and
+    raises ``CatalogueError`` saying to run ``mapapp init`` if it is not.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(path)
-        # The search index's triggers fold text with it (see migration 8).
+        # The search index's triggers fold text with it (see migration 8 and text.FOLD_VERSION).
         db.conn.create_function("mapapp_fold", 1, fold_text, deterministic=True)
         # Limits per recipient count addresses by the mailbox they reach (see text.mailbox).
         db.conn.create_function("mapapp_mailbox", 1, mailbox, deterministic=True)
@@ -75,8 +91,92 @@ def connect(path: str | Path) -> sqlite_utils.Database:
             f"cannot open the catalogue at {path}: {e}; check MAPAPP_DATABASE and the "
             "folder's permissions"
         ) from e
-    migrate(db)
+    try:
+        if upgrade:
+            _upgrade(db, path)
+        else:
+            _require_current(db, path)
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _state(db: sqlite_utils.Database) -> tuple[int, str | None]:
+    """The newest migration applied and the fold the search index was built with."""
+    try:
+        version, fold = db.execute(
+            "SELECT (SELECT max(version) FROM _migrations),"
+            " (SELECT value FROM catalogue_meta WHERE key = 'fold_version')").fetchone()
+    except sqlite3.OperationalError:  # no such table: a new file, or older than migration 25
+        return max(applied(db), default=0), None
+    return version or 0, fold
+
+
+def _is_current(db: sqlite_utils.Database) -> bool:
+    return _state(db) == (migrations.MIGRATIONS[-1][0], str(text.FOLD_VERSION))
+
+
+def _require_current(db: sqlite_utils.Database, path: Path) -> None:
+    if _is_current(db):
+        return
+    version, fold = _state(db)
+    newest = migrations.MIGRATIONS[-1][0]
+    if version > newest:
+        raise SchemaError(
+            f"the catalogue at {path} is at schema version {version}, newer than this mapapp "
+            f"knows ({newest}); upgrade mapapp or point MAPAPP_DATABASE at another file")
+    raise CatalogueError(
+        f"the catalogue at {path} is at schema version {version} with search fold {fold or 'unknown'}; "
+        f"this mapapp needs {newest} and fold {text.FOLD_VERSION}: run `mapapp init` (or restart the app) "
+        "to upgrade it")
+
+
+@contextmanager
+def _upgrade_lock(path: Path):
+    """Held by one process at a time while it upgrades the catalogue at ``path``: workers
+    starting together wait here rather than time out on SQLite's lock behind a long migration.
+    A file of its own, because a second descriptor on the database file would release
+    SQLite's own locks when closed."""
+    if fcntl is None:  # no flock (Windows): BEGIN IMMEDIATE in migrate still applies each migration once
+        yield
+        return
+    with open(path.with_name(path.name + "-upgrade.lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _upgrade(db: sqlite_utils.Database, path: Path) -> None:
+    if _is_current(db):
+        return
+    with _upgrade_lock(path):
+        done = migrate(db)
+        if done:
+            logger.info("catalogue %s: applied migrations %s", path, ", ".join(done))
+        _refold(db, path)
+
+
+def _refold(db: sqlite_utils.Database, path: Path) -> None:
+    """Rebuild the search index when it was built with another fold than text.fold_text's:
+    its triggers delete a row by folding the old text again, so tokens folded differently
+    would stay in the index for ever and the index would drift from the organisations."""
+    if not db["catalogue_meta"].exists():  # a catalogue held before migration 25 (tests)
+        return
+    with write_transaction(db):
+        stored = _state(db)[1]
+        if stored == str(text.FOLD_VERSION):
+            return
+        if db.execute("SELECT EXISTS (SELECT 1 FROM organisations)").fetchone()[0]:  # a new catalogue: nothing to say
+            logger.warning("catalogue %s: the search index was built with fold version %s, this mapapp folds "
+                           "with version %s; rebuilding it", path, stored or "unknown", text.FOLD_VERSION)
+        db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('delete-all')")
+        db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
+                   " SELECT id, mapapp_fold(name), mapapp_fold(description), mapapp_fold(city) FROM organisations")
+        db.execute("INSERT INTO catalogue_meta (key, value) VALUES ('fold_version', ?)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(text.FOLD_VERSION)])
 
 
 def now() -> str:
