@@ -242,21 +242,33 @@ class MapIndex:
 
     def __init__(self, directory: Path | None = None):
         self._columns: MapColumns | None = None
+        self._lineage = ""  # the catalogue lineage the columns were read from
+        self._state = ""  # the state key they are known to match
         self._lock = threading.Lock()
         self._directory = directory
 
     def get(self, db: sqlite_utils.Database) -> MapColumns:
-        """The columns matching the catalogue's current version."""
-        version = catalogue.version(db)
+        """The columns matching the catalogue's current state (``catalogue.State``): patched
+        when it moved on in the same lineage, read again when the file is another one (a
+        restored backup, even at the same version number)."""
+        state = catalogue.state(db)
         columns = self._columns
-        if columns is not None and columns.version == version:
+        if columns is not None and self._state == state.key:
             return columns
         with self._lock:
             columns = self._columns
-            if columns is not None and columns.version == version:
+            if columns is not None and self._state == state.key:
                 return columns
-            patched = apply_changes(columns, db, version) if columns is not None else None
+            same = columns is not None and self._lineage == state.lineage
+            if same and columns.version == state.version and not self._state:
+                patched = columns  # read at this version while the state was being written down
+            elif same and columns.version < state.version:
+                patched = apply_changes(columns, db, state.version)
+            else:
+                patched = None
             self._columns = patched or self._read(db)
+            self._lineage = state.lineage
+            self._state = state.key if self._columns.version == state.version else ""
             return self._columns
 
     def _read(self, db: sqlite_utils.Database) -> MapColumns:

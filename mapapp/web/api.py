@@ -188,14 +188,14 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         exports.check_size(kind, catalogue.count_organisations(db, filters, located_only=kind == "html"))
     lang, config = current_language(), current_app.config
     attribution = tile_attribution()
-    # The change time and the database tell apart two catalogues at the same version number
-    # (a restored backup, another database). Nothing here comes from the request's Host.
-    version, changed_at = catalogue.last_change(db)
+    # The state key tells apart two catalogues at the same version number (a restored backup,
+    # another database). Nothing here comes from the request's Host.
+    state = catalogue.state(db)
+    changed_at = state.changed_at
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             attribution, changed_at, config["DATABASE"], config["SITE_NAME"],
-             config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
+             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
     cache = export_cache()
-    path = cache.path_for(version, parts, exports.EXTENSIONS[kind])
+    path = cache.path_for(state.key, parts, exports.EXTENSIONS[kind])
     compressible = kind in exports.COMPRESSIBLE
     gzipped = compressible and apihttp.wants_gzip()
     sending = ExportAnswer(kind, exports.download_name(filters, kind, changed_at[:10]), attachment, gzipped)
