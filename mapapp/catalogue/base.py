@@ -152,17 +152,20 @@ def dict_rows(cursor) -> list[dict]:
 class State:
     """Which catalogue this is and how far it has come: what every cache keys on.
 
-    ``lineage`` names the file and its history: the file's device and inode, and SQLite's
+    ``lineage`` names the file and its history: its path, device and inode, and SQLite's
     schema cookie (``PRAGMA schema_version``). A file moved or copied into place is another
-    inode; ``sqlite3 … ".restore"`` (SQLite's backup API) writes into the same inode but
-    always raises the cookie; so does a migration or a VACUUM. Within one lineage the
-    ``version`` counts every public write, and what changed since an earlier version of
-    the same lineage can be patched in (the map's columns do).
+    inode (the path is there too: a deleted file's inode is soon given to another file);
+    ``sqlite3 … ".restore"`` (SQLite's backup API) writes into the same inode but always
+    raises the cookie, as a migration or a VACUUM do. Within one lineage ``version`` counts
+    every public write, so what changed since an earlier version can be patched in (the
+    map's columns are).
 
-    ``key`` changes whenever what the public sees may have: a new lineage, a new version,
-    or the same version reached at another time (``changed_at``), so that a backup at the
-    same version number, restored by any means, is never served from another state's
-    caches. It is one query and one ``stat``: cheap enough for every request."""
+    ``key`` changes whenever what the public sees may have: another lineage, another version,
+    or the same version reached at another moment (``changed_at``). So a backup restored at
+    the same version number is never answered from the caches of the state it replaced,
+    even one rewritten byte for byte into the same file. Nothing is stored for it (no
+    random id in the catalogue, which would need a schema change): it is one query and one
+    ``stat``, cheap enough for every request."""
 
     lineage: str
     version: int
@@ -183,7 +186,7 @@ def state(db: sqlite_utils.Database) -> State:
         " FROM catalogue_version WHERE id = 1").fetchone()
     try:
         found = os.stat(path) if path else None
-        place = f"{found.st_dev}:{found.st_ino}" if found else f"memory:{id(db.conn)}"
+        place = f"{path}|{found.st_dev}:{found.st_ino}" if found else f"memory:{id(db.conn)}"
     except OSError:  # gone from under a live connection: still one catalogue until it closes
         place = f"{path}:gone"
     lineage = hashlib.sha1(f"{place}|{cookie}".encode(), usedforsecurity=False).hexdigest()[:12]
