@@ -76,11 +76,13 @@ def test_kept_map_columns_of_another_state_at_the_same_version_are_not_served(db
     make_org(db, "Coop Alpha")
     make_org(db, "Coop Beta")
     assert mapindex.MapIndex(tmp_path / "map").get(db).size == 2
-    version = catalogue.version(db)
+    version, before = catalogue.version(db), catalogue.state(db)
     beta = db.execute("SELECT id FROM organisations WHERE name = 'Coop Beta'").fetchone()[0]
     catalogue.delete_organisation(db, beta)
     db.execute("UPDATE catalogue_version SET version = ?, changed_at = '2026-01-01T00:00:00Z'", [version])
     db.conn.commit()
+    after = catalogue.state(db)
+    assert (after.lineage, after.version) == (before.lineage, before.version) and after.key != before.key
     fresh = mapindex.MapIndex(tmp_path / "map").get(db)
     assert int(mapindex.count_bits(fresh.live)) == 1
 

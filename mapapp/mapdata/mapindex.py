@@ -241,9 +241,10 @@ class MapIndex:
     that every worker process shares (one copy in memory, built by one of them)."""
 
     def __init__(self, directory: Path | None = None):
-        self._columns: MapColumns | None = None
-        self._lineage = ""  # the catalogue lineage the columns were read from
-        self._state = ""  # the state key they are known to match
+        # (lineage, state key, columns): one value, so that a request thread never pairs one
+        # state's key with another's columns. The key is "" when the columns were read at a
+        # newer version than the state taken before reading (a write came in between).
+        self._current: tuple[str, str, MapColumns] | None = None
         self._lock = threading.Lock()
         self._directory = directory
 
@@ -252,24 +253,24 @@ class MapIndex:
         when it moved on in the same lineage, read again when the file is another one (a
         restored backup, even at the same version number)."""
         state = catalogue.state(db)
-        columns = self._columns
-        if columns is not None and self._state == state.key:
-            return columns
+        current = self._current
+        if current is not None and current[1] == state.key:
+            return current[2]
         with self._lock:
-            columns = self._columns
-            if columns is not None and self._state == state.key:
-                return columns
-            same = columns is not None and self._lineage == state.lineage
-            if same and columns.version == state.version and not self._state:
-                patched = columns  # read at this version while the state was being written down
+            current = self._current
+            if current is not None and current[1] == state.key:
+                return current[2]
+            lineage, key, columns = current or ("", "", None)
+            same = columns is not None and lineage == state.lineage
+            if same and columns.version == state.version and not key:
+                patched = columns  # read at this very version, after the state last taken
             elif same and columns.version < state.version:
                 patched = apply_changes(columns, db, state.version)
             else:
                 patched = None
-            self._columns = patched or self._read(db)
-            self._lineage = state.lineage
-            self._state = state.key if self._columns.version == state.version else ""
-            return self._columns
+            columns = patched or self._read(db)
+            self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
+            return columns
 
     def _read(self, db: sqlite_utils.Database) -> MapColumns:
         if self._directory is None:
