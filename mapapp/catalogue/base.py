@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -244,3 +246,53 @@ def dict_rows(cursor) -> list[dict]:
             row["themes"] = json.loads(row["themes"])
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class State:
+    """Which catalogue this is and how far it has come: what every cache keys on.
+
+    ``lineage`` names the file and its history: its path, device and inode, and SQLite's
+    schema cookie (``PRAGMA schema_version``). A file moved or copied into place is another
+    inode (the path is there too: a deleted file's inode is soon given to another file);
+    ``sqlite3 … ".restore"`` (SQLite's backup API) writes into the same inode but always
+    raises the cookie, as a migration or a VACUUM do. Within one lineage ``version`` counts
+    every public write, so what changed since an earlier version can be patched in (the
+    map's columns are).
+
+    ``key`` changes whenever what the public sees may have: another lineage, another version,
+    or the same version reached at another moment (``changed_at``). So a backup restored at
+    the same version number is never answered from the caches of the state it replaced,
+    even one rewritten byte for byte into the same file. Nothing is stored for it (no
+    random id in the catalogue, which would need a schema change): it is one query and one
+    ``stat``, cheap enough for every request."""
+
+    lineage: str
+    version: int
+    changed_at: str
+
+    @property
+    def key(self) -> str:
+        """The short string every cache (ETags, insights, exports, map columns) keys on."""
+        return hashlib.sha1(f"{self.lineage}|{self.version}|{self.changed_at}".encode(),
+                            usedforsecurity=False).hexdigest()[:16]
+
+
+def state(db: sqlite_utils.Database) -> State:
+    """The catalogue's current ``State`` (see there)."""
+    version, changed_at, cookie, path = db.execute(
+        "SELECT version, changed_at, (SELECT schema_version FROM pragma_schema_version),"
+        " (SELECT file FROM pragma_database_list WHERE name = 'main')"
+        " FROM catalogue_version WHERE id = 1").fetchone()
+    try:
+        found = os.stat(path) if path else None
+        place = f"{path}|{found.st_dev}:{found.st_ino}" if found else f"memory:{id(db.conn)}"
+    except OSError:  # gone from under a live connection: still one catalogue until it closes
+        place = f"{path}:gone"
+    lineage = hashlib.sha1(f"{place}|{cookie}".encode(), usedforsecurity=False).hexdigest()[:12]
+    return State(lineage, version, changed_at)
+
+
+def state_key(db: sqlite_utils.Database) -> str:
+    """The one key of the catalogue's state that every cache keys on (``State.key``)."""
+    return state(db).key

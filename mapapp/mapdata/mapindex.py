@@ -241,23 +241,36 @@ class MapIndex:
     that every worker process shares (one copy in memory, built by one of them)."""
 
     def __init__(self, directory: Path | None = None):
-        self._columns: MapColumns | None = None
+        # (lineage, state key, columns): one value, so that a request thread never pairs one
+        # state's key with another's columns. The key is "" when the columns were read at a
+        # newer version than the state taken before reading (a write came in between).
+        self._current: tuple[str, str, MapColumns] | None = None
         self._lock = threading.Lock()
         self._directory = directory
 
     def get(self, db: sqlite_utils.Database) -> MapColumns:
-        """The columns matching the catalogue's current version."""
-        version = catalogue.version(db)
-        columns = self._columns
-        if columns is not None and columns.version == version:
-            return columns
+        """The columns matching the catalogue's current state (``catalogue.State``): patched
+        when it moved on in the same lineage, read again when the file is another one (a
+        restored backup, even at the same version number)."""
+        state = catalogue.state(db)
+        current = self._current
+        if current is not None and current[1] == state.key:
+            return current[2]
         with self._lock:
-            columns = self._columns
-            if columns is not None and columns.version == version:
-                return columns
-            patched = apply_changes(columns, db, version) if columns is not None else None
-            self._columns = patched or self._read(db)
-            return self._columns
+            current = self._current
+            if current is not None and current[1] == state.key:
+                return current[2]
+            lineage, key, columns = current or ("", "", None)
+            same = columns is not None and lineage == state.lineage
+            if same and columns.version == state.version and not key:
+                patched = columns  # read at this very version, after the state last taken
+            elif same and columns.version < state.version:
+                patched = apply_changes(columns, db, state.version)
+            else:
+                patched = None
+            columns = patched or self._read(db)
+            self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
+            return columns
 
     def _read(self, db: sqlite_utils.Database) -> MapColumns:
         if self._directory is None:

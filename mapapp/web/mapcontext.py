@@ -72,7 +72,7 @@ def first_list(db, filters: Filters) -> dict:
     selection: what /api/organisations answers for it (total and first page)."""
     total, ids = mapindex.listing(map_index().get(db), filters, db, limit=LIST_SIZE, located_only=True)
     lang = current_language()
-    items = [records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
+    items = [records.Record.of(org, base=request.script_root).summary(lang)
              for org in catalogue.organisations_by_ids(db, ids)]
     return {"total": total, "items": items}
 
