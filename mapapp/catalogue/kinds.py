@@ -86,6 +86,14 @@ def memberships(db: sqlite_utils.Database, published: str, published_params: lis
     return db.execute(" UNION ALL ".join(parts), params).fetchall()
 
 
+def choices(db: sqlite_utils.Database, kind: Kind, present, lang: str) -> list[tuple[str, str]]:
+    """``(value, label)`` of the values a filter panel offers for ``kind``, in order;
+    ``present``: the values published organisations have (the countries offered)."""
+    if isinstance(kind.vocabulary, Entries):
+        return entry_choices(db, kind, lang)
+    return kind.vocabulary.choices(present, lang)
+
+
 def entry_choices(db: sqlite_utils.Database, kind: Kind, lang: str) -> list[tuple[str, str]]:
     """``(slug, label)`` of every entry of an ``Entries`` kind (projects, visits), labelled
     in ``lang`` where a translation was given, in the registry's order (else by label)."""

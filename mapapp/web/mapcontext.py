@@ -11,7 +11,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
 from .. import accounts, catalogue, kinds, records, vocab
-from ..catalogue.kinds import entry_choices
+from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
@@ -44,12 +44,8 @@ def facet_options(db, counts: dict, lang: str) -> dict:
     options = {}
     for kind in kinds.REGISTRY:
         present = counts[kind.name]
-        if isinstance(kind.vocabulary, kinds.Entries):
-            choices = entry_choices(db, kind, lang)
-        else:
-            choices = kind.vocabulary.choices(present, lang)
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
-                              for value, label in choices]
+                              for value, label in choices(db, kind, present, lang)]
     return options
 
 
