@@ -168,20 +168,26 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
         memberships[org_id].add((kind, value))
     ids, lat, lon = columns.ids, columns.lat, columns.lon
     live, names = columns.live.copy(), columns.names
-    new_ids = [i for i in rows if not _position(ids, i)[1]]
-    if new_ids:  # published since: appended (ids only grow, so the order by id holds)
-        grow = len(new_ids)
-        ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
-        lat = np.concatenate([lat, np.full(grow, np.nan)])
-        lon = np.concatenate([lon, np.full(grow, np.nan)])
-        names = np.concatenate([names, np.zeros(grow, dtype=np.uint32)])
-    else:
-        lat, lon, names = lat.copy(), lon.copy(), names.copy()
+    new_ids = np.array(sorted(i for i in rows if not _position(ids, i)[1]), dtype=np.int64)
+    old_size, at = len(ids), np.searchsorted(ids, new_ids)
+    # Published since (or again): placed where their ids sort, since every lookup by id
+    # searches ``ids``. New ones come last; an older draft published moves the positions
+    # after it, and the bits of every value move with them.
+    moved = bool(len(at)) and int(at[0]) < old_size
+    ids = np.insert(ids, at, new_ids)
+    lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
+    names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
     words = -(-len(ids) // 64)
-    facets = {kind: {value: _widened(bits, words) for value, bits in values.items()}
+
+    def placed(bits: np.ndarray) -> np.ndarray:
+        if moved:
+            return pack(np.insert(unpack(bits, old_size), at, False))
+        return _widened(bits, words)
+
+    facets = {kind: {value: placed(bits) for value, bits in values.items()}
               for kind, values in columns.facets.items()}
-    live = _widened(live, words)
-    reorder = bool(new_ids)
+    live = placed(live)
+    reorder = bool(len(new_ids))
     copied: set[tuple[str, str]] = set()
     for org_id in changed:
         pos, present = _position(ids, org_id)
