@@ -290,3 +290,21 @@ def test_a_draft_published_after_newer_ones_is_patched_in_at_its_place(db, monke
     same_as_sql(columns)
     assert list(columns.ids) == sorted(columns.ids)
     assert not loads
+
+
+@pytest.mark.parametrize("kind", [k.name for k in kinds.REGISTRY if isinstance(k.stored, kinds.Link)])
+def test_every_table_a_kind_is_kept_in_notes_its_changes(db, kind):
+    """The columns are patched with the organisations noted as changed since they were read:
+    a kind's link table (and the table of its entries) must note every write, or its counts
+    stay stale until a full read. A new kind's tables get these triggers in its migration."""
+    entry = kinds.BY_NAME[kind]
+    notes = {entry.stored.table: "INSERT INTO organisation_changes VALUES ({row}.organisation_id"}
+    if isinstance(entry.vocabulary, kinds.Entries):  # a renamed or deleted entry: every organisation
+        notes[entry.vocabulary.table] = "INSERT INTO organisation_changes VALUES (0"
+    for table, note in notes.items():
+        triggers = [sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'"
+                                                 " AND tbl_name = ?", [table])]
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            begins = f"AFTER {event} ON {table} BEGIN "
+            assert any(begins + "UPDATE catalogue_version SET version" in sql for sql in triggers), (table, event)
+            assert any(begins + note.format(row=row) in sql for sql in triggers), (table, event)
