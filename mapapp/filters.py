@@ -92,15 +92,15 @@ class Filters(_KindValues):
 
 def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:
     """The filter kinds an embed locks (``lock=country,project``); each must have values."""
-    kinds = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
-    for kind in kinds:
+    locked = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
+    for kind in locked:
         if kind not in KINDS:
             raise BadRequest(Message(N_("lock: '%(kind)s' is not a filter; lock one of %(kinds)s"), kind=kind,
                                      kinds=", ".join(KINDS)), parameter="lock")
         if not getattr(filters, kind):
             raise BadRequest(Message(N_("lock: '%(kind)s' is locked but has no value; add %(kind)s=… to the "
                                         "address"), kind=kind), parameter="lock")
-    return kinds
+    return locked
 
 
 def _parse_bbox(raw: str | None) -> BBox | None:
