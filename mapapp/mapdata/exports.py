@@ -17,14 +17,14 @@ from pathlib import Path
 
 import jinja2
 
-from .. import geo, vocab
+from .. import geo, kinds, vocab
 from ..config import ROOT
 from ..records import COLUMNS, ESSGLOBAL_COLUMNS, Record, organisation_url
 from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
 from ..text import slugify
-from ..translate import N_, gettext_in
+from ..translate import gettext_in
 from . import linked, outlines
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
@@ -234,21 +234,14 @@ class About:
     filters: Filters = field(default_factory=Filters)
 
 
-_KIND_NAMES = {"country": N_("Country"), "theme": N_("Theme"), "need": N_("Need"), "offer": N_("Offer"),
-               "relation": N_("Relation to the project"), "project": N_("Project"), "visit": N_("Visit")}
-
-
 def _filter_lines(filters: Filters, lang: str) -> list[str]:
     """"Country: Italy, France" per chosen filter, in ``lang``."""
-    label = {"country": lambda v: vocab.country_name(v, lang), "theme": lambda v: vocab.themes().label(v, lang),
-             "need": lambda v: vocab.resources().label(v, lang), "offer": lambda v: vocab.resources().label(v, lang),
-             "relation": lambda v: vocab.relations().label(v, lang)}
     lines = [f"{gettext_in(lang, 'Search')}: {filters.q}"] if filters.q else []
-    for kind in KINDS:
-        values = getattr(filters, kind)
+    for kind in kinds.REGISTRY:
+        values = getattr(filters, kind.name)
         if values:
-            name = label.get(kind, lambda v: v)
-            lines.append(f"{gettext_in(lang, _KIND_NAMES[kind])}: {', '.join(name(v) for v in values)}")
+            labels = ", ".join(kind.vocabulary.label(v, lang) for v in values)
+            lines.append(f"{gettext_in(lang, kind.summary_label)}: {labels}")
     return lines
 
 
