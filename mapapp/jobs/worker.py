@@ -15,6 +15,13 @@ MAX_POLL = 1.0
 
 
 class _Consumer(Consumer):
+    started = None  # called once the workers are started (forked)
+
+    def start(self):
+        super().start()
+        if self.started:
+            self.started()
+
     def _set_signal_handlers(self):
         # Signals can be caught in the main thread only; a worker started in another thread
         # (the tests') is stopped with ``stop``.
@@ -40,7 +47,9 @@ class Worker:
 
     def run(self) -> None:
         """Run until stopped by SIGINT (finishing the jobs that run) or SIGTERM."""
-        self._beat.start()
+        # The heartbeat's thread starts after the worker processes are forked: a child forked
+        # while it wrote would inherit its locks held.
+        self.consumer.started = self._beat.start
         try:
             self.consumer.run()
         finally:
@@ -48,7 +57,7 @@ class Worker:
 
     def start(self) -> Worker:
         """Start without blocking (in a thread of this process); ``stop`` ends it."""
-        self._beat.start()
+        self.consumer.started = self._beat.start
         self.consumer.start()
         return self
 
