@@ -308,6 +308,12 @@ def _mail_settings():
         raise click.ClickException(str(e)) from None
 
 
+def _queue():
+    from .web import jobqueue
+
+    return jobqueue.current()
+
+
 @click.command("remind-owners")
 @click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
               "(default MAPAPP_REMIND_AFTER_DAYS).")
@@ -315,13 +321,20 @@ def _mail_settings():
               help="Language of the messages to organisations of a country whose language the site does not "
                    "speak (the others are written to in their country's: French for FR and BE, Italian for IT…).")
 @click.option("--limit", type=int, default=1000, help="At most this many messages in one run.")
+@click.option("--queue", "queued", is_flag=True, help="Queue the job for the worker (mapapp worker) instead of "
+              "sending here; it is retried after an error.")
 @with_appcontext
-def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:
+def remind_owners_command(after_days: int | None, lang: str, limit: int, queued: bool) -> None:
     """E-mail owners of stale entries a link to check or edit them (cron-friendly: an owner
     reminded is not reminded again before the same period has passed)."""
     from .contributing import owners
 
     config = current_app.config
+    if queued:
+        _mail_settings()  # refused here, saying what to set, rather than in the worker
+        _queue().reminders(after_days=after_days or config["REMIND_AFTER_DAYS"], lang=lang, limit=limit)
+        click.echo("reminders queued for the job worker")
+        return
     db = _open_catalogue()
     sent = owners.remind(db, _mail_settings(), after_days=after_days or config["REMIND_AFTER_DAYS"],
                          link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
@@ -331,10 +344,18 @@ def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None
 @click.command("send-digests")
 @click.option("--frequency", type=click.Choice(("daily", "weekly")), required=True,
               help="Which subscriptions: run daily ones every day, weekly ones every week (cron).")
+@click.option("--queue", "queued", is_flag=True, help="Queue the job for the worker (mapapp worker) instead of "
+              "sending here; it is retried after an error.")
 @with_appcontext
-def send_digests_command(frequency: str) -> None:
+def send_digests_command(frequency: str, queued: bool) -> None:
     """E-mail each subscriber of FREQUENCY the organisations new on their part of the map."""
     from .contributing import subscriptions
+
+    if queued:
+        _mail_settings()  # refused here, saying what to set, rather than in the worker
+        _queue().digests(frequency)
+        click.echo(f"{frequency} digests queued for the job worker")
+        return
 
     db = _open_catalogue()
     sent = subscriptions.send_digests(db, _mail_settings(), frequency)
@@ -526,7 +547,6 @@ def worker_command(workers: int | None) -> None:
     import logging
 
     from .jobs import queue, worker
-    from .web import jobqueue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = current_app.config
@@ -534,10 +554,12 @@ def worker_command(workers: int | None) -> None:
     if count < 1:
         raise click.ClickException("--workers: run at least 1 worker")
     _open_catalogue()  # a catalogue that cannot open is said now, not in each job
-    click.echo(f"job worker: {count} process(es) over {queue.jobs_database(config)} (Ctrl-C to stop)")
+    daily = queue.daily_at(config)
+    click.echo(f"job worker: {count} process(es) over {queue.jobs_database(config)}"
+               + (f", mail every day at {daily[0]:02d}:{daily[1]:02d} UTC" if daily else "") + " (Ctrl-C to stop)")
     # Processes, not threads: an import switches the cycle collector off in its own process only,
     # and a job that crashes its process does not take the others with it.
-    worker.Worker(jobqueue.current(), workers=count, worker_type="process").run()
+    worker.Worker(_queue(), workers=count, worker_type="process").run()
 
 
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,

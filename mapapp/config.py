@@ -86,6 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("JOBS_DATABASE", "", "SQLite file of the job queue (imports, syncs, PDF reports) that `mapapp worker` runs; empty: the catalogue's path followed by -jobs.db."),
     Setting("JOBS_WORKERS", "2", "Jobs the worker (`mapapp worker`) runs at once, each in a process of its own."),
+    Setting("JOBS_DAILY_AT", "", "Time of day (HH:MM, UTC) at which the worker sends the daily digests, the weekly ones on Mondays, and the owners' reminders; empty: cron runs `mapapp send-digests` and `mapapp remind-owners`."),
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),

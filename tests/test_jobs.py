@@ -154,3 +154,30 @@ def test_mapapp_help_loads_none_of_the_heavy_libraries():
     answer = json.loads(found.stdout.strip().splitlines()[-1])
     assert answer["exit"] == 0 and "worker" in answer["output"] and "import" in answer["output"]
     assert answer["loaded"] == []
+
+
+def test_reminders_queued_from_the_command_line_are_sent_by_the_worker(db_path, db, tmp_path, smtp, worker_for):
+    from smtp_box import text_of
+
+    make_org(db, "Stale Coop", email="stale@example.org")
+    db.execute("UPDATE organisations SET updated_at = '2020-01-01T00:00:00+00:00'")
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "SMTP_URL": smtp.url,
+                      "CACHE_DIR": str(tmp_path / "cache"), "PUBLIC_URL": "https://map.example.org"})
+    result = app.test_cli_runner().invoke(args=["remind-owners", "--queue", "--lang", "fr"])
+    assert result.exit_code == 0 and "queued for the job worker" in result.output, result.output
+    queue_ = app.extensions["mapapp.jobs"]
+    assert queue_.state("reminders", "owners")["state"] == "queued" and smtp.box.messages == []
+    with worker_for(app):
+        [mail] = smtp.box.wait(1)
+        _until(lambda: queue_.state("reminders", "owners")["state"] == "done")
+    assert mail["To"] == "stale@example.org" and "https://map.example.org/owner/" in text_of(mail)
+    assert queue_.state("reminders", "owners")["message"] == "1 reminder(s) sent"
+
+
+def test_a_daily_time_that_is_not_one_is_refused_saying_how_to_write_it(db_path, tmp_path):
+    import pytest
+
+    from mapapp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="write it as HH:MM"):
+        create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "JOBS_DAILY_AT": "6h30"})

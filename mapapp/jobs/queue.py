@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from huey import SqliteHuey
+from huey import SqliteHuey, crontab
 from huey.api import Task
 
 from .. import coldwork
+from ..config import ConfigError
 
 # The worker writes its heartbeat this often; silent for WORKER_SILENT seconds, it is not running.
 HEARTBEAT_SECONDS = 5.0
@@ -38,9 +39,23 @@ def jobs_database(settings: dict) -> str:
 @dataclass
 class Hooks:
     """What a job needs from the web layer (this package does not import Flask): the report's
-    HTML for (slug, lang, statuses), None when there is no such project."""
+    HTML for (slug, lang, statuses), None when there is no such project; the settings mail is
+    sent with (links on the public address; raises ``mail.NoPublicAddress`` without one)."""
 
     render_report: Callable[[str, str, tuple[str, ...]], str | None]
+    mail_settings: Callable[[], object]
+
+
+def daily_at(settings: dict) -> tuple[int, int] | None:
+    """``JOBS_DAILY_AT`` (HH:MM, UTC) as (hour, minute); None when empty (cron sends the mail)."""
+    value = str(settings.get("JOBS_DAILY_AT") or "").strip()
+    if not value:
+        return None
+    hour, sep, minute = value.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"MAPAPP_JOBS_DAILY_AT: '{value}' is not a time of day; write it as HH:MM (UTC), "
+                         "e.g. 06:30, or leave it empty")
+    return int(hour), int(minute)
 
 
 class Jobs:
@@ -93,6 +108,16 @@ class Jobs:
         """Pull the claimed source ``name`` in the worker (``claimed``: the claim's start)."""
         self._set("sync", name, "queued")
         self._tasks["sync"](name, claimed)
+
+    def digests(self, frequency: str) -> None:
+        """Send the due digests of ``frequency`` (daily, weekly) in the worker."""
+        self._set("digests", frequency, "queued")
+        self._tasks["digests"](frequency)
+
+    def reminders(self, *, after_days: int, lang: str, limit: int) -> None:
+        """Remind the owners of stale entries in the worker (see ``owners.remind``)."""
+        self._set("reminders", "owners", "queued")
+        self._tasks["reminders"](after_days, lang, limit)
 
     def report(self, path: Path, slug: str, lang: str, statuses: tuple[str, ...]) -> dict:
         """Ask the worker for the report's PDF at ``path`` (once per path: a report already
@@ -187,7 +212,54 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
 
         tracked("report", target.name, task, work)
 
-    return {"import": import_task, "sync": sync_task, "report": report_task}
+    # Each message sent is recorded before the next (a digest's last sending, an owner's last
+    # reminder): a retry sends only what the failed attempt had not.
+    @huey.task(name="digests", retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+    def digests_task(frequency: str, task: Task) -> None:
+        from .. import catalogue
+        from ..contributing import subscriptions
+
+        def work():
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                sent = subscriptions.send_digests(db, jobs.hooks.mail_settings(), frequency)
+            finally:
+                db.close()
+            return "done", f"{sent} digest(s) sent"
+
+        tracked("digests", frequency, task, work)
+
+    @huey.task(name="reminders", retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+    def reminders_task(after_days: int, lang: str, limit: int, task: Task) -> None:
+        from .. import catalogue
+        from ..contributing import owners
+
+        def work():
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                sent = owners.remind(db, jobs.hooks.mail_settings(), after_days=after_days,
+                                     link_days=int(settings["OWNER_LINK_DAYS"]), lang=lang, limit=limit)
+            finally:
+                db.close()
+            return "done", f"{len(sent)} reminder(s) sent"
+
+        tracked("reminders", "owners", task, work)
+
+    when = daily_at(settings)
+    if when:  # the worker sends the mail every day (weekly digests on Mondays) instead of cron
+        hour, minute = when
+
+        @huey.periodic_task(crontab(minute=str(minute), hour=str(hour)), name="daily-mail")
+        def daily_mail() -> None:
+            from .. import vocab
+
+            jobs.digests("daily")
+            if time.gmtime().tm_wday == 0:
+                jobs.digests("weekly")
+            jobs.reminders(after_days=int(settings["REMIND_AFTER_DAYS"]), lang=vocab.DEFAULT_LANGUAGE, limit=1000)
+
+    return {"import": import_task, "sync": sync_task, "report": report_task, "digests": digests_task,
+            "reminders": reminders_task}
 
 
 def _import_outcome(database: str, import_id: int) -> tuple[str, str]:

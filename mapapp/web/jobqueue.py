@@ -27,7 +27,13 @@ def init_app(app: Flask) -> None:
         with app.test_request_context(f"/?lang={lang}"):
             return render_template(report.TEMPLATE, **report.template_values(figures))
 
-    app.extensions[EXTENSION] = Jobs(app.config, Hooks(render_report=render_report))
+    def mail_settings():
+        from ..contributing import flow
+        from ..mail import message_links
+
+        return flow.settings_from(app.config, message_links(app))
+
+    app.extensions[EXTENSION] = Jobs(app.config, Hooks(render_report=render_report, mail_settings=mail_settings))
 
 
 def current() -> Jobs:
