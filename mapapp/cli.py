@@ -14,6 +14,7 @@ from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 
 from . import vocab
 
+
 def _open_catalogue():
     from . import catalogue
     from .catalogue.migrations import SchemaError
@@ -512,7 +513,6 @@ def sync_run_command(names: tuple[str, ...]) -> None:
 def sync_list_command() -> None:
     """The sources, and what their last run did."""
     from .catalogue import syncsources as sources
-
     from .translate import from_data
 
     for s in sources.sources(_open_catalogue()):

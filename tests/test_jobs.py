@@ -114,8 +114,8 @@ def test_a_report_asked_with_no_worker_running_says_how_to_start_it(app, db, mon
 
 
 def _mapapp(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import sys; from mapapp.cli import main; sys.argv[0] = 'mapapp'; "
-                             "main()", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    script = "import sys; from mapapp.cli import main; sys.argv[0] = 'mapapp'; main()"
+    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
 
 
