@@ -29,6 +29,8 @@ NOT_RUNNING = "the job worker is not running: start it with `mapapp worker`"
 # disk); an import is not: what it wrote is taken back and staff decide to start it again.
 RETRIES = 2
 RETRY_DELAY = 10
+# A report job queued or running this long ago died with its worker: the next request asks again.
+JOB_LOST = 300
 
 
 def jobs_database(settings: dict) -> str:
@@ -120,11 +122,12 @@ class Jobs:
         self._tasks["reminders"](after_days, lang, limit)
 
     def report(self, path: Path, slug: str, lang: str, statuses: tuple[str, ...]) -> dict:
-        """Ask the worker for the report's PDF at ``path`` (once per path: a report already
-        queued or being made is not asked again); return the job's state."""
+        """Ask the worker for the report's PDF at ``path`` (once per path: a report queued or
+        being made is not asked again, unless JOB_LOST has passed); return the job's state."""
         key = path.name
         current = self.state("report", key)
-        if not current or current["state"] not in ("queued", "running") or path.exists():
+        pending = current and current["state"] in ("queued", "running") and current["at"] > time.time() - JOB_LOST
+        if not pending:
             self._set("report", key, "queued")
             self._tasks["report"](str(path), slug, lang, list(statuses))
             current = self.state("report", key)
