@@ -64,6 +64,42 @@ def test_a_browser_import_waits_for_the_worker_and_staff_are_told_when_none_runs
     assert "Done:" in page and "worker-missing" not in page
 
 
+def test_an_import_waiting_behind_a_long_job_is_not_taken_for_a_dead_one(app, db, tmp_path, monkeypatch, worker_for):
+    import threading
+
+    from mapapp.importing import sync
+    from mapapp.jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "HEARTBEAT_SECONDS", 0.1)
+    release, pulling = threading.Event(), threading.Event()
+
+    def long_sync(database, name, settings, *, claimed=None):
+        pulling.set()
+        release.wait(20)
+        return sync.Outcome(name, True, "pulled")
+
+    monkeypatch.setattr(sync, "run", long_sync)
+    queue_ = app.extensions["mapapp.jobs"]
+    path = _sheet(tmp_path)
+    import_id = jobs.create(db, user_email="editor@example.org", filename=path.name, stored_path=str(path),
+                            source="members", project=None, status_choice="published")
+    running = worker_module.Worker(queue_, workers=1).start()  # one worker, busy with the sync
+    try:
+        queue_.sync("partners", 1.0)
+        assert pulling.wait(10)
+        jobs.claim(app.config["DATABASE"], import_id)
+        queue_.import_file(import_id)
+        db.execute("UPDATE imports SET heartbeat_at = 0 WHERE id = ?", [import_id])  # as if silent for long
+        _until(lambda: db.execute("SELECT heartbeat_at FROM imports WHERE id = ?", [import_id]).fetchone()[0] > 0,
+               what="the waiting import's heartbeat")  # the worker keeps it alive while it waits
+        assert jobs.get(db, import_id)["state"] == "running"  # not declared dead
+        release.set()
+        assert wait_done(db, import_id)["counts"]["created"] == 3
+    finally:
+        release.set()
+        running.stop()
+
+
 def test_a_sync_that_fails_unexpectedly_is_retried_and_its_state_says_so(db_path, tmp_path, monkeypatch, worker_for):
     from mapapp.importing import sync
 

@@ -62,7 +62,8 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
     record = records.record(db, import_id)
     if record and record["state"] == "running" and (record["heartbeat_at"] or 0) < time.time() - STALE_SECONDS:
         written = audit.count(db, _actions(import_id))
-        error = ("interrupted (the job worker stopped during the import); nothing was changed: start it again"
+        error = ("interrupted (the job worker stopped during the import, or was not running: start it with "
+                 "`mapapp worker`); nothing was changed: start the import again"
                  if not written else
                  f"interrupted (the job worker stopped during the import) after {written} organisations were "
                  "written: undo them, then start it again")

@@ -29,6 +29,8 @@ NOT_RUNNING = "the job worker is not running: start it with `mapapp worker`"
 # disk); an import is not: what it wrote is taken back and staff decide to start it again.
 RETRIES = 2
 RETRY_DELAY = 10
+# The state of a job that ended is kept this long (seconds), then forgotten.
+KEEP_ENDED = 30 * 24 * 3600
 # A report job queued or running this long ago died with its worker: the next request asks again.
 JOB_LOST = 300
 
@@ -96,8 +98,20 @@ class Jobs:
         return beat is not None and beat > time.time() - WORKER_SILENT
 
     def heartbeat(self) -> None:
-        """Say that a worker is running (``worker.run`` calls it every HEARTBEAT_SECONDS)."""
+        """Say that a worker is running (``worker.run`` calls it every HEARTBEAT_SECONDS); keep
+        the imports waiting in the queue alive; forget the states of jobs long ended."""
         self.huey.put("worker:heartbeat", time.time())
+        waiting, ended_before = [], time.time() - KEEP_ENDED
+        for key, raw in self.huey.storage.result_items().items():
+            if not key.startswith("job:"):
+                continue
+            record = self.huey.serializer.deserialize(raw)
+            if record["kind"] == "import" and record["state"] == "queued":
+                waiting.append(int(record["key"]))
+            elif record["state"] in ("done", "failed") and record["at"] < ended_before:
+                self.huey.delete(key)
+        if waiting:
+            _keep_alive(self.settings["DATABASE"], waiting)
 
     # Enqueueing ----------------------------------------------------------------------------
 
@@ -263,6 +277,20 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
 
     return {"import": import_task, "sync": sync_task, "report": report_task, "digests": digests_task,
             "reminders": reminders_task}
+
+
+def _keep_alive(database: str, import_ids: list[int]) -> None:
+    """An import waits in the queue while the workers run longer jobs: its record's heartbeat
+    is kept fresh meanwhile, so that it is not taken for one that died (``imports.STALE_SECONDS``)."""
+    from .. import catalogue
+    from ..catalogue import imports as records
+
+    db = catalogue.connect(database)
+    try:
+        for import_id in import_ids:
+            records.update_running(db, import_id)
+    finally:
+        db.close()
 
 
 def _import_outcome(database: str, import_id: int) -> tuple[str, str]:
