@@ -41,7 +41,8 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
-                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, tokens, views)
+                      errors, feeds, i18n, insights, jobqueue, mapcontext, moderation, security, subscribe, tokens,
+                      views)
 
     security.init_app(app)
     tokens.init_app(app)
@@ -49,6 +50,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     errors.init_app(app)
     mapcontext.init_app(app)
     db.init_app(app, upgrade=upgrade)
+    jobqueue.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     cli.register(app)

@@ -23,8 +23,11 @@ ALLOWED = {
     "importing": SHARED | {"catalogue", "mapdata", "importing"},
     "contributing": SHARED | {"catalogue", "mapdata", "importing", "contributing"},
     "insights": SHARED | {"catalogue", "mapdata", "insights"},
-    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "web"},
-    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "cli", "create_app"},
+    # jobs run the working folders' long tasks in the worker process; web and cli enqueue them.
+    "jobs": SHARED | {"catalogue", "mapdata", "importing", "contributing", "insights", "jobs"},
+    "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web"},
+    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web", "cli",
+                     "create_app"},
     "__init__": {"config", "web", "cli"},
 }
 
