@@ -310,9 +310,9 @@ def _mail_settings():
 
 
 def _queue():
-    from .web import jobqueue
+    from .jobs.queue import EXTENSION
 
-    return jobqueue.current()
+    return current_app.extensions[EXTENSION]
 
 
 @click.command("remind-owners")

@@ -26,8 +26,7 @@ ALLOWED = {
     # jobs run the working folders' long tasks in the worker process; web and cli enqueue them.
     "jobs": SHARED | {"catalogue", "mapdata", "importing", "contributing", "insights", "jobs"},
     "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web"},
-    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web", "cli",
-                     "create_app"},
+    "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "cli", "create_app"},
     "__init__": {"config", "web", "cli"},
 }
 

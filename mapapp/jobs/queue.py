@@ -40,6 +40,10 @@ def jobs_database(settings: dict) -> str:
     return settings.get("JOBS_DATABASE") or f"{settings['DATABASE']}-jobs.db"
 
 
+# Where an app keeps its queue (``app.extensions[EXTENSION]``): the web sets it, the command line reads it.
+EXTENSION = "mapapp.jobs"
+
+
 @dataclass
 class Hooks:
     """What a job needs from the web layer (this package does not import Flask): the report's

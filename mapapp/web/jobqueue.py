@@ -6,9 +6,7 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template
 
 from .. import catalogue
-from ..jobs.queue import Hooks, Jobs
-
-EXTENSION = "mapapp.jobs"
+from ..jobs.queue import EXTENSION, Hooks, Jobs
 
 
 def init_app(app: Flask) -> None:
