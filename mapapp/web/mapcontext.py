@@ -15,11 +15,10 @@ from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
 from ..mapdata import mapindex, outlines
-from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, map_shell
+from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
 from .db import get_db
 from .i18n import current_language
-from .security import csp_nonce
 
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
 # Heights an embed may ask for, in pixels (the builder and embed.js read them too).
@@ -82,22 +81,19 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     Locked kinds (embeds) offer only their locked values."""
     db = get_db()
     panel = filter_panel(db, filters)
-    focus = (extra or {}).get("focus")
     shell = map_shell(
         tile_url=current_app.config["TILE_URL"],
         attribution=tile_attribution(),
         max_zoom=current_app.config["TILE_MAX_ZOOM"],
-        asset_url=lambda path: url_for("static", filename=path),
-        nonce=csp_nonce(),
-        fit=panel["bounds"],
-        focus=(focus["lat"], focus["lon"]) if focus else None,
+        leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
+        leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
     )
     settings = {
-        "mapName": shell.name,
         "lang": current_language(),
         "kinds": list(KINDS),
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
+        "focusZoom": FOCUS_ZOOM,
         "listSize": LIST_SIZE,
         "icons": marker_icons(),
         "zoom": DEFAULT_ZOOM,
@@ -127,8 +123,9 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "basemap": basemap_settings(),
         **(extra or {}),
     }
-    # The shell has set the first view, which shows every located organisation of the
-    # selection: map.js asks for its clusters only, the list's first page is here.
+    # The shell sets the first view from these bounds (or the focus), so that it shows
+    # every located organisation of the selection: map.js asks for its clusters only,
+    # the list's first page is here.
     settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
                            "list": first_list(db, filters)}
     for kind in locked:
