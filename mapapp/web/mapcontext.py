@@ -21,8 +21,13 @@ from .db import get_db
 from .i18n import current_language
 
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
-# Heights an embed may ask for, in pixels (the builder and embed.js read them too).
-EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
+# An embed's heights in pixels: the one definition that the embed page, oEmbed, the
+# builder and embed.js read. The map's own (?height=) within min and max; what its frame
+# adds around it at 400 px wide in the wordiest language (the filter bar and the footer,
+# or the footer alone without controls); the bounds of a frame that follows its content
+# (open filters make it taller than the map).
+EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480, "around": {"controls": 150, "bare": 100},
+                "frameMax": 4000}
 # Organisations in the first page of the list beside the map.
 LIST_SIZE = 50
 
