@@ -86,10 +86,11 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     Locked kinds (embeds) offer only their locked values."""
     db = get_db()
     panel = filter_panel(db, filters)
+    tiles = tile_settings()
     shell = map_shell(
-        tile_url=current_app.config["TILE_URL"],
-        attribution=tile_attribution(),
-        max_zoom=current_app.config["TILE_MAX_ZOOM"],
+        tile_url=tiles["url"],
+        attribution=tiles["attribution"],
+        max_zoom=tiles["maxZoom"],
         leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
         leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
     )
@@ -178,6 +179,13 @@ def tile_attribution() -> str:
     return _("%(osm)s contributors", osm='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
 
 
+def tile_settings() -> dict:
+    """The base layer of every map surface: the map shell is built from it, the small maps
+    (organisation page, staff pin editor) read it through basemap.js's ``mapappTiles``."""
+    return {"url": current_app.config["TILE_URL"], "attribution": tile_attribution(),
+            "maxZoom": current_app.config["TILE_MAX_ZOOM"]}
+
+
 def staff_words() -> dict[str, dict[str, str]]:
     """Codes staff screens show, as words in the staff member's language."""
     return {
@@ -233,7 +241,7 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+    return {"favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_settings": tile_settings, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM}
 
