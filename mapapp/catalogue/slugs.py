@@ -1,0 +1,107 @@
+"""Organisations' slugs, the last part of their public address (/organisations/<slug>).
+
+A new organisation gets the first free one of: its name (``green-coop``); its name and city
+(``green-coop-gent``, unless the name says the city already); that with a number
+(``green-coop-gent-2``, ``-3``…). The same file imported into the same catalogue gives the
+same slugs, however it is cut into chunks or batches and whichever process read it. A
+slug never changes once given, so importing a file again changes none.
+
+A slug is free when no organisation has it and none had it while it was published: the
+change feed (``withdrawn_organisations``) told the world that address was withdrawn, and
+links to it (bookmarks, other sites, e-mails) must not lead to a different organisation.
+A slug of an organisation deleted before it was ever published (a draft, an import taken
+back before publication) was never public and may be given again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+
+import sqlite_utils
+
+from ..text import slugify
+
+MAX_LENGTH = 80
+# At least this much of the name stays when the city is added to a long one.
+_NAME_KEPT = 40
+
+
+@lru_cache(maxsize=65_536)
+def _place(city: str) -> str:
+    return slugify(city, fallback="")
+
+
+def slug_forms(name_slug: str, city: str | None) -> tuple[str, str]:
+    """The slug of a name, and the form it takes when that is taken: with the city's slug
+    (``green-coop`` → ``green-coop-gent``), or the same when the name holds the city already
+    ("Garden Collective London") or there is no city to add. Pure: the process reading a
+    large file works it out."""
+    place = _place(city) if city else ""
+    if not place or f"-{place}-" in f"-{name_slug}-":
+        return name_slug, name_slug
+    kept = name_slug[:max(_NAME_KEPT, MAX_LENGTH - len(place) - 1)].rstrip("-")
+    return name_slug, f"{kept}-{place}"[:MAX_LENGTH].rstrip("-")
+
+
+def _choices(name_slug: str, with_city: str) -> Iterator[str]:
+    yield name_slug
+    if with_city != name_slug:
+        yield with_city
+    n = 2
+    while True:
+        yield f"{with_city}-{n}"
+        n += 1
+
+
+def first_free(forms: tuple[str, str], in_use: Callable[[str], bool]) -> str:
+    """The first of ``forms``' slugs (see the module) for which ``in_use`` says no."""
+    return next(s for s in _choices(*forms) if not in_use(s))
+
+
+def in_use(db: sqlite_utils.Database) -> Callable[[str], bool]:
+    """Whether an organisation has this slug, or had it while published (one at a time:
+    for an organisation saved from a form; imports use ``new_slugs``)."""
+    return lambda slug: db.execute(
+        "SELECT EXISTS (SELECT 1 FROM organisations WHERE slug = ?)"
+        " OR EXISTS (SELECT 1 FROM withdrawn_organisations WHERE slug = ?)", [slug, slug]).fetchone()[0] == 1
+
+
+def retired(db: sqlite_utils.Database) -> set[str]:
+    """Every slug that left the public map (see the module); those of organisations still
+    stored are theirs anyway."""
+    return {r[0] for r in db.execute("SELECT DISTINCT slug FROM withdrawn_organisations")}
+
+
+def new_slugs(db: sqlite_utils.Database, forms: list[tuple[str, str]], avoid: set[str]) -> list[str]:
+    """A free slug for each new organisation, in order, given its ``slug_forms``; none of
+    them in ``avoid`` (``retired``). Reads only the stored slugs these could collide with:
+    the forms themselves in one query, then, for a form that needs a number, its numbered
+    slugs (a name ending in a number, "Coop 2", may hold ``coop-2`` before any "Coop")."""
+    wanted = list({s for pair in forms for s in pair})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 50_000):
+        taken.update(r[0] for r in db.execute(
+            "SELECT slug FROM organisations WHERE slug IN (SELECT value FROM json_each(?))",
+            [json.dumps(wanted[start:start + 50_000])]))
+    numbered: dict[str, int] = {}  # with_city → the number to try next (those below are taken)
+    out = []
+    for name_slug, with_city in forms:
+        if name_slug not in taken and name_slug not in avoid:
+            slug = name_slug
+        elif with_city not in taken and with_city not in avoid:
+            slug = with_city
+        else:
+            if with_city not in numbered:
+                # "-" sorts just before ".": the range holds every with_city-<anything>.
+                taken.update(r[0] for r in db.execute("SELECT slug FROM organisations WHERE slug > ? AND slug < ?",
+                                                      [with_city + "-", with_city + "."]))
+                numbered[with_city] = 2
+            n = numbered[with_city]
+            while f"{with_city}-{n}" in taken or f"{with_city}-{n}" in avoid:
+                n += 1
+            slug, numbered[with_city] = f"{with_city}-{n}", n + 1
+        taken.add(slug)
+        out.append(slug)
+    return out
