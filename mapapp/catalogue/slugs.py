@@ -62,7 +62,7 @@ def first_free(forms: tuple[str, str], in_use: Callable[[str], bool]) -> str:
 
 def in_use(db: sqlite_utils.Database) -> Callable[[str], bool]:
     """Whether an organisation has this slug, or had it while published (one at a time:
-    for an organisation saved from a form; imports use ``new_slugs``)."""
+    for an organisation saved from a form; imports use a ``Picker``)."""
     return lambda slug: db.execute(
         "SELECT EXISTS (SELECT 1 FROM organisations WHERE slug = ?)"
         " OR EXISTS (SELECT 1 FROM withdrawn_organisations WHERE slug = ?)", [slug, slug]).fetchone()[0] == 1
@@ -74,34 +74,50 @@ def retired(db: sqlite_utils.Database) -> set[str]:
     return {r[0] for r in db.execute("SELECT DISTINCT slug FROM withdrawn_organisations")}
 
 
-def new_slugs(db: sqlite_utils.Database, forms: list[tuple[str, str]], avoid: set[str]) -> list[str]:
-    """A free slug for each new organisation, in order, given its ``slug_forms``; none of
-    them in ``avoid`` (``retired``). Reads only the stored slugs these could collide with:
-    the forms themselves in one query, then, for a form that needs a number, its numbered
-    slugs (a name ending in a number, "Coop 2", may hold ``coop-2`` before any "Coop")."""
-    wanted = list({s for pair in forms for s in pair})
-    taken: set[str] = set()
-    for start in range(0, len(wanted), 50_000):
-        taken.update(r[0] for r in db.execute(
-            "SELECT slug FROM organisations WHERE slug IN (SELECT value FROM json_each(?))",
-            [json.dumps(wanted[start:start + 50_000])]))
-    numbered: dict[str, int] = {}  # with_city → the number to try next (those below are taken)
-    out = []
-    for name_slug, with_city in forms:
-        if name_slug not in taken and name_slug not in avoid:
-            slug = name_slug
-        elif with_city not in taken and with_city not in avoid:
-            slug = with_city
-        else:
-            if with_city not in numbered:
-                # "-" sorts just before ".": the range holds every with_city-<anything>.
-                taken.update(r[0] for r in db.execute("SELECT slug FROM organisations WHERE slug > ? AND slug < ?",
-                                                      [with_city + "-", with_city + "."]))
-                numbered[with_city] = 2
-            n = numbered[with_city]
-            while f"{with_city}-{n}" in taken or f"{with_city}-{n}" in avoid:
-                n += 1
-            slug, numbered[with_city] = f"{with_city}-{n}", n + 1
-        taken.add(slug)
-        out.append(slug)
-    return out
+class Picker:
+    """Gives new organisations free slugs, in order, chunk after chunk of one import (call
+    ``refresh`` before a chunk when others may have written since the last). Reads only
+    the stored slugs these could collide with: each chunk's name and name-city forms in one
+    query, then each numbered slug it is about to give (a name ending in a number, "Coop 2",
+    may hold ``coop-2`` before any "Coop" comes). ``also_avoid``: more slugs never to give."""
+
+    def __init__(self, db: sqlite_utils.Database, also_avoid=()):
+        self.db, self.also_avoid = db, set(also_avoid)
+        self.avoid: set[str] = set()
+        # name-city form → the number to try next: those below are taken, and stay taken
+        # while the import runs (nothing it gave is deleted meanwhile; a deletion by someone
+        # else only leaves a number unused).
+        self.numbered: dict[str, int] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the retired slugs again (someone may have deleted a published organisation)."""
+        self.avoid = retired(self.db) | self.also_avoid
+
+    def pick(self, forms: list[tuple[str, str]]) -> list[str]:
+        """A free slug for each of ``forms`` (``slug_forms`` of each new organisation)."""
+        wanted = list({s for pair in forms for s in pair})
+        taken: set[str] = set()
+        for start in range(0, len(wanted), 50_000):
+            taken.update(r[0] for r in self.db.conn.execute(
+                "SELECT slug FROM organisations WHERE slug IN (SELECT value FROM json_each(?))",
+                [json.dumps(wanted[start:start + 50_000])]))
+        avoid, stored = self.avoid, self.db.conn.execute
+        out = []
+        for name_slug, with_city in forms:
+            if name_slug not in taken and name_slug not in avoid:
+                slug = name_slug
+            elif with_city not in taken and with_city not in avoid:
+                slug = with_city
+            else:
+                n = self.numbered.get(with_city, 2)
+                while True:
+                    slug = f"{with_city}-{n}"
+                    if slug not in taken and slug not in avoid and stored(
+                            "SELECT 1 FROM organisations WHERE slug = ?", [slug]).fetchone() is None:
+                        break
+                    n += 1
+                self.numbered[with_city] = n + 1
+            taken.add(slug)
+            out.append(slug)
+        return out

@@ -123,13 +123,13 @@ def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
             fold_text(description) if description else "", fold(city) if city else "")
 
 
-def bulk_insert(db: sqlite_utils.Database, items: list[tuple], avoid: set[str] | None = None, *,
+def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *, picker: slugs.Picker | None = None,
                 set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once, or ``(values, related,
     new_row_text(values))`` when that is known already; return (id, slug) each.
 
-    Each gets a slug that is free (see ``slugs``) and not in ``avoid`` (None: the retired
-    slugs, read here; a caller adding many chunks reads ``slugs.retired`` once).
+    Each gets a free slug (see ``slugs``), none of ``also_avoid``; a caller adding many
+    chunks passes its one ``picker`` (it remembers the numbers given).
 
     Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
     indexes are filled for the new rows by two statements instead of one trigger call
@@ -147,7 +147,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], avoid: set[str] |
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     texts = [item[2] if len(item) > 2 else new_row_text(item[0]) for item in items]
-    given = slugs.new_slugs(db, [text[0] for text in texts], slugs.retired(db) if avoid is None else avoid)
+    given = (picker or slugs.Picker(db, also_avoid)).pick([text[0] for text in texts])
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):

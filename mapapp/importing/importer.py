@@ -367,18 +367,17 @@ class _WriteContext:
     source_has_refs: bool  # the source was imported before: rows may update stored organisations
     project_id: int | None
     set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
-    # Slugs never given again (catalogue.slugs.retired). Read once when the import holds the
-    # write lock throughout; batched imports read them again for each batch, as staff may
-    # have deleted a published organisation in between.
-    retired: set[str]
+    slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
     first_new_id: int | None = None  # set-based: new points go into the spatial index at the end
 
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
         project_id = catalogue.project_id(db, options.project) if options.project else None
         set_based = not options.batch_size or options.dry_run
+        # One picker for the whole import: the write lock is held throughout, or, in batches,
+        # it reads the retired slugs again before each (see _write).
         return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), project_id,
-                   set_based=set_based, retired=catalogue.slugs.retired(db) if set_based else set())
+                   set_based=set_based, slugs=catalogue.slugs.Picker(db))
 
 
 class _ExistingIndex:
@@ -499,9 +498,10 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
-    retired = context.retired if context.set_based else catalogue.slugs.retired(db)
-    inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], retired, set_based=context.set_based,
-                                     spatial=not context.set_based)
+    if not context.set_based:
+        context.slugs.refresh()  # staff may have deleted a published organisation since the last batch
+    inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], picker=context.slugs,
+                                     set_based=context.set_based, spatial=not context.set_based)
     if inserted and context.set_based and context.first_new_id is None:
         context.first_new_id = inserted[0][0]
     for (c, values, _), (org_id, slug) in zip(new, inserted):
