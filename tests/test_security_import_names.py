@@ -175,6 +175,22 @@ def test_a_deleted_organisations_address_is_not_given_to_another(db, client, tmp
     assert make_org(db, "Spark Cooperative", source_ref="form").slug != gone.slug
 
 
+def test_an_address_deleted_between_the_browser_batches_is_not_given_either(db, tmp_path, small_chunks):
+    gone = make_org(db, "Spark Cooperative", city="Lyon")
+    deleted = []
+
+    def staff_deletes_it(db_, changes):  # as staff would between two batches
+        if not deleted:
+            catalogue.delete_organisation(db_, gone.id)
+            deleted.append(gone.slug)
+
+    rows = [(i, f"Filler {i}", "Gent", "BE", 51.05, 3.72) for i in range(1, 40)]
+    rows.append((40, "Spark Cooperative", "Poznań", "PL", 52.40, 16.92))
+    report = import_csv(db, write(tmp_path / "later.csv", rows), batch_size=5, on_commit=staff_deletes_it)
+    assert deleted == ["spark-cooperative"] and report.counts["created"] == 40
+    assert addresses(report)[41] == "spark-cooperative-poznan"
+
+
 def test_importing_the_same_file_again_changes_no_address(db, tmp_path, small_chunks):
     rows = directory(600, seed=7)
     path = write(tmp_path / "directory.csv", rows)

@@ -76,23 +76,23 @@ def retired(db: sqlite_utils.Database) -> set[str]:
 
 class Picker:
     """Gives new organisations free slugs, in order, chunk after chunk of one import (call
-    ``refresh`` before a chunk when others may have written since the last). Reads only
+    ``forget_retired`` before a chunk when others may have written since the last). Reads only
     the stored slugs these could collide with: each chunk's name and name-city forms in one
     query, then each numbered slug it is about to give (a name ending in a number, "Coop 2",
     may hold ``coop-2`` before any "Coop" comes). ``also_avoid``: more slugs never to give."""
 
     def __init__(self, db: sqlite_utils.Database, also_avoid=()):
         self.db, self.also_avoid = db, set(also_avoid)
-        self.avoid: set[str] = set()
+        self.avoid: set[str] | None = None  # read at the first pick, inside the write transaction
         # name-city form → the number to try next: those below are taken, and stay taken
         # while the import runs (nothing it gave is deleted meanwhile; a deletion by someone
         # else only leaves a number unused).
         self.numbered: dict[str, int] = {}
-        self.refresh()
 
-    def refresh(self) -> None:
-        """Read the retired slugs again (someone may have deleted a published organisation)."""
-        self.avoid = retired(self.db) | self.also_avoid
+    def forget_retired(self) -> None:
+        """Read the retired slugs again at the next pick (someone may have deleted a
+        published organisation since the last)."""
+        self.avoid = None
 
     def pick(self, forms: list[tuple[str, str]]) -> list[str]:
         """A free slug for each of ``forms`` (``slug_forms`` of each new organisation)."""
@@ -102,7 +102,9 @@ class Picker:
             taken.update(r[0] for r in self.db.conn.execute(
                 "SELECT slug FROM organisations WHERE slug IN (SELECT value FROM json_each(?))",
                 [json.dumps(wanted[start:start + 50_000])]))
-        avoid, stored = self.avoid, self.db.conn.execute
+        if self.avoid is None:
+            self.avoid = retired(self.db) | self.also_avoid
+        avoid, execute = self.avoid, self.db.conn.execute
         out = []
         for name_slug, with_city in forms:
             if name_slug not in taken and name_slug not in avoid:
@@ -113,7 +115,7 @@ class Picker:
                 n = self.numbered.get(with_city, 2)
                 while True:
                     slug = f"{with_city}-{n}"
-                    if slug not in taken and slug not in avoid and stored(
+                    if slug not in taken and slug not in avoid and execute(
                             "SELECT 1 FROM organisations WHERE slug = ?", [slug]).fetchone() is None:
                         break
                     n += 1

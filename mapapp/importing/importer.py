@@ -373,11 +373,8 @@ class _WriteContext:
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
         project_id = catalogue.project_id(db, options.project) if options.project else None
-        set_based = not options.batch_size or options.dry_run
-        # One picker for the whole import: the write lock is held throughout, or, in batches,
-        # it reads the retired slugs again before each (see _write).
         return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), project_id,
-                   set_based=set_based, slugs=catalogue.slugs.Picker(db))
+                   set_based=not options.batch_size or options.dry_run, slugs=catalogue.slugs.Picker(db))
 
 
 class _ExistingIndex:
@@ -499,7 +496,7 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
     if not context.set_based:
-        context.slugs.refresh()  # staff may have deleted a published organisation since the last batch
+        context.slugs.forget_retired()  # staff may have deleted a published organisation since the last batch
     inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], picker=context.slugs,
                                      set_based=context.set_based, spatial=not context.set_based)
     if inserted and context.set_based and context.first_new_id is None:
