@@ -10,7 +10,8 @@ rows in 60 s and 1 GiB; a 10,000-row re-import with no changes in under 5 s. Eac
 import runs in a fresh process so that peak memory (ru_maxrss) is its own, printed
 with the peak of the process that reads a large file beside it (``importing/reading``)
 and their sum; the time is the import's own (from reading the file to the commit),
-without starting Python.
+without starting Python. A quarter of the generated names repeat, as in real
+directories (``synthetic.organisation_name``).
 """
 
 from __future__ import annotations
