@@ -6,16 +6,38 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test audit chromium pdf-libraries demo-data clean translations
+.PHONY: install test-dependencies run test audit lock chromium pdf-libraries demo-data clean translations
 
-# The venv is rebuilt when pyproject.toml changes.
-$(BIN)/.installed: pyproject.toml
+# Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
+# `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
+# The project itself comes after, without dependencies of its own choosing.
+$(BIN)/.installed: pyproject.toml requirements/app.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,serve]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/app.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/.installed  ## install the project and its Python dependencies into .venv
+$(BIN)/.tested: $(BIN)/.installed requirements/test.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.lock
+	touch $@
+
+install: $(BIN)/.installed  ## install the project and its Python dependencies (requirements/app.lock) into .venv
+
+test-dependencies: $(BIN)/.tested  ## add what the tests and the audit need (requirements/test.lock)
+
+# pip-compile runs from a venv of its own, never the project's; the locks keep their pins
+# unless UPGRADE=1 asks for the newest releases pyproject.toml allows. The test lock is
+# constrained by the app lock, so that both install the same release of every package.
+LOCK_TOOLS ?= $(or $(TMPDIR),/tmp)/mapapp-lock-tools
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(if $(UPGRADE),--upgrade)
+lock:  ## regenerate requirements/app.lock and requirements/test.lock (pins with hashes); UPGRADE=1 for newer releases
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile $(LOCK_FLAGS) --extra serve \
+		-o requirements/app.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile $(LOCK_FLAGS) --extra serve --extra test \
+		-c requirements/app.lock -o requirements/test.lock pyproject.toml
 
 run: install pdf-libraries  ## create the catalogue if needed, load the demo data into an empty one, serve the map
 	$(BIN)/mapapp init
@@ -47,10 +69,10 @@ pdf-libraries:
 		echo "warning: $(PDF_PACKAGES) are missing: the PDF reports will not work until they are installed"; \
 	fi
 
-test: install chromium pdf-libraries  ## install everything the tests need and run the whole suite
+test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
 
-audit: install  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)
+audit: test-dependencies  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)
 	$(BIN)/python scripts/audit_dependencies.py
 
 demo-data: install  ## regenerate data/demo/ from scripts/make_demo_data.py

@@ -7,6 +7,7 @@ import secrets
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import config, secretkey
 from .config import ROOT, from_environment
 
 
@@ -21,19 +22,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
-        # Sessions then last as long as the process; production sets MAPAPP_SECRET_KEY.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        # A key per process would sign out half the visitors of `gunicorn -w 3` and kill every
+        # e-mailed link at restart: one key, kept in the data folder. Tests bring their own
+        # or get a throwaway one, never touching the checkout's data folder.
+        app.config["SECRET_KEY"] = secrets.token_hex(32) if app.testing else secretkey.kept_key(config.VAR_DIR)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Only as many forwarded hops as there are proxies: a client cannot forge its address.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
-                                x_port=proxies)
+        # A proxy that passes on the client's own X-Forwarded-Host would let it choose the
+        # site's address: believed only when the operator says every proxy sets it.
+        hosts = proxies if app.config["TRUSTED_FORWARDED_HOST"] else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=hosts, x_port=hosts)
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
-                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, views)
+                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, tokens, views)
 
     security.init_app(app)
+    tokens.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     mapcontext.init_app(app)

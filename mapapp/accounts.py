@@ -109,6 +109,40 @@ def moderation_scope(db: sqlite_utils.Database, user: User) -> tuple[tuple[str, 
     return ((), ()) if user.is_admin else users.scope(db, user.id)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The part of the catalogue a staff member may change: organisations of ``countries``
+    or of ``projects``; both empty for the whole catalogue."""
+
+    countries: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.countries or self.projects)
+
+    def covers(self, state: dict) -> bool:
+        """Whether an organisation (as ``organisation_state`` gives it, or as a change would
+        leave it) lies in this part: its country is one of ours, or one of its projects is."""
+        if not self.limited:
+            return True
+        return (state["values"].get("country") in self.countries
+                or any(p in self.projects for p in state.get("projects") or ()))
+
+
+def scope_of(db: sqlite_utils.Database, user: User) -> Scope:
+    """``user``'s part of the catalogue (the whole of it for admins and unlimited editors)."""
+    return Scope(*moderation_scope(db, user))
+
+
+def may_touch(db: sqlite_utils.Database, user: User, *states: dict | None) -> bool:
+    """Whether ``user`` may change an organisation: every one of ``states`` (as it is stored
+    and as the change would leave it; None: there is none) lies in their scope. Checking
+    both stops a change from carrying an organisation into, or out of, someone's part."""
+    scope = scope_of(db, user)
+    return all(scope.covers(state) for state in states if state is not None)
+
+
 def set_moderation_scope(db: sqlite_utils.Database, user_id: int, countries: str, projects: str) -> None:
     """Limit an editor's moderation to countries (ISO codes) or projects (slugs), given as
     comma-separated text; each is checked."""
@@ -172,9 +206,12 @@ def audit_entry(db: sqlite_utils.Database, entry_id: int) -> dict | None:
     return found[0] if found else None
 
 
-def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, limit: int = 100) -> list[dict]:
-    """The latest audit entries, newest first (for one organisation, or all)."""
-    return audit_log.entries(db, organisation_id=organisation_id, limit=limit)
+def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, limit: int = 100,
+                  scope: Scope = Scope()) -> list[dict]:
+    """The latest audit entries, newest first (for one organisation, or all; only those of
+    ``scope``'s organisations when it is limited)."""
+    return audit_log.entries(db, organisation_id=organisation_id, limit=limit,
+                             scope=(scope.countries, scope.projects))
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:

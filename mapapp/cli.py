@@ -269,6 +269,18 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
         click.echo(f"password (shown only now): {generated}")
 
 
+def _mail_settings():
+    """The settings the web pages send mail with (links on MAPAPP_PUBLIC_URL); refused,
+    saying what to set, when real mail would go out without it."""
+    from .contributing import flow
+    from .mail import NoPublicAddress, message_links
+
+    try:
+        return flow.settings_from(current_app.config, message_links(current_app))
+    except NoPublicAddress as e:
+        raise click.ClickException(str(e)) from None
+
+
 @click.command("remind-owners")
 @click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
               "(default MAPAPP_REMIND_AFTER_DAYS).")
@@ -280,17 +292,12 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
 def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:
     """E-mail owners of stale entries a link to check or edit them (cron-friendly: an owner
     reminded is not reminded again before the same period has passed)."""
-    from flask import url_for
-
-    from .contributing import flow, owners
+    from .contributing import owners
 
     config = current_app.config
     db = _open_catalogue()
-    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
-    with current_app.test_request_context(base_url=base):
-        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
-        sent = owners.remind(db, settings, after_days=after_days or config["REMIND_AFTER_DAYS"],
-                             link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
+    sent = owners.remind(db, _mail_settings(), after_days=after_days or config["REMIND_AFTER_DAYS"],
+                         link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
     click.echo(f"{len(sent)} reminder(s) sent")
 
 
@@ -300,17 +307,23 @@ def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None
 @with_appcontext
 def send_digests_command(frequency: str) -> None:
     """E-mail each subscriber of FREQUENCY the organisations new on their part of the map."""
-    from flask import url_for
+    from .contributing import subscriptions
 
-    from .contributing import flow, subscriptions
-
-    config = current_app.config
     db = _open_catalogue()
-    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
-    with current_app.test_request_context(base_url=base):
-        settings = flow.settings_from(config, lambda endpoint, values: url_for(endpoint, _external=True, **values))
-        sent = subscriptions.send_digests(db, settings, frequency)
+    sent = subscriptions.send_digests(db, _mail_settings(), frequency)
     click.echo(f"{sent} digest(s) sent")
+
+
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Delete the contributions and subscriptions never confirmed once their link has expired
+    (MAPAPP_CONFIRM_HOURS): run it from cron, e.g. hourly; new submissions also run it."""
+    from .contributing.purge import purge_unconfirmed
+
+    purged = purge_unconfirmed(_open_catalogue())
+    click.echo(f"{purged.contributions} unconfirmed contribution(s) and {purged.subscriptions} unconfirmed "
+               "subscription(s) deleted")
 
 
 @click.command("report")
@@ -359,6 +372,7 @@ def murmurations_register_command(index_url: str | None, limit: int | None) -> N
     site's public address, so that the index can reach the profiles)."""
     from flask import url_for
 
+    from . import fetch
     from .catalogue import changes
     from .mapdata import murmurations
 
@@ -372,7 +386,8 @@ def murmurations_register_command(index_url: str | None, limit: int | None) -> N
                                               lambda endpoint, values: url_for(endpoint, _external=True, **values))
     urls = urls[:limit] if limit is not None else urls
     try:
-        outcome = murmurations.register(index_url or config["MURMURATIONS_INDEX"], urls)
+        outcome = murmurations.register(index_url or config["MURMURATIONS_INDEX"], urls,
+                                        allow=fetch.allow_list(config["FETCH_ALLOW_HOSTS"]))
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for url, why in outcome.refused.items():
@@ -405,7 +420,7 @@ def sync_add_command(name: str, url: str, fmt: str, mapping: str | None, project
     from .importing import columns, sync
 
     try:
-        sync.check_source(name, url, fmt, status)
+        sync.check_source(name, url, fmt, status, allow=sync.allowed(current_app.config))
         chosen = columns.load_mapping(mapping) if mapping else None
     except (sync.SyncError, columns.MappingError) as e:
         raise click.ClickException(str(e.args[0])) from None
@@ -472,7 +487,8 @@ def sync_remove_command(name: str) -> None:
 
 
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
-            geocode_command, create_project_command, remind_owners_command, send_digests_command, report_command,
+            geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
+            report_command,
             murmurations_group, sync_group)
 
 

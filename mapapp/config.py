@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _PACKAGE = Path(__file__).resolve().parent
 # In a source checkout templates/, static/ and data/ stand beside the package; an
@@ -26,7 +27,8 @@ class ConfigError(ValueError):
 
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
-             "STALE_AFTER_DAYS")
+             "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
+             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL")
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
-    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where exports and the map's columns (shared by the worker processes) are kept per catalogue version."),
+    Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where the exports worth keeping, PDF reports and the map's columns (shared by the worker processes) are kept per catalogue version."),
     Setting(
         "TRUSTED_PROXIES",
         "0",
         "How many reverse proxies stand in front of the app (their X-Forwarded-For/-Proto/-Host are "
         "believed); 0 when clients connect directly.",
+    ),
+    Setting(
+        "TRUSTED_FORWARDED_HOST",
+        "0",
+        "1 to believe the proxies' X-Forwarded-Host and -Port (only when every proxy sets them itself); "
+        "0: the Host header the proxy passes on is used.",
     ),
     Setting(
         "SECURE_COOKIES",
@@ -103,18 +111,31 @@ SETTINGS: tuple[Setting, ...] = (
             "empty: messages are written to MAPAPP_OUTBOX_DIR and their links printed on the console."),
     Setting("MAIL_FROM", "mapapp <noreply@localhost>", "Sender of the messages the site sends."),
     Setting("OUTBOX_DIR", str(VAR_DIR / "outbox"), "Folder of the .eml files written when no mail server is set."),
-    Setting("PUBLIC_URL", "", "Address of the site (https://map.example.org), for the links in messages sent "
-            "from the command line; empty: the address the request came to."),
+    Setting("PUBLIC_URL", "", "Address of the site (https://map.example.org), which every link in a message "
+            "points at; required to send mail through MAPAPP_SMTP_URL (empty: only the outbox, or debug mode, "
+            "with links to MAPAPP_HOST:MAPAPP_PORT)."),
     Setting("CONFIRM_HOURS", "48", "Hours a contribution's confirmation link stays valid."),
     Setting("CONTRIBUTIONS_PER_HOUR", "5", "Contributions accepted per hour from one address, and from one e-mail."),
     Setting("OWNER_EDITS", "moderate", "What an owner's edit through the e-mailed link does: 'publish' at once, "
             "or 'moderate' (goes to the moderation queue)."),
     Setting("OWNER_LINK_DAYS", "30", "Days an owner's edit link stays valid."),
+    Setting("OWNER_LINKS_PER_CLIENT", "5", "Edit links one connection (one IPv4 address, one IPv6 /64) may have "
+            "sent, to any organisations, per hour."),
+    Setting("OWNER_LINKS_PER_HOUR", "60", "Edit links the whole site sends per hour from its organisations' "
+            "pages (staff's and reminders' not counted)."),
     Setting("REMIND_AFTER_DAYS", "365", "Days after which `mapapp remind-owners` asks an owner to check their entry."),
     Setting("STALE_AFTER_DAYS", "730", "Days after its last check (by its owner, or any change) after which an entry "
             "fades on the map and staff can list it as not checked; 0: never."),
     Setting("MURMURATIONS_INDEX", "https://test-index.murmurations.network/v2", "The Murmurations index that "
             "`mapapp murmurations register` posts the profiles to (the live one: https://index.murmurations.network/v2)."),
+    Setting("FETCH_ALLOW_HOSTS", "", "Hosts (`host` or `host:port`, comma-separated) that sync sources and the "
+            "Murmurations index may be on although they are on a private or local network (an intranet's, a test "
+            "server's); every other private, local or metadata address is refused."),
+    Setting("EXPORT_CACHE_MB", "200", "Megabytes of exports kept on disk (the whole catalogue's, and filtered ones "
+            "asked for often; the least recently used go first); 0: none kept, every export streamed."),
+    Setting("COLD_PER_CLIENT", "2", "Exports, charts and reports computed at once for one address (IPv6: one /64), "
+            "per worker process; more are refused with 429 until one finishes."),
+    Setting("COLD_TOTAL", "4", "Exports, charts and reports computed at once for everyone, per worker process."),
     Setting("ALTCHA_COST", "5000", "Work asked of a contributor's browser (PBKDF2 rounds per try) before a form is accepted."),
 )
 
@@ -134,11 +155,24 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
         raise ConfigError(f"MAPAPP_SECURE_COOKIES must be 1, 0 or empty, got {config['SECURE_COOKIES']!r}")
     if config["OWNER_EDITS"] not in ("publish", "moderate"):
         raise ConfigError(f"MAPAPP_OWNER_EDITS must be publish or moderate, got {config['OWNER_EDITS']!r}")
-    for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS"):
+    if config["TRUSTED_FORWARDED_HOST"] not in (0, 1):
+        raise ConfigError(f"MAPAPP_TRUSTED_FORWARDED_HOST must be 1 or 0, got {config['TRUSTED_FORWARDED_HOST']}")
+    public = urlsplit(config["PUBLIC_URL"])
+    if config["PUBLIC_URL"] and (public.scheme not in ("http", "https") or not public.hostname or public.query
+                                 or public.fragment):
+        raise ConfigError(f"MAPAPP_PUBLIC_URL must be the site's address, e.g. https://map.example.org, "
+                          f"got {config['PUBLIC_URL']!r}")
+    for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
+                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["STALE_AFTER_DAYS"] < 0:
         raise ConfigError(f"MAPAPP_STALE_AFTER_DAYS must be 0 (never) or more, got {config['STALE_AFTER_DAYS']}")
+    for name in ("COLD_PER_CLIENT", "COLD_TOTAL"):
+        if config[name] < 1:
+            raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
+    if config["EXPORT_CACHE_MB"] < 0:
+        raise ConfigError(f"MAPAPP_EXPORT_CACHE_MB must be 0 (keep none) or more, got {config['EXPORT_CACHE_MB']}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
         if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
             raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")

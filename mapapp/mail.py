@@ -13,6 +13,7 @@ import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -20,13 +21,74 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .errors import ServiceUnavailable
+from .translate import N_, Message
+
 log = logging.getLogger("mapapp.mail")
 _LINK = re.compile(r"https?://\S+")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# The site's pages whose address carries a secret (an edit link's token, a confirmation's,
+# an unsubscribe key): shown with the secret cut short wherever it is printed or logged.
+_SECRET_IN_PATH = re.compile(r"(/(?:owner|contribute/confirm|subscribe/confirm|unsubscribe)/)([^/\s?#\"']{4})"
+                             r"[^/\s?#\"']*")
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # nosec B104 # listening everywhere: links go to this machine
+
+
+def without_secrets(text: str) -> str:
+    """``text`` with the tokens in the site's secret-bearing addresses cut to their first
+    characters (for consoles and logs; the message itself keeps the whole link)."""
+    return _SECRET_IN_PATH.sub(r"\1\2…", text)
 
 
 class MailError(Exception):
     """A message could not be sent; the message says what to check."""
+
+
+class NoPublicAddress(ServiceUnavailable):
+    """Real mail is refused while MAPAPP_PUBLIC_URL is unset (HTTP 503)."""
+
+
+def public_address(config) -> str:
+    """The address every link in a message starts with: MAPAPP_PUBLIC_URL.
+
+    Never the address a request came to: its Host header is the client's to choose, and a
+    link to the client's host hands it the token. Without MAPAPP_PUBLIC_URL, only messages
+    that stay with the operator (the outbox, or debug mode) are written, linking to
+    MAPAPP_HOST:MAPAPP_PORT; real mail raises ``NoPublicAddress``."""
+    public = (config.get("PUBLIC_URL") or "").strip().rstrip("/")
+    if public:
+        return public
+    if config.get("SMTP_URL") and not config.get("DEBUG"):
+        raise NoPublicAddress(Message(N_("this site cannot send e-mail until its address is configured: its team "
+                                         "must set MAPAPP_PUBLIC_URL to the site's address, e.g. "
+                                         "https://map.example.org")))
+    host = str(config.get("HOST") or "")
+    host = "127.0.0.1" if host in _ANY_ADDRESS else host
+    fallback = f"http://{f'[{host}]' if ':' in host else host}:{config.get('PORT') or 5000}"
+    log.warning("MAPAPP_PUBLIC_URL is not set: links in messages point at %s, which is fine for the outbox or "
+                "debug mode only; set MAPAPP_PUBLIC_URL to the site's address, e.g. https://map.example.org, "
+                "before sending real mail", fallback)
+    return fallback
+
+
+def message_links(app) -> Callable[[str, dict], str]:
+    """(endpoint, values) → the absolute address of that page on the site's public address.
+
+    ``app`` is the Flask app (this module does not import Flask: the command line and the pages
+    both call it).
+
+    Built from the app's URL map bound to that address, not from a request: the same links
+    whether a visitor's request or cron sends the message. Raises ``mail.NoPublicAddress``
+    when real mail would go out with no address configured."""
+    base = urlsplit(public_address(app.config))
+    adapter = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+
+    def link(endpoint: str, values: dict) -> str:
+        values = dict(values)
+        app.inject_url_defaults(endpoint, values)
+        return adapter.build(endpoint, values, force_external=True)
+
+    return link
 
 
 @dataclass(frozen=True)
@@ -84,8 +146,8 @@ class Mailer:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         path = self.outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
         path.write_bytes(msg.as_bytes())
-        log.warning("mail to %s written to %s (no MAPAPP_SMTP_URL); its links: %s",
-                    mail.to, path, " ".join(mail.links()) or "none")
+        log.warning("mail to %s written to %s (no MAPAPP_SMTP_URL); its links (tokens cut short, the file has "
+                    "them whole): %s", mail.to, path, without_secrets(" ".join(mail.links())) or "none")
         return path
 
     def _smtp(self, msg: EmailMessage) -> None:

@@ -1,5 +1,5 @@
-"""Text folding shared by every layer: names compared without case, accents or
-punctuation, and URL slugs in plain ASCII."""
+"""Text shared by every layer: characters that no text may hold, names compared without
+case, accents or punctuation, and URL slugs in plain ASCII."""
 
 from __future__ import annotations
 
@@ -20,6 +20,26 @@ _SLUG_LETTERS = str.maketrans({
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+# Unicode non-characters (U+FDD0–U+FDEF and the last two code points of every plane), lone
+# surrogates, and control characters other than tab and line breaks: nobody types them,
+# XML cannot carry them (a single U+FFFE made the Atom feed fail) and UTF-8 cannot encode
+# a lone surrogate.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufdd0-\ufdef"
+                     + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+                     + "]")
+
+
+def mailbox(address: str | None) -> str:
+    """The mailbox an e-mail address reaches, for counting per recipient: ``Ana+x@Example.org``
+    and ``ana@example.org`` are one (case and a ``+tag`` in the local part do not count)."""
+    local, at, domain = (address or "").strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if at else domain
+
+
+def strip_unsafe(text: str) -> str:
+    """``text`` without the characters no stored text may hold (non-characters, controls
+    other than tab and line breaks, lone surrogates)."""
+    return _UNSAFE.sub("", text)
 
 
 def fold_text(text: object) -> str:

@@ -20,6 +20,7 @@ def test_a_contribution_from_the_form_to_the_public_page(db_path, db, staff, bro
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         with live_server_for(app) as server:
+            app.config["PUBLIC_URL"] = server.url  # messages link to the site's configured address
             page.goto(server.url + "/contribute?lang=fr")
             page.get_by_label("Nom", exact=True).fill("Vélo <b>Solidaire</b>")
             page.get_by_label("Ville ou commune").fill("Lyon")
@@ -96,6 +97,7 @@ def test_an_owner_asks_for_a_link_edits_the_entry_and_it_is_fresh_again(db_path,
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         with live_server_for(app) as server:
+            app.config["PUBLIC_URL"] = server.url  # messages link to the site's configured address
             page.goto(f"{server.url}/organisations/{slug}")
             assert "has not been confirmed since 2020-01-01" in page.locator(".stale-note").inner_text()
             page.get_by_role("link", name="Is this your organisation? Get a link to edit it").click()
@@ -132,6 +134,7 @@ def test_a_visitor_subscribes_to_the_view_confirms_gets_a_digest_and_stops_it(db
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         with live_server_for(app) as server:
+            app.config["PUBLIC_URL"] = server.url  # messages link to the site's configured address
             page.goto(f"{server.url}/?country=FR&lang=fr")
             page.wait_for_selector("body[data-map-ready=true]")
             page.get_by_role("link", name="Me prévenir des nouvelles organisations ici").click()

@@ -19,6 +19,7 @@ def test_jsonld_and_turtle_parse_and_carry_the_essglobal_terms(app, db):
     make_org(db, "Forno Sociale", country="IT", city="Torino", themes=["AM60"], structure="OS60",
              website="https://forno.example.org", lat=45.07, lon=7.69)
     make_org(db, HOSTILE, country="FR", website="https://x.example.org/a b")  # a web address that is not one IRI
+    app.config["PUBLIC_URL"] = "http://localhost"  # subjects are named from the site's configured address
     client = app.test_client()
     jsonld = client.get("/api/organisations.jsonld")
     assert jsonld.mimetype == "application/ld+json"

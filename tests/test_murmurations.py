@@ -108,6 +108,7 @@ def test_register_posts_every_profile_and_the_index_accepts_them(db_path, db, tm
     app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c")})
     with live_server_for(app) as server, FakeIndex() as index:
         app.config["PUBLIC_URL"] = server.url
+        app.config["FETCH_ALLOW_HOSTS"] = index.url.removeprefix("http://").split("/")[0]  # loopback: listed
         result = app.test_cli_runner().invoke(args=["murmurations", "register", "--index", index.url])
         assert result.exit_code == 0, result.output
         assert "5 profile(s) registered, 0 refused" in result.output  # 2 organisations, 3 needs and offers
@@ -116,8 +117,10 @@ def test_register_posts_every_profile_and_the_index_accepts_them(db_path, db, tm
             "organisations/forno-sociale.json", "organisations/forno-sociale/want/premises.json"}
     with live_server_for(app) as server, FakeIndex(refuse=True) as index:
         app.config["PUBLIC_URL"] = server.url
+        app.config["FETCH_ALLOW_HOSTS"] = index.url.removeprefix("http://").split("/")[0]  # loopback: listed
         refused = app.test_cli_runner().invoke(args=["murmurations", "register", "--index", index.url, "--limit", "1"])
         assert refused.exit_code == 1 and "refuses everything" in refused.output and "0 profile(s) registered" in refused.output
+    app.config["FETCH_ALLOW_HOSTS"] = "127.0.0.1:9"  # listed, and nobody listens there
     unreachable = app.test_cli_runner().invoke(args=["murmurations", "register", "--index", "http://127.0.0.1:9/v2",
                                                      "--limit", "1"])
     assert unreachable.exit_code == 1 and "could not be reached" in unreachable.output

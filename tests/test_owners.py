@@ -19,7 +19,7 @@ from mapapp.contributing import owners
 
 def site(db_path, tmp_path, smtp, **config):
     return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c"),
-                       "SMTP_URL": smtp.url, "ALTCHA_COST": 10, **config})
+                       "SMTP_URL": smtp.url, "ALTCHA_COST": 10, "PUBLIC_URL": "https://map.example.org", **config})
 
 
 def ask_for_link(client, slug) -> None:

@@ -11,6 +11,7 @@ from ..filters import Filters
 from ..records import FICTIONAL_SOURCE
 from ..text import slugify
 from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, now, related_of, write_transaction)
+from .exportrows import iter_export_batches
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
 from .mapdata import (changed_since, iter_map_rows, map_memberships, member_lists, map_name_order, map_points, map_rows, organisations_by_ids,
                       search_ids)

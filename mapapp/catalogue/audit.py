@@ -7,6 +7,7 @@ import json
 import sqlite_utils
 
 from .base import now
+from .scope import clause as scope_clause
 
 
 def _prefix(action_prefix: str) -> tuple[str, list[str]]:
@@ -34,16 +35,31 @@ def record_many(db: sqlite_utils.Database, user_email: str, entries: list[tuple[
 
 
 def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, entry_id: int | None = None,
-            action_prefix: str | None = None, limit: int = 100, oldest_first: bool = False) -> list[dict]:
-    """The latest entries, newest first (for one organisation, one entry, or one kind of action)."""
-    where, params = "", []
+            action: str | None = None, action_prefix: str | None = None, limit: int = 100,
+            oldest_first: bool = False, scope: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> list[dict]:
+    """The latest entries, newest first, narrowed by every condition given: one organisation,
+    one entry, one exact ``action`` (``contribution:4`` is not ``contribution:40``), actions
+    starting with ``action_prefix`` (which must end at a separator, as ``import:4:`` does),
+    or the organisations of a partner's ``scope`` (countries, projects)."""
+    clauses, params = [], []
     if organisation_id:
-        where, params = "WHERE a.organisation_id = ?", [organisation_id]
-    elif entry_id is not None:
-        where, params = "WHERE a.id = ?", [entry_id]
-    elif action_prefix is not None:
-        clause, params = _prefix(action_prefix)
-        where = "WHERE a." + clause
+        clauses.append("a.organisation_id = ?")
+        params.append(organisation_id)
+    if entry_id is not None:
+        clauses.append("a.id = ?")
+        params.append(entry_id)
+    if action is not None:
+        clauses.append("a.action = ?")
+        params.append(action)
+    if action_prefix is not None:
+        clause, bounds = _prefix(action_prefix)
+        clauses.append("a." + clause.replace(" AND ", " AND a.", 1))
+        params += bounds
+    if scope[0] or scope[1]:  # a partner editor sees the history of their organisations only
+        clause, scope_params = scope_clause("a.organisation_id", *scope)
+        clauses.append(clause)
+        params += scope_params
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     order = "ASC" if oldest_first else "DESC"
     # With the organisation's current name, so that the history says which one changed.
     cursor = db.execute("SELECT a.id, a.at, a.user_email, a.organisation_id, a.action, a.before, a.after,"  # nosec B608 # clauses from code

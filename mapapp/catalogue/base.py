@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..text import fold_text
+from ..text import fold_text, mailbox
 from .migrations import migrate
 
 FIELDS = (
@@ -61,6 +61,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         db = sqlite_utils.Database(path)
         # The search index's triggers fold text with it (see migration 8).
         db.conn.create_function("mapapp_fold", 1, fold_text, deterministic=True)
+        # Limits per recipient count addresses by the mailbox they reach (see text.mailbox).
+        db.conn.create_function("mapapp_mailbox", 1, mailbox, deterministic=True)
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
@@ -80,6 +82,14 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 def now() -> str:
     """The current UTC time, as stored in the catalogue."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def next_id(db: sqlite_utils.Database, table: str) -> int:
+    """The id SQLite would give the next row of ``table``: past every id it ever gave
+    (``sqlite_sequence``, see migration 21), for writers that number rows themselves."""
+    return db.execute(
+        f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0),"  # nosec B608 # table name from code
+        " coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1", [table]).fetchone()[0]
 
 
 def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:

@@ -8,6 +8,7 @@ import json
 import sqlite_utils
 
 from .base import now
+from .scope import clause as scope_clause
 
 _COLUMNS = ("id", "kind", "organisation_id", "proposal", "note", "email", "lang", "state", "token_expires_at",
             "country", "project", "created_at", "confirmed_at", "decided_at", "decided_by", "reason",
@@ -66,14 +67,15 @@ def recent_contributions(db: sqlite_utils.Database, *, since: str, client: str |
     if client is not None:
         return db.execute("SELECT count(*) FROM contributions WHERE client = ? AND created_at >= ?",
                           [client, since]).fetchone()[0]
-    return db.execute("SELECT count(*) FROM contributions WHERE email = ? COLLATE NOCASE AND created_at >= ?",
-                      [email, since]).fetchone()[0]
+    return db.execute("SELECT count(*) FROM contributions WHERE mapapp_mailbox(email) = mapapp_mailbox(?)"
+                      " AND created_at >= ?", [email, since]).fetchone()[0]
 
 
 def contributions_in(db: sqlite_utils.Database, state: str, *, countries: tuple[str, ...] = (),
                      projects: tuple[str, ...] = (), limit: int = 200) -> list[dict]:
     """Contributions in one state, oldest first; only those of ``countries`` or ``projects``
-    when given (a partner moderator's part of the queue)."""
+    when given (a partner moderator's part of the queue): sent for them, or about an
+    organisation of theirs (a correction that moves it elsewhere is theirs to judge too)."""
     where, params = ["state = ?"], [state]
     scope = []
     if countries:
@@ -83,7 +85,9 @@ def contributions_in(db: sqlite_utils.Database, state: str, *, countries: tuple[
         scope.append(f"project IN ({', '.join('?' * len(projects))})")
         params += list(projects)
     if scope:
-        where.append("(" + " OR ".join(scope) + ")")
+        about, about_params = scope_clause("organisation_id", countries, projects)
+        where.append("(" + " OR ".join([*scope, about]) + ")")
+        params += about_params
     order = "ASC" if state == "pending" else "DESC"
     return _row(db.execute(f"SELECT {', '.join(_COLUMNS)} FROM contributions WHERE {' AND '.join(where)}"  # nosec B608 # clauses and columns from code; values bound
                            f" ORDER BY id {order} LIMIT ?", [*params, limit]))
@@ -108,6 +112,12 @@ def reopen_contribution(db: sqlite_utils.Database, contribution_id: int) -> None
     """Back into the queue (its decision undone)."""
     db.execute("UPDATE contributions SET state = 'pending', decided_at = NULL, decided_by = NULL, reason = '',"
                " result_organisation_id = NULL WHERE id = ?", [contribution_id])
+
+
+def purge_unconfirmed(db: sqlite_utils.Database, at: str) -> int:
+    """Delete the contributions never confirmed whose link expired before ``at``; how many."""
+    return db.execute("DELETE FROM contributions WHERE state = 'unconfirmed' AND token_expires_at < ?",
+                      [at]).rowcount
 
 
 def use_challenge(db: sqlite_utils.Database, signature: str, expires_at: int, at: int) -> bool:

@@ -535,6 +535,153 @@ def _m020_sync_sources(db: sqlite_utils.Database) -> None:
         )""")
 
 
+# Migration 21's tables, as they stand after migrations 1–20 (with migration 13's checks),
+# with AUTOINCREMENT: literal, so that a fresh catalogue and an upgraded one are identical.
+_AUTOINCREMENT_TABLES = {
+    "organisations": """CREATE TABLE organisations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'),
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+            description TEXT NOT NULL DEFAULT '',
+            relation TEXT NOT NULL DEFAULT 'other' CHECK ((relation = 'visited' OR relation = 'participant' OR relation = 'partner' OR relation = 'other')),
+            structure TEXT,
+            legal_form TEXT NOT NULL DEFAULT '',
+            street TEXT NOT NULL DEFAULT '',
+            postcode TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            region TEXT NOT NULL DEFAULT '',
+            country TEXT CHECK (country IS NULL OR (length(country) = 2 AND country = upper(country))),
+            lat REAL CHECK (lat IS NULL OR lat BETWEEN -90 AND 90),
+            lon REAL CHECK (lon IS NULL OR lon BETWEEN -180 AND 180),
+            geo_precision TEXT CHECK (geo_precision IS NULL OR (geo_precision = 'provided' OR geo_precision = 'address' OR geo_precision = 'street' OR geo_precision = 'postcode' OR geo_precision = 'locality' OR geo_precision = 'region' OR geo_precision = 'country' OR geo_precision = 'manual')),
+            geo_source TEXT,
+            website TEXT NOT NULL DEFAULT '' CHECK (website = '' OR website LIKE 'http://%' OR website LIKE 'https://%'),
+            email TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'draft' CHECK ((status = 'draft' OR status = 'published' OR status = 'archived')),
+            source TEXT NOT NULL DEFAULT '',
+            source_ref TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK ((lat IS NULL) = (lon IS NULL))
+        )""",
+    "contributions": """CREATE TABLE contributions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind = 'new' OR kind = 'correction' OR kind = 'closed'),
+            organisation_id INTEGER REFERENCES organisations (id) ON DELETE SET NULL,
+            proposal TEXT NOT NULL CHECK (json_valid(proposal)),
+            note TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'unconfirmed' CHECK (state = 'unconfirmed' OR state = 'pending' OR state = 'accepted' OR state = 'rejected'),
+            token_hash TEXT UNIQUE,
+            token_expires_at TEXT,
+            client TEXT NOT NULL DEFAULT '',
+            country TEXT,
+            project TEXT,
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            decided_at TEXT,
+            decided_by TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            result_organisation_id INTEGER
+        )""",
+    "subscriptions": """CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            email TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            query TEXT NOT NULL DEFAULT '',
+            frequency TEXT NOT NULL CHECK (frequency = 'daily' OR frequency = 'weekly'),
+            state TEXT NOT NULL DEFAULT 'unconfirmed' CHECK (state = 'unconfirmed' OR state = 'active'),
+            token_hash TEXT UNIQUE,
+            token_expires_at TEXT,
+            unsubscribe_key TEXT NOT NULL UNIQUE,
+            client TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            last_sent_at TEXT
+        )""",
+    "audit_log": """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            user_email TEXT NOT NULL,
+            organisation_id INTEGER,
+            action TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        )""",
+}
+# The highest id each table has ever given, including ids of rows deleted before migration
+# 21 that other tables, the audit log's actions or e-mailed links still name.
+_HIGHEST_EVER = {
+    "organisations": """SELECT max(coalesce((SELECT max(id) FROM organisations), 0),
+            coalesce((SELECT max(organisation_id) FROM audit_log), 0),
+            coalesce((SELECT max(organisation_id) FROM contributions), 0),
+            coalesce((SELECT max(result_organisation_id) FROM contributions), 0),
+            coalesce((SELECT max(organisation_id) FROM withdrawn_organisations), 0),
+            coalesce((SELECT max(organisation_id) FROM organisation_changes), 0),
+            coalesce((SELECT max(organisation_id) FROM organisation_owners), 0))""",
+    "contributions": """SELECT max(coalesce((SELECT max(id) FROM contributions), 0),
+            coalesce((SELECT max(CAST(substr(action, length('contribution:') + 1) AS INTEGER)) FROM audit_log
+                      WHERE action GLOB 'contribution:[0-9]*'), 0),
+            coalesce((SELECT max(CAST(substr(action, length('contribution-rejected:') + 1) AS INTEGER)) FROM audit_log
+                      WHERE action GLOB 'contribution-rejected:[0-9]*'), 0))""",
+    "subscriptions": "SELECT coalesce(max(id), 0) FROM subscriptions",
+    "audit_log": """SELECT max(coalesce((SELECT max(id) FROM audit_log), 0),
+            coalesce((SELECT max(CAST(substr(action, length('undo:') + 1) AS INTEGER)) FROM audit_log
+                      WHERE action GLOB 'undo:[0-9]*'), 0))""",
+}
+
+
+def _m021_ids_never_reused(db: sqlite_utils.Database) -> None:
+    # A deleted organisation's id given to the next one let an old owner's link, the old
+    # history and its Undo act on the new organisation; likewise for contributions (named by
+    # id in the audit log and the moderation pages), subscriptions and audit entries (named
+    # by undo entries). AUTOINCREMENT never gives an id twice. Adding it means rebuilding
+    # each table the way SQLite documents (foreign keys off, see migrate): the old table is
+    # renamed without touching the references to it (legacy_alter_table), the new one takes
+    # its rows, then its indexes and triggers are created again from their stored text, in
+    # their order (a version trigger must still fire before the change-noting one).
+    for table, create in _AUTOINCREMENT_TABLES.items():
+        kept = [row[0] for row in db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger')"
+            " AND sql IS NOT NULL ORDER BY rowid", [table])]
+        highest = db.execute(_HIGHEST_EVER[table]).fetchone()[0]
+        db.execute("PRAGMA legacy_alter_table = ON")
+        try:
+            db.execute(f"ALTER TABLE {table} RENAME TO _{table}_before_21")
+        finally:
+            db.execute("PRAGMA legacy_alter_table = OFF")
+        db.execute(create)
+        db.execute(f"INSERT INTO {table} SELECT * FROM _{table}_before_21")  # nosec B608 # names come from code
+        db.execute(f"DROP TABLE _{table}_before_21")
+        for sql in kept:
+            db.execute(sql)
+        db.execute("DELETE FROM sqlite_sequence WHERE name = ?", [table])
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [table, highest])
+
+
+def _m022_owner_link_requests(db: sqlite_utils.Database) -> None:
+    # "Is this your organisation?" asked from a page: by which client (hashed address, an
+    # IPv6 /64 as one) and when, so that one client, and the whole site, send a bounded
+    # number of edit links per hour. Rows older than a day are of no use and are deleted.
+    db.execute("""
+        CREATE TABLE owner_link_requests (
+            id INTEGER PRIMARY KEY,
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            client TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX owner_link_requests_at ON owner_link_requests (requested_at)")
+    db.execute("CREATE INDEX owner_link_requests_client ON owner_link_requests (client, requested_at)")
+
+
+def _m023_sync_running(db: sqlite_utils.Database) -> None:
+    # A source being pulled (from the staff area, in the background, or by cron) says so, from
+    # when (seconds since the epoch), so that the Sources page shows it and two runs do not overlap.
+    db.execute("ALTER TABLE sync_sources ADD COLUMN running_since REAL")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -556,7 +703,13 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (18, "owner_freshness", _m018_owner_freshness),
     (19, "change_feed", _m019_change_feed),
     (20, "sync_sources", _m020_sync_sources),
+    (21, "ids_never_reused", _m021_ids_never_reused),
+    (22, "owner_link_requests", _m022_owner_link_requests),
+    (23, "sync_running", _m023_sync_running),
 ]
+# Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
+# on, dropping the old table would cascade its deletion to every row that refers to it.
+_WITHOUT_FOREIGN_KEYS = {21}
 
 
 def applied(db: sqlite_utils.Database) -> list[int]:
@@ -583,6 +736,9 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     for version, name, apply in MIGRATIONS:
         if version in done:
             continue
+        foreign_keys = db.execute("PRAGMA foreign_keys").fetchone()[0]
+        if version in _WITHOUT_FOREIGN_KEYS:
+            db.execute("PRAGMA foreign_keys = OFF")  # no effect inside a transaction: set before it
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             db.execute(
@@ -596,8 +752,14 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
                     [version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")],
                 )
                 names.append(f"{version:03d}_{name}")
+                if version in _WITHOUT_FOREIGN_KEYS:
+                    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise SchemaError(f"migration {version} left rows that refer to missing ones: {broken[:5]}")
             db.conn.execute("COMMIT")
         except BaseException:
             db.conn.execute("ROLLBACK")
             raise
+        finally:
+            db.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
     return names

@@ -3,6 +3,8 @@ the entry was last confirmed by its owner, when they were last reminded."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlite_utils
 
 from .base import now
@@ -16,6 +18,14 @@ def link_version(db: sqlite_utils.Database, org_id: int) -> int:
     """The version owner links must carry to be accepted (1 until revoked)."""
     row = db.execute("SELECT link_version FROM organisation_owners WHERE organisation_id = ?", [org_id]).fetchone()
     return row[0] if row else 1
+
+
+def link_binding(db: sqlite_utils.Database, org_id: int) -> tuple[str, str] | None:
+    """What an edit link is bound to: the organisation's e-mail and its creation time
+    (None: no such organisation)."""
+    row = db.execute("SELECT coalesce(email, ''), coalesce(created_at, '') FROM organisations WHERE id = ?",
+                     [org_id]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def revoke_links(db: sqlite_utils.Database, org_id: int) -> None:
@@ -34,6 +44,43 @@ def mark_link_sent(db: sqlite_utils.Database, org_id: int) -> None:
     """An edit link went to the organisation's e-mail now."""
     _ensure(db, org_id)
     db.execute("UPDATE organisation_owners SET link_sent_at = ? WHERE organisation_id = ?", [now(), org_id])
+
+
+def reserve_link(db: sqlite_utils.Database, org_id: int, *, not_since: str, client: str | None = None,
+                 hour_ago: str = "", per_client: int = 0, per_hour: int = 0) -> tuple[str | None, int | None]:
+    """Note that an edit link goes to this organisation now, unless one went there since
+    ``not_since`` ("organisation"), or, asked from its page by ``client``, that client
+    ("client") or the whole site ("site") asked for ``per_client`` / ``per_hour`` since
+    ``hour_ago``. Returns (that refusal, None), or (None, the noted request's id: None
+    when no client).
+
+    Run it inside ``write_transaction``: the check and the note are one write, so that
+    parallel requests cannot all pass the check before any of them notes its send."""
+    sent_at = link_sent_at(db, org_id)
+    if sent_at and sent_at > not_since:
+        return "organisation", None
+    request_id = None
+    if client is not None:
+        day_ago = (datetime.fromisoformat(hour_ago) - timedelta(days=1)).isoformat(timespec="seconds")
+        db.execute("DELETE FROM owner_link_requests WHERE requested_at < ?", [day_ago])  # of no more use
+        if db.execute("SELECT count(*) FROM owner_link_requests WHERE client = ? AND requested_at >= ?",
+                      [client, hour_ago]).fetchone()[0] >= per_client:
+            return "client", None
+        if db.execute("SELECT count(*) FROM owner_link_requests WHERE requested_at >= ?",
+                      [hour_ago]).fetchone()[0] >= per_hour:
+            return "site", None
+        request_id = db.execute("INSERT INTO owner_link_requests (organisation_id, client, requested_at)"
+                                " VALUES (?, ?, ?)", [org_id, client, now()]).lastrowid
+    mark_link_sent(db, org_id)
+    return None, request_id
+
+
+def release_link(db: sqlite_utils.Database, org_id: int, sent_at: str | None, request_id: int | None) -> None:
+    """The link reserved by ``reserve_link`` never left (the mail server failed): the
+    organisation, and the client, may ask again."""
+    db.execute("UPDATE organisation_owners SET link_sent_at = ? WHERE organisation_id = ?", [sent_at, org_id])
+    if request_id is not None:
+        db.execute("DELETE FROM owner_link_requests WHERE id = ?", [request_id])
 
 
 def link_sent_at(db: sqlite_utils.Database, org_id: int) -> str | None:

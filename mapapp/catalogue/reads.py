@@ -13,6 +13,10 @@ from ..records import FICTIONAL_SOURCE
 from ..text import fold_text
 from ..vocab import STATUSES
 from .base import dict_rows, read_related
+from .scope import clause as scope_clause
+
+# A partner editor's part of the catalogue: (countries, projects); both empty for all of it.
+Scope = tuple[tuple[str, ...], tuple[str, ...]]
 
 # -- organisations: reads --------------------------------------------------
 
@@ -75,7 +79,11 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
 
 def _staff_clauses(where: str, params: list, unlocated_only: bool, precision: str | None,
                    source: str | None, import_id: int | None = None,
-                   checked_before: str | None = None) -> tuple[str, list]:
+                   checked_before: str | None = None, scope: Scope = ((), ())) -> tuple[str, list]:
+    if scope[0] or scope[1]:  # a partner editor's part: countries or projects
+        clause, scope_params = scope_clause("o.id", *scope)
+        where += f" AND {clause}"
+        params = [*params, *scope_params]
     if checked_before:  # not confirmed by their owner (nor changed) since then
         where += (" AND coalesce((SELECT w.checked_at FROM organisation_owners w WHERE w.organisation_id = o.id),"
                   " o.updated_at) < ?")
@@ -118,14 +126,14 @@ def find_organisations(
     db: sqlite_utils.Database, filters: Filters, *, located_only: bool = False,
     limit: int | None = None, offset: int = 0, statuses: tuple[str, ...] = ("published",),
     unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
-    import_id: int | None = None, checked_before: str | None = None,
+    import_id: int | None = None, checked_before: str | None = None, scope: Scope = ((), ()),
 ) -> list[dict]:
     """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
     by name, with their theme codes; staff pages narrow by precision and source too."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
     sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"  # nosec B608 # names and ? placeholders come from code; values are bound
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -137,21 +145,22 @@ def count_organisations(db: sqlite_utils.Database, filters: Filters,
                         statuses: tuple[str, ...] = ("published",), *, located_only: bool = False,
                         unlocated_only: bool = False, precision: str | None = None,
                         source: str | None = None, import_id: int | None = None,
-                        checked_before: str | None = None) -> int:
+                        checked_before: str | None = None, scope: Scope = ((), ())) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
     where, params = _where(filters, statuses)
     if located_only:
         where += " AND o.lat IS NOT NULL"
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
     return db.execute(f"SELECT count(*) FROM organisations o WHERE {where}", params).fetchone()[0]  # nosec B608 # names and ? placeholders come from code; values are bound
 
 
 def matching_ids(db: sqlite_utils.Database, filters: Filters, statuses: tuple[str, ...], *,
                  unlocated_only: bool = False, precision: str | None = None, source: str | None = None,
-                 import_id: int | None = None, checked_before: str | None = None) -> list[int]:
+                 import_id: int | None = None, checked_before: str | None = None,
+                 scope: Scope = ((), ())) -> list[int]:
     """The ids of every organisation the staff list shows for these filters (all its pages)."""
     where, params = _where(filters, statuses)
-    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before)
+    where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
     return [r[0] for r in db.execute(f"SELECT o.id FROM organisations o WHERE {where}", params)]  # nosec B608 # names and ? placeholders come from code; values are bound
 
 
@@ -355,10 +364,13 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
     return orgs
 
 
-def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Organisations per status, and how many have no location."""
-    counts = dict(db.execute("SELECT status, count(*) FROM organisations GROUP BY status").fetchall())
-    counts["not_located"] = db.execute("SELECT count(*) FROM organisations WHERE lat IS NULL").fetchone()[0]
+def status_counts(db: sqlite_utils.Database, scope: Scope = ((), ())) -> dict[str, int]:
+    """Organisations per status, and how many have no location (in a partner's ``scope``)."""
+    where, params = scope_clause("id", *scope)
+    counts = dict(db.execute(f"SELECT status, count(*) FROM organisations WHERE {where} GROUP BY status",  # nosec B608 # clause from code; values bound
+                             params).fetchall())
+    counts["not_located"] = db.execute(f"SELECT count(*) FROM organisations WHERE lat IS NULL AND {where}",  # nosec B608 # clause from code; values bound
+                                       params).fetchone()[0]
     return counts
 
 

@@ -55,6 +55,18 @@ def recent(db: sqlite_utils.Database, client: str, since: str) -> int:
                       [client, since]).fetchone()[0]
 
 
+def held_by(db: sqlite_utils.Database, address: str) -> int:
+    """How many subscriptions (active or waiting for confirmation) go to this address's mailbox."""
+    return db.execute("SELECT count(*) FROM subscriptions WHERE mapapp_mailbox(email) = mapapp_mailbox(?)",
+                      [address]).fetchone()[0]
+
+
+def purge_unconfirmed(db: sqlite_utils.Database, at: str) -> int:
+    """Delete the subscriptions never confirmed whose link expired before ``at``; how many."""
+    return db.execute("DELETE FROM subscriptions WHERE state = 'unconfirmed' AND token_expires_at < ?",
+                      [at]).rowcount
+
+
 def due(db: sqlite_utils.Database, frequency: str, before: str) -> list[dict]:
     """Active subscriptions of ``frequency`` last sent before ``before``."""
     return dict_rows(db.execute(f"SELECT {_SELECT} FROM subscriptions WHERE state = 'active' AND frequency = ?"  # nosec B608 # names from code

@@ -8,7 +8,8 @@ import sqlite_utils
 
 from .base import now
 
-_COLUMNS = ("id", "name", "url", "format", "mapping", "project", "status", "created_at", "last_run_at", "last_outcome")
+_COLUMNS = ("id", "name", "url", "format", "mapping", "project", "status", "created_at", "last_run_at", "last_outcome",
+            "running_since")
 
 
 def _source(row) -> dict:
@@ -49,6 +50,18 @@ def record_outcome(db: sqlite_utils.Database, name: str, outcome: dict) -> None:
     """What a run of the source did (or why it changed nothing)."""
     db.execute("UPDATE sync_sources SET last_run_at = ?, last_outcome = ? WHERE name = ?",
                [now(), json.dumps(outcome), name])
+
+
+def claim_run(db: sqlite_utils.Database, name: str, started: float, stale_before: float) -> bool:
+    """Mark the source as being pulled since ``started``, unless a run that started after
+    ``stale_before`` still is; True if this run may go on."""
+    return db.execute("UPDATE sync_sources SET running_since = ? WHERE name = ?"
+                      " AND (running_since IS NULL OR running_since < ?)", [started, name, stale_before]).rowcount > 0
+
+
+def end_run(db: sqlite_utils.Database, name: str, started: float) -> None:
+    """The run that started at ``started`` is over (a later run that took over stays marked)."""
+    db.execute("UPDATE sync_sources SET running_since = NULL WHERE name = ? AND running_since = ?", [name, started])
 
 
 def refs_of_source(db: sqlite_utils.Database, source_name: str) -> list[tuple[str, str, str, str]]:

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..text import fold, fold_text, slugify
 from . import slugs
-from .base import FIELDS, CatalogueError, Saved, now, related_of
+from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of
 
 # -- organisations: writes -------------------------------------------------
 
@@ -143,7 +143,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     if not items:
         return []
     stamp = now()
-    first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM organisations").fetchone()[0]
+    first_id = next_id(db, "organisations")  # never a deleted organisation's id (migration 21)
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     texts = [item[2] if len(item) > 2 else new_row_text(item[0]) for item in items]

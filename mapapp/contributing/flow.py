@@ -21,6 +21,8 @@ from ..importing.normalise import parse_email
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
 from . import antispam, letters
+from .changes import changed_since, merge_changes, reverted
+from .purge import purge_unconfirmed
 
 log = logging.getLogger("mapapp.contributions")
 SOURCE = "contributions"  # the source of organisations added through the form
@@ -34,6 +36,14 @@ class Refused(Exception):
     def __init__(self, problems: dict[str, str]):
         super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in problems.items()))
         self.problems = problems
+
+
+class OutOfScope(Refused):
+    """The staff member's scope does not cover the organisation, as stored or as the
+    decision would leave it."""
+
+    def __init__(self):
+        super().__init__({"": Message(N_("this organisation is outside the part of the catalogue you look after"))})
 
 
 class LinkError(Exception):
@@ -114,9 +124,9 @@ def submit(db, sub: Submission, settings: Settings) -> int:
         proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
     if len(sub.note) > MAX_NOTE:
         problems["note"] = Message(N_("the note has %(n)s characters; at most %(max)s"), n=len(sub.note), max=MAX_NOTE)
-    if antispam.too_many_links(proposal["values"].get("description", ""), sub.note,
-                               *proposal["related"].get("descriptions", {}).values()):
-        problems["description"] = Message(N_("at most %(n)s web addresses in the description and the note"),
+    if antispam.too_many_links(proposal["values"].get("name", ""), proposal["values"].get("description", ""),
+                               sub.note, *proposal["related"].get("descriptions", {}).values()):
+        problems["description"] = Message(N_("at most %(n)s web addresses in the name, the description and the note"),
                                           n=antispam.MAX_LINKS)
     if not problems and contact:
         limit = antispam.over_limit(db, client=sub.client, email=contact, per_hour=settings.per_hour)
@@ -128,6 +138,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             problems["altcha"] = proof_problem
     if problems:
         raise Refused(problems)
+    purge_unconfirmed(db)  # what was never confirmed is not kept past its link (see purge)
     name = proposal["values"].get("name") or (target or {}).get("name", "")
     country = proposal["values"].get("country") or _country_of(db, sub.organisation_id)
     token = secrets.token_urlsafe(32)
@@ -171,15 +182,15 @@ def merged(db, contribution: dict) -> dict | None:
     the stored organisation with the proposed fields over it)."""
     proposal = contribution["proposal"]
     if contribution["kind"] == "new":
-        return {"values": dict(proposal["values"]),
-                "related": catalogue.related_of(**proposal["related"]), "projects": [], "visits": []}
+        project = contribution.get("project")
+        return {"values": dict(proposal["values"]), "related": catalogue.related_of(**proposal["related"]),
+                "projects": [project] if project and catalogue.project_exists(db, project) else [], "visits": []}
     current = catalogue.organisation_state(db, contribution["organisation_id"]) if contribution["organisation_id"] else None
     if current is None:
         return None
     if contribution["kind"] == "closed":
         return {**current, "values": {**current["values"], "status": "archived"}}
-    return {**current, "values": {**current["values"], **proposal["values"]},
-            "related": catalogue.related_of(**{**current["related"], **proposal["related"]})}
+    return merge_changes(current, proposal["values"], proposal["related"], contribution["lang"])
 
 
 ADDRESS = ("street", "postcode", "city", "region", "country")
@@ -202,10 +213,16 @@ def _place(db, found: dict, values: dict, settings: Settings) -> None:
         values.update(lat=None, lon=None, geo_precision=None, geo_source=None)
 
 
-def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edits: dict | None = None) -> int:
+def _everywhere(state: dict) -> bool:
+    return True
+
+
+def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edits: dict | None = None,
+           may_touch: Callable[[dict], bool] = _everywhere) -> int:
     """Write a pending contribution to the catalogue (published; ``edits`` are the
     moderator's changes to the proposed fields), audit it, tell its author. Returns the
-    organisation's id."""
+    organisation's id. ``may_touch`` says whether the moderator may change an organisation
+    in a state: the stored one and the result must both pass (else ``OutOfScope``)."""
     with catalogue.write_transaction(db):
         found = store.contribution(db, contribution_id)
         if found is None or found["state"] != "pending":
@@ -214,21 +231,23 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
         if target is None:
             raise Refused({"": Message(N_("the organisation it corrects no longer exists"))})
         if edits:
-            target["values"].update(edits)
+            target = merge_changes(target, edits, {}, found["lang"])
         _place(db, found, target["values"], settings)
+        before = catalogue.organisation_state(db, found["organisation_id"]) if found["kind"] != "new" else None
+        if not all(may_touch(state) for state in (before, target) if state is not None):
+            raise OutOfScope()
         if found["kind"] == "new":
             values = {**target["values"], "status": "published", "source": SOURCE, "source_ref": f"c{contribution_id}"}
             related = target["related"]
             saved = catalogue.save_organisation(db, values, themes=related["themes"], needs=related["needs"],
                                                 offers=related["offers"], descriptions=related["descriptions"])
-            org_id, before = saved.id, None
-            if found["project"] and catalogue.project_exists(db, found["project"]):
-                catalogue.add_to_project(db, catalogue.project_id(db, found["project"]), org_id)
+            org_id = saved.id
+            if target["projects"]:
+                catalogue.add_to_project(db, catalogue.project_id(db, target["projects"][0]), org_id)
         else:
             org_id = found["organisation_id"]
-            before = catalogue.organisation_state(db, org_id)
             catalogue.restore_state(db, org_id, target)
-        audit.record(db, moderator, f"contribution:{contribution_id}", org_id, before,
+        audit.record(db, moderator, action_of(contribution_id), org_id, before,
                      catalogue.organisation_state(db, org_id))
         store.decide_contribution(db, contribution_id, "accepted", by=moderator, result_organisation_id=org_id)
     org = catalogue.organisation_by_id(db, org_id)
@@ -238,13 +257,26 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
     return org_id
 
 
-def reject(db, contribution_id: int, moderator: str, reason: str, settings: Settings) -> None:
-    """Refuse a pending contribution with a reason, which its author is told."""
+def action_of(contribution_id: int) -> str:
+    """The audit action of an accepted contribution; looked up exactly, never as a prefix
+    (``contribution:4`` must not find ``contribution:40``)."""
+    return f"contribution:{contribution_id}"
+
+
+def reject(db, contribution_id: int, moderator: str, reason: str, settings: Settings, *,
+           may_touch: Callable[[dict], bool] = _everywhere) -> None:
+    """Refuse a pending contribution with a reason, which its author is told. A correction
+    is refused only by someone whose scope covers the organisation (``may_touch``)."""
     reason = reason.strip()
     if not reason:
         raise Refused({"reason": Message(N_("say why, for the person who sent it"))})
     with catalogue.write_transaction(db):
         found = store.contribution(db, contribution_id)
+        if found is not None:
+            subject = (catalogue.organisation_state(db, found["organisation_id"]) if found["organisation_id"]
+                       else merged(db, found))
+            if subject is not None and not may_touch(subject):
+                raise OutOfScope()
         if found is None or not store.decide_contribution(db, contribution_id, "rejected", by=moderator,
                                                           reason=reason[:MAX_NOTE]):
             raise Refused({"": Message(N_("this contribution is no longer waiting for a decision"))})
@@ -255,25 +287,73 @@ def reject(db, contribution_id: int, moderator: str, reason: str, settings: Sett
                                      reason=reason, site=settings.site))
 
 
-def undo(db, contribution_id: int, moderator: str) -> None:
-    """Take a decision back: an accepted contribution's changes are undone (an organisation
-    it added is deleted), and it waits in the queue again."""
+@dataclass
+class Undone:
+    """What undoing an accepted contribution did not take back: ``kept``, the fields
+    changed since it was accepted (a correction's undo leaves them); ``lost``, those of an
+    organisation it added, deleted with their later changes."""
+
+    kept: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+def _accepted_entry(db, found: dict) -> dict | None:
+    """The audit entry of an accepted contribution: its own action, exactly, on the
+    organisation it wrote; the latest if it was accepted more than once."""
+    return next(iter(audit.entries(db, action=action_of(found["id"]), organisation_id=found["result_organisation_id"],
+                                   limit=1)), None)
+
+
+def undo_preview(db, found: dict) -> Undone:
+    """What undoing a decided contribution would keep (changed since) or delete with it,
+    for the page that offers the Undo; nothing is written."""
+    org_id = found["result_organisation_id"]
+    current = catalogue.organisation_state(db, org_id) if found["state"] == "accepted" and org_id else None
+    entry = _accepted_entry(db, found) if current is not None else None
+    if entry is None:
+        return Undone()
+    if entry["before"] is None:
+        return Undone(lost=changed_since(entry["after"], current))
+    return Undone(kept=reverted(entry["before"], entry["after"], current)[1])
+
+
+def undo(db, contribution_id: int, moderator: str, *,
+         may_touch: Callable[[dict], bool] = _everywhere) -> Undone:
+    """Take a decision back: an organisation an accepted contribution added is deleted; the
+    fields a correction changed get their values back, except those changed again since
+    (they are kept, and said). The contribution waits in the queue again."""
+    outcome = Undone()
     with catalogue.write_transaction(db):
         found = store.contribution(db, contribution_id)
         if found is None or found["state"] not in ("accepted", "rejected"):
             raise Refused({"": Message(N_("this contribution has no decision to undo"))})
-        if found["state"] == "accepted":
-            entry = next(iter(audit.entries(db, action_prefix=f"contribution:{contribution_id}", limit=1)), None)
-            org_id = found["result_organisation_id"]
-            current = catalogue.organisation_state(db, org_id) if org_id else None
-            if entry is not None and current is not None:
-                if entry["before"] is None:
-                    catalogue.delete_organisation(db, org_id)
-                else:
-                    catalogue.restore_state(db, org_id, entry["before"])
-                audit.record(db, moderator, f"undo:{entry['id']}", org_id, current,
-                             catalogue.organisation_state(db, org_id) if entry["before"] else None)
+        org_id = found["result_organisation_id"]
+        current = catalogue.organisation_state(db, org_id) if org_id else None
+        if found["state"] == "accepted" and current is not None:
+            entry = _accepted_entry(db, found)
+            if entry is None:
+                raise Refused({"": Message(N_("the history has no record of what this contribution changed; "
+                                              "nothing was undone: edit the organisation instead"))})
+            if entry["before"] is None:
+                if not may_touch(current):
+                    raise OutOfScope()
+                outcome.lost = changed_since(entry["after"], current)
+                catalogue.delete_organisation(db, org_id)
+                after = None
+            else:
+                target, outcome.kept = reverted(entry["before"], entry["after"], current)
+                if not (may_touch(current) and may_touch(target)):
+                    raise OutOfScope()
+                catalogue.restore_state(db, org_id, target)
+                after = catalogue.organisation_state(db, org_id)
+            audit.record(db, moderator, f"undo:{entry['id']}", org_id, current, after)
+        elif found["state"] == "rejected":
+            subject = (catalogue.organisation_state(db, found["organisation_id"]) if found["organisation_id"]
+                       else merged(db, found))
+            if subject is not None and not may_touch(subject):
+                raise OutOfScope()
         store.reopen_contribution(db, contribution_id)
+    return outcome
 
 
 def _tell(settings: Settings, mail) -> None:

@@ -5,6 +5,8 @@ link of an organisation; ``mapapp remind-owners`` asks owners of stale entries t
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +19,7 @@ from ..importing.rows import check_record
 from ..mail import MailError
 from ..translate import N_, Message
 from . import letters
+from .changes import merge_changes
 from .flow import LinkError, Refused, Settings
 
 SALT = "mapapp-owner-link"
@@ -24,7 +27,36 @@ LINK_INTERVAL_MINUTES = 15  # one edit link per organisation in this time, howev
 
 
 class TooSoon(Refused):
-    """An edit link went to this organisation minutes ago."""
+    """An edit link went to this organisation minutes ago, or too many were asked for from
+    this client, or the whole site, in the last hour."""
+
+
+@dataclass(frozen=True)
+class AskedFromPage:
+    """Who asked for an edit link from an organisation's page, and how many such links one
+    client and the whole site may have sent per hour (MAPAPP_OWNER_LINKS_PER_CLIENT, _PER_HOUR)."""
+
+    client: str  # antispam.client_key
+    per_client: int
+    per_hour: int
+
+
+_TOO_MANY = {
+    "organisation": N_("an edit link was sent to this organisation's e-mail less than %(minutes)s minutes ago; "
+                       "look for it in that mailbox (and its spam folder)"),
+    "client": N_("too many edit links were asked for from your connection in the last hour (%(n)s); "
+                 "try again in an hour"),
+    "site": N_("too many edit links were asked for on this site in the last hour; try again in an hour"),
+}
+
+
+def _too_many(refusal: str, asked: AskedFromPage | None) -> Message:
+    """Why ``reserve_link`` refused, for the person who asked."""
+    if refusal == "organisation":
+        return Message(_TOO_MANY[refusal], minutes=LINK_INTERVAL_MINUTES)
+    if refusal == "client":
+        return Message(_TOO_MANY[refusal], n=asked.per_client if asked else 0)
+    return Message(_TOO_MANY[refusal])
 
 
 def days_ago(days: int) -> str:
@@ -48,9 +80,22 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
 
+def _binding(db, secret: str, org_id: int) -> str | None:
+    """What a link is bound to, keyed with the secret (the token is signed, not hidden):
+    the address it was sent to, so that a changed e-mail makes old links useless, and the
+    organisation's creation time, which a later organisation never shares."""
+    found = owners.link_binding(db, org_id)
+    if found is None:
+        return None
+    email, created_at = found
+    message = f"{org_id}|{created_at}|{email.strip().casefold()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:24]
+
+
 def link_token(db, secret: str, org_id: int) -> str:
-    """A token for this organisation's current links."""
-    return _serializer(secret).dumps({"o": org_id, "v": owners.link_version(db, org_id)})
+    """A token for this organisation's current links, to its current e-mail."""
+    return _serializer(secret).dumps({"o": org_id, "v": owners.link_version(db, org_id),
+                                      "b": _binding(db, secret, org_id)})
 
 
 def organisation_of(db, secret: str, token: str, days: int) -> int:
@@ -67,32 +112,44 @@ def organisation_of(db, secret: str, token: str, days: int) -> int:
         raise LinkError(Message(N_("the organisation of this edit link no longer exists")))
     if data.get("v") != owners.link_version(db, org_id):
         raise LinkError(Message(N_("this edit link was withdrawn; ask for a new one from the organisation's page")))
+    binding = data.get("b")
+    if not isinstance(binding, str) or not hmac.compare_digest(binding, _binding(db, secret, org_id) or ""):
+        raise LinkError(Message(N_("this edit link was sent to an e-mail address the organisation no longer has; "
+                                   "ask for a new one from the organisation's page")))
     return org_id
 
 
-def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make=letters.owner_link) -> str:
+def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make=letters.owner_link,
+              asked: AskedFromPage | None = None) -> str:
     """E-mail the organisation's own address an edit link in the letter ``make`` writes (asked
-    for from its page, a reminder, staff asking); returns that address."""
+    for from its page, a reminder, staff asking); returns that address. ``TooSoon`` when a
+    link went there minutes ago, or when the page's asker (``asked``) or the whole site
+    asked for too many in the last hour."""
     state = catalogue.organisation_state(db, org_id)
     email = state["values"]["email"] if state else ""
     if not email:
         raise Refused({"": Message(N_("this organisation has no e-mail address to send a link to; "
                                       "suggest a correction instead"))})
-    sent_at = owners.link_sent_at(db, org_id)
-    if sent_at and sent_at > (datetime.now(timezone.utc) - timedelta(minutes=LINK_INTERVAL_MINUTES)).isoformat(
-            timespec="seconds"):
-        raise TooSoon({"": Message(N_("an edit link was sent to this organisation's e-mail less than %(minutes)s "
-                                      "minutes ago; look for it in that mailbox (and its spam folder)"),
-                                   minutes=LINK_INTERVAL_MINUTES)})
-    token = link_token(db, settings.secret, org_id)
+    now = datetime.now(timezone.utc)
+    with catalogue.write_transaction(db):
+        sent_at = owners.link_sent_at(db, org_id)
+        refusal, request_id = owners.reserve_link(
+            db, org_id, not_since=(now - timedelta(minutes=LINK_INTERVAL_MINUTES)).isoformat(timespec="seconds"),
+            client=asked.client if asked else None, hour_ago=(now - timedelta(hours=1)).isoformat(timespec="seconds"),
+            per_client=asked.per_client if asked else 0, per_hour=asked.per_hour if asked else 0)
+    if refusal:
+        raise TooSoon({"": _too_many(refusal, asked)})
     try:
         settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
-                                  link=settings.link("contribute.owner", {"token": token})))
-    except MailError as e:
-        raise Refused({"": Message(N_("the e-mail could not be sent (%(error)s); try again later"),
-                                   error=str(e))}) from e
-    with catalogue.write_transaction(db):
-        owners.mark_link_sent(db, org_id)
+                                  link=settings.link("contribute.owner", {"token": link_token(db, settings.secret,
+                                                                                               org_id)})))
+    except Exception as e:
+        with catalogue.write_transaction(db):  # it never left: asking again is no flood
+            owners.release_link(db, org_id, sent_at, request_id)
+        if isinstance(e, MailError):
+            raise Refused({"": Message(N_("the e-mail could not be sent (%(error)s); try again later"),
+                                       error=str(e))}) from e
+        raise
     return email
 
 
@@ -106,8 +163,7 @@ def edit(db, org_id: int, raw: dict[str, str], *, publish: bool, lang: str) -> s
         current = catalogue.organisation_state(db, org_id)
         email = current["values"]["email"]
         if publish:
-            target = {**current, "values": {**current["values"], **check.values},
-                      "related": catalogue.related_of(**{**current["related"], **check.related})}
+            target = merge_changes(current, check.values, check.related, lang)
             catalogue.restore_state(db, org_id, target)
             audit.record(db, f"owner:{email}", "edit", org_id, current, catalogue.organisation_state(db, org_id))
             owners.mark_checked(db, org_id)

@@ -17,6 +17,7 @@ from ..importing.normalise import parse_email
 from ..translate import N_, Message
 from . import antispam, letters
 from .flow import Refused, Settings, token_hash, usable_link
+from .purge import purge_unconfirmed
 
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 DIGEST_SIZE = 50
@@ -49,6 +50,12 @@ def subscribe(db, *, email: str, lang: str, query: str, frequency: str, client: 
     since = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
     if not problems and store.recent(db, client, since) >= settings.per_hour:
         problems[""] = Message(N_("too many subscriptions from your connection in the last hour; try again later"))
+    if not problems:
+        purge_unconfirmed(db)  # expired requests do not count against the address
+        if store.held_by(db, address) >= antispam.SUBSCRIPTIONS_PER_ADDRESS:
+            problems["email"] = Message(N_("this address already has %(n)s subscriptions; stop one (each digest "
+                                           "has the link) before asking for another"),
+                                        n=antispam.SUBSCRIPTIONS_PER_ADDRESS)
     if problems:
         raise Refused(problems)
     token = secrets.token_urlsafe(32)

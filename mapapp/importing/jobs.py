@@ -1,4 +1,5 @@
-"""Imports started from the browser: their record, and running them in the background.
+"""Imports started from the browser: their record, and running them in the background (as
+syncs started from the Sources page run too).
 
 A job runs in a thread of the web process with its own catalogue connection and
 records its progress in the ``imports`` table, so any page (or worker) can show it.
@@ -102,8 +103,13 @@ def start(database: str | Path, import_id: int, settings: dict) -> threading.Thr
         records.claim(db, import_id)
     finally:
         db.close()
-    thread = threading.Thread(target=run, args=(database, import_id, settings), daemon=True,
-                              name=f"import-{import_id}")
+    return in_background(f"import-{import_id}", run, database, import_id, settings)
+
+
+def in_background(name: str, target, *args, **kwargs) -> threading.Thread:
+    """Run ``target(*args, **kwargs)`` in a background thread of this process, as browser imports
+    and syncs started from the staff area run (each records its own state); return the thread."""
+    thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name)
     thread.start()
     return thread
 

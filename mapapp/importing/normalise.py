@@ -18,7 +18,7 @@ import pycountry
 
 from .. import vocab
 from ..config import DATA_DIR
-from ..text import fold
+from ..text import fold, strip_unsafe
 from ..translate import N_, Message
 
 PLACEHOLDERS = {
@@ -64,9 +64,9 @@ def clean_text(value: object) -> str:
     text = value if type(value) is str else str(value)
     if text.isprintable() and "&" not in text and "  " not in text and text.strip() == text:
         return text  # the common case, already clean
-    text = _CONTROL.sub("", text)
+    text = strip_unsafe(_CONTROL.sub("", text))
     if "&" in text:
-        text = html.unescape(text)
+        text = strip_unsafe(html.unescape(text))  # &#xFFFE; too
     return " ".join(text.split())
 
 

@@ -5,21 +5,27 @@ report, audit entries and undo, never overwriting what people edited here, and r
 (never deleting) the organisations the source no longer lists.
 
 Whatever goes wrong (the network, a changed format, a source that suddenly lists nobody),
-the run says so and nothing already stored changes.
+the run says so and nothing already stored changes. Sources are fetched through the guarded
+fetcher (``mapapp.fetch``): no private or local address, bounded in time and size. A run
+started from the staff area goes on in the background (``start``); the file fetched is
+deleted once the run is done.
 """
 
 from __future__ import annotations
 
 import csv
+import http
 import io
 import json
-import urllib.error
-import urllib.request
+import tempfile
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import catalogue
+from .. import fetch as fetching
 from ..catalogue import syncsources as store
 from ..translate import N_, Message, to_data
 from . import jobs
@@ -33,11 +39,17 @@ _BY_TYPE = {"text/csv": "csv", "application/geo+json": "geojson",
 _HEADERS = ("ref", "name", "description", "street", "postcode", "city", "region", "country", "lat", "lon",
             "website", "email", "phone")
 LISTED = 50  # organisations the source no longer lists, named in the outcome (all are counted)
-TIMEOUT = 60
+# A run marked as going on for longer than this died with its process: another may start.
+STALE_SECONDS = fetching.DEADLINE + jobs.STALE_SECONDS
 
 
 class SyncError(Exception):
     """The source cannot be applied now; the message (a ``Message``) says why and what to do."""
+
+
+def allowed(settings: dict) -> frozenset[str]:
+    """The hosts on a private or local network that sources may still be on (MAPAPP_FETCH_ALLOW_HOSTS)."""
+    return fetching.allow_list(settings.get("FETCH_ALLOW_HOSTS", ""))
 
 
 @dataclass
@@ -59,8 +71,8 @@ class Outcome:
         return {**asdict(self), "message": to_data(self.message)}
 
 
-def check_source(name: str, url: str, fmt: str, status: str) -> None:
-    """Refuse a source that cannot work, saying what to change."""
+def check_source(name: str, url: str, fmt: str, status: str, *, allow: frozenset[str] = frozenset()) -> None:
+    """Refuse a source that cannot work, saying what to change; ``allow``: as ``allowed``."""
     if not name or len(name) > 100 or not all(ch.isalnum() or ch in "-_." for ch in name):
         raise SyncError(Message(N_("the source's name must be 1 to 100 letters, digits, '-', '_' or '.' (it names "
                                    "the organisations' source)")))
@@ -72,25 +84,32 @@ def check_source(name: str, url: str, fmt: str, status: str) -> None:
     if status not in ("draft", "published"):
         raise SyncError(Message(N_("status: new organisations from a source are 'draft' (reviewed before they are "
                                    "shown) or 'published'")))
-
-
-def fetch(url: str, *, max_bytes: int, timeout: float = TIMEOUT) -> tuple[bytes, str]:
-    """The source's bytes and media type."""
-    request = urllib.request.Request(url, headers={"User-Agent": "mapapp-sync", "Accept": "*/*"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 # http(s): check_source
-            data = response.read(max_bytes + 1)
-            media = response.headers.get_content_type()
-    except urllib.error.HTTPError as e:
-        raise SyncError(Message(N_("the source answered HTTP %(code)s (%(reason)s); check its address. Nothing was "
-                                   "changed."), code=e.code, reason=str(e.reason))) from None
-    except (urllib.error.URLError, OSError) as e:
-        raise SyncError(Message(N_("the source could not be reached (%(reason)s); nothing was changed, the next "
-                                   "run tries again."), reason=str(getattr(e, "reason", e)))) from None
-    if len(data) > max_bytes:
+        fetching.check_address(url, allow)
+    except fetching.FetchError as e:
+        raise SyncError(Message(N_("the source's address cannot be used: %(why)s"), why=e.message)) from None
+
+
+def pull(url: str, *, max_bytes: int, allow: frozenset[str] = frozenset(),
+         deadline: float = fetching.DEADLINE) -> tuple[bytes, str]:
+    """The source's bytes and media type, through the guarded fetcher."""
+    try:
+        answer = fetching.fetch(url, allow=allow, max_bytes=max_bytes, deadline=deadline,
+                                headers={"User-Agent": "mapapp-sync"})
+    except fetching.TooLarge:
         raise SyncError(Message(N_("the source is larger than %(mb)s MB (MAPAPP_UPLOAD_MAX_MB); nothing was "
-                                   "changed."), mb=max_bytes // (1024 * 1024)))
-    return data, media
+                                   "changed."), mb=max_bytes // (1024 * 1024))) from None
+    except fetching.FetchError as e:
+        raise SyncError(Message(N_("the source could not be fetched: %(why)s. Nothing was changed; the next run "
+                                   "tries again."), why=e.message)) from None
+    if not 200 <= answer.status < 300:
+        try:
+            reason = http.HTTPStatus(answer.status).phrase
+        except ValueError:
+            reason = "?"
+        raise SyncError(Message(N_("the source answered HTTP %(code)s (%(reason)s); check its address. Nothing was "
+                                   "changed."), code=answer.status, reason=reason))
+    return answer.body, answer.media
 
 
 def detect(fmt: str, url: str, media: str, data: bytes) -> str:
@@ -123,7 +142,8 @@ def detect(fmt: str, url: str, media: str, data: bytes) -> str:
 
 
 def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
-    """The source as a file the importer reads: as it came, or converted from JSON to CSV."""
+    """The source as a new file in ``folder`` that the importer reads: as it came, or converted
+    from JSON to CSV. The caller deletes it."""
     if media == "text/html" and fmt not in ("murmurations", "gogocarto"):
         raise SyncError(Message(N_("the source sent a web page (text/html), not data: its address may have "
                                    "changed. Nothing was changed.")))
@@ -131,9 +151,7 @@ def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
     if fmt in ("csv", "essglobal") and data.lstrip(b"\xef\xbb\xbf").startswith(b"Identifier,"):
         data = _essglobal_points(data)
     if fmt in _SUFFIXES:
-        path = folder / f"{stem}{_SUFFIXES[fmt]}"
-        path.write_bytes(data)
-        return path
+        return _new_file(folder, stem, _SUFFIXES[fmt], data)
     try:
         body = json.loads(data)
     except ValueError:
@@ -144,9 +162,13 @@ def to_file(data: bytes, fmt: str, media: str, folder: Path, stem: str) -> Path:
     writer = csv.writer(out)
     writer.writerow(_HEADERS)
     writer.writerows([row.get(h, "") for h in _HEADERS] for row in rows)
-    path = folder / f"{stem}.csv"
-    path.write_text(out.getvalue(), encoding="utf-8")
-    return path
+    return _new_file(folder, stem, ".csv", out.getvalue().encode("utf-8"))
+
+
+def _new_file(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=f"{stem}-", suffix=suffix, delete=False) as f:
+        f.write(data)
+    return Path(f.name)
 
 
 def _essglobal_points(data: bytes) -> bytes:
@@ -209,9 +231,36 @@ def _gogocarto_rows(body) -> list[dict]:
     return rows
 
 
-def run(database: str | Path, name: str, settings: dict) -> Outcome:
+def claim(db, name: str) -> float:
+    """Mark the source as being pulled (``SyncError`` if a run of it is going on); return the
+    run's start, which ``run`` takes as ``claimed``."""
+    started = time.time()
+    with catalogue.write_transaction(db):
+        if not store.claim_run(db, name, started, started - STALE_SECONDS):
+            raise SyncError(Message(N_("the source %(name)s is being pulled already; wait until that run has "
+                                       "finished"), name=name))
+    return started
+
+
+def start(database: str | Path, name: str, settings: dict) -> threading.Thread:
+    """Claim the source (``SyncError`` if there is none of that name, or it is being pulled) and
+    pull it in the background, as browser imports run; its state and outcome are kept with it."""
+    db = catalogue.connect(database)
+    try:
+        if store.source(db, name) is None:
+            raise SyncError(Message(N_("no source '%(name)s'; the sources are: %(known)s"), name=name,
+                                    known=", ".join(s["name"] for s in store.sources(db)) or "none yet"))
+        started = claim(db, name)
+    finally:
+        db.close()
+    return jobs.in_background(f"sync-{name}", run, database, name, settings, claimed=started)
+
+
+def run(database: str | Path, name: str, settings: dict, *, claimed: float | None = None,
+        deadline: float = fetching.DEADLINE) -> Outcome:
     """Pull one source and apply it; the outcome is also kept with the source. Never raises
-    for what the source does: a failure is an outcome that says why."""
+    for what the source does: a failure is an outcome that says why. ``claimed``: the start
+    ``claim`` returned, when the caller claimed the source; ``deadline``: seconds for fetching it."""
     db = catalogue.connect(database)
     try:
         found = store.source(db, name)
@@ -220,22 +269,41 @@ def run(database: str | Path, name: str, settings: dict) -> Outcome:
             return Outcome(name, False, Message(N_("no source '%(name)s'; the sources are: %(known)s"), name=name,
                                                 known=known))
         try:
-            outcome = _run(database, db, found, settings)
-        except SyncError as e:
-            outcome = Outcome(name, False, e.args[0])
-        with catalogue.write_transaction(db):
-            store.record_outcome(db, name, outcome.data())
+            started = claimed if claimed is not None else claim(db, name)
+        except SyncError as e:  # not recorded: the run going on records its own outcome
+            return Outcome(name, False, e.args[0])
+        try:
+            try:
+                outcome = _run(database, db, found, settings, deadline)
+            except SyncError as e:
+                outcome = Outcome(name, False, e.args[0])
+            except Exception as e:  # a source's surprise stops this source, not the next ones (cron)
+                outcome = Outcome(name, False, Message(N_("not applied: %(error)s"), error=str(e) or type(e).__name__))
+            with catalogue.write_transaction(db):
+                store.record_outcome(db, name, outcome.data())
+        finally:
+            with catalogue.write_transaction(db):
+                store.end_run(db, name, started)
         return outcome
     finally:
         db.close()
 
 
-def _run(database, db, found: dict, settings: dict) -> Outcome:
+def _run(database, db, found: dict, settings: dict, deadline: float) -> Outcome:
     name = found["name"]
-    data, media = fetch(found["url"], max_bytes=int(settings["UPLOAD_MAX_MB"]) * 1024 * 1024)
+    data, media = pull(found["url"], max_bytes=int(settings["UPLOAD_MAX_MB"]) * 1024 * 1024, allow=allowed(settings),
+                       deadline=deadline)
     fmt = detect(found["format"], found["url"], media, data)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     path = to_file(data, fmt, media, Path(settings["UPLOAD_DIR"]) / "sync", f"{name}-{stamp}")
+    try:
+        return _apply(database, db, found, path, settings)
+    finally:  # the import keeps its report; the source's copy is not kept
+        path.unlink(missing_ok=True)
+
+
+def _apply(database, db, found: dict, path: Path, settings: dict) -> Outcome:
+    name = found["name"]
     with catalogue.write_transaction(db):
         import_id = jobs.create(db, user_email=f"sync:{name}", filename=path.name, stored_path=str(path),
                                 source=name, project=found["project"], status_choice=found["status"])

@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 
 from .. import vocab
+from ..coldwork import SingleFlight
 from ..csvsafe import write_csv
 from ..translate import N_, gettext_in
 from . import numbers
@@ -82,23 +83,41 @@ def list_rows(found: numbers.Insights, lang: str) -> dict[str, tuple[tuple[str, 
     }
 
 
+# Of the charts and lists, only these depend on the distance that means "nearby".
+BY_DISTANCE = ("resources", "unmet", "partnerships")
+
+
 class VersionCache:
     """Results keyed by the catalogue's version (any value that changes with it) and what was
-    asked: a new version forgets the old ones; at most ``size`` are kept."""
+    asked: a new version forgets the old ones; at most ``size`` are kept. Concurrent requests
+    for the same key compute it once: the others wait for the first one's result."""
 
     def __init__(self, size: int = 256):
         self.size = size
         self.version: object = None
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self.flight = SingleFlight()
 
     def get(self, version: object, key: tuple, make):
+        found = self._kept(version, key)
+        if found is not _MISSING:
+            return found
+        return self.flight.do((version, key), lambda: self._make(version, key, make))
+
+    def _kept(self, version: object, key: tuple):
         with self.lock:
             if version != self.version:
                 self.version, self.items = version, OrderedDict()
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
+        return _MISSING
+
+    def _make(self, version: object, key: tuple, make):
+        found = self._kept(version, key)  # kept by a flight that ended just before this one began
+        if found is not _MISSING:
+            return found
         value = make()
         with self.lock:
             if version == self.version:
@@ -106,4 +125,7 @@ class VersionCache:
                 while len(self.items) > self.size:
                     self.items.popitem(last=False)
         return value
+
+
+_MISSING = object()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -45,6 +46,9 @@ COMPRESSIBLE = ("geojson", "csv", "html", "essglobal", "jsonld", "ttl")
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv", "jsonld": "jsonld", "ttl": "ttl"}
 WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")  # built whole: limited in size (see ``check_size``)
+# Written a batch of organisations at a time, as they are read: the others are built whole
+# (a workbook, a GeoPackage and a graph are finished before their first byte is right).
+STREAMED = ("csv", "essglobal", "geojson")
 
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
@@ -74,14 +78,25 @@ def table(orgs: list[dict], *, lang: str, base_url: str) -> list[list]:
     return rows
 
 
-def to_csv(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
-    """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe."""
+def _csv_text(rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in table(orgs, lang=lang, base_url=base_url):
-        writer.writerow([neutralise(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def csv_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+    """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe, a batch of
+    organisations at a time: the header goes out before anything is read."""
+    yield ("\ufeff" + _csv_text([COLUMNS])).encode("utf-8")
+    for orgs in batches:
+        yield _csv_text([neutralise(v) for v in row] for row in table(orgs, lang=lang, base_url=base_url)).encode("utf-8")
+
+
+def to_csv(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+    """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe."""
+    return b"".join(csv_chunks([orgs], lang=lang, base_url=base_url))
 
 
 # Column widths of the XLSX sheet, in characters (others get the default).
@@ -91,44 +106,73 @@ _XLSX_WIDTHS = {"slug": 24, "name": 36, "description": 50, "street": 28, "city":
 
 
 def to_xlsx(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
-    """An XLSX workbook: one sheet with a frozen, filterable header and sized columns;
-    formula-safe (text is never read as a formula), coordinates as numbers.
-
-    XlsxWriter in constant-memory mode writes row by row to a temporary file: a quarter
-    of a million organisations stay in little memory and take a fraction of openpyxl's time."""
+    """An XLSX workbook (see ``write_xlsx``)."""
     import tempfile
 
-    import xlsxwriter
-
-    rows = table(orgs, lang=lang, base_url=base_url)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.xlsx"
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                               "strings_to_urls": False, "strings_to_numbers": False})
-        sheet = book.add_worksheet("organisations")
-        bold = book.add_format({"bold": True})
-        for col, name in enumerate(COLUMNS):
-            if name in _XLSX_WIDTHS:
-                sheet.set_column(col, col, _XLSX_WIDTHS[name])
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
-        sheet.write_row(0, 0, COLUMNS, bold)
-        for number, row in enumerate(rows, start=1):
-            sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
-        book.close()
+        write_xlsx(orgs, path, lang=lang, base_url=base_url)
         return path.read_bytes()
+
+
+def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None) -> None:
+    """An XLSX workbook written to ``path``: one sheet with a frozen, filterable header and
+    sized columns; formula-safe (text is never read as a formula), coordinates as numbers.
+
+    XlsxWriter in constant-memory mode writes row by row to a temporary file: given how many
+    organisations come (``count``), they are read one by one too, and a quarter of a million
+    stay in little memory and take a fraction of openpyxl's time."""
+    import xlsxwriter
+
+    if count is None:
+        orgs = list(orgs)
+        count = len(orgs)
+    rows = (table([org], lang=lang, base_url=base_url)[0] for org in orgs)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    sheet = book.add_worksheet("organisations")
+    bold = book.add_format({"bold": True})
+    for col, name in enumerate(COLUMNS):
+        if name in _XLSX_WIDTHS:
+            sheet.set_column(col, col, _XLSX_WIDTHS[name])
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(count, 1), len(COLUMNS) - 1)
+    sheet.write_row(0, 0, COLUMNS, bold)
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
+    book.close()
+
+
+def geojson_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+    """An RFC 7946 FeatureCollection, a batch of organisations at a time (the same bytes as
+    ``json.dumps`` of the whole collection)."""
+    yield b'{"type": "FeatureCollection", "features": ['
+    separator = ""
+    for orgs in batches:
+        features = geo.feature_collection(orgs, lang=lang, url_for_slug=lambda s: f"{base_url}/organisations/{s}")
+        if features["features"]:
+            yield (separator + ", ".join(json.dumps(f, ensure_ascii=False) for f in features["features"])).encode("utf-8")
+            separator = ", "
+    yield b"]}"
 
 
 def to_geojson(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
     """An RFC 7946 FeatureCollection."""
-    collection = geo.feature_collection(orgs, lang=lang, url_for_slug=lambda s: f"{base_url}/organisations/{s}")
-    return json.dumps(collection, ensure_ascii=False).encode("utf-8")
+    return b"".join(geojson_chunks([orgs], lang=lang, base_url=base_url))
 
 
 def to_gpkg(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
-    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL."""
+    """A GeoPackage (see ``write_gpkg``)."""
     import tempfile
 
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "organisations.gpkg"
+        write_gpkg(orgs, path, lang=lang, base_url=base_url)
+        return path.read_bytes()
+
+
+def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str) -> None:
+    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``."""
     import geopandas as gpd
     from shapely.geometry import Point
 
@@ -137,26 +181,30 @@ def to_gpkg(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
     frame = gpd.GeoDataFrame(
         [dict(zip(COLUMNS, r)) for r in rows] or None, columns=list(COLUMNS),
         geometry=[Point(o["lon"], o["lat"]) for o in located], crs="EPSG:4326")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "organisations.gpkg"
-        frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio")
-        return path.read_bytes()
+    frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio")
+
+
+def _essglobal_row(o: dict) -> list:
+    themes = [vocab.THEME_URI_BASE + t for t in o["themes"]]
+    return [neutralise(v) for v in (
+        o["slug"], o["name"], o["description"],
+        vocab.STRUCTURE_URI_BASE + o["structure"] if o["structure"] else "",
+        themes[0] if themes else "", ";".join(themes), o["street"], o["city"], o["region"],
+        o["postcode"], o["country"] or "", "", o["website"], o["phone"], o["email"], "", "", "", "", "",
+        o["lat"] if o["lat"] is not None else "", o["lon"] if o["lon"] is not None else "", "", "", "")]
+
+
+def essglobal_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+    """The ESSGLOBAL "standard" CSV, with vocabulary URIs, for other solidarity-economy maps,
+    a batch of organisations at a time."""
+    yield _csv_text([ESSGLOBAL_COLUMNS]).encode("utf-8")
+    for orgs in batches:
+        yield _csv_text(_essglobal_row(o) for o in orgs).encode("utf-8")
 
 
 def to_essglobal(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
-    """The ESSGLOBAL "standard" CSV, with vocabulary URIs, for other solidarity-economy maps."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ESSGLOBAL_COLUMNS)
-    for o in orgs:
-        themes = [vocab.THEME_URI_BASE + t for t in o["themes"]]
-        writer.writerow([neutralise(v) for v in (
-            o["slug"], o["name"], o["description"],
-            vocab.STRUCTURE_URI_BASE + o["structure"] if o["structure"] else "",
-            themes[0] if themes else "", ";".join(themes), o["street"], o["city"], o["region"],
-            o["postcode"], o["country"] or "", "", o["website"], o["phone"], o["email"], "", "", "", "", "",
-            o["lat"] if o["lat"] is not None else "", o["lon"] if o["lon"] is not None else "", "", "", "")])
-    return out.getvalue().encode("utf-8")
+    """The ESSGLOBAL "standard" CSV."""
+    return b"".join(essglobal_chunks([orgs], lang=lang, base_url=base_url))
 
 
 _INLINE_JS = ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
@@ -295,3 +343,25 @@ def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: st
     if writer is None:
         raise ValueError(f"unknown export format '{fmt}'; choose from {', '.join(FORMATS)}")
     return writer(orgs, lang=lang, base_url=base_url)
+
+
+def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str) -> Iterator[bytes]:
+    """The organisations in a ``STREAMED`` format, as chunks of bytes, a batch at a time."""
+    chunks = {"csv": csv_chunks, "essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
+    return chunks(batches, lang=lang, base_url=base_url)
+
+
+def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
+          attribution: str = "", about: About = About(), count: int | None = None) -> None:
+    """The organisations in format ``fmt`` written to ``path`` (the workbook and the
+    GeoPackage are written there directly, not built in memory first; the workbook reads
+    ``orgs`` one by one when told their ``count``)."""
+    if fmt == "xlsx":
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count)
+        return
+    orgs = list(orgs)
+    if fmt == "gpkg":
+        write_gpkg(orgs, path, lang=lang, base_url=base_url)
+    else:
+        path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,
+                                attribution=attribution, about=about))

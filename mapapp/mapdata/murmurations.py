@@ -6,11 +6,9 @@ posted to a Murmurations index (``POST {index}/nodes``), which fetches and valid
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
-from .. import vocab
+from .. import fetch, vocab
 
 ORGANISATION_SCHEMA = "organizations_schema-v1.0.0"
 OFFERS_WANTS_SCHEMA = "offers_wants_schema-v0.1.0"
@@ -19,6 +17,7 @@ _GOODS = {"premises", "equipment"}
 _TRANSACTIONS = {"premises": ["borrow-lend", "rent-lease"], "equipment": ["borrow-lend", "rent-lease"],
                  "funding": ["receive-donate"]}
 NAME_LENGTH = 200  # the schema's limit
+ANSWER_BYTES = 1024 * 1024  # an index's answer to one profile is a few hundred bytes
 
 
 def organisation_profile(org: dict, *, page_url: str, lang: str = vocab.DEFAULT_LANGUAGE) -> dict:
@@ -92,31 +91,37 @@ class Registration:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def register(index_url: str, profile_urls: list[str], *, timeout: float = 20) -> Registration:
-    """Post each profile's address to the index (``POST {index_url}/nodes``); a refusal or a
-    network error is noted for that profile and the others go on."""
+def register(index_url: str, profile_urls: list[str], *, allow: frozenset[str] = frozenset(),
+             deadline: float = 20) -> Registration:
+    """Post each profile's address to the index (``POST {index_url}/nodes``) through the
+    guarded fetcher (``allow``: its ``allow_list``); a refusal or a network error is noted for
+    that profile and the others go on."""
     out = Registration()
     endpoint = index_url.rstrip("/") + "/nodes"
     if not endpoint.startswith(("http://", "https://")):
         raise ValueError(f"the Murmurations index must be an http(s) address, got {index_url!r}")
     for url in profile_urls:
-        request = urllib.request.Request(endpoint, data=json.dumps({"profile_url": url}).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 # http(s) checked above
-                answer = json.loads(response.read() or b"{}")
-            out.accepted[url] = str((answer.get("data") or {}).get("node_id", ""))
-        except urllib.error.HTTPError as e:
-            out.refused[url] = _reason(e)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            out.refused[url] = f"the index could not be reached: {getattr(e, 'reason', e)}"
+            answer = fetch.fetch(endpoint, allow=allow, max_bytes=ANSWER_BYTES, method="POST", deadline=deadline,
+                                 body=json.dumps({"profile_url": url}).encode(),
+                                 headers={"Content-Type": "application/json"})
+        except fetch.FetchError as e:
+            out.refused[url] = f"the index could not be reached: {e.message}"
+            continue
+        if answer.status >= 400:
+            out.refused[url] = _reason(answer)
+            continue
+        try:
+            out.accepted[url] = str((json.loads(answer.body or b"{}").get("data") or {}).get("node_id", ""))
+        except (ValueError, AttributeError):
+            out.refused[url] = "the index's answer is not JSON"
     return out
 
 
-def _reason(error: urllib.error.HTTPError) -> str:
+def _reason(answer: fetch.Answer) -> str:
     try:
-        body = json.loads(error.read() or b"{}")
+        body = json.loads(answer.body or b"{}")
         details = "; ".join(str(e.get("detail") or e.get("title") or e) for e in body.get("errors", []))
-    except ValueError:
+    except (ValueError, AttributeError):
         details = ""
-    return f"HTTP {error.code}" + (f": {details}" if details else "")
+    return f"HTTP {answer.status}" + (f": {details}" if details else "")

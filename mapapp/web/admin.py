@@ -17,7 +17,7 @@ from .. import vocab
 from ..importing import jobs
 from ..vocab import PRECISIONS, ROLES, STATUSES
 from ..translate import translated
-from . import mailing
+from . import mailing, scope
 from .auth import role_required, safe_next
 from .db import get_db
 from .i18n import current_language
@@ -32,8 +32,9 @@ MAX_LINKS_AT_ONCE = 5000  # one request sends them: more would outlast the serve
 def dashboard():
     """What needs attention: counts by status, organisations without a location."""
     db = get_db()
-    return render_template("admin/dashboard.html", counts=catalogue.status_counts(db),
-                           audit=accounts.audit_entries(db, limit=15))
+    mine = scope.current()  # a partner editor's dashboard counts and lists their part only
+    return render_template("admin/dashboard.html", counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
+                           audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine)
 
 
 @bp.get("/organisations")
@@ -70,12 +71,15 @@ def _staff_selection(args) -> tuple[Filters, tuple[str, ...], dict]:
     """The staff list's filters: the public ones, the statuses, and the staff-only ones."""
     chosen = tuple(s for s in args.getlist("status") if s in STATUSES) or STATUSES
     unchecked = whole_number(args.get("unchecked"), "unchecked", default=0, low=0, high=36500)
+    mine = scope.current()
     staff_filters = {
         "checked_before": owners.days_ago(unchecked) if unchecked else None,
         "unlocated_only": args.get("located") == "0",  # the "needs a location" queue
         "precision": args.get("precision") if args.get("precision") in PRECISIONS else None,
         "source": args.get("source") or None,
         "import_id": whole_number(args.get("import"), "import", default=None, low=1) if args.get("import") else None,
+        # A partner editor's list, and so their bulk actions, hold their part only.
+        "scope": (mine.countries, mine.projects),
     }
     return Filters.from_args(args), chosen, staff_filters
 
@@ -108,7 +112,9 @@ def _chosen_ids(db) -> list[int]:
                                if k.startswith("match:")])
         filters, chosen, staff_filters = _staff_selection(selection)
         return catalogue.matching_ids(db, filters, chosen, **staff_filters)
-    return params.ids(request.form.getlist("id"))
+    ids = params.ids(request.form.getlist("id"))
+    scope.require(*(catalogue.organisation_state(db, org_id) for org_id in ids))
+    return ids
 
 
 @bp.post("/organisations/owner-links")

@@ -10,6 +10,7 @@ from flask_login import current_user
 from .. import accounts, catalogue, geo, vocab
 from ..importing import normalise
 from ..mapdata import geocode
+from . import scope
 from .auth import role_required
 from .db import get_db
 from ..translate import translated
@@ -104,9 +105,11 @@ def edit(org_id: int):
     before = catalogue.organisation_state(db, org_id)
     if before is None:
         abort(404)
+    scope.require(before)
     snapshot, errors, note = before, {}, None
     if request.method == "POST":
         snapshot, errors = _parse_form(request.form, before)
+        scope.require(snapshot)  # a partner cannot move an organisation out of their part
         if request.form.get("action") == "geocode":
             outcome = geocode.chain_from_settings(current_app.config, db).locate(
                 geocode.Address.from_record(snapshot["values"]), skip=lambda step: step.name == "provided")
@@ -151,6 +154,7 @@ def undo(entry_id: int):
             abort(404)
         before = entry["before"]
         target = before if "values" in before else {**current, "values": {**current["values"], **before}}
+        scope.require(current, target)
         catalogue.restore_state(db, org_id, target)
         accounts.audit(db, current_user.user, f"undo:{entry_id}", org_id, current,
                        catalogue.organisation_state(db, org_id))

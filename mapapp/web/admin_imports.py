@@ -17,6 +17,7 @@ from ..translate import from_data
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
+from . import scope
 from .auth import role_required
 from .db import get_db
 from .i18n import NAMES as LANGUAGE_NAMES
@@ -26,6 +27,16 @@ PREVIEW_ISSUES = 40
 # The preview's dry run runs in the request: on a large file it checks this many rows
 # (a few seconds at most); the import itself checks them all.
 PREVIEW_ROWS = 2000
+
+
+@bp.before_request
+def _whole_catalogue_only():
+    """An import can write to any organisation: a partner editor, limited to part of the
+    catalogue, may not use imports at all."""
+    if current_user.is_authenticated and scope.current().limited:
+        return scope.refusal(_("Imports can change any organisation in the catalogue, so they are open only to "
+                               "staff who look after all of it."))
+    return None
 
 
 def _import_states() -> dict[str, str]:

@@ -1,7 +1,11 @@
 """Sources in the staff area: the maps and files ``mapapp sync`` pulls (add, change, run
-now, forget), each with what its last run did."""
+now, forget), each with what its last run did. Admins only: a source makes the server fetch
+an address, and its organisations land in every country."""
 
 from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +22,7 @@ bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
 
 
 @bp.route("", methods=["GET", "POST"])
-@role_required("admin", "editor")
+@role_required("admin")
 def index():
     """The sources, their last run, and the form to add or change one."""
     db = get_db()
@@ -33,7 +37,7 @@ def index():
             project = form.get("project") or None
             try:
                 sync.check_source(name, form.get("url", "").strip(), form.get("format", "auto"),
-                                  form.get("status", "draft"))
+                                  form.get("status", "draft"), allow=sync.allowed(current_app.config))
                 if project and not catalogue.project_exists(db, project):
                     raise sync.SyncError(Message(N_("no project '%(project)s'"), project=project))
             except sync.SyncError as e:
@@ -45,8 +49,12 @@ def index():
                 flash(_("Source %(name)s saved.", name=name))
                 return redirect(url_for("sources.index"))
         elif action == "run":
-            outcome = sync.run(current_app.config["DATABASE"], name, current_app.config)
-            flash(f"{name}: {translated(outcome.message, current_language())}")
+            try:
+                sync.start(current_app.config["DATABASE"], name, current_app.config)
+            except sync.SyncError as e:
+                flash(f"{name}: {translated(e.args[0], current_language())}")
+            else:
+                flash(_("%(name)s is being pulled in the background: reload this page to see what it did.", name=name))
             return redirect(url_for("sources.index"))
         elif action == "remove":
             with catalogue.write_transaction(db):
@@ -54,7 +62,11 @@ def index():
             flash(_("Source %(name)s forgotten; its organisations stay.", name=name))
             return redirect(url_for("sources.index"))
     listed = syncsources.sources(db)
+    stale_before = time.time() - sync.STALE_SECONDS
     for source in listed:  # what the last run said, in the staff member's language
+        running = (source["running_since"] or 0) > stale_before
+        source["running"] = (datetime.fromtimestamp(source["running_since"], timezone.utc).isoformat(timespec="seconds")
+                             if running else None)
         if source["last_outcome"]:
             source["last_outcome"]["message"] = translated(from_data(source["last_outcome"]["message"]),
                                                            current_language())

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from werkzeug.datastructures import Headers
 
 from .. import catalogue, params, records, vocab
 from ..catalogue import changes as change_store
@@ -16,8 +19,8 @@ from ..contributing import owners
 from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number
-from . import apihttp, openapi
-from .db import get_db
+from . import apihttp, cold, openapi
+from .db import get_db, take_db
 from .i18n import current_language
 from .mapcontext import facet_options, map_index, tile_attribution
 
@@ -158,14 +161,14 @@ def organisations_geojson():
 def organisations_export(fmt: str):
     """The filtered organisations as a file: CSV, XLSX, GeoPackage, HTML map, ESSGLOBAL CSV, or
     linked data (JSON-LD, Turtle)."""
-    return _export("essglobal" if fmt == "essglobal.csv" else fmt, base_url=request.host_url.rstrip("/"),
-                   attachment=True)
+    return _export("essglobal" if fmt == "essglobal.csv" else fmt, base_url=cold.public_base(), attachment=True)
 
 
 def export_cache() -> exportcache.ExportCache:
     """The process's export cache, created on first use."""
     return current_app.extensions.setdefault(
-        "mapapp.exports", exportcache.ExportCache(Path(current_app.config["CACHE_DIR"]) / "exports"))
+        "mapapp.exports", exportcache.ExportCache(Path(current_app.config["CACHE_DIR"]) / "exports",
+                                                  max_bytes=int(current_app.config["EXPORT_CACHE_MB"]) * 2**20))
 
 
 def export_about(filters: Filters, changed_at: str) -> exports.About:
@@ -176,34 +179,144 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
 
 
 def _export(kind: str, *, base_url: str, attachment: bool):
-    """An export computed once per catalogue version and request, then streamed from its
-    file (gzipped once for clients that accept it)."""
+    """An export: sent from its kept file when there is one; else streamed as it is read
+    (CSV, GeoJSON) or built whole in a temporary file, within the client's cold budget, and
+    kept only when it is the whole catalogue's or asked for often (see ``exportcache``)."""
     filters = Filters.from_args(request.args)
     db = get_db()
     if kind in exports.WHOLE_IN_MEMORY:  # refused at once, before anything is read
         exports.check_size(kind, catalogue.count_organisations(db, filters, located_only=kind == "html"))
     lang, config = current_language(), current_app.config
     attribution = tile_attribution()
-
-    def produce() -> bytes:
-        orgs = catalogue.export_organisations(db, filters)
-        return exports.export(orgs, kind, lang=lang, base_url=base_url, tile_url=config["TILE_URL"],
-                              attribution=attribution, about=export_about(filters, changed_at))
-
-    # The change time and the file tell apart two catalogues at the same version number
-    # (a restored backup, another database).
+    # The change time and the database tell apart two catalogues at the same version number
+    # (a restored backup, another database). Nothing here comes from the request's Host.
     version, changed_at = catalogue.last_change(db)
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
              attribution, changed_at, config["DATABASE"], config["SITE_NAME"],
              config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
-    gzipped = kind in exports.COMPRESSIBLE and apihttp.wants_gzip()
-    path = export_cache().get(version, parts, exports.EXTENSIONS[kind], produce, gzipped=gzipped)
-    response = send_file(path, mimetype=exports.MEDIA_TYPES[kind], as_attachment=attachment,
-                         download_name=exports.download_name(filters, kind, changed_at[:10]), conditional=False,
-                         etag=False, max_age=None)
-    if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
-    return response
+    cache = export_cache()
+    path = cache.path_for(version, parts, exports.EXTENSIONS[kind])
+    compressible = kind in exports.COMPRESSIBLE
+    gzipped = compressible and apihttp.wants_gzip()
+    sending = ExportAnswer(kind, exports.download_name(filters, kind, changed_at[:10]), attachment, gzipped)
+    kept = cache.kept(path)
+    if kept:
+        return sending.kept_file(kept)
+    whole_catalogue = not filters.to_args()
+    keep = cache.worth_keeping(path, whole_catalogue=whole_catalogue)
+    batches = lambda: catalogue.iter_export_batches(db, filters)  # noqa: E731
+
+    if kind in exports.STREAMED:
+        release = cold.limiter().enter(cold.client())
+        db = take_db()  # read while the answer is sent, after this request has ended
+        try:
+            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url)
+            if keep:
+                chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
+            response = sending.stream(_then(chunks, release))
+        except BaseException:
+            db.close()
+            release()
+            raise
+        response.call_on_close(db.close)
+        response.call_on_close(release)
+        return response
+
+    def build(target: Path) -> None:
+        count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
+        exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
+                      tile_url=config["TILE_URL"], attribution=attribution, about=export_about(filters, changed_at),
+                      count=count)
+
+    if keep:  # one process builds it; the others asking meanwhile wait and send the same file
+        with cold.locks().hold(path.name):
+            if not cache.kept(path):
+                with cold.limiter().slot(cold.client()):
+                    made = cache.temporary(exports.EXTENSIONS[kind])
+                    try:
+                        build(made)
+                        cache.keep_file(path, made, gzipped=compressible)
+                    finally:
+                        made.unlink(missing_ok=True)
+        return sending.kept_file(path)
+    with cold.limiter().slot(cold.client()):
+        made = cache.temporary(exports.EXTENSIONS[kind])
+        try:
+            build(made)
+            handle = open(made, "rb")  # noqa: SIM115 # closed by the response
+        finally:
+            made.unlink(missing_ok=True)  # the open handle still reads it; nothing stays
+    return sending.file(handle)
+
+
+def _gz(path: Path) -> Path:
+    return path.with_name(path.name + ".gz")
+
+
+@dataclass(frozen=True)
+class ExportAnswer:
+    """How an export is sent: its media type, name, and whether it is gzipped."""
+
+    kind: str
+    name: str
+    attachment: bool
+    gzipped: bool
+
+    def kept_file(self, path: Path) -> Response:
+        if self.gzipped and (packed := export_cache().kept(_gz(path))):
+            return self._headers(send_file(packed, mimetype=exports.MEDIA_TYPES[self.kind], conditional=False,
+                                           etag=False, max_age=None), gzipped=True)
+        if self.gzipped:  # its gzipped copy went first (least recently used): compress as it goes
+            return self.file(open(path, "rb"))  # noqa: SIM115 # closed by the response
+        return self._headers(send_file(path, mimetype=exports.MEDIA_TYPES[self.kind], conditional=False,
+                                       etag=False, max_age=None))
+
+    def file(self, handle) -> Response:
+        if self.gzipped:
+            return self.stream(_read(handle))
+        return self._headers(send_file(handle, mimetype=exports.MEDIA_TYPES[self.kind], conditional=False,
+                                       etag=False, max_age=None))
+
+    def stream(self, chunks) -> Response:
+        response = Response(_gzip(chunks) if self.gzipped else chunks,
+                            mimetype=exports.MEDIA_TYPES[self.kind])
+        return self._headers(response, gzipped=self.gzipped)
+
+    def _headers(self, response: Response, *, gzipped: bool = False) -> Response:
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+        response.headers["Content-Disposition"] = content_disposition(self.name, self.attachment)
+        return response
+
+
+def content_disposition(name: str, attachment: bool) -> str:
+    """The header that names the download (as ``send_file`` writes it)."""
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment" if attachment else "inline", filename=name)
+    return headers["Content-Disposition"]
+
+
+def _then(chunks, done):
+    """``chunks``, then ``done()`` as soon as the last is sent (not only when the server
+    closes the answer)."""
+    try:
+        yield from chunks
+    finally:
+        done()
+
+
+def _read(handle, size: int = 1 << 16):
+    with handle:
+        while block := handle.read(size):
+            yield block
+
+
+def _gzip(chunks):
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip framing
+    for chunk in chunks:
+        if packed := packer.compress(chunk):
+            yield packed
+    yield packer.flush()
 
 
 @bp.get("/vocabularies")
@@ -225,7 +338,7 @@ def vocabularies():
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi.document(request.host_url.rstrip("/")))
+    return jsonify(openapi.document(cold.public_base()))  # never the Host header: the answer is cached
 
 
 @bp.route("/<path:anything>")

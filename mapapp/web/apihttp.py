@@ -71,7 +71,7 @@ def after_request(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-cache"  # keep, but ask again with the validators
     response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
     if (wants_gzip() and response.mimetype in COMPRESSIBLE and not response.direct_passthrough
-            and "Content-Encoding" not in response.headers):
+            and not response.is_streamed and "Content-Encoding" not in response.headers):
         body = response.get_data()
         if len(body) >= MIN_GZIP_BYTES:
             response.set_data(gzip.compress(body, compresslevel=6))

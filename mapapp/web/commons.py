@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, url_for
 from .. import catalogue, vocab
 from ..errors import NotFound
 from ..mapdata import murmurations
+from .cold import public_base
 from .db import get_db
 
 bp = Blueprint("commons", __name__, url_prefix="/murmurations")
@@ -39,7 +40,8 @@ def offer_or_want(slug: str, kind: str, code: str):
 
 
 def _page(slug: str) -> str:
-    return url_for("views.organisation", slug=slug, _external=True)
+    # The configured address, never the request's Host: an index keeps what it fetched.
+    return public_base() + url_for("views.organisation", slug=slug)
 
 
 def _profile(profile: dict):

@@ -13,6 +13,7 @@ from ..translate import translated
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
+from .tokens import carries_token
 
 bp = Blueprint("contribute", __name__)
 
@@ -111,6 +112,7 @@ def sent():
 
 
 @bp.route("/contribute/confirm/<token>", methods=["GET", "POST"])
+@carries_token
 def confirm(token: str):
     """The link from the e-mail: a button (programs that open links in e-mails do not
     press it), then the contribution goes to the moderators."""
@@ -153,7 +155,10 @@ def owner_link(slug: str):
         status = 400
         if problem is None:
             try:
-                owners.send_link(db, org["id"], current_language(), settings(), current_app.config["OWNER_LINK_DAYS"])
+                config = current_app.config
+                owners.send_link(db, org["id"], current_language(), settings(), config["OWNER_LINK_DAYS"],
+                                 asked=owners.AskedFromPage(_client(), config["OWNER_LINKS_PER_CLIENT"],
+                                                            config["OWNER_LINKS_PER_HOUR"]))
             except flow.Refused as refused:
                 problem = refused.problems[""]
                 status = 429 if isinstance(refused, owners.TooSoon) else 503
@@ -165,6 +170,7 @@ def owner_link(slug: str):
 
 
 @bp.route("/owner/<token>", methods=["GET", "POST"])
+@carries_token
 def owner(token: str):
     """The owner's page from the e-mailed link: edit the entry, or say it is still correct."""
     db = get_db()

@@ -25,3 +25,11 @@ def close_db(exc: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     """Register the teardown with the app."""
     app.teardown_appcontext(close_db)
+
+
+def take_db() -> sqlite_utils.Database:
+    """The request's connection, handed over to an answer streamed after the request has
+    ended (which closes it when it is done): teardown no longer closes it."""
+    db = get_db()
+    g.pop("db", None)
+    return db

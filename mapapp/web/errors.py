@@ -33,9 +33,12 @@ def _page(status: int, message: str, headers=()):
 
 
 def mapapp_error(error: MapappError):
+    # Busy (429) says when to come back.
+    headers = [("Retry-After", str(error.retry_after))] if getattr(error, "retry_after", None) else []
     if answers_json():  # the API speaks English to programs
-        return json_error(error.message, error.status, error.parameter)
-    return _page(error.status, translated(error.message, current_language()))
+        response, status = json_error(error.message, error.status, error.parameter)
+        return response, status, headers
+    return _page(error.status, translated(error.message, current_language()), headers)
 
 
 def too_large(error):

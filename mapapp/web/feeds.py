@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from .. import catalogue, vocab
 from ..catalogue import changes as change_store
 from ..filters import Filters
+from ..text import strip_unsafe
+from .cold import public_base
 from .db import get_db
 from .i18n import current_language
 
@@ -27,26 +29,30 @@ def atom():
     lang = current_language()
     rows = change_store.latest(db, filters, FEED_SIZE, lang)
     query = {**filters.to_args(), "lang": lang}
+    base = public_base()  # never the request's Host: a shared cache keeps this answer for everyone
     feed = FeedGenerator()
-    feed.id(url_for("feeds.atom", _external=True, **query))
+    feed.id(base + url_for("feeds.atom", **query))
     feed.title(_("%(site)s: new and changed organisations", site=current_app.config["SITE_NAME"]))
     feed.subtitle(_("Social and solidarity economy map"))
-    feed.link(href=url_for("feeds.atom", _external=True, **query), rel="self", type="application/atom+xml")
-    feed.link(href=url_for("views.index", _external=True, **query), rel="alternate", type="text/html")
+    feed.link(href=base + url_for("feeds.atom", **query), rel="self", type="application/atom+xml")
+    feed.link(href=base + url_for("views.index", **query), rel="alternate", type="text/html")
     feed.language(lang)
     feed.generator("mapapp")
     _version, changed_at = catalogue.last_change(db)
     feed.updated(_moment(rows[0]["updated_at"] if rows else changed_at))
     for org in rows:
         entry = feed.add_entry(order="append")
-        page = url_for("views.organisation", slug=org["slug"], _external=True)
+        page = base + url_for("views.organisation", slug=org["slug"])
         entry.id(page)
-        entry.title(org["name"])
+        # Stored text may predate the input cleaning (strip_unsafe): one U+FFFE must not fail
+        # the whole feed, which XML cannot carry.
+        entry.title(strip_unsafe(org["name"]))
         entry.link(href=page, rel="alternate", type="text/html")
         entry.published(_moment(org["created_at"]))
         entry.updated(_moment(org["updated_at"]))
         place = ", ".join(p for p in (org["city"], vocab.country_name(org["country"] or "", lang)) if p)
-        entry.summary("\n\n".join(p for p in (place, org["description_in_lang"]) if p), type="text")  # never markup
+        summary = "\n\n".join(p for p in (place, org["description_in_lang"]) if p)
+        entry.summary(strip_unsafe(summary), type="text")  # never markup
         for theme in org["themes"]:
             entry.category(term=theme, scheme=vocab.THEME_URI_BASE, label=vocab.themes().label(theme, lang))
     response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")

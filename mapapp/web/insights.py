@@ -4,15 +4,17 @@ as PNG, SVG or CSV, a project's page and its PDF report. Staff may include draft
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from .. import catalogue
+from .. import catalogue, coldwork
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
 from ..insights import charts, numbers, report, views
 from ..params import whole_number
+from . import cold
 from .db import get_db
 from .i18n import current_language
 from .mapcontext import filter_panel, map_index
@@ -43,17 +45,27 @@ def _km() -> int:
     return whole_number(request.args.get("km"), "km", default=numbers.DEFAULT_KM, low=1, high=numbers.MAX_KM)
 
 
+def _cold(make):
+    """``make`` within the asking client's budget of cold work (it runs only when nothing is
+    kept for its key, and once for all who ask for that key meanwhile)."""
+    def limited():
+        with cold.limiter().slot(cold.client(), wait=coldwork.DRAWING_WAIT):
+            return make()
+    return limited
+
+
 def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> numbers.Insights:
     db = get_db()
     return _FIGURES.get(_version(), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
-                        lambda: numbers.compute(db, filters, km=km, statuses=statuses, columns=map_index().get(db)))
+                        _cold(lambda: numbers.compute(db, filters, km=km, statuses=statuses,
+                                                      columns=map_index().get(db))))
 
 
 def _project_figures(slug: str, lang: str, statuses: tuple[str, ...]) -> report.ProjectFigures:
     db = get_db()
     figures = _FIGURES.get(_version(), ("project", slug, lang, statuses),
-                           lambda: report.project_figures(db, slug, lang, statuses=statuses,
-                                                          columns=map_index().get(db)))
+                           _cold(lambda: report.project_figures(db, slug, lang, statuses=statuses,
+                                                                columns=map_index().get(db))))
     if figures is None:
         raise NotFound(f"no project '{slug}'")
     return figures
@@ -81,6 +93,8 @@ def stats_chart(name: str, fmt: str):
     """One chart of ``/stats`` as PNG or SVG, or its table (or a list) as CSV."""
     filters = Filters.from_args(request.args)
     km, statuses = _km(), _statuses()
+    if name not in views.BY_DISTANCE:  # the same figures and picture whatever the distance
+        km = numbers.DEFAULT_KM
     lang = current_language()
     found = _stats_figures(filters, km, statuses)
     key = ("stats", name, fmt, tuple(sorted(filters.to_args().items())), km, statuses, lang)
@@ -105,8 +119,7 @@ def project_chart(slug: str, name: str, fmt: str):
     figures = _project_figures(slug, lang, statuses)
     if name == "report" and fmt == "pdf":
         try:
-            body = _PICTURES.get(_version(), ("report", slug, lang, statuses),
-                                 lambda: report.pdf(render_report(figures)))
+            body = _report_pdf(figures, slug, lang, statuses)
         except report.ReportError as e:
             raise ServiceUnavailable(str(e)) from e
         response = Response(body, mimetype=MIME["pdf"])
@@ -114,6 +127,22 @@ def project_chart(slug: str, name: str, fmt: str):
         return _cacheable(response)
     return _file(("project", slug, name, fmt, statuses, lang), figures.found, name, fmt, lang, f"{slug}-{name}",
                  chart_names=report.PROJECT_CHARTS)
+
+
+def _report_pdf(figures: report.ProjectFigures, slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
+    """The report's PDF, made once per catalogue version, project, language and statuses by
+    whichever worker process is asked first (the others wait and read its file)."""
+    version = _version()
+    folder = Path(current_app.config["CACHE_DIR"]) / "reports"
+    digest = hashlib.sha256(repr((version, slug, lang, statuses)).encode()).hexdigest()[:24]
+    path = folder / f"v{version[1]}-{digest}.pdf"
+    if not path.exists():
+        coldwork.file_once(path, _cold(lambda: report.pdf(render_report(figures))), cold.locks())
+        for old in folder.glob("v*.pdf"):  # the reports of older versions
+            number = old.name[1:].partition("-")[0]
+            if number.isdigit() and int(number) < version[1]:
+                old.unlink(missing_ok=True)
+    return path.read_bytes()
 
 
 def render_report(figures: report.ProjectFigures) -> str:
@@ -133,8 +162,8 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
     elif name in chart_names:
         chart = views.charts_of(found, lang, names=(name,))[name]
         titled = request.args.get("titled") != "0"  # the pages give the title above the picture
-        body = _PICTURES.get(_version(), (*key, titled), lambda: views.csv_of(chart) if fmt == "csv"
-                             else charts.draw(chart, fmt, titled=titled))
+        draw = _cold(lambda: charts.draw(chart, fmt, titled=titled))  # a table is cheap; a picture is not
+        body = _PICTURES.get(_version(), (*key, titled), (lambda: views.csv_of(chart)) if fmt == "csv" else draw)
     else:
         abort(404)
     response = Response(body, mimetype=MIME[fmt])

@@ -1,32 +1,29 @@
-"""The contribution flow's settings for the pages: the site's configuration, and links
-made from the request (or MAPAPP_PUBLIC_URL when set)."""
+"""The contribution flow's settings for the pages: the site's configuration, the links in
+messages (made from MAPAPP_PUBLIC_URL and never from the request: ``mail.message_links``), and
+the geocoder chain that locates a contribution."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from flask import current_app, url_for
+from flask import current_app
 
 from ..contributing import flow
+from ..mail import message_links
 from ..mapdata import geocode
 from .db import get_db
 
 
 def settings() -> flow.Settings:
-    """The flow's settings, with absolute links (for e-mails)."""
-    public = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-
-    def link(endpoint: str, values: dict) -> str:
-        if public:
-            return public + url_for(endpoint, **values)
-        return url_for(endpoint, _external=True, **values)
-
-    db = get_db()
+    """The flow's settings, with absolute links (for e-mails); raises ``mail.NoPublicAddress``
+    (a 503 page saying what to set) before anything is done when no mail could carry them."""
+    app = current_app._get_current_object()
+    link = message_links(app)
 
     def locate(values: dict):
-        outcome = geocode.chain_from_settings(current_app.config, db).locate(
+        outcome = geocode.chain_from_settings(app.config, get_db()).locate(
             geocode.Address.from_record(values), skip=lambda step: step.name == "provided")
         loc = outcome.location
         return (loc.lat, loc.lon, loc.precision, loc.source) if loc else None
 
-    return dataclasses.replace(flow.settings_from(current_app.config, link), locate=locate)
+    return dataclasses.replace(flow.settings_from(app.config, link), locate=locate)

@@ -3,7 +3,7 @@ against the stored organisation, likely duplicates, and accept / reject / undo."
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,8 +13,10 @@ from ..catalogue import owners
 from ..contributing import flow
 from ..importing.rows import check_record
 from ..translate import translated
+from . import scope
 from .auth import role_required
 from .db import get_db
+from .i18n import NAMES as LANGUAGE_NAMES
 from .i18n import current_language
 from .mailing import settings
 
@@ -36,6 +38,11 @@ def _compare(db, item: dict) -> list[dict]:
         if before in (None, "") and after in (None, ""):
             continue
         rows.append({"field": name, "before": before, "after": after, "changed": before != after})
+    before_texts = (current or {}).get("related", {}).get("descriptions") or {}
+    after_texts = proposed.get("related", {}).get("descriptions") or {}
+    for lang in sorted({*before_texts, *after_texts}):
+        before, after = before_texts.get(lang), after_texts.get(lang)
+        rows.append({"field": f"description_{lang}", "before": before, "after": after, "changed": before != after})
     for kind in ("themes", "needs", "offers"):
         before = (current or {}).get("related", {}).get(kind) if current else None
         after = proposed.get("related", {}).get(kind)
@@ -70,11 +77,16 @@ def queue():
     """Pending contributions, oldest first, and the latest decisions (which can be undone)."""
     db = get_db()
     countries, projects = accounts.moderation_scope(db, current_user.user)
-    scope = {"countries": countries, "projects": projects}
-    pending = store.contributions_in(db, "pending", **scope)
-    decided = (store.contributions_in(db, "accepted", limit=20, **scope)
-               + store.contributions_in(db, "rejected", limit=20, **scope))
+    part = {"countries": countries, "projects": projects}
+    pending = store.contributions_in(db, "pending", **part)
+    decided = (store.contributions_in(db, "accepted", limit=20, **part)
+               + store.contributions_in(db, "rejected", limit=20, **part))
     decided.sort(key=lambda c: c["decided_at"] or "", reverse=True)
+    labels = _labels()
+    for item in decided[:20]:  # what an Undo would leave, said before it is pressed
+        preview = flow.undo_preview(db, item)
+        item["undo_keeps"] = [labels.get(f, f) for f in preview.kept]
+        item["undo_deletes"] = [labels.get(f, f) for f in preview.lost]
     lang = current_language()
     for item in pending:
         item["rows"] = _compare(db, item)
@@ -82,28 +94,41 @@ def queue():
         item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
         item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
         if item["kind"] != "closed":
-            proposed = (flow.merged(db, item) or {"values": {}})["values"]
-            item["editable"] = [(f, proposed.get(f) or "") for f in EDITABLE]
+            proposed = flow.merged(db, item) or {"values": {}, "related": {}}
+            # The description in the language the contribution was written in: the one
+            # an edit changes.
+            text = (proposed["related"].get("descriptions") or {}).get(item["lang"])
+            item["editable"] = [(f, (text if f == "description" and text else proposed["values"].get(f)) or "")
+                                for f in EDITABLE]
     return render_template("admin/moderation.html", pending=pending, decided=decided[:20], labels=_labels(),
                            editable=EDITABLE,
                            scope=countries + projects)
 
 
 def _in_scope(contribution_id: int) -> bool:
-    """Whether the signed-in staff member moderates this contribution (partners: their part)."""
+    """Whether the signed-in staff member moderates this contribution (partners: their part,
+    as the queue shows it). The decision itself checks the organisation, as stored and as
+    it would become (``scope.may_touch``)."""
     db = get_db()
     found = store.contribution(db, contribution_id)
     countries, projects = accounts.moderation_scope(db, current_user.user)
     if found is None or not (countries or projects):
         return True
-    return found["country"] in countries or found["project"] in projects
+    if found["country"] in countries or found["project"] in projects:
+        return True
+    target = catalogue.organisation_state(db, found["organisation_id"]) if found["organisation_id"] else None
+    return target is not None and scope.may_touch(target)
 
 
 def _labels() -> dict:
-    return {"name": _("Name"), "country": _("Country"), "website": _("Website"), "email": _("E-mail"),
+    """Each field (and each language's description) as a moderator reads it."""
+    labels = {"name": _("Name"), "country": _("Country"), "website": _("Website"), "email": _("E-mail"),
             "phone": _("Phone"), "postcode": _("Postcode"), "street": _("Street"), "city": _("Town or city"), "description": _("Description"),
             "lat": _("Latitude"), "lon": _("Longitude"), "status": _("Status"), "themes": _("Themes"),
-            "needs": _("Needs"), "offers": _("Offers")}
+            "needs": _("Needs"), "offers": _("Offers"), "location": _("Location")}
+    for lang, name in LANGUAGE_NAMES.items():
+        labels[f"description_{lang}"] = _("Description in %(language)s", language=name)
+    return labels
 
 
 def _back_saying(refused: flow.Refused):
@@ -117,7 +142,7 @@ def _back_saying(refused: flow.Refused):
 def accept(contribution_id: int):
     """Publish what the contribution proposes."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     edits = None
     raw = {f: request.form.get(f, "") for f in EDITABLE if f in request.form}
     if raw:  # "edit, then accept": the moderator's version, checked like the author's
@@ -128,7 +153,10 @@ def accept(contribution_id: int):
             return redirect(url_for("moderation.queue"))
         edits = check.values
     try:
-        org_id = flow.accept(get_db(), contribution_id, current_user.email, settings(), edits=edits)
+        org_id = flow.accept(get_db(), contribution_id, current_user.email, settings(), edits=edits,
+                             may_touch=scope.may_touch)
+    except flow.OutOfScope:
+        return scope.refusal()
     except flow.Refused as refused:
         return _back_saying(refused)
     org = catalogue.organisation_by_id(get_db(), org_id)
@@ -142,9 +170,12 @@ def accept(contribution_id: int):
 def reject(contribution_id: int):
     """Refuse it, with the reason its author will read."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     try:
-        flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings())
+        flow.reject(get_db(), contribution_id, current_user.email, request.form.get("reason", ""), settings(),
+                    may_touch=scope.may_touch)
+    except flow.OutOfScope:
+        return scope.refusal()
     except flow.Refused as refused:
         return _back_saying(refused)
     flash(_("Rejected; its author was told why."))
@@ -156,12 +187,20 @@ def reject(contribution_id: int):
 def undo(contribution_id: int):
     """Take the decision back; the contribution waits in the queue again."""
     if not _in_scope(contribution_id):
-        abort(403)
+        return scope.refusal()
     try:
-        flow.undo(get_db(), contribution_id, current_user.email)
+        outcome = flow.undo(get_db(), contribution_id, current_user.email, may_touch=scope.may_touch)
+    except flow.OutOfScope:
+        return scope.refusal()
     except flow.Refused as refused:
         return _back_saying(refused)
-    flash(_("Undone: the contribution is waiting again."))
+    labels = _labels()
+    flash(" ".join(filter(None, [
+        _("Undone: the contribution is waiting again."),
+        _("Changed again since it was accepted, so kept as they are now: %(fields)s.",
+          fields=", ".join(labels.get(f, f) for f in outcome.kept)) if outcome.kept else "",
+        _("The organisation it added was deleted with the changes made to it since: %(fields)s.",
+          fields=", ".join(labels.get(f, f) for f in outcome.lost)) if outcome.lost else ""])))
     return redirect(url_for("moderation.queue"))
 
 
@@ -174,6 +213,7 @@ def revoke_owner_links(org_id: int):
     if org is None:
         flash(_("There is no such organisation."))
         return redirect(url_for("moderation.queue"))
+    scope.require(catalogue.organisation_state(db, org_id))
     with catalogue.write_transaction(db):
         owners.revoke_links(db, org_id)
         catalogue.audit.record(db, current_user.email, "owner-links-revoked", org_id)

@@ -13,6 +13,7 @@ from .auth import csrf
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
+from .tokens import carries_token
 
 bp = Blueprint("subscribe", __name__)
 
@@ -44,6 +45,7 @@ def form():
 
 
 @bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+@carries_token
 def confirm(token: str):
     """The link from the e-mail: a button, then the subscription starts."""
     if request.method == "GET":
@@ -59,6 +61,7 @@ def confirm(token: str):
 
 
 @bp.route("/unsubscribe/<key>", methods=["GET", "POST"])
+@carries_token
 @csrf.exempt  # mail programs post the one-click unsubscribe (RFC 8058) without a form token
 def unsubscribe(key: str):
     """Stop a subscription: a button here, or one POST from the mail program."""

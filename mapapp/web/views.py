@@ -17,6 +17,7 @@ from ..params import whole_number
 from ..mapdata import linked, mapindex
 from ..mapdata.outlines import outlines_bytes
 from .apihttp import wants_gzip
+from .cold import public_base
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
@@ -90,7 +91,7 @@ def organisation_jsonld(org: dict) -> dict:
         "essglobal:organisationalStructure": {"@id": vocab.STRUCTURE_URI_BASE + org["structure"]}
         if org.get("structure") else None,
         "name": org["name"],
-        "url": url_for("views.organisation", slug=org["slug"], _external=True),
+        "url": public_base() + url_for("views.organisation", slug=org["slug"]),
         "address": {"@type": "PostalAddress", "streetAddress": org["street"] or None,
                     "postalCode": org["postcode"] or None, "addressLocality": org["city"] or None,
                     "addressRegion": org["region"] or None, "addressCountry": org["country"]},
