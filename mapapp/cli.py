@@ -26,7 +26,7 @@ def _open_catalogue():
 
 def _create_app():
     try:
-        return create_app()
+        return create_app(upgrade=False)  # each command opens (and upgrades) the catalogue itself
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
 

@@ -34,11 +34,10 @@ def _statuses() -> tuple[str, ...]:
     return ("published",)
 
 
-def _version() -> tuple:
-    """What the cached figures and pictures are valid for: this catalogue (a process may serve
-    another, tests do), at this version, changed at that time (a restored backup has the same
-    version number)."""
-    return (current_app.config["DATABASE"], *catalogue.last_change(get_db()))
+def _version() -> str:
+    """What the cached figures and pictures are valid for: the catalogue's state key (another
+    catalogue, a new version, a restored backup at the same version are each another)."""
+    return catalogue.state_key(get_db())
 
 
 def _km() -> int:
@@ -135,12 +134,11 @@ def _report_pdf(figures: report.ProjectFigures, slug: str, lang: str, statuses: 
     version = _version()
     folder = Path(current_app.config["CACHE_DIR"]) / "reports"
     digest = hashlib.sha256(repr((version, slug, lang, statuses)).encode()).hexdigest()[:24]
-    path = folder / f"v{version[1]}-{digest}.pdf"
+    path = folder / f"v{version}-{digest}.pdf"
     if not path.exists():
         coldwork.file_once(path, _cold(lambda: report.pdf(render_report(figures))), cold.locks())
-        for old in folder.glob("v*.pdf"):  # the reports of older versions
-            number = old.name[1:].partition("-")[0]
-            if number.isdigit() and int(number) < version[1]:
+        for old in folder.glob("v*.pdf"):  # the reports of other catalogue states
+            if old.name[1:].partition("-")[0] != version:
                 old.unlink(missing_ok=True)
     return path.read_bytes()
 
@@ -174,8 +172,7 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
 
 def _cacheable(response: Response) -> Response:
     """Kept by the browser, asked again with the catalogue's version as validator."""
-    stamp = hashlib.sha1(repr(_version()).encode(), usedforsecurity=False).hexdigest()[:16]
-    response.set_etag(f"{stamp}-{current_language()}-{_statuses()[0]}")
+    response.set_etag(f"{_version()}-{current_language()}-{_statuses()[0]}")
     response.headers["Cache-Control"] = "private, no-cache" if current_user.is_authenticated else "public, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)
