@@ -73,9 +73,8 @@ def test_checks_as_equalities_keep_refusing_and_keep_rows(tmp_path, monkeypatch)
     path = tmp_path / "old.db"
     monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] < 13])
     db = catalogue.connect(path)
-    # (Written as that version wrote it: today's save_organisation reads later tables.)
-    db.execute("INSERT INTO organisations (slug, name, status, relation, lat, lon, geo_precision, created_at,"
-               " updated_at) VALUES ('kept', 'Kept', 'published', 'visited', 45.0, 5.0, 'manual', '2026', '2026')")
+    catalogue.save_organisation(db, {"name": "Kept", "status": "published", "relation": "visited",
+                                     "lat": 45.0, "lon": 5.0, "geo_precision": "manual"})
     assert "status IN (" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'organisations'").fetchone()[0]
     db.close()
     monkeypatch.undo()

@@ -63,6 +63,8 @@ def first_free(forms: tuple[str, str], in_use: Callable[[str], bool]) -> str:
 def in_use(db: sqlite_utils.Database) -> Callable[[str], bool]:
     """Whether an organisation has this slug, or had it while published (one at a time:
     for an organisation saved from a form; imports use a ``Picker``)."""
+    if not _has_change_feed(db):
+        return lambda slug: db.execute("SELECT 1 FROM organisations WHERE slug = ?", [slug]).fetchone() is not None
     return lambda slug: db.execute(
         "SELECT EXISTS (SELECT 1 FROM organisations WHERE slug = ?)"
         " OR EXISTS (SELECT 1 FROM withdrawn_organisations WHERE slug = ?)", [slug, slug]).fetchone()[0] == 1
@@ -71,7 +73,16 @@ def in_use(db: sqlite_utils.Database) -> Callable[[str], bool]:
 def retired(db: sqlite_utils.Database) -> set[str]:
     """Every slug that left the public map (see the module); those of organisations still
     stored are theirs anyway."""
+    if not _has_change_feed(db):
+        return set()
     return {r[0] for r in db.execute("SELECT DISTINCT slug FROM withdrawn_organisations")}
+
+
+def _has_change_feed(db: sqlite_utils.Database) -> bool:
+    # A catalogue written to part-way through its upgrade (as the upgrade's tests do) has
+    # none before migration 19: nothing has been withdrawn that it knows of.
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'withdrawn_organisations'"
+                      ).fetchone() is not None
 
 
 class Picker:
