@@ -65,11 +65,12 @@ def fold(text: str) -> str:
     return fold_text(text)
 
 
-def slugify(text: str) -> str:
-    """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``)."""
+def slugify(text: str, *, fallback: str = "organisation") -> str:
+    """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``);
+    ``fallback`` when nothing of ``text`` can be spelled so."""
     if text.isascii():
-        return _NOT_SLUG.sub("-", text.lower()).strip("-")[:80].rstrip("-") or "organisation"
+        return _NOT_SLUG.sub("-", text.lower()).strip("-")[:80].rstrip("-") or fallback
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
     ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
     slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
-    return slug[:80].rstrip("-") or "organisation"
+    return slug[:80].rstrip("-") or fallback

@@ -10,7 +10,8 @@ rows in 60 s and 1 GiB; a 10,000-row re-import with no changes in under 5 s. Eac
 import runs in a fresh process so that peak memory (ru_maxrss) is its own, printed
 with the peak of the process that reads a large file beside it (``importing/reading``)
 and their sum; the time is the import's own (from reading the file to the commit),
-without starting Python.
+without starting Python. A quarter of the generated names repeat, as in real
+directories (``synthetic.organisation_name``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import synthetic  # noqa: E402 # names repeat as in real directories
+
 CITIES = [("Lyon", "FR", 45.764, 4.836, "69001"), ("Toulon", "FR", 43.124, 5.928, "83000"),
           ("Marseille", "FR", 43.297, 5.370, "13001"), ("Paris", "FR", 48.857, 2.352, "75011"),
           ("Bruxelles", "BE", 50.850, 4.352, "1000"), ("Gent", "BE", 51.054, 3.717, "9000"),
@@ -40,10 +43,11 @@ HEADER = ["Reference", "Name", "Street", "Postcode", "City", "Country", "Website
 
 def rows(n: int, seed: int = 7):
     rng = random.Random(seed)
+    names = random.Random(seed + 1)  # its own: the other columns stay those of earlier runs
     for i in range(n):
         city, country, lat, lon, postcode = rng.choice(CITIES)
         located = i % 2 == 0
-        yield [f"R{i:07d}", f"Cooperative {i} of {city}", f"{rng.randint(1, 200)} Main Street", postcode,
+        yield [f"R{i:07d}", synthetic.organisation_name(f"Cooperative {i} of {city}", city, names), f"{rng.randint(1, 200)} Main Street", postcode,
                city, country, f"coop{i}.example.org", f"info@coop{i}.example.org",
                "; ".join(rng.sample(THEMES, 2)), "funding: a loan; volunteers",
                round(lat + rng.uniform(-0.02, 0.02), 5) if located else None,
@@ -116,7 +120,9 @@ seconds = time.perf_counter() - start
 print(json.dumps({{"seconds": seconds, "peak_mib": high_water(), "reader_mib": max(readers.values(), default=0),
                   "counts": report.counts}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the import of {file.name} failed:\n{out.stderr.strip()[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

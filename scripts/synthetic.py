@@ -1,7 +1,8 @@
-"""A synthetic catalogue spread like real organisations: dense in cities, sparse elsewhere.
+"""A synthetic catalogue spread like real organisations: dense in cities, sparse elsewhere,
+and named like them: some names repeat (see ``organisation_name``).
 
-Used by the benchmarks (``bench_map.py``); every organisation is fictional and
-marked with source ``synthetic``.
+Used by the benchmarks (``bench_map.py``, ``bench_import.py``); every organisation is
+fictional and marked with source ``synthetic``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,34 @@ from mapapp import catalogue, vocab  # noqa: E402
 from mapapp.mapdata import gazetteer  # noqa: E402
 
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY", "NL", "DE", "ES", "PT", "GR")
+# Real directories repeat names: the same kind of organisation in many towns, several in a
+# big one, often with the town or a number in the name ("Agora Repair Café Lyon 2"). Unique
+# names hid an import that failed on them (issue 24): "Agora Repair Café Lyon 2" took
+# agora-repair-cafe-lyon-2 before the second plain "Agora Repair Café Lyon" asked for it.
+WORDS = ("Green", "Solidaire", "Agora", "Harvest", "Terra", "Ponte", "Most", "Brug", "Kolo", "Lumen")
+FORMS = ("Cooperative", "Association", "Repair Café", "Credit Union", "Food Bank", "Community Garden",
+         "Makerspace", "Housing Co-op", "Energy Co-op", "Solidarity Shop")
+SHARED_SHARE = 0.25  # of the organisations, named from WORDS, FORMS and their town
+NUMBERED_SHARE = 0.3  # of those, with a number after the name
+
+
+def organisation_name(unique: str, city: str, rng: random.Random) -> str:
+    """``unique`` for most organisations; for SHARED_SHARE of them a name made of a word, a
+    kind of organisation and the town, NUMBERED_SHARE of the time with a number (2 to 9),
+    as the shared generator of benchmark data names them all. A town's common names then
+    repeat: at 100,000 rows over the twelve towns of ``bench_import``, each about 15 times."""
+    if rng.random() >= SHARED_SHARE:
+        return unique
+    name = f"{rng.choice(WORDS)} {rng.choice(FORMS)} {city}"
+    if rng.random() < NUMBERED_SHARE:
+        name += f" {rng.randint(2, 9)}"
+    return name
 
 
 def build(path: Path, n: int, seed: int = 42) -> None:
     """Create ``path`` holding ``n`` published synthetic organisations."""
     rng = random.Random(seed)
+    names = random.Random(seed + 1)  # its own: the places and points stay those of earlier runs
     places = [p for c in COUNTRIES for p in gazetteer._index(c).values() for p in p]
     places = list({(p.name, p.country, p.lat): p for p in places}.values())
     weights = [max(p.population, 500) ** 0.9 for p in places]
@@ -33,7 +57,7 @@ def build(path: Path, n: int, seed: int = 42) -> None:
         spread = 0.03 if rng.random() < 0.9 else 0.6  # most near a town, some in the countryside
         lat = max(-89.0, min(89.0, place.lat + rng.gauss(0, spread)))
         lon = max(-179.0, min(179.0, place.lon + rng.gauss(0, spread * 1.4)))
-        values = {"name": f"Synthetic organisation {i}", "city": place.name, "country": place.country,
+        values = {"name": organisation_name(f"Synthetic organisation {i}", place.name, names), "city": place.name, "country": place.country,
                   "lat": round(lat, 5), "lon": round(lon, 5), "geo_precision": "provided",
                   "geo_source": "synthetic", "status": "published", "source": "synthetic",
                   "source_ref": str(i), "relation": rng.choice(relations),
@@ -45,7 +69,7 @@ def build(path: Path, n: int, seed: int = 42) -> None:
         items.append((values, related))
     db = catalogue.connect(path)
     with catalogue.write_transaction(db):  # as a large import writes it: the spatial index packed
-        inserted = catalogue.bulk_insert(db, items, catalogue.all_slugs(db), spatial=False)
+        inserted = catalogue.bulk_insert(db, items, spatial=False)
         catalogue.index_new_points(db, inserted[0][0])
     db.execute("ANALYZE")
     db.close()

@@ -74,7 +74,8 @@ def test_slugs_are_unique_and_readable_ascii(db):
     a = make_org(db, "Coopérative Łódź")
     b = make_org(db, "Coopérative Łódź!", source_ref="other")
     assert a.slug == "cooperative-lodz"
-    assert b.slug == "cooperative-lodz-2"
+    assert b.slug == "cooperative-lodz-lyon"  # the same name: its city, then a number
+    assert make_org(db, "Coopérative Łódź", source_ref="third").slug == "cooperative-lodz-lyon-2"
     assert catalogue.slugify("Κοινότητα Λεμεσού") == "koinotita-lemesou"
     assert catalogue.slugify("!!!") == "organisation"
 

@@ -38,14 +38,14 @@ def test_chunk_boundaries_change_nothing_a_person_sees(db, tmp_path, small_chunk
     make_org(db, "Coop 3", city="Lyon", country="FR", lat=45.76, lon=4.83)
     rows = [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(40)]
     rows.append(("Coop 2", "Lyon", "FR", 45.76, 4.83))  # row 42: the same as row 4, chunks earlier
-    rows.append(("Coop 5", "Gent", "BE", 51.05, 3.72))  # same name elsewhere: a second slug
+    rows.append(("Coop 5", "Gent", "BE", 51.05, 3.72))  # same name elsewhere: the city tells them apart
     report = run(db, write(tmp_path / "many.csv", rows), second_process=second_process)
     assert report.counts["created"] == 41 and report.counts["skipped"] == 1
     assert any(i.row == 42 and "same organisation as row 4" in i.message for i in report.issues)
     outcomes = list(report.rows)
     assert [o.row for o in outcomes] == list(range(2, 44))  # every row once, in order
     slugs = [o.slug for o in outcomes if o.action == "created"]
-    assert len(set(slugs)) == len(slugs) and "coop-5-2" in slugs
+    assert len(set(slugs)) == len(slugs) and "coop-5-gent" in slugs
     # The organisation already stored is named as a likely duplicate of row 5.
     assert [(row, slug) for row, _, slug, _ in report.duplicates] == [(5, "coop-3")]
     out = io.StringIO()

@@ -194,22 +194,6 @@ def next_id(db: sqlite_utils.Database, table: str) -> int:
         " coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1", [table]).fetchone()[0]
 
 
-def unique_slug(base: str, taken) -> str:
-    """``base``, or ``base-2``, ``base-3``… : the first not in ``taken`` (a set, or a
-    callable saying whether a slug is in use)."""
-    in_use = taken if callable(taken) else taken.__contains__
-    slug, n = base, 1
-    while in_use(slug):
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
-def slug_in_use(db: sqlite_utils.Database, table: str):
-    """A callable for ``unique_slug``: is this slug taken in ``table``?"""
-    return lambda slug: db.execute(f"SELECT 1 FROM {table} WHERE slug = ?", [slug]).fetchone() is not None  # nosec B608 # table name from code
-
-
 def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
     """Themes, needs, offers and translations in the one order used for comparing."""
     return {

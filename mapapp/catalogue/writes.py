@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from ..text import fold, fold_text, slugify
-from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of, slug_in_use, unique_slug
+from . import slugs
+from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of
 
 # -- organisations: writes -------------------------------------------------
 
@@ -88,18 +89,12 @@ def stored_by_source(
 
 def insert_organisation(
     db: sqlite_utils.Database, values: dict, related: dict, *, slug_hint: str | None = None,
-    taken_slugs: set[str] | None = None,
 ) -> tuple[int, str]:
-    """Insert a new organisation; return its id and (unique) slug.
-
-    ``taken_slugs``, when given, is the set of slugs in use; it saves one query per
-    row in bulk imports and is kept up to date.
-    """
+    """Insert a new organisation; return its id and its slug (``slug_hint``'s, or its name's;
+    when taken, the next free form: see ``slugs``)."""
     stamp = now()
-    slug = unique_slug(slugify(slug_hint or values["name"]),
-                       slug_in_use(db, "organisations") if taken_slugs is None else taken_slugs)
-    if taken_slugs is not None:
-        taken_slugs.add(slug)
+    slug = slugs.first_free(slugs.slug_forms(slugify(slug_hint or values["name"]), values.get("city")),
+                            slugs.in_use(db))
     row = {**values, "slug": slug, "created_at": stamp, "updated_at": stamp}
     _check_columns(row)
     cursor = db.execute(
@@ -118,19 +113,23 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
                   "organisation_resources_changes_insert")
 
 
-def new_row_text(values: dict) -> tuple[str, str, str, str]:
-    """What a new organisation's row derives from its text: its slug's base and the folded
-    name, description and city that the search index holds (the trigger's mapapp_fold).
-    Pure, so that the process reading a large import works it out (see bulk_insert)."""
+def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
+    """What a new organisation's row derives from its text: the forms of its slug
+    (``slugs.slug_forms``) and the folded name, description and city that the search index
+    holds (the trigger's mapapp_fold). Pure, so that the process reading a large import
+    works it out (see bulk_insert)."""
     description, city = values.get("description"), values.get("city")
-    return (slugify(values["name"]), fold(values["name"]), fold_text(description) if description else "",
-            fold(city) if city else "")
+    return (slugs.slug_forms(slugify(values["name"]), city), fold(values["name"]),
+            fold_text(description) if description else "", fold(city) if city else "")
 
 
-def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[str], *,
+def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *, picker: slugs.Picker | None = None,
                 set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once, or ``(values, related,
     new_row_text(values))`` when that is known already; return (id, slug) each.
+
+    Each gets a free slug (see ``slugs``), none of ``also_avoid``; a caller adding many
+    chunks passes its one ``picker`` (it remembers the numbers given).
 
     Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
     indexes are filled for the new rows by two statements instead of one trigger call
@@ -147,13 +146,12 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], taken_slugs: set[
     first_id = next_id(db, "organisations")  # never a deleted organisation's id (migration 21)
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
+    texts = [item[2] if len(item) > 2 else new_row_text(item[0]) for item in items]
+    given = (picker or slugs.Picker(db, also_avoid)).pick([text[0] for text in texts])
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
-    for org_id, item in enumerate(items, start=first_id):
+    for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        base, *search = item[2] if len(item) > 2 else new_row_text(values)
-        slug = unique_slug(base, taken_slugs)
-        taken_slugs.add(slug)
         rows.append([org_id, slug, stamp, stamp] + [values.get(k) for k in columns])
         searched.append((org_id, *search))
         themes.extend([(org_id, t) for t in related["themes"]])
@@ -233,22 +231,6 @@ def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, rep
          for kind in ("need", "offer") for resource, detail in related[f"{kind}s"].items()])
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)",
                         [(org_id, lang, text) for lang, text in related["descriptions"].items()])
-
-
-def slugs_taken(db: sqlite_utils.Database, bases: set[str]) -> set[str]:
-    """The slugs in use among ``bases`` and their numbered forms (``base-2``…): what
-    ``unique_slug`` must avoid for them, without reading every slug."""
-    taken: set[str] = set()
-    bases = list(bases)
-    for start in range(0, len(bases), 5000):
-        part = bases[start:start + 5000]
-        found = [r[0] for r in db.execute(
-            f"SELECT slug FROM organisations WHERE slug IN ({', '.join('?' * len(part))})", part)]  # nosec B608 # ? placeholders only
-        taken.update(found)
-        for base in found:  # "-" sorts just before ".": the range holds base-2, base-3…
-            taken.update(r[0] for r in db.execute(
-                "SELECT slug FROM organisations WHERE slug > ? AND slug < ?", [base + "-", base + "."]))
-    return taken
 
 
 def all_slugs(db: sqlite_utils.Database) -> set[str]:

@@ -367,13 +367,14 @@ class _WriteContext:
     source_has_refs: bool  # the source was imported before: rows may update stored organisations
     project_id: int | None
     set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
+    slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
     first_new_id: int | None = None  # set-based: new points go into the spatial index at the end
 
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
         project_id = catalogue.project_id(db, options.project) if options.project else None
         return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), project_id,
-                   set_based=not options.batch_size or options.dry_run)
+                   set_based=not options.batch_size or options.dry_run, slugs=catalogue.slugs.Picker(db))
 
 
 class _ExistingIndex:
@@ -494,9 +495,10 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
-    taken = catalogue.slugs_taken(db, {c.text[0] for c, _, _ in new})
-    inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], taken, set_based=context.set_based,
-                                     spatial=not context.set_based)
+    if not context.set_based:
+        context.slugs.forget_retired()  # staff may have deleted a published organisation since the last batch
+    inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], picker=context.slugs,
+                                     set_based=context.set_based, spatial=not context.set_based)
     if inserted and context.set_based and context.first_new_id is None:
         context.first_new_id = inserted[0][0]
     for (c, values, _), (org_id, slug) in zip(new, inserted):

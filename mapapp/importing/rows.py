@@ -53,7 +53,7 @@ class Candidate:
     outcome: Outcome | None = None
     # catalogue.new_row_text(values), worked out with the row's checks: by the reading
     # process for a large file, leaving the importer only the writing.
-    text: tuple[str, str, str, str] = ()
+    text: tuple[tuple[str, str], str, str, str] = ()
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
