@@ -347,6 +347,9 @@ _ROWS = {
     "sync_sources": [{"id": 1, "name": "s", "url": "https://example.org/a.csv", "format": "csv", "created_at": _T}],
     "owner_link_requests": [{"id": 1, "organisation_id": 1, "client": "c", "requested_at": _T}],
     "catalogue_meta": [{"key": "note", "value": "kept"}],
+    "site_settings": [{"key": "site_name", "value": '"Réseau Kept"', "updated_at": _T, "updated_by": "a@example.org"}],
+    "site_files": [{"name": "logo", "media_type": "image/png", "data": b"\x89PNG kept", "sha256": "0" * 64,
+                    "updated_at": _T}],
 }
 
 

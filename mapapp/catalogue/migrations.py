@@ -690,6 +690,28 @@ def _m025_catalogue_meta(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE catalogue_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _m026_site_settings(db: sqlite_utils.Database) -> None:
+    # The site's own settings, set by its staff (identity, colours, the map's defaults, funding,
+    # contact): one JSON value per key, so that a new setting needs no migration; and the files
+    # they name (the logo), kept in the catalogue so that one backup holds the whole site.
+    db.execute("""
+        CREATE TABLE site_settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL CHECK (json_valid(value)),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        )""")
+    db.execute("""
+        CREATE TABLE site_files (
+            name TEXT PRIMARY KEY,
+            media_type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        )""")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -716,6 +738,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (23, "sync_running", _m023_sync_running),
     (24, "literal_geocode_checks", _m024_literal_geocode_checks),
     (25, "catalogue_meta", _m025_catalogue_meta),
+    (26, "site_settings", _m026_site_settings),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.
