@@ -45,7 +45,6 @@ _HOW_TO_MAP = {
                 "name": N_("choose 'name' for it in the list of columns"),
                 "sheet": N_("to import another sheet, save it as a file of its own and upload that")},
 }
-LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
 SAMPLES = 10
 SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email", "lat", "lon",

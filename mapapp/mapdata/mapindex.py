@@ -1,10 +1,12 @@
-"""The map's data layer: clusters and facet counts from in-memory numpy columns.
+"""The map's data layer: clusters, lists, facet counts and partners from in-memory numpy columns.
 
 Scanning 100,000 rows in SQLite to cluster a Europe-wide view takes over 100 ms;
 the same work on numpy columns takes a few. The columns hold every published
-organisation (id, lat, lon and one boolean column per filter value) and is
-rebuilt when the catalogue's version number changes. Zoomed-in views, where few
-organisations are in sight, read their points through the R*Tree.
+organisation (id, lat, lon, a name fingerprint, and for each filter value the bits
+of its members, see ``pack``); when the catalogue's version moves they are patched
+with the changed organisations, or read again. Every view, zoomed in or out, is
+found in the columns; only the few points shown are then read from the catalogue
+by id (the R*Tree serves the SQL paths, not this one).
 """
 
 from __future__ import annotations
@@ -363,13 +365,6 @@ def _matching(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, 
     if filters.bbox is not None or located_only:
         mask &= in_bbox(columns, filters.bbox)
     return mask
-
-
-def ordered_matches(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
-                    located_only: bool = False) -> np.ndarray:
-    """Positions (in the columns) of the organisations matching ``filters``, in the lists' order."""
-    mask = _matching(columns, filters, db, located_only)
-    return columns.name_order[np.flatnonzero(mask[columns.name_order])]
 
 
 def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> dict:
