@@ -623,8 +623,8 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
     ``org`` needs ("offering") and that need what it offers ("needing"), nearest first,
     with the shared resources. Needs and offers are already bits and the points arrays,
     so a million organisations cost one pass of arithmetic instead of widening boxes; only
-    the nearest few are read from the catalogue and ranked as the SQL ranks them (by
-    distance, then shared resources, then name; those without a point last)."""
+    the nearest few are read from the catalogue and ranked by ``geo.rank_partners``, as
+    the SQL path ranks them."""
     pos, present = _position(columns.ids, org["id"])
     if org.get("lat") is None or not present:
         return catalogue.matches(db, org["id"], limit=limit)
@@ -643,8 +643,9 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
         candidates = candidates[candidates != pos]
         located = candidates[~np.isnan(columns.lat[candidates])]
         if len(located) >= limit:
-            km = _km(here[0], here[1], columns.lat[located], columns.lon[located])
-            # Every candidate as near as the limit-th: ties rank by shared resources, then name.
+            km = geo.distances_km(here, columns.lat[located], columns.lon[located])
+            # Every candidate as near as the limit-th, since ties rank by more than distance; the
+            # margin covers numpy's and math's last bits, the ranking is ``distance_km``'s.
             kth = np.partition(km, limit - 1)[limit - 1]
             chosen = located[km <= kth + 1e-6]
         elif len(candidates) <= FEW_CANDIDATES:
@@ -653,23 +654,11 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
             return catalogue.matches(db, org["id"], limit=limit)
         rows = catalogue.organisations_by_ids(db, columns.ids[chosen].tolist())
         positions = dict(zip(columns.ids[chosen].tolist(), chosen.tolist()))
-        found = []
-        for row in rows:
-            p = positions[row["id"]]
-            found.append({k: row[k] for k in ("id", "slug", "name", "city", "country", "lat", "lon")} | {
-                "shared": sorted(c for c in codes if _has_bit(columns.facets[theirs][c], p)),
-                "km": None if row["lat"] is None else geo.distance_km(here, (row["lat"], row["lon"]))})
-        found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
-        out[name] = found[:limit]
+        found = [{k: row[k] for k in ("id", "slug", "name", "city", "country", "lat", "lon")} | {
+                  "shared": sorted(c for c in codes if _has_bit(columns.facets[theirs][c], positions[row["id"]]))}
+                 for row in rows]
+        out[name] = geo.rank_partners(found, here)[:limit]
     return out
-
-
-def _km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances from (lat, lon), as ``geo.distance_km`` computes them."""
-    lat1, lon1 = math.radians(lat), math.radians(lon)
-    lat2, lon2 = np.radians(lats), np.radians(lons)
-    h = np.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(h))
 
 
 def _has_bit(bits: np.ndarray, position: int) -> bool:
