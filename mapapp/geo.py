@@ -89,7 +89,7 @@ def has_outline(country: str) -> bool:
 
 def country_at(lat: float, lon: float) -> str | None:
     """The ISO code of the country containing the point, or None (sea, unknown)."""
-    shapes, tree, codes = _countries()
+    _, tree, codes = _countries()
     point = Point(lon, lat)
     for index in tree.query(point, predicate="intersects"):
         return codes[index]
