@@ -97,3 +97,17 @@ def test_the_boxes_around_a_point_hold_every_point_within_the_distance():
             point = (max(-90.0, min(90.0, point[0])), (point[1] + 180) % 360 - 180)
             if geo.distance_km(here, point) <= km:
                 assert any(s <= point[0] <= n and w <= point[1] <= e for s, n, w, e in boxes), (here, degrees, point)
+
+
+def test_the_nearest_partner_across_the_antimeridian_comes_first(db):
+    # Fiji straddles 180°: a partner 10 km east, at -179.95, is nearer than ten at 179.0.
+    def add(ref, lat, lon, **resources):
+        return catalogue.save_organisation(db, {"name": f"Coop {ref}", "country": "FJ", "lat": lat, "lon": lon,
+                                                "status": "published", "source": "t", "source_ref": ref},
+                                           themes=[], **resources).id
+    seeker = add("seeker", -17.7, 179.95, needs={"premises": ""})
+    across = add("across", -17.7, -179.95, offers={"premises": ""})
+    west = [add(f"west{i}", -17.7 + i / 100, 179.0, offers={"premises": ""}) for i in range(10)]
+    found = catalogue.matches(db, seeker, limit=8)["offering"]
+    assert [m["id"] for m in found][:1] == [across] and round(found[0]["km"]) == 11
+    assert {m["id"] for m in found[1:]} <= set(west)
