@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test-dependencies run test audit lock chromium pdf-libraries demo-data clean translations
+.PHONY: install test-dependencies run worker test audit lock chromium pdf-libraries demo-data clean translations
 
 # Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
 # `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
@@ -39,10 +39,15 @@ lock:  ## regenerate requirements/app.lock and requirements/test.lock (pins with
 	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile $(LOCK_FLAGS) --extra serve --extra test \
 		-c requirements/app.lock -o requirements/test.lock pyproject.toml
 
-run: install pdf-libraries  ## create the catalogue if needed, load the demo data into an empty one, serve the map
+# The job worker (imports, syncs, PDF reports) runs beside the server and stops with it:
+# Ctrl-C reaches both, and whichever ends first takes the other down.
+run: install pdf-libraries  ## create the catalogue if needed, load the demo data into an empty one, serve the map and run the job worker
 	$(BIN)/mapapp init
 	$(BIN)/mapapp load-demo --if-empty
-	$(BIN)/mapapp serve --host $(HOST) --port $(PORT)
+	$(BIN)/mapapp worker & worker=$$!; trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; $(BIN)/mapapp serve --host $(HOST) --port $(PORT)
+
+worker: install  ## run the job worker alone (when the server runs elsewhere, e.g. under gunicorn)
+	$(BIN)/mapapp worker
 
 # Browser tests drive Debian's chromium through Playwright; never a downloaded browser.
 chromium:

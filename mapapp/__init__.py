@@ -11,8 +11,13 @@ from . import config, secretkey
 from .config import ROOT, from_environment
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Create the Flask app: defaults, then ``MAPAPP_*`` settings, then ``test_config``."""
+def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flask:
+    """Create the Flask app: defaults, then ``MAPAPP_*`` settings, then ``test_config``.
+
+    With ``upgrade`` the catalogue's schema and search index are brought up to date now, once
+    for the process, so that no request runs a migration. The command line passes False: its
+    commands open the catalogue themselves (``mapapp init``), and ``mapapp --help`` touches no file.
+    """
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),
@@ -36,14 +41,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli
     from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
-                      errors, feeds, i18n, insights, mapcontext, moderation, security, subscribe, tokens, views)
+                      errors, feeds, i18n, insights, jobqueue, mapcontext, moderation, security, subscribe, tokens,
+                      views)
 
     security.init_app(app)
     tokens.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     mapcontext.init_app(app)
-    db.init_app(app)
+    db.init_app(app, upgrade=upgrade)
+    jobqueue.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     cli.register(app)

@@ -1,4 +1,7 @@
-"""The ``mapapp`` command: thin click commands over the working modules."""
+"""The ``mapapp`` command: thin click commands over the working modules.
+
+Each command imports what it uses when it runs: ``mapapp --help`` and the light commands start
+without loading the web app's drawing and mapping libraries (matplotlib, scipy, folium)."""
 
 from __future__ import annotations
 
@@ -7,17 +10,15 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from werkzeug.serving import run_simple
+from flask.cli import ScriptInfo, routes_command, shell_command, with_appcontext
 
-from . import catalogue, create_app, vocab
-from .catalogue.migrations import SchemaError
-from .config import ConfigError
-from .importing import demo, importer
-from .mapdata import exports, geocode
+from . import vocab
 
 
 def _open_catalogue():
+    from . import catalogue
+    from .catalogue.migrations import SchemaError
+
     try:
         return catalogue.connect(current_app.config["DATABASE"])
     except (catalogue.CatalogueError, SchemaError) as e:
@@ -25,13 +26,18 @@ def _open_catalogue():
 
 
 def _create_app():
+    from . import create_app
+    from .config import ConfigError
+
     try:
-        return create_app()
+        return create_app(upgrade=False)  # each command opens (and upgrades) the catalogue itself
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, load_dotenv=False)
+# A plain group, not Flask's FlaskGroup (which creates the app to list the commands): the app
+# is created by the first command that needs it (``with_appcontext``).
+@click.group(context_settings={"obj": ScriptInfo(create_app=_create_app, load_dotenv_defaults=False)})
 def main() -> None:
     """mapapp: the social and solidarity economy map.
 
@@ -43,6 +49,8 @@ def main() -> None:
 @with_appcontext
 def init_command() -> None:
     """Create the catalogue, or bring its schema up to date."""
+    from . import catalogue
+
     path = current_app.config["DATABASE"]
     db = _open_catalogue()
     count = catalogue.organisation_count(db)
@@ -55,6 +63,9 @@ def init_command() -> None:
               help="Load only when the catalogue holds no organisation yet.")
 def load_demo_command(if_empty: bool) -> None:
     """Load the fictional demo dataset (safe to run again: nothing is duplicated)."""
+    from . import catalogue
+    from .importing import demo
+
     db = _open_catalogue()
     if if_empty and catalogue.organisation_count(db):
         click.echo("catalogue already has organisations; demo data not loaded")
@@ -70,6 +81,8 @@ def load_demo_command(if_empty: bool) -> None:
 @click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never in production).")
 def serve_command(host: str | None, port: int | None, debug: bool) -> None:
     """Serve the map with Flask's development server (use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
     app = current_app._get_current_object()
     _open_catalogue()
     host = host or app.config["HOST"]
@@ -90,6 +103,8 @@ def serve_command(host: str | None, port: int | None, debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats_command(as_json: bool) -> None:
     """Show what the catalogue holds: organisations by status and country, projects, visits."""
+    from . import catalogue
+
     figures = catalogue.stats(_open_catalogue())
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -123,6 +138,8 @@ def stats_command(as_json: bool) -> None:
 def import_command(file, sheet, mapping, source, project, status, dry_run, report_path, no_geocode,
                    encoding, delimiter) -> None:
     """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
+    from .importing import importer
+
     db = _open_catalogue()
     chain = _chain(db)
     options = importer.Options(source=source, project=project, status=status, dry_run=dry_run,
@@ -139,6 +156,8 @@ def import_command(file, sheet, mapping, source, project, status, dry_run, repor
 
 
 def _chain(db):
+    from .mapdata import geocode
+
     try:
         return geocode.chain_from_settings(current_app.config, db)
     except geocode.GeocodeConfigError as e:
@@ -153,6 +172,9 @@ def _chain(db):
 @click.option("--list", "list_only", is_flag=True, help="List the organisations without a location and stop.")
 def geocode_command(pending: bool, provider: str | None, list_only: bool) -> None:
     """Locate stored organisations again with the geocoder chain (manual pins are never moved)."""
+    from . import catalogue
+    from .mapdata import geocode
+
     db = _open_catalogue()
     if list_only:
         orgs = catalogue.organisations_to_locate(db, pending_only=True)
@@ -186,6 +208,7 @@ def geocode_command(pending: bool, provider: str | None, list_only: bool) -> Non
 @click.option("--website", default="", help="The project's website (http or https).")
 def create_project_command(slug: str, name: str, names: tuple[str, ...], description: str, website: str) -> None:
     """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
+    from . import catalogue
     from .importing.normalise import parse_website
 
     if slug != catalogue.slugify(slug):
@@ -208,7 +231,7 @@ def create_project_command(slug: str, name: str, names: tuple[str, ...], descrip
 
 @click.command("export")
 @with_appcontext
-@click.option("--format", "fmt", required=True, type=click.Choice(exports.FORMATS),
+@click.option("--format", "fmt", required=True, metavar="FORMAT",
               help="geojson, csv, xlsx, gpkg (GeoPackage), html (standalone map), essglobal (ESSGLOBAL CSV), "
                    "jsonld or ttl (linked data: schema.org and ESSGLOBAL terms).")
 @click.option("--filters", default="", help="Filters as in the site's URLs, e.g. 'country=IT&theme=AM40'.")
@@ -221,8 +244,13 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     """Export the published organisations (optionally filtered) to a file."""
     from urllib.parse import parse_qs
 
+    from . import catalogue
     from .errors import BadRequest
     from .filters import Filters
+    from .mapdata import exports
+
+    if fmt not in exports.FORMATS:
+        raise click.BadParameter(f"'{fmt}' is not one of {', '.join(exports.FORMATS)}", param_hint="--format")
 
     try:
         parsed = Filters.from_args({k: ",".join(v) for k, v in parse_qs(filters).items()})
@@ -281,6 +309,12 @@ def _mail_settings():
         raise click.ClickException(str(e)) from None
 
 
+def _queue():
+    from .jobs.queue import EXTENSION
+
+    return current_app.extensions[EXTENSION]
+
+
 @click.command("remind-owners")
 @click.option("--after-days", type=int, default=None, help="Entries not confirmed for this many days "
               "(default MAPAPP_REMIND_AFTER_DAYS).")
@@ -288,13 +322,20 @@ def _mail_settings():
               help="Language of the messages to organisations of a country whose language the site does not "
                    "speak (the others are written to in their country's: French for FR and BE, Italian for IT…).")
 @click.option("--limit", type=int, default=1000, help="At most this many messages in one run.")
+@click.option("--queue", "queued", is_flag=True, help="Queue the job for the worker (mapapp worker) instead of "
+              "sending here; it is retried after an error.")
 @with_appcontext
-def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None:
+def remind_owners_command(after_days: int | None, lang: str, limit: int, queued: bool) -> None:
     """E-mail owners of stale entries a link to check or edit them (cron-friendly: an owner
     reminded is not reminded again before the same period has passed)."""
     from .contributing import owners
 
     config = current_app.config
+    if queued:
+        _mail_settings()  # refused here, saying what to set, rather than in the worker
+        _queue().reminders(after_days=after_days or config["REMIND_AFTER_DAYS"], lang=lang, limit=limit)
+        click.echo("reminders queued for the job worker")
+        return
     db = _open_catalogue()
     sent = owners.remind(db, _mail_settings(), after_days=after_days or config["REMIND_AFTER_DAYS"],
                          link_days=config["OWNER_LINK_DAYS"], lang=lang, limit=limit)
@@ -304,10 +345,18 @@ def remind_owners_command(after_days: int | None, lang: str, limit: int) -> None
 @click.command("send-digests")
 @click.option("--frequency", type=click.Choice(("daily", "weekly")), required=True,
               help="Which subscriptions: run daily ones every day, weekly ones every week (cron).")
+@click.option("--queue", "queued", is_flag=True, help="Queue the job for the worker (mapapp worker) instead of "
+              "sending here; it is retried after an error.")
 @with_appcontext
-def send_digests_command(frequency: str) -> None:
+def send_digests_command(frequency: str, queued: bool) -> None:
     """E-mail each subscriber of FREQUENCY the organisations new on their part of the map."""
     from .contributing import subscriptions
+
+    if queued:
+        _mail_settings()  # refused here, saying what to set, rather than in the worker
+        _queue().digests(frequency)
+        click.echo(f"{frequency} digests queued for the job worker")
+        return
 
     db = _open_catalogue()
     sent = subscriptions.send_digests(db, _mail_settings(), frequency)
@@ -338,6 +387,7 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     map, their needs and offers, the partnerships among them."""
     from flask import render_template
 
+    from . import catalogue
     from .insights import report
 
     db = _open_catalogue()
@@ -416,6 +466,7 @@ def sync_group() -> None:
 @with_appcontext
 def sync_add_command(name: str, url: str, fmt: str, mapping: str | None, project: str | None, status: str) -> None:
     """Remember the source NAME at URL (or change it): its organisations get NAME as their source."""
+    from . import catalogue
     from .catalogue import syncsources as sources
     from .importing import columns, sync
 
@@ -462,7 +513,6 @@ def sync_run_command(names: tuple[str, ...]) -> None:
 def sync_list_command() -> None:
     """The sources, and what their last run did."""
     from .catalogue import syncsources as sources
-
     from .translate import from_data
 
     for s in sources.sources(_open_catalogue()):
@@ -476,6 +526,7 @@ def sync_list_command() -> None:
 @with_appcontext
 def sync_remove_command(name: str) -> None:
     """Forget the source NAME (its organisations stay, with NAME as their source)."""
+    from . import catalogue
     from .catalogue import syncsources as sources
 
     db = _open_catalogue()
@@ -486,13 +537,41 @@ def sync_remove_command(name: str) -> None:
     click.echo(f"source '{name}' forgotten; its organisations stay")
 
 
+@click.command("worker")
+@click.option("--workers", type=int, default=None,
+              help="Jobs run at once, each in a process of its own [default: MAPAPP_JOBS_WORKERS].")
+@with_appcontext
+def worker_command(workers: int | None) -> None:
+    """Run the job worker: the imports and syncs started from the staff pages and the PDF reports
+    (the queue is MAPAPP_JOBS_DATABASE). Ctrl-C (SIGINT) lets running jobs finish; SIGTERM stops now."""
+    import logging
+
+    from .jobs import queue, worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = current_app.config
+    count = workers or int(config["JOBS_WORKERS"])
+    if count < 1:
+        raise click.ClickException("--workers: run at least 1 worker")
+    _open_catalogue()  # a catalogue that cannot open is said now, not in each job
+    daily = queue.daily_at(config)
+    click.echo(f"job worker: {count} process(es) over {queue.jobs_database(config)}"
+               + (f", mail every day at {daily[0]:02d}:{daily[1]:02d} UTC" if daily else "") + " (Ctrl-C to stop)")
+    # Processes, not threads: an import switches the cycle collector off in its own process only,
+    # and a job that crashes its process does not take the others with it.
+    worker.Worker(_queue(), workers=count, worker_type="process").run()
+
+
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
-            report_command,
+            report_command, worker_command,
             murmurations_group, sync_group)
+
+for _command in (*COMMANDS, shell_command, routes_command):
+    main.add_command(_command)
 
 
 def register(app: Flask) -> None:
-    """Add the commands to ``app.cli`` (the ``mapapp`` group and ``flask`` both see them)."""
+    """Add the commands to ``app.cli`` (so that ``flask`` sees them too)."""
     for command in COMMANDS:
         app.cli.add_command(command)

@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
              "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
-             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL")
+             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,9 @@ SETTINGS: tuple[Setting, ...] = (
         "*",
         "Sites allowed to frame the embed pages (CSP frame-ancestors, space-separated); other pages are never framed.",
     ),
+    Setting("JOBS_DATABASE", "", "SQLite file of the job queue (imports, syncs, PDF reports) that `mapapp worker` runs; empty: the catalogue's path followed by -jobs.db."),
+    Setting("JOBS_WORKERS", "2", "Jobs the worker (`mapapp worker`) runs at once, each in a process of its own."),
+    Setting("JOBS_DAILY_AT", "", "Time of day (HH:MM, UTC) at which the worker sends the daily digests, the weekly ones on Mondays, and the owners' reminders; empty: cron runs `mapapp send-digests` and `mapapp remind-owners`."),
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),

@@ -6,17 +6,15 @@ Repeated parameters and comma-separated values are equivalent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 
-from . import vocab
+from . import kinds
 from .errors import BadRequest
 from .translate import N_, Message
 
 MAX_QUERY_LENGTH = 200
-KINDS = ("country", "theme", "need", "offer", "relation", "project", "visit")  # the filters with values
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+KINDS = kinds.NAMES  # the filters with values, in the registry's order
 
 
 @dataclass(frozen=True)
@@ -29,17 +27,17 @@ class BBox:
     max_lat: float
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a visitor asked to see. Empty tuples mean "no restriction"."""
+# One field per kind of the registry (``country``, ``theme``…), a tuple of values each:
+# a new kind is a new field without an edit here.
+_KindValues = make_dataclass("_KindValues", [(k, tuple[str, ...], field(default=())) for k in KINDS],
+                             frozen=True, namespace={"__module__": __name__})
 
-    country: tuple[str, ...] = ()
-    theme: tuple[str, ...] = ()
-    need: tuple[str, ...] = ()
-    offer: tuple[str, ...] = ()
-    relation: tuple[str, ...] = ()
-    project: tuple[str, ...] = ()
-    visit: tuple[str, ...] = ()
+
+@dataclass(frozen=True)
+class Filters(_KindValues):
+    """What a visitor asked to see: the values of each kind (``filters.country``…), a
+    search and a box. Empty tuples mean "no restriction"."""
+
     q: str = ""
     bbox: BBox | None = field(default=None)
 
@@ -57,46 +55,22 @@ class Filters:
             items = [v.strip() for value in raw for v in str(value).split(",")]
             return tuple(dict.fromkeys(v for v in items if v))
 
-        country = tuple(v.upper() for v in values("country"))
-        for code in country:
-            if not vocab.is_country(code):
-                raise BadRequest(
-                    Message(N_("country: '%(code)s' is not an ISO 3166-1 alpha-2 code (for example FR, BE, IT)"),
-                            code=code),
-                    parameter="country",
-                )
-        kinds = {
-            "theme": vocab.themes(),
-            "need": vocab.resources(),
-            "offer": vocab.resources(),
-            "relation": vocab.relations(),
-        }
         parsed: dict[str, tuple[str, ...]] = {}
-        for name, vocabulary in kinds.items():
-            given = values(name)
-            if name == "theme":
+        for kind in kinds.REGISTRY:
+            given = values(kind.name)
+            if kind.vocabulary.upper:
                 given = tuple(v.upper() for v in given)
-            for code in given:
-                if code not in vocabulary:
-                    raise BadRequest(
-                        Message(N_("%(name)s: unknown value '%(code)s'; use one of %(codes)s"), name=name, code=code,
-                                codes=", ".join(vocabulary.codes())),
-                        parameter=name,
-                    )
-            parsed[name] = given
-        for name in ("project", "visit"):
-            given = values(name)
-            for slug in given:
-                if not _SLUG.match(slug):
-                    raise BadRequest(Message(N_("%(name)s: '%(slug)s' is not a valid slug"), name=name, slug=slug),
-                                     parameter=name)
-            parsed[name] = given
+            for value in given:
+                problem = kind.vocabulary.check(kind.name, value)
+                if problem is not None:
+                    raise BadRequest(problem, parameter=kind.name)
+            parsed[kind.name] = given
         q = " ".join(str(args.get("q") or "").split())
         if len(q) > MAX_QUERY_LENGTH:
             raise BadRequest(
                 Message(N_("q: the search text is longer than %(max)s characters"), max=MAX_QUERY_LENGTH),
                 parameter="q")
-        return cls(country=country, q=q, bbox=_parse_bbox(args.get("bbox")), **parsed)
+        return cls(q=q, bbox=_parse_bbox(args.get("bbox")), **parsed)
 
     def to_args(self) -> dict[str, str]:
         """The query-string form (comma-joined), omitting empty filters."""
@@ -118,15 +92,15 @@ class Filters:
 
 def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:
     """The filter kinds an embed locks (``lock=country,project``); each must have values."""
-    kinds = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
-    for kind in kinds:
+    locked = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
+    for kind in locked:
         if kind not in KINDS:
             raise BadRequest(Message(N_("lock: '%(kind)s' is not a filter; lock one of %(kinds)s"), kind=kind,
                                      kinds=", ".join(KINDS)), parameter="lock")
         if not getattr(filters, kind):
             raise BadRequest(Message(N_("lock: '%(kind)s' is locked but has no value; add %(kind)s=… to the "
                                         "address"), kind=kind), parameter="lock")
-    return kinds
+    return locked
 
 
 def _parse_bbox(raw: str | None) -> BBox | None:

@@ -20,19 +20,17 @@ from . import records, vocab
 from .config import DATA_DIR
 
 
-def feature_collection(orgs: list[dict], *, lang: str = vocab.DEFAULT_LANGUAGE,
-                       url_for_slug=None) -> dict:
-    """An RFC 7946 FeatureCollection of located organisations with their main properties."""
+def feature_collection(found: list[records.Record], *, lang: str = vocab.DEFAULT_LANGUAGE) -> dict:
+    """An RFC 7946 FeatureCollection of the located organisations with their main properties."""
     features = []
-    for org in orgs:
-        if org.get("lat") is None or org.get("lon") is None:
+    for record in found:
+        if record.lat is None or record.lon is None:
             continue
         features.append({
             "type": "Feature",
-            "id": org["slug"],
-            "geometry": {"type": "Point", "coordinates": [org["lon"], org["lat"]]},  # GeoJSON order
-            "properties": {k: v for k, v in records.summary(
-                org, lang, url_for_slug(org["slug"]) if url_for_slug else None).items() if k not in ("lat", "lon")},
+            "id": record.slug,
+            "geometry": {"type": "Point", "coordinates": [record.lon, record.lat]},  # GeoJSON order
+            "properties": record.geojson_properties(lang),
         })
     return {"type": "FeatureCollection", "features": features}
 

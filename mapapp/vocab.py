@@ -15,7 +15,10 @@ import pycountry
 
 from .config import DATA_DIR
 
-LANGUAGES = ("en", "fr", "it", "pl", "el", "nl")
+# The interface languages, each named in itself (the language menu, the staff forms).
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "pl": "Polski", "el": "Ελληνικά",
+                  "nl": "Nederlands"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 DEFAULT_LANGUAGE = "en"
 VOCAB_DIR = DATA_DIR / "vocab"
 # The small enumerations: one definition each, read by the schema, importer, staff pages,

@@ -34,6 +34,32 @@ def app(db_path: Path, tmp_path: Path):
 
 
 @pytest.fixture
+def worker_for():
+    """The job worker (huey's consumer over the app's SQLite queue, in threads of this process)
+    for a given app: ``with worker_for(app):`` runs the jobs queued meanwhile."""
+    from contextlib import contextmanager
+
+    from mapapp.jobs.worker import Worker
+
+    @contextmanager
+    def running(app):
+        worker = Worker(app.extensions["mapapp.jobs"], workers=2).start()
+        try:
+            yield worker
+        finally:
+            worker.stop()
+
+    return running
+
+
+@pytest.fixture
+def worker(app, worker_for):
+    """The job worker over ``app``'s queue, for the whole test."""
+    with worker_for(app) as running:
+        yield running
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -13,7 +13,7 @@ from mapapp.importing import jobs
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_upload_preview_edit_mapping_confirm_and_history(app, db, staff, tmp_path):
+def test_upload_preview_edit_mapping_confirm_and_history(app, worker, db, staff, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     client = app.test_client()
     sign_in(client, "editor@example.org")
@@ -77,7 +77,7 @@ def test_hostile_workbook_is_refused_on_the_preview(app, db, staff, tmp_path):
     assert "refused" in page and catalogue.organisation_count(db) == 0
 
 
-def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, tmp_path):
+def test_import_round_trip_in_a_browser(app, worker, db, staff, page, live_server_for, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     route_tiles(page)
     with live_server_for(app) as server:
@@ -100,7 +100,7 @@ def test_import_round_trip_in_a_browser(app, db, staff, page, live_server_for, t
     assert catalogue.count_organisations(db, Filters()) == 5
 
 
-def test_a_mistaken_import_can_be_undone(app, db, staff, tmp_path):
+def test_a_mistaken_import_can_be_undone(app, worker, db, staff, tmp_path):
 
 
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
@@ -150,7 +150,7 @@ def test_preview_shows_the_first_rows_as_stored_and_a_dead_import_is_reported(ap
 
 
 
-def test_preview_of_a_large_file_checks_its_first_rows_only(app, db, staff, tmp_path, monkeypatch):
+def test_preview_of_a_large_file_checks_its_first_rows_only(app, worker, db, staff, tmp_path, monkeypatch):
     from mapapp.web import admin_imports
 
     monkeypatch.setattr(admin_imports, "PREVIEW_ROWS", 5)
@@ -195,7 +195,7 @@ def test_import_history_and_staff_lists_read_in_the_staff_language(app, db, staf
     assert page.index("Allemagne") < page.index("Belgique") < page.index("Pologne")
 
 
-def test_the_done_page_says_what_happened_and_publishes_the_drafts_of_this_import(app, db, staff, tmp_path):
+def test_the_done_page_says_what_happened_and_publishes_the_drafts_of_this_import(app, worker, db, staff, tmp_path):
 
 
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")

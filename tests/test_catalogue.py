@@ -133,3 +133,47 @@ def test_the_folded_index_follows_edits_and_deletes(db):
     assert catalogue.count_organisations(db, Filters(q="gdansk")) == 1
     catalogue.delete_organisation(db, saved.id)
     assert catalogue.count_organisations(db, Filters(q="gdansk")) == 0
+
+
+def _fold_changed(monkeypatch, new_fold):
+    """A release whose fold_text gives other words (and says so in FOLD_VERSION): every module
+    holding the function sees the new one."""
+    import sys
+
+    from mapapp import text
+
+    old = text.fold_text
+    for module in [m for n, m in list(sys.modules.items()) if n.startswith("mapapp") and m is not None]:
+        if getattr(module, "fold_text", None) is old:
+            monkeypatch.setattr(module, "fold_text", new_fold)
+    monkeypatch.setattr(text, "FOLD_VERSION", text.FOLD_VERSION + 1)
+    text.fold.cache_clear()
+
+
+def test_a_changed_fold_rebuilds_the_search_index_at_the_next_start(db_path, monkeypatch, caplog, request):
+    from mapapp import text
+
+    request.addfinalizer(text.fold.cache_clear)  # no folded name of this test outlives it
+    db = catalogue.connect(db_path)
+    kept = make_org(db, "Coop Alpha")
+    gone = make_org(db, "Coop Beta")
+    db.close()
+    old = text.fold_text
+    _fold_changed(monkeypatch, lambda value: old(value).replace("coop", "kooperativ"))
+
+    with caplog.at_level("WARNING", logger="mapapp.catalogue.base"):
+        db = catalogue.connect(db_path)
+    assert "rebuilding" in caplog.text
+    # Typed "coop", folded by the new release to "kooperativ": found in the rebuilt index.
+    assert sorted(o["name"] for o in catalogue.find_organisations(db, Filters(q="coop"))) == ["Coop Alpha", "Coop Beta"]
+    # Deleting folds the old text with the new fold: it removes exactly what was indexed.
+    catalogue.delete_organisation(db, gone.id)
+    assert db.execute("SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH 'kooperativ'"
+                      ).fetchall() == [(kept.id,)]
+    # No row keeps the old fold's words (the deleted one's would have stayed for ever).
+    assert db.execute("SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH 'coop'").fetchall() == []
+    db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('integrity-check')")
+    db.close()
+    caplog.clear()
+    catalogue.connect(db_path).close()  # rebuilt once: the next start says nothing
+    assert "rebuilding" not in caplog.text

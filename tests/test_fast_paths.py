@@ -3,11 +3,13 @@ the SQL paths answer, on random filters, and still after edits, unpublishing and
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 
-from mapapp import catalogue, vocab
+from mapapp import catalogue, kinds, vocab
+from mapapp.catalogue import kinds as kind_sql
 from mapapp.filters import BBox, Filters
 from mapapp.mapdata import mapindex, snapshot
 
@@ -18,6 +20,8 @@ COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
 def populate(db, rng: random.Random, n: int = 300) -> None:
     catalogue.save_project(db, {"slug": "p1", "name": "Project one"})
     catalogue.save_project(db, {"slug": "p2", "name": "Project two"})
+    catalogue.save_visit(db, {"slug": "v1", "project": "p1", "title": "Visit one", "date": "2026-03-01"})
+    catalogue.save_visit(db, {"slug": "v2", "project": "p2", "title": "Visit two"})
     themes, resources = vocab.themes().codes(), vocab.resources().codes()
     for i in range(n):
         located = rng.random() < 0.9
@@ -30,24 +34,25 @@ def populate(db, rng: random.Random, n: int = 300) -> None:
             themes=rng.sample(themes, rng.randint(0, 3)),
             needs={r: "" for r in rng.sample(resources, rng.randint(0, 2))},
             offers={r: "" for r in rng.sample(resources, rng.randint(0, 2))})
-        projects = rng.sample(["p1", "p2"], rng.randint(0, 2))
-        if projects:
-            catalogue.link_organisation(db, saved.id, projects=projects, visits=[])
+        projects, visits = rng.sample(["p1", "p2"], rng.randint(0, 2)), rng.sample(["v1", "v2"], rng.randint(0, 1))
+        if projects or visits:
+            catalogue.link_organisation(db, saved.id, projects=projects, visits=visits)
 
 
-def random_filters(rng: random.Random) -> Filters:
+def candidates(db, kind: kinds.Kind) -> list[str]:
+    """The values a visitor may choose for ``kind`` (as the filter panel offers them), and
+    one no organisation has."""
+    offered = [value for value, _label in kind_sql.choices(db, kind, COUNTRIES, "en")]
+    return offered + ["DE" if isinstance(kind.vocabulary, kinds.Countries) else "nobody-has-this"]
+
+
+def random_filters(db, rng: random.Random, always: str | None = None) -> Filters:
+    """Random values of random kinds (``always`` among them), a search and a box."""
     chosen = {}
-    if rng.random() < 0.4:
-        chosen["country"] = tuple(rng.sample(COUNTRIES, rng.randint(1, 2)))
-    if rng.random() < 0.4:
-        chosen["theme"] = tuple(rng.sample(vocab.themes().codes(), rng.randint(1, 2)))
-    for kind in ("need", "offer"):
-        if rng.random() < 0.25:
-            chosen[kind] = (rng.choice(vocab.resources().codes()),)
-    if rng.random() < 0.2:
-        chosen["relation"] = (rng.choice(vocab.relations().codes()),)
-    if rng.random() < 0.2:
-        chosen["project"] = (rng.choice(("p1", "p2")),)
+    for kind in kinds.REGISTRY:
+        if kind.name == always or rng.random() < 0.3:
+            values = candidates(db, kind)
+            chosen[kind.name] = tuple(rng.sample(values, rng.randint(1, min(2, len(values)))))
     if rng.random() < 0.25:
         chosen["q"] = rng.choice(("coop", "velos", "spoldzielnia", "bread", "zz"))
     if rng.random() < 0.4:
@@ -57,10 +62,13 @@ def random_filters(rng: random.Random) -> Filters:
     return Filters(**chosen)
 
 
-def agree(db, rng: random.Random, rounds: int = 60, index: mapindex.MapIndex | None = None) -> None:
+def agree(db, rng: random.Random, rounds: int = 60, index: mapindex.MapIndex | None = None,
+          kind: str | None = None) -> None:
+    """The fast paths answer as the SQL on random filters (with a value of ``kind`` in
+    each, and its facet counts checked, when given; else those of a random kind)."""
     index = index or mapindex.MapIndex()
     for _ in range(rounds):
-        filters = random_filters(rng)
+        filters = random_filters(db, rng, kind)
         columns = index.get(db)
         offset, limit = rng.choice((0, 0, 5, 30)), rng.choice((1, 10, 50))
         total, ids = mapindex.listing(columns, filters, db, limit=limit, offset=offset)
@@ -69,12 +77,10 @@ def agree(db, rng: random.Random, rounds: int = 60, index: mapindex.MapIndex | N
         assert ids == expected, filters
         assert [o["id"] for o in catalogue.organisations_by_ids(db, ids)] == expected
         counts = mapindex.facet_counts(columns, filters, db)
-        kind = rng.choice(("country", "theme", "need", "offer", "relation", "project"))
-        for value in list(counts[kind])[:6]:
-            widened = Filters(**{**{k: getattr(filters, k) for k in ("country", "theme", "need", "offer",
-                                                                      "relation", "project", "visit", "q")},
-                                 kind: (value,), "bbox": None})
-            assert counts[kind][value] == catalogue.count_organisations(db, widened), (kind, value, filters)
+        counted = kind or rng.choice(kinds.NAMES)
+        for value in list(counts[counted])[:6]:
+            widened = dataclasses.replace(filters, **{counted: (value,)}, bbox=None)
+            assert counts[counted][value] == catalogue.count_organisations(db, widened), (counted, value, filters)
         view = mapindex.clusters(columns, mapindex.selection(columns, filters, db),
                                  filters.bbox or BBox(-180, -85, 180, 85), rng.randint(2, 14), db)
         in_view = Filters(**{**filters.__dict__, "bbox": filters.bbox or BBox(-180, -85, 180, 85)})
@@ -87,6 +93,17 @@ def test_fast_paths_agree_with_sql_on_random_filters(db, seed):
     rng = random.Random(seed)
     populate(db, rng)
     agree(db, rng)
+
+
+@pytest.mark.parametrize("kind", kinds.NAMES)
+def test_fast_paths_agree_with_sql_on_every_kind_of_the_registry(db, kind):
+    """Each kind filters and counts alike in memory and in SQL (a new kind is tested here
+    as soon as it is in the registry, and fails until ``populate`` gives it values)."""
+    rng = random.Random(kinds.NAMES.index(kind))
+    populate(db, rng, 200)
+    counts = mapindex.facet_counts(mapindex.MapIndex().get(db), Filters(), db)[kind]
+    assert sum(1 for n in counts.values() if n) >= 2, f"populate gives no organisation two values of {kind}"
+    agree(db, rng, 25, kind=kind)
 
 
 @pytest.mark.parametrize("shared", (False, True, "built by a separate process"))
@@ -106,6 +123,9 @@ def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_pat
         state["values"].update(country=rng.choice(COUNTRIES), name=rng.choice(NAMES) + " edited",
                                status=rng.choice(("published", "draft", "archived")))
         state["related"]["themes"] = rng.sample(vocab.themes().codes(), 2)
+        state["related"]["needs"] = {r: "" for r in rng.sample(vocab.resources().codes(), rng.randint(0, 2))}
+        state["values"]["relation"] = rng.choice(vocab.relations().codes())
+        state["projects"], state["visits"] = rng.sample(["p1", "p2"], rng.randint(0, 2)), rng.sample(["v1", "v2"], 1)
         catalogue.restore_state(db, org_id, state)
     for org_id in rng.sample(ids, 20):
         catalogue.delete_organisation(db, org_id)
@@ -237,3 +257,54 @@ def test_the_first_of_a_list_are_found_by_blocks_as_by_a_full_pass():
         full = order[mask[order]]
         for want in (0, 1, 50, 5_000, 150_000, 250_000):
             assert np.array_equal(mapindex._first_in_order(order, mask, want), full[:want]), (density, want)
+
+
+def test_a_draft_published_after_newer_ones_is_patched_in_at_its_place(db, monkeypatch):
+    """Publishing a draft older than published organisations (a draft import, a moderated
+    entry) patches it in where its id sorts: every organisation after it is still found,
+    counted and filtered, and nothing is read again."""
+    saved = [catalogue.save_organisation(db, {
+        "name": f"Org {i}", "country": "BE" if i == 3 else "FR", "lat": 45.0 + i, "lon": 5.0,
+        "status": "draft" if i in (1, 2) else "published", "source": "t", "source_ref": str(i)},
+        themes=["AM40"] if i in (1, 4) else []).id for i in range(6)]
+    index = mapindex.MapIndex()
+    assert index.get(db).size == 4
+    loads = []
+    real_load = mapindex.load
+    monkeypatch.setattr(mapindex, "load", lambda db: loads.append(1) or real_load(db))
+
+    def same_as_sql(columns) -> None:
+        for filters in (Filters(), Filters(theme=("AM40",)), Filters(country=("BE",)), Filters(country=("FR",))):
+            total, ids = mapindex.listing(columns, filters, db, limit=10)
+            assert ids == [o["id"] for o in catalogue.find_organisations(db, filters)], filters
+            assert total == len(ids)
+        counts = mapindex.facet_counts(columns, Filters(), db)
+        assert counts["theme"]["AM40"] == catalogue.count_organisations(db, Filters(theme=("AM40",)))
+        assert counts["country"].get("BE", 0) == catalogue.count_organisations(db, Filters(country=("BE",)))
+
+    catalogue.set_status(db, [saved[1]], "published")
+    same_as_sql(index.get(db))
+    catalogue.set_status(db, [saved[3]], "draft")  # one after it withdrawn, another before it published
+    catalogue.set_status(db, [saved[2]], "published")
+    columns = index.get(db)
+    same_as_sql(columns)
+    assert list(columns.ids) == sorted(columns.ids)
+    assert not loads
+
+
+@pytest.mark.parametrize("kind", [k.name for k in kinds.REGISTRY if isinstance(k.stored, kinds.Link)])
+def test_every_table_a_kind_is_kept_in_notes_its_changes(db, kind):
+    """The columns are patched with the organisations noted as changed since they were read:
+    a kind's link table (and the table of its entries) must note every write, or its counts
+    stay stale until a full read. A new kind's tables get these triggers in its migration."""
+    entry = kinds.BY_NAME[kind]
+    notes = {entry.stored.table: "INSERT INTO organisation_changes VALUES ({row}.organisation_id"}
+    if isinstance(entry.vocabulary, kinds.Entries):  # a renamed or deleted entry: every organisation
+        notes[entry.vocabulary.table] = "INSERT INTO organisation_changes VALUES (0"
+    for table, note in notes.items():
+        triggers = [sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'"
+                                                 " AND tbl_name = ?", [table])]
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            begins = f"AFTER {event} ON {table} BEGIN "
+            assert any(begins + "UPDATE catalogue_version SET version" in sql for sql in triggers), (table, event)
+            assert any(begins + note.format(row=row) in sql for sql in triggers), (table, event)

@@ -106,7 +106,7 @@ def test_public_pages_in_french_show_no_english(french_app, db, browser, live_se
     assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
 
 
-def test_staff_pages_in_french_show_no_english(french_app, db, browser, live_server_for, tmp_path):
+def test_staff_pages_in_french_show_no_english(french_app, db, browser, live_server_for, worker_for, tmp_path):
     french_app.config["UPLOAD_DIR"] = str(tmp_path / "envois")
     sheet = tmp_path / "partenaires.csv"
     sheet.write_text("Nom;Ville;Pays;Courriel;Site web\nAtelier Partagé;Marseille;France;pas-une-adresse;x\n"
@@ -117,7 +117,7 @@ def test_staff_pages_in_french_show_no_english(french_app, db, browser, live_ser
     route_tiles(page)
     org = catalogue.find_organisations(db, catalogue.Filters(q="lumière"))[0]
     try:
-        with live_server_for(french_app) as server:
+        with live_server_for(french_app) as server, worker_for(french_app):  # the worker runs the import
             sign_in_browser(page, server.url + "/login?lang=fr", EMAIL, PASSWORD)
             found = visit_all(page, server, ["/admin?lang=fr", "/admin/organisations?lang=fr",
                                              f"/admin/organisations/{org['id']}/edit?lang=fr",

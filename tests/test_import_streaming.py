@@ -219,6 +219,15 @@ def test_large_files_are_read_by_a_second_process(tmp_path):
     assert not reading.second_process_pays(large, reading.ReadSpec(max_rows=50))
 
 
+@pytest.mark.parametrize("suffix", sorted(readers.FORMATS))
+def test_every_file_type_the_importer_reads_is_sized_for_a_second_process_by_its_format(tmp_path, suffix):
+    # One table of file extensions: an .xls (read as a workbook) is as costly as an .xlsx.
+    large = tmp_path / f"large{suffix}"
+    with large.open("wb") as f:
+        f.truncate(reading.SECOND_PROCESS_BYTES[readers.FORMATS[suffix]])
+    assert reading.second_process_pays(large, reading.ReadSpec())
+
+
 @pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
 def test_bulk_imported_names_are_searchable_and_leave_the_search_index_cleanly(db, tmp_path, second_process):
     names = ["Spółdzielnia Łódź", "Συνεταιρισμός Λευκωσίας", "Straße der Äpfel", "Café & Co — Genève"]

@@ -176,12 +176,13 @@ def test_pictures_are_drawn_once_per_catalogue_version(db, site, monkeypatch):
     assert drawn == ["themes", "themes"]
 
 
-def test_the_project_page_and_its_pdf_report(site, staff):
+def test_the_project_page_and_its_pdf_report(site, staff, worker_for):
     client = site.test_client()
     page = client.get("/projects/visits-2026?lang=en").get_data(as_text=True)
     assert "Study visits 2026" in page and "Visit to Lyon" in page and "Atelier A" in page
     assert "3 organisations" in page and "Fonds F" not in page  # published members only
-    pdf = client.get("/projects/visits-2026/report.pdf?lang=fr")
+    with worker_for(site):  # the job worker makes it
+        pdf = client.get("/projects/visits-2026/report.pdf?lang=fr")
     assert pdf.mimetype == "application/pdf"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Visites 2026" in text and "Rapport de projet" in text
@@ -206,7 +207,7 @@ def test_mapapp_report_writes_the_pdf_from_the_command_line(site, tmp_path):
     assert wrong.exit_code != 0 and "the projects are: visits-2026" in wrong.output
 
 
-def test_organisation_fields_stay_text_in_the_pages_and_the_report(db, site, live_server_for):
+def test_organisation_fields_stay_text_in_the_pages_and_the_report(db, site, live_server_for, worker_for):
     """A name made of markup is shown as text, and the PDF maker loads nothing from outside."""
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -235,7 +236,8 @@ def test_organisation_fields_stay_text_in_the_pages_and_the_report(db, site, liv
         # Markup that reached the report's HTML anyway would fetch nothing either.
         report.pdf(f'<p>x</p><img src="{spy.url}/direct.png"><link rel="stylesheet" href="{spy.url}/s.css">'
                    '<img src="file:///etc/hostname">')
-        body = client.get("/projects/visits-2026/report.pdf").data
+        with worker_for(site):
+            body = client.get("/projects/visits-2026/report.pdf").data
     assert body.startswith(b"%PDF") and asked == []
 
 

@@ -201,3 +201,210 @@ def test_upgrade_seeds_each_table_past_the_ids_the_audit_log_still_names(tmp_pat
     assert cid == 8
     assert max(e["id"] for e in audit.entries(db)) == 10
     db.close()
+
+
+def test_migrations_import_nothing_from_mapapp():
+    # A migration states its own literal values: a CHECK built from today's vocab.STATUSES
+    # would let a fresh catalogue accept a status that an upgraded one refuses.
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(migrations))
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 if (node.module or "").startswith("mapapp")]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+                 if alias.name.startswith("mapapp")]
+    assert imported == [], f"migrations.py imports {imported}: write the values out in the migration"
+
+
+_VOCAB_TUPLES = ("STATUSES", "ROLES", "PRECISIONS", "RELATIONS", "CONTRIBUTION_KINDS", "CONTRIBUTION_STATES")
+
+
+def test_a_changed_vocabulary_does_not_change_a_fresh_catalogue(tmp_path, monkeypatch):
+    import sys
+
+    from mapapp import vocab
+
+    before = catalogue.connect(tmp_path / "before.db")
+    # Someone adds a value to every small vocabulary: every module that holds the tuple sees it.
+    for name in _VOCAB_TUPLES:
+        old = getattr(vocab, name)
+        for module in [m for n, m in list(sys.modules.items()) if n.startswith("mapapp") and m is not None]:
+            if getattr(module, name, None) is old:
+                monkeypatch.setattr(module, name, (*old, "added-later"))
+    after = catalogue.connect(tmp_path / "after.db")
+    assert _schema(after) == _schema(before)
+    with pytest.raises(sqlite3.IntegrityError):  # only a new migration lets it in
+        after.execute("INSERT INTO organisations (slug, name, status, created_at, updated_at)"
+                      " VALUES ('x', 'X', 'added-later', '2026', '2026')")
+    before.close()
+    after.close()
+
+
+def _behind(path, below: int) -> None:
+    """A catalogue at ``path`` holding migrations below ``below`` only, with one organisation."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] < below])
+        db = catalogue.connect(path)
+        catalogue.save_organisation(db, {"name": "Spółdzielnia Kept", "status": "published"})
+        db.close()
+
+
+def test_start_up_migrates_once_and_requests_never_do(tmp_path, monkeypatch):
+    from mapapp import create_app
+    from mapapp.catalogue import base
+
+    path = tmp_path / "behind.db"
+    _behind(path, 20)
+    calls = []
+    real = base.migrate
+    monkeypatch.setattr(base, "migrate", lambda db: calls.append(db) or real(db))
+    app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c")})
+    assert len(calls) == 1
+    db = sqlite_utils.Database(path)
+    assert migrations.applied(db) == [v for v, _, _ in migrations.MIGRATIONS]
+    db.close()
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["organisations"] == 1
+    assert client.get("/api/organisations?q=spoldzielnia").get_json()["total"] == 1
+    assert client.get("/").status_code == 200
+    assert len(calls) == 1
+
+
+def test_a_request_on_a_catalogue_behind_says_to_run_init_and_changes_nothing(tmp_path):
+    path = tmp_path / "behind.db"
+    _behind(path, 20)
+    with pytest.raises(catalogue.CatalogueError, match="run `mapapp init`"):
+        catalogue.connect(path, upgrade=False)
+    db = sqlite_utils.Database(path)
+    assert max(migrations.applied(db)) == 19
+    db.close()
+    with pytest.raises(migrations.SchemaError, match="newer than this mapapp"):
+        db = catalogue.connect(path)
+        db.execute("INSERT INTO _migrations VALUES (999, 'future', '2030-01-01')")
+        db.close()
+        catalogue.connect(path, upgrade=False)
+
+
+def test_workers_starting_together_upgrade_the_catalogue_once(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "behind.db"
+    _behind(path, 8)  # the search index is rebuilt twice on the way (migration 8, then the fold)
+    root = Path(__file__).resolve().parent.parent
+    code = "import sys; from mapapp import catalogue; catalogue.connect(sys.argv[1]).close()"
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=root, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    for worker in workers:
+        assert worker.wait(120) == 0, worker.stderr.read()
+    db = catalogue.connect(path, upgrade=False)
+    assert migrations.applied(db) == [v for v, _, _ in migrations.MIGRATIONS]
+    assert db.execute("SELECT count(*) FROM organisations_fts WHERE organisations_fts MATCH 'spoldzielnia'"
+                      ).fetchone()[0] == 1
+    db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('integrity-check')")
+    db.close()
+
+
+_T = "2026-01-02T03:04:05+00:00"
+# One row for each table, with the columns it had when its migration created it. A new
+# migration's table needs a row here: the test below says so.
+_ROWS = {
+    "organisations": [{"id": 1, "slug": "spoldzielnia-kept", "name": "Spółdzielnia Kept", "city": "Poznań",
+                       "status": "published", "relation": "partner", "country": "PL", "lat": 52.4, "lon": 16.9,
+                       "geo_precision": "manual", "website": "https://example.org", "created_at": _T,
+                       "updated_at": _T},
+                      {"id": 2, "slug": "draft-unlocated", "name": "Draft Unlocated", "created_at": _T,
+                       "updated_at": _T}],
+    "organisation_descriptions": [{"organisation_id": 1, "lang": "fr", "description": "Gardée"}],
+    "organisation_themes": [{"organisation_id": 1, "theme": "AM40"}],
+    "organisation_resources": [{"organisation_id": 1, "kind": "need", "resource": "funding", "detail": "a loan"}],
+    "projects": [{"id": 1, "slug": "p", "name": "P", "website": "https://example.org/p"}],
+    "project_organisations": [{"project_id": 1, "organisation_id": 1}],
+    "visits": [{"id": 1, "slug": "v", "project_id": 1, "title": "V", "city": "Gent", "country": "BE"}],
+    "visit_organisations": [{"visit_id": 1, "organisation_id": 1}],
+    "geocode_cache": [{"provider": "nominatim", "query": "poznan", "lat": 52.4, "lon": 16.9,
+                       "precision": "locality", "created_at": _T},
+                      {"provider": "nominatim", "query": "nowhere", "lat": None, "lon": None,
+                       "precision": None, "created_at": _T}],
+    "users": [{"id": 1, "email": "admin@example.org", "password_hash": "x", "role": "admin", "created_at": _T}],
+    "login_failures": [{"key": "admin@example.org", "failures": 2, "last_at": 1.5}],
+    "audit_log": [{"id": 1, "at": _T, "user_email": "admin@example.org", "organisation_id": 1, "action": "edit",
+                   "before": None, "after": "{}"}],
+    "imports": [{"id": 1, "user_email": "admin@example.org", "filename": "a.csv", "stored_path": "/tmp/a.csv",
+                 "source": "a", "state": "done", "created_at": _T}],
+    "saved_mappings": [{"name": "m", "mapping": "{}", "updated_at": _T}],
+    "organisation_changes": [{"organisation_id": 99, "version": 1}],
+    "contributions": [{"id": 1, "kind": "correction", "organisation_id": 1, "proposal": "{}", "email": "a@example.org",
+                       "lang": "en", "created_at": _T}],
+    "used_challenges": [{"signature": "s", "expires_at": 1}],
+    "organisation_owners": [{"organisation_id": 1, "checked_at": _T}],
+    "subscriptions": [{"id": 1, "email": "s@example.org", "lang": "en", "frequency": "daily", "unsubscribe_key": "k",
+                       "created_at": _T}],
+    "withdrawn_organisations": [{"id": 1, "organisation_id": 98, "slug": "gone", "at": _T}],
+    "sync_sources": [{"id": 1, "name": "s", "url": "https://example.org/a.csv", "format": "csv", "created_at": _T}],
+    "owner_link_requests": [{"id": 1, "organisation_id": 1, "client": "c", "requested_at": _T}],
+    "catalogue_meta": [{"key": "note", "value": "kept"}],
+}
+
+
+def _tables(db) -> list[str]:
+    """The tables that hold rows of their own: not SQLite's, not the migrations' record, not the
+    shadow tables of the virtual ones (checked through what they find)."""
+    virtual = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")]
+    return [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")
+            if not name.startswith(("sqlite_", "_migrations")) and not any(name.startswith(v) for v in virtual)]
+
+
+def _rows(db, table: str, columns: list[str]) -> list[tuple]:
+    listed = ", ".join(columns)
+    return sorted(db.execute(f"SELECT {listed} FROM {table}").fetchall(), key=repr)  # nosec B608 # names from the test
+
+
+def _normalised_schema(db) -> list[tuple]:
+    return [(kind, name, table, " ".join(sql.split()) if sql else None) for kind, name, table, sql in db.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")]
+
+
+def test_a_catalogue_upgraded_one_migration_at_a_time_keeps_every_row_and_matches_a_fresh_one(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    kept: dict[str, tuple[list[str], list[tuple]]] = {}  # table → its columns then and its rows
+    for version, _name, _apply in migrations.MIGRATIONS:
+        monkeypatch.setattr(migrations, "MIGRATIONS", [m for m in migrations.MIGRATIONS if m[0] <= version])
+        db = catalogue.connect(path)
+        for table, (columns, rows) in kept.items():
+            assert _rows(db, table, columns) == rows, f"migration {version} changed the rows of {table}"
+        for table in _tables(db):
+            if table in kept or table == "catalogue_version":  # catalogue_version: its one row counts writes
+                continue
+            assert table in _ROWS, f"migration {version} created {table}: add a row for it to _ROWS"
+            with catalogue.write_transaction(db):
+                for row in _ROWS[table]:  # one by one: insert_all gives a missing key NULL, not its default
+                    db[table].insert(row)
+            columns = [c.name for c in db[table].columns]
+            kept[table] = (columns, _rows(db, table, columns))
+        db.close()
+        monkeypatch.undo()
+    assert set(kept) == set(_ROWS)
+
+    db = catalogue.connect(path)
+    fresh = catalogue.connect(tmp_path / "fresh.db")
+    assert _normalised_schema(db) == _normalised_schema(fresh)
+    for table, (columns, rows) in kept.items():
+        assert _rows(db, table, columns) == rows, table
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    # The indexes that triggers keep still find what they hold, with today's fold.
+    assert db.execute("SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH 'spoldzielnia poznan'"
+                      ).fetchall() == [(1,)]
+    db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('integrity-check')")
+    assert db.execute("SELECT id FROM organisations_rtree").fetchall() == [(1,)]
+    # Every CHECK still refuses what it refused: a fresh catalogue's and this one's are the same text.
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE organisations SET status = 'bogus' WHERE id = 1")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE geocode_cache SET precision = 'nearby' WHERE query = 'poznan'")
+    db.close()
+    fresh.close()

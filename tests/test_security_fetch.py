@@ -323,24 +323,30 @@ def test_the_fetched_file_is_gone_after_the_run(db_path, db, tmp_path, internal)
     assert organisations(db) == 3
 
 
-def test_a_run_from_the_sources_page_goes_on_in_the_background(db_path, db, tmp_path, staff, internal):
+def test_a_run_from_the_sources_page_goes_on_in_the_background(db_path, db, tmp_path, staff, internal, worker_for):
     internal.answers["/orgs.csv"] = (0, {"Content-Type": "text/csv"}, CSV)  # answers when released
     site = make_site(db_path, tmp_path, allow=internal.host)
     remembered(db, "partners", f"{internal.url}/orgs.csv")
     client = site.test_client()
     sign_in(client, "admin@example.org")
     token = csrf_from(client.get("/admin/sources?lang=en").get_data(as_text=True))
-    answered = client.post("/admin/sources?lang=en", data={"csrf_token": token, "action": "run", "name": "partners"})
-    assert answered.status_code == 302 and not internal.release.is_set()  # the request did not wait
-    page = client.get("/admin/sources?lang=en").get_data(as_text=True)
-    assert "Being pulled now" in page
-    again = client.post("/admin/sources?lang=en", data={"csrf_token": token, "action": "run", "name": "partners"},
-                        follow_redirects=True).get_data(as_text=True)
-    assert "is being pulled already" in again  # one run at a time
-    internal.release.set()
-    deadline = time.monotonic() + 20
-    while store.source(db, "partners")["running_since"] is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    with worker_for(site):  # the job worker pulls it
+        answered = client.post("/admin/sources?lang=en", data={"csrf_token": token, "action": "run",
+                                                               "name": "partners"})
+        assert answered.status_code == 302 and not internal.release.is_set()  # the request did not wait
+        deadline = time.monotonic() + 10
+        while not internal.hits:  # the worker is fetching it
+            assert time.monotonic() < deadline, "the worker did not start the sync"
+            time.sleep(0.05)
+        page = client.get("/admin/sources?lang=en").get_data(as_text=True)
+        assert "Being pulled now" in page
+        again = client.post("/admin/sources?lang=en", data={"csrf_token": token, "action": "run", "name": "partners"},
+                            follow_redirects=True).get_data(as_text=True)
+        assert "is being pulled already" in again  # one run at a time
+        internal.release.set()
+        deadline = time.monotonic() + 20
+        while store.source(db, "partners")["running_since"] is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert store.source(db, "partners")["last_outcome"]["ok"] and organisations(db) == 3
     page = client.get("/admin/sources?lang=en").get_data(as_text=True)
     assert "Being pulled now" not in page and "3 created, 0 updated" in page

@@ -194,7 +194,7 @@ def test_an_essglobal_csv_from_another_map_keeps_its_points_and_identifiers(site
     assert "0 created, 0 updated, 1 unchanged" in sync(site, "run", "other-map").output
 
 
-def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served, staff):
+def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served, staff, worker_for):
     from support import csrf_from, sign_in
 
     served.files["/orgs.csv"] = ("text/csv", CSV.encode())
@@ -212,7 +212,10 @@ def test_staff_add_run_and_forget_a_source_from_the_staff_area(site, db, served,
     started = client.post("/admin/sources", data={"csrf_token": token, "action": "run", "name": "partners"},
                           follow_redirects=True).get_data(as_text=True)
     assert "partners is being pulled in the background" in started  # not inside the request
-    assert wait_for_outcome(db, "partners")["ok"]
+    waiting = client.get("/admin/sources?lang=en").get_data(as_text=True)
+    assert "Waiting for the job worker" in waiting and "start it with `mapapp worker`" in waiting
+    with worker_for(site):  # the job worker pulls it
+        assert wait_for_outcome(db, "partners")["ok"]
     assert "3 created, 0 updated" in client.get("/admin/sources?lang=en").get_data(as_text=True)  # the last run
     assert client.get("/admin/sources").headers["Cache-Control"] == "no-store"
     french = client.get("/admin/sources?lang=fr").get_data(as_text=True)

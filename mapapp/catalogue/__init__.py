@@ -10,7 +10,8 @@ the staff tables' through their modules (``catalogue.users``, ``catalogue.audit`
 from ..filters import Filters
 from ..records import FICTIONAL_SOURCE
 from ..text import slugify
-from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, connect, now, related_of, write_transaction)
+from .base import (FIELDS, PUBLIC_FIELDS, CatalogueError, Saved, State, connect, now, related_of, state, state_key,
+                   write_transaction)
 from .exportrows import iter_export_batches
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
 from .mapdata import (changed_since, iter_map_rows, map_memberships, member_lists, map_name_order, map_points, map_rows, organisations_by_ids,

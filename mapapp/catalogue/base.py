@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,8 +14,17 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .. import text
 from ..text import fold_text, mailbox
-from .migrations import migrate
+from . import migrations
+from .migrations import SchemaError, applied, migrate
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+logger = logging.getLogger(__name__)
 
 FIELDS = (
     "name", "description", "relation", "structure", "legal_form",
@@ -53,13 +65,19 @@ def write_transaction(db: sqlite_utils.Database):
     db.conn.execute("COMMIT")
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the catalogue at ``path`` and bring its schema up to date."""
+def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the catalogue at ``path``.
+
+    With ``upgrade`` (the command line, jobs, tests) its schema and search index are brought
+    up to date first. A web request's connection passes ``upgrade=False``: ``create_app``
+    upgraded the catalogue at start-up, so the request only checks that it is current and
+    raises ``CatalogueError`` saying to run ``mapapp init`` if it is not.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(path)
-        # The search index's triggers fold text with it (see migration 8).
+        # The search index's triggers fold text with it (see migration 8 and text.FOLD_VERSION).
         db.conn.create_function("mapapp_fold", 1, fold_text, deterministic=True)
         # Limits per recipient count addresses by the mailbox they reach (see text.mailbox).
         db.conn.create_function("mapapp_mailbox", 1, mailbox, deterministic=True)
@@ -75,8 +93,92 @@ def connect(path: str | Path) -> sqlite_utils.Database:
             f"cannot open the catalogue at {path}: {e}; check MAPAPP_DATABASE and the "
             "folder's permissions"
         ) from e
-    migrate(db)
+    try:
+        if upgrade:
+            _upgrade(db, path)
+        else:
+            _require_current(db, path)
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _state(db: sqlite_utils.Database) -> tuple[int, str | None]:
+    """The newest migration applied and the fold the search index was built with."""
+    try:
+        version, fold = db.execute(
+            "SELECT (SELECT max(version) FROM _migrations),"
+            " (SELECT value FROM catalogue_meta WHERE key = 'fold_version')").fetchone()
+    except sqlite3.OperationalError:  # no such table: a new file, or older than migration 25
+        return max(applied(db), default=0), None
+    return version or 0, fold
+
+
+def _is_current(db: sqlite_utils.Database) -> bool:
+    return _state(db) == (migrations.MIGRATIONS[-1][0], str(text.FOLD_VERSION))
+
+
+def _require_current(db: sqlite_utils.Database, path: Path) -> None:
+    if _is_current(db):
+        return
+    version, fold = _state(db)
+    newest = migrations.MIGRATIONS[-1][0]
+    if version > newest:
+        raise SchemaError(
+            f"the catalogue at {path} is at schema version {version}, newer than this mapapp "
+            f"knows ({newest}); upgrade mapapp or point MAPAPP_DATABASE at another file")
+    raise CatalogueError(
+        f"the catalogue at {path} is at schema version {version} with search fold {fold or 'unknown'}; "
+        f"this mapapp needs {newest} and fold {text.FOLD_VERSION}: run `mapapp init` (or restart the app) "
+        "to upgrade it")
+
+
+@contextmanager
+def _upgrade_lock(path: Path):
+    """Held by one process at a time while it upgrades the catalogue at ``path``: workers
+    starting together wait here rather than time out on SQLite's lock behind a long migration.
+    A file of its own, because a second descriptor on the database file would release
+    SQLite's own locks when closed."""
+    if fcntl is None:  # no flock (Windows): BEGIN IMMEDIATE in migrate still applies each migration once
+        yield
+        return
+    with open(path.with_name(path.name + "-upgrade.lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _upgrade(db: sqlite_utils.Database, path: Path) -> None:
+    if _is_current(db):
+        return
+    with _upgrade_lock(path):
+        done = migrate(db)
+        if done:
+            logger.info("catalogue %s: applied migrations %s", path, ", ".join(done))
+        _refold(db, path)
+
+
+def _refold(db: sqlite_utils.Database, path: Path) -> None:
+    """Rebuild the search index when it was built with another fold than text.fold_text's:
+    its triggers delete a row by folding the old text again, so tokens folded differently
+    would stay in the index for ever and the index would drift from the organisations."""
+    if not db["catalogue_meta"].exists():  # a catalogue held before migration 25 (tests)
+        return
+    with write_transaction(db):
+        stored = _state(db)[1]
+        if stored == str(text.FOLD_VERSION):
+            return
+        if db.execute("SELECT EXISTS (SELECT 1 FROM organisations)").fetchone()[0]:  # a new catalogue: nothing to say
+            logger.warning("catalogue %s: the search index was built with fold version %s, this mapapp folds "
+                           "with version %s; rebuilding it", path, stored or "unknown", text.FOLD_VERSION)
+        db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('delete-all')")
+        db.execute("INSERT INTO organisations_fts (rowid, name, description, city)"
+                   " SELECT id, mapapp_fold(name), mapapp_fold(description), mapapp_fold(city) FROM organisations")
+        db.execute("INSERT INTO catalogue_meta (key, value) VALUES ('fold_version', ?)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(text.FOLD_VERSION)])
 
 
 def now() -> str:
@@ -144,3 +246,53 @@ def dict_rows(cursor) -> list[dict]:
             row["themes"] = json.loads(row["themes"])
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class State:
+    """Which catalogue this is and how far it has come: what every cache keys on.
+
+    ``lineage`` names the file and its history: its path, device and inode, and SQLite's
+    schema cookie (``PRAGMA schema_version``). A file moved or copied into place is another
+    inode (the path is there too: a deleted file's inode is soon given to another file);
+    ``sqlite3 … ".restore"`` (SQLite's backup API) writes into the same inode but always
+    raises the cookie, as a migration or a VACUUM do. Within one lineage ``version`` counts
+    every public write, so what changed since an earlier version can be patched in (the
+    map's columns are).
+
+    ``key`` changes whenever what the public sees may have: another lineage, another version,
+    or the same version reached at another moment (``changed_at``). So a backup restored at
+    the same version number is never answered from the caches of the state it replaced,
+    even one rewritten byte for byte into the same file. Nothing is stored for it (no
+    random id in the catalogue, which would need a schema change): it is one query and one
+    ``stat``, cheap enough for every request."""
+
+    lineage: str
+    version: int
+    changed_at: str
+
+    @property
+    def key(self) -> str:
+        """The short string every cache (ETags, insights, exports, map columns) keys on."""
+        return hashlib.sha1(f"{self.lineage}|{self.version}|{self.changed_at}".encode(),
+                            usedforsecurity=False).hexdigest()[:16]
+
+
+def state(db: sqlite_utils.Database) -> State:
+    """The catalogue's current ``State`` (see there)."""
+    version, changed_at, cookie, path = db.execute(
+        "SELECT version, changed_at, (SELECT schema_version FROM pragma_schema_version),"
+        " (SELECT file FROM pragma_database_list WHERE name = 'main')"
+        " FROM catalogue_version WHERE id = 1").fetchone()
+    try:
+        found = os.stat(path) if path else None
+        place = f"{path}|{found.st_dev}:{found.st_ino}" if found else f"memory:{id(db.conn)}"
+    except OSError:  # gone from under a live connection: still one catalogue until it closes
+        place = f"{path}:gone"
+    lineage = hashlib.sha1(f"{place}|{cookie}".encode(), usedforsecurity=False).hexdigest()[:12]
+    return State(lineage, version, changed_at)
+
+
+def state_key(db: sqlite_utils.Database) -> str:
+    """The one key of the catalogue's state that every cache keys on (``State.key``)."""
+    return state(db).key

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from . import kinds
 from .base import dict_rows
 from .reads import _LIST_COLUMNS, fts_query
 
 # -- the map index's snapshot --------------------------------------------------------
 
 
-# What the map snapshot keeps of each published organisation (the month it was added and
-# its structure are counted by the insights, not filtered by).
-_MAP_ROW = ("id, lat, lon, coalesce(country, ''), relation, name, coalesce(structure, ''),"
-            " substr(created_at, 1, 7)")
+# What the map snapshot keeps of each published organisation: the kinds stored in its row,
+# then the month it was added and its structure (counted by the insights, not filtered by).
+_MAP_ROW = f"id, lat, lon, name, {kinds.row_values()}"
 
 
 def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
-    """``(id, lat, lon, country, relation, name, structure, month added)`` of those of ``ids``
-    that are published, by id (``iter_map_rows`` reads them all)."""
+    """``(id, lat, lon, name, *values of kinds.ROW_KINDS)`` of those of ``ids`` that are
+    published, by id (``iter_map_rows`` reads them all)."""
     out: list[tuple] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -35,31 +35,10 @@ def iter_map_rows(db: sqlite_utils.Database):
         f"SELECT {_MAP_ROW} FROM organisations WHERE status = 'published' ORDER BY id")  # nosec B608 # names come from code
 
 
-_MEMBER_QUERIES = {
-    "theme": ("SELECT DISTINCT theme FROM organisation_themes",
-              "SELECT t.organisation_id FROM organisation_themes t JOIN organisations o ON o.id = t.organisation_id"
-              " WHERE t.theme = ? AND o.status = 'published'"),
-    "need": ("SELECT DISTINCT resource FROM organisation_resources WHERE kind = 'need'",
-             "SELECT r.organisation_id FROM organisation_resources r JOIN organisations o ON o.id = r.organisation_id"
-             " WHERE r.kind = 'need' AND r.resource = ? AND o.status = 'published'"),
-    "offer": ("SELECT DISTINCT resource FROM organisation_resources WHERE kind = 'offer'",
-              "SELECT r.organisation_id FROM organisation_resources r JOIN organisations o ON o.id = r.organisation_id"
-              " WHERE r.kind = 'offer' AND r.resource = ? AND o.status = 'published'"),
-    "project": ("SELECT slug FROM projects",
-                "SELECT po.organisation_id FROM project_organisations po JOIN projects p ON p.id = po.project_id"
-                " JOIN organisations o ON o.id = po.organisation_id WHERE p.slug = ? AND o.status = 'published'"),
-    "visit": ("SELECT slug FROM visits",
-              "SELECT vo.organisation_id FROM visit_organisations vo JOIN visits v ON v.id = vo.visit_id"
-              " JOIN organisations o ON o.id = vo.organisation_id WHERE v.slug = ? AND o.status = 'published'"),
-}
-
-
 def member_lists(db: sqlite_utils.Database):
-    """``(kind, value, cursor of organisation ids)`` for every theme, need, offer, project
-    and visit of published organisations: one value at a time, read through its index."""
-    for kind, (values_sql, members_sql) in _MEMBER_QUERIES.items():
-        for (value,) in db.execute(values_sql).fetchall():
-            yield kind, value, db.conn.execute(members_sql, [value])
+    """``(kind, value, cursor of organisation ids)`` for every value of the kinds kept in
+    link tables (themes, needs, offers, projects, visits…) of published organisations."""
+    return kinds.member_lists(db)
 
 
 def changed_since(db: sqlite_utils.Database, version: int, limit: int) -> list[int] | None:
@@ -98,26 +77,15 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
 
 
 def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str, str, int]]:
-    """``(kind, value, organisation id)`` for the themes, needs, offers, projects and visits
+    """``(kind, value, organisation id)`` for the themes, needs, offers, projects, visits…
     of those of ``ids`` that are published (``member_lists`` reads them all, value by value)."""
     out: list[tuple[str, str, int]] = []
     for start in range(0, len(ids), 300):
         chunk = ids[start:start + 300]
         placeholders = ", ".join("?" * len(chunk))
         published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
-        out += _memberships(db, published, chunk * 4)
+        out += kinds.memberships(db, published, chunk)
     return out
-
-
-def _memberships(db: sqlite_utils.Database, published: str, params: list) -> list[tuple[str, str, int]]:
-    return db.execute(
-        f"SELECT 'theme', theme, organisation_id FROM organisation_themes WHERE organisation_id IN ({published})"  # nosec B608 # names and ? placeholders come from code; values are bound
-        " UNION ALL SELECT kind, resource, organisation_id FROM organisation_resources"
-        f" WHERE organisation_id IN ({published})"
-        " UNION ALL SELECT 'project', p.slug, po.organisation_id FROM project_organisations po"
-        f" JOIN projects p ON p.id = po.project_id WHERE po.organisation_id IN ({published})"
-        " UNION ALL SELECT 'visit', v.slug, vo.organisation_id FROM visit_organisations vo"
-        f" JOIN visits v ON v.id = vo.visit_id WHERE vo.organisation_id IN ({published})", params).fetchall()
 
 
 def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:

@@ -1,8 +1,7 @@
-"""Imports started from the browser: their record, and running them in the background (as
-syncs started from the Sources page run too).
+"""Imports started from the browser: their record, and running one (``run``).
 
-A job runs in a thread of the web process with its own catalogue connection and
-records its progress in the ``imports`` table, so any page (or worker) can show it.
+The web claims an import and queues it; the job worker (``mapapp.jobs``) runs it with its own
+catalogue connection, recording its progress in the ``imports`` table, so any page can show it.
 It commits in batches (staff can keep editing meanwhile); each batch writes its
 audit rows in its own transaction, so whatever was committed can be undone.
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from ..mapdata import geocode
 from . import importer
 
 # A running import reports progress at least every few seconds in every phase; one
-# silent for this long died with its process.
+# silent for this long died with its process (the worker was stopped or killed).
 STALE_SECONDS = 300
 HEARTBEAT_SECONDS = 2.0
 BATCH_SIZE = 1000
@@ -64,9 +62,10 @@ def get(db: sqlite_utils.Database, import_id: int) -> dict | None:
     record = records.record(db, import_id)
     if record and record["state"] == "running" and (record["heartbeat_at"] or 0) < time.time() - STALE_SECONDS:
         written = audit.count(db, _actions(import_id))
-        error = ("interrupted (the server stopped during the import); nothing was changed: start it again"
+        error = ("interrupted (the job worker stopped during the import, or was not running: start it with "
+                 "`mapapp worker`); nothing was changed: start the import again"
                  if not written else
-                 f"interrupted (the server stopped during the import) after {written} organisations were "
+                 f"interrupted (the job worker stopped during the import) after {written} organisations were "
                  "written: undo them, then start it again")
         records.mark_stale(db, import_id, time.time() - STALE_SECONDS, error)
         record = records.record(db, import_id)
@@ -95,32 +94,19 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
                             mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
 
 
-def start(database: str | Path, import_id: int, settings: dict) -> threading.Thread:
-    """Claim the import (``ImportBusy`` if it cannot run now) and run it in a background
-    thread; return the thread."""
+def claim(database: str | Path, import_id: int) -> None:
+    """Claim the import before it is queued (``ImportBusy`` if it cannot run now): a second
+    click, or the same file uploaded again, is refused at once rather than in the worker."""
     db = catalogue.connect(database)
     try:
         records.claim(db, import_id)
     finally:
         db.close()
-    return in_background(f"import-{import_id}", run, database, import_id, settings)
-
-
-def in_background(name: str, target, *args, **kwargs) -> threading.Thread:
-    """Run ``target(*args, **kwargs)`` in a background thread of this process, as browser imports
-    and syncs started from the staff area run (each records its own state); return the thread."""
-    thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name)
-    thread.start()
-    return thread
 
 
 def run_now(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits: bool = False):
     """Claim the import and do it in this thread (``mapapp sync``); its report, or None."""
-    db = catalogue.connect(database)
-    try:
-        records.claim(db, import_id)
-    finally:
-        db.close()
+    claim(database, import_id)
     return run(database, import_id, settings, keep_hand_edits=keep_hand_edits)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..processes import this_python
 from ..translate import N_, Message
 from . import columns
-from .readers import ReadError, read_table
+from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
 
@@ -149,9 +149,7 @@ class CheckedFile:
 
 def second_process_pays(path: Path, spec: ReadSpec) -> bool:
     """Whether reading ``path`` in a second process is worth starting one."""
-    fmt = {".tsv": "csv", ".txt": "csv", ".xlsm": "xlsx", ".json": "geojson"}.get(
-        path.suffix.lower(), path.suffix.lower().lstrip("."))
-    limit = SECOND_PROCESS_BYTES.get(fmt)
+    limit = SECOND_PROCESS_BYTES.get(FORMATS.get(path.suffix.lower(), ""))
     if limit is None or not sys.executable or (spec.max_rows is not None and spec.max_rows <= 2 * CHUNK_ROWS):
         return False  # (an embedded interpreter may not know its own executable)
     try:

@@ -18,7 +18,6 @@ import http
 import io
 import json
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -242,9 +241,9 @@ def claim(db, name: str) -> float:
     return started
 
 
-def start(database: str | Path, name: str, settings: dict) -> threading.Thread:
-    """Claim the source (``SyncError`` if there is none of that name, or it is being pulled) and
-    pull it in the background, as browser imports run; its state and outcome are kept with it."""
+def start(database: str | Path, name: str, settings: dict) -> float:
+    """Claim the source for a run in the job worker (``SyncError`` if there is none of that name,
+    or it is being pulled); return the claim's start, for ``run``'s ``claimed``."""
     db = catalogue.connect(database)
     try:
         if store.source(db, name) is None:
@@ -253,7 +252,7 @@ def start(database: str | Path, name: str, settings: dict) -> threading.Thread:
         started = claim(db, name)
     finally:
         db.close()
-    return jobs.in_background(f"sync-{name}", run, database, name, settings, claimed=started)
+    return started
 
 
 def run(database: str | Path, name: str, settings: dict, *, claimed: float | None = None,

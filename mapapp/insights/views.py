@@ -1,6 +1,6 @@
 """The insights as charts and tables in one language: one ``Chart`` per picture, whose
 rows are also its table and its CSV; the lists of unmet needs and partnerships; and a
-cache per catalogue version, so that a page shown again draws nothing again."""
+cache per catalogue state (``catalogue.state_key``), so that a page shown again draws nothing again."""
 
 from __future__ import annotations
 
@@ -88,8 +88,8 @@ BY_DISTANCE = ("resources", "unmet", "partnerships")
 
 
 class VersionCache:
-    """Results keyed by the catalogue's version (any value that changes with it) and what was
-    asked: a new version forgets the old ones; at most ``size`` are kept. Concurrent requests
+    """Results keyed by the catalogue's state key (``catalogue.state_key``) and what was
+    asked: a new state forgets the old ones; at most ``size`` are kept. Concurrent requests
     for the same key compute it once: the others wait for the first one's result."""
 
     def __init__(self, size: int = 256):

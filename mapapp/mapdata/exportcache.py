@@ -2,12 +2,13 @@
 
 Anyone can ask for a new filter, so keeping every export that was asked for once lets a
 visitor fill the disk. Kept are the whole catalogue's exports (the usual downloads) and a
-filtered export once it has been asked for ``popular_after`` times in this catalogue version;
+filtered export once it has been asked for ``popular_after`` times in this catalogue state;
 past ``max_bytes`` the least recently used files go. Everything else is streamed as it is
 computed and nothing of it stays.
 
-Files are named ``v<version>-<hash>.<extension>``; a newer version's first file deletes the
-older versions' (a file being sent stays readable until it is closed).
+Files are named ``v<state>-<hash>.<extension>``, the state being ``catalogue.state_key`` (a
+restored backup at the same version number is another state); a new state's first file
+deletes every other state's (a file being sent stays readable until it is closed).
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ class ExportCache:
         self._asked: OrderedDict[str, int] = OrderedDict()
         self._guard = threading.Lock()
 
-    def path_for(self, version: int, parts: tuple, extension: str) -> Path:
-        """Where the export for ``parts`` at catalogue ``version`` is kept."""
+    def path_for(self, state: str, parts: tuple, extension: str) -> Path:
+        """Where the export for ``parts`` in catalogue ``state`` (``catalogue.state_key``) is kept."""
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
-        return self.folder / f"v{version}-{digest}.{extension}"
+        return self.folder / f"v{state}-{digest}.{extension}"
 
     def kept(self, path: Path) -> Path | None:
         """``path`` if it is kept (and now the most recently used), else None."""
@@ -113,9 +114,9 @@ class ExportCache:
         return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}")
 
     def trim(self, newest: Path) -> None:
-        """Delete the older catalogue versions' files, then the least recently used ones
+        """Delete the other catalogue states' files, then the least recently used ones
         until the rest fits in ``max_bytes`` (``newest`` stays, even alone over it)."""
-        version = newest.name[1:].partition("-")[0]
+        state = newest.name[1:].partition("-")[0]
         files = []
         abandoned = time.time() - ABANDONED_AFTER
         for entry in os.scandir(self.folder):
@@ -125,8 +126,7 @@ class ExportCache:
                 continue
             if not name.startswith("v") or not entry.is_file():
                 continue
-            kept_version = name[1:].partition("-")[0]
-            if kept_version.isdigit() and version.isdigit() and int(kept_version) < int(version):
+            if name[1:].partition("-")[0] != state:
                 Path(entry.path).unlink(missing_ok=True)
                 continue
             stat = entry.stat()

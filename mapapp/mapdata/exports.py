@@ -17,25 +17,18 @@ from pathlib import Path
 
 import jinja2
 
-from .. import geo, vocab
+from .. import geo, kinds, vocab
 from ..config import ROOT
+from ..records import COLUMNS, ESSGLOBAL_COLUMNS, Record, organisation_url
 from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
 from ..text import slugify
-from ..translate import N_, gettext_in
+from ..translate import gettext_in
 from . import linked, outlines
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal", "jsonld", "ttl")
-COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
-           "city", "region", "country", "lat", "lon", "geo_precision", "website", "email", "phone",
-           "themes", "theme_labels", "needs", "offers", "projects", "url")
-ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Structure", "Primary Activity",
-                     "Activities", "Street Address", "Locality", "Region", "Postcode", "Country ID",
-                     "Territory ID", "Website", "Phone", "Email", "Twitter", "Facebook",
-                     "Companies House Number", "Qualifiers", "Membership Type", "Latitude", "Longitude",
-                     "Geo Container", "Geo Container Latitude", "Geo Container Longitude")
 # Media types without parameters: the web layer adds the one charset of text types.
 MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -60,22 +53,9 @@ def download_name(filters: Filters, fmt: str, day: str) -> str:
     return f"{stem}-{day}.{EXTENSIONS[fmt]}"
 
 
-def _resources(items: dict[str, str]) -> str:
-    return "; ".join(f"{code}: {detail}" if detail else code for code, detail in items.items())
-
-
 def table(orgs: list[dict], *, lang: str, base_url: str) -> list[list]:
-    """One row per organisation, in ``COLUMNS`` order."""
-    rows = []
-    for o in orgs:
-        rows.append([
-            o["slug"], o["name"], o["description"], o["relation"], o["structure"] or "", o["legal_form"],
-            o["street"], o["postcode"], o["city"], o["region"], o["country"] or "", o["lat"], o["lon"],
-            o["geo_precision"] or "", o["website"], o["email"], o["phone"], "; ".join(o["themes"]),
-            "; ".join(vocab.themes().label(t, lang) for t in o["themes"]), _resources(o["needs"]),
-            _resources(o["offers"]), "; ".join(o["projects"]), f"{base_url}/organisations/{o['slug']}",
-        ])
-    return rows
+    """One row per organisation, in ``COLUMNS`` order (its public record's ``csv_row``)."""
+    return [Record.of(o, base=base_url).csv_row(lang) for o in orgs]
 
 
 def _csv_text(rows) -> str:
@@ -149,7 +129,7 @@ def geojson_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -
     yield b'{"type": "FeatureCollection", "features": ['
     separator = ""
     for orgs in batches:
-        features = geo.feature_collection(orgs, lang=lang, url_for_slug=lambda s: f"{base_url}/organisations/{s}")
+        features = geo.feature_collection([Record.of(o, base=base_url) for o in orgs], lang=lang)
         if features["features"]:
             yield (separator + ", ".join(json.dumps(f, ensure_ascii=False) for f in features["features"])).encode("utf-8")
             separator = ", "
@@ -185,13 +165,7 @@ def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str) -> Non
 
 
 def _essglobal_row(o: dict) -> list:
-    themes = [vocab.THEME_URI_BASE + t for t in o["themes"]]
-    return [neutralise(v) for v in (
-        o["slug"], o["name"], o["description"],
-        vocab.STRUCTURE_URI_BASE + o["structure"] if o["structure"] else "",
-        themes[0] if themes else "", ";".join(themes), o["street"], o["city"], o["region"],
-        o["postcode"], o["country"] or "", "", o["website"], o["phone"], o["email"], "", "", "", "", "",
-        o["lat"] if o["lat"] is not None else "", o["lon"] if o["lon"] is not None else "", "", "", "")]
+    return [neutralise(v) for v in Record.of(o, base=None).essglobal_row()]
 
 
 def essglobal_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
@@ -260,21 +234,14 @@ class About:
     filters: Filters = field(default_factory=Filters)
 
 
-_KIND_NAMES = {"country": N_("Country"), "theme": N_("Theme"), "need": N_("Need"), "offer": N_("Offer"),
-               "relation": N_("Relation to the project"), "project": N_("Project"), "visit": N_("Visit")}
-
-
 def _filter_lines(filters: Filters, lang: str) -> list[str]:
     """"Country: Italy, France" per chosen filter, in ``lang``."""
-    label = {"country": lambda v: vocab.country_name(v, lang), "theme": lambda v: vocab.themes().label(v, lang),
-             "need": lambda v: vocab.resources().label(v, lang), "offer": lambda v: vocab.resources().label(v, lang),
-             "relation": lambda v: vocab.relations().label(v, lang)}
     lines = [f"{gettext_in(lang, 'Search')}: {filters.q}"] if filters.q else []
-    for kind in KINDS:
-        values = getattr(filters, kind)
+    for kind in kinds.REGISTRY:
+        values = getattr(filters, kind.name)
         if values:
-            name = label.get(kind, lambda v: v)
-            lines.append(f"{gettext_in(lang, _KIND_NAMES[kind])}: {', '.join(name(v) for v in values)}")
+            labels = ", ".join(kind.vocabulary.label(v, lang) for v in values)
+            lines.append(f"{gettext_in(lang, kind.summary_label)}: {labels}")
     return lines
 
 
@@ -302,7 +269,7 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
     check_size("html", len(located))
     rows = [{"name": o["name"], "lat": o["lat"], "lon": o["lon"],
              "place": ", ".join(p for p in (o["city"], vocab.country_name(o["country"] or "", lang)) if p),
-             "url": f"{base_url}/organisations/{o['slug']}"} for o in located]
+             "url": organisation_url(base_url, o["slug"])} for o in located]
     bounds = geo.latlon_bounds(located)
     settings = {"center": list(DEFAULT_CENTER), "zoom": DEFAULT_ZOOM, "tileUrl": tile_url, "attribution": attribution,
                 "maxZoom": 19, "bounds": bounds,

@@ -10,9 +10,11 @@ import re
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 
 from .. import vocab
+from ..records import ESSGLOBAL as ESSGLOBAL_URI
+from ..records import Record
 
 SCHEMA = Namespace("https://schema.org/")
-ESSGLOBAL = Namespace("http://purl.org/essglobal/vocab/")
+ESSGLOBAL = Namespace(ESSGLOBAL_URI)
 ACTIVITIES = Namespace(vocab.THEME_URI_BASE)
 STRUCTURES = Namespace(vocab.STRUCTURE_URI_BASE)
 # A graph of every triple is built in memory: past this, GeoJSON or the CSV serve better.
@@ -23,46 +25,47 @@ JSONLD_CONTEXT = {"schema": str(SCHEMA), "essglobal": str(ESSGLOBAL), "activity"
 
 
 def graph(orgs: list[dict], *, lang: str, base_url: str) -> Graph:
-    """The organisations (as ``export_organisations`` gives them) as triples; each is named
-    by its page's address."""
+    """The organisations (as ``export_organisations`` gives them) as triples, from their public
+    records; each is named by its page's address."""
     g = Graph()
     for prefix, namespace in (("schema", SCHEMA), ("essglobal", ESSGLOBAL), ("activity", ACTIVITIES),
                               ("structure", STRUCTURES)):
         g.bind(prefix, namespace)
     for org in orgs:
-        me = URIRef(f"{base_url}/organisations/{org['slug']}")
+        record = Record.of(org, base=base_url)
+        me = URIRef(record.url)
         g.add((me, RDF.type, SCHEMA.Organization))
         g.add((me, RDF.type, ESSGLOBAL.SSEInitiative))
-        g.add((me, SCHEMA.name, Literal(org["name"])))
-        g.add((me, SCHEMA.identifier, Literal(org["slug"])))
+        g.add((me, SCHEMA.name, Literal(record.name)))
+        g.add((me, SCHEMA.identifier, Literal(record.slug)))
         g.add((me, SCHEMA.url, me))
-        description = (org.get("descriptions") or {}).get(lang) or org["description"]
+        description = record.description_in(lang)
         if description:
             g.add((me, SCHEMA.description, Literal(description)))
-        for field_, term in (("email", SCHEMA.email), ("phone", SCHEMA.telephone)):
-            if org.get(field_):
-                g.add((me, term, Literal(org[field_])))
-        if org["website"] and _IRI.match(org["website"]):  # http(s) only (checked when stored), nothing to break out
-            g.add((me, SCHEMA.sameAs, URIRef(org["website"])))
-        for theme in org["themes"]:
+        for value, term in ((record.email, SCHEMA.email), (record.phone, SCHEMA.telephone)):
+            if value:
+                g.add((me, term, Literal(value)))
+        if record.website and _IRI.match(record.website):  # http(s) only (checked when stored), nothing to break out
+            g.add((me, SCHEMA.sameAs, URIRef(record.website)))
+        for theme in record.themes:
             g.add((me, ESSGLOBAL.economicSector, ACTIVITIES[theme]))
             g.add((me, SCHEMA.knowsAbout, Literal(vocab.themes().label(theme, lang), lang=lang)))
-        if org["structure"]:
-            g.add((me, ESSGLOBAL.organisationalStructure, STRUCTURES[org["structure"]]))
+        if record.structure:
+            g.add((me, ESSGLOBAL.organisationalStructure, STRUCTURES[record.structure]))
         address = BNode()
         g.add((me, SCHEMA.address, address))
         g.add((address, RDF.type, SCHEMA.PostalAddress))
-        for field_, term in (("street", SCHEMA.streetAddress), ("postcode", SCHEMA.postalCode),
-                             ("city", SCHEMA.addressLocality), ("region", SCHEMA.addressRegion),
-                             ("country", SCHEMA.addressCountry)):
-            if org.get(field_):
-                g.add((address, term, Literal(org[field_])))
-        if org["lat"] is not None:
+        for value, term in ((record.street, SCHEMA.streetAddress), (record.postcode, SCHEMA.postalCode),
+                            (record.city, SCHEMA.addressLocality), (record.region, SCHEMA.addressRegion),
+                            (record.country, SCHEMA.addressCountry)):
+            if value:
+                g.add((address, term, Literal(value)))
+        if record.lat is not None:
             point = BNode()
             g.add((me, SCHEMA.geo, point))
             g.add((point, RDF.type, SCHEMA.GeoCoordinates))
-            g.add((point, SCHEMA.latitude, Literal(org["lat"], datatype=XSD.decimal)))
-            g.add((point, SCHEMA.longitude, Literal(org["lon"], datatype=XSD.decimal)))
+            g.add((point, SCHEMA.latitude, Literal(record.lat, datatype=XSD.decimal)))
+            g.add((point, SCHEMA.longitude, Literal(record.lon, datatype=XSD.decimal)))
     return g
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo
+from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from . import snapshot
 
@@ -31,9 +32,9 @@ POINT_LIMIT = 150  # zoomed in, up to this many organisations in view are shown 
 POINTS_ZOOM = 13  # from this zoom on, a view with few organisations shows them all
 MAX_ZOOM = 19
 NAME_LENGTH = 48  # names are shortened in cluster answers; popups load the rest
-# Kept as bits like the filters, but only counted (by the insights): never filtered by.
-COUNTED_KINDS = ("structure", "month")
-ROW_KINDS = ("country", "relation", "structure", "month")  # read from each organisation's row
+# Read from each organisation's row (the others from their link tables): the kinds stored
+# in a column, then those kept as bits like the filters but only counted, by the insights.
+ROW_KINDS = catalogue_kinds.ROW_KINDS
 
 
 def pack(mask: np.ndarray) -> np.ndarray:
@@ -110,22 +111,20 @@ def load(db: sqlite_utils.Database) -> MapColumns:
     names = np.empty(n, dtype=np.uint32)
     codes: dict[str, dict[str, int]] = {kind: {} for kind in ROW_KINDS}
     coded = {kind: np.zeros(n, dtype=np.int32) for kind in ROW_KINDS}
-    country, relation, structure, month = (coded[kind] for kind in ROW_KINDS)
+    row_columns = [(coded[kind], codes[kind]) for kind in ROW_KINDS]
     count = 0
-    for i, (org_id, la, lo, ctry, rel, name, struct, added) in enumerate(rows):
+    for i, (org_id, la, lo, name, *values) in enumerate(rows):
         if i >= n:
             break  # published meanwhile: the next request patches it in
         ids[i], names[i] = org_id, name_key(name)
         lat[i] = np.nan if la is None else la
         lon[i] = np.nan if lo is None else lo
-        country[i] = codes["country"].setdefault(ctry, len(codes["country"]))
-        relation[i] = codes["relation"].setdefault(rel, len(codes["relation"]))
-        structure[i] = codes["structure"].setdefault(struct, len(codes["structure"]))
-        month[i] = codes["month"].setdefault(added, len(codes["month"]))
+        for (column, numbers), value in zip(row_columns, values):
+            column[i] = numbers.setdefault(value, len(numbers))
         count = i + 1
     ids, lat, lon, names = (a[:count] for a in (ids, lat, lon, names))
     n = count
-    facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in (*KINDS, *COUNTED_KINDS)}
+    facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in (*KINDS, *ROW_KINDS)}
     for kind, column in coded.items():
         column = column[:count]
         for value, code in codes[kind].items():
@@ -173,20 +172,26 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
         memberships[org_id].add((kind, value))
     ids, lat, lon = columns.ids, columns.lat, columns.lon
     live, names = columns.live.copy(), columns.names
-    new_ids = [i for i in rows if not _position(ids, i)[1]]
-    if new_ids:  # published since: appended (ids only grow, so the order by id holds)
-        grow = len(new_ids)
-        ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
-        lat = np.concatenate([lat, np.full(grow, np.nan)])
-        lon = np.concatenate([lon, np.full(grow, np.nan)])
-        names = np.concatenate([names, np.zeros(grow, dtype=np.uint32)])
-    else:
-        lat, lon, names = lat.copy(), lon.copy(), names.copy()
+    new_ids = np.array(sorted(i for i in rows if not _position(ids, i)[1]), dtype=np.int64)
+    old_size, at = len(ids), np.searchsorted(ids, new_ids)
+    # Published since (or again): placed where their ids sort, since every lookup by id
+    # searches ``ids``. New ones come last; an older draft published moves the positions
+    # after it, and the bits of every value move with them.
+    moved = bool(len(at)) and int(at[0]) < old_size
+    ids = np.insert(ids, at, new_ids)
+    lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
+    names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
     words = -(-len(ids) // 64)
-    facets = {kind: {value: _widened(bits, words) for value, bits in values.items()}
+
+    def placed(bits: np.ndarray) -> np.ndarray:
+        if moved:
+            return pack(np.insert(unpack(bits, old_size), at, False))
+        return _widened(bits, words)
+
+    facets = {kind: {value: placed(bits) for value, bits in values.items()}
               for kind, values in columns.facets.items()}
-    live = _widened(live, words)
-    reorder = bool(new_ids)
+    live = placed(live)
+    reorder = bool(len(new_ids))
     copied: set[tuple[str, str]] = set()
     for org_id in changed:
         pos, present = _position(ids, org_id)
@@ -201,11 +206,10 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             live[word] |= bit
             lat[pos] = np.nan if row[1] is None else row[1]
             lon[pos] = np.nan if row[2] is None else row[2]
-            key = name_key(row[5])
+            key = name_key(row[3])
             if names[pos] != key:
                 names[pos], reorder = key, True
-            wanted = ({("country", row[3]), ("relation", row[4]), ("structure", row[6]), ("month", row[7])}
-                      | memberships.get(org_id, set()))
+            wanted = set(zip(ROW_KINDS, row[4:])) | memberships.get(org_id, set())
             wanted = {(k, v) for k, v in wanted if v}
         for kind, values in facets.items():
             for value, bits in values.items():
@@ -245,23 +249,36 @@ class MapIndex:
     that every worker process shares (one copy in memory, built by one of them)."""
 
     def __init__(self, directory: Path | None = None):
-        self._columns: MapColumns | None = None
+        # (lineage, state key, columns): one value, so that a request thread never pairs one
+        # state's key with another's columns. The key is "" when the columns were read at a
+        # newer version than the state taken before reading (a write came in between).
+        self._current: tuple[str, str, MapColumns] | None = None
         self._lock = threading.Lock()
         self._directory = directory
 
     def get(self, db: sqlite_utils.Database) -> MapColumns:
-        """The columns matching the catalogue's current version."""
-        version = catalogue.version(db)
-        columns = self._columns
-        if columns is not None and columns.version == version:
-            return columns
+        """The columns matching the catalogue's current state (``catalogue.State``): patched
+        when it moved on in the same lineage, read again when the file is another one (a
+        restored backup, even at the same version number)."""
+        state = catalogue.state(db)
+        current = self._current
+        if current is not None and current[1] == state.key:
+            return current[2]
         with self._lock:
-            columns = self._columns
-            if columns is not None and columns.version == version:
-                return columns
-            patched = apply_changes(columns, db, version) if columns is not None else None
-            self._columns = patched or self._read(db)
-            return self._columns
+            current = self._current
+            if current is not None and current[1] == state.key:
+                return current[2]
+            lineage, key, columns = current or ("", "", None)
+            same = columns is not None and lineage == state.lineage
+            if same and columns.version == state.version and not key:
+                patched = columns  # read at this very version, after the state last taken
+            elif same and columns.version < state.version:
+                patched = apply_changes(columns, db, state.version)
+            else:
+                patched = None
+            columns = patched or self._read(db)
+            self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
+            return columns
 
     def _read(self, db: sqlite_utils.Database) -> MapColumns:
         if self._directory is None:

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 from .. import fetch, vocab
+from ..records import Record
 
 ORGANISATION_SCHEMA = "organizations_schema-v1.0.0"
 OFFERS_WANTS_SCHEMA = "offers_wants_schema-v0.1.0"
@@ -20,34 +21,36 @@ NAME_LENGTH = 200  # the schema's limit
 ANSWER_BYTES = 1024 * 1024  # an index's answer to one profile is a few hundred bytes
 
 
-def organisation_profile(org: dict, *, page_url: str, lang: str = vocab.DEFAULT_LANGUAGE) -> dict:
-    """The ``organizations_schema-v1.0.0`` profile of one organisation (as ``get_organisation``
-    gives it), in ``lang`` where it was described in it."""
-    address = ", ".join(p for p in (org["street"], " ".join(p for p in (org["postcode"], org["city"]) if p),
-                                    org["region"], vocab.country_name(org["country"] or "", "en")) if p)
+def organisation_profile(record: Record, *, lang: str = vocab.DEFAULT_LANGUAGE) -> dict:
+    """The ``organizations_schema-v1.0.0`` profile of one organisation's public record (its
+    ``url`` the page's public address), in ``lang`` where it was described in it."""
+    page_url = record.url
+    address = ", ".join(p for p in (record.street, " ".join(p for p in (record.postcode, record.city) if p),
+                                    record.region, vocab.country_name(record.country or "", "en")) if p)
     profile = {
         "linked_schemas": [ORGANISATION_SCHEMA],
-        "name": org["name"][:NAME_LENGTH],
-        "primary_url": org["website"] or page_url,
+        "name": record.name[:NAME_LENGTH],
+        "primary_url": record.website or page_url,
         "urls": [{"name": "map", "url": page_url}],
-        "description": (org.get("descriptions") or {}).get(lang) or org["description"] or None,
-        "tags": sorted({vocab.themes().label(t, "en") for t in org["themes"]}) or None,
+        "description": record.description_in(lang) or None,
+        "tags": sorted({vocab.themes().label(t, "en") for t in record.themes}) or None,
         "status": "active",
         "full_address": address or None,
-        "country_iso_3166": org["country"] or None,
-        "contact_details": {"email": org["email"]} if org["email"] else None,
-        "telephone": org["phone"] or None,
+        "country_iso_3166": record.country or None,
+        "contact_details": {"email": record.email} if record.email else None,
+        "telephone": record.phone or None,
         "unique_id": page_url,
     }
-    if org["lat"] is not None:
-        profile["geolocation"] = {"lat": org["lat"], "lon": org["lon"]}
+    if record.lat is not None:
+        profile["geolocation"] = {"lat": record.lat, "lon": record.lon}
     return {k: v for k, v in profile.items() if v is not None}
 
 
-def offers_wants_profile(org: dict, kind: str, code: str, *, page_url: str) -> dict:
+def offers_wants_profile(record: Record, kind: str, code: str) -> dict:
     """The ``offers_wants_schema-v0.1.0`` profile of one of an organisation's needs
-    (``kind="need"``, a want) or offers."""
-    details = (org["needs"] if kind == "need" else org["offers"]).get(code, "")
+    (``kind="need"``, a want) or offers, from its public record."""
+    page_url = record.url
+    details = (record.needs if kind == "need" else record.offers).get(code, "")
     label = vocab.resources().label(code, "en")
     profile = {
         "linked_schemas": [OFFERS_WANTS_SCHEMA],
@@ -55,14 +58,14 @@ def offers_wants_profile(org: dict, kind: str, code: str, *, page_url: str) -> d
         "item_type": "good" if code in _GOODS else "service",
         "transaction_type": _TRANSACTIONS.get(code, ["receive-donate"]),
         "tags": [label, code],
-        "title": f"{label}: {org['name']}"[:NAME_LENGTH],
-        "description": details or f"{org['name']} {'needs' if kind == 'need' else 'offers'} {label.lower()}.",
+        "title": f"{label}: {record.name}"[:NAME_LENGTH],
+        "description": details or f"{record.name} {'needs' if kind == 'need' else 'offers'} {label.lower()}.",
         "details_url": page_url,
         "geographic_scope": "regional",
-        "contact_details": {"email": org["email"]} if org["email"] else {"contact_form": page_url},
+        "contact_details": {"email": record.email} if record.email else {"contact_form": page_url},
     }
-    if org["lat"] is not None:
-        profile["geolocation"] = {"lat": org["lat"], "lon": org["lon"]}
+    if record.lat is not None:
+        profile["geolocation"] = {"lat": record.lat, "lon": record.lon}
     return profile
 
 

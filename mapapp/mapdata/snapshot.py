@@ -1,6 +1,10 @@
-"""The map's columns kept as files, one folder per catalogue version, that every worker
+"""The map's columns kept as files, one folder per catalogue state, that every worker
 process memory-maps: one copy in memory for all of them, built by whichever needs it first.
-A process starting later maps the newest folder and patches in what changed since.
+A process starting later maps the newest folder of the same catalogue lineage and patches in
+what changed since (see ``catalogue.State``: a restored backup is another lineage, or at least
+another state, and never served another's columns).
+
+A folder is named ``map-<lineage>-<version>-<state key>``.
 
 A folder holds one ``.npy`` file per column, the facets as one 2-D array of bits, and
 ``meta.json`` (the version and which facet each row of bits is). It is written under
@@ -38,23 +42,22 @@ SEPARATE_PROCESS_FROM = 200_000
 logger = logging.getLogger(__name__)
 
 
-def _key(db: sqlite_utils.Database) -> str:
-    path = db.execute("PRAGMA database_list").fetchone()[2]
-    return hashlib.sha1(f"{FORMAT}|{path}".encode(), usedforsecurity=False).hexdigest()[:12]
+def _key(state: catalogue.State) -> str:
+    """The folders' prefix: this file format, this catalogue lineage."""
+    return hashlib.sha1(f"{FORMAT}|{state.lineage}".encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def latest(directory: Path, db: sqlite_utils.Database):
-    """The newest columns kept for this catalogue at its version or before (to be patched
-    up to date), or None."""
-    current = catalogue.version(db)
+    """The newest columns kept for this catalogue lineage before its version (to be patched
+    up to date) or in its very state, or None."""
+    state = catalogue.state(db)
     found = []
-    for folder in directory.glob(f"map-{_key(db)}-*"):
-        try:
-            version = int(folder.name.rsplit("-", 1)[1])
-        except ValueError:
+    for folder in directory.glob(f"map-{_key(state)}-*"):
+        _map, _lineage, version, key = (folder.name.split("-") + ["", ""])[:4]
+        if not version.isdigit() or not (folder / "meta.json").exists():
             continue
-        if version <= current and (folder / "meta.json").exists():
-            found.append((version, folder))
+        if int(version) < state.version or (int(version) == state.version and key == state.key):
+            found.append((int(version), folder))
     return read(max(found)[1]) if found else None
 
 
@@ -62,11 +65,11 @@ def build(directory: Path, db: sqlite_utils.Database, load: Callable):
     """Read the columns (``load``) and keep them for every process; while one process
     builds, the others wait for its files rather than building their own."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / f"map-{_key(db)}.lock", "a+") as lock:
+    with open(directory / f"map-{_key(catalogue.state(db))}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             kept = latest(directory, db)
-            if kept is not None and kept.version == catalogue.version(db):
+            if kept is not None and kept.version == catalogue.state(db).version:
                 return kept  # built by another process while this one waited
             folder = None
             if catalogue.organisation_count(db) >= SEPARATE_PROCESS_FROM:
@@ -113,7 +116,10 @@ def build_here() -> None:
 
 
 def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
-    folder = directory / f"map-{_key(db)}-{columns.version:012d}"
+    state = catalogue.state(db)
+    # Columns read at an earlier version than the catalogue's now: patched from, never current.
+    key = state.key if state.version == columns.version else "past"
+    folder = directory / f"map-{_key(state)}-{columns.version:012d}-{key}"
     if (folder / "meta.json").exists():
         return folder
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=directory))
@@ -152,7 +158,7 @@ def read(folder: Path):
 
 def _forget_old(directory: Path, db: sqlite_utils.Database, keep: Path) -> None:
     """Remove all but the newest folders (open maps of removed files stay readable)."""
-    folders = sorted(p for p in directory.glob(f"map-{_key(db)}-*") if p.is_dir())
+    folders = sorted(p for p in directory.glob(f"map-{_key(catalogue.state(db))}-*") if p.is_dir())
     for old in folders[:-(KEPT + 1)]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)

@@ -1,5 +1,5 @@
 """Importing from the browser: upload, preview with an editable column mapping and the
-dry-run report, then the import itself in the background, and the history."""
+dry-run report, then the import itself (a job of the worker), and the history."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..translate import from_data
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
-from . import scope
+from . import jobqueue, scope
 from .auth import role_required
 from .db import get_db
 from .i18n import NAMES as LANGUAGE_NAMES
@@ -54,9 +54,15 @@ def _short(name: str, limit: int = 100) -> str:
 
 
 def _record(import_id: int) -> dict:
+    """The import's record, with its job's state: ``queued`` (and ``worker_missing``, the
+    message for staff, when no worker is running) until the worker takes it."""
     record = jobs.get(get_db(), import_id)
     if record is None:
         abort(404)
+    job = jobqueue.current().state("import", str(import_id)) if record["state"] == "running" else None
+    record["queued"] = bool(job and job["state"] == "queued")
+    record["worker_missing"] = _("The job worker is not running: start it with `mapapp worker`.") if (
+        record["queued"] and job.get("worker_missing")) else None
     return record
 
 
@@ -110,9 +116,11 @@ def preview(import_id: int):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
         if request.form.get("action") == "confirm":
             try:
-                jobs.start(current_app.config["DATABASE"], import_id, dict(current_app.config))
+                jobs.claim(current_app.config["DATABASE"], import_id)
             except jobs.ImportBusy as e:
                 flash(_("This import cannot start now: %(why)s.", why=str(e)))
+            else:
+                jobqueue.current().import_file(import_id)
             return redirect(url_for("imports.progress", import_id=import_id))
         record = _record(import_id)
     error, report, headers, plan = None, None, [], None
@@ -184,7 +192,8 @@ def progress(import_id: int):
 def status(import_id: int):
     """Progress for the page's script."""
     record = _record(import_id)
-    return jsonify({k: record[k] for k in ("state", "rows_done", "rows_total", "counts", "error")})
+    return jsonify({k: record[k] for k in ("state", "queued", "worker_missing", "rows_done", "rows_total", "counts",
+                                           "error")})
 
 
 @bp.route("/<int:import_id>/undo", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from .. import catalogue
 from ..catalogue import syncsources
 from ..importing import jobs, sync
 from ..translate import N_, Message, from_data, translated
+from . import jobqueue
 from .auth import role_required
 from .db import get_db
 from .i18n import current_language
@@ -50,10 +51,11 @@ def index():
                 return redirect(url_for("sources.index"))
         elif action == "run":
             try:
-                sync.start(current_app.config["DATABASE"], name, current_app.config)
+                claimed = sync.start(current_app.config["DATABASE"], name, current_app.config)
             except sync.SyncError as e:
                 flash(f"{name}: {translated(e.args[0], current_language())}")
             else:
+                jobqueue.current().sync(name, claimed)
                 flash(_("%(name)s is being pulled in the background: reload this page to see what it did.", name=name))
             return redirect(url_for("sources.index"))
         elif action == "remove":
@@ -63,10 +65,14 @@ def index():
             return redirect(url_for("sources.index"))
     listed = syncsources.sources(db)
     stale_before = time.time() - sync.STALE_SECONDS
+    queue = jobqueue.current()
     for source in listed:  # what the last run said, in the staff member's language
         running = (source["running_since"] or 0) > stale_before
         source["running"] = (datetime.fromtimestamp(source["running_since"], timezone.utc).isoformat(timespec="seconds")
                              if running else None)
+        job = queue.state("sync", source["name"]) if running else None
+        source["queued"] = bool(job and job["state"] == "queued")
+        source["worker_missing"] = bool(source["queued"] and job.get("worker_missing"))
         if source["last_outcome"]:
             source["last_outcome"]["message"] = translated(from_data(source["last_outcome"]["message"]),
                                                            current_language())

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 from werkzeug.datastructures import Headers
 
-from .. import catalogue, params, records, vocab
+from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
@@ -111,8 +111,8 @@ def changes():
 
 
 def summary(org: dict, lang: str) -> dict:
-    """The public summary of an organisation shown in lists and popups."""
-    return records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
+    """The public summary of an organisation shown in lists and popups (a link within the site)."""
+    return records.Record.of(org, base=request.script_root).summary(lang)
 
 
 @bp.get("/duplicates")
@@ -125,7 +125,8 @@ def duplicates():
         return jsonify({"ok": True, "items": []})
     found = catalogue.likely_duplicates(get_db(), name, website or "")
     return jsonify({"ok": True, "items": [{"name": o["name"], "city": o["city"],
-                                           "url": url_for("views.organisation", slug=o["slug"])} for o in found]})
+                                           "url": records.organisation_url(request.script_root, o["slug"])}
+                                          for o in found]})
 
 
 @bp.get("/organisations/<slug>")
@@ -136,14 +137,7 @@ def organisation(slug: str):
     if org is None:
         raise NotFound(f"no published organisation '{slug}'")
     lang = current_language()
-    body = {"ok": True, **summary(org, lang)}
-    body.update({k: org[k] for k in catalogue.PUBLIC_FIELDS if k not in body})
-    body["description"] = org["descriptions"].get(lang) or org["description"]
-    body["needs"] = [{"code": c, "label": vocab.resources().label(c, lang), "detail": d}
-                     for c, d in org["needs"].items()]
-    body["offers"] = [{"code": c, "label": vocab.resources().label(c, lang), "detail": d}
-                      for c, d in org["offers"].items()]
-    body["projects"] = [{"slug": p["slug"], "name": p["name"]} for p in org["projects"]]
+    body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
     body["visits"] = [{"slug": v["slug"], "title": v["title"], "date": v["date"]} for v in org["visits"]]
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
@@ -154,7 +148,7 @@ def organisation(slug: str):
 @bp.get("/organisations.geojson")
 def organisations_geojson():
     """Published organisations matching the filters, as an RFC 7946 FeatureCollection."""
-    return _export("geojson", base_url="", attachment=False)
+    return _export("geojson", base_url=request.script_root, attachment=False)  # links within the site
 
 
 @bp.get("/organisations.<any(csv, xlsx, gpkg, html, essglobal.csv, jsonld, ttl):fmt>")
@@ -188,14 +182,14 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         exports.check_size(kind, catalogue.count_organisations(db, filters, located_only=kind == "html"))
     lang, config = current_language(), current_app.config
     attribution = tile_attribution()
-    # The change time and the database tell apart two catalogues at the same version number
-    # (a restored backup, another database). Nothing here comes from the request's Host.
-    version, changed_at = catalogue.last_change(db)
+    # The state key tells apart two catalogues at the same version number (a restored backup,
+    # another database). Nothing here comes from the request's Host.
+    state = catalogue.state(db)
+    changed_at = state.changed_at
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             attribution, changed_at, config["DATABASE"], config["SITE_NAME"],
-             config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
+             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
     cache = export_cache()
-    path = cache.path_for(version, parts, exports.EXTENSIONS[kind])
+    path = cache.path_for(state.key, parts, exports.EXTENSIONS[kind])
     compressible = kind in exports.COMPRESSIBLE
     gzipped = compressible and apihttp.wants_gzip()
     sending = ExportAnswer(kind, exports.download_name(filters, kind, changed_at[:10]), attachment, gzipped)

@@ -1,12 +1,13 @@
-"""HTTP behaviour shared by every public API answer: CORS, validators and 304s, gzip.
+"""HTTP behaviour shared by every public API answer: CORS, validators and 304s.
 
-ETags come from the catalogue's version, the URL and the language, so a request
-whose validator still matches is answered 304 before any query runs.
+ETags come from the catalogue's state key (``catalogue.state_key``), the day, the URL and
+the language, so a request whose validator still matches is answered 304 before any query
+runs. Compression is Flask-Compress's (see ``assets``): it adds the encoding to a strong
+ETag (``"…:gzip"``), as this module does for the exports that send their own gzipped copy.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from datetime import datetime, timezone
 
@@ -16,22 +17,23 @@ from .. import catalogue
 from .db import get_db
 from .i18n import current_language
 
-COMPRESSIBLE = ("application/json", "application/geo+json", "text/csv")
-MIN_GZIP_BYTES = 1024
+VARY = "Accept-Encoding, Accept-Language, Cookie"
+# The encodings an answer may come in: Flask-Compress's and the exports' kept gzip copies.
+ENCODINGS = ("gzip", "br", "deflate", "zstd")
 
 
 def wants_gzip() -> bool:
-    """The client accepts gzip-compressed answers."""
-    return "gzip" in (request.headers.get("Accept-Encoding") or "").lower()
+    """The client accepts gzip-compressed answers (``gzip;q=0`` refuses them)."""
+    return request.accept_encodings.quality("gzip") > 0
 
 
 def _validators() -> tuple[str, datetime]:
-    version, changed_at = catalogue.last_change(get_db())
+    state = catalogue.state(get_db())
     # The day is part of it: an entry not checked for long fades on the map as days pass.
     today = datetime.now(timezone.utc).date().isoformat()
-    key = f"{version}|{today}|{request.full_path}|{current_language()}|{'gzip' if wants_gzip() else ''}"
-    etag = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
-    return etag, datetime.strptime(changed_at, "%Y-%m-%dT%H:%M:%SZ")
+    etag = hashlib.sha1(f"{state.key}|{today}|{request.full_path}|{current_language()}".encode(),
+                        usedforsecurity=False).hexdigest()[:20]
+    return etag, datetime.strptime(state.changed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def _cors(response: Response) -> Response:
@@ -41,41 +43,44 @@ def _cors(response: Response) -> Response:
     return response
 
 
+def _client_copy(etag: str) -> str:
+    """``etag``, or its encoded twin (``etag:gzip``) when that is what the client holds in
+    an encoding it still accepts: that copy is as current as the plain one."""
+    for encoding in ENCODINGS:
+        twin = f"{etag}:{encoding}"
+        if request.if_none_match.contains(twin) and request.accept_encodings.quality(encoding) > 0:
+            return twin
+    return etag
+
+
 def before_request():
-    """Answer 304 at once when the client's copy is still current."""
+    """Answer 304 at once when the client's copy is still current (Werkzeug decides)."""
     if request.method not in ("GET", "HEAD"):
         return None
     g.api_etag, g.api_modified = _validators()
-    not_modified = False
-    if request.if_none_match:
-        not_modified = request.if_none_match.contains(g.api_etag)
-    elif request.if_modified_since:
-        not_modified = g.api_modified <= request.if_modified_since.replace(tzinfo=None)
-    if not_modified:
-        response = Response(status=304)
-        response.set_etag(g.api_etag)
-        response.last_modified = g.api_modified
-        response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
-        return _cors(response)
-    return None
+    answer = Response()
+    answer.set_etag(_client_copy(g.api_etag))
+    answer.last_modified = g.api_modified
+    answer.make_conditional(request)
+    if answer.status_code != 304:
+        return None
+    answer.headers["Vary"] = VARY
+    return _cors(answer)
 
 
 def after_request(response: Response) -> Response:
-    """Add CORS, validators and gzip to successful answers."""
+    """Add CORS and validators to successful answers."""
     _cors(response)
     if response.status_code != 200 or request.method not in ("GET", "HEAD"):
         return response
     if "api_etag" in g:
-        response.set_etag(g.api_etag)
+        encoding = response.headers.get("Content-Encoding")
+        # An export sent gzipped by itself is another representation; Flask-Compress marks
+        # the answers it compresses the same way.
+        response.set_etag(f"{g.api_etag}:{encoding}" if encoding else g.api_etag)
         response.last_modified = g.api_modified
         response.headers["Cache-Control"] = "no-cache"  # keep, but ask again with the validators
-    response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
-    if (wants_gzip() and response.mimetype in COMPRESSIBLE and not response.direct_passthrough
-            and not response.is_streamed and "Content-Encoding" not in response.headers):
-        body = response.get_data()
-        if len(body) >= MIN_GZIP_BYTES:
-            response.set_data(gzip.compress(body, compresslevel=6))
-            response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = VARY
     return response
 
 

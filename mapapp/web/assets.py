@@ -11,9 +11,11 @@ from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 
 YEAR = 365 * 24 * 3600
-# The API and the exports compress themselves (once per version); these are compressed here.
+# Compressed here, for every client that accepts it (Werkzeug and Flask-Compress read the
+# header's qualities: ``gzip;q=0`` is a refusal). The exports send their own copies
+# compressed once per catalogue state, and so are left alone (they set Content-Encoding).
 COMPRESSED = ["text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml",
-              "application/geo+json"]
+              "application/geo+json", "application/json"]
 
 
 @cache
@@ -41,10 +43,34 @@ def _long_cache(response: Response) -> Response:
     return response
 
 
+class _Compress(Compress):
+    """Flask-Compress choosing among the encodings as Werkzeug reads the client's qualities.
+
+    Flask-Compress (1.25) picks an encoding the client lists even at ``q=0`` (``gzip;q=0``,
+    a refusal, got gzip). It is handed the header rewritten from ``request.accept_encodings``:
+    each encoding it offers, at the quality the client gives it (``*`` included), refusals
+    left out."""
+
+    def after_request(self, response: Response) -> Response:
+        offered = self.streaming_algorithms if response.is_streamed else self.enabled_algorithms
+        qualities = {name: request.accept_encodings.quality(name) for name in offered}
+        header = ", ".join(f"{name};q={q:g}" for name, q in qualities.items() if q > 0)
+        environ = request.environ
+        original = environ.get("HTTP_ACCEPT_ENCODING")
+        environ["HTTP_ACCEPT_ENCODING"] = header or "identity"
+        try:
+            return super().after_request(response)
+        finally:
+            if original is None:
+                environ.pop("HTTP_ACCEPT_ENCODING", None)
+            else:
+                environ["HTTP_ACCEPT_ENCODING"] = original
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
-    Compress(app)
+    _Compress(app)
     app.url_defaults(_add_version)
     app.after_request(_long_cache)

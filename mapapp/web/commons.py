@@ -3,11 +3,12 @@ of their needs and offers, at stable addresses that an index fetches."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify
 
 from .. import catalogue, vocab
 from ..errors import NotFound
 from ..mapdata import murmurations
+from ..records import Record
 from .cold import public_base
 from .db import get_db
 
@@ -25,8 +26,7 @@ def _organisation(slug: str) -> dict:
 @bp.get("/organisations/<slug>.json")
 def organisation(slug: str):
     """An organisation's ``organizations_schema-v1.0.0`` profile."""
-    org = _organisation(slug)
-    return _profile(murmurations.organisation_profile(org, page_url=_page(slug)))
+    return _profile(murmurations.organisation_profile(_record(_organisation(slug))))
 
 
 @bp.get("/organisations/<slug>/<any(want, offer):kind>/<code>.json")
@@ -36,12 +36,12 @@ def offer_or_want(slug: str, kind: str, code: str):
     ours = KINDS[kind]
     if code not in vocab.resources() or code not in (org["needs"] if ours == "need" else org["offers"]):
         raise NotFound(f"'{slug}' has no {kind} '{code}'")
-    return _profile(murmurations.offers_wants_profile(org, ours, code, page_url=_page(slug)))
+    return _profile(murmurations.offers_wants_profile(_record(org), ours, code))
 
 
-def _page(slug: str) -> str:
+def _record(org: dict) -> Record:
     # The configured address, never the request's Host: an index keeps what it fetched.
-    return public_base() + url_for("views.organisation", slug=slug)
+    return Record.of(org, base=public_base())
 
 
 def _profile(profile: dict):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import sqlite_utils
 from flask import Flask, current_app, g
 
 from .. import catalogue
+from ..catalogue.migrations import SchemaError
 
 
 def get_db() -> sqlite_utils.Database:
     """The catalogue connection for this request (or CLI command)."""
     if "db" not in g:
-        g.db = catalogue.connect(current_app.config["DATABASE"])
+        # No migration inside a request: create_app (or `mapapp init`) upgraded the catalogue.
+        g.db = catalogue.connect(current_app.config["DATABASE"], upgrade=False)
     return g.db
 
 
@@ -22,9 +26,22 @@ def close_db(exc: BaseException | None = None) -> None:
         db.close()
 
 
-def init_app(app: Flask) -> None:
-    """Register the teardown with the app."""
+def init_app(app: Flask, *, upgrade: bool = True) -> None:
+    """Register the teardown with the app; with ``upgrade``, bring the catalogue up to date now."""
     app.teardown_appcontext(close_db)
+    if upgrade:
+        upgrade_catalogue(app)
+
+
+def upgrade_catalogue(app: Flask) -> None:
+    """Migrate the catalogue at start-up, once for the process. One that cannot be opened or
+    upgraded does not stop the app: /healthz answers 503 and the log says why, until the
+    operator fixes it and runs ``mapapp init`` (or restarts)."""
+    try:
+        catalogue.connect(app.config["DATABASE"]).close()
+    except (catalogue.CatalogueError, SchemaError, sqlite3.Error) as e:
+        app.logger.error("the catalogue was not upgraded at start-up: %s; requests will fail until "
+                         "`mapapp init` succeeds", e)
 
 
 def take_db() -> sqlite_utils.Database:

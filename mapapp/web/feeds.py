@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from .. import catalogue, vocab
 from ..catalogue import changes as change_store
 from ..filters import Filters
+from ..records import organisation_url
 from ..text import strip_unsafe
 from .cold import public_base
 from .db import get_db
@@ -42,7 +43,7 @@ def atom():
     feed.updated(_moment(rows[0]["updated_at"] if rows else changed_at))
     for org in rows:
         entry = feed.add_entry(order="append")
-        page = base + url_for("views.organisation", slug=org["slug"])
+        page = organisation_url(base, org["slug"])
         entry.id(page)
         # Stored text may predate the input cleaning (strip_unsafe): one U+FFFE must not fail
         # the whole feed, which XML cannot carry.

@@ -10,12 +10,11 @@ from flask import Flask, Response, current_app, request
 from flask_babel import Babel, format_datetime, get_locale
 
 from ..translate import translated
-from ..vocab import DEFAULT_LANGUAGE, LANGUAGES
+from ..vocab import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 
 COOKIE = "lang"
 TZ_COOKIE = "tz"  # set by static/js/staff.js from the browser's own time zone
-NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "pl": "Polski", "el": "Ελληνικά",
-         "nl": "Nederlands"}
+NAMES = LANGUAGE_NAMES  # vocab's, the one list of languages
 
 
 def select_language() -> str:

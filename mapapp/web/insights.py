@@ -14,7 +14,7 @@ from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
 from ..insights import charts, numbers, report, views
 from ..params import whole_number
-from . import cold
+from . import cold, jobqueue
 from .db import get_db
 from .i18n import current_language
 from .mapcontext import filter_panel, map_index
@@ -34,11 +34,10 @@ def _statuses() -> tuple[str, ...]:
     return ("published",)
 
 
-def _version() -> tuple:
-    """What the cached figures and pictures are valid for: this catalogue (a process may serve
-    another, tests do), at this version, changed at that time (a restored backup has the same
-    version number)."""
-    return (current_app.config["DATABASE"], *catalogue.last_change(get_db()))
+def _version() -> str:
+    """What the cached figures and pictures are valid for: the catalogue's state key (another
+    catalogue, a new version, a restored backup at the same version are each another)."""
+    return catalogue.state_key(get_db())
 
 
 def _km() -> int:
@@ -119,7 +118,7 @@ def project_chart(slug: str, name: str, fmt: str):
     figures = _project_figures(slug, lang, statuses)
     if name == "report" and fmt == "pdf":
         try:
-            body = _report_pdf(figures, slug, lang, statuses)
+            body = _report_pdf(slug, lang, statuses)
         except report.ReportError as e:
             raise ServiceUnavailable(str(e)) from e
         response = Response(body, mimetype=MIME["pdf"])
@@ -129,25 +128,32 @@ def project_chart(slug: str, name: str, fmt: str):
                  chart_names=report.PROJECT_CHARTS)
 
 
-def _report_pdf(figures: report.ProjectFigures, slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
-    """The report's PDF, made once per catalogue version, project, language and statuses by
-    whichever worker process is asked first (the others wait and read its file)."""
+# A report takes a few seconds to make; a request waits this long for the worker's.
+REPORT_WAIT = 60
+
+
+def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
+    """The report's PDF, made by the job worker once per catalogue version, project, language and
+    statuses (one job for all who ask meanwhile; the worker writes it under ``CACHE_DIR``)."""
     version = _version()
     folder = Path(current_app.config["CACHE_DIR"]) / "reports"
     digest = hashlib.sha256(repr((version, slug, lang, statuses)).encode()).hexdigest()[:24]
-    path = folder / f"v{version[1]}-{digest}.pdf"
+    path = folder / f"v{version}-{digest}.pdf"
     if not path.exists():
-        coldwork.file_once(path, _cold(lambda: report.pdf(render_report(figures))), cold.locks())
-        for old in folder.glob("v*.pdf"):  # the reports of older versions
-            number = old.name[1:].partition("-")[0]
-            if number.isdigit() and int(number) < version[1]:
+        queue = jobqueue.current()
+
+        def asked() -> dict:  # a waiting request holds a server thread: within the client's budget
+            queue.report(path, slug, lang, statuses)
+            return queue.wait_for_report(path, REPORT_WAIT)
+
+        job = _cold(asked)()
+        if not path.exists():
+            raise report.ReportError(job.get("worker_missing") or job.get("message")
+                                     or "the report is still being made: ask again in a minute")
+        for old in folder.glob("v*.pdf"):  # the reports of other catalogue states
+            if old.name[1:].partition("-")[0] != version:
                 old.unlink(missing_ok=True)
     return path.read_bytes()
-
-
-def render_report(figures: report.ProjectFigures) -> str:
-    """The report's HTML (pictures inline), in the request's language."""
-    return render_template(report.TEMPLATE, **report.template_values(figures))
 
 
 def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, filename: str, *,
@@ -174,8 +180,7 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
 
 def _cacheable(response: Response) -> Response:
     """Kept by the browser, asked again with the catalogue's version as validator."""
-    stamp = hashlib.sha1(repr(_version()).encode(), usedforsecurity=False).hexdigest()[:16]
-    response.set_etag(f"{stamp}-{current_language()}-{_statuses()[0]}")
+    response.set_etag(f"{_version()}-{current_language()}-{_statuses()[0]}")
     response.headers["Cache-Control"] = "private, no-cache" if current_user.is_authenticated else "public, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)

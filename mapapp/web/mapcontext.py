@@ -10,7 +10,8 @@ from urllib.parse import quote, urlencode
 from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
-from .. import accounts, catalogue, records, vocab
+from .. import accounts, catalogue, kinds, records, vocab
+from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
@@ -39,22 +40,12 @@ def map_index() -> mapindex.MapIndex:
 
 
 def facet_options(db, counts: dict, lang: str) -> dict:
-    """Every filter value with its label and count, in vocabulary order."""
-    names = catalogue.project_and_visit_names(db, lang)
-    options = {
-        "country": sorted(({"value": c, "label": vocab.country_name(c, lang), "count": n}
-                           for c, n in counts["country"].items()), key=lambda o: o["label"]),
-        "relation": [{"value": t.code, "label": t.label(lang), "count": counts["relation"].get(t.code, 0)}
-                     for t in vocab.relations()],
-        "theme": [{"value": t.code, "label": t.label(lang), "count": counts["theme"].get(t.code, 0)}
-                  for t in vocab.themes()],
-    }
-    for kind in ("need", "offer"):
-        options[kind] = [{"value": t.code, "label": t.label(lang), "count": counts[kind].get(t.code, 0)}
-                         for t in vocab.resources()]
-    for kind in ("project", "visit"):
-        options[kind] = [{"value": slug, "label": label, "count": counts[kind].get(slug, 0)}
-                         for slug, label in names[kind]]
+    """Every filter value of every kind with its label and count, in its vocabulary's order."""
+    options = {}
+    for kind in kinds.REGISTRY:
+        present = counts[kind.name]
+        options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
+                              for value, label in choices(db, kind, present, lang)]
     return options
 
 
@@ -72,7 +63,7 @@ def first_list(db, filters: Filters) -> dict:
     selection: what /api/organisations answers for it (total and first page)."""
     total, ids = mapindex.listing(map_index().get(db), filters, db, limit=LIST_SIZE, located_only=True)
     lang = current_language()
-    items = [records.summary(org, lang, url_for("views.organisation", slug=org["slug"]))
+    items = [records.Record.of(org, base=request.script_root).summary(lang)
              for org in catalogue.organisations_by_ids(db, ids)]
     return {"total": total, "items": items}
 
@@ -231,7 +222,7 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM}
 

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from .. import vocab
-from ..filters import KINDS
-
-_FILTER_DOC = {
-    "country": "ISO 3166-1 alpha-2 codes, comma-separated or repeated (OR)",
-    "theme": "ESSGLOBAL theme codes AM10…AM160",
-    "need": "resource codes (data/vocab/resources.csv) the organisation needs",
-    "offer": "resource codes the organisation offers",
-    "relation": ", ".join(vocab.RELATIONS[:-1]) + " or " + vocab.RELATIONS[-1],
-    "project": "project slugs",
-    "visit": "visit slugs",
-}
+from .. import kinds, vocab
 
 
 def _param(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -22,7 +11,7 @@ def _param(name: str, description: str, schema: dict | None = None, required: bo
 
 
 def _filters() -> list[dict]:
-    params = [_param(k, d) for k, d in _FILTER_DOC.items()]
+    params = [_param(kind.name, kind.about) for kind in kinds.REGISTRY]
     params.append(_param("q", "full-text search (accent-insensitive, word prefixes)", {"type": "string", "maxLength": 200}))
     params.append(_param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string", "pattern": r"^[-0-9.]+(,[-0-9.]+){3}$"}))
     params.append(_param("lang", "label language", {"type": "string", "enum": list(vocab.LANGUAGES)}))
@@ -162,7 +151,7 @@ def document(server: str) -> dict:
             "Facets": {"type": "object", "required": ["ok", "total", "facets", "bounds"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"},
                                       "bounds": {"type": ["array", "null"], "items": {"type": "number"}},
-                                      "facets": {"type": "object", "required": list(KINDS),
+                                      "facets": {"type": "object", "required": list(kinds.NAMES),
                                                  "additionalProperties": {"type": "array", "items": OPTION}}}},
             "OrganisationSummary": SUMMARY,
             "Changes": {"type": "object", "required": ["ok", "since", "items", "withdrawn", "next"], "properties": {

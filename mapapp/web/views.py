@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue, vocab
+from .. import catalogue
 from ..catalogue import owners
 from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..params import whole_number
-from ..mapdata import linked, mapindex
+from ..records import Record
+from ..mapdata import mapindex
 from ..mapdata.outlines import outlines_bytes
 from .apihttp import wants_gzip
 from .cold import public_base
@@ -81,30 +82,9 @@ def back_to_list() -> dict:
 
 
 def organisation_jsonld(org: dict) -> dict:
-    """schema.org ``Organization`` data for search engines and other maps."""
-    lang = current_language()
-    data = {
-        # schema.org for search engines, and the ESSGLOBAL terms other solidarity-economy maps read.
-        "@context": ["https://schema.org", {"essglobal": str(linked.ESSGLOBAL)}],
-        "@type": ["Organization", "essglobal:SSEInitiative"],
-        "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in org["themes"]] or None,
-        "essglobal:organisationalStructure": {"@id": vocab.STRUCTURE_URI_BASE + org["structure"]}
-        if org.get("structure") else None,
-        "name": org["name"],
-        "url": public_base() + url_for("views.organisation", slug=org["slug"]),
-        "address": {"@type": "PostalAddress", "streetAddress": org["street"] or None,
-                    "postalCode": org["postcode"] or None, "addressLocality": org["city"] or None,
-                    "addressRegion": org["region"] or None, "addressCountry": org["country"]},
-        "knowsAbout": [vocab.themes().label(t, lang) for t in org["themes"]] or None,
-        "description": org["descriptions"].get(lang) or org["description"] or None,
-        "email": org["email"] or None,
-        "telephone": org["phone"] or None,
-        "sameAs": org["website"] or None,
-    }
-    if org["lat"] is not None:
-        data["geo"] = {"@type": "GeoCoordinates", "latitude": org["lat"], "longitude": org["lon"]}
-    data["address"] = {k: v for k, v in data["address"].items() if v is not None}
-    return {k: v for k, v in data.items() if v is not None}
+    """schema.org ``Organization`` data for search engines and other maps (its public
+    record's JSON-LD node, at the configured public address)."""
+    return Record.of(org, base=public_base()).jsonld(current_language())
 
 
 @bp.get("/basemap/countries.geojson")

@@ -1,4 +1,4 @@
-// Follows a running import until it ends, then reloads the page to show the outcome.
+// Follows a running import until it ends (or leaves the queue), then reloads the page to show it.
 (function () {
   "use strict";
   var box = document.getElementById("import-progress");
@@ -10,7 +10,7 @@
       .then(function (r) { return r.json(); })
       .then(function (s) {
         if (s.rows_total) { bar.max = s.rows_total; bar.value = s.rows_done; }
-        if (s.state === "running") {
+        if (s.state === "running" && (s.queued ? "yes" : "no") === box.dataset.queued && !s.worker_missing) {
           state.textContent = state.textContent.replace(/\d+ \/ (\d+|\?)/, s.rows_done + " / " + (s.rows_total || "?"));
           setTimeout(poll, 700);
         } else {

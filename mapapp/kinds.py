@@ -1,0 +1,152 @@
+"""The one registry of filter kinds: every way to narrow the organisations shown
+(``country=FR``, ``theme=AM40``, ``project=…``).
+
+Each kind says its URL parameter, where an organisation's values are stored, its label
+and where its values and their labels come from. Filters parsing, the SQL, the map
+index's columns, the filter panel, the exports and the API description all loop over
+``REGISTRY``: a new kind is one entry here (and its vocabulary), not an edit to each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from . import vocab
+from .translate import N_, Message
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+
+# -- where an organisation's values are stored ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of ``organisations``: one value per organisation, or none."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link table of ``organisation_id`` and ``value``: any number of values each.
+    ``only`` (column, literal) keeps the rows of this kind in a table two kinds share
+    (needs and offers). With an ``Entries`` vocabulary, ``value`` holds the id of a row
+    of its table and the filter's values are those rows' slugs."""
+
+    table: str
+    value: str
+    only: tuple[str, str] | None = None
+
+
+# -- where the values and their labels come from -------------------------------------
+
+
+class Countries:
+    """ISO 3166-1 alpha-2 codes, named by pycountry; only the countries organisations
+    are in are offered."""
+
+    upper = True
+
+    def check(self, kind: str, value: str) -> Message | None:
+        if vocab.is_country(value):
+            return None
+        return Message(N_("country: '%(code)s' is not an ISO 3166-1 alpha-2 code (for example FR, BE, IT)"),
+                       code=value)
+
+    def label(self, value: str, lang: str) -> str:
+        return vocab.country_name(value, lang)
+
+    def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
+        """``(value, label)`` of the countries organisations are in, by label."""
+        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: choice[1])
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A controlled vocabulary under data/vocab/ (``vocab.themes``…): every term is offered,
+    in file order."""
+
+    terms: Callable[[], vocab.Vocabulary]
+    upper: bool = False  # codes are written in capitals (AM40); visitors may type am40
+
+    def check(self, kind: str, value: str) -> Message | None:
+        terms = self.terms()
+        if value in terms:
+            return None
+        return Message(N_("%(name)s: unknown value '%(code)s'; use one of %(codes)s"), name=kind, code=value,
+                       codes=", ".join(terms.codes()))
+
+    def label(self, value: str, lang: str) -> str:
+        return self.terms().label(value, lang)
+
+    def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
+        """``(code, label)`` of every term, in the vocabulary's order."""
+        return [(t.code, t.label(lang)) for t in self.terms()]
+
+
+@dataclass(frozen=True)
+class Entries:
+    """Rows of a catalogue table that staff create (projects, visits): a value is a row's
+    ``slug``, labelled by its ``name`` column or its translation in the JSON ``names``
+    column, with ``detail`` in brackets after it when set; listed in ``order`` (columns),
+    else by label. The catalogue reads them (``catalogue.kinds.entry_choices``)."""
+
+    table: str
+    name: str = "name"
+    names: str = "names"
+    detail: str | None = None
+    order: tuple[str, ...] = ()
+    upper = False
+
+    def check(self, kind: str, value: str) -> Message | None:
+        if _SLUG.match(value):
+            return None
+        return Message(N_("%(name)s: '%(slug)s' is not a valid slug"), name=kind, slug=value)
+
+    def label(self, value: str, lang: str) -> str:
+        return value  # its name is in the catalogue; the slug says it without a query
+
+
+Vocabulary = Countries | Terms | Entries
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One filter kind. ``name``: its URL parameter and the ``Filters`` field; ``label``:
+    the filter panel's heading (``N_``, translated where shown); ``export_label``: how an
+    export's description names a chosen filter (the label when None); ``about``: the API
+    description's words for its values (English, as the API's)."""
+
+    name: str
+    label: str
+    stored: Column | Link
+    vocabulary: Vocabulary
+    about: str
+    export_label: str | None = None
+
+    @property
+    def summary_label(self) -> str:
+        return self.export_label or self.label
+
+
+REGISTRY: tuple[Kind, ...] = (
+    Kind("country", N_("Country"), Column("country"), Countries(),
+         "ISO 3166-1 alpha-2 codes, comma-separated or repeated (OR)"),
+    Kind("theme", N_("Theme"), Link("organisation_themes", "theme"), Terms(vocab.themes, upper=True),
+         "ESSGLOBAL theme codes AM10…AM160"),
+    Kind("need", N_("Needs"), Link("organisation_resources", "resource", only=("kind", "need")),
+         Terms(vocab.resources), "resource codes (data/vocab/resources.csv) the organisation needs",
+         export_label=N_("Need")),
+    Kind("offer", N_("Offers"), Link("organisation_resources", "resource", only=("kind", "offer")),
+         Terms(vocab.resources), "resource codes the organisation offers", export_label=N_("Offer")),
+    Kind("relation", N_("Relation to the project"), Column("relation"), Terms(vocab.relations),
+         ", ".join(vocab.RELATIONS[:-1]) + " or " + vocab.RELATIONS[-1]),
+    Kind("project", N_("Project"), Link("project_organisations", "project_id"), Entries("projects"),
+         "project slugs"),
+    Kind("visit", N_("Visit"), Link("visit_organisations", "visit_id"),
+         Entries("visits", name="title", names="titles", detail="date", order=("date", "title")), "visit slugs"),
+)
+NAMES: tuple[str, ...] = tuple(k.name for k in REGISTRY)
+BY_NAME: dict[str, Kind] = {k.name: k for k in REGISTRY}

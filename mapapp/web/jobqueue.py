@@ -1,0 +1,39 @@
+"""The app's job queue (``mapapp.jobs``): made once per app, with what its jobs need from
+Flask (the report's template, rendered in the report's language)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template
+
+from .. import catalogue
+from ..jobs.queue import EXTENSION, Hooks, Jobs
+
+
+def init_app(app: Flask) -> None:
+    """Give ``app`` its queue (the web enqueues on it; ``mapapp worker`` consumes it)."""
+
+    def render_report(slug: str, lang: str, statuses: tuple[str, ...]) -> str | None:
+        from ..insights import report
+
+        db = catalogue.connect(app.config["DATABASE"])
+        try:
+            figures = report.project_figures(db, slug, lang, statuses=statuses)
+        finally:
+            db.close()
+        if figures is None:
+            return None
+        with app.test_request_context(f"/?lang={lang}"):
+            return render_template(report.TEMPLATE, **report.template_values(figures))
+
+    def mail_settings():
+        from ..contributing import flow
+        from ..mail import message_links
+
+        return flow.settings_from(app.config, message_links(app))
+
+    app.extensions[EXTENSION] = Jobs(app.config, Hooks(render_report=render_report, mail_settings=mail_settings))
+
+
+def current() -> Jobs:
+    """The current app's queue."""
+    return current_app.extensions[EXTENSION]
