@@ -87,11 +87,11 @@ def _check_samples(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray,
         point_id, lat, lon = int(ids[i]), float(lats[i]), float(lons[i])
         by_id = db.execute(f"SELECT min_lat, max_lat, min_lon, max_lon FROM {RTREE} WHERE id = ?",  # nosec B608
                            [point_id]).fetchone()
-        # From the root down (with the id asked for, SQLite would go straight to its leaf).
-        by_place = any(found == point_id for (found,) in db.execute(
-            f"SELECT id FROM {RTREE} WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?",  # nosec B608
-            [lat, lat, lon, lon]))
-        if by_id is None or not by_place or not (by_id[0] <= lat <= by_id[1] and by_id[2] <= lon <= by_id[3]):
+        # From the root down too (asked for an id, SQLite goes straight to its leaf); one
+        # point there is enough: a whole city may share the one point.
+        by_place = db.execute(f"SELECT 1 FROM {RTREE} WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ?"  # nosec B608
+                              " AND min_lon <= ? LIMIT 1", [lat, lat, lon, lon]).fetchone()
+        if by_id is None or by_place is None or not (by_id[0] <= lat <= by_id[1] and by_id[2] <= lon <= by_id[3]):
             raise sqlite3.DatabaseError(f"point {point_id} at ({lat}, {lon}) not found in the packed tree as written")
 
 
