@@ -118,3 +118,26 @@ def test_html_export_opens_from_disk_with_markers(demo_db, browser, tmp_path):
         assert all(u.startswith(("file:", "data:", "https://tile.openstreetmap.org")) for u in requested)
     finally:
         context.close()
+
+
+def test_the_oembed_frame_holds_all_of_the_embed(demo_app, browser, live_server_for):
+    """A site that pastes the oEmbed snippet shows the whole embed, bar and footer included,
+    with no scroll bar in the frame (in a wordy language on a narrow page too)."""
+    from urllib.parse import quote
+
+    context = browser.new_context(viewport={"width": 400, "height": 900})
+    page = context.new_page()
+    route_tiles(page)
+    try:
+        with live_server_for(demo_app) as server:
+            for query in ("lang=en", "lang=pl", "lang=el&controls=0"):
+                url = quote(f"http://localhost/?country=IT&{query}", safe="")
+                snippet = demo_app.test_client().get(f"/oembed?url={url}").get_json()["html"]
+                height = int(snippet.split('height="')[1].split('"')[0])
+                src = snippet.split('src="')[1].split('"')[0].replace("&amp;", "&")
+                page.goto(src.replace("http://localhost", server.url))
+                page.wait_for_selector("body[data-map-ready=true]")
+                content = page.evaluate("document.querySelector('.embed-layout').getBoundingClientRect().height")
+                assert content <= height, (query, content, height)
+    finally:
+        context.close()

@@ -58,7 +58,7 @@ def test_switching_language_after_filtering_keeps_the_filters(demo_app, page, li
         assert parse_qs(urlsplit(page.url).query)["country"] == ["IT"]
 
 
-ZOOM = "window[JSON.parse(document.getElementById('mapapp-settings').textContent).mapName].getZoom()"
+ZOOM = "window.mapappMap.getZoom()"
 
 
 def wait_until_still(page, timeout: float = 10.0) -> None:
@@ -227,8 +227,7 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
             # The list of the first view came with the page: it is the API's for that view.
             assert asked == ["/api/clusters"], (start, asked)
             shown = page.locator("#results li a").all_inner_texts()
-            box = page.evaluate("window[JSON.parse(document.getElementById('mapapp-settings').textContent)"
-                                ".mapName].getBounds().pad(0.1).toBBoxString()")
+            box = page.evaluate("window.mapappMap.getBounds().pad(0.1).toBBoxString()")
             query = urlsplit(start).query
             api = page.request.get(f"{server.url}/api/organisations?{query}&bbox={box}&limit=50").json()
             assert shown == [o["name"] for o in api["items"]] and shown, start
@@ -237,7 +236,7 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
             # none of the default view the map would have shown before fitting.
             zoom, fitted = page.evaluate("""() => {
                 const s = JSON.parse(document.getElementById('mapapp-settings').textContent), b = s.initial.bounds;
-                const m = window[s.mapName];
+                const m = window.mapappMap;
                 return [m.getZoom(), Math.min(12, m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]], false, L.point(60, 60)))];
             }""")
             assert zoom == fitted, (start, zoom, fitted)
@@ -276,8 +275,7 @@ def test_a_view_narrower_than_the_organisations_asks_for_its_own_list(db_path, d
             page.goto(server.url + "/")
             page.wait_for_selector("body[data-map-ready=true]")
             box = page.evaluate("""() => {
-                const b = window[JSON.parse(document.getElementById('mapapp-settings').textContent).mapName]
-                    .getBounds().pad(0.1);
+                const b = window.mapappMap.getBounds().pad(0.1);
                 return [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180),
                         Math.min(b.getNorth(), 90)].join(",");
             }""")

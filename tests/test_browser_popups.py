@@ -17,8 +17,7 @@ def move_marker_to_edge(page, name: str, edge: str) -> None:
     tapping: a tap during that redraw races it)."""
     with page.expect_response(lambda r: "/api/clusters" in r.url):
         page.evaluate("""([name, edge]) => {
-        const settings = JSON.parse(document.getElementById("mapapp-settings").textContent);
-        const map = window[settings.mapName];
+        const map = window.mapappMap;
         const icon = document.querySelector(`.leaflet-marker-icon[title="${CSS.escape(name)}"]`);
         const box = map.getContainer().getBoundingClientRect();
         const at = icon.getBoundingClientRect();

@@ -9,6 +9,8 @@ show it; the worker writes a heartbeat there too, so that a page can say when no
 from __future__ import annotations
 
 import gc
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,8 @@ from huey.api import Task
 
 from .. import coldwork
 from ..config import ConfigError
+
+log = logging.getLogger("mapapp.jobs")
 
 # The worker writes its heartbeat this often; silent for WORKER_SILENT seconds, it is not running.
 HEARTBEAT_SECONDS = 5.0
@@ -72,9 +76,17 @@ class Jobs:
     def __init__(self, settings: dict, hooks: Hooks):
         self.settings, self.hooks = settings, hooks
         path = Path(jobs_database(settings))
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Results are not kept by huey: each job records its own state (``state``).
-        self.huey = SqliteHuey(name="mapapp", filename=str(path), results=False, utc=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.huey = SqliteHuey(name="mapapp", filename=str(path), results=False, utc=True)
+        except (OSError, sqlite3.Error) as e:
+            # The app still starts (its pages say what is wrong, /healthz answers 503); each use
+            # of the queue then fails with SQLite's own error.
+            log.error("the job queue cannot be opened at %s (%s): check MAPAPP_JOBS_DATABASE or "
+                      "MAPAPP_DATABASE and the folder's permissions", path, e)
+            self.huey = SqliteHuey(name="mapapp", filename=str(path), results=False, utc=True,
+                                   create_tables=False)
         self._tasks = _register(self)
 
     # Visible state -------------------------------------------------------------------------

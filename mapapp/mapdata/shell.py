@@ -1,87 +1,124 @@
-"""Folium map building: the page's map shell (base layer, controls, attribution).
+"""Folium map building: the page's map shell (Leaflet map, base layer, scale, attribution).
 
-Folium would link Leaflet and friends from CDNs; here every asset comes from
-``static/vendor/``, through the ``asset_url`` callable the caller passes in.
+The shell depends on settings only (tile server, attribution, maximum zoom, asset
+addresses), never on a request: it is built once per set of them and kept. What changes
+per page reaches it as data: the first view is read from the page's settings JSON (the
+``<script type="application/json" id="mapapp-settings">`` placed before the shell's
+script), and the CSP nonce is written by the page template on the ``<script>`` tag around
+``MapShell.script``. No organisation text ever goes into a folium or branca template.
+
+The Leaflet map is the global ``window.mapappMap`` (``MAP_NAME``), on the element of that
+id: map.js and the browser tests find it there.
+
+Folium would link Leaflet from a CDN; here every asset comes from ``static/vendor/``,
+through the addresses the caller passes in.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import folium
 from branca.element import MacroElement
-from jinja2 import Template
+from folium.template import Template
+from markupsafe import Markup
 
 # Europe, where the projects are, until the data layer fits the map to the data.
 DEFAULT_CENTER = (48.5, 10.0)
 DEFAULT_ZOOM = 4
 
-
 # How the first view fits the organisations (map.js fits new selections the same way).
 FIT_OPTIONS = {"padding": [30, 30], "maxZoom": 12, "animate": False}
 FOCUS_ZOOM = 15
 
+# The stable handle on the Leaflet map: global variable and element id.
+MAP_NAME = "mapappMap"
+SETTINGS_ID = "mapapp-settings"
 
-class _FirstView(MacroElement):
-    """The map's first view, set before the base layer is added: the tiles of the default
-    view are never asked for, and map.js asks for the data of this view at once."""
+
+class _ShellMap(folium.Map):
+    """folium's map under a fixed name, without folium's page boilerplate: no viewport tag
+    (folium's forbids zooming the page, which people with low vision need; the page
+    templates set their own) and no inline script in the header (its two switches are
+    Leaflet's defaults), so that the header needs no CSP nonce."""
 
     _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                #{{ this.get_name() }} { position: relative; width: 100%; height: 100%; left: 0; top: 0; }
+                .leaflet-container { font-size: {{ this.font_size }}; }
+                html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
+            </style>
+        {% endmacro %}
+
+        {% macro html(this, kwargs) %}
+            <div class="folium-map" id={{ this.get_name()|tojson }}></div>
+        {% endmacro %}
+
         {% macro script(this, kwargs) %}
-        {% if this.focus %}{{ this._parent.get_name() }}.setView({{ this.focus|tojson }}, {{ this.zoom }}, {animate: false});
-        {% else %}{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {{ this.options|tojson }});{% endif %}
+            var {{ this.get_name() }} = L.map({{ this.get_name()|tojson }}, {
+                center: {{ this.location|tojson }},
+                crs: L.CRS.{{ this.crs }},
+                ...{{ this.options|tojavascript }}
+            });
+            {%- if this.control_scale %}
+            L.control.scale().addTo({{ this.get_name() }});
+            {%- endif %}
         {% endmacro %}
     """)
 
-    def __init__(self, bounds=None, focus=None):
+    def get_name(self) -> str:
+        return MAP_NAME
+
+
+class _FirstView(MacroElement):
+    """The map's first view, set before the base layer is added: the tiles of the default
+    view are never asked for, and map.js asks for the data of this view at once. It is
+    the page's own: the organisation in focus (embeds) or the selection's bounds
+    (``initial.bounds``: min lon, min lat, max lon, max lat), read from the settings JSON."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function (s) {
+                var map = {{ this._parent.get_name() }}, b = s.initial && s.initial.bounds;
+                if (s.focus) map.setView([s.focus.lat, s.focus.lon], s.focusZoom, {animate: false});
+                else if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], s.fit);
+            })(JSON.parse(document.getElementById({{ this.settings_id|tojson }}).textContent));
+        {% endmacro %}
+    """)
+
+    def __init__(self):
         super().__init__()
         self._name = "FirstView"
-        self.bounds, self.focus, self.zoom, self.options = bounds, focus, FOCUS_ZOOM, FIT_OPTIONS
+        self.settings_id = SETTINGS_ID
 
 
 @dataclass(frozen=True)
 class MapShell:
-    """The rendered pieces of a folium map, to place in a page template."""
+    """The rendered pieces of the folium map, to place in a page template: ``header`` in
+    the head, ``html`` where the map goes, ``script`` in a ``<script>`` with the page's
+    nonce, after the settings JSON."""
 
-    name: str  # the global JS variable holding the Leaflet map
-    header: str
-    html: str
-    script: str
+    header: Markup
+    html: Markup
+    script: Markup
 
 
-def map_shell(
-    *, tile_url: str, attribution: str, max_zoom: int, asset_url: Callable[[str], str],
-    center: tuple[float, float] = DEFAULT_CENTER, zoom: int = DEFAULT_ZOOM, nonce: str = "",
-    fit: tuple[float, float, float, float] | None = None, focus: tuple[float, float] | None = None,
-) -> MapShell:
-    """Build the folium map with self-hosted Leaflet and the configured tile server.
-    ``nonce`` is given to folium's inline scripts so that the page's CSP lets them run.
-    The first view fits ``fit`` (min lon, min lat, max lon, max lat) or shows ``focus``
-    (lat, lon) close up; else it is ``center`` at ``zoom``."""
-    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
-                   min_zoom=2)
-    if focus is not None:
-        _FirstView(focus=[float(focus[0]), float(focus[1])]).add_to(m)
-    elif fit is not None:
-        west, south, east, north = (float(v) for v in fit)
-        _FirstView(bounds=[[south, west], [north, east]]).add_to(m)
-    m.default_js = [("leaflet", asset_url("vendor/leaflet/leaflet.js"))]
-    m.default_css = [("leaflet_css", asset_url("vendor/leaflet/leaflet.css"))]
-    if tile_url:  # none configured: basemap.js draws the country outlines instead
-        folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom,
-                         name="base").add_to(m)
+@lru_cache(maxsize=64)
+def map_shell(*, tile_url: str, attribution: str, max_zoom: int, leaflet_js: str, leaflet_css: str) -> MapShell:
+    """The map with self-hosted Leaflet (``leaflet_js``, ``leaflet_css``: their addresses)
+    and the configured tile server; none configured (``tile_url`` empty): basemap.js draws
+    the country outlines instead. Built once per set of arguments (the attribution
+    carries the language)."""
+    m = _ShellMap(location=list(DEFAULT_CENTER), zoom_start=DEFAULT_ZOOM, tiles=None,
+                  control_scale=True)
+    _FirstView().add_to(m)
+    m.default_js = [("leaflet", leaflet_js)]
+    m.default_css = [("leaflet_css", leaflet_css)]
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom, name="base").add_to(m)
     root = m.get_root()
     root.render()  # populates the header with the links above
-    # Folium's viewport tag forbids zooming the page (user-scalable=no), which people
-    # with low vision need; the page templates set their own.
-    header = re.sub(r'<meta name="viewport"[^>]*>', "", root.header.render())
-    if nonce:
-        header = header.replace("<script>", f'<script nonce="{nonce}">')
-    return MapShell(
-        name=m.get_name(),
-        header=header,
-        html=root.html.render(),
-        script=root.script.render(),
-    )
+    return MapShell(header=Markup(root.header.render()), html=Markup(root.html.render()),
+                    script=Markup(root.script.render()))

@@ -28,13 +28,18 @@ def _pixels(raw: str | None, name: str, default: int = DEFAULT_HEIGHT) -> int:
                         unit="pixels")
 
 
+def _with_controls(args) -> bool:
+    """Whether an embed shows its filter bar (``controls=0`` hides it)."""
+    return args.get("controls", "1") != "0"
+
+
 @bp.get("/embed")
 def embed():
     """The map made for an iframe: no site chrome, an optional compact filter bar, locked filters."""
     try:
         filters = Filters.from_args(request.args)
         locked = parse_lock(request.args.get("lock"), filters)
-        controls = request.args.get("controls", "1") != "0"
+        controls = _with_controls(request.args)
         height = _pixels(request.args.get("height"), "height")
         focus = None
         if request.args.get("focus"):
@@ -93,7 +98,6 @@ def oembed():
     if not url or parts.netloc != request.host or parts.scheme not in ("http", "https"):
         raise NotFound("url: not an address of this map")
     width = _pixels(request.args.get("maxwidth"), "maxwidth", 800)
-    height = min(_pixels(request.args.get("maxheight"), "maxheight"), DEFAULT_HEIGHT)
     args = MultiDict([(k, v) for k, v in parse_qsl(parts.query) if k not in ("height",)])
     title = current_app.config["SITE_NAME"]
     if parts.path.startswith("/organisations/"):
@@ -106,7 +110,10 @@ def oembed():
     elif parts.path not in ("/", "/embed", "/organisations"):
         raise NotFound("url: not a map or organisation address of this site")
     Filters.from_args(args)  # the same errors as the page would give
-    args["height"] = str(height - 20)
+    # The frame holds the map and what surrounds it (the builder's snippets are sized so too).
+    around = EMBED_HEIGHT["around"]["controls" if _with_controls(args) else "bare"]
+    height = min(_pixels(request.args.get("maxheight"), "maxheight", DEFAULT_HEIGHT + around), DEFAULT_HEIGHT + around)
+    args["height"] = str(max(EMBED_HEIGHT["min"], height - around))
     src = url_for("embed.embed", _external=True) + "?" + urlencode(list(args.items(multi=True)))
     iframe = (f'<iframe src="{_attr(src)}" title="{_attr(title)}" width="{width}" height="{height}" '
               'loading="lazy" style="border:0;max-width:100%"></iframe>')

@@ -16,15 +16,19 @@ from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
 from ..mapdata import mapindex, outlines
-from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, map_shell
+from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
 from .db import get_db
 from .i18n import current_language
-from .security import csp_nonce
 
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
-# Heights an embed may ask for, in pixels (the builder and embed.js read them too).
-EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480}
+# An embed's heights in pixels: the one definition that the embed page, oEmbed, the
+# builder and embed.js read. The map's own (?height=) within min and max; what its frame
+# adds around it at 400 px wide in the wordiest language (the filter bar and the footer,
+# or the footer alone without controls); the bounds of a frame that follows its content
+# (open filters make it taller than the map).
+EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480, "around": {"controls": 150, "bare": 100},
+                "frameMax": 4000}
 # Organisations in the first page of the list beside the map.
 LIST_SIZE = 50
 
@@ -73,22 +77,20 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     Locked kinds (embeds) offer only their locked values."""
     db = get_db()
     panel = filter_panel(db, filters)
-    focus = (extra or {}).get("focus")
+    tiles = tile_settings()
     shell = map_shell(
-        tile_url=current_app.config["TILE_URL"],
-        attribution=tile_attribution(),
-        max_zoom=current_app.config["TILE_MAX_ZOOM"],
-        asset_url=lambda path: url_for("static", filename=path),
-        nonce=csp_nonce(),
-        fit=panel["bounds"],
-        focus=(focus["lat"], focus["lon"]) if focus else None,
+        tile_url=tiles["url"],
+        attribution=tiles["attribution"],
+        max_zoom=tiles["maxZoom"],
+        leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
+        leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
     )
     settings = {
-        "mapName": shell.name,
         "lang": current_language(),
         "kinds": list(KINDS),
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
+        "focusZoom": FOCUS_ZOOM,
         "listSize": LIST_SIZE,
         "icons": marker_icons(),
         "zoom": DEFAULT_ZOOM,
@@ -118,8 +120,9 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "basemap": basemap_settings(),
         **(extra or {}),
     }
-    # The shell has set the first view, which shows every located organisation of the
-    # selection: map.js asks for its clusters only, the list's first page is here.
+    # The shell sets the first view from these bounds (or the focus), so that it shows
+    # every located organisation of the selection: map.js asks for its clusters only,
+    # the list's first page is here.
     settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
                            "list": first_list(db, filters)}
     for kind in locked:
@@ -165,6 +168,13 @@ def tile_attribution() -> str:
     if configured != DEFAULT_ATTRIBUTION:
         return configured
     return _("%(osm)s contributors", osm='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
+
+
+def tile_settings() -> dict:
+    """The base layer of every map surface: the map shell is built from it, the small maps
+    (organisation page, staff pin editor) read it through basemap.js's ``mapappTiles``."""
+    return {"url": current_app.config["TILE_URL"], "attribution": tile_attribution(),
+            "maxZoom": current_app.config["TILE_MAX_ZOOM"]}
 
 
 def staff_words() -> dict[str, dict[str, str]]:
@@ -224,7 +234,7 @@ def template_helpers() -> dict:
     """Names every template may use."""
     return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
-            "map_zoom": DEFAULT_ZOOM}
+            "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}
 
 
 def init_app(app: Flask) -> None:

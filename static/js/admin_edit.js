@@ -6,8 +6,7 @@
   var form = document.getElementById("edit-form");
   var lat = form.elements.lat, lon = form.elements.lon;
   var map = L.map(box, { scrollWheelZoom: false });
-  var tiles = box.dataset.tiles
-    ? L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution }).addTo(map) : null;
+  var tiles = window.mapappTiles(map, JSON.parse(box.dataset.tiles));
   window.mapappBasemap(map, tiles, JSON.parse(box.dataset.basemap));
   var marker = null;
 

@@ -33,6 +33,13 @@
     });
   }
 
+  // The configured tile server as a layer of the small maps (organisation page, pin
+  // editor), or null when none is configured; tiles: { url, attribution, maxZoom }.
+  window.mapappTiles = function (map, tiles) {
+    if (!tiles.url) return null;
+    return L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: tiles.maxZoom }).addTo(map);
+  };
+
   // options: { outlines: URL or GeoJSON object, notice: text, attribution: text, words: {…} }
   window.mapappBasemap = function (map, tiles, options) {
     localise(map, options.words);

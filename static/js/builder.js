@@ -31,11 +31,10 @@
 
   function update() {
     var url = embedUrl();
-    // The iframe holds the map, the filter bar and the footer: at 400 px wide, in the
-    // wordiest language, those take about 150 px (100 without the bar).
+    // The iframe holds the map, and the filter bar and footer around it.
     var limits = settings.height;
     var mapHeight = Math.max(limits.min, Math.min(limits.max, parseInt(form.elements.height.value, 10) || limits["default"]));
-    var height = mapHeight + (form.elements.controls.checked ? 150 : 100);
+    var height = mapHeight + limits.around[form.elements.controls.checked ? "controls" : "bare"];
     preview.src = url;
     preview.height = String(height); // as the partner's page will show it
     document.getElementById("snippet-iframe").value =

@@ -7,7 +7,7 @@
 
   var settings = JSON.parse(document.getElementById("mapapp-settings").textContent);
   var t = settings.i18n;
-  var map = window[settings.mapName];
+  var map = window.mapappMap; // made by the page's map shell (mapapp/mapdata/shell.py)
   var form = document.getElementById("filters");
   var statusBox = document.getElementById("map-status");
   var results = document.getElementById("results");
@@ -154,7 +154,7 @@
   // -- facets: counts per value, total, bounds --------------------------------
 
   // The page arrives with the filter counts drawn, the selection's size, and the map
-  // already at its first view (fitted to the selection by the page's own script, before
+  // already at its first view (fitted to the selection by the map shell's script, before
   // any tile was asked for): only that view's clusters and list are left to ask for.
   function start() {
     var first = settings.initial;
@@ -183,7 +183,7 @@
         if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
-          map.setView([settings.focus.lat, settings.focus.lon], 15, { animate: false });
+          map.setView([settings.focus.lat, settings.focus.lon], settings.focusZoom, { animate: false });
         } else if (fit && body.bounds) {
           var b = body.bounds; // [minLon, minLat, maxLon, maxLat]
           fitTo([[b[1], b[0]], [b[3], b[2]]], settings.fit);
