@@ -1,4 +1,5 @@
-"""Geometry at the GeoJSON boundary: points in (lon, lat) order, bounds.
+"""Geometry at the GeoJSON boundary: points in (lon, lat) order, bounds, countries;
+and distances, with the one ranking of partners by distance.
 
 Inside mapapp points are lat/lon; GeoJSON and shapely want (lon, lat), and
 this module is where that order changes.
@@ -10,6 +11,7 @@ import json
 import math
 from functools import cache
 
+import numpy as np
 import shapely
 from shapely import STRtree
 from shapely.geometry import MultiPoint, Point
@@ -85,7 +87,7 @@ def has_outline(country: str) -> bool:
 
 def country_at(lat: float, lon: float) -> str | None:
     """The ISO code of the country containing the point, or None (sea, unknown)."""
-    shapes, tree, codes = _countries()
+    _, tree, codes = _countries()
     point = Point(lon, lat)
     for index in tree.query(point, predicate="intersects"):
         return codes[index]
@@ -123,8 +125,54 @@ def points_in_country(country: str, lats: list[float], lons: list[float]) -> lis
     return inside
 
 
+# -- distances and partners --------------------------------------------------
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def _haversine_km(m, lat1, lon1, lat2, lon2):
+    """The great-circle distance, written once for ``math`` (two points, fast in pure
+    Python) and ``numpy`` (a point to arrays of them), so that both compute the same."""
+    lat1, lon1, lat2, lon2 = m.radians(lat1), m.radians(lon1), m.radians(lat2), m.radians(lon2)
+    h = m.sin((lat2 - lat1) / 2) ** 2 + m.cos(lat1) * m.cos(lat2) * m.sin((lon2 - lon1) / 2) ** 2
+    return EARTH_RADIUS_KM * 2 * m.asin(m.sqrt(h))
+
+
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance between two (lat, lon) points, in kilometres."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(h))
+    return _haversine_km(math, a[0], a[1], b[0], b[1])
+
+
+def distances_km(here: tuple[float, float], lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """``distance_km`` from ``here`` to each of the points (lats[i], lons[i])."""
+    return _haversine_km(np, here[0], here[1], lats, lons)
+
+
+def boxes_around(here: tuple[float, float], degrees: float) -> list[tuple[float, float, float, float]]:
+    """``(min_lat, max_lat, min_lon, max_lon)`` boxes that together hold every point within
+    ``degrees`` of arc of ``here``: one box, two where it crosses the antimeridian, and a
+    band of every longitude where it reaches a pole."""
+    lat, lon = here
+    if abs(lat) + degrees >= 90.0:  # past the pole every longitude is near
+        return [(max(-90.0, lat - degrees), min(90.0, lat + degrees), -180.0, 180.0)]
+    # The widest the circle is in longitude (the meridians tangent to it).
+    half = math.degrees(math.asin(math.sin(math.radians(degrees)) / math.cos(math.radians(lat))))
+    south, north, west, east = lat - degrees, lat + degrees, lon - half, lon + half
+    if east - west >= 360.0:
+        return [(south, north, -180.0, 180.0)]
+    if west < -180.0:
+        return [(south, north, west + 360.0, 180.0), (south, north, -180.0, east)]
+    if east > 180.0:
+        return [(south, north, west, 180.0), (south, north, -180.0, east - 360.0)]
+    return [(south, north, west, east)]
+
+
+def rank_partners(found: list[dict], here: tuple[float, float] | None) -> list[dict]:
+    """Matched organisations (dicts with ``id``, ``name``, ``lat``, ``lon`` and their
+    ``shared`` resources) with their ``km`` from ``here``, ranked as every page and path
+    shows partners: nearest first, those without a point (or from nowhere) last; at one
+    distance, the most shared resources first, then by name, then by id."""
+    for m in found:
+        m["km"] = distance_km(here, (m["lat"], m["lon"])) if here and m["lat"] is not None else None
+    found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"], m["id"]))
+    return found

@@ -118,7 +118,7 @@ start = time.perf_counter()
 report = importer.import_file(db, {str(file)!r}, importer.Options(source="bench", mapping={mapping!r}), chain)
 seconds = time.perf_counter() - start
 print(json.dumps({{"seconds": seconds, "peak_mib": high_water(), "reader_mib": max(readers.values(), default=0),
-                  "counts": report.counts}}))
+                  "counts": report.counts, "spatial_index": report.spatial_index}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode:
@@ -159,7 +159,8 @@ def import_figures(folder: Path, *, xlsx_rows: int, csv_rows: int = 0, reimport_
 def report_import(result: dict, what: str) -> None:
     n = sum(result["counts"][k] for k in ("created", "updated", "unchanged", "skipped"))
     print(f"import of {what}: {result['seconds']:.1f} s ({n / result['seconds']:,.0f} rows/s), "
-          f"{memory(result)}; {result['counts']}")
+          f"{memory(result)}; {result['counts']}"
+          + (f"; spatial index {result['spatial_index']}" if result["spatial_index"] else ""))
 
 
 def main() -> None:

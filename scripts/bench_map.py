@@ -39,6 +39,7 @@ import bench_import  # noqa: E402
 import synthetic  # noqa: E402
 
 from mapapp import catalogue, create_app  # noqa: E402
+from mapapp.mapdata.mapindex import mercator_y  # noqa: E402
 
 import logging  # noqa: E402
 
@@ -53,7 +54,7 @@ def viewport(center_lat: float, center_lon: float, zoom: int) -> str:
     """The bbox a 1920x1080 screen shows around a point at ``zoom`` (padded like map.js)."""
     world = 256 * 2 ** zoom
     half_w = VIEW[0] * 1.2 / 2 / world * 360
-    y = math.log(math.tan(math.pi / 4 + math.radians(center_lat) / 2))
+    y = float(mercator_y(center_lat))
     half_h = VIEW[1] * 1.2 / 2 / world * 2 * math.pi
 
     def lat(v: float) -> float:

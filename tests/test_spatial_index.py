@@ -133,3 +133,56 @@ def test_a_failed_import_leaves_the_index_as_it_was(db, tmp_path, monkeypatch):
         import_csv(db, write_csv(tmp_path / "big.csv", rows(3000, start=500)))
     assert db.execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall() == before
     assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+
+
+def as_sqlite_inserts_would(db):
+    """The index SQLite's own inserts make of the catalogue's located organisations."""
+    by_sqlite = Bare()
+    by_sqlite.conn.executemany("INSERT INTO organisations_rtree VALUES (?, ?, ?, ?, ?)", db.execute(
+        "SELECT id, lat, lat, lon, lon FROM organisations WHERE lat IS NOT NULL ORDER BY id"))
+    return by_sqlite
+
+
+def refused_half_way(db, ids, lats, lons):
+    """What defensive SQLite does to the packed writer: the shadow tables refuse it (here
+    after some of it is written, which must be undone)."""
+    for table in ("node", "rowid", "parent"):
+        db.execute(f"DELETE FROM organisations_rtree_{table}")
+    raise sqlite3.DatabaseError("table organisations_rtree_node may not be modified")
+
+
+LITTLE_ENDIAN = np.dtype([("id", "<i8"), ("box", "<f4", (4,))])  # a node format SQLite does not read
+
+
+@pytest.mark.parametrize("refusal", ["shadow tables read-only", "another node format"])
+def test_a_packed_index_that_sqlite_refuses_is_undone_and_sqlite_inserts_the_points(db, tmp_path, monkeypatch,
+                                                                                   caplog, refusal):
+    import_csv(db, write_csv(tmp_path / "first.csv", rows(200)))  # held before: kept as it was
+    if refusal == "shadow tables read-only":
+        monkeypatch.setattr(spatial, "write_packed", refused_half_way)
+    else:
+        monkeypatch.setattr(spatial, "_CELL", LITTLE_ENDIAN)
+    report = import_csv(db, write_csv(tmp_path / "big.csv", rows(3000, start=200, seed=8)))
+    assert report.spatial_index.startswith("inserted (packing refused: "), report.spatial_index
+    assert "could not be written packed" in caplog.text and "one by one instead" in caplog.text
+    assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    by_sqlite = as_sqlite_inserts_would(db)
+    everything = "SELECT * FROM organisations_rtree ORDER BY id"
+    assert db.execute(everything).fetchall() == by_sqlite.execute(everything).fetchall()
+    assert len(db.execute(everything).fetchall()) == len(located_in(db, (-90, 90, -180, 180))) > 3000
+    rng = np.random.default_rng(4)
+    found = 0
+    for _ in range(30):
+        lat0, lat1 = sorted(rng.uniform(42.5, 48.5, 2))
+        lon0, lon1 = sorted(rng.uniform(0.5, 7.5, 2))
+        box = (lat0, lat1, lon0, lon1)
+        assert db.execute(BOX, box).fetchall() == by_sqlite.execute(BOX, box).fetchall()
+        found += len(by_sqlite.execute(BOX, box).fetchall())
+    assert found > 1000
+
+
+def test_an_import_says_it_packed_the_index(db, tmp_path):
+    report = import_csv(db, write_csv(tmp_path / "first.csv", rows(500)))
+    assert report.spatial_index == "packed"
+    assert db.execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall() == \
+        as_sqlite_inserts_would(db).execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall()

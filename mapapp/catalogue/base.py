@@ -32,11 +32,6 @@ FIELDS = (
     "lat", "lon", "geo_precision", "geo_source",
     "website", "email", "phone", "status", "source", "source_ref",
 )
-PUBLIC_FIELDS = (
-    "slug", "name", "description", "relation", "structure", "legal_form",
-    "street", "postcode", "city", "region", "country", "lat", "lon", "geo_precision",
-    "website", "email", "phone",
-)
 
 
 class CatalogueError(Exception):

@@ -267,16 +267,17 @@ _WINDOW_SQL = (
     " AND r.resource IN (SELECT resource FROM organisation_resources WHERE organisation_id = ? AND kind = ?)"
     " AND o.id = w.id AND o.id != ? AND o.status = 'published'"
     " GROUP BY o.id")
-MATCH_RADII = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 45.0)  # degrees around the organisation, in turn
+MATCH_RADII = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 45.0)  # degrees of arc around the organisation, in turn
 
 
 def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[str, list[dict]]:
     """Published organisations that offer what ``org_id`` needs ("offering") and that need
-    what it offers ("needing"), with the shared resources, nearest first.
+    what it offers ("needing"), with the shared resources, ranked by ``geo.rank_partners``.
 
-    Among a million organisations thousands offer the same thing: the search starts in a
-    small box around the organisation (the R*Tree) and widens it until ``limit`` matches
-    lie closer than the box's edge, so that they are the nearest of all."""
+    Among a million organisations thousands offer the same thing: the search starts with
+    the small boxes (the R*Tree) around the organisation that hold every point within a
+    short distance of it, and widens the distance until ``limit`` matches lie within it,
+    so that they are the nearest of all."""
     here = db.execute("SELECT lat, lon FROM organisations WHERE id = ?", [org_id]).fetchone()
     located = here is not None and here[0] is not None
     out = {}
@@ -291,26 +292,23 @@ def matches(db: sqlite_utils.Database, org_id: int, *, limit: int = 8) -> dict[s
             if radius is None:
                 rows = db.execute(_MATCH_SQL, [theirs, org_id, mine, org_id]).fetchall()
             else:
-                box = [here[0] - radius, here[0] + radius, here[1] - radius * 2, here[1] + radius * 2]
-                rows = db.execute(_WINDOW_SQL, [*box, theirs, org_id, mine, org_id]).fetchall()
+                rows = list({r[0]: r for box in geo.boxes_around(here, radius)
+                             for r in db.execute(_WINDOW_SQL, [*box, theirs, org_id, mine, org_id])}.values())
             found = _ranked(rows, here if located else None)
             if radius is None:
                 break
-            # Sure to be the nearest: within the distance of the box's nearest edge.
-            edge_km = radius * 111.0 * min(1.0, 2 * math.cos(math.radians(min(abs(here[0]) + radius, 89.0))))
-            if sum(1 for m in found if m["km"] is not None and m["km"] <= edge_km) >= limit:
+            # Sure to be the nearest: within the distance every point of the boxes is. The
+            # margin is far wider than the R*Tree's rounding of points near a box's edge.
+            sure_km = 0.99 * math.radians(radius) * geo.EARTH_RADIUS_KM
+            if sum(1 for m in found if m["km"] is not None and m["km"] <= sure_km) >= limit:
                 break
         out[name] = found[:limit]
     return out
 
 
 def _ranked(rows: list[tuple], here: tuple | None) -> list[dict]:
-    found = [{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4], "lat": r[5], "lon": r[6],
-              "shared": sorted(r[7].split(","))} for r in rows]
-    for m in found:
-        m["km"] = geo.distance_km(here, (m["lat"], m["lon"])) if here and m["lat"] is not None else None
-    found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
-    return found
+    return geo.rank_partners([{"id": r[0], "slug": r[1], "name": r[2], "city": r[3], "country": r[4], "lat": r[5],
+                               "lon": r[6], "shared": sorted(r[7].split(","))} for r in rows], here)
 
 
 def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[dict]:

@@ -10,17 +10,29 @@ R*Tree source (rtree.c): node 1 is the root; a node is a 2-byte depth (root only
 Coordinates are rounded outwards to 32-bit floats as SQLite rounds them, so that the
 index answers exactly what SQLite's own inserts would; ``rtreecheck`` verifies the
 structure in the tests. A packed tree is also a better index: its nodes overlap less.
+
+Writing the shadow tables is not always allowed: SQLite in defensive mode
+(``SQLITE_DBCONFIG_DEFENSIVE``, which some hosts turn on) makes them read-only, and a
+future SQLite could store nodes otherwise. So the packed tree is written under a
+savepoint and sampled once written; if SQLite refuses it (or the samples are not found),
+it is undone and the points go in through SQLite's own inserts, slower but always right,
+and the import says so (``index_new_points``'s answer, and a warning in the log).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import struct
 
 import numpy as np
 import sqlite_utils
 
+logger = logging.getLogger(__name__)
+
 RTREE = "organisations_rtree"
+SAMPLES = 64  # points looked up in a packed tree once written
 # What rtree.c multiplies by to move a value one float step towards or away from zero.
 _TOWARDS_ZERO = 1.0 - 1.0 / 8388608.0
 _AWAY_FROM_ZERO = 1.0 + 1.0 / 8388608.0
@@ -30,12 +42,13 @@ _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])  # id, min_lat, max_lat,
 def index_new_points(db: sqlite_utils.Database, first_id: int) -> str:
     """Put the located organisations from ``first_id`` on (an import's new rows, written
     without the per-row trigger) into the spatial index, inside the caller's transaction.
-    Returns "packed" when the whole index was rewritten, else "inserted"."""
+    Returns how: "packed" when the whole index was rewritten, "inserted" when SQLite
+    inserted the new points, "inserted (packing refused: …)" when it had to because the
+    packed tree could not be written."""
     held = db.execute(f"SELECT count(*) FROM {RTREE}_rowid").fetchone()[0]  # nosec B608 # table name from code
     new = db.execute("SELECT count(*) FROM organisations WHERE id >= ? AND lat IS NOT NULL", [first_id]).fetchone()[0]
     if new < max(held, 1):
-        db.execute(f"INSERT INTO {RTREE} SELECT id, lat, lat, lon, lon FROM organisations"  # nosec B608
-                   " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+        _insert(db, first_id)
         return "inserted"
     located = db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
     ids, lats, lons = np.empty(located, np.int64), np.empty(located), np.empty(located)
@@ -45,8 +58,41 @@ def index_new_points(db: sqlite_utils.Database, first_id: int) -> str:
         block = np.array(rows, dtype=np.float64)
         ids[done:done + len(rows)], lats[done:done + len(rows)], lons[done:done + len(rows)] = block.T
         done += len(rows)
-    write_packed(db, ids[:done], lats[:done], lons[:done])
+    db.execute("SAVEPOINT packed_index")
+    try:
+        write_packed(db, ids[:done], lats[:done], lons[:done])
+        _check_samples(db, ids[:done], lats[:done], lons[:done])
+    except sqlite3.DatabaseError as error:
+        db.execute("ROLLBACK TO packed_index")
+        db.execute("RELEASE packed_index")
+        logger.warning("the spatial index could not be written packed (%s); SQLite inserts the %d new points"
+                       " one by one instead (slower; defensive mode or another SQLite version?)", error, new)
+        _insert(db, first_id)
+        return f"inserted (packing refused: {error})"
+    db.execute("RELEASE packed_index")
     return "packed"
+
+
+def _insert(db: sqlite_utils.Database, first_id: int) -> None:
+    """SQLite's own inserts of the located organisations from ``first_id`` on."""
+    db.execute(f"INSERT INTO {RTREE} SELECT id, lat, lat, lon, lon FROM organisations"  # nosec B608 # table name from code
+               " WHERE id >= ? AND lat IS NOT NULL", [first_id])
+
+
+def _check_samples(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:
+    """Find some of the points through the written tree, by id and by place, as SQLite
+    reads it; raise ``sqlite3.DatabaseError`` if one is missing (a node format SQLite
+    does not read as this module writes it)."""
+    for i in np.linspace(0, len(ids) - 1, min(SAMPLES, len(ids))).astype(np.int64).tolist():
+        point_id, lat, lon = int(ids[i]), float(lats[i]), float(lons[i])
+        by_id = db.execute(f"SELECT min_lat, max_lat, min_lon, max_lon FROM {RTREE} WHERE id = ?",  # nosec B608
+                           [point_id]).fetchone()
+        # From the root down too (asked for an id, SQLite goes straight to its leaf); one
+        # point there is enough: a whole city may share the one point.
+        by_place = db.execute(f"SELECT 1 FROM {RTREE} WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ?"  # nosec B608
+                              " AND min_lon <= ? LIMIT 1", [lat, lat, lon, lon]).fetchone()
+        if by_id is None or by_place is None or not (by_id[0] <= lat <= by_id[1] and by_id[2] <= lon <= by_id[3]):
+            raise sqlite3.DatabaseError(f"point {point_id} at ({lat}, {lon}) not found in the packed tree as written")
 
 
 def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:

@@ -45,7 +45,6 @@ _HOW_TO_MAP = {
                 "name": N_("choose 'name' for it in the list of columns"),
                 "sheet": N_("to import another sheet, save it as a file of its own and upload that")},
 }
-LOCATION_FIELDS = ("lat", "lon", "geo_precision", "geo_source")
 ADDRESS_FIELDS = ("street", "postcode", "city", "region", "country")
 SAMPLES = 10
 SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email", "lat", "lon",
@@ -293,7 +292,7 @@ class _Run:
             self.collect()
         if self.context.first_new_id is not None and not self.options.dry_run:
             # Once for the whole import (a dry run is rolled back before anything reads it).
-            catalogue.index_new_points(self.db, self.context.first_new_id)
+            self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id)
 
     def in_batches(self, checked) -> None:
         """Commit each chunk in its own transaction (staff can write between them); a first

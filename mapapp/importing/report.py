@@ -138,6 +138,7 @@ class Report:
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
     kept_by_hand: int = 0  # organisations whose fields edited here a sync left as they were
+    spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     _messages: dict = field(default_factory=dict, repr=False)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:

@@ -1,10 +1,12 @@
-"""The map's data layer: clusters and facet counts from in-memory numpy columns.
+"""The map's data layer: clusters, lists, facet counts and partners from in-memory numpy columns.
 
 Scanning 100,000 rows in SQLite to cluster a Europe-wide view takes over 100 ms;
 the same work on numpy columns takes a few. The columns hold every published
-organisation (id, lat, lon and one boolean column per filter value) and is
-rebuilt when the catalogue's version number changes. Zoomed-in views, where few
-organisations are in sight, read their points through the R*Tree.
+organisation (id, lat, lon, a name fingerprint, and for each filter value the bits
+of its members, see ``pack``); when the catalogue's version moves they are patched
+with the changed organisations, or read again. Every view, zoomed in or out, is
+found in the columns; only the few points shown are then read from the catalogue
+by id (the R*Tree serves the SQL paths, not this one).
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ class MapColumns:
         return len(self.ids)
 
 
-def _mercator(lat: np.ndarray) -> np.ndarray:
+def mercator_y(lat):
+    """Web Mercator's y of latitudes (an array, or one number) on a world 2π wide, as the
+    map draws them; the poles, infinitely far, are held at 85°. NaN stays NaN."""
     with np.errstate(invalid="ignore"):
         return np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85.0, 85.0)) / 2))
 
@@ -135,7 +139,7 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         mask = np.zeros(n, dtype=bool)
         mask[positions] = True
         facets[kind][value] = pack(mask)
-    return MapColumns(version, ids, lat, lon, _mercator(lat), facets, name_order=_name_order(db, ids),
+    return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=_name_order(db, ids),
                       live=pack(np.ones(n, dtype=bool)), names=names)
 
 
@@ -224,7 +228,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
                 facets[kind][value][word] |= bit
                 copied.add((kind, value))
     name_order = _name_order(db, ids) if reorder else columns.name_order
-    return MapColumns(version, ids, lat, lon, _mercator(lat), facets, name_order=name_order, live=live, names=names)
+    return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=name_order, live=live, names=names)
 
 
 def _position(ids: np.ndarray, org_id: int) -> tuple[int, bool]:
@@ -382,13 +386,6 @@ def _matching(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, 
     return mask
 
 
-def ordered_matches(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
-                    located_only: bool = False) -> np.ndarray:
-    """Positions (in the columns) of the organisations matching ``filters``, in the lists' order."""
-    mask = _matching(columns, filters, db, located_only)
-    return columns.name_order[np.flatnonzero(mask[columns.name_order])]
-
-
 def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> dict:
     """For each kind, how many organisations each value would give with the other
     filters kept (OR within a kind, AND across kinds)."""
@@ -418,12 +415,10 @@ LEVELS_MAX_ZOOM = 7  # up to this zoom, an unfiltered view reads its cells from 
 
 
 @dataclass
-class _Level:
-    """Every published organisation of the columns at one zoom, summed per grid cell:
-    cells in key order (column, then row), their points grouped in ``order``."""
+class _Sums:
+    """Points summed per grid cell (only cells holding some): how many, the sums of their
+    coordinates, their bounds, and the position (in the columns) of each cell's first point."""
 
-    keys: np.ndarray
-    starts: np.ndarray
     counts: np.ndarray
     sum_lat: np.ndarray
     sum_lon: np.ndarray
@@ -431,12 +426,53 @@ class _Level:
     north: np.ndarray
     west: np.ndarray
     east: np.ndarray
-    order: np.ndarray
+    first: np.ndarray
+
+    def take(self, which: np.ndarray) -> _Sums:
+        return _Sums(*(getattr(self, f)[which] for f in _Sums.__dataclass_fields__))
+
+    def cells(self, ids: np.ndarray) -> list[list]:
+        """``[lat, lon, count, west, south, east, north, id]`` of each cell: its centre,
+        count, bounds, and the organisation's id when it is alone in its cell (else 0)."""
+        n = self.counts
+        return [[float(self.sum_lat[i] / n[i]), float(self.sum_lon[i] / n[i]), int(n[i]), float(self.west[i]),
+                 float(self.south[i]), float(self.east[i]), float(self.north[i]),
+                 int(ids[int(self.first[i])]) if n[i] == 1 else 0] for i in range(len(n))]
+
+
+def _summed(lat: np.ndarray, lon: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, _Sums]:
+    """Points (at ``positions`` in the columns, at ``lat``, ``lon``) grouped by their
+    ``cell`` numbers, summed per cell: where each cell's points start, and their sums."""
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else np.zeros(0, np.int64)
+    if not len(cell):  # reduceat wants at least one group
+        return starts, _Sums(*(np.zeros(0) for _ in _Sums.__dataclass_fields__))
+    return starts, _Sums(np.diff(np.r_[starts, len(cell)]), np.add.reduceat(lat, starts), np.add.reduceat(lon, starts),
+                         np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts),
+                         np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts), positions[starts])
 
 
 def _cell_size(zoom: int) -> tuple[float, float]:
     world = 256 * 2 ** zoom
     return 360.0 * CELL_PIXELS / world, 2 * math.pi * CELL_PIXELS / world
+
+
+def _grid(columns: MapColumns, positions: np.ndarray, zoom: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grid column and row, at ``zoom``, of the organisations at ``positions``."""
+    cell_lon, cell_y = _cell_size(zoom)
+    cx = np.floor((columns.lon[positions] + 180.0) / cell_lon).astype(np.int64)
+    cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
+    return cx, cy
+
+
+@dataclass
+class _Level:
+    """Every published organisation of the columns at one zoom, summed per grid cell:
+    cells in key order (column, then row), their points grouped in ``order``."""
+
+    keys: np.ndarray
+    starts: np.ndarray
+    sums: _Sums
+    order: np.ndarray
 
 
 def _level(columns: MapColumns, zoom: int) -> _Level:
@@ -446,21 +482,14 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
     with columns.search_lock:  # one thread builds it; the columns never change after
         level = columns.levels.get(zoom)
         if level is None:
-            cell_lon, cell_y = _cell_size(zoom)
             positions = np.flatnonzero(unpack(columns.live, columns.size) & ~np.isnan(columns.lat))
-            lat, lon = columns.lat[positions], columns.lon[positions]
-            cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
-            cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
+            cx, cy = _grid(columns, positions, zoom)
             keys = cx * (1 << 32) + cy
             by_cell = np.argsort(keys, kind="stable")
             # Positions as int32 (a level is private to each worker: 4 MB a million, not 8).
-            keys, lat, lon, positions = keys[by_cell], lat[by_cell], lon[by_cell], positions[by_cell].astype(np.int32)
-            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
-            counts = np.diff(np.r_[starts, len(keys)])
-            reduce = (lambda f, a: f.reduceat(a, starts)) if len(keys) else (lambda f, a: a[:0])
-            level = _Level(keys[starts], starts, counts, reduce(np.add, lat), reduce(np.add, lon),
-                           reduce(np.minimum, lat), reduce(np.maximum, lat), reduce(np.minimum, lon),
-                           reduce(np.maximum, lon), positions)
+            keys, positions = keys[by_cell], positions[by_cell].astype(np.int32)
+            starts, sums = _summed(columns.lat[positions], columns.lon[positions], positions, keys)
+            level = _Level(keys[starts], starts, sums, positions)
             columns.levels[zoom] = level
     return level
 
@@ -471,36 +500,29 @@ def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[
     points of the view would give)."""
     level = _level(columns, zoom)
     cell_lon, cell_y = _cell_size(zoom)
-
-    def merc(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(max(-85.0, min(85.0, lat))) / 2))
-
     cx0, cx1 = math.floor((bbox.min_lon + 180.0) / cell_lon), math.floor((bbox.max_lon + 180.0) / cell_lon)
-    cy0, cy1 = math.floor(merc(bbox.min_lat) / cell_y), math.floor(merc(bbox.max_lat) / cell_y)
-    cells, total = [], 0
+    cy0, cy1 = math.floor(mercator_y(bbox.min_lat) / cell_y), math.floor(mercator_y(bbox.max_lat) / cell_y)
+    inner, edges = [], []
     for cx in range(cx0, cx1 + 1):
         first = np.searchsorted(level.keys, cx * (1 << 32) + cy0, side="left")
         last = np.searchsorted(level.keys, cx * (1 << 32) + cy1, side="right")
         for i in range(int(first), int(last)):
             cy = int(level.keys[i]) - cx * (1 << 32)
-            if cx0 < cx < cx1 and cy0 < cy < cy1:
-                n = int(level.counts[i])
-                first_id = int(columns.ids[level.order[level.starts[i]]]) if n == 1 else 0
-                cells.append([float(level.sum_lat[i] / n), float(level.sum_lon[i] / n), n, float(level.west[i]),
-                              float(level.south[i]), float(level.east[i]), float(level.north[i]), first_id])
-                total += n
-                continue
-            points = level.order[level.starts[i]:level.starts[i] + level.counts[i]]
-            lat, lon = columns.lat[points], columns.lon[points]
-            inside = ((lat >= bbox.min_lat) & (lat <= bbox.max_lat) & (lon >= bbox.min_lon) & (lon <= bbox.max_lon))
-            n = int(np.count_nonzero(inside))
-            if not n:
-                continue
-            lat, lon, points = lat[inside], lon[inside], points[inside]
-            cells.append([float(lat.mean()), float(lon.mean()), n, float(lon.min()), float(lat.min()),
-                          float(lon.max()), float(lat.max()), int(columns.ids[points[0]]) if n == 1 else 0])
-            total += n
-    return cells, total
+            (inner if cx0 < cx < cx1 and cy0 < cy < cy1 else edges).append(i)
+    inner = np.array(inner, dtype=np.int64)
+    cells = dict(zip(inner.tolist(), level.sums.take(inner).cells(columns.ids)))
+    if edges:  # summed again from their points inside the view, still grouped by cell
+        edges = np.array(edges, dtype=np.int64)
+        counts = level.sums.counts[edges]
+        points = np.concatenate([level.order[s:s + n] for s, n in zip(level.starts[edges].tolist(), counts.tolist())])
+        cell = np.repeat(edges, counts)
+        lat, lon = columns.lat[points], columns.lon[points]
+        inside = (lat >= bbox.min_lat) & (lat <= bbox.max_lat) & (lon >= bbox.min_lon) & (lon <= bbox.max_lon)
+        cell = cell[inside]
+        starts, sums = _summed(lat[inside], lon[inside], points[inside], cell)
+        cells.update(zip(cell[starts].tolist(), sums.cells(columns.ids)))
+    ordered = [cells[i] for i in sorted(cells)]  # in key order, as a view's own cells come
+    return ordered, sum(c[2] for c in ordered)
 
 
 def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int,
@@ -529,34 +551,16 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
         chosen = columns.ids[view]
         return {"total": total, "clusters": [], "points": _points(db, chosen.tolist(), stale_before)}
     world = 256 * 2 ** zoom
-    cell_lon = 360.0 * CELL_PIXELS / world
-    cell_y = 2 * math.pi * CELL_PIXELS / world
     positions = np.flatnonzero(view)
-    lat, lon = columns.lat[positions], columns.lon[positions]
-    cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)
-    cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
-    # The view holds a few hundred cells (its zoom is bounded): numbered densely, they are
-    # summed with bincount, a pass over the points with no sort.
+    cx, cy = _grid(columns, positions, zoom)
+    # The view holds a few hundred cells (its zoom is bounded): numbered densely, they fit
+    # 16 bits, which numpy's stable sort orders in one pass (a radix sort).
     cx -= cx.min()
     cy -= cy.min()
-    height = int(cy.max()) + 1
-    cell = cx * height + cy
-    size = int(cell.max()) + 1
-    counts = np.bincount(cell, minlength=size)
-    used = np.flatnonzero(counts)
-    mean_lat = (np.bincount(cell, weights=lat, minlength=size) / np.maximum(counts, 1))[used]
-    mean_lon = (np.bincount(cell, weights=lon, minlength=size) / np.maximum(counts, 1))[used]
-    first = np.bincount(cell, weights=positions.astype(np.float64), minlength=size)[used]  # exact for one point
-    south, north = np.full(size, np.inf), np.full(size, -np.inf)
-    west, east = np.full(size, np.inf), np.full(size, -np.inf)
-    np.minimum.at(south, cell, lat)
-    np.maximum.at(north, cell, lat)
-    np.minimum.at(west, cell, lon)
-    np.maximum.at(east, cell, lon)
-    counts, south, north, west, east = counts[used], south[used], north[used], west[used], east[used]
-    cells = [[float(mean_lat[i]), float(mean_lon[i]), int(counts[i]), float(west[i]), float(south[i]),
-              float(east[i]), float(north[i]), int(columns.ids[int(first[i])]) if counts[i] == 1 else 0]
-             for i in range(len(used))]
+    cell = cx * (int(cy.max()) + 1) + cy
+    by_cell = np.argsort(cell.astype(np.uint16) if cell.max() < 1 << 16 else cell, kind="stable")
+    lat, lon = columns.lat[positions][by_cell], columns.lon[positions][by_cell]
+    cells = _summed(lat, lon, positions[by_cell], cell[by_cell])[1].cells(columns.ids)
     return _answer(cells, total, world, db, stale_before)
 
 
@@ -584,14 +588,11 @@ def _bounded_zoom(bbox: BBox | None, zoom: int) -> int:
     no request (a whole continent at street zoom) can ask for thousands of clusters."""
     if bbox is None:
         return min(zoom, 2)
-
-    def merc(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(max(-85.0, min(85.0, lat))) / 2))
-
+    y_span = float(mercator_y(bbox.max_lat) - mercator_y(bbox.min_lat))
     while zoom > 0:
         world = 256 * 2 ** zoom
         width = (bbox.max_lon - bbox.min_lon) / 360.0 * world
-        height = (merc(bbox.max_lat) - merc(bbox.min_lat)) / (2 * math.pi) * world
+        height = y_span / (2 * math.pi) * world
         if width <= MAX_VIEW_PIXELS[0] and height <= MAX_VIEW_PIXELS[1]:
             break
         zoom -= 1
@@ -601,14 +602,12 @@ def _bounded_zoom(bbox: BBox | None, zoom: int) -> int:
 def _merge_close(cells: list[list], world: float) -> list[list]:
     """Merge grid cells whose centres fall close together on screen, biggest first,
     so that clusters never overlap across a cell border."""
-    def pixel(lat: float, lon: float) -> tuple[float, float]:
-        y = math.log(math.tan(math.pi / 4 + math.radians(max(-85.0, min(85.0, lat))) / 2))
-        return (lon + 180.0) / 360.0 * world, y / (2 * math.pi) * world
-
+    cells = sorted(cells, key=lambda c: -c[2])
+    xs = ((np.array([c[1] for c in cells]) + 180.0) / 360.0 * world).tolist()
+    ys = (mercator_y(np.array([c[0] for c in cells])) / (2 * math.pi) * world).tolist()
     kept: list[list] = []
     where: list[tuple[float, float]] = []
-    for cell in sorted(cells, key=lambda c: -c[2]):
-        x, y = pixel(cell[0], cell[1])
+    for cell, x, y in zip(cells, xs, ys):
         for k, (kx, ky) in enumerate(where):
             if (kx - x) ** 2 + (ky - y) ** 2 < MERGE_PIXELS ** 2:
                 target = kept[k]
@@ -645,8 +644,8 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
     ``org`` needs ("offering") and that need what it offers ("needing"), nearest first,
     with the shared resources. Needs and offers are already bits and the points arrays,
     so a million organisations cost one pass of arithmetic instead of widening boxes; only
-    the nearest few are read from the catalogue and ranked as the SQL ranks them (by
-    distance, then shared resources, then name; those without a point last)."""
+    the nearest few are read from the catalogue and ranked by ``geo.rank_partners``, as
+    the SQL path ranks them."""
     pos, present = _position(columns.ids, org["id"])
     if org.get("lat") is None or not present:
         return catalogue.matches(db, org["id"], limit=limit)
@@ -665,8 +664,9 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
         candidates = candidates[candidates != pos]
         located = candidates[~np.isnan(columns.lat[candidates])]
         if len(located) >= limit:
-            km = _km(here[0], here[1], columns.lat[located], columns.lon[located])
-            # Every candidate as near as the limit-th: ties rank by shared resources, then name.
+            km = geo.distances_km(here, columns.lat[located], columns.lon[located])
+            # Every candidate as near as the limit-th, since ties rank by more than distance; the
+            # margin covers numpy's and math's last bits, the ranking is ``distance_km``'s.
             kth = np.partition(km, limit - 1)[limit - 1]
             chosen = located[km <= kth + 1e-6]
         elif len(candidates) <= FEW_CANDIDATES:
@@ -675,23 +675,11 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
             return catalogue.matches(db, org["id"], limit=limit)
         rows = catalogue.organisations_by_ids(db, columns.ids[chosen].tolist())
         positions = dict(zip(columns.ids[chosen].tolist(), chosen.tolist()))
-        found = []
-        for row in rows:
-            p = positions[row["id"]]
-            found.append({k: row[k] for k in ("id", "slug", "name", "city", "country", "lat", "lon")} | {
-                "shared": sorted(c for c in codes if _has_bit(columns.facets[theirs][c], p)),
-                "km": None if row["lat"] is None else geo.distance_km(here, (row["lat"], row["lon"]))})
-        found.sort(key=lambda m: (m["km"] is None, m["km"] or 0, -len(m["shared"]), m["name"]))
-        out[name] = found[:limit]
+        found = [{k: row[k] for k in ("id", "slug", "name", "city", "country", "lat", "lon")} | {
+                  "shared": sorted(c for c in codes if _has_bit(columns.facets[theirs][c], positions[row["id"]]))}
+                 for row in rows]
+        out[name] = geo.rank_partners(found, here)[:limit]
     return out
-
-
-def _km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances from (lat, lon), as ``geo.distance_km`` computes them."""
-    lat1, lon1 = math.radians(lat), math.radians(lon)
-    lat2, lon2 = np.radians(lats), np.radians(lons)
-    h = np.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(h))
 
 
 def _has_bit(bits: np.ndarray, position: int) -> bool:
