@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from mapapp import catalogue, create_app
 from support import make_org
+
+pytestmark = pytest.mark.slow  # a minute of litestream
 
 LITESTREAM = shutil.which("litestream", path=str(Path(sys.executable).parent)) or shutil.which("litestream")
 

@@ -14,6 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a wheel built and served, bandit over the whole package
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: the machine may be busy with other work, and a wait only ends early on success.
