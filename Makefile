@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test-dependencies run test audit lock chromium pdf-libraries demo-data clean translations
+.PHONY: install test-dependencies run test test-fast lint audit lock chromium pdf-libraries demo-data clean translations
 
 # Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
 # `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
@@ -71,6 +71,13 @@ pdf-libraries:
 
 test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
+
+test-fast: test-dependencies pdf-libraries  ## the loop while working: the suite without the browser and the slow checks
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+# The rules are chosen in pyproject.toml ([tool.ruff.lint]); CI runs this before the tests.
+lint: test-dependencies  ## ruff over the code, the tests and the scripts
+	$(BIN)/ruff check mapapp tests scripts
 
 audit: test-dependencies  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)
 	$(BIN)/python scripts/audit_dependencies.py
