@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support import PASSWORD, ServerThread
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from mapapp import accounts, catalogue, config, create_app
@@ -77,6 +78,21 @@ def _app_writes_elsewhere(tmp_path_factory, monkeypatch):
                           ("OUTBOX_DIR", "outbox")):
         monkeypatch.setenv(f"MAPAPP_{name}", str(var / default))
     monkeypatch.setattr(config, "VAR_DIR", var)  # where a non-testing app keeps its secret key
+
+
+# scrypt at its production cost takes a tenth of a second of CPU per hash: the test accounts'
+# sign-ins were a quarter of the fast loop. Tests keep scrypt, at a lower cost (checking a hash
+# reads the cost from it); another method asked for by the code passes through unchanged.
+_TEST_SCRYPT = "scrypt:1024:8:1"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch):
+    def cheaper(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+        return generate_password_hash(password, _TEST_SCRYPT if method == "scrypt" else method, salt_length)
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheaper)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheaper("not a real password"))
 
 
 @pytest.fixture
