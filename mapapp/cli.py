@@ -462,7 +462,6 @@ def sync_run_command(names: tuple[str, ...]) -> None:
 def sync_list_command() -> None:
     """The sources, and what their last run did."""
     from .catalogue import syncsources as sources
-
     from .translate import from_data
 
     for s in sources.sources(_open_catalogue()):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 
-from mapapp import catalogue
-from mapapp.mapdata import outlines
 from support import make_org, published, route_tiles, sign_in_browser
+
+from mapapp.mapdata import outlines
 
 OUTLINED = ".leaflet-container[data-basemap=outlines] path.basemap-outline"
 

@@ -4,7 +4,6 @@ open through the redraw that follows the pan and is entirely visible, name inclu
 from __future__ import annotations
 
 import pytest
-
 from support import published, route_tiles
 
 EDGES = ("top", "right", "bottom", "left")
@@ -71,8 +70,9 @@ def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, brow
 
 
 def test_an_entry_not_checked_for_long_is_faded_and_says_so_and_its_popup_takes_corrections(db, db_path, tmp_path, browser, live_server_for):
-    from mapapp import create_app
     from support import make_org
+
+    from mapapp import create_app
 
     old = make_org(db, "Old Coop", lat=45.7601, lon=4.8401)
     make_org(db, "New Coop", city="Paris", lat=48.8566, lon=2.3522)

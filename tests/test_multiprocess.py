@@ -14,8 +14,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from mapapp import accounts, catalogue
 from support import PASSWORD, form_fields, make_org
+
+from mapapp import accounts, catalogue
 
 SERVE = """
 import sys

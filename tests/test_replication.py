@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support import make_org
 
 from mapapp import catalogue, create_app
-from support import make_org
 
 pytestmark = pytest.mark.slow  # a minute of litestream
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import catalogue
 from ..catalogue import audit
 from ..catalogue import contributions as store
-from ..importing.rows import check_record
 from ..importing.normalise import parse_email
+from ..importing.rows import check_record
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
 from . import antispam, letters
