@@ -20,8 +20,8 @@ from mapapp.importing import demo
 
 CHROMIUM = "/usr/bin/chromium"
 CHECKOUT = Path(__file__).resolve().parent.parent
-# Folders every run may change: the environment, bytecode and pytest's own cache.
-_RUN_LITTER = (".venv", "__pycache__", ".pytest_cache")
+# Folders every run may change: the environment, bytecode, pytest's and ruff's caches.
+_RUN_LITTER = (".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
 _BROWSER_FIXTURES = {"browser", "page"}
 _checkout_key = pytest.StashKey[dict]()
 
