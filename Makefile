@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test-dependencies run worker test audit lock chromium pdf-libraries demo-data clean translations
+.PHONY: install test-dependencies run worker test test-fast lint audit lock chromium pdf-libraries demo-data clean translations
 
 # Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
 # `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
@@ -77,6 +77,13 @@ pdf-libraries:
 test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
 
+test-fast: test-dependencies pdf-libraries  ## the loop while working: the suite without the browser and the slow checks
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+# The rules are chosen in pyproject.toml ([tool.ruff.lint]); CI runs this before the tests.
+lint: test-dependencies  ## ruff over the code, the tests and the scripts
+	$(BIN)/ruff check mapapp tests scripts
+
 audit: test-dependencies  ## known vulnerabilities in the installed packages (pip-audit; tolerant of no network)
 	$(BIN)/python scripts/audit_dependencies.py
 
@@ -87,6 +94,6 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 translations: install  ## extract UI strings and update the catalogues in mapapp/translations, then compile them
-	$(BIN)/pybabel extract -F mapapp/translations/babel.cfg -k _ -k N_ -k gettext -k gettext_in:2 -k ngettext:1,2 --no-location -o mapapp/translations/messages.pot .
-	$(BIN)/pybabel update -i mapapp/translations/messages.pot -d mapapp/translations
+	$(BIN)/pybabel extract -F mapapp/translations/babel.cfg -k _ -k N_ -k gettext -k gettext_in:2 -k ngettext:1,2 --no-location --no-wrap -o mapapp/translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i mapapp/translations/messages.pot -d mapapp/translations
 	$(BIN)/pybabel compile -d mapapp/translations

@@ -35,13 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import logging  # noqa: E402
+
 import bench_import  # noqa: E402
 import synthetic  # noqa: E402
 
 from mapapp import catalogue, create_app  # noqa: E402
 from mapapp.mapdata.mapindex import mercator_y  # noqa: E402
-
-import logging  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 

@@ -1,18 +1,98 @@
 """Fixtures: an app over a temporary catalogue, its client and CLI runner, a live
-server on 127.0.0.1 and a headless Debian chromium driven by Playwright."""
+server on 127.0.0.1 and a headless Debian chromium driven by Playwright.
+
+Also the suite's own rules: tests that drive the browser are marked ``browser`` (so that
+``pytest -m "not browser and not slow"`` is the fast loop), whatever the app writes goes to a
+temporary folder, and a session that leaves anything new or changed in the checkout fails."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from support import PASSWORD, ServerThread
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from mapapp import accounts, catalogue, create_app
+from mapapp import accounts, catalogue, config, create_app
 from mapapp.importing import demo
 
 CHROMIUM = "/usr/bin/chromium"
+CHECKOUT = Path(__file__).resolve().parent.parent
+# Folders every run may change: the environment, bytecode, pytest's and ruff's caches.
+_RUN_LITTER = (".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
+_BROWSER_FIXTURES = {"browser", "page"}
+_checkout_key = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(items):
+    # By fixture, not by file name, so that a new browser test elsewhere cannot miss the mark.
+    for item in items:
+        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+def _checkout_state() -> dict[str, tuple]:
+    """What ``git status`` says of every path (ignored ones included, each file listed), with the
+    size and modification time of the files git does not track: a test rewriting data/mapapp.db,
+    or making data/cache/, changes it."""
+    try:
+        out = subprocess.run(["git", "-C", str(CHECKOUT), "status", "--porcelain", "-z", "--ignored",
+                              "--untracked-files=all", "--", ".", *(f":(exclude,glob)**/{d}/**" for d in _RUN_LITTER)],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}  # not a git checkout (a source archive): nothing to compare
+    state = {}
+    for entry in filter(None, out.split("\0")):
+        code, path = entry[:2], entry[3:]
+        stat = (CHECKOUT / path).stat() if code in ("??", "!!") and (CHECKOUT / path).is_file() else None
+        state[path] = (code, stat and (stat.st_size, stat.st_mtime_ns))
+    return state
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_checkout_key] = _checkout_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_checkout_key, None)
+    if before is None or getattr(session.config, "workerinput", None) is not None:
+        return
+    after = _checkout_state()
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if changed:
+        session.config.get_terminal_writer().line(
+            "\nThe checkout changed while the tests ran (unless you edited these files meanwhile, a test "
+            "wrote there: use tmp_path; an app made without CACHE_DIR, DATABASE, UPLOAD_DIR or OUTBOX_DIR "
+            "writes to data/):\n  " + "\n  ".join(changed[:20]), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _app_writes_elsewhere(tmp_path_factory, monkeypatch):
+    """An app (or a `mapapp` subprocess) made without its folders set writes to a temporary
+    folder: never the checkout's data/, nor a catalogue the shell's MAPAPP_* settings name."""
+    var = tmp_path_factory.mktemp("var")
+    for name, default in (("DATABASE", "mapapp.db"), ("UPLOAD_DIR", "uploads"), ("CACHE_DIR", "cache"),
+                          ("OUTBOX_DIR", "outbox")):
+        monkeypatch.setenv(f"MAPAPP_{name}", str(var / default))
+    monkeypatch.setattr(config, "VAR_DIR", var)  # where a non-testing app keeps its secret key
+
+
+# scrypt at its production cost takes a tenth of a second of CPU per hash: the test accounts'
+# sign-ins were a quarter of the fast loop. Tests keep scrypt, at a lower cost (checking a hash
+# reads the cost from it); another method asked for by the code passes through unchanged.
+_TEST_SCRYPT = "scrypt:1024:8:1"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch):
+    def cheaper(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+        return generate_password_hash(password, _TEST_SCRYPT if method == "scrypt" else method, salt_length)
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheaper)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheaper("not a real password"))
 
 
 @pytest.fixture

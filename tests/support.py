@@ -9,7 +9,10 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import altcha
+
 from mapapp import catalogue
+from mapapp.contributing import antispam
 from mapapp.filters import Filters
 from mapapp.importing import jobs
 
@@ -182,3 +185,10 @@ def route_tiles(page, tile_host: str = "tile.openstreetmap.org") -> list[str]:
 
     page.route(f"https://{tile_host}/**", fulfil)
     return asked
+
+
+def proof_of_work(secret: str) -> str:
+    """What the ALTCHA widget sends: a challenge signed with ``secret``, solved (at a low
+    cost, for speed); each is good for one form."""
+    challenge = altcha.Challenge.from_dict(antispam.challenge(secret, 10))
+    return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support import make_org, open_settled, published, route_tiles, sign_in_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"

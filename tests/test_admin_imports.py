@@ -120,7 +120,7 @@ def test_a_mistaken_import_can_be_undone(app, worker, db, staff, tmp_path):
     import_id = int(second.headers["Location"].rsplit("/", 1)[1])
     counts = wait_done(db, import_id)["counts"]
     assert (counts["created"], counts["updated"]) == (1, 1)
-    page = client.get(f"/admin/imports/{import_id}").get_data(as_text=True)
+    assert client.get(f"/admin/imports/{import_id}").status_code == 200
     confirm = client.get(f"/admin/imports/{import_id}/undo").get_data(as_text=True)
     assert "1 organisation it created will be deleted" in confirm
     assert "1 organisation it changed will get back the values it had before" in confirm
@@ -220,7 +220,7 @@ def test_the_done_page_says_what_happened_and_publishes_the_drafts_of_this_impor
     listing = client.get(f"/admin/organisations?import={import_id}").get_data(as_text=True)
     assert "Coop A" in listing and "Coop B" in listing and "Already published" not in listing
     assert catalogue.count_organisations(db, Filters()) == 1
-    client.post(f"/admin/organisations/status?scope=matching",
+    client.post("/admin/organisations/status?scope=matching",
                 data={"csrf_token": csrf_from(page), "status": "published", "match:import": str(import_id),
                       "match:status": "draft", "back": f"/admin/imports/{import_id}"})
     assert catalogue.count_organisations(db, Filters()) == 3

@@ -6,9 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 
-from mapapp import catalogue
-from mapapp.mapdata import outlines
 from support import make_org, published, route_tiles, sign_in_browser
+
+from mapapp.mapdata import outlines
 
 OUTLINED = ".leaflet-container[data-basemap=outlines] path.basemap-outline"
 
@@ -47,7 +47,7 @@ def test_outlines_within_bounds_keep_only_the_countries_there():
     assert "CY" in {f["properties"]["iso"] for f in cyprus["features"]}
 
 
-def test_the_map_falls_back_to_outlines_when_tiles_are_refused(demo_app, page, live_server_for):
+def test_the_map_falls_back_to_outlines_when_tiles_are_refused(demo_app, page, live_server_for, tmp_path):
     refused = block_tiles(page)
     with live_server_for(demo_app) as server:
         page.goto(server.url + "/?lang=fr")
@@ -55,17 +55,21 @@ def test_the_map_falls_back_to_outlines_when_tiles_are_refused(demo_app, page, l
         notice(page, "tuiles")
         assert refused  # it did try the tile server first
         assert page.locator(".marker-cluster, .leaflet-marker-icon").count() > 0  # markers still drawn on top
-        page.screenshot(path="/tmp/mapapp-basemap-map.png")
+        page.screenshot(path=tmp_path / "basemap-map.png")
 
 
 def test_a_working_tile_server_shows_no_outlines(demo_app, page, live_server_for):
     route_tiles(page)
+    page.clock.install()  # the page's timers run when the test says so
     with live_server_for(demo_app) as server:
         page.goto(server.url + "/")
         page.wait_for_selector("body[data-map-ready=true]")
-        page.wait_for_timeout(500)
-        assert page.locator("path.basemap-outline").count() == 0
+        page.wait_for_selector("img.leaflet-tile-loaded")
+        # Past basemap.js's 4 s wait for a first tile: had it not counted the tiles, it falls back now.
+        page.clock.run_for(10_000)
         assert page.locator(".basemap-notice").count() == 0
+        assert page.locator("path.basemap-outline").count() == 0
+        assert page.locator(".leaflet-container.basemap-fallback").count() == 0
 
 
 def test_a_silent_tile_server_also_falls_back(demo_app, demo_db_path, page, live_server_for):
@@ -97,7 +101,8 @@ def test_no_tile_server_configured_draws_outlines_at_once(demo_app, page, live_s
         assert page.locator(".leaflet-tile").count() == 0
 
 
-def test_the_pin_editor_offline_still_shows_which_country_a_pin_is_in(app, db, staff, page, live_server_for):
+def test_the_pin_editor_offline_still_shows_which_country_a_pin_is_in(app, db, staff, page, live_server_for,
+                                                                         tmp_path):
     org = make_org(db, name="Offline coop", city="Lefkosia", country="CY", lat=35.17, lon=33.36)
     block_tiles(page)
     with live_server_for(app) as server:
@@ -105,7 +110,7 @@ def test_the_pin_editor_offline_still_shows_which_country_a_pin_is_in(app, db, s
         page.wait_for_selector("#edit-map" + OUTLINED[len(".leaflet-container"):], state="attached", timeout=10_000)
         assert page.locator("#edit-map .basemap-notice").is_visible()
         assert page.locator("#edit-map .leaflet-marker-icon").count() == 1
-        page.screenshot(path="/tmp/mapapp-basemap-editor.png", full_page=True)
+        page.screenshot(path=tmp_path / "basemap-editor.png", full_page=True)
 
 
 def test_the_standalone_html_export_carries_its_outlines(demo_app, demo_client, page, tmp_path):

@@ -29,7 +29,7 @@ def test_a_contribution_from_the_form_to_the_public_page(db_path, db, staff, bro
             page.get_by_label("Votre e-mail, pour confirmer (jamais affiché)").fill("ana@example.org")
             page.locator("altcha-widget input[type=checkbox]").click(force=True)
             page.locator("altcha-widget").get_by_text("Vérifié").wait_for(timeout=20_000)
-            page.screenshot(path="/tmp/mapapp-contribute-phone.png", full_page=True)
+            page.screenshot(path=tmp_path / "contribute-phone.png", full_page=True)
             page.get_by_role("button", name="Envoyer").click()
             page.get_by_role("heading", name="Regardez vos e-mails").wait_for()
             [link] = [u for u in links_in(smtp.box.wait(1)[0]) if "/contribute/confirm/" in u]
@@ -39,7 +39,7 @@ def test_a_contribution_from_the_form_to_the_public_page(db_path, db, staff, bro
             sign_in_browser(page, server.url + "/admin/moderation?lang=en", "editor@example.org")
             item = page.locator("article.moderation-item")
             assert "Vélo <b>Solidaire</b>" in item.locator("h3").inner_text()  # shown as text
-            page.screenshot(path="/tmp/mapapp-moderation.png", full_page=True)
+            page.screenshot(path=tmp_path / "moderation.png", full_page=True)
             item.get_by_role("button", name="Accept and publish").click()
             page.get_by_text("is on the map").wait_for()
             slug = db.execute("SELECT slug FROM organisations").fetchone()[0]

@@ -112,7 +112,7 @@ def test_the_builder_is_linked_from_the_map_and_confirms_a_copy(demo_app, browse
         context.close()
 
 
-def test_the_list_stays_in_sight_on_a_laptop_with_filter_panels_open(demo_app, browser, live_server_for):
+def test_the_list_stays_in_sight_on_a_laptop_with_filter_panels_open(demo_app, browser, live_server_for, tmp_path):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     route_tiles(page)
@@ -133,7 +133,7 @@ def test_the_list_stays_in_sight_on_a_laptop_with_filter_panels_open(demo_app, b
             last = page.locator('details[data-kind="offer"] label.option:not([hidden])').last
             last.scroll_into_view_if_needed()
             assert last.is_visible()
-            page.screenshot(path="/tmp/mapapp-laptop-panels.png")
+            page.screenshot(path=tmp_path / "laptop-panels.png")
     finally:
         context.close()
 

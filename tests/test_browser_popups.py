@@ -4,7 +4,6 @@ open through the redraw that follows the pan and is entirely visible, name inclu
 from __future__ import annotations
 
 import pytest
-
 from support import published, route_tiles
 
 EDGES = ("top", "right", "bottom", "left")
@@ -31,7 +30,8 @@ def move_marker_to_edge(page, name: str, edge: str) -> None:
 
 
 @pytest.mark.parametrize("screen", SCREENS)
-def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, browser, live_server_for, screen):
+def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, browser, live_server_for, screen,
+                                                    tmp_path):
     width, height = SCREENS[screen]
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=screen == "phone",
                                   has_touch=screen == "phone")
@@ -63,14 +63,15 @@ def test_popups_near_every_edge_stay_open_and_whole(demo_app, demo_db_path, brow
                 name = page.locator(".org-popup-name")
                 assert name.is_visible() and name.inner_text() == org["name"]
                 if edge == "right":
-                    page.screenshot(path=f"/tmp/mapapp-popup-{screen}.png")
+                    page.screenshot(path=tmp_path / f"popup-{screen}.png")
     finally:
         context.close()
 
 
 def test_an_entry_not_checked_for_long_is_faded_and_says_so_and_its_popup_takes_corrections(db, db_path, tmp_path, browser, live_server_for):
-    from mapapp import create_app
     from support import make_org
+
+    from mapapp import create_app
 
     old = make_org(db, "Old Coop", lat=45.7601, lon=4.8401)
     make_org(db, "New Coop", city="Paris", lat=48.8566, lon=2.3522)
@@ -93,5 +94,5 @@ def test_an_entry_not_checked_for_long_is_faded_and_says_so_and_its_popup_takes_
         suggest = page.get_by_role("link", name="Suggest a correction")
         assert suggest.get_attribute("href").startswith(f"/organisations/{old.slug}/suggest?")
         page.wait_for_timeout(300)  # the popup fades in
-        page.screenshot(path="/tmp/mapapp-stale.png")
+        page.screenshot(path=tmp_path / "stale.png")
     page.close()

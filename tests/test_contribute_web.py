@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import altcha
 import pytest
 from smtp_box import links_in, text_of
-from support import csrf_from, make_org, sign_in
+from support import csrf_from, make_org, proof_of_work, sign_in
 
 from mapapp import catalogue, create_app
 
@@ -110,11 +110,11 @@ def test_a_partner_editor_moderates_only_their_country_or_project(site, db, smtp
 
     ids = {}
     with site.test_request_context():
-        s = flow.Settings(**{**settings().__dict__, "skip_proof": True})
+        s = settings()
         for name, country in (("Cooperativa Roma", "IT"), ("Coop Lyon", "FR")):
             ids[country] = flow.submit(db, flow.Submission(kind="new", raw={"name": name, "country": country},
                                                            contact=f"{country}@example.org", lang="en",
-                                                           client=country), s)
+                                                           client=country, proof=proof_of_work(s.secret)), s)
             db.execute("UPDATE contributions SET state = 'pending' WHERE id = ?", [ids[country]])
     admin = site.test_client()
     sign_in(admin, "admin@example.org")

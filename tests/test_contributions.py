@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from smtp_box import html_of, links_in, text_of
-from support import make_org
+from support import make_org, proof_of_work
 
 from mapapp import catalogue
 from mapapp.catalogue import contributions as store
@@ -25,13 +25,14 @@ def settings(smtp_url: str, **changes) -> flow.Settings:
         return f"http://127.0.0.1:5000/organisations/{values['slug']}"
     return flow.Settings(**{"secret": "s3cret", "site": "Test map", "per_hour": 5, "confirm_hours": 48,
                             "mailer": Mailer("Test map <noreply@example.org>", smtp_url), "link": link,
-                            "skip_proof": True, **changes})
+                            **changes})
 
 
 def new(contact="ana@example.org", lang="en", client="c1", **raw) -> flow.Submission:
     fields = {"name": "Coopérative du Vélo", "city": "Lyon", "country": "FR", "website": "velo.example.org",
               "themes": "AM40", "needs": "funding: a small loan", "lat": "45.76", "lon": "4.84", **raw}
-    return flow.Submission(kind="new", raw=fields, contact=contact, lang=lang, client=client)
+    return flow.Submission(kind="new", raw=fields, contact=contact, lang=lang, client=client,
+                           proof=proof_of_work("s3cret"))
 
 
 def token_of(message) -> str:
@@ -67,7 +68,7 @@ def test_a_correction_and_a_closure_change_only_what_they_say(db, smtp):
     saved = make_org(db, "Bread Coop", city="Lyon", website="https://bread.example.org")
     cid = flow.submit(db, flow.Submission(kind="correction", raw={"name": "Bread Coop", "city": "Villeurbanne"},
                                           contact="b@example.org", lang="en", client="c2",
-                                          organisation_id=saved.id), s)
+                                          organisation_id=saved.id, proof=proof_of_work("s3cret")), s)
     flow.confirm(db, token_of(smtp.box.wait(1)[0]))
     proposed = flow.merged(db, store.contribution(db, cid))
     assert proposed["values"]["city"] == "Villeurbanne" and proposed["values"]["website"] == "https://bread.example.org"
@@ -75,7 +76,8 @@ def test_a_correction_and_a_closure_change_only_what_they_say(db, smtp):
     state = catalogue.organisation_state(db, saved.id)
     assert state["values"]["city"] == "Villeurbanne" and state["values"]["website"] == "https://bread.example.org"
     closed = flow.submit(db, flow.Submission(kind="closed", raw={}, note="Closed in May", contact="b@example.org",
-                                             lang="en", client="c2", organisation_id=saved.id), s)
+                                             lang="en", client="c2", organisation_id=saved.id,
+                                             proof=proof_of_work("s3cret")), s)
     flow.confirm(db, token_of(smtp.box.wait(3)[2]))
     flow.accept(db, closed, "mod@example.org", s)
     assert catalogue.organisation_state(db, saved.id)["values"]["status"] == "archived"
@@ -194,7 +196,8 @@ def test_an_accepted_organisation_without_a_pin_is_located_and_a_move_relocates(
     values = catalogue.organisation_state(db, org_id)["values"]
     assert (values["lat"], values["lon"], values["geo_precision"]) == (45.77, 4.88, "locality")
     moved = flow.submit(db, flow.Submission(kind="correction", raw={"name": values["name"], "city": "Nowhere"},
-                                            contact="b@example.org", lang="en", client="c9", organisation_id=org_id), s)
+                                            contact="b@example.org", lang="en", client="c9", organisation_id=org_id,
+                                            proof=proof_of_work("s3cret")), s)
     flow.confirm(db, token_of(smtp.box.wait(3)[2]))
     flow.accept(db, moved, "mod@example.org", s)
     assert catalogue.organisation_state(db, org_id)["values"]["lat"] is None  # not left in the old place

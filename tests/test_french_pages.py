@@ -6,12 +6,11 @@ French here, so what remains English is the application's."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from support import make_org, open_settled, route_tiles, sign_in_browser
 
 from mapapp import accounts, catalogue
-from support import make_org, open_settled, route_tiles, sign_in_browser
 
 EMAIL, PASSWORD = "claire@exemple.fr", "une phrase de passe assez longue"
 # Words that are English and not French (nor Italian, Polish, Greek or Dutch words a
@@ -54,7 +53,7 @@ def english_words(page) -> list[str]:
 @pytest.fixture
 def french_app(app, db):
     """A catalogue whose organisations, project and visit are written in French."""
-    project = catalogue.save_project(db, {"slug": "visites", "name": "Study visits",
+    catalogue.save_project(db, {"slug": "visites", "name": "Study visits",
                                           "names": {"fr": "Visites d'étude"}})
     catalogue.save_visit(db, {"slug": "lyon-2025", "project": "visites", "title": "Seminar in Lyon",
                               "titles": {"fr": "Séminaire à Lyon"}, "city": "Lyon", "country": "FR",

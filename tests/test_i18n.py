@@ -43,7 +43,8 @@ def test_catalogue_is_complete_and_compiled(lang):
     with open(TRANSLATIONS / "messages.pot", "rb") as f:
         template = read_po(f)
     def entries(catalog):
-        as_tuple = (lambda v: tuple(v) if isinstance(v, (list, tuple)) else v)
+        def as_tuple(v):
+            return tuple(v) if isinstance(v, (list, tuple)) else v
         return {as_tuple(m.id): as_tuple(m.string) for m in catalog if m.id}
 
     assert set(entries(template)) == set(entries(po)), "run make translations"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support import csrf_from, make_org, sign_in, upload
+
 from mapapp import catalogue
 from mapapp.importing import columns, importer
 from mapapp.importing.report import Report
 from mapapp.mapdata import geocode
-from support import csrf_from, make_org, sign_in, upload
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

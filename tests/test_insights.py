@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 import math
 import random
 import xml.etree.ElementTree as ET
+from datetime import date
 
 import pytest
 from PIL import Image

@@ -1,5 +1,5 @@
 """Two worker processes on one catalogue: an edit made through one is on the other's map
-within a second, through the map columns they share (memory-mapped files in the cache
+at its next request, through the map columns they share (memory-mapped files in the cache
 folder) and patch with the organisations changed since."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from mapapp import accounts, catalogue
 from support import PASSWORD, form_fields, make_org
+
+from mapapp import accounts, catalogue
 
 SERVE = """
 import sys
@@ -42,11 +42,11 @@ def start(env: dict, port: int) -> subprocess.Popen:
 
 
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=120) as response:
         return json.loads(response.read())
 
 
-def test_an_edit_through_one_worker_is_on_the_other_workers_map_within_a_second(db, db_path, tmp_path):
+def test_an_edit_through_one_worker_is_on_the_other_workers_map_at_its_next_request(db, db_path, tmp_path):
     for n in range(200):
         make_org(db, f"Coop {n:03d}", city="Lyon", country="FR", source_ref=f"c{n}")
     target = make_org(db, "Moving coop", city="Lyon", country="FR", source_ref="moving")
@@ -70,15 +70,9 @@ def test_an_edit_through_one_worker_is_on_the_other_workers_map_within_a_second(
         form = form_fields(browser.open(edit_url).read().decode())
         form.update(country="CY", city="Nicosia", lat="35.17", lon="33.36", action="save", confirm_country="1")
         browser.open(edit_url, urllib.parse.urlencode(form, doseq=True).encode())
-        saved = time.monotonic()
 
-        seen = None
-        while time.monotonic() - saved < 5:
-            body = get_json(f"{base_two}/api/facets?country=CY")
-            if body["total"] == 1:
-                seen = time.monotonic() - saved
-                break
-        assert seen is not None and seen < 1.0, seen
+        # Every request compares the catalogue's version with its columns': no wait, however busy the machine.
+        assert get_json(f"{base_two}/api/facets?country=CY")["total"] == 1
         clusters = get_json(f"{base_two}/api/clusters?bbox=32,34,35,36&zoom=8")
         assert [p[0] for p in clusters["points"]] == [target.slug]
         assert catalogue.find_organisations(db, catalogue.Filters(country=("CY",)))[0]["id"] == target.id

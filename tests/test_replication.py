@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from mapapp import catalogue, create_app
+import pytest
 from support import make_org
+
+from mapapp import catalogue, create_app
+
+pytestmark = pytest.mark.slow  # a minute of litestream
 
 LITESTREAM = shutil.which("litestream", path=str(Path(sys.executable).parent)) or shutil.which("litestream")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import feedparser
 import pytest
-from support import form_fields, make_org, sign_in
+from support import form_fields, make_org, proof_of_work, sign_in
 
 from mapapp import catalogue, create_app
 from mapapp.contributing import flow, owners
@@ -68,12 +68,13 @@ def test_the_importer_strips_noncharacters_and_controls(db, tmp_path):
 def test_the_contribution_form_strips_noncharacters(db, smtp):
     from mapapp.mail import Mailer
 
-    settings = flow.Settings(secret="s", site="Test map", per_hour=5, confirm_hours=48, skip_proof=True,
+    settings = flow.Settings(secret="s", site="Test map", per_hour=5, confirm_hours=48,
                              mailer=Mailer("Test map <noreply@example.org>", smtp.url),
                              link=lambda endpoint, values: "http://127.0.0.1/x")
     cid = flow.submit(db, flow.Submission(kind="new", raw={"name": f"Velo{NONCHARACTERS} Coop", "city": "Lyon",
                                                             "country": "FR", "description": f"We{NONCHARACTERS} fix"},
-                                          contact="ana@example.org", lang="en", client="c1"), settings)
+                                          contact="ana@example.org", lang="en", client="c1",
+                                          proof=proof_of_work("s")), settings)
     values = catalogue.contributions.contribution(db, cid)["proposal"]["values"]
     assert values["name"] == "Velo Coop" and values["description"] == "We fix"
 
@@ -97,14 +98,14 @@ def test_the_staff_form_strips_noncharacters(app, db, staff):
 def _settings(smtp, **changes) -> flow.Settings:
     from mapapp.mail import Mailer
 
-    return flow.Settings(**{"secret": "s", "site": "Test map", "per_hour": 2, "confirm_hours": 48, "skip_proof": True,
+    return flow.Settings(**{"secret": "s", "site": "Test map", "per_hour": 2, "confirm_hours": 48,
                             "mailer": Mailer("Test map <noreply@example.org>", smtp.url),
                             "link": lambda endpoint, values: "http://127.0.0.1/x", **changes})
 
 
 def _contribution(contact: str, client: str, **raw) -> flow.Submission:
     return flow.Submission(kind="new", raw={"name": "Velo Coop", "city": "Lyon", "country": "FR", **raw},
-                           contact=contact, lang="en", client=client)
+                           contact=contact, lang="en", client=client, proof=proof_of_work("s"))
 
 
 def test_one_mailbox_gets_no_more_confirmations_than_the_limit_however_its_address_is_written(db, smtp):
@@ -141,10 +142,10 @@ def test_one_mailbox_holds_only_a_few_subscriptions(db, smtp):
     s = _settings(smtp, per_hour=100)
     for n in range(antispam.SUBSCRIPTIONS_PER_ADDRESS):
         subscriptions.subscribe(db, email=f"Victim+{n}@example.org", lang="en", query="", frequency="daily",
-                                client=f"c{n}", proof="", settings=s)
+                                client=f"c{n}", proof=proof_of_work("s"), settings=s)
     with pytest.raises(flow.Refused) as refused:
         subscriptions.subscribe(db, email="victim@EXAMPLE.org", lang="en", query="", frequency="weekly",
-                                client="another", proof="", settings=s)
+                                client="another", proof=proof_of_work("s"), settings=s)
     assert "subscriptions" in str(refused.value.problems["email"])
     assert len(smtp.box.wait(antispam.SUBSCRIPTIONS_PER_ADDRESS)) == antispam.SUBSCRIPTIONS_PER_ADDRESS
 
@@ -161,9 +162,9 @@ def test_unconfirmed_contributions_and_subscriptions_are_purged_after_the_window
     db.execute("UPDATE contributions SET state = 'pending', token_hash = NULL, token_expires_at = NULL WHERE id = ?",
                [confirmed])
     subscriptions.subscribe(db, email="stale@example.org", lang="en", query="", frequency="daily", client="c3",
-                            proof="", settings=s)
+                            proof=proof_of_work("s"), settings=s)
     subscriptions.subscribe(db, email="kept@example.org", lang="en", query="", frequency="daily", client="c4",
-                            proof="", settings=s)
+                            proof=proof_of_work("s"), settings=s)
     db.execute("UPDATE subscriptions SET state = 'active', token_hash = NULL, token_expires_at = NULL"
                " WHERE email = 'kept@example.org'")
     fresh = flow.submit(db, _contribution("fresh@example.org", "c5"), s)

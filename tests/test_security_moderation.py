@@ -24,7 +24,7 @@ def site(db_path, tmp_path):
 def settings(tmp_path) -> flow.Settings:
     return flow.Settings(secret="s", site="Test map", per_hour=100, confirm_hours=48,
                          mailer=Mailer("Test map <noreply@example.org>", "", tmp_path / "outbox"),
-                         link=lambda endpoint, values: "http://127.0.0.1/x", skip_proof=True)
+                         link=lambda endpoint, values: "http://127.0.0.1/x")
 
 
 def sent_in(db, kind: str, raw: dict, org_id: int | None = None, lang: str = "en") -> int:

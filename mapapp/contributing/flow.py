@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import catalogue
 from ..catalogue import audit
 from ..catalogue import contributions as store
-from ..importing.rows import check_record
 from ..importing.normalise import parse_email
+from ..importing.rows import check_record
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
 from . import antispam, letters
@@ -76,7 +76,6 @@ class Settings:
     confirm_hours: int
     mailer: Mailer
     link: Callable[[str, dict], str]  # (endpoint name, values) → absolute URL
-    skip_proof: bool = field(default=False)  # tests of the flow itself, never the site
     # (values) → (lat, lon, precision, source) or None: places an accepted organisation
     # that came without a pin, or whose address changed without one.
     locate: Callable[[dict], tuple | None] | None = None
@@ -132,7 +131,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
         limit = antispam.over_limit(db, client=sub.client, email=contact, per_hour=settings.per_hour)
         if limit:
             raise Refused({"": limit})
-    if not problems and not settings.skip_proof:
+    if not problems:
         proof_problem = antispam.check_proof(db, sub.proof, settings.secret)
         if proof_problem:
             problems["altcha"] = proof_problem
