@@ -40,9 +40,30 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=hosts, x_port=hosts)
 
     from . import cli
-    from .web import (admin, admin_edit, admin_imports, admin_sources, api, assets, auth, commons, contribute, db, embed,
-                      errors, feeds, i18n, insights, jobqueue, mapcontext, moderation, security, subscribe, tokens,
-                      views)
+    from .web import (
+        admin,
+        admin_edit,
+        admin_imports,
+        admin_sources,
+        api,
+        assets,
+        auth,
+        commons,
+        contribute,
+        db,
+        embed,
+        errors,
+        feeds,
+        i18n,
+        insights,
+        jobqueue,
+        mapcontext,
+        moderation,
+        security,
+        subscribe,
+        tokens,
+        views,
+    )
 
     security.init_app(app)
     tokens.init_app(app)

@@ -19,10 +19,10 @@ import jinja2
 
 from .. import geo, kinds, vocab
 from ..config import ROOT
-from ..records import COLUMNS, ESSGLOBAL_COLUMNS, Record, organisation_url
 from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
+from ..records import COLUMNS, ESSGLOBAL_COLUMNS, Record, organisation_url
 from ..text import slugify
 from ..translate import gettext_in
 from . import linked, outlines

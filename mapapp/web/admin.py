@@ -7,16 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from .. import accounts, catalogue, params
+from .. import accounts, catalogue, params, vocab
 from ..catalogue import owners as owner_store
 from ..contributing import owners
 from ..errors import BadRequest
 from ..filters import Filters
-from ..params import whole_number
-from .. import vocab
 from ..importing import jobs
-from ..vocab import PRECISIONS, ROLES, STATUSES
+from ..params import whole_number
 from ..translate import translated
+from ..vocab import PRECISIONS, ROLES, STATUSES
 from . import mailing, scope
 from .auth import role_required, safe_next
 from .db import get_db

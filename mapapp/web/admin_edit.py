@@ -10,10 +10,10 @@ from flask_login import current_user
 from .. import accounts, catalogue, geo, vocab
 from ..importing import normalise
 from ..mapdata import geocode
+from ..translate import translated
 from . import scope
 from .auth import role_required
 from .db import get_db
-from ..translate import translated
 from .i18n import current_language
 from .mapcontext import staff_words
 

@@ -13,10 +13,10 @@ from werkzeug.utils import secure_filename
 
 from .. import catalogue
 from ..filters import Filters
-from ..translate import from_data
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
+from ..translate import from_data
 from . import jobqueue, scope
 from .auth import role_required
 from .db import get_db

@@ -12,10 +12,10 @@ from werkzeug.datastructures import Headers
 
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
-from ..errors import BadRequest, NotFound
-from ..filters import KINDS, Filters
 from ..catalogue import owners as owner_store
 from ..contributing import owners
+from ..errors import BadRequest, NotFound
+from ..filters import KINDS, Filters
 from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number

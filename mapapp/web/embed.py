@@ -15,8 +15,8 @@ from ..filters import Filters, parse_lock
 from ..params import whole_number
 from ..translate import translated
 from .db import get_db
-from .i18n import current_language
 from .errors import json_error
+from .i18n import current_language
 from .mapcontext import EMBED_HEIGHT, map_context
 
 bp = Blueprint("embed", __name__)

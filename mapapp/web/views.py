@@ -13,10 +13,10 @@ from ..catalogue import owners
 from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
-from ..params import whole_number
-from ..records import Record
 from ..mapdata import mapindex
 from ..mapdata.outlines import outlines_bytes
+from ..params import whole_number
+from ..records import Record
 from .apihttp import wants_gzip
 from .cold import public_base
 from .db import get_db
