@@ -258,13 +258,20 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
         raise click.ClickException(f"--filters: {e.message}") from None
     db = _open_catalogue()
     orgs = catalogue.export_organisations(db, parsed)
-    about = exports.About(site_name=current_app.config["SITE_NAME"], day=catalogue.last_change(db)[1][:10],
+    from html import escape
+
+    from .catalogue import site as site_store
+
+    site = site_store.current(db, current_app.config)
+    # Staff's attribution is plain text; the operator's is HTML.
+    attribution = (site.tile_attribution if site.tile_attribution == current_app.config["TILE_ATTRIBUTION"]
+                   else escape(site.tile_attribution))
+    about = exports.About(site_name=site.name, day=catalogue.last_change(db)[1][:10],
                           licence=current_app.config["DATA_LICENCE"],
                           licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed)
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
-                              tile_url=current_app.config["TILE_URL"],
-                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about)
+                              tile_url=site.tile_url, attribution=attribution, about=about)
     except exports.ExportTooLarge as e:
         raise click.ClickException(f"nothing written: {e.message}") from None
     with open(output, "wb") as f:
@@ -300,11 +307,17 @@ def create_user_command(email: str, role: str, password: str | None) -> None:
 def _mail_settings():
     """The settings the web pages send mail with (links on MAPAPP_PUBLIC_URL); refused,
     saying what to set, when real mail would go out without it."""
+    from .catalogue import site as site_store
     from .contributing import flow
     from .mail import NoPublicAddress, message_links
 
+    db = _open_catalogue()
     try:
-        return flow.settings_from(current_app.config, message_links(current_app))
+        name = site_store.current(db, current_app.config).name
+    finally:
+        db.close()
+    try:
+        return flow.settings_from(current_app.config, message_links(current_app), site_name=name)
     except NoPublicAddress as e:
         raise click.ClickException(str(e)) from None
 

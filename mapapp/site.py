@@ -8,7 +8,14 @@ a change shows everywhere at once.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .text import strip_unsafe
+from .translate import N_, Message
+from .vocab import LANGUAGES
 
 # The EU's funding statement for beneficiaries, in the site's languages (the disclaimer text
 # staff may replace is a setting; these words are the EU's own).
@@ -73,3 +80,101 @@ def effective(config: dict, stored: dict, files: dict[str, str] | None = None) -
         contact_email=stored.get("contact_email") or "",
         logo=(files or {}).get("logo"),
     )
+
+
+# -- the checks of what staff type ------------------------------------------------------------
+
+# Texts kept short enough for the header and the map's first view.
+LIMITS = {"site_name": 80, "tagline": 120, "intro": 1000, "tile_url": 500, "tile_attribution": 300,
+          "contact_organisation": 200, "contact_email": 254}
+# WCAG 2.x AA for normal text: the header's and the buttons' white text on the colours.
+MIN_CONTRAST = 4.5
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+_EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+_COLOURS = {"primary_colour": N_("the primary colour %(colour)s gives %(ratio)s:1 against the header's white text;"
+                                 " WCAG AA asks for 4.5:1: choose a darker colour"),
+            "accent_colour": N_("the accent colour %(colour)s gives %(ratio)s:1 against the buttons' white text;"
+                                " WCAG AA asks for 4.5:1: choose a darker colour")}
+
+
+def is_colour(value: object) -> bool:
+    """Whether ``value`` is a ``#rrggbb`` colour."""
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+
+def contrast(colour: str, other: str = "#ffffff") -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted((luminance(colour), luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def clean_text(value: str, *, one_line: bool = True) -> str:
+    """Typed text as it is kept: without characters no stored text may hold, line breaks folded
+    into spaces where one line is shown, no surrounding blanks."""
+    value = strip_unsafe(value.replace("\r\n", "\n").replace("\r", "\n"))
+    return " ".join(value.split()) if one_line else value.strip()
+
+
+def check(changes: dict) -> dict[str, Message]:
+    """What is wrong in ``changes`` (keys and values as ``catalogue.site.write_settings`` stores
+    them; None means back to the default): field → a message saying what to fix. Per-language
+    texts are reported under ``tagline:fr``, ``intro:el``…"""
+    errors: dict[str, Message] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key in ("tagline", "intro"):
+            for lang, text in value.items():
+                if lang not in LANGUAGES:
+                    errors[f"{key}:{lang}"] = Message(N_("'%(lang)s' is not one of the site's languages"), lang=lang)
+                elif len(text) > LIMITS[key]:
+                    errors[f"{key}:{lang}"] = _too_long(text, LIMITS[key])
+        elif key in _COLOURS:
+            if not _HEX.fullmatch(value):
+                errors[key] = Message(N_("'%(value)s' is not a colour: write it as # and six hexadecimal digits,"
+                                         " like #1f5f8b"), value=value[:20])
+            elif (ratio := contrast(value)) < MIN_CONTRAST:
+                errors[key] = Message(_COLOURS[key], colour=value.lower(), ratio=f"{ratio:.1f}")
+        elif key == "default_view":
+            errors.update({key: e for e in [_view_error(value)] if e})
+        elif key == "tile_url":
+            errors.update({key: e for e in [_tile_url_error(value)] if e})
+        elif key == "contact_email" and not _EMAIL.fullmatch(value):
+            errors[key] = Message(N_("'%(value)s' is not an e-mail address: write it like contact@example.org"),
+                                  value=value[:60])
+        elif key in LIMITS and len(value) > LIMITS[key]:
+            errors[key] = _too_long(value, LIMITS[key])
+    return errors
+
+
+def _too_long(text: str, limit: int) -> Message:
+    return Message(N_("%(n)s characters: shorten it to %(limit)s at most"), n=len(text), limit=limit)
+
+
+def _view_error(view) -> Message | None:
+    try:
+        (south, west), (north, east) = view
+        numbers = [float(n) for n in (south, west, north, east)]
+    except (TypeError, ValueError):
+        return Message(N_("the view needs four numbers: south, west, north and east"))
+    south, west, north, east = numbers
+    if not all(math.isfinite(n) for n in numbers) or not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        return Message(N_("south must be below north (between -90 and 90) and west left of east (between -180"
+                          " and 180): draw the view on the map again"))
+    return None
+
+
+def _tile_url_error(url: str) -> Message | None:
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        return Message(N_("the tile address must start with https:// (or http://)"))
+    if any(part not in url for part in ("{z}", "{x}", "{y}")):
+        return Message(N_("the tile address must contain {z}, {x} and {y}, like"
+                          " https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
+    if any(c in url for c in "\"'<> \\"):
+        return Message(N_("the tile address may not contain quotes, spaces, < or >"))
+    return None

@@ -13,6 +13,7 @@ import json
 
 import sqlite_utils
 
+from .. import site
 from . import audit
 from .base import now, write_transaction
 
@@ -22,6 +23,11 @@ AUDIT_ACTION = "settings"
 def read_settings(db: sqlite_utils.Database) -> dict:
     """Every stored setting, by key (values as JSON gave them back)."""
     return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM site_settings")}
+
+
+def current(db: sqlite_utils.Database, config) -> site.Site:
+    """The ``Site`` as pages show it now: the operator's ``config`` with what staff stored."""
+    return site.effective(config, read_settings(db), file_digests(db))
 
 
 def write_settings(db: sqlite_utils.Database, changes: dict, user_email: str) -> dict:

@@ -81,10 +81,11 @@ class Settings:
     locate: Callable[[dict], tuple | None] | None = None
 
 
-def settings_from(config, link: Callable[[str, dict], str]) -> Settings:
+def settings_from(config, link: Callable[[str, dict], str], *, site_name: str | None = None) -> Settings:
     """The flow's settings from the site's configuration (``MAPAPP_*``), with ``link``
-    making absolute addresses (the web pages' and the command line's own)."""
-    return Settings(secret=config["SECRET_KEY"], site=config["SITE_NAME"], per_hour=config["CONTRIBUTIONS_PER_HOUR"],
+    making absolute addresses (the web pages' and the command line's own) and the site's
+    name as staff set it (``site_name``; the operator's ``MAPAPP_SITE_NAME`` without)."""
+    return Settings(secret=config["SECRET_KEY"], site=site_name or config["SITE_NAME"], per_hour=config["CONTRIBUTIONS_PER_HOUR"],
                     confirm_hours=config["CONFIRM_HOURS"], link=link,
                     mailer=Mailer(config["MAIL_FROM"], config["SMTP_URL"], Path(config["OUTBOX_DIR"])))
 

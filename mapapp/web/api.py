@@ -22,7 +22,7 @@ from ..params import whole_number
 from . import apihttp, cold, openapi
 from .db import get_db, take_db
 from .i18n import current_language
-from .mapcontext import facet_options, map_index, tile_attribution
+from .mapcontext import current_site, facet_options, map_index, tile_attribution
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -168,7 +168,7 @@ def export_cache() -> exportcache.ExportCache:
 def export_about(filters: Filters, changed_at: str) -> exports.About:
     """What the standalone HTML map says about itself, from the settings."""
     config = current_app.config
-    return exports.About(site_name=config["SITE_NAME"], day=changed_at[:10], licence=config["DATA_LICENCE"],
+    return exports.About(site_name=current_site().name, day=changed_at[:10], licence=config["DATA_LICENCE"],
                          licence_url=config["DATA_LICENCE_URL"], filters=filters)
 
 
@@ -186,8 +186,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     # another database). Nothing here comes from the request's Host.
     state = catalogue.state(db)
     changed_at = state.changed_at
-    parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
+    parts = (kind, sorted(filters.to_args().items()), lang, base_url, current_site().tile_url,
+             attribution, current_site().name, config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
     cache = export_cache()
     path = cache.path_for(state.key, parts, exports.EXTENSIONS[kind])
     compressible = kind in exports.COMPRESSIBLE
@@ -219,7 +219,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     def build(target: Path) -> None:
         count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
-                      tile_url=config["TILE_URL"], attribution=attribution, about=export_about(filters, changed_at),
+                      tile_url=current_site().tile_url, attribution=attribution, about=export_about(filters, changed_at),
                       count=count)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file

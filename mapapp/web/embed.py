@@ -17,7 +17,7 @@ from ..translate import translated
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
-from .mapcontext import EMBED_HEIGHT, map_context
+from .mapcontext import EMBED_HEIGHT, current_site, map_context
 
 bp = Blueprint("embed", __name__)
 DEFAULT_HEIGHT = EMBED_HEIGHT["default"]
@@ -99,7 +99,7 @@ def oembed():
         raise NotFound("url: not an address of this map")
     width = _pixels(request.args.get("maxwidth"), "maxwidth", 800)
     args = MultiDict([(k, v) for k, v in parse_qsl(parts.query) if k not in ("height",)])
-    title = current_app.config["SITE_NAME"]
+    title = current_site().name
     if parts.path.startswith("/organisations/"):
         slug = parts.path.rsplit("/", 1)[-1]
         org = catalogue.get_organisation(get_db(), slug)
@@ -117,7 +117,7 @@ def oembed():
     src = url_for("embed.embed", _external=True) + "?" + urlencode(list(args.items(multi=True)))
     iframe = (f'<iframe src="{_attr(src)}" title="{_attr(title)}" width="{width}" height="{height}" '
               'loading="lazy" style="border:0;max-width:100%"></iframe>')
-    return jsonify({"version": "1.0", "type": "rich", "provider_name": current_app.config["SITE_NAME"],
+    return jsonify({"version": "1.0", "type": "rich", "provider_name": current_site().name,
                     "provider_url": request.host_url, "title": title, "width": width, "height": height,
                     "html": iframe})
 

@@ -17,6 +17,7 @@ from ..text import strip_unsafe
 from .cold import public_base
 from .db import get_db
 from .i18n import current_language
+from .mapcontext import current_site
 
 bp = Blueprint("feeds", __name__)
 FEED_SIZE = 50
@@ -33,8 +34,9 @@ def atom():
     base = public_base()  # never the request's Host: a shared cache keeps this answer for everyone
     feed = FeedGenerator()
     feed.id(base + url_for("feeds.atom", **query))
-    feed.title(_("%(site)s: new and changed organisations", site=current_app.config["SITE_NAME"]))
-    feed.subtitle(_("Social and solidarity economy map"))
+    feed.title(_("%(site)s: new and changed organisations", site=strip_unsafe(current_site().name)))
+    tagline, _other = current_site().text(current_site().tagline, lang)
+    feed.subtitle(strip_unsafe(tagline) or _("Social and solidarity economy map"))
     feed.link(href=base + url_for("feeds.atom", **query), rel="self", type="application/atom+xml")
     feed.link(href=base + url_for("views.index", **query), rel="alternate", type="text/html")
     feed.language(lang)

@@ -29,7 +29,14 @@ def init_app(app: Flask) -> None:
         from ..contributing import flow
         from ..mail import message_links
 
-        return flow.settings_from(app.config, message_links(app))
+        from ..catalogue import site as site_store
+
+        db = catalogue.connect(app.config["DATABASE"])
+        try:  # the name staff gave the site, as the pages show it
+            name = site_store.current(db, app.config).name
+        finally:
+            db.close()
+        return flow.settings_from(app.config, message_links(app), site_name=name)
 
     app.extensions[EXTENSION] = Jobs(app.config, Hooks(render_report=render_report, mail_settings=mail_settings))
 

@@ -12,6 +12,7 @@ from ..contributing import flow
 from ..mail import message_links
 from ..mapdata import geocode
 from .db import get_db
+from .mapcontext import current_site
 
 
 def settings() -> flow.Settings:
@@ -26,4 +27,4 @@ def settings() -> flow.Settings:
         loc = outcome.location
         return (loc.lat, loc.lon, loc.precision, loc.source) if loc else None
 
-    return dataclasses.replace(flow.settings_from(app.config, link), locate=locate)
+    return dataclasses.replace(flow.settings_from(app.config, link, site_name=current_site().name), locate=locate)

@@ -7,10 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
+from markupsafe import escape
 
-from .. import accounts, catalogue, kinds, records, vocab
+from .. import accounts, catalogue, kinds, records, site, vocab
+from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
@@ -31,6 +33,20 @@ EMBED_HEIGHT = {"min": 200, "max": 2000, "default": 480, "around": {"controls": 
                 "frameMax": 4000}
 # Organisations in the first page of the list beside the map.
 LIST_SIZE = 50
+
+
+def current_site() -> site.Site:
+    """The site as staff set it up, read once per request (pages, embed, feeds, e-mails). A
+    catalogue that cannot be read gives the operator's defaults: error pages still show."""
+    if "mapapp_site" not in g:
+        try:
+            db = get_db()
+            stored, files = site_store.read_settings(db), site_store.file_digests(db)
+        except Exception:  # noqa: BLE001 - the error page of a broken catalogue must render
+            current_app.logger.exception("the site's settings could not be read")
+            stored, files = {}, {}
+        g.mapapp_site = site.effective(current_app.config, stored, files)
+    return g.mapapp_site
 
 
 def map_index() -> mapindex.MapIndex:
@@ -123,12 +139,30 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     # The shell sets the first view from these bounds (or the focus), so that it shows
     # every located organisation of the selection: map.js asks for its clusters only,
     # the list's first page is here.
-    settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
+    settings["initial"] = {"total": panel["total"], "bounds": first_bounds(filters, panel["bounds"]),
                            "list": first_list(db, filters)}
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": catalogue.has_fictional(db), **panel}
+
+
+def site_colours() -> dict[str, str]:
+    """The site's colours for a ``<style>``: only ``#rrggbb`` values (what the settings form
+    lets through) ever reach the CSS; anything else gives the default."""
+    shown = current_site()
+    return {"primary": shown.primary_colour if site.is_colour(shown.primary_colour) else site.Site.primary_colour,
+            "accent": shown.accent_colour if site.is_colour(shown.accent_colour) else site.Site.accent_colour}
+
+
+def first_bounds(filters: Filters, selection: list | None) -> list | None:
+    """The map's first view (min lon, min lat, max lon, max lat): the staff's default view when
+    the visitor chose nothing (or nothing located matches), else the selection's bounds."""
+    view = current_site().default_view
+    if view and (selection is None or not filters.to_args()):
+        (south, west), (north, east) = view
+        return [west, south, east, north]
+    return selection
 
 
 def marker_icons() -> dict:
@@ -162,9 +196,11 @@ def basemap_settings() -> dict:
 
 
 def tile_attribution() -> str:
-    """The tiles' attribution (HTML set by the operator); OpenStreetMap's default in the
-    visitor's language."""
-    configured = current_app.config["TILE_ATTRIBUTION"]
+    """The tiles' attribution: staff's plain text (escaped: Leaflet shows it as HTML), the
+    operator's HTML, or OpenStreetMap's default in the visitor's language."""
+    configured = current_site().tile_attribution
+    if configured != current_app.config["TILE_ATTRIBUTION"]:
+        return str(escape(configured))
     if configured != DEFAULT_ATTRIBUTION:
         return configured
     return _("%(osm)s contributors", osm='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
@@ -173,7 +209,7 @@ def tile_attribution() -> str:
 def tile_settings() -> dict:
     """The base layer of every map surface: the map shell is built from it, the small maps
     (organisation page, staff pin editor) read it through basemap.js's ``mapappTiles``."""
-    return {"url": current_app.config["TILE_URL"], "attribution": tile_attribution(),
+    return {"url": current_site().tile_url, "attribution": tile_attribution(),
             "maxZoom": current_app.config["TILE_MAX_ZOOM"]}
 
 
@@ -232,7 +268,8 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "site_name": current_app.config["SITE_NAME"],
+    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+            "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}
 

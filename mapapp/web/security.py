@@ -43,7 +43,9 @@ def csp_nonce() -> str:
 def add_headers(response: Response) -> Response:
     """Forbid framing (but for the embed), sniffing and any script, style or image from
     another host but tiles."""
-    tiles = tile_origin(current_app.config["TILE_URL"])
+    # The tile server staff chose, on the pages that read the site's settings (mapcontext).
+    site = g.get("mapapp_site")
+    tiles = tile_origin(site.tile_url if site else current_app.config["TILE_URL"])
     frameable = request.endpoint in FRAMEABLE
     ancestors = current_app.config["EMBED_FRAME_ANCESTORS"] if frameable else "'none'"
     response.headers.setdefault(
