@@ -85,7 +85,7 @@ def effective(config: dict, stored: dict, files: dict[str, str] | None = None) -
 # -- the checks of what staff type ------------------------------------------------------------
 
 # Texts kept short enough for the header and the map's first view.
-LIMITS = {"site_name": 80, "tagline": 120, "intro": 1000, "tile_url": 500, "tile_attribution": 300,
+LIMITS = {"site_name": 120, "tagline": 160, "intro": 1000, "tile_url": 500, "tile_attribution": 300,
           "contact_organisation": 200, "contact_email": 254}
 # WCAG 2.x AA for normal text: the header's and the buttons' white text on the colours.
 MIN_CONTRAST = 4.5

@@ -99,7 +99,7 @@ def index():
             if changed:
                 names = labels()
                 flash(_("Saved: %(fields)s. Every page shows it now.",
-                        fields=", ".join(names[key] for key in changed)))
+                        fields=", ".join(label for key, label in names.items() if key in changed)))
             else:
                 flash(_("Nothing changed."))
             return redirect(url_for(".index"))
