@@ -258,14 +258,13 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
         raise click.ClickException(f"--filters: {e.message}") from None
     db = _open_catalogue()
     orgs = catalogue.export_organisations(db, parsed)
-    from html import escape
-
+    from . import site as site_settings
     from .catalogue import site as site_store
 
     site = site_store.current(db, current_app.config)
     # Staff's attribution is plain text; the operator's is HTML.
     attribution = (site.tile_attribution if site.tile_attribution == current_app.config["TILE_ATTRIBUTION"]
-                   else escape(site.tile_attribution))
+                   else site_settings.attribution_html(site.tile_attribution))
     about = exports.About(site_name=site.name, day=catalogue.last_change(db)[1][:10],
                           licence=current_app.config["DATA_LICENCE"],
                           licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed)

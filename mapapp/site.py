@@ -8,6 +8,7 @@ a change shows everywhere at once.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ LIMITS = {"site_name": 120, "tagline": 160, "intro": 1000, "tile_url": 500, "til
 # WCAG 2.x AA for normal text: the header's and the buttons' white text on the colours.
 MIN_CONTRAST = 4.5
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
+_PLACEHOLDERS = re.compile(r"\{[zxysr]\}")
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
 _COLOURS = {"primary_colour": N_("the primary colour %(colour)s gives %(ratio)s:1 against the header's white text;"
                                  " WCAG AA asks for 4.5:1: choose a darker colour"),
@@ -177,4 +179,18 @@ def _tile_url_error(url: str) -> Message | None:
                           " https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
     if any(c in url for c in "\"'<> \\"):
         return Message(N_("the tile address may not contain quotes, spaces, < or >"))
+    # folium renders the address through Jinja: no braces but Leaflet's placeholders.
+    if any(c in _PLACEHOLDERS.sub("", url) for c in "{}"):
+        return Message(N_("the tile address may contain braces only in {z}, {x}, {y}, {s} and {r}"))
     return None
+
+
+def attribution_html(text: str) -> str:
+    """Staff's plain-text tile attribution as the HTML Leaflet shows: escaped, and its braces
+    as entities (folium renders the attribution through Jinja)."""
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def tile_url_error(url: str) -> Message | None:
+    """What is wrong with a tile server's address (http(s), Leaflet's placeholders), or None."""
+    return _tile_url_error(url)

@@ -108,6 +108,8 @@ def test_a_tile_address_must_be_http_with_its_placeholders_and_empty_gives_the_o
     assert "the tile address must start with https:// (or http://)" in page and store.read_settings(db) == {}
     page = save(admin, tile_url="https://tiles.example.org/{z}/{x}.png").get_data(as_text=True)
     assert "must contain {z}, {x} and {y}" in page
+    page = save(admin, tile_url="https://tiles.example.org/{{7*7}}/{z}/{x}/{y}.png").get_data(as_text=True)
+    assert "may contain braces only in {z}, {x}, {y}, {s} and {r}" in page and store.read_settings(db) == {}
     assert save(admin, tile_url="https://tiles.example.org/{z}/{x}/{y}.png",
                 tile_attribution="© Tiles Co").status_code == 302
     visitor = app.test_client()
@@ -141,8 +143,11 @@ def test_hostile_text_shows_as_text_on_the_map_embed_feed_and_e_mails(db_path, t
         page = visitor.get(path).get_data(as_text=True)
         assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page, path
         assert "{% if 1 %}x{% endif %}${7*7}=1+1" in page, path
-    # Leaflet shows the attribution as HTML: it reaches the map's script escaped as text.
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in visitor.get("/").get_data(as_text=True)
+    # Leaflet shows the attribution as HTML, and folium renders it through Jinja: it reaches
+    # the map's script escaped, braces too, never evaluated.
+    shell = visitor.get("/").get_data(as_text=True).split("tileLayer(", 1)[1].split("addTo", 1)[0]
+    assert ('"attribution": "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;\\u0026#123;\\u0026#123;7*7'
+            in shell), shell
     feed = visitor.get("/feed.atom?lang=fr").get_data(as_text=True)
     assert "<script>" not in feed and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in feed
     subscribe(visitor, "country=FR")

@@ -9,7 +9,6 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
-from markupsafe import escape
 
 from .. import accounts, catalogue, kinds, records, site, vocab
 from ..catalogue import site as site_store
@@ -200,7 +199,7 @@ def tile_attribution() -> str:
     operator's HTML, or OpenStreetMap's default in the visitor's language."""
     configured = current_site().tile_attribution
     if configured != current_app.config["TILE_ATTRIBUTION"]:
-        return str(escape(configured))
+        return site.attribution_html(configured)
     if configured != DEFAULT_ATTRIBUTION:
         return configured
     return _("%(osm)s contributors", osm='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
@@ -209,7 +208,10 @@ def tile_attribution() -> str:
 def tile_settings() -> dict:
     """The base layer of every map surface: the map shell is built from it, the small maps
     (organisation page, staff pin editor) read it through basemap.js's ``mapappTiles``."""
-    return {"url": current_site().tile_url, "attribution": tile_attribution(),
+    url = current_site().tile_url
+    if url and url != current_app.config["TILE_URL"] and site.tile_url_error(url):
+        url = current_app.config["TILE_URL"]  # only what the settings form lets through
+    return {"url": url, "attribution": tile_attribution(),
             "maxZoom": current_app.config["TILE_MAX_ZOOM"]}
 
 
