@@ -1,4 +1,4 @@
-/* {{ site_name }}: embed the map. Place this tag where the map should appear:
+/* {{ site.name | replace("*/", "* /") | replace("<", "") }}: embed the map. Place this tag where the map should appear:
    <script src="{{ origin }}/embed.js" data-map="{{ origin }}/embed?country=IT" data-title="Map"></script>
    It inserts an iframe and keeps its height in step with the map's content. */
 (function () {

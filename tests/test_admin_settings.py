@@ -150,6 +150,10 @@ def test_hostile_text_shows_as_text_on_the_map_embed_feed_and_e_mails(db_path, t
             in shell), shell
     feed = visitor.get("/feed.atom?lang=fr").get_data(as_text=True)
     assert "<script>" not in feed and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in feed
+    store.write_settings(db, {"site_name": "Réseau */ alert(1) /*"}, "admin@example.org")
+    script = visitor.get("/embed.js").get_data(as_text=True)
+    assert script.startswith("/* Réseau * / alert(1) /*: embed the map.")  # the comment stays closed
+    store.write_settings(db, {"site_name": name}, "admin@example.org")
     subscribe(visitor, "country=FR")
     [mail] = smtp.box.wait(1)
     assert mail["Subject"] == "Confirmez votre abonnement à " + HOSTILE + " Bcc: x@example.org"
