@@ -92,7 +92,8 @@ LIMITS = {"site_name": 120, "tagline": 160, "intro": 1000, "tile_url": 500, "til
 MIN_CONTRAST = 4.5
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _PLACEHOLDERS = re.compile(r"\{[zxysr]\}")
-_EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+# A plain address: nothing a mailto: link would read as headers (?subject=, &bcc=).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$'*+^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _COLOURS = {"primary_colour": N_("the primary colour %(colour)s gives %(ratio)s:1 against the header's white text;"
                                  " WCAG AA asks for 4.5:1: choose a darker colour"),
             "accent_colour": N_("the accent colour %(colour)s gives %(ratio)s:1 against the buttons' white text;"

@@ -158,3 +158,13 @@ def test_hostile_text_shows_as_text_on_the_map_embed_feed_and_e_mails(db_path, t
     [mail] = smtp.box.wait(1)
     assert mail["Subject"] == "Confirmez votre abonnement à " + HOSTILE + " Bcc: x@example.org"
     assert mail["Bcc"] is None and "{{7*7}}" in text_of(mail)
+
+
+def test_a_contact_address_is_a_plain_address_and_the_view_four_numbers(db, admin):
+    page = save(admin, contact_email="contact@example.org?bcc=all@example.org").get_data(as_text=True)
+    assert "is not an e-mail address: write it like contact@example.org" in page
+    page = save(admin, view_south="45", view_west="4", view_north="43", view_east="7").get_data(as_text=True)
+    assert "south must be below north" in page
+    page = save(admin, view_south="45", view_west="four", view_north="46", view_east="7").get_data(as_text=True)
+    assert "the view needs four numbers: south, west, north and east" in page and 'value="four"' in page
+    assert store.read_settings(db) == {}
