@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab

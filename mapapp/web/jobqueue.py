@@ -26,10 +26,9 @@ def init_app(app: Flask) -> None:
             return render_template(report.TEMPLATE, **report.template_values(figures))
 
     def mail_settings():
+        from ..catalogue import site as site_store
         from ..contributing import flow
         from ..mail import message_links
-
-        from ..catalogue import site as site_store
 
         db = catalogue.connect(app.config["DATABASE"])
         try:  # the name staff gave the site, as the pages show it
