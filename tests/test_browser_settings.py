@@ -14,7 +14,8 @@ def test_an_admin_brands_the_site_and_a_french_visitor_sees_it(db_path, db, staf
                                                                live_server_for):
     app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
                       "CACHE_DIR": str(tmp_path / "cache")})
-    org = make_org(db, "Atelier Vélo")  # in Lyon: without a default view the map fits it
+    # In Iceland: without a default view the map fits it; the view chosen below leaves it out.
+    org = make_org(db, "Atelier Vélo", city="Reykjavik", country="IS", lat=64.15, lon=-21.94)
     with live_server_for(app) as server:
         staff_side = browser.new_context(viewport={"width": 1280, "height": 900})
         page = staff_side.new_page()
@@ -46,10 +47,13 @@ def test_an_admin_brands_the_site_and_a_french_visitor_sees_it(db_path, db, staf
         assert header == "rgb(0, 51, 102)"
         button = page.eval_on_selector(".site-intro-close", "e => getComputedStyle(e).backgroundColor")
         assert button == "rgb(139, 26, 26)"
-        # The map opens on the view the admin chose, not on the one organisation in Lyon.
+        # The map opens on the view the admin chose, not on the one organisation in Iceland.
         centre = page.evaluate("(() => { const c = window.mapappMap.getCenter(); return [c.lat, c.lng]; })()")
         (south, west), (north, east) = view
         assert abs(centre[0] - (south + north) / 2) < 0.5 and abs(centre[1] - (west + east) / 2) < 0.5
+        # The list beside the map is the view's: the organisation in Iceland is outside it.
+        assert page.inner_text("#map-status") == "Aucune organisation dans cette partie de la carte. Dézoomez ou changez les filtres."
+        assert page.locator("#results li").count() == 0
         assert page.is_visible("text=Bienvenue sur la carte du réseau.")
         page.click(".site-intro-close")
         assert page.is_hidden("#site-intro")

@@ -137,9 +137,11 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     }
     # The shell sets the first view from these bounds (or the focus), so that it shows
     # every located organisation of the selection: map.js asks for its clusters only,
-    # the list's first page is here.
-    settings["initial"] = {"total": panel["total"], "bounds": first_bounds(filters, panel["bounds"]),
-                           "list": first_list(db, filters)}
+    # the list's first page is here. Or it shows staff's default view: map.js asks for
+    # that view's list too (the selection's whole list is not the view's).
+    bounds = first_bounds(filters, panel["bounds"])
+    settings["initial"] = {"total": panel["total"], "bounds": bounds,
+                           "list": first_list(db, filters) if bounds == panel["bounds"] else None}
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
