@@ -259,3 +259,16 @@ def test_bulk_exports_leave_out_email_and_phone_unless_staff_choose_and_pages_al
 def test_the_contribution_form_says_what_becomes_public(client):
     page = client.get("/contribute?lang=en").get_data(as_text=True)
     assert "What you enter below becomes public on the map once accepted. Your e-mail address is not published." in page
+
+
+def test_a_hostile_address_is_refused_or_shown_as_text(app, db, staff):
+    client, token = _admin(app)
+    refused = client.post(PAGE + "?lang=en", data={"csrf_token": token, "email": "ana@example.org\r\nBcc: x@evil.org"})
+    assert refused.status_code == 400 and "Give an e-mail address" in refused.get_data(as_text=True)
+    hostile = "<script>alert(1)</script>{{7*7}}\ufffe@example.org"
+    page = client.post(PAGE + "?lang=en", data={"csrf_token": token, "email": hostile}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page
+    assert "the catalogue holds nothing about this address" in page
+    download = client.post(PAGE + "/export", data={"csrf_token": token, "email": hostile})
+    assert download.status_code == 200 and "\r" not in download.headers["Content-Disposition"]
+    assert '"' not in download.headers["Content-Disposition"].split("filename=")[1].strip('"')

@@ -24,7 +24,6 @@ from ..text import mailbox
 ERASED_ACTION = "personal-data-erased"
 EXPORTED_ACTION = "personal-data-exported"
 ORGANISATION_ACTION = "personal-data:email-erased"
-KINDS = ("contributions", "subscriptions", "organisations", "staff_accounts", "login_failures", "owner_edits")
 MAX_ADDRESS = 320  # RFC 5321's longest address
 
 
