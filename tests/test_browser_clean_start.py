@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support import DRAWN_TOTAL, open_settled, route_tiles, settle, sign_in_browser
+from support import DRAWN_TOTAL, make_org, open_settled, route_tiles, settle, sign_in_browser
 
 from mapapp import catalogue
 from mapapp.importing import demo
@@ -50,3 +50,26 @@ def test_staff_remove_the_demo_then_import_their_own_file(app, worker, db, staff
         assert page.locator(".fictional-banner").count() == 0
     assert db.execute("SELECT count(*) FROM organisations WHERE source = ?",
                       [catalogue.FICTIONAL_SOURCE]).fetchone()[0] == 0
+
+
+def test_the_banner_follows_the_selection_as_the_filters_change(db, app, page, live_server_for):
+    demo.load_demo(db)
+    make_org(db, "Forno Quintavalle", city="Bologna", country="IT", lat=44.49, lon=11.34)
+    route_tiles(page)
+    with live_server_for(app) as server:
+        open_settled(page, server.url + "/")
+        assert page.locator(".fictional-banner").is_visible()
+        page.fill("input[name=q]", "Quintavalle")
+        page.press("input[name=q]", "Enter")
+        assert settle(page, "document.querySelector('.fictional-banner').hidden", True) is True
+        assert settle(page, DRAWN_TOTAL, 1) == 1
+        page.fill("input[name=q]", "")
+        page.press("input[name=q]", "Enter")
+        assert settle(page, "document.querySelector('.fictional-banner').hidden", False) is False
+    # Opened on a selection of real organisations only, the page has no banner to start with.
+    with live_server_for(app) as server:
+        open_settled(page, server.url + "/?q=Quintavalle")
+        assert page.locator(".fictional-banner").count() == 0
+        page.fill("input[name=q]", "")
+        page.press("input[name=q]", "Enter")
+        page.locator(".fictional-banner").wait_for(state="visible")

@@ -110,6 +110,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
+            "demoBanner": _("Demo data: the organisations shown here are fictional."),
             "cluster": _("%(n)s organisations: zoom in"),
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
