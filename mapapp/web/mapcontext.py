@@ -110,7 +110,6 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
-            "demoBanner": _("Demo data: the organisations shown here are fictional."),
             "cluster": _("%(n)s organisations: zoom in"),
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
@@ -127,6 +126,8 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     # the list's first page is here.
     settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
                            "list": first_list(db, filters)}
+    if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
+        settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]

@@ -196,8 +196,8 @@
 
   // The demo banner says so only while the selection holds fictional organisations.
   function showDemoBanner(fictional) {
-    var banner = document.querySelector(".fictional-banner");
-    if (!banner && fictional) {
+    var banner = document.querySelector(".fictional-banner, .embed-fictional");
+    if (!banner && fictional && t.demoBanner) {
       var main = document.getElementById("main");
       if (!main) return;
       banner = document.createElement("p");
