@@ -70,6 +70,10 @@ def load_demo_command(if_empty: bool) -> None:
     if if_empty and catalogue.organisation_count(db):
         click.echo("catalogue already has organisations; demo data not loaded")
         return
+    if if_empty and demo.latest_removal(db):  # removed on purpose: a second `make run` keeps it out
+        click.echo("the demo data was removed from this catalogue; not loaded again (`mapapp remove-demo --undo` "
+                   "brings it back)")
+        return
     counts = demo.load_demo(db)
     click.echo("demo data (fictional): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 

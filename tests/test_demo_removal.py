@@ -146,6 +146,14 @@ def test_the_command_line_removes_the_demo_prints_counts_and_undoes(app, runner,
     assert db.execute("SELECT count(*) FROM organisations").fetchone()[0] == 82
 
 
+def test_make_run_does_not_bring_back_a_demo_removed_on_purpose(app, runner, db):
+    assert "80 created" in runner.invoke(args=["load-demo", "--if-empty"]).output  # a fresh machine
+    runner.invoke(args=["remove-demo", "--yes"])
+    again = runner.invoke(args=["load-demo", "--if-empty"])
+    assert "the demo data was removed from this catalogue; not loaded again" in again.output
+    assert catalogue.organisation_count(db) == 0
+
+
 def test_removing_when_there_is_no_demo_says_so(app, db, staff):
     make_org(db, "Real Coop")
     client = app.test_client()
