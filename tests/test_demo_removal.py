@@ -93,8 +93,11 @@ def test_undo_brings_back_every_removed_row_identical(app, demo_and_real, staff)
     before = everything(db)
     client = app.test_client()
     sign_in(client, "admin@example.org")
+    assert client.get("/api/organisations?q=canuts").get_json()["total"] == 1  # the map's columns are read
+    on_the_map = client.get("/api/facets").get_json()["total"]
     remove_from_dashboard(client)
     assert everything(db) != before
+    assert client.get("/api/organisations?q=canuts").get_json()["total"] == 0
     dashboard = client.get("/admin").get_data(as_text=True)
     assert "<script>alert" not in dashboard
     removal = demo.latest_removal(db)
@@ -106,6 +109,8 @@ def test_undo_brings_back_every_removed_row_identical(app, demo_and_real, staff)
     assert "Undo the removal of the demo data" not in dashboard
     assert "removal of the demo data undone" in dashboard  # in the latest changes
     assert client.get("/projects/demo-study-visits").status_code == 200
+    assert client.get("/api/organisations?q=canuts").get_json()["total"] == 1  # back on the map
+    assert client.get("/api/facets").get_json()["total"] == on_the_map
     # Undone once: a second undo changes nothing and says so.
     again = client.post(f"/admin/demo/restore/{removal['id']}", data={"csrf_token": csrf_from(dashboard)},
                         follow_redirects=True).get_data(as_text=True)
