@@ -70,8 +70,50 @@ def load_demo_command(if_empty: bool) -> None:
     if if_empty and catalogue.organisation_count(db):
         click.echo("catalogue already has organisations; demo data not loaded")
         return
+    if if_empty and demo.latest_removal(db):  # removed on purpose: a second `make run` keeps it out
+        click.echo("the demo data was removed from this catalogue; not loaded again (`mapapp remove-demo --undo` "
+                   "brings it back)")
+        return
     counts = demo.load_demo(db)
     click.echo("demo data (fictional): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@click.command("remove-demo")
+@with_appcontext
+@click.option("--yes", is_flag=True, help="Remove without asking for confirmation.")
+@click.option("--undo", is_flag=True, help="Bring back the demo data of the latest removal instead.")
+def remove_demo_command(yes: bool, undo: bool) -> None:
+    """Remove the fictional demo data (organisations, projects, visits; real organisations stay),
+    recorded in the history so that `--undo` or the staff dashboard can bring it back."""
+    from .importing import demo
+
+    db = _open_catalogue()
+    if undo:
+        removal = demo.latest_removal(db)
+        if removal is None:
+            raise click.ClickException("no removal of the demo data to undo")
+        try:
+            counts = demo.undo_removal(db, removal["id"], "command line")
+        except demo.CannotUndo as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"demo data restored: {counts['organisations']} organisations, {counts['projects']} projects, "
+                   f"{counts['visits']} visits")
+        return
+    counts = demo.removal_preview(db)
+    if not counts["organisations"] and not counts["projects"]:
+        click.echo("there is no demo data in this catalogue: nothing removed")
+        return
+    plan = (f"{counts['organisations']} organisations, {counts['projects']} projects, {counts['visits']} visits"
+            + (f"; {counts['real_members']} real organisations lose their membership of a demo project"
+               if counts["real_members"] else ""))
+    if not yes:
+        click.confirm(f"remove the demo data ({plan})?", abort=True)
+    try:
+        counts = demo.remove_demo(db, "command line", cache_dir=current_app.config["CACHE_DIR"])
+    except demo.NothingToRemove:
+        click.echo("there is no demo data in this catalogue: nothing removed")
+        return
+    click.echo(f"demo data removed: {plan}; undo with `mapapp remove-demo --undo`")
 
 
 @click.command("serve")
@@ -606,7 +648,7 @@ def worker_command(workers: int | None) -> None:
     worker.Worker(_queue(), workers=count, worker_type="process").run()
 
 
-COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
+COMMANDS = (create_user_command, export_command, init_command, load_demo_command, remove_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
             personal_data_command,
             report_command, worker_command,

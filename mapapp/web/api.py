@@ -23,7 +23,7 @@ from ..params import whole_number
 from . import apihttp, cold, openapi
 from .db import get_db, take_db
 from .i18n import current_language
-from .mapcontext import facet_options, map_index, tile_attribution
+from .mapcontext import facet_options, map_index, shows_fictional, tile_attribution
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -67,7 +67,7 @@ def facets():
     counts = mapindex.facet_counts(columns, filters, db)
     mask = mapindex.selection(columns, filters, db)
     return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.lonlat_bbox(columns, mask),
-                    "facets": facet_options(db, counts, lang)})
+                    "facets": facet_options(db, counts, lang), "fictional": shows_fictional(db, filters)})
 
 
 @bp.get("/organisations")
