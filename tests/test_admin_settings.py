@@ -99,6 +99,9 @@ def test_a_colour_white_text_cannot_be_read_on_is_refused_with_its_ratio_and_wha
             " choose a darker colour") in page
     assert 'value="#ffcc00"' in page and 'value="Kept name"' in page and 'aria-invalid="true"' in page
     assert "Nothing was saved" in page and store.read_settings(db) == {}
+    assert 'class="swatch" style="background: #ffcc00"' in page  # white on it shows why
+    typed = save(admin, primary_colour="red;}</style><script>x()</script>").get_data(as_text=True)
+    assert 'style="background: #1f5f8b"' in typed and "<script>x()" not in typed
     accent = save(admin, accent_colour="#66ccff").get_data(as_text=True)
     assert "the accent colour #66ccff gives 1.8:1 against the buttons&#39; white text" in accent
 

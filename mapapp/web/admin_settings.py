@@ -103,7 +103,7 @@ def index():
             else:
                 flash(_("Nothing changed."))
             return redirect(url_for(".index"))
-    return render_template("admin/settings.html", values=values, errors=errors, labels=labels(),
+    return render_template("admin/settings.html", values=values, errors=errors, labels=labels(), is_colour=site.is_colour,
                            defaults={"site_name": current_app.config["SITE_NAME"],
                                      "tile_url": current_app.config["TILE_URL"],
                                      "primary_colour": site.Site.primary_colour,
