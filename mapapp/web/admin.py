@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import accounts, catalogue, params, vocab
+from ..catalogue import contributions as contribution_store
 from ..catalogue import owners as owner_store
 from ..contributing import owners
 from ..errors import BadRequest
@@ -32,7 +33,9 @@ def dashboard():
     """What needs attention: counts by status, organisations without a location."""
     db = get_db()
     mine = scope.current()  # a partner editor's dashboard counts and lists their part only
+    countries, projects = accounts.moderation_scope(db, current_user.user)
     return render_template("admin/dashboard.html", counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
+                           waiting=contribution_store.count_in(db, "pending", countries=countries, projects=projects),
                            audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine)
 
 
