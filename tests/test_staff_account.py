@@ -326,3 +326,22 @@ def test_a_partner_editor_adds_organisations_only_in_their_part(app, db):
 def test_visitors_are_sent_to_sign_in_first(client):
     assert client.get("/admin/account").status_code == 302  # to the sign-in page
     assert client.get("/admin/organisations/new").status_code == 302
+
+
+def test_a_moderator_who_had_a_digest_lately_gets_the_next_when_the_hour_is_up(db_path, db, staff, tmp_path, smtp,
+                                                                              worker_for):
+    app = _app(db_path, tmp_path, smtp)
+    last = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+    db.execute("UPDATE users SET last_moderation_digest_at = ?", [last.isoformat()])
+    _cid, token = _waiting(db, "Coop Later", "FR", confirmed=False)
+    client = app.test_client()
+    page = client.get(f"/contribute/confirm/{token}").get_data(as_text=True)
+    client.post(f"/contribute/confirm/{token}", data={"csrf_token": csrf_from(page)})
+    queue = app.extensions["mapapp.jobs"]
+    with worker_for(app):
+        _until(lambda: queue.state("moderation", "digest")["state"] == "done"
+               and queue.huey.scheduled_count() == 1, "the digest job and its next run")
+    assert smtp.box.messages == []  # not within the hour
+    [planned] = queue.huey.scheduled()
+    due = (last + notify.DIGEST_EVERY).timestamp()
+    assert due <= planned.eta.replace(tzinfo=timezone.utc).timestamp() <= due + 60
