@@ -24,7 +24,7 @@ ALLOWED = {
     "contributing": SHARED | {"catalogue", "mapdata", "importing", "contributing"},
     "insights": SHARED | {"catalogue", "mapdata", "insights"},
     # jobs run the working folders' long tasks in the worker process; web and cli enqueue them.
-    "jobs": SHARED | {"catalogue", "mapdata", "importing", "contributing", "insights", "jobs"},
+    "jobs": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs"},
     "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web"},
     "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "cli", "create_app"},
     "__init__": {"config", "web", "cli"},

@@ -712,6 +712,31 @@ def _m026_site_settings(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m030_staff_account(db: sqlite_utils.Database) -> None:
+    # Each staff member's language (their messages are written in it), whether they want the
+    # moderation digest and when the last one went (at most one an hour).
+    db.execute("ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'en'")
+    db.execute("ALTER TABLE users ADD COLUMN notify_moderation INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE users ADD COLUMN last_moderation_digest_at TEXT")
+    # "Forgot your password?": one row per request, whether or not the address is an active
+    # account's (user_id NULL), so that requests are limited per client and per address
+    # (both hashed) alike. The link's token is stored hashed with the password hash of the
+    # day: a new password kills every earlier link. AUTOINCREMENT: the link names its row.
+    db.execute("""
+        CREATE TABLE password_resets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+            address TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            client TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX password_resets_client ON password_resets (client, created_at)")
+    db.execute("CREATE INDEX password_resets_address ON password_resets (address, created_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -739,6 +764,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (24, "literal_geocode_checks", _m024_literal_geocode_checks),
     (25, "catalogue_meta", _m025_catalogue_meta),
     (26, "site_settings", _m026_site_settings),
+    (30, "staff_account", _m030_staff_account),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.
