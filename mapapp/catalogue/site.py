@@ -55,6 +55,12 @@ def read_file(db: sqlite_utils.Database, name: str) -> dict | None:
     return {"media_type": row[0], "data": bytes(row[1]), "sha256": row[2], "updated_at": row[3]}
 
 
+def read_file_info(db: sqlite_utils.Database, name: str) -> dict | None:
+    """A stored file's ``media_type`` and ``sha256`` without its data, or None."""
+    row = db.execute("SELECT media_type, sha256 FROM site_files WHERE name = ?", [name]).fetchone()
+    return {"media_type": row[0], "sha256": row[1]} if row else None
+
+
 def file_digests(db: sqlite_utils.Database) -> dict[str, str]:
     """name → sha256 of every stored file (cheap: no file's data is read)."""
     return dict(db.execute("SELECT name, sha256 FROM site_files"))
