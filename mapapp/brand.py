@@ -17,7 +17,7 @@ from functools import cache
 from .catalogue import site as store
 from .config import ROOT
 from .images import extension
-from .site import FUNDED_BY_EU, Site
+from .site import FUNDED_BY_EU, Site, effective
 from .vocab import DEFAULT_LANGUAGE
 
 LOGO = "logo"  # its name among the site's files
@@ -103,3 +103,17 @@ def logo_data_uri(db) -> str:
     if found is None:
         return ""
     return f"data:{found['media_type']};base64," + base64.b64encode(found["data"]).decode("ascii")
+
+
+def site_of(db, config) -> Site:
+    """The ``Site`` as staff set it, over the operator's ``config`` defaults."""
+    return effective(config, store.read_settings(db), store.file_digests(db))
+
+
+def document_names(db, config, lang: str) -> dict:
+    """What ``_logo.html`` and ``_funding.html`` need in a document that carries its pictures
+    (the PDF report, the standalone export): the logo and emblem as ``data:`` URIs, the funding
+    block in the document's ``lang``."""
+    found = site_of(db, config)
+    return {"site": found, "logo_src": logo_data_uri(db) if found.logo else "", "funding": funding(found, lang),
+            "eu_emblem_src": emblem_data_uri()}

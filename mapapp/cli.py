@@ -244,7 +244,7 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     """Export the published organisations (optionally filtered) to a file."""
     from urllib.parse import parse_qs
 
-    from . import catalogue
+    from . import brand, catalogue
     from .errors import BadRequest
     from .filters import Filters
     from .mapdata import exports
@@ -260,7 +260,8 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     orgs = catalogue.export_organisations(db, parsed)
     about = exports.About(site_name=current_app.config["SITE_NAME"], day=catalogue.last_change(db)[1][:10],
                           licence=current_app.config["DATA_LICENCE"],
-                          licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed)
+                          licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed,
+                          site=brand.site_of(db, current_app.config))
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=current_app.config["TILE_URL"],
@@ -387,7 +388,7 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     map, their needs and offers, the partnerships among them."""
     from flask import render_template
 
-    from . import catalogue
+    from . import brand, catalogue
     from .insights import report
 
     db = _open_catalogue()
@@ -397,7 +398,8 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
         raise click.ClickException(f"no project '{project}'; the projects are: {known}")
     with current_app.test_request_context(f"/?lang={lang}"):
         try:
-            body = report.pdf(render_template(report.TEMPLATE, **report.template_values(figures)))
+            body = report.pdf(render_template(report.TEMPLATE, **report.template_values(
+                figures, brand.document_names(db, current_app.config, lang))))
         except report.ReportError as e:
             raise click.ClickException(str(e)) from None
     target = Path(output)

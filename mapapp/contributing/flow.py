@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .. import catalogue
+from .. import brand, catalogue
 from ..catalogue import audit
 from ..catalogue import contributions as store
 from ..importing.normalise import parse_email
@@ -148,6 +148,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             email=contact, lang=sub.lang, token_hash=token_hash(token), token_expires_at=expires, client=sub.client,
             country=country, project=sub.project)
     mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
+                           logo=brand.logo_address(db, settings.link),
                            link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
     try:
         settings.mailer.send(mail)
@@ -252,7 +253,7 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
     org = catalogue.organisation_by_id(db, org_id)
     link = settings.link("views.organisation", {"slug": org["slug"]}) if org and org["status"] == "published" else None
     _tell(settings, letters.accepted(found["email"], found["lang"], kind=found["kind"], name=org["name"] if org else "",
-                                     link=link, site=settings.site))
+                                     link=link, site=settings.site, logo=brand.logo_address(db, settings.link)))
     return org_id
 
 
@@ -283,7 +284,7 @@ def reject(db, contribution_id: int, moderator: str, reason: str, settings: Sett
     name = found["proposal"]["values"].get("name") or (
         catalogue.organisation_by_id(db, found["organisation_id"]) or {}).get("name", "")
     _tell(settings, letters.rejected(found["email"], found["lang"], kind=found["kind"], name=name,
-                                     reason=reason, site=settings.site))
+                                     reason=reason, site=settings.site, logo=brand.logo_address(db, settings.link)))
 
 
 @dataclass

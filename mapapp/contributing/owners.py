@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .. import catalogue, vocab
+from .. import brand, catalogue, vocab
 from ..catalogue import audit, owners
 from ..catalogue import contributions as store
 from ..importing.rows import check_record
@@ -141,6 +141,7 @@ def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make
         raise TooSoon({"": _too_many(refusal, asked)})
     try:
         settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
+                                  logo=brand.logo_address(db, settings.link),
                                   link=settings.link("contribute.owner", {"token": link_token(db, settings.secret,
                                                                                                org_id)})))
     except Exception as e:

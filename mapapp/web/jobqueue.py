@@ -13,17 +13,19 @@ def init_app(app: Flask) -> None:
     """Give ``app`` its queue (the web enqueues on it; ``mapapp worker`` consumes it)."""
 
     def render_report(slug: str, lang: str, statuses: tuple[str, ...]) -> str | None:
+        from .. import brand
         from ..insights import report
 
         db = catalogue.connect(app.config["DATABASE"])
         try:
             figures = report.project_figures(db, slug, lang, statuses=statuses)
+            branding = brand.document_names(db, app.config, lang)
         finally:
             db.close()
         if figures is None:
             return None
         with app.test_request_context(f"/?lang={lang}"):
-            return render_template(report.TEMPLATE, **report.template_values(figures))
+            return render_template(report.TEMPLATE, **report.template_values(figures, branding))
 
     def mail_settings():
         from ..contributing import flow
