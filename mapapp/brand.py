@@ -3,8 +3,9 @@ and standalone exports show them: one place says where the logo is found for eac
 what the funding block says in each language.
 
 The logo is stored cleaned (``images.clean``) by ``catalogue.site.write_file`` under the name
-``logo``; its address carries its digest (``/site/logo-<sha256[:16]>.<ext>``), so that it can be
-cached for ever and a new logo is a new address.
+``LOGO``; its address carries its digest (``/site/logo-<sha256[:16]>.<ext>``), so that it can be
+cached for ever and a new logo is a new address. This module reads nothing: callers pass what
+``catalogue.site`` gave them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from .catalogue import site as store
 from .config import ROOT
 from .images import extension
-from .site import FUNDED_BY_EU, Site, effective
+from .site import FUNDED_BY_EU, Site
 from .vocab import DEFAULT_LANGUAGE
 
 LOGO = "logo"  # its name among the site's files
@@ -85,35 +85,22 @@ def logo_filename(digest: str, media_type: str) -> str:
     return f"logo-{digest[:16]}.{extension(media_type)}"
 
 
-def logo_file(db) -> dict | None:
-    """The stored logo (``media_type``, ``data``, ``sha256``), or None."""
-    return store.read_file(db, LOGO)
-
-
-def logo_address(db, link: Callable[[str, dict], str]) -> str:
+def logo_address(info: dict | None, link: Callable[[str, dict], str]) -> str:
     """The logo's absolute address made by ``link`` (``mail.message_links``: the configured
-    public address, never a request's), or "" without a logo."""
-    found = store.read_file_info(db, LOGO)
-    return link(LOGO_ENDPOINT, {"filename": logo_filename(found["sha256"], found["media_type"])}) if found else ""
+    public address, never a request's) from its ``info`` (``catalogue.site.read_file_info``),
+    or "" without a logo."""
+    return link(LOGO_ENDPOINT, {"filename": logo_filename(info["sha256"], info["media_type"])}) if info else ""
 
 
-def logo_data_uri(db) -> str:
-    """The logo inline, for the PDF report (its maker fetches nothing else), or ""."""
-    found = logo_file(db)
-    if found is None:
+def data_uri(file: dict | None) -> str:
+    """A stored file (``catalogue.site.read_file``) inline as a ``data:`` URI, or "" without one."""
+    if file is None:
         return ""
-    return f"data:{found['media_type']};base64," + base64.b64encode(found["data"]).decode("ascii")
+    return f"data:{file['media_type']};base64," + base64.b64encode(file["data"]).decode("ascii")
 
 
-def site_of(db, config) -> Site:
-    """The ``Site`` as staff set it, over the operator's ``config`` defaults."""
-    return effective(config, store.read_settings(db), store.file_digests(db))
-
-
-def document_names(db, config, lang: str) -> dict:
+def document_names(site: Site, logo: dict | None, lang: str) -> dict:
     """What ``_logo.html`` and ``_funding.html`` need in a document that carries its pictures
-    (the PDF report, the standalone export): the logo and emblem as ``data:`` URIs, the funding
-    block in the document's ``lang``."""
-    found = site_of(db, config)
-    return {"site": found, "logo_src": logo_data_uri(db) if found.logo else "", "funding": funding(found, lang),
-            "eu_emblem_src": emblem_data_uri()}
+    (the PDF report): the ``logo`` file (``catalogue.site.read_file``) and the emblem as
+    ``data:`` URIs, the funding block in the document's ``lang``."""
+    return {"site": site, "logo_src": data_uri(logo), "funding": funding(site, lang), "eu_emblem_src": emblem_data_uri()}

@@ -244,7 +244,8 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     """Export the published organisations (optionally filtered) to a file."""
     from urllib.parse import parse_qs
 
-    from . import brand, catalogue
+    from . import catalogue
+    from .catalogue import site as site_store
     from .errors import BadRequest
     from .filters import Filters
     from .mapdata import exports
@@ -261,7 +262,7 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     about = exports.About(site_name=current_app.config["SITE_NAME"], day=catalogue.last_change(db)[1][:10],
                           licence=current_app.config["DATA_LICENCE"],
                           licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed,
-                          site=brand.site_of(db, current_app.config))
+                          site=site_store.current(db, current_app.config))
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=current_app.config["TILE_URL"],
@@ -389,6 +390,7 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     from flask import render_template
 
     from . import brand, catalogue
+    from .catalogue import site as site_store
     from .insights import report
 
     db = _open_catalogue()
@@ -399,7 +401,8 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     with current_app.test_request_context(f"/?lang={lang}"):
         try:
             body = report.pdf(render_template(report.TEMPLATE, **report.template_values(
-                figures, brand.document_names(db, current_app.config, lang))))
+                figures, brand.document_names(site_store.current(db, current_app.config),
+                                              site_store.read_file(db, brand.LOGO), lang))))
         except report.ReportError as e:
             raise click.ClickException(str(e)) from None
     target = Path(output)

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from smtp_box import html_of
 from support import csrf_from, make_org, sign_in
 
-from mapapp import brand, catalogue, create_app
+from mapapp import catalogue, create_app
 from mapapp.catalogue import site as store
 from mapapp.mapdata import exports
 
@@ -190,7 +190,7 @@ def test_a_hostile_disclaimer_shows_as_inert_text(admin, db):
     assert "{{ 7*7 }} {% if 1 %}x{% endif %} ${1+1}" in page and "49" not in page.split("funding-disclaimer")[1][:200]
     assert "\ufffe" not in page and "\r" not in page.split("funding-disclaimer")[1][:400]
     assert "Our own disclaimer" in admin.get("/?lang=en").get_data(as_text=True)
-    about = exports.About(site=brand.site_of(db, admin.application.config))
+    about = exports.About(site=store.current(db, admin.application.config))
     export = exports.to_html([], lang="fr", base_url="https://example.org", tile_url="", attribution="",
                              about=about).decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in export and "<script>alert(1)" not in export

@@ -13,6 +13,7 @@ import json
 
 import sqlite_utils
 
+from .. import site as siteconf
 from . import audit
 from .base import now, write_transaction
 
@@ -45,6 +46,11 @@ def write_settings(db: sqlite_utils.Database, changes: dict, user_email: str) ->
                      {k: after for k, (_, after) in changed.items()})
         _moved_on(db)
     return changed
+
+
+def current(db: sqlite_utils.Database, config: dict) -> siteconf.Site:
+    """The ``Site`` as staff set it, over the operator's ``config`` defaults."""
+    return siteconf.effective(config, read_settings(db), file_digests(db))
 
 
 def read_file(db: sqlite_utils.Database, name: str) -> dict | None:

@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from .. import brand, catalogue
+from .. import catalogue
 from ..catalogue import subscriptions as store
 from ..filters import Filters
 from ..importing.normalise import parse_email
 from ..translate import N_, Message
 from . import antispam, letters
-from .flow import Refused, Settings, token_hash, usable_link
+from .flow import Refused, Settings, logo_of, token_hash, usable_link
 from .purge import purge_unconfirmed
 
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -65,7 +65,7 @@ def subscribe(db, *, email: str, lang: str, query: str, frequency: str, client: 
                                      token_hash=token_hash(token), token_expires_at=expires,
                                      unsubscribe_key=secrets.token_urlsafe(24), client=client)
     settings.mailer.send(letters.confirm_subscription(
-        address, lang, site=settings.site, logo=brand.logo_address(db, settings.link), hours=settings.confirm_hours,
+        address, lang, site=settings.site, logo=logo_of(db, settings), hours=settings.confirm_hours,
         link=settings.link("subscribe.confirm", {"token": token}),
         view=settings.link("views.index", _args(query))))
     return sid
@@ -99,7 +99,7 @@ def send_digests(db, settings: Settings, frequency: str, now: datetime | None = 
     now = now or datetime.now(timezone.utc)
     stamp = now.isoformat(timespec="seconds")
     sent = 0
-    logo = brand.logo_address(db, settings.link)
+    logo = logo_of(db, settings)
     for sub in store.due(db, frequency, (now - FREQUENCIES[frequency] + timedelta(minutes=5)).isoformat(timespec="seconds")):
         new = store.new_since(db, filters_of(sub["query"]), sub["last_sent_at"], DIGEST_SIZE + 1)
         if new:

@@ -28,7 +28,7 @@ def current_site() -> site.Site:
     """The ``Site`` of this request, read once."""
     if "brand_site" not in g:
         db = get_db()
-        g.brand_site = site.effective(current_app.config, store.read_settings(db), store.file_digests(db))
+        g.brand_site = store.current(db, current_app.config)
     return g.brand_site
 
 
@@ -52,7 +52,7 @@ def brand_names() -> dict:
 def logo(filename: str):
     """The logo at its versioned address: cached for ever; an SVG may run nothing."""
     wanted = _LOGO_NAME.match(filename)
-    found = brand.logo_file(get_db())
+    found = store.read_file(get_db(), brand.LOGO)
     if not wanted or found is None or brand.logo_filename(found["sha256"], found["media_type"]) != filename:
         abort(404)
     response = Response(found["data"], mimetype=found["media_type"])

@@ -14,12 +14,14 @@ def init_app(app: Flask) -> None:
 
     def render_report(slug: str, lang: str, statuses: tuple[str, ...]) -> str | None:
         from .. import brand
+        from ..catalogue import site as site_store
         from ..insights import report
 
         db = catalogue.connect(app.config["DATABASE"])
         try:
             figures = report.project_figures(db, slug, lang, statuses=statuses)
-            branding = brand.document_names(db, app.config, lang)
+            branding = brand.document_names(site_store.current(db, app.config), site_store.read_file(db, brand.LOGO),
+                                            lang)
         finally:
             db.close()
         if figures is None:
