@@ -57,9 +57,10 @@ def reencode_bitmap(data: bytes) -> bytes:
     wide and tall, with no metadata (EXIF, GPS, text chunks, colour profiles) carried over."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP", "GIF")) as img:
+            if img.width * img.height > MAX_PIXELS:  # read from the header, before anything is decoded
+                raise ValueError("too many pixels")
             img.load()
             img = ImageOps.exif_transpose(img)  # the photo the right way up, before EXIF is dropped
             img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P", "PA") or "transparency" in img.info
