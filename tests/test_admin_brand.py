@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 
+import altcha
 import pytest
 from PIL import ExifTags, Image
 from pypdf import PdfReader
@@ -135,14 +136,17 @@ def test_the_logo_shows_in_the_header_the_embed_an_email_and_the_pdf(admin, db, 
     assert re.search(r'<img class="site-logo" src="/site/logo-[0-9a-f]{16}\.png" alt="mapapp"', page)
     assert logo_address(admin.get("/embed").get_data(as_text=True)) == address
 
-    make_org(db, "Atelier", email="owner@example.org")
-    org_id = db.execute("SELECT id FROM organisations").fetchone()[0]
-    from mapapp.contributing import owners
-    from mapapp.web import mailing
-    with site.test_request_context("/"):
-        owners.send_link(db, org_id, "fr", mailing.settings(), 7)
+    visitor = site.test_client()
+    token = csrf_from(visitor.get("/contribute?lang=fr").get_data(as_text=True))
+    challenge = altcha.Challenge.from_dict(visitor.get("/contribute/challenge").get_json())
+    proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+    sent = visitor.post("/contribute?lang=fr", data={"csrf_token": token, "altcha": proof, "contact": "ana@example.org",
+                                                     "name": "Vélo", "city": "Lyon", "country": "FR"})
+    assert sent.status_code == 302
     [mail] = smtp.box.wait(1)
-    assert f'src="https://map.example.org{address}"' in html_of(mail)  # from the public address, not a request
+    assert "Confirmez" in mail["Subject"]
+    # From the configured public address, never the request's host.
+    assert f'<img class="site-logo" src="https://map.example.org{address}" alt="mapapp"' in html_of(mail)
 
     catalogue.save_project(db, {"slug": "p", "name": "Project P"})
     target = tmp_path / "r.pdf"

@@ -4,12 +4,13 @@ versioned address, and the names the header, footer and embed templates show the
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import brand, images, site
+from .. import brand, catalogue, images, site
 from ..catalogue import site as store
 from ..translate import translated
 from ..vocab import LANGUAGES
@@ -25,10 +26,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def current_site() -> site.Site:
-    """The ``Site`` of this request, read once."""
+    """The ``Site`` of this request, read once. When the catalogue cannot be read, the
+    operator's defaults: the error page that says so must still be shown."""
     if "brand_site" not in g:
-        db = get_db()
-        g.brand_site = store.current(db, current_app.config)
+        try:
+            g.brand_site = store.current(get_db(), current_app.config)
+        except (catalogue.CatalogueError, sqlite3.Error):
+            g.brand_site = site.effective(current_app.config, {})
     return g.brand_site
 
 
