@@ -121,7 +121,11 @@ def sanitise_svg(data: bytes) -> bytes:
                                       "or a DTD): export it again as plain SVG"))) from e
     if _local(root.tag) not in ((SVG_NS, "svg"), (None, "svg")):
         raise ImageRefused(Message(N_("this file is not an SVG picture: its first element must be <svg>")))
-    clean_root = _copy(root)
+    try:
+        clean_root = _copy(root)
+    except RecursionError as e:
+        raise ImageRefused(Message(N_("this SVG nests its elements too deeply: simplify its groups and export it "
+                                      "again"))) from e
     ET.register_namespace("", SVG_NS)
     return ET.tostring(clean_root, encoding="utf-8", xml_declaration=True)
 

@@ -119,6 +119,8 @@ def test_an_svg_loses_scripts_handlers_foreign_content_and_outside_references(ad
 def test_entities_and_disguised_files_are_refused(admin, db):
     refused = upload(admin, XXE, "logo.svg")
     assert refused.status_code == 400 and "declares entities" in refused.get_data(as_text=True)
+    deep = b'<svg xmlns="http://www.w3.org/2000/svg">' + b"<g>" * 5000 + b"</g>" * 5000 + b"</svg>"
+    assert "nests its elements too deeply" in upload(admin, deep, "deep.svg").get_data(as_text=True)
     html = b"<html><body><script>alert(1)</script></body></html>"
     refused = upload(admin, html, "logo.png")
     assert refused.status_code == 400 and "is not a PNG, JPEG, WebP or SVG picture" in refused.get_data(as_text=True)
