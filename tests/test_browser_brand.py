@@ -48,3 +48,10 @@ def test_an_admin_sets_logo_and_funding_and_a_french_visitor_sees_them(app, db, 
             visitor.goto(f"{server.url}/?lang=fr")
             visitor.screenshot(path=f"{shots}/brand-map-{name}.png")
             context.close()
+
+        route_tiles(page)
+        page.set_viewport_size({"width": 600, "height": 520})
+        page.goto(f"{server.url}/embed?lang=fr&height=300")
+        assert page.evaluate("document.querySelector('.embed-footer .site-logo').naturalWidth") > 0
+        assert "Financé par l'Union européenne" in page.locator("footer.embed-funding").inner_text()
+        page.screenshot(path=f"{shots}/brand-embed.png", full_page=True)
