@@ -4,7 +4,7 @@ and attributes (no script, no event handler, no foreign content, no reference ou
 
 The kind is told by the content, never by the file's name. No maintained SVG sanitiser is
 packaged for Python (nh3 and bleach are HTML-only), so the SVG is parsed with defusedxml (no
-entity, no DTD, no external reference) and a new tree is built holding only what is known to
+entity, no external reference) and a new tree is built holding only what is known to
 draw and nothing that runs or fetches.
 """
 
@@ -113,9 +113,10 @@ def _local(name: str) -> tuple[str | None, str]:
 def sanitise_svg(data: bytes) -> bytes:
     """The SVG rebuilt with only whitelisted SVG elements and attributes: no script, no
     foreignObject, no ``on*`` handler, no link but to a ``#fragment`` of the file itself, no CSS
-    ``url()`` but to a fragment. Entities, DTDs and external references refuse the file."""
+    ``url()`` but to a fragment. Entity declarations and external references refuse the file."""
     try:
-        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        # A bare DOCTYPE (as Illustrator writes) is harmless; entities and external references are not.
+        root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ET.ParseError, ValueError) as e:
         raise ImageRefused(Message(N_("this SVG cannot be read safely (it is malformed, or declares entities "
                                       "or a DTD): export it again as plain SVG"))) from e

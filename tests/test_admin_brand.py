@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from smtp_box import html_of
 from support import csrf_from, make_org, sign_in
 
-from mapapp import catalogue, create_app
+from mapapp import catalogue, create_app, images
 from mapapp.catalogue import site as store
 from mapapp.mapdata import exports
 
@@ -106,6 +106,9 @@ def test_an_svg_loses_scripts_handlers_foreign_content_and_outside_references(ad
     for gone in ("script", "alert", "foreignObject", "onload", "onclick", "javascript:", "evil.example", "<image",
                  "xhtml", "<a "):
         assert gone not in text, gone
+    illustrator = (b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+                   b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n' + SVG_ATTACK.split(b"?>", 1)[1])
+    assert images.clean(illustrator)[1] == kept["data"]  # an editor's DOCTYPE alone is no reason to refuse
     assert 'href="#dot"' in text and 'fill="#003399"' in text and 'style="fill: red"' in text  # the drawing stays
     address = logo_address(admin.get("/").get_data(as_text=True))
     assert re.fullmatch(r"/site/logo-[0-9a-f]{16}\.svg", address)
