@@ -245,6 +245,7 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     from urllib.parse import parse_qs
 
     from . import catalogue
+    from .catalogue import personaldata
     from .catalogue import site as site_store
     from .errors import BadRequest
     from .filters import Filters
@@ -266,7 +267,8 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=current_app.config["TILE_URL"],
-                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about)
+                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about,
+                              contacts=personaldata.export_contacts(db))
     except exports.ExportTooLarge as e:
         raise click.ClickException(f"nothing written: {e.message}") from None
     with open(output, "wb") as f:
@@ -368,13 +370,55 @@ def send_digests_command(frequency: str, queued: bool) -> None:
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
-    """Delete the contributions and subscriptions never confirmed once their link has expired
-    (MAPAPP_CONFIRM_HOURS): run it from cron, e.g. hourly; new submissions also run it."""
-    from .contributing.purge import purge_unconfirmed
+    """Apply the retention limits now, saying what went: contributions and subscriptions never
+    confirmed once their link expired (MAPAPP_CONFIRM_HOURS), the author's e-mail of
+    contributions decided more than MAPAPP_RETENTION_DAYS ago, rate-limit rows of no more use.
+    The job worker does the same every hour; without a worker, run it from cron."""
+    from .contributing.purge import enforce_retention
 
-    purged = purge_unconfirmed(_open_catalogue())
-    click.echo(f"{purged.contributions} unconfirmed contribution(s) and {purged.subscriptions} unconfirmed "
-               "subscription(s) deleted")
+    done = enforce_retention(_open_catalogue(), retention_days=int(current_app.config["RETENTION_DAYS"]))
+    click.echo(done.summary())
+
+
+@click.command("personal-data")
+@click.argument("email")
+@click.option("--erase", is_flag=True, help="Erase it: the author's address removed from contributions, "
+              "subscriptions deleted (staff accounts stay: deactivate them on the users page).")
+@click.option("--organisations", is_flag=True, help="With --erase, also empty the public e-mail of the "
+              "organisations that publish the address (published on purpose: be sure).")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
+              help="Write everything found as JSON to this file (before any erasure), for the person who asked.")
+@with_appcontext
+def personal_data_command(email: str, erase: bool, organisations: bool, json_file: str | None) -> None:
+    """Show everything the catalogue holds about EMAIL (case and a +tag do not count), export it
+    with --json, or erase it with --erase. Each export and erasure is in the audit log, by counts
+    and a keyed hash, never the address."""
+    from .contributing import personaldata
+
+    db = _open_catalogue()
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        held = personaldata.find(db, email)
+    except personaldata.PersonalDataError as e:
+        raise click.BadParameter(str(e), param_hint="EMAIL") from None
+    for kind, rows in held.found.items():
+        click.echo(f"{kind.replace('_', ' ')}: {len(rows)}")
+        for row in rows:
+            click.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "proposal"))
+    if json_file:
+        target = Path(json_file)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(personaldata.export(db, email, by="cli", secret=secret))
+        partial.replace(target)
+        click.echo(f"written to {json_file}")
+    if erase:
+        erased = personaldata.erase(db, email, by="cli", secret=secret, organisations=organisations)
+        click.echo(f"erased: {erased.contributions} contribution(s), {erased.subscriptions} subscription(s), "
+                   f"{erased.organisations} organisation e-mail(s), {erased.traces} other trace(s)")
+        if held.found["organisations"] and not organisations:
+            click.echo("organisations publishing it were left as they are: add --organisations to empty their e-mail")
+        if erased.staff_accounts:
+            click.echo("a staff account uses this address: deactivate the account on the users page")
 
 
 @click.command("report")
@@ -569,6 +613,7 @@ def worker_command(workers: int | None) -> None:
 
 COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
+            personal_data_command,
             report_command, worker_command,
             murmurations_group, sync_group)
 

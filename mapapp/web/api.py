@@ -13,6 +13,7 @@ from werkzeug.datastructures import Headers
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..catalogue import owners as owner_store
+from ..catalogue import personaldata
 from ..catalogue import site as site_store
 from ..contributing import owners
 from ..errors import BadRequest, NotFound
@@ -187,8 +188,9 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     # another database). Nothing here comes from the request's Host.
     state = catalogue.state(db)
     changed_at = state.changed_at
+    contacts = personaldata.export_contacts(db)  # staff's choice (the personal data page)
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
+             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"], contacts)
     cache = export_cache()
     path = cache.path_for(state.key, parts, exports.EXTENSIONS[kind])
     compressible = kind in exports.COMPRESSIBLE
@@ -205,7 +207,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         release = cold.limiter().enter(cold.client())
         db = take_db()  # read while the answer is sent, after this request has ended
         try:
-            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url)
+            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts)
             if keep:
                 chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
             response = sending.stream(_then(chunks, release))
@@ -221,7 +223,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=config["TILE_URL"], attribution=attribution, about=export_about(filters, changed_at),
-                      count=count)
+                      count=count, contacts=contacts)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):

@@ -216,6 +216,8 @@ def audit_text(entry: dict) -> str:
         return _("edit links sent to its owner withdrawn")
     if kind == "owner-link-sent":
         return _("edit link sent to its e-mail")
+    if kind == "personal-data":
+        return _("e-mail erased at its owner's request (personal data)")
     return action
 
 
