@@ -55,9 +55,10 @@ def brand_names() -> dict:
 @bp.get("/site/<filename>")
 def logo(filename: str):
     """The logo at its versioned address: cached for ever; an SVG may run nothing."""
-    wanted = _LOGO_NAME.match(filename)
+    if not _LOGO_NAME.match(filename):
+        abort(404)
     found = store.read_file(get_db(), brand.LOGO)
-    if not wanted or found is None or brand.logo_filename(found["sha256"], found["media_type"]) != filename:
+    if found is None or brand.logo_filename(found["sha256"], found["media_type"]) != filename:
         abort(404)
     response = Response(found["data"], mimetype=found["media_type"])
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
