@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     from . import cli
     from .web import (
         admin,
+        admin_brand,
         admin_edit,
         admin_imports,
         admin_personal,
@@ -90,6 +91,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(insights.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(commons.bp)
+    app.register_blueprint(admin_brand.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

@@ -14,6 +14,7 @@ from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..catalogue import owners as owner_store
 from ..catalogue import personaldata
+from ..catalogue import site as site_store
 from ..contributing import owners
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
@@ -170,7 +171,7 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
     """What the standalone HTML map says about itself, from the settings."""
     config = current_app.config
     return exports.About(site_name=config["SITE_NAME"], day=changed_at[:10], licence=config["DATA_LICENCE"],
-                         licence_url=config["DATA_LICENCE_URL"], filters=filters)
+                         licence_url=config["DATA_LICENCE_URL"], filters=filters, site=site_store.current(get_db(), config))
 
 
 def _export(kind: str, *, base_url: str, attachment: bool):
