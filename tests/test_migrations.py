@@ -350,6 +350,9 @@ _ROWS = {
     "site_settings": [{"key": "site_name", "value": '"Réseau Kept"', "updated_at": _T, "updated_by": "a@example.org"}],
     "site_files": [{"name": "logo", "media_type": "image/png", "data": b"\x89PNG kept", "sha256": "0" * 64,
                     "updated_at": _T}],
+    "pages": [{"id": 1, "slug": "privacy", "kind": "privacy", "created_at": _T, "updated_at": _T}],
+    "page_texts": [{"page_id": 1, "lang": "fr", "title": "Confidentialité", "body_markdown": "# Kept",
+                    "updated_at": _T}],
 }
 
 

@@ -712,6 +712,33 @@ def _m026_site_settings(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m027_pages(db: sqlite_utils.Database) -> None:
+    # Pages staff write (about, legal notice, privacy policy, others), one text per language in
+    # Markdown; the HTML is made from it when shown, never stored. kind decides who may edit
+    # (legal and privacy: admins) and which page the e-mail forms link to.
+    db.execute("""
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'
+                                             AND length(slug) <= 80),
+            kind TEXT NOT NULL CHECK (kind = 'about' OR kind = 'legal' OR kind = 'privacy' OR kind = 'other'),
+            in_footer INTEGER NOT NULL DEFAULT 1 CHECK (in_footer = 0 OR in_footer = 1),
+            position INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE page_texts (
+            page_id INTEGER NOT NULL REFERENCES pages (id) ON DELETE CASCADE,
+            lang TEXT NOT NULL,  -- checked by mapapp.vocab: a new language needs no migration
+            title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+            body_markdown TEXT NOT NULL DEFAULT '' CHECK (length(body_markdown) <= 100000),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (page_id, lang)
+        )""")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -739,6 +766,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (24, "literal_geocode_checks", _m024_literal_geocode_checks),
     (25, "catalogue_meta", _m025_catalogue_meta),
     (26, "site_settings", _m026_site_settings),
+    (27, "pages", _m027_pages),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.
