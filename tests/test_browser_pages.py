@@ -30,9 +30,13 @@ def test_the_french_privacy_policy_from_the_template_to_the_footer(db_path, db, 
             page.get_by_role("button", name="Aperçu").click()
             preview = page.locator(".page-preview")
             assert "Réseau <b>Exemple</b> {{7*7}}" in preview.inner_text()  # as typed, not as markup
+            page.screenshot(path=tmp_path / "privacy-editor.png", full_page=True)
             page.get_by_role("button", name="Enregistrer").first.click()
             page.get_by_text("Enregistré.").wait_for()
             page.get_by_role("button", name="Se déconnecter").click()
+            page.goto(server.url + "/?lang=fr")  # the map page keeps its height, the footer below it
+            page.locator("footer").get_by_role("link", name="Politique de confidentialité").wait_for()
+            page.screenshot(path=tmp_path / "map-laptop.png")
 
             page.goto(server.url + "/directory?lang=fr")
             page.locator("footer").get_by_role("link", name="Politique de confidentialité").click()

@@ -214,3 +214,17 @@ def test_stored_control_characters_and_line_breaks_are_cleaned(client, db, staff
 
 def test_no_page_at_an_address_is_a_404(client):
     assert client.get("/pages/nothing-here").status_code == 404
+
+
+def test_the_legal_notice_names_the_publisher_from_the_site_settings_as_text(client, db, staff):
+    from mapapp.catalogue import site as stored_site
+
+    stored_site.write_settings(db, {"contact_organisation": "Réseau <i>Solidaire</i> [[site_name]]",
+                                    "contact_email": "hello@example.org"}, "admin@example.org")
+    token = _admin(client, staff)
+    assert _create_from_template(client, token, kind="legal", lang="fr").status_code == 302
+    shown = client.get("/pages/legal-notice?lang=fr").get_data(as_text=True)
+    assert "<h1>Mentions légales</h1>" in shown
+    assert "édité par Réseau &lt;i&gt;Solidaire&lt;/i&gt; [[site_name]]." in shown  # a value is not read again
+    assert "Contact : hello@example.org" in shown
+    assert "Mentions légales" in shown.split('<footer class="site-footer">')[1]
