@@ -8,12 +8,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from support import csrf_from, make_org, sign_in
 
 from mapapp import accounts
 from mapapp.catalogue import audit
 from mapapp.catalogue import pages as stored_pages
 from mapapp.vocab import LANGUAGES
-from support import csrf_from, make_org, sign_in
 
 HOSTILE = """# Title {{7*7}}
 
