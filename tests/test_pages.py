@@ -228,3 +228,19 @@ def test_the_legal_notice_names_the_publisher_from_the_site_settings_as_text(cli
     assert "édité par Réseau &lt;i&gt;Solidaire&lt;/i&gt; [[site_name]]." in shown  # a value is not read again
     assert "Contact : hello@example.org" in shown
     assert "Mentions légales" in shown.split('<footer class="site-footer">')[1]
+
+
+def test_removing_a_language_falls_back_and_removing_the_page_keeps_its_texts_in_the_audit_log(client, db, staff):
+    token = _admin(client, staff)
+    _create_from_template(client, token, lang="fr")
+    _create_from_template(client, token, lang="it")
+    page = stored_pages.get_page(db, slug="privacy")
+    assert "<h1>Informativa sulla privacy</h1>" in client.get("/pages/privacy?lang=it").get_data(as_text=True)
+    client.post(f"/admin/pages/{page['id']}/it", data={"csrf_token": token, "action": "delete-text"})
+    italian = client.get("/pages/privacy?lang=it").get_data(as_text=True)
+    assert "Questa pagina non è disponibile in Italiano; è mostrata in Français." in italian
+    client.post(f"/admin/pages/{page['id']}/fr", data={"csrf_token": token, "action": "delete-page"})
+    assert client.get("/pages/privacy?lang=fr").status_code == 404
+    assert "Politique de confidentialité" not in client.get("/directory?lang=fr").get_data(as_text=True)
+    removed = audit.entries(db, action=f"page:{page['id']}")[0]
+    assert removed["before"]["texts"]["fr"]["title"] == "Politique de confidentialité"
