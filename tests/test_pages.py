@@ -77,6 +77,7 @@ def test_staff_write_the_french_privacy_policy_from_the_template_and_visitors_fi
                                                         "title": "Confidentialité", "body": body})
     assert saved.status_code == 302
     assert audit.entries(db, action=f"page:{page['id']}")[0]["after"]["title"] == "Confidentialité"
+    assert f"page #{page['id']} changed (Pages)" in client.get("/admin").get_data(as_text=True)
 
     client.post("/logout", data={"csrf_token": token})
     shown = client.get("/pages/privacy?lang=fr").get_data(as_text=True)

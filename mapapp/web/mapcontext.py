@@ -216,6 +216,8 @@ def audit_text(entry: dict) -> str:
         return _("edit links sent to its owner withdrawn")
     if kind == "owner-link-sent":
         return _("edit link sent to its e-mail")
+    if kind == "page":
+        return _("page #%(n)s changed (Pages)", n=rest)
     return action
 
 
