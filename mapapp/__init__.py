@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_edit,
         admin_imports,
         admin_pages,
+        admin_personal,
         admin_sources,
         api,
         assets,
@@ -86,6 +87,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_imports.bp)
     app.register_blueprint(admin_edit.bp)
     app.register_blueprint(admin_sources.bp)
+    app.register_blueprint(admin_personal.bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(subscribe.bp)

@@ -70,8 +70,50 @@ def load_demo_command(if_empty: bool) -> None:
     if if_empty and catalogue.organisation_count(db):
         click.echo("catalogue already has organisations; demo data not loaded")
         return
+    if if_empty and demo.latest_removal(db):  # removed on purpose: a second `make run` keeps it out
+        click.echo("the demo data was removed from this catalogue; not loaded again (`mapapp remove-demo --undo` "
+                   "brings it back)")
+        return
     counts = demo.load_demo(db)
     click.echo("demo data (fictional): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@click.command("remove-demo")
+@with_appcontext
+@click.option("--yes", is_flag=True, help="Remove without asking for confirmation.")
+@click.option("--undo", is_flag=True, help="Bring back the demo data of the latest removal instead.")
+def remove_demo_command(yes: bool, undo: bool) -> None:
+    """Remove the fictional demo data (organisations, projects, visits; real organisations stay),
+    recorded in the history so that `--undo` or the staff dashboard can bring it back."""
+    from .importing import demo
+
+    db = _open_catalogue()
+    if undo:
+        removal = demo.latest_removal(db)
+        if removal is None:
+            raise click.ClickException("no removal of the demo data to undo")
+        try:
+            counts = demo.undo_removal(db, removal["id"], "command line")
+        except demo.CannotUndo as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"demo data restored: {counts['organisations']} organisations, {counts['projects']} projects, "
+                   f"{counts['visits']} visits")
+        return
+    counts = demo.removal_preview(db)
+    if not counts["organisations"] and not counts["projects"]:
+        click.echo("there is no demo data in this catalogue: nothing removed")
+        return
+    plan = (f"{counts['organisations']} organisations, {counts['projects']} projects, {counts['visits']} visits"
+            + (f"; {counts['real_members']} real organisations lose their membership of a demo project"
+               if counts["real_members"] else ""))
+    if not yes:
+        click.confirm(f"remove the demo data ({plan})?", abort=True)
+    try:
+        counts = demo.remove_demo(db, "command line", cache_dir=current_app.config["CACHE_DIR"])
+    except demo.NothingToRemove:
+        click.echo("there is no demo data in this catalogue: nothing removed")
+        return
+    click.echo(f"demo data removed: {plan}; undo with `mapapp remove-demo --undo`")
 
 
 @click.command("serve")
@@ -245,6 +287,7 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     from urllib.parse import parse_qs
 
     from . import catalogue
+    from .catalogue import personaldata
     from .errors import BadRequest
     from .filters import Filters
     from .mapdata import exports
@@ -264,7 +307,8 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=current_app.config["TILE_URL"],
-                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about)
+                              attribution=current_app.config["TILE_ATTRIBUTION"], about=about,
+                              contacts=personaldata.export_contacts(db))
     except exports.ExportTooLarge as e:
         raise click.ClickException(f"nothing written: {e.message}") from None
     with open(output, "wb") as f:
@@ -366,13 +410,55 @@ def send_digests_command(frequency: str, queued: bool) -> None:
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
-    """Delete the contributions and subscriptions never confirmed once their link has expired
-    (MAPAPP_CONFIRM_HOURS): run it from cron, e.g. hourly; new submissions also run it."""
-    from .contributing.purge import purge_unconfirmed
+    """Apply the retention limits now, saying what went: contributions and subscriptions never
+    confirmed once their link expired (MAPAPP_CONFIRM_HOURS), the author's e-mail of
+    contributions decided more than MAPAPP_RETENTION_DAYS ago, rate-limit rows of no more use.
+    The job worker does the same every hour; without a worker, run it from cron."""
+    from .contributing.purge import enforce_retention
 
-    purged = purge_unconfirmed(_open_catalogue())
-    click.echo(f"{purged.contributions} unconfirmed contribution(s) and {purged.subscriptions} unconfirmed "
-               "subscription(s) deleted")
+    done = enforce_retention(_open_catalogue(), retention_days=int(current_app.config["RETENTION_DAYS"]))
+    click.echo(done.summary())
+
+
+@click.command("personal-data")
+@click.argument("email")
+@click.option("--erase", is_flag=True, help="Erase it: the author's address removed from contributions, "
+              "subscriptions deleted (staff accounts stay: deactivate them on the users page).")
+@click.option("--organisations", is_flag=True, help="With --erase, also empty the public e-mail of the "
+              "organisations that publish the address (published on purpose: be sure).")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, writable=True),
+              help="Write everything found as JSON to this file (before any erasure), for the person who asked.")
+@with_appcontext
+def personal_data_command(email: str, erase: bool, organisations: bool, json_file: str | None) -> None:
+    """Show everything the catalogue holds about EMAIL (case and a +tag do not count), export it
+    with --json, or erase it with --erase. Each export and erasure is in the audit log, by counts
+    and a keyed hash, never the address."""
+    from .contributing import personaldata
+
+    db = _open_catalogue()
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        held = personaldata.find(db, email)
+    except personaldata.PersonalDataError as e:
+        raise click.BadParameter(str(e), param_hint="EMAIL") from None
+    for kind, rows in held.found.items():
+        click.echo(f"{kind.replace('_', ' ')}: {len(rows)}")
+        for row in rows:
+            click.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "proposal"))
+    if json_file:
+        target = Path(json_file)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(personaldata.export(db, email, by="cli", secret=secret))
+        partial.replace(target)
+        click.echo(f"written to {json_file}")
+    if erase:
+        erased = personaldata.erase(db, email, by="cli", secret=secret, organisations=organisations)
+        click.echo(f"erased: {erased.contributions} contribution(s), {erased.subscriptions} subscription(s), "
+                   f"{erased.organisations} organisation e-mail(s), {erased.traces} other trace(s)")
+        if held.found["organisations"] and not organisations:
+            click.echo("organisations publishing it were left as they are: add --organisations to empty their e-mail")
+        if erased.staff_accounts:
+            click.echo("a staff account uses this address: deactivate the account on the users page")
 
 
 @click.command("report")
@@ -562,8 +648,9 @@ def worker_command(workers: int | None) -> None:
     worker.Worker(_queue(), workers=count, worker_type="process").run()
 
 
-COMMANDS = (create_user_command, export_command, init_command, load_demo_command, serve_command, stats_command, import_command,
+COMMANDS = (create_user_command, export_command, init_command, load_demo_command, remove_demo_command, serve_command, stats_command, import_command,
             geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
+            personal_data_command,
             report_command, worker_command,
             murmurations_group, sync_group)
 

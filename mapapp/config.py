@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
              "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
-             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS")
+             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
             "points at; required to send mail through MAPAPP_SMTP_URL (empty: only the outbox, or debug mode, "
             "with links to MAPAPP_HOST:MAPAPP_PORT)."),
     Setting("CONFIRM_HOURS", "48", "Hours a contribution's confirmation link stays valid."),
+    Setting("RETENTION_DAYS", "90", "Days after a moderator's decision that a contribution keeps its author's "
+            "e-mail address (then blanked; the contribution stays, for the history)."),
     Setting("CONTRIBUTIONS_PER_HOUR", "5", "Contributions accepted per hour from one address, and from one e-mail."),
     Setting("OWNER_EDITS", "moderate", "What an owner's edit through the e-mailed link does: 'publish' at once, "
             "or 'moderate' (goes to the moderation queue)."),
@@ -166,7 +168,7 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
         raise ConfigError(f"MAPAPP_PUBLIC_URL must be the site's address, e.g. https://map.example.org, "
                           f"got {config['PUBLIC_URL']!r}")
     for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
-                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR"):
+                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR", "RETENTION_DAYS"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["STALE_AFTER_DAYS"] < 0:

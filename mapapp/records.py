@@ -3,7 +3,12 @@ and its themes, needs, offers and projects (``Record.of``), and the formats deri
 the API's JSON, GeoJSON properties, CSV columns, the ESSGLOBAL row and the page's JSON-LD node
 (the linked-data graph and the Murmurations profiles read the same record). Every answer names
 the same fields alike, and an organisation's address is made by one function
-(``organisation_url``)."""
+(``organisation_url``).
+
+An organisation's e-mail and phone are published on purpose, on its page and in its own API
+answer; bulk exports (CSV, XLSX, GeoPackage, GeoJSON, ESSGLOBAL, linked data) carry them only
+when staff chose so (the site setting ``export_contacts``): a record made ``contacts=False``
+leaves them out of every format at once."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ ORGANISATION_PATH = "/organisations/"
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
            "city", "region", "country", "lat", "lon", "geo_precision", "website", "email", "phone",
            "themes", "theme_labels", "needs", "offers", "projects", "url")
+CONTACT_COLUMNS = ("email", "phone")
 ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Structure", "Primary Activity",
                      "Activities", "Street Address", "Locality", "Region", "Postcode", "Country ID",
                      "Territory ID", "Website", "Phone", "Email", "Twitter", "Facebook",
@@ -34,6 +40,11 @@ def organisation_url(base: str, slug: str) -> str:
     feeds, profiles), never the request's Host; or the site's root path ("" at the top) for a
     link within the site."""
     return f"{base}{ORGANISATION_PATH}{quote(slug, safe='')}"
+
+
+def columns(contacts: bool) -> tuple[str, ...]:
+    """The columns of a bulk export: ``COLUMNS``, without ``CONTACT_COLUMNS`` unless ``contacts``."""
+    return COLUMNS if contacts else tuple(c for c in COLUMNS if c not in CONTACT_COLUMNS)
 
 
 def _resources(items: dict[str, str]) -> str:
@@ -69,11 +80,13 @@ class Record:
     offers: dict | None = None
     projects: tuple[tuple[str, str | None], ...] = ()  # (slug, name); the name when the row has it
     fictional: bool = False
+    contacts: bool = True  # whether e-mail and phone are part of it (False: empty, and no columns)
 
     @classmethod
-    def of(cls, org: dict, *, base: str | None) -> Record:
+    def of(cls, org: dict, *, base: str | None, contacts: bool = True) -> Record:
         """The record of a catalogue row (``get_organisation``, ``export_organisations``, a
-        list's row), its page at ``organisation_url(base, …)`` (no address with None)."""
+        list's row), its page at ``organisation_url(base, …)`` (no address with None); without
+        its e-mail and phone unless ``contacts``."""
         get = org.get
         projects = tuple((p["slug"], p["name"]) if isinstance(p, dict) else (p, None) for p in get("projects") or ())
         return cls(
@@ -82,9 +95,9 @@ class Record:
             structure=get("structure"), legal_form=get("legal_form"), street=get("street"),
             postcode=get("postcode"), city=get("city"), region=get("region"), country=get("country"),
             lat=get("lat"), lon=get("lon"), geo_precision=get("geo_precision"), website=get("website"),
-            email=get("email"), phone=get("phone"), themes=tuple(get("themes") or ()),
+            email=get("email") if contacts else "", phone=get("phone") if contacts else "", themes=tuple(get("themes") or ()),
             needs=get("needs") or {}, offers=get("offers") or {}, projects=projects,
-            fictional=get("source") == FICTIONAL_SOURCE)
+            fictional=get("source") == FICTIONAL_SOURCE, contacts=contacts)
 
     def description_in(self, lang: str) -> str:
         """The description in ``lang`` where it was translated, else the one given."""
@@ -103,8 +116,12 @@ class Record:
         }
 
     def geojson_properties(self, lang: str) -> dict:
-        """The properties of its GeoJSON feature: the summary (the point is the geometry)."""
-        return {k: v for k, v in self.summary(lang).items() if k not in ("lat", "lon")}
+        """The properties of its GeoJSON feature: the summary (the point is the geometry), with
+        e-mail and phone when they are part of the record."""
+        properties = {k: v for k, v in self.summary(lang).items() if k not in ("lat", "lon")}
+        if self.contacts:
+            properties.update(email=self.email, phone=self.phone)
+        return properties
 
     def api_json(self, lang: str) -> dict:
         """The API's answer for this organisation: the summary, every public field, the
@@ -121,14 +138,17 @@ class Record:
         }
 
     def csv_row(self, lang: str) -> list:
-        """Its row of the CSV, XLSX and GeoPackage exports, in ``COLUMNS`` order."""
-        return [
+        """Its row of the CSV, XLSX and GeoPackage exports, in ``columns(self.contacts)`` order."""
+        row = [
             self.slug, self.name, self.description, self.relation, self.structure or "", self.legal_form,
             self.street, self.postcode, self.city, self.region, self.country or "", self.lat, self.lon,
             self.geo_precision or "", self.website, self.email, self.phone, "; ".join(self.themes),
             "; ".join(vocab.themes().label(t, lang) for t in self.themes), _resources(self.needs),
             _resources(self.offers), "; ".join(slug for slug, _name in self.projects), self.url,
         ]
+        if self.contacts:
+            return row
+        return [value for name, value in zip(COLUMNS, row) if name not in CONTACT_COLUMNS]
 
     def essglobal_row(self) -> list:
         """Its row of ESSGLOBAL's "standard" CSV, in ``ESSGLOBAL_COLUMNS`` order, with the

@@ -14,7 +14,7 @@ from support import csrf_from, make_org, sign_in, upload, wait_done
 
 from mapapp import accounts, catalogue
 from mapapp.filters import Filters
-from mapapp.importing import jobs
+from mapapp.importing import importer, jobs
 
 CITIES = ("Lyon", "Gent", "Torino", "Poznań", "Nicosia")
 
@@ -109,14 +109,14 @@ def test_the_same_file_cannot_be_imported_twice_at_once(app, worker, db, staff, 
     first = upload(client, path, status="published").headers["Location"]
     second = upload(client, path, status="published", source="other-source").headers["Location"]
     release = threading.Event()
-    original = catalogue.stored_by_source
+    original = importer._locate
 
-    def held_import(*args, **kwargs):  # the background import waits before it writes
+    def held_import(*args, **kwargs):  # the background import waits before it locates and writes
         if threading.current_thread().name.startswith("import-"):
             release.wait(10)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(catalogue, "stored_by_source", held_import)
+    monkeypatch.setattr(importer, "_locate", held_import)
     page = client.get(first).get_data(as_text=True)
     client.post(first, data={"csrf_token": csrf_from(page), "action": "confirm"})
     first_id = int(first.split("/")[-2])

@@ -357,6 +357,8 @@ def undo(db, contribution_id: int, moderator: str, *,
 
 def _tell(settings: Settings, mail) -> None:
     """Tell the author; a mail server that fails does not take the decision back."""
+    if not mail.to:  # the author's address was erased (retention, or on request)
+        return
     try:
         settings.mailer.send(mail)
     except MailError:

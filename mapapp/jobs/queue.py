@@ -151,6 +151,12 @@ class Jobs:
         self._set("reminders", "owners", "queued")
         self._tasks["reminders"](after_days, lang, limit)
 
+    def retention(self) -> None:
+        """Apply the retention limits (``contributing.purge.enforce_retention``) in the worker;
+        the periodic task asks for it every hour."""
+        self._set("retention", "catalogue", "queued")
+        self._tasks["retention"]()
+
     def report(self, path: Path, slug: str, lang: str, statuses: tuple[str, ...]) -> dict:
         """Ask the worker for the report's PDF at ``path`` (once per path: a report queued or
         being made is not asked again, unless JOB_LOST has passed); return the job's state."""
@@ -278,6 +284,25 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
 
         tracked("reminders", "owners", task, work)
 
+    @huey.task(name="retention", retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+    def retention_task(task: Task) -> None:
+        from .. import catalogue
+        from ..contributing import purge
+
+        def work():
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                done = purge.enforce_retention(db, retention_days=int(settings["RETENTION_DAYS"]))
+            finally:
+                db.close()
+            return "done", done.summary()
+
+        tracked("retention", "catalogue", task, work)
+
+    @huey.periodic_task(crontab(minute="23"), name="hourly-retention")
+    def hourly_retention() -> None:
+        jobs.retention()
+
     when = daily_at(settings)
     if when:  # the worker sends the mail every day (weekly digests on Mondays) instead of cron
         hour, minute = when
@@ -292,7 +317,7 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
             jobs.reminders(after_days=int(settings["REMIND_AFTER_DAYS"]), lang=vocab.DEFAULT_LANGUAGE, limit=1000)
 
     return {"import": import_task, "sync": sync_task, "report": report_task, "digests": digests_task,
-            "reminders": reminders_task}
+            "reminders": reminders_task, "retention": retention_task}
 
 
 def _keep_alive(database: str, import_ids: list[int]) -> None:

@@ -7,7 +7,7 @@ import threading
 
 from huey.consumer import Consumer
 
-from .queue import HEARTBEAT_SECONDS, Jobs, daily_at
+from .queue import HEARTBEAT_SECONDS, Jobs
 
 # Workers poll the queue at most this many seconds apart when it is empty (a cheap SQLite read):
 # a job waits about that long before it starts.
@@ -34,7 +34,8 @@ class Worker:
 
     def __init__(self, jobs: Jobs, *, workers: int = 2, worker_type: str = "thread"):
         self.jobs = jobs
-        self.consumer = _Consumer(jobs.huey, workers=workers, worker_type=worker_type, periodic=daily_at(jobs.settings) is not None,
+        # Periodic tasks always run: retention every hour, the mail when MAPAPP_JOBS_DAILY_AT says.
+        self.consumer = _Consumer(jobs.huey, workers=workers, worker_type=worker_type, periodic=True,
                                   max_delay=MAX_POLL, check_worker_health=True)
         self._stopped = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name="jobs-heartbeat", daemon=True)

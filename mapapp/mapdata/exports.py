@@ -22,7 +22,7 @@ from ..config import ROOT
 from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
-from ..records import COLUMNS, ESSGLOBAL_COLUMNS, Record, organisation_url
+from ..records import ESSGLOBAL_COLUMNS, Record, columns, organisation_url
 from ..text import slugify
 from ..translate import gettext_in
 from . import linked, outlines
@@ -53,9 +53,10 @@ def download_name(filters: Filters, fmt: str, day: str) -> str:
     return f"{stem}-{day}.{EXTENSIONS[fmt]}"
 
 
-def table(orgs: list[dict], *, lang: str, base_url: str) -> list[list]:
-    """One row per organisation, in ``COLUMNS`` order (its public record's ``csv_row``)."""
-    return [Record.of(o, base=base_url).csv_row(lang) for o in orgs]
+def table(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> list[list]:
+    """One row per organisation, in ``columns(contacts)`` order (its public record's ``csv_row``):
+    e-mail and phone only with ``contacts`` (the site setting ``export_contacts``)."""
+    return [Record.of(o, base=base_url, contacts=contacts).csv_row(lang) for o in orgs]
 
 
 def _csv_text(rows) -> str:
@@ -66,17 +67,18 @@ def _csv_text(rows) -> str:
     return out.getvalue()
 
 
-def csv_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+def csv_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
     """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe, a batch of
     organisations at a time: the header goes out before anything is read."""
-    yield ("\ufeff" + _csv_text([COLUMNS])).encode("utf-8")
+    yield ("\ufeff" + _csv_text([columns(contacts)])).encode("utf-8")
     for orgs in batches:
-        yield _csv_text([neutralise(v) for v in row] for row in table(orgs, lang=lang, base_url=base_url)).encode("utf-8")
+        rows = table(orgs, lang=lang, base_url=base_url, contacts=contacts)
+        yield _csv_text([neutralise(v) for v in row] for row in rows).encode("utf-8")
 
 
-def to_csv(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_csv(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe."""
-    return b"".join(csv_chunks([orgs], lang=lang, base_url=base_url))
+    return b"".join(csv_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))
 
 
 # Column widths of the XLSX sheet, in characters (others get the default).
@@ -85,17 +87,18 @@ _XLSX_WIDTHS = {"slug": 24, "name": 36, "description": 50, "street": 28, "city":
                 "offers": 28, "url": 40}
 
 
-def to_xlsx(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_xlsx(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """An XLSX workbook (see ``write_xlsx``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.xlsx"
-        write_xlsx(orgs, path, lang=lang, base_url=base_url)
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
         return path.read_bytes()
 
 
-def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None) -> None:
+def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None,
+               contacts: bool = False) -> None:
     """An XLSX workbook written to ``path``: one sheet with a frozen, filterable header and
     sized columns; formula-safe (text is never read as a formula), coordinates as numbers.
 
@@ -107,78 +110,79 @@ def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, co
     if count is None:
         orgs = list(orgs)
         count = len(orgs)
-    rows = (table([org], lang=lang, base_url=base_url)[0] for org in orgs)
+    rows = (table([org], lang=lang, base_url=base_url, contacts=contacts)[0] for org in orgs)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                            "strings_to_urls": False, "strings_to_numbers": False})
     sheet = book.add_worksheet("organisations")
     bold = book.add_format({"bold": True})
-    for col, name in enumerate(COLUMNS):
+    names = columns(contacts)
+    for col, name in enumerate(names):
         if name in _XLSX_WIDTHS:
             sheet.set_column(col, col, _XLSX_WIDTHS[name])
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(count, 1), len(COLUMNS) - 1)
-    sheet.write_row(0, 0, COLUMNS, bold)
+    sheet.autofilter(0, 0, max(count, 1), len(names) - 1)
+    sheet.write_row(0, 0, names, bold)
     for number, row in enumerate(rows, start=1):
         sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
     book.close()
 
 
-def geojson_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+def geojson_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
     """An RFC 7946 FeatureCollection, a batch of organisations at a time (the same bytes as
     ``json.dumps`` of the whole collection)."""
     yield b'{"type": "FeatureCollection", "features": ['
     separator = ""
     for orgs in batches:
-        features = geo.feature_collection([Record.of(o, base=base_url) for o in orgs], lang=lang)
+        features = geo.feature_collection([Record.of(o, base=base_url, contacts=contacts) for o in orgs], lang=lang)
         if features["features"]:
             yield (separator + ", ".join(json.dumps(f, ensure_ascii=False) for f in features["features"])).encode("utf-8")
             separator = ", "
     yield b"]}"
 
 
-def to_geojson(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_geojson(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """An RFC 7946 FeatureCollection."""
-    return b"".join(geojson_chunks([orgs], lang=lang, base_url=base_url))
+    return b"".join(geojson_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))
 
 
-def to_gpkg(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_gpkg(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """A GeoPackage (see ``write_gpkg``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.gpkg"
-        write_gpkg(orgs, path, lang=lang, base_url=base_url)
+        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
         return path.read_bytes()
 
 
-def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str) -> None:
+def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str, contacts: bool = False) -> None:
     """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``."""
     import geopandas as gpd
     from shapely.geometry import Point
 
     located = [o for o in orgs if o["lat"] is not None]
-    rows = table(located, lang=lang, base_url=base_url)
+    rows = table(located, lang=lang, base_url=base_url, contacts=contacts)
     frame = gpd.GeoDataFrame(
-        [dict(zip(COLUMNS, r)) for r in rows] or None, columns=list(COLUMNS),
+        [dict(zip(columns(contacts), r)) for r in rows] or None, columns=list(columns(contacts)),
         geometry=[Point(o["lon"], o["lat"]) for o in located], crs="EPSG:4326")
     frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio")
 
 
-def _essglobal_row(o: dict) -> list:
-    return [neutralise(v) for v in Record.of(o, base=None).essglobal_row()]
+def _essglobal_row(o: dict, contacts: bool) -> list:
+    return [neutralise(v) for v in Record.of(o, base=None, contacts=contacts).essglobal_row()]
 
 
-def essglobal_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str) -> Iterator[bytes]:
+def essglobal_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
     """The ESSGLOBAL "standard" CSV, with vocabulary URIs, for other solidarity-economy maps,
     a batch of organisations at a time."""
     yield _csv_text([ESSGLOBAL_COLUMNS]).encode("utf-8")
     for orgs in batches:
-        yield _csv_text(_essglobal_row(o) for o in orgs).encode("utf-8")
+        yield _csv_text(_essglobal_row(o, contacts) for o in orgs).encode("utf-8")
 
 
-def to_essglobal(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_essglobal(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """The ESSGLOBAL "standard" CSV."""
-    return b"".join(essglobal_chunks([orgs], lang=lang, base_url=base_url))
+    return b"".join(essglobal_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))
 
 
 _INLINE_JS = ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
@@ -299,7 +303,7 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
 
 
 def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: str = "",
-           attribution: str = "", about: About = About()) -> bytes:
+           attribution: str = "", about: About = About(), contacts: bool = False) -> bytes:
     """The organisations in format ``fmt`` (one of ``FORMATS``)."""
     if fmt == "html":
         return to_html(orgs, lang=lang, base_url=base_url, tile_url=tile_url, attribution=attribution, about=about)
@@ -309,26 +313,26 @@ def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: st
               "essglobal": to_essglobal, "jsonld": linked.to_jsonld, "ttl": linked.to_turtle}.get(fmt)
     if writer is None:
         raise ValueError(f"unknown export format '{fmt}'; choose from {', '.join(FORMATS)}")
-    return writer(orgs, lang=lang, base_url=base_url)
+    return writer(orgs, lang=lang, base_url=base_url, contacts=contacts)
 
 
-def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str) -> Iterator[bytes]:
+def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
     """The organisations in a ``STREAMED`` format, as chunks of bytes, a batch at a time."""
     chunks = {"csv": csv_chunks, "essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
-    return chunks(batches, lang=lang, base_url=base_url)
+    return chunks(batches, lang=lang, base_url=base_url, contacts=contacts)
 
 
 def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
-          attribution: str = "", about: About = About(), count: int | None = None) -> None:
+          attribution: str = "", about: About = About(), count: int | None = None, contacts: bool = False) -> None:
     """The organisations in format ``fmt`` written to ``path`` (the workbook and the
     GeoPackage are written there directly, not built in memory first; the workbook reads
     ``orgs`` one by one when told their ``count``)."""
     if fmt == "xlsx":
-        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count)
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count, contacts=contacts)
         return
     orgs = list(orgs)
     if fmt == "gpkg":
-        write_gpkg(orgs, path, lang=lang, base_url=base_url)
+        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
     else:
         path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,
-                                attribution=attribution, about=about))
+                                attribution=attribution, about=about, contacts=contacts))

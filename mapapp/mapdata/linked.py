@@ -24,15 +24,15 @@ JSONLD_CONTEXT = {"schema": str(SCHEMA), "essglobal": str(ESSGLOBAL), "activity"
                   "structure": str(STRUCTURES), "xsd": str(XSD)}
 
 
-def graph(orgs: list[dict], *, lang: str, base_url: str) -> Graph:
+def graph(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> Graph:
     """The organisations (as ``export_organisations`` gives them) as triples, from their public
-    records; each is named by its page's address."""
+    records (e-mail and phone only with ``contacts``); each is named by its page's address."""
     g = Graph()
     for prefix, namespace in (("schema", SCHEMA), ("essglobal", ESSGLOBAL), ("activity", ACTIVITIES),
                               ("structure", STRUCTURES)):
         g.bind(prefix, namespace)
     for org in orgs:
-        record = Record.of(org, base=base_url)
+        record = Record.of(org, base=base_url, contacts=contacts)
         me = URIRef(record.url)
         g.add((me, RDF.type, SCHEMA.Organization))
         g.add((me, RDF.type, ESSGLOBAL.SSEInitiative))
@@ -69,12 +69,12 @@ def graph(orgs: list[dict], *, lang: str, base_url: str) -> Graph:
     return g
 
 
-def to_jsonld(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_jsonld(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """JSON-LD (compacted with the prefixes above)."""
-    return graph(orgs, lang=lang, base_url=base_url).serialize(format="json-ld", context=JSONLD_CONTEXT,
-                                                                 indent=1).encode("utf-8")
+    found = graph(orgs, lang=lang, base_url=base_url, contacts=contacts)
+    return found.serialize(format="json-ld", context=JSONLD_CONTEXT, indent=1).encode("utf-8")
 
 
-def to_turtle(orgs: list[dict], *, lang: str, base_url: str) -> bytes:
+def to_turtle(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
     """Turtle."""
-    return graph(orgs, lang=lang, base_url=base_url).serialize(format="turtle").encode("utf-8")
+    return graph(orgs, lang=lang, base_url=base_url, contacts=contacts).serialize(format="turtle").encode("utf-8")

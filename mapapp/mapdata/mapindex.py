@@ -353,6 +353,25 @@ def in_bbox(columns: MapColumns, bbox: BBox | None) -> np.ndarray:
                 & (columns.lon >= bbox.min_lon) & (columns.lon <= bbox.max_lon))
 
 
+def selects_any(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, org_ids: list[int]) -> bool:
+    """Whether ``filters`` (bbox included) select any of the published ``org_ids``: a few
+    organisations looked up in the selection's bits, not a mask of the million."""
+    ids = np.asarray(org_ids, dtype=np.int64)
+    positions = np.searchsorted(columns.ids, ids)
+    inside = positions < columns.size
+    positions, ids = positions[inside], ids[inside]
+    positions = positions[columns.ids[positions] == ids]
+    if not positions.size:
+        return False
+    bits = selection_bits(columns, filters, db)
+    positions = positions[((bits[positions >> 6] >> (positions & 63).astype(np.uint64)) & np.uint64(1)) == 1]
+    if filters.bbox is not None and positions.size:
+        box, lat, lon = filters.bbox, columns.lat[positions], columns.lon[positions]
+        with np.errstate(invalid="ignore"):
+            positions = positions[(lat >= box.min_lat) & (lat <= box.max_lat) & (lon >= box.min_lon) & (lon <= box.max_lon)]
+    return bool(positions.size)
+
+
 def listing(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *, limit: int, offset: int = 0,
             located_only: bool = False) -> tuple[int, list[int]]:
     """How many published organisations match ``filters`` (bbox included), and the ids of

@@ -120,5 +120,9 @@ def map_shell(*, tile_url: str, attribution: str, max_zoom: int, leaflet_js: str
         folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=max_zoom, name="base").add_to(m)
     root = m.get_root()
     root.render()  # populates the header with the links above
-    return MapShell(header=Markup(root.header.render()), html=Markup(root.html.render()),
-                    script=Markup(root.script.render()))
+    # folium's own markup from the settings above (asset addresses, the operator's tile URL and
+    # attribution): never organisation text, which reaches the page as JSON data only.
+    header = Markup(root.header.render())  # nosec B704 # settings only, see above
+    html = Markup(root.html.render())  # nosec B704 # settings only, see above
+    script = Markup(root.script.render())  # nosec B704 # settings only, see above
+    return MapShell(header=header, html=html, script=script)

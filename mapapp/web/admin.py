@@ -12,7 +12,7 @@ from ..catalogue import owners as owner_store
 from ..contributing import owners
 from ..errors import BadRequest
 from ..filters import Filters
-from ..importing import jobs
+from ..importing import demo, jobs
 from ..params import whole_number
 from ..translate import translated
 from ..vocab import PRECISIONS, ROLES, STATUSES
@@ -32,8 +32,45 @@ def dashboard():
     """What needs attention: counts by status, organisations without a location."""
     db = get_db()
     mine = scope.current()  # a partner editor's dashboard counts and lists their part only
+    demo_data = None
+    if current_user.is_admin:  # removing the demo, and undoing that, are the admins'
+        demo_data = {"counts": demo.removal_preview(db), "removal": demo.latest_removal(db)}
     return render_template("admin/dashboard.html", counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
-                           audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine)
+                           audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine, demo_data=demo_data)
+
+
+@bp.route("/demo/remove", methods=["GET", "POST"])
+@role_required("admin")
+def remove_demo():
+    """Remove the fictional demo data: GET says how many organisations, projects and
+    visits will go (and which real members lose a demo membership); the POST from that page
+    removes them."""
+    db = get_db()
+    counts = demo.removal_preview(db)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("admin/remove_demo.html", counts=counts)
+    try:
+        counts = demo.remove_demo(db, current_user.email, cache_dir=current_app.config["CACHE_DIR"])
+    except demo.NothingToRemove:
+        flash(_("There is no demo data to remove."))
+    else:
+        flash(_("Demo data removed: %(organisations)s organisations, %(projects)s projects and %(visits)s visits. "
+                "Undo brings them back.", **counts))
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/demo/restore/<int:entry_id>")
+@role_required("admin")
+def restore_demo(entry_id: int):
+    """Undo a removal of the demo data: every row it deleted comes back as it was."""
+    try:
+        counts = demo.undo_removal(get_db(), entry_id, current_user.email)
+    except demo.CannotUndo as e:
+        flash(_("The removal of the demo data cannot be undone: %(why)s.", why=str(e)))
+    else:
+        flash(_("Demo data restored: %(organisations)s organisations, %(projects)s projects and %(visits)s visits.",
+                **counts))
+    return redirect(url_for("admin.dashboard"))
 
 
 @bp.get("/organisations")

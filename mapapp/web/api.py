@@ -13,6 +13,7 @@ from werkzeug.datastructures import Headers
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..catalogue import owners as owner_store
+from ..catalogue import personaldata
 from ..contributing import owners
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
@@ -22,7 +23,7 @@ from ..params import whole_number
 from . import apihttp, cold, openapi
 from .db import get_db, take_db
 from .i18n import current_language
-from .mapcontext import facet_options, map_index, tile_attribution
+from .mapcontext import facet_options, map_index, shows_fictional, tile_attribution
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 apihttp.init_blueprint(bp)
@@ -66,7 +67,7 @@ def facets():
     counts = mapindex.facet_counts(columns, filters, db)
     mask = mapindex.selection(columns, filters, db)
     return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.lonlat_bbox(columns, mask),
-                    "facets": facet_options(db, counts, lang)})
+                    "facets": facet_options(db, counts, lang), "fictional": shows_fictional(db, filters)})
 
 
 @bp.get("/organisations")
@@ -186,8 +187,9 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     # another database). Nothing here comes from the request's Host.
     state = catalogue.state(db)
     changed_at = state.changed_at
+    contacts = personaldata.export_contacts(db)  # staff's choice (the personal data page)
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, config["TILE_URL"],
-             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"])
+             attribution, config["SITE_NAME"], config["DATA_LICENCE"], config["DATA_LICENCE_URL"], contacts)
     cache = export_cache()
     path = cache.path_for(state.key, parts, exports.EXTENSIONS[kind])
     compressible = kind in exports.COMPRESSIBLE
@@ -204,7 +206,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         release = cold.limiter().enter(cold.client())
         db = take_db()  # read while the answer is sent, after this request has ended
         try:
-            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url)
+            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts)
             if keep:
                 chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
             response = sending.stream(_then(chunks, release))
@@ -220,7 +222,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=config["TILE_URL"], attribution=attribution, about=export_about(filters, changed_at),
-                      count=count)
+                      count=count, contacts=contacts)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user
 
 from .. import catalogue, coldwork
+from ..catalogue import demo as demo_rows
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
 from ..insights import charts, numbers, report, views
@@ -17,7 +18,7 @@ from ..params import whole_number
 from . import cold, jobqueue
 from .db import get_db
 from .i18n import current_language
-from .mapcontext import filter_panel, map_index
+from .mapcontext import filter_panel, map_index, shows_fictional
 
 bp = Blueprint("insights", __name__)
 # Figures and pictures per catalogue version and request: drawn once, shown again at once.
@@ -83,7 +84,7 @@ def stats():
         keep["drafts"] = "1"
     projects = catalogue.project_and_visit_names(get_db(), lang)["project"]
     return render_template("stats.html", found=found, charts=views.charts_of(found, lang), km=km, keep=keep,
-                           projects=projects,
+                           projects=projects, fictional=shows_fictional(get_db(), filters),
                            drafts="draft" in statuses, **filter_panel(get_db(), filters))
 
 
@@ -107,7 +108,7 @@ def project(slug: str):
     statuses = _statuses()
     figures = _project_figures(slug, current_language(), statuses)
     return render_template("project.html", figures=figures, found=figures.found, charts=figures.charts,
-                           drafts="draft" in statuses)
+                           drafts="draft" in statuses, fictional=demo_rows.project_has_fictional(get_db(), slug))
 
 
 @bp.get("/projects/<slug>/<name>.<fmt>")

@@ -11,6 +11,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import gettext as _
 
 from .. import accounts, catalogue, kinds, records, vocab
+from ..catalogue import demo as demo_rows
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
@@ -125,10 +126,20 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     # the list's first page is here.
     settings["initial"] = {"total": panel["total"], "bounds": panel["bounds"],
                            "list": first_list(db, filters)}
+    if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
+        settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
-    return {"shell": shell, "settings": settings, "fictional": catalogue.has_fictional(db), **panel}
+    return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
+
+
+def shows_fictional(db, filters: Filters) -> bool:
+    """Whether the selection (the map's, the directory's, the stats') holds a fictional demo
+    organisation: what the demo banner says, and only then. The demo's few ids come through
+    an index, then are looked up in the map's columns, whatever the catalogue's size."""
+    fictional = demo_rows.fictional_ids(db)
+    return bool(fictional) and mapindex.selects_any(map_index().get(db), filters, db, fictional)
 
 
 def marker_icons() -> dict:
@@ -206,6 +217,10 @@ def audit_text(entry: dict) -> str:
                 else _("updated by import #%(n)s", n=number))
     if kind == "undo-import":
         return _("import #%(n)s undone", n=rest)
+    if kind == "remove-demo":
+        return _("demo data removed: %(n)s organisations", n=((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
+    if kind == "undo-remove-demo":
+        return _("removal of the demo data undone (change #%(n)s)", n=rest)
     if kind == "undo":
         return _("change #%(n)s undone", n=rest)
     if kind == "contribution":
@@ -218,6 +233,8 @@ def audit_text(entry: dict) -> str:
         return _("edit link sent to its e-mail")
     if kind == "page":
         return _("page #%(n)s changed (Pages)", n=rest)
+    if kind == "personal-data":
+        return _("e-mail erased at its owner's request (personal data)")
     return action
 
 

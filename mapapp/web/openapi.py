@@ -151,6 +151,8 @@ def document(server: str) -> dict:
             "Facets": {"type": "object", "required": ["ok", "total", "facets", "bounds"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"},
                                       "bounds": {"type": ["array", "null"], "items": {"type": "number"}},
+                                      "fictional": {"type": "boolean",
+                                                    "description": "the selection holds fictional demo organisations"},
                                       "facets": {"type": "object", "required": list(kinds.NAMES),
                                                  "additionalProperties": {"type": "array", "items": OPTION}}}},
             "OrganisationSummary": SUMMARY,

@@ -31,7 +31,7 @@ def placeholder_values() -> dict[str, str]:
         site_name=the_site.name, contact_organisation=the_site.contact_organisation,
         contact_email=the_site.contact_email, confirm_hours=current_app.config["CONFIRM_HOURS"],
         # MAPAPP_RETENTION_DAYS: how long decided contributions keep their author's e-mail.
-        retention_days=current_app.config.get("RETENTION_DAYS") or 90,
+        retention_days=current_app.config["RETENTION_DAYS"],
         tile_host_text=host or _("none (this map shows no tiles from another server)"))
 
 

@@ -22,7 +22,7 @@ def tile_origin(tile_url: str) -> str:
 
 FRAMEABLE = ("embed.embed",)  # the only pages partner sites may put in an iframe
 # Pages that show staff data or take credentials: never kept by a browser or proxy.
-PRIVATE_BLUEPRINTS = ("admin", "imports", "edit", "auth", "sources", "moderation")
+PRIVATE_BLUEPRINTS = ("admin", "imports", "edit", "auth", "sources", "moderation", "personal")
 
 
 class CatalogueId(IntegerConverter):

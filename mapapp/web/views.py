@@ -22,7 +22,7 @@ from .cold import public_base
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
-from .mapcontext import filter_panel, map_context, map_index
+from .mapcontext import filter_panel, map_context, map_index, shows_fictional
 
 bp = Blueprint("views", __name__)
 DIRECTORY_PAGE_SIZE = 25
@@ -51,7 +51,7 @@ def directory():
     orgs = catalogue.organisations_by_ids(db, ids)
     panel = filter_panel(db, filters)
     return render_template("directory.html", orgs=orgs, page=page, pages=pages, page_size=DIRECTORY_PAGE_SIZE,
-                           fictional=catalogue.has_fictional(db), **{**panel, "total": total})
+                           fictional=shows_fictional(db, filters), **{**panel, "total": total})
 
 
 @bp.get("/organisations/<slug>")

@@ -180,6 +180,7 @@
           });
         });
         matching = body.total;
+        showDemoBanner(body.fictional);
         if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
@@ -191,6 +192,21 @@
         loadView();
       })
       .catch(showError);
+  }
+
+  // The demo banner says so only while the selection holds fictional organisations.
+  function showDemoBanner(fictional) {
+    var banner = document.querySelector(".fictional-banner, .embed-fictional");
+    if (!banner && fictional && t.demoBanner) {
+      var main = document.getElementById("main");
+      if (!main) return;
+      banner = document.createElement("p");
+      banner.className = "fictional-banner";
+      banner.setAttribute("role", "note");
+      banner.textContent = t.demoBanner;
+      main.parentNode.insertBefore(banner, main);
+    }
+    if (banner) banner.hidden = !fictional;
   }
 
   // Leaflet ignores a new view asked for during a zoom animation: wait for its end.
