@@ -352,6 +352,9 @@ _ROWS = {
                          "created_at": _T}],
     "site_files": [{"name": "logo", "media_type": "image/png", "data": b"\x89PNG kept", "sha256": "0" * 64,
                     "updated_at": _T}],
+    "pages": [{"id": 1, "slug": "privacy", "kind": "privacy", "created_at": _T, "updated_at": _T}],
+    "page_texts": [{"page_id": 1, "lang": "fr", "title": "Confidentialité", "body_markdown": "# Kept",
+                    "updated_at": _T}],
 }
 
 

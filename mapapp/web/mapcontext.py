@@ -233,6 +233,8 @@ def audit_text(entry: dict) -> str:
         return _("created by staff")
     if kind == "owner-link-sent":
         return _("edit link sent to its e-mail")
+    if kind == "page":
+        return _("page #%(n)s changed (Pages)", n=rest)
     if kind == "personal-data":
         return _("e-mail erased at its owner's request (personal data)")
     return action
