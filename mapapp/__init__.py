@@ -42,8 +42,10 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     from . import cli
     from .web import (
         admin,
+        admin_brand,
         admin_edit,
         admin_imports,
+        admin_pages,
         admin_personal,
         admin_settings,
         admin_sources,
@@ -61,6 +63,8 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         jobqueue,
         mapcontext,
         moderation,
+        pagecontext,
+        pages,
         security,
         subscribe,
         tokens,
@@ -75,6 +79,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     db.init_app(app, upgrade=upgrade)
     jobqueue.init_app(app)
     i18n.init_app(app)
+    pagecontext.init_app(app)
     auth.init_app(app)
     cli.register(app)
     app.register_blueprint(views.bp)
@@ -92,6 +97,9 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(insights.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(commons.bp)
+    app.register_blueprint(admin_brand.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(admin_pages.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

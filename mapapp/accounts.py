@@ -1,4 +1,5 @@
-"""Staff accounts: users with roles, password rules, throttled sign-in, the audit log.
+"""Staff accounts: users with roles, password rules, throttled sign-in, password resets by
+e-mail, each one's preferences (language, moderation digest), the audit log.
 
 The rules live here, the SQL in ``catalogue.users`` and ``catalogue.audit``. No Flask:
 the CLI, the admin pages and tests call these functions directly.
@@ -6,10 +7,13 @@ the CLI, the admin pages and tests call these functions directly.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,6 +22,7 @@ from . import vocab
 from .catalogue import audit as audit_log
 from .catalogue import reads as catalogue_reads
 from .catalogue import users
+from .catalogue.base import write_transaction
 from .translate import N_, Message
 from .vocab import ROLES
 
@@ -45,6 +50,8 @@ class User:
     role: str
     active: bool
     session_version: int = 1
+    lang: str = vocab.DEFAULT_LANGUAGE  # the language of their messages
+    notify_moderation: bool = True  # whether they get the moderation digest
 
     @property
     def is_admin(self) -> bool:
@@ -52,11 +59,13 @@ class User:
 
 
 def _user(row) -> User | None:
-    return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+    return User(row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6])) if row else None
 
 
-def create_user(db: sqlite_utils.Database, email: str, password: str | None, role: str) -> tuple[User, str | None]:
-    """Create a user; without a password one is generated and returned (shown once)."""
+def create_user(db: sqlite_utils.Database, email: str, password: str | None, role: str,
+                lang: str = vocab.DEFAULT_LANGUAGE) -> tuple[User, str | None]:
+    """Create a user (writing to them in ``lang``, the site's language unless said); without a
+    password one is generated and returned (shown once)."""
     email = email.strip()
     if not _EMAIL.match(email):
         raise AccountError(Message(N_("'%(email)s' is not an e-mail address"), email=email))
@@ -68,7 +77,8 @@ def create_user(db: sqlite_utils.Database, email: str, password: str | None, rol
     check_password(password)
     if find_user(db, email=email):
         raise AccountError(Message(N_("a user %(email)s already exists"), email=email))
-    user_id = users.insert_user(db, email, generate_password_hash(password, method="scrypt"), role)
+    user_id = users.insert_user(db, email, generate_password_hash(password, method="scrypt"), role,
+                                lang if lang in vocab.LANGUAGES else vocab.DEFAULT_LANGUAGE)
     return find_user(db, user_id=user_id), generated
 
 
@@ -187,11 +197,134 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, address: 
     if wait > 0:
         return None, wait
     row = users.user_row(db, email=email.strip(), with_hash=True)
-    good = check_password_hash(row[5] if row else _DUMMY_HASH, password)
+    good = check_password_hash(row[-1] if row else _DUMMY_HASH, password)
     if row and good and row[3]:
         users.record_login(db, row[0], keys[0], keys[1])
-        return _user(row[:5]), 0.0
+        return _user(row[:-1]), 0.0
     return None, throttle_delay(db, keys, now)
+
+
+# -- one's own account ----------------------------------------------------------------------
+
+
+def set_preferences(db: sqlite_utils.Database, user: User, *, lang: str, notify_moderation: bool) -> None:
+    """The language a staff member is written to in, and whether they get the moderation digest."""
+    if lang not in vocab.LANGUAGES:
+        raise AccountError(Message(N_("choose one of the languages: %(langs)s"), langs=", ".join(vocab.LANGUAGES)))
+    users.set_preferences(db, user.id, lang=lang, notify_moderation=notify_moderation)
+
+
+def change_password(db: sqlite_utils.Database, user: User, current: str, new: str, repeated: str) -> User:
+    """Change one's own password, knowing the current one; every other session ends (the
+    account as it is now is returned, to keep this session open)."""
+    row = users.user_row(db, user_id=user.id, with_hash=True)
+    if row is None or not check_password_hash(row[-1], current):
+        raise AccountError(Message(N_("the current password is not right")))
+    _set_password(db, user.id, new, repeated)
+    return find_user(db, user_id=user.id)
+
+
+def _set_password(db: sqlite_utils.Database, user_id: int, new: str, repeated: str) -> None:
+    if new != repeated:
+        raise AccountError(Message(N_("the two new passwords differ")))
+    check_password(new)
+    users.set_password_hash(db, user_id, generate_password_hash(new, method="scrypt"))
+
+
+# -- "forgot your password?" -----------------------------------------------------------------
+
+RESET_MINUTES = 60  # a reset link works this long, once
+RESETS_PER_HOUR = 5  # requests per client, and per address, in an hour
+
+
+class ResetRefused(AccountError):
+    """Too many reset requests; the message says when to try again."""
+
+
+def _address_key(email: str, secret: str) -> str:
+    return hashlib.sha256(f"{secret}|address|{email.strip().lower()}".encode()).hexdigest()[:32]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def request_reset(db: sqlite_utils.Database, email: str, *, client: str, secret: str) -> int:
+    """Record a reset request; its id, for the job that e-mails the link (``issue_reset``).
+
+    The same work whether or not ``email`` is an active account's (no mail leaves here, no
+    answer differs): the page says the same either way. Limited to RESETS_PER_HOUR per
+    client (hashed address) and per e-mail address, whether it exists or not."""
+    now = datetime.now(timezone.utc)
+    hour_ago = _stamp(now - timedelta(hours=1))
+    address = _address_key(email, secret)
+    with write_transaction(db):
+        users.forget_resets(db, _stamp(now - timedelta(days=1)))
+        if (users.recent_resets(db, since=hour_ago, client=client) >= RESETS_PER_HOUR
+                or users.recent_resets(db, since=hour_ago, address=address) >= RESETS_PER_HOUR):
+            raise ResetRefused(Message(N_("too many requests for a new password in the last hour; try again in "
+                                          "an hour")))
+        user = find_user(db, email=email) if _EMAIL.match(email.strip()) else None
+        # A placeholder token (never sent): the job makes the link's own, bound to the password.
+        return users.add_reset(db, user_id=user.id if user and user.active else None, address=address,
+                               client=client, token_hash=secrets.token_hex(32),
+                               expires_at=_stamp(now + timedelta(minutes=RESET_MINUTES)))
+
+
+def _bound(secret: str, password_hash: str) -> str:
+    """What is stored of a link: its secret hashed with the account's password hash of the day."""
+    return hashlib.sha256(f"{secret}|{password_hash}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ResetLink:
+    """A reset link to send: to whom, in which language, its token (the page's address)."""
+
+    email: str
+    lang: str
+    token: str
+
+
+def issue_reset(db: sqlite_utils.Database, reset_id: int) -> ResetLink | None:
+    """Make the link of request ``reset_id`` (new each time: an earlier one of the same request
+    dies); None when it names no active account, or was used."""
+    with write_transaction(db):
+        row = users.reset_row(db, reset_id)
+        if row is None or not row["active"] or row["used_at"]:
+            return None
+        secret = secrets.token_urlsafe(32)
+        users.issue_reset(db, reset_id, _bound(secret, row["password_hash"]),
+                          _stamp(datetime.now(timezone.utc) + timedelta(minutes=RESET_MINUTES)))
+    return ResetLink(row["email"], row["lang"], f"{reset_id}.{secret}")
+
+
+def _reset_of(db: sqlite_utils.Database, token: str) -> tuple[int, dict]:
+    number, _sep, secret = token.partition(".")
+    row = users.reset_row(db, int(number)) if number.isdigit() and len(number) < 19 and secret else None
+    if (row is None or not row["active"] or row["used_at"]
+            or row["expires_at"] < _stamp(datetime.now(timezone.utc))
+            or not hmac.compare_digest(row["token_hash"], _bound(secret, row["password_hash"]))):
+        raise AccountError(Message(N_("this link is not valid: it was used already, has expired, or the password "
+                                      "was changed since; ask for a new one")))
+    return int(number), row
+
+
+def reset_account(db: sqlite_utils.Database, token: str) -> User:
+    """The account a reset link is for; ``AccountError`` when the link cannot be used."""
+    _number, row = _reset_of(db, token)
+    return find_user(db, email=row["email"])
+
+
+def reset_password(db: sqlite_utils.Database, token: str, new: str, repeated: str) -> User:
+    """Follow a reset link: the new password (the usual rules), the link used, every session
+    of the account ended, its failed sign-ins forgotten."""
+    with write_transaction(db):
+        number, row = _reset_of(db, token)
+        user = find_user(db, email=row["email"])
+        _set_password(db, user.id, new, repeated)
+        users.use_reset(db, number)
+        users.clear_failures(db, f"account:{user.email.lower()}")
+    return user
 
 
 def audit(db: sqlite_utils.Database, user: User, action: str, organisation_id: int | None,

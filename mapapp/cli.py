@@ -287,7 +287,9 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     from urllib.parse import parse_qs
 
     from . import catalogue
+    from . import site as site_settings
     from .catalogue import personaldata
+    from .catalogue import site as site_store
     from .errors import BadRequest
     from .filters import Filters
     from .mapdata import exports
@@ -301,16 +303,14 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
         raise click.ClickException(f"--filters: {e.message}") from None
     db = _open_catalogue()
     orgs = catalogue.export_organisations(db, parsed)
-    from . import site as site_settings
-    from .catalogue import site as site_store
-
     site = site_store.current(db, current_app.config)
     # Staff's attribution is plain text; the operator's is HTML.
     attribution = (site.tile_attribution if site.tile_attribution == current_app.config["TILE_ATTRIBUTION"]
                    else site_settings.attribution_html(site.tile_attribution))
     about = exports.About(site_name=site.name, day=catalogue.last_change(db)[1][:10],
                           licence=current_app.config["DATA_LICENCE"],
-                          licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed)
+                          licence_url=current_app.config["DATA_LICENCE_URL"], filters=parsed,
+                          site=site)
     try:
         data = exports.export(orgs, fmt, lang=lang, base_url=base_url.rstrip("/"),
                               tile_url=site.tile_url, attribution=attribution, about=about,
@@ -485,7 +485,8 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
     map, their needs and offers, the partnerships among them."""
     from flask import render_template
 
-    from . import catalogue
+    from . import brand, catalogue
+    from .catalogue import site as site_store
     from .insights import report
 
     db = _open_catalogue()
@@ -495,7 +496,9 @@ def report_command(project: str, output: str, lang: str, drafts: bool) -> None:
         raise click.ClickException(f"no project '{project}'; the projects are: {known}")
     with current_app.test_request_context(f"/?lang={lang}"):
         try:
-            body = report.pdf(render_template(report.TEMPLATE, **report.template_values(figures)))
+            body = report.pdf(render_template(report.TEMPLATE, **report.template_values(
+                figures, brand.document_names(site_store.current(db, current_app.config),
+                                              site_store.read_file(db, brand.LOGO), lang))))
         except report.ReportError as e:
             raise click.ClickException(str(e)) from None
     target = Path(output)

@@ -29,7 +29,7 @@ _LINK = re.compile(r"https?://\S+")
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # The site's pages whose address carries a secret (an edit link's token, a confirmation's,
 # an unsubscribe key): shown with the secret cut short wherever it is printed or logged.
-_SECRET_IN_PATH = re.compile(r"(/(?:owner|contribute/confirm|subscribe/confirm|unsubscribe)/)([^/\s?#\"']{4})"
+_SECRET_IN_PATH = re.compile(r"(/(?:owner|contribute/confirm|subscribe/confirm|unsubscribe|login/reset)/)([^/\s?#\"']{4})"
                              r"[^/\s?#\"']*")
 _ANY_ADDRESS = {"", "0.0.0.0", "::"}  # nosec B104 # listening everywhere: links go to this machine
 

@@ -32,7 +32,7 @@ def public_pages(db_path) -> list[str]:
     org = published(db_path, country=("IT",))[0]
     return ["/", "/?country=IT&lang=fr", "/organisations", "/organisations?theme=AM60&lang=el",
             f"/organisations/{org['slug']}", f"/organisations/{org['slug']}?lang=pl", "/embed?country=BE",
-            "/embed?controls=0", "/embed/builder", "/embed/builder?lang=nl", "/login", "/organisations/nobody-here",
+            "/embed?controls=0", "/embed/builder", "/embed/builder?lang=nl", "/login", "/login/forgot?lang=el", "/organisations/nobody-here",
             "/organisations?page=999", "/contribute", "/contribute?lang=fr", f"/organisations/{org['slug']}/suggest",
             "/subscribe?country=IT&lang=it", "/contribute/sent?lang=el", "/stats", "/stats?country=FR&theme=AM40&lang=fr",
             "/projects/demo-study-visits?lang=pl", "/projects/demo-provence-crafts"]
@@ -72,11 +72,19 @@ def test_staff_pages_have_no_serious_accessibility_violation(app, db, staff, axe
     syncsources.save_source(db, name="partners", url="https://partners.example.org/orgs.csv", fmt="csv", mapping=None,
                             project=None, status="draft")  # a source listed, with its buttons
     syncsources.record_outcome(db, "partners", {"ok": False, "message": "the source answered HTTP 404", "gone": []})
+    from mapapp import pages
+    from mapapp.catalogue import pages as stored_pages
+
+    page_id = stored_pages.create_page(db, slug="privacy", kind="privacy", user_email="admin@example.org")
+    stored_pages.save_text(db, page_id, "fr", **dict(zip(("title", "body_markdown"), pages.template("privacy", "fr"))),
+                           user_email="admin@example.org")  # the editor, its gaps listed, and the page itself
     with live_server_for(app) as server:
         sign_in_browser(axe_page, server.url + "/login", "admin@example.org")
         found = {}
         for path in ("/admin", "/admin/organisations", f"/admin/organisations/{org.id}/edit", "/admin/imports",
-                     "/admin/users", "/admin/moderation", "/admin/sources"):
+                     "/admin/users", "/admin/moderation", "/admin/sources", "/admin/account", "/admin/organisations/new",
+                     "/admin/pages", f"/admin/pages/{page_id}/fr",
+                     "/pages/privacy?lang=pl"):
             axe_page.goto(server.url + path)
             problems = serious_violations(axe_page)
             if problems:

@@ -348,7 +348,12 @@ _ROWS = {
     "owner_link_requests": [{"id": 1, "organisation_id": 1, "client": "c", "requested_at": _T}],
     "catalogue_meta": [{"key": "note", "value": "kept"}],
     "site_settings": [{"key": "site_name", "value": '"Réseau Kept"', "updated_at": _T, "updated_by": "a@example.org"}],
+    "password_resets": [{"id": 1, "user_id": 1, "address": "a", "token_hash": "h", "expires_at": _T, "client": "c",
+                         "created_at": _T}],
     "site_files": [{"name": "logo", "media_type": "image/png", "data": b"\x89PNG kept", "sha256": "0" * 64,
+                    "updated_at": _T}],
+    "pages": [{"id": 1, "slug": "privacy", "kind": "privacy", "created_at": _T, "updated_at": _T}],
+    "page_texts": [{"page_id": 1, "lang": "fr", "title": "Confidentialité", "body_markdown": "# Kept",
                     "updated_at": _T}],
 }
 

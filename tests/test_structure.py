@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mapapp"
 # What each layer may import from mapapp (itself always). Arrows run one way:
 # web/, cli → contributing → importing → mapdata → catalogue → the shared modules;
 # insights (numbers, charts, reports) reads the catalogue and draws with mapdata's outlines.
-SHARED = {"config", "errors", "vocab", "kinds", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail", "processes", "fetch", "secretkey", "coldwork", "site"}
+SHARED = {"config", "errors", "vocab", "kinds", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail", "processes", "fetch", "secretkey", "coldwork", "site", "images", "brand", "pages"}
 ALLOWED = {
     "shared": SHARED,
     "catalogue": SHARED | {"catalogue"},
@@ -24,7 +24,7 @@ ALLOWED = {
     "contributing": SHARED | {"catalogue", "mapdata", "importing", "contributing"},
     "insights": SHARED | {"catalogue", "mapdata", "insights"},
     # jobs run the working folders' long tasks in the worker process; web and cli enqueue them.
-    "jobs": SHARED | {"catalogue", "mapdata", "importing", "contributing", "insights", "jobs"},
+    "jobs": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs"},
     "web": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "web"},
     "cli": SHARED | {"catalogue", "mapdata", "importing", "accounts", "contributing", "insights", "jobs", "cli", "create_app"},
     "__init__": {"config", "web", "cli"},

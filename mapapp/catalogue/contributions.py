@@ -76,6 +76,15 @@ def contributions_in(db: sqlite_utils.Database, state: str, *, countries: tuple[
     """Contributions in one state, oldest first; only those of ``countries`` or ``projects``
     when given (a partner moderator's part of the queue): sent for them, or about an
     organisation of theirs (a correction that moves it elsewhere is theirs to judge too)."""
+    where, params = _in_scope(state, countries, projects)
+    order = "ASC" if state == "pending" else "DESC"
+    return _row(db.execute(f"SELECT {', '.join(_COLUMNS)} FROM contributions WHERE {' AND '.join(where)}"  # nosec B608 # clauses and columns from code; values bound
+                           f" ORDER BY id {order} LIMIT ?", [*params, limit]))
+
+
+def _in_scope(state: str, countries: tuple[str, ...], projects: tuple[str, ...]) -> tuple[list[str], list]:
+    """The conditions (and their values) of the contributions in ``state`` of a moderator's part
+    of the queue (see ``contributions_in``)."""
     where, params = ["state = ?"], [state]
     scope = []
     if countries:
@@ -88,9 +97,30 @@ def contributions_in(db: sqlite_utils.Database, state: str, *, countries: tuple[
         about, about_params = scope_clause("organisation_id", countries, projects)
         where.append("(" + " OR ".join([*scope, about]) + ")")
         params += about_params
-    order = "ASC" if state == "pending" else "DESC"
+    return where, params
+
+
+def count_in(db: sqlite_utils.Database, state: str, *, countries: tuple[str, ...] = (),
+             projects: tuple[str, ...] = ()) -> int:
+    """How many contributions in ``state`` a moderator of ``countries`` or ``projects`` sees
+    (everyone's when both are empty), as ``contributions_in`` lists them."""
+    where, params = _in_scope(state, countries, projects)
+    return db.execute(f"SELECT count(*) FROM contributions WHERE {' AND '.join(where)}",  # nosec B608 # clauses from code; values bound
+                      params).fetchone()[0]
+
+
+def confirmed_between(db: sqlite_utils.Database, *, since: str | None, before: str, countries: tuple[str, ...] = (),
+                      projects: tuple[str, ...] = (), limit: int = 50) -> list[dict]:
+    """Pending contributions of a moderator's part confirmed from ``since`` (None: ever) until
+    just before ``before``, oldest first: what a digest tells of."""
+    where, params = _in_scope("pending", countries, projects)
+    where.append("confirmed_at < ?")
+    params.append(before)
+    if since is not None:
+        where.append("confirmed_at >= ?")
+        params.append(since)
     return _row(db.execute(f"SELECT {', '.join(_COLUMNS)} FROM contributions WHERE {' AND '.join(where)}"  # nosec B608 # clauses and columns from code; values bound
-                           f" ORDER BY id {order} LIMIT ?", [*params, limit]))
+                           " ORDER BY confirmed_at, id LIMIT ?", [*params, limit]))
 
 
 def count_contributions(db: sqlite_utils.Database, state: str) -> int:

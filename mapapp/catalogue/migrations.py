@@ -712,6 +712,58 @@ def _m026_site_settings(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _m027_pages(db: sqlite_utils.Database) -> None:
+    # Pages staff write (about, legal notice, privacy policy, others), one text per language in
+    # Markdown; the HTML is made from it when shown, never stored. kind decides who may edit
+    # (legal and privacy: admins) and which page the e-mail forms link to.
+    db.execute("""
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'
+                                             AND length(slug) <= 80),
+            kind TEXT NOT NULL CHECK (kind = 'about' OR kind = 'legal' OR kind = 'privacy' OR kind = 'other'),
+            in_footer INTEGER NOT NULL DEFAULT 1 CHECK (in_footer = 0 OR in_footer = 1),
+            position INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE page_texts (
+            page_id INTEGER NOT NULL REFERENCES pages (id) ON DELETE CASCADE,
+            lang TEXT NOT NULL,  -- checked by mapapp.vocab: a new language needs no migration
+            title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+            body_markdown TEXT NOT NULL DEFAULT '' CHECK (length(body_markdown) <= 100000),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (page_id, lang)
+        )""")
+
+
+def _m028_staff_account(db: sqlite_utils.Database) -> None:
+    # Each staff member's language (their messages are written in it), whether they want the
+    # moderation digest and when the last one went (at most one an hour).
+    db.execute("ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'en'")
+    db.execute("ALTER TABLE users ADD COLUMN notify_moderation INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE users ADD COLUMN last_moderation_digest_at TEXT")
+    # "Forgot your password?": one row per request, whether or not the address is an active
+    # account's (user_id NULL), so that requests are limited per client and per address
+    # (both hashed) alike. The link's token is stored hashed with the password hash of the
+    # day: a new password kills every earlier link. AUTOINCREMENT: the link names its row.
+    db.execute("""
+        CREATE TABLE password_resets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+            address TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            client TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX password_resets_client ON password_resets (client, created_at)")
+    db.execute("CREATE INDEX password_resets_address ON password_resets (address, created_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -739,6 +791,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (24, "literal_geocode_checks", _m024_literal_geocode_checks),
     (25, "catalogue_meta", _m025_catalogue_meta),
     (26, "site_settings", _m026_site_settings),
+    (27, "pages", _m027_pages),
+    (28, "staff_account", _m028_staff_account),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.

@@ -13,7 +13,7 @@ import json
 
 import sqlite_utils
 
-from .. import site
+from .. import site as siteconf
 from . import audit
 from .base import now, write_transaction
 
@@ -23,11 +23,6 @@ AUDIT_ACTION = "settings"
 def read_settings(db: sqlite_utils.Database) -> dict:
     """Every stored setting, by key (values as JSON gave them back)."""
     return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM site_settings")}
-
-
-def current(db: sqlite_utils.Database, config) -> site.Site:
-    """The ``Site`` as pages show it now: the operator's ``config`` with what staff stored."""
-    return site.effective(config, read_settings(db), file_digests(db))
 
 
 def write_settings(db: sqlite_utils.Database, changes: dict, user_email: str) -> dict:
@@ -53,12 +48,23 @@ def write_settings(db: sqlite_utils.Database, changes: dict, user_email: str) ->
     return changed
 
 
+def current(db: sqlite_utils.Database, config: dict) -> siteconf.Site:
+    """The ``Site`` as staff set it, over the operator's ``config`` defaults."""
+    return siteconf.effective(config, read_settings(db), file_digests(db))
+
+
 def read_file(db: sqlite_utils.Database, name: str) -> dict | None:
     """A stored file: ``media_type``, ``data`` (bytes), ``sha256`` (for versioned addresses), or None."""
     row = db.execute("SELECT media_type, data, sha256, updated_at FROM site_files WHERE name = ?", [name]).fetchone()
     if row is None:
         return None
     return {"media_type": row[0], "data": bytes(row[1]), "sha256": row[2], "updated_at": row[3]}
+
+
+def read_file_info(db: sqlite_utils.Database, name: str) -> dict | None:
+    """A stored file's ``media_type`` and ``sha256`` without its data, or None."""
+    row = db.execute("SELECT media_type, sha256 FROM site_files WHERE name = ?", [name]).fetchone()
+    return {"media_type": row[0], "sha256": row[1]} if row else None
 
 
 def file_digests(db: sqlite_utils.Database) -> dict[str, str]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .. import catalogue
+from .. import brand, catalogue
 from ..catalogue import audit
 from ..catalogue import contributions as store
+from ..catalogue import site as site_store
 from ..importing.normalise import parse_email
 from ..importing.rows import check_record
 from ..mail import Mailer, MailError
@@ -90,6 +91,11 @@ def settings_from(config, link: Callable[[str, dict], str], *, site_name: str | 
                     mailer=Mailer(config["MAIL_FROM"], config["SMTP_URL"], Path(config["OUTBOX_DIR"])))
 
 
+def logo_of(db, settings: Settings) -> str:
+    """The site's logo as e-mails show it: its absolute address on the public address, or ""."""
+    return brand.logo_address(site_store.read_file_info(db, brand.LOGO), settings.link)
+
+
 def token_hash(token: str) -> str:
     """What is stored of a link's token: its hash (a stolen catalogue confirms nothing)."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -149,6 +155,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             email=contact, lang=sub.lang, token_hash=token_hash(token), token_expires_at=expires, client=sub.client,
             country=country, project=sub.project)
     mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
+                           logo=logo_of(db, settings),
                            link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
     try:
         settings.mailer.send(mail)
@@ -253,7 +260,7 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
     org = catalogue.organisation_by_id(db, org_id)
     link = settings.link("views.organisation", {"slug": org["slug"]}) if org and org["status"] == "published" else None
     _tell(settings, letters.accepted(found["email"], found["lang"], kind=found["kind"], name=org["name"] if org else "",
-                                     link=link, site=settings.site))
+                                     link=link, site=settings.site, logo=logo_of(db, settings)))
     return org_id
 
 
@@ -284,7 +291,7 @@ def reject(db, contribution_id: int, moderator: str, reason: str, settings: Sett
     name = found["proposal"]["values"].get("name") or (
         catalogue.organisation_by_id(db, found["organisation_id"]) or {}).get("name", "")
     _tell(settings, letters.rejected(found["email"], found["lang"], kind=found["kind"], name=name,
-                                     reason=reason, site=settings.site))
+                                     reason=reason, site=settings.site, logo=logo_of(db, settings)))
 
 
 @dataclass

@@ -11,7 +11,9 @@ from ..config import ROOT
 from ..mail import Mail
 from ..translate import gettext_in
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates" / "mail"), autoescape=True)
+# The mail folder first; the site-wide partials (the logo) from the templates folder.
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader([ROOT / "templates" / "mail", ROOT / "templates"]),
+                                autoescape=True)
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,11 @@ class Action:
 
 
 def letter(to: str, lang: str, subject: str, paragraphs: list[str], action: Action | None = None,
-           after: tuple[str, ...] = (), footer: str = "", headers: dict[str, str] | None = None) -> Mail:
+           after: tuple[str, ...] = (), footer: str = "", headers: dict[str, str] | None = None,
+           logo: str = "") -> Mail:
     """One message: paragraphs, an optional button (and its address written out), more
-    paragraphs, a footer."""
+    paragraphs, a footer; above them the site's logo when ``logo`` (its absolute address, from
+    the configured public address: ``brand.logo_address``) is given, ``footer`` its alt text."""
     subject = " ".join(subject.split())  # a name with a line break must not break the header
     text = "\n\n".join(paragraphs)
     if action:
@@ -33,7 +37,8 @@ def letter(to: str, lang: str, subject: str, paragraphs: list[str], action: Acti
     if footer:
         text += f"\n\n-- \n{footer}"
     html = _TEMPLATES.get_template("letter.html").render(lang=lang, subject=subject, paragraphs=paragraphs,
-                                                        action=action, after=after, footer=footer)
+                                                        action=action, after=after, footer=footer,
+                                                        logo_src=logo, site_name=footer)
     return Mail(to=to, subject=subject, text=text + "\n", html=html, headers=headers or {})
 
 
@@ -45,7 +50,7 @@ def _what(kind: str, name: str, lang: str) -> str:
     return gettext_in(lang, "a correction to “%(name)s”", name=name)
 
 
-def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, hours: int) -> Mail:
+def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, logo: str = "", hours: int) -> Mail:
     """The double opt-in: nothing reaches the moderators before this link is followed."""
     return letter(
         to, lang, gettext_in(lang, "Confirm your contribution to %(site)s", site=site),
@@ -55,30 +60,30 @@ def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, h
         Action(link, gettext_in(lang, "Confirm my contribution")),
         (gettext_in(lang, "The link works once, for %(hours)s hours. If you did not write this, ignore this "
                     "message: nothing will be done with it.", hours=hours),),
-        footer=site)
+        footer=site, logo=logo)
 
 
-def accepted(to: str, lang: str, *, kind: str, name: str, link: str | None, site: str) -> Mail:
+def accepted(to: str, lang: str, *, kind: str, name: str, link: str | None, site: str, logo: str = "") -> Mail:
     """A moderator accepted the contribution."""
     return letter(
         to, lang, gettext_in(lang, "Your contribution to %(site)s was accepted", site=site),
         [gettext_in(lang, "Hello,"),
          gettext_in(lang, "Thank you: your proposal of %(what)s was accepted by a moderator.",
                     what=_what(kind, name, lang))],
-        Action(link, gettext_in(lang, "See it on the map")) if link else None, footer=site)
+        Action(link, gettext_in(lang, "See it on the map")) if link else None, footer=site, logo=logo)
 
 
-def rejected(to: str, lang: str, *, kind: str, name: str, reason: str, site: str) -> Mail:
+def rejected(to: str, lang: str, *, kind: str, name: str, reason: str, site: str, logo: str = "") -> Mail:
     """A moderator did not accept the contribution, and says why."""
     return letter(
         to, lang, gettext_in(lang, "Your contribution to %(site)s was not accepted", site=site),
         [gettext_in(lang, "Hello,"),
          gettext_in(lang, "A moderator did not accept your proposal of %(what)s.", what=_what(kind, name, lang)),
          gettext_in(lang, "The reason given: %(reason)s", reason=reason)],
-        after=(gettext_in(lang, "You may send a new proposal that takes it into account."),), footer=site)
+        after=(gettext_in(lang, "You may send a new proposal that takes it into account."),), footer=site, logo=logo)
 
 
-def owner_link(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
+def owner_link(to: str, lang: str, *, name: str, link: str, site: str, logo: str = "", days: int) -> Mail:
     """A link to edit the organisation's own entry, asked for from its page."""
     return letter(
         to, lang, gettext_in(lang, "Edit “%(name)s” on %(site)s", name=name, site=site),
@@ -87,33 +92,33 @@ def owner_link(to: str, lang: str, *, name: str, link: str, site: str, days: int
                     "sent to its e-mail address.", site=site, name=name)],
         Action(link, gettext_in(lang, "Edit the entry")),
         (gettext_in(lang, "The link works for %(days)s days; keep it to yourself. If you did not ask for it, "
-                    "ignore this message.", days=days),), footer=site)
+                    "ignore this message.", days=days),), footer=site, logo=logo)
 
 
-def check_request(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
+def check_request(to: str, lang: str, *, name: str, link: str, site: str, logo: str = "", days: int) -> Mail:
     """The site's team asks the owner to check their entry (sent by staff, in bulk)."""
     return _check_entry(to, lang, gettext_in(lang, "Please check “%(name)s” on %(site)s", name=name, site=site),
                         gettext_in(lang, "The team of %(site)s asks you to check the entry of “%(name)s”. With the "
                                    "link below you can say it is still correct in one click, or change what is "
-                                   "not.", name=name, site=site), link=link, site=site, days=days)
+                                   "not.", name=name, site=site), link=link, site=site, logo=logo, days=days)
 
 
-def reminder(to: str, lang: str, *, name: str, link: str, site: str, days: int) -> Mail:
+def reminder(to: str, lang: str, *, name: str, link: str, site: str, logo: str = "", days: int) -> Mail:
     """Is the entry still right? Sent by ``mapapp remind-owners``."""
     return _check_entry(to, lang, gettext_in(lang, "Is “%(name)s” still right on %(site)s?", name=name, site=site),
                         gettext_in(lang, "“%(name)s” has not been checked on %(site)s for a long time. With the "
                                    "link below you can say it is still correct in one click, or change what is "
-                                   "not.", name=name, site=site), link=link, site=site, days=days)
+                                   "not.", name=name, site=site), link=link, site=site, logo=logo, days=days)
 
 
-def _check_entry(to: str, lang: str, subject: str, why: str, *, link: str, site: str, days: int) -> Mail:
+def _check_entry(to: str, lang: str, subject: str, why: str, *, link: str, site: str, logo: str = "", days: int) -> Mail:
     """A letter asking an owner to check their entry: ``why`` it is asked, and the link."""
     return letter(to, lang, subject, [gettext_in(lang, "Hello,"), why],
                   Action(link, gettext_in(lang, "Check the entry")),
-                  (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site)
+                  (gettext_in(lang, "The link works for %(days)s days; keep it to yourself.", days=days),), footer=site, logo=logo)
 
 
-def confirm_subscription(to: str, lang: str, *, site: str, hours: int, link: str, view: str) -> Mail:
+def confirm_subscription(to: str, lang: str, *, site: str, logo: str = "", hours: int, link: str, view: str) -> Mail:
     """The double opt-in of a subscription."""
     return letter(
         to, lang, gettext_in(lang, "Confirm your subscription to %(site)s", site=site),
@@ -122,10 +127,10 @@ def confirm_subscription(to: str, lang: str, *, site: str, hours: int, link: str
                     "%(view)s", site=site, view=view)],
         Action(link, gettext_in(lang, "Confirm my subscription")),
         (gettext_in(lang, "The link works once, for %(hours)s hours. If you did not ask for it, ignore this "
-                    "message: you will get nothing more.", hours=hours),), footer=site)
+                    "message: you will get nothing more.", hours=hours),), footer=site, logo=logo)
 
 
-def digest(to: str, lang: str, *, site: str, items: list[tuple[str, str, str]], more: bool, view: str,
+def digest(to: str, lang: str, *, site: str, logo: str = "", items: list[tuple[str, str, str]], more: bool, view: str,
            unsubscribe: str) -> Mail:
     """New organisations since the last digest; every message can stop the subscription."""
     lines = [f"{name} ({city}): {url}" if city else f"{name}: {url}" for name, city, url in items]
@@ -135,5 +140,5 @@ def digest(to: str, lang: str, *, site: str, items: list[tuple[str, str, str]], 
         to, lang, gettext_in(lang, "New on %(site)s", site=site),
         [gettext_in(lang, "New organisations on the part of the map you follow:"), *lines],
         Action(view, gettext_in(lang, "See them on the map")),
-        (gettext_in(lang, "To stop these messages: %(link)s", link=unsubscribe),), footer=site,
+        (gettext_in(lang, "To stop these messages: %(link)s", link=unsubscribe),), footer=site, logo=logo,
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})

@@ -20,7 +20,7 @@ from ..mail import MailError
 from ..translate import N_, Message
 from . import letters
 from .changes import merge_changes
-from .flow import LinkError, Refused, Settings
+from .flow import LinkError, Refused, Settings, logo_of
 
 SALT = "mapapp-owner-link"
 LINK_INTERVAL_MINUTES = 15  # one edit link per organisation in this time, however asked for
@@ -141,6 +141,7 @@ def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make
         raise TooSoon({"": _too_many(refusal, asked)})
     try:
         settings.mailer.send(make(email, lang, name=state["values"]["name"], site=settings.site, days=days,
+                                  logo=logo_of(db, settings),
                                   link=settings.link("contribute.owner", {"token": link_token(db, settings.secret,
                                                                                                org_id)})))
     except Exception as e:

@@ -16,7 +16,7 @@ from ..filters import Filters
 from ..importing.normalise import parse_email
 from ..translate import N_, Message
 from . import antispam, letters
-from .flow import Refused, Settings, token_hash, usable_link
+from .flow import Refused, Settings, logo_of, token_hash, usable_link
 from .purge import purge_unconfirmed
 
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -65,7 +65,7 @@ def subscribe(db, *, email: str, lang: str, query: str, frequency: str, client: 
                                      token_hash=token_hash(token), token_expires_at=expires,
                                      unsubscribe_key=secrets.token_urlsafe(24), client=client)
     settings.mailer.send(letters.confirm_subscription(
-        address, lang, site=settings.site, hours=settings.confirm_hours,
+        address, lang, site=settings.site, logo=logo_of(db, settings), hours=settings.confirm_hours,
         link=settings.link("subscribe.confirm", {"token": token}),
         view=settings.link("views.index", _args(query))))
     return sid
@@ -99,12 +99,13 @@ def send_digests(db, settings: Settings, frequency: str, now: datetime | None = 
     now = now or datetime.now(timezone.utc)
     stamp = now.isoformat(timespec="seconds")
     sent = 0
+    logo = logo_of(db, settings)
     for sub in store.due(db, frequency, (now - FREQUENCIES[frequency] + timedelta(minutes=5)).isoformat(timespec="seconds")):
         new = store.new_since(db, filters_of(sub["query"]), sub["last_sent_at"], DIGEST_SIZE + 1)
         if new:
             unsubscribe_url = settings.link("subscribe.unsubscribe", {"key": sub["unsubscribe_key"]})
             settings.mailer.send(letters.digest(
-                sub["email"], sub["lang"], site=settings.site, items=[
+                sub["email"], sub["lang"], site=settings.site, logo=logo, items=[
                     (o["name"], o["city"], settings.link("views.organisation", {"slug": o["slug"]}))
                     for o in new[:DIGEST_SIZE]], more=len(new) > DIGEST_SIZE,
                 view=settings.link("views.index", _args(sub["query"])), unsubscribe=unsubscribe_url))

@@ -44,10 +44,11 @@ def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("p
                           charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses)
 
 
-def template_values(figures: ProjectFigures) -> dict:
-    """What ``TEMPLATE`` is rendered with."""
+def template_values(figures: ProjectFigures, branding: dict | None = None) -> dict:
+    """What ``TEMPLATE`` is rendered with; ``branding``: the logo and funding block
+    (``brand.document_names``, pictures inline)."""
     return {"figures": figures, "found": figures.found, "charts": figures.charts,
-            "images": inline_images(figures), "today": date.today().isoformat()}
+            "images": inline_images(figures), "today": date.today().isoformat(), **(branding or {})}
 
 
 def inline_images(figures: ProjectFigures) -> dict[str, str]:

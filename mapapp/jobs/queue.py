@@ -151,6 +151,28 @@ class Jobs:
         self._set("reminders", "owners", "queued")
         self._tasks["reminders"](after_days, lang, limit)
 
+    def moderation_digest(self, delay: float | None = None) -> None:
+        """Tell moderators of new contributions (``notify.send_digests``), ``delay`` seconds from
+        now (by default just after the confirmation that asks for it)."""
+        from ..contributing import notify
+
+        self._set("moderation", "digest", "queued")
+        self._tasks["moderation"].schedule(delay=notify.AFTER_CONFIRMATION if delay is None else delay)
+
+    def _digest_later(self, at: float) -> None:
+        """Run the digests again at ``at`` (for a moderator who had one less than an hour ago),
+        unless a run is already planned by then."""
+        planned = self.huey.get("moderation:planned", peek=True)
+        if planned and time.time() < planned <= at:
+            return
+        self.huey.put("moderation:planned", at)
+        self._tasks["moderation"].schedule(delay=max(0.0, at - time.time()))
+
+    def password_reset(self, reset_id: int) -> None:
+        """E-mail the link of the reset request ``reset_id`` (when it names an active account)."""
+        self._set("reset", str(reset_id), "queued")
+        self._tasks["reset"](reset_id)
+
     def retention(self) -> None:
         """Apply the retention limits (``contributing.purge.enforce_retention``) in the worker;
         the periodic task asks for it every hour."""
@@ -303,6 +325,47 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
     def hourly_retention() -> None:
         jobs.retention()
 
+    # Moderators hear of new contributions at most once an hour each (``contributing.notify``):
+    # queued after each confirmation, the job plans its own next run for those who must wait.
+    @huey.task(name="moderation", retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+    def moderation_task(task: Task) -> None:
+        from .. import catalogue
+        from ..contributing import notify
+
+        def work():
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                outcome = notify.send_digests(db, jobs.hooks.mail_settings())
+            finally:
+                db.close()
+            if outcome.next_at is not None:
+                jobs._digest_later(outcome.next_at.timestamp() + notify.AFTER_CONFIRMATION)
+            return "done", f"{outcome.sent} digest(s) sent"
+
+        tracked("moderation", "digest", task, work)
+
+    # The reset link is made and sent here, not in the request: the page answers alike, and as
+    # fast, whether or not the address is an account's.
+    @huey.task(name="reset", retries=RETRIES, retry_delay=RETRY_DELAY, context=True)
+    def reset_task(reset_id: int, task: Task) -> None:
+        from .. import accounts, catalogue
+        from ..contributing import notify
+
+        def work():
+            mail_settings = jobs.hooks.mail_settings()
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                link = accounts.issue_reset(db, reset_id)
+            finally:
+                db.close()
+            if link is not None:
+                mail_settings.mailer.send(notify.reset_link(
+                    link.email, link.lang, site=mail_settings.site, minutes=accounts.RESET_MINUTES,
+                    link=mail_settings.link("auth.reset", {"token": link.token})))
+            return "done", ""
+
+        tracked("reset", str(reset_id), task, work)
+
     when = daily_at(settings)
     if when:  # the worker sends the mail every day (weekly digests on Mondays) instead of cron
         hour, minute = when
@@ -317,7 +380,8 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
             jobs.reminders(after_days=int(settings["REMIND_AFTER_DAYS"]), lang=vocab.DEFAULT_LANGUAGE, limit=1000)
 
     return {"import": import_task, "sync": sync_task, "report": report_task, "digests": digests_task,
-            "reminders": reminders_task, "retention": retention_task}
+            "reminders": reminders_task, "retention": retention_task, "moderation": moderation_task,
+            "reset": reset_task}
 
 
 def _keep_alive(database: str, import_ids: list[int]) -> None:

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import jinja2
 
-from .. import geo, kinds, vocab
+from .. import brand, geo, kinds, vocab
 from ..config import ROOT
 from ..csvsafe import neutralise
 from ..errors import MapappError
 from ..filters import KINDS, Filters
 from ..records import ESSGLOBAL_COLUMNS, Record, columns, organisation_url
+from ..site import Site
 from ..text import slugify
 from ..translate import gettext_in
 from . import linked, outlines
@@ -236,6 +237,7 @@ class About:
     licence: str = ""
     licence_url: str = ""
     filters: Filters = field(default_factory=Filters)
+    site: Site | None = None  # its EU funding block shows when staff switched it on
 
 
 def _filter_lines(filters: Filters, lang: str) -> list[str]:
@@ -298,7 +300,8 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
     page = _templates().get_template("export/map.html").render(
         lang=lang, texts=texts, about=about, base_url=base_url, settings=settings,
         organisations=_compact_json(rows), outlines=_compact_json(shapes),
-        styles=[_static_text(p) for p in _INLINE_CSS], scripts=[_static_text(p) for p in _INLINE_JS])
+        styles=[_static_text(p) for p in _INLINE_CSS], scripts=[_static_text(p) for p in _INLINE_JS],
+        funding=brand.funding(about.site, lang) if about.site else None, eu_emblem_src=brand.emblem_data_uri())
     return page.encode("utf-8")
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import accounts, catalogue, params, vocab
+from ..catalogue import contributions as contribution_store
 from ..catalogue import owners as owner_store
 from ..contributing import owners
 from ..errors import BadRequest
@@ -35,7 +36,9 @@ def dashboard():
     demo_data = None
     if current_user.is_admin:  # removing the demo, and undoing that, are the admins'
         demo_data = {"counts": demo.removal_preview(db), "removal": demo.latest_removal(db)}
+    countries, projects = accounts.moderation_scope(db, current_user.user)
     return render_template("admin/dashboard.html", counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
+                           waiting=contribution_store.count_in(db, "pending", countries=countries, projects=projects),
                            audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine, demo_data=demo_data)
 
 

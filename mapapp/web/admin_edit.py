@@ -1,5 +1,5 @@
 """Editing one organisation: every field, a draggable pin, "geocode this address", and undo
-from the audit log."""
+from the audit log; adding one from the staff area, with the same form and the same checks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ from .mapcontext import staff_words
 
 bp = Blueprint("edit", __name__, url_prefix="/admin")
 TEXT_FIELDS = ("name", "legal_form", "street", "city", "region")
+SOURCE = "staff"  # the source of organisations staff add by hand
+
+
+def _blank() -> dict:
+    """A new organisation before its form is filled in: a draft, no location, nothing related."""
+    values = dict.fromkeys(catalogue.FIELDS)
+    values.update(status="draft", relation="other", source=SOURCE)
+    return {"values": values, "related": {"themes": [], "needs": {}, "offers": {}, "descriptions": {}},
+            "projects": [], "visits": []}
 
 
 def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
@@ -97,6 +106,37 @@ def field_names() -> dict[str, str]:
             "phone": _("Phone"), "postcode": _("Postcode"), "location": _("Location")}
 
 
+def _submitted(db, before: dict) -> tuple[dict, dict, str | None]:
+    """The form as posted: the snapshot it asks for, the problems, and a note when "geocode"
+    filled the pin from the address (nothing is saved then). A partner editor's snapshot must
+    lie in their part of the catalogue (else the 403 page)."""
+    snapshot, errors = _parse_form(request.form, before)
+    scope.require(snapshot)  # a partner cannot move an organisation out of their part, nor add one elsewhere
+    note = None
+    if request.form.get("action") == "geocode":
+        outcome = geocode.chain_from_settings(current_app.config, db).locate(
+            geocode.Address.from_record(snapshot["values"]), skip=lambda step: step.name == "provided")
+        if outcome.location:
+            loc = outcome.location
+            snapshot["values"].update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision, geo_source=loc.source)
+            note = _("Found (%(precision)s, %(source)s): check the pin, then save.",
+                     precision=staff_words()["precision"].get(loc.precision, loc.precision), source=loc.source)
+        else:
+            note = _("No geocoder found this address; place the pin by hand.")
+        errors.pop("location", None)
+    return snapshot, errors, note
+
+
+def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | None, history: list):
+    names = catalogue.project_and_visit_names(db, current_language())
+    return render_template("admin/edit.html", org=org, s=snapshot,
+                           errors=errors, note=note, projects=names["project"], visits=names["visit"],
+                           history=history, field_names=field_names(),
+                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
+                                            key=lambda c: vocab.country_name(c, current_language()))), \
+        (400 if errors else 200)
+
+
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
 @role_required("admin", "editor")
 def edit(org_id: int):
@@ -108,35 +148,36 @@ def edit(org_id: int):
     scope.require(before)
     snapshot, errors, note = before, {}, None
     if request.method == "POST":
-        snapshot, errors = _parse_form(request.form, before)
-        scope.require(snapshot)  # a partner cannot move an organisation out of their part
-        if request.form.get("action") == "geocode":
-            outcome = geocode.chain_from_settings(current_app.config, db).locate(
-                geocode.Address.from_record(snapshot["values"]), skip=lambda step: step.name == "provided")
-            if outcome.location:
-                loc = outcome.location
-                snapshot["values"].update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision,
-                                          geo_source=loc.source)
-                note = _("Found (%(precision)s, %(source)s): check the pin, then save.",
-                         precision=staff_words()["precision"].get(loc.precision, loc.precision), source=loc.source)
-            else:
-                note = _("No geocoder found this address; place the pin by hand.")
-            errors.pop("location", None)
-        elif not errors:
+        snapshot, errors, note = _submitted(db, before)
+        if note is None and not errors:
             with catalogue.write_transaction(db):
                 if catalogue.restore_state(db, org_id, snapshot):
                     accounts.audit(db, current_user.user, "edit", org_id, before,
                                    catalogue.organisation_state(db, org_id))
             flash(_("Saved."))
             return redirect(url_for("edit.edit", org_id=org_id))
-    names = catalogue.project_and_visit_names(db, current_language())
-    return render_template("admin/edit.html", org=catalogue.organisation_by_id(db, org_id), s=snapshot,
-                           errors=errors, note=note, projects=names["project"], visits=names["visit"],
-                           history=accounts.audit_entries(db, organisation_id=org_id, limit=20),
-                           field_names=field_names(),
-                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
-                                            key=lambda c: vocab.country_name(c, current_language()))), \
-        (400 if errors else 200)
+    return _form_page(db, catalogue.organisation_by_id(db, org_id), snapshot, errors, note,
+                      accounts.audit_entries(db, organisation_id=org_id, limit=20))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def new():
+    """Add an organisation directly (a draft unless "published" is chosen), checked like an
+    edit; recorded in the audit log as created by staff."""
+    db = get_db()
+    snapshot, errors, note = _blank(), {}, None
+    if request.method == "POST":
+        snapshot, errors, note = _submitted(db, _blank())
+        if note is None and not errors:
+            with catalogue.write_transaction(db):
+                saved = catalogue.save_organisation(db, snapshot["values"])
+                catalogue.restore_state(db, saved.id, snapshot)
+                accounts.audit(db, current_user.user, "created", saved.id, None,
+                               catalogue.organisation_state(db, saved.id))
+            flash(_("Added."))
+            return redirect(url_for("edit.edit", org_id=saved.id))
+    return _form_page(db, None, snapshot, errors, note, [])
 
 
 @bp.post("/audit/<int:entry_id>/undo")

@@ -170,7 +170,7 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
     """What the standalone HTML map says about itself, from the settings."""
     config = current_app.config
     return exports.About(site_name=current_site().name, day=changed_at[:10], licence=config["DATA_LICENCE"],
-                         licence_url=config["DATA_LICENCE_URL"], filters=filters)
+                         licence_url=config["DATA_LICENCE_URL"], filters=filters, site=current_site())
 
 
 def _export(kind: str, *, base_url: str, attachment: bool):

@@ -1,4 +1,5 @@
-"""Sign-in for staff: Flask-Login sessions, CSRF on every form, role checks."""
+"""Sign-in for staff: Flask-Login sessions, CSRF on every form, role checks; "forgot your
+password?" and its link; one's own account (password, language, the moderation digest)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from .. import accounts
+from .. import accounts, vocab
+from ..contributing import antispam
+from ..translate import translated
+from . import jobqueue, mailing
 from .db import get_db
+from .i18n import current_language
+from .tokens import carries_token
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -105,10 +111,7 @@ def login():
         user, wait = accounts.authenticate(get_db(), email, request.form.get("password", ""),
                                            request.remote_addr or "unknown")
         if user:
-            session.clear()
-            session.permanent = True
-            session["signed_in_at"] = time.time()
-            login_user(SessionUser(user))
+            _signed_in(user)
             return redirect(safe_next(request.args.get("next")))
         status = 429 if wait > 0 else 401
         error = (_("Too many failed attempts: try again in %(n)s seconds.", n=int(wait) + 1)
@@ -125,6 +128,82 @@ def logout():
     session.clear()
     flash(_("You are signed out."))
     return redirect(url_for("views.index"))
+
+
+def _signed_in(user: accounts.User) -> None:
+    session.clear()
+    session.permanent = True
+    session["signed_in_at"] = time.time()
+    login_user(SessionUser(user))
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot():
+    """Ask for a link that sets a new password. The answer is the same whether or not the
+    address is an account's; the link is made and sent by the job worker."""
+    problem, status = None, 200
+    if request.method == "POST":
+        mailing.settings()  # no public address: the 503 page, for every address alike
+        config = current_app.config
+        try:
+            reset_id = accounts.request_reset(
+                get_db(), request.form.get("email", ""), secret=config["SECRET_KEY"],
+                client=antispam.client_key(request.remote_addr or "unknown", config["SECRET_KEY"]))
+        except accounts.ResetRefused as refused:
+            problem, status = translated(refused.args[0], current_language()), 429
+        else:
+            jobqueue.current().password_reset(reset_id)
+            return render_template("password_sent.html")
+    return render_template("password_forgot.html", problem=problem), status
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+@carries_token
+def reset(token: str):
+    """The e-mailed link: choose a new password (once; every session of the account ends)."""
+    db = get_db()
+    try:
+        user = accounts.reset_account(db, token)
+    except accounts.AccountError as e:
+        return render_template("password_reset.html", dead=translated(e.args[0], current_language())), 410
+    problem = None
+    if request.method == "POST":
+        try:
+            accounts.reset_password(db, token, request.form.get("password", ""), request.form.get("repeat", ""))
+        except accounts.AccountError as e:
+            problem = translated(e.args[0], current_language())
+        else:
+            logout_user()
+            session.clear()
+            flash(_("Your password is changed: sign in with it."))
+            return redirect(url_for("auth.login"))
+    return render_template("password_reset.html", email=user.email, problem=problem,
+                           minimum=accounts.MIN_PASSWORD), (400 if problem else 200)
+
+
+@bp.route("/admin/account", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def account():
+    """My account: the language of one's messages, the moderation digest, one's password."""
+    db = get_db()
+    user = current_user.user
+    problem, status = None, 200
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "password":
+                changed = accounts.change_password(db, user, request.form.get("current", ""),
+                                                   request.form.get("password", ""), request.form.get("repeat", ""))
+                _signed_in(changed)  # this session goes on; every other one ended
+                flash(_("Your password is changed; your other sessions are signed out."))
+            else:
+                accounts.set_preferences(db, user, lang=request.form.get("lang", ""),
+                                         notify_moderation=request.form.get("notify") == "1")
+                flash(_("Saved."))
+            return redirect(url_for("auth.account"))
+        except accounts.AccountError as e:
+            problem, status = translated(e.args[0], current_language()), 400
+    return render_template("admin/account.html", account=accounts.find_user(db, user_id=user.id), problem=problem,
+                           languages=vocab.LANGUAGE_NAMES, minimum=accounts.MIN_PASSWORD), status
 
 
 def init_app(app: Flask) -> None:

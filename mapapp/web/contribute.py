@@ -10,6 +10,7 @@ from .. import catalogue, vocab
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
+from . import jobqueue
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
@@ -123,6 +124,7 @@ def confirm(token: str):
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
                                message=translated(str(e.args[0]), current_language()) if e.args else ""), 410
+    jobqueue.current().moderation_digest()  # the moderators hear of it
     return render_template("contribute_done.html", title=_("Thank you"), message=_(
         "Your contribution is confirmed. A moderator will look at it; you will get an e-mail when it is decided."))
 
@@ -191,6 +193,8 @@ def owner(token: str):
                                   publish=config["OWNER_EDITS"] == "publish", lang=current_language())
         except flow.Refused as refused:
             return _form_page("owner", org, refused.problems, 400, token=token)
+        if outcome == "pending":
+            jobqueue.current().moderation_digest()
         return render_template("contribute_done.html", title=_("Thank you"), message=_(
             "Your changes are on the map.") if outcome == "published" else _(
             "Your changes were sent to the moderators; they are shown once accepted."))

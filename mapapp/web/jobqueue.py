@@ -13,17 +13,21 @@ def init_app(app: Flask) -> None:
     """Give ``app`` its queue (the web enqueues on it; ``mapapp worker`` consumes it)."""
 
     def render_report(slug: str, lang: str, statuses: tuple[str, ...]) -> str | None:
+        from .. import brand
+        from ..catalogue import site as site_store
         from ..insights import report
 
         db = catalogue.connect(app.config["DATABASE"])
         try:
             figures = report.project_figures(db, slug, lang, statuses=statuses)
+            branding = brand.document_names(site_store.current(db, app.config), site_store.read_file(db, brand.LOGO),
+                                            lang)
         finally:
             db.close()
         if figures is None:
             return None
         with app.test_request_context(f"/?lang={lang}"):
-            return render_template(report.TEMPLATE, **report.template_values(figures))
+            return render_template(report.TEMPLATE, **report.template_values(figures, branding))
 
     def mail_settings():
         from ..catalogue import site as site_store

@@ -269,8 +269,12 @@ def audit_text(entry: dict) -> str:
         return _("contribution #%(n)s rejected", n=rest)
     if kind == "owner-links-revoked":
         return _("edit links sent to its owner withdrawn")
+    if kind == "created":
+        return _("created by staff")
     if kind == "owner-link-sent":
         return _("edit link sent to its e-mail")
+    if kind == "page":
+        return _("page #%(n)s changed (Pages)", n=rest)
     if kind == "personal-data":
         return _("e-mail erased at its owner's request (personal data)")
     return action
