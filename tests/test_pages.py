@@ -245,3 +245,21 @@ def test_removing_a_language_falls_back_and_removing_the_page_keeps_its_texts_in
     assert "Politique de confidentialité" not in client.get("/directory?lang=fr").get_data(as_text=True)
     removed = audit.entries(db, action=f"page:{page['id']}")[0]
     assert removed["before"]["texts"]["fr"]["title"] == "Politique de confidentialité"
+
+
+def test_the_about_page_is_in_the_main_menu_in_the_visitors_language_and_legal_texts_only_in_the_footer(client, db):
+    about = stored_pages.create_page(db, slug="about", kind="about", user_email="admin@example.org")
+    legal = stored_pages.create_page(db, slug="legal-notice", kind="legal", user_email="admin@example.org")
+    stored_pages.save_text(db, about, "fr", title="Qui sommes-nous", body_markdown="Le réseau.", user_email="a@x.org")
+    stored_pages.save_text(db, about, "en", title="About us", body_markdown="The network.", user_email="a@x.org")
+    stored_pages.save_text(db, legal, "fr", title="Mentions légales", body_markdown="Éditeur.", user_email="a@x.org")
+
+    def menu(path):
+        html = client.get(path).get_data(as_text=True)
+        return re.search(r'<nav class="site-nav".*?</nav>', html, re.S).group(0), html
+
+    nav, page = menu("/?lang=fr")
+    assert 'href="/pages/about"' in nav and "Qui sommes-nous" in nav
+    assert "Mentions légales" not in nav and "Mentions légales" in page  # the footer lists it
+    nav, _ = menu("/organisations?lang=pl")  # no Polish text: the English one, marked as English
+    assert 'lang="en"' in nav and "About us" in nav

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, g, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue, pages, site
@@ -36,7 +36,10 @@ def placeholder_values() -> dict[str, str]:
 
 
 def footer_pages() -> list[dict]:
-    """The pages listed in the footer: slug and title in the visitor's language (or another)."""
+    """The pages listed in the footer: slug, kind and title in the visitor's language (or
+    another), read once per request (the header's menu lists the "about" ones too)."""
+    if "footer_pages" in g:
+        return g.footer_pages
     lang = current_language()
     try:
         listed = stored_pages.all_pages(get_db(), footer_only=True)
@@ -46,7 +49,8 @@ def footer_pages() -> list[dict]:
     for page in listed:
         chosen = pages.choose(page["texts"], lang)
         if chosen:
-            out.append({"slug": page["slug"], "title": chosen[1]["title"], "lang": chosen[0]})
+            out.append({"slug": page["slug"], "kind": page["kind"], "title": chosen[1]["title"], "lang": chosen[0]})
+    g.footer_pages = out
     return out
 
 
