@@ -764,6 +764,44 @@ def _m028_staff_account(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX password_resets_address ON password_resets (address, created_at)")
 
 
+def _m029_projects_and_visits(db: sqlite_utils.Database) -> None:
+    # Projects and their visits and events, run by staff (#27). A project: descriptions and
+    # its funding line per language ({lang: text}), links ({"website": …, "results": …}),
+    # archived, a logo (a row of site_files, by name). A member's relation is to each project
+    # (the organisation's own relation stays what the map filters on); a partner has a role.
+    db.execute("ALTER TABLE projects ADD COLUMN descriptions TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(descriptions))")
+    db.execute("ALTER TABLE projects ADD COLUMN links TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(links))")
+    db.execute("ALTER TABLE projects ADD COLUMN funding TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(funding))")
+    db.execute("ALTER TABLE projects ADD COLUMN show_eu_funding INTEGER NOT NULL DEFAULT 0"
+               " CHECK (show_eu_funding = 0 OR show_eu_funding = 1)")
+    db.execute("ALTER TABLE projects ADD COLUMN archived INTEGER NOT NULL DEFAULT 0 CHECK (archived = 0 OR archived = 1)")
+    db.execute("ALTER TABLE projects ADD COLUMN logo_file TEXT")
+    db.execute("ALTER TABLE project_organisations ADD COLUMN relation TEXT NOT NULL DEFAULT 'other'"
+               " CHECK (relation = 'visited' OR relation = 'participant' OR relation = 'partner' OR relation = 'other')")
+    db.execute("ALTER TABLE project_organisations ADD COLUMN role TEXT"
+               " CHECK (role IS NULL OR role = 'coordinator' OR role = 'partner')")
+    # Until now an organisation had one relation, to every project it is in.
+    db.execute("UPDATE project_organisations SET relation = (SELECT o.relation FROM organisations o"
+               " WHERE o.id = project_organisations.organisation_id)")
+    # A visit or event: its kind, a date range, a place (text, and a point located by the
+    # geocoder chain or a pin), descriptions per language and links ({"programme": …, …}).
+    db.execute("ALTER TABLE visits ADD COLUMN kind TEXT NOT NULL DEFAULT 'study-visit'"
+               " CHECK (kind = 'study-visit' OR kind = 'seminar' OR kind = 'online' OR kind = 'event')")
+    db.execute("ALTER TABLE visits ADD COLUMN end_date TEXT")
+    db.execute("ALTER TABLE visits ADD COLUMN place TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE visits ADD COLUMN lat REAL CHECK (lat IS NULL OR lat BETWEEN -90 AND 90)")
+    db.execute("ALTER TABLE visits ADD COLUMN lon REAL CHECK (lon IS NULL OR lon BETWEEN -180 AND 180)")
+    db.execute("ALTER TABLE visits ADD COLUMN geo_precision TEXT CHECK (geo_precision IS NULL OR (geo_precision = 'provided'"
+               " OR geo_precision = 'address' OR geo_precision = 'street' OR geo_precision = 'postcode'"
+               " OR geo_precision = 'locality' OR geo_precision = 'region' OR geo_precision = 'country'"
+               " OR geo_precision = 'manual'))")
+    db.execute("ALTER TABLE visits ADD COLUMN descriptions TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(descriptions))")
+    db.execute("ALTER TABLE visits ADD COLUMN links TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(links))")
+    # Who hosted, was visited, or took part: one role per organisation and visit.
+    db.execute("ALTER TABLE visit_organisations ADD COLUMN role TEXT NOT NULL DEFAULT 'visited'"
+               " CHECK (role = 'host' OR role = 'visited' OR role = 'participant')")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -793,6 +831,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (26, "site_settings", _m026_site_settings),
     (27, "pages", _m027_pages),
     (28, "staff_account", _m028_staff_account),
+    (29, "projects_and_visits", _m029_projects_and_visits),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.

@@ -301,16 +301,17 @@ def link_organisation(
     with db.atomic():
         for slug in projects:
             db.execute(
-                "INSERT OR IGNORE INTO project_organisations SELECT id, ? FROM projects WHERE slug = ?",
+                "INSERT OR IGNORE INTO project_organisations (project_id, organisation_id) SELECT id, ? FROM projects WHERE slug = ?",
                 [org_id, slug],
             )
         for slug in visits:
             db.execute(
-                "INSERT OR IGNORE INTO visit_organisations SELECT id, ? FROM visits WHERE slug = ?",
+                "INSERT OR IGNORE INTO visit_organisations (visit_id, organisation_id) SELECT id, ? FROM visits WHERE slug = ?",
                 [org_id, slug],
             )
 
 
 def add_to_project(db: sqlite_utils.Database, project_id: int, org_id: int) -> None:
     """Make an organisation a member of a project (no-op if it already is)."""
-    db.execute("INSERT OR IGNORE INTO project_organisations VALUES (?, ?)", [project_id, org_id])
+    db.execute("INSERT OR IGNORE INTO project_organisations (project_id, organisation_id) VALUES (?, ?)",
+               [project_id, org_id])
