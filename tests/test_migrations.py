@@ -431,8 +431,8 @@ def test_members_keep_their_relation_as_their_relation_to_each_project(tmp_path,
     org_id, _ = catalogue.insert_organisation(db, {"name": "Atelier Vélo", "relation": "visited"},
                                               catalogue.related_of())
     project = catalogue.save_project(db, {"slug": "visits-2026", "name": "Visits 2026"})
-    with catalogue.write_transaction(db):
-        catalogue.add_to_project(db, project, org_id)
+    catalogue.add_to_project(db, project, org_id)
+    db.conn.commit()
     db.close()
     monkeypatch.undo()
 
