@@ -305,3 +305,10 @@ def restore(db: sqlite_utils.Database, dump: dict) -> int:
                        list(values.values()))
     first = dump["projects"]["rows"][0][dump["projects"]["columns"].index("id")]
     return renumbered["projects"].get(first, first)
+
+
+def mark_undone(db: sqlite_utils.Database, entry_id: int) -> None:
+    """Mark a deletion's audit entry as undone (``project-delete-undone:<id>``): it stays in
+    the history but offers no second Undo."""
+    db.execute("UPDATE audit_log SET action = 'project-delete-undone:' || substr(action, 16)"
+               " WHERE id = ? AND action LIKE 'project-delete:%'", [entry_id])

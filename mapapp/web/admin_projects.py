@@ -1,0 +1,229 @@
+"""Projects in the staff area (``/admin/projects``): create, edit, archive, delete (asking
+first) and undo the deletion; members with their relation and role; and the staff search
+over the catalogue (``/admin/organisations/search.json``) that picks organisations.
+
+Who: admins and editors whose part of the catalogue is the whole of it manage every project;
+an editor limited to projects edits those only (no creating or deleting); an editor limited
+to countries manages none (403).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import catalogue
+from ..catalogue import audit
+from ..catalogue import projects as store
+from ..text import slugify
+from ..translate import translated
+from ..vocab import LANGUAGES
+from . import scope
+from .auth import role_required
+from .db import get_db
+from .i18n import current_language
+
+bp = Blueprint("admin_projects", __name__)
+
+
+def _may_manage_all() -> bool:
+    return current_user.is_admin or not scope.current().limited
+
+
+def _may_edit(slug: str) -> bool:
+    if _may_manage_all():
+        return True
+    mine = scope.current()
+    return not mine.countries and slug in mine.projects
+
+
+def _project_or_404(slug: str) -> dict:
+    project = store.get_project(get_db(), slug)
+    if project is None:
+        abort(404)
+    if not _may_edit(slug):
+        abort(scope.refusal(_("This project is outside the part of the catalogue you look after.")))
+    return project
+
+
+def _relation_names() -> dict[str, str]:
+    return {"visited": _("visited"), "participant": _("participant"), "partner": _("partner"), "other": _("other")}
+
+
+def _role_names() -> dict[str, str]:
+    return {"coordinator": _("coordinator"), "partner": _("partner")}
+
+
+@bp.get("/admin/organisations/search.json")
+@role_required("admin", "editor")
+def search_organisations():
+    """Organisations whose name or city holds ``q``: id, name, city, country, status (at most
+    20, within the staff member's part of the catalogue), for the boxes that pick them."""
+    mine = scope.current()
+    found = store.search_organisations(get_db(), request.args.get("q", ""), scope=(mine.countries, mine.projects))
+    return jsonify({"ok": True, "organisations": found})
+
+
+def _form_fields() -> dict:
+    form = request.form
+    text = lambda name: form.get(name, "").replace("\r\n", "\n").replace("\r", "\n").strip()  # noqa: E731
+    return {
+        "name": text("name").replace("\n", " "),
+        "names": {lang: text(f"name_{lang}").replace("\n", " ") for lang in LANGUAGES},
+        "descriptions": {lang: text(f"description_{lang}") for lang in LANGUAGES},
+        "funding": {lang: text(f"funding_{lang}").replace("\n", " ") for lang in LANGUAGES},
+        "links": {kind: text(f"link_{kind}") for kind in store.LINK_KINDS},
+        "start_date": text("start_date") or None,
+        "end_date": text("end_date") or None,
+        "show_eu_funding": bool(form.get("show_eu_funding")),
+    }
+
+
+def _error(e: store.ProjectError) -> str:
+    return translated(str(e), current_language())
+
+
+@bp.route("/admin/projects", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def index():
+    """The projects (an editor limited to projects: theirs), and a new one."""
+    db = get_db()
+    mine = scope.current()
+    if mine.countries and not _may_manage_all():
+        abort(scope.refusal(_("Projects are managed by admins and by editors who look after the whole catalogue.")))
+    error, fields = None, None
+    if request.method == "POST":
+        if not _may_manage_all():
+            abort(scope.refusal(_("Only admins and editors who look after the whole catalogue create projects.")))
+        fields = _form_fields()
+        slug = request.form.get("slug", "").strip().lower() or slugify(fields["name"])[:80]
+        try:
+            with catalogue.write_transaction(db):
+                project_id = store.create_project(db, slug, **fields)
+                audit.record(db, current_user.email, f"project:{project_id}", None, None,
+                             {"project": store.get_project(db, project_id=project_id)})
+        except store.ProjectError as e:
+            error = _error(e)
+        else:
+            flash(_("Project created: add its partners below."))
+            return redirect(url_for("admin_projects.edit", slug=slug))
+    listed = store.list_projects(db, slugs=None if _may_manage_all() else mine.projects)
+    undoable = audit.entries(db, action_prefix="project-delete:", limit=5) if _may_manage_all() else []
+    return render_template("admin/projects.html", projects=listed, error=error, fields=fields or {},
+                           may_create=_may_manage_all(), undoable=undoable), 400 if error else 200
+
+
+@bp.route("/admin/projects/<slug>", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def edit(slug: str):
+    """One project: its texts per language, dates, links, funding line, archive; its members."""
+    db = get_db()
+    project = _project_or_404(slug)
+    error = None
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        try:
+            with catalogue.write_transaction(db):
+                error = _act(db, project, action)
+        except store.ProjectError as e:
+            error = _error(e)
+        if error is None:
+            return redirect(url_for("admin_projects.edit", slug=slug))
+    project = store.get_project(db, slug)
+    return render_template("admin/projects_edit.html", project=project, members=store.members(db, project["id"]),
+                           counts=store.deletion_counts(db, project["id"]), error=error,
+                           relations=_relation_names(), roles=_role_names(),
+                           may_delete=_may_manage_all()), 400 if error else 200
+
+
+def _act(db, project: dict, action: str) -> str | None:
+    """Do one of the edit page's actions inside the caller's transaction; an error to show, or None."""
+    entry = f"project:{project['id']}"
+    if action == "save":
+        fields = _form_fields()
+        before = store.update_project(db, project["id"], **fields)
+        audit.record(db, current_user.email, entry, None, {"project": before},
+                     {"project": store.get_project(db, project_id=project["id"])})
+        flash(_("Saved."))
+    elif action in ("archive", "unarchive"):
+        store.set_archived(db, project["id"], action == "archive")
+        audit.record(db, current_user.email, entry, None, {"archived": project["archived"]},
+                     {"archived": action == "archive"})
+        flash(_("Archived: the project is gone from the public lists; its page stays, saying so.")
+              if action == "archive" else _("The project is back in the public lists."))
+    elif action in ("add", "member"):
+        org_id = _org_id(request.form.get("organisation_id"))
+        relation = request.form.get("relation", "")
+        role = request.form.get("role") or None
+        if relation not in store.RELATIONS or (role and role not in store.ROLES):
+            abort(400)
+        scope.require(catalogue.organisation_state(db, org_id))
+        before = store.add_member(db, project["id"], org_id, relation, role)
+        audit.record(db, current_user.email, f"project-member:{project['id']}", org_id,
+                     {"membership": before}, {"membership": store.membership(db, project["id"], org_id)})
+        flash(_("Member added.") if before is None else _("Saved."))
+    elif action == "remove":
+        org_id = _org_id(request.form.get("organisation_id"))
+        scope.require(catalogue.organisation_state(db, org_id))
+        before = store.remove_member(db, project["id"], org_id)
+        audit.record(db, current_user.email, f"project-member:{project['id']}", org_id,
+                     {"membership": before}, {"membership": None})
+        flash(_("Member removed."))
+    else:
+        abort(400)
+    return None
+
+
+def _org_id(value: str | None) -> int:
+    try:
+        org_id = int(value or "")
+    except ValueError:
+        return abort(400)
+    if catalogue.organisation_by_id(get_db(), org_id) is None:
+        abort(400)
+    return org_id
+
+
+@bp.route("/admin/projects/<slug>/delete", methods=["GET", "POST"])
+@role_required("admin", "editor")
+def delete(slug: str):
+    """Delete a project: GET says how many members and visits go with it; the POST from that
+    page deletes it, keeping every row in the audit log for Undo."""
+    db = get_db()
+    project = _project_or_404(slug)
+    if not _may_manage_all():
+        abort(scope.refusal(_("Only admins and editors who look after the whole catalogue delete projects.")))
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("admin/projects_delete.html", project=project,
+                               counts=store.deletion_counts(db, project["id"]))
+    with catalogue.write_transaction(db):
+        rows = store.delete_project(db, project["id"])
+        audit.record(db, current_user.email, f"project-delete:{project['id']}", None,
+                     {"name": project["name"], "slug": slug, "rows": rows}, None)
+    flash(_("Project %(name)s deleted. Undo brings it back with its members and visits.", name=project["name"]))
+    return redirect(url_for("admin_projects.index"))
+
+
+@bp.post("/admin/projects/undo/<int:entry_id>")
+@role_required("admin", "editor")
+def undo_delete(entry_id: int):
+    """Undo a project's deletion: the project, its members and its visits come back as they were."""
+    if not _may_manage_all():
+        abort(scope.refusal(_("Only admins and editors who look after the whole catalogue delete projects.")))
+    db = get_db()
+    found = [e for e in audit.entries(db, entry_id=entry_id, limit=1) if e["action"].startswith("project-delete:")]
+    if not found or not found[0]["before"]:
+        abort(404)
+    entry = found[0]
+    try:
+        with catalogue.write_transaction(db):
+            store.restore(db, entry["before"]["rows"])
+            store.mark_undone(db, entry_id)
+            audit.record(db, current_user.email, f"project-restore:{entry['action'].split(':', 1)[1]}", None,
+                         None, {"slug": entry["before"]["slug"]})
+    except store.CannotUndo as e:
+        flash(_("The deletion cannot be undone: %(why)s.", why=translated(str(e), current_language())))
+        return redirect(url_for("admin_projects.index"))
+    flash(_("Project %(name)s restored with its members and visits.", name=entry["before"]["name"]))
+    return redirect(url_for("admin_projects.edit", slug=entry["before"]["slug"]))
