@@ -158,17 +158,20 @@ def _act(db, project: dict, action: str) -> str | None:
         role = request.form.get("role") or None
         if relation not in store.RELATIONS or (role and role not in store.ROLES):
             abort(400)
-        scope.require(catalogue.organisation_state(db, org_id))
+        state = catalogue.organisation_state(db, org_id)
+        scope.require(state)
         before = store.add_member(db, project["id"], org_id, relation, role)
+        # The organisation's whole state before and after, as an edit: its history's Undo puts it back.
         audit.record(db, current_user.email, f"project-member:{project['id']}", org_id,
-                     {"membership": before}, {"membership": store.membership(db, project["id"], org_id)})
+                     state, catalogue.organisation_state(db, org_id))
         flash(_("Member added.") if before is None else _("Saved."))
     elif action == "remove":
         org_id = _org_id(request.form.get("organisation_id"))
-        scope.require(catalogue.organisation_state(db, org_id))
-        before = store.remove_member(db, project["id"], org_id)
+        state = catalogue.organisation_state(db, org_id)
+        scope.require(state)
+        store.remove_member(db, project["id"], org_id)
         audit.record(db, current_user.email, f"project-member:{project['id']}", org_id,
-                     {"membership": before}, {"membership": None})
+                     state, catalogue.organisation_state(db, org_id))
         flash(_("Member removed."))
     else:
         abort(400)
