@@ -157,3 +157,51 @@ def test_partner_editors(client, db, staff):
     assert answer.status_code == 403
     assert store.membership(db, store.get_project(db, "ours")["id"], other.id) is None
     assert json.loads(client.get("/admin/organisations/search.json?q=coop").get_data())["organisations"][0]["name"] == "Alpha Coop"
+
+
+def test_bulk_add_asks_first_is_one_entry_and_undone_at_once(client, db, staff):
+    orgs = [make_org(db, f"Coop {n}") for n in range(4)]
+    store.create_project(db, "bridges", "Bridges")
+    store.add_member(db, "bridges", orgs[0].id, "partner", "coordinator")
+    store.add_member(db, "bridges", orgs[1].id, "participant")
+    db.conn.commit()
+    sign_in(client, "editor@example.org")
+    listing = client.get("/admin/organisations").get_data(as_text=True)
+    assert 'name="bulk_project"' in listing
+    data = {"csrf_token": csrf_from(listing), "bulk_project": "bridges", "bulk_relation": "participant",
+            "id": [o.id for o in orgs[:4]]}
+    ask = client.post("/admin/projects/bulk-add", data=data).get_data(as_text=True)
+    assert "Add 4 organisations to Bridges as participant?" in ask
+    assert "2 join the project." in ask and "1 are members already and change relation." in ask and "1 stay as they are." in ask
+    project_id = store.get_project(db, "bridges")["id"]
+    assert len(store.members(db, project_id)) == 2  # asking changes nothing
+    client.post("/admin/projects/bulk-add", data={**data, "confirm": "yes"})
+    assert {m["name"]: m["relation"] for m in store.members(db, project_id)} == {f"Coop {n}": "participant" for n in range(4)}
+    assert audit.count(db, "project-bulk:") == 1
+    page = client.get("/admin/projects/bridges").get_data(as_text=True)
+    entry = audit.entries(db, action_prefix="project-bulk:")[0]
+    client.post(f"/admin/projects/bulk-undo/{entry['id']}", data={"csrf_token": csrf_from(page)})
+    assert {m["name"]: (m["relation"], m["role"]) for m in store.members(db, project_id)} == {
+        "Coop 0": ("partner", "coordinator"), "Coop 1": ("participant", None)}
+
+
+def test_relation_per_project_on_the_organisation_page_and_its_undo(client, db, staff):
+    org = make_org(db, "Alpha Coop")
+    store.create_project(db, "bridges", "Bridges")
+    store.add_member(db, "bridges", org.id, "partner", "coordinator")
+    store.create_project(db, "old", "Old one", archived=True)
+    db.conn.commit()
+    sign_in(client, "admin@example.org")
+    page = client.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
+    fields = {k: v for k, v in form_fields(page).items()}
+    assert fields["project_relation:bridges"] == "partner" and fields["project_relation:old"] == ""
+    fields.update({"project_relation:old": "visited", "action": "save"})
+    client.post(f"/admin/organisations/{org.id}/edit", data=fields)
+    old_id, bridges_id = store.get_project(db, "old")["id"], store.get_project(db, "bridges")["id"]
+    assert store.membership(db, old_id, org.id) == {"relation": "visited", "role": None}
+    assert store.membership(db, bridges_id, org.id) == {"relation": "partner", "role": "coordinator"}
+    entry = audit.entries(db, organisation_id=org.id, action="edit")[0]
+    page = client.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
+    client.post(f"/audit/{entry['id']}/undo".replace("/audit", "/admin/audit"), data={"csrf_token": csrf_from(page)})
+    assert store.membership(db, old_id, org.id) is None
+    assert store.membership(db, bridges_id, org.id) == {"relation": "partner", "role": "coordinator"}

@@ -312,3 +312,9 @@ def mark_undone(db: sqlite_utils.Database, entry_id: int) -> None:
     the history but offers no second Undo."""
     db.execute("UPDATE audit_log SET action = 'project-delete-undone:' || substr(action, 16)"
                " WHERE id = ? AND action LIKE 'project-delete:%'", [entry_id])
+
+
+def mark_bulk_undone(db: sqlite_utils.Database, entry_id: int) -> None:
+    """Mark an "add to the project as…" entry as undone (``project-bulk-undone:<id>``)."""
+    db.execute("UPDATE audit_log SET action = 'project-bulk-undone:' || substr(action, 14)"
+               " WHERE id = ? AND action LIKE 'project-bulk:%'", [entry_id])

@@ -134,7 +134,8 @@ def edit(slug: str):
     return render_template("admin/projects_edit.html", project=project, members=store.members(db, project["id"]),
                            counts=store.deletion_counts(db, project["id"]), error=error,
                            relations=_relation_names(), roles=_role_names(),
-                           may_delete=_may_manage_all()), 400 if error else 200
+                           may_delete=_may_manage_all(),
+                           bulk=audit.entries(db, action=f"project-bulk:{project['id']}", limit=5)), 400 if error else 200
 
 
 def _act(db, project: dict, action: str) -> str | None:
@@ -230,3 +231,67 @@ def undo_delete(entry_id: int):
         return redirect(url_for("admin_projects.index"))
     flash(_("Project %(name)s restored with its members and visits.", name=entry["before"]["name"]))
     return redirect(url_for("admin_projects.edit", slug=entry["before"]["slug"]))
+
+
+@bp.post("/admin/projects/bulk-add")
+@role_required("admin", "editor")
+def bulk_add():
+    """Add the organisations ticked in the staff list to a project with one relation: first a
+    page saying how many join, how many change relation and how many stay as they are; its
+    confirmation writes them as one audit entry, undone at once."""
+    db = get_db()
+    slug = request.form.get("bulk_project", "")
+    relation = request.form.get("bulk_relation", "")
+    if relation not in store.RELATIONS:
+        abort(400)
+    project = _project_or_404(slug)
+    mine = scope.current()
+    if mine.countries and not _may_manage_all():
+        abort(scope.refusal(_("Projects are managed by admins and by editors who look after the whole catalogue.")))
+    ids = sorted({_org_id(v) for v in request.form.getlist("id")})
+    if not ids:
+        flash(_("Tick the organisations to add first."))
+        return redirect(url_for("admin.organisations"))
+    states = {org_id: catalogue.organisation_state(db, org_id) for org_id in ids}
+    scope.require(*states.values())
+    current = {org_id: store.membership(db, project["id"], org_id) for org_id in ids}
+    joining = [i for i in ids if current[i] is None]
+    changing = [i for i in ids if current[i] is not None and current[i]["relation"] != relation]
+    if request.form.get("confirm") != "yes":
+        names = {i: (catalogue.organisation_by_id(db, i) or {}).get("name", "") for i in ids}
+        return render_template("admin/projects_bulk.html", project=project, relation=relation,
+                               relation_name=_relation_names()[relation], ids=ids, names=names,
+                               joining=joining, changing=changing, unchanged=len(ids) - len(joining) - len(changing))
+    with catalogue.write_transaction(db):
+        for org_id in joining + changing:
+            store.add_member(db, project["id"], org_id, relation,
+                             current[org_id]["role"] if current[org_id] and relation == "partner" else None)
+        audit.record(db, current_user.email, f"project-bulk:{project['id']}", None,
+                     {"slug": slug, "memberships": {str(i): current[i] for i in joining + changing}},
+                     {"relation": relation})
+    flash(_("%(joined)s organisations joined %(project)s and %(changed)s changed relation. Undo is on the project's page.",
+            joined=len(joining), changed=len(changing), project=project["name"]))
+    return redirect(url_for("admin_projects.edit", slug=slug))
+
+
+@bp.post("/admin/projects/bulk-undo/<int:entry_id>")
+@role_required("admin", "editor")
+def bulk_undo(entry_id: int):
+    """Undo an "add to the project as…": every membership as it was before."""
+    db = get_db()
+    found = [e for e in audit.entries(db, entry_id=entry_id, limit=1) if e["action"].startswith("project-bulk:")]
+    if not found:
+        abort(404)
+    entry = found[0]
+    project = _project_or_404(entry["before"]["slug"])
+    with catalogue.write_transaction(db):
+        states = [catalogue.organisation_state(db, int(i)) for i in entry["before"]["memberships"]]
+        scope.require(*(s for s in states if s is not None))
+        for org_id, was in entry["before"]["memberships"].items():
+            if was is None:
+                store.remove_member(db, project["id"], int(org_id))
+            elif catalogue.organisation_by_id(db, int(org_id)) is not None:
+                store.add_member(db, project["id"], int(org_id), was["relation"], was["role"])
+        store.mark_bulk_undone(db, entry_id)
+    flash(_("Undone."))
+    return redirect(url_for("admin_projects.edit", slug=project["slug"]))
