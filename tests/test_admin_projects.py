@@ -205,3 +205,22 @@ def test_relation_per_project_on_the_organisation_page_and_its_undo(client, db, 
     client.post(f"/audit/{entry['id']}/undo".replace("/audit", "/admin/audit"), data={"csrf_token": csrf_from(page)})
     assert store.membership(db, old_id, org.id) is None
     assert store.membership(db, bridges_id, org.id) == {"relation": "partner", "role": "coordinator"}
+
+
+def test_public_page_of_an_archived_project_says_so_and_shows_texts_inert(client, db, staff):
+    store.create_project(db, "bridges", "Bridges", descriptions={"fr": HOSTILE}, funding={"fr": "Erasmus+ " + HOSTILE},
+                         links={"results": "https://results.example.org"})
+    store.create_project(db, "current", "Current")
+    db.conn.commit()
+    page = client.get("/projects/bridges?lang=fr").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)</script>" not in page
+    assert "Erasmus+" in page and "https://results.example.org" in page
+    assert "archiv" not in page.lower().split("<main", 1)[1].split("</main>")[0]
+    sign_in(client, "admin@example.org")
+    token = _token(client, "/admin/projects/bridges")
+    client.post("/admin/projects/bridges", data={"csrf_token": token, "action": "archive"})
+    client.post("/logout", data={"csrf_token": token})
+    public = client.get("/projects/bridges?lang=en")
+    assert public.status_code == 200 and "This project is archived" in public.get_data(as_text=True)
+    map_page = client.get("/?lang=en").get_data(as_text=True)
+    assert 'value="current"' in map_page and 'value="bridges"' not in map_page
