@@ -224,3 +224,27 @@ def test_public_page_of_an_archived_project_says_so_and_shows_texts_inert(client
     assert public.status_code == 200 and "This project is archived" in public.get_data(as_text=True)
     map_page = client.get("/?lang=en").get_data(as_text=True)
     assert 'value="current"' in map_page and 'value="bridges"' not in map_page
+
+
+def test_logo_is_cleaned_served_and_an_svg_runs_nothing(client, db, staff):
+    import io
+    store.create_project(db, "bridges", "Bridges")
+    db.conn.commit()
+    sign_in(client, "admin@example.org")
+    token = _token(client, "/admin/projects/bridges")
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+           b'<script>alert(2)</script><rect width="10" height="10"/></svg>')
+    client.post("/admin/projects/bridges/logo", data={"csrf_token": token, "logo": (io.BytesIO(svg), "logo.svg")},
+                content_type="multipart/form-data")
+    assert store.get_project(db, "bridges")["logo_file"] == "project-logo:bridges"
+    served = client.get("/projects/bridges/logo")
+    assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+    assert b"alert" not in served.data and b"<rect" in served.data
+    assert served.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert client.get("/projects/bridges/logo", headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+    assert "/projects/bridges/logo" in client.get("/projects/bridges").get_data(as_text=True)
+    client.post("/admin/projects/bridges/logo", data={"csrf_token": token, "logo": (io.BytesIO(b"not a picture"), "x.png")},
+                content_type="multipart/form-data")
+    assert client.get("/projects/bridges/logo").data == served.data  # a refused file changes nothing
+    client.post("/admin/projects/bridges/logo/remove", data={"csrf_token": token})
+    assert client.get("/projects/bridges/logo").status_code == 404

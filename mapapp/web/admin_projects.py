@@ -9,13 +9,14 @@ to countries manages none (403).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import catalogue
+from .. import catalogue, images
 from ..catalogue import audit
 from ..catalogue import projects as store
+from ..catalogue import site as site_store
 from ..text import slugify
 from ..translate import translated
 from ..vocab import LANGUAGES
@@ -295,3 +296,61 @@ def bulk_undo(entry_id: int):
         store.mark_bulk_undone(db, entry_id)
     flash(_("Undone."))
     return redirect(url_for("admin_projects.edit", slug=project["slug"]))
+
+
+def logo_name(slug: str) -> str:
+    """The name of a project's logo among the site's files."""
+    return f"project-logo:{slug}"
+
+
+@bp.post("/admin/projects/<slug>/logo")
+@role_required("admin", "editor")
+def upload_logo(slug: str):
+    """Store a project's logo, cleaned as the site's is (a bitmap re-encoded to PNG, an SVG
+    sanitised, at most 1 MB)."""
+    db = get_db()
+    project = _project_or_404(slug)
+    upload = request.files.get("logo")
+    if upload is None or not upload.filename:
+        flash(_("Choose a PNG, JPEG, WebP or SVG file."))
+        return redirect(url_for("admin_projects.edit", slug=slug))
+    try:
+        media_type, cleaned = images.clean(upload.stream.read(images.MAX_BYTES + 1))
+    except images.ImageRefused as e:
+        flash(translated(e.args[0], current_language()))
+        return redirect(url_for("admin_projects.edit", slug=slug))
+    site_store.write_file(db, logo_name(slug), media_type, cleaned, current_user.email)
+    with catalogue.write_transaction(db):
+        store.update_project(db, project["id"], logo_file=logo_name(slug))
+    flash(_("The logo is saved."))
+    return redirect(url_for("admin_projects.edit", slug=slug))
+
+
+@bp.post("/admin/projects/<slug>/logo/remove")
+@role_required("admin", "editor")
+def remove_logo(slug: str):
+    """Remove a project's logo."""
+    db = get_db()
+    project = _project_or_404(slug)
+    with catalogue.write_transaction(db):
+        store.update_project(db, project["id"], logo_file=None)
+    site_store.write_file(db, logo_name(slug), "", None, current_user.email)
+    flash(_("The logo is removed."))
+    return redirect(url_for("admin_projects.edit", slug=slug))
+
+
+@bp.get("/projects/<slug>/logo")
+def logo(slug: str):
+    """A project's logo, as the site's is served: an SVG may run nothing; revalidated by ETag."""
+    db = get_db()
+    project = store.get_project(db, slug)
+    found = site_store.read_file(db, project["logo_file"]) if project and project["logo_file"] else None
+    if found is None:
+        abort(404)
+    response = Response(found["data"], mimetype=found["media_type"])
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if found["media_type"] == "image/svg+xml":
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.set_etag(found["sha256"])
+    return response.make_conditional(request)
