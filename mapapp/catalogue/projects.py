@@ -15,6 +15,7 @@ from datetime import date
 
 import sqlite_utils
 
+from ..translate import N_, Message
 from .base import CatalogueError, next_id
 
 RELATIONS = ("visited", "participant", "partner", "other")
@@ -44,16 +45,17 @@ def _check(fields: dict) -> None:
             try:
                 date.fromisoformat(value)
             except ValueError:
-                raise ProjectError(f"{key}: '{value}' is not a date; write it as YYYY-MM-DD, for example 2025-03-31") from None
+                raise ProjectError(Message(N_("%(field)s: '%(value)s' is not a date; write it as YYYY-MM-DD, for example 2025-03-31"),
+                                         field=Message(N_('start date') if key == 'start_date' else N_('end date')), value=value)) from None
     if start and end and end < start:
-        raise ProjectError(f"end_date: the project ends ({end}) before it starts ({start})")
+        raise ProjectError(Message(N_("end date: the project ends (%(end)s) before it starts (%(start)s)"), end=end, start=start))
     for kind, url in (fields.get("links") or {}).items():
         if kind not in LINK_KINDS:
             raise ProjectError(f"links: unknown kind '{kind}'; use {', '.join(LINK_KINDS)}")
         if url and not re.match(r"https?://[^\s]+\Z", url):
-            raise ProjectError(f"links: '{url}' is not an http(s) address; write it as https://…")
+            raise ProjectError(Message(N_("links: '%(url)s' is not an http(s) address; write it as https://…"), url=url))
     if "name" in fields and not (fields["name"] or "").strip():
-        raise ProjectError("name: a project needs a name")
+        raise ProjectError(Message(N_("name: a project needs a name")))
 
 
 def _row(db: sqlite_utils.Database, where: str, value) -> dict | None:
@@ -123,11 +125,12 @@ def create_project(db: sqlite_utils.Database, slug: str, name: str, **fields) ->
     if unknown:
         raise ProjectError(f"unknown project fields: {', '.join(sorted(unknown))}")
     if not SLUG.fullmatch(slug or ""):
-        raise ProjectError(f"slug: '{slug}' may hold only lower-case letters, digits and hyphens (up to 80)")
+        raise ProjectError(Message(N_("address: '%(slug)s' may hold only lower-case letters, digits and hyphens (up to 80)"),
+                                  slug=slug or ""))
     fields = {"name": name, **fields}
     _check(fields)
     if db.execute("SELECT 1 FROM projects WHERE slug = ?", [slug]).fetchone():
-        raise ProjectError(f"slug: there is already a project at '{slug}'; choose another address")
+        raise ProjectError(Message(N_("address: there is already a project at '%(slug)s'; choose another address"), slug=slug))
     values = _values(fields)
     values["website"] = (fields.get("links") or {}).get("website", "")
     values["slug"] = slug

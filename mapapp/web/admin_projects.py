@@ -82,7 +82,7 @@ def _form_fields() -> dict:
 
 
 def _error(e: store.ProjectError) -> str:
-    return translated(str(e), current_language())
+    return translated(e.args[0], current_language())
 
 
 @bp.route("/admin/projects", methods=["GET", "POST"])
