@@ -114,7 +114,13 @@ def test_hostile_text_is_inert_in_the_admin(client, db, staff):
     org_id = db.execute("SELECT id FROM organisations").fetchone()[0]
     store.add_member(db, "hostile", org_id, "partner", "coordinator")
     db.conn.commit()
-    for url in ("/admin/projects", "/admin/projects/hostile", "/admin/projects/hostile/delete"):
+    stored = store.get_project(db, "hostile")
+    assert "\ufffe" not in stored["names"]["fr"] and "\ufffe" not in stored["descriptions"]["fr"]
+    _save(client, "hostile", name_fr="Un\r\nDeux", description_fr="Un\r\nDeux")
+    stored = store.get_project(db, "hostile")
+    assert stored["names"]["fr"] == "Un Deux" and stored["descriptions"]["fr"] == "Un\nDeux"
+    _save(client, "hostile", name_fr=HOSTILE, description_fr=HOSTILE)
+    for url in ("/admin/projects", "/admin/projects/hostile", "/admin/projects/hostile/delete", "/projects/hostile?lang=fr"):
         page = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

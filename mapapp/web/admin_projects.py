@@ -17,6 +17,7 @@ from .. import catalogue, images
 from ..catalogue import audit
 from ..catalogue import projects as store
 from ..catalogue import site as site_store
+from ..importing import normalise
 from ..text import slugify
 from ..translate import translated
 from ..vocab import LANGUAGES
@@ -68,12 +69,14 @@ def search_organisations():
 
 def _form_fields() -> dict:
     form = request.form
-    text = lambda name: form.get(name, "").replace("\r\n", "\n").replace("\r", "\n").strip()  # noqa: E731
+    # One line for names and funding lines, paragraphs for descriptions; no control
+    # character (CR, U+FFFE…) is kept.
+    text = lambda name: normalise.clean_text(form.get(name, ""))  # noqa: E731
     return {
-        "name": text("name").replace("\n", " "),
-        "names": {lang: text(f"name_{lang}").replace("\n", " ") for lang in LANGUAGES},
-        "descriptions": {lang: text(f"description_{lang}") for lang in LANGUAGES},
-        "funding": {lang: text(f"funding_{lang}").replace("\n", " ") for lang in LANGUAGES},
+        "name": text("name"),
+        "names": {lang: text(f"name_{lang}") for lang in LANGUAGES},
+        "descriptions": {lang: normalise.clean_multiline(form.get(f"description_{lang}", "")) for lang in LANGUAGES},
+        "funding": {lang: text(f"funding_{lang}") for lang in LANGUAGES},
         "links": {kind: text(f"link_{kind}") for kind in store.LINK_KINDS},
         "start_date": text("start_date") or None,
         "end_date": text("end_date") or None,
