@@ -235,7 +235,7 @@ def search_organisations(db: sqlite_utils.Database, query: str, *, limit: int = 
             parts.append(f"o.country IN ({', '.join(f':c{i}' for i in range(len(countries)))})")
             params.update({f"c{i}": c for i, c in enumerate(countries)})
         if projects:
-            parts.append("o.id IN (SELECT po.organisation_id FROM project_organisations po JOIN projects p"
+            parts.append("o.id IN (SELECT po.organisation_id FROM project_organisations po JOIN projects p"  # nosec B608 # placeholders from code; values are bound
                          f" ON p.id = po.project_id WHERE p.slug IN ({', '.join(f':s{i}' for i in range(len(projects)))}))")
             params.update({f"s{i}": s for i, s in enumerate(projects)})
         clauses.append("(" + " OR ".join(parts) + ")")
