@@ -254,3 +254,21 @@ def test_logo_is_cleaned_served_and_an_svg_runs_nothing(client, db, staff):
     assert client.get("/projects/bridges/logo").data == served.data  # a refused file changes nothing
     client.post("/admin/projects/bridges/logo/remove", data={"csrf_token": token})
     assert client.get("/projects/bridges/logo").status_code == 404
+
+
+def test_bulk_add_keeps_partner_editors_to_their_part(client, db, staff):
+    ours = make_org(db, "Alpha Coop", country="FR")
+    outside = make_org(db, "Gamma Coop", country="PL")
+    store.create_project(db, "ours", "Ours")
+    store.add_member(db, "ours", ours.id, "partner")
+    db.conn.commit()
+    editor, _ = accounts.create_user(db, "ours@example.org", "correct horse battery", "editor")
+    accounts.set_moderation_scope(db, editor.id, "", "ours")
+    db.conn.commit()
+    sign_in(client, "ours@example.org", "correct horse battery")
+    token = _token(client, "/admin/projects/ours")
+    answer = client.post("/admin/projects/bulk-add", data={"csrf_token": token, "bulk_project": "ours", "confirm": "yes",
+                                                           "bulk_relation": "participant", "id": [ours.id, outside.id]})
+    assert answer.status_code == 403
+    project_id = store.get_project(db, "ours")["id"]
+    assert [(m["name"], m["relation"]) for m in store.members(db, project_id)] == [("Alpha Coop", "partner")]
