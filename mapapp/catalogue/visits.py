@@ -252,3 +252,25 @@ def organisations_in_scope(db: sqlite_utils.Database, org_ids: list[int],
     return {r[0] for r in db.execute(
         f"SELECT o.id FROM organisations o WHERE o.id IN (SELECT value FROM json_each(?)) AND {clause}",  # nosec B608 # clause from code
         [json.dumps(org_ids), *params])}
+
+
+def organisations_by_id(db: sqlite_utils.Database, org_ids: list[int]) -> list[dict]:
+    """id, slug, name, city, country of each of ``org_ids`` that exists."""
+    return [dict(zip(("id", "slug", "name", "city", "country"), r)) for r in db.execute(
+        "SELECT id, slug, name, city, country FROM organisations WHERE id IN (SELECT value FROM json_each(?))",
+        [json.dumps(org_ids)])]
+
+
+def project(db: sqlite_utils.Database, slug: str, lang: str) -> dict | None:
+    """A project's slug and name in ``lang`` (falling back as ``in_text`` does); None when there is none."""
+    row = db.execute("SELECT slug, name, names FROM projects WHERE slug = ?", [slug]).fetchone()
+    return None if row is None else {"slug": row[0], "name": in_text(json.loads(row[2]), lang, row[1])}
+
+
+def deletion(db: sqlite_utils.Database, entry_id: int) -> dict | None:
+    """The visit an audit entry deleted, as it was (slug, project…); None when the entry is
+    no visit's deletion."""
+    found = audit.entries(db, entry_id=entry_id, limit=1)
+    if not found or not found[0]["action"].startswith("visit:") or found[0]["after"] is not None:
+        return None
+    return found[0]["before"]
