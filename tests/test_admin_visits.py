@@ -118,6 +118,8 @@ def test_edit_delete_with_confirmation_and_undo(app, db, staff):
     assert visit["title"] == "Seminar in Lyon" and [(o["name"], o["role"]) for o in visit["organisations"]] == [
         ("Coop Lyon", "host")]
     assert visits.visits_of_organisation(db, guest.id, "en")[0]["slug"] == slug
+    dashboard = client.get("/admin").get_data(as_text=True)
+    assert f"visit #{visit['id']} changed (Visits and events)" in dashboard
 
 
 def test_partner_editors_run_their_projects_visits_with_their_organisations_only(app, db, staff):
