@@ -73,7 +73,8 @@ def test_hostile_text_is_stored_inert_and_javascript_links_refused(app, db, staf
     sign_in(client, "editor@example.org")
     data = {**_new_form(client), "kind": "seminar", "title": HOSTILE, "description_en": HOSTILE, "date": "2025-03-01",
             "place": "Lyon, FR", "action": "save"}
-    for bad in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x", "//evil.example", "https://a b"):
+    for bad in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x", "//evil.example", "https://a b",
+                "https://x.example/\r\nSet-Cookie: a=b", "https://x.example/\ufffe"):
         refused = client.post(f"{BASE}/new", data={**data, "link_photos": bad})
         assert refused.status_code == 400 and "must be a web address starting with http" in refused.get_data(as_text=True)
     assert visits.visits_of_project(db, "erasmus") == []
@@ -102,6 +103,12 @@ def test_edit_delete_with_confirmation_and_undo(app, db, staff):
     visit = visits.get_visit(db, slug)
     assert [o["name"] for o in visit["organisations"]] == ["Coop Lyon"] and visit["lat"] == 45.75
     assert visit["titles"] == {"pl": "Seminarium"} and visit["geo_precision"] == "manual"
+    # A place located by the gazetteer and then changed is located again when saved.
+    data = form_fields(client.post(url, data={**form_fields(client.get(url).get_data(as_text=True)), "place": "Poznań, PL",
+                                              "action": "locate"}).get_data(as_text=True))
+    client.post(url, data={**data, "place": "Gent, BE", "action": "save"})
+    visit = visits.get_visit(db, slug)
+    assert visit["place"] == "Gent, BE" and round(visit["lat"], 1) == 51.0 and visit["geo_precision"] == "locality"
 
     confirm = client.get(f"{BASE}/{slug}/delete").get_data(as_text=True)
     assert "Delete this visit?" in confirm and visits.get_visit(db, slug) is not None

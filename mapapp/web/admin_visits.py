@@ -78,7 +78,7 @@ def _text(value: str, limit: int, *, lines: bool = False) -> str:
 def _link(value: str) -> str | None:
     """The address if it is an http(s) one; None otherwise."""
     parts = urlsplit(value)
-    if parts.scheme.lower() in ("http", "https") and parts.netloc and not any(c.isspace() for c in value):
+    if parts.scheme.lower() in ("http", "https") and parts.netloc and value.isprintable() and " " not in value:
         return value
     return None
 
@@ -125,6 +125,8 @@ def _parse(form) -> tuple[dict, dict[str, str]]:
         precision = form.get("geo_precision") or "manual"
         if precision not in ("provided", "address", "street", "postcode", "locality", "region", "country", "manual"):
             precision = "manual"
+        if precision != "manual" and _text(form.get("located_place", ""), PLACE_MAX) != _text(form.get("place", ""), PLACE_MAX):
+            lat = lon = precision = None  # the place was changed after it was located: located again on saving
     if kind != "online" and not place:
         errors["place"] = _("Say where it takes place, for example Poznań, PL (an online meeting needs no place).")
     descriptions = {code: d for code in LANGUAGES if (d := _text(form.get(f"description_{code}", ""), DESCRIPTION_MAX, lines=True))}
