@@ -81,6 +81,7 @@
           data.organisations.forEach(function (org) {
             if (taken.indexOf(String(org.id)) !== -1) return;
             var item = document.createElement("li");
+            item.setAttribute("role", "none");
             var button = document.createElement("button");
             button.type = "button";
             button.setAttribute("role", "option");
