@@ -9,6 +9,7 @@ from mapapp import accounts, catalogue
 from mapapp.catalogue import visits
 
 BASE = "/admin/projects/erasmus/visits"
+WORLD = "bbox=-180,-90,180,90&zoom=3"
 HOSTILE = "{{ 7*7 }}{% if 1 %}x{% endif %}${7*7}<script>alert(1)</script>=1+1\r\nnext\ufffe"
 
 
@@ -28,6 +29,7 @@ def test_study_visit_added_without_javascript_located_and_its_organisations_sear
     host, guest = _setup(db)
     client = app.test_client()
     sign_in(client, "editor@example.org")
+    assert client.get(f"/api/clusters?{WORLD}").get_json()["total"] == 2  # the map index, read before the visit
     data = {**_new_form(client), "kind": "study-visit", "title_fr": "Visite d'étude à Poznań", "date": "2025-05-12",
             "end_date": "2025-05-14", "place": "Poznań, PL", "link_report": "https://report.example/poznan"}
     found = client.post(f"{BASE}/new", data={**data, "q_host": "Pozn", "action": "search:host"})
@@ -50,9 +52,10 @@ def test_study_visit_added_without_javascript_located_and_its_organisations_sear
         ("Spółdzielnia Poznań", "host"), ("Coop Lyon", "participant")}
     listing = client.get(BASE).get_data(as_text=True)
     assert "Visite d&#39;étude à Poznań" in listing and "Coop Lyon (Participant)" in listing
-    # The map's visit filter finds the visit's organisations.
-    assert {o["name"] for o in catalogue.find_organisations(db, catalogue.Filters(visit=["erasmus-2025-05-12-poznan-pl"]))} \
-        == {"Spółdzielnia Poznań", "Coop Lyon"}
+    # The map's visit filter finds the visit's organisations, and follows a change at once.
+    assert client.get(f"/api/clusters?{WORLD}&visit=erasmus-2025-05-12-poznan-pl").get_json()["total"] == 2
+    visits.update_visit(db, visit["slug"], visit, [(host.id, "host")], user_email="e@example.org")
+    assert client.get(f"/api/clusters?{WORLD}&visit=erasmus-2025-05-12-poznan-pl").get_json()["total"] == 1
 
 
 def test_online_meeting_needs_no_place_and_a_study_visit_does(app, db, staff):
