@@ -12,9 +12,13 @@ from mapapp.catalogue import visits
 HOSTILE = "<script>alert(1)</script>{{7*7}}"
 
 
-def _pick(page, role: str, typed: str, name: str) -> None:
+def _pick(page, role: str, typed: str, name: str, shot=None) -> None:
     page.fill(f"input[name=q_{role}]", typed)
-    page.locator(f"#results-{role}").get_by_role("option", name=name).click()
+    option = page.locator(f"#results-{role}").get_by_role("option", name=name)
+    option.wait_for()
+    if shot:
+        page.locator(f"#results-{role}").screenshot(path=shot)
+    option.click()
     page.locator("#visit-organisations td", has_text=name.partition(" (")[0]).first.wait_for()
 
 
@@ -55,7 +59,7 @@ def test_study_visit_seminar_and_online_meeting_in_french(db_path, db, staff, br
             page.fill("input[name=date]", "2025-09-20")
             page.fill("input[name=place]", "Lyon, FR")
             _pick(page, "host", "Lyon", "Coop Lyon (Lyon, FR) → Hôte")
-            _pick(page, "participant", "Lyon", "Atelier Lyon Sud (Lyon, FR) → Participante")
+            _pick(page, "participant", "Lyon", "Atelier Lyon Sud (Lyon, FR) → Participante", tmp_path / "search-lyon.png")
             _pick(page, "participant", "Pozn", "Spółdzielnia Poznań (Poznań, PL) → Participante")
             page.locator("button.primary").click()  # saving locates a place not located yet
             page.get_by_text("Visite ajoutée.").wait_for()
