@@ -47,7 +47,11 @@ def project(db):
         name = HOSTILE if key == "cy-b" else f"Organisation {key.upper()}"
         saved[key] = make_org(db, name, lat=lat, lon=lon, city=city, country=country, status=status,
                               source_ref=key)
-    catalogue.save_project(db, {"slug": "funded", "name": "Funded project", "names": {"fr": "Projet financé"}})
+    catalogue.save_project(db, {"slug": "funded", "name": "Funded project", "names": {"fr": "Projet financé"},
+                                "description": "Study visits across Europe."})
+    with db.conn:
+        db.execute("UPDATE projects SET descriptions = ? WHERE slug = 'funded'",
+                   [json.dumps({"pl": "Wizyty studyjne w Europie."})])
     for key, _, relation, _ in MEMBERS:
         catalogue.link_organisation(db, saved[key].id, projects=["funded"])
         with db.conn:
@@ -122,6 +126,7 @@ def test_the_pdf_has_the_visits_chapter_in_french_made_by_the_worker(site, worke
     assert "Visite de Lyon" in text and "Foire à Bruxelles" in text
     assert "Seminar in Poznań (en anglais)" in text  # no French title: English, said so
     assert "Visit to Lyon" not in text
+    assert "Study visits across Europe. (en anglais)" in text  # the description, likewise
     chapter = text[text.index("Organisations participantes par pays"):]
     assert "Chypre Organisation CY-A" in chapter and "Pologne Organisation PL-A, Organisation PL-B" in chapter
     assert "Organisation DRAFT" not in text

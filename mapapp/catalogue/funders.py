@@ -40,3 +40,9 @@ def report_members(db: sqlite_utils.Database, project_id: int,
         "SELECT o.id, o.slug, o.name, o.city, coalesce(o.country, ''), po.relation FROM project_organisations po"  # nosec B608 # ? placeholders come from code; values are bound
         " JOIN organisations o ON o.id = po.organisation_id WHERE po.project_id = ?"
         f" AND o.status IN ({_marks(statuses)}) ORDER BY 5, o.name COLLATE NOCASE", [project_id, *statuses])]
+
+
+def project_descriptions(db: sqlite_utils.Database, project_id: int) -> tuple[dict[str, str], str]:
+    """A project's descriptions per language, and its description as first written."""
+    row = db.execute("SELECT descriptions, description FROM projects WHERE id = ?", [project_id]).fetchone()
+    return (json.loads(row[0] or "{}"), row[1] or "") if row else ({}, "")

@@ -69,6 +69,8 @@ class FunderFigures:
     timeline: tuple[TimelineRow, ...]
     participants_by_country: tuple[tuple[str, tuple[str, ...]], ...]  # (country name, names)
     places: Chart  # the located visits and events on a map, numbered as in the timeline
+    description: str = ""  # the project's, in the chosen language or another one
+    description_note: str = ""  # "(in English)" when in another one
 
 
 def compute(db, project_id: int, lang: str, statuses: tuple[str, ...] = ("published",)) -> FunderFigures:
@@ -104,6 +106,7 @@ def compute(db, project_id: int, lang: str, statuses: tuple[str, ...] = ("publis
     names = {org["id"]: org["name"] for org in members} | {o["id"]: o["name"] for v in visits for o in v["organisations"]}
     for org_id in sorted(participants, key=lambda i: names[i].casefold()):
         by_country.setdefault(countries[org_id], []).append(names[org_id])
+    description, description_note = in_language(*store.project_descriptions(db, project_id), lang)
     timeline = tuple(_timeline_row(n, visit, lang) for n, visit in enumerate(visits, start=1))
     located = [(row, v) for row, v in zip(timeline, visits) if v["lat"] is not None and v["lon"] is not None]
     places = Chart("visits_map", "points", gettext_in(lang, "Where the visits and events took place"),
@@ -116,7 +119,7 @@ def compute(db, project_id: int, lang: str, statuses: tuple[str, ...] = ("publis
         participants_by_country=tuple(sorted(((vocab.country_name(code, lang) if code else "—", tuple(listed))
                                               for code, listed in by_country.items()),
                                              key=lambda pair: (pair[0] == "—", pair[0].casefold()))),
-        places=places)
+        places=places, description=description, description_note=description_note)
 
 
 def in_language(texts: dict[str, str], base: str, lang: str) -> tuple[str, str]:
