@@ -1,8 +1,8 @@
 import json
 
-from mapapp import catalogue
-
 from support import make_org
+
+from mapapp import catalogue
 
 
 def _org(db, name, **fields):
