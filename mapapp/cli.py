@@ -167,7 +167,12 @@ def stats_command(as_json: bool) -> None:
               help="YAML file mapping this file's headers to fields (see data/import/mapping-example.yml).")
 @click.option("--source", help="Name of this data source; re-imports under the same source update "
               "instead of duplicating [default: the file name].")
-@click.option("--project", help="Slug of a project to add every imported organisation to.")
+@click.option("--project", help="Slug of a project to add every imported organisation to (a row's "
+              "'Project' cell, by slug or name, wins).")
+@click.option("--relation", type=click.Choice(vocab.RELATIONS),
+              help="The organisations' relation to the project (a row's 'Relation' cell wins).")
+@click.option("--visit", help="Slug of a visit to add every imported organisation to (and to its project; "
+              "a row's 'Visit' cell wins).")
 @click.option("--status", type=click.Choice(["draft", "published"]),
               help="Status of the organisations [default: draft for new ones; stored ones keep theirs].")
 @click.option("--dry-run", is_flag=True, help="Do everything but save, and print the same report.")
@@ -177,14 +182,15 @@ def stats_command(as_json: bool) -> None:
               help="Use only the coordinates in the file (checked); look up no address.")
 @click.option("--encoding", help="Encoding of a CSV file [default: detected; e.g. utf-8, cp1252].")
 @click.option("--delimiter", help="Column separator of a CSV file [default: detected; e.g. ';' or '\\t'].")
-def import_command(file, sheet, mapping, source, project, status, dry_run, report_path, no_geocode,
-                   encoding, delimiter) -> None:
+def import_command(file, sheet, mapping, source, project, relation, visit, status, dry_run, report_path,
+                   no_geocode, encoding, delimiter) -> None:
     """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
     from .importing import importer
 
     db = _open_catalogue()
     chain = _chain(db)
-    options = importer.Options(source=source, project=project, status=status, dry_run=dry_run,
+    options = importer.Options(source=source, project=project, relation=relation, visit=visit,
+                               status=status, dry_run=dry_run,
                                geocode=not no_geocode, sheet=sheet, encoding=encoding,
                                delimiter=delimiter, mapping=mapping)
     try:

@@ -8,17 +8,20 @@ import json
 import sqlite_utils
 
 
-def set_membership(db: sqlite_utils.Database, project_id: int, org_id: int, relation: str,
+def set_membership(db: sqlite_utils.Database, project_id: int, org_id: int, relation: str | None,
                    role: str | None = None) -> None:
-    """Make an organisation a member of a project with ``relation`` (and ``role``, kept when
-    None). Its own relation, which the map filters on, takes this one when it had none or 'other'."""
+    """Make an organisation a member of a project with ``relation`` and ``role`` (either kept
+    as it was when None; a new member's relation is then 'other'). Its own relation, which the
+    map filters on, takes this one when it had none or 'other'."""
     with db.atomic():
         db.execute(
-            "INSERT INTO project_organisations (project_id, organisation_id, relation, role) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (project_id, organisation_id) DO UPDATE SET relation = excluded.relation,"
-            " role = coalesce(excluded.role, project_organisations.role)",
-            [project_id, org_id, relation, role])
-        if relation != "other":
+            "INSERT INTO project_organisations (project_id, organisation_id, relation, role)"
+            " VALUES (:project, :org, coalesce(:relation, 'other'), :role)"
+            " ON CONFLICT (project_id, organisation_id) DO UPDATE SET"
+            " relation = coalesce(:relation, project_organisations.relation),"
+            " role = coalesce(:role, project_organisations.role)",
+            {"project": project_id, "org": org_id, "relation": relation, "role": role})
+        if relation and relation != "other":
             db.execute("UPDATE organisations SET relation = ? WHERE id = ? AND (relation IS NULL OR relation = 'other')",
                        [relation, org_id])
 
@@ -50,14 +53,14 @@ def visits_of(db: sqlite_utils.Database, project_id: int | None = None) -> list[
     place, point and how many organisations of each role."""
     where = "WHERE v.project_id = ?" if project_id is not None else ""
     rows = db.execute(
-        "SELECT v.id, v.slug, p.slug, v.title, v.titles, v.kind, v.date, v.end_date, v.place, v.lat, v.lon,"
+        "SELECT v.id, v.slug, p.slug, v.project_id, v.title, v.titles, v.kind, v.date, v.end_date, v.place, v.lat, v.lon,"
         " v.geo_precision,"
         " (SELECT count(*) FROM visit_organisations vo WHERE vo.visit_id = v.id AND vo.role = 'host'),"
         " (SELECT count(*) FROM visit_organisations vo WHERE vo.visit_id = v.id AND vo.role = 'visited'),"
         " (SELECT count(*) FROM visit_organisations vo WHERE vo.visit_id = v.id AND vo.role = 'participant')"
         f" FROM visits v JOIN projects p ON p.id = v.project_id {where} ORDER BY v.date, v.slug",  # nosec B608 # constant SQL
         [project_id] if project_id is not None else [])
-    keys = ("id", "slug", "project", "title", "titles", "kind", "date", "end_date", "place", "lat", "lon",
+    keys = ("id", "slug", "project", "project_id", "title", "titles", "kind", "date", "end_date", "place", "lat", "lon",
             "geo_precision", "hosts", "visited", "participants")
     out = []
     for row in rows:
