@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from support import csrf_from, make_org, sign_in, upload
+from support import csrf_from, make_org, sign_in, sign_in_browser, upload
 
 from mapapp import catalogue
 from mapapp.catalogue import memberships
@@ -164,3 +164,24 @@ def test_cells_that_look_like_code_stay_text(app, db, project, staff, tmp_path):
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;${7*7}{% raw %}" in page
     assert "49" not in page.split('id="issues"')[1].split("</table>")[0]
+
+
+def test_staff_choose_the_visit_for_the_whole_file_and_import_it(app, db, project, staff, page, live_server_for,
+                                                                 tmp_path, worker_for):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    plain = tmp_path / "visitors.csv"
+    plain.write_text("Nom;Ville;Pays\nCoop A;Lyon;FR\nCoop B;Grenoble;FR\n", encoding="utf-8")
+    with live_server_for(app) as server, worker_for(app):
+        sign_in_browser(page, server.url + "/admin/imports", "editor@example.org")
+        page.set_input_files("input[name=file]", str(plain))
+        page.click("text=Upload and preview")
+        page.select_option("select[name=link_visit]", "poznan-2026")
+        page.select_option("select[name=link_relation]", "participant")
+        page.click("#links button")
+        assert page.locator("#link-counts").inner_text().split("\n") == [
+            "Linked to\tRows", "project visites-2026\t2", "Participant organisation\t2", "visit poznan-2026\t2"]
+        assert "visites-2026 (Participant organisation), visit poznan-2026" in page.locator("#samples").inner_text()
+        page.click("text=Import now")
+        page.wait_for_selector("text=done", timeout=20_000)
+    assert _visit_roles(db) == {"Coop A": "participant", "Coop B": "participant"}
+    assert _memberships(db)["Coop B"] == ("visites-2026", "participant", "participant")
