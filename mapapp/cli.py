@@ -332,11 +332,12 @@ def project_create_command(slug: str, name: str, names: tuple[str, ...], starts:
 
 def _save_project(slug, name, names, description, website, start=None, end=None) -> None:
     from . import catalogue
-    from .importing.normalise import parse_website
+    from .importing.normalise import clean_text, parse_website
 
     if slug != catalogue.slugify(slug):
         raise click.ClickException(f"'{slug}' is not a valid slug; use for example '{catalogue.slugify(slug)}'")
-    if not name.strip():
+    name = clean_text(name)  # no line breaks or control characters in a name shown everywhere
+    if not name:
         raise click.ClickException("--name: give the project a name")
     url, problem = parse_website(website)
     if problem:
@@ -347,9 +348,9 @@ def _save_project(slug, name, names, description, website, start=None, end=None)
         if not sep or lang.strip() not in vocab.LANGUAGES or not text.strip():
             raise click.ClickException(f"--name-in '{entry}': write LANG=NAME with LANG one of "
                                        f"{', '.join(vocab.LANGUAGES)}")
-        translated[lang.strip()] = text.strip()
+        translated[lang.strip()] = clean_text(text)
     db = _open_catalogue()
-    catalogue.save_project(db, {"slug": slug, "name": name.strip(), "description": description, "website": url,
+    catalogue.save_project(db, {"slug": slug, "name": name, "description": description, "website": url,
                                 "names": translated, "start_date": start, "end_date": end})
     click.echo(f"project '{slug}' saved")
 
@@ -415,11 +416,13 @@ def visit_create_command(project: str, title: str, starts: str, ends: str | None
     """Create a visit of PROJECT (its slug) with its host, visited and participating organisations."""
     from . import catalogue
     from .catalogue import memberships
+    from .importing.normalise import clean_text
     from .mapdata import geocode
 
     db = _open_catalogue()
     project_id = _project(db, project)
-    if not title.strip():
+    title, place = clean_text(title), clean_text(place)
+    if not title:
         raise click.ClickException("--title: give the visit a title")
     start, end = _date(starts, "--date"), _date(ends, "--ends")
     if end and end < start:
