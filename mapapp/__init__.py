@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_personal,
         admin_settings,
         admin_sources,
+        admin_visits,
         api,
         assets,
         auth,
@@ -100,6 +101,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_brand.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin_pages.bp)
+    app.register_blueprint(admin_visits.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

@@ -405,22 +405,19 @@ def visit_group() -> None:
 @click.option("--kind", type=click.Choice(("study-visit", "seminar", "online", "event")), default="study-visit",
               show_default=True, help="What kind of meeting it is.")
 @click.option("--place", default="", help="Where, e.g. 'Poznań, PL' (located with the geocoder chain).")
-@click.option("--slug", help="Its slug [default: from the title and date].")
 @click.option("--host", "hosts", multiple=True, metavar="ORG_SLUG", help="A host organisation (repeatable).")
 @click.option("--participant", "participants", multiple=True, metavar="ORG_SLUG",
               help="A participating organisation (repeatable).")
 @click.option("--visited", "visited", multiple=True, metavar="ORG_SLUG", help="A visited organisation (repeatable).")
 def visit_create_command(project: str, title: str, starts: str, ends: str | None, kind: str, place: str,
-                         slug: str | None, hosts: tuple[str, ...], participants: tuple[str, ...],
-                         visited: tuple[str, ...]) -> None:
+                         hosts: tuple[str, ...], participants: tuple[str, ...], visited: tuple[str, ...]) -> None:
     """Create a visit of PROJECT (its slug) with its host, visited and participating organisations."""
-    from . import catalogue
-    from .catalogue import memberships
+    from .catalogue import visits
     from .importing.normalise import clean_text
     from .mapdata import geocode
 
     db = _open_catalogue()
-    project_id = _project(db, project)
+    _project(db, project)
     title, place = clean_text(title), clean_text(place)
     if not title:
         raise click.ClickException("--title: give the visit a title")
@@ -429,23 +426,11 @@ def visit_create_command(project: str, title: str, starts: str, ends: str | None
         raise click.ClickException(f"--ends {end} is before --date {start}")
     roles = [(s, "host") for s in hosts] + [(s, "visited") for s in visited] + [(s, "participant") for s in participants]
     members = [(_organisation(db, s), role) for s, role in roles]
-    taken = memberships.visit_slugs(db)
-    if slug:
-        if slug != catalogue.slugify(slug):
-            raise click.ClickException(f"--slug '{slug}' is not a valid slug; use for example '{catalogue.slugify(slug)}'")
-        if slug in taken:
-            raise click.ClickException(f"--slug '{slug}' is taken by another visit; choose another")
-    else:
-        base = catalogue.slugify(f"{title} {start}")
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
     city, _, country = place.strip().rpartition(",")
     country = country.strip().upper()
     if not (len(country) == 2 and country.isalpha()):
         city, country = place.strip(), ""
-    visit = {"project_id": project_id, "slug": slug, "title": title.strip(), "kind": kind, "date": start,
-             "end_date": end, "place": place.strip(), "city": city.strip(), "country": country or None}
+    visit = {"title": title, "kind": kind, "date": start, "end_date": end, "place": place}
     where = "no place given"
     if place.strip():
         outcome = _chain(db).locate(geocode.Address(city=city.strip(), country=country or None))
@@ -456,10 +441,7 @@ def visit_create_command(project: str, title: str, starts: str, ends: str | None
         else:
             where = (f"'{place}' was not found by {', '.join(outcome.tried) or 'the geocoders'}; "
                      "it has no point on the map (write it as 'City, CC', e.g. 'Poznań, PL')")
-    with db.atomic():
-        visit_id = memberships.create_visit(db, visit)
-        for org_id, role in members:
-            memberships.set_visit_role(db, visit_id, org_id, role)
+    slug = visits.create_visit(db, project, visit, members, user_email="cli")
     click.echo(f"visit '{slug}' created in project '{project}': {where}; {len(members)} organisations")
 
 

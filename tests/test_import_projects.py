@@ -22,8 +22,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "participants_fr.csv"
 def project(db):
     project_id = catalogue.save_project(db, {"slug": "visites-2026", "name": "Study visits 2026",
                                              "names": {"fr": "Visites d'étude 2026"}})
-    memberships.create_visit(db, {"project_id": project_id, "slug": "poznan-2026", "title": "Coopératives de Poznań",
-                                  "kind": "study-visit", "date": "2026-05-14", "place": "Poznań, PL"})
+    catalogue.save_visit(db, {"project": "visites-2026", "slug": "poznan-2026", "title": "Coopératives de Poznań",
+                              "date": "2026-05-14", "city": "Poznań", "country": "PL"})
     catalogue.save_project(db, {"slug": "autre", "name": "Autre projet"})
     return project_id
 

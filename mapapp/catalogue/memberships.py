@@ -79,21 +79,3 @@ def project_list(db: sqlite_utils.Database) -> list[dict]:
         " FROM projects p ORDER BY p.slug")
     keys = ("slug", "name", "start_date", "end_date", "archived", "members", "visits")
     return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
-def create_visit(db: sqlite_utils.Database, visit: dict) -> int:
-    """Insert a visit (``project_id``, ``slug``, ``title``, ``kind``, ``date``, ``end_date``,
-    ``place``, ``city``, ``country``, ``lat``, ``lon``, ``geo_precision``); return its id."""
-    row = {"titles": "{}", "city": "", "country": None, "end_date": None, "lat": None, "lon": None,
-           "geo_precision": None, **visit}
-    with db.atomic():
-        cursor = db.execute(
-            "INSERT INTO visits (slug, project_id, title, titles, kind, date, end_date, place, city, country,"
-            " lat, lon, geo_precision) VALUES (:slug, :project_id, :title, :titles, :kind, :date, :end_date,"
-            " :place, :city, :country, :lat, :lon, :geo_precision)", row)
-        return cursor.lastrowid
-
-
-def visit_slugs(db: sqlite_utils.Database) -> set[str]:
-    """Every visit's slug."""
-    return {r[0] for r in db.execute("SELECT slug FROM visits")}

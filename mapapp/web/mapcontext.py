@@ -275,6 +275,8 @@ def audit_text(entry: dict) -> str:
         return _("edit link sent to its e-mail")
     if kind == "page":
         return _("page #%(n)s changed (Pages)", n=rest)
+    if kind == "visit":
+        return _("visit #%(n)s changed (Visits and events)", n=rest)
     if kind == "personal-data":
         return _("e-mail erased at its owner's request (personal data)")
     return action
