@@ -16,7 +16,7 @@ from ..catalogue import insights as store
 from ..catalogue import visitreads
 from ..errors import NotFound
 from .db import get_db
-from .i18n import current_language
+from .i18n import DEFAULT_LANGUAGE, current_language
 
 bp = Blueprint("events", __name__)
 
@@ -40,8 +40,8 @@ def dates_of(start: str | None, end: str | None = None) -> str:
 
 def timeline(visits: list[dict], lang: str) -> list[dict]:
     """``visits`` with what a timeline shows: ``shown_title`` in ``lang`` (``fallback`` when
-    the original title stands in), ``when`` written in the visitor's language."""
-    return [{**v, "shown_title": v["titles"].get(lang) or v["title"], "fallback": not v["titles"].get(lang),
+    the original title, in the site's default language, stands in), ``when`` written in the visitor's language."""
+    return [{**v, "shown_title": v["titles"].get(lang) or v["title"], "fallback": not v["titles"].get(lang) and lang != DEFAULT_LANGUAGE,
              "when": dates_of(v.get("date"), v.get("end_date"))} for v in visits]
 
 
