@@ -159,3 +159,16 @@ def test_hostile_visit_fields_stay_text_on_every_page(db, site, network):
     for url in ("/projects/bridges?lang=en", f"/organisations/{network['host'].slug}?lang=en"):
         page = client.get(url).get_data(as_text=True)
         assert "{{ 7*7 }}" in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_api_visits_is_described_in_openapi_and_answers_as_described(site):
+    import jsonschema
+    from openapi_spec_validator import validate
+
+    client = site.test_client()
+    document = client.get("/api/openapi.json").get_json()
+    validate(document)
+    assert "/api/visits" in document["paths"]
+    jsonschema.validate(client.get("/api/visits").get_json(), document["components"]["schemas"]["Visits"])
+    again = client.get("/api/visits", headers={"If-None-Match": client.get("/api/visits").headers["ETag"]})
+    assert again.status_code == 304  # cacheable with the catalogue's state key
