@@ -172,3 +172,39 @@ def test_api_visits_is_described_in_openapi_and_answers_as_described(site):
     jsonschema.validate(client.get("/api/visits").get_json(), document["components"]["schemas"]["Visits"])
     again = client.get("/api/visits", headers={"If-None-Match": client.get("/api/visits").headers["ETag"]})
     assert again.status_code == 304  # cacheable with the catalogue's state key
+
+
+def test_exports_name_each_organisations_projects_with_its_relation_and_its_visits(db, site, network):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    db.execute("UPDATE project_organisations SET relation = 'partner' WHERE organisation_id = ?", [network["host"].id])
+    db.conn.commit()
+    client = site.test_client()
+    rows = {r["slug"]: r for r in csv.DictReader(io.StringIO(client.get("/api/organisations.csv").get_data().decode("utf-8-sig")))}
+    assert rows["hote-lyon"]["projects"] == "bridges (partner)"
+    assert rows["hote-lyon"]["visits"] == "lyon-visit (host); autumn-seminar (participant)"
+    sheet = load_workbook(io.BytesIO(client.get("/api/organisations.xlsx").data)).active
+    header = [c.value for c in sheet[1]]
+    found = {r[header.index("slug")]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert found["gosc-krakow"][header.index("visits")] == "lyon-visit (participant)"
+    features = {f["properties"]["slug"]: f["properties"] for f in client.get("/api/organisations.geojson").get_json()["features"]}
+    assert features["hote-lyon"]["projects"] == [{"slug": "bridges", "relation": "partner"}]
+    assert {"slug": "lyon-visit", "role": "host"} in features["hote-lyon"]["visits"]
+
+
+def test_the_organisation_json_ld_has_its_projects_and_its_visits_as_events(site, network):
+    import re
+
+    page = site.test_client().get(f"/organisations/{network['guest'].slug}?lang=fr").get_data(as_text=True)
+    node = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert node["memberOf"] == [{"@type": "Project", "identifier": "bridges", "name": "Bridges"}]
+    [event] = node["event"]
+    assert event["@type"] == "Event" and event["name"] == "Study visit to Lyon"
+    assert event["startDate"] == "2026-03-01" and event["endDate"] == "2026-03-01"
+    assert event["location"]["geo"] == {"@type": "GeoCoordinates", "latitude": 45.76, "longitude": 4.83}
+    assert [o["name"] for o in event["organizer"]] == ["Hôte Lyon"]
+    assert [o["name"] for o in event["attendee"]] == ["Gość Kraków"]
+    assert event["organizer"][0]["url"].endswith("/organisations/hote-lyon")

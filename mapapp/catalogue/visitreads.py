@@ -84,3 +84,31 @@ def public_projects(db: sqlite_utils.Database, statuses: tuple[str, ...] = ("pub
         list(statuses))
     return [{**dict(zip(("slug", "name", "names", "start_date", "end_date", "members", "visits"), r)),
              "names": json.loads(r[2] or "{}")} for r in rows]
+
+
+def record_links(db: sqlite_utils.Database, org_id: int, statuses: tuple[str, ...] = ("published",)) -> dict:
+    """What an organisation's public record adds from its projects and visits:
+    ``project_relations`` (slug → relation) and ``visit_records`` (its visits with its role and
+    each visit's published organisations): merge into the row given to ``Record.of``."""
+    visits = _organisations(db, visits_of_organisation(db, org_id), statuses)
+    return {"project_relations": {p["slug"]: p["relation"] for p in projects_of_organisation(db, org_id)},
+            "visit_records": visits}
+
+
+def export_links(db: sqlite_utils.Database, by_id: dict[int, dict], chosen: str, params: list) -> None:
+    """Each exported organisation of ``by_id`` given its ``project_relations`` and its
+    ``visit_records`` (slug and role), read in one pass each for the selection ``chosen`` (SQL
+    of the organisations' ids, with ``params``)."""
+    for org in by_id.values():
+        org.setdefault("project_relations", {})
+        org.setdefault("visit_records", [])
+    for org_id, slug, relation in db.execute(
+            "SELECT po.organisation_id, p.slug, po.relation FROM project_organisations po JOIN projects p"  # nosec B608 # clauses from code; values bound
+            f" ON p.id = po.project_id WHERE po.organisation_id IN ({chosen})", params):
+        if org_id in by_id:
+            by_id[org_id]["project_relations"][slug] = relation
+    for org_id, slug, role in db.execute(
+            "SELECT vo.organisation_id, v.slug, vo.role FROM visit_organisations vo JOIN visits v"  # nosec B608 # clauses from code; values bound
+            f" ON v.id = vo.visit_id WHERE vo.organisation_id IN ({chosen}) ORDER BY v.date, v.slug", params):
+        if org_id in by_id:
+            by_id[org_id]["visit_records"].append({"slug": slug, "title": slug, "role": role})

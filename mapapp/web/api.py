@@ -138,12 +138,8 @@ def organisation(slug: str):
     if org is None:
         raise NotFound(f"no published organisation '{slug}'")
     lang = current_language()
+    org = {**org, **visitreads.record_links(db, org["id"])}  # its relation to each project, its visits and roles
     body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
-    body["projects"] = [{"slug": p["slug"], "name": p["name"], "relation": p["relation"], "role": p["role"]}
-                        for p in visitreads.projects_of_organisation(db, org["id"])]
-    body["visits"] = [{"slug": v["slug"], "title": v["title"], "date": v["date"], "end_date": v["end_date"],
-                       "kind": v["kind"], "project": v["project"], "role": v["role"]}
-                      for v in visitreads.visits_of_organisation(db, org["id"])]
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
     body["stale"] = owners.is_stale(checked, current_app.config["STALE_AFTER_DAYS"])

@@ -64,6 +64,7 @@ def organisation(slug: str):
         raise NotFound(_("There is no published organisation at this address."))
     matches = mapindex.matches(map_index().get(db), db, org)
     checked = owners.checked_at(db, org["id"])
+    org = {**org, **visitreads.record_links(db, org["id"])}  # its projects' relations and visits, for the JSON-LD
     return render_template("organisation.html", org=org, matches=matches,
                            visit_lines=events.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
