@@ -20,6 +20,7 @@ from . import vocab
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
 # The path of an organisation's page (the route ``views.organisation``; a test holds them equal).
 ORGANISATION_PATH = "/organisations/"
+PROJECT_PATH = "/projects/"  # the route ``insights.project``
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
            "city", "region", "country", "lat", "lon", "geo_precision", "website", "email", "phone",
            "themes", "theme_labels", "needs", "offers", "projects", "visits", "url")
@@ -159,6 +160,13 @@ class Record:
                         "date": v.get("date"), "end_date": v.get("end_date"), "project": v.get("project"),
                         "role": v.get("role")} for v in self.visits],
         }
+
+    def project_url(self, slug: str) -> str | None:
+        """A project's page on the same address as this record's page (None without one)."""
+        if self.url is None:
+            return None
+        base = self.url[: -len(organisation_url("", self.slug))]
+        return f"{base}{PROJECT_PATH}{quote(slug, safe='')}"
 
     def projects_text(self) -> str:
         """Its projects for a spreadsheet cell: "slug (relation); …"."""

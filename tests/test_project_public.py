@@ -208,3 +208,12 @@ def test_the_organisation_json_ld_has_its_projects_and_its_visits_as_events(site
     assert [o["name"] for o in event["organizer"]] == ["Hôte Lyon"]
     assert [o["name"] for o in event["attendee"]] == ["Gość Kraków"]
     assert event["organizer"][0]["url"].endswith("/organisations/hote-lyon")
+
+
+def test_murmurations_profiles_name_the_projects_and_still_validate(site, network):
+    from test_murmurations import problems
+
+    profile = site.test_client().get(f"/murmurations/organisations/{network['host'].slug}.json").get_json()
+    assert problems(profile) == []
+    assert profile["relationships"] == [{"predicate_url": "https://schema.org/memberOf",
+                                         "object_url": "https://map.example.org/projects/bridges"}]
