@@ -36,6 +36,7 @@ def test_the_events_layer_shows_named_keyboard_reachable_markers(db_path, db, pa
         seminar.wait_for()
         assert page.locator(".event-marker").count() == 2  # every project's, when none is selected
         assert page.locator(".event-marker b").count() == 0  # the title is text
+        assert seminar.get_attribute("tabindex") == "0"  # in the page's tab order
         seminar.focus()
         page.keyboard.press("Enter")
         page.locator(".leaflet-popup-content").get_by_text("Seminar: Autumn <b>seminar</b>").wait_for()
