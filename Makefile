@@ -10,12 +10,11 @@ CHROMIUM ?= /usr/bin/chromium
 
 # Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
 # `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
-# The project itself comes after, without dependencies of its own choosing.
+# The project itself comes after, without dependencies of its own choosing (setuptools' notice
+# that an editable install is one is silenced; the wheel test catches real packaging warnings).
 $(BIN)/.installed: pyproject.toml requirements/app.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/app.lock
-	# setuptools says on every editable install that such installs exist; the wheel test catches
-	# real packaging warnings ("package would be ignored") in a normal build.
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 

@@ -47,8 +47,10 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_imports,
         admin_pages,
         admin_personal,
+        admin_projects,
         admin_settings,
         admin_sources,
+        admin_visits,
         api,
         assets,
         auth,
@@ -102,6 +104,8 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_brand.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin_pages.bp)
+    app.register_blueprint(admin_projects.bp)
+    app.register_blueprint(admin_visits.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

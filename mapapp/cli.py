@@ -167,7 +167,12 @@ def stats_command(as_json: bool) -> None:
               help="YAML file mapping this file's headers to fields (see data/import/mapping-example.yml).")
 @click.option("--source", help="Name of this data source; re-imports under the same source update "
               "instead of duplicating [default: the file name].")
-@click.option("--project", help="Slug of a project to add every imported organisation to.")
+@click.option("--project", help="Slug of a project to add every imported organisation to (a row's "
+              "'Project' cell, by slug or name, wins).")
+@click.option("--relation", type=click.Choice(vocab.RELATIONS),
+              help="The organisations' relation to the project (a row's 'Relation' cell wins).")
+@click.option("--visit", help="Slug of a visit to add every imported organisation to (and to its project; "
+              "a row's 'Visit' cell wins).")
 @click.option("--status", type=click.Choice(["draft", "published"]),
               help="Status of the organisations [default: draft for new ones; stored ones keep theirs].")
 @click.option("--dry-run", is_flag=True, help="Do everything but save, and print the same report.")
@@ -177,14 +182,15 @@ def stats_command(as_json: bool) -> None:
               help="Use only the coordinates in the file (checked); look up no address.")
 @click.option("--encoding", help="Encoding of a CSV file [default: detected; e.g. utf-8, cp1252].")
 @click.option("--delimiter", help="Column separator of a CSV file [default: detected; e.g. ';' or '\\t'].")
-def import_command(file, sheet, mapping, source, project, status, dry_run, report_path, no_geocode,
-                   encoding, delimiter) -> None:
+def import_command(file, sheet, mapping, source, project, relation, visit, status, dry_run, report_path,
+                   no_geocode, encoding, delimiter) -> None:
     """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
     from .importing import importer
 
     db = _open_catalogue()
     chain = _chain(db)
-    options = importer.Options(source=source, project=project, status=status, dry_run=dry_run,
+    options = importer.Options(source=source, project=project, relation=relation, visit=visit,
+                               status=status, dry_run=dry_run,
                                geocode=not no_geocode, sheet=sheet, encoding=encoding,
                                delimiter=delimiter, mapping=mapping)
     try:
@@ -249,12 +255,90 @@ def geocode_command(pending: bool, provider: str | None, list_only: bool) -> Non
 @click.option("--description", default="", help="A sentence or two about the project.")
 @click.option("--website", default="", help="The project's website (http or https).")
 def create_project_command(slug: str, name: str, names: tuple[str, ...], description: str, website: str) -> None:
-    """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
+    """Create (or rename) the project SLUG (the same as ``mapapp project create``)."""
+    _save_project(slug, name, names, description, website)
+
+
+def _close_slugs(db, slug: str) -> str:
+    import difflib
+
     from . import catalogue
-    from .importing.normalise import parse_website
+
+    close = difflib.get_close_matches(slug, sorted(catalogue.all_slugs(db)), n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def _organisation(db, slug: str) -> int:
+    from .catalogue import memberships
+
+    org_id = memberships.organisation_id(db, slug)
+    if org_id is None:
+        raise click.ClickException(f"no organisation '{slug}'{_close_slugs(db, slug)}")
+    return org_id
+
+
+def _project(db, slug: str) -> int:
+    from . import catalogue
+
+    project_id = catalogue.project_id(db, slug)
+    if project_id is None:
+        known = ", ".join(catalogue.project_slugs(db)) or "none yet"
+        raise click.ClickException(f"no project '{slug}' (projects: {known}); "
+                                   f"create it with: mapapp project create {slug} --name NAME")
+    return project_id
+
+
+def _date(value: str | None, option: str) -> str | None:
+    import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.ClickException(f"{option} '{value}': write a date as YYYY-MM-DD, e.g. 2026-05-14") from None
+
+
+def _table(rows: list[dict], keys: tuple[str, ...]) -> None:
+    cells = [[("" if r[k] is None else str(r[k])) for k in keys] for r in rows]
+    widths = [max([len(k), *(len(c[i]) for c in cells)]) for i, k in enumerate(keys)]
+    for line in ([list(keys)] + cells):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+@click.group("project")
+def project_group() -> None:
+    """Projects: create them, add organisations with their relation, list them."""
+
+
+@project_group.command("create")
+@with_appcontext
+@click.argument("slug")
+@click.option("--name", required=True, help="The project's name as shown to visitors.")
+@click.option("--name-in", "names", multiple=True, metavar="LANG=NAME",
+              help="The name in another language, e.g. --name-in 'fr=Visites d'étude' (repeatable).")
+@click.option("--starts", help="First day of the project (YYYY-MM-DD).")
+@click.option("--ends", help="Last day of the project (YYYY-MM-DD).")
+@click.option("--description", default="", help="A sentence or two about the project.")
+@click.option("--website", default="", help="The project's website (http or https).")
+def project_create_command(slug: str, name: str, names: tuple[str, ...], starts: str | None, ends: str | None,
+                           description: str, website: str) -> None:
+    """Create (or rename) the project SLUG, so that imports can use --project SLUG."""
+    start, end = _date(starts, "--starts"), _date(ends, "--ends")
+    if start and end and end < start:
+        raise click.ClickException(f"--ends {end} is before --starts {start}")
+    _save_project(slug, name, names, description, website, start, end)
+
+
+def _save_project(slug, name, names, description, website, start=None, end=None) -> None:
+    from . import catalogue
+    from .importing.normalise import clean_text, parse_website
 
     if slug != catalogue.slugify(slug):
         raise click.ClickException(f"'{slug}' is not a valid slug; use for example '{catalogue.slugify(slug)}'")
+    name = clean_text(name)  # no line breaks or control characters in a name shown everywhere
+    if not name:
+        raise click.ClickException("--name: give the project a name")
     url, problem = parse_website(website)
     if problem:
         raise click.ClickException(f"--website: {problem}")
@@ -264,11 +348,121 @@ def create_project_command(slug: str, name: str, names: tuple[str, ...], descrip
         if not sep or lang.strip() not in vocab.LANGUAGES or not text.strip():
             raise click.ClickException(f"--name-in '{entry}': write LANG=NAME with LANG one of "
                                        f"{', '.join(vocab.LANGUAGES)}")
-        translated[lang.strip()] = text.strip()
+        translated[lang.strip()] = clean_text(text)
     db = _open_catalogue()
     catalogue.save_project(db, {"slug": slug, "name": name, "description": description, "website": url,
-                                "names": translated})
+                                "names": translated, "start_date": start, "end_date": end})
     click.echo(f"project '{slug}' saved")
+
+
+@project_group.command("add")
+@with_appcontext
+@click.argument("slug")
+@click.argument("organisation")
+@click.option("--relation", required=True, type=click.Choice(vocab.RELATIONS),
+              help="The organisation's relation to this project.")
+@click.option("--role", type=click.Choice(("coordinator", "partner")), help="A partner's role in the project.")
+def project_add_command(slug: str, organisation: str, relation: str, role: str | None) -> None:
+    """Add the organisation ORGANISATION (its slug) to the project SLUG with its relation."""
+    from .catalogue import memberships
+
+    db = _open_catalogue()
+    project_id = _project(db, slug)
+    org_id = _organisation(db, organisation)
+    memberships.set_membership(db, project_id, org_id, relation, role)
+    click.echo(f"'{organisation}' is in project '{slug}' as {relation}" + (f" ({role})" if role else ""))
+
+
+@project_group.command("list")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def project_list_command(as_json: bool) -> None:
+    """List the projects with their dates, members and visits."""
+    import json
+
+    from .catalogue import memberships
+
+    rows = memberships.project_list(_open_catalogue())
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        click.echo("no projects yet (mapapp project create SLUG --name NAME)")
+    else:
+        _table(rows, ("slug", "name", "start_date", "end_date", "members", "visits"))
+
+
+@click.group("visit")
+def visit_group() -> None:
+    """Visits and seminars of a project: create them with their organisations, list them."""
+
+
+@visit_group.command("create")
+@with_appcontext
+@click.argument("project")
+@click.option("--title", required=True, help="The visit's title as shown to visitors.")
+@click.option("--date", "starts", required=True, help="Its (first) day, YYYY-MM-DD.")
+@click.option("--ends", help="Its last day, YYYY-MM-DD, when it lasts more than one.")
+@click.option("--kind", type=click.Choice(("study-visit", "seminar", "online", "event")), default="study-visit",
+              show_default=True, help="What kind of meeting it is.")
+@click.option("--place", default="", help="Where, e.g. 'Poznań, PL' (located with the geocoder chain).")
+@click.option("--host", "hosts", multiple=True, metavar="ORG_SLUG", help="A host organisation (repeatable).")
+@click.option("--participant", "participants", multiple=True, metavar="ORG_SLUG",
+              help="A participating organisation (repeatable).")
+@click.option("--visited", "visited", multiple=True, metavar="ORG_SLUG", help="A visited organisation (repeatable).")
+def visit_create_command(project: str, title: str, starts: str, ends: str | None, kind: str, place: str,
+                         hosts: tuple[str, ...], participants: tuple[str, ...], visited: tuple[str, ...]) -> None:
+    """Create a visit of PROJECT (its slug) with its host, visited and participating organisations."""
+    from .catalogue import visits
+    from .importing.normalise import clean_text
+    from .mapdata import geocode
+
+    db = _open_catalogue()
+    _project(db, project)
+    title, place = clean_text(title), clean_text(place)
+    if not title:
+        raise click.ClickException("--title: give the visit a title")
+    start, end = _date(starts, "--date"), _date(ends, "--ends")
+    if end and end < start:
+        raise click.ClickException(f"--ends {end} is before --date {start}")
+    roles = [(s, "host") for s in hosts] + [(s, "visited") for s in visited] + [(s, "participant") for s in participants]
+    members = [(_organisation(db, s), role) for s, role in roles]
+    city, _, country = place.strip().rpartition(",")
+    country = country.strip().upper()
+    if not (len(country) == 2 and country.isalpha()):
+        city, country = place.strip(), ""
+    visit = {"title": title, "kind": kind, "date": start, "end_date": end, "place": place}
+    where = "no place given"
+    if place.strip():
+        outcome = _chain(db).locate(geocode.Address(city=city.strip(), country=country or None))
+        if outcome.location:
+            loc = outcome.location
+            visit.update(lat=loc.lat, lon=loc.lon, geo_precision=loc.precision)
+            where = f"placed at {loc.lat:.4f}, {loc.lon:.4f} ({loc.precision}, by {loc.source})"
+        else:
+            where = (f"'{place}' was not found by {', '.join(outcome.tried) or 'the geocoders'}; "
+                     "it has no point on the map (write it as 'City, CC', e.g. 'Poznań, PL')")
+    slug = visits.create_visit(db, project, visit, members, user_email="cli")
+    click.echo(f"visit '{slug}' created in project '{project}': {where}; {len(members)} organisations")
+
+
+@visit_group.command("list")
+@with_appcontext
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def visit_list_command(project: str, as_json: bool) -> None:
+    """List the visits of PROJECT (its slug), by date."""
+    import json
+
+    from .catalogue import memberships
+
+    db = _open_catalogue()
+    rows = memberships.visits_of(db, _project(db, project))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        click.echo(f"project '{project}' has no visits yet (mapapp visit create {project} --title … --date …)")
+    else:
+        _table(rows, ("slug", "date", "end_date", "kind", "title", "place", "hosts", "visited", "participants"))
 
 
 @click.command("export")
@@ -667,7 +861,7 @@ COMMANDS = (create_user_command, export_command, init_command, load_demo_command
             geocode_command, create_project_command, remind_owners_command, send_digests_command, purge_command,
             personal_data_command,
             report_command, worker_command,
-            murmurations_group, sync_group)
+            murmurations_group, sync_group, project_group, visit_group)
 
 for _command in (*COMMANDS, shell_command, routes_command):
     main.add_command(_command)

@@ -91,13 +91,15 @@ class Entries:
     """Rows of a catalogue table that staff create (projects, visits): a value is a row's
     ``slug``, labelled by its ``name`` column or its translation in the JSON ``names``
     column, with ``detail`` in brackets after it when set; listed in ``order`` (columns),
-    else by label. The catalogue reads them (``catalogue.kinds.entry_choices``)."""
+    else by label; ``listed`` is an SQL condition on the rows the public lists show (archived
+    projects are not). The catalogue reads them (``catalogue.kinds.entry_choices``)."""
 
     table: str
     name: str = "name"
     names: str = "names"
     detail: str | None = None
     order: tuple[str, ...] = ()
+    listed: str | None = None
     upper = False
 
     def check(self, kind: str, value: str) -> Message | None:
@@ -143,7 +145,7 @@ REGISTRY: tuple[Kind, ...] = (
          Terms(vocab.resources), "resource codes the organisation offers", export_label=N_("Offer")),
     Kind("relation", N_("Relation to the project"), Column("relation"), Terms(vocab.relations),
          ", ".join(vocab.RELATIONS[:-1]) + " or " + vocab.RELATIONS[-1]),
-    Kind("project", N_("Project"), Link("project_organisations", "project_id"), Entries("projects"),
+    Kind("project", N_("Project"), Link("project_organisations", "project_id"), Entries("projects", listed="archived = 0"),
          "project slugs"),
     Kind("visit", N_("Visit"), Link("visit_organisations", "visit_id"),
          Entries("visits", name="title", names="titles", detail="date", order=("date", "title")), "visit slugs"),

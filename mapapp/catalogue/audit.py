@@ -108,6 +108,8 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
         old, new = before.get(part) or {}, after.get(part) or {}
         out += [k for k in new if k not in _NOT_CHANGES and old.get(k) != new.get(k)]
     out += [k for k in ("projects", "visits") if k in after and before.get(k) != after.get(k)]
+    if "projects" not in out and "memberships" in after and (before.get("memberships") or {}) != after["memberships"]:
+        out.append("memberships")  # same projects, another relation or role
     if "status" in after and "values" not in after and before.get("status") != after["status"]:
         out.append("status")
     return out

@@ -8,6 +8,7 @@ import json
 import sqlite_utils
 
 from ..filters import Filters
+from .projects import get_project
 from .reads import _where
 
 # A dimension: the value it groups by, and the rows it reads (``o``: organisations).
@@ -77,15 +78,8 @@ def located_points(db: sqlite_utils.Database, filters: Filters,
 
 
 def project(db: sqlite_utils.Database, slug: str) -> dict | None:
-    """A project: its fields and translated names."""
-    row = db.execute("SELECT id, slug, name, names, description, website, start_date, end_date FROM projects"
-                     " WHERE slug = ?", [slug]).fetchone()
-    if row is None:
-        return None
-    keys = ("id", "slug", "name", "names", "description", "website", "start_date", "end_date")
-    found = dict(zip(keys, row))
-    found["names"] = json.loads(found["names"] or "{}")
-    return found
+    """A project: its fields, translated names, descriptions and funding line, links, archive flag."""
+    return get_project(db, slug)
 
 
 def project_members(db: sqlite_utils.Database, project_id: int, statuses: tuple[str, ...] = ("published",),

@@ -100,7 +100,8 @@ def entry_choices(db: sqlite_utils.Database, kind: Kind, lang: str) -> list[tupl
     entries = kind.vocabulary
     detail = entries.detail or "NULL"
     order = f" ORDER BY {', '.join(entries.order)}" if entries.order else ""
-    rows = db.execute(f"SELECT slug, {entries.name}, {entries.names}, {detail} FROM {entries.table}{order}")  # nosec B608 # names come from the registry
+    where = f" WHERE {entries.listed}" if entries.listed else ""
+    rows = db.execute(f"SELECT slug, {entries.name}, {entries.names}, {detail} FROM {entries.table}{where}{order}")  # nosec B608 # names come from the registry
     choices = [(slug, (json.loads(names).get(lang) or name) + (f" ({extra})" if extra else ""))
                for slug, name, names, extra in rows]
     return choices if entries.order else sorted(choices, key=lambda c: c[1].casefold())

@@ -37,6 +37,10 @@ def organisation_state(db: sqlite_utils.Database, org_id: int) -> dict | None:
         "visits": [r[0] for r in db.execute(
             "SELECT v.slug FROM visit_organisations vo JOIN visits v ON v.id = vo.visit_id"
             " WHERE vo.organisation_id = ? ORDER BY v.slug", [org_id])],
+        # Its relation to each project and, as a partner, its role: what an undo must put back.
+        "memberships": {slug: [relation, role] for slug, relation, role in db.execute(
+            "SELECT p.slug, po.relation, po.role FROM project_organisations po JOIN projects p ON p.id = po.project_id"
+            " WHERE po.organisation_id = ? ORDER BY p.slug", [org_id])},
     }
 
 
@@ -49,17 +53,27 @@ def restore_state(db: sqlite_utils.Database, org_id: int, snapshot: dict) -> boo
     stored = Stored(org_id, slug, current["values"], current["related"])
     action = update_organisation(db, stored, snapshot["values"], related_of(**snapshot["related"]))
     changed = action == "updated"
-    for table, key, slugs, current_slugs in (
-            ("project_organisations", "projects", snapshot["projects"], current["projects"]),
-            ("visit_organisations", "visits", snapshot["visits"], current["visits"])):
-        if sorted(slugs) != sorted(current_slugs):
-            parent = "projects" if key == "projects" else "visits"
-            column = "project_id" if key == "projects" else "visit_id"
-            db.execute(f"DELETE FROM {table} WHERE organisation_id = ?", [org_id])  # nosec B608 # names and ? placeholders come from code; values are bound
-            for slug_ in slugs:
-                db.execute(f"INSERT OR IGNORE INTO {table} ({column}, organisation_id)"  # nosec B608 # names and ? placeholders come from code; values are bound
-                           f" SELECT id, ? FROM {parent} WHERE slug = ?", [org_id, slug_])
-            changed = True
+    # Snapshots from before relations per project (and forms that send slugs only) keep the
+    # relation and role of the memberships that stay; new ones take the organisation's relation.
+    wanted = snapshot.get("memberships")
+    if wanted is None:
+        wanted = {slug_: current["memberships"].get(slug_, [snapshot["values"].get("relation") or "other", None])
+                  for slug_ in snapshot["projects"]}
+    if wanted != current["memberships"]:
+        db.execute("DELETE FROM project_organisations WHERE organisation_id = ?", [org_id])
+        for slug_, (relation, role) in wanted.items():
+            db.execute("INSERT OR IGNORE INTO project_organisations (project_id, organisation_id, relation, role)"
+                       " SELECT id, ?, ?, ? FROM projects WHERE slug = ?", [org_id, relation, role, slug_])
+        changed = True
+    if sorted(snapshot["visits"]) != sorted(current["visits"]):
+        # Only those that change: the visits it stays in keep its role in them.
+        for slug_ in set(current["visits"]) - set(snapshot["visits"]):
+            db.execute("DELETE FROM visit_organisations WHERE organisation_id = ?"
+                       " AND visit_id = (SELECT id FROM visits WHERE slug = ?)", [org_id, slug_])
+        for slug_ in set(snapshot["visits"]) - set(current["visits"]):
+            db.execute("INSERT OR IGNORE INTO visit_organisations (visit_id, organisation_id)"
+                       " SELECT id, ? FROM visits WHERE slug = ?", [org_id, slug_])
+        changed = True
     return changed
 
 

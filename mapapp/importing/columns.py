@@ -16,8 +16,10 @@ from ..translate import N_
 FIELDS = (
     "ref", "name", "description", "relation", "structure", "legal_form", "street", "house_number",
     "postcode", "city", "region", "country", "lat", "lon", "latlon", "website", "email", "phone",
-    "themes", "needs", "offers",
+    "themes", "needs", "offers", "project", "visit", "visit_date",
 )
+# What links a row to a project and a visit (not columns of the organisation itself).
+LINK_FIELDS = ("project", "visit", "visit_date")
 TRANSLATABLE = "description"
 FIELD_LABELS = {
     "ref": N_("reference (identifier in the source)"), "name": N_("name"), "description": N_("description"),
@@ -26,7 +28,8 @@ FIELD_LABELS = {
     "postcode": N_("postcode"), "city": N_("city"), "region": N_("region"), "country": N_("country"),
     "lat": N_("latitude"), "lon": N_("longitude"), "latlon": N_("latitude, longitude (one cell)"),
     "website": N_("website"), "email": N_("e-mail"), "phone": N_("phone"), "themes": N_("themes"),
-    "needs": N_("needs"), "offers": N_("offers"),
+    "needs": N_("needs"), "offers": N_("offers"), "project": N_("project (slug or name)"),
+    "visit": N_("visit (slug or title)"), "visit_date": N_("date of the visit"),
 }
 TRANSLATED_LABEL = N_("description in %(language)s")
 ALL_FIELDS = FIELDS + tuple(f"{TRANSLATABLE}_{lang}" for lang in vocab.LANGUAGES)

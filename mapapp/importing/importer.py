@@ -29,7 +29,7 @@ from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, readers, reading
+from . import columns, links, readers, reading
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
@@ -63,6 +63,8 @@ class Options:
 
     source: str | None = None
     project: str | None = None
+    relation: str | None = None  # every linked row's relation to the project (a row's own cell wins)
+    visit: str | None = None  # a visit's slug: every row goes to it (and to its project)
     status: str | None = None  # None: drafts for new organisations, stored status kept
     dry_run: bool = False
     geocode: bool = True
@@ -121,10 +123,14 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
 def _check_options(db: sqlite_utils.Database, options: Options) -> None:
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
-    if options.project and not catalogue.project_exists(db, options.project):
-        known = ", ".join(catalogue.project_slugs(db)) or "none yet"
-        raise ImportFailed(f"no project '{options.project}' (projects: {known}); "
-                           "create it with: mapapp create-project SLUG --name NAME")
+    _linker(db, options)
+
+
+def _linker(db: sqlite_utils.Database, options: Options) -> links.Linker:
+    try:
+        return links.Linker(db, project=options.project, relation=options.relation, visit=options.visit)
+    except links.LinkError as e:
+        raise ImportFailed(str(e)) from None
 
 
 class _ChunkSize:
@@ -173,6 +179,7 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
             N_("no column holds the organisations' names; the headers are: %(headers)s. "
                "Call one 'name' (or Nom, Nome, Nazwa, Όνομα, Naam) or %(how)s"),
             headers=", ".join(table.headers), how=map_it["name"]))
+    context.columns = {f: table.headers[i] for i, f in plan.fields.items()}
     run = _Run(db, options, chain, report, source, size, context)
     checked = _non_empty(file.chunks(report), path)
     with _no_cycle_collection():
@@ -364,15 +371,15 @@ class _WriteContext:
 
     existing: _ExistingIndex | None  # None: the catalogue was empty, nothing to be a duplicate of
     source_has_refs: bool  # the source was imported before: rows may update stored organisations
-    project_id: int | None
+    linker: links.Linker
     set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
     slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
     first_new_id: int | None = None  # set-based: new points go into the spatial index at the end
+    columns: dict[str, str] | None = None  # field → the file's header, for the report
 
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
-        project_id = catalogue.project_id(db, options.project) if options.project else None
-        return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), project_id,
+        return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), _linker(db, options),
                    set_based=not options.batch_size or options.dry_run, slugs=catalogue.slugs.Picker(db))
 
 
@@ -461,12 +468,25 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
     by_hand: dict[int, set[str]] = {}
     if options.keep_hand_edits:
         by_hand = catalogue.audit.hand_edited(db, [p.id for p in (stored.get(c.key) for c in candidates) if p])
+    linked: dict[int, links.Link] = {}
     for c in candidates:
+        link = _link(c, context, report)
+        if isinstance(link, RowOutcome):
+            outcomes.append(link)
+            continue
         previous = stored.get(c.key)
         if previous is None:
             values = {**NEW_DEFAULTS, **c.values, "status": options.status or "draft"}
         else:
             values = {k: v for k, v in c.values.items() if k not in c.rejected}
+        if link is not None:
+            linked[c.row] = link
+            # The relation a row gives is to its project; the organisation's own one only
+            # takes it when it had none ('other'), as ``memberships.set_membership`` does.
+            if previous is not None:
+                values.pop("relation", None)
+            elif link.relation and values.get("relation", "other") == "other":
+                values["relation"] = link.relation
         kept = by_hand.get(previous.id, set()) if previous else set()
         if kept & {"lat", "lon", "geo_precision"}:
             kept |= {"lat", "lon", "geo_precision", "geo_source"}  # a point moved by hand stays where it was put
@@ -493,7 +513,7 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         if action == "updated" and keep_changes:
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
-        outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, context.project_id))
+        outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, linked.get(c.row)))
     if not context.set_based:
         context.slugs.forget_retired()  # staff may have deleted a published organisation since the last batch
     inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], picker=context.slugs,
@@ -501,22 +521,35 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
     if inserted and context.set_based and context.first_new_id is None:
         context.first_new_id = inserted[0][0]
     for (c, values, _), (org_id, slug) in zip(new, inserted):
-        outcomes.append(_record(db, report, c, values, org_id, slug, "created", context.project_id))
+        outcomes.append(_record(db, report, c, values, org_id, slug, "created", linked.get(c.row)))
         if keep_changes:
             report.changes.append((org_id, "created", None))
     return outcomes
 
 
 def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,
-            project_id: int | None) -> RowOutcome:
-    if project_id is not None:
-        catalogue.add_to_project(db, project_id, org_id)
+            link: links.Link | None) -> RowOutcome:
+    if link is not None:
+        links.write(db, link, org_id)
+        report.add_link(link.project, link.relation, link.visit)
     if values.get("lat") is None:
         report.add_not_located(c.row, values["name"], c.address.query())
     if len(report.samples) < SAMPLES:
         report.samples.append({"row": c.row, **{k: values.get(k) for k in SAMPLE_FIELDS},
-                               "themes": c.related.get("themes", [])})
+                               "themes": c.related.get("themes", []),
+                               "linked": link and {"project": link.project, "relation": link.relation,
+                                                   "visit": link.visit}})
     return RowOutcome(c.row, values["name"], action, slug, values.get("geo_precision"), values.get("geo_source"))
+
+
+def _link(c: Candidate, context: _WriteContext, report: Report) -> links.Link | RowOutcome | None:
+    """Where the row goes (None: nowhere), or its outcome when its project is unknown."""
+    header = (context.columns or {}).get
+    link = context.linker.link(c.links, lambda fld, message: report.add(c.row, header(fld, fld), "warning", message))
+    if isinstance(link, links.Link) or link is None:
+        return link
+    report.add(c.row, header("project", "project"), "error", link)
+    return RowOutcome(c.row, c.values["name"], "skipped")
 
 
 def _site_key(url: str) -> str:

@@ -89,7 +89,9 @@ saved_mappings = records.saved_mappings
 def options_for(record: dict, *, dry_run: bool) -> importer.Options:
     """The importer options an import record stands for."""
     mapping = record["mapping"]
-    return importer.Options(source=record["source"], project=record["project"],
+    chosen = (mapping or {}).get("links") or {}
+    return importer.Options(source=record["source"], project=chosen["project"] if "project" in chosen else record["project"],
+                            relation=chosen.get("relation"), visit=chosen.get("visit"),
                             status=record["status_choice"], dry_run=dry_run, where="browser",
                             mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
 

@@ -138,6 +138,8 @@ class Report:
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
     kept_by_hand: int = 0  # organisations whose fields edited here a sync left as they were
+    # How many rows go to each project, relation and visit (``add_link``).
+    links: dict = field(default_factory=lambda: {"project": Counter(), "relation": Counter(), "visit": Counter()})
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     _messages: dict = field(default_factory=dict, repr=False)
 
@@ -145,6 +147,18 @@ class Report:
         # The same message in many rows is kept once.
         message = self._messages.setdefault(message, message)
         self.issues.append(Issue(row, column, level, message))
+
+    def add_link(self, project: str, relation: str | None, visit: str | None) -> None:
+        self.links["project"][project] += 1
+        if relation:
+            self.links["relation"][relation] += 1
+        if visit:
+            self.links["visit"][visit] += 1
+
+    def links_text(self) -> str:
+        """'project a 3; relation visited 1, participant 2; visit v 2', or '' when nothing is linked."""
+        return "; ".join(f"{kind} " + ", ".join(f"{key} {n}" for key, n in sorted(counts.items()))
+                         for kind, counts in self.links.items() if counts)
 
     def add_not_located(self, row: int, name: str, address: str) -> None:
         self.not_located_count += 1
@@ -208,6 +222,8 @@ class Report:
             f"{c['skipped']} skipped; {c['warnings']} warnings; {c['not_located']} not located; "
             f"{c['likely_duplicates']} likely duplicates",
         ]
+        if self.links_text():
+            lines.append(f"  linked: {self.links_text()}")
         lines += [f"  note: {n}" for n in self.notes]
         # The same problem in many rows is printed once, with the rows it concerns.
         grouped: dict[tuple[str, str, str], list[int | None]] = {}

@@ -5,6 +5,7 @@ file's rows while the importer writes (see ``reading``)."""
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class Candidate:
     # catalogue.new_row_text(values), worked out with the row's checks: by the reading
     # process for a large file, leaving the importer only the writing.
     text: tuple[tuple[str, str], str, str, str] = ()
+    # The row's project, relation, visit and visit date as written (only when the file has
+    # such columns): matched against the catalogue when written (see ``links``).
+    links: dict = field(default_factory=dict)
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
@@ -61,13 +65,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text))
+                             self.text, self.links))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text) -> Candidate:
+               rejected, outcome, text, links) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text)
+                     set(rejected), outcome, text, links)
 
 
 @dataclass
@@ -168,7 +172,7 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
     address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, row.rejected)
+    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values))
 
 
 @dataclass
@@ -278,6 +282,40 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
         if is_placeholder(values["description"]):
             values["description"] = ""
     return values, country
+
+
+def _links(row: _Row, values: dict) -> dict:
+    """The row's project, visit and visit date as written, and the relation it gives (None
+    when its cell is empty), when the file has a column for any of them."""
+    present = row.present
+    if not present & {"project", "visit", "visit_date"}:
+        return {}
+    links = {"project": row.text("project"), "visit": row.text("visit"), "visit_date": None,
+             "relation": values.get("relation") if row.text("relation") and "relation" not in row.rejected else None}
+    written = row.text("visit_date")
+    if written:
+        links["visit_date"] = parse_date(written)
+        if links["visit_date"] is None:
+            row.warn("visit_date", Message(N_("'%(text)s' is not a date; write it as YYYY-MM-DD (e.g. 2026-05-14) "
+                                              "or DD/MM/YYYY"), text=written))
+    return links
+
+
+def parse_date(text: str) -> str | None:
+    """A day written as 2026-05-14 (a spreadsheet's '2026-05-14 00:00:00' too), 14/05/2026,
+    14.05.2026 or 14-05-2026, as YYYY-MM-DD; None if it is none of these."""
+    found = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$", text.strip())
+    if found:
+        year, month, day = found.groups()
+    else:
+        found = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", text.strip())
+        if not found:
+            return None
+        day, month, year = found.groups()
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 def _related(row: _Row, values: dict, translated: list[str]) -> dict:

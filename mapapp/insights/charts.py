@@ -208,5 +208,10 @@ def _points(chart: Chart):
     axes.add_collection(PatchCollection([Polygon(ring, closed=True) for _, rings in _outlines(extent) for ring in rings],
                                         facecolors="#f2f2f2", edgecolors="#bbbbbb", linewidths=0.4))
     axes.scatter(lons, lats, s=22, color=BLUE, edgecolors="white", linewidths=0.6, zorder=3)
+    # Marks, not names: a number ties each point to its row of the table (and no stored text
+    # reaches matplotlib, whose "$…$" would be read as mathematics).
+    for key, (lat, lon) in zip(chart.keys, chart.points):
+        axes.annotate(str(key), (lon, lat), xytext=(4, 4), textcoords="offset points", fontsize=8, color="#1a1a1a",
+                      parse_math=False)
     axes.set_title(chart.title, loc="left", fontweight="bold")
     return figure

@@ -5,13 +5,14 @@ from the report's HTML, fetching nothing but the pictures it carries inline."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from ..catalogue import insights as store
 from ..catalogue import visitreads
 from ..filters import Filters
-from . import charts, numbers, views
+from . import charts, funders, numbers, views
 
 PROJECT_CHARTS = ("countries", "members_map", "resources", "relations", "themes")
 MEMBERS_LISTED = 1000
@@ -27,6 +28,7 @@ class ProjectFigures:
     found: numbers.Insights
     charts: dict[str, charts.Chart]
     statuses: tuple[str, ...]
+    funder: funders.FunderFigures | None = None  # per country and kind; the timeline
 
 
 def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("published",),
@@ -42,7 +44,8 @@ def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("p
     return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
                           visits=visitreads.visits_of_project(db, project["id"], statuses),
                           members=store.project_members(db, project["id"], statuses, MEMBERS_LISTED), found=found,
-                          charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses)
+                          charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses,
+                          funder=funders.compute(db, project["id"], lang, statuses))
 
 
 def template_values(figures: ProjectFigures, branding: dict | None = None) -> dict:
@@ -54,8 +57,16 @@ def template_values(figures: ProjectFigures, branding: dict | None = None) -> di
 
 def inline_images(figures: ProjectFigures) -> dict[str, str]:
     """The report's charts as PNG ``data:`` URIs (a PDF carries its pictures)."""
+    pictures = dict(figures.charts)
+    if figures.funder is not None:
+        pictures["visits_map"] = figures.funder.places
     return {name: "data:image/png;base64," + base64.b64encode(charts.draw(chart, "png", titled=False)).decode("ascii")
-            for name, chart in figures.charts.items() if not chart.empty}
+            for name, chart in pictures.items() if not chart.empty}
+
+
+# Unicode noncharacters (U+FFFE…): no font draws them, and one in a stored field gave the whole
+# report's text a broken encoding (copying and screen readers read "\x00R\x00a…").
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 
 
 class ReportError(RuntimeError):
@@ -73,4 +84,5 @@ def pdf(html: str) -> bytes:
                           f"or `make run`, which installs it): {e}") from e
 
     fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
-    return HTML(string=html, url_fetcher=fetcher, base_url="data:,").write_pdf()
+    # Tagged (PDF/UA-1): headings, tables and the pictures' text alternatives reach screen readers.
+    return HTML(string=_NONCHARACTERS.sub("", html), url_fetcher=fetcher, base_url="data:,").write_pdf(pdf_variant="pdf/ua-1")

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from .. import accounts, catalogue, params, vocab
 from ..catalogue import contributions as contribution_store
 from ..catalogue import owners as owner_store
+from ..catalogue import projects as project_store
 from ..contributing import owners
 from ..errors import BadRequest
 from ..filters import Filters
@@ -96,6 +97,9 @@ def organisations():
                            countries=sorted(catalogue.country_codes_in_use(db),
                                             key=lambda c: vocab.country_name(c, current_language())),
                            selection=[(k, v) for k, v in request.args.items(multi=True) if k != "page"],
+                           projects=project_store.list_projects(db, include_archived=False, slugs=(
+                               None if not scope.current().limited else () if scope.current().countries
+                               else scope.current().projects)),
                            from_import=jobs.get(db, staff_filters["import_id"]) if staff_filters["import_id"] else None)
 
 

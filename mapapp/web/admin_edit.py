@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import accounts, catalogue, geo, vocab
+from ..catalogue import projects as project_store
 from ..importing import normalise
 from ..mapdata import geocode
 from ..translate import translated
@@ -27,7 +28,7 @@ def _blank() -> dict:
     values = dict.fromkeys(catalogue.FIELDS)
     values.update(status="draft", relation="other", source=SOURCE)
     return {"values": values, "related": {"themes": [], "needs": {}, "offers": {}, "descriptions": {}},
-            "projects": [], "visits": []}
+            "projects": [], "visits": [], "memberships": {}}
 
 
 def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
@@ -80,8 +81,16 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
                          for lang in vocab.LANGUAGES
                          if normalise.clean_multiline(form.get(f"description_{lang}", ""))},
     }
-    return {"values": values, "related": related, "projects": form.getlist("project"),
-            "visits": form.getlist("visit")}, errors
+    # Each project's select says the organisation's relation to it, or that it is not in it;
+    # a partner keeps its role (set on the project's page) while it stays a partner.
+    memberships = {}
+    for project in project_store.list_projects(get_db()):
+        relation = form.get(f"project_relation:{project['slug']}", "")
+        if relation in project_store.RELATIONS:
+            kept = (before.get("memberships") or {}).get(project["slug"], [None, None])
+            memberships[project["slug"]] = [relation, kept[1] if relation == "partner" and kept[0] == "partner" else None]
+    return {"values": values, "related": related, "projects": sorted(memberships),
+            "visits": form.getlist("visit"), "memberships": memberships}, errors
 
 
 def _pin_outside_country(values: dict, before: dict) -> str | None:
@@ -129,8 +138,10 @@ def _submitted(db, before: dict) -> tuple[dict, dict, str | None]:
 
 def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | None, history: list):
     names = catalogue.project_and_visit_names(db, current_language())
-    return render_template("admin/edit.html", org=org, s=snapshot,
-                           errors=errors, note=note, projects=names["project"], visits=names["visit"],
+    projects = [(p["slug"], p["names"].get(current_language()) or p["name"]) for p in project_store.list_projects(db)]
+    relations = {"visited": _("visited"), "participant": _("participant"), "partner": _("partner"), "other": _("other")}
+    return render_template("admin/edit.html", org=org, s=snapshot, relations=relations,
+                           errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
                            countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
                                             key=lambda c: vocab.country_name(c, current_language()))), \

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from .. import catalogue
+from .. import catalogue, vocab
+from ..catalogue import memberships
 from ..filters import Filters
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
@@ -111,9 +112,12 @@ def preview(import_id: int):
             mapping = saved[chosen]
         elif chosen in bundled:
             mapping = {"columns": bundled[chosen].mapping["columns"], "ignore": sorted(bundled[chosen].mapping["ignore"])}
-        jobs.set_mapping(db, import_id, mapping)
         if request.form.get("save_as"):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
+        # The file-level links travel with the mapping (not with a saved one: they are this file's).
+        mapping = {**mapping, "links": {k: (request.form.get(f"link_{k}") or "").strip()[:200] or None
+                                        for k in ("project", "relation", "visit")}}
+        jobs.set_mapping(db, import_id, mapping)
         if request.form.get("action") == "confirm":
             try:
                 jobs.claim(current_app.config["DATABASE"], import_id)
@@ -140,7 +144,11 @@ def preview(import_id: int):
         error = e.args[0] if e.args else str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
     ignored = set(plan.ignored) if plan else set()
+    chosen_links = {"project": record["project"], "relation": None, "visit": None,
+                    **((record["mapping"] or {}).get("links") or {})}
     return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
+                           links=chosen_links, projects=catalogue.project_slugs(db),
+                           visits=memberships.visits_of(db), relations=vocab.relations(),
                            ignored=ignored, fields=field_labels(), report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,

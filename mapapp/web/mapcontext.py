@@ -273,14 +273,23 @@ def audit_text(entry: dict) -> str:
         return _("created by staff")
     if kind == "owner-link-sent":
         return _("edit link sent to its e-mail")
+    if kind == "project-member":
+        labels = [_(_OTHER_FIELDS[f]) for f in accounts.changed_fields(entry["before"], entry["after"]) if f in _OTHER_FIELDS]
+        return _("projects changed on a project's page: %(fields)s", fields=", ".join(labels))
+    if kind == "project-bulk":
+        return _("%(n)s organisations added to a project", n=len((entry["before"] or {}).get("memberships") or {}))
+    if kind in ("project", "project-delete", "project-delete-undone", "project-restore"):
+        return _("project #%(n)s changed (Projects)", n=rest)
     if kind == "page":
         return _("page #%(n)s changed (Pages)", n=rest)
+    if kind == "visit":
+        return _("visit #%(n)s changed (Visits and events)", n=rest)
     if kind == "personal-data":
         return _("e-mail erased at its owner's request (personal data)")
     return action
 
 
-_OTHER_FIELDS = {"projects": N_("projects"), "visits": N_("visits"), "descriptions": N_("translated descriptions"),
+_OTHER_FIELDS = {"projects": N_("projects"), "memberships": N_("relations to projects"), "visits": N_("visits"), "descriptions": N_("translated descriptions"),
                  "status": N_("status"), "geo_precision": N_("location precision"), "geo_source": N_("location source")}
 
 
