@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         db,
         embed,
         errors,
+        events,
         feeds,
         i18n,
         insights,
@@ -97,6 +98,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(moderation.bp)
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(insights.bp)
+    app.register_blueprint(events.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(commons.bp)
     app.register_blueprint(admin_brand.bp)

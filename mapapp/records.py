@@ -20,9 +20,10 @@ from . import vocab
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
 # The path of an organisation's page (the route ``views.organisation``; a test holds them equal).
 ORGANISATION_PATH = "/organisations/"
+PROJECT_PATH = "/projects/"  # the route ``insights.project``
 COLUMNS = ("slug", "name", "description", "relation", "structure", "legal_form", "street", "postcode",
            "city", "region", "country", "lat", "lon", "geo_precision", "website", "email", "phone",
-           "themes", "theme_labels", "needs", "offers", "projects", "url")
+           "themes", "theme_labels", "needs", "offers", "projects", "visits", "url")
 CONTACT_COLUMNS = ("email", "phone")
 ESSGLOBAL_COLUMNS = ("Identifier", "Name", "Description", "Organisational Structure", "Primary Activity",
                      "Activities", "Street Address", "Locality", "Region", "Postcode", "Country ID",
@@ -45,6 +46,15 @@ def organisation_url(base: str, slug: str) -> str:
 def columns(contacts: bool) -> tuple[str, ...]:
     """The columns of a bulk export: ``COLUMNS``, without ``CONTACT_COLUMNS`` unless ``contacts``."""
     return COLUMNS if contacts else tuple(c for c in COLUMNS if c not in CONTACT_COLUMNS)
+
+
+def _with_pages(visit: dict, base: str | None) -> dict:
+    """A visit row with its ``hosts`` and ``participants`` as (name, page URL) pairs (from the
+    row's ``organisations``: slug, name, role)."""
+    def named(role: str) -> list[tuple[str, str | None]]:
+        return [(o["name"], None if base is None else organisation_url(base, o["slug"]))
+                for o in visit.get("organisations", ()) if o.get("role") == role]
+    return {**visit, "hosts": named("host"), "participants": named("participant")}
 
 
 def _resources(items: dict[str, str]) -> str:
@@ -79,6 +89,11 @@ class Record:
     needs: dict | None = None  # resource code → detail
     offers: dict | None = None
     projects: tuple[tuple[str, str | None], ...] = ()  # (slug, name); the name when the row has it
+    # Its relation to each project (slug → visited|participant|partner|other), when the row has them.
+    relations: tuple[tuple[str, str], ...] = ()
+    # Its visits and events (``visitreads`` rows with its ``role``; ``hosts`` and ``participants``
+    # as (name, page URL) when the row has them), by date.
+    visits: tuple[dict, ...] = ()
     fictional: bool = False
     contacts: bool = True  # whether e-mail and phone are part of it (False: empty, and no columns)
 
@@ -97,6 +112,8 @@ class Record:
             lat=get("lat"), lon=get("lon"), geo_precision=get("geo_precision"), website=get("website"),
             email=get("email") if contacts else "", phone=get("phone") if contacts else "", themes=tuple(get("themes") or ()),
             needs=get("needs") or {}, offers=get("offers") or {}, projects=projects,
+            relations=tuple((get("project_relations") or {}).items()),
+            visits=tuple(_with_pages(v, base) for v in get("visit_records") or ()),
             fictional=get("source") == FICTIONAL_SOURCE, contacts=contacts)
 
     def description_in(self, lang: str) -> str:
@@ -119,6 +136,9 @@ class Record:
         """The properties of its GeoJSON feature: the summary (the point is the geometry), with
         e-mail and phone when they are part of the record."""
         properties = {k: v for k, v in self.summary(lang).items() if k not in ("lat", "lon")}
+        relations = dict(self.relations)
+        properties["projects"] = [{"slug": slug, "relation": relations.get(slug)} for slug, _name in self.projects]
+        properties["visits"] = [{"slug": v["slug"], "role": v.get("role")} for v in self.visits]
         if self.contacts:
             properties.update(email=self.email, phone=self.phone)
         return properties
@@ -134,8 +154,28 @@ class Record:
             "geo_precision": self.geo_precision, "email": self.email, "phone": self.phone,
             "needs": [{"code": c, "label": label(c, lang), "detail": d} for c, d in self.needs.items()],
             "offers": [{"code": c, "label": label(c, lang), "detail": d} for c, d in self.offers.items()],
-            "projects": [{"slug": slug, "name": name} for slug, name in self.projects],
+            "projects": [{"slug": slug, "name": name, "relation": dict(self.relations).get(slug)}
+                         for slug, name in self.projects],
+            "visits": [{"slug": v["slug"], "title": (v.get("titles") or {}).get(lang) or v["title"], "kind": v.get("kind"),
+                        "date": v.get("date"), "end_date": v.get("end_date"), "project": v.get("project"),
+                        "role": v.get("role")} for v in self.visits],
         }
+
+    def project_url(self, slug: str) -> str | None:
+        """A project's page on the same address as this record's page (None without one)."""
+        if self.url is None:
+            return None
+        base = self.url[: -len(organisation_url("", self.slug))]
+        return f"{base}{PROJECT_PATH}{quote(slug, safe='')}"
+
+    def projects_text(self) -> str:
+        """Its projects for a spreadsheet cell: "slug (relation); …"."""
+        relations = dict(self.relations)
+        return "; ".join(f"{slug} ({relations[slug]})" if relations.get(slug) else slug for slug, _name in self.projects)
+
+    def visits_text(self) -> str:
+        """Its visits for a spreadsheet cell: "slug (role); …"."""
+        return "; ".join(f"{v['slug']} ({v['role']})" if v.get("role") else v["slug"] for v in self.visits)
 
     def csv_row(self, lang: str) -> list:
         """Its row of the CSV, XLSX and GeoPackage exports, in ``columns(self.contacts)`` order."""
@@ -144,7 +184,7 @@ class Record:
             self.street, self.postcode, self.city, self.region, self.country or "", self.lat, self.lon,
             self.geo_precision or "", self.website, self.email, self.phone, "; ".join(self.themes),
             "; ".join(vocab.themes().label(t, lang) for t in self.themes), _resources(self.needs),
-            _resources(self.offers), "; ".join(slug for slug, _name in self.projects), self.url,
+            _resources(self.offers), self.projects_text(), self.visits_text(), self.url,
         ]
         if self.contacts:
             return row
@@ -183,5 +223,38 @@ class Record:
         }
         if self.lat is not None:
             data["geo"] = {"@type": "GeoCoordinates", "latitude": self.lat, "longitude": self.lon}
+        if self.projects:
+            data["memberOf"] = [{"@type": "Project", "identifier": slug, "name": name or slug}
+                                for slug, name in self.projects]
+        if self.visits:
+            data["event"] = [visit_event(v, lang) for v in self.visits]
         data["address"] = {k: v for k, v in data["address"].items() if v is not None}
         return {k: v for k, v in data.items() if v is not None}
+
+
+def visit_event(visit: dict, lang: str) -> dict:
+    """A visit or event as a schema.org ``Event``: its name in ``lang``, start and end dates, its
+    place (a ``Place`` with its point, or a ``VirtualLocation`` when online), organizer = its
+    hosts and attendee = its participants (``(name, url)`` pairs)."""
+    if visit.get("kind") == "online":
+        location = {"@type": "VirtualLocation", "name": visit.get("place") or None}
+    else:
+        location = {"@type": "Place", "name": ", ".join(p for p in (visit.get("place"), visit.get("city")) if p) or None,
+                    "address": {"@type": "PostalAddress", "addressLocality": visit.get("city") or None,
+                                "addressCountry": visit.get("country") or None}}
+        location["address"] = {k: v for k, v in location["address"].items() if v is not None}
+        if visit.get("lat") is not None and visit.get("lon") is not None:
+            location["geo"] = {"@type": "GeoCoordinates", "latitude": visit["lat"], "longitude": visit["lon"]}
+    location = {k: v for k, v in location.items() if v}
+    event = {
+        "@type": "Event", "identifier": visit["slug"],
+        "name": (visit.get("titles") or {}).get(lang) or visit["title"],
+        "startDate": visit.get("date") or None, "endDate": visit.get("end_date") or visit.get("date") or None,
+        "eventAttendanceMode": "https://schema.org/OnlineEventAttendanceMode" if visit.get("kind") == "online"
+        else "https://schema.org/OfflineEventAttendanceMode",
+        "location": location,
+        "description": (visit.get("descriptions") or {}).get(lang) or None,
+        "organizer": [{"@type": "Organization", "name": n, "url": u} for n, u in visit.get("hosts", ())] or None,
+        "attendee": [{"@type": "Organization", "name": n, "url": u} for n, u in visit.get("participants", ())] or None,
+    }
+    return {k: v for k, v in event.items() if v is not None}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import sqlite_utils
 
 from ..filters import Filters
+from . import visitreads
 from .base import dict_rows
 from .reads import _LIST_COLUMNS, _where
 
@@ -70,4 +71,5 @@ def _with_related(conn, orgs: list[dict]) -> list[dict]:
             "SELECT po.organisation_id, p.slug FROM project_organisations po JOIN projects p"  # nosec B608 # placeholders only
             f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
         by_id[org_id]["projects"].append(slug)
+    visitreads.export_links(conn, by_id, marks, ids)
     return orgs

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..catalogue import insights as store
+from ..catalogue import visitreads
 from ..filters import Filters
 from . import charts, funders, numbers, views
 
@@ -41,7 +42,7 @@ def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("p
     found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200, columns=columns,
                             with_points=True)
     return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
-                          visits=store.project_visits(db, project["id"], statuses),
+                          visits=visitreads.visits_of_project(db, project["id"], statuses),
                           members=store.project_members(db, project["id"], statuses, MEMBERS_LISTED), found=found,
                           charts=views.charts_of(found, lang, names=PROJECT_CHARTS), statuses=statuses,
                           funder=funders.compute(db, project["id"], lang, statuses))

@@ -43,6 +43,10 @@ def organisation_profile(record: Record, *, lang: str = vocab.DEFAULT_LANGUAGE) 
     }
     if record.lat is not None:
         profile["geolocation"] = {"lat": record.lat, "lon": record.lon}
+    # Its projects, as the schema allows: a relationship (schema.org memberOf) to each project's page.
+    projects = [url for url in (record.project_url(slug) for slug, _name in record.projects) if url]
+    if projects and page_url and page_url.startswith(("http://", "https://")):
+        profile["relationships"] = [{"predicate_url": "https://schema.org/memberOf", "object_url": url} for url in projects]
     return {k: v for k, v in profile.items() if v is not None}
 
 

@@ -13,7 +13,7 @@ from werkzeug.datastructures import Headers
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..catalogue import owners as owner_store
-from ..catalogue import personaldata
+from ..catalogue import personaldata, visitreads
 from ..contributing import owners
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
@@ -138,12 +138,31 @@ def organisation(slug: str):
     if org is None:
         raise NotFound(f"no published organisation '{slug}'")
     lang = current_language()
+    org = {**org, **visitreads.record_links(db, org["id"])}  # its relation to each project, its visits and roles
     body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
-    body["visits"] = [{"slug": v["slug"], "title": v["title"], "date": v["date"]} for v in org["visits"]]
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
     body["stale"] = owners.is_stale(checked, current_app.config["STALE_AFTER_DAYS"])
     return jsonify(body)
+
+
+@bp.get("/visits")
+def visits():
+    """The visits and events of the projects ``project`` (repeatable; every project not archived
+    when none is given), by date: title in the visitor's language, kind, dates, place, point,
+    and the published organisations with their role."""
+    slugs = tuple(dict.fromkeys(s for s in request.args.getlist("project") if s))
+    if len(slugs) > 50 or any(len(s) > 100 for s in slugs):
+        raise BadRequest("project: up to 50 project slugs", parameter="project")
+    lang = current_language()
+    found = visitreads.visits_of_projects(get_db(), slugs)
+    return jsonify({"ok": True, "total": len(found), "visits": [{
+        "slug": v["slug"], "project": v["project"], "kind": v["kind"], "title": v["titles"].get(lang) or v["title"],
+        "title_lang": lang if v["titles"].get(lang) else None, "date": v["date"], "end_date": v["end_date"],
+        "place": v["place"], "city": v["city"], "country": v["country"] or None, "lat": v["lat"], "lon": v["lon"],
+        "description": v["descriptions"].get(lang) or "",
+        "organisations": [{"slug": o["slug"], "name": o["name"], "role": o["role"]} for o in v["organisations"]],
+    } for v in found]})
 
 
 @bp.get("/organisations.geojson")

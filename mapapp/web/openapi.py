@@ -74,6 +74,14 @@ def document(server: str) -> dict:
                                _param("lang", "label language")],
                 "responses": {"200": _json("Organisation", "the organisation"),
                               "404": _json("Error", "no published organisation with this slug")}}},
+            "/api/visits": {"get": {
+                "summary": "Visits and events of projects by date (of every project not archived when no project is given):"
+                           " title in the language asked, kind, dates, place, point, organisations with their role",
+                "parameters": [{"name": "project", "in": "query", "required": False, "style": "form", "explode": True,
+                                "description": "project slug (repeatable, up to 50)",
+                                "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 50}},
+                               _param("lang", "title language")],
+                "responses": {"200": _json("Visits", "the visits"), **ERRORS}}},
             "/api/organisations.geojson": {"get": {
                 "summary": "RFC 7946 FeatureCollection of the filtered organisations ([lon, lat])",
                 "parameters": filters,
@@ -148,6 +156,22 @@ def document(server: str) -> dict:
                                                                    "description": "1: not checked for long (faded)"}],
                                  "minItems": 5, "maxItems": 5}},
                              "cluster_fields": {"type": "array"}, "point_fields": {"type": "array"}}},
+            "Visits": {"type": "object", "required": ["ok", "total", "visits"],
+                       "properties": {"ok": {"const": True}, "total": {"type": "integer"}, "visits": {"type": "array", "items": {
+                           "type": "object",
+                           "required": ["slug", "project", "kind", "title", "date", "end_date", "lat", "lon", "organisations"],
+                           "properties": {
+                               "slug": {"type": "string"}, "project": {"type": "string"},
+                               "kind": {"enum": ["study-visit", "seminar", "online", "event"]},
+                               "title": {"type": "string"}, "title_lang": {"type": ["string", "null"]},
+                               "date": {"type": ["string", "null"], "format": "date"},
+                               "end_date": {"type": ["string", "null"], "format": "date"},
+                               "place": {"type": "string"}, "city": {"type": "string"}, "country": {"type": ["string", "null"]},
+                               "lat": {"type": ["number", "null"]}, "lon": {"type": ["number", "null"]},
+                               "description": {"type": "string"},
+                               "organisations": {"type": "array", "items": {"type": "object", "properties": {
+                                   "slug": {"type": "string"}, "name": {"type": "string"},
+                                   "role": {"enum": ["host", "visited", "participant"]}}}}}}}}},
             "Facets": {"type": "object", "required": ["ok", "total", "facets", "bounds"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"},
                                       "bounds": {"type": ["array", "null"], "items": {"type": "number"}},

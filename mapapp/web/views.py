@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 
 from .. import catalogue
-from ..catalogue import owners
+from ..catalogue import owners, visitreads
 from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
@@ -17,6 +17,7 @@ from ..mapdata import mapindex
 from ..mapdata.outlines import outlines_bytes
 from ..params import whole_number
 from ..records import Record
+from . import events
 from .apihttp import wants_gzip
 from .cold import public_base
 from .db import get_db
@@ -63,7 +64,9 @@ def organisation(slug: str):
         raise NotFound(_("There is no published organisation at this address."))
     matches = mapindex.matches(map_index().get(db), db, org)
     checked = owners.checked_at(db, org["id"])
+    org = {**org, **visitreads.record_links(db, org["id"])}  # its projects' relations and visits, for the JSON-LD
     return render_template("organisation.html", org=org, matches=matches,
+                           visit_lines=events.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
