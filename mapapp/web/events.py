@@ -1,56 +1,28 @@
-"""Projects' visits and events for the public: the index of projects (``/projects``), each
-project's calendar (``/projects/<slug>/events.ics``), and the dates of a timeline written in
-the visitor's language."""
+"""Projects' visits and events for the public: the index of projects (``/projects``) and each
+project's calendar (``/projects/<slug>/events.ics``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlsplit
 
-from babel.dates import format_interval
-from flask import Blueprint, Response, current_app, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask import Blueprint, Response, render_template, request, url_for
 
-from .. import calendar, catalogue, mail
+from .. import catalogue, ics
 from ..catalogue import insights as store
 from ..catalogue import visitreads
 from ..errors import NotFound
+from . import cold
 from .db import get_db
-from .i18n import DEFAULT_LANGUAGE, current_language
+from .i18n import current_language
+from .visitview import dates_of
 
 bp = Blueprint("events", __name__)
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def dates_of(start: str | None, end: str | None = None) -> str:
-    """A date or a range in the visitor's language: "1 mars 2026", "1–3 mars 2026"."""
-    first, last = _day(start), _day(end)
-    if first is None:
-        return ""
-    if last is None or last <= first:
-        return format_date(first, "long")
-    return format_interval(first, last, "yMMMd", locale=get_locale())
-
-
-def timeline(visits: list[dict], lang: str) -> list[dict]:
-    """``visits`` with what a timeline shows: ``shown_title`` in ``lang`` (``fallback`` when
-    the original title, in the site's default language, stands in), ``when`` written in the visitor's language."""
-    return [{**v, "shown_title": v["titles"].get(lang) or v["title"], "fallback": not v["titles"].get(lang) and lang != DEFAULT_LANGUAGE,
-             "when": dates_of(v.get("date"), v.get("end_date"))} for v in visits]
-
-
 def _project_url(slug: str) -> str:
-    """The project page on MAPAPP_PUBLIC_URL (this server's address until it is set)."""
-    try:
-        return mail.message_links(current_app)("insights.project", {"slug": slug})
-    except mail.NoPublicAddress:
-        return url_for("insights.project", slug=slug, _external=True)
+    """The project page on the site's public address (``cold.public_base``), never the
+    request's Host: a calendar is kept and shared."""
+    return cold.public_base() + url_for("insights.project", slug=slug)
 
 
 @bp.get("/projects")
@@ -76,7 +48,7 @@ def project_calendar(slug: str):
     if request.if_none_match.contains(f"{key}-{lang}"):
         return response.make_conditional(request)
     url = _project_url(slug)
-    body = calendar.project_calendar(project, visitreads.visits_of_project(db, project["id"]), lang,
+    body = ics.project_calendar(project, visitreads.visits_of_project(db, project["id"]), lang,
                                      host=urlsplit(url).hostname or "localhost", project_url=url,
                                      name=project["names"].get(lang) or project["name"])
     response.set_data(body)

@@ -15,7 +15,7 @@ from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
 from ..insights import charts, numbers, report, views
 from ..params import whole_number
-from . import cold, events, jobqueue
+from . import cold, jobqueue, visitview
 from .db import get_db
 from .i18n import current_language
 from .mapcontext import filter_panel, map_index, shows_fictional
@@ -108,7 +108,7 @@ def project(slug: str):
     statuses = _statuses()
     lang = current_language()
     figures = _project_figures(slug, lang, statuses)
-    timeline = events.timeline(figures.visits, lang)
+    timeline = visitview.timeline(figures.visits, lang)
     places = [{"title": v["shown_title"], "when": v["when"], "kind": v["kind"], "place": v["place"] or v["city"],
                "lat": v["lat"], "lon": v["lon"]} for v in timeline if v["lat"] is not None and v["lon"] is not None]
     return render_template("project.html", figures=figures, found=figures.found, charts=figures.charts,

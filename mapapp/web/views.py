@@ -17,7 +17,7 @@ from ..mapdata import mapindex
 from ..mapdata.outlines import outlines_bytes
 from ..params import whole_number
 from ..records import Record
-from . import events
+from . import visitview
 from .apihttp import wants_gzip
 from .cold import public_base
 from .db import get_db
@@ -66,7 +66,7 @@ def organisation(slug: str):
     checked = owners.checked_at(db, org["id"])
     org = {**org, **visitreads.record_links(db, org["id"])}  # its projects' relations and visits, for the JSON-LD
     return render_template("organisation.html", org=org, matches=matches,
-                           visit_lines=events.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
+                           visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
