@@ -254,3 +254,16 @@ def test_token_pages_are_not_cached_nor_logged_whole(db_path, db, tmp_path, capl
             assert answer.status == 200
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "werkzeug")
     assert "GET /owner/" in logged and token not in logged
+
+
+def test_the_embed_script_and_oembed_answer_with_the_public_address_whatever_the_host(app, client):
+    # A cache in front keys on the path: an answer built from a forged Host would be kept for
+    # every partner site, pointing their frames at the attacker.
+    app.config["PUBLIC_URL"] = "https://map.example.org"
+    script = client.get("/embed.js", headers={"Host": "attacker.example:8080"}).get_data(as_text=True)
+    assert "https://map.example.org" in script and "attacker.example" not in script
+    answer = client.get("/oembed?url=https://map.example.org/%3Fcountry%3DFR",
+                        headers={"Host": "attacker.example:8080"}).get_json()
+    assert 'src="https://map.example.org/embed?' in answer["html"]
+    assert answer["provider_url"] == "https://map.example.org/"
+    assert "attacker.example" not in str(answer)

@@ -80,7 +80,7 @@ def builder():
 @bp.get("/embed.js")
 def script():
     """The script snippet: inserts the iframe and resizes it to its content."""
-    body = render_template("embed.js", origin=request.host_url.rstrip("/"))
+    body = render_template("embed.js", origin=_site_address())
     return Response(body, mimetype="text/javascript", headers={"Access-Control-Allow-Origin": "*"})
 
 
@@ -95,7 +95,8 @@ def oembed():
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         raise BadRequest(f"url: '{url[:200]}' is not a valid address", parameter="url") from None
-    if not url or parts.netloc != request.host or parts.scheme not in ("http", "https"):
+    if not url or parts.netloc not in (request.host, urlsplit(_site_address()).netloc) \
+            or parts.scheme not in ("http", "https"):
         raise NotFound("url: not an address of this map")
     width = _pixels(request.args.get("maxwidth"), "maxwidth", 800)
     args = MultiDict([(k, v) for k, v in parse_qsl(parts.query) if k not in ("height",)])
@@ -114,12 +115,19 @@ def oembed():
     around = EMBED_HEIGHT["around"]["controls" if _with_controls(args) else "bare"]
     height = min(_pixels(request.args.get("maxheight"), "maxheight", DEFAULT_HEIGHT + around), DEFAULT_HEIGHT + around)
     args["height"] = str(max(EMBED_HEIGHT["min"], height - around))
-    src = url_for("embed.embed", _external=True) + "?" + urlencode(list(args.items(multi=True)))
+    src = _site_address() + url_for("embed.embed") + "?" + urlencode(list(args.items(multi=True)))
     iframe = (f'<iframe src="{_attr(src)}" title="{_attr(title)}" width="{width}" height="{height}" '
               'loading="lazy" style="border:0;max-width:100%"></iframe>')
     return jsonify({"version": "1.0", "type": "rich", "provider_name": current_site().name,
-                    "provider_url": request.host_url, "title": title, "width": width, "height": height,
+                    "provider_url": _site_address() + "/", "title": title, "width": width, "height": height,
                     "html": iframe})
+
+
+def _site_address() -> str:
+    """The site's address in what partner sites keep (the script's origin, an oEmbed frame):
+    MAPAPP_PUBLIC_URL when set, never a Host header that a cache in front would keep for
+    everyone; the request's own address on a development machine without it."""
+    return (current_app.config.get("PUBLIC_URL") or "").strip().rstrip("/") or request.host_url.rstrip("/")
 
 
 def _attr(value: str) -> str:
