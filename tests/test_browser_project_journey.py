@@ -59,6 +59,7 @@ def test_a_french_staff_member_runs_a_project_from_creation_to_the_funders_repor
             page.get_by_text("Projet créé").wait_for()
             for typed, name, role in (("coop ly", "Coop Lyon", "coordinator"),
                                       ("spół", "Spółdzielnia Poznań", "partner")):
+                page.wait_for_load_state()  # the search box's script runs once the page has loaded
                 page.locator("#member-search").fill(typed)
                 page.locator("#member-results button", has_text=name).click()
                 page.locator("#add-member select[name=relation]").select_option("partner")
