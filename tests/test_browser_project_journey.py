@@ -33,8 +33,8 @@ def _flat(text: str) -> str:
 def test_a_french_staff_member_runs_a_project_from_creation_to_the_funders_report(
         app, db, staff, browser, live_server_for, worker, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
-    coop = make_org(db, "Coop Lyon", city="Lyon", country="FR", lat=45.764, lon=4.835)
-    atelier = make_org(db, "Atelier Lyon Sud", city="Lyon", country="FR", lat=45.75, lon=4.84)
+    make_org(db, "Coop Lyon", city="Lyon", country="FR", lat=45.764, lon=4.835)
+    make_org(db, "Atelier Lyon Sud", city="Lyon", country="FR", lat=45.75, lon=4.84)
     spoldz = make_org(db, "Spółdzielnia Poznań", city="Poznań", country="PL", lat=52.41, lon=16.93)
     make_org(db, "Fundacja Wielkopolska", city="Poznań", country="PL", lat=52.40, lon=16.92)
     db.conn.commit()
