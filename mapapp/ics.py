@@ -46,7 +46,7 @@ def project_calendar(project: dict, visits: list[dict], lang: str, *, host: str,
         event.add("dtstart", start)
         event.add("dtend", end + timedelta(days=1))  # all-day: DTEND is the day after the last one
         event.add("summary", _text(visit["titles"].get(lang) or visit["title"]))
-        place = ", ".join(p for p in (visit.get("place"), visit.get("city"), visit.get("country")) if p)
+        place = visit.get("place") or ", ".join(p for p in (visit.get("city"), visit.get("country")) if p)
         if place:
             event.add("location", _text(place))
         if visit.get("lat") is not None and visit.get("lon") is not None:

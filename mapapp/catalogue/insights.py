@@ -84,9 +84,10 @@ def project(db: sqlite_utils.Database, slug: str) -> dict | None:
 
 def project_members(db: sqlite_utils.Database, project_id: int, statuses: tuple[str, ...] = ("published",),
                     limit: int = 1000) -> list[dict]:
-    """A project's member organisations (in ``statuses``), by country then name."""
+    """A project's member organisations (in ``statuses``) with their relation to it (not their own
+    relation in the catalogue), by country then name."""
     return [dict(zip(("slug", "name", "city", "country", "relation", "status"), r)) for r in db.execute(
-        "SELECT o.slug, o.name, o.city, coalesce(o.country, ''), o.relation, o.status FROM project_organisations po"  # nosec B608 # ? placeholders come from code; values are bound
+        "SELECT o.slug, o.name, o.city, coalesce(o.country, ''), po.relation, o.status FROM project_organisations po"  # nosec B608 # ? placeholders come from code; values are bound
         " JOIN organisations o ON o.id = po.organisation_id WHERE po.project_id = ?"
         f" AND o.status IN ({', '.join('?' * len(statuses))}) ORDER BY 4, o.name COLLATE NOCASE LIMIT ?",
         [project_id, *statuses, limit])]

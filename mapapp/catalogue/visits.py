@@ -16,6 +16,7 @@ import sqlite3
 import sqlite_utils
 
 from ..text import slugify
+from ..vocab import is_country
 from . import audit
 from .base import write_transaction
 from .reads import fts_query
@@ -36,7 +37,7 @@ def _action(visit_id: int) -> str:
 
 
 _COLUMNS = ("v.id, v.slug, p.slug AS project, v.kind, v.title, v.titles, v.date, v.end_date, v.place,"
-            " v.lat, v.lon, v.geo_precision, v.descriptions, v.links")
+            " v.city, v.country, v.lat, v.lon, v.geo_precision, v.descriptions, v.links")
 
 
 def _visits(db: sqlite_utils.Database, where: str, params: list) -> list[dict]:
@@ -111,18 +112,32 @@ def new_slug(db: sqlite_utils.Database, project_slug: str, date: str | None, pla
     return first_free((base, base), taken)
 
 
-_FIELDS = ("kind", "title", "titles", "date", "end_date", "place", "lat", "lon", "geo_precision",
+_FIELDS = ("kind", "title", "titles", "date", "end_date", "place", "city", "country", "lat", "lon", "geo_precision",
            "descriptions", "links")
 
 
+def place_parts(place: str) -> tuple[str, str | None]:
+    """The town and country code of a place written ``Poznań, PL`` (else the place, None)."""
+    city, _sep, country = (place or "").strip().rpartition(",")
+    country = country.strip().upper()
+    if not city.strip() or not is_country(country):
+        return (place or "").strip(), None
+    return city.strip(), country
+
+
 def _row(values: dict) -> list:
+    """The stored columns of ``values``; a visit given no city and country takes them from its
+    place (``Poznań, PL``), so that it counts in the country where it took place."""
+    derived = dict(zip(("city", "country"), place_parts(values.get("place") or "")))
     out = []
     for key in _FIELDS:
-        value = values.get(key)
+        value = values.get(key) if key in values or key not in derived else derived[key]
         if key in ("titles", "descriptions", "links"):
             value = json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
-        elif key == "place":
+        elif key in ("place", "city"):
             value = value or ""
+        elif key == "country":
+            value = value or None
         out.append(value)
     return out
 
@@ -169,6 +184,8 @@ def update_visit(db: sqlite_utils.Database, slug: str, values: dict, organisatio
         if not found:
             raise VisitError(slug)
         before = _state(found[0])
+        if "city" not in values and (values.get("place") or "") == (before["place"] or ""):
+            values = {**values, "city": before["city"], "country": before["country"]}  # the place stays: so does its country
         wanted = {o: r for o, r in reversed(organisations)}  # the first role given wins
         if _row(before) == _row(values) and {o: r for o, r in before["organisations"]} == wanted:
             return False  # nothing written: the catalogue's version stays

@@ -153,8 +153,8 @@ def when(start: str | None, end: str | None, lang: str) -> str:
 
 def _timeline_row(number: int, visit: dict, lang: str) -> TimelineRow:
     title, note = in_language(visit["titles"], visit["title"], lang)
-    place = ", ".join(p for p in (visit["place"] or visit["city"],
-                                  vocab.country_name(visit["country"], lang) if visit["country"] else "") if p)
+    place = visit["place"] or ", ".join(  # as staff wrote it, else the town and country
+        p for p in (visit["city"], vocab.country_name(visit["country"], lang) if visit["country"] else "") if p)
 
     def named(roles) -> tuple[str, ...]:
         return tuple(o["name"] for o in visit["organisations"] if o["role"] in roles)
