@@ -130,6 +130,10 @@ def test_a_french_staff_member_runs_a_project_from_creation_to_the_funders_repor
             members = page.locator("section[aria-labelledby=members-title] table").inner_text()
             assert "Coop Lyon\tLyon, France\tPartenaire du projet" in members  # its relation to the project
             assert "Stowarzyszenie Most\tPoznań, Pologne\tEntreprise visitée" in members
+            # The chart of relations counts the same relations to the project, not the members' own.
+            page.locator("#chart-relations summary").click()  # its text twin, folded under the picture
+            relations = page.locator("#chart-relations table").inner_text()
+            assert "Partenaire du projet\t2" in relations and "Autre" not in relations
 
             # … an organisation's visit lines, whose links lead back to the project …
             page.goto(server.url + "/organisations/stowarzyszenie-most?lang=fr")

@@ -93,6 +93,15 @@ def project_members(db: sqlite_utils.Database, project_id: int, statuses: tuple[
         [project_id, *statuses, limit])]
 
 
+def project_relation_counts(db: sqlite_utils.Database, project_id: int,
+                            statuses: tuple[str, ...] = ("published",)) -> dict[str, int]:
+    """How many members (in ``statuses``) have each relation to this project (not their own)."""
+    return dict(db.execute(
+        "SELECT po.relation, count(*) FROM project_organisations po JOIN organisations o ON o.id = po.organisation_id"
+        f" WHERE po.project_id = ? AND o.status IN ({', '.join('?' * len(statuses))}) GROUP BY po.relation",  # nosec B608 # ? placeholders only
+        [project_id, *statuses]))
+
+
 def project_visits(db: sqlite_utils.Database, project_id: int,
                    statuses: tuple[str, ...] = ("published",)) -> list[dict]:
     """A project's visits by date, each with the organisations visited (in ``statuses``)."""

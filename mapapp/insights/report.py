@@ -5,6 +5,7 @@ from the report's HTML, fetching nothing but the pictures it carries inline."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +42,9 @@ def project_figures(db, slug: str, lang: str, *, statuses: tuple[str, ...] = ("p
         return None
     found = numbers.compute(db, Filters(project=(slug,)), km=None, statuses=statuses, listed=200, columns=columns,
                             with_points=True)
+    # Here a member's relation is the one it has to this project, not its own (a copy: the
+    # figures of a selection may be shared with /stats).
+    found = dataclasses.replace(found, by_relation=store.project_relation_counts(db, project["id"], statuses))
     return ProjectFigures(project=project, name=project["names"].get(lang) or project["name"],
                           visits=visitreads.visits_of_project(db, project["id"], statuses),
                           members=store.project_members(db, project["id"], statuses, MEMBERS_LISTED), found=found,
