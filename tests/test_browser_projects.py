@@ -35,6 +35,7 @@ def test_a_project_from_creation_to_undone_deletion(db_path, db, staff, browser,
             assert page.locator("h1").inner_text() == "Ponts " + HOSTILE  # as typed, not as markup
 
             for typed, name, role in (("alph", "Coopérative Alpha", "coordinator"), ("liè", "Atelier Beta", "partner")):
+                page.wait_for_load_state()  # the search box's script runs once the page has loaded
                 page.locator("#member-search").fill(typed)
                 page.locator("#member-results button", has_text=name).click()
                 assert name in page.locator("#member-chosen").inner_text()
