@@ -61,3 +61,23 @@ def test_the_organisation_page_carries_the_essglobal_terms(app, db):
     assert {s["@id"] for s in data["essglobal:economicSector"]} == {vocab.THEME_URI_BASE + "AM60",
                                                                    vocab.THEME_URI_BASE + "AM40"}
     assert data["essglobal:organisationalStructure"]["@id"] == vocab.STRUCTURE_URI_BASE + "OS60"
+
+
+def test_bulk_linked_data_names_each_members_projects_and_its_relation_to_them(app, db):
+    from mapapp.catalogue import projects
+
+    forno = make_org(db, "Forno Sociale", country="IT", city="Torino", lat=45.07, lon=7.69)
+    projects.create_project(db, "visits-2026", "Study visits 2026")
+    projects.add_member(db, "visits-2026", forno.id, "visited")
+    app.config["PUBLIC_URL"] = "http://localhost"
+    client = app.test_client()
+    for path, fmt in (("/api/organisations.jsonld", "json-ld"), ("/api/organisations.ttl", "turtle")):
+        g = Graph().parse(data=client.get(path).data, format=fmt)
+        me = URIRef("http://localhost/organisations/forno-sociale")
+        project = URIRef("http://localhost/projects/visits-2026")
+        [role] = g.objects(me, linked.SCHEMA.memberOf)
+        assert (role, RDF.type, linked.SCHEMA.OrganizationRole) in g
+        assert (role, linked.SCHEMA.memberOf, project) in g
+        assert g.value(role, linked.SCHEMA.roleName) == Literal("visited")
+        assert (project, RDF.type, linked.SCHEMA.Project) in g
+        assert g.value(project, linked.SCHEMA.identifier) == Literal("visits-2026")

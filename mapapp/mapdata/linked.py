@@ -60,6 +60,21 @@ def graph(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False)
                             (record.country, SCHEMA.addressCountry)):
             if value:
                 g.add((address, term, Literal(value)))
+        # Each project it belongs to, through a schema.org OrganizationRole that names its
+        # relation to that project (visited, participant, partner, other).
+        relations = dict(record.relations)
+        for slug, name in record.projects:
+            project = URIRef(record.project_url(slug))
+            g.add((project, RDF.type, SCHEMA.Project))
+            g.add((project, SCHEMA.identifier, Literal(slug)))
+            if name:
+                g.add((project, SCHEMA.name, Literal(name)))
+            role = BNode()
+            g.add((me, SCHEMA.memberOf, role))
+            g.add((role, RDF.type, SCHEMA.OrganizationRole))
+            g.add((role, SCHEMA.memberOf, project))
+            if relations.get(slug):
+                g.add((role, SCHEMA.roleName, Literal(relations[slug])))
         if record.lat is not None:
             point = BNode()
             g.add((me, SCHEMA.geo, point))
