@@ -6,7 +6,7 @@ import re
 from support import csrf_from, form_fields, make_org, sign_in
 
 from mapapp import accounts, catalogue
-from mapapp.catalogue import visits
+from mapapp.catalogue import visitreads, visits
 
 BASE = "/admin/projects/erasmus/visits"
 WORLD = "bbox=-180,-90,180,90&zoom=3"
@@ -127,7 +127,7 @@ def test_edit_delete_with_confirmation_and_undo(app, db, staff):
     visit = visits.get_visit(db, slug)
     assert visit["title"] == "Seminar in Lyon" and [(o["name"], o["role"]) for o in visit["organisations"]] == [
         ("Coop Lyon", "host")]
-    assert visits.visits_of_organisation(db, guest.id, "en")[0]["slug"] == slug
+    assert visitreads.visits_of_organisation(db, guest.id)[0]["slug"] == slug
     dashboard = client.get("/admin").get_data(as_text=True)
     assert f"visit #{visit['id']} changed (Visits and events)" in dashboard
 

@@ -80,26 +80,6 @@ def in_text(texts: dict, lang: str, fallback: str = "") -> str:
     return texts.get(lang) or texts.get("en") or fallback
 
 
-def visits_of_organisation(db: sqlite_utils.Database, org_id: int, lang: str) -> list[dict]:
-    """What an organisation's page says of the visits and events it was part of, latest
-    first: slug, kind, title and description in ``lang`` (falling back to English, then the
-    stored title), date, end_date, place, links, the organisation's role, and the project
-    (slug and name in ``lang``)."""
-    out = []
-    for row in db.execute(
-            "SELECT v.slug, v.kind, v.title, v.titles, v.descriptions, v.date, v.end_date, v.place, v.links,"
-            " vo.role, p.slug, p.name, p.names FROM visit_organisations vo JOIN visits v ON v.id = vo.visit_id"
-            " JOIN projects p ON p.id = v.project_id WHERE vo.organisation_id = ?"
-            " ORDER BY v.date DESC, v.id DESC", [org_id]):
-        (slug, kind, title, titles, descriptions, date, end_date, place, links, role,
-         project_slug, project_name, project_names) = row
-        out.append({"slug": slug, "kind": kind, "title": in_text(json.loads(titles), lang, title),
-                    "description": in_text(json.loads(descriptions), lang), "date": date, "end_date": end_date,
-                    "place": place, "links": json.loads(links), "role": role, "project": project_slug,
-                    "project_name": in_text(json.loads(project_names), lang, project_name)})
-    return out
-
-
 def new_slug(db: sqlite_utils.Database, project_slug: str, date: str | None, place: str, kind: str) -> str:
     """A free slug: the project's, the date and the place (or the kind, for an online
     meeting): ``erasmus-2025-05-12-poznan-pl``, then ``…-2``, ``…-3``."""
