@@ -78,8 +78,8 @@ pdf-libraries:
 test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest
 
-test-fast: test-dependencies pdf-libraries  ## the loop while working: the suite without the browser and the slow checks
-	$(BIN)/python -m pytest -m "not browser and not slow"
+test-fast: test-dependencies pdf-libraries  ## the loop while working: the suite without the browser and the slow checks, on both cores
+	$(BIN)/python -m pytest -m "not browser and not slow" -n 2
 
 # The rules are chosen in pyproject.toml ([tool.ruff.lint]); CI runs this before the tests.
 lint: test-dependencies  ## ruff over the code, the tests and the scripts
