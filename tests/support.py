@@ -4,6 +4,7 @@ signing in, uploading, waiting for imports, a server thread on 127.0.0.1, tiles 
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from html.parser import HTMLParser
@@ -192,3 +193,9 @@ def proof_of_work(secret: str) -> str:
     cost, for speed); each is good for one form."""
     challenge = altcha.Challenge.from_dict(antispam.challenge(secret, 10))
     return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+
+
+def shows_49(text: str) -> bool:
+    """Whether ``text`` holds 49 as a word of its own: what ``{{ 7*7 }}`` gives once evaluated as
+    a template. Digits inside a token, an address or a year (mq49ON…, 2049) are not it."""
+    return re.search(r"(?<![\w.:/-])49(?![\w.:/-])", text) is not None

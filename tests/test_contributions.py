@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from smtp_box import html_of, links_in, text_of
-from support import make_org, proof_of_work
+from support import make_org, proof_of_work, shows_49
 
 from mapapp import catalogue
 from mapapp.catalogue import contributions as store
@@ -145,7 +145,7 @@ def test_hostile_text_stays_text_in_the_message_and_the_catalogue(db, smtp):
     cid = flow.submit(db, new(name=HOSTILE, description=HOSTILE), s)
     mail = smtp.box.wait(1)[0]
     assert "<script>" not in html_of(mail) and "&lt;script&gt;" in html_of(mail)
-    assert "{{ 7*7 }}" in text_of(mail) and "49" not in text_of(mail)
+    assert "{{ 7*7 }}" in text_of(mail) and not shows_49(text_of(mail))
     flow.confirm(db, token_of(mail))
     org_id = flow.accept(db, cid, "mod@example.org", s)
     assert catalogue.organisation_state(db, org_id)["values"]["name"] == HOSTILE
