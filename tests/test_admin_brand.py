@@ -132,6 +132,7 @@ def test_entities_and_disguised_files_are_refused(admin, db):
     assert store.read_file(db, "logo") is None
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_the_logo_shows_in_the_header_the_embed_an_email_and_the_pdf(admin, db, site, smtp, tmp_path):
     png = io.BytesIO()
     Image.new("RGB", (60, 30), (0, 51, 153)).save(png, format="PNG")
@@ -167,6 +168,7 @@ def test_the_logo_shows_in_the_header_the_embed_an_email_and_the_pdf(admin, db, 
     assert admin.get(address).status_code == 404
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_the_funding_block_in_french_on_pages_the_pdf_and_the_export(admin, db, site, tmp_path):
     assert 'class="funding' not in admin.get("/?lang=fr").get_data(as_text=True)
     save_funding(admin)

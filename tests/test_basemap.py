@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
 from support import make_org, published, route_tiles, sign_in_browser
 
 from mapapp.mapdata import outlines
@@ -30,6 +31,7 @@ def notice(page, lang_text: str) -> None:
     assert box.is_visible() and lang_text in box.inner_text()
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_outlines_are_served_compressed_and_cacheable(client):
     plain = client.get("/basemap/countries.geojson")
     assert plain.status_code == 200 and plain.mimetype == "application/geo+json"

@@ -96,6 +96,7 @@ def test_fast_paths_agree_with_sql_on_random_filters(db, seed):
 
 
 @pytest.mark.parametrize("kind", kinds.NAMES)
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_fast_paths_agree_with_sql_on_every_kind_of_the_registry(db, kind):
     """Each kind filters and counts alike in memory and in SQL (a new kind is tested here
     as soon as it is in the registry, and fails until ``populate`` gives it values)."""
@@ -107,6 +108,7 @@ def test_fast_paths_agree_with_sql_on_every_kind_of_the_registry(db, kind):
 
 
 @pytest.mark.parametrize("shared", (False, True, "built by a separate process"))
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_path, shared, monkeypatch):
     rng = random.Random(7)
     populate(db, rng, 200)
@@ -188,6 +190,7 @@ def test_unfiltered_low_zoom_views_from_the_summed_cells_match_the_points(db):
 
 
 @pytest.mark.parametrize("few", [2000, 0])
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_matches_from_the_columns_are_those_of_the_sql(db, monkeypatch, few):
     """The organisation page's partners come from the columns: the same organisations in the
     same order, with the same shared resources, as the SQL's full search (``few=0``: the

@@ -98,6 +98,7 @@ def test_timeouts_fall_back_to_the_gazetteer_and_a_failing_service_is_given_up(d
         assert len(server.requests) == asked and fourth.location.source == "gazetteer"
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_nominatim_is_asked_at_most_once_a_second(db):
     with FakeGeocoder(PLACES) as server:
         c = chain(db, "nominatim", server, min_delay={})  # the service's own policy

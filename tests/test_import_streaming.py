@@ -69,6 +69,7 @@ def test_a_broken_line_late_in_the_file_imports_nothing(db, tmp_path, small_chun
     assert [o["name"] for o in catalogue.duplicate_candidates(db)] == ["Already here"]
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_broken_line_found_by_the_second_process_imports_nothing(db, tmp_path, small_chunks):
     make_org(db, "Already here")
     path = write(tmp_path / "broken.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(30)])
@@ -190,6 +191,7 @@ def _workbook(tmp_path, suffix):
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()) + ["french.xlsx"])
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_second_process_reads_a_file_as_this_one_does(tmp_path, name):
     path = FIXTURES / name if (FIXTURES / name).exists() else _workbook(tmp_path, Path(name).suffix)
     outcomes = []
@@ -231,6 +233,7 @@ def test_every_file_type_the_importer_reads_is_sized_for_a_second_process_by_its
 
 
 @pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_bulk_imported_names_are_searchable_and_leave_the_search_index_cleanly(db, tmp_path, second_process):
     names = ["Spółdzielnia Łódź", "Συνεταιρισμός Λευκωσίας", "Straße der Äpfel", "Café & Co — Genève"]
     path = write(tmp_path / "accents.csv", [(n, c, k, "", "") for n, c, k in zip(

@@ -139,6 +139,7 @@ def test_every_chart_has_its_table_and_follows_the_filters_and_language(site):
     assert client.get("/stats?country=XX").status_code == 400
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_downloads_open_as_png_svg_and_csv(site):
     client = site.test_client()
     png = client.get("/stats/countries.png?download=1")
@@ -176,6 +177,7 @@ def test_pictures_are_drawn_once_per_catalogue_version(db, site, monkeypatch):
     assert drawn == ["themes", "themes"]
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_the_project_page_and_its_pdf_report(site, staff, worker_for):
     client = site.test_client()
     page = client.get("/projects/visits-2026?lang=en").get_data(as_text=True)
@@ -207,6 +209,7 @@ def test_mapapp_report_writes_the_pdf_from_the_command_line(site, tmp_path):
     assert wrong.exit_code != 0 and "the projects are: visits-2026" in wrong.output
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_organisation_fields_stay_text_in_the_pages_and_the_report(db, site, live_server_for, worker_for):
     """A name made of markup is shown as text, and the PDF maker loads nothing from outside."""
     from http.server import BaseHTTPRequestHandler, HTTPServer

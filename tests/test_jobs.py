@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from support import csrf_from, make_org, sign_in, upload, wait_done
 
 from mapapp import catalogue, create_app
@@ -155,6 +156,7 @@ def _mapapp(*args: str, env: dict) -> subprocess.Popen:
                             text=True)
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_mapapp_worker_runs_the_queued_import_in_its_own_process_and_stops_on_ctrl_c(app, db, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MAPAPP_DATABASE": app.config["DATABASE"],
            "MAPAPP_SECRET_KEY": "test", "MAPAPP_CACHE_DIR": str(tmp_path / "cache"), "MAPAPP_JOBS_WORKERS": "1"}

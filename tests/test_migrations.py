@@ -287,6 +287,7 @@ def test_a_request_on_a_catalogue_behind_says_to_run_init_and_changes_nothing(tm
         catalogue.connect(path, upgrade=False)
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_workers_starting_together_upgrade_the_catalogue_once(tmp_path):
     import subprocess
     import sys

@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from support import PASSWORD, form_fields, make_org
 
 from mapapp import accounts, catalogue
@@ -46,6 +47,7 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_an_edit_through_one_worker_is_on_the_other_workers_map_at_its_next_request(db, db_path, tmp_path):
     for n in range(200):
         make_org(db, f"Coop {n:03d}", city="Lyon", country="FR", source_ref=f"c{n}")

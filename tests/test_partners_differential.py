@@ -53,6 +53,7 @@ def partners(found: dict[str, list[dict]]) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize("seed", (1, 2, 3, 4))
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_partners_from_the_columns_are_those_of_the_sql_on_random_catalogues(db, monkeypatch, seed):
     rng = random.Random(seed)
     populate(db, rng, 500)

@@ -115,6 +115,7 @@ def text_of(pdf: bytes) -> str:
     return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_the_pdf_has_the_visits_chapter_in_french_made_by_the_worker(site, worker_for):
     client = site.test_client()
     with worker_for(site):

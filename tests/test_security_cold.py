@@ -40,6 +40,7 @@ def _spy_batches(monkeypatch, produced: list, batch: int = 2):
 
 # -- the cache cannot be filled by anyone ---------------------------------------
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_many_distinct_exports_leave_no_file_behind(site, db):
     for n in range(3):
         make_org(db, f"Coop {n}", city=f"Town {n}")
@@ -309,6 +310,7 @@ def test_concurrent_identical_chart_requests_draw_it_once(site, network, monkeyp
     assert drawn == ["themes"] and len(bodies) == 5 and len(set(bodies)) == 1
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_concurrent_identical_pdf_requests_make_it_once(site, network, monkeypatch, worker_for):
     from mapapp.insights import report
 

@@ -207,6 +207,7 @@ def test_refusals_do_not_map_internal_ports(db_path, db, tmp_path, internal):
     assert REFUSED in said["open-port"] and "refused" not in said["open-port"].replace(REFUSED, "")
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_trickling_source_is_cut_at_the_deadline(db_path, db, tmp_path):
     listener = socket.create_server(("127.0.0.1", 0))
     sent = []

@@ -95,6 +95,7 @@ def test_names_repeating_across_chunks_each_get_their_own_address(db, tmp_path, 
     assert catalogue.organisation_count(db) == 1500
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_file_large_enough_for_the_second_process_imports_every_repeated_name(db, tmp_path):
     # As the audit found it: a file over the 4 MB threshold, chunks of the usual size.
     rows = directory(75_000, seed=5)
@@ -129,6 +130,7 @@ def test_addresses_read_as_the_name_then_the_city_then_a_number(db, tmp_path, sm
         "koinotita", "koinotita-leykosia"]
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_the_same_file_gets_the_same_addresses_however_it_is_read(tmp_path, monkeypatch):
     rows = directory(300, seed=11)
     path = write(tmp_path / "directory.csv", rows)

@@ -51,6 +51,7 @@ def new_import(db, path: Path, **fields) -> int:
                        source=fields.get("source", "members"), project=None, status_choice="published")
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_slow_online_geocoder_never_makes_a_live_import_look_dead(app, worker, db, tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "STALE_SECONDS", 1.5)
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.2)
@@ -150,6 +151,7 @@ def test_the_preview_never_waits_for_an_online_geocoder(app, db, staff, tmp_path
     assert "30 created" in body and "offline geocoders only" in body and "nominatim" in body
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_staff_can_save_while_a_large_import_writes(app, worker, db, staff, tmp_path, monkeypatch):
     make_org(db, "Edited during the import")
     monkeypatch.setattr(jobs, "BATCH_SIZE", 50)

@@ -102,6 +102,7 @@ HOSTILE_FILES = {  # file name: (content, what the preview says)
 
 
 @pytest.mark.parametrize("name", HOSTILE_FILES, ids=lambda n: n[:20])
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_hostile_uploads_get_a_message_not_a_500(app, db, staff, tmp_path, name):
     make_org(db, "Already here")
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")

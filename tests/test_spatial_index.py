@@ -96,6 +96,7 @@ def located_in(db, box):
                                      " ORDER BY id", box)]
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_an_import_into_an_empty_catalogue_packs_the_index_and_a_small_one_adds_to_it(db, tmp_path, monkeypatch):
     ways = []
     real = spatial.index_new_points

@@ -70,6 +70,7 @@ def test_the_dashboard_counts_the_contributions_waiting_in_each_ones_part_of_the
     assert "1 contribution attend la modération" in french
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_confirmed_contribution_mails_the_moderators_through_the_worker(db_path, db, staff, tmp_path, smtp,
                                                                           worker_for):
     app = _app(db_path, tmp_path, smtp)
@@ -328,6 +329,7 @@ def test_visitors_are_sent_to_sign_in_first(client):
     assert client.get("/admin/organisations/new").status_code == 302
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_moderator_who_had_a_digest_lately_gets_the_next_when_the_hour_is_up(db_path, db, staff, tmp_path, smtp,
                                                                               worker_for):
     app = _app(db_path, tmp_path, smtp)

@@ -113,6 +113,7 @@ def test_gzip_refused_with_a_zero_quality_is_not_sent(demo_client):
                                  "/api/organisations.csv", "/api/organisations.essglobal.csv",
                                  "/api/organisations.xlsx", "/api/organisations.jsonld",
                                  "/stats/themes.svg", "/stats/themes.png", "/stats/themes.csv"])
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_if_none_match_gives_304_on_every_cached_path(demo_client, url, encoding):
     headers = {"Accept-Encoding": encoding}
     first = demo_client.get(url, headers=headers)
