@@ -5,7 +5,7 @@ migration in ``_migrations`` and applies only the missing ones, each inside its
 own transaction. Never change what a released migration does to a catalogue; add a new one.
 
 Each migration states its own literal values (statuses, roles, CHECK lists) and imports
-nothing from mapapp: built from today's vocab.STATUSES, a CHECK would accept a new status
+nothing from mapapp: built from the statuses of the day in code, a CHECK would accept a new status
 in a fresh catalogue and refuse it in an upgraded one. A CHECK changes only through a new
 migration, which rebuilds the table (see ``_rebuild``). tests/test_migrations.py proves
 that a catalogue upgraded one migration at a time has exactly a fresh one's schema.
