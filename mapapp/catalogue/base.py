@@ -154,6 +154,9 @@ def _upgrade(db: sqlite_utils.Database, path: Path) -> None:
         if done:
             logger.info("catalogue %s: applied migrations %s", path, ", ".join(done))
         _refold(db, path)
+        if db["categories"].exists():  # (a test's catalogue of an older schema has none)
+            from .categories import seed_default
+            seed_default(db)
 
 
 def _refold(db: sqlite_utils.Database, path: Path) -> None:
@@ -190,9 +193,10 @@ def next_id(db: sqlite_utils.Database, table: str) -> int:
 
 
 def related_of(themes=(), needs=None, offers=None, descriptions=None) -> dict:
-    """Themes, needs, offers and translations in the one order used for comparing."""
+    """Themes, needs, offers and translations in the one order used for comparing. Themes
+    keep the order given (the first is the main category, its rank 0), without repeats."""
     return {
-        "themes": sorted(set(themes)),
+        "themes": list(dict.fromkeys(themes)),
         "needs": dict(sorted((needs or {}).items())),
         "offers": dict(sorted((offers or {}).items())),
         "descriptions": dict(sorted((descriptions or {}).items())),
@@ -203,7 +207,7 @@ def read_related(db: sqlite_utils.Database, org_id: int) -> dict:
     """An organisation's themes, needs, offers and translated descriptions."""
     related = related_of()
     related["themes"] = [r[0] for r in db.execute(
-        "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY theme", [org_id])]
+        "SELECT theme FROM organisation_themes WHERE organisation_id = ? ORDER BY rank, theme", [org_id])]
     for kind, resource, detail in db.execute(
         "SELECT kind, resource, detail FROM organisation_resources WHERE organisation_id = ?"
         " ORDER BY resource", [org_id],

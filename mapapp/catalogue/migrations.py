@@ -802,6 +802,109 @@ def _m029_projects_and_visits(db: sqlite_utils.Database) -> None:
                " CHECK (role = 'host' OR role = 'visited' OR role = 'participant')")
 
 
+def _m030_categories_fields_pictures(db: sqlite_utils.Database) -> None:
+    # The network's own category tree (#28), two levels deep: a category's code is what
+    # organisation_themes.theme holds and what ?theme= names (the ESSGLOBAL codes AM10… for
+    # the default tree, which the app seeds from data/vocab/themes.csv on a fresh catalogue;
+    # staff-made ones get a slug). labels: {lang: text}; aliases: other names imports
+    # recognise, '|'-separated; essglobal: the ESSGLOBAL activity it maps to (AM code), for
+    # exports and linked data; retired_at: hidden from forms and filters, kept for history.
+    # Two levels and "a parent has no parent" are checked by the app.
+    db.execute("""
+        CREATE TABLE categories (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            code TEXT NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 60 AND code NOT GLOB '*[^A-Za-z0-9-]*'),
+            parent_id INTEGER REFERENCES categories (id),
+            position INTEGER NOT NULL DEFAULT 0,
+            labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+            aliases TEXT NOT NULL DEFAULT '',
+            colour TEXT NOT NULL DEFAULT '#1f6f8b'
+                CHECK (length(colour) = 7 AND colour GLOB '#[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'),
+            icon TEXT NOT NULL DEFAULT '' CHECK (length(icon) <= 60 AND icon NOT GLOB '*[^a-z0-9-]*'),
+            essglobal TEXT,
+            retired_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX categories_parent ON categories (parent_id, position)")
+    # Which of an organisation's categories is its main one (its marker's colour and icon):
+    # the lowest rank, then the tree's order.
+    db.execute("ALTER TABLE organisation_themes ADD COLUMN rank INTEGER NOT NULL DEFAULT 0")
+    # Fields of the network's own, typed; choices: [{"value": slug, "labels": {lang: text}}]
+    # for one choice / several choices; categories: codes of the categories it applies to
+    # ([] for every organisation); filter: a choice or yes/no field offered as a filter;
+    # in_popup: shown in map popups; public 0: staff only (never exported publicly).
+    db.execute("""
+        CREATE TABLE fields (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE CHECK (length(slug) BETWEEN 1 AND 60 AND slug GLOB '[a-z]*'
+                                             AND slug NOT GLOB '*[^a-z0-9-]*'),
+            type TEXT NOT NULL CHECK (type = 'text' OR type = 'long_text' OR type = 'number' OR type = 'date'
+                                      OR type = 'yes_no' OR type = 'choice' OR type = 'choices' OR type = 'url'),
+            labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),
+            choices TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(choices)),
+            categories TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(categories)),
+            required INTEGER NOT NULL DEFAULT 0 CHECK (required = 0 OR required = 1),
+            public INTEGER NOT NULL DEFAULT 1 CHECK (public = 0 OR public = 1),
+            filter INTEGER NOT NULL DEFAULT 0 CHECK (filter = 0 OR filter = 1),
+            in_popup INTEGER NOT NULL DEFAULT 0 CHECK (in_popup = 0 OR in_popup = 1),
+            position INTEGER NOT NULL DEFAULT 0,
+            retired_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    # An organisation's values: one row per value (several for "several choices"); numbers,
+    # dates (YYYY-MM-DD), yes/no ('yes'/'no') and choices (their slug) as text, checked by the app.
+    db.execute("""
+        CREATE TABLE organisation_fields (
+            organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+            field_id INTEGER NOT NULL REFERENCES fields (id) ON DELETE CASCADE,
+            value TEXT NOT NULL CHECK (length(value) <= 10000),
+            PRIMARY KEY (organisation_id, field_id, value)
+        )""")
+    db.execute("CREATE INDEX organisation_fields_value ON organisation_fields (field_id, value, organisation_id)")
+    # A logo and up to four photos per organisation, re-encoded by mapapp.images (EXIF gone)
+    # and kept in the catalogue like site_files: data (at most 1600 px) and thumb (320 px).
+    # A picture sent with a contribution waits with its contribution (organisation_id NULL for
+    # a new organisation) until a moderator accepts it.
+    db.execute("""
+        CREATE TABLE organisation_images (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            organisation_id INTEGER REFERENCES organisations (id) ON DELETE CASCADE,
+            contribution_id INTEGER REFERENCES contributions (id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role = 'logo' OR role = 'photo'),
+            position INTEGER NOT NULL DEFAULT 0,
+            media_type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            thumb BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            alt TEXT NOT NULL CHECK (length(trim(alt)) BETWEEN 1 AND 300),
+            source_url TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT '',
+            CHECK (organisation_id IS NOT NULL OR contribution_id IS NOT NULL)
+        )""")
+    db.execute("CREATE INDEX organisation_images_organisation ON organisation_images (organisation_id, role, position)")
+    db.execute("CREATE INDEX organisation_images_contribution ON organisation_images (contribution_id)")
+    # Pages show these: a change moves the catalogue version (caches, ETags) …
+    for table in ("categories", "fields", "organisation_fields", "organisation_images"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_version_{event.lower()} AFTER {event} ON {table} BEGIN"  # nosec B608 # names come from code
+                " UPDATE catalogue_version SET version = version + 1,"
+                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
+    # … and the map snapshot: a field value per organisation; the tree or the fields for all
+    # (noted as organisation 0, as projects and visits are).
+    note = ("INSERT INTO organisation_changes VALUES ({who}, (SELECT version FROM catalogue_version WHERE id = 1))"
+            " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version;")
+    for table, who in (("organisation_fields", "{row}.organisation_id"), ("categories", "0"), ("fields", "0")):
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            db.execute(f"CREATE TRIGGER {table}_changes_{event.lower()} AFTER {event} ON {table} BEGIN "  # nosec B608 # names come from code
+                       + note.format(who=who.format(row=row)) + " END")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -832,6 +935,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (27, "pages", _m027_pages),
     (28, "staff_account", _m028_staff_account),
     (29, "projects_and_visits", _m029_projects_and_visits),
+    (30, "categories_fields_pictures", _m030_categories_fields_pictures),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.

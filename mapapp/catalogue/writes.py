@@ -74,7 +74,7 @@ def stored_by_source(
     subset = f"SELECT id FROM organisations WHERE {where}"  # nosec B608 # names and ? placeholders come from code; values are bound
     for org_id, theme in db.execute(
             f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"  # nosec B608 # names and ? placeholders come from code; values are bound
-            " ORDER BY theme", params):
+            " ORDER BY rank, theme", params):
         by_id[org_id].related["themes"].append(theme)
     for org_id, kind, resource, detail in db.execute(
             "SELECT organisation_id, kind, resource, detail FROM organisation_resources"  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -154,7 +154,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
         values, related = item[0], item[1]
         rows.append([org_id, slug, stamp, stamp] + [values.get(k) for k in columns])
         searched.append((org_id, *search))
-        themes.extend([(org_id, t) for t in related["themes"]])
+        themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
             resources.extend([(org_id, kind, code, detail or "") for code, detail in related[f"{kind}s"].items()])
         if related["descriptions"]:
@@ -170,7 +170,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     names = ["id", "slug", "created_at", "updated_at", *columns]
     db.conn.executemany(
         f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
-    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)", themes)
+    db.conn.executemany("INSERT INTO organisation_themes (organisation_id, theme, rank) VALUES (?, ?, ?)", themes)
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", resources)
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", descriptions)
     if not set_based:
@@ -223,8 +223,10 @@ def _write_related(db: sqlite_utils.Database, org_id: int, related: dict, *, rep
         db.execute("DELETE FROM organisation_themes WHERE organisation_id = ?", [org_id])
         db.execute("DELETE FROM organisation_resources WHERE organisation_id = ?", [org_id])
         db.execute("DELETE FROM organisation_descriptions WHERE organisation_id = ?", [org_id])
-    db.conn.executemany("INSERT INTO organisation_themes VALUES (?, ?)",
-                        [(org_id, theme) for theme in related["themes"]])
+    # The first category listed is the organisation's main one (its marker's colour and icon).
+    if related["themes"]:  # no statement without any (the migration tests write to older schemas)
+        db.conn.executemany("INSERT INTO organisation_themes (organisation_id, theme, rank) VALUES (?, ?, ?)",
+                            [(org_id, theme, rank) for rank, theme in enumerate(related["themes"])])
     db.conn.executemany(
         "INSERT INTO organisation_resources VALUES (?, ?, ?, ?)",
         [(org_id, kind, resource, detail or "")
