@@ -5,9 +5,10 @@ look but do not change; hostile names shown as text."""
 
 from __future__ import annotations
 
+import os
 import re
 
-from support import csrf_from, make_org, shows_49, sign_in
+from support import csrf_from, make_org, shows_49, sign_in, sign_in_browser
 
 from mapapp import accounts
 from mapapp.catalogue import categories as store
@@ -226,3 +227,62 @@ def test_hostile_names_are_inert_in_the_tree_and_the_forms(client, db, staff):
         assert "<script>alert(1)</script>" not in page, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
         assert not shows_49(page), url
+
+
+def test_a_french_admin_makes_a_parent_and_a_child_with_the_keyboard(app, db, staff, browser, live_server_for):
+    shots = os.environ.get("MAPAPP_TEST_SCREENSHOTS")  # a folder: look at the screen on a laptop and a phone
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        with live_server_for(app) as server:
+            sign_in_browser(page, server.url + "/admin/categories?lang=fr", "admin@example.org")
+            page.wait_for_selector("#icon-q")
+
+            def fill_category(label, colour, words):
+                page.focus("input[name=label_fr]")
+                page.keyboard.type(label)
+                page.focus("#colour")
+                page.keyboard.press("Control+a")
+                page.keyboard.type(colour)
+                page.focus("#icon-q")
+                page.keyboard.type(words)
+                page.locator("#icon-results button").first.wait_for()
+                page.keyboard.press("ArrowDown")
+                chosen = page.evaluate("document.activeElement.dataset.name")
+                page.keyboard.press("Enter")
+                assert page.input_value("#icon") == chosen
+                assert page.text_content("#icon-status") == f"Icône choisie : {chosen}"
+                assert page.locator("#icon-preview svg path").count() > 0
+                assert page.input_value("#colour-picker") == colour.lower()
+                page.focus("form.category-form button[type=submit]")
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
+                page.wait_for_selector(".flash")
+                return chosen
+
+            parent_icon = fill_category("Bâtiment", "#C0392B", "building")
+            assert page.text_content(".flash") == "Catégorie Bâtiment ajoutée (code batiment)."
+            page.focus(f"#category-{_by_code(db, 'batiment').id} >> text=Ajouter une sous-catégorie")
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            page.wait_for_selector("#icon-q")
+            assert page.locator("select#parent option:checked").text_content() == "Sous Bâtiment"
+            child_icon = fill_category("Plomberie", "#2471A3", "droplet")
+            parent, child = _by_code(db, "batiment"), _by_code(db, "plomberie")
+            assert (parent.colour, parent.icon, parent.parent_id) == ("#c0392b", parent_icon, None)
+            assert (child.colour, child.icon, child.parent_id) == ("#2471a3", child_icon, parent.id)
+            row = page.locator(f"#category-{parent.id}")
+            assert row.locator(".category-child .category-name a").text_content() == "Plomberie"
+            assert "rgb(192, 57, 43)" in row.locator(".category-look").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            if shots:
+                page.locator(f"#category-{parent.id}").scroll_into_view_if_needed()
+                page.screenshot(path=f"{shots}/categories-laptop.png", full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.goto(server.url + "/admin/categories?lang=fr")
+                page.screenshot(path=f"{shots}/categories-phone.png", full_page=True)
+                page.goto(server.url + f"/admin/categories/{child.id}?lang=fr")
+                page.fill("#icon-q", "tools")
+                page.locator("#icon-results button").first.wait_for()
+                page.screenshot(path=f"{shots}/categories-edit-phone.png", full_page=True)
+    finally:
+        context.close()
