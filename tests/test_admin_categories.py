@@ -65,12 +65,13 @@ def test_a_two_level_tree_in_french_with_colours_and_icons(client, db, staff):
     org = make_org(db, "Plombiers réunis", themes=["plomberie"])
     make_org(db, "Maçons", themes=["batiment"])
     page = client.get("/admin/categories").get_data(as_text=True)
-    assert "Bâtiment" in page and "Plomberie" in page and "AM90" in page
-    assert 'style="background: #c0392b"' in page and "<path" in page
     row = page.split(f'id="category-{parent.id}"', 1)[1]
+    assert "ESSGLOBAL AM90 · Logement" in row.split("category-child", 1)[0]
+    assert 'style="background: #c0392b"' in row and "<path" in row
     assert "2 organisations avec ses sous-catégories" in row and "(1 en propre)" in row
     assert _tree_text(client)[16:] == ["Bâtiment", "  Plomberie", "  Isolation", "Bâtiment"]
     assert _themes(db, org.id) == ["plomberie"]
+    assert f"catégorie n° {parent.id} modifiée (Catégories)" in client.get("/admin").get_data(as_text=True)
 
 
 def test_rename_reorder_and_move_under_another_parent(client, db, staff):
