@@ -59,9 +59,12 @@ def test_a_two_level_tree_in_french_with_colours_and_icons(client, db, staff):
     # Never under a child: the tree has two levels.
     refused = _add(client, parent=str(child.id), label_fr="Robinets")
     assert refused.status_code == 400 and "deux niveaux" in refused.get_data(as_text=True)
-    # The same label again gets a code of its own.
-    _add(client, label_fr="Bâtiment")
-    assert _by_code(db, "batiment-2")
+    # A name another category has would leave imports guessing; a retired one's code stays its own.
+    twice = _add(client, label_fr="batiment")
+    assert twice.status_code == 400 and "déjà un nom de la catégorie Building (batiment)" in twice.get_data(as_text=True)
+    client.post(f"/admin/categories/{_by_code(db, 'isolation').id}/retire", data={"csrf_token": _token(client), "into": ""})
+    _add(client, parent=str(parent.id), label_fr="Isolation")
+    assert _by_code(db, "isolation-2").parent_id == parent.id
     org = make_org(db, "Plombiers réunis", themes=["plomberie"])
     make_org(db, "Maçons", themes=["batiment"])
     page = client.get("/admin/categories").get_data(as_text=True)
@@ -69,7 +72,7 @@ def test_a_two_level_tree_in_french_with_colours_and_icons(client, db, staff):
     assert "ESSGLOBAL AM90 · Logement" in row.split("category-child", 1)[0]
     assert 'style="background: #c0392b"' in row and "<path" in row
     assert "2 organisations avec ses sous-catégories" in row and "(1 en propre)" in row
-    assert _tree_text(client)[16:] == ["Bâtiment", "  Plomberie", "  Isolation", "Bâtiment"]
+    assert _tree_text(client)[16:] == ["Bâtiment", "  Plomberie", "  Isolation"]
     assert _themes(db, org.id) == ["plomberie"]
     assert f"catégorie n° {parent.id} modifiée (Catégories)" in client.get("/admin").get_data(as_text=True)
 
@@ -175,7 +178,9 @@ def test_errors_say_what_to_fix(client, db, staff):
                          ({"label_fr": "X", "icon": "../../etc/passwd"}, "is not an icon of the set"),
                          ({"label_fr": "X", "icon": "no-such-icon-here"}, "is not an icon of the set"),
                          ({"label_fr": "X", "essglobal": "AM999"}, "not one of AM10"),
-                         ({"label_fr": "X" * 101}, "too long")):
+                         ({"label_fr": "X" * 101}, "too long"),
+                         ({"label_fr": "Éducation "}, "already a name of the category Education (AM40)"),
+                         ({"label_fr": "X", "aliases": "Y\nARTISANAT"}, "already a name of the category Arts")):
         answer = _add(client, **fields)
         assert answer.status_code == 400, fields
         assert said in answer.get_data(as_text=True), fields

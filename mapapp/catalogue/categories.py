@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from .. import icons, vocab
-from ..text import slugify
+from ..text import fold, slugify
 from ..translate import N_, Message
 from . import audit
 from .base import CatalogueError, now, write_transaction
@@ -171,6 +171,22 @@ def check(*, labels: dict[str, str], aliases: list[str], colour: str, icon: str,
             "colour": colour.lower(), "icon": icon, "essglobal": essglobal or None}
 
 
+def _clash(db: sqlite_utils.Database, values: dict, category_id: int | None = None) -> None:
+    """Refuse a name or other name another category (not retired) already has, in any
+    language or as its code: an import reading it could not tell which one is meant."""
+    mine = {fold(n): n for n in [*json.loads(values["labels"]).values(), *values["aliases"].split("|")] if n}
+    for other in all_categories(db):
+        if other.id == category_id:
+            continue
+        for name in (*other.labels.values(), *other.aliases, other.code):
+            if fold(name) in mine:
+                raise CategoryError(Message(N_("'%(name)s' is already a name of the category %(other)s (%(code)s);"
+                                               " an import could not tell them apart: choose another name or"
+                                               " remove it there first"),
+                                            name=mine[fold(name)], other=other.label(vocab.DEFAULT_LANGUAGE),
+                                            code=other.code))
+
+
 def _row(db: sqlite_utils.Database, category_id: int) -> dict | None:
     cursor = db.execute("SELECT * FROM categories WHERE id = ?", [category_id])
     columns = [d[0] for d in cursor.description]
@@ -215,6 +231,7 @@ def create(db: sqlite_utils.Database, *, user_email: str, parent_id: int | None 
     values = check(**fields)
     with write_transaction(db):
         _top_level(db, parent_id)
+        _clash(db, values)
         stamp = now()
         code = _new_code(db, json.loads(values["labels"]))
         cursor = db.execute(
@@ -237,6 +254,7 @@ def update(db: sqlite_utils.Database, category_id: int, *, user_email: str, **fi
             raise CategoryError(Message(N_("no such category")))
         if all(before[k] == v for k, v in values.items()):
             return False
+        _clash(db, values, category_id)
         db.execute("UPDATE categories SET labels = ?, aliases = ?, colour = ?, icon = ?, essglobal = ?, updated_at = ?"
                    " WHERE id = ?", [values["labels"], values["aliases"], values["colour"], values["icon"],
                                      values["essglobal"], now(), category_id])
