@@ -225,10 +225,11 @@ class Postcode(Step):
             region = towns.region_point(address.region, address.country)
             agrees = region and geo.distance_km((town.lat, town.lon), region) <= towns.AGREE_KM
             outcome.notes.append(Message(
-                N_("town '%(city)s' lies %(km)s km from postcode %(postcode)s (%(place)s); placed at the %(chosen)s, "
-                   "which agrees with the region: check the address"), city=address.city or town.name,
-                km=round(off), postcode=address.postcode, place=hit.place,
-                chosen=Message(N_("town")) if agrees else Message(N_("postcode"))))
+                N_("town '%(city)s' lies %(km)s km from postcode %(postcode)s (%(place)s); placed at the town, "
+                   "which agrees with the region: check the address") if agrees else
+                N_("town '%(city)s' lies %(km)s km from postcode %(postcode)s (%(place)s); placed at the "
+                   "postcode: check the address"), city=address.city or town.name,
+                km=round(off), postcode=address.postcode, place=hit.place))
             if agrees:
                 return Location(town.lat, town.lon, "locality", "gazetteer")
         if hit.level == "area":
@@ -382,9 +383,40 @@ class Chain:
     def __init__(self, steps: list[Step]):
         self.steps = steps
         self.placed: list[tuple[float, float]] = []  # this run's points, to choose among namesakes
+        self.inferred: dict[str, int] = {}  # countries inferred for this run's rows, and how often
         for step in steps:
             if isinstance(step, (Postcode, Gazetteer)):
                 step.chain = self
+
+    def _complete(self, address: Address, outcome: Outcome) -> Address:
+        """The address with what the row implies: a one-cell address split, and the country
+        its postcode, its town or the file's other rows leave no doubt about (said in ``outcome``)."""
+        if address.street and not address.city and not address.postcode:
+            split = towns.split_address(address.street, address.country)
+            if split:
+                outcome.split = split
+                address = replace(address, **split)
+        if address.country or address.lat is not None:
+            return address
+        among = towns.postcode_countries()
+        country, why = None, None
+        if address.postcode:
+            country = towns.country_of_postcode(address.postcode, among)
+            why = Message(N_("its postcode has only that country's form"))
+        if not country and address.city:
+            country = towns.country_of_town(address.city, among)
+            why = Message(N_("only that country has a place of that name"))
+        if country:
+            self.inferred[country] = self.inferred.get(country, 0) + 1
+        elif self.inferred and (address.city or address.postcode or address.street):
+            country, seen = max(self.inferred.items(), key=lambda kv: kv[1])
+            if seen < 3 or seen < 0.9 * sum(self.inferred.values()):
+                return address
+            why = Message(N_("the file's other rows are there"))
+        if not country:
+            return address
+        outcome.country, outcome.country_from = country, why
+        return replace(address, country=country)
 
     def context(self) -> tuple[float, float] | None:
         """The median of the points placed so far in this run (a file's rows lie together)."""
@@ -435,7 +467,7 @@ class Chain:
     def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None) -> Outcome:
         """Try every step in order; the first location wins."""
         outcome = Outcome()
-        address = _complete(address, outcome)
+        address = self._complete(address, outcome)
         for step in self.steps:
             if skip and skip(step):
                 continue
@@ -446,35 +478,9 @@ class Chain:
                 if location.precision != "region":
                     self.placed = [*self.placed[-CONTEXT_POINTS + 1:], (location.lat, location.lon)]
                 break
+        if outcome.country and outcome.country_from is None:  # where the coordinates lie
+            self.inferred[outcome.country] = self.inferred.get(outcome.country, 0) + 1
         return outcome
-
-
-def _complete(address: Address, outcome: Outcome) -> Address:
-    """The address with what the row implies: a one-cell address split, and the country
-    its postcode or town leave no doubt about (said in ``outcome``)."""
-    if address.street and not address.city and not address.postcode:
-        split = towns.split_address(address.street, address.country)
-        if split:
-            outcome.split = split
-            address = replace(address, **split)
-    if address.country or address.lat is not None:
-        return address
-    among = towns.postcode_countries()
-    if address.postcode:
-        country = towns.country_of_postcode(address.postcode, among)
-        if country:
-            outcome.country = country
-            outcome.country_from = Message(N_("its postcode %(postcode)s has that country's form"),
-                                           postcode=address.postcode)
-            return replace(address, country=country)
-    if address.city:
-        country = towns.country_of_town(address.city, among)
-        if country:
-            outcome.country = country
-            outcome.country_from = Message(N_("only that country has a place called '%(city)s'"),
-                                           city=address.city)
-            return replace(address, country=country)
-    return address
 
 
 def online_steps(spec: str) -> list[str]:

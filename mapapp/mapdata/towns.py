@@ -70,7 +70,15 @@ def _names(address) -> list[tuple[str, bool]]:
         for line in reversed(lines[1:] if len(lines) > 1 else lines):
             if not re.match(r"^\d", line):
                 names.append((line, True))
+            after = _AFTER_STREET.search(line)  # "79 Caroline Street Birmingham"
+            if after:
+                names.append((after.group(1), True))
     return names
+
+
+_AFTER_STREET = re.compile(
+    r"\b(?:street|st|road|rd|lane|avenue|ave|way|drive|close|place|square|terrace|crescent|row|gardens|"
+    r"rue|boulevard|bd|via|viale|piazza|strasse|straße|str|weg|platz|ulica|ul|calle|rua)\.?\s+(\D+)$", re.I)
 
 
 def _nearest(places: list, reference: tuple[float, float]):
