@@ -359,7 +359,8 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
                                 tried=["provided"])
             continue
         skip = None if options.geocode else (lambda step: step.name != "provided")
-        c.outcome = chain.locate(c.address, skip=skip)
+        # A country the row states wrongly is reported, not replaced by a guess.
+        c.outcome = chain.locate(c.address, skip=skip, infer_country="country" not in c.rejected)
         for note in c.outcome.notes:
             report.add(c.row, "location", "warning", note)
         for fld, value in c.outcome.split.items():

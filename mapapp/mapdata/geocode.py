@@ -388,7 +388,7 @@ class Chain:
             if isinstance(step, (Postcode, Gazetteer)):
                 step.chain = self
 
-    def _complete(self, address: Address, outcome: Outcome) -> Address:
+    def _complete(self, address: Address, outcome: Outcome, *, infer_country: bool = True) -> Address:
         """The address with what the row implies: a one-cell address split, and the country
         its postcode, its town or the file's other rows leave no doubt about (said in ``outcome``)."""
         if address.street and not address.city and not address.postcode:
@@ -396,7 +396,7 @@ class Chain:
             if split:
                 outcome.split = split
                 address = replace(address, **split)
-        if address.country or address.lat is not None:
+        if address.country or address.lat is not None or not infer_country:
             return address
         among = towns.postcode_countries()
         country, why = None, None
@@ -464,10 +464,12 @@ class Chain:
                 steps.append(Online(name, db, config))
         return cls(steps)
 
-    def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None) -> Outcome:
-        """Try every step in order; the first location wins."""
+    def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None,
+               infer_country: bool = True) -> Outcome:
+        """Try every step in order; the first location wins. With ``infer_country``, a row
+        without a country gets the one its postcode, town or file leave no doubt about."""
         outcome = Outcome()
-        address = self._complete(address, outcome)
+        address = self._complete(address, outcome, infer_country=infer_country)
         for step in self.steps:
             if skip and skip(step):
                 continue

@@ -101,21 +101,28 @@ def resolve(address, *, reference: tuple[float, float] | None = None,
         if nation:
             places = [p for p in places if p.admin1 == nation] or places
         if places:
+            place = places[0]
+            near_file = context and len(places) > 1 and _nearest(places, context)
             if aim:
                 place = _nearest(places, aim)
-            elif context and len(places) > 1:
-                place = _nearest(places, context)
-            else:
-                place = places[0]
+            elif near_file and near_file is not place and geo.distance_km(
+                    (near_file.lat, near_file.lon), context) <= AGREE_KM:
+                place = near_file
             town = Town(place.lat, place.lon, place.name)
             if from_street and fold(name) != fold(address.city):
                 town.notes.append(Message(N_("town '%(town)s' taken from the street lines"), town=name))
-            if len(places) > 1 and not aim:
+            rival = len(places) > 1 and places[1].population * 5 >= places[0].population
+            if not aim and place is not places[0]:
                 town.notes.append(Message(
-                    N_("%(n)s places are called '%(city)s' in %(country)s; placed at %(chosen)s: "
-                       "check the point or give a region or postcode"),
-                    n=len(places), city=name, country=country,
-                    chosen=f"{place.name} ({place.lat:.3f}, {place.lon:.3f})"))
+                    N_("%(n)s places are called '%(city)s' in %(country)s; placed at the one nearest the file's "
+                       "other rows, not the largest: check the point or give a region or postcode"),
+                    n=len(places), city=name, country=country))
+            elif not aim and rival:
+                town.notes.append(Message(
+                    N_("%(n)s places are called '%(city)s' in %(country)s; placed at the largest (%(people)s "
+                       "inhabitants, the next has %(next)s): check the point or give a region or postcode"),
+                    n=len(places), city=name, country=country, people=places[0].population,
+                    next=places[1].population))
             if region and geo.distance_km((place.lat, place.lon), region) > AGREE_KM and not reference:
                 town.notes.append(Message(
                     N_("'%(city)s' lies %(km)s km from the region '%(region)s' the row gives: check the address"),
