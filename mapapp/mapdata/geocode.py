@@ -219,7 +219,7 @@ class Postcode(Step):
             off = geo.distance_km((town.lat, town.lon), here)
             if off <= tolerance:
                 outcome.notes.extend(town.notes)
-                if hit.level == "full":
+                if hit.level != "area":
                     return Location(hit.lat, hit.lon, "postcode", "postcode")
                 return Location(town.lat, town.lon, "locality", "postcode+gazetteer")
             region = towns.region_point(address.region, address.country)
@@ -237,7 +237,7 @@ class Postcode(Step):
                 N_("placed at the centre of postcode area %(area)s (%(place)s), the finest free data for "
                    "%(country)s: give the town for a closer point"),
                 area=hit.code, place=hit.place, country=address.country))
-        elif hit.level == "district":
+        elif hit.level == "district" and address.country in ("GB", "JE", "GG", "IM"):
             outcome.notes.append(Message(N_("placed at postcode district %(district)s (%(place)s)"),
                                          district=hit.code, place=hit.place))
         return Location(hit.lat, hit.lon, "postcode", "postcode")

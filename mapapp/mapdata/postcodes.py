@@ -3,8 +3,8 @@
 Built by ``scripts/build_postcodes.py`` into ``data/geo/postcodes/<country>.tsv.gz``,
 loaded the first time a country is asked for. A whole code is tried first, then its
 first part (Portugal's four digits, British and Channel Islands outward codes, the
-Netherlands' four digits), then Great Britain's postcode area (its letters), the
-finest level the free British data has.
+Netherlands' four digits; British sectors "OX2 6" and districts "OX2"), then Great
+Britain's postcode area (its letters).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _CROWN = {"JE": "JE", "GY": "GG", "IM": "IM"}
 @dataclass(frozen=True)
 class PostcodePlace:
     """Where a postcode is: its place's name, a point (None when unknown) and the level
-    the table knew it at (``full``, ``district`` or ``area``)."""
+    the table knew it at (``full``, ``sector``, ``district`` or ``area``)."""
 
     code: str
     place: str
@@ -61,7 +61,7 @@ def _keys(postcode: str, country: str) -> list[str]:
     keys = [code, compact]
     if country in ("GB", "JE", "GG", "IM") and len(compact) > 4:
         outward = compact[:-3]
-        keys += [outward, re.match(r"[A-Z]*", outward).group()]
+        keys += [f"{outward} {compact[-3]}", outward, re.match(r"[A-Z]*", outward).group()]
     elif country == "NL":
         keys.append(compact[:4])
     elif country == "PT":

@@ -81,6 +81,27 @@ _AFTER_STREET = re.compile(
     r"rue|boulevard|bd|via|viale|piazza|strasse|straße|str|weg|platz|ulica|ul|calle|rua)\.?\s+(\D+)$", re.I)
 
 
+# A place named on the street lines this near the town is the village of a post town.
+VILLAGE_KM = 25
+
+
+def _village(address, town) -> Town | None:
+    """A village or suburb named on the street lines near ``town`` (British addresses give
+    the post town as their town: "Home Farm, Litton" in Buxton)."""
+    if not address.street or not address.city:
+        return None
+    lines = [p.strip() for p in re.split(r"[\n,]|<br\s*/?>", address.street, flags=re.I) if p.strip()]
+    for line in reversed(lines):
+        if re.match(r"^\d", line) or fold(line) == fold(address.city):
+            continue
+        places = gazetteer.candidates(line, address.country)
+        if places:
+            place = _nearest(places, (town.lat, town.lon))
+            if geo.distance_km((place.lat, place.lon), (town.lat, town.lon)) <= VILLAGE_KM:
+                return Town(place.lat, place.lon, place.name)
+    return None
+
+
 def _nearest(places: list, reference: tuple[float, float]):
     return min(places, key=lambda p: geo.distance_km((p.lat, p.lon), reference))
 
@@ -108,7 +129,7 @@ def resolve(address, *, reference: tuple[float, float] | None = None,
             elif near_file and near_file is not place and geo.distance_km(
                     (near_file.lat, near_file.lon), context) <= AGREE_KM:
                 place = near_file
-            town = Town(place.lat, place.lon, place.name)
+            town = _village(address, place) or Town(place.lat, place.lon, place.name)
             if from_street and fold(name) != fold(address.city):
                 town.notes.append(Message(N_("town '%(town)s' taken from the street lines"), town=name))
             rival = len(places) > 1 and places[1].population * 5 >= places[0].population
