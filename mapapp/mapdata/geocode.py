@@ -410,7 +410,7 @@ class Chain:
             self.inferred[country] = self.inferred.get(country, 0) + 1
         elif self.inferred and (address.city or address.postcode or address.street):
             country, seen = max(self.inferred.items(), key=lambda kv: kv[1])
-            if seen < 3 or seen < 0.9 * sum(self.inferred.values()):
+            if seen < 3 or seen < 2 / 3 * sum(self.inferred.values()):
                 return address
             why = Message(N_("the file's other rows are there"))
         if not country:

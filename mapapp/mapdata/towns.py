@@ -25,6 +25,8 @@ from . import gazetteer, postcodes
 AGREE_KM = 50
 # Great Britain's free data has postcode areas only; an area spans up to about this.
 AREA_KM = 90
+# How far from the middle of a file's other rows a namesake may lie to be taken for theirs.
+CONTEXT_KM = 100
 
 # Regions written as a nation or a country part, matched against the gazetteer's admin1 codes.
 NATIONS = {"GB": {"england": "ENG", "scotland": "SCT", "wales": "WLS", "cymru": "WLS",
@@ -127,7 +129,7 @@ def resolve(address, *, reference: tuple[float, float] | None = None,
             if aim:
                 place = _nearest(places, aim)
             elif near_file and near_file is not place and geo.distance_km(
-                    (near_file.lat, near_file.lon), context) <= AGREE_KM:
+                    (near_file.lat, near_file.lon), context) <= CONTEXT_KM:
                 place = near_file
             town = _village(address, place) or Town(place.lat, place.lon, place.name)
             if from_street and fold(name) != fold(address.city):
@@ -218,7 +220,7 @@ def country_of_postcode(postcode: str, among: tuple[str, ...]) -> str | None:
 @lru_cache(maxsize=4096)
 def country_of_town(city: str, among: tuple[str, ...]) -> str | None:
     """The one country among ``among`` that has a place called ``city``."""
-    found = [c for c in among if gazetteer.candidates(city, c)]
+    found = [c for c in among if gazetteer.candidates(city, c) or gazetteer.area(city, c)]
     return found[0] if len(found) == 1 else None
 
 
