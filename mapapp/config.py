@@ -69,7 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GEOCODERS",
         "provided,cache,postcode,gazetteer",
-        "Geocoder chain, in order: provided, cache, ban, nominatim, photon, gazetteer.",
+        "Geocoder chain, in order: provided, cache, ban, nominatim, photon, postcode, gazetteer.",
     ),
     Setting(
         "GEOCODER_USER_AGENT",
