@@ -147,3 +147,17 @@ def test_the_file_country_in_the_preview(app, db, staff, tmp_path):
     assert re.search(r'<option value="GB" selected>', page)
     assert "country set to" not in page and "only that country" not in page
     assert "0 not located" in re.sub(r"<[^>]+>|\s+", " ", page)
+
+
+def test_file_text_in_placement_messages_stays_text(app, db, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    path = tmp_path / "attack.csv"
+    path.write_text('Name,Address,Town,Country\n'
+                    '"=1+1 Coop","1 Road Street <script>alert(1)</script>{{7*7}}, Birmingham",,GB\n'
+                    '"Typo ${7*7}",,"Strabourg<img src=x onerror=alert(2)>",FR\n'
+                    '"Typo 2",,"Strabourgg{% raw %}",FR\n', encoding="utf-8")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(upload(client, path).headers["Location"]).get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page and "49" not in re.findall(r"\{\{7\*7\}\}|49", page)

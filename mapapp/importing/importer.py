@@ -375,6 +375,10 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
                                why=c.outcome.country_from) if c.outcome.country_from else
                        Message(N_("country set to %(country)s, where the coordinates lie"),
                                country=c.outcome.country))
+    if any(c.outcome and c.outcome.split for c in candidates):
+        for c in candidates:  # the chunk's rows are written together: each with the split's fields
+            for fld in ("street", "postcode", "city"):
+                c.values.setdefault(fld, "")
 
 
 # -- phase 3: writing ------------------------------------------------------------------------
