@@ -104,6 +104,17 @@ def test_arrondissements_and_typos_find_their_city(db):
     assert "town 'Strabourg' not found; placed at Strasbourg, the nearest spelling: check it" in _messages(report, 5)
 
 
+def test_the_region_chooses_among_french_and_italian_namesakes(db, tmp_path):
+    path = tmp_path / "regions.csv"
+    path.write_text("Nom,Ville,Région,Pays\nCoop Tarn-et-Garonne,Valence,Occitanie,FR\nCoop Drôme,Valence,,FR\n"
+                    "Coop Umbra,Castelnuovo,Umbria,IT\n", encoding="utf-8")
+    importer.import_file(db, path, importer.Options(), _chain(db))
+    orgs = {o["name"]: o for o in db.query("select * from organisations")}
+    assert _km(orgs["Coop Tarn-et-Garonne"], 44.108, 0.891) < 5
+    assert _km(orgs["Coop Drôme"], 44.926, 4.91) < 5
+    assert orgs["Coop Umbra"]["lat"] is not None and _km(orgs["Coop Umbra"], 43.1, 12.4) < 60
+
+
 def test_a_town_far_from_its_postcode_is_said(db, tmp_path):
     path = tmp_path / "far.csv"
     path.write_text("Name,Postcode,Town,Country\nMisfiled,OX2 6TP,Carlisle,GB\n", encoding="utf-8")

@@ -28,9 +28,19 @@ AREA_KM = 90
 # How far from the middle of a file's other rows a namesake may lie to be taken for theirs.
 CONTEXT_KM = 100
 
-# Regions written as a nation or a country part, matched against the gazetteer's admin1 codes.
-NATIONS = {"GB": {"england": "ENG", "scotland": "SCT", "wales": "WLS", "cymru": "WLS",
-                  "northern ireland": "NIR"}}
+# Regions written as a nation or a country part, matched against the gazetteer's (GeoNames')
+# admin1 codes: Great Britain's nations, France's and Italy's regions.
+NATIONS = {country: {fold(name): code for name, code in names.items()} for country, names in {
+    "GB": {"England": "ENG", "Scotland": "SCT", "Wales": "WLS", "Cymru": "WLS", "Northern Ireland": "NIR"},
+    "FR": {"Île-de-France": "11", "Auvergne-Rhône-Alpes": "84", "Provence-Alpes-Côte d'Azur": "93",
+           "Occitanie": "76", "Nouvelle-Aquitaine": "75", "Hauts-de-France": "32", "Grand Est": "44",
+           "Bretagne": "53", "Normandie": "28", "Pays de la Loire": "52", "Centre-Val de Loire": "24",
+           "Bourgogne-Franche-Comté": "27", "Corse": "94"},
+    "IT": {"Abruzzo": "01", "Basilicata": "02", "Calabria": "03", "Campania": "04", "Emilia-Romagna": "05",
+           "Friuli-Venezia Giulia": "06", "Lazio": "07", "Liguria": "08", "Lombardia": "09", "Marche": "10",
+           "Molise": "11", "Piemonte": "12", "Puglia": "13", "Sardegna": "14", "Sicilia": "15", "Toscana": "16",
+           "Trentino-Alto Adige": "17", "Umbria": "18", "Valle d'Aosta": "19", "Veneto": "20"},
+}.items()}
 
 
 @dataclass
@@ -140,7 +150,7 @@ def resolve(address, *, reference: tuple[float, float] | None = None,
                     N_("%(n)s places are called '%(city)s' in %(country)s; placed at the one nearest the file's "
                        "other rows, not the largest: check the point or give a region or postcode"),
                     n=len(places), city=name, country=country))
-            elif not aim and rival:
+            elif not aim and rival and not nation:
                 town.notes.append(Message(
                     N_("%(n)s places are called '%(city)s' in %(country)s; placed at the largest (%(people)s "
                        "inhabitants, the next has %(next)s): check the point or give a region or postcode"),
