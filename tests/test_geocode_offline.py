@@ -172,3 +172,24 @@ def test_file_text_in_placement_messages_stays_text(app, db, staff, tmp_path):
     page = client.get(upload(client, path).headers["Location"]).get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}" in page and "49" not in re.findall(r"\{\{7\*7\}\}|49", page)
+
+
+def test_staff_choose_the_file_country_in_the_browser(app, db, staff, page, live_server_for, tmp_path):
+    from support import sign_in_browser
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    sheet = tmp_path / "towns.csv"
+    sheet.write_text("Name,Town\nA,Newport\nB,Richmond\n", encoding="utf-8")
+    with live_server_for(app) as server:
+        sign_in_browser(page, server.url + "/admin/imports?lang=fr", "editor@example.org")
+        page.goto(server.url + "/admin/imports?lang=fr")
+        page.set_input_files("input[name=file]", str(sheet))
+        page.click("form[enctype] button[type=submit]")
+        assert "seul ce pays a un lieu de ce nom" in page.content()
+        page.select_option("#file-country", "GB")
+        page.click("#links button[value=preview]")
+        assert page.locator("#file-country").input_value() == "GB"
+        assert "seul ce pays" not in page.content()
+        page.screenshot(path=tmp_path / "preview-country.png", full_page=True)
+        # the country list is in the staff member's language
+        assert page.locator("#file-country option[value=GB]").inner_text() == "Royaume-Uni (GB)"
