@@ -1,0 +1,236 @@
+"""Organisations' logos and photos (#28): uploaded by staff with alt text, cleaned (re-encoded as
+WebP, resized, no EXIF or GPS left), served at versioned addresses with long cache headers, shown
+on the organisation's page, its popup's data and its linked data; limits and attacks refused."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import ExifTags, Image
+from support import csrf_from, make_org, shows_49, sign_in
+
+from mapapp import accounts, catalogue, create_app, images
+from mapapp.catalogue import images as store
+
+HOSTILE = "{{ 7*7 }} {% if 1 %}x{% endif %} ${1+1} <script>alert(1)</script> javascript:alert(1) =1+1 \r\nA\ufffe"
+
+
+def photo_with_gps(size=(2400, 1200), orientation: int | None = None) -> bytes:
+    img = Image.new("RGB", size, (200, 30, 30))
+    img.paste((30, 30, 200), (0, 0, size[0] // 2, size[1]))  # blue on the left, to see a turn
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SpyCam"
+    if orientation:
+        exif[ExifTags.Base.Orientation] = orientation
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (45.0, 45.0, 36.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (4.0, 50.0, 24.0)
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png(size=(50, 40), colour=(0, 120, 0)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def site(db_path, tmp_path):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache"), "PUBLIC_URL": "https://map.example.org",
+                       "IMAGE_MAX_MB": 1})
+
+
+@pytest.fixture
+def admin(site, staff):
+    client = site.test_client()
+    sign_in(client, "admin@example.org")
+    return client
+
+
+def add_picture(client, org_id: int, data: bytes, *, alt="A red workshop front", role="photo", name="p.jpg"):
+    token = csrf_from(client.get(f"/admin/organisations/{org_id}/edit").get_data(as_text=True))
+    return client.post(f"/admin/organisations/{org_id}/pictures",
+                       data={"csrf_token": token, "role": role, "alt": alt, "picture": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def change_picture(client, org_id: int, image_id: int, action: str, **fields):
+    token = csrf_from(client.get(f"/admin/organisations/{org_id}/edit").get_data(as_text=True))
+    return client.post(f"/admin/pictures/{image_id}", data={"csrf_token": token, "action": action, **fields},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def image_links(html: str) -> list[str]:
+    return re.findall(r'(/images/\d+-[0-9a-f]{8}(?:-thumb)?\.webp)', html)
+
+
+def test_a_photo_with_gps_is_served_turned_resized_and_without_any_metadata(admin, db):
+    org = make_org(db, "Atelier Rouge", slug="atelier-rouge")
+    # Orientation 6: the camera was turned; the picture must come out upright (taller than wide).
+    answer = add_picture(admin, org.id, photo_with_gps(orientation=6))
+    assert "The photo is added." in answer.get_data(as_text=True)
+    page = admin.get("/organisations/atelier-rouge").get_data(as_text=True)
+    full = next(link for link in image_links(page) if not link.endswith("-thumb.webp"))
+    thumb = next(link for link in image_links(page) if link.endswith("-thumb.webp"))
+    served = admin.get(full)
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+    assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    body = served.get_data()
+    assert b"GPS" not in body and b"Exif" not in body and b"SpyCam" not in body and b"XMP" not in body
+    picture = Image.open(io.BytesIO(body))
+    assert picture.format == "WEBP" and not dict(picture.getexif())
+    assert picture.size == (800, 1600)  # turned upright, then at most 1600 px
+    small = Image.open(io.BytesIO(admin.get(thumb).get_data()))
+    assert max(small.size) == 320 and not dict(small.getexif())
+    assert 'alt="A red workshop front"' in page
+
+
+def test_logo_beside_the_name_photos_in_a_gallery_and_in_the_api_and_linked_data(admin, site, db):
+    org = make_org(db, "Atelier Bleu", slug="atelier-bleu")
+    add_picture(admin, org.id, png(), role="logo", alt="Logo of Atelier Bleu", name="l.png")
+    add_picture(admin, org.id, png(colour=(9, 9, 9)), alt="The shop window")
+    visitor = site.test_client()
+    page = visitor.get("/organisations/atelier-bleu").get_data(as_text=True)
+    assert re.search(r'class="org-logo" src="/images/\d+-[0-9a-f]{8}-thumb\.webp" alt="Logo of Atelier Bleu"', page)
+    assert re.search(r'<a href="/images/\d+-[0-9a-f]{8}\.webp"><img src="/images/\d+-[0-9a-f]{8}-thumb\.webp" '
+                     r'alt="The shop window"', page)
+    api = visitor.get("/api/organisations/atelier-bleu").get_json()
+    assert [(p["role"], p["alt"]) for p in api["pictures"]] == [("logo", "Logo of Atelier Bleu"),
+                                                                ("photo", "The shop window")]
+    assert visitor.get(api["pictures"][0]["thumb"]).status_code == 200
+    jsonld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)[1]
+    assert re.search(r'"logo": ?"https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"', jsonld)
+    assert re.search(r'"image": ?\["https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"\]', jsonld)
+
+
+def test_a_new_logo_replaces_the_old_and_its_old_address_is_gone(admin, db):
+    org = make_org(db, "Atelier Vert", slug="atelier-vert")
+    add_picture(admin, org.id, png(), role="logo", alt="Old logo")
+    old = image_links(admin.get("/organisations/atelier-vert").get_data(as_text=True))[0]
+    add_picture(admin, org.id, png(colour=(1, 2, 3)), role="logo", alt="New logo")
+    page = admin.get("/organisations/atelier-vert").get_data(as_text=True)
+    assert "New logo" in page and "Old logo" not in page
+    assert admin.get(old).status_code == 404
+
+
+def test_at_most_four_photos_alt_text_required_and_size_limit_said(admin, db):
+    org = make_org(db, "Atelier Gris")
+    for n in range(4):
+        add_picture(admin, org.id, png(colour=(n, n, n)), alt=f"Photo {n}")
+    fifth = add_picture(admin, org.id, png(), alt="One too many").get_data(as_text=True)
+    assert "at most 4 photos" in fifth
+    assert len(store.pictures_of(db, org.id)) == 4
+    no_alt = make_org(db, "Atelier Noir")
+    answer = add_picture(admin, no_alt.id, png(), alt="   ").get_data(as_text=True)
+    assert "alt text" in answer and store.pictures_of(db, no_alt.id) == []
+    too_long = add_picture(admin, no_alt.id, png(), alt="x" * 301).get_data(as_text=True)
+    assert "longer than 300 characters" in too_long
+    big = add_picture(admin, no_alt.id, b"\xff\xd8" + b"0" * (1024 * 1024 + 10)).get_data(as_text=True)
+    assert "larger than 1 MB" in big and store.pictures_of(db, no_alt.id) == []
+
+
+@pytest.mark.parametrize("data, said", [
+    (b"GIF89a<html><script>alert(1)</script></html>", "not a PNG, JPEG or WebP"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><rect width='1' height='1'/></svg>", "SVG"),
+    (b"%PDF-1.4 hello", "not a PNG, JPEG or WebP"),
+])
+def test_non_pictures_polyglots_and_svg_are_refused(admin, db, data, said):
+    org = make_org(db, "Atelier Ocre")
+    answer = add_picture(admin, org.id, data).get_data(as_text=True)
+    assert said in answer and store.pictures_of(db, org.id) == []
+
+
+def test_a_polyglot_gif_that_decodes_is_re_encoded_without_its_html():
+    img = io.BytesIO()
+    Image.new("P", (4, 4)).save(img, format="GIF", comment=b"<script>alert(1)</script>")
+    cleaned = images.clean_picture(img.getvalue() + b"<html><script>alert(2)</script>", 1024 * 1024)
+    assert b"script" not in cleaned.data and cleaned.data[8:12] == b"WEBP"
+
+
+def test_animations_and_decompression_bombs_are_refused():
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:])
+    with pytest.raises(images.ImageRefused, match="animated"):
+        images.clean_picture(out.getvalue(), 1024 * 1024)
+    bomb = io.BytesIO()
+    Image.new("1", (10000, 10000)).save(bomb, format="PNG")  # 100 million pixels in a few kilobytes
+    with pytest.raises(images.ImageRefused, match="40 million pixels"):
+        images.clean_picture(bomb.getvalue(), 1024 * 1024)
+
+
+def test_reorder_alt_change_and_remove(admin, db):
+    org = make_org(db, "Atelier Brun", slug="atelier-brun")
+    add_picture(admin, org.id, png(), alt="First")
+    add_picture(admin, org.id, png(colour=(5, 5, 5)), alt="Second")
+    second = store.pictures_of(db, org.id)[1]["id"]
+    change_picture(admin, org.id, second, "earlier")
+    page = admin.get("/organisations/atelier-brun").get_data(as_text=True)
+    assert page.index('alt="Second"') < page.index('alt="First"')
+    change_picture(admin, org.id, second, "save", alt="Second, renamed")
+    assert 'alt="Second, renamed"' in admin.get("/organisations/atelier-brun").get_data(as_text=True)
+    change_picture(admin, org.id, second, "remove")
+    page = admin.get("/organisations/atelier-brun").get_data(as_text=True)
+    assert "Second" not in page and 'alt="First"' in page
+
+
+def test_hostile_alt_text_is_inert_on_the_page_and_the_staff_form(admin, site, db):
+    org = make_org(db, "Atelier Hostile", slug="atelier-hostile")
+    add_picture(admin, org.id, png(), alt=HOSTILE)
+    page = site.test_client().get("/organisations/atelier-hostile").get_data(as_text=True)
+    form = admin.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
+    for html in (page, form):
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+        assert not shows_49(html)
+    kept = store.pictures_of(db, org.id)[0]["alt"]
+    assert "\r" not in kept and "\n" not in kept and "\ufffe" not in kept
+
+
+def test_picture_addresses_refuse_traversal_wrong_hashes_and_other_names(admin, db):
+    org = make_org(db, "Atelier Clair", slug="atelier-clair")
+    add_picture(admin, org.id, png())
+    link = image_links(admin.get("/organisations/atelier-clair").get_data(as_text=True))[0]
+    image_id = re.search(r"/images/(\d+)-", link)[1]
+    for bad in (f"/images/{image_id}-00000000.webp", f"/images/{image_id}.webp", "/images/..%2F..%2Fetc%2Fpasswd",
+                f"/images/{image_id}-{link[-13:-5]}.png", "/images/0-00000000.webp", "/images/-1-00000000.webp"):
+        assert admin.get(bad).status_code == 404, bad
+
+
+def test_a_partner_editor_cannot_add_or_change_pictures_outside_their_part(site, db, staff, admin):
+    accounts.set_moderation_scope(db, staff["editor"].id, "IT", "")
+    db.conn.commit()
+    french = make_org(db, "Coopérative Lyonnaise")
+    add_picture(admin, french.id, png(), alt="Kept")
+    partner = site.test_client()
+    sign_in(partner, "editor@example.org")
+    token = csrf_from(partner.get("/admin/account").get_data(as_text=True))
+    added = partner.post(f"/admin/organisations/{french.id}/pictures",
+                         data={"csrf_token": token, "role": "photo", "alt": "Defaced",
+                               "picture": (io.BytesIO(png()), "p.png")}, content_type="multipart/form-data")
+    removed = partner.post(f"/admin/pictures/{store.pictures_of(db, french.id)[0]['id']}",
+                           data={"csrf_token": token, "action": "remove"})
+    assert added.status_code == 403 and removed.status_code == 403
+    assert [p["alt"] for p in store.pictures_of(db, french.id)] == ["Kept"]
+
+
+def test_a_form_without_its_csrf_token_is_refused(admin, db):
+    org = make_org(db, "Atelier Sans Jeton")
+    answer = admin.post(f"/admin/organisations/{org.id}/pictures",
+                        data={"role": "photo", "alt": "x", "picture": (io.BytesIO(png()), "p.png")},
+                        content_type="multipart/form-data")
+    assert answer.status_code == 400 and store.pictures_of(db, org.id) == []
+
+
+def test_deleting_an_organisation_deletes_its_pictures(admin, db):
+    org = make_org(db, "Atelier Perdu")
+    add_picture(admin, org.id, png())
+    catalogue.delete_organisation(db, org.id)
+    assert db.execute("SELECT count(*) FROM organisation_images").fetchone()[0] == 0
