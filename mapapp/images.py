@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import re
-from typing import NamedTuple
 import xml.etree.ElementTree as ET  # nosec B405 # building and writing the new tree only: defusedxml parses
+from typing import NamedTuple
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException

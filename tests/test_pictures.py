@@ -234,3 +234,88 @@ def test_deleting_an_organisation_deletes_its_pictures(admin, db):
     add_picture(admin, org.id, png())
     catalogue.delete_organisation(db, org.id)
     assert db.execute("SELECT count(*) FROM organisation_images").fetchone()[0] == 0
+
+
+# -- Pictures sent with a contribution: pending, shown to moderators only, attached on acceptance --
+
+
+@pytest.fixture
+def public_site(db_path, tmp_path, smtp):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache"), "SMTP_URL": smtp.url, "ALTCHA_COST": 10,
+                       "PUBLIC_URL": "http://map.example.org", "IMAGE_MAX_MB": 1})
+
+
+def contribute(client, smtp, path: str, n_mail: int, **fields) -> None:
+    """Send the contribution form with pictures, and confirm it from the e-mail."""
+    from urllib.parse import urlsplit
+
+    import altcha
+    from smtp_box import links_in
+
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    challenge = altcha.Challenge.from_dict(client.get("/contribute/challenge").get_json())
+    proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+    answer = client.post(path, data={"csrf_token": token, "altcha": proof, "contact": "ana@example.org", **fields},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    link = [u for u in links_in(smtp.box.wait(n_mail)[-1]) if "/contribute/confirm/" in u][0]
+    confirm = urlsplit(link).path
+    client.post(confirm, data={"csrf_token": csrf_from(client.get(confirm).get_data(as_text=True))})
+
+
+def pending_id(db) -> int:
+    return db.execute("SELECT max(id) FROM contributions").fetchone()[0]
+
+
+def test_a_contributed_photo_waits_for_moderation_then_shows_once_accepted(public_site, db, smtp, staff):
+    visitor = public_site.test_client()
+    contribute(visitor, smtp, "/contribute", 1, name="Vélo Solidaire", city="Lyon", country="FR",
+               photo=(io.BytesIO(photo_with_gps((900, 600))), "IMG_1.jpg"), photo_alt="Our repair bench",
+               logo=(io.BytesIO(png()), "logo.png"), logo_alt="Vélo Solidaire's logo")
+    cid = pending_id(db)
+    [sent_logo, sent_photo] = store.pictures_of_contribution(db, cid)
+    assert (sent_logo["role"], sent_photo["alt"]) == ("logo", "Our repair bench")
+    pending_link = images.picture_path(sent_photo["id"], sent_photo["sha256"])
+    assert visitor.get(pending_link).status_code == 404  # not public while pending
+    moderator = public_site.test_client()
+    sign_in(moderator, "editor@example.org")
+    queue = moderator.get("/admin/moderation").get_data(as_text=True)
+    assert 'alt="Our repair bench"' in queue and images.picture_path(sent_photo["id"], sent_photo["sha256"], thumb=True) in queue
+    shown = moderator.get(pending_link)
+    assert shown.status_code == 200 and "no-store" in shown.headers["Cache-Control"]
+    moderator.post(f"/admin/moderation/{cid}/accept", data={"csrf_token": csrf_from(queue)})
+    slug = db.execute("SELECT slug FROM organisations").fetchone()[0]
+    page = visitor.get(f"/organisations/{slug}").get_data(as_text=True)
+    assert 'alt="Our repair bench"' in page and 'class="org-logo"' in page
+    served = visitor.get(pending_link)
+    assert served.status_code == 200 and "immutable" in served.headers["Cache-Control"]
+    assert b"GPS" not in served.get_data() and b"Exif" not in served.get_data()
+
+
+def test_a_rejected_contribution_s_pictures_are_deleted(public_site, db, smtp, staff):
+    org = make_org(db, "Bread Coop", slug="bread-coop")
+    visitor = public_site.test_client()
+    contribute(visitor, smtp, "/organisations/bread-coop/suggest", 1, name="Bread Coop", city="Lyon",
+               country="FR", photo=(io.BytesIO(png()), "p.png"), photo_alt="Not our bakery")
+    cid = pending_id(db)
+    assert len(store.pictures_of_contribution(db, cid)) == 1
+    moderator = public_site.test_client()
+    sign_in(moderator, "editor@example.org")
+    queue = moderator.get("/admin/moderation").get_data(as_text=True)
+    moderator.post(f"/admin/moderation/{cid}/reject", data={"csrf_token": csrf_from(queue), "reason": "Not them"})
+    assert db.execute("SELECT count(*) FROM organisation_images").fetchone()[0] == 0
+    assert store.pictures_of(db, org.id) == []
+
+
+def test_a_contribution_with_a_bad_picture_or_no_alt_is_sent_back_saying_why(public_site, db, smtp):
+    visitor = public_site.test_client()
+    token = csrf_from(visitor.get("/contribute").get_data(as_text=True))
+    answer = visitor.post("/contribute", data={
+        "csrf_token": token, "contact": "ana@example.org", "name": "Vélo", "city": "Lyon", "country": "FR",
+        "photo": (io.BytesIO(b"GIF89a<script>alert(1)</script>"), "p.gif"), "photo_alt": "x",
+        "logo": (io.BytesIO(png()), "l.png"), "logo_alt": ""}, content_type="multipart/form-data")
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "not a PNG, JPEG or WebP" in body and "alt text" in body
+    assert db.execute("SELECT count(*) FROM contributions").fetchone()[0] == 0

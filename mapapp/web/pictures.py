@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from . import scope
 from .auth import role_required
 from .db import get_db
 from .i18n import current_language
+from .picturefiles import max_bytes, read_upload
 
 bp = Blueprint("pictures", __name__)
 _NAME = re.compile(r"^([1-9][0-9]{0,17})-([0-9a-f]{8})(-thumb)?\.webp$")
@@ -45,18 +46,6 @@ def serve(name: str):
     response.headers["Content-Security-Policy"] = "default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store" if pending else "public, max-age=31536000, immutable"
     return response
-
-
-def read_upload(field: str) -> bytes:
-    """The bytes of an uploaded file, read up to one byte past the pictures' size limit (so that
-    ``images.clean_picture`` can refuse a bigger one without the whole file in memory)."""
-    upload = request.files.get(field)
-    return upload.read(max_bytes() + 1) if upload else b""
-
-
-def max_bytes() -> int:
-    """The pictures' size limit (MAPAPP_IMAGE_MAX_MB), in bytes."""
-    return int(current_app.config["IMAGE_MAX_MB"]) * 1024 * 1024
 
 
 def _editable(org_id: int) -> None:
