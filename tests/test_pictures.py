@@ -13,6 +13,8 @@ from support import csrf_from, make_org, shows_49, sign_in
 
 from mapapp import accounts, catalogue, create_app, images
 from mapapp.catalogue import images as store
+from mapapp.catalogue import imports as import_records
+from mapapp.importing import jobs
 
 HOSTILE = "{{ 7*7 }} {% if 1 %}x{% endif %} ${1+1} <script>alert(1)</script> javascript:alert(1) =1+1 \r\nA\ufffe"
 
@@ -319,3 +321,91 @@ def test_a_contribution_with_a_bad_picture_or_no_alt_is_sent_back_saying_why(pub
     assert answer.status_code == 400
     assert "not a PNG, JPEG or WebP" in body and "alt text" in body
     assert db.execute("SELECT count(*) FROM contributions").fetchone()[0] == 0
+
+
+# -- An imported file's column of picture addresses, fetched by the job through the guarded fetcher --
+
+
+class PictureServer:
+    """Pictures (and things that are not) on a loopback HTTP server, for the fetcher to fetch."""
+
+    def __init__(self, files: dict[str, tuple[int, str, bytes] | str]):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from support import ServerThread
+
+        self.asked: list[str] = []
+        self.files = files
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                server.asked.append(self.path)
+                found = server.files.get(self.path, (404, "text/plain", b"no"))
+                if isinstance(found, str):  # a redirect
+                    self.send_response(302)
+                    self.send_header("Location", found)
+                    self.end_headers()
+                    return
+                status, media, body = found
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.thread = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+
+    def __enter__(self):
+        self.thread.__enter__()
+        self.port = self.thread.server.server_address[1]
+        self.base = f"http://localhost:{self.port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.__exit__(*exc)
+
+
+def test_an_import_fetches_its_picture_column_and_reports_what_it_could_not_have(db, db_path, staff, tmp_path):
+    with PictureServer({"/logo.png": (200, "image/png", png()), "/bench.jpg": (200, "image/jpeg", photo_with_gps((800, 600))),
+                        "/page.html": (200, "image/png", b"<html><script>alert(1)</script></html>"),
+                        "/huge.jpg": (200, "image/jpeg", b"\xff\xd8" + b"0" * (1024 * 1024 + 100))}) as server:
+        server.files["/hop"] = f"http://127.0.0.1:{server.port}/bench.jpg"  # allowed by name only, not by address
+        path = tmp_path / "members.csv"
+        path.write_text(
+            "Nom,Ville,Pays,Logo,Photos\n"
+            f"Atelier Un,Lyon,FR,{server.base}/logo.png,{server.base}/bench.jpg {server.base}/missing.jpg\n"
+            f"Atelier Deux,Lyon,FR,,{server.base}/page.html;{server.base}/huge.jpg;{server.base}/hop\n"
+            "Atelier Trois,Lyon,FR,javascript:alert(1),\n", encoding="utf-8")
+        import_id = jobs.create(db, user_email="admin@example.org", filename=path.name, stored_path=str(path),
+                                source="members", project=None, status_choice="published")
+        settings = {"DATABASE": str(db_path), "FETCH_ALLOW_HOSTS": f"localhost:{server.port}", "IMAGE_MAX_MB": 1,
+                    "GEOCODERS": "provided,cache,gazetteer"}
+        report = jobs.run_now(str(db_path), import_id, settings)
+    assert report is not None
+    record = jobs.get(db, import_id)
+    assert record["state"] == "done"
+    ids = {name: oid for oid, name in db.execute("SELECT id, name FROM organisations")}
+    first = store.pictures_of(db, ids["Atelier Un"])
+    assert [(p["role"], p["alt"]) for p in first] == [("logo", "Logo of Atelier Un"), ("photo", "Photo of Atelier Un")]
+    assert store.pictures_of(db, ids["Atelier Deux"]) == [] and store.pictures_of(db, ids["Atelier Trois"]) == []
+    with_data = store.read_picture(db, first[1]["id"])
+    assert b"GPS" not in with_data["data"] and b"Exif" not in with_data["data"]
+    csv_report = import_records.report_csv(db, import_id)
+    assert "missing.jpg not kept: the server answered HTTP 404" in csv_report
+    assert "page.html not kept: this file is not a PNG, JPEG or WebP" in csv_report
+    assert "huge.jpg not kept: the file is larger than 1 MB" in csv_report
+    assert "hop not kept: this address is not allowed (private or local network)" in csv_report
+    assert "javascript:alert(1) not kept: only http and https" in csv_report
+    assert "/bench.jpg" in server.asked and server.asked.count("/bench.jpg") == 1  # the redirect was not followed
+    # Imported again: what an organisation already has is not fetched again.
+    asked = len(server.asked)
+    import_again = jobs.create(db, user_email="admin@example.org", filename=path.name, stored_path=str(path),
+                               source="members", project=None, status_choice="published")
+    with PictureServer({}) as offline:
+        jobs.run_now(str(db_path), import_again, {**settings, "FETCH_ALLOW_HOSTS": f"localhost:{offline.port}"})
+    assert len(store.pictures_of(db, ids["Atelier Un"])) == 2 and asked == len(server.asked)
+

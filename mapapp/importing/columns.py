@@ -16,7 +16,7 @@ from ..translate import N_
 FIELDS = (
     "ref", "name", "description", "relation", "structure", "legal_form", "street", "house_number",
     "postcode", "city", "region", "country", "lat", "lon", "latlon", "website", "email", "phone",
-    "themes", "needs", "offers", "project", "visit", "visit_date",
+    "themes", "needs", "offers", "project", "visit", "visit_date", "logo", "photos",
 )
 # What links a row to a project and a visit (not columns of the organisation itself).
 LINK_FIELDS = ("project", "visit", "visit_date")
@@ -30,7 +30,10 @@ FIELD_LABELS = {
     "website": N_("website"), "email": N_("e-mail"), "phone": N_("phone"), "themes": N_("themes"),
     "needs": N_("needs"), "offers": N_("offers"), "project": N_("project (slug or name)"),
     "visit": N_("visit (slug or title)"), "visit_date": N_("date of the visit"),
+    "logo": N_("logo (web address of a picture)"), "photos": N_("photos (web addresses of pictures)"),
 }
+# Addresses of pictures, fetched once the rows are written (``importing.pictures``).
+PICTURE_FIELDS = ("logo", "photos")
 TRANSLATED_LABEL = N_("description in %(language)s")
 ALL_FIELDS = FIELDS + tuple(f"{TRANSLATABLE}_{lang}" for lang in vocab.LANGUAGES)
 
