@@ -409,3 +409,18 @@ def test_an_import_fetches_its_picture_column_and_reports_what_it_could_not_have
         jobs.run_now(str(db_path), import_again, {**settings, "FETCH_ALLOW_HOSTS": f"localhost:{offline.port}"})
     assert len(store.pictures_of(db, ids["Atelier Un"])) == 2 and asked == len(server.asked)
 
+
+
+def test_exports_carry_the_logo_and_image_addresses(admin, site, db):
+    org = make_org(db, "Atelier Export", slug="atelier-export")
+    add_picture(admin, org.id, png(), role="logo", alt="Logo")
+    add_picture(admin, org.id, png(colour=(4, 4, 4)), alt="Bench")
+    make_org(db, "Atelier Sans Image")
+    visitor = site.test_client()
+    features = {f["properties"]["name"]: f["properties"] for f in visitor.get("/api/organisations.geojson").get_json()["features"]}
+    assert re.fullmatch(r"/images/\d+-[0-9a-f]{8}\.webp", features["Atelier Export"]["logo"])
+    assert re.fullmatch(r"/images/\d+-[0-9a-f]{8}\.webp", features["Atelier Export"]["image"])
+    assert "logo" not in features["Atelier Sans Image"]
+    linked = visitor.get("/api/organisations.jsonld").get_data(as_text=True)
+    assert re.search(r'"schema:logo": \{\s*"@id": "https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"', linked)
+    assert re.search(r'"schema:image": \{\s*"@id": "https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"', linked)

@@ -185,3 +185,15 @@ def attach_contribution_pictures(db: sqlite_utils.Database, contribution_id: int
 def delete_contribution_pictures(db: sqlite_utils.Database, contribution_id: int) -> None:
     """A rejected (or withdrawn) contribution's pictures are deleted."""
     db.execute("DELETE FROM organisation_images WHERE contribution_id = ?", [contribution_id])
+
+
+def add_pictures_to(conn, by_id: dict[int, dict], chosen: str, params: list) -> None:
+    """Give each organisation of ``by_id`` its ``pictures`` (no bytes), for an export: ``chosen``
+    is SQL that selects their ids (``?`` placeholders, with ``params``)."""
+    for org in by_id.values():
+        org["pictures"] = []
+    cursor = conn.execute(
+        f"SELECT {_META} FROM organisation_images WHERE contribution_id IS NULL"  # nosec B608 # columns and clause from code; values bound
+        f" AND organisation_id IN ({chosen}) ORDER BY organisation_id, role = 'photo', position, id", params)
+    for row in dict_rows(cursor):
+        by_id[row["organisation_id"]]["pictures"].append(row)

@@ -161,8 +161,9 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             email=contact, lang=sub.lang, token_hash=token_hash(token), token_expires_at=expires, client=sub.client,
             country=country, project=sub.project)
         for role, picture, alt in pictures:
+            # Their author is the contribution's (whose address its erasure blanks), not copied here.
             picture_store.add_picture(db, picture, role=role, alt=alt, contribution_id=contribution_id,
-                                      created_by=contact)
+                                      created_by=f"contribution:{contribution_id}")
     mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
                            logo=logo_of(db, settings),
                            link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
