@@ -424,3 +424,17 @@ def test_exports_carry_the_logo_and_image_addresses(admin, site, db):
     linked = visitor.get("/api/organisations.jsonld").get_data(as_text=True)
     assert re.search(r'"schema:logo": \{\s*"@id": "https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"', linked)
     assert re.search(r'"schema:image": \{\s*"@id": "https://map\.example\.org/images/\d+-[0-9a-f]{8}\.webp"', linked)
+
+
+def test_a_column_of_picture_addresses_is_recognised_by_its_cells_whatever_its_header(db, db_path, staff, tmp_path):
+    with PictureServer({"/a.jpg": (200, "image/jpeg", photo_with_gps((300, 200)))}) as server:
+        path = tmp_path / "members.csv"
+        path.write_text(f"Nom,Ville,Pays,Galerie\nAtelier Quatre,Lyon,FR,{server.base}/a.jpg\nAtelier Cinq,Lyon,FR,\n",
+                        encoding="utf-8")
+        import_id = jobs.create(db, user_email="admin@example.org", filename=path.name, stored_path=str(path),
+                                source="members", project=None, status_choice="published")
+        jobs.run_now(str(db_path), import_id, {"DATABASE": str(db_path), "IMAGE_MAX_MB": 1, "GEOCODERS": "provided",
+                                               "FETCH_ALLOW_HOSTS": f"localhost:{server.port}"})
+    org_id = db.execute("SELECT id FROM organisations WHERE name = 'Atelier Quatre'").fetchone()[0]
+    assert [p["alt"] for p in store.pictures_of(db, org_id)] == ["Photo of Atelier Quatre"]
+    assert "Galerie" not in (import_records.report_csv(db, import_id) or "")  # not reported as unknown

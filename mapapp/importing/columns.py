@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -189,3 +190,20 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     plan.unknown.sort(key=position.__getitem__)
     return plan
+
+
+_PICTURE_ADDRESS = re.compile(r"^https?://\S+\.(?:jpe?g|png|webp|gif)(?:[?#]\S*)?$", re.I)
+
+
+def recognise_picture_columns(plan: ColumnPlan, headers: list[str], rows: list[list[str]]) -> None:
+    """An unrecognised column whose filled cells (in ``rows``, the first of the file) are all
+    addresses of pictures (``https://….jpg``) holds photos, when no column does yet."""
+    if "photos" in plan.fields.values():
+        return
+    for header in list(plan.unknown):
+        i = headers.index(header)
+        cells = [row[i].strip() for row in rows if i < len(row) and row[i].strip()]
+        if cells and all(all(_PICTURE_ADDRESS.match(u) for u in re.split(r"[\s,;|]+", c) if u) for c in cells):
+            plan.unknown.remove(header)
+            plan.fields[i] = "photos"
+            return
