@@ -28,6 +28,8 @@ def test_a_photo_with_gps_uploaded_in_the_browser_shows_without_its_location(app
         form.locator("input[name=alt]").fill("Bicycles repaired in the workshop")
         form.locator("button[type=submit]").click()
         assert "The photo is added." in page.inner_text(".flash")
+        assert page.locator("#pictures .picture-item img").get_attribute("alt") == "Bicycles repaired in the workshop"
+        page.locator("#pictures").screenshot(path=f"{shots}/pictures-staff-form.png")
 
         page.goto(f"{server.url}/organisations/atelier-velo")
         gallery = page.locator(".org-gallery img")
