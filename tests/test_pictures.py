@@ -438,3 +438,14 @@ def test_a_column_of_picture_addresses_is_recognised_by_its_cells_whatever_its_h
     org_id = db.execute("SELECT id FROM organisations WHERE name = 'Atelier Quatre'").fetchone()[0]
     assert [p["alt"] for p in store.pictures_of(db, org_id)] == ["Photo of Atelier Quatre"]
     assert "Galerie" not in (import_records.report_csv(db, import_id) or "")  # not reported as unknown
+
+
+def test_hostile_alt_text_sent_with_a_contribution_is_inert_in_the_moderation_queue(public_site, db, smtp, staff):
+    visitor = public_site.test_client()
+    contribute(visitor, smtp, "/contribute", 1, name="Vélo Hostile", city="Lyon", country="FR",
+               photo=(io.BytesIO(png()), "p.png"), photo_alt=HOSTILE)
+    moderator = public_site.test_client()
+    sign_in(moderator, "editor@example.org")
+    queue = moderator.get("/admin/moderation").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in queue and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue
+    assert not shows_49(queue)
