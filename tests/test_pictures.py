@@ -14,6 +14,8 @@ from support import csrf_from, make_org, shows_49, sign_in
 from mapapp import accounts, catalogue, create_app, images
 from mapapp.catalogue import images as store
 from mapapp.catalogue import imports as import_records
+from mapapp.catalogue import personaldata as personal_store
+from mapapp.contributing import personaldata
 from mapapp.importing import jobs
 
 HOSTILE = "{{ 7*7 }} {% if 1 %}x{% endif %} ${1+1} <script>alert(1)</script> javascript:alert(1) =1+1 \r\nA\ufffe"
@@ -449,3 +451,14 @@ def test_hostile_alt_text_sent_with_a_contribution_is_inert_in_the_moderation_qu
     queue = moderator.get("/admin/moderation").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in queue and "&lt;script&gt;alert(1)&lt;/script&gt;" in queue
     assert not shows_49(queue)
+
+
+def test_a_person_s_pending_pictures_are_in_their_access_report_and_go_with_their_erasure(public_site, db, smtp, staff):
+    visitor = public_site.test_client()
+    contribute(visitor, smtp, "/contribute", 1, name="Vélo Privé", city="Lyon", country="FR",
+               photo=(io.BytesIO(png()), "me.png"), photo_alt="Me in front of the shop")
+    held = personaldata.find(db, "ana@example.org")
+    assert [p["alt"] for p in held.found["contributions"][0]["pictures"]] == ["Me in front of the shop"]
+    assert b"Me in front of the shop" in held.to_json()
+    personal_store.erase_contributions(db, "ana@example.org")
+    assert db.execute("SELECT count(*) FROM organisation_images").fetchone()[0] == 0
