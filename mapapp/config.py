@@ -169,7 +169,7 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
         raise ConfigError(f"MAPAPP_PUBLIC_URL must be the site's address, e.g. https://map.example.org, "
                           f"got {config['PUBLIC_URL']!r}")
     for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
-                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR", "RETENTION_DAYS"):
+                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR", "RETENTION_DAYS", "IMAGE_MAX_MB"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["STALE_AFTER_DAYS"] < 0:
