@@ -551,6 +551,8 @@ def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: s
     if link is not None:
         links.write(db, link, org_id)
         report.add_link(link.project, link.relation, link.visit)
+    if c.pictures and not report.dry_run:
+        report.pictures.append((c.row, org_id, values["name"], c.pictures))
     if values.get("lat") is None:
         report.add_not_located(c.row, values["name"], c.address.query())
     if len(report.samples) < SAMPLES:

@@ -30,6 +30,7 @@ from .rows import Checked, Validator
 
 # Rows read, checked, located and written together: memory holds a few chunks, never the file.
 CHUNK_ROWS = 5000
+PICTURE_SAMPLE = 20  # first rows whose cells tell a column of picture addresses (see columns.recognise_picture_columns)
 # From these sizes a file is read by a second process (starting one costs about half a
 # second; smaller files are read faster than that here).
 SECOND_PROCESS_BYTES = {"csv": 4_000_000, "xlsx": 1_500_000, "ods": 1_000_000, "geojson": 8_000_000}
@@ -87,7 +88,12 @@ def open_table(path: Path, spec: ReadSpec):
             mapping = known.mapping
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
-    return table, columns.plan_columns(table.headers, mapping)
+    plan = columns.plan_columns(table.headers, mapping)
+    if plan.unknown:  # a column of picture addresses is known by its cells, whatever its header
+        head = list(itertools.islice(table.rows, PICTURE_SAMPLE))
+        table.rows = itertools.chain(head, table.rows)
+        columns.recognise_picture_columns(plan, table.headers, [cells for _number, cells in head])
+    return table, plan
 
 
 def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tuple]:

@@ -140,6 +140,8 @@ class Report:
     kept_by_hand: int = 0  # organisations whose fields edited here a sync left as they were
     # How many rows go to each project, relation and visit (``add_link``).
     links: dict = field(default_factory=lambda: {"project": Counter(), "relation": Counter(), "visit": Counter()})
+    # (row, organisation id, name, ((role, URL), …)): the pictures to fetch once the rows are written
+    pictures: list[tuple[int, int, str, tuple]] = field(default_factory=list)
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     _messages: dict = field(default_factory=dict, repr=False)
 

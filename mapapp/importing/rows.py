@@ -58,6 +58,8 @@ class Candidate:
     # The row's project, relation, visit and visit date as written (only when the file has
     # such columns): matched against the catalogue when written (see ``links``).
     links: dict = field(default_factory=dict)
+    # The addresses of its logo and photos, as (role, URL), fetched after the rows are written.
+    pictures: tuple[tuple[str, str], ...] = ()
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
@@ -65,13 +67,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text, self.links))
+                             self.text, self.links, self.pictures))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text, links) -> Candidate:
+               rejected, outcome, text, links, pictures=()) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text, links)
+                     set(rejected), outcome, text, links, pictures)
 
 
 @dataclass
@@ -174,7 +176,8 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
     address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values))
+    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values),
+                     pictures=_pictures(row))
 
 
 @dataclass
@@ -301,6 +304,18 @@ def _links(row: _Row, values: dict) -> dict:
             row.warn("visit_date", Message(N_("'%(text)s' is not a date; write it as YYYY-MM-DD (e.g. 2026-05-14) "
                                               "or DD/MM/YYYY"), text=written))
     return links
+
+
+def _pictures(row: _Row) -> tuple[tuple[str, str], ...]:
+    """The row's logo and photo addresses as written (several photos apart by spaces, commas,
+    semicolons or |); checked and fetched later (``importing.pictures``)."""
+    if not row.present & {"logo", "photos"}:
+        return ()
+    found = [("logo", url) for url in _URLS.split(row.text("logo"))[:1] if url]
+    return tuple(found + [("photo", url) for url in _URLS.split(row.text("photos")) if url])
+
+
+_URLS = re.compile(r"[\s,;|]+")
 
 
 def parse_date(text: str) -> str | None:

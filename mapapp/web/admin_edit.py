@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import accounts, catalogue, geo, vocab
+from ..catalogue import images as picture_store
 from ..catalogue import projects as project_store
 from ..importing import normalise
 from ..mapdata import geocode
@@ -143,6 +144,8 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
     return render_template("admin/edit.html", org=org, s=snapshot, relations=relations,
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
+                           pictures=picture_store.pictures_of(db, org["id"]) if org else [],
+                           max_photos=picture_store.MAX_PHOTOS, image_max_mb=current_app.config["IMAGE_MAX_MB"],
                            countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
                                             key=lambda c: vocab.country_name(c, current_language()))), \
         (400 if errors else 200)
