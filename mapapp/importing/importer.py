@@ -26,10 +26,12 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
+from ..catalogue import categories as category_tree
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns, links, readers, reading
+from .categories import CategoryIndex
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
@@ -98,7 +100,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         return _import(db, path, file, options, chain, size)
 
 
@@ -111,7 +113,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
@@ -147,10 +149,16 @@ def _batched(options: Options) -> bool:
     return bool(options.batch_size) and not options.dry_run
 
 
-def _open(path: Path, options: Options, size: _ChunkSize):
+def category_index(db: sqlite_utils.Database) -> CategoryIndex:
+    """The catalogue's category tree as an import matches it, read once per import."""
+    return CategoryIndex.of(category_tree.all_categories(db, retired=True))
+
+
+def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
-    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows)
+    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
+                            categories)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
