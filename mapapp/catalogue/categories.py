@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from .. import vocab
+from ..text import slugify
+from . import audit
 from .base import now, write_transaction
 
 # The default tree's look: a colour (distinct for most colour-blind visitors too, with the
@@ -103,3 +105,23 @@ def tree(db: sqlite_utils.Database, *, retired: bool = False) -> list[Category]:
         elif c.parent_id is None:
             roots.append(c)
     return roots
+
+
+def create_from_import(db: sqlite_utils.Database, label: str, lang: str, user_email: str) -> str:
+    """A new top-level category named ``label`` in ``lang`` (the default colour, no icon),
+    made from a value an import did not know; its code is a slug of the label, unique.
+    Audited. Returns the code."""
+    stem = slugify(label, fallback="category")[:50].rstrip("-") or "category"
+    with write_transaction(db):
+        taken = {code.lower() for (code,) in db.execute("SELECT code FROM categories")}
+        code, n = stem, 2
+        while code.lower() in taken:
+            code, n = f"{stem}-{n}", n + 1
+        position = db.execute("SELECT coalesce(max(position), -1) + 1 FROM categories WHERE parent_id IS NULL"
+                              ).fetchone()[0]
+        stamp = now()
+        labels = {lang: label}
+        db.execute("INSERT INTO categories (code, position, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                   [code, position, json.dumps(labels, ensure_ascii=False), stamp, stamp])
+        audit.record(db, user_email, "category:create", None, None, {"code": code, "labels": labels})
+    return code
