@@ -165,7 +165,7 @@ def test_import_with_labels_and_essglobal_uris_creating_a_missing_category_in_th
         page.wait_for_url("**/admin/imports*")
         page.set_input_files("input[name=file]", str(sheet))
         page.select_option("select[name=status]", "published")
-        page.click("button[type=submit] >> text=/aperçu|preview/i")
+        page.click("form[enctype] button[type=submit]")
         page.wait_for_url("**/preview*")
         unknown = page.locator("#unknown")
         assert "Plomberie" in unknown.inner_text()
