@@ -184,3 +184,17 @@ def test_import_with_labels_and_essglobal_uris_creating_a_missing_category_in_th
     assert categories_of(db, "Plombiers Réunis") == ["plomberie", "AM140"]
     assert categories_of(db, "Isolants du Luberon") == ["batiment"]
     assert categories_of(db, "Maison Paille") == ["AM90"]
+
+
+def test_a_value_of_a_merged_category_says_which_one_replaced_it(db, tmp_path):
+    add_category(db, "couture", {"fr": "Couture"}, retired=True)
+    with catalogue.write_transaction(db):  # as the category screen records a merge into AM10
+        catalogue.audit.record(db, "admin@example.org", "category-retire:99", None,
+                               {"codes": ["couture"]}, {"into": "AM10", "merge": True})
+    sheet = tmp_path / "merged.csv"
+    sheet.write_text("name,country,themes\nAtelier Fil,FR,couture\nFil Rouge,FR,Couture\n", encoding="utf-8")
+    report = run(db, sheet)
+    [merged] = report.unknown_values()
+    assert (merged.rows, merged.into) == (2, "AM10")
+    assert "RETIRED CATEGORY (code couture, replaced by 'AM10') 'couture', column 'themes': rows 2-3" in report.summary()
+    assert categories_of(db, "Atelier Fil") == []

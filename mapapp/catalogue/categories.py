@@ -125,3 +125,24 @@ def create_from_import(db: sqlite_utils.Database, label: str, lang: str, user_em
                    [code, position, json.dumps(labels, ensure_ascii=False), stamp, stamp])
         audit.record(db, user_email, "category:create", None, None, {"code": code, "labels": labels})
     return code
+
+
+def replacements(db: sqlite_utils.Database) -> dict[str, str]:
+    """Retired categories' codes → the code of the category their organisations went to (a
+    merge, or a retirement that moved them), as the audit log of the tree's changes says
+    (``category-retire:<id>`` entries); the latest wins. A category retired without a
+    destination is not listed."""
+    found: dict[str, str] = {}
+    for before, after in db.execute(
+            "SELECT before, after FROM audit_log WHERE action >= 'category-retire:' AND action < 'category-retire;'"
+            " ORDER BY id"):
+        try:
+            before, after = json.loads(before or "{}"), json.loads(after or "{}")
+        except ValueError:
+            continue
+        into = isinstance(after, dict) and after.get("into")
+        codes = before.get("codes") if isinstance(before, dict) else None
+        for code in codes if isinstance(codes, list) else []:
+            if isinstance(code, str) and isinstance(into, str) and code != into:
+                found[code] = into
+    return found

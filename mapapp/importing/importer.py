@@ -170,7 +170,8 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
     source = options.source or catalogue.slugify(path.stem)
     context = _WriteContext.prepare(db, options, source)  # while a second process reads the file
     table, plan = file.table, file.plan
-    report = Report(file=path.name, source=source, dry_run=options.dry_run)
+    report = Report(file=path.name, source=source, dry_run=options.dry_run,
+                    replaced_by=category_tree.replacements(db))
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(table.sheets) > 1 and options.sheet is None:

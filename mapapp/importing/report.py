@@ -18,6 +18,7 @@ FIRST_ROWS = 10  # rows listed for each category value that matches none
 UNKNOWN_CATEGORY = N_("'%(text)s' is not a category of this map (a code, a label in any language, an alias, an "
                       "ESSGLOBAL or ICA activity); left out")
 RETIRED_CATEGORY = N_("'%(text)s' is a retired category; left out")
+MERGED_CATEGORY = N_("'%(text)s' is a retired category, replaced by '%(into)s'; left out (write that one instead)")
 
 
 @dataclass
@@ -28,11 +29,14 @@ class UnknownValue:
     value: str
     column: str
     retired: str = ""  # the code of the retired category it names
+    into: str = ""  # the code of the category that replaced it, when known
     rows: int = 0
     first: list[int] = field(default_factory=list)
 
     @property
     def message(self) -> Message:
+        if self.into:
+            return Message(MERGED_CATEGORY, text=self.value, into=self.into)
         return Message(RETIRED_CATEGORY if self.retired else UNKNOWN_CATEGORY, text=self.value)
 
     def rows_text(self) -> str:
@@ -171,6 +175,8 @@ class Report:
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     # Category values that match no category, each once (folded), with its rows.
     unknown_categories: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
+    # Retired categories' codes → the category that replaced them (``catalogue.categories.replacements``).
+    replaced_by: dict[str, str] = field(default_factory=dict)
     _messages: dict = field(default_factory=dict, repr=False)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:
@@ -182,7 +188,8 @@ class Report:
         """One row holds ``value``, which names no category (``retired``: a retired one's code)."""
         found = self.unknown_categories.get((fold(value), retired))
         if found is None:
-            found = self.unknown_categories[(fold(value), retired)] = UnknownValue(value, column, retired)
+            found = self.unknown_categories[(fold(value), retired)] = UnknownValue(
+                value, column, retired, self.replaced_by.get(retired, "") if retired else "")
         found.rows += 1
         if len(found.first) < FIRST_ROWS:
             found.first.append(row)
@@ -286,7 +293,8 @@ class Report:
             lines.append(f"  {level.upper()} {where}{col}: {message}")
         unknown = self.unknown_values()
         for u in unknown[:max_issues]:
-            word = f"RETIRED CATEGORY (code {u.retired})" if u.retired else "UNKNOWN CATEGORY"
+            into = f", replaced by '{u.into}'" if u.into else ""
+            word = f"RETIRED CATEGORY (code {u.retired}{into})" if u.retired else "UNKNOWN CATEGORY"
             lines.append(f"  {word} '{u.value}', column '{u.column}': {u.rows_text()}")
         if len(unknown) > max_issues:
             lines.append(f"  … and {len(unknown) - max_issues} more unknown category values")
