@@ -198,3 +198,22 @@ def test_a_value_of_a_merged_category_says_which_one_replaced_it(db, tmp_path):
     assert (merged.rows, merged.into) == (2, "AM10")
     assert "RETIRED CATEGORY (code couture, replaced by 'AM10') 'couture', column 'themes': rows 2-3" in report.summary()
     assert categories_of(db, "Atelier Fil") == []
+
+
+def test_a_large_file_read_by_a_second_process_matches_the_same_tree(db, tmp_path):
+    add_category(db, "plomberie", {"fr": "Plomberie"}, aliases="plombier")
+    sheet = tmp_path / "big.csv"
+    sheet.write_text("name,country,themes\nA,FR,Plombier | ICA210\nB,FR,Zinguerie\n", encoding="utf-8")
+    report = run(db, sheet, second_process=True)
+    assert categories_of(db, "A") == ["plomberie", "AM90"]
+    assert [(u.value, u.first) for u in report.unknown_values()] == [("Zinguerie", [3])]
+
+
+def test_a_category_made_from_the_preview_keeps_no_line_break_or_noncharacter(app, db, staff, tmp_path):
+    client = app.test_client()
+    sign_in(client, "admin@example.org")
+    url = _preview(app, client, tmp_path, "name,country,themes\nCoop,FR,Zinc\n")
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    client.post(url.replace("/preview", "/categories"), data={"category_value": "Zinc\r\nerie\ufffe", "csrf_token": token})
+    [(labels,)] = db.execute("SELECT labels FROM categories WHERE code LIKE 'zinc%'").fetchall()
+    assert json.loads(labels) == {"en": "Zinc erie"}
