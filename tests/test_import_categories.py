@@ -114,7 +114,7 @@ def test_the_preview_groups_unknown_values_and_an_admin_creates_one_in_one_click
         f"Hostile {n},FR,\"{v}\"\n" for n, v in enumerate(HOSTILE)))
     page = client.get(url + "?lang=fr").get_data(as_text=True)
     unknown = page.split('id="unknown"')[1].split("</table>")[0]
-    assert "<td>Plomberie</td>" in unknown and "<td>4</td>" in unknown and "2, 3, 4, 5" in unknown
+    assert "<td>Plomberie<br><button" in unknown and "<td>4</td>" in unknown and "2, 3, 4, 5" in unknown
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in unknown
     assert "{{7*7}}" in unknown and "49" not in unknown and "=1+1" in unknown
     assert unknown.count("Créer cette catégorie") == 4
