@@ -117,7 +117,7 @@ def test_the_preview_groups_unknown_values_and_an_admin_creates_one_in_one_click
     assert "<td>Plomberie<br><button" in unknown and "<td>4</td>" in unknown and "2, 3, 4, 5" in unknown
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in unknown
     assert "{{7*7}}" in unknown and "49" not in unknown and "=1+1" in unknown
-    assert unknown.count("Créer cette catégorie") == 4
+    assert unknown.count(">Créer cette catégorie</button>") == 4
     token = csrf_from(page)
     # Without the form's token nothing is created.
     assert client.post(url.replace("/preview", "/categories"), data={"category_value": "Plomberie"}).status_code == 400
@@ -169,7 +169,7 @@ def test_import_with_labels_and_essglobal_uris_creating_a_missing_category_in_th
         page.wait_for_url("**/preview*")
         unknown = page.locator("#unknown")
         assert "Plomberie" in unknown.inner_text()
-        unknown.get_by_role("button", name="Créer cette catégorie").click()
+        unknown.get_by_role("button", name="Créer cette catégorie : Plomberie").click()
         page.wait_for_url("**/preview*")
         assert "Plomberie" in page.locator(".flash").inner_text()
         assert page.locator("#unknown").count() == 0
