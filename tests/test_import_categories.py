@@ -217,3 +217,16 @@ def test_a_category_made_from_the_preview_keeps_no_line_break_or_noncharacter(ap
     client.post(url.replace("/preview", "/categories"), data={"category_value": "Zinc\r\nerie\ufffe", "csrf_token": token})
     [(labels,)] = db.execute("SELECT labels FROM categories WHERE code LIKE 'zinc%'").fetchall()
     assert json.loads(labels) == {"en": "Zinc erie"}
+
+
+def test_the_preview_of_a_coops_uk_file_reads_both_activity_columns_as_categories(app, db, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    url = upload(client, DATA / "coopsuk-essglobal-sample.csv").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    for header in ("Primary Activity", "Activities"):
+        chosen = page.split(f'name="field:{header}"')[1].split("</select>")[0]
+        assert 'value="themes" selected' in chosen
+    rows = page.split('id="samples"')[1].split("</table>")[0]
+    assert "Goods &amp; Services" in rows and "Housing" in rows and 'id="unknown"' not in page
