@@ -11,6 +11,7 @@ from pathlib import Path
 from support import csrf_from, route_tiles, sign_in, sign_in_browser, upload
 
 from mapapp import catalogue
+from mapapp.catalogue import categories as tree
 from mapapp.importing import importer
 from mapapp.mapdata.geocode import Chain
 
@@ -187,10 +188,9 @@ def test_import_with_labels_and_essglobal_uris_creating_a_missing_category_in_th
 
 
 def test_a_value_of_a_merged_category_says_which_one_replaced_it(db, tmp_path):
-    add_category(db, "couture", {"fr": "Couture"}, retired=True)
-    with catalogue.write_transaction(db):  # as the category screen records a merge into AM10
-        catalogue.audit.record(db, "admin@example.org", "category-retire:99", None,
-                               {"codes": ["couture"]}, {"into": "AM10", "merge": True})
+    add_category(db, "couture", {"fr": "Couture"})
+    ids = dict(db.execute("SELECT code, id FROM categories WHERE code IN ('couture', 'AM10')").fetchall())
+    tree.retire(db, ids["couture"], user_email="admin@example.org", into=ids["AM10"], merge=True)
     sheet = tmp_path / "merged.csv"
     sheet.write_text("name,country,themes\nAtelier Fil,FR,couture\nFil Rouge,FR,Couture\n", encoding="utf-8")
     report = run(db, sheet)

@@ -19,7 +19,7 @@ from ..importing import columns, importer, jobs
 from ..importing.normalise import clean_text
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
-from ..translate import from_data
+from ..translate import from_data, translated
 from . import jobqueue, scope
 from .auth import role_required
 from .db import get_db
@@ -174,8 +174,12 @@ def create_category(import_id: int):
     label = clean_text(request.form.get("category_value", ""))
     if not label or len(label) > CATEGORY_LABEL_MAX:
         abort(400)
-    category_tree.create_from_import(get_db(), label, current_language(), current_user.email)
-    flash(_("Category “%(label)s” created: the rows that name it now go to it.", label=label))
+    try:
+        category_tree.create_from_import(get_db(), label, current_language(), current_user.email)
+    except category_tree.CategoryError as e:
+        flash(translated(e.args[0], current_language()))
+    else:
+        flash(_("Category “%(label)s” created: the rows that name it now go to it.", label=label))
     return redirect(url_for("imports.preview", import_id=import_id) + "#unknown-categories")
 
 
