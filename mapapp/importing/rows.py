@@ -90,11 +90,12 @@ class Checked:
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None):
-        self.table, self.plan, self.report = table, plan, report
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
+                 country: str | None = None):
+        self.table, self.plan, self.report, self.country = table, plan, report, country
         self.categories = categories or default_index()
         self.unknown: list[tuple[int, str, str, str]] = []
-        self.present = set(plan.fields.values())
+        self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
         self.seen: dict[str, int] = {}
@@ -124,6 +125,8 @@ class Validator:
             for i, f in extra:
                 if cells[i]:
                     raw[f] = f"{raw[f]}\n{cells[i]}" if raw.get(f) else cells[i]
+            if self.country and not (raw.get("country") or "").strip():
+                raw["country"] = self.country
             if is_total_row(raw):
                 report.add(number, header_of["name"], "warning", Message(
                     N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),

@@ -19,6 +19,7 @@ from ..importing import columns, importer, jobs
 from ..importing.normalise import clean_text
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
+from ..text import fold
 from ..translate import from_data, translated
 from . import jobqueue, scope
 from .auth import role_required
@@ -120,6 +121,8 @@ def preview(import_id: int):
         # The file-level links travel with the mapping (not with a saved one: they are this file's).
         mapping = {**mapping, "links": {k: (request.form.get(f"link_{k}") or "").strip()[:200] or None
                                         for k in ("project", "relation", "visit")}}
+        country = (request.form.get("country") or "").strip().upper()
+        mapping["country"] = country if vocab.is_country(country) else None
         jobs.set_mapping(db, import_id, mapping)
         if request.form.get("action") == "confirm":
             try:
@@ -151,6 +154,7 @@ def preview(import_id: int):
                     **((record["mapping"] or {}).get("links") or {})}
     return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
                            links=chosen_links, projects=catalogue.project_slugs(db),
+                           country=(record["mapping"] or {}).get("country"), countries=_countries(),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
                            ignored=ignored, fields=field_labels(), report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
@@ -181,6 +185,15 @@ def create_category(import_id: int):
     else:
         flash(_("Category “%(label)s” created: the rows that name it now go to it.", label=label))
     return redirect(url_for("imports.preview", import_id=import_id) + "#unknown-categories")
+
+
+def _countries() -> list[tuple[str, str]]:
+    """Every country as (code, name), sorted by its name in the staff member's language."""
+    from flask_babel import get_locale
+
+    lang = str(get_locale() or "en")
+    return sorted(((code, vocab.country_name(code, lang)) for code in vocab.country_codes()),
+                  key=lambda pair: fold(pair[1]))
 
 
 SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email")
