@@ -36,6 +36,9 @@ FIELD_LABELS = {
 # Addresses of pictures, fetched once the rows are written (``importing.pictures``).
 PICTURE_FIELDS = ("logo", "photos")
 TRANSLATED_LABEL = N_("description in %(language)s")
+# Fields that several columns may fill, read in the file's order ("Primary Activity", then
+# "Activities"): the first column's first value is the organisation's main category.
+MULTI_COLUMN = ("themes",)
 ALL_FIELDS = FIELDS + tuple(f"{TRANSLATABLE}_{lang}" for lang in vocab.LANGUAGES)
 
 
@@ -51,6 +54,8 @@ class ColumnPlan:
     ignored: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # header, field, kept header
+    # Further columns of a field that several may fill (column index, field), read after the first.
+    extra: list[tuple[int, str]] = field(default_factory=list)
 
     def column_of(self, name: str) -> int | None:
         return next((i for i, f in self.fields.items() if f == name), None)
@@ -182,6 +187,8 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         target = entry(header, mapping["columns"]) or recognise(header)
         if target is None:
             plan.unknown.append(header)
+        elif target in taken and target in MULTI_COLUMN:
+            plan.extra.append((i, target))
         elif target in taken:
             plan.duplicates.append((header, target, taken[target]))
         else:
@@ -189,6 +196,13 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
             taken[target] = header
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     plan.unknown.sort(key=position.__getitem__)
+    for target in {t for _, t in plan.extra}:  # the file's first such column comes first
+        first = plan.column_of(target)
+        indexes = sorted([first, *(i for i, t in plan.extra if t == target)])
+        del plan.fields[first]
+        plan.fields[indexes[0]] = target
+        plan.extra = [e for e in plan.extra if e[1] != target] + [(i, target) for i in indexes[1:]]
+    plan.extra.sort()
     return plan
 
 

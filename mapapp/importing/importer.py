@@ -26,10 +26,12 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
+from ..catalogue import categories as category_tree
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns, links, normalise, readers, reading
+from .categories import CategoryIndex
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
@@ -99,7 +101,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         return _import(db, path, file, options, chain, size)
 
 
@@ -112,7 +114,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
@@ -153,11 +155,16 @@ def _batched(options: Options) -> bool:
     return bool(options.batch_size) and not options.dry_run
 
 
-def _open(path: Path, options: Options, size: _ChunkSize):
+def category_index(db: sqlite_utils.Database) -> CategoryIndex:
+    """The catalogue's category tree as an import matches it, read once per import."""
+    return CategoryIndex.of(category_tree.all_categories(db, retired=True))
+
+
+def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
     spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
-                            options.country)
+                            options.country, categories)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
@@ -169,7 +176,8 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
     source = options.source or catalogue.slugify(path.stem)
     context = _WriteContext.prepare(db, options, source)  # while a second process reads the file
     table, plan = file.table, file.plan
-    report = Report(file=path.name, source=source, dry_run=options.dry_run)
+    report = Report(file=path.name, source=source, dry_run=options.dry_run,
+                    replaced_by=category_tree.replacements(db))
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(table.sheets) > 1 and options.sheet is None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..processes import this_python
 from ..translate import N_, Message
 from . import columns
+from .categories import CategoryIndex
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
@@ -51,6 +52,7 @@ class ReadSpec:
     mapping: str | Path | dict | None = None
     max_rows: int | None = None
     country: str | None = None  # the file's country, for rows that give none
+    categories: CategoryIndex | None = None  # the catalogue's tree, read once by the importer
 
 
 @dataclass
@@ -107,7 +109,7 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log, country=spec.country).chunks(rows, size):
+        for checked in Validator(table, plan, log, spec.categories, country=spec.country).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0
@@ -151,6 +153,8 @@ class CheckedFile:
             checked, issues = payload
             for issue in issues:
                 report.add(issue.row, issue.column, issue.level, issue.message)
+            for row, column, value, retired in checked.unknown_categories:
+                report.add_unknown_category(row, column, value, retired)
             yield checked
 
 

@@ -16,6 +16,7 @@ from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns
+from .categories import CategoryIndex, default_index
 from .normalise import (
     clean_multiline,
     clean_text,
@@ -31,7 +32,7 @@ from .normalise import (
     parse_terms,
     parse_website,
 )
-from .report import Report, RowOutcome
+from .report import RETIRED_CATEGORY, UNKNOWN_CATEGORY, Report, RowOutcome
 
 MAX_NAME_LENGTH = 300
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
@@ -84,13 +85,18 @@ class Checked:
     candidates: list[Candidate]
     skipped: list[RowOutcome]
     consumed: float  # how much of the file has been read, 0 to 1
+    # (row, column, value, retired category's code or "") of the category values matching none
+    unknown_categories: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report, *, country: str | None = None):
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
+                 country: str | None = None):
         self.table, self.plan, self.report, self.country = table, plan, report, country
+        self.categories = categories or default_index()
+        self.unknown: list[tuple[int, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
@@ -106,15 +112,21 @@ class Validator:
                 return
             candidates, skipped = self.chunk(part)
             check_points_in_bulk(candidates)
-            yield Checked(len(part), candidates, skipped, self.table.consumed())
+            unknown, self.unknown = self.unknown, []
+            yield Checked(len(part), candidates, skipped, self.table.consumed(), unknown)
 
     def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
         fields = list(self.plan.fields.items())
+        extra = self.plan.extra  # further columns of a field (a second column of categories)
+        themes_header = header_of.get("themes", "themes")
         candidates: list[Candidate] = []
         skipped: list[RowOutcome] = []
         for number, cells in rows:
             raw = {f: cells[i] for i, f in fields}
+            for i, f in extra:
+                if cells[i]:
+                    raw[f] = f"{raw[f]}\n{cells[i]}" if raw.get(f) else cells[i]
             if self.country and not (raw.get("country") or "").strip():
                 raw["country"] = self.country
             if is_total_row(raw):
@@ -130,8 +142,9 @@ class Validator:
                 skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
                 continue
             warnings: list[tuple[str, str]] = []
+            unknown: list[tuple[str, str]] = []
             candidate = validate_row(number, raw, self.present, points.get(number) if points else None,
-                                      warnings, self.translated)
+                                      warnings, self.translated, self.categories, unknown)
             for fld, message in warnings:
                 report.add(number, header_of.get(fld, fld), "warning", message)
             if candidate is None:
@@ -147,6 +160,7 @@ class Validator:
                 skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
                 continue
             seen[candidate.key] = number
+            self.unknown.extend((number, themes_header, value, retired) for value, retired in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
@@ -162,10 +176,14 @@ def is_total_row(raw: dict) -> bool:
 
 
 def validate_row(number: int, raw: dict, present: set[str], point, warnings,
-                  translated: list[str]) -> Candidate | None:
+                  translated: list[str], categories: CategoryIndex | None = None,
+                  unknown: list | None = None) -> Candidate | None:
     """One row: its fields, related items and location, each checked (``warnings``
-    collects what was corrected or refused); None without a usable name."""
+    collects what was corrected or refused; ``unknown``, when given, the category values
+    that match none, as (value, retired category's code or ""), instead of warnings);
+    None without a usable name."""
     row = _Row(raw, present, warnings)
+    row.categories, row.unknown = categories or default_index(), unknown
     name = row.text("name")
     if not name:
         return None
@@ -194,9 +212,10 @@ class RecordCheck:
 _FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
 
 
-def check_record(raw: dict[str, str]) -> RecordCheck:
+def check_record(raw: dict[str, str], categories: CategoryIndex | None = None) -> RecordCheck:
     """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
-    a row: the one validation of organisations, for files and forms alike."""
+    a row: the one validation of organisations, for files and forms alike (categories
+    matched against ``categories``, the catalogue's tree; the ESSGLOBAL themes without it)."""
     limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
     too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
                 for f, v in raw.items() if len(v or "") > limits[f]}
@@ -205,7 +224,7 @@ def check_record(raw: dict[str, str]) -> RecordCheck:
     present = set(raw)
     translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     warnings: list[tuple[str, str]] = []
-    candidate = validate_row(1, raw, present, None, warnings, translated)
+    candidate = validate_row(1, raw, present, None, warnings, translated, categories)
     if candidate is None:
         return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
                            [m for _, m in warnings])
@@ -228,6 +247,8 @@ class _Row:
     def __init__(self, raw: dict, present: set[str], warnings: list):
         self.raw, self.present, self.warnings = raw, present, warnings
         self.rejected: set[str] = set()
+        self.categories: CategoryIndex = default_index()
+        self.unknown: list | None = None  # category values matching none (else warnings)
 
     def text(self, name: str) -> str:
         value = self.raw.get(name)
@@ -340,11 +361,15 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
     raw, present, warn = row.raw, row.present, row.warn
     related: dict = {}
     if "themes" in present:
-        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
+        codes, unknown, retired = row.categories.parse(raw.get("themes", ""))
         related["themes"] = codes
-        for piece in unknown:
-            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
-                                      "label; left out"), text=piece), reject=False)
+        if row.unknown is not None:
+            row.unknown.extend([(piece, "") for piece in unknown] + retired)
+        else:
+            for piece in unknown:
+                warn("themes", Message(UNKNOWN_CATEGORY, text=piece), reject=False)
+            for piece, _ in retired:
+                warn("themes", Message(RETIRED_CATEGORY, text=piece), reject=False)
     for kind in ("needs", "offers"):
         if kind in present:
             related[kind], unknown = parse_resources(raw.get(kind, ""))
