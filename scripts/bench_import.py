@@ -6,12 +6,14 @@
     python scripts/bench_import.py --file some.csv --mapping map.yml
 
 Targets on the 2-core machine (issue 12): 100,000 XLSX rows in 10 s; 1,000,000 CSV
-rows in 60 s and 1 GiB; a 10,000-row re-import with no changes in under 5 s. Each
+rows in 60 s and 1 GiB (issue 31: 100,000 XLSX rows in 8 s); a 10,000-row re-import with no changes in under 5 s. Each
 import runs in a fresh process so that peak memory (ru_maxrss) is its own, printed
 with the peak of the process that reads a large file beside it (``importing/reading``)
 and their sum; the time is the import's own (from reading the file to the commit),
 without starting Python. A quarter of the generated names repeat, as in real
-directories (``synthetic.organisation_name``).
+directories (``synthetic.organisation_name``). Each figure is printed with the host's speed
+reference (``hostref``) measured right after it, so that a slow hour is told apart from a
+regression.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import hostref  # noqa: E402 # the host's speed, printed beside each figure
 import synthetic  # noqa: E402 # names repeat as in real directories
 
 CITIES = [("Lyon", "FR", 45.764, 4.836, "69001"), ("Toulon", "FR", 43.124, 5.928, "83000"),
@@ -141,7 +144,8 @@ def import_figures(folder: Path, *, xlsx_rows: int, csv_rows: int = 0, reimport_
     started = time.perf_counter()
     write_xlsx(book, xlsx_rows)
     # Pure Python: how long it takes says how fast the host is today.
-    print(f"generated {book.name} ({book.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    print(f"generated {book.name} ({book.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s",
+          flush=True)
     report_import(run_import(folder / "xlsx.db", book, None), f"{xlsx_rows:,} XLSX rows")
     if csv_rows:
         big = folder / f"bench-{csv_rows}.csv"
@@ -153,14 +157,15 @@ def import_figures(folder: Path, *, xlsx_rows: int, csv_rows: int = 0, reimport_
     run_import(folder / "again.db", small, None)
     again = run_import(folder / "again.db", small, None)
     print(f"re-import of {reimport_rows:,} unchanged rows: {again['seconds']:.1f} s, "
-          f"peak memory {again['peak_mib']:.0f} MiB; {again['counts']}")
+          f"peak memory {again['peak_mib']:.0f} MiB; {again['counts']}\n  {hostref.line()}", flush=True)
 
 
 def report_import(result: dict, what: str) -> None:
     n = sum(result["counts"][k] for k in ("created", "updated", "unchanged", "skipped"))
     print(f"import of {what}: {result['seconds']:.1f} s ({n / result['seconds']:,.0f} rows/s), "
           f"{memory(result)}; {result['counts']}"
-          + (f"; spatial index {result['spatial_index']}" if result["spatial_index"] else ""))
+          + (f"; spatial index {result['spatial_index']}" if result["spatial_index"] else "")
+          + f"\n  {hostref.line()}", flush=True)
 
 
 def main() -> None:
@@ -171,6 +176,7 @@ def main() -> None:
     parser.add_argument("--mapping", help="mapping file for --file")
     parser.add_argument("--csv-rows", type=int, default=0, help="also import a generated CSV of this many rows")
     args = parser.parse_args()
+    print(hostref.line("host reference at start"), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         if args.file:
             report_import(run_import(Path(tmp) / "a.db", Path(args.file), args.mapping), args.file)
