@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..processes import this_python
 from ..translate import N_, Message
-from . import columns
+from . import columns, sniff
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
@@ -86,7 +86,12 @@ def open_table(path: Path, spec: ReadSpec):
             mapping = known.mapping
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
-    return table, columns.plan_columns(table.headers, mapping)
+    plan = columns.plan_columns(table.headers, mapping)
+    # The first rows, read ahead, show what the unrecognised columns hold; then the rows go on as they were.
+    head = list(itertools.islice(table.rows, sniff.SAMPLE_ROWS))
+    table.rows = itertools.chain(head, table.rows)
+    sniff.guess(table.headers, head, plan, has_points=bool(table.points))
+    return table, plan
 
 
 def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tuple]:
