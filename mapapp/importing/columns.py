@@ -54,6 +54,7 @@ class ColumnPlan:
     joined: dict[str, list[int]] = field(default_factory=dict)
     # unknown header -> share of the sampled rows it fills (0 to 1), when the content was sampled
     filled: dict[str, float] = field(default_factory=dict)
+    weak: list[int] = field(default_factory=list)  # columns named by a weak word ("Title"): their content decides
 
     def column_of(self, name: str) -> int | None:
         return next((i for i, f in self.fields.items() if f == name), None)
@@ -71,6 +72,10 @@ def _synonyms() -> dict[str, str]:
 
 # Headers that name a field only when no other column does ("Title" may hold "Mr." in a list of people).
 WEAK = frozenset({"title", "label", "nation", "land"})
+# Bare titles of people, which are no organisation's name ("Mr.", "Mme", "Dott.", "Pani", "Dhr").
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "m", "mme", "mlle",
+                     "me", "sig", "sigra", "dott", "dottssa", "pan", "pani", "dhr", "mevr", "herr", "frau",
+                     "κ", "κα", "κος"})
 # Words put before a header that do not change its field ("Registered Name", "Trading Address", "Org Name").
 PREFIXES = ("registered", "trading", "organisation", "organization", "org", "company", "main", "primary")
 # A bracketed, numbered or lettered suffix: "address[a]", "Address (2)", "Address 1", "email_2".
@@ -288,6 +293,8 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         plan.fields[i] = target
         plan.how[i] = "mapping" if rank < 0 else "name"
         taken[target] = i
+        if fold(headers[i]) in WEAK:
+            plan.weak.append(i)
     for target, more in plan.joined.items():
         # In the file's order of suffixes: address[a] before address[b], Address 2 before Address 10.
         ordered = sorted([taken[target], *more], key=lambda i: (suffix_order(headers[i]), i))

@@ -184,9 +184,6 @@ NOT_ORGANISATIONS = {
 _ERROR_VALUE = re.compile(r"^#(NAME\?|REF!|N/A|VALUE!|DIV/0!|NUM!|NULL!|SPILL!|CALC!|FIELD!|BLOCKED!|"
                           r"GETTING_DATA|UNKNOWN!|CONNECT!|BUSY!|ERROR!?|NOM\?|REF|NV|WERT!|ZAHL!|NAME|"
                           r"VALEUR!|NOMBRE!|NUL!|VALORE!|NOME\?|RIF!|ND|NOMBRE\?|N\.D\.)$", re.IGNORECASE)
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "m", "mme", "mlle",
-                     "me", "sig", "sigra", "dott", "dottssa", "pan", "pani", "dhr", "mevr", "herr", "frau",
-                     "κ", "κα", "κος"})
 _NUMBER = re.compile(r"^[\d\s.,'/-]+$")
 
 
@@ -199,7 +196,7 @@ def not_an_organisation(raw: dict, following: dict | None) -> str | None:
         return None
     if name.startswith("#") and _ERROR_VALUE.match(name.replace(" ", "")):
         return "error"
-    if len(name) <= 6 and fold(name) in _TITLES:
+    if len(name) <= 6 and fold(name) in columns.TITLES:
         return "title"
     if _NUMBER.match(name):
         return "number"

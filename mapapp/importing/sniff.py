@@ -9,8 +9,9 @@ import re
 from collections import Counter
 
 from .. import geo
+from ..text import fold
 from ..translate import N_, Message
-from .columns import ColumnPlan
+from .columns import TITLES, ColumnPlan
 from .normalise import (
     _postcode_patterns,
     clean_text,
@@ -18,7 +19,6 @@ from .normalise import (
     parse_country,
     parse_email,
     parse_number,
-    parse_postcode,
 )
 
 SAMPLE_ROWS = 500  # rows read ahead to sample (the same ones in the browser and on the command line)
@@ -59,6 +59,11 @@ def guess(headers: list[str], rows: list[tuple[int, list[str]]], plan: ColumnPla
     fields no column has), with their evidence in ``plan.how``; note how full the others are."""
     width = len(headers)
     values = sample(rows, width)
+    for i in plan.weak:
+        # "Title" or "Label" names the organisations only when it holds names, not "Mr." or codes.
+        if sum(1 for v in values[i] if _is_name(v)) < 0.5 * max(len(values[i]), 1):
+            del plan.fields[i], plan.how[i]
+            plan.unknown.append(headers[i])
     claimed = set(plan.fields.values())
     free = [i for i, h in enumerate(headers) if h in plan.unknown]
 
@@ -109,9 +114,10 @@ def _best(values, free, test, share: float = SHARE) -> tuple[int, int] | None:
     return best
 
 
-def _fits(value: str, country: str, pattern: re.Pattern) -> bool:
-    stored = parse_postcode(value, country)[0]
-    return bool(stored) and bool(pattern.match(stored))
+
+def _is_name(value: str) -> bool:
+    letters = sum(1 for c in value if c.isalpha())
+    return letters >= 3 and fold(value) not in TITLES
 
 
 def _is_email(value: str) -> bool:
@@ -163,10 +169,6 @@ def _coordinates(values, free, rows) -> tuple[tuple[int, int], tuple[int, int]] 
     return best
 
 
-def _fits(value: str, country: str, pattern: re.Pattern) -> bool:
-    stored = parse_postcode(value, country)[0]
-    return bool(stored) and bool(pattern.match(stored))
-
 
 def _dominant_country(values, plan: ColumnPlan) -> str | None:
     """The country most rows of the file are in, when a column says so."""
@@ -201,5 +203,6 @@ def _postcodes(values, free, country: str | None) -> tuple[int, int, str] | None
 
 
 def _fits(value: str, country: str, pattern: re.Pattern) -> bool:
-    stored = parse_postcode(value, country)[0]
-    return bool(stored) and bool(pattern.match(stored))
+    """Whether ``value`` is written as a postcode of ``country`` (as it is: a number that
+    needs leading zeros is more likely a count than a postcode)."""
+    return bool(pattern.match(value.strip().upper()))
