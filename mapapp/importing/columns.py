@@ -90,7 +90,7 @@ def recognise(header: str) -> str | None:
 
 def match_header(header: str) -> tuple[str, int, str] | None:
     """The field a header names, how sure (0 exactly, 1 a weak word or a prefix or suffix
-    taken off, 2 a misspelling), and the header as understood (for the report); or None."""
+    taken off, 2 a misspelling, 3 its last word), and the header as understood; or None."""
     key = fold(header)
     if not key:
         return None
@@ -112,7 +112,14 @@ def match_header(header: str) -> tuple[str, int, str] | None:
     near = _misspelt(" ".join(words) or key)
     if near:
         return _synonyms()[near], 2, near
+    # "Geo Container Latitude", "Contact Email": the last word says it, unless another column says it plainly.
+    last = words[-1] if len(words) > 1 else ""
+    if _synonyms().get(last) in _LAST_WORD_FIELDS and len(last) >= 4:
+        return _synonyms()[last], 3, last
     return None
+
+
+_LAST_WORD_FIELDS = frozenset({"lat", "lon", "postcode", "email", "website", "phone", "country", "city"})
 
 
 def suffix_order(header: str) -> str:
@@ -284,9 +291,9 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         target, rank, understood = choices[i]
         if target in taken:
             first = taken[target]
-            if target == "street" and rank >= 0 and suffix_order(headers[i]) and suffix_order(headers[first]):
+            if target == "street" and suffix_order(headers[i]) and suffix_order(headers[first]):
                 plan.joined.setdefault(target, []).append(i)
-                plan.how[i] = "name"
+                plan.how[i] = "mapping" if rank < 0 else "name"
                 continue
             plan.duplicates.append((headers[i], target, headers[first]))
             continue

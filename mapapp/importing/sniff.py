@@ -64,6 +64,7 @@ def guess(headers: list[str], rows: list[tuple[int, list[str]]], plan: ColumnPla
         if sum(1 for v in values[i] if _is_name(v)) < 0.5 * max(len(values[i]), 1):
             del plan.fields[i], plan.how[i]
             plan.unknown.append(headers[i])
+    _prefer_filled(headers, values, plan)
     claimed = set(plan.fields.values())
     free = [i for i, h in enumerate(headers) if h in plan.unknown]
 
@@ -99,6 +100,21 @@ def guess(headers: list[str], rows: list[tuple[int, list[str]]], plan: ColumnPla
     if rows:
         for i in free:
             plan.filled[headers[i]] = sum(1 for _, cells in rows if i < len(cells) and cells[i].strip()) / len(rows)
+
+
+def _prefer_filled(headers: list[str], values: list[list[str]], plan: ColumnPlan) -> None:
+    """A field whose column is empty takes another column that names it and has values
+    ("Latitude" empty, "Geo Container Latitude" filled); the empty one is reported instead."""
+    position = {h: i for i, h in reversed(list(enumerate(headers)))}
+    for n, (header, fld, kept) in enumerate(plan.duplicates):
+        i, k = position[header], position[kept]
+        if plan.fields.get(k) != fld or fld in plan.joined or values[k] or len(values[i]) < 2:
+            continue
+        del plan.fields[k]
+        plan.fields[i] = fld
+        plan.how[i] = Message(N_("'%(other)s' is empty: %(n)s values here"), other=kept, n=len(values[i]))
+        plan.how.pop(k, None)
+        plan.duplicates[n] = (kept, fld, header)
 
 
 def _best(values, free, test, share: float = SHARE) -> tuple[int, int] | None:

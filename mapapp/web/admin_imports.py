@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 from .. import catalogue, vocab
 from ..catalogue import memberships
 from ..filters import Filters
-from ..importing import columns, importer, jobs
+from ..importing import columns, importer, jobs, sniff
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
 from ..translate import from_data
@@ -143,13 +143,16 @@ def preview(import_id: int):
     except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
         error = e.args[0] if e.args else str(e)
     assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
+    assigned.update({headers[i]: f for f, more in (plan.joined.items() if plan else ()) for i in more})
+    recognised = {h: how for h, _f, how in importer.recognised_columns(headers, plan)} if plan else {}
     ignored = set(plan.ignored) if plan else set()
     chosen_links = {"project": record["project"], "relation": None, "visit": None,
                     **((record["mapping"] or {}).get("links") or {})}
     return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
                            links=chosen_links, projects=catalogue.project_slugs(db),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
-                           ignored=ignored, fields=field_labels(), report=report, error=error,
+                           ignored=ignored, fields=field_labels(), recognised=recognised,
+                           filled=plan.filled if plan else {}, important=sniff.IMPORTANT, report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
                            sample_fields=SAMPLE_FIELDS)
