@@ -119,7 +119,8 @@ def match_header(header: str) -> tuple[str, int, str] | None:
     return None
 
 
-_LAST_WORD_FIELDS = frozenset({"lat", "lon", "postcode", "email", "website", "phone", "country", "city"})
+_LAST_WORD_FIELDS = frozenset({"lat", "lon", "postcode", "email", "website", "phone", "country", "city", "structure",
+                               "description"})
 
 
 def suffix_order(header: str) -> str:
