@@ -48,10 +48,10 @@ def test_register_headers_with_prefixes_misspellings_and_a_uk_nation_are_read(db
 
 def test_a_lone_longitude_column_is_blamed_by_its_own_header_not_lat(db, tmp_path):
     path = tmp_path / "points.csv"
-    path.write_text("Name,Longitide\nCoop A,2.35\n", encoding="utf-8")
+    path.write_text("Name,Longitude\nCoop A,2.35\n", encoding="utf-8")
     report = run(db, path)
     problems = [i for i in report.issues if "coordinates" in i.message]
-    assert problems and {i.column for i in problems} == {"Longitide"}
+    assert problems and {i.column for i in problems} == {"Longitude"}
     assert not any(i.column == "lat" for i in report.issues)
 
 
