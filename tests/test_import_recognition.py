@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from support import sign_in, sign_in_browser, upload
+from support import shows_49, sign_in, sign_in_browser, upload
 
 from mapapp import catalogue
 from mapapp.importing import columns, importer
@@ -229,3 +229,21 @@ def test_staff_confirm_a_guess_by_content_in_the_preview(app, worker, staff, pag
         assert "3 created" in page.locator("#state").inner_text()
     canal = stored(db, "Boulangerie du Canal")
     assert (canal["lat"], canal["lon"], canal["email"]) == (45.764, 4.8357, "pain@canal.example.fr")
+
+
+def test_hostile_headers_and_cells_stay_inert_text_in_the_preview(app, staff, tmp_path):
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        'Name,<script>alert(1)</script>,{{ 7*7 }},=1+1\n'
+        '"{% raw %}<b>Coop</b>",48.8566,2.3522,"${x} javascript:alert(1)\r\nmore text here to fill"\n'
+        '"#REF!",45.7640,4.8357,=HYPERLINK("http://x")\n'
+        '"Coop <img src=x onerror=alert(1)>",43.2965,5.3698,"\ufffe text"\n', encoding="utf-8")
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(upload(client, path).headers["Location"]).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "<b>Coop</b>" not in page
+    assert not shows_49(page.split('id="columns"')[1].split("</table>")[0])
+    assert "looks like latitudes: 3 of 3 values" in page  # the hostile header's column, read by its content
+    assert "spreadsheet error value" in page
