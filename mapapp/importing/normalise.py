@@ -267,6 +267,11 @@ def _postcode_patterns() -> dict[str, re.Pattern]:
         return {row["country"]: re.compile(row["pattern"]) for row in csv.DictReader(f)}
 
 
+def postcode_patterns() -> dict[str, re.Pattern]:
+    """Each country's postcode pattern (data/geo/postcode-patterns.csv)."""
+    return _postcode_patterns()
+
+
 @cache
 def _postcode_prefix(country: str) -> re.Pattern:
     """A country or region prefix written before the digits (``F-75011``, ``B 1000``)."""
@@ -336,7 +341,7 @@ def _lookup(name: str, token: str) -> str | None:
         return index.get(fold(tail))
     key = fold(token)
     found = index.get(key) or index.get(_spelling(key))
-    if found is None and "/" in token and not " " in token.strip():
+    if found is None and "/" in token and " " not in token.strip():
         found = index.get(fold(token.rstrip("/").rsplit("/", 1)[-1]))
     if found is None and name == "structures" and _COOPERATIVE.search(_spelling(key)):
         found = COOPERATIVE if COOPERATIVE in index.values() else None

@@ -12,20 +12,14 @@ from .. import geo
 from ..text import fold
 from ..translate import N_, Message
 from .columns import TITLES, ColumnPlan
-from .normalise import (
-    _postcode_patterns,
-    clean_text,
-    is_placeholder,
-    parse_country,
-    parse_email,
-    parse_number,
-)
+from .normalise import clean_text, is_placeholder, parse_country, parse_email, parse_number, postcode_patterns
 
 SAMPLE_ROWS = 500  # rows read ahead to sample (the same ones in the browser and on the command line)
 SAMPLE_VALUES = 200  # non-empty values per column looked at
 SHARE = 0.8  # of the values that must fit
 POINTS_CHECKED = 60  # pairs of coordinates checked against the countries' outlines
 IMPORTANT = 0.5  # an unrecognised column filled in at least this share of rows is named in the report
+MAX_NUMERIC = 8  # numeric columns of each kind paired as coordinates
 _URL = re.compile(r"^(https?://|www\.)\S+$|^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,12}(/\S*)?$", re.IGNORECASE)
 _DECIMAL = re.compile(r"^[-+]?\d{1,3}[.,]\d+$")
 
@@ -144,8 +138,13 @@ def _is_url(value: str) -> bool:
     return "@" not in value and " " not in value.strip() and bool(_URL.match(value.strip()))
 
 
+# Answers that are also country codes ("no" is Norway): a column of them is no country column.
+_ANSWERS = frozenset({"yes", "no", "oui", "non", "si", "ja", "nein", "tak", "nie", "ναι", "οχι", "nee", "y", "n"})
+
+
 def _is_country(value: str) -> bool:
-    return len(value) <= 60 and not any(c.isdigit() for c in value) and parse_country(value)[0] is not None
+    return (len(value) <= 60 and not any(c.isdigit() for c in value) and fold(value) not in _ANSWERS
+            and parse_country(value)[0] is not None)
 
 
 def _is_long_text(value: str) -> bool:
@@ -165,8 +164,9 @@ def _coordinates(values, free, rows) -> tuple[tuple[int, int], tuple[int, int]] 
     lats = {i: n for i in free if len(values[i]) >= 2 and (n := _numbers(values[i], -90, 90)) >= SHARE * len(values[i])}
     lons = {i: n for i in free if len(values[i]) >= 2 and (n := _numbers(values[i], -180, 180)) >= SHARE * len(values[i])}
     best, best_score = None, 0
-    for a in lats:
-        for b in lons:
+    # A file of many numeric columns: the first few of each kind are enough (each pair costs outline lookups).
+    for a in list(lats)[:MAX_NUMERIC]:
+        for b in list(lons)[:MAX_NUMERIC]:
             if a == b:
                 continue
             points = []
@@ -198,7 +198,7 @@ def _dominant_country(values, plan: ColumnPlan) -> str | None:
 def _postcodes(values, free, country: str | None) -> tuple[int, int, str] | None:
     """A free column of postcodes of one country: the file's own country, or any country
     whose postcodes have letters (digits alone fit too many other columns to be a proof)."""
-    patterns = _postcode_patterns()
+    patterns = postcode_patterns()
     best = None
     for i in free:
         column = values[i]
