@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from rdflib import Graph, URIRef
@@ -153,3 +154,27 @@ def test_hostile_category_labels_stay_text_everywhere(client, db):
     labels = [str(o) for o in Graph().parse(data=client.get("/api/organisations.jsonld").data, format="json-ld")
               .objects(None, URIRef("https://schema.org/knowsAbout"))]
     assert any("<script>alert(1)</script>" in label for label in labels)  # data, for its readers to escape
+
+
+def test_a_visitor_picks_a_child_category_by_keyboard_and_the_map_follows(db_path, db, tree, page, live_server_for):
+    from support import DRAWN_TOTAL, route_tiles, settle
+
+    from mapapp import create_app
+
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": "test"})
+    route_tiles(page)
+    with live_server_for(app) as server:
+        page.goto(server.url + "/?lang=fr")
+        page.wait_for_selector("body[data-map-ready=true]")
+        assert settle(page, DRAWN_TOTAL, 3) == 3
+        page.locator("details[data-kind=theme] summary").click()
+        group = page.get_by_role("group", name="Industrie")  # the parent names its group
+        child = group.get_by_role("checkbox", name="Plomberie")
+        assert group.locator(".count").all_inner_texts() == ["2", "2"]
+        page.screenshot(path=str(db_path.parent / "panel.png"))
+        child.focus()
+        page.keyboard.press("Space")
+        assert settle(page, DRAWN_TOTAL, 2) == 2
+        assert parse_qs(urlsplit(page.url).query)["theme"] == ["plumbing"]
+        crafts = page.get_by_role("group", name="Culture").get_by_role("checkbox", name="Métiers du patrimoine")
+        assert crafts.locator("xpath=..").locator(".count").inner_text() == "1"  # what choosing it too would add
