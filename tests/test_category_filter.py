@@ -178,3 +178,17 @@ def test_a_visitor_picks_a_child_category_by_keyboard_and_the_map_follows(db_pat
         assert parse_qs(urlsplit(page.url).query)["theme"] == ["plumbing"]
         crafts = page.get_by_role("group", name="Culture").get_by_role("checkbox", name="Métiers du patrimoine")
         assert crafts.locator("xpath=..").locator(".count").inner_text() == "1"  # what choosing it too would add
+
+
+def test_a_changed_tree_shows_at_the_next_request(client, db, tree):
+    """The tree is cached per catalogue state: a renamed or moved category is seen at once,
+    by labels, the filter and the map's columns."""
+    assert names(client, "theme=AM10") == ["Tailleurs de pierre"]
+    assert client.get("/api/organisations/plombiers-reunis?lang=fr").get_json()["theme_labels"] == ["Plomberie"]
+    db.execute("UPDATE categories SET labels = ?, parent_id = (SELECT id FROM categories WHERE code = 'AM10')"
+               " WHERE code = 'plumbing'", [json.dumps({"en": "Pipes", "fr": "Tuyaux"})])
+    db.conn.commit()
+    assert client.get("/api/organisations/plombiers-reunis?lang=fr").get_json()["theme_labels"] == ["Tuyaux"]
+    assert names(client, "theme=AM10") == ["Atelier mixte", "Plombiers réunis", "Tailleurs de pierre"]
+    counts = {o["value"]: o["count"] for o in client.get("/api/facets").get_json()["facets"]["theme"]}
+    assert (counts["AM10"], counts["AM140"]) == (3, 1)

@@ -110,12 +110,17 @@ class Tree:
     (retired ones too, so that an organisation still filed under one keeps its label),
     and the offered ones in order. Built once per catalogue state (``cached``)."""
 
-    def __init__(self, roots: list[Category], retired: list[Category]):
+    def __init__(self, roots: list[Category], everything: list[Category]):
         self.roots = [c for c in roots if not c.retired]
         self.offered_list = [c for root in self.roots for c in (root, *(k for k in root.children if not k.retired))]
-        self.by_code = {c.code: c for c in [*retired, *self.offered_list]}
+        self.by_code = {c.code: c for c in [*everything, *self.offered_list]}
         self._folded = {c.code.casefold(): c.code for c in self.offered_list}
         self._by_id = {c.id: c for c in self.by_code.values()}
+        codes = {c.id: c.code for c in everything}
+        self.families: dict[str, list[str]] = {}  # a parent's code: its own and its children's (retired too)
+        for c in everything:
+            if c.parent_id in codes:
+                self.families.setdefault(codes[c.parent_id], [codes[c.parent_id]]).append(c.code)
 
     def find(self, value: str) -> str | None:
         """The code of the offered category ``value`` names, whatever its case; None if none."""
@@ -133,6 +138,10 @@ class Tree:
     def choices(self, lang: str) -> list[tuple[str, str]]:
         """``(code, label)`` of the offered categories, each parent followed by its children."""
         return [(c.code, c.label(lang)) for c in self.offered_list]
+
+    def family(self, code: str) -> list[str]:
+        """``code`` and, for a parent, its children's codes: what choosing it selects."""
+        return self.families.get(code, [code])
 
     def parent(self, code: str) -> Category | None:
         """The parent of the category ``code`` (None for a top-level or unknown one)."""
@@ -158,7 +167,7 @@ def cached(db: sqlite_utils.Database) -> Tree:
     key = state_key(db)
     found = _CACHE.get(key)
     if found is None:
-        found = Tree(tree(db), [c for c in all_categories(db, retired=True) if c.retired])
+        found = Tree(tree(db), all_categories(db, retired=True))
         if len(_CACHE) > 8:
             _CACHE.clear()
         _CACHE[key] = found

@@ -45,12 +45,11 @@ def _keep(condition: list) -> tuple[str, list]:
     return (f"{condition[0]} AND ", condition[1:]) if condition else ("", [])
 
 
-# A category chosen is the category or any of its children: its codes, as a subquery of
-# one parameter, and the parent codes an organisation's category adds.
+# A category chosen is the category or any of its children: its codes, as a subquery of one
+# parameter (twice). The map's columns keep each category's own members and OR a parent's
+# family when asked (mapindex), so that a change to the tree needs no new columns.
 _FAMILY = ("SELECT ? UNION ALL SELECT c.code FROM categories c JOIN categories p ON p.id = c.parent_id"
            " WHERE p.code = ?")
-_PARENTS = ("SELECT p.code, l.organisation_id FROM organisation_themes l JOIN categories c ON c.code = l.theme"
-            " JOIN categories p ON p.id = c.parent_id")
 
 
 def member_clause(kind: Kind, values: tuple[str, ...]) -> tuple[str, list]:
@@ -78,15 +77,6 @@ def member_lists(db: sqlite_utils.Database):
         keep, params = _keep(condition)
         if isinstance(kind.vocabulary, Entries):
             listed = db.execute(f"SELECT slug FROM {kind.vocabulary.table}").fetchall()  # nosec B608 # names come from the registry
-        elif isinstance(kind.vocabulary, Categories):  # the codes in use, and the parents of those
-            listed = db.execute(f"SELECT DISTINCT {value} FROM {source} UNION SELECT p.code FROM categories p"  # nosec B608 # names come from the registry
-                                " WHERE p.id IN (SELECT c.parent_id FROM categories c"
-                                f" WHERE c.code IN (SELECT DISTINCT {value} FROM {source}))").fetchall()
-            members = (f"SELECT l.organisation_id FROM {source} JOIN organisations o ON o.id = l.organisation_id"  # nosec B608 # names come from the registry
-                       f" WHERE {value} IN ({_FAMILY}) AND o.status = 'published'")
-            for (code,) in listed:
-                yield kind.name, code, db.conn.execute(members, [code, code])
-            continue
         else:
             where = f" WHERE {condition[0]}" if condition else ""
             listed = db.execute(f"SELECT DISTINCT {value} FROM {source}{where}", params).fetchall()  # nosec B608 # names come from the registry; values are bound
@@ -106,9 +96,6 @@ def memberships(db: sqlite_utils.Database, published: str, published_params: lis
         parts.append(f"SELECT ?, {value}, l.organisation_id FROM {source}"  # nosec B608 # names come from the registry; values are bound
                      f" WHERE {keep}l.organisation_id IN ({published})")
         params += [kind.name, *kept, *published_params]
-        if isinstance(kind.vocabulary, Categories):  # an organisation in a child is in its parent too
-            parts.append(f"SELECT ?, code, organisation_id FROM ({_PARENTS}) WHERE organisation_id IN ({published})")  # nosec B608 # names come from code
-            params += [kind.name, *published_params]
     return db.execute(" UNION ALL ".join(parts), params).fetchall()
 
 
