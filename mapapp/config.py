@@ -68,8 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/", "Address of the data licence's text."),
     Setting(
         "GEOCODERS",
-        "provided,cache,gazetteer",
-        "Geocoder chain, in order: provided, cache, ban, nominatim, photon, gazetteer.",
+        "provided,cache,postcode,gazetteer",
+        "Geocoder chain, in order: provided, cache, ban, nominatim, photon, postcode, gazetteer.",
     ),
     Setting(
         "GEOCODER_USER_AGENT",

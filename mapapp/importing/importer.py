@@ -29,7 +29,7 @@ from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, links, readers, reading
+from . import columns, links, normalise, readers, reading
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
@@ -72,6 +72,7 @@ class Options:
     encoding: str | None = None
     delimiter: str | None = None
     mapping: str | Path | dict | None = None  # a file, or {"columns": {...}, "ignore": [...]}
+    country: str | None = None  # ISO code: the country of every row that gives none
     progress: object = None  # called with (rows done, rows in all) as the import goes, in every phase
     max_rows: int | None = None  # only the first rows (a quick preview of a large file)
     batch_size: int | None = None  # rows of the first batch, then about a second's worth (None: one transaction)
@@ -123,6 +124,11 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
 def _check_options(db: sqlite_utils.Database, options: Options) -> None:
     if options.status is not None and options.status not in vocab.IMPORT_STATUSES:
         raise ImportFailed(f"--status must be one of {', '.join(vocab.IMPORT_STATUSES)}, not '{options.status}'")
+    if options.country:
+        code, problem = normalise.parse_country(options.country)
+        if problem or not code:
+            raise ImportFailed(f"--country: {problem or 'give an ISO country code such as GB'}")
+        options.country = code
     _linker(db, options)
 
 
@@ -150,7 +156,8 @@ def _batched(options: Options) -> bool:
 def _open(path: Path, options: Options, size: _ChunkSize):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
-    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows)
+    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
+                            options.country)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
@@ -352,14 +359,26 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
                                 tried=["provided"])
             continue
         skip = None if options.geocode else (lambda step: step.name != "provided")
-        c.outcome = chain.locate(c.address, skip=skip)
+        # A country the row states wrongly is reported, not replaced by a guess.
+        c.outcome = chain.locate(c.address, skip=skip, infer_country="country" not in c.rejected)
         for note in c.outcome.notes:
             report.add(c.row, "location", "warning", note)
+        for fld, value in c.outcome.split.items():
+            c.values[fld] = value
+        if c.outcome.split:
+            report.add(c.row, "street", "warning", Message(
+                N_("the address was in one cell; split into street, postcode and town")))
         if c.outcome.country and not c.values.get("country"):
             c.values["country"] = c.outcome.country
             report.add(c.row, "country", "warning",
+                       Message(N_("country set to %(country)s: %(why)s"), country=c.outcome.country,
+                               why=c.outcome.country_from) if c.outcome.country_from else
                        Message(N_("country set to %(country)s, where the coordinates lie"),
                                country=c.outcome.country))
+    if any(c.outcome and c.outcome.split for c in candidates):
+        for c in candidates:  # the chunk's rows are written together: each with the split's fields
+            for fld in ("street", "postcode", "city"):
+                c.values.setdefault(fld, "")
 
 
 # -- phase 3: writing ------------------------------------------------------------------------

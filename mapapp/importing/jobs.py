@@ -93,6 +93,7 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
     return importer.Options(source=record["source"], project=chosen["project"] if "project" in chosen else record["project"],
                             relation=chosen.get("relation"), visit=chosen.get("visit"),
                             status=record["status_choice"], dry_run=dry_run, where="browser",
+                            country=(mapping or {}).get("country") or None,
                             mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
 
 

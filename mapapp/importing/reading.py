@@ -49,6 +49,7 @@ class ReadSpec:
     delimiter: str | None = None
     mapping: str | Path | dict | None = None
     max_rows: int | None = None
+    country: str | None = None  # the file's country, for rows that give none
 
 
 @dataclass
@@ -100,7 +101,7 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log).chunks(rows, size):
+        for checked in Validator(table, plan, log, country=spec.country).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0

@@ -87,9 +87,9 @@ class Checked:
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report):
-        self.table, self.plan, self.report = table, plan, report
-        self.present = set(plan.fields.values())
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, *, country: str | None = None):
+        self.table, self.plan, self.report, self.country = table, plan, report, country
+        self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
         self.seen: dict[str, int] = {}
@@ -113,6 +113,8 @@ class Validator:
         skipped: list[RowOutcome] = []
         for number, cells in rows:
             raw = {f: cells[i] for i, f in fields}
+            if self.country and not (raw.get("country") or "").strip():
+                raw["country"] = self.country
             if is_total_row(raw):
                 report.add(number, header_of["name"], "warning", Message(
                     N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),

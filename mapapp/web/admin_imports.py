@@ -17,6 +17,7 @@ from ..filters import Filters
 from ..importing import columns, importer, jobs
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
+from ..text import fold
 from ..translate import from_data
 from . import jobqueue, scope
 from .auth import role_required
@@ -117,6 +118,8 @@ def preview(import_id: int):
         # The file-level links travel with the mapping (not with a saved one: they are this file's).
         mapping = {**mapping, "links": {k: (request.form.get(f"link_{k}") or "").strip()[:200] or None
                                         for k in ("project", "relation", "visit")}}
+        country = (request.form.get("country") or "").strip().upper()
+        mapping["country"] = country if vocab.is_country(country) else None
         jobs.set_mapping(db, import_id, mapping)
         if request.form.get("action") == "confirm":
             try:
@@ -148,11 +151,21 @@ def preview(import_id: int):
                     **((record["mapping"] or {}).get("links") or {})}
     return render_template("admin/import_preview.html", record=record, headers=headers, assigned=assigned,
                            links=chosen_links, projects=catalogue.project_slugs(db),
+                           country=(record["mapping"] or {}).get("country"), countries=_countries(),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
                            ignored=ignored, fields=field_labels(), report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
                            sample_fields=SAMPLE_FIELDS)
+
+
+def _countries() -> list[tuple[str, str]]:
+    """Every country as (code, name), sorted by its name in the staff member's language."""
+    from flask_babel import get_locale
+
+    lang = str(get_locale() or "en")
+    return sorted(((code, vocab.country_name(code, lang)) for code in vocab.country_codes()),
+                  key=lambda pair: fold(pair[1]))
 
 
 SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email")
