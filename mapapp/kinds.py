@@ -124,7 +124,7 @@ class Entries:
 
 
 class Tree(Protocol):
-    """What ``Categories`` reads of the category tree (``catalogue.categories.Tree``)."""
+    """What ``Categories`` reads of the category tree (``catalogue.categorytree.Tree``)."""
 
     def find(self, value: str) -> str | None: ...
     def offered(self) -> list[str]: ...

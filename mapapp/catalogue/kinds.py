@@ -11,7 +11,7 @@ import json
 import sqlite_utils
 
 from ..kinds import REGISTRY, Categories, Column, Entries, Kind, Link
-from . import categories
+from . import categorytree
 
 # Besides the kinds, the map index keeps as bits (for the insights to count, never to
 # filter by) an organisation's structure and the month it was added.
@@ -105,7 +105,7 @@ def choices(db: sqlite_utils.Database, kind: Kind, present, lang: str) -> list[t
     if isinstance(kind.vocabulary, Entries):
         return entry_choices(db, kind, lang)
     if isinstance(kind.vocabulary, Categories):
-        return categories.cached(db).choices(lang)
+        return categorytree.cached(db).choices(lang)
     return kind.vocabulary.choices(present, lang)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo
-from ..catalogue import categories
+from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from ..kinds import BY_NAME, Categories
@@ -307,7 +307,7 @@ _TREE_KINDS = frozenset(k.name for k in BY_NAME.values() if isinstance(k.vocabul
 
 
 def _families(kind: str, db: sqlite_utils.Database) -> dict[str, list[str]]:
-    return categories.cached(db).families if kind in _TREE_KINDS else {}
+    return categorytree.cached(db).families if kind in _TREE_KINDS else {}
 
 
 def _members(columns: MapColumns, kind: str, value: str, families: dict[str, list[str]]) -> np.ndarray | None:

@@ -8,7 +8,7 @@ import sqlite_utils
 from flask import Flask, current_app, g, has_app_context
 
 from .. import catalogue, kinds
-from ..catalogue import categories
+from ..catalogue import categorytree
 from ..catalogue.migrations import SchemaError
 
 
@@ -27,14 +27,14 @@ def close_db(exc: BaseException | None = None) -> None:
         db.close()
 
 
-def category_tree() -> categories.Tree | None:
+def category_tree() -> categorytree.Tree | None:
     """The request's category tree (read once per catalogue state, kept for the request);
     None outside an app context, or when the catalogue cannot be read (an error page)."""
     if not has_app_context():
         return None
     if "mapapp_categories" not in g:
         try:
-            g.mapapp_categories = categories.cached(get_db())
+            g.mapapp_categories = categorytree.cached(get_db())
         except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
             return None
     return g.mapapp_categories

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template
 
 from .. import catalogue, kinds
-from ..catalogue import categories
+from ..catalogue import categorytree
 from ..jobs.queue import EXTENSION, Hooks, Jobs
 
 
@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
 
         db = catalogue.connect(app.config["DATABASE"])
         try:
-            with kinds.categories_pinned(categories.cached(db)):  # its themes labelled from the tree
+            with kinds.categories_pinned(categorytree.cached(db)):  # its themes labelled from the tree
                 figures = report.project_figures(db, slug, lang, statuses=statuses)
             branding = brand.document_names(site_store.current(db, app.config), site_store.read_file(db, brand.LOGO),
                                             lang)
