@@ -67,6 +67,7 @@ def test_markers_clusters_and_the_legend_show_the_categories_and_filter(categori
         assert child.inner_text() == "Plumbing " + HOSTILE  # as text, never as markup
         assert page.evaluate("window.pwned") is None
         assert page.locator(".legend-entry").count() == sum(1 for c in legend["categories"][1:] if c["present"])
+        assert child.evaluate("e => getComputedStyle(e).color") == "rgb(29, 38, 36)"  # readable on the white box
 
         # A cluster at the first view is ringed with the colours of the categories inside it.
         rings = page.locator(".cat-cluster div").evaluate_all("els => els.map(e => e.style.background)")
