@@ -479,10 +479,11 @@ class _Sums:
 
 
 def _summed(columns: MapColumns, positions: np.ndarray, cell: np.ndarray, *,
-            lat: np.ndarray | None = None, lon: np.ndarray | None = None) -> tuple[np.ndarray, _Sums]:
+            lat: np.ndarray | None = None, lon: np.ndarray | None = None,
+            mixes: np.ndarray | None = None) -> tuple[np.ndarray, _Sums]:
     """Points (at ``positions`` in the columns; ``lat``, ``lon`` theirs when already read)
     grouped by their ``cell`` numbers, summed per cell: where each cell's points start, and
-    their sums."""
+    their sums (``mixes``: each cell number's mix when already counted)."""
     colours = columns.palette
     starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else np.zeros(0, np.int64)
     if not len(cell):  # reduceat wants at least one group
@@ -490,8 +491,11 @@ def _summed(columns: MapColumns, positions: np.ndarray, cell: np.ndarray, *,
     lat = columns.lat[positions] if lat is None else lat
     lon = columns.lon[positions] if lon is None else lon
     counts = np.diff(np.r_[starts, len(cell)])
-    slots = colours.top[columns.category[positions]]
-    mix = markers.mix(np.repeat(np.arange(len(starts)), counts), slots, len(starts), colours)
+    if mixes is not None:
+        mix = mixes[cell[starts]]
+    else:
+        slots = colours.top[columns.category[positions]]
+        mix = markers.mix(np.repeat(np.arange(len(starts)), counts), slots, len(starts), colours)
     return starts, _Sums(counts, np.add.reduceat(lat, starts), np.add.reduceat(lon, starts),
                          np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts),
                          np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts), positions[starts], mix)
@@ -604,9 +608,15 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     cx -= cx.min()
     cy -= cy.min()
     cell = cx * (int(cy.max()) + 1) + cy
+    # Each cell's mix of categories counted in one pass over the points, in the columns' order
+    # (a table per cell number: a few hundred of them, as the zoom is bounded).
+    mixes = None
+    if cell.max() < 1 << 16:
+        mixes = markers.mix(cell, columns.palette.top[columns.category[positions]], int(cell.max()) + 1,
+                            columns.palette)
     by_cell = np.argsort(cell.astype(np.uint16) if cell.max() < 1 << 16 else cell, kind="stable")
     lat, lon = columns.lat[positions][by_cell], columns.lon[positions][by_cell]
-    cells = _summed(columns, positions[by_cell], cell[by_cell], lat=lat, lon=lon)[1].cells(columns.ids)
+    cells = _summed(columns, positions[by_cell], cell[by_cell], lat=lat, lon=lon, mixes=mixes)[1].cells(columns.ids)
     return _answer(columns, cells, total, world, db, stale_before)
 
 
