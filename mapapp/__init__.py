@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin,
         admin_brand,
         admin_edit,
+        admin_fields,
         admin_imports,
         admin_pages,
         admin_personal,
@@ -106,6 +107,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_pages.bp)
     app.register_blueprint(admin_projects.bp)
     app.register_blueprint(admin_visits.bp)
+    app.register_blueprint(admin_fields.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)

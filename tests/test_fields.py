@@ -1,0 +1,109 @@
+"""The network's own fields (#28): staff define them at /admin/fields, values are checked by
+one set of rules, and they show on pages and in exports (staff-only ones never publicly)."""
+
+from __future__ import annotations
+
+import pytest
+from support import csrf_from, make_org, sign_in
+
+from mapapp import fields as rules
+from mapapp.catalogue import fields as store
+
+HOSTILE = "{{7*7}} {% if 1 %}x{% endif %} ${7*7} <script>alert(1)</script> javascript:alert(1) =1+1 \ufffe"
+
+
+def _add(client, **data):
+    token = csrf_from(client.get("/admin/fields").get_data(as_text=True))
+    rows = sum(1 for k in data if k.startswith("choice_") and k.endswith("_value"))
+    return client.post("/admin/fields", data={"csrf_token": token, "choice_rows": str(max(rows, 3)), **data})
+
+
+def _examples(client):
+    assert _add(client, type="yes_no", label_en="EPV label", label_fr="Label EPV", filter="1",
+                in_popup="1").status_code == 302
+    assert _add(client, type="choices", label_en="Trade", choice_0_value="plumbing", choice_0_en="Plumbing",
+                choice_0_fr="Plomberie", choice_1_value="", choice_1_en="Carpentry", choice_1_fr="Menuiserie",
+                filter="1").status_code == 302
+    assert _add(client, type="number", label_en="Founded").status_code == 302
+    assert _add(client, type="number", label_en="Employees", visibility="staff").status_code == 302
+
+
+def test_admin_adds_the_examples_and_only_admins_may(client, db, staff):
+    sign_in(client, "editor@example.org")
+    assert client.get("/admin/fields").status_code == 403
+    client.get("/logout")
+    sign_in(client, "admin@example.org")
+    _examples(client)
+    listed = {f.slug: f for f in store.list_fields(db)}
+    assert list(listed) == ["epv-label", "trade", "founded", "employees"]
+    assert listed["epv-label"].filter and listed["epv-label"].labels == {"en": "EPV label", "fr": "Label EPV"}
+    assert [c["value"] for c in listed["trade"].choices] == ["plumbing", "carpentry"]
+    assert not listed["employees"].public and not listed["founded"].filter
+    page = client.get("/admin/fields?lang=fr").get_data(as_text=True)
+    assert "Label EPV" in page and "Plomberie" not in page
+    # A number cannot be a filter; a field needs a label; a slug is taken once.
+    assert _add(client, type="number", label_en="Size", filter="1").status_code == 302
+    assert not store.get_field(db, "size").filter
+    answer = _add(client, type="text")
+    assert answer.status_code == 400 and "label in at least one language" in answer.get_data(as_text=True)
+    assert _add(client, type="text", label_en="Trade").status_code == 400
+
+
+def test_reorder_retire_restore_and_choices_in_use(client, db, staff):
+    sign_in(client, "admin@example.org")
+    _examples(client)
+    token = csrf_from(client.get("/admin/fields").get_data(as_text=True))
+    client.post("/admin/fields/founded/up", data={"csrf_token": token})
+    assert [f.slug for f in store.list_fields(db)] == ["epv-label", "founded", "trade", "employees"]
+    client.post("/admin/fields/trade/retire", data={"csrf_token": token})
+    assert [f.slug for f in store.list_fields(db)] == ["epv-label", "founded", "employees"]
+    client.post("/admin/fields/trade/restore", data={"csrf_token": token})
+    assert "trade" in [f.slug for f in store.list_fields(db)]
+    assert client.post("/admin/fields/trade/retire").status_code == 400  # no CSRF token
+    org = make_org(db, "Plombiers Réunis")
+    store.set_values(db, org.id, {"trade": ["plumbing"]})
+    edit = {"csrf_token": token, "label_en": "Trade", "choice_rows": "3", "choice_0_value": "plumbing",
+            "choice_0_en": "Plumbing", "choice_0_remove": "1", "choice_1_value": "carpentry", "choice_1_en": "Joinery"}
+    answer = client.post("/admin/fields/trade", data=edit)
+    assert answer.status_code == 400
+    assert "held by 1 organisations" in answer.get_data(as_text=True)
+    assert store.values_of(db, org.id) == {"trade": ["plumbing"]}
+    assert client.post("/admin/fields/trade", data={**edit, "drop_values": "1"}).status_code == 302
+    assert store.values_of(db, org.id) == {}
+    assert store.get_field(db, "trade").choices == [{"value": "carpentry", "labels": {"en": "Joinery"}}]
+
+
+@pytest.mark.parametrize(("kind", "raw", "stored"), [
+    ("number", "12,5", ["12.5"]), ("number", "1987", ["1987"]),
+    ("date", "31/03/2024", ["2024-03-31"]), ("date", "2024-03-31", ["2024-03-31"]),
+    ("yes_no", "oui", ["yes"]), ("yes_no", "Sì", ["yes"]), ("yes_no", "tak", ["yes"]), ("yes_no", "ναι", ["yes"]),
+    ("yes_no", "nee", ["no"]), ("yes_no", "όχι", ["no"]), ("yes_no", "x", ["yes"]), ("yes_no", "0", ["no"]),
+    ("url", "example.org/a", ["https://example.org/a"]), ("choices", "Plomberie; carpentry", ["plumbing", "carpentry"]),
+    ("choice", "Menuiserie", ["carpentry"]), ("text", "  a\r\nb\ufffe ", ["a b"]), ("yes_no", "", []),
+])
+def test_values_are_read_by_type(kind, raw, stored):
+    fld = rules.Field(1, "f", kind, {"en": "Thing"}, choices=[
+        {"value": "plumbing", "labels": {"en": "Plumbing", "fr": "Plomberie"}},
+        {"value": "carpentry", "labels": {"en": "Carpentry", "fr": "Menuiserie"}}])
+    assert rules.parse(fld, raw) == (stored, None)
+
+
+@pytest.mark.parametrize(("kind", "raw", "says"), [
+    ("number", "twelve", "is not a number"), ("date", "31/02/2024", "write it as 2024-03-31"),
+    ("yes_no", "maybe", "neither yes nor no"), ("url", "javascript:alert(1)", "not a web address"),
+    ("choices", "plumbing; welding", "'welding' is not one of its choices"),
+    ("choice", "plumbing; carpentry", "choose one value"),
+])
+def test_bad_values_say_what_to_write(kind, raw, says):
+    fld = rules.Field(1, "f", kind, {"en": "Thing"}, choices=[
+        {"value": "plumbing", "labels": {"en": "Plumbing"}}, {"value": "carpentry", "labels": {"en": "Carpentry"}}])
+    values, problem = rules.parse(fld, raw)
+    assert values == [] and says in problem and problem.startswith("Thing: ")
+
+
+def test_required_only_where_the_field_applies():
+    fld = rules.Field(1, "trade", "choices", {"en": "Trade"}, choices=[{"value": "plumbing", "labels": {}}],
+                      categories=["AM90"], required=True)
+    assert rules.check_all([fld], {}, ["AM40"]) == ({}, {})
+    values, problems = rules.check_all([fld], {}, ["AM90"])
+    assert problems["trade"] == "Trade is required"
