@@ -190,17 +190,17 @@ def _parse_date(name: str, text: str) -> tuple[list[str], Message | None]:
 
 def check_all(fields: list[Field], given: dict[str, object], categories: list[str] | tuple[str, ...],
               *, public_only: bool = False) -> tuple[dict[str, list[str]], dict[str, Message]]:
-    """Every applicable field's values from ``given`` (slug → raw), and the problems per slug:
-    a required field is required only of the organisations it applies to."""
+    """Every field's values from ``given`` (slug → raw), and the problems per slug: a
+    required field is required only of the organisations in its categories."""
     values: dict[str, list[str]] = {}
     problems: dict[str, Message] = {}
     for fld in fields:
-        if fld.retired or (public_only and not fld.public) or not fld.applies_to(categories):
+        if fld.retired or (public_only and not fld.public):
             continue
         parsed, problem = parse(fld, given.get(fld.slug, ""))
         if problem is not None:
             problems[fld.slug] = problem
-        elif fld.required and not parsed:
+        elif fld.required and not parsed and fld.applies_to(categories):
             problems[fld.slug] = Message(N_("%(field)s is required"), field=fld.label(DEFAULT_LANGUAGE))
         else:
             values[fld.slug] = parsed

@@ -104,6 +104,6 @@ def test_bad_values_say_what_to_write(kind, raw, says):
 def test_required_only_where_the_field_applies():
     fld = rules.Field(1, "trade", "choices", {"en": "Trade"}, choices=[{"value": "plumbing", "labels": {}}],
                       categories=["AM90"], required=True)
-    assert rules.check_all([fld], {}, ["AM40"]) == ({}, {})
+    assert rules.check_all([fld], {}, ["AM40"]) == ({"trade": []}, {})
     values, problems = rules.check_all([fld], {}, ["AM90"])
     assert problems["trade"] == "Trade is required"

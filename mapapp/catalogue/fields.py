@@ -163,3 +163,29 @@ def set_values(db: sqlite_utils.Database, org_id: int, values: dict[str, list[st
                        [org_id, row[0], value])
         changed = True
     return changed
+
+
+def public_fields(db) -> list[Field]:
+    """The fields shown to visitors and exported, in order (``db``: a Database or a connection)."""
+    return [_field(r) for r in db.execute(
+        f"SELECT {_COLUMNS} FROM fields WHERE retired_at IS NULL AND public = 1 ORDER BY position, id")]  # nosec B608 # names come from code
+
+
+def attach_public(db, orgs: list[dict]) -> list[dict]:
+    """Give each organisation dict its ``custom_fields``: ``(field, values)`` of the public
+    fields it has values for, in the fields' order (staff-only fields never)."""
+    fields = public_fields(db)
+    by_id = {f.id: f for f in fields}
+    values: dict[int, dict[int, list[str]]] = {}
+    ids = [o["id"] for o in orgs]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for org_id, field_id, value in db.execute(
+                "SELECT v.organisation_id, v.field_id, v.value FROM organisation_fields v JOIN fields f ON f.id = v.field_id"  # nosec B608 # ? placeholders only
+                f" WHERE f.public = 1 AND f.retired_at IS NULL AND v.organisation_id IN ({marks}) ORDER BY v.rowid", chunk):
+            values.setdefault(org_id, {}).setdefault(field_id, []).append(value)
+    for o in orgs:
+        held = values.get(o["id"], {})
+        o["custom_fields"] = [(by_id[i], tuple(held[i])) for i in by_id if i in held]
+    return orgs

@@ -12,6 +12,7 @@ from werkzeug.datastructures import Headers
 
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
+from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..catalogue import personaldata, visitreads
 from ..contributing import owners
@@ -139,6 +140,7 @@ def organisation(slug: str):
         raise NotFound(f"no published organisation '{slug}'")
     lang = current_language()
     org = {**org, **visitreads.record_links(db, org["id"])}  # its relation to each project, its visits and roles
+    field_store.attach_public(db, [org])
     body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
@@ -207,6 +209,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     state = catalogue.state(db)
     changed_at = state.changed_at
     contacts = personaldata.export_contacts(db)  # staff's choice (the personal data page)
+    fields = field_store.public_fields(db)  # a column each in CSV and XLSX
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, current_site().tile_url,
              attribution, current_site().name, config["DATA_LICENCE"], config["DATA_LICENCE_URL"], contacts)
     cache = export_cache()
@@ -225,7 +228,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         release = cold.limiter().enter(cold.client())
         db = take_db()  # read while the answer is sent, after this request has ended
         try:
-            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts)
+            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
             if keep:
                 chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
             response = sending.stream(_then(chunks, release))
@@ -241,7 +244,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=current_site().tile_url, attribution=attribution, about=export_about(filters, changed_at),
-                      count=count, contacts=contacts)
+                      count=count, contacts=contacts, fields=fields)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):
