@@ -107,3 +107,52 @@ def test_required_only_where_the_field_applies():
     assert rules.check_all([fld], {}, ["AM40"]) == ({"trade": []}, {})
     values, problems = rules.check_all([fld], {}, ["AM90"])
     assert problems["trade"] == "Trade is required"
+
+
+def _staff_form(client, org_id, **changes):
+    from support import form_fields
+    page = client.get(f"/admin/organisations/{org_id}/edit").get_data(as_text=True)
+    data = form_fields(page)
+    data = {k: v for k, v in data.items() if not k.startswith("field:")}
+    data.update(action="save", **changes)
+    return client.post(f"/admin/organisations/{org_id}/edit", data=data)
+
+
+def test_staff_form_sets_fields_shown_on_the_page_and_in_exports(client, db, staff):
+    import csv
+    import io
+    import json
+    import re
+    sign_in(client, "admin@example.org")
+    _examples(client)
+    assert _add(client, type="text", label_en=HOSTILE, in_popup="1").status_code == 302
+    hostile = store.list_fields(db)[-1].slug
+    org = make_org(db, "Menuiserie Dupont")
+    answer = _staff_form(client, org.id, **{"field:founded": "douze"})
+    assert answer.status_code == 400 and "is not a number" in answer.get_data(as_text=True)
+    assert store.values_of(db, org.id) == {}
+    answer = _staff_form(client, org.id, **{"field:epv-label": "yes", "field:trade": ["plumbing", "carpentry"],
+                                            "field:founded": "1987", "field:employees": "12",
+                                            f"field:{hostile}": "=1+1 " + HOSTILE})
+    assert answer.status_code == 302
+    assert store.values_of(db, org.id)["trade"] == ["plumbing", "carpentry"]
+    client.get("/logout")
+    page = client.get("/organisations/menuiserie-dupont?lang=fr").get_data(as_text=True)
+    fields_part = page[page.index('id="org-fields"'):page.index("</dl>")]
+    assert "Label EPV" in fields_part and "Plomberie, Menuiserie" in fields_part and "1987" in fields_part
+    assert "Employees" not in page and ">12<" not in fields_part
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in fields_part
+    node = json.loads(re.search(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', page, re.S).group(1))
+    assert {"@type": "PropertyValue", "propertyID": "founded", "name": "Founded", "value": "1987"} in \
+        node["additionalProperty"]
+    one = client.get("/api/organisations/menuiserie-dupont").get_json()
+    assert [f["slug"] for f in one["fields"]] == ["epv-label", "trade", "founded", hostile]
+    assert [f["slug"] for f in one["popup_fields"]] == ["epv-label", hostile]
+    assert "employees" not in json.dumps(one)
+    rows = list(csv.reader(io.StringIO(client.get("/api/organisations.csv?lang=en").get_data(as_text=True).lstrip("\ufeff"))))
+    header, row = rows[0], rows[1]
+    assert header[-4:] == ["epv-label", "trade", "founded", hostile] and "employees" not in header
+    assert row[header.index("trade")] == "Plumbing, Carpentry"
+    assert row[header.index(hostile)].startswith("'=1+1 {{7*7}}")  # inert in a spreadsheet
+    feature = client.get("/api/organisations.geojson").get_json()["features"][0]["properties"]
+    assert feature["f-epv-label"] == "yes" and "f-employees" not in feature
