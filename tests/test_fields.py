@@ -156,3 +156,33 @@ def test_staff_form_sets_fields_shown_on_the_page_and_in_exports(client, db, sta
     assert row[header.index(hostile)].startswith("'=1+1 {{7*7}}")  # inert in a spreadsheet
     feature = client.get("/api/organisations.geojson").get_json()["features"][0]["properties"]
     assert feature["f-epv-label"] == "yes" and "f-employees" not in feature
+
+
+def test_a_filter_field_filters_the_map_the_api_and_the_exports(client, db, staff):
+    import csv
+    import io
+    sign_in(client, "admin@example.org")
+    _examples(client)
+    client.get("/logout")
+    with_label = make_org(db, "Ébénisterie Labellisée")
+    make_org(db, "Atelier Sans Label")
+    store.set_values(db, with_label.id, {"epv-label": ["yes"], "trade": ["carpentry"]})
+    listed = client.get("/api/organisations?f-epv-label=yes").get_json()["items"]
+    assert [o["name"] for o in listed] == ["Ébénisterie Labellisée"]
+    assert [o["name"] for o in client.get("/api/organisations?f-trade=plumbing").get_json()["items"]] == []
+    facets = client.get("/api/facets?lang=fr").get_json()["facets"]
+    assert {o["value"]: (o["label"], o["count"]) for o in facets["f-epv-label"]} == {"yes": ("oui", 1), "no": ("non", 0)}
+    assert "f-founded" not in facets and "f-employees" not in facets
+    answer = client.get("/api/organisations?f-epv-label=maybe")
+    assert answer.status_code == 400 and "f-epv-label" in answer.get_data(as_text=True)
+    page = client.get("/?lang=fr").get_data(as_text=True)
+    assert 'data-kind="f-epv-label"' in page and "Label EPV" in page
+    rows = list(csv.reader(io.StringIO(client.get("/api/organisations.csv?f-epv-label=yes")
+                                       .get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 2 and rows[1][1] == "Ébénisterie Labellisée"
+    directory = client.get("/organisations?f-trade=carpentry").get_data(as_text=True)
+    assert "Ébénisterie Labellisée" in directory and "Atelier Sans Label" not in directory
+    spec = client.get("/api/openapi.json").get_json()
+    names = {p["name"] for path in spec["paths"].values() for op in path.values() if isinstance(op, dict)
+             for p in op.get("parameters", [])}
+    assert {"f-epv-label", "f-trade"} <= names

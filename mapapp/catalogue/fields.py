@@ -11,10 +11,11 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
+from .. import kinds
 from ..fields import FILTERABLE, TYPES, Field
 from ..text import slugify
 from ..translate import N_, Message
-from .base import now
+from .base import now, state_key
 
 _COLUMNS = "id, slug, type, labels, choices, categories, required, public, filter, in_popup, position, retired_at"
 
@@ -189,3 +190,21 @@ def attach_public(db, orgs: list[dict]) -> list[dict]:
         held = values.get(o["id"], {})
         o["custom_fields"] = [(by_id[i], tuple(held[i])) for i in by_id if i in held]
     return orgs
+
+
+_KINDS_CACHE: dict[str, tuple] = {}
+
+
+def filter_kinds(db) -> tuple[kinds.Kind, ...]:
+    """The filter kinds of the fields marked as filters (``kinds.field_kind``), read once per
+    catalogue state."""
+    key = state_key(db)
+    found = _KINDS_CACHE.get(key)
+    if found is None:
+        rows = db.execute(f"SELECT {_COLUMNS} FROM fields WHERE retired_at IS NULL AND filter = 1"  # nosec B608 # names come from code
+                          " ORDER BY position, id").fetchall()
+        found = tuple(kinds.field_kind(_field(r)) for r in rows if r[2] in FILTERABLE)
+        if len(_KINDS_CACHE) > 32:
+            _KINDS_CACHE.clear()
+        _KINDS_CACHE[key] = found
+    return found

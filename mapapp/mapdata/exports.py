@@ -47,7 +47,7 @@ STREAMED = ("csv", "essglobal", "geojson")
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
     """``organisations-IT-AM40-2026-12-01.csv``: what the file holds and as of when."""
-    chosen = [v for kind in KINDS for v in getattr(filters, kind)]
+    chosen = [v for kind in KINDS for v in getattr(filters, kind)] + [v for _k, values in filters.extra for v in values]
     if filters.q:
         chosen.append(slugify(filters.q))
     stem = "-".join(["organisations", *chosen[:6]])[:100]
@@ -251,11 +251,12 @@ class About:
 def _filter_lines(filters: Filters, lang: str) -> list[str]:
     """"Country: Italy, France" per chosen filter, in ``lang``."""
     lines = [f"{gettext_in(lang, 'Search')}: {filters.q}"] if filters.q else []
-    for kind in kinds.REGISTRY:
-        values = getattr(filters, kind.name)
+    for kind in kinds.registry():
+        values = filters.values(kind.name)
         if values:
             labels = ", ".join(kind.vocabulary.label(v, lang) for v in values)
-            lines.append(f"{gettext_in(lang, kind.summary_label)}: {labels}")
+            title = kind.title(lang, lambda _m: gettext_in(lang, kind.summary_label))
+            lines.append(f"{title}: {labels}")
     return lines
 
 

@@ -138,7 +138,7 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         positions = positions[(positions < n) & (ids[np.minimum(positions, n - 1)] == org_ids)] if n else positions[:0]
         mask = np.zeros(n, dtype=bool)
         mask[positions] = True
-        facets[kind][value] = pack(mask)
+        facets.setdefault(kind, {})[value] = pack(mask)  # a filter field's kind is new here
     return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=_name_order(db, ids),
                       live=pack(np.ones(n, dtype=bool)), names=names)
 
@@ -215,7 +215,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             for value, bits in values.items():
                 has = bool(bits[word] & bit)
                 if has != ((kind, value) in wanted):
-                    if (kind, value) not in copied and bits is columns.facets[kind].get(value):
+                    if (kind, value) not in copied and bits is columns.facets.get(kind, {}).get(value):
                         bits = values[value] = bits.copy()
                         copied.add((kind, value))
                     if has:
@@ -223,7 +223,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
                     else:
                         bits[word] |= bit
         for kind, value in wanted:
-            if value not in facets[kind]:  # a value no published organisation had
+            if value not in facets.setdefault(kind, {}):  # a value no published organisation had
                 facets[kind][value] = np.zeros(words, dtype=np.uint64)
                 facets[kind][value][word] |= bit
                 copied.add((kind, value))
@@ -304,13 +304,13 @@ def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Datab
     """``selection`` as bits (see ``pack``)."""
     words = -(-columns.size // 64)
     bits = columns.live.copy()
-    for kind in KINDS:
-        values = getattr(filters, kind)
+    for kind in (*KINDS, *(k.name for k, _values in filters.extra)):
+        values = filters.values(kind)
         if not values or kind == without:
             continue
         either = np.zeros(words, dtype=np.uint64)
         for value in values:
-            hit = columns.facets[kind].get(value)
+            hit = columns.facets.get(kind, {}).get(value)
             if hit is not None:
                 either |= hit
         bits &= either
@@ -410,14 +410,15 @@ def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Databas
     filters kept (OR within a kind, AND across kinds)."""
     counts: dict[str, dict[str, int]] = {}
     full = None  # the selection itself: the base of every kind that is not filtered
-    for kind in KINDS:
-        if getattr(filters, kind):
+    field_kinds = [k for k in columns.facets if k.startswith("f-")]  # the filter fields' (``f-<slug>``)
+    for kind in (*KINDS, *field_kinds):
+        if filters.values(kind):
             base = selection_bits(columns, filters, db, without=kind)
         else:
             if full is None:
                 full = selection_bits(columns, filters, db)
             base = full
-        counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets[kind].items()}
+        counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets.get(kind, {}).items()}
     return counts
 
 

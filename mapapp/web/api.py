@@ -45,7 +45,7 @@ def clusters():
     zoom = _int_arg("zoom", None, 0, mapindex.MAX_ZOOM)
     db = get_db()
     columns = map_index().get(db)
-    everything = not filters.q and not any(getattr(filters, kind) for kind in KINDS)
+    everything = not filters.q and not filters.extra and not any(getattr(filters, kind) for kind in KINDS)
     mask = None
     if not everything:
         bits = mapindex.selection_bits(columns, filters, db)

@@ -7,15 +7,16 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_app_context, request, url_for
 from flask_babel import gettext as _
 
 from .. import accounts, catalogue, kinds, records, site, vocab
 from ..catalogue import demo as demo_rows
+from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
-from ..filters import KINDS, Filters
+from ..filters import Filters
 from ..importing import columns
 from ..mapdata import mapindex, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
@@ -62,8 +63,8 @@ def map_index() -> mapindex.MapIndex:
 def facet_options(db, counts: dict, lang: str) -> dict:
     """Every filter value of every kind with its label and count, in its vocabulary's order."""
     options = {}
-    for kind in kinds.REGISTRY:
-        present = counts[kind.name]
+    for kind in kinds.registry():
+        present = counts.get(kind.name, {})
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
     return options
@@ -103,7 +104,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     )
     settings = {
         "lang": current_language(),
-        "kinds": list(KINDS),
+        "kinds": [k.name for k in kinds.registry()],
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
@@ -112,7 +113,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
-        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
+        "locked": {kind: list(filters.values(kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
                 "organisation": url_for("api.organisation", slug="SLUG")},
@@ -146,7 +147,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
         settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
-        allowed = set(getattr(filters, kind))
+        allowed = set(filters.values(kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
 
@@ -302,12 +303,17 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}
 
 
 def init_app(app: Flask) -> None:
-    """Register the template helpers."""
+    """Register the template helpers, and the catalogue's filter fields as kinds of the
+    registry (read from the request's catalogue when a request first needs them)."""
     app.context_processor(template_helpers)
+
+    @app.before_request
+    def _field_kinds() -> None:
+        kinds.use_fields(lambda: field_store.filter_kinds(get_db()) if has_app_context() else ())

@@ -11,7 +11,7 @@ def _param(name: str, description: str, schema: dict | None = None, required: bo
 
 
 def _filters() -> list[dict]:
-    params = [_param(kind.name, kind.about) for kind in kinds.REGISTRY]
+    params = [_param(kind.name, kind.about) for kind in kinds.registry()]
     params.append(_param("q", "full-text search (accent-insensitive, word prefixes)", {"type": "string", "maxLength": 200}))
     params.append(_param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string", "pattern": r"^[-0-9.]+(,[-0-9.]+){3}$"}))
     params.append(_param("lang", "label language", {"type": "string", "enum": list(vocab.LANGUAGES)}))

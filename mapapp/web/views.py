@@ -77,7 +77,7 @@ def organisation(slug: str):
 def back_to_list() -> dict:
     """Where an organisation page's "back" link goes: the map, or the directory page it was
     opened from (``from=directory``), with the filters and search it was opened with."""
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k in (*KINDS, "q", "lang") and v]
+    kept = [(k, v) for k, v in request.args.items(multi=True) if (k in (*KINDS, "q", "lang") or k.startswith("f-")) and v]
     if request.args.get("from") == "directory":
         page = request.args.get("page")
         args = kept + ([("page", page)] if page and page.isdigit() else [])
