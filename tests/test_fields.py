@@ -186,3 +186,41 @@ def test_a_filter_field_filters_the_map_the_api_and_the_exports(client, db, staf
     names = {p["name"] for path in spec["paths"].values() for op in path.values() if isinstance(op, dict)
              for p in op.get("parameters", [])}
     assert {"f-epv-label", "f-trade"} <= names
+
+
+def test_visitors_propose_public_fields_and_moderators_see_and_accept_them(db_path, tmp_path, smtp, db, staff):
+    from urllib.parse import urlsplit
+
+    import altcha
+    from smtp_box import links_in
+
+    from mapapp import create_app
+    site = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache"), "SMTP_URL": smtp.url, "ALTCHA_COST": 10,
+                       "PUBLIC_URL": "http://map.example.org"})
+    admin = site.test_client()
+    sign_in(admin, "admin@example.org")
+    _examples(admin)
+    visitor = site.test_client()
+
+    def send(**fields):
+        page = visitor.get("/contribute?lang=en").get_data(as_text=True)
+        challenge = altcha.Challenge.from_dict(visitor.get("/contribute/challenge").get_json())
+        proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+        return page, visitor.post("/contribute", data={"csrf_token": csrf_from(page), "altcha": proof,
+                                                       "contact": "ana@example.org", "name": "Plomberie Solidaire",
+                                                       "city": "Lyon", "country": "FR", **fields})
+
+    page, answer = send(**{"field:founded": "soon", "field:employees": "40"})
+    assert "EPV label" in page and "Employees" not in page  # staff-only fields stay out of public forms
+    assert answer.status_code == 400 and "is not a number" in answer.get_data(as_text=True)
+    _page, answer = send(**{"field:founded": "1999", "field:trade": ["plumbing"], "field:employees": "40"})
+    assert answer.status_code == 302
+    path = urlsplit([u for u in links_in(smtp.box.wait(1)[0]) if "/confirm/" in u][0]).path
+    visitor.post(path, data={"csrf_token": csrf_from(visitor.get(path).get_data(as_text=True))})
+    queue = admin.get("/admin/moderation?lang=en").get_data(as_text=True)
+    assert "Founded" in queue and "1999" in queue and "Plumbing" in queue
+    cid = db.execute("SELECT id FROM contributions").fetchone()[0]
+    admin.post(f"/admin/moderation/{cid}/accept", data={"csrf_token": csrf_from(queue)})
+    org_id = db.execute("SELECT id FROM organisations").fetchone()[0]
+    assert store.values_of(db, org_id) == {"trade": ["plumbing"], "founded": ["1999"]}

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
+from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
@@ -48,7 +49,14 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     lang = current_language()
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
+    public = field_store.public_fields(get_db())  # a public form never shows staff-only fields
+    if request.method == "POST":
+        field_values = {f.slug: request.form.getlist(f"field:{f.slug}") for f in public}
+    else:
+        field_values = field_store.values_of(get_db(), org["id"]) if org else {}
+    field_errors = {k.removeprefix("field-"): v for k, v in problems.items() if k.startswith("field-")}
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
+                           custom_fields=public, field_values=field_values, field_errors=field_errors,
                            themes=vocab.themes(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
                            honeypot=antispam.HONEYPOT), status
@@ -76,7 +84,9 @@ def _submit(kind: str, org: dict | None):
         kind=("closed" if form.get("closed") else "correction") if org else "new",
         raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
-        project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""))
+        project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""),
+        fields={f.slug: form.getlist(f"field:{f.slug}") for f in field_store.public_fields(get_db())
+                if f"field:{f.slug}" in form})
     try:
         flow.submit(get_db(), sub, settings())
     except flow.Refused as refused:
