@@ -45,7 +45,7 @@ def test_admin_adds_the_examples_and_only_admins_may(client, db, staff):
     assert _add(client, type="number", label_en="Size", filter="1").status_code == 302
     assert not store.get_field(db, "size").filter
     answer = _add(client, type="text")
-    assert answer.status_code == 400 and "label in at least one language" in answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "un libellé dans au moins une langue" in answer.get_data(as_text=True)  # in French, as chosen
     assert _add(client, type="text", label_en="Trade").status_code == 400
 
 
