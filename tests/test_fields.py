@@ -224,3 +224,27 @@ def test_visitors_propose_public_fields_and_moderators_see_and_accept_them(db_pa
     admin.post(f"/admin/moderation/{cid}/accept", data={"csrf_token": csrf_from(queue)})
     org_id = db.execute("SELECT id FROM organisations").fetchone()[0]
     assert store.values_of(db, org_id) == {"trade": ["plumbing"], "founded": ["1999"]}
+
+
+def test_an_import_reads_field_columns_by_label_or_slug_and_reports_bad_values(db, tmp_path):
+    from mapapp.importing import importer
+    from mapapp.mapdata.geocode import Chain
+    for fld in (rules.Field(0, "epv-label", "yes_no", {"en": "EPV label", "fr": "Label EPV"}, filter=True),
+                rules.Field(0, "trade", "choices", {"en": "Trade", "fr": "Métier"}, choices=[
+                    {"value": "plumbing", "labels": {"en": "Plumbing", "fr": "Plomberie"}},
+                    {"value": "carpentry", "labels": {"en": "Carpentry", "fr": "Menuiserie"}}]),
+                rules.Field(0, "founded", "number", {"en": "Founded"})):
+        store.create_field(db, fld)
+    path = tmp_path / "artisans.csv"
+    path.write_text("name,city,country,lat,lon,Label EPV,métier,founded\n"
+                    "Plombiers Réunis,Lyon,FR,45.7,4.8,oui,Plomberie; menuiserie,1987\n"
+                    "Atelier Flou,Lyon,FR,45.7,4.8,peut-être,welding,douze\n", encoding="utf-8")
+    report = importer.import_file(db, path, importer.Options(source="artisans", geocode=False), Chain([]))
+    ids = dict(db.execute("SELECT name, id FROM organisations").fetchall())
+    assert store.values_of(db, ids["Plombiers Réunis"]) == {"epv-label": ["yes"], "trade": ["plumbing", "carpentry"],
+                                                            "founded": ["1987"]}
+    assert store.values_of(db, ids["Atelier Flou"]) == {}
+    said = [(i.row, i.column, str(i.message)) for i in report.issues if i.row == 3]
+    assert any(c == "Label EPV" and "neither yes nor no" in m for _r, c, m in said), said
+    assert any(c == "métier" and "'welding' is not one of its choices" in m for _r, c, m in said), said
+    assert any(c == "founded" and "is not a number" in m for _r, c, m in said), said

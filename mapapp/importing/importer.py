@@ -26,6 +26,7 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
+from ..catalogue import fields as field_store
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
@@ -98,7 +99,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, tuple(field_store.list_fields(db))) as file:
         return _import(db, path, file, options, chain, size)
 
 
@@ -111,7 +112,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, tuple(field_store.list_fields(db))) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
@@ -147,10 +148,11 @@ def _batched(options: Options) -> bool:
     return bool(options.batch_size) and not options.dry_run
 
 
-def _open(path: Path, options: Options, size: _ChunkSize):
+def _open(path: Path, options: Options, size: _ChunkSize, fields: tuple = ()):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
-    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows)
+    spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
+                            fields=fields)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
@@ -529,6 +531,8 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
 
 def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,
             link: links.Link | None) -> RowOutcome:
+    if c.fields:
+        field_store.set_values(db, org_id, c.fields)
     if link is not None:
         links.write(db, link, org_id)
         report.add_link(link.project, link.relation, link.visit)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..processes import this_python
 from ..translate import N_, Message
-from . import columns
+from . import columns, fieldcolumns
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
@@ -49,6 +49,7 @@ class ReadSpec:
     delimiter: str | None = None
     mapping: str | Path | dict | None = None
     max_rows: int | None = None
+    fields: tuple = ()  # the network's own fields (mapapp.fields.Field), for their columns
 
 
 @dataclass
@@ -86,7 +87,9 @@ def open_table(path: Path, spec: ReadSpec):
             mapping = known.mapping
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
-    return table, columns.plan_columns(table.headers, mapping)
+    plan = columns.plan_columns(table.headers, mapping)
+    fieldcolumns.claim(plan, table.headers, spec.fields)
+    return table, plan
 
 
 def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tuple]:
@@ -100,7 +103,7 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log).chunks(rows, size):
+        for checked in Validator(table, plan, log, spec.fields).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0

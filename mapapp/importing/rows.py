@@ -15,7 +15,7 @@ from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns
+from . import columns, fieldcolumns
 from .normalise import (
     clean_multiline,
     clean_text,
@@ -58,6 +58,7 @@ class Candidate:
     # The row's project, relation, visit and visit date as written (only when the file has
     # such columns): matched against the catalogue when written (see ``links``).
     links: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)  # the network's own fields: slug → values
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
@@ -65,13 +66,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text, self.links))
+                             self.text, self.links, self.fields))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text, links) -> Candidate:
+               rejected, outcome, text, links, fields=None) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text, links)
+                     set(rejected), outcome, text, links, fields or {})
 
 
 @dataclass
@@ -87,8 +88,9 @@ class Checked:
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report):
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, fields: tuple = ()):
         self.table, self.plan, self.report = table, plan, report
+        self.fields = fields  # the network's own fields (see fieldcolumns)
         self.present = set(plan.fields.values())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
@@ -143,6 +145,9 @@ class Validator:
                 skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
                 continue
             seen[candidate.key] = number
+            if self.fields:
+                candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
+                    number, header_of.get(column, column), "warning", message))
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
