@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import brand, catalogue
 from .. import fields as field_rules
 from ..catalogue import audit
-from ..catalogue import fields as field_store
 from ..catalogue import contributions as store
+from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
 from ..importing.normalise import parse_email
 from ..importing.rows import check_record

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from .. import catalogue
 from ..catalogue import categories as category_store
 from ..catalogue import fields as store
-from ..fields import CHOICE_TYPES, FILTERABLE, TYPES, Field, clean
+from ..fields import CHOICE_TYPES, FILTERABLE, Field, clean
 from ..text import slugify
 from ..translate import translated
 from ..vocab import LANGUAGES
