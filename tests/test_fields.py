@@ -248,3 +248,37 @@ def test_an_import_reads_field_columns_by_label_or_slug_and_reports_bad_values(d
     assert any(c == "Label EPV" and "neither yes nor no" in m for _r, c, m in said), said
     assert any(c == "métier" and "'welding' is not one of its choices" in m for _r, c, m in said), said
     assert any(c == "founded" and "is not a number" in m for _r, c, m in said), said
+
+
+def test_a_partner_editor_of_another_country_cannot_set_fields_and_xlsx_has_the_columns(client, db, staff):
+    import openpyxl
+
+    from mapapp import accounts
+    sign_in(client, "admin@example.org")
+    _examples(client)
+    client.get("/logout")
+    french = make_org(db, "Coop Lyonnaise", country="FR")
+    accounts.set_moderation_scope(db, staff["editor"].id, "IT", "")
+    sign_in(client, "editor@example.org")
+    assert client.get(f"/admin/organisations/{french.id}/edit").status_code == 403
+    token = csrf_from(client.get("/admin/organisations/new").get_data(as_text=True))
+    answer = client.post(f"/admin/organisations/{french.id}/edit",
+                         data={"csrf_token": token, "name": "Coop Lyonnaise", "country": "FR", "action": "save",
+                               "field:epv-label": "yes"})
+    assert answer.status_code == 403
+    assert store.values_of(db, french.id) == {}
+    client.get("/logout")
+    store.set_values(db, french.id, {"epv-label": ["yes"], "employees": ["12"]})
+    import io
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/organisations.xlsx?lang=en").data))
+    header = [c.value for c in next(book.active.iter_rows(max_row=1))]
+    row = [c.value for c in next(book.active.iter_rows(min_row=2, max_row=2))]
+    assert header[-3:] == ["epv-label", "trade", "founded"] and "employees" not in header
+    assert row[header.index("epv-label")] == "yes"
+
+
+def test_values_are_shown_in_the_visitors_language():
+    founded = rules.Field(1, "opened", "date", {"en": "Opened", "pl": "Otwarcie"})
+    assert founded.display(["2024-03-31"], "fr") == "31 mars 2024"
+    assert founded.display(["2024-03-31"], "el") == "31 Μαρτίου 2024"
+    assert rules.Field(2, "epv", "yes_no", {"en": "EPV"}).display(["yes"], "nl") == "ja"
