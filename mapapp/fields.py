@@ -107,9 +107,10 @@ def format_date(value: str, lang: str) -> str:
         return value
 
 
-def parse(fld: Field, raw: object) -> tuple[list[str], Message | None]:
+def parse(fld: Field, raw: object, *, lang: str = DEFAULT_LANGUAGE) -> tuple[list[str], Message | None]:
     """The values to store for ``raw`` (a string, or a list from a form's checkboxes), or
-    the problem, worded to say what to write instead. An empty value gives ``[]``."""
+    the problem, worded to say what to write instead and naming the field in ``lang``. An
+    empty value gives ``[]``."""
     items = raw if isinstance(raw, (list, tuple)) else [raw]
     if fld.type == "long_text":
         texts = [clean(v, multiline=True) for v in items]
@@ -118,7 +119,7 @@ def parse(fld: Field, raw: object) -> tuple[list[str], Message | None]:
     texts = [t for t in texts if t]
     if not texts:
         return [], None
-    name = fld.label(DEFAULT_LANGUAGE)
+    name = fld.label(lang)
     if fld.type in ("text", "long_text", "url"):
         text = " ".join(texts) if fld.type != "long_text" else "\n".join(texts)
         if len(text) > MAX_LENGTH[fld.type]:
@@ -189,7 +190,8 @@ def _parse_date(name: str, text: str) -> tuple[list[str], Message | None]:
 
 
 def check_all(fields: list[Field], given: dict[str, object], categories: list[str] | tuple[str, ...],
-              *, public_only: bool = False) -> tuple[dict[str, list[str]], dict[str, Message]]:
+              *, public_only: bool = False, lang: str = DEFAULT_LANGUAGE,
+              ) -> tuple[dict[str, list[str]], dict[str, Message]]:
     """Every field's values from ``given`` (slug → raw), and the problems per slug: a
     required field is required only of the organisations in its categories."""
     values: dict[str, list[str]] = {}
@@ -197,11 +199,11 @@ def check_all(fields: list[Field], given: dict[str, object], categories: list[st
     for fld in fields:
         if fld.retired or (public_only and not fld.public):
             continue
-        parsed, problem = parse(fld, given.get(fld.slug, ""))
+        parsed, problem = parse(fld, given.get(fld.slug, ""), lang=lang)
         if problem is not None:
             problems[fld.slug] = problem
         elif fld.required and not parsed and fld.applies_to(categories):
-            problems[fld.slug] = Message(N_("%(field)s is required"), field=fld.label(DEFAULT_LANGUAGE))
+            problems[fld.slug] = Message(N_("%(field)s is required"), field=fld.label(lang))
         else:
             values[fld.slug] = parsed
     return values, problems

@@ -5,6 +5,8 @@ Each kind says its URL parameter, where an organisation's values are stored, its
 and where its values and their labels come from. Filters parsing, the SQL, the map
 index's columns, the filter panel, the exports and the API description all loop over
 ``REGISTRY``: a new kind is one entry here (and its vocabulary), not an edit to each.
+The network's own yes/no and choice fields that staff make filters are kinds too
+(``f-<slug>``, see ``field_kind``): ``registry()`` is ``REGISTRY`` with them.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
         if not themes and sub.organisation_id:
             themes = (catalogue.organisation_state(db, sub.organisation_id) or {"related": {}})["related"].get("themes", [])
         values, field_problems = field_rules.check_all(field_store.list_fields(db), sub.fields, themes,
-                                                       public_only=True)
+                                                       public_only=True, lang=sub.lang)
         problems.update({f"field-{slug}": problem for slug, problem in field_problems.items()})
         proposal["fields"] = {slug: v for slug, v in values.items() if v or slug in sub.fields}
     if len(sub.note) > MAX_NOTE:

@@ -94,7 +94,8 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
     # The network's own fields: the form shows them all; a required one is required of the
     # organisations in its categories.
     given = {f.slug: form.getlist(f"field:{f.slug}") for f in field_store.list_fields(get_db())}
-    field_values, problems = field_rules.check_all(field_store.list_fields(get_db()), given, related["themes"])
+    field_values, problems = field_rules.check_all(field_store.list_fields(get_db()), given, related["themes"],
+                                                   lang=current_language())
     errors.update({f"field-{slug}": translated(problem, current_language()) for slug, problem in problems.items()})
     return {"values": values, "related": related, "projects": sorted(memberships),
             "visits": form.getlist("visit"), "memberships": memberships,
