@@ -102,12 +102,12 @@ def edit(slug: str):
     return _page("admin/fields_edit.html", field=fld, used=used, error=error), 400 if error else 200
 
 
-@bp.post("/admin/fields/<slug>/<any(up, down, retire, restore):action>")
+@bp.post("/admin/fields/<slug>/<action>")
 @role_required("admin")
 def act(slug: str, action: str):
-    """Move a field in the order, retire it or bring it back."""
+    """Move a field in the order (``up``, ``down``), ``retire`` it or ``restore`` it."""
     db = get_db()
-    if store.get_field(db, slug) is None:
+    if action not in ("up", "down", "retire", "restore") or store.get_field(db, slug) is None:
         abort(404)
     with catalogue.write_transaction(db):
         if action in ("up", "down"):

@@ -314,6 +314,14 @@ def init_app(app: Flask) -> None:
     registry (read from the request's catalogue when a request first needs them)."""
     app.context_processor(template_helpers)
 
+    def field_kinds() -> tuple:
+        if not has_app_context():
+            return ()  # a streamed answer read after its request: its filters were parsed before
+        try:
+            return field_store.filter_kinds(get_db())
+        except catalogue.CatalogueError:
+            return ()  # the page that needs the catalogue says it is unreachable, in its own way
+
     @app.before_request
     def _field_kinds() -> None:
-        kinds.use_fields(lambda: field_store.filter_kinds(get_db()) if has_app_context() else ())
+        kinds.use_fields(field_kinds)
