@@ -50,6 +50,10 @@ def test_a_yes_no_field_added_set_filtered_and_exported(db_path, db, staff, brow
             page.wait_for_url("**f-label-epv=yes**")
             assert settle(page, DRAWN_TOTAL, 1) == 1
             assert page.locator("#total").inner_text() == "1 organisation"
+            page.locator(".leaflet-marker-pane .leaflet-marker-icon").first.click()
+            popup = page.locator(".org-popup-fields")
+            popup.wait_for()
+            assert popup.locator("dt").inner_text() == "Label EPV" and popup.locator("dd").inner_text() == "oui"
             page.screenshot(path=tmp_path / "map-filtered.png")
 
             page.goto(server.url + "/organisations?lang=fr&f-label-epv=yes")
