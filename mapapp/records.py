@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from . import vocab
+from .images import picture_path
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
 # The path of an organisation's page (the route ``views.organisation``; a test holds them equal).
@@ -97,6 +98,8 @@ class Record:
     # The network's public fields it has values for: (mapapp.fields.Field, values), in order.
     custom: tuple = ()
     fictional: bool = False
+    # Its logo and photos (``catalogue.images`` rows: id, role, sha256, alt), the logo first.
+    pictures: tuple[dict, ...] = ()
     contacts: bool = True  # whether e-mail and phone are part of it (False: empty, and no columns)
 
     @classmethod
@@ -117,7 +120,25 @@ class Record:
             relations=tuple((get("project_relations") or {}).items()),
             visits=tuple(_with_pages(v, base) for v in get("visit_records") or ()),
             custom=tuple((f, tuple(v)) for f, v in get("custom_fields") or () if f.public),
-            fictional=get("source") == FICTIONAL_SOURCE, contacts=contacts)
+            fictional=get("source") == FICTIONAL_SOURCE, pictures=tuple(get("pictures") or ()), contacts=contacts)
+
+    def _base(self) -> str | None:
+        return None if self.url is None else self.url[: -len(organisation_url("", self.slug))]
+
+    def picture_links(self) -> list[dict]:
+        """Its pictures with their addresses (on the same address as its page): role, alt,
+        ``url`` and ``thumb``; none when the record has no address."""
+        base = self._base()
+        if base is None:
+            return []
+        return [{"role": p["role"], "alt": p["alt"], "url": base + picture_path(p["id"], p["sha256"]),
+                 "thumb": base + picture_path(p["id"], p["sha256"], thumb=True)} for p in self.pictures]
+
+    def logo_and_images(self) -> tuple[str | None, list[str]]:
+        """The address of its logo (None without one) and of its photos."""
+        links = self.picture_links()
+        return (next((p["url"] for p in links if p["role"] == "logo"), None),
+                [p["url"] for p in links if p["role"] == "photo"])
 
     def description_in(self, lang: str) -> str:
         """The description in ``lang`` where it was translated, else the one given."""
@@ -142,6 +163,9 @@ class Record:
         relations = dict(self.relations)
         properties["projects"] = [{"slug": slug, "relation": relations.get(slug)} for slug, _name in self.projects]
         properties["visits"] = [{"slug": v["slug"], "role": v.get("role")} for v in self.visits]
+        if self.pictures:
+            logo, photos = self.logo_and_images()
+            properties.update(logo=logo, image=photos[0] if photos else None)
         if self.contacts:
             properties.update(email=self.email, phone=self.phone)
         # One property per public field, as its filter's parameter names it (GIS tools read
@@ -178,14 +202,14 @@ class Record:
                         "role": v.get("role")} for v in self.visits],
             "fields": self.custom_json(lang),
             "popup_fields": self.custom_json(lang, popup=True),
+            "pictures": self.picture_links(),
         }
 
     def project_url(self, slug: str) -> str | None:
         """A project's page on the same address as this record's page (None without one)."""
         if self.url is None:
             return None
-        base = self.url[: -len(organisation_url("", self.slug))]
-        return f"{base}{PROJECT_PATH}{quote(slug, safe='')}"
+        return f"{self._base()}{PROJECT_PATH}{quote(slug, safe='')}"
 
     def projects_text(self) -> str:
         """Its projects for a spreadsheet cell: "slug (relation); …"."""
@@ -240,6 +264,9 @@ class Record:
             "telephone": self.phone or None,
             "sameAs": self.website or None,
         }
+        if self.pictures:
+            logo, photos = self.logo_and_images()
+            data["logo"], data["image"] = logo, photos or None
         if self.lat is not None:
             data["geo"] = {"@type": "GeoCoordinates", "latitude": self.lat, "longitude": self.lon}
         if self.projects:

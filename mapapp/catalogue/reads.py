@@ -13,7 +13,7 @@ from ..kinds import BY_NAME, REGISTRY, Column
 from ..records import FICTIONAL_SOURCE
 from ..text import fold_text
 from ..vocab import STATUSES
-from . import visitreads
+from . import images, visitreads
 from .base import dict_rows, read_related
 from .kinds import entry_choices, member_clause
 from .scope import clause as scope_clause
@@ -338,6 +338,7 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
             f" ON p.id = po.project_id WHERE po.organisation_id IN ({chosen}) ORDER BY p.slug", params):
         by_id[org_id]["projects"].append(slug)
     visitreads.export_links(db, by_id, chosen, params)
+    images.add_pictures_to(db, by_id, chosen, params)
     return orgs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..translate import N_
 FIELDS = (
     "ref", "name", "description", "relation", "structure", "legal_form", "street", "house_number",
     "postcode", "city", "region", "country", "lat", "lon", "latlon", "website", "email", "phone",
-    "themes", "needs", "offers", "project", "visit", "visit_date",
+    "themes", "needs", "offers", "project", "visit", "visit_date", "logo", "photos",
 )
 # What links a row to a project and a visit (not columns of the organisation itself).
 LINK_FIELDS = ("project", "visit", "visit_date")
@@ -30,8 +31,14 @@ FIELD_LABELS = {
     "website": N_("website"), "email": N_("e-mail"), "phone": N_("phone"), "themes": N_("themes"),
     "needs": N_("needs"), "offers": N_("offers"), "project": N_("project (slug or name)"),
     "visit": N_("visit (slug or title)"), "visit_date": N_("date of the visit"),
+    "logo": N_("logo (web address of a picture)"), "photos": N_("photos (web addresses of pictures)"),
 }
+# Addresses of pictures, fetched once the rows are written (``importing.pictures``).
+PICTURE_FIELDS = ("logo", "photos")
 TRANSLATED_LABEL = N_("description in %(language)s")
+# Fields that several columns may fill, read in the file's order ("Primary Activity", then
+# "Activities"): the first column's first value is the organisation's main category.
+MULTI_COLUMN = ("themes",)
 ALL_FIELDS = FIELDS + tuple(f"{TRANSLATABLE}_{lang}" for lang in vocab.LANGUAGES)
 
 
@@ -47,6 +54,8 @@ class ColumnPlan:
     ignored: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # header, field, kept header
+    # Further columns of a field that several may fill (column index, field), read after the first.
+    extra: list[tuple[int, str]] = field(default_factory=list)
 
     def column_of(self, name: str) -> int | None:
         return next((i for i, f in self.fields.items() if f == name), None)
@@ -178,6 +187,8 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         target = entry(header, mapping["columns"]) or recognise(header)
         if target is None:
             plan.unknown.append(header)
+        elif target in taken and target in MULTI_COLUMN:
+            plan.extra.append((i, target))
         elif target in taken:
             plan.duplicates.append((header, target, taken[target]))
         else:
@@ -185,4 +196,28 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
             taken[target] = header
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     plan.unknown.sort(key=position.__getitem__)
+    for target in {t for _, t in plan.extra}:  # the file's first such column comes first
+        first = plan.column_of(target)
+        indexes = sorted([first, *(i for i, t in plan.extra if t == target)])
+        del plan.fields[first]
+        plan.fields[indexes[0]] = target
+        plan.extra = [e for e in plan.extra if e[1] != target] + [(i, target) for i in indexes[1:]]
+    plan.extra.sort()
     return plan
+
+
+_PICTURE_ADDRESS = re.compile(r"^https?://\S+\.(?:jpe?g|png|webp|gif)(?:[?#]\S*)?$", re.I)
+
+
+def recognise_picture_columns(plan: ColumnPlan, headers: list[str], rows: list[list[str]]) -> None:
+    """An unrecognised column whose filled cells (in ``rows``, the first of the file) are all
+    addresses of pictures (``https://….jpg``) holds photos, when no column does yet."""
+    if "photos" in plan.fields.values():
+        return
+    for header in list(plan.unknown):
+        i = headers.index(header)
+        cells = [row[i].strip() for row in rows if i < len(row) and row[i].strip()]
+        if cells and all(all(_PICTURE_ADDRESS.match(u) for u in re.split(r"[\s,;|]+", c) if u) for c in cells):
+            plan.unknown.remove(header)
+            plan.fields[i] = "photos"
+            return

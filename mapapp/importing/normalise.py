@@ -311,41 +311,46 @@ def parse_terms(value: str, name: str) -> tuple[list[str], list[str]]:
 
 @lru_cache(maxsize=65536)
 def _parse_terms(value: str, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    found, unknown = split_terms(value, lambda token: _lookup(name, token))
+    return tuple(dict.fromkeys(found)), tuple(unknown)
+
+
+def split_terms(value: str, lookup) -> tuple[list, list[str]]:
+    """What ``lookup(piece)`` finds in a cell listing terms separated by ``;``, ``|``, line
+    breaks or commas (labels may hold commas: the longest run that matches wins; then each
+    half of "Training & Education"), in the cell's order; and the pieces it found nothing for."""
     text = value.strip()
     if not text or is_placeholder(text):
-        return (), ()
-    found: list[str] = []
+        return [], []
+    found: list = []
     unknown: list[str] = []
     for part in re.split(r"[;|\n]+", text):
         part = part.strip()
         if not part or is_placeholder(part):
             continue
-        code = _lookup(name, part)
+        code = lookup(part)
         if code:
             found.append(code)
             continue
-        # Labels may contain commas ("Arts, Media, Culture & Leisure"): match the
-        # longest run of comma-separated pieces first.
         pieces = [p.strip() for p in part.split(",")]
         i = 0
         while i < len(pieces):
             for j in range(len(pieces), i, -1):
-                code = _lookup(name, ", ".join(pieces[i:j]))
+                code = lookup(", ".join(pieces[i:j]))
                 if code:
                     found.append(code)
                     i = j
                     break
             else:
                 piece = pieces[i]
-                # "Training & Education", "Banking / credit unions": try each half.
                 halves = [h.strip() for h in re.split(r"\s*(?:/|&|\+|\band\b|\bet\b|\be\b)\s*", piece) if h.strip()]
-                codes = [_lookup(name, h) for h in halves] if len(halves) > 1 else []
+                codes = [lookup(h) for h in halves] if len(halves) > 1 else []
                 if codes and any(codes):
                     found.extend(c for c in codes if c)
                 elif piece and not is_placeholder(piece):
                     unknown.append(piece)
                 i += 1
-    return list(dict.fromkeys(found)), unknown
+    return found, unknown
 
 
 @lru_cache(maxsize=4096)

@@ -24,12 +24,14 @@ from pathlib import Path
 from ..processes import this_python
 from ..translate import N_, Message
 from . import columns, fieldcolumns
+from .categories import CategoryIndex
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
 
 # Rows read, checked, located and written together: memory holds a few chunks, never the file.
 CHUNK_ROWS = 5000
+PICTURE_SAMPLE = 20  # first rows whose cells tell a column of picture addresses (see columns.recognise_picture_columns)
 # From these sizes a file is read by a second process (starting one costs about half a
 # second; smaller files are read faster than that here).
 SECOND_PROCESS_BYTES = {"csv": 4_000_000, "xlsx": 1_500_000, "ods": 1_000_000, "geojson": 8_000_000}
@@ -49,6 +51,8 @@ class ReadSpec:
     delimiter: str | None = None
     mapping: str | Path | dict | None = None
     max_rows: int | None = None
+    country: str | None = None  # the file's country, for rows that give none
+    categories: CategoryIndex | None = None  # the catalogue's tree, read once by the importer
     fields: tuple = ()  # the network's own fields (mapapp.fields.Field), for their columns
 
 
@@ -89,6 +93,10 @@ def open_table(path: Path, spec: ReadSpec):
                                           "mapping was applied"), title=known.title))
     plan = columns.plan_columns(table.headers, mapping)
     fieldcolumns.claim(plan, table.headers, spec.fields)
+    if plan.unknown:  # a column of picture addresses is known by its cells, whatever its header
+        head = list(itertools.islice(table.rows, PICTURE_SAMPLE))
+        table.rows = itertools.chain(head, table.rows)
+        columns.recognise_picture_columns(plan, table.headers, [cells for _number, cells in head])
     return table, plan
 
 
@@ -103,7 +111,8 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log, spec.fields).chunks(rows, size):
+        for checked in Validator(table, plan, log, spec.categories, country=spec.country,
+                                 fields=spec.fields).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0
@@ -147,6 +156,8 @@ class CheckedFile:
             checked, issues = payload
             for issue in issues:
                 report.add(issue.row, issue.column, issue.level, issue.message)
+            for row, column, value, retired in checked.unknown_categories:
+                report.add_unknown_category(row, column, value, retired)
             yield checked
 
 

@@ -16,6 +16,7 @@ from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns, fieldcolumns
+from .categories import CategoryIndex, default_index
 from .normalise import (
     clean_multiline,
     clean_text,
@@ -31,7 +32,7 @@ from .normalise import (
     parse_terms,
     parse_website,
 )
-from .report import Report, RowOutcome
+from .report import RETIRED_CATEGORY, UNKNOWN_CATEGORY, Report, RowOutcome
 
 MAX_NAME_LENGTH = 300
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
@@ -58,6 +59,8 @@ class Candidate:
     # The row's project, relation, visit and visit date as written (only when the file has
     # such columns): matched against the catalogue when written (see ``links``).
     links: dict = field(default_factory=dict)
+    # The addresses of its logo and photos, as (role, URL), fetched after the rows are written.
+    pictures: tuple[tuple[str, str], ...] = ()
     fields: dict = field(default_factory=dict)  # the network's own fields: slug → values
 
     def __reduce__(self):
@@ -66,13 +69,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text, self.links, self.fields))
+                             self.text, self.links, self.pictures, self.fields))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text, links, fields=None) -> Candidate:
+               rejected, outcome, text, links, pictures=(), fields=None) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text, links, fields or {})
+                     set(rejected), outcome, text, links, pictures, fields or {})
 
 
 @dataclass
@@ -83,15 +86,20 @@ class Checked:
     candidates: list[Candidate]
     skipped: list[RowOutcome]
     consumed: float  # how much of the file has been read, 0 to 1
+    # (row, column, value, retired category's code or "") of the category values matching none
+    unknown_categories: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report, fields: tuple = ()):
-        self.table, self.plan, self.report = table, plan, report
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
+                 country: str | None = None, fields: tuple = ()):
+        self.table, self.plan, self.report, self.country = table, plan, report, country
+        self.categories = categories or default_index()
+        self.unknown: list[tuple[int, str, str, str]] = []
+        self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.fields = fields  # the network's own fields (see fieldcolumns)
-        self.present = set(plan.fields.values())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
         self.seen: dict[str, int] = {}
@@ -106,15 +114,23 @@ class Validator:
                 return
             candidates, skipped = self.chunk(part)
             check_points_in_bulk(candidates)
-            yield Checked(len(part), candidates, skipped, self.table.consumed())
+            unknown, self.unknown = self.unknown, []
+            yield Checked(len(part), candidates, skipped, self.table.consumed(), unknown)
 
     def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
         fields = list(self.plan.fields.items())
+        extra = self.plan.extra  # further columns of a field (a second column of categories)
+        themes_header = header_of.get("themes", "themes")
         candidates: list[Candidate] = []
         skipped: list[RowOutcome] = []
         for number, cells in rows:
             raw = {f: cells[i] for i, f in fields}
+            for i, f in extra:
+                if cells[i]:
+                    raw[f] = f"{raw[f]}\n{cells[i]}" if raw.get(f) else cells[i]
+            if self.country and not (raw.get("country") or "").strip():
+                raw["country"] = self.country
             if is_total_row(raw):
                 report.add(number, header_of["name"], "warning", Message(
                     N_("'%(name)s' looks like a spreadsheet's total row, not an organisation; row skipped"),
@@ -128,8 +144,9 @@ class Validator:
                 skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
                 continue
             warnings: list[tuple[str, str]] = []
+            unknown: list[tuple[str, str]] = []
             candidate = validate_row(number, raw, self.present, points.get(number) if points else None,
-                                      warnings, self.translated)
+                                      warnings, self.translated, self.categories, unknown)
             for fld, message in warnings:
                 report.add(number, header_of.get(fld, fld), "warning", message)
             if candidate is None:
@@ -148,6 +165,7 @@ class Validator:
             if self.fields:
                 candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
                     number, header_of.get(column, column), "warning", message))
+            self.unknown.extend((number, themes_header, value, retired) for value, retired in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
@@ -163,10 +181,14 @@ def is_total_row(raw: dict) -> bool:
 
 
 def validate_row(number: int, raw: dict, present: set[str], point, warnings,
-                  translated: list[str]) -> Candidate | None:
+                  translated: list[str], categories: CategoryIndex | None = None,
+                  unknown: list | None = None) -> Candidate | None:
     """One row: its fields, related items and location, each checked (``warnings``
-    collects what was corrected or refused); None without a usable name."""
+    collects what was corrected or refused; ``unknown``, when given, the category values
+    that match none, as (value, retired category's code or ""), instead of warnings);
+    None without a usable name."""
     row = _Row(raw, present, warnings)
+    row.categories, row.unknown = categories or default_index(), unknown
     name = row.text("name")
     if not name:
         return None
@@ -177,7 +199,8 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
     address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values))
+    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values),
+                     pictures=_pictures(row))
 
 
 @dataclass
@@ -194,9 +217,10 @@ class RecordCheck:
 _FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
 
 
-def check_record(raw: dict[str, str]) -> RecordCheck:
+def check_record(raw: dict[str, str], categories: CategoryIndex | None = None) -> RecordCheck:
     """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
-    a row: the one validation of organisations, for files and forms alike."""
+    a row: the one validation of organisations, for files and forms alike (categories
+    matched against ``categories``, the catalogue's tree; the ESSGLOBAL themes without it)."""
     limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
     too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
                 for f, v in raw.items() if len(v or "") > limits[f]}
@@ -205,7 +229,7 @@ def check_record(raw: dict[str, str]) -> RecordCheck:
     present = set(raw)
     translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     warnings: list[tuple[str, str]] = []
-    candidate = validate_row(1, raw, present, None, warnings, translated)
+    candidate = validate_row(1, raw, present, None, warnings, translated, categories)
     if candidate is None:
         return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
                            [m for _, m in warnings])
@@ -228,6 +252,8 @@ class _Row:
     def __init__(self, raw: dict, present: set[str], warnings: list):
         self.raw, self.present, self.warnings = raw, present, warnings
         self.rejected: set[str] = set()
+        self.categories: CategoryIndex = default_index()
+        self.unknown: list | None = None  # category values matching none (else warnings)
 
     def text(self, name: str) -> str:
         value = self.raw.get(name)
@@ -306,6 +332,18 @@ def _links(row: _Row, values: dict) -> dict:
     return links
 
 
+def _pictures(row: _Row) -> tuple[tuple[str, str], ...]:
+    """The row's logo and photo addresses as written (several photos apart by spaces, commas,
+    semicolons or |); checked and fetched later (``importing.pictures``)."""
+    if not row.present & {"logo", "photos"}:
+        return ()
+    found = [("logo", url) for url in _URLS.split(row.text("logo"))[:1] if url]
+    return tuple(found + [("photo", url) for url in _URLS.split(row.text("photos")) if url])
+
+
+_URLS = re.compile(r"[\s,;|]+")
+
+
 def parse_date(text: str) -> str | None:
     """A day written as 2026-05-14 (a spreadsheet's '2026-05-14 00:00:00' too), 14/05/2026,
     14.05.2026 or 14-05-2026, as YYYY-MM-DD; None if it is none of these."""
@@ -328,11 +366,15 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
     raw, present, warn = row.raw, row.present, row.warn
     related: dict = {}
     if "themes" in present:
-        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
+        codes, unknown, retired = row.categories.parse(raw.get("themes", ""))
         related["themes"] = codes
-        for piece in unknown:
-            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
-                                      "label; left out"), text=piece), reject=False)
+        if row.unknown is not None:
+            row.unknown.extend([(piece, "") for piece in unknown] + retired)
+        else:
+            for piece in unknown:
+                warn("themes", Message(UNKNOWN_CATEGORY, text=piece), reject=False)
+            for piece, _ in retired:
+                warn("themes", Message(RETIRED_CATEGORY, text=piece), reject=False)
     for kind in ("needs", "offers"):
         if kind in present:
             related[kind], unknown = parse_resources(raw.get(kind, ""))

@@ -50,6 +50,11 @@ def graph(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False)
         for theme in record.themes:
             g.add((me, ESSGLOBAL.economicSector, ACTIVITIES[theme]))
             g.add((me, SCHEMA.knowsAbout, Literal(vocab.themes().label(theme, lang), lang=lang)))
+        logo, photos = record.logo_and_images()  # addresses built here, from ids and hashes
+        if logo:
+            g.add((me, SCHEMA.logo, URIRef(logo)))
+        for photo in photos:
+            g.add((me, SCHEMA.image, URIRef(photo)))
         if record.structure:
             g.add((me, ESSGLOBAL.organisationalStructure, STRUCTURES[record.structure]))
         address = BNode()

@@ -10,6 +10,7 @@ from flask_login import current_user
 from .. import accounts, catalogue, geo, vocab
 from .. import fields as field_rules
 from ..catalogue import fields as field_store
+from ..catalogue import images as picture_store
 from ..catalogue import projects as project_store
 from ..importing import normalise
 from ..mapdata import geocode
@@ -155,6 +156,8 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
                            history=history, field_names=field_names(),
                            custom_fields=field_store.list_fields(db), field_values=snapshot.get("fields") or {},
                            field_errors={k.removeprefix("field-"): v for k, v in errors.items() if k.startswith("field-")},
+                           pictures=picture_store.pictures_of(db, org["id"]) if org else [],
+                           max_photos=picture_store.MAX_PHOTOS, image_max_mb=current_app.config["IMAGE_MAX_MB"],
                            countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
                                             key=lambda c: vocab.country_name(c, current_language()))), \
         (400 if errors else 200)

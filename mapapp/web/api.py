@@ -13,6 +13,7 @@ from werkzeug.datastructures import Headers
 from .. import catalogue, params, records
 from ..catalogue import changes as change_store
 from ..catalogue import fields as field_store
+from ..catalogue import images as picture_store
 from ..catalogue import owners as owner_store
 from ..catalogue import personaldata, visitreads
 from ..contributing import owners
@@ -139,7 +140,8 @@ def organisation(slug: str):
     if org is None:
         raise NotFound(f"no published organisation '{slug}'")
     lang = current_language()
-    org = {**org, **visitreads.record_links(db, org["id"])}  # its relation to each project, its visits and roles
+    org = {**org, **visitreads.record_links(db, org["id"]),  # its relation to each project, its visits and roles
+           "pictures": picture_store.pictures_of(db, org["id"])}
     field_store.attach_public(db, [org])
     body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
     checked = owner_store.checked_at(db, org["id"])

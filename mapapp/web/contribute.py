@@ -11,7 +11,7 @@ from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
-from . import jobqueue
+from . import jobqueue, picturefiles
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
@@ -59,7 +59,7 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
                            custom_fields=public, field_values=field_values, field_errors=field_errors,
                            themes=vocab.themes(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
-                           honeypot=antispam.HONEYPOT), status
+                           honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 
 
 def _defaults(org: dict | None) -> dict:
@@ -86,7 +86,10 @@ def _submit(kind: str, org: dict | None):
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
         project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""),
         fields={f.slug: form.getlist(f"field:{f.slug}") for f in field_store.public_fields(get_db())
-                if f"field:{f.slug}" in form})
+                if f"field:{f.slug}" in form},
+        pictures=tuple((fld, fld, data, form.get(f"{fld}_alt", "")) for fld in ("logo", "photo")
+                       if (data := picturefiles.read_upload(fld))),
+        picture_max_bytes=picturefiles.max_bytes())
     try:
         flow.submit(get_db(), sub, settings())
     except flow.Refused as refused:

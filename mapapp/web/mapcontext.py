@@ -285,6 +285,8 @@ def audit_text(entry: dict) -> str:
         return _("page #%(n)s changed (Pages)", n=rest)
     if kind == "visit":
         return _("visit #%(n)s changed (Visits and events)", n=rest)
+    if kind in ("category", "category-retire"):
+        return _("category #%(n)s changed (Categories)", n=rest)
     if kind == "personal-data":
         return _("e-mail erased at its owner's request (personal data)")
     return action

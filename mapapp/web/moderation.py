@@ -10,6 +10,7 @@ from flask_login import current_user
 from .. import accounts, catalogue, vocab
 from ..catalogue import contributions as store
 from ..catalogue import fields as field_store
+from ..catalogue import images as picture_store
 from ..catalogue import owners
 from ..contributing import flow
 from ..importing.rows import check_record
@@ -101,6 +102,7 @@ def queue():
         item["duplicates"] = _duplicates(db, item)
         item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
         item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
+        item["pictures"] = picture_store.pictures_of_contribution(db, item["id"])
         if item["kind"] != "closed":
             proposed = flow.merged(db, item) or {"values": {}, "related": {}}
             # The description in the language the contribution was written in: the one
