@@ -31,7 +31,7 @@ from ..catalogue import fields as field_store
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, links, normalise, readers, reading
+from . import columns, links, normalise, readers, reading, sniff
 from .categories import CategoryIndex
 from .reading import ImportFailed
 from .report import Report, RowOutcome
@@ -183,7 +183,14 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(table.sheets) > 1 and options.sheet is None:
         report.notes.append(map_it["sheet"])
+    report.columns = recognised_columns(table.headers, plan)
     for header in plan.unknown:
+        share = plan.filled.get(header, 0)
+        if share >= sniff.IMPORTANT:
+            report.add(None, header, "warning", Message(
+                N_("column '%(column)s' (%(share)s %% filled) was not imported: it was not recognised; %(how)s"),
+                column=header, share=round(100 * share), how=map_it["unknown"]))
+            continue
         report.add(None, header, "warning", Message(N_("column not recognised, so not imported; %(how)s"),
                                                     how=map_it["unknown"]))
     for header, target, kept in plan.duplicates:
@@ -222,6 +229,15 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
         options.progress(run.rows_read, run.rows_read)
     report.samples.sort(key=lambda s: s["row"])
     return report
+
+
+def recognised_columns(headers: list[str], plan: columns.ColumnPlan) -> list[tuple[str, str, str]]:
+    """(header, field, how) of each column read, in the file's order: how is "mapping",
+    "name" or the evidence of its content."""
+    found = {i: (headers[i], f, plan.how.get(i, "name")) for i, f in plan.fields.items()}
+    for fld, more in plan.joined.items():
+        found.update({i: (headers[i], fld, plan.how.get(i, "name")) for i in more})
+    return [found[i] for i in sorted(found)]
 
 
 def _non_empty(checked, path: Path):

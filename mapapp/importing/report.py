@@ -174,6 +174,8 @@ class Report:
     links: dict = field(default_factory=lambda: {"project": Counter(), "relation": Counter(), "visit": Counter()})
     # (row, organisation id, name, ((role, URL), …)): the pictures to fetch once the rows are written
     pictures: list[tuple[int, int, str, tuple]] = field(default_factory=list)
+    # (header, field, how) of each column read: how is "mapping", "name" or the evidence of its content
+    columns: list[tuple[str, str, str]] = field(default_factory=list)
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     # Category values that match no category, each once (folded), with its rows.
     unknown_categories: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
@@ -281,6 +283,8 @@ class Report:
         if self.links_text():
             lines.append(f"  linked: {self.links_text()}")
         lines += [f"  note: {n}" for n in self.notes]
+        for header, target, how in self.columns:
+            lines.append(f"  column '{header}' → {target} ({column_how(how)})")
         # The same problem in many rows is printed once, with the rows it concerns.
         grouped: dict[tuple[str, str, str], list[int | None]] = {}
         for issue in sorted(self.issues, key=lambda i: (i.row or 0, i.level != "error")):
@@ -336,6 +340,11 @@ class Report:
                        f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]
 
         write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines())
+
+
+def column_how(how: str) -> str:
+    """How a column was recognised, as the command line says it."""
+    return {"mapping": "from the mapping", "name": "by its name"}.get(how, f"by its content: {how}")
 
 
 def _rows_text(rows: list[int]) -> str:

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, geo, vocab
+from .. import accounts, catalogue, geo, kinds, vocab
 from .. import fields as field_rules
 from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
@@ -75,7 +75,7 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
     if mismatch and form.get("confirm_country") != "1":
         errors["location"] = mismatch
     related = {
-        "themes": [t for t in form.getlist("theme") if t in vocab.themes()],
+        "themes": [t for t in form.getlist("theme") if kinds.theme_tree().find(t) == t],
         "needs": {c: normalise.clean_text(form.get(f"need_detail:{c}", ""))[:200]
                   for c in form.getlist("need") if c in vocab.resources()},
         "offers": {c: normalise.clean_text(form.get(f"offer_detail:{c}", ""))[:200]

@@ -15,7 +15,7 @@ from .. import catalogue, vocab
 from ..catalogue import categories as category_tree
 from ..catalogue import memberships
 from ..filters import Filters
-from ..importing import columns, importer, jobs
+from ..importing import columns, importer, jobs, sniff
 from ..importing.normalise import clean_text
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
@@ -149,6 +149,8 @@ def preview(import_id: int):
     except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
         error = e.args[0] if e.args else str(e)
     assigned = {headers[i]: f for i, f in [*plan.fields.items(), *plan.extra]} if plan else {}
+    assigned.update({headers[i]: f for f, more in (plan.joined.items() if plan else ()) for i in more})
+    recognised = {h: how for h, _f, how in importer.recognised_columns(headers, plan)} if plan else {}
     ignored = set(plan.ignored) if plan else set()
     chosen_links = {"project": record["project"], "relation": None, "visit": None,
                     **((record["mapping"] or {}).get("links") or {})}
@@ -156,7 +158,8 @@ def preview(import_id: int):
                            links=chosen_links, projects=catalogue.project_slugs(db),
                            country=(record["mapping"] or {}).get("country"), countries=_countries(),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
-                           ignored=ignored, fields=field_labels(), report=report, error=error,
+                           ignored=ignored, fields=field_labels(), recognised=recognised,
+                           filled=plan.filled if plan else {}, important=sniff.IMPORTANT, report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
                            sample_fields=SAMPLE_FIELDS, unknown=report.unknown_values() if report else [],
