@@ -19,7 +19,7 @@ from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import Filters
 from ..importing import columns
-from ..mapdata import mapindex, outlines
+from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
 from .db import category_tree, get_db
@@ -135,7 +135,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
         "listSize": LIST_SIZE,
-        "icons": marker_icons(),
+        "categories": category_legend(db, Filters(**{kind: getattr(filters, kind) for kind in locked})),
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
@@ -158,6 +158,8 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
+            "legend": _("Categories"),
+            "legendHint": _("Choose a category to show only its organisations; choose it again to show all."),
             "suggest": _("Suggest a correction"),
         },
         "basemap": basemap_settings(),
@@ -204,13 +206,15 @@ def first_bounds(filters: Filters, selection: list | None) -> list | None:
     return selection
 
 
-def marker_icons() -> dict:
-    """Leaflet's marker images at their versioned (long-cached) addresses; the map pages
-    preload them, since Leaflet asks only once the first organisations are drawn."""
-    def image(name: str) -> str:
-        return url_for("static", filename=f"vendor/leaflet/images/{name}")
-    return {"iconUrl": image("marker-icon.png"), "iconRetinaUrl": image("marker-icon-2x.png"),
-            "shadowUrl": image("marker-shadow.png")}
+def category_legend(db, filters: Filters) -> dict:
+    """The markers' colours and icons and the legend, for map.js: every category of the map
+    index's palette by its index (labels in the visitor's language), which of them the
+    organisations of ``filters`` (an embed's locked ones; else all) have as their main one,
+    and each icon's path data once."""
+    columns = map_index().get(db)
+    legend = markers.legend(db, columns.palette, mapindex.category_counts(columns, filters, db), current_language())
+    legend["categories"][0]["label"] = _("No category")
+    return legend
 
 
 def url_with(**changes) -> str:
@@ -331,7 +335,7 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
