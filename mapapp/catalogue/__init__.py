@@ -24,7 +24,7 @@ from .spatial import index_new_points
 from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status
 from . import slugs
 from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,
-                     link_organisation, new_row_text, save_organisation, save_project, save_visit, set_location, stored_by_source,
+                     link_organisation, new_row_text, save_organisation, save_project, save_visit, set_location, stored_by_id, stored_by_source,
                      update_organisation)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

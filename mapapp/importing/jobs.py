@@ -90,10 +90,13 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
     """The importer options an import record stands for."""
     mapping = record["mapping"]
     chosen = (mapping or {}).get("links") or {}
+    duplicates = (mapping or {}).get("duplicates") or {}
     return importer.Options(source=record["source"], project=chosen["project"] if "project" in chosen else record["project"],
                             relation=chosen.get("relation"), visit=chosen.get("visit"),
                             status=record["status_choice"], dry_run=dry_run, where="browser",
-                            mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
+                            mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None,
+                            duplicates=duplicates.get("default") or "skip",
+                            duplicate_choices={int(row): choice for row, choice in (duplicates.get("rows") or {}).items()})
 
 
 def claim(database: str | Path, import_id: int) -> None:

@@ -116,7 +116,8 @@ def preview(import_id: int):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
         # The file-level links travel with the mapping (not with a saved one: they are this file's).
         mapping = {**mapping, "links": {k: (request.form.get(f"link_{k}") or "").strip()[:200] or None
-                                        for k in ("project", "relation", "visit")}}
+                                        for k in ("project", "relation", "visit")},
+                   "duplicates": _duplicates_from_form(request.form)}
         jobs.set_mapping(db, import_id, mapping)
         if request.form.get("action") == "confirm":
             try:
@@ -152,7 +153,15 @@ def preview(import_id: int):
                            ignored=ignored, fields=field_labels(), report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
-                           sample_fields=SAMPLE_FIELDS)
+                           sample_fields=SAMPLE_FIELDS, duplicate_words=_duplicate_words(),
+                           duplicate_choice={"default": "skip", "rows": {},
+                                             **((record["mapping"] or {}).get("duplicates") or {})})
+
+
+def _duplicate_words() -> dict[str, str]:
+    """Each choice for a likely duplicate, as the staff member reads it."""
+    return {"skip": _("Skip the row"), "update": _("Update the stored organisation"),
+            "create": _("Create it anyway")}
 
 
 SAMPLE_FIELDS = ("name", "street", "postcode", "city", "country", "website", "email")
@@ -165,6 +174,16 @@ def field_labels() -> dict[str, str]:
     for f in columns.ALL_FIELDS[len(columns.FIELDS):]:
         labels[f] = _(columns.TRANSLATED_LABEL, language=names[f.rsplit("_", 1)[1]])
     return labels
+
+
+def _duplicates_from_form(form) -> dict:
+    """What to do with the likely duplicates: a choice for all, and one per row listed."""
+    default = form.get("duplicates_default")
+    rows = {}
+    for key, value in form.items():
+        if key.startswith("duplicate:") and key[len("duplicate:"):].isdigit() and value in importer.DUPLICATE_CHOICES:
+            rows[key[len("duplicate:"):]] = value
+    return {"default": default if default in importer.DUPLICATE_CHOICES else "skip", "rows": rows}
 
 
 def _mapping_from_form(form) -> dict:
