@@ -47,14 +47,17 @@ def test_publishing_from_the_list_shows_on_the_map_and_is_audited(app, db, staff
     sign_in(client, "editor@example.org")
     page = client.get("/admin/organisations?status=draft").get_data(as_text=True)
     assert all(f"Draft {i}" in page for i in range(3))
-    response = client.post("/admin/organisations/status", data={
-        "csrf_token": csrf_from(page), "status": "published", "id": [drafts[0].id, drafts[1].id]})
+    form = {"csrf_token": csrf_from(page), "status": "published", "id": [drafts[0].id, drafts[1].id]}
+    asked = client.post("/admin/organisations/status", data=form).get_data(as_text=True)
+    assert "Publish 2 organisations: they appear on the public map." in asked
+    assert catalogue.count_organisations(db, Filters()) == 0  # asked first, nothing changed
+    response = client.post("/admin/organisations/status", data={**form, "confirm": "yes"})
     assert response.status_code == 302
     assert catalogue.count_organisations(db, Filters()) == 2
     assert client.get("/api/clusters?bbox=-180,-90,180,90&zoom=3").get_json()["total"] == 2
-    entries = accounts.audit_entries(db)
-    assert {(e["user_email"], e["action"], e["before"]["status"]) for e in entries} == {
-        ("editor@example.org", "status:published", "draft")}
+    [entry] = accounts.audit_entries(db)  # one entry for the whole change
+    assert (entry["user_email"], entry["action"]) == ("editor@example.org", "bulk-status:published")
+    assert entry["before"]["statuses"] == {str(drafts[0].id): "draft", str(drafts[1].id): "draft"}
 
 
 def test_sign_in_is_slowed_down_after_failures(db, staff):
@@ -151,7 +154,7 @@ def test_staff_dates_are_in_their_language_and_time_zone_and_the_history_names_t
     sign_in(client, "editor@example.org")
     page = client.get("/admin/organisations").get_data(as_text=True)
     client.post("/admin/organisations/status", data={"csrf_token": csrf_from(page), "status": "published",
-                                                     "id": str(org.id)})
+                                                     "id": str(org.id), "confirm": "yes"})
     db.execute("UPDATE audit_log SET at = '2026-12-02T07:18:45+00:00'")
     client.set_cookie("tz", "Asia/Nicosia")
     dashboard = client.get("/admin?lang=fr").get_data(as_text=True)

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import accounts, catalogue, kinds, records, site, vocab
 from ..catalogue import demo as demo_rows
@@ -251,6 +252,12 @@ def audit_text(entry: dict) -> str:
         return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
     if kind == "status":
         return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "bulk-status":
+        n = len((entry["before"] or {}).get("statuses") or {})
+        return ngettext("%(num)s organisation set to %(status)s", "%(num)s organisations set to %(status)s", n,
+                        status=words["status"].get(rest, rest))
+    if kind == "undo-bulk-status":
+        return _("change #%(n)s undone", n=rest)
     if kind == "import":
         number, _sep, what = rest.partition(":")
         return (_("created by import #%(n)s", n=number) if what == "created"
