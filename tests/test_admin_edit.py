@@ -1,5 +1,6 @@
 """Editing organisations: validation, the pin, geocoding on demand, the audit log and undo."""
 
+import re
 from pathlib import Path
 
 from support import csrf_from, form_fields, make_org, route_tiles, sign_in, sign_in_browser
@@ -123,3 +124,17 @@ def test_a_pin_inside_the_country_needs_no_confirmation(app, db, staff):
     url = f"/admin/organisations/{org.id}/edit"
     data = form_of(client.get(url).get_data(as_text=True))
     assert client.post(url, data={**data, "lat": "45.70", "lon": "4.90", "action": "save"}).status_code == 302
+
+
+def test_the_country_list_offers_every_country_in_the_staff_members_alphabet(app, db, staff):
+    org = make_org(db, "Coop in Lyon")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(f"/admin/organisations/{org.id}/edit?lang=pl").get_data(as_text=True)
+    select = page.split('name="country"')[1].split("</select>")[0]
+    names = re.findall(r"<option value=\"[A-Z]{2}\"[^>]*>([^<]+)</option>", select)
+    assert len(names) > 240 and "Łotwa" in names and "Peru" in names  # not only the countries in use
+    assert names.index("Luksemburg") < names.index("Łotwa") < names.index("Macedonia Północna")  # Ł after L
+    page = client.get(f"/admin/organisations/{org.id}/edit?lang=fr").get_data(as_text=True)
+    names = re.findall(r"<option value=\"[A-Z]{2}\"[^>]*>([^<]+)</option>", page.split('name="country"')[1].split("</select>")[0])
+    assert names.index("Dominique") < names.index("Égypte") < names.index("Espagne") < names.index("Fidji")

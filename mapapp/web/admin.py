@@ -98,8 +98,7 @@ def organisations():
                            unchecked_choices=_unchecked_choices(), stale_days=stale_days,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
-                           countries=sorted(catalogue.country_codes_in_use(db),
-                                            key=lambda c: vocab.country_name(c, current_language())),
+                           countries=vocab.countries_by_name(current_language(), catalogue.country_codes_in_use(db)),
                            selection=[(k, v) for k, v in request.args.items(multi=True) if k != "page"],
                            projects=project_store.list_projects(db, include_archived=False, slugs=(
                                None if not scope.current().limited else () if scope.current().countries

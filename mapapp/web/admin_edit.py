@@ -143,8 +143,7 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
     return render_template("admin/edit.html", org=org, s=snapshot, relations=relations,
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
-                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
-                                            key=lambda c: vocab.country_name(c, current_language()))), \
+                           countries=vocab.countries_by_name(current_language())), \
         (400 if errors else 200)
 
 
