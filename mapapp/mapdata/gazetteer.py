@@ -98,3 +98,15 @@ def lookup(city: str, country: str) -> Match | None:
             rival = unique[1] if len(unique) > 1 and unique[1].population * 5 >= unique[0].population else None
             return Match(unique[0], len(unique) - 1, rival)
     return None
+
+
+def search(text: str, country: str, limit: int = 8) -> list[Place]:
+    """Every place called ``text`` in ``country`` (the pin editor's place search), the most
+    populous first."""
+    if not text or not country:
+        return []
+    index = _index(country)
+    found: list[Place] = []
+    for variant in _variants(text):
+        found += index.get(variant, [])
+    return sorted(dict.fromkeys(found), key=lambda p: -p.population)[:limit]
