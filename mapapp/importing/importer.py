@@ -79,6 +79,7 @@ class Options:
     max_rows: int | None = None  # only the first rows (a quick preview of a large file)
     batch_size: int | None = None  # rows of the first batch, then about a second's worth (None: one transaction)
     on_commit: object = None  # called (db, changes) inside each batch's transaction
+    on_phase: object = None  # batches: called ("reading"|"locating"|"writing") as each begins, outside transactions
     on_revert: object = None  # called (db) inside the transaction that takes a failed import back
     where: str = "cli"  # "cli" or "browser": how messages tell a person to map a column
     keep_hand_edits: bool = False  # a sync: fields people edited here are not overwritten from the file
@@ -315,9 +316,13 @@ class _Run:
         what was committed."""
         report, options = self.report, self.options
         committed = 0
+        phase = options.on_phase or (lambda _phase: None)
         try:
+            phase("reading")
             for chunk in checked:
+                phase("locating")
                 stored = self.prepare(chunk)
+                phase("writing")
                 began = time.monotonic()
                 with catalogue.write_transaction(self.db):
                     outcomes = _write(self.db, chunk.candidates, stored, self.source, options, report,
@@ -331,6 +336,7 @@ class _Run:
                 self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(took, 1e-3))))
                 self.progress(self.rows_read)
                 self.collect()
+                phase("reading")
                 time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
         except BaseException:
             revert(self.db, report.changes[:committed], after=options.on_revert)

@@ -139,7 +139,12 @@ def run(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits
             audit_import_changes(db_, record, changes)
             beat(db_)
 
-        options.progress, options.batch_size = progress, BATCH_SIZE
+        def phase(name: str) -> None:
+            # What the import is doing now, for its page ("Reading the file", "Locating"…); the
+            # record's counts hold it while the import runs (they hold the outcome once done).
+            beat(db, counts=json.dumps({"phase": name}))
+
+        options.progress, options.batch_size, options.on_phase = progress, BATCH_SIZE, phase
         options.on_commit = audit_batch
         options.on_revert = lambda db_: audit.forget(db_, _actions(import_id))
         chain = geocode.chain_from_settings(settings, db)

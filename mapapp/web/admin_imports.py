@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
@@ -211,7 +212,8 @@ def progress(import_id: int):
                 for p in counts.get("problems", [])]
     drafts = (catalogue.count_organisations(db, Filters(), ("draft",), import_id=import_id)
               if record["state"] == "done" else 0)
-    return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts)
+    return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts,
+                           progress_text=_progress_text(record))
 
 
 @bp.get("/<int:import_id>/status.json")
@@ -219,8 +221,24 @@ def progress(import_id: int):
 def status(import_id: int):
     """Progress for the page's script."""
     record = _record(import_id)
-    return jsonify({k: record[k] for k in ("state", "queued", "worker_missing", "rows_done", "rows_total", "counts",
-                                           "error")})
+    return jsonify({**{k: record[k] for k in ("state", "queued", "worker_missing", "rows_done", "rows_total", "counts",
+                                              "error")}, "progress_text": _progress_text(record)})
+
+
+def _progress_text(record: dict) -> str:
+    """What a running import is doing, in words: its phase and how far it got."""
+    phase = (record.get("counts") or {}).get("phase") if record["state"] == "running" else None
+    done, total = record.get("rows_done") or 0, record.get("rows_total") or 0
+    if phase == "locating":
+        return _("Locating the organisations: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    if phase == "writing":
+        return _("Writing to the catalogue: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    if done:
+        return _("Reading the file: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    return _("Reading the file…")
 
 
 @bp.route("/<int:import_id>/undo", methods=["GET", "POST"])
