@@ -4,7 +4,7 @@ browser's preview (a choice for all, one per row), with the report saying what w
 
 from __future__ import annotations
 
-from support import csrf_from, make_org, sign_in, upload, wait_done
+from support import csrf_from, make_org, route_tiles, sign_in, sign_in_browser, upload, wait_done
 
 from mapapp import catalogue
 from mapapp.importing import importer
@@ -97,3 +97,32 @@ def test_the_preview_offers_a_choice_per_duplicate_and_the_import_follows_it(app
     assert orgs["Coop Alpha"]["email"] == "new@alpha.example.org" and "Coop Beta" not in orgs
     report = client.get(f"/admin/imports/{import_id}/report.csv").get_data(as_text=True)
     assert "updated 'coop-alpha'" in report and "skipped as a duplicate of 'beta-old-name'" in report
+
+
+def test_choosing_per_duplicate_in_the_browser(app, worker, db, staff, page, live_server_for, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    path = setup(db, tmp_path)
+    db.conn.commit()
+    route_tiles(page)
+    page.set_viewport_size({"width": 700, "height": 900})  # the sample table is wider than the page
+    with live_server_for(app) as server:
+        sign_in_browser(page, server.url + "/admin/imports", "editor@example.org")
+        page.wait_for_url("**/admin/imports")
+        page.set_input_files("input[name=file]", str(path))
+        page.click("text=Upload and preview")
+        page.wait_for_url("**/preview")
+        assert "1 created" in page.locator("#dry-run-counts").inner_text()
+        assert page.locator("#samples-hint").is_visible()  # columns hidden to the right are announced
+        page.locator("#duplicates-default").select_option("create")
+        page.get_by_label("What to do with row 2").select_option("update")
+        page.get_by_role("button", name="Preview again").first.click()
+        page.wait_for_load_state()
+        counts = page.locator("#dry-run-counts").inner_text()
+        assert "1 updated" in counts and "2 created" in counts
+        table = page.locator("#duplicates").inner_text()
+        assert "updated coop-alpha, its likely duplicate" in table and "created anyway" in table
+        page.screenshot(path=tmp_path / "duplicates.png", full_page=True)
+        page.click("text=Import now")
+        page.locator("#report-link:not([hidden])").wait_for(timeout=20_000)
+    orgs = stored(db)
+    assert orgs["Coop Alpha"]["email"] == "new@alpha.example.org" and "Coop Beta" in orgs and len(orgs) == 4
