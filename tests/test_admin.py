@@ -176,3 +176,26 @@ def test_an_edit_in_the_history_says_which_fields_changed(app, db, staff):
         app.preprocess_request()
         text = audit_text({"action": "edit", "before": before, "after": after})
     assert text == "modificato: via, temi"
+
+
+def test_an_editors_scope_is_picked_from_lists_of_countries_and_projects_by_name(app, db, staff):
+    from mapapp.catalogue import projects as project_store
+
+    project_store.create_project(db, "ponts", "Ponts <b>{{7*7}}</b>")
+    db.conn.commit()
+    admin = app.test_client()
+    sign_in(admin, "admin@example.org")
+    page = admin.get("/admin/users?lang=fr").get_data(as_text=True)
+    form = page.split('name="countries"')[1].split("</select>")[0]
+    assert ">Italie</option>" in form and ">Pérou</option>" in form  # every country, not only those in use
+    assert form.index("Égypte") < form.index("Espagne")  # by name, in the staff member's alphabet
+    projects = page.split('name="projects"')[1].split("</select>")[0]
+    assert "Ponts &lt;b&gt;{{7*7}}&lt;/b&gt;" in projects
+    admin.post("/admin/users", data={"csrf_token": csrf_from(page), "action": "scope", "user_id": staff["editor"].id,
+                                     "countries": ["IT", "CY"], "projects": ["ponts"]})
+    scope = accounts.scope_of(db, staff["editor"])
+    assert (scope.countries, scope.projects) == (("IT", "CY"), ("ponts",))
+    page = admin.get("/admin/users").get_data(as_text=True)
+    chosen = page.split('name="countries"')[1].split("</select>")[0]
+    assert 'value="IT" selected' in chosen and 'value="CY" selected' in chosen and 'value="FR" selected' not in chosen
+    assert 'value="ponts" selected' in page

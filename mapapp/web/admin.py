@@ -254,7 +254,8 @@ def users():
             elif action == "scope":
                 with catalogue.write_transaction(db):
                     accounts.set_moderation_scope(db, whole_number(request.form.get("user_id"), "user_id", low=1),
-                                                  request.form.get("countries", ""), request.form.get("projects", ""))
+                                                  ",".join(request.form.getlist("countries")),
+                                                  ",".join(request.form.getlist("projects")))
             elif action in ("role", "deactivate", "activate"):
                 accounts.update_user(db, whole_number(request.form.get("user_id"), "user_id", low=1), acting=current_user.user,
                                      role=request.form.get("role") if action == "role" else None,
@@ -263,5 +264,9 @@ def users():
             error = translated(e.args[0], current_language())
         except BadRequest as e:
             error = translated(e.message, current_language())
+    lang = current_language()
     return render_template("admin/users.html", users=accounts.list_users(db), error=error,
-                           created=created, roles=ROLES), (400 if error else 200)
+                           created=created, roles=ROLES, all_countries=vocab.countries_by_name(lang),
+                           all_projects=sorted(((p["slug"], p["names"].get(lang) or p["name"])
+                                                for p in project_store.list_projects(db)),
+                                               key=lambda p: vocab.collation_key(p[1], lang))), (400 if error else 200)
