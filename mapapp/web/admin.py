@@ -228,10 +228,13 @@ def send_owner_links():
         for org_id in outcome.sent:
             accounts.audit(db, current_user.user, "owner-link-sent", org_id)
     flash(" ".join(filter(None, [
-        _("Edit links sent to %(n)s organisations.", n=len(outcome.sent)),
-        _("%(n)s have no e-mail address.", n=len(outcome.no_email)) if outcome.no_email else "",
-        _("%(n)s were sent one less than %(minutes)s minutes ago and were skipped.", n=len(outcome.recent),
-          minutes=owners.LINK_INTERVAL_MINUTES) if outcome.recent else "",
+        ngettext("Edit links sent to %(num)s organisation.", "Edit links sent to %(num)s organisations.",
+                 len(outcome.sent)),
+        ngettext("%(num)s has no e-mail address.", "%(num)s have no e-mail address.",
+                 len(outcome.no_email)) if outcome.no_email else "",
+        ngettext("%(num)s was sent one less than %(minutes)s minutes ago and was skipped.",
+                 "%(num)s were sent one less than %(minutes)s minutes ago and were skipped.", len(outcome.recent),
+                 minutes=owners.LINK_INTERVAL_MINUTES) if outcome.recent else "",
         _("The mail server stopped the sending: %(error)s", error=translated(outcome.failed, current_language()))
         if outcome.failed else ""])))
     return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
