@@ -36,6 +36,10 @@ PATTERN_OVERRIDES = {
     "SE": r"^\d{3} ?\d{2}$",
     "GR": r"^\d{3} ?\d{2}$",
     "MT": r"^[A-Z]{3} ?\d{2,4}$",
+    # The Crown dependencies' own codes (GeoNames' pattern wants a second letter after JE/GY/IM).
+    "JE": r"^JE\d{1,2} ?\d[A-Z]{2}$",
+    "GG": r"^GY\d{1,2} ?\d[A-Z]{2}$",
+    "IM": r"^IM\d{1,2} ?\d[A-Z]{2}$",
 }
 
 

@@ -29,6 +29,7 @@ class Place:
     lat: float
     lon: float
     population: int
+    admin1: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def countries() -> set[str]:
 @cache
 def _index(country: str) -> dict[str, list[Place]]:
     index: dict[str, list[Place]] = {}
-    for _id, name, _admin1, lat, lon, population, aliases in _places(country):
-        place = Place(name, country, float(lat), float(lon), int(population or 0))
+    for _id, name, admin1, lat, lon, population, aliases in _places(country):
+        place = Place(name, country, float(lat), float(lon), int(population or 0), admin1)
         keys = {fold(name)} | {fold(a) for a in aliases.split("|") if a}
         for key in keys:
             if key:
@@ -79,6 +80,8 @@ def _variants(city: str) -> list[str]:
     for part in re.split(r"[/(),]", city):
         variants.append(fold(part))
     stripped = re.sub(r"\d+(e|er|eme|ème)?\b|\b(cedex|arrondissement|arr)\b", " ", no_brackets)
+    # Arrondissements in Roman numerals: "Paris XVIIIème", "Lyon IIIe".
+    stripped = re.sub(r"\b[ivxl]+(e|er|eme)\b", " ", stripped)
     variants.append(" ".join(stripped.split()))
     saint = re.sub(r"^(st|s)\b", "saint", text)
     variants.append(re.sub(r"^ste\b", "sainte", saint))
@@ -110,3 +113,84 @@ def search(text: str, country: str, limit: int = 8) -> list[Place]:
     for variant in _variants(text):
         found += index.get(variant, [])
     return sorted(dict.fromkeys(found), key=lambda p: -p.population)[:limit]
+
+
+def candidates(city: str, country: str) -> list[Place]:
+    """Every place called ``city`` in ``country``, the most populous first."""
+    if not city or not country:
+        return []
+    index = _index(country)
+    for variant in _variants(city):
+        places = index.get(variant)
+        if places:
+            return list(dict.fromkeys(places))
+    return []
+
+
+@dataclass(frozen=True)
+class Area:
+    """A district, island or region people write where a town is expected, and its centre."""
+
+    name: str
+    country: str
+    kind: str
+    lat: float
+    lon: float
+
+
+@cache
+def _areas() -> dict[tuple[str, str], Area]:
+    areas = {}
+    with (DATA_DIR / "geo" / "areas.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["city"]:
+                match = lookup(row["city"], row["country"])
+                if match is None:
+                    continue
+                lat, lon = match.place.lat, match.place.lon
+            else:
+                lat, lon = float(row["lat"]), float(row["lon"])
+            areas[(fold(row["name"]), row["country"])] = Area(row["name"], row["country"], row["kind"], lat, lon)
+    return areas
+
+
+def area(name: str, country: str) -> Area | None:
+    """The district, island or region called ``name`` in ``country`` (data/geo/areas.csv)."""
+    if not name or not country:
+        return None
+    return _areas().get((fold(name), country))
+
+
+@cache
+def _by_length(country: str) -> dict[int, list[str]]:
+    keys: dict[int, list[str]] = {}
+    for key in _index(country):
+        keys.setdefault(len(key), []).append(key)
+    return keys
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter changed, added or removed."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1:]
+
+
+@lru_cache(maxsize=8192)
+def near_miss(city: str, country: str) -> Place | None:
+    """The largest place of ``country`` whose name is one edit away from ``city`` (a typo:
+    "Strabourg"), for names of five letters or more."""
+    text = fold(city)
+    if len(text) < 5 or not country:
+        return None
+    by_length = _by_length(country)
+    index = _index(country)
+    found = [index[key][0] for n in (len(text) - 1, len(text), len(text) + 1)
+             for key in by_length.get(n, ()) if key[0] == text[0] and _one_edit(text, key)]
+    return max(found, key=lambda p: p.population) if found else None

@@ -1,4 +1,4 @@
-"""The geocoder chain: provided coordinates, cache, online services, offline gazetteer.
+"""The geocoder chain: provided coordinates, cache, online services, offline postcodes and gazetteer.
 
 ``Chain.from_config`` builds the steps named by ``MAPAPP_GEOCODERS``; ``locate``
 tries them in order and returns the first location, with notes saying what was
@@ -9,18 +9,20 @@ with a rate limiter at each service's policy, timeouts and retries.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
 from ..text import fold
 from ..translate import N_, Message
-from . import gazetteer
+from . import gazetteer, postcodes, towns
 
 ONLINE = ("ban", "nominatim", "photon")
-STEPS = ("provided", "cache", *ONLINE, "gazetteer")
-DEFAULT_CHAIN = "provided,cache,gazetteer"
+STEPS = ("provided", "cache", *ONLINE, "postcode", "gazetteer")
+DEFAULT_CHAIN = "provided,cache,postcode,gazetteer"
+# How many of a file's placed rows are remembered to choose among namesakes.
+CONTEXT_POINTS = 200
 # Seconds between requests, per each service's usage policy.
 MIN_DELAY = {"nominatim": 1.0, "photon": 0.5, "ban": 0.02}
 FAILURES_BEFORE_GIVING_UP = 3
@@ -78,7 +80,9 @@ class Outcome:
     location: Location | None = None
     notes: list[str] = field(default_factory=list)
     country: str | None = None  # the country the point lies in, when the row gave none
+    country_from: object = None  # what said so (a message), when not the point
     tried: list[str] = field(default_factory=list)
+    split: dict = field(default_factory=dict)  # street/postcode/city read from a one-cell address
 
 
 _SWAPPED = N_("latitude and longitude of %(what)s were swapped; corrected to %(lat)s, %(lon)s")
@@ -166,6 +170,9 @@ class Provided(Step):
             return None
         if not address.country and country:
             outcome.country = country
+        if not address.country and not country:
+            outcome.notes.append(Message(N_("the coordinates (%(lat)s, %(lon)s) lie in no country "
+                                            "(at sea?): check them"), lat=point[0], lon=point[1]))
         return Location(point[0], point[1], "provided", "provided")
 
 
@@ -189,25 +196,71 @@ class Cache(Step):
         return Location(lat, lon, precision, f"cache:{provider}")
 
 
+class Postcode(Step):
+    """Offline postcodes (data/geo/postcodes/): a row with only a postcode is placed at
+    it; with a town too, the town's namesake nearest the postcode is chosen, and a town
+    far from its postcode is said."""
+
+    name = "postcode"
+
+    def __init__(self, chain: Chain | None = None):
+        self.chain = chain
+
+    def locate(self, address: Address, outcome: Outcome) -> Location | None:
+        if not address.postcode or not address.country:
+            return None
+        hit = postcodes.lookup(address.postcode, address.country)
+        if hit is None or hit.lat is None:
+            return None
+        here = (hit.lat, hit.lon)
+        tolerance = towns.AREA_KM if hit.level == "area" else towns.AGREE_KM
+        town = towns.resolve(address, reference=here) if (address.city or address.street) else None
+        if town is not None:
+            off = geo.distance_km((town.lat, town.lon), here)
+            if off <= tolerance:
+                outcome.notes.extend(town.notes)
+                if hit.level != "area":
+                    return Location(hit.lat, hit.lon, "postcode", "postcode")
+                return Location(town.lat, town.lon, "locality", "postcode+gazetteer")
+            region = towns.region_point(address.region, address.country)
+            agrees = region and geo.distance_km((town.lat, town.lon), region) <= towns.AGREE_KM
+            outcome.notes.append(Message(
+                N_("town '%(city)s' lies %(km)s km from postcode %(postcode)s (%(place)s); placed at the town, "
+                   "which agrees with the region: check the address") if agrees else
+                N_("town '%(city)s' lies %(km)s km from postcode %(postcode)s (%(place)s); placed at the "
+                   "postcode: check the address"), city=address.city or town.name,
+                km=round(off), postcode=address.postcode, place=hit.place))
+            if agrees:
+                return Location(town.lat, town.lon, "locality", "gazetteer")
+        if hit.level == "area":
+            outcome.notes.append(Message(
+                N_("placed at the centre of postcode area %(area)s (%(place)s), the finest free data for "
+                   "%(country)s: give the town for a closer point"),
+                area=hit.code, place=hit.place, country=address.country))
+        elif hit.level == "district" and address.country in ("GB", "JE", "GG", "IM"):
+            outcome.notes.append(Message(N_("placed at postcode district %(district)s (%(place)s)"),
+                                         district=hit.code, place=hit.place))
+        return Location(hit.lat, hit.lon, "postcode", "postcode")
+
+
 class Gazetteer(Step):
-    """The offline GeoNames gazetteer: city (and country) to the place's centre."""
+    """The offline GeoNames gazetteer: town (and country) to the place's centre, the
+    namesake chosen by the row's region, else by the file's other rows."""
 
     name = "gazetteer"
 
+    def __init__(self, chain: Chain | None = None):
+        self.chain = chain
+
     def locate(self, address: Address, outcome: Outcome) -> Location | None:
-        if not address.city or not address.country:
+        if not (address.city or address.street) or not address.country:
             return None
-        match = gazetteer.lookup(address.city, address.country)
-        if match is None:
+        context = self.chain.context() if self.chain else None
+        town = towns.resolve(address, context=context)
+        if town is None:
             return None
-        place = match.place
-        if match.rival:
-            outcome.notes.append(Message(
-                N_("%(n)s places are called '%(city)s' in %(country)s; placed at the largest (%(people)s "
-                   "inhabitants, the next has %(next)s): check the point or give coordinates"),
-                n=match.others + 1, city=address.city, country=address.country,
-                people=place.population, next=match.rival.population))
-        return Location(place.lat, place.lon, "locality", "gazetteer")
+        outcome.notes.extend(town.notes)
+        return Location(town.lat, town.lon, "region" if town.kind == "region" else "locality", "gazetteer")
 
 
 def _nominatim_precision(raw: dict) -> str:
@@ -329,6 +382,49 @@ class Chain:
 
     def __init__(self, steps: list[Step]):
         self.steps = steps
+        self.placed: list[tuple[float, float]] = []  # this run's points, to choose among namesakes
+        self.inferred: dict[str, int] = {}  # countries inferred for this run's rows, and how often
+        for step in steps:
+            if isinstance(step, (Postcode, Gazetteer)):
+                step.chain = self
+
+    def _complete(self, address: Address, outcome: Outcome, *, infer_country: bool = True) -> Address:
+        """The address with what the row implies: a one-cell address split, and the country
+        its postcode, its town or the file's other rows leave no doubt about (said in ``outcome``)."""
+        if address.street and not address.city and not address.postcode:
+            split = towns.split_address(address.street, address.country)
+            if split:
+                outcome.split = split
+                address = replace(address, **split)
+        if address.country or address.lat is not None or not infer_country:
+            return address
+        among = towns.postcode_countries()
+        country, why = None, None
+        if address.postcode:
+            country = towns.country_of_postcode(address.postcode, among)
+            why = Message(N_("its postcode has only that country's form"))
+        if not country and address.city:
+            country = towns.country_of_town(address.city, among)
+            why = Message(N_("only that country has a place of that name"))
+        if country:
+            self.inferred[country] = self.inferred.get(country, 0) + 1
+        elif self.inferred and (address.city or address.postcode or address.street):
+            country, seen = max(self.inferred.items(), key=lambda kv: kv[1])
+            if seen < 3 or seen < 2 / 3 * sum(self.inferred.values()):
+                return address
+            why = Message(N_("the file's other rows are there"))
+        if not country:
+            return address
+        outcome.country, outcome.country_from = country, why
+        return replace(address, country=country)
+
+    def context(self) -> tuple[float, float] | None:
+        """The median of the points placed so far in this run (a file's rows lie together)."""
+        if len(self.placed) < 3:
+            return None
+        lats = sorted(p[0] for p in self.placed)
+        lons = sorted(p[1] for p in self.placed)
+        return lats[len(lats) // 2], lons[len(lons) // 2]
 
     @property
     def names(self) -> list[str]:
@@ -362,13 +458,18 @@ class Chain:
                     steps.append(Cache(db, filling=bool(online)))
             elif name == "gazetteer":
                 steps.append(Gazetteer())
+            elif name == "postcode":
+                steps.append(Postcode())
             else:
                 steps.append(Online(name, db, config))
         return cls(steps)
 
-    def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None) -> Outcome:
-        """Try every step in order; the first location wins."""
+    def locate(self, address: Address, *, skip: Callable[[Step], bool] | None = None,
+               infer_country: bool = True) -> Outcome:
+        """Try every step in order; the first location wins. With ``infer_country``, a row
+        without a country gets the one its postcode, town or file leave no doubt about."""
         outcome = Outcome()
+        address = self._complete(address, outcome, infer_country=infer_country)
         for step in self.steps:
             if skip and skip(step):
                 continue
@@ -376,7 +477,11 @@ class Chain:
             location = step.locate(address, outcome)
             if location is not None:
                 outcome.location = location
+                if location.precision != "region":
+                    self.placed = [*self.placed[-CONTEXT_POINTS + 1:], (location.lat, location.lon)]
                 break
+        if outcome.country and outcome.country_from is None:  # where the coordinates lie
+            self.inferred[outcome.country] = self.inferred.get(outcome.country, 0) + 1
         return outcome
 
 
