@@ -151,7 +151,7 @@ def test_staff_send_edit_links_in_bulk_each_in_its_countrys_language(db_path, db
     done = client.post("/admin/organisations/owner-links", data={
         "csrf_token": csrf_from(page), "id": [str(french.id), str(italian.id), str(silent.id)]}, follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert "Edit links sent to 2 organisations." in text and "1 have no e-mail address." in text
+    assert "Edit links sent to 2 organisations." in text and "1 has no e-mail address." in text
     mails = {m["To"]: m for m in smtp.box.wait(2)}
     assert mails["pain@example.org"]["Subject"].startswith("Merci de vérifier « Boulangerie Coop »")
     assert "L’équipe de" in text_of(mails["pain@example.org"])

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, has_app_context, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from .. import accounts, catalogue, icons, kinds, records, site, vocab
@@ -282,6 +283,12 @@ def audit_text(entry: dict) -> str:
         return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
     if kind == "status":
         return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "bulk-status":
+        n = len((entry["before"] or {}).get("statuses") or {})
+        return ngettext("%(num)s organisation set to %(status)s", "%(num)s organisations set to %(status)s", n,
+                        status=words["status"].get(rest, rest))
+    if kind == "undo-bulk-status":
+        return _("change #%(n)s undone", n=rest)
     if kind == "import":
         number, _sep, what = rest.partition(":")
         return (_("created by import #%(n)s", n=number) if what == "created"
@@ -289,7 +296,8 @@ def audit_text(entry: dict) -> str:
     if kind == "undo-import":
         return _("import #%(n)s undone", n=rest)
     if kind == "remove-demo":
-        return _("demo data removed: %(n)s organisations", n=((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
+        return ngettext("demo data removed: %(num)s organisation", "demo data removed: %(num)s organisations",
+                        ((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
     if kind == "undo-remove-demo":
         return _("removal of the demo data undone (change #%(n)s)", n=rest)
     if kind == "undo":
@@ -308,7 +316,8 @@ def audit_text(entry: dict) -> str:
         labels = [_(_OTHER_FIELDS[f]) for f in accounts.changed_fields(entry["before"], entry["after"]) if f in _OTHER_FIELDS]
         return _("projects changed on a project's page: %(fields)s", fields=", ".join(labels))
     if kind == "project-bulk":
-        return _("%(n)s organisations added to a project", n=len((entry["before"] or {}).get("memberships") or {}))
+        return ngettext("%(num)s organisation added to a project", "%(num)s organisations added to a project",
+                        len((entry["before"] or {}).get("memberships") or {}))
     if kind in ("project", "project-delete", "project-delete-undone", "project-restore"):
         return _("project #%(n)s changed (Projects)", n=rest)
     if kind == "page":
