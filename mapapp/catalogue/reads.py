@@ -7,7 +7,7 @@ import math
 
 import sqlite_utils
 
-from .. import geo
+from .. import geo, multilingual
 from ..filters import Filters
 from ..kinds import BY_NAME, REGISTRY, Column
 from ..records import FICTIONAL_SOURCE
@@ -38,11 +38,10 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
             clauses.append(clause)
             params.extend(values_params)
     if filters.q:
-        match = fts_query(filters.q)
-        if match:
-            clauses.append(
-                "o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)")
-            params.append(match)
+        clause, search_params = search_clause(filters.q)
+        if clause:
+            clauses.append(clause)
+            params.extend(search_params)
     if filters.bbox:
         b = filters.bbox
         # The R*Tree stores 32-bit floats, rounded outwards: it narrows the
@@ -90,6 +89,40 @@ def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: every word must occur, as a word prefix."""
     words = fold_text(text).split()  # folded as the index is
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:20])
+
+
+_FTS = "o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)"
+
+
+def search_clause(text: str) -> tuple[str, list]:
+    """A condition on ``o`` (organisations): every word of ``text`` occurs in the name,
+    description or city, in any of its forms (its stems in the six languages as word
+    prefixes, a place's other names: "Varsovie" finds Warszawa), or names in any language a
+    theme, need, offer or structure the organisation has ("réparation": AM120).
+    ``("", [])`` for a search without words."""
+    meanings = multilingual.meanings(text)
+    plain = [m for m in meanings if not (m.themes or m.resources or m.structures)]
+    clauses, params = [], []
+    if plain:  # one MATCH for every word that is only text: the fast path of a long index
+        clauses.append(_FTS)
+        params.append(" AND ".join(m.fts() for m in plain))
+    for m in meanings:
+        if m in plain:
+            continue
+        either, either_params = [_FTS], [m.fts()]
+        if m.themes:
+            clause, values = member_clause(BY_NAME["theme"], m.themes)
+            either.append(clause)
+            either_params += values
+        if m.resources:
+            either.append(f"o.id IN (SELECT organisation_id FROM organisation_resources WHERE resource IN ({', '.join('?' * len(m.resources))}))")
+            either_params += m.resources
+        if m.structures:
+            either.append(f"o.structure IN ({', '.join('?' * len(m.structures))})")
+            either_params += m.structures
+        clauses.append("(" + " OR ".join(either) + ")")
+        params += either_params
+    return " AND ".join(clauses), params
 
 
 _LIST_COLUMNS = (

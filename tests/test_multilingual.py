@@ -1,0 +1,48 @@
+"""The visitor's own language: searches in any of the six languages find the same
+organisations (a town's other names, vocabulary labels, word forms), towns are named in
+the visitor's language, lists sort and dates read as that language writes them."""
+
+from __future__ import annotations
+
+import pytest
+from support import make_org
+
+
+@pytest.fixture
+def towns(app, db):
+    """A Brussels repair café (stored as "Brussels", English text), a Warsaw bank (stored as
+    "Warszawa") and a Lyon bakery; the map's search reads them through the app."""
+    make_org(db, "Repair Café Marolles", city="Brussels", country="BE", lat=50.84, lon=4.35,
+             description="Volunteers fix what you bring.", themes=["AM120"])
+    make_org(db, "Bank Spółdzielczy", city="Warszawa", country="PL", lat=52.23, lon=21.01,
+             description="Kredyty dla spółdzielni.", offers={"funding": ""})
+    make_org(db, "Boulangerie du Parc", city="Lyon", country="FR", lat=45.76, lon=4.84,
+             description="Pain au levain.")
+    return db
+
+
+def directory_names(client, q: str, lang: str = "fr") -> list[str]:
+    html = client.get("/organisations", query_string={"q": q, "lang": lang}).get_data(as_text=True)
+    return [name for name in ("Repair Café Marolles", "Bank Spółdzielczy", "Boulangerie du Parc") if name in html]
+
+
+@pytest.mark.parametrize(("q", "found"), [
+    ("Bruxelles", ["Repair Café Marolles"]),
+    ("Brussel", ["Repair Café Marolles"]),
+    ("Βρυξέλλες", ["Repair Café Marolles"]),
+    ("Varsovie", ["Bank Spółdzielczy"]),
+    ("Warsaw", ["Bank Spółdzielczy"]),
+    ("Warszawa", ["Bank Spółdzielczy"]),
+    ("réparation", ["Repair Café Marolles"]),  # the theme's French label: "réparer"
+    ("riparare", ["Repair Café Marolles"]),
+    ("financement Varsovie", ["Bank Spółdzielczy"]),  # an offer's label and a town, both needed
+    ("financement Bruxelles", []),
+    ("levain", ["Boulangerie du Parc"]),
+])
+def test_a_search_in_any_language_finds_the_same_organisations(client, towns, q, found):
+    assert directory_names(client, q) == found
+
+
+def test_the_map_counts_what_a_search_in_another_language_finds(client, towns):
+    data = client.get("/api/facets", query_string={"q": "Varsovie"}).get_json()
+    assert data["total"] == 1
