@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import vocab
+from . import multilingual, vocab
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
 # The path of an organisation's page (the route ``views.organisation``; a test holds them equal).
@@ -125,6 +125,7 @@ class Record:
         the API's lists and popups."""
         return {
             "slug": self.slug, "name": self.name, "city": self.city, "country": self.country,
+            "city_name": multilingual.local_town(self.city, self.country, lang),
             "country_name": vocab.country_name(self.country or "", lang),
             "relation": self.relation, "relation_label": vocab.relations().label(self.relation, lang),
             "themes": list(self.themes), "theme_labels": [vocab.themes().label(t, lang) for t in self.themes],

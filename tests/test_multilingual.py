@@ -46,3 +46,16 @@ def test_a_search_in_any_language_finds_the_same_organisations(client, towns, q,
 def test_the_map_counts_what_a_search_in_another_language_finds(client, towns):
     data = client.get("/api/facets", query_string={"q": "Varsovie"}).get_json()
     assert data["total"] == 1
+
+
+def test_a_french_visitor_reads_warsaw_as_varsovie(client, towns):
+    html = client.get("/organisations", query_string={"lang": "fr"}).get_data(as_text=True)
+    assert "Varsovie, Pologne" in html and "Bruxelles, Belgique" in html and "Lyon, France" in html
+    page = client.get("/organisations/bank-spoldzielczy", query_string={"lang": "fr"}).get_data(as_text=True)
+    address = page.split("<address>")[1].split("</address>")[0]
+    assert "Varsovie" in address and "Warszawa" not in address and "Pologne" in address
+    listed = client.get("/api/organisations", query_string={"lang": "fr", "q": "Varsovie"}).get_json()
+    [item] = listed["items"]
+    assert item["city"] == "Warszawa" and item["city_name"] == "Varsovie"
+    polish = client.get("/organisations", query_string={"lang": "pl"}).get_data(as_text=True)
+    assert "Warszawa, Polska" in polish and "Bruksela, Belgia" in polish

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
 
-from .. import accounts, catalogue, kinds, records, site, vocab
+from .. import accounts, catalogue, kinds, multilingual, records, site, vocab
 from ..catalogue import demo as demo_rows
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
@@ -302,9 +302,14 @@ def _favicon(static_folder: str) -> str:
     return "data:image/svg+xml," + quote(svg, safe=" =:/\"'<>")
 
 
+def _town(city: str | None, country: str | None) -> str:
+    """A town's name in the visitor's language where CLDR has one ("Varsovie"), else as stored."""
+    return multilingual.local_town(city, country, current_language())
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}

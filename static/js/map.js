@@ -347,7 +347,7 @@
       .then(function (org) {
         title.textContent = org.name;
         title.href = pageLink(org.url);
-        details.textContent = [org.city, org.country_name].filter(Boolean).join(", ");
+        details.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
         if (org.theme_labels.length) {
           var list = el("ul", "org-popup-themes");
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
@@ -384,7 +384,7 @@
       var link = linkOut(el("a", null, org.name));
       link.href = pageLink(org.url);
       item.appendChild(link);
-      var place = [org.city, org.country_name].filter(Boolean).join(", ");
+      var place = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
       if (place) item.appendChild(el("span", "place", place));
       results.appendChild(item);
     });
