@@ -4,8 +4,12 @@ the visitor's language, lists sort and dates read as that language writes them."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import make_org
+
+from mapapp import vocab
 
 
 @pytest.fixture
@@ -59,3 +63,11 @@ def test_a_french_visitor_reads_warsaw_as_varsovie(client, towns):
     assert item["city"] == "Warszawa" and item["city_name"] == "Varsovie"
     polish = client.get("/organisations", query_string={"lang": "pl"}).get_data(as_text=True)
     assert "Warszawa, Polska" in polish and "Bruksela, Belgia" in polish
+
+
+def test_every_country_has_a_greek_name():
+    untranslated = [code for code in vocab.country_codes()
+                    if not re.search("[\u0370-\u03ff]", vocab.country_name(code, "el"))]
+    assert untranslated == []
+    assert (vocab.country_name("TR", "el"), vocab.country_name("KR", "el"), vocab.country_name("IR", "el")) == (
+        "Τουρκία", "Νότια Κορέα", "Ιράν")
