@@ -5,11 +5,14 @@ the visitor's language, lists sort and dates read as that language writes them."
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
+import altcha
 import pytest
-from support import make_org
+from smtp_box import links_in, text_of
+from support import csrf_from, make_org
 
-from mapapp import vocab
+from mapapp import create_app, vocab
 
 
 @pytest.fixture
@@ -71,3 +74,30 @@ def test_every_country_has_a_greek_name():
     assert untranslated == []
     assert (vocab.country_name("TR", "el"), vocab.country_name("KR", "el"), vocab.country_name("IR", "el")) == (
         "Τουρκία", "Νότια Κορέα", "Ιράν")
+
+
+@pytest.fixture
+def mailing_site(db_path, tmp_path, smtp):
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "CACHE_DIR": str(tmp_path / "cache"), "SMTP_URL": smtp.url, "ALTCHA_COST": 10,
+                       "PUBLIC_URL": "http://map.example.org"})
+
+
+def test_a_french_contributor_reads_french_mail_and_a_french_second_click(mailing_site, db, smtp):
+    visitor = mailing_site.test_client()
+    form = csrf_from(visitor.get("/contribute?lang=fr").get_data(as_text=True))
+    challenge = altcha.Challenge.from_dict(visitor.get("/contribute/challenge").get_json())
+    visitor.post("/contribute?lang=fr", data={
+        "csrf_token": form, "altcha": altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64(),
+        "contact": "ana@example.org", "name": "Vélo Solidaire", "city": "Lyon", "country": "FR"})
+    [mail] = smtp.box.wait(1)
+    text = text_of(mail)
+    assert "la proposition d'une nouvelle organisation, « Vélo Solidaire »" in text and "de une" not in text
+    path = urlsplit([u for u in links_in(mail) if "/contribute/confirm/" in u][0]).path
+    token = csrf_from(visitor.get(path).get_data(as_text=True))
+    assert visitor.post(path, data={"csrf_token": token}).status_code == 200
+    again = visitor.post(path, data={"csrf_token": token})  # the French session (its cookie) clicks again
+    assert again.status_code == 410
+    html = again.get_data(as_text=True)
+    assert "ou a déjà servi" in html
+    assert "already used" not in html
