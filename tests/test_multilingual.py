@@ -101,3 +101,18 @@ def test_a_french_contributor_reads_french_mail_and_a_french_second_click(mailin
     html = again.get_data(as_text=True)
     assert "ou a déjà servi" in html
     assert "already used" not in html
+
+
+def test_public_dates_and_country_lists_read_as_the_visitor_writes(client, db, towns):
+    make_org(db, "Kooperativa Minsk", city="Minsk", country="BY", lat=53.9, lon=27.56)
+    make_org(db, "Sofia Coop", city="Sofia", country="BG", lat=42.7, lon=23.32)
+    db.execute("UPDATE organisations SET updated_at = '2026-12-06T09:30:00+00:00'")
+    page = client.get("/organisations/bank-spoldzielczy", query_string={"lang": "fr"}).get_data(as_text=True)
+    assert "6 décembre 2026" in page and "2026-12-06" not in page.split("<main")[1].split("</main>")[0]
+    html = client.get("/organisations", query_string={"lang": "fr"}).get_data(as_text=True)
+    panel = html.split('name="country"', 1)[1]
+    countries = ["Bélarus", "Belgique", "Bulgarie", "France", "Pologne"]
+    assert sorted(countries, key=panel.index) == countries  # Bélarus before Bulgarie, not after
+    polish = client.get("/organisations", query_string={"lang": "pl"}).get_data(as_text=True)
+    polish_countries = ["Belgia", "Białoruś", "Bułgaria", "Francja", "Polska"]
+    assert sorted(polish_countries, key=polish.split('name="country"', 1)[1].index) == polish_countries

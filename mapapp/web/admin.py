@@ -16,6 +16,7 @@ from ..errors import BadRequest
 from ..filters import Filters
 from ..importing import demo, jobs
 from ..params import whole_number
+from ..text import collation_key
 from ..translate import translated
 from ..vocab import PRECISIONS, ROLES, STATUSES
 from . import mailing, scope
@@ -95,7 +96,7 @@ def organisations():
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
                            countries=sorted(catalogue.country_codes_in_use(db),
-                                            key=lambda c: vocab.country_name(c, current_language())),
+                                            key=lambda c: collation_key(vocab.country_name(c, current_language()), current_language())),
                            selection=[(k, v) for k, v in request.args.items(multi=True) if k != "page"],
                            projects=project_store.list_projects(db, include_archived=False, slugs=(
                                None if not scope.current().limited else () if scope.current().countries

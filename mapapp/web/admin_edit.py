@@ -11,6 +11,7 @@ from .. import accounts, catalogue, geo, vocab
 from ..catalogue import projects as project_store
 from ..importing import normalise
 from ..mapdata import geocode
+from ..text import collation_key
 from ..translate import translated
 from . import scope
 from .auth import role_required
@@ -144,7 +145,7 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
                            countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
-                                            key=lambda c: vocab.country_name(c, current_language()))), \
+                                            key=lambda c: collation_key(vocab.country_name(c, current_language()), current_language()))), \
         (400 if errors else 200)
 
 

@@ -40,6 +40,14 @@
   }
 
   function format(template, n) { return template.replace("%(n)s", String(n)); }
+  // A count in the catalogue's form for its plural category (one, few, many, other), the
+  // number written as the server writes it: "5 organizacji" as on first load.
+  var lang = document.documentElement.lang || "en";
+  var pluralRules = new Intl.PluralRules(lang);
+  var numbers = new Intl.NumberFormat(lang);
+  function counted(forms, n) {
+    return (forms[pluralRules.select(n)] || forms.other).replace("%(n)s", numbers.format(n));
+  }
 
   // Every API answer: refused unless 2xx, then read as JSON.
   function getJSON(url, options) {
@@ -181,7 +189,7 @@
         });
         matching = body.total;
         showDemoBanner(body.fictional);
-        if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
+        if (totalBox) totalBox.textContent = counted(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
           map.setView([settings.focus.lat, settings.focus.lon], settings.focusZoom, { animate: false });
@@ -390,7 +398,7 @@
     });
     var n = body.total;
     statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
-      : n === 1 ? t.oneInView : format(t.inView, n);
+      : counted(t.inView, n);
     if (n > body.items.length) results.appendChild(el("li", "more", t.more));
   }
 
