@@ -69,6 +69,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         moderation,
         pagecontext,
         pages,
+        pictures,
         security,
         subscribe,
         tokens,
@@ -107,6 +108,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_pages.bp)
     app.register_blueprint(admin_projects.bp)
     app.register_blueprint(admin_visits.bp)
+    app.register_blueprint(pictures.bp)
     app.register_blueprint(admin_categories.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.

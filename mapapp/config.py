@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
              "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
-             "EXPORT_CACHE_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
+             "EXPORT_CACHE_MB", "IMAGE_MAX_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOBS_DAILY_AT", "", "Time of day (HH:MM, UTC) at which the worker sends the daily digests, the weekly ones on Mondays, and the owners' reminders; empty: cron runs `mapapp send-digests` and `mapapp remind-owners`."),
     Setting("UPLOAD_DIR", str(VAR_DIR / "uploads"), "Folder where files uploaded for import are kept."),
     Setting("UPLOAD_MAX_MB", "20", "Largest file staff may upload for import, in megabytes."),
+    Setting("IMAGE_MAX_MB", "8", "Largest logo or photo of an organisation taken from a form or an import's URL, in megabytes."),
     Setting("BAN_URL", "https://api-adresse.data.gouv.fr", "Base Adresse Nationale (France) server."),
     Setting("CACHE_DIR", str(VAR_DIR / "cache"), "Folder where the exports worth keeping, PDF reports and the map's columns (shared by the worker processes) are kept per catalogue version."),
     Setting(
@@ -168,7 +169,7 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
         raise ConfigError(f"MAPAPP_PUBLIC_URL must be the site's address, e.g. https://map.example.org, "
                           f"got {config['PUBLIC_URL']!r}")
     for name in ("CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
-                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR", "RETENTION_DAYS"):
+                 "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR", "RETENTION_DAYS", "IMAGE_MAX_MB"):
         if config[name] < 1:
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["STALE_AFTER_DAYS"] < 0:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import multilingual, vocab
+from . import kinds, multilingual, vocab
+from .images import picture_path
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
 # The path of an organisation's page (the route ``views.organisation``; a test holds them equal).
@@ -95,6 +96,8 @@ class Record:
     # as (name, page URL) when the row has them), by date.
     visits: tuple[dict, ...] = ()
     fictional: bool = False
+    # Its logo and photos (``catalogue.images`` rows: id, role, sha256, alt), the logo first.
+    pictures: tuple[dict, ...] = ()
     contacts: bool = True  # whether e-mail and phone are part of it (False: empty, and no columns)
 
     @classmethod
@@ -114,7 +117,25 @@ class Record:
             needs=get("needs") or {}, offers=get("offers") or {}, projects=projects,
             relations=tuple((get("project_relations") or {}).items()),
             visits=tuple(_with_pages(v, base) for v in get("visit_records") or ()),
-            fictional=get("source") == FICTIONAL_SOURCE, contacts=contacts)
+            fictional=get("source") == FICTIONAL_SOURCE, pictures=tuple(get("pictures") or ()), contacts=contacts)
+
+    def _base(self) -> str | None:
+        return None if self.url is None else self.url[: -len(organisation_url("", self.slug))]
+
+    def picture_links(self) -> list[dict]:
+        """Its pictures with their addresses (on the same address as its page): role, alt,
+        ``url`` and ``thumb``; none when the record has no address."""
+        base = self._base()
+        if base is None:
+            return []
+        return [{"role": p["role"], "alt": p["alt"], "url": base + picture_path(p["id"], p["sha256"]),
+                 "thumb": base + picture_path(p["id"], p["sha256"], thumb=True)} for p in self.pictures]
+
+    def logo_and_images(self) -> tuple[str | None, list[str]]:
+        """The address of its logo (None without one) and of its photos."""
+        links = self.picture_links()
+        return (next((p["url"] for p in links if p["role"] == "logo"), None),
+                [p["url"] for p in links if p["role"] == "photo"])
 
     def description_in(self, lang: str) -> str:
         """The description in ``lang`` where it was translated, else the one given."""
@@ -128,7 +149,7 @@ class Record:
             "city_name": multilingual.local_town(self.city, self.country, lang),
             "country_name": vocab.country_name(self.country or "", lang),
             "relation": self.relation, "relation_label": vocab.relations().label(self.relation, lang),
-            "themes": list(self.themes), "theme_labels": [vocab.themes().label(t, lang) for t in self.themes],
+            "themes": list(self.themes), "theme_labels": [kinds.theme_label(t, lang) for t in self.themes],
             "lat": self.lat, "lon": self.lon, "website": self.website, "url": self.url,
             "fictional": self.fictional,
         }
@@ -140,6 +161,9 @@ class Record:
         relations = dict(self.relations)
         properties["projects"] = [{"slug": slug, "relation": relations.get(slug)} for slug, _name in self.projects]
         properties["visits"] = [{"slug": v["slug"], "role": v.get("role")} for v in self.visits]
+        if self.pictures:
+            logo, photos = self.logo_and_images()
+            properties.update(logo=logo, image=photos[0] if photos else None)
         if self.contacts:
             properties.update(email=self.email, phone=self.phone)
         return properties
@@ -160,14 +184,14 @@ class Record:
             "visits": [{"slug": v["slug"], "title": (v.get("titles") or {}).get(lang) or v["title"], "kind": v.get("kind"),
                         "date": v.get("date"), "end_date": v.get("end_date"), "project": v.get("project"),
                         "role": v.get("role")} for v in self.visits],
+            "pictures": self.picture_links(),
         }
 
     def project_url(self, slug: str) -> str | None:
         """A project's page on the same address as this record's page (None without one)."""
         if self.url is None:
             return None
-        base = self.url[: -len(organisation_url("", self.slug))]
-        return f"{base}{PROJECT_PATH}{quote(slug, safe='')}"
+        return f"{self._base()}{PROJECT_PATH}{quote(slug, safe='')}"
 
     def projects_text(self) -> str:
         """Its projects for a spreadsheet cell: "slug (relation); …"."""
@@ -184,7 +208,7 @@ class Record:
             self.slug, self.name, self.description, self.relation, self.structure or "", self.legal_form,
             self.street, self.postcode, self.city, self.region, self.country or "", self.lat, self.lon,
             self.geo_precision or "", self.website, self.email, self.phone, "; ".join(self.themes),
-            "; ".join(vocab.themes().label(t, lang) for t in self.themes), _resources(self.needs),
+            "; ".join(kinds.theme_label(t, lang) for t in self.themes), _resources(self.needs),
             _resources(self.offers), self.projects_text(), self.visits_text(), self.url,
         ]
         if self.contacts:
@@ -194,7 +218,7 @@ class Record:
     def essglobal_row(self) -> list:
         """Its row of ESSGLOBAL's "standard" CSV, in ``ESSGLOBAL_COLUMNS`` order, with the
         vocabularies' URIs."""
-        themes = [vocab.THEME_URI_BASE + t for t in self.themes]
+        themes = [vocab.THEME_URI_BASE + t for t in kinds.theme_activities(self.themes)]
         return [
             self.slug, self.name, self.description,
             vocab.STRUCTURE_URI_BASE + self.structure if self.structure else "",
@@ -208,7 +232,8 @@ class Record:
         data = {
             "@context": ["https://schema.org", {"essglobal": ESSGLOBAL}],
             "@type": ["Organization", "essglobal:SSEInitiative"],
-            "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in self.themes] or None,
+            "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in kinds.theme_activities(self.themes)]
+            or None,
             "essglobal:organisationalStructure": {"@id": vocab.STRUCTURE_URI_BASE + self.structure}
             if self.structure else None,
             "name": self.name,
@@ -216,12 +241,15 @@ class Record:
             "address": {"@type": "PostalAddress", "streetAddress": self.street or None,
                         "postalCode": self.postcode or None, "addressLocality": self.city or None,
                         "addressRegion": self.region or None, "addressCountry": self.country},
-            "knowsAbout": [vocab.themes().label(t, lang) for t in self.themes] or None,
+            "knowsAbout": [kinds.theme_label(t, lang) for t in self.themes] or None,
             "description": self.description_in(lang) or None,
             "email": self.email or None,
             "telephone": self.phone or None,
             "sameAs": self.website or None,
         }
+        if self.pictures:
+            logo, photos = self.logo_and_images()
+            data["logo"], data["image"] = logo, photos or None
         if self.lat is not None:
             data["geo"] = {"@type": "GeoCoordinates", "latitude": self.lat, "longitude": self.lon}
         if self.projects:

@@ -412,3 +412,33 @@ def restore(db: sqlite_utils.Database, category_id: int, *, user_email: str) -> 
         audit.record(db, user_email, f"category:{category_id}", None, {"category": first},
                      {"category": _row(db, category_id), "restored": len(orgs)})
     return len(orgs)
+
+
+def create_from_import(db: sqlite_utils.Database, label: str, lang: str, user_email: str) -> str:
+    """A new top-level category named ``label`` in ``lang``, with the default colour and no
+    icon, made from a value an import did not know (``create``'s checks and audit entry).
+    Its code; ``CategoryError`` saying what to fix."""
+    category_id = create(db, user_email=user_email, labels={lang: label}, aliases=[], colour="#1f6f8b", icon="",
+                         essglobal=None)
+    return db.execute("SELECT code FROM categories WHERE id = ?", [category_id]).fetchone()[0]
+
+
+def replacements(db: sqlite_utils.Database) -> dict[str, str]:
+    """Retired categories' codes → the code of the category their organisations went to (a
+    merge, or a retirement that moved them), as the audit log of the tree's changes says
+    (``category-retire:<id>`` entries, see ``retire``); the latest wins. A category retired
+    without a destination is not listed."""
+    found: dict[str, str] = {}
+    for before, after in db.execute(
+            "SELECT before, after FROM audit_log WHERE action >= 'category-retire:' AND action < 'category-retire;'"
+            " ORDER BY id"):
+        try:
+            before, after = json.loads(before or "{}"), json.loads(after or "{}")
+        except ValueError:
+            continue
+        into = isinstance(after, dict) and after.get("into")
+        codes = before.get("codes") if isinstance(before, dict) else None
+        for code in codes if isinstance(codes, list) else []:
+            if isinstance(code, str) and isinstance(into, str) and code != into:
+                found[code] = into
+    return found

@@ -43,6 +43,10 @@ def held_about(db: sqlite_utils.Database, address: str) -> dict[str, list[dict]]
         [address]))
     for row in contributions:
         row["proposal"] = json.loads(row["proposal"])
+        # The pictures sent with it that wait for moderation (accepted ones are the organisation's).
+        row["pictures"] = _dicts(db.execute(
+            "SELECT id, role, alt, width, height, sha256, created_at FROM organisation_images"
+            " WHERE contribution_id = ? ORDER BY id", [row["id"]]))
     return {
         "contributions": contributions,
         "subscriptions": _dicts(db.execute(
@@ -65,9 +69,13 @@ def held_about(db: sqlite_utils.Database, address: str) -> dict[str, list[dict]]
 
 def erase_contributions(db: sqlite_utils.Database, address: str) -> int:
     """Forget the author's address on their contributions (those never confirmed are deleted:
-    nothing was ever agreed to keep); how many."""
+    nothing was ever agreed to keep) and delete the pictures still pending with them; how many
+    contributions."""
     same = _SAME.format(column="email")
     deleted = db.execute(f"DELETE FROM contributions WHERE state = 'unconfirmed' AND {same}", [address]).rowcount  # nosec B608 # clause from code
+    # Pictures they sent that no moderator has accepted yet go too (they may show them).
+    db.execute("DELETE FROM organisation_images WHERE contribution_id IN"  # nosec B608 # clause from code
+               f" (SELECT id FROM contributions WHERE {same})", [address])
     blanked = db.execute(f"UPDATE contributions SET email = '', client = '' WHERE {same} AND email != ''",  # nosec B608 # clause from code
                          [address]).rowcount
     return deleted + blanked

@@ -13,7 +13,7 @@ from ..kinds import BY_NAME, REGISTRY, Column
 from ..records import FICTIONAL_SOURCE
 from ..text import fold_text
 from ..vocab import STATUSES
-from . import visitreads
+from . import images, visitreads
 from .base import dict_rows, read_related
 from .kinds import entry_choices, member_clause
 from .scope import clause as scope_clause
@@ -130,7 +130,7 @@ _LIST_COLUMNS = (
     " o.postcode, o.city, o.region, o.country, o.lat, o.lon, o.geo_precision, o.website,"
     " o.email, o.phone, o.source, o.status,"
     " (SELECT json_group_array(theme) FROM (SELECT theme FROM organisation_themes t"
-    "   WHERE t.organisation_id = o.id ORDER BY theme)) AS themes"
+    "   WHERE t.organisation_id = o.id ORDER BY rank, theme)) AS themes"
 )
 
 
@@ -367,6 +367,7 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
             f" ON p.id = po.project_id WHERE po.organisation_id IN ({chosen}) ORDER BY p.slug", params):
         by_id[org_id]["projects"].append(slug)
     visitreads.export_links(db, by_id, chosen, params)
+    images.add_pictures_to(db, by_id, chosen, params)
     return orgs
 
 

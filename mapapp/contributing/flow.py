@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .. import brand, catalogue
+from .. import brand, catalogue, images
 from ..catalogue import audit
 from ..catalogue import contributions as store
+from ..catalogue import images as picture_store
 from ..catalogue import site as site_store
 from ..importing.normalise import parse_email
 from ..importing.rows import check_record
@@ -65,6 +66,10 @@ class Submission:
     project: str | None = None  # the embed's project, for partner moderators
     honeypot: str = ""
     proof: str = ""  # the ALTCHA widget's answer
+    # A logo and photos sent with it: (form field, role "logo" or "photo", file bytes, alt text),
+    # kept pending with the contribution until a moderator accepts it.
+    pictures: tuple[tuple[str, str, bytes, str], ...] = ()
+    picture_max_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
                                sub.note, *proposal["related"].get("descriptions", {}).values()):
         problems["description"] = Message(N_("at most %(n)s web addresses in the name, the description and the note"),
                                           n=antispam.MAX_LINKS)
+    pictures = _clean_pictures(sub, problems)
     if not problems and contact:
         limit = antispam.over_limit(db, client=sub.client, email=contact, per_hour=settings.per_hour)
         if limit:
@@ -154,6 +160,10 @@ def submit(db, sub: Submission, settings: Settings) -> int:
             db, kind=sub.kind, organisation_id=sub.organisation_id, proposal=proposal, note=sub.note.strip(),
             email=contact, lang=sub.lang, token_hash=token_hash(token), token_expires_at=expires, client=sub.client,
             country=country, project=sub.project)
+        for role, picture, alt in pictures:
+            # Their author is the contribution's (whose address its erasure blanks), not copied here.
+            picture_store.add_picture(db, picture, role=role, alt=alt, contribution_id=contribution_id,
+                                      created_by=f"contribution:{contribution_id}")
     mail = letters.confirm(contact, sub.lang, kind=sub.kind, name=name, site=settings.site,
                            logo=logo_of(db, settings),
                            link=settings.link("contribute.confirm", {"token": token}), hours=settings.confirm_hours)
@@ -165,6 +175,24 @@ def submit(db, sub: Submission, settings: Settings) -> int:
         raise Refused({"": Message(N_("the confirmation e-mail could not be sent (%(error)s); nothing was kept, "
                                       "try again later"), error=str(e))}) from e
     return contribution_id
+
+
+def _clean_pictures(sub: Submission, problems: dict) -> list[tuple[str, images.Picture, str]]:
+    """The pictures sent, cleaned, with their alt text checked; what is wrong with one goes in
+    ``problems`` under its form field."""
+    cleaned = []
+    photos = 0
+    for fld, role, data, alt in sub.pictures:
+        try:
+            alt = picture_store.clean_alt(alt)
+            photos += role == "photo"
+            if photos > picture_store.MAX_PHOTOS:
+                raise picture_store.PictureRefused(Message(N_("an organisation has at most %(n)s photos: remove one "
+                                                              "first"), n=picture_store.MAX_PHOTOS))
+            cleaned.append((role, images.clean_picture(data, sub.picture_max_bytes), alt))
+        except (images.ImageRefused, picture_store.PictureRefused) as e:
+            problems[fld] = e.args[0]
+    return cleaned
 
 
 def _country_of(db, org_id: int | None) -> str | None:
@@ -254,6 +282,7 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
         else:
             org_id = found["organisation_id"]
             catalogue.restore_state(db, org_id, target)
+        picture_store.attach_contribution_pictures(db, contribution_id, org_id)
         audit.record(db, moderator, action_of(contribution_id), org_id, before,
                      catalogue.organisation_state(db, org_id))
         store.decide_contribution(db, contribution_id, "accepted", by=moderator, result_organisation_id=org_id)
@@ -287,6 +316,7 @@ def reject(db, contribution_id: int, moderator: str, reason: str, settings: Sett
         if found is None or not store.decide_contribution(db, contribution_id, "rejected", by=moderator,
                                                           reason=reason[:MAX_NOTE]):
             raise Refused({"": Message(N_("this contribution is no longer waiting for a decision"))})
+        picture_store.delete_contribution_pictures(db, contribution_id)
         audit.record(db, moderator, f"contribution-rejected:{contribution_id}", found["organisation_id"])
     name = found["proposal"]["values"].get("name") or (
         catalogue.organisation_by_id(db, found["organisation_id"]) or {}).get("name", "")

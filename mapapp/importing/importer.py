@@ -26,10 +26,12 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo, vocab
+from ..catalogue import categories as category_tree
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, links, normalise, readers, reading
+from . import columns, links, normalise, readers, reading, sniff
+from .categories import CategoryIndex
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
@@ -99,7 +101,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         return _import(db, path, file, options, chain, size)
 
 
@@ -112,7 +114,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size) as file:
+    with _open(path, options, size, category_index(db)) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
@@ -153,11 +155,16 @@ def _batched(options: Options) -> bool:
     return bool(options.batch_size) and not options.dry_run
 
 
-def _open(path: Path, options: Options, size: _ChunkSize):
+def category_index(db: sqlite_utils.Database) -> CategoryIndex:
+    """The catalogue's category tree as an import matches it, read once per import."""
+    return CategoryIndex.of(category_tree.all_categories(db, retired=True))
+
+
+def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
     spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
-                            options.country)
+                            options.country, categories)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
@@ -169,12 +176,20 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
     source = options.source or catalogue.slugify(path.stem)
     context = _WriteContext.prepare(db, options, source)  # while a second process reads the file
     table, plan = file.table, file.plan
-    report = Report(file=path.name, source=source, dry_run=options.dry_run)
+    report = Report(file=path.name, source=source, dry_run=options.dry_run,
+                    replaced_by=category_tree.replacements(db))
     report.notes.extend(table.notes)
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(table.sheets) > 1 and options.sheet is None:
         report.notes.append(map_it["sheet"])
+    report.columns = recognised_columns(table.headers, plan)
     for header in plan.unknown:
+        share = plan.filled.get(header, 0)
+        if share >= sniff.IMPORTANT:
+            report.add(None, header, "warning", Message(
+                N_("column '%(column)s' (%(share)s %% filled) was not imported: it was not recognised; %(how)s"),
+                column=header, share=round(100 * share), how=map_it["unknown"]))
+            continue
         report.add(None, header, "warning", Message(N_("column not recognised, so not imported; %(how)s"),
                                                     how=map_it["unknown"]))
     for header, target, kept in plan.duplicates:
@@ -213,6 +228,15 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
         options.progress(run.rows_read, run.rows_read)
     report.samples.sort(key=lambda s: s["row"])
     return report
+
+
+def recognised_columns(headers: list[str], plan: columns.ColumnPlan) -> list[tuple[str, str, str]]:
+    """(header, field, how) of each column read, in the file's order: how is "mapping",
+    "name" or the evidence of its content."""
+    found = {i: (headers[i], f, plan.how.get(i, "name")) for i, f in plan.fields.items()}
+    for fld, more in plan.joined.items():
+        found.update({i: (headers[i], fld, plan.how.get(i, "name")) for i in more})
+    return [found[i] for i in sorted(found)]
 
 
 def _non_empty(checked, path: Path):
@@ -551,6 +575,8 @@ def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: s
     if link is not None:
         links.write(db, link, org_id)
         report.add_link(link.project, link.relation, link.visit)
+    if c.pictures and not report.dry_run:
+        report.pictures.append((c.row, org_id, values["name"], c.pictures))
     if values.get("lat") is None:
         report.add_not_located(c.row, values["name"], c.address.query())
     if len(report.samples) < SAMPLES:

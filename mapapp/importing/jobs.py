@@ -16,11 +16,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .. import catalogue
-from ..catalogue import audit
+from .. import catalogue, fetch
+from ..catalogue import audit, users
 from ..catalogue import imports as records
 from ..mapdata import geocode
-from . import importer
+from ..vocab import DEFAULT_LANGUAGE
+from . import importer, pictures
 
 # A running import reports progress at least every few seconds in every phase; one
 # silent for this long died with its process (the worker was stopped or killed).
@@ -146,6 +147,8 @@ def run(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits
         records.finish(db, import_id, "failed", error=str(e) or type(e).__name__)
         db.close()
         return None
+    if report.pictures:
+        _fetch_pictures(db, report, record, settings)
     try:
         out = io.StringIO()
         report.write_csv(out)
@@ -158,6 +161,20 @@ def run(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits
     finally:
         db.close()
     return report
+
+
+def _fetch_pictures(db: sqlite_utils.Database, report, record: dict, settings: dict) -> None:
+    """The logos and photos the file names by address, once its rows are written; a picture that
+    cannot be had is a warning on its row (as is an unexpected failure: the import stays done)."""
+    row = users.user_row(db, email=record["user_email"]) if record.get("user_email") else None
+    lang = dict(zip(users.USER_COLUMNS, row))["lang"] if row else DEFAULT_LANGUAGE
+    try:
+        pictures.fetch_pictures(db, report, allow=fetch.allow_list(settings.get("FETCH_ALLOW_HOSTS", "")),
+                                max_bytes=int(settings.get("IMAGE_MAX_MB") or 8) * 1024 * 1024,
+                                lang=lang or DEFAULT_LANGUAGE,
+                                created_by=record.get("user_email") or "")
+    except Exception as e:  # the organisations are written: say what went wrong with the pictures
+        report.add(None, "photos", "warning", f"pictures not fetched: {e}")
 
 
 def audit_import_changes(db: sqlite_utils.Database, record: dict, changes: list) -> None:

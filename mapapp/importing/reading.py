@@ -23,13 +23,15 @@ from pathlib import Path
 
 from ..processes import this_python
 from ..translate import N_, Message
-from . import columns
+from . import columns, sniff
+from .categories import CategoryIndex
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
 from .rows import Checked, Validator
 
 # Rows read, checked, located and written together: memory holds a few chunks, never the file.
 CHUNK_ROWS = 5000
+PICTURE_SAMPLE = 20  # first rows whose cells tell a column of picture addresses (see columns.recognise_picture_columns)
 # From these sizes a file is read by a second process (starting one costs about half a
 # second; smaller files are read faster than that here).
 SECOND_PROCESS_BYTES = {"csv": 4_000_000, "xlsx": 1_500_000, "ods": 1_000_000, "geojson": 8_000_000}
@@ -50,6 +52,7 @@ class ReadSpec:
     mapping: str | Path | dict | None = None
     max_rows: int | None = None
     country: str | None = None  # the file's country, for rows that give none
+    categories: CategoryIndex | None = None  # the catalogue's tree, read once by the importer
 
 
 @dataclass
@@ -87,7 +90,14 @@ def open_table(path: Path, spec: ReadSpec):
             mapping = known.mapping
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
-    return table, columns.plan_columns(table.headers, mapping)
+    plan = columns.plan_columns(table.headers, mapping)
+    # The first rows, read ahead, show what the unrecognised columns hold; then the rows go on as they were.
+    head = list(itertools.islice(table.rows, sniff.SAMPLE_ROWS))
+    table.rows = itertools.chain(head, table.rows)
+    if plan.unknown:  # a column of picture addresses is known by its cells, whatever its header
+        columns.recognise_picture_columns(plan, table.headers, [cells for _number, cells in head[:PICTURE_SAMPLE]])
+    sniff.guess(table.headers, head, plan, has_points=bool(table.points))
+    return table, plan
 
 
 def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tuple]:
@@ -101,7 +111,7 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log, country=spec.country).chunks(rows, size):
+        for checked in Validator(table, plan, log, spec.categories, country=spec.country).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0
@@ -145,6 +155,8 @@ class CheckedFile:
             checked, issues = payload
             for issue in issues:
                 report.add(issue.row, issue.column, issue.level, issue.message)
+            for row, column, value, retired in checked.unknown_categories:
+                report.add_unknown_category(row, column, value, retired)
             yield checked
 
 

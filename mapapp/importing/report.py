@@ -9,10 +9,42 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..csvsafe import write_csv
-from ..translate import to_data
+from ..text import fold
+from ..translate import N_, Message, to_data
 
 ACTIONS = ("created", "updated", "unchanged", "skipped")
 SIMILAR_SHOWN = 5  # past this many variants of one problem, the preview shows them as one line
+FIRST_ROWS = 10  # rows listed for each category value that matches none
+UNKNOWN_CATEGORY = N_("'%(text)s' is not a category of this map (a code, a label in any language, an alias, an "
+                      "ESSGLOBAL or ICA activity); left out")
+RETIRED_CATEGORY = N_("'%(text)s' is a retired category; left out")
+MERGED_CATEGORY = N_("'%(text)s' is a retired category, replaced by '%(into)s'; left out (write that one instead)")
+
+
+@dataclass
+class UnknownValue:
+    """A value of a category column that names no category (or a retired one), with how
+    many rows hold it and the first of them."""
+
+    value: str
+    column: str
+    retired: str = ""  # the code of the retired category it names
+    into: str = ""  # the code of the category that replaced it, when known
+    rows: int = 0
+    first: list[int] = field(default_factory=list)
+
+    @property
+    def message(self) -> Message:
+        if self.into:
+            return Message(MERGED_CATEGORY, text=self.value, into=self.into)
+        return Message(RETIRED_CATEGORY if self.retired else UNKNOWN_CATEGORY, text=self.value)
+
+    def rows_text(self) -> str:
+        """"row 4", "rows 2-5", "10 rows (2-11)", "96 rows (2-11, …)"."""
+        if self.rows == len(self.first):
+            return _rows_text(self.first)
+        listed = _rows_text(self.first).split("(")[-1].rstrip(")").removeprefix("rows ").removesuffix(", …")
+        return f"{self.rows} rows ({listed}, …)"
 
 
 @dataclass(slots=True)
@@ -140,13 +172,35 @@ class Report:
     kept_by_hand: int = 0  # organisations whose fields edited here a sync left as they were
     # How many rows go to each project, relation and visit (``add_link``).
     links: dict = field(default_factory=lambda: {"project": Counter(), "relation": Counter(), "visit": Counter()})
+    # (row, organisation id, name, ((role, URL), …)): the pictures to fetch once the rows are written
+    pictures: list[tuple[int, int, str, tuple]] = field(default_factory=list)
+    # (header, field, how) of each column read: how is "mapping", "name" or the evidence of its content
+    columns: list[tuple[str, str, str]] = field(default_factory=list)
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
+    # Category values that match no category, each once (folded), with its rows.
+    unknown_categories: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
+    # Retired categories' codes → the category that replaced them (``catalogue.categories.replacements``).
+    replaced_by: dict[str, str] = field(default_factory=dict)
     _messages: dict = field(default_factory=dict, repr=False)
 
     def add(self, row: int | None, column: str, level: str, message: str) -> None:
         # The same message in many rows is kept once.
         message = self._messages.setdefault(message, message)
         self.issues.append(Issue(row, column, level, message))
+
+    def add_unknown_category(self, row: int, column: str, value: str, retired: str = "") -> None:
+        """One row holds ``value``, which names no category (``retired``: a retired one's code)."""
+        found = self.unknown_categories.get((fold(value), retired))
+        if found is None:
+            found = self.unknown_categories[(fold(value), retired)] = UnknownValue(
+                value, column, retired, self.replaced_by.get(retired, "") if retired else "")
+        found.rows += 1
+        if len(found.first) < FIRST_ROWS:
+            found.first.append(row)
+
+    def unknown_values(self) -> list[UnknownValue]:
+        """The category values that matched nothing, those in most rows first."""
+        return sorted(self.unknown_categories.values(), key=lambda u: (-u.rows, u.first[:1], u.value))
 
     def add_link(self, project: str, relation: str | None, visit: str | None) -> None:
         self.links["project"][project] += 1
@@ -209,8 +263,12 @@ class Report:
         """The grouped problems (those that skipped rows first), to keep with the import's
         record so that its page can list them later in any language."""
         groups = sorted(self.grouped_issues(), key=lambda g: (g.level != "error", -len(g.rows)))
-        return [{"level": g.level, "column": to_data(g.column), "rows": len(g.row_numbers), "similar": g.similar,
-                 "message": to_data(g.message)} for g in groups[:limit]]
+        unknown = [{"level": "warning", "column": to_data(u.column), "rows": u.rows, "similar": 0,
+                    "message": to_data(u.message)} for u in self.unknown_values()]
+        problems = [{"level": g.level, "column": to_data(g.column), "rows": len(g.row_numbers), "similar": g.similar,
+                     "message": to_data(g.message)} for g in groups]
+        errors = [p for p in problems if p["level"] == "error"]
+        return (errors + unknown + problems[len(errors):])[:limit]
 
     def summary(self, *, max_issues: int = 50) -> str:
         """The printed report: counts, then problems row by row."""
@@ -225,6 +283,8 @@ class Report:
         if self.links_text():
             lines.append(f"  linked: {self.links_text()}")
         lines += [f"  note: {n}" for n in self.notes]
+        for header, target, how in self.columns:
+            lines.append(f"  column '{header}' → {target} ({column_how(how)})")
         # The same problem in many rows is printed once, with the rows it concerns.
         grouped: dict[tuple[str, str, str], list[int | None]] = {}
         for issue in sorted(self.issues, key=lambda i: (i.row or 0, i.level != "error")):
@@ -237,6 +297,16 @@ class Report:
             where = _rows_text([r for r in rows if r]) if rows[0] else "file"
             col = f", column '{column}'" if column else ""
             lines.append(f"  {level.upper()} {where}{col}: {message}")
+        unknown = self.unknown_values()
+        for u in unknown[:max_issues]:
+            into = f", replaced by '{u.into}'" if u.into else ""
+            word = f"RETIRED CATEGORY (code {u.retired}{into})" if u.retired else "UNKNOWN CATEGORY"
+            lines.append(f"  {word} '{u.value}', column '{u.column}': {u.rows_text()}")
+        if len(unknown) > max_issues:
+            lines.append(f"  … and {len(unknown) - max_issues} more unknown category values")
+        if unknown:
+            lines.append("  (unknown categories are left out: create them in the staff area's Categories, "
+                         "add the value as an alias of one, or correct the file)")
         for row, name, address in self.not_located[:20]:
             lines.append(f"  NOT LOCATED row {row}: {name} ({address or 'no address'})")
         if c["not_located"] > 20:
@@ -261,6 +331,8 @@ class Report:
                 yield [outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""]
                 for issue in by_row.get(outcome.row, []):
                     yield [outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message]
+            for u in self.unknown_values():
+                yield ["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"]
             for row, name, slug, why in self.duplicates:
                 yield [row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"]
             if self.duplicates_count > len(self.duplicates):
@@ -268,6 +340,11 @@ class Report:
                        f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]
 
         write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines())
+
+
+def column_how(how: str) -> str:
+    """How a column was recognised, as the command line says it."""
+    return {"mapping": "from the mapping", "name": "by its name"}.get(how, f"by its content: {how}")
 
 
 def _rows_text(rows: list[int]) -> str:

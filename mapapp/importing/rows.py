@@ -16,6 +16,7 @@ from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns
+from .categories import CategoryIndex, default_index
 from .normalise import (
     clean_multiline,
     clean_text,
@@ -31,7 +32,7 @@ from .normalise import (
     parse_terms,
     parse_website,
 )
-from .report import Report, RowOutcome
+from .report import RETIRED_CATEGORY, UNKNOWN_CATEGORY, Report, RowOutcome
 
 MAX_NAME_LENGTH = 300
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
@@ -58,6 +59,8 @@ class Candidate:
     # The row's project, relation, visit and visit date as written (only when the file has
     # such columns): matched against the catalogue when written (see ``links``).
     links: dict = field(default_factory=dict)
+    # The addresses of its logo and photos, as (role, URL), fetched after the rows are written.
+    pictures: tuple[tuple[str, str], ...] = ()
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
@@ -65,13 +68,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text, self.links))
+                             self.text, self.links, self.pictures))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text, links) -> Candidate:
+               rejected, outcome, text, links, pictures=()) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text, links)
+                     set(rejected), outcome, text, links, pictures)
 
 
 @dataclass
@@ -82,37 +85,58 @@ class Checked:
     candidates: list[Candidate]
     skipped: list[RowOutcome]
     consumed: float  # how much of the file has been read, 0 to 1
+    # (row, column, value, retired category's code or "") of the category values matching none
+    unknown_categories: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
-    def __init__(self, table, plan: columns.ColumnPlan, report: Report, *, country: str | None = None):
+    def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
+                 country: str | None = None):
         self.table, self.plan, self.report, self.country = table, plan, report, country
+        self.categories = categories or default_index()
+        self.unknown: list[tuple[int, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
-        self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
+        self.header_of = _headers_of(table.headers, plan)
         self.seen: dict[str, int] = {}
+        self.joined = [(f, [i for i in [self.plan.column_of(f), *more]]) for f, more in plan.joined.items()]
 
     def chunks(self, rows, size):
         """``Checked`` chunks of ``size()`` rows each (asked again before each chunk); a
         ``ReadError`` found late in the file comes through as it is."""
         rows = iter(rows)
-        while True:
-            part = list(itertools.islice(rows, size()))
-            if not part:
-                return
-            candidates, skipped = self.chunk(part)
+        after = next(rows, None)
+        while after is not None:
+            part = [after, *itertools.islice(rows, max(size(), 1) - 1)]
+            after = next(rows, None)  # a heading is told by the row after it, even across chunks
+            candidates, skipped = self.chunk(part, after)
             check_points_in_bulk(candidates)
-            yield Checked(len(part), candidates, skipped, self.table.consumed())
+            unknown, self.unknown = self.unknown, []
+            yield Checked(len(part), candidates, skipped, self.table.consumed(), unknown)
 
-    def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
+    def chunk(self, rows, after: tuple[int, list[str]] | None = None) -> tuple[list[Candidate], list[RowOutcome]]:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
         fields = list(self.plan.fields.items())
+        extra = self.plan.extra  # further columns of a field (a second column of categories)
+        themes_header = header_of.get("themes", "themes")
         candidates: list[Candidate] = []
         skipped: list[RowOutcome] = []
-        for number, cells in rows:
+        rows = list(rows) + ([after] if after else [])
+        for position, (number, cells) in enumerate(rows[:len(rows) - bool(after)]):
             raw = {f: cells[i] for i, f in fields}
+            for i, f in extra:
+                if cells[i]:
+                    raw[f] = f"{raw[f]}\n{cells[i]}" if raw.get(f) else cells[i]
+            for fld, joined in self.joined:
+                raw[fld] = ", ".join(part for i in joined if (part := cells[i].strip()))
+            following = rows[position + 1][1] if position + 1 < len(rows) else None
+            kind = not_an_organisation(raw, following and {f: following[i] for i, f in fields})
+            if kind:
+                report.add(number, header_of["name"], "warning", Message(NOT_ORGANISATIONS[kind]))
+                skipped.append(RowOutcome(number, clean_text(raw.get("name", "")), "skipped"))
+                continue
             if self.country and not (raw.get("country") or "").strip():
                 raw["country"] = self.country
             if is_total_row(raw):
@@ -128,8 +152,9 @@ class Validator:
                 skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
                 continue
             warnings: list[tuple[str, str]] = []
+            unknown: list[tuple[str, str]] = []
             candidate = validate_row(number, raw, self.present, points.get(number) if points else None,
-                                      warnings, self.translated)
+                                      warnings, self.translated, self.categories, unknown)
             for fld, message in warnings:
                 report.add(number, header_of.get(fld, fld), "warning", message)
             if candidate is None:
@@ -145,9 +170,59 @@ class Validator:
                 skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
                 continue
             seen[candidate.key] = number
+            self.unknown.extend((number, themes_header, value, retired) for value, retired in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
+
+
+def _headers_of(headers: list[str], plan: columns.ColumnPlan) -> dict[str, str]:
+    """Each field's column as the file names it: a problem is reported under a header the
+    file has ('Longitide', never a 'lat' it does not have)."""
+    named = {f: headers[i] for i, f in plan.fields.items()}
+    for fld, more in plan.joined.items():
+        named[fld] = " + ".join([named[fld], *(headers[i] for i in more)])
+    for fld, partners in (("lat", ("lon", "latlon")), ("lon", ("lat", "latlon")), ("latlon", ("lat", "lon")),
+                          ("street", ("house_number",))):
+        if fld not in named:
+            found = [named[p] for p in partners if p in named]
+            if found:
+                named[fld] = found[0]
+    return named
+
+
+NOT_ORGANISATIONS = {
+    "heading": N_("a section heading (a short cell alone on its row, above rows that have the other columns), "
+                  "not an organisation; row skipped"),
+    "error": N_("the name is a spreadsheet error value (such as #NAME? or #REF!), not an organisation's name; "
+                "fix the formula in the file; row skipped"),
+    "title": N_("the name is only a title such as 'Mr.' or 'Dr', not an organisation's name; row skipped"),
+    "number": N_("the name is only a number or a year, not an organisation's name; row skipped"),
+}
+_ERROR_VALUE = re.compile(r"^#(NAME\?|REF!|N/A|VALUE!|DIV/0!|NUM!|NULL!|SPILL!|CALC!|FIELD!|BLOCKED!|"
+                          r"GETTING_DATA|UNKNOWN!|CONNECT!|BUSY!|ERROR!?|NOM\?|REF|NV|WERT!|ZAHL!|NAME|"
+                          r"VALEUR!|NOMBRE!|NUL!|VALORE!|NOME\?|RIF!|ND|NOMBRE\?|N\.D\.)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^[\d\s.,'/-]+$")
+
+
+def not_an_organisation(raw: dict, following: dict | None) -> str | None:
+    """Why a row is no organisation ("heading", "error", "title", "number"), or None:
+    its name is a spreadsheet error value, a bare title or a number, or it is a heading: a
+    short name alone on its row (its other columns empty), the next row having the others."""
+    name = clean_text(raw.get("name", ""))
+    if not name:
+        return None
+    if name.startswith("#") and _ERROR_VALUE.match(name.replace(" ", "")):
+        return "error"
+    if len(name) <= 6 and fold(name) in columns.TITLES:
+        return "title"
+    if _NUMBER.match(name):
+        return "number"
+    if following is None or len(name) > 60 or len(name.split()) > 6:
+        return None
+    others = sum(1 for f, v in raw.items() if f != "name" and clean_text(v))
+    following_others = sum(1 for f, v in following.items() if f != "name" and clean_text(v))
+    return "heading" if others == 0 and following_others >= 2 and clean_text(following.get("name", "")) else None
 
 
 def is_total_row(raw: dict) -> bool:
@@ -160,10 +235,14 @@ def is_total_row(raw: dict) -> bool:
 
 
 def validate_row(number: int, raw: dict, present: set[str], point, warnings,
-                  translated: list[str]) -> Candidate | None:
+                  translated: list[str], categories: CategoryIndex | None = None,
+                  unknown: list | None = None) -> Candidate | None:
     """One row: its fields, related items and location, each checked (``warnings``
-    collects what was corrected or refused); None without a usable name."""
+    collects what was corrected or refused; ``unknown``, when given, the category values
+    that match none, as (value, retired category's code or ""), instead of warnings);
+    None without a usable name."""
     row = _Row(raw, present, warnings)
+    row.categories, row.unknown = categories or default_index(), unknown
     name = row.text("name")
     if not name:
         return None
@@ -174,7 +253,8 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
     address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
-    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values))
+    return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values),
+                     pictures=_pictures(row))
 
 
 @dataclass
@@ -191,9 +271,10 @@ class RecordCheck:
 _FORM_LIMITS = {"name": MAX_NAME_LENGTH, "description": 5000, "themes": 2000, "needs": 5000, "offers": 5000}
 
 
-def check_record(raw: dict[str, str]) -> RecordCheck:
+def check_record(raw: dict[str, str], categories: CategoryIndex | None = None) -> RecordCheck:
     """Check ``raw`` (import field names → text, as cells of a row) as the importer checks
-    a row: the one validation of organisations, for files and forms alike."""
+    a row: the one validation of organisations, for files and forms alike (categories
+    matched against ``categories``, the catalogue's tree; the ESSGLOBAL themes without it)."""
     limits = {f: _FORM_LIMITS.get(f.split("_")[0], 500) for f in raw}
     too_long = {f: Message(N_("%(n)s characters; at most %(max)s"), n=f"{len(v):,}", max=limits[f])
                 for f, v in raw.items() if len(v or "") > limits[f]}
@@ -202,7 +283,7 @@ def check_record(raw: dict[str, str]) -> RecordCheck:
     present = set(raw)
     translated = sorted(f for f in present if f.startswith(f"{columns.TRANSLATABLE}_"))
     warnings: list[tuple[str, str]] = []
-    candidate = validate_row(1, raw, present, None, warnings, translated)
+    candidate = validate_row(1, raw, present, None, warnings, translated, categories)
     if candidate is None:
         return RecordCheck({}, {}, {"name": Message(N_("the name is missing (or a placeholder such as 'n/a')"))},
                            [m for _, m in warnings])
@@ -225,6 +306,8 @@ class _Row:
     def __init__(self, raw: dict, present: set[str], warnings: list):
         self.raw, self.present, self.warnings = raw, present, warnings
         self.rejected: set[str] = set()
+        self.categories: CategoryIndex = default_index()
+        self.unknown: list | None = None  # category values matching none (else warnings)
 
     def text(self, name: str) -> str:
         value = self.raw.get(name)
@@ -253,11 +336,14 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     warn("country", problem)
     if "country" in present:
         values["country"] = country
+        nation = row.text("country")
+        if country == "GB" and fold(nation) in UK_NATIONS and not row.text("region"):
+            values["region"] = nation  # "UK Nation: Scotland" says the region as well
     street = row.text("street")
     number_text = row.text("house_number")
     if number_text and number_text.lower() not in street.lower():
         street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
-    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region")),
+    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region") or values.get("region", "")),
                        ("legal_form", row.text("legal_form"))):
         if fld in present or (fld == "street" and "house_number" in present):
             values[fld] = value
@@ -273,7 +359,9 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     if "phone" in present:
         values["phone"], problem = parse_phone(raw.get("phone", ""))
         warn("phone", problem)
-    for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
+    if "structure" in present:
+        values["structure"] = _structure(row)
+    for fld, vocabulary in (("relation", "relations"),):
         if fld in present:
             code, problem = parse_term(raw.get(fld, ""), vocabulary)
             warn(fld, problem and Message(N_("%(field)s %(problem)s"),
@@ -284,6 +372,35 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
         if is_placeholder(values["description"]):
             values["description"] = ""
     return values, country
+
+
+UK_NATIONS = frozenset({"england", "scotland", "wales", "northern ireland"})
+
+
+def _structure(row: _Row) -> str | None:
+    """The first structure a cell names (spelling variants and several per cell understood:
+    "Multi-stakeholder co-operative; Charity"); the others are reported, not stored."""
+    cell = row.raw.get("structure", "")
+    code, problem = parse_term(cell, "structures")
+    codes, unknown = parse_terms(cell, "structures")
+    if len(codes) > 1 or (codes and not code):
+        code = codes[0]
+        problem = None
+        labels = vocab.structures()
+        if len(codes) > 1:
+            row.warn("structure", Message(
+                N_("several structures in one cell: %(first)s is stored, not %(others)s (one structure per "
+                   "organisation)"), first=labels.label(codes[0], "en"),
+                others=", ".join(labels.label(c, "en") for c in codes[1:])), reject=False)
+        for piece in unknown:
+            missing = parse_term(piece, "structures")[1]
+            if missing:
+                row.warn("structure", Message(N_("%(field)s %(problem)s"), field=Message(
+                    columns.FIELD_LABELS["structure"]), problem=missing), reject=False)
+    elif problem:
+        row.warn("structure", Message(N_("%(field)s %(problem)s"), field=Message(columns.FIELD_LABELS["structure"]),
+                                      problem=problem))
+    return code
 
 
 def _links(row: _Row, values: dict) -> dict:
@@ -301,6 +418,18 @@ def _links(row: _Row, values: dict) -> dict:
             row.warn("visit_date", Message(N_("'%(text)s' is not a date; write it as YYYY-MM-DD (e.g. 2026-05-14) "
                                               "or DD/MM/YYYY"), text=written))
     return links
+
+
+def _pictures(row: _Row) -> tuple[tuple[str, str], ...]:
+    """The row's logo and photo addresses as written (several photos apart by spaces, commas,
+    semicolons or |); checked and fetched later (``importing.pictures``)."""
+    if not row.present & {"logo", "photos"}:
+        return ()
+    found = [("logo", url) for url in _URLS.split(row.text("logo"))[:1] if url]
+    return tuple(found + [("photo", url) for url in _URLS.split(row.text("photos")) if url])
+
+
+_URLS = re.compile(r"[\s,;|]+")
 
 
 def parse_date(text: str) -> str | None:
@@ -325,11 +454,15 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
     raw, present, warn = row.raw, row.present, row.warn
     related: dict = {}
     if "themes" in present:
-        codes, unknown = parse_terms(raw.get("themes", ""), "themes")
+        codes, unknown, retired = row.categories.parse(raw.get("themes", ""))
         related["themes"] = codes
-        for piece in unknown:
-            warn("themes", Message(N_("'%(text)s' is not a theme code (AM10…AM160), ESSGLOBAL URI or theme "
-                                      "label; left out"), text=piece), reject=False)
+        if row.unknown is not None:
+            row.unknown.extend([(piece, "") for piece in unknown] + retired)
+        else:
+            for piece in unknown:
+                warn("themes", Message(UNKNOWN_CATEGORY, text=piece), reject=False)
+            for piece, _ in retired:
+                warn("themes", Message(RETIRED_CATEGORY, text=piece), reject=False)
     for kind in ("needs", "offers"):
         if kind in present:
             related[kind], unknown = parse_resources(raw.get(kind, ""))

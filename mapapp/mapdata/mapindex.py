@@ -22,8 +22,10 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo
+from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
+from ..kinds import BY_NAME, Categories
 from . import snapshot
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
@@ -299,6 +301,24 @@ def selection(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, 
     return unpack(selection_bits(columns, filters, db, without=without), columns.size)
 
 
+# The kinds whose values are the category tree: a parent's members are its own and its
+# children's, ORed when asked (the columns hold each category's own, whatever the tree).
+_TREE_KINDS = frozenset(k.name for k in BY_NAME.values() if isinstance(k.vocabulary, Categories))
+
+
+def _families(kind: str, db: sqlite_utils.Database) -> dict[str, list[str]]:
+    return categorytree.cached(db).families if kind in _TREE_KINDS else {}
+
+
+def _members(columns: MapColumns, kind: str, value: str, families: dict[str, list[str]]) -> np.ndarray | None:
+    """The bits of the organisations with ``value`` of ``kind`` (a parent category: or any
+    of its children's); None when none has it."""
+    hits = [bits for bits in (columns.facets[kind].get(v) for v in families.get(value, (value,))) if bits is not None]
+    if len(hits) < 2:
+        return hits[0] if hits else None
+    return np.bitwise_or.reduce(hits)
+
+
 def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
                    without: str | None = None) -> np.ndarray:
     """``selection`` as bits (see ``pack``)."""
@@ -309,8 +329,9 @@ def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Datab
         if not values or kind == without:
             continue
         either = np.zeros(words, dtype=np.uint64)
+        families = _families(kind, db)
         for value in values:
-            hit = columns.facets[kind].get(value)
+            hit = _members(columns, kind, value, families)
             if hit is not None:
                 either |= hit
         bits &= either
@@ -418,6 +439,9 @@ def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Databas
                 full = selection_bits(columns, filters, db)
             base = full
         counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets[kind].items()}
+        for parent, family in _families(kind, db).items():  # each organisation of a family once
+            hit = _members(columns, kind, parent, {parent: family})
+            counts[kind][parent] = count_bits(base & hit) if hit is not None else 0
     return counts
 
 

@@ -7,7 +7,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, geo, vocab
+from .. import accounts, catalogue, geo, kinds, vocab
+from ..catalogue import images as picture_store
 from ..catalogue import projects as project_store
 from ..importing import normalise
 from ..mapdata import geocode
@@ -73,7 +74,7 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
     if mismatch and form.get("confirm_country") != "1":
         errors["location"] = mismatch
     related = {
-        "themes": [t for t in form.getlist("theme") if t in vocab.themes()],
+        "themes": [t for t in form.getlist("theme") if kinds.theme_tree().find(t) == t],
         "needs": {c: normalise.clean_text(form.get(f"need_detail:{c}", ""))[:200]
                   for c in form.getlist("need") if c in vocab.resources()},
         "offers": {c: normalise.clean_text(form.get(f"offer_detail:{c}", ""))[:200]
@@ -144,6 +145,8 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
     return render_template("admin/edit.html", org=org, s=snapshot, relations=relations,
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
+                           pictures=picture_store.pictures_of(db, org["id"]) if org else [],
+                           max_photos=picture_store.MAX_PHOTOS, image_max_mb=current_app.config["IMAGE_MAX_MB"],
                            countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
                                             key=lambda c: collation_key(vocab.country_name(c, current_language()), current_language()))), \
         (400 if errors else 200)

@@ -12,17 +12,20 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from .. import catalogue, vocab
+from ..catalogue import categories as category_tree
 from ..catalogue import memberships
 from ..filters import Filters
-from ..importing import columns, importer, jobs
+from ..importing import columns, importer, jobs, sniff
+from ..importing.normalise import clean_text
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
 from ..text import fold
-from ..translate import from_data
+from ..translate import from_data, translated
 from . import jobqueue, scope
 from .auth import role_required
 from .db import get_db
 from .i18n import NAMES as LANGUAGE_NAMES
+from .i18n import current_language
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/imports")
 PREVIEW_ISSUES = 40
@@ -145,7 +148,9 @@ def preview(import_id: int):
                                   geocoders=", ".join(online)))
     except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
         error = e.args[0] if e.args else str(e)
-    assigned = {headers[i]: f for i, f in plan.fields.items()} if plan else {}
+    assigned = {headers[i]: f for i, f in [*plan.fields.items(), *plan.extra]} if plan else {}
+    assigned.update({headers[i]: f for f, more in (plan.joined.items() if plan else ()) for i in more})
+    recognised = {h: how for h, _f, how in importer.recognised_columns(headers, plan)} if plan else {}
     ignored = set(plan.ignored) if plan else set()
     chosen_links = {"project": record["project"], "relation": None, "visit": None,
                     **((record["mapping"] or {}).get("links") or {})}
@@ -153,10 +158,36 @@ def preview(import_id: int):
                            links=chosen_links, projects=catalogue.project_slugs(db),
                            country=(record["mapping"] or {}).get("country"), countries=_countries(),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
-                           ignored=ignored, fields=field_labels(), report=report, error=error,
+                           ignored=ignored, fields=field_labels(), recognised=recognised,
+                           filled=plan.filled if plan else {}, important=sniff.IMPORTANT, report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
-                           sample_fields=SAMPLE_FIELDS)
+                           sample_fields=SAMPLE_FIELDS, unknown=report.unknown_values() if report else [],
+                           categories={c.code: c for c in category_tree.all_categories(db, retired=True)})
+
+
+# The longest label a category made from an unknown value may have.
+CATEGORY_LABEL_MAX = 200
+
+
+@bp.post("/<int:import_id>/categories")
+@role_required("admin")
+def create_category(import_id: int):
+    """Create a category named as a value the preview did not know (the label in the staff
+    member's language), then preview again: the rows that name it now go to it."""
+    record = _record(import_id)
+    if record["state"] != "preview":
+        return redirect(url_for("imports.progress", import_id=import_id))
+    label = clean_text(request.form.get("category_value", ""))
+    if not label or len(label) > CATEGORY_LABEL_MAX:
+        abort(400)
+    try:
+        category_tree.create_from_import(get_db(), label, current_language(), current_user.email)
+    except category_tree.CategoryError as e:
+        flash(translated(e.args[0], current_language()))
+    else:
+        flash(_("Category “%(label)s” created: the rows that name it now go to it.", label=label))
+    return redirect(url_for("imports.preview", import_id=import_id) + "#unknown-categories")
 
 
 def _countries() -> list[tuple[str, str]]:

@@ -11,10 +11,11 @@ from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..text import collation_key
 from ..translate import translated
-from . import jobqueue
+from . import jobqueue, picturefiles
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
+from .mapcontext import offered_categories
 from .tokens import carries_token
 
 bp = Blueprint("contribute", __name__)
@@ -50,9 +51,9 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
-                           themes=vocab.themes(), resources=vocab.resources(), lang=lang,
+                           themes=offered_categories(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: collation_key(vocab.country_name(c, lang), lang)),
-                           honeypot=antispam.HONEYPOT), status
+                           honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 
 
 def _defaults(org: dict | None) -> dict:
@@ -77,7 +78,10 @@ def _submit(kind: str, org: dict | None):
         kind=("closed" if form.get("closed") else "correction") if org else "new",
         raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
-        project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""))
+        project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""),
+        pictures=tuple((fld, fld, data, form.get(f"{fld}_alt", "")) for fld in ("logo", "photo")
+                       if (data := picturefiles.read_upload(fld))),
+        picture_max_bytes=picturefiles.max_bytes())
     try:
         flow.submit(get_db(), sub, settings())
     except flow.Refused as refused:

@@ -12,8 +12,9 @@ from babel import Locale
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_translations
 from flask_babel import gettext as _
+from markupsafe import Markup
 
-from .. import accounts, catalogue, kinds, multilingual, records, site, vocab
+from .. import accounts, catalogue, icons, kinds, multilingual, records, site, vocab
 from ..catalogue import demo as demo_rows
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
@@ -23,7 +24,7 @@ from ..importing import columns
 from ..mapdata import mapindex, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
-from .db import get_db
+from .db import category_tree, get_db
 from .i18n import current_language
 
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
@@ -63,13 +64,38 @@ def map_index() -> mapindex.MapIndex:
 
 
 def facet_options(db, counts: dict, lang: str) -> dict:
-    """Every filter value of every kind with its label and count, in its vocabulary's order."""
+    """Every filter value of every kind with its label and count, in its vocabulary's order;
+    a category also says its parent's code (None for a top-level one), colour and icon (a
+    parent's count is of the organisations in it or any of its children, each once)."""
     options = {}
+    tree = category_tree()
     for kind in kinds.REGISTRY:
         present = counts[kind.name]
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
+        if isinstance(kind.vocabulary, kinds.Categories) and tree is not None:
+            for option in options[kind.name]:
+                found = tree.by_code[option["value"]]
+                up = tree.parent(found.code)
+                option.update(parent=up.code if up else None, colour=found.colour, icon=found.icon)
     return options
+
+
+def offered_categories() -> list:
+    """The categories forms and lists offer (``code``, ``label(lang)``, ``colour``, ``icon``,
+    ``parent_id``), each parent followed by its children."""
+    tree = category_tree()
+    return tree.offered_list if tree is not None else []
+
+
+def theme_label(code: str) -> str:
+    """A category's label in the page's language, from the tree."""
+    return kinds.BY_NAME["theme"].vocabulary.label(code, current_language())
+
+
+def category_icon(name: str) -> Markup:
+    """A category's icon, decorative (its label says what it is)."""
+    return Markup(icons.svg(name, size=16))  # nosec B704 # icons.svg checks the name and path data
 
 
 def filter_panel(db, filters: Filters) -> dict:
@@ -325,6 +351,7 @@ def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
 def template_helpers() -> dict:
     """Names every template may use."""
     return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
+            "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}

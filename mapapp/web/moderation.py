@@ -7,8 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, vocab
+from .. import accounts, catalogue, kinds, vocab
 from ..catalogue import contributions as store
+from ..catalogue import images as picture_store
 from ..catalogue import owners
 from ..contributing import flow
 from ..importing.rows import check_record
@@ -58,7 +59,7 @@ def _terms(kind: str, value) -> str:
     if not value:
         return ""
     if kind == "themes":
-        return ", ".join(vocab.themes().label(code, lang) for code in value)
+        return ", ".join(kinds.theme_label(code, lang) for code in value)
     return "; ".join(vocab.resources().label(code, lang) + (f": {detail}" if detail else "")
                      for code, detail in value.items())
 
@@ -93,6 +94,7 @@ def queue():
         item["duplicates"] = _duplicates(db, item)
         item["notes"] = [translated(n, lang) for n in item["proposal"].get("notes", [])]
         item["target"] = catalogue.organisation_by_id(db, item["organisation_id"]) if item["organisation_id"] else None
+        item["pictures"] = picture_store.pictures_of_contribution(db, item["id"])
         if item["kind"] != "closed":
             proposed = flow.merged(db, item) or {"values": {}, "related": {}}
             # The description in the language the contribution was written in: the one

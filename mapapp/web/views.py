@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 
 from .. import catalogue
+from ..catalogue import images as picture_store
 from ..catalogue import owners, visitreads
 from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
@@ -64,7 +65,8 @@ def organisation(slug: str):
         raise NotFound(_("There is no published organisation at this address."))
     matches = mapindex.matches(map_index().get(db), db, org)
     checked = owners.checked_at(db, org["id"])
-    org = {**org, **visitreads.record_links(db, org["id"])}  # its projects' relations and visits, for the JSON-LD
+    org = {**org, **visitreads.record_links(db, org["id"]),  # its projects' relations and visits, for the JSON-LD
+           "pictures": picture_store.pictures_of(db, org["id"])}
     return render_template("organisation.html", org=org, matches=matches,
                            visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,

@@ -356,6 +356,14 @@
         title.textContent = org.name;
         title.href = pageLink(org.url);
         details.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
+        var picture = (org.pictures || [])[0];  // the logo when there is one, else the first photo
+        if (picture) {
+          var img = el("img", "org-popup-picture");
+          img.src = picture.thumb;
+          img.alt = picture.alt;
+          img.addEventListener("load", function () { var p = marker.getPopup(); if (p && p.isOpen()) p.update(); });
+          box.insertBefore(img, details);
+        }
         if (org.theme_labels.length) {
           var list = el("ul", "org-popup-themes");
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
