@@ -116,3 +116,12 @@ def test_public_dates_and_country_lists_read_as_the_visitor_writes(client, db, t
     polish = client.get("/organisations", query_string={"lang": "pl"}).get_data(as_text=True)
     polish_countries = ["Belgia", "Białoruś", "Bułgaria", "Francja", "Polska"]
     assert sorted(polish_countries, key=polish.split('name="country"', 1)[1].index) == polish_countries
+
+
+@pytest.mark.parametrize("q", ['"', '*', 'NEAR(a b)', 'Bruxelles OR "', '{{ 7*7 }} {% x %} ${x}', '<script>alert(1)</script>',
+                               'javascript:alert(1)', '=1+1', 'a\r\nb', '\ufffe', 'réparation AND NOT'])
+def test_a_hostile_search_is_only_words(client, towns, q):
+    response = client.get("/organisations", query_string={"q": q, "lang": "fr"})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    assert client.get("/api/facets", query_string={"q": q}).status_code == 200

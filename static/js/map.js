@@ -45,6 +45,13 @@
   var lang = document.documentElement.lang || "en";
   var pluralRules = new Intl.PluralRules(lang);
   var numbers = new Intl.NumberFormat(lang);
+  // A day (YYYY-MM-DD) written as the visitor's language writes it: "6 décembre 2026".
+  function longDate(day) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})/.exec(day || "");
+    if (!parts) return day || "";
+    var moment = new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3]));
+    return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }).format(moment);
+  }
   function counted(forms, n) {
     return (forms[pluralRules.select(n)] || forms.other).replace("%(n)s", numbers.format(n));
   }
@@ -370,7 +377,7 @@
           box.appendChild(list);
         }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
-        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
+        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
         suggest.href = pageLink(settings.suggest.replace("SLUG", encodeURIComponent(org.slug)));
         box.appendChild(el("div")).appendChild(suggest);
