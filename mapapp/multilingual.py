@@ -67,8 +67,9 @@ def _vocabulary_index() -> dict[tuple[str, str], set[tuple[str, str]]]:
     """``(language, stem)`` → ``{(vocabulary, code)}``: every word of every label (stemmed in
     its language) and alias (stemmed in every language, as aliases mix them)."""
     index: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for name, vocabulary in (("themes", vocab.themes()), ("resources", vocab.resources()),
-                             ("structures", vocab.structures())):
+    # Not the structures: organisations.structure has no index, and a scan of a million rows
+    # per search word ("cooperative") is what the map cannot afford.
+    for name, vocabulary in (("themes", vocab.themes()), ("resources", vocab.resources())):
         for term in vocabulary:
             for lang, label in term.labels.items():
                 for word in _raw_words(label):
@@ -90,7 +91,6 @@ class Meaning:
     names: tuple[str, ...] = ()  # matched as whole words or phrases: a place's other names
     themes: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
-    structures: tuple[str, ...] = ()
 
     def fts(self) -> str:
         """This word as an FTS5 expression: any of its forms."""
@@ -130,8 +130,7 @@ def _meaning(word: str, raw: str) -> Meaning:
     return Meaning(
         word, tuple(prefixes), names,
         themes=tuple(sorted(c for v, c in found if v == "themes")),
-        resources=tuple(sorted(c for v, c in found if v == "resources")),
-        structures=tuple(sorted(c for v, c in found if v == "structures")))
+        resources=tuple(sorted(c for v, c in found if v == "resources")))
 
 
 @cache

@@ -98,10 +98,10 @@ def search_clause(text: str) -> tuple[str, list]:
     """A condition on ``o`` (organisations): every word of ``text`` occurs in the name,
     description or city, in any of its forms (its stems in the six languages as word
     prefixes, a place's other names: "Varsovie" finds Warszawa), or names in any language a
-    theme, need, offer or structure the organisation has ("réparation": AM120).
+    theme, need or offer the organisation has ("réparation": AM120).
     ``("", [])`` for a search without words."""
     meanings = multilingual.meanings(text)
-    plain = [m for m in meanings if not (m.themes or m.resources or m.structures)]
+    plain = [m for m in meanings if not (m.themes or m.resources)]
     clauses, params = [], []
     if plain:  # one MATCH for every word that is only text: the fast path of a long index
         clauses.append(_FTS)
@@ -117,9 +117,6 @@ def search_clause(text: str) -> tuple[str, list]:
         if m.resources:
             either.append(f"o.id IN (SELECT organisation_id FROM organisation_resources WHERE resource IN ({', '.join('?' * len(m.resources))}))")
             either_params += m.resources
-        if m.structures:
-            either.append(f"o.structure IN ({', '.join('?' * len(m.structures))})")
-            either_params += m.structures
         clauses.append("(" + " OR ".join(either) + ")")
         params += either_params
     return " AND ".join(clauses), params
