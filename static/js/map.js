@@ -42,7 +42,7 @@
   function format(template, n) { return template.replace("%(n)s", String(n)); }
   // A count in the catalogue's form for its plural category (one, few, many, other), the
   // number written as the server writes it: "5 organizacji" as on first load.
-  var lang = document.documentElement.lang || "en";
+  var lang = settings.lang || document.documentElement.lang || "en";
   var pluralRules = new Intl.PluralRules(lang);
   var numbers = new Intl.NumberFormat(lang);
   // A day (YYYY-MM-DD) written as the visitor's language writes it: "6 décembre 2026".
