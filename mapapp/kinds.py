@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from . import vocab
-from .text import collation_key
 from .translate import N_, Message
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -67,7 +66,7 @@ class Countries:
 
     def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
         """``(value, label)`` of the countries organisations are in, by label."""
-        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: collation_key(choice[1], lang))
+        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: vocab.collation_key(choice[1], lang))
 
 
 @dataclass(frozen=True)

@@ -74,24 +74,3 @@ def slugify(text: str, *, fallback: str = "organisation") -> str:
     ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
     slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
     return slug[:80].rstrip("-") or fallback
-
-
-# Letters an alphabet sorts after their base letter, not with it: Polish "ł" comes after "lz".
-_OWN_LETTERS = {"pl": "ąćęłńóśźż"}
-
-
-@lru_cache(maxsize=65536)
-def collation_key(text: str, lang: str) -> tuple[str, str]:
-    """How ``text`` sorts for a reader of ``lang``, without ICU or the system's locales:
-    case and accents ignored first ("Bélarus" before "Bulgarie"), then the accented
-    form after the plain one ("cote" before "côte"); in Polish, ą ć ę ł ń ó ś ź ż are
-    letters of their own, after a c e l n o s z."""
-    lower = text.casefold()
-    own = _OWN_LETTERS.get(lang, "")
-    parts = []
-    for char in lower:
-        if char in own:
-            parts.append(fold_text(char) + "\x7f")  # after every letter of the base
-        else:
-            parts.append(_COMBINING.sub("", unicodedata.normalize("NFKD", char)).translate(_FOLD_LETTERS))
-    return "".join(parts), lower

@@ -20,7 +20,7 @@ def catalogue_in_three_countries(app, db):
 def search(page, words: str) -> list[str]:
     page.fill("#q", words)
     page.press("#q", "Enter")
-    page.wait_for_url(f"**q=**")
+    page.wait_for_url("**q=**")
     page.wait_for_selector("body[data-map-ready=true]")
     page.wait_for_function("() => !document.querySelector('#map-status').textContent.includes('…')")
     return page.locator("#results li").all_inner_texts()

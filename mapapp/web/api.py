@@ -54,8 +54,8 @@ def clusters():
     answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything,
                                stale_before=owners.stale_before(current_app.config["STALE_AFTER_DAYS"]))
     return jsonify({"ok": True, "zoom": zoom, **answer,
-                    "cluster_fields": ["lat", "lon", "count", "bbox"],
-                    "point_fields": ["slug", "name", "lat", "lon", "stale"]})
+                    "cluster_fields": ["lat", "lon", "count", "bbox", "categories"],
+                    "point_fields": ["slug", "name", "lat", "lon", "stale", "category"]})
 
 
 @bp.get("/facets")

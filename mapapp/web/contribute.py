@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from .. import catalogue, vocab
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
-from ..text import collation_key
 from ..translate import translated
 from . import jobqueue, picturefiles
 from .db import get_db
@@ -52,7 +51,7 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     values = request.form if request.method == "POST" else _defaults(org)
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
                            themes=offered_categories(), resources=vocab.resources(), lang=lang,
-                           countries=sorted(vocab.country_codes(), key=lambda c: collation_key(vocab.country_name(c, lang), lang)),
+                           countries=vocab.countries_by_name(lang),
                            honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 
 

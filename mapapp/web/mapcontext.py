@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from babel import Locale
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import get_translations
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -21,7 +21,7 @@ from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
-from ..mapdata import mapindex, outlines
+from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
 from .db import category_tree, get_db
@@ -137,7 +137,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
         "listSize": LIST_SIZE,
-        "icons": marker_icons(),
+        "categories": category_legend(db, Filters(**{kind: getattr(filters, kind) for kind in locked})),
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
@@ -159,6 +159,8 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
+            "legend": _("Categories"),
+            "legendHint": _("Choose a category to show only its organisations; choose it again to show all."),
             "suggest": _("Suggest a correction"),
         },
         "basemap": basemap_settings(),
@@ -205,13 +207,15 @@ def first_bounds(filters: Filters, selection: list | None) -> list | None:
     return selection
 
 
-def marker_icons() -> dict:
-    """Leaflet's marker images at their versioned (long-cached) addresses; the map pages
-    preload them, since Leaflet asks only once the first organisations are drawn."""
-    def image(name: str) -> str:
-        return url_for("static", filename=f"vendor/leaflet/images/{name}")
-    return {"iconUrl": image("marker-icon.png"), "iconRetinaUrl": image("marker-icon-2x.png"),
-            "shadowUrl": image("marker-shadow.png")}
+def category_legend(db, filters: Filters) -> dict:
+    """The markers' colours and icons and the legend, for map.js: every category of the map
+    index's palette by its index (labels in the visitor's language), which of them the
+    organisations of ``filters`` (an embed's locked ones; else all) have as their main one,
+    and each icon's path data once."""
+    columns = map_index().get(db)
+    legend = markers.legend(db, columns.palette, mapindex.category_counts(columns, filters, db), current_language())
+    legend["categories"][0]["label"] = _("No category")
+    return legend
 
 
 def url_with(**changes) -> str:
@@ -279,6 +283,12 @@ def audit_text(entry: dict) -> str:
         return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
     if kind == "status":
         return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "bulk-status":
+        n = len((entry["before"] or {}).get("statuses") or {})
+        return ngettext("%(num)s organisation set to %(status)s", "%(num)s organisations set to %(status)s", n,
+                        status=words["status"].get(rest, rest))
+    if kind == "undo-bulk-status":
+        return _("change #%(n)s undone", n=rest)
     if kind == "import":
         number, _sep, what = rest.partition(":")
         return (_("created by import #%(n)s", n=number) if what == "created"
@@ -286,7 +296,8 @@ def audit_text(entry: dict) -> str:
     if kind == "undo-import":
         return _("import #%(n)s undone", n=rest)
     if kind == "remove-demo":
-        return _("demo data removed: %(n)s organisations", n=((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
+        return ngettext("demo data removed: %(num)s organisation", "demo data removed: %(num)s organisations",
+                        ((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
     if kind == "undo-remove-demo":
         return _("removal of the demo data undone (change #%(n)s)", n=rest)
     if kind == "undo":
@@ -305,7 +316,8 @@ def audit_text(entry: dict) -> str:
         labels = [_(_OTHER_FIELDS[f]) for f in accounts.changed_fields(entry["before"], entry["after"]) if f in _OTHER_FIELDS]
         return _("projects changed on a project's page: %(fields)s", fields=", ".join(labels))
     if kind == "project-bulk":
-        return _("%(n)s organisations added to a project", n=len((entry["before"] or {}).get("memberships") or {}))
+        return ngettext("%(num)s organisation added to a project", "%(num)s organisations added to a project",
+                        len((entry["before"] or {}).get("memberships") or {}))
     if kind in ("project", "project-delete", "project-delete-undone", "project-restore"):
         return _("project #%(n)s changed (Projects)", n=rest)
     if kind == "page":
@@ -350,7 +362,7 @@ def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
+    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),

@@ -31,6 +31,9 @@ CODE = "^[A-Za-z0-9-]{1,60}$"
 ERRORS = {"400": _json("Error", "a parameter has a value that cannot be used; `parameter` names it"),
           "304": {"description": "not modified since the validators sent (ETag / Last-Modified)"}}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
+# How /api/clusters names categories: two bytes a point, the legend sent once with the map page.
+_CATEGORY = ("its main category (of lowest rank): a position in the category tree's order, parents before their"
+             " children, retired ones left out, from 1; 0: none")
 SUMMARY = {
     "type": "object",
     "required": ["slug", "name", "city", "country", "themes", "url", "lat", "lon"],
@@ -166,14 +169,23 @@ def document(server: str, categories: list[str] | None = None) -> dict:
                                  "type": "array", "prefixItems": [{"type": "number"}, {"type": "number"},
                                                                   {"type": "integer", "minimum": 2},
                                                                   {"type": "array", "items": {"type": "number"},
-                                                                   "minItems": 4, "maxItems": 4}],
-                                 "minItems": 4, "maxItems": 4}},
+                                                                   "minItems": 4, "maxItems": 4},
+                                                                  {"type": "array", "maxItems": 5, "description":
+                                                                   "[category, count] of its largest top-level categories"
+                                                                   " (category: as a point's)"
+                                                                   " (a child counts for its parent), largest first; the"
+                                                                   " rest of its count has other ones",
+                                                                   "items": {"type": "array", "prefixItems": [
+                                                                       {"type": "integer", "minimum": 0},
+                                                                       {"type": "integer", "minimum": 1}]}}],
+                                 "minItems": 5, "maxItems": 5}},
                              "points": {"type": "array", "items": {
                                  "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"},
                                                                   {"type": "number"}, {"type": "number"},
                                                                   {"type": "integer", "enum": [0, 1],
-                                                                   "description": "1: not checked for long (faded)"}],
-                                 "minItems": 5, "maxItems": 5}},
+                                                                   "description": "1: not checked for long (faded)"},
+                                                                  {"type": "integer", "minimum": 0, "description": _CATEGORY}],
+                                 "minItems": 6, "maxItems": 6}},
                              "cluster_fields": {"type": "array"}, "point_fields": {"type": "array"}}},
             "Visits": {"type": "object", "required": ["ok", "total", "visits"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"}, "visits": {"type": "array", "items": {
