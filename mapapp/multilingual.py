@@ -62,23 +62,47 @@ def _raw_words(text: str) -> list[str]:
             if len(w) >= 3 and fold(w) not in _STOP]
 
 
+def term_index(terms) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """``(language, stem)`` → ``{(vocabulary, code)}`` for ``terms``, ``(vocabulary, code,
+    labels per language, aliases)``: every word of every label (stemmed in its language) and
+    alias (stemmed in every language, as aliases mix them)."""
+    index: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for name, code, labels, aliases in terms:
+        for lang, label in labels.items():
+            if lang not in _STEMMERS or not label:
+                continue
+            for word in _raw_words(label):
+                index.setdefault((lang, fold(_stemmer(lang).stemWord(word))), set()).add((name, code))
+                index.setdefault(("", fold(word)), set()).add((name, code))
+        for alias in aliases:
+            for word in _raw_words(alias):
+                for key in stems(word):
+                    index.setdefault(key, set()).add((name, code))
+                index.setdefault(("", fold(word)), set()).add((name, code))
+    return index
+
+
+def terms_of(meaning: Meaning, index: dict[tuple[str, str], set[tuple[str, str]]]) -> set[tuple[str, str]]:
+    """The ``(vocabulary, code)`` of ``index`` a search word names (see ``term_index``)."""
+    if len(meaning.word) < SHORTEST_STEM or " " in meaning.word or meaning.names:
+        return set()
+    found: set[tuple[str, str]] = set()
+    for key in stems(meaning.raw):
+        found |= index.get(key, set())
+    for (lang, word), codes in index.items():  # the start of a word: "vélo" for "vélos" (Snowball keeps its s)
+        if not lang and word.startswith(meaning.word):
+            found |= codes
+    return found
+
+
 @cache
 def _vocabulary_index() -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """``(language, stem)`` → ``{(vocabulary, code)}``: every word of every label (stemmed in
-    its language) and alias (stemmed in every language, as aliases mix them)."""
-    index: dict[tuple[str, str], set[tuple[str, str]]] = {}
     # Not the structures: organisations.structure has no index, and a scan of a million rows
-    # per search word ("cooperative") is what the map cannot afford.
-    for name, vocabulary in (("themes", vocab.themes()), ("resources", vocab.resources())):
-        for term in vocabulary:
-            for lang, label in term.labels.items():
-                for word in _raw_words(label):
-                    index.setdefault((lang, fold(_stemmer(lang).stemWord(word))), set()).add((name, term.code))
-            for alias in term.aliases:
-                for word in _raw_words(alias):
-                    for key in stems(word):
-                        index.setdefault(key, set()).add((name, term.code))
-    return index
+    # per search word ("cooperative") is what the map cannot afford. A catalogue's own
+    # categories are matched from its table (``catalogue.search_clause``).
+    return term_index((name, term.code, term.labels, term.aliases)
+                      for name, vocabulary in (("themes", vocab.themes()), ("resources", vocab.resources()))
+                      for term in vocabulary)
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,7 @@ class Meaning:
     name, description and city, and vocabulary codes the organisation may carry."""
 
     word: str
+    raw: str  # as typed, lower case, accents kept (what the stemmers read)
     prefixes: tuple[str, ...]  # matched as word prefixes: the word and its stems
     names: tuple[str, ...] = ()  # matched as whole words or phrases: a place's other names
     themes: tuple[str, ...] = ()
@@ -118,17 +143,15 @@ def _raw_all(text: str) -> dict[str, str]:
 
 def _meaning(word: str, raw: str) -> Meaning:
     prefixes = [word]
-    found: set[tuple[str, str]] = set()
     names = tuple(n for n in _place_names().get(word, ()) if n != word)[:MOST_NAMES]
+    found = terms_of(Meaning(word, raw, (word,), names), _vocabulary_index())
     if not names and len(word) >= SHORTEST_STEM and " " not in word:  # a place is not stemmed: "brus"*
-        index = _vocabulary_index()
         for key in stems(raw):
-            found |= index.get(key, set())
             stem = key[1]
             if len(stem) >= SHORTEST_STEM and not any(stem.startswith(p) for p in prefixes):
                 prefixes = [p for p in prefixes if not p.startswith(stem)] + [stem]
     return Meaning(
-        word, tuple(prefixes), names,
+        word, raw, tuple(prefixes), names,
         themes=tuple(sorted(c for v, c in found if v == "themes")),
         resources=tuple(sorted(c for v, c in found if v == "resources")))
 

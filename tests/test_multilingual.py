@@ -125,3 +125,16 @@ def test_a_hostile_search_is_only_words(client, towns, q):
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
     assert client.get("/api/facets", query_string={"q": q}).status_code == 200
+
+
+def test_a_category_staff_made_is_found_by_its_label_in_any_language(client, db, towns):
+    from mapapp.catalogue import categories
+    categories.create(db, user_email="admin@example.org", labels={"en": "Community bikes", "fr": "Vélos solidaires",
+                      "nl": "Buurtfietsen", "pl": "Rowery sąsiedzkie"}, aliases=["bicyclette"], colour="#336699", icon="",
+                      essglobal=None)
+    code = db.execute("SELECT code FROM categories WHERE labels LIKE '%Buurtfietsen%'").fetchone()[0]
+    make_org(db, "Atelier Roue Libre", city="Lyon", country="FR", lat=45.75, lon=4.85, themes=[code])
+    for q in ("vélo", "rowery", "bicyclettes", "buurtfietsen"):
+        html = client.get("/organisations", query_string={"q": q, "lang": "fr"}).get_data(as_text=True)
+        assert "Atelier Roue Libre" in html, q
+        assert "Boulangerie du Parc" not in html

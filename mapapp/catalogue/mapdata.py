@@ -90,7 +90,7 @@ def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str
 
 def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:
     """Ids of the organisations that ``text`` finds (see ``search_clause``)."""
-    clause, params = search_clause(text)
+    clause, params = search_clause(text, db)
     if not clause:
         return []
     return [r[0] for r in db.execute(f"SELECT o.id FROM organisations o WHERE {clause}", params)]  # nosec B608 # clauses and ? placeholders come from code; values are bound
