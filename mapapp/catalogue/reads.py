@@ -39,6 +39,10 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",),
             clause, values_params = member_clause(kind, values)
             clauses.append(clause)
             params.extend(values_params)
+    for kind, values in filters.extra:  # the catalogue's filter fields
+        clause, values_params = member_clause(kind, values)
+        clauses.append(clause)
+        params.extend(values_params)
     if filters.q:
         clause, search_params = search_clause(filters.q, db)
         if clause:
