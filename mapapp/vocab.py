@@ -1,17 +1,20 @@
 """Controlled vocabularies and their labels in the interface languages.
 
 The files under ``data/vocab/`` are the one source of truth; country names come
-from pycountry (ISO 3166-1 and its translations).
+from pycountry (ISO 3166-1 and its translations), and from CLDR (Babel) where pycountry
+has no translation (Greek: Iran, South Korea, Türkiye).
 """
 
 from __future__ import annotations
 
 import csv
 import gettext
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+from babel import Locale, UnknownLocaleError
 
 from .config import DATA_DIR
 
@@ -129,6 +132,32 @@ def is_country(code: str) -> bool:
     return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
 
 
+# Letters that no accent decomposes, read as the base letter they are alphabetised with.
+_COLLATION_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe",
+                                    "ς": "σ", "ŀ": "l", "þ": "th"})
+
+
+# Letters a language alphabetises after their base letter, not with it (Polish: "Luksemburg",
+# then "Łotwa"); "~" sorts after every letter.
+_OWN_LETTERS = {"pl": str.maketrans({ch: base + "~" for ch, base in zip("ąćęłńóśźż", "acelnoszz")})}
+
+
+def collation_key(text: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str]:
+    """A sort key that orders names as a reader of ``lang`` expects: accents and case aside
+    first ("Émirats" among the E in French), except the letters the language counts as
+    letters of their own (Polish "Ł" after all the "L"), then as written. PyICU is not a
+    dependency; this is the first level of its collation, near enough for lists of names."""
+    text_cf = text.casefold().translate(_OWN_LETTERS.get(lang, {}))
+    base = "".join(ch for ch in unicodedata.normalize("NFKD", text_cf) if not unicodedata.combining(ch))
+    return base.translate(_COLLATION_LETTERS), text
+
+
+def countries_by_name(lang: str, codes=None) -> list[str]:
+    """Every country's code (or those of ``codes``), sorted by the country's name in ``lang``."""
+    return sorted(codes if codes is not None else country_codes(),
+                  key=lambda c: collation_key(country_name(c, lang), lang))
+
+
 def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The country's common name in ``lang``; an unknown code is returned as is."""
     country = pycountry.countries.get(alpha_2=code) if code else None
@@ -137,7 +166,19 @@ def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     name = getattr(country, "common_name", None) or country.name
     if lang == DEFAULT_LANGUAGE:
         return name
-    return _country_translation(lang).gettext(name)
+    translated = _country_translation(lang).gettext(name)
+    if translated == name:  # pycountry's catalogue lacks it (Greek: Iran, South Korea, Türkiye)
+        return _cldr_territories(lang).get(code, name)
+    return translated
+
+
+@cache
+def _cldr_territories(lang: str) -> dict[str, str]:
+    """CLDR's country names in ``lang`` (Babel's data): where pycountry has no translation."""
+    try:
+        return dict(Locale.parse(lang).territories)
+    except (UnknownLocaleError, ValueError):
+        return {}
 
 
 # The interface language most of a country's organisations read (Belgium: French, the

@@ -61,7 +61,7 @@ def test_published_at_once_when_the_site_says_so_and_still_correct(db_path, db, 
     client = site(db_path, tmp_path, smtp, OWNER_EDITS="publish").test_client()
     token = owners.link_token(db, "test", org.id)
     form = client.get(f"/owner/{token}").get_data(as_text=True)
-    assert "2020-01-01" in form  # when it was last checked
+    assert "January 1, 2020" in form  # when it was last checked, written as the visitor reads dates
     client.post(f"/owner/{token}", data={"csrf_token": csrf_from(form), "name": "Bread Coop", "city": "Villeurbanne"})
     assert catalogue.organisation_state(db, org.id)["values"]["city"] == "Villeurbanne"
     assert catalogue.audit.entries(db, organisation_id=org.id)[0]["user_email"] == "owner:hello@bread.example.org"
@@ -151,7 +151,7 @@ def test_staff_send_edit_links_in_bulk_each_in_its_countrys_language(db_path, db
     done = client.post("/admin/organisations/owner-links", data={
         "csrf_token": csrf_from(page), "id": [str(french.id), str(italian.id), str(silent.id)]}, follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert "Edit links sent to 2 organisations." in text and "1 have no e-mail address." in text
+    assert "Edit links sent to 2 organisations." in text and "1 has no e-mail address." in text
     mails = {m["To"]: m for m in smtp.box.wait(2)}
     assert mails["pain@example.org"]["Subject"].startswith("Merci de vérifier « Boulangerie Coop »")
     assert "L’équipe de" in text_of(mails["pain@example.org"])
@@ -175,7 +175,7 @@ def test_entries_not_checked_for_long_fade_on_the_map_until_their_owner_confirms
     assert points["Old Coop"][4] == 1 and points["New Coop"][4] == 0
     api = client.get(f"/api/organisations/{slug}").get_json()
     assert api["stale"] is True and api["checked"] == "2020-01-01"
-    assert "has not been confirmed since 2020-01-01" in client.get(f"/organisations/{slug}").get_data(as_text=True)
+    assert "has not been confirmed since January 1, 2020" in client.get(f"/organisations/{slug}").get_data(as_text=True)
     staff_client = client.application.test_client()
     sign_in(staff_client, "editor@example.org")
     listed = staff_client.get("/admin/organisations?unchecked=730").get_data(as_text=True)

@@ -21,10 +21,11 @@ from .reads import (count_organisations, duplicate_candidates, export_organisati
                     organisation_count, project_and_visit_names, project_exists, project_id, project_slugs,
                     source_has_refs, sources, stats, status_counts, version)
 from .spatial import index_new_points
-from .staff import country_codes_in_use, organisation_by_id, organisation_state, restore_state, set_status
+from .staff import (STATUS_CHANGES_FROM, change_statuses, country_codes_in_use, organisation_by_id, organisation_state,
+                    restore_state, restore_statuses, set_status, statuses_of)
 from . import slugs
 from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,
-                     link_organisation, new_row_text, save_organisation, save_project, save_visit, set_location, stored_by_source,
+                     link_organisation, new_row_text, save_organisation, save_project, save_visit, set_location, stored_by_id, stored_by_source,
                      update_organisation)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

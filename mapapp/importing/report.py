@@ -183,6 +183,10 @@ class Report:
     # row, name, slug, why: the first LISTED_DUPLICATES (``duplicates_count`` counts them all)
     duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)
     duplicates_count: int = 0
+    # What was done with each row that had likely duplicates: {row: (choice, slug)} for the
+    # rows listed in ``duplicates``, and how many rows of each choice in all.
+    duplicate_decisions: dict = field(default_factory=dict)
+    duplicate_actions: Counter = field(default_factory=Counter)
     samples: list[dict] = field(default_factory=list)  # the first rows as they are stored
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
@@ -256,6 +260,17 @@ class Report:
         self.duplicates_count += 1
         if len(self.duplicates) < LISTED_DUPLICATES:
             self.duplicates.append((row, name, slug, why))
+
+    def decide_duplicate(self, row: int, choice: str, slug: str) -> None:
+        self.duplicate_actions[choice] += 1
+        if any(r == row for r, *_ in self.duplicates):
+            self.duplicate_decisions[row] = (choice, slug)
+
+    def duplicate_decision_text(self, row: int) -> str:
+        """'skipped as a duplicate of x', 'updated x' or 'created anyway' ('' when undecided)."""
+        choice, slug = self.duplicate_decisions.get(row, ("", ""))
+        return {"skip": f"skipped as a duplicate of '{slug}'", "update": f"updated '{slug}'",
+                "create": "created anyway"}.get(choice, "")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -352,8 +367,14 @@ class Report:
             lines.append(f"  NOT LOCATED row {row}: {name} ({address or 'no address'})")
         if c["not_located"] > 20:
             lines.append(f"  … and {c['not_located'] - 20} more not located (mapapp geocode --pending lists them)")
+        if self.duplicate_actions:
+            done = {"skip": "skipped", "update": "updated the stored organisation", "create": "created anyway"}
+            lines.append("  likely duplicates: " + ", ".join(f"{self.duplicate_actions[k]} {done[k]}"
+                                                          for k in done if self.duplicate_actions[k]))
         for row, name, slug, why in self.duplicates[:20]:
-            lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})")
+            decided = self.duplicate_decision_text(row)
+            lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})"
+                         + (f": {decided}" if decided else ""))
         if c["likely_duplicates"] > 20:
             lines.append(f"  … and {c['likely_duplicates'] - 20} more likely duplicates (--report FILE.csv lists them)")
         return "\n".join(lines)
@@ -375,7 +396,9 @@ class Report:
             for u in self.unknown_values() + self.unknown_resource_values():
                 yield ["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"]
             for row, name, slug, why in self.duplicates:
-                yield [row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"]
+                decided = self.duplicate_decision_text(row)
+                yield [row, name, "", slug, "", "warning", "",
+                       f"likely duplicate of '{slug}': {why}" + (f"; {decided}" if decided else "")]
             if self.duplicates_count > len(self.duplicates):
                 yield ["", "", "", "", "", "warning", "",
                        f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]

@@ -3,20 +3,24 @@ map index, filter options with counts, the settings read by map.js, the template
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, g, request, url_for
+from babel import Locale
+from flask import Flask, current_app, g, has_app_context, request, url_for
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import accounts, catalogue, icons, kinds, records, site, vocab
+from .. import accounts, catalogue, icons, kinds, multilingual, records, site, vocab
 from ..catalogue import demo as demo_rows
+from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
-from ..filters import KINDS, Filters
+from ..filters import Filters
 from ..importing import columns
 from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
@@ -66,8 +70,8 @@ def facet_options(db, counts: dict, lang: str) -> dict:
     parent's count is of the organisations in it or any of its children, each once)."""
     options = {}
     tree = category_tree()
-    for kind in kinds.REGISTRY:
-        present = counts[kind.name]
+    for kind in kinds.registry():
+        present = counts.get(kind.name, {})
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
         if isinstance(kind.vocabulary, kinds.Categories) and tree is not None:
@@ -129,7 +133,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     )
     settings = {
         "lang": current_language(),
-        "kinds": list(KINDS),
+        "kinds": [k.name for k in kinds.registry()],
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
@@ -138,22 +142,21 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
-        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
+        "locked": {kind: list(filters.values(kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
                 "organisation": url_for("api.organisation", slug="SLUG")},
         "i18n": {
             "loading": _("Loading organisations…"),
-            "inView": _("%(n)s organisations in view"),
-            "oneInView": _("1 organisation in view"),
+            "inView": plural_forms(lambda n: get_translations().ngettext(
+                "%(num)s organisation in view", "%(num)s organisations in view", n)),
             "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
             "noMatch": _("No organisation matches these filters or this search anywhere. Change or clear them."),
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
             "cluster": _("%(n)s organisations: zoom in"),
-            "total": _("%(n)s organisations"),
-            "totalOne": _("1 organisation"),
+            "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
@@ -174,7 +177,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
         settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
-        allowed = set(getattr(filters, kind))
+        allowed = set(filters.values(kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
 
@@ -281,6 +284,12 @@ def audit_text(entry: dict) -> str:
         return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
     if kind == "status":
         return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "bulk-status":
+        n = len((entry["before"] or {}).get("statuses") or {})
+        return ngettext("%(num)s organisation set to %(status)s", "%(num)s organisations set to %(status)s", n,
+                        status=words["status"].get(rest, rest))
+    if kind == "undo-bulk-status":
+        return _("change #%(n)s undone", n=rest)
     if kind == "import":
         number, _sep, what = rest.partition(":")
         return (_("created by import #%(n)s", n=number) if what == "created"
@@ -288,7 +297,8 @@ def audit_text(entry: dict) -> str:
     if kind == "undo-import":
         return _("import #%(n)s undone", n=rest)
     if kind == "remove-demo":
-        return _("demo data removed: %(n)s organisations", n=((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
+        return ngettext("demo data removed: %(num)s organisation", "demo data removed: %(num)s organisations",
+                        ((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
     if kind == "undo-remove-demo":
         return _("removal of the demo data undone (change #%(n)s)", n=rest)
     if kind == "undo":
@@ -307,7 +317,8 @@ def audit_text(entry: dict) -> str:
         labels = [_(_OTHER_FIELDS[f]) for f in accounts.changed_fields(entry["before"], entry["after"]) if f in _OTHER_FIELDS]
         return _("projects changed on a project's page: %(fields)s", fields=", ".join(labels))
     if kind == "project-bulk":
-        return _("%(n)s organisations added to a project", n=len((entry["before"] or {}).get("memberships") or {}))
+        return ngettext("%(num)s organisation added to a project", "%(num)s organisations added to a project",
+                        len((entry["before"] or {}).get("memberships") or {}))
     if kind in ("project", "project-delete", "project-delete-undone", "project-restore"):
         return _("project #%(n)s changed (Projects)", n=rest)
     if kind == "page":
@@ -332,9 +343,27 @@ def _favicon(static_folder: str) -> str:
     return "data:image/svg+xml," + quote(svg, safe=" =:/\"'<>")
 
 
+def _town(city: str | None, country: str | None) -> str:
+    """A town's name in the visitor's language where CLDR has one ("Varsovie"), else as stored."""
+    return multilingual.local_town(city, country, current_language())
+
+
+def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
+    """A count's message for map.js, per CLDR plural category of the visitor's language
+    ("one", "few", "many", "other"), each the catalogue's own form for a number of that
+    category: the script picks one with ``Intl.PluralRules``, so that "5 organizacji" reads
+    the same after a filter change as the server wrote it on first load."""
+    rule = Locale.parse(current_language()).plural_form
+    forms: dict[str, str] = {}
+    for n in range(0, 200):
+        forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
+    forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
+    return forms
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
@@ -342,5 +371,18 @@ def template_helpers() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    """Register the template helpers."""
+    """Register the template helpers, and the catalogue's filter fields as kinds of the
+    registry (read from the request's catalogue when a request first needs them)."""
     app.context_processor(template_helpers)
+
+    def field_kinds() -> tuple:
+        if not has_app_context():
+            return ()  # a streamed answer read after its request: its filters were parsed before
+        try:
+            return field_store.filter_kinds(get_db())
+        except catalogue.CatalogueError:
+            return ()  # the page that needs the catalogue says it is unreachable, in its own way
+
+    @app.before_request
+    def _field_kinds() -> None:
+        kinds.use_fields(field_kinds)
