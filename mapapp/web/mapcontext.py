@@ -161,6 +161,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "legend": _("Categories"),
             "legendHint": _("Choose a category to show only its organisations; choose it again to show all."),
             "suggest": _("Suggest a correction"),
+            "closeCard": _("Close this card"),
         },
         "basemap": basemap_settings(),
         **(extra or {}),
