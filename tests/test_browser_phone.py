@@ -206,3 +206,28 @@ def test_the_laptop_keeps_its_layout(demo_app, page, live_server_for, shots):
         page.goto(server.url + "/organisations?lang=pl")
         assert page.locator("details[data-kind=country]").is_visible()
         page.screenshot(path=shots / "laptop-pl-directory.png")
+
+
+def test_the_card_shows_stored_text_as_text(db, db_path, tmp_path, browser, live_server_for):
+    from support import make_org
+
+    from mapapp import create_app
+
+    hostile = '<img src=x onerror="window.__pwned=1">{{7*7}} ${1} =1+1'
+    make_org(db, hostile, city="<script>window.__pwned=2</script>", lat=45.76, lon=4.84)
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c")})
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    route_tiles(page)
+    try:
+        with live_server_for(app) as server:
+            page.goto(server.url + "/")
+            ready(page)
+            page.locator(".cat-marker, .leaflet-marker-icon:not(.marker-cluster)").first.tap()
+            card = page.locator(".org-card[data-loaded=true]")
+            card.wait_for()
+            assert card.locator("h2").inner_text() == hostile
+            assert "<script>window.__pwned=2</script>" in card.inner_text()
+            assert page.evaluate("window.__pwned") is None
+    finally:
+        context.close()
