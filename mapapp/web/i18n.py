@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import cache
 
 from flask import Flask, Response, current_app, request
-from babel import Locale
-from flask_babel import Babel, format_datetime, get_locale, ngettext
+from flask_babel import Babel, format_date, format_datetime, get_locale
 
 from ..translate import translated
 from ..vocab import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
@@ -56,6 +55,16 @@ def when(value: str | None) -> str:
     return format_datetime(moment, "medium")
 
 
+def day(value: str | None) -> str:
+    """An ISO date (or the day of a timestamp) written in the visitor's language, as public
+    pages show it: "6 décembre 2026", not 2026-12-06."""
+    try:
+        found = date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return str(value)
+    return format_date(found, "long") if found else ""
+
+
 def current_language() -> str:
     """The language code ("en", "fr", …) of the current request."""
     return str(get_locale() or DEFAULT_LANGUAGE)
@@ -70,29 +79,13 @@ def remember_language(response: Response) -> Response:
     return response
 
 
-def plural_templates(say) -> dict[str, str]:
-    """A plural message for the browser: its text per CLDR plural category of the current
-    language ("one", "few", "many", "other"…), "%(num)s" where the number goes, so that a page
-    picks the form with ``Intl.PluralRules`` (both follow CLDR). ``say(n)`` is the message's
-    ``ngettext`` call, written out where it is used so that the catalogue extraction finds it."""
-    rule = Locale.parse(current_language()).plural_form
-    forms: dict[str, str] = {}
-    for n in range(0, 1200):  # every category of the six languages shows among these
-        forms.setdefault(str(rule(n)), say(n).replace(str(n), "%(num)s"))
-    return forms
-
-
-def show_count_forms() -> dict[str, str]:
-    """The button that closes the filter sheet, "Show 76 organisations", in every plural form."""
-    return plural_templates(lambda n: ngettext("Show %(num)s organisation", "Show %(num)s organisations", n))
-
-
 def init_app(app: Flask) -> None:
     """Set up Flask-Babel with the translations in mapapp/translations."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     Babel(app, locale_selector=select_language, timezone_selector=select_timezone)
     app.after_request(remember_language)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_NAMES=NAMES, show_count_forms=show_count_forms)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_NAMES=NAMES)
     # Messages from the working modules (import reports…) in the visitor's language.
     app.jinja_env.filters["tr"] = lambda text: translated(text, current_language())
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["day"] = day

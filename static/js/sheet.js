@@ -12,14 +12,16 @@
   if (!sheet || !opener) return;
   var show = sheet.querySelector(".sheet-show");
   var forms = JSON.parse(show.dataset.forms);
-  var plural = new Intl.PluralRules(document.documentElement.lang || "en");
+  var lang = document.documentElement.lang || "en";
+  var plural = new Intl.PluralRules(lang);
+  var numbers = new Intl.NumberFormat(lang);
   var onMap = document.body.classList.contains("map-page");
   sheet.classList.add("sheet-ready");
   opener.hidden = false;
 
   function setCount(total) {
     var text = forms[plural.select(total)] || forms.other;
-    show.textContent = text.replace("%(num)s", String(total));
+    show.textContent = text.replace("%(n)s", numbers.format(total));
     show.dataset.count = String(total);
   }
 
