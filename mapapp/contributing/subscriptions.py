@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from .. import catalogue
+from .. import catalogue, kinds
+from ..catalogue import fields as field_store
 from ..catalogue import subscriptions as store
 from ..filters import Filters
 from ..importing.normalise import parse_email
@@ -96,6 +97,11 @@ def unsubscribe(db, key: str) -> bool:
 
 def send_digests(db, settings: Settings, frequency: str, now: datetime | None = None) -> int:
     """Send every due digest of ``frequency`` that has something new; returns how many."""
+    with kinds.fields_from(lambda: field_store.filter_kinds(db)):  # a view's f-<slug> filters hold
+        return _send_digests(db, settings, frequency, now)
+
+
+def _send_digests(db, settings: Settings, frequency: str, now: datetime | None) -> int:
     now = now or datetime.now(timezone.utc)
     stamp = now.isoformat(timespec="seconds")
     sent = 0
