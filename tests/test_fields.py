@@ -130,6 +130,8 @@ def test_staff_form_sets_fields_shown_on_the_page_and_in_exports(client, db, sta
     org = make_org(db, "Menuiserie Dupont")
     answer = _staff_form(client, org.id, **{"field:founded": "douze"})
     assert answer.status_code == 400 and "is not a number" in answer.get_data(as_text=True)
+    assert "Founded: Founded" not in answer.get_data(as_text=True)  # the error list names the field once
+    assert '<a href="#f-field-founded">Founded: &#39;douze&#39; is not a number' in answer.get_data(as_text=True)
     assert store.values_of(db, org.id) == {}
     answer = _staff_form(client, org.id, **{"field:epv-label": "yes", "field:trade": ["plumbing", "carpentry"],
                                             "field:founded": "1987", "field:employees": "12",
