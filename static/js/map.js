@@ -234,7 +234,22 @@
       map.once("zoomend", function () { fitTo(bounds, options); });
       return;
     }
-    map.fitBounds(bounds, options);
+    map.fitBounds(bounds, besideLegend(options || {}));
+  }
+
+  // An open legend covers the map's top right corner: fit the organisations beside it, on a
+  // map wide enough to spare its width (a phone folds the legend instead).
+  function besideLegend(options) {
+    var box = legend && legend.getContainer();
+    if (!box || !box.classList.contains("legend-open")) return options;
+    var room = box.offsetWidth + 10;
+    if (room > map.getSize().x / 3) return options;
+    var even = options.padding || [0, 0];
+    var out = L.extend({}, options, { paddingTopLeft: options.paddingTopLeft || even });
+    var right = options.paddingBottomRight || even;
+    out.paddingBottomRight = [Math.max(right[0], room + even[0]), right[1]];
+    delete out.padding;
+    return out;
   }
 
   // -- the view: clusters, points and the list ---------------------------------
