@@ -248,3 +248,33 @@ def test_hostile_headers_and_cells_stay_inert_text_in_the_preview(app, staff, tm
     assert not shows_49(page.split('id="columns"')[1].split("</table>")[0])
     assert "looks like latitudes: 3 of 3 values" in page  # the hostile header's column, read by its content
     assert "spreadsheet error value" in page
+
+
+def _without_points(source: Path, target: Path) -> Path:
+    import csv
+    with source.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.reader(f)]
+    with target.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([r[:-2] for r in rows])  # lattitude, longitude are the last two
+    return target
+
+
+def test_a_country_written_where_the_region_goes_places_the_row_in_it(db, tmp_path):
+    # A French map's list: the département in one column, or the country for the few abroad.
+    report = run(db, _without_points(DATA / "supermarches_coop_extract.csv", tmp_path / "coops.csv"))
+    bloum, nyon, cafoutch = (stored(db, n) for n in ("Bloum", "Le Local", "Super Cafoutch"))
+    assert (bloum["country"], bloum["region"]) == ("BE", "")
+    assert abs(bloum["lat"] - 50.819) < 0.05 and abs(bloum["lon"] - 4.327) < 0.05  # Forest, Brussels
+    assert (nyon["country"], round(nyon["lat"], 1), round(nyon["lon"], 1)) == ("CH", 46.4, 6.2)
+    assert (cafoutch["country"], cafoutch["region"]) == ("FR", "13")
+    said = [str(i.message) for i in report.issues if i.row == 20 and i.column == "country"]
+    assert said == ["country set to BE: the region column names that country"]
+
+
+def test_a_province_code_that_is_also_a_country_code_stays_a_region(db, tmp_path):
+    path = tmp_path / "province.csv"
+    path.write_text("denominazione,provincia,comune\nCoop Adriatica,CH,Chieti\nCoop del Lago,CO,Como\n",
+                    encoding="utf-8")
+    run(db, path)  # no country column: the region is not read as one
+    chieti = stored(db, "Coop Adriatica")
+    assert chieti["country"] != "CH" and chieti["region"] == "CH"
