@@ -278,3 +278,18 @@ def test_a_province_code_that_is_also_a_country_code_stays_a_region(db, tmp_path
     run(db, path)  # no country column: the region is not read as one
     chieti = stored(db, "Coop Adriatica")
     assert chieti["country"] != "CH" and chieti["region"] == "CH"
+
+
+def test_a_british_postcode_cut_to_its_sector_is_kept_and_places_the_row(db, tmp_path):
+    # The .coop registrants' "Zip" (a geocoder's output) holds "HG4 2" where the registrant wrote HG4 2JB.
+    path = tmp_path / "sectors.csv"
+    path.write_text("Name,Zip,Country\nYoga.Coop,HG4 2,GB\nThe Midcounties Co-operative,CV34  6,gb\n",
+                    encoding="utf-8")
+    chain = Chain.from_config("provided,cache,postcode,gazetteer", db, user_agent="")
+    report = importer.import_file(db, path, importer.Options(), chain)
+    yoga, midcounties = stored(db, "Yoga.Coop"), stored(db, "The Midcounties Co-operative")
+    assert (yoga["postcode"], yoga["geo_precision"]) == ("HG4 2", "postcode")
+    assert abs(yoga["lat"] - 54.13) < 0.1 and abs(yoga["lon"] + 1.53) < 0.1  # Ripon, not empty
+    assert midcounties["postcode"] == "CV34 6" and midcounties["lat"] is not None
+    assert "postcode 'HG4 2' is only a postcode sector (the last two letters are missing); kept, and the row " \
+        "placed by it" in [str(i.message) for i in report.issues if i.row == 2]
