@@ -293,3 +293,15 @@ def test_a_british_postcode_cut_to_its_sector_is_kept_and_places_the_row(db, tmp
     assert midcounties["postcode"] == "CV34 6" and midcounties["lat"] is not None
     assert "postcode 'HG4 2' is only a postcode sector (the last two letters are missing); kept, and the row " \
         "placed by it" in [str(i.message) for i in report.issues if i.row == 2]
+
+
+def test_a_jersey_town_under_great_britain_is_looked_up_in_jersey(db, tmp_path):
+    # Co-ops UK's row 9: St Helier, JE2 4TR, country GB; the town was taken for St Helier in Sutton.
+    path = tmp_path / "jersey.csv"
+    path.write_text("Name,Street Address,Locality,Postcode,Country ID\n"
+                    "Jersey Co-operative,Grand Marché,St Helier,JE2 4TR,GB\n", encoding="utf-8")
+    chain = Chain.from_config("provided,cache,postcode,gazetteer", db, user_agent="")
+    report = importer.import_file(db, path, importer.Options(), chain)
+    jersey = stored(db, "Jersey Co-operative")
+    assert abs(jersey["lat"] - 49.19) < 0.05 and abs(jersey["lon"] + 2.10) < 0.05
+    assert not [i for i in report.issues if "km from postcode" in str(i.message)]
