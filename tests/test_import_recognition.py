@@ -305,3 +305,14 @@ def test_a_jersey_town_under_great_britain_is_looked_up_in_jersey(db, tmp_path):
     jersey = stored(db, "Jersey Co-operative")
     assert abs(jersey["lat"] - 49.19) < 0.05 and abs(jersey["lon"] + 2.10) < 0.05
     assert not [i for i in report.issues if "km from postcode" in str(i.message)]
+
+
+def test_a_problem_about_a_field_the_file_has_no_column_for_names_it_in_the_staff_language(app, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    path = _without_points(DATA / "supermarches_coop_extract.csv", tmp_path / "coops.csv")
+    page = client.get(upload(client, path).headers["Location"] + "?lang=fr").get_data(as_text=True)
+    issues = page[page.index('id="issues"'):]
+    cells = re.findall(r"<td>([^<]*)</td><td>pays fixé à", issues)
+    assert cells and set(cells) == {"pays"}  # not the internal name "country"
