@@ -316,3 +316,14 @@ def test_a_problem_about_a_field_the_file_has_no_column_for_names_it_in_the_staf
     issues = page[page.index('id="issues"'):]
     cells = re.findall(r"<td>([^<]*)</td><td>pays fixé à", issues)
     assert cells and set(cells) == {"pays"}  # not the internal name "country"
+
+
+def test_the_preview_counts_agree_with_their_number_in_polish(app, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(upload(client, DATA / "dotcoop_extract.csv").headers["Location"] + "?lang=pl").get_data(
+        as_text=True)
+    counts = re.findall(r"<li>([^<]*)</li>", page[page.index('id="dry-run-counts"'):].split("</ul>")[0])
+    assert "6 pominiętych wierszy" in counts and "15 ostrzeżeń" in counts  # not "6 pominięte", "15 ostrzeżenia"
+    assert "0 prawdopodobnych duplikatów" in counts
