@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..text import fold, fold_text, slugify
 from . import slugs
-from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of
+from .base import FIELDS, TRIGGERS_SWAPPED, CatalogueError, Saved, lineage_cookie, next_id, now, related_of
 
 # -- organisations: writes -------------------------------------------------
 
@@ -161,6 +161,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
             descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
     triggers = {}
+    cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
     if set_based:
         triggers = dict(db.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -182,12 +183,46 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
                    " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
-    # So many new rows at once: the map snapshot is read again rather than patched.
-    db.execute("INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
-               " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version")
+    _note_inserted(db, first_id, len(items))
     for sql in triggers.values():
         db.execute(sql)
+    if triggers:
+        _note_swap(db, cookie_before)
     return out
+
+
+def _note_swap(db: sqlite_utils.Database, cookie_before: int) -> None:
+    """Record that the schema cookie moved only by this import's own trigger swap (see
+    ``base.TRIGGERS_SWAPPED``), so that the catalogue keeps its lineage."""
+    swapped = db.execute("SELECT value FROM catalogue_meta WHERE key = ?", [TRIGGERS_SWAPPED]).fetchone()
+    base = lineage_cookie(cookie_before, swapped[0] if swapped else None)
+    after = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("INSERT INTO catalogue_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               [TRIGGERS_SWAPPED, f"{base}:{after}"])
+
+
+# Up to this many new organisations of one import are noted one by one (the map patches them
+# in like an edit: mapdata.MAX_CHANGES); past it, as organisation 0 (the map reads them all again).
+NOTED_ONE_BY_ONE = 5_000
+
+
+def _note_inserted(db: sqlite_utils.Database, first_id: int, count: int) -> None:
+    """Note the organisations ``bulk_insert`` just added (ids from ``first_id``) for the map
+    snapshot, in place of the per-row triggers it dropped: one by one while this import has
+    added at most ``NOTED_ONE_BY_ONE`` (a one-row import at a million is patched in, not a
+    reason to read a million rows), else as organisation 0. The chunks of one import each
+    move the version: those of the chunk before are the ones noted at the version before."""
+    version = db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
+    whole = db.execute("SELECT version FROM organisation_changes WHERE organisation_id = 0").fetchone()
+    before = 0
+    if whole is None or whole[0] != version - 1:
+        before = db.execute("SELECT count(*) FROM organisation_changes WHERE version = ?", [version - 1]).fetchone()[0]
+    if (whole is None or whole[0] != version - 1) and before + count <= NOTED_ONE_BY_ONE:
+        db.execute("INSERT INTO organisation_changes SELECT id, ? FROM organisations WHERE id >= ?"
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version, first_id])
+    else:
+        db.execute("INSERT INTO organisation_changes VALUES (0, ?)"
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version])
 
 
 _WRITABLE = frozenset((*FIELDS, "slug", "created_at", "updated_at"))
