@@ -260,6 +260,11 @@ def test_the_first_edit_after_a_bulk_import_is_patched_in_not_read_again(db, mon
                                 {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for i in range(3)],
                           catalogue.all_slugs(db))
     assert index.get(db).size == 54 and loads == [1]
+    # A small import right after a large one is patched in again.
+    catalogue.bulk_insert(db, [({"name": "Last", "country": "BE", "status": "published"},
+                                {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})],
+                          catalogue.all_slugs(db))
+    assert index.get(db).size == 55 and loads == [1]
     # A migration or a restore (the cookie moved by something else) is another lineage.
     db.execute("CREATE TABLE unrelated (x)")
     assert catalogue.state(db).lineage != lineage

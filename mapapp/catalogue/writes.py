@@ -147,7 +147,10 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     texts = [item[2] if len(item) > 2 else new_row_text(item[0]) for item in items]
-    given = (picker or slugs.Picker(db, also_avoid)).pick([text[0] for text in texts])
+    picker = picker or slugs.Picker(db, also_avoid)
+    given = picker.pick([text[0] for text in texts])
+    # The import's new organisations so far (a caller adding many chunks passes one picker).
+    picker.organisations_added += len(items)
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
@@ -183,7 +186,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
                    " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
-    _note_inserted(db, first_id, len(items))
+    _note_inserted(db, first_id, picker.organisations_added)
     for sql in triggers.values():
         db.execute(sql)
     if triggers:
@@ -206,20 +209,19 @@ def _note_swap(db: sqlite_utils.Database, cookie_before: int) -> None:
 NOTED_ONE_BY_ONE = 5_000
 
 
-def _note_inserted(db: sqlite_utils.Database, first_id: int, count: int) -> None:
+def _note_inserted(db: sqlite_utils.Database, first_id: int, added: int) -> None:
     """Note the organisations ``bulk_insert`` just added (ids from ``first_id``) for the map
-    snapshot, in place of the per-row triggers it dropped: one by one while this import has
-    added at most ``NOTED_ONE_BY_ONE`` (a one-row import at a million is patched in, not a
-    reason to read a million rows), else as organisation 0. The chunks of one import each
-    move the version: those of the chunk before are the ones noted at the version before."""
+    snapshot, in place of the per-row triggers it dropped: one by one while the import has
+    added at most ``NOTED_ONE_BY_ONE`` (``added``: with its earlier chunks; a one-row import
+    at a million is patched in, not a reason to read a million rows), else as organisation 0.
+
+    One by one at the version before this chunk's: columns read before it see them, and
+    columns read after it (at a later version) do not count them among their changes (a
+    large import's first chunk would otherwise make every later patch a full read)."""
     version = db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
-    whole = db.execute("SELECT version FROM organisation_changes WHERE organisation_id = 0").fetchone()
-    before = 0
-    if whole is None or whole[0] != version - 1:
-        before = db.execute("SELECT count(*) FROM organisation_changes WHERE version = ?", [version - 1]).fetchone()[0]
-    if (whole is None or whole[0] != version - 1) and before + count <= NOTED_ONE_BY_ONE:
+    if added <= NOTED_ONE_BY_ONE:
         db.execute("INSERT INTO organisation_changes SELECT id, ? FROM organisations WHERE id >= ?"
-                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version, first_id])
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version - 1, first_id])
     else:
         db.execute("INSERT INTO organisation_changes VALUES (0, ?)"
                    " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version])
