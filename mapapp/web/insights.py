@@ -179,6 +179,12 @@ def project_chart(slug: str, name: str, fmt: str):
             body = _report_pdf(slug, lang, statuses)
         except report.ReportError as e:
             raise ServiceUnavailable(str(e)) from e
+        if body is None:  # the worker is making it: a page that asks again by itself
+            page = make_response(render_template("report_preparing.html", figures=figures), 202)
+            page.headers["Refresh"] = str(REPORT_REFRESH)
+            page.headers["Retry-After"] = str(REPORT_REFRESH)
+            page.headers["Cache-Control"] = "no-store"
+            return page
         response = Response(body, mimetype=MIME["pdf"])
         response.headers["Content-Disposition"] = f'inline; filename="{slug}-report.pdf"'
         return _cacheable(response)
@@ -186,13 +192,16 @@ def project_chart(slug: str, name: str, fmt: str):
                  chart_names=report.PROJECT_CHARTS)
 
 
-# A report takes a few seconds to make; a request waits this long for the worker's.
-REPORT_WAIT = 60
+# A report takes a few seconds to make; a request waits this long for the worker's, then
+# answers with a page that asks again every REPORT_REFRESH seconds.
+REPORT_WAIT = 5
+REPORT_REFRESH = 3
 
 
-def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
+def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes | None:
     """The report's PDF, made by the job worker once per catalogue version, project, language and
-    statuses (one job for all who ask meanwhile; the worker writes it under ``CACHE_DIR``)."""
+    statuses (one job for all who ask meanwhile; the worker writes it under ``CACHE_DIR``);
+    None while the worker is still making it."""
     version = _version()
     folder = Path(current_app.config["CACHE_DIR"]) / "reports"
     digest = hashlib.sha256(repr((version, slug, lang, statuses)).encode()).hexdigest()[:24]
@@ -206,8 +215,10 @@ def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
 
         job = _cold(asked)()
         if not path.exists():
+            if job.get("state") in ("queued", "running") and not job.get("worker_missing"):
+                return None
             raise report.ReportError(job.get("worker_missing") or job.get("message")
-                                     or "the report is still being made: ask again in a minute")
+                                     or "the report could not be made: ask again in a minute")
         for old in folder.glob("v*.pdf"):  # the reports of other catalogue states
             if old.name[1:].partition("-")[0] != version:
                 old.unlink(missing_ok=True)
