@@ -347,6 +347,11 @@ def audit_entries(db: sqlite_utils.Database, *, organisation_id: int | None = No
                              scope=(scope.countries, scope.projects))
 
 
+def audit_entries_of(db: sqlite_utils.Database, action: str) -> list[dict]:
+    """The audit entries of exactly ``action`` (``undo-bulk-status:4``), newest first."""
+    return audit_log.entries(db, action=action, limit=100)
+
+
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     """The fields an audit entry changed (``name``, ``themes``…), in a stable order."""
     return audit_log.changed_fields(before, after)

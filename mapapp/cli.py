@@ -184,8 +184,12 @@ def stats_command(as_json: bool) -> None:
 @click.option("--delimiter", help="Column separator of a CSV file [default: detected; e.g. ';' or '\\t'].")
 @click.option("--country", help="ISO code (or name) of the country of every row that gives none, e.g. GB "
               "[default: inferred from the coordinates, postcodes or towns].")
+@click.option("--duplicates", type=click.Choice(["skip", "update", "create"]), default="skip", show_default=True,
+              help="A new row that looks like an organisation already stored (same name nearby, or same "
+              "website): leave it out, update the stored organisation with it, or create it anyway. "
+              "'skip' changes nothing stored and doubles nothing; the report lists each one.")
 def import_command(file, sheet, mapping, source, project, relation, visit, status, dry_run, report_path,
-                   no_geocode, encoding, delimiter, country) -> None:
+                   no_geocode, encoding, delimiter, country, duplicates) -> None:
     """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
     from .importing import importer
 
@@ -194,7 +198,7 @@ def import_command(file, sheet, mapping, source, project, relation, visit, statu
     options = importer.Options(source=source, project=project, relation=relation, visit=visit,
                                status=status, dry_run=dry_run,
                                geocode=not no_geocode, sheet=sheet, encoding=encoding,
-                               delimiter=delimiter, mapping=mapping, country=country)
+                               delimiter=delimiter, mapping=mapping, country=country, duplicates=duplicates)
     try:
         report = importer.import_file(db, file, options, chain)
     except importer.ImportFailed as e:

@@ -58,8 +58,7 @@ class Filters(_KindValues):
         parsed: dict[str, tuple[str, ...]] = {}
         for kind in kinds.REGISTRY:
             given = values(kind.name)
-            if kind.vocabulary.upper:
-                given = tuple(v.upper() for v in given)
+            given = tuple(dict.fromkeys(kind.vocabulary.canonical(v) for v in given))
             for value in given:
                 problem = kind.vocabulary.check(kind.name, value)
                 if problem is not None:

@@ -85,6 +85,17 @@ def has_outline(country: str) -> bool:
     return country in _countries()[0]
 
 
+def country_bounds(country: str) -> tuple[float, float, float, float] | None:
+    """``(south, west, north, east)`` of the country's main land (its largest part: France
+    without its overseas departments), to open a map on; None without an outline."""
+    shape = _countries()[0].get(country)
+    if shape is None:
+        return None
+    parts = getattr(shape, "geoms", [shape])
+    west, south, east, north = max(parts, key=lambda g: g.area).bounds
+    return south, west, north, east
+
+
 def country_at(lat: float, lon: float) -> str | None:
     """The ISO code of the country containing the point, or None (sea, unknown)."""
     _, tree, codes = _countries()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 
 from markupsafe import escape
 
-_FOLDER = Path(__file__).resolve().parent.parent / "static" / "vendor" / "tabler-icons"
+from .config import ROOT
+
+_FOLDER = ROOT / "static" / "vendor" / "tabler-icons"  # inside the package once installed
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 # A path's data is drawing commands and numbers: nothing else reaches a page.
 _PATH_DATA = re.compile(r"^[MmLlHhVvCcSsQqTtAaZz0-9 .,eE+-]*$")

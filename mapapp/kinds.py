@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from . import vocab
 from .translate import N_, Message
@@ -49,6 +52,9 @@ class Countries:
 
     upper = True
 
+    def canonical(self, value: str) -> str:
+        return value.upper()
+
     def check(self, kind: str, value: str) -> Message | None:
         if vocab.is_country(value):
             return None
@@ -70,6 +76,9 @@ class Terms:
 
     terms: Callable[[], vocab.Vocabulary]
     upper: bool = False  # codes are written in capitals (AM40); visitors may type am40
+
+    def canonical(self, value: str) -> str:
+        return value.upper() if self.upper else value
 
     def check(self, kind: str, value: str) -> Message | None:
         terms = self.terms()
@@ -102,6 +111,9 @@ class Entries:
     listed: str | None = None
     upper = False
 
+    def canonical(self, value: str) -> str:
+        return value
+
     def check(self, kind: str, value: str) -> Message | None:
         if _SLUG.match(value):
             return None
@@ -111,7 +123,91 @@ class Entries:
         return value  # its name is in the catalogue; the slug says it without a query
 
 
-Vocabulary = Countries | Terms | Entries
+class Tree(Protocol):
+    """What ``Categories`` reads of the category tree (``catalogue.categorytree.Tree``)."""
+
+    def find(self, value: str) -> str | None: ...
+    def offered(self) -> list[str]: ...
+    def label(self, code: str, lang: str) -> str: ...
+    def choices(self, lang: str) -> list[tuple[str, str]]: ...
+    def essglobal(self, code: str) -> str | None: ...
+
+
+class _DefaultTree:
+    """The tree of a fresh catalogue (the ESSGLOBAL themes), for code that runs without a
+    catalogue at hand (parsing a saved query in a test, the API description)."""
+
+    def find(self, value: str) -> str | None:
+        code = value.upper()
+        return code if code in vocab.themes() else None
+
+    def offered(self) -> list[str]:
+        return vocab.themes().codes()
+
+    def label(self, code: str, lang: str) -> str:
+        return vocab.themes().label(code, lang)
+
+    def choices(self, lang: str) -> list[tuple[str, str]]:
+        return [(t.code, t.label(lang)) for t in vocab.themes()]
+
+    def essglobal(self, code: str) -> str | None:
+        return code if code in vocab.themes() else None
+
+
+_tree_source: list[Callable[[], Tree | None]] = []
+_pinned: ContextVar[Tree | None] = ContextVar("mapapp_categories", default=None)
+
+
+@contextmanager
+def categories_pinned(tree: Tree | None):
+    """Read ``tree`` as the category tree within the block: for work that outlives its
+    request (an export streamed after the request has ended)."""
+    token = _pinned.set(tree)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def read_categories_with(source: Callable[[], Tree | None]) -> None:
+    """Say where ``Categories`` finds the current catalogue's tree: the web layer gives a
+    function reading the request's catalogue (cached per catalogue state); it answers None
+    outside a request, where the default tree is used."""
+    _tree_source[:] = [source]
+
+
+@dataclass(frozen=True)
+class Categories:
+    """The network's category tree (table ``categories``): a value is a category's code,
+    matched whatever its case (``am40`` is ``AM40``); choosing a parent chooses its
+    children too (``catalogue.kinds`` expands it). Retired categories are not offered."""
+
+    upper = False
+
+    def tree(self) -> Tree:
+        """The current catalogue's tree (the default one outside a request)."""
+        found = _pinned.get() or (_tree_source[0]() if _tree_source else None)
+        return found if found is not None else _DefaultTree()
+
+    def canonical(self, value: str) -> str:
+        return self.tree().find(value) or value
+
+    def check(self, kind: str, value: str) -> Message | None:
+        tree = self.tree()
+        if tree.find(value) is not None:
+            return None
+        return Message(N_("%(name)s: unknown value '%(code)s'; use one of %(codes)s"), name=kind, code=value,
+                       codes=", ".join(tree.offered()))
+
+    def label(self, value: str, lang: str) -> str:
+        return self.tree().label(value, lang)
+
+    def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
+        """``(code, label)`` of every category offered, parents each followed by their children."""
+        return self.tree().choices(lang)
+
+
+Vocabulary = Countries | Terms | Entries | Categories
 
 
 @dataclass(frozen=True)
@@ -136,8 +232,9 @@ class Kind:
 REGISTRY: tuple[Kind, ...] = (
     Kind("country", N_("Country"), Column("country"), Countries(),
          "ISO 3166-1 alpha-2 codes, comma-separated or repeated (OR)"),
-    Kind("theme", N_("Theme"), Link("organisation_themes", "theme"), Terms(vocab.themes, upper=True),
-         "ESSGLOBAL theme codes AM10…AM160"),
+    Kind("theme", N_("Theme"), Link("organisation_themes", "theme"), Categories(),
+         "category codes of the network's tree (GET /api/categories lists them; the ESSGLOBAL themes AM10…AM160"
+         " by default); a parent category includes its children"),
     Kind("need", N_("Needs"), Link("organisation_resources", "resource", only=("kind", "need")),
          Terms(vocab.resources), "resource codes (data/vocab/resources.csv) the organisation needs",
          export_label=N_("Need")),
@@ -152,3 +249,21 @@ REGISTRY: tuple[Kind, ...] = (
 )
 NAMES: tuple[str, ...] = tuple(k.name for k in REGISTRY)
 BY_NAME: dict[str, Kind] = {k.name: k for k in REGISTRY}
+
+
+def theme_label(code: str, lang: str) -> str:
+    """The label of category ``code`` in ``lang``, from the current catalogue's tree."""
+    return BY_NAME["theme"].vocabulary.label(code, lang)
+
+
+def theme_activities(codes: Iterable[str]) -> list[str]:
+    """The ESSGLOBAL activities (AM codes) categories ``codes`` map to, in their order, once
+    each: a child without a mapping takes its parent's; one with neither has none (exports
+    give its label instead, never a made-up URI)."""
+    tree = theme_tree()
+    return list(dict.fromkeys(a for a in (tree.essglobal(c) for c in codes) if a))
+
+
+def theme_tree() -> Tree:
+    """The current catalogue's category tree (the default one outside a request)."""
+    return BY_NAME["theme"].vocabulary.tree()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import vocab
+from . import kinds, vocab
 from .images import picture_path
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
@@ -148,7 +148,7 @@ class Record:
             "slug": self.slug, "name": self.name, "city": self.city, "country": self.country,
             "country_name": vocab.country_name(self.country or "", lang),
             "relation": self.relation, "relation_label": vocab.relations().label(self.relation, lang),
-            "themes": list(self.themes), "theme_labels": [vocab.themes().label(t, lang) for t in self.themes],
+            "themes": list(self.themes), "theme_labels": [kinds.theme_label(t, lang) for t in self.themes],
             "lat": self.lat, "lon": self.lon, "website": self.website, "url": self.url,
             "fictional": self.fictional,
         }
@@ -207,7 +207,7 @@ class Record:
             self.slug, self.name, self.description, self.relation, self.structure or "", self.legal_form,
             self.street, self.postcode, self.city, self.region, self.country or "", self.lat, self.lon,
             self.geo_precision or "", self.website, self.email, self.phone, "; ".join(self.themes),
-            "; ".join(vocab.themes().label(t, lang) for t in self.themes), _resources(self.needs),
+            "; ".join(kinds.theme_label(t, lang) for t in self.themes), _resources(self.needs),
             _resources(self.offers), self.projects_text(), self.visits_text(), self.url,
         ]
         if self.contacts:
@@ -217,7 +217,7 @@ class Record:
     def essglobal_row(self) -> list:
         """Its row of ESSGLOBAL's "standard" CSV, in ``ESSGLOBAL_COLUMNS`` order, with the
         vocabularies' URIs."""
-        themes = [vocab.THEME_URI_BASE + t for t in self.themes]
+        themes = [vocab.THEME_URI_BASE + t for t in kinds.theme_activities(self.themes)]
         return [
             self.slug, self.name, self.description,
             vocab.STRUCTURE_URI_BASE + self.structure if self.structure else "",
@@ -231,7 +231,8 @@ class Record:
         data = {
             "@context": ["https://schema.org", {"essglobal": ESSGLOBAL}],
             "@type": ["Organization", "essglobal:SSEInitiative"],
-            "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in self.themes] or None,
+            "essglobal:economicSector": [{"@id": vocab.THEME_URI_BASE + t} for t in kinds.theme_activities(self.themes)]
+            or None,
             "essglobal:organisationalStructure": {"@id": vocab.STRUCTURE_URI_BASE + self.structure}
             if self.structure else None,
             "name": self.name,
@@ -239,7 +240,7 @@ class Record:
             "address": {"@type": "PostalAddress", "streetAddress": self.street or None,
                         "postalCode": self.postcode or None, "addressLocality": self.city or None,
                         "addressRegion": self.region or None, "addressCountry": self.country},
-            "knowsAbout": [vocab.themes().label(t, lang) for t in self.themes] or None,
+            "knowsAbout": [kinds.theme_label(t, lang) for t in self.themes] or None,
             "description": self.description_in(lang) or None,
             "email": self.email or None,
             "telephone": self.phone or None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gettext
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -127,6 +128,32 @@ def country_codes() -> tuple[str, ...]:
 def is_country(code: str) -> bool:
     """True for an ISO 3166-1 alpha-2 code (upper case)."""
     return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+# Letters that no accent decomposes, read as the base letter they are alphabetised with.
+_COLLATION_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe",
+                                    "ς": "σ", "ŀ": "l", "þ": "th"})
+
+
+# Letters a language alphabetises after their base letter, not with it (Polish: "Luksemburg",
+# then "Łotwa"); "~" sorts after every letter.
+_OWN_LETTERS = {"pl": str.maketrans({ch: base + "~" for ch, base in zip("ąćęłńóśźż", "acelnoszz")})}
+
+
+def collation_key(text: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str]:
+    """A sort key that orders names as a reader of ``lang`` expects: accents and case aside
+    first ("Émirats" among the E in French), except the letters the language counts as
+    letters of their own (Polish "Ł" after all the "L"), then as written. PyICU is not a
+    dependency; this is the first level of its collation, near enough for lists of names."""
+    text_cf = text.casefold().translate(_OWN_LETTERS.get(lang, {}))
+    base = "".join(ch for ch in unicodedata.normalize("NFKD", text_cf) if not unicodedata.combining(ch))
+    return base.translate(_COLLATION_LETTERS), text
+
+
+def countries_by_name(lang: str, codes=None) -> list[str]:
+    """Every country's code (or those of ``codes``), sorted by the country's name in ``lang``."""
+    return sorted(codes if codes is not None else country_codes(),
+                  key=lambda c: collation_key(country_name(c, lang), lang))
 
 
 def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -47,14 +47,17 @@ def test_publishing_from_the_list_shows_on_the_map_and_is_audited(app, db, staff
     sign_in(client, "editor@example.org")
     page = client.get("/admin/organisations?status=draft").get_data(as_text=True)
     assert all(f"Draft {i}" in page for i in range(3))
-    response = client.post("/admin/organisations/status", data={
-        "csrf_token": csrf_from(page), "status": "published", "id": [drafts[0].id, drafts[1].id]})
+    form = {"csrf_token": csrf_from(page), "status": "published", "id": [drafts[0].id, drafts[1].id]}
+    asked = client.post("/admin/organisations/status", data=form).get_data(as_text=True)
+    assert "Publish 2 organisations: they appear on the public map." in asked
+    assert catalogue.count_organisations(db, Filters()) == 0  # asked first, nothing changed
+    response = client.post("/admin/organisations/status", data={**form, "confirm": "yes"})
     assert response.status_code == 302
     assert catalogue.count_organisations(db, Filters()) == 2
     assert client.get("/api/clusters?bbox=-180,-90,180,90&zoom=3").get_json()["total"] == 2
-    entries = accounts.audit_entries(db)
-    assert {(e["user_email"], e["action"], e["before"]["status"]) for e in entries} == {
-        ("editor@example.org", "status:published", "draft")}
+    [entry] = accounts.audit_entries(db)  # one entry for the whole change
+    assert (entry["user_email"], entry["action"]) == ("editor@example.org", "bulk-status:published")
+    assert entry["before"]["statuses"] == {str(drafts[0].id): "draft", str(drafts[1].id): "draft"}
 
 
 def test_sign_in_is_slowed_down_after_failures(db, staff):
@@ -151,7 +154,7 @@ def test_staff_dates_are_in_their_language_and_time_zone_and_the_history_names_t
     sign_in(client, "editor@example.org")
     page = client.get("/admin/organisations").get_data(as_text=True)
     client.post("/admin/organisations/status", data={"csrf_token": csrf_from(page), "status": "published",
-                                                     "id": str(org.id)})
+                                                     "id": str(org.id), "confirm": "yes"})
     db.execute("UPDATE audit_log SET at = '2026-12-02T07:18:45+00:00'")
     client.set_cookie("tz", "Asia/Nicosia")
     dashboard = client.get("/admin?lang=fr").get_data(as_text=True)
@@ -173,3 +176,26 @@ def test_an_edit_in_the_history_says_which_fields_changed(app, db, staff):
         app.preprocess_request()
         text = audit_text({"action": "edit", "before": before, "after": after})
     assert text == "modificato: via, temi"
+
+
+def test_an_editors_scope_is_picked_from_lists_of_countries_and_projects_by_name(app, db, staff):
+    from mapapp.catalogue import projects as project_store
+
+    project_store.create_project(db, "ponts", "Ponts <b>{{7*7}}</b>")
+    db.conn.commit()
+    admin = app.test_client()
+    sign_in(admin, "admin@example.org")
+    page = admin.get("/admin/users?lang=fr").get_data(as_text=True)
+    form = page.split('name="countries"')[1].split("</select>")[0]
+    assert ">Italie</option>" in form and ">Pérou</option>" in form  # every country, not only those in use
+    assert form.index("Égypte") < form.index("Espagne")  # by name, in the staff member's alphabet
+    projects = page.split('name="projects"')[1].split("</select>")[0]
+    assert "Ponts &lt;b&gt;{{7*7}}&lt;/b&gt;" in projects
+    admin.post("/admin/users", data={"csrf_token": csrf_from(page), "action": "scope", "user_id": staff["editor"].id,
+                                     "countries": ["IT", "CY"], "projects": ["ponts"]})
+    scope = accounts.scope_of(db, staff["editor"])
+    assert (scope.countries, scope.projects) == (("IT", "CY"), ("ponts",))
+    page = admin.get("/admin/users").get_data(as_text=True)
+    chosen = page.split('name="countries"')[1].split("</select>")[0]
+    assert 'value="IT" selected' in chosen and 'value="CY" selected' in chosen and 'value="FR" selected' not in chosen
+    assert 'value="ponts" selected' in page

@@ -1,5 +1,6 @@
 """Editing organisations: validation, the pin, geocoding on demand, the audit log and undo."""
 
+import re
 from pathlib import Path
 
 from support import csrf_from, form_fields, make_org, route_tiles, sign_in, sign_in_browser
@@ -40,7 +41,7 @@ def test_edit_validates_saves_audits_and_undoes(app, db, staff):
                                   "action": "save"})
     assert good.status_code == 302
     edited = catalogue.get_organisation(db, org["slug"])
-    assert edited["name"] == "Fietsatelier Gent (coop)" and edited["themes"] == ["AM120", "AM160"]
+    assert edited["name"] == "Fietsatelier Gent (coop)" and edited["themes"] == ["AM160", "AM120"]  # the first ticked is the main one
     assert edited["needs"] == {"premises": "a bigger workshop"}
     page = client.get(url).get_data(as_text=True)
     entry_id = int(__import__("re").search(r'/admin/audit/(\d+)/undo', page).group(1))
@@ -123,3 +124,52 @@ def test_a_pin_inside_the_country_needs_no_confirmation(app, db, staff):
     url = f"/admin/organisations/{org.id}/edit"
     data = form_of(client.get(url).get_data(as_text=True))
     assert client.post(url, data={**data, "lat": "45.70", "lon": "4.90", "action": "save"}).status_code == 302
+
+
+def test_the_country_list_offers_every_country_in_the_staff_members_alphabet(app, db, staff):
+    org = make_org(db, "Coop in Lyon")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(f"/admin/organisations/{org.id}/edit?lang=pl").get_data(as_text=True)
+    select = page.split('name="country"')[1].split("</select>")[0]
+    names = re.findall(r"<option value=\"[A-Z]{2}\"[^>]*>([^<]+)</option>", select)
+    assert len(names) > 240 and "Łotwa" in names and "Peru" in names  # not only the countries in use
+    assert names.index("Luksemburg") < names.index("Łotwa") < names.index("Macedonia Północna")  # Ł after L
+    page = client.get(f"/admin/organisations/{org.id}/edit?lang=fr").get_data(as_text=True)
+    names = re.findall(r"<option value=\"[A-Z]{2}\"[^>]*>([^<]+)</option>", page.split('name="country"')[1].split("</select>")[0])
+    assert names.index("Dominique") < names.index("Égypte") < names.index("Espagne") < names.index("Fidji")
+
+
+def test_the_pin_editor_searches_places_and_says_which_country_the_pin_is_in(app, db, staff):
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    places = client.get("/admin/pin/places.json?q=Namur&country=BE").get_json()
+    assert places[0]["label"] == "Namur, Belgium" and places[0]["source"] == "gazetteer"
+    assert abs(places[0]["lat"] - 50.47) < 0.05
+    said = client.get("/admin/pin/country.json?lat=50.47&lon=4.87&country=FR").get_json()
+    assert said["country"] == "BE" and said["text"] == "The pin is in Belgium, not in France, the organisation's country."
+    assert client.get("/admin/pin/country.json?lat=x&lon=1").status_code == 400
+    org = make_org(db, "No point yet", city="Gent", country="BE", lat=None, lon=None)
+    page = client.get(f"/admin/organisations/{org.id}/edit").get_data(as_text=True)
+    assert "No pin yet: search a place or click the map." in page
+    start = page.split('data-start="')[1].split('"')[0]
+    assert "51.0" in start and "&#34;zoom&#34;: 12" in start  # opens on Gent, not on the default view
+
+
+def test_the_pin_editor_in_the_browser(app, db, staff, page, live_server_for, tmp_path):
+    org = make_org(db, "Coop " + "<b>{{7*7}}</b>", city="", country="BE", lat=None, lon=None)
+    route_tiles(page)
+    with live_server_for(app) as server:
+        sign_in_browser(page, f"{server.url}/admin/organisations/{org.id}/edit", "editor@example.org")
+        page.wait_for_selector("body[data-edit-ready=true]")
+        center = page.evaluate("(() => { const c = document.getElementById('edit-map').leafletMap.getCenter(); return [c.lat, c.lng]; })()")
+        assert 49.4 < center[0] < 51.6 and 2.5 < center[1] < 6.5, center  # opened on Belgium
+        page.fill("#place-query", "Namur")
+        page.press("#place-query", "Enter")
+        page.locator("#place-results button", has_text="Namur, Belgium").click()
+        page.get_by_text("The pin is in Belgium.").wait_for()
+        assert abs(float(page.input_value("input[name=lat]")) - 50.47) < 0.05
+        page.select_option("select[name=country]", "FR")
+        page.get_by_text("The pin is in Belgium, not in France, the organisation's country.").wait_for()
+        page.screenshot(path=tmp_path / "pin-editor.png", full_page=True)
+    assert catalogue.organisation_state(db, org.id)["values"]["lat"] is None  # nothing saved by searching

@@ -222,7 +222,7 @@ def test_the_done_page_says_what_happened_and_publishes_the_drafts_of_this_impor
     assert catalogue.count_organisations(db, Filters()) == 1
     client.post("/admin/organisations/status?scope=matching",
                 data={"csrf_token": csrf_from(page), "status": "published", "match:import": str(import_id),
-                      "match:status": "draft", "back": f"/admin/imports/{import_id}"})
+                      "match:status": "draft", "back": f"/admin/imports/{import_id}", "confirm": "yes"})
     assert catalogue.count_organisations(db, Filters()) == 3
     assert "brouillons" not in client.get(f"/admin/imports/{import_id}?lang=fr").get_data(as_text=True)
 
@@ -242,6 +242,6 @@ def test_publish_all_matching_reaches_every_page_of_the_list(app, db, staff):
     fields = dict(re.findall(r'name="(match:[^"]+)" value="([^"]*)"', page))
     assert fields == {"match:country": "IT", "match:status": "draft"}
     client.post("/admin/organisations/status?scope=matching",
-                data={"csrf_token": csrf_from(page), "status": "published", **fields})
+                data={"csrf_token": csrf_from(page), "status": "published", **fields, "confirm": "yes"})
     assert catalogue.count_organisations(db, Filters(country=("IT",))) == 60
     assert catalogue.count_organisations(db, Filters(country=("FR",))) == 0  # outside the filters: untouched

@@ -178,7 +178,7 @@ def test_bulk_add_asks_first_is_one_entry_and_undone_at_once(client, db, staff):
             "id": [o.id for o in orgs[:4]]}
     ask = client.post("/admin/projects/bulk-add", data=data).get_data(as_text=True)
     assert "Add 4 organisations to Bridges as participant?" in ask
-    assert "2 join the project." in ask and "1 are members already and change relation." in ask and "1 stay as they are." in ask
+    assert "2 join the project." in ask and "1 is a member already and changes relation." in ask and "1 stays as it is." in ask
     project_id = store.get_project(db, "bridges")["id"]
     assert len(store.members(db, project_id)) == 2  # asking changes nothing
     client.post("/admin/projects/bulk-add", data={**data, "confirm": "yes"})

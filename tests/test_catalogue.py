@@ -178,3 +178,22 @@ def test_a_changed_fold_rebuilds_the_search_index_at_the_next_start(db_path, mon
     caplog.clear()
     catalogue.connect(db_path).close()  # rebuilt once: the next start says nothing
     assert "rebuilding" not in caplog.text
+
+
+def test_map_columns_read_before_a_change_to_projects_categories_or_fields_are_read_again(db):
+    # The map snapshot patches organisations one by one; a change every organisation's filter
+    # values hang on (noted as organisation 0) must make columns read at the version before it
+    # read again, and columns read after it not.
+    with catalogue.write_transaction(db):
+        catalogue.save_project(db, {"slug": "p", "name": "P"})
+    changes = {
+        "a project renamed": "UPDATE projects SET slug = 'q' WHERE slug = 'p'",
+        "a category added": "INSERT INTO categories (code, labels, created_at, updated_at) VALUES ('plumbing', '{}', 'x', 'x')",
+        "a field added": "INSERT INTO fields (slug, type, created_at, updated_at) VALUES ('epv', 'yes_no', 'x', 'x')",
+    }
+    for what, sql in changes.items():
+        read_at = catalogue.version(db)
+        with catalogue.write_transaction(db):
+            db.execute(sql)
+        assert catalogue.changed_since(db, read_at, 100) is None, what
+        assert catalogue.changed_since(db, catalogue.version(db), 100) == [], what

@@ -86,6 +86,7 @@ def test_openapi_document_is_valid_and_describes_real_answers(demo_client, demo_
     check(f"/api/organisations/{slug}", "Organisation")
     check("/api/organisations.geojson", "FeatureCollection")
     check("/api/vocabularies?lang=nl", "Vocabularies")
+    check("/api/categories?lang=el&country=IT", "Categories")
     check("/api/clusters?bbox=1,2,3&zoom=3", "Error")
     documented = set(document["paths"])
     routes = {r.rule for r in demo_client.application.url_map.iter_rules()

@@ -17,12 +17,25 @@ NAMES = ("atelier", "Coop", "épicerie", "Ölwerk", "zèbre", "Łódź spółdzi
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
 
 
+# Staff-made categories under two of the default tree's: choosing a parent chooses them too.
+CHILDREN = {"am40-adult": "AM40", "repair-cafes": "AM120", "Tool-Library": "AM120"}
+
+
+def add_children(db) -> None:
+    for position, (code, parent) in enumerate(CHILDREN.items()):
+        db.execute("INSERT INTO categories (code, parent_id, position, labels, created_at, updated_at)"
+                   " VALUES (?, (SELECT id FROM categories WHERE code = ?), ?, ?, '2026-01-01', '2026-01-01')",
+                   [code, parent, position, f'{{"en": "{code} label"}}'])
+    db.conn.commit()
+
+
 def populate(db, rng: random.Random, n: int = 300) -> None:
     catalogue.save_project(db, {"slug": "p1", "name": "Project one"})
     catalogue.save_project(db, {"slug": "p2", "name": "Project two"})
     catalogue.save_visit(db, {"slug": "v1", "project": "p1", "title": "Visit one", "date": "2026-03-01"})
     catalogue.save_visit(db, {"slug": "v2", "project": "p2", "title": "Visit two"})
-    themes, resources = vocab.themes().codes(), vocab.resources().codes()
+    add_children(db)
+    themes, resources = [*vocab.themes().codes(), *CHILDREN], vocab.resources().codes()
     for i in range(n):
         located = rng.random() < 0.9
         saved = catalogue.save_organisation(db, {
@@ -124,7 +137,7 @@ def test_fast_paths_still_agree_after_edits_unpublishing_and_deletes(db, tmp_pat
         state = catalogue.organisation_state(db, org_id)
         state["values"].update(country=rng.choice(COUNTRIES), name=rng.choice(NAMES) + " edited",
                                status=rng.choice(("published", "draft", "archived")))
-        state["related"]["themes"] = rng.sample(vocab.themes().codes(), 2)
+        state["related"]["themes"] = rng.sample([*vocab.themes().codes(), *CHILDREN], 2)
         state["related"]["needs"] = {r: "" for r in rng.sample(vocab.resources().codes(), rng.randint(0, 2))}
         state["values"]["relation"] = rng.choice(vocab.relations().codes())
         state["projects"], state["visits"] = rng.sample(["p1", "p2"], rng.randint(0, 2)), rng.sample(["v1", "v2"], 1)
@@ -332,7 +345,11 @@ def test_every_table_a_kind_is_kept_in_notes_its_changes(db, kind):
         for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
             begins = f"AFTER {event} ON {table} BEGIN "
             assert any(begins + "UPDATE catalogue_version SET version" in sql for sql in triggers), (table, event)
-            assert any(begins + note.format(row=row) in sql for sql in triggers), (table, event)
+            noting = [sql for sql in triggers if begins in sql and note.format(row=row) in sql]
+            assert noting, (table, event)
+            if table == getattr(entry.vocabulary, "table", None):  # noted at the version the change brings
+                assert all(sql.index("UPDATE catalogue_version") < sql.index(note.format(row=row)) for sql in noting)
+
 
 
 def test_a_large_import_is_read_in_the_background_while_the_previous_columns_answer(db, tmp_path, monkeypatch):
@@ -378,3 +395,37 @@ def test_a_large_import_is_read_in_the_background_while_the_previous_columns_ans
     assert counts["BE"] == 29 and counts["CY"] == 1
     assert mapindex.listing(columns, Filters(), db, limit=40)[1] == [
         o["id"] for o in catalogue.find_organisations(db, Filters(), limit=40)]
+
+
+def test_a_parent_category_selects_its_children_alike_in_memory_and_in_sql(db):
+    """An organisation filed only under a child is found, counted once, under its parent:
+    by the SQL, the map index read whole and the map index patched after an edit."""
+    add_children(db)
+    a = catalogue.save_organisation(db, {"name": "A", "country": "FR", "lat": 45.0, "lon": 5.0, "status": "published",
+                                         "source": "t", "source_ref": "a"}, themes=["repair-cafes"]).id
+    b = catalogue.save_organisation(db, {"name": "B", "country": "FR", "lat": 46.0, "lon": 5.0, "status": "published",
+                                         "source": "t", "source_ref": "b"}, themes=["AM120", "Tool-Library"]).id
+    catalogue.save_organisation(db, {"name": "C", "country": "FR", "lat": 47.0, "lon": 5.0, "status": "published",
+                                     "source": "t", "source_ref": "c"}, themes=["AM40"])
+    index = mapindex.MapIndex()
+    parent = Filters(theme=("AM120",))
+    assert [o["id"] for o in catalogue.find_organisations(db, parent)] == [a, b]
+    assert mapindex.listing(index.get(db), parent, db, limit=10) == (2, [a, b])
+    counts = mapindex.facet_counts(index.get(db), Filters(), db)["theme"]
+    assert (counts["AM120"], counts["repair-cafes"], counts["Tool-Library"], counts["AM40"]) == (2, 1, 1, 1)
+    assert [o["id"] for o in catalogue.find_organisations(db, Filters(theme=("repair-cafes",)))] == [a]
+
+    state = catalogue.organisation_state(db, a)  # moved to a child of another parent: patched in
+    state["related"]["themes"] = ["am40-adult"]
+    catalogue.restore_state(db, a, state)
+    loads = []
+    real_load = mapindex.load
+    mapindex.load = lambda db: loads.append(1) or real_load(db)
+    try:
+        columns = index.get(db)
+    finally:
+        mapindex.load = real_load
+    assert not loads  # patched, not read again
+    assert mapindex.listing(columns, parent, db, limit=10) == (1, [b])
+    assert [o["id"] for o in catalogue.find_organisations(db, Filters(theme=("AM40",)))] == \
+        mapindex.listing(columns, Filters(theme=("AM40",)), db, limit=10)[1] == [a, 3]

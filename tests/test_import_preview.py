@@ -86,7 +86,7 @@ def test_french_needs_and_offers_become_codes(db):
 
 def test_problems_are_grouped_with_the_rare_ones_first(app, staff, tmp_path):
     lines = ["name,city,country,structure"]
-    lines += [f"Coop {n},Lyon,FR,Youth-led Co-ops" for n in range(97)]
+    lines += [f"Coop {n},Lyon,FR,Youth-led groups" for n in range(97)]
     lines += ["Odd one,Lyon,Atlantis,"]
     path = tmp_path / "many.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -96,7 +96,7 @@ def test_problems_are_grouped_with_the_rare_ones_first(app, staff, tmp_path):
     page = client.get(upload(client, path).headers["Location"]).get_data(as_text=True)
     table = page.split('id="issues"')[1].split("</table>")[0]
     assert table.count("<tr class=") == 2
-    atlantis, youth = table.index("Atlantis"), table.index("Youth-led Co-ops")
+    atlantis, youth = table.index("Atlantis"), table.index("Youth-led groups")
     assert atlantis < youth and "97 rows" in table and "row 99" in table
 
 

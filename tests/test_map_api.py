@@ -31,8 +31,9 @@ def test_clusters_at_low_zoom_add_up_to_the_filtered_total(demo_client, demo_db,
         Filters.from_args(dict(p.split("=") for p in filters.split("&") if p)))
     assert body["total"] == expected
     assert drawn_total(body) == expected
-    for lat, lon, count, (west, south, east, north) in body["clusters"]:
+    for lat, lon, count, (west, south, east, north), mix in body["clusters"]:
         assert count >= 2 and south <= lat <= north and west <= lon <= east
+        assert 0 < sum(n for _category, n in mix) <= count
 
 
 def test_points_at_high_zoom_are_exactly_the_filtered_organisations_in_the_bbox(demo_client, demo_db):
@@ -44,7 +45,7 @@ def test_points_at_high_zoom_are_exactly_the_filtered_organisations_in_the_bbox(
                                                         theme=("AM10", "AM40", "AM60", "AM70", "AM80")))
     assert expected
     assert sorted(p[0] for p in body["points"]) == sorted(o["slug"] for o in expected)
-    for slug, name, lat, lon, _stale in body["points"]:
+    for slug, name, lat, lon, _stale, _category in body["points"]:
         assert 45.70 <= lat <= 45.82 and 4.70 <= lon <= 4.95
 
 

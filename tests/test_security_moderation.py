@@ -167,11 +167,11 @@ def test_a_partners_status_changes_and_lists_hold_their_part_only(partner, db):
     assert '<strong>1</strong> published' in dashboard.replace("\n", " ")
     token = csrf_from(listing)
     client.post("/admin/organisations/status?scope=matching",
-                data={"csrf_token": token, "status": "archived", "match:status": "published"})
+                data={"csrf_token": token, "status": "archived", "match:status": "published", "confirm": "yes"})
     assert catalogue.organisation_by_id(db, italian.id)["status"] == "archived"
     assert catalogue.organisation_by_id(db, french.id)["status"] == "published"
     ticked = client.post("/admin/organisations/status", data={"csrf_token": token, "status": "draft",
-                                                              "id": [str(french.id)]})
+                                                              "id": [str(french.id)], "confirm": "yes"})
     assert ticked.status_code == 403 and catalogue.organisation_by_id(db, french.id)["status"] == "published"
 
 
@@ -181,7 +181,7 @@ def test_a_partner_cannot_undo_history_send_owner_links_or_import_outside_their_
     sign_in(admin, "admin@example.org")
     listing = admin.get("/admin/organisations").get_data(as_text=True)
     admin.post("/admin/organisations/status", data={"csrf_token": csrf_from(listing), "status": "draft",
-                                                    "id": [str(french.id)]})
+                                                    "id": [str(french.id)], "confirm": "yes"})
     [entry] = accounts.audit_entries(db, organisation_id=french.id)
     assert "Coopérative Lyonnaise" not in client.get("/admin").get_data(as_text=True)  # nor in their history
     token = csrf_from(client.get("/admin/organisations").get_data(as_text=True))

@@ -111,6 +111,8 @@ def test_a_csv_source_twice_then_changed_then_shortened(site, db, served):
     assert third.exit_code == 0, third.output
     assert "0 created, 2 updated" in third.output and "1 no longer in the source" in third.output
     assert "no longer in the source: Food Bank" in third.output
+    assert ("organisations whose fields edited here stayed as they were (the source's values for those fields "
+            "were not applied): 1") in third.output
     orgs = by_name(db)
     assert orgs["Bread Coop"]["city"] == "Lyon 1er"  # edited here: kept
     assert db.execute("SELECT website FROM organisations WHERE id = ?", [bread]).fetchone()[0] == \

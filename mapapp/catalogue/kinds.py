@@ -10,7 +10,8 @@ import json
 
 import sqlite_utils
 
-from ..kinds import REGISTRY, Column, Entries, Kind, Link
+from ..kinds import REGISTRY, Categories, Column, Entries, Kind, Link
+from . import categorytree
 
 # Besides the kinds, the map index keeps as bits (for the insights to count, never to
 # filter by) an organisation's structure and the month it was added.
@@ -44,13 +45,25 @@ def _keep(condition: list) -> tuple[str, list]:
     return (f"{condition[0]} AND ", condition[1:]) if condition else ("", [])
 
 
+# A category chosen is the category or any of its children: its codes, as a subquery of one
+# parameter (twice). The map's columns keep each category's own members and OR a parent's
+# family when asked (mapindex), so that a change to the tree needs no new columns.
+_FAMILY = ("SELECT ? UNION ALL SELECT c.code FROM categories c JOIN categories p ON p.id = c.parent_id"
+           " WHERE p.code = ?")
+
+
 def member_clause(kind: Kind, values: tuple[str, ...]) -> tuple[str, list]:
-    """A condition on ``o`` (organisations): it has one of ``values`` of ``kind``."""
+    """A condition on ``o`` (organisations): it has one of ``values`` of ``kind`` (for a
+    category, the category or one of its children)."""
     marks = ", ".join("?" * len(values))
     if isinstance(kind.stored, Column):
         return f"o.{kind.stored.column} IN ({marks})", list(values)
     source, value, condition = _linked(kind)
     keep, params = _keep(condition)
+    if isinstance(kind.vocabulary, Categories):
+        family = " UNION ALL ".join([_FAMILY] * len(values))
+        return (f"o.id IN (SELECT l.organisation_id FROM {source} WHERE {keep}{value} IN ({family}))",  # nosec B608 # names come from the registry; values are bound
+                [*params, *(v for code in values for v in (code, code))])
     return (f"o.id IN (SELECT l.organisation_id FROM {source} WHERE {keep}{value} IN ({marks}))",  # nosec B608 # names come from the registry; values are bound
             [*params, *values])
 
@@ -91,6 +104,8 @@ def choices(db: sqlite_utils.Database, kind: Kind, present, lang: str) -> list[t
     ``present``: the values published organisations have (the countries offered)."""
     if isinstance(kind.vocabulary, Entries):
         return entry_choices(db, kind, lang)
+    if isinstance(kind.vocabulary, Categories):
+        return categorytree.cached(db).choices(lang)
     return kind.vocabulary.choices(present, lang)
 
 

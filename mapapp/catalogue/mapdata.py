@@ -124,3 +124,24 @@ def map_points(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
             f" LEFT JOIN organisation_owners w ON w.organisation_id = o.id WHERE o.id IN ({', '.join('?' * len(chunk))})",
             chunk).fetchall()
     return out
+
+
+def category_members(db: sqlite_utils.Database, codes: list[str]):
+    """``(code, cursor of (organisation id, rank))`` of the published organisations filed
+    under each of ``codes`` (the map's markers take the lowest rank's category), read
+    through the themes' index one category at a time."""
+    members = ("SELECT l.organisation_id, l.rank FROM organisation_themes l JOIN organisations o"
+               " ON o.id = l.organisation_id WHERE l.theme = ? AND o.status = 'published'")
+    for code in codes:
+        yield code, db.conn.execute(members, [code])
+
+
+def category_ranks(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[int, str, int]]:
+    """``(organisation id, category code, rank)`` of the categories of ``ids``."""
+    out: list[tuple[int, str, int]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.execute(
+            "SELECT organisation_id, theme, rank FROM organisation_themes"  # nosec B608 # ? placeholders come from code; values are bound
+            f" WHERE organisation_id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    return out

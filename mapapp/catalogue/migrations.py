@@ -905,6 +905,24 @@ def _m030_categories_fields_pictures(db: sqlite_utils.Database) -> None:
                        + note.format(who=who.format(row=row)) + " END")
 
 
+def _m031_whole_catalogue_changes_noted_after_the_version(db: sqlite_utils.Database) -> None:
+    # A change to projects, visits, categories or fields (what every organisation's filter values
+    # hang on) is noted as organisation 0 at the catalogue version it brings, so that map columns
+    # read at the version before are read again. Two triggers did it (one moved the version, one
+    # noted it); SQLite fires the later-created first, so the note carried the version from before
+    # the change and columns read at that version never saw it. One trigger now does both, in order.
+    for table in ("projects", "visits", "categories", "fields"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(f"DROP TRIGGER {table}_version_{event.lower()}")
+            db.execute(f"DROP TRIGGER {table}_changes_{event.lower()}")
+            db.execute(
+                f"CREATE TRIGGER {table}_changes_{event.lower()} AFTER {event} ON {table} BEGIN"  # nosec B608 # names come from code
+                " UPDATE catalogue_version SET version = version + 1,"
+                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1;"
+                " INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
+                " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version; END")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -936,6 +954,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (28, "staff_account", _m028_staff_account),
     (29, "projects_and_visits", _m029_projects_and_visits),
     (30, "categories_fields_pictures", _m030_categories_fields_pictures),
+    (31, "whole_catalogue_changes_noted_after_the_version", _m031_whole_catalogue_changes_noted_after_the_version),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.

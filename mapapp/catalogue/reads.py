@@ -97,7 +97,7 @@ _LIST_COLUMNS = (
     " o.postcode, o.city, o.region, o.country, o.lat, o.lon, o.geo_precision, o.website,"
     " o.email, o.phone, o.source, o.status,"
     " (SELECT json_group_array(theme) FROM (SELECT theme FROM organisation_themes t"
-    "   WHERE t.organisation_id = o.id ORDER BY theme)) AS themes"
+    "   WHERE t.organisation_id = o.id ORDER BY rank, theme)) AS themes"
 )
 
 

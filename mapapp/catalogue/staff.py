@@ -20,6 +20,40 @@ def set_status(db: sqlite_utils.Database, org_ids: list[int], status: str) -> li
     return changed
 
 
+# What a bulk status change concerns: the statuses it turns into the new one. The others are
+# kept (unpublishing turns published ones into drafts; an archived one stays archived).
+STATUS_CHANGES_FROM = {"published": ("draft",), "draft": ("published",), "archived": ("draft", "published")}
+
+
+def statuses_of(db: sqlite_utils.Database, org_ids: list[int]) -> dict[int, str]:
+    """``{id: status}`` of these organisations (those that still exist)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(org_ids), 500):
+        part = org_ids[start:start + 500]
+        found.update(db.execute(f"SELECT id, status FROM organisations WHERE id IN ({', '.join('?' * len(part))})",  # nosec B608 # ? placeholders only
+                                part).fetchall())
+    return found
+
+
+def change_statuses(db: sqlite_utils.Database, org_ids: list[int], status: str) -> dict[int, str]:
+    """A bulk status change: give ``status`` to those of these organisations whose status it
+    concerns (``STATUS_CHANGES_FROM``); return ``{id: previous status}`` of those it changed."""
+    concerned = {i: s for i, s in statuses_of(db, org_ids).items() if s in STATUS_CHANGES_FROM[status]}
+    stamp = now()
+    db.conn.executemany("UPDATE organisations SET status = ?, updated_at = ? WHERE id = ?",
+                        [(status, stamp, i) for i in concerned])
+    return concerned
+
+
+def restore_statuses(db: sqlite_utils.Database, previous: dict[int, str], status: str) -> int:
+    """Take a bulk status change back: each organisation still at ``status`` gets its
+    previous one again (one changed since is left as it is). Returns how many."""
+    current = statuses_of(db, list(previous))
+    back = [(previous[i], now(), i) for i, s in current.items() if s == status and previous[i] != status]
+    db.conn.executemany("UPDATE organisations SET status = ?, updated_at = ? WHERE id = ?", back)
+    return len(back)
+
+
 # -- staff edits -------------------------------------------------------------------------
 
 

@@ -62,6 +62,16 @@ def stored_by_source(
     if refs is not None:
         where += f" AND source_ref IN ({', '.join('?' * len(refs))})"
         params += list(refs)
+    return {s.values["source_ref"]: s for s in _stored_where(db, where, params)}
+
+
+def stored_by_id(db: sqlite_utils.Database, org_id: int) -> Stored | None:
+    """One organisation as stored (an import updating a likely duplicate of one of its rows)."""
+    found = _stored_where(db, "id = ?", [org_id])
+    return found[0] if found else None
+
+
+def _stored_where(db: sqlite_utils.Database, where: str, params: list) -> list[Stored]:
     cursor = db.execute(f"SELECT * FROM organisations WHERE {where}", params)  # nosec B608 # names and ? placeholders come from code; values are bound
     columns = [d[0] for d in cursor.description]
     by_id: dict[int, Stored] = {}
@@ -70,7 +80,7 @@ def stored_by_source(
         by_id[data["id"]] = Stored(data["id"], data["slug"], {k: data[k] for k in FIELDS},
                                    related_of())
     if not by_id:
-        return {}
+        return []
     subset = f"SELECT id FROM organisations WHERE {where}"  # nosec B608 # names and ? placeholders come from code; values are bound
     for org_id, theme in db.execute(
             f"SELECT organisation_id, theme FROM organisation_themes WHERE organisation_id IN ({subset})"  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -84,7 +94,7 @@ def stored_by_source(
             "SELECT organisation_id, lang, description FROM organisation_descriptions"  # nosec B608 # names and ? placeholders come from code; values are bound
             f" WHERE organisation_id IN ({subset}) ORDER BY lang", params):
         by_id[org_id].related["descriptions"][lang] = text
-    return {s.values["source_ref"]: s for s in by_id.values()}
+    return list(by_id.values())
 
 
 def insert_organisation(

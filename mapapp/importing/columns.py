@@ -56,6 +56,13 @@ class ColumnPlan:
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # header, field, kept header
     # Further columns of a field that several may fill (column index, field), read after the first.
     extra: list[tuple[int, str]] = field(default_factory=list)
+    # column index -> how it was recognised: "mapping", "name", or the evidence of its content
+    how: dict[int, str] = field(default_factory=dict)
+    # field -> further columns whose cells are joined after the first one's ("Address 1", "Address 2")
+    joined: dict[str, list[int]] = field(default_factory=dict)
+    # unknown header -> share of the sampled rows it fills (0 to 1), when the content was sampled
+    filled: dict[str, float] = field(default_factory=dict)
+    weak: list[int] = field(default_factory=list)  # columns named by a weak word ("Title"): their content decides
 
     def column_of(self, name: str) -> int | None:
         return next((i for i, f in self.fields.items() if f == name), None)
@@ -71,15 +78,114 @@ def _synonyms() -> dict[str, str]:
     return index
 
 
+# Headers that name a field only when no other column does ("Title" may hold "Mr." in a list of people).
+WEAK = frozenset({"title", "label", "nation", "land"})
+# Bare titles of people, which are no organisation's name ("Mr.", "Mme", "Dott.", "Pani", "Dhr").
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "m", "mme", "mlle",
+                     "me", "sig", "sigra", "dott", "dottssa", "pan", "pani", "dhr", "mevr", "herr", "frau",
+                     "κ", "κα", "κος"})
+# Words put before a header that do not change its field ("Registered Name", "Trading Address", "Org Name").
+PREFIXES = ("registered", "trading", "organisation", "organization", "org", "company", "main", "primary")
+# A bracketed, numbered or lettered suffix: "address[a]", "Address (2)", "Address 1", "email_2".
+_SUFFIX = re.compile(r"^(.*?\w)\s*(?:\[(\w{1,3})\]|\((\w{1,3})\)|[\s_.-]*(\d{1,2}))$")
+
+
 def recognise(header: str) -> str | None:
     """The field a header names, in any supported language, or None."""
+    found = match_header(header)
+    return found[0] if found else None
+
+
+def match_header(header: str) -> tuple[str, int, str] | None:
+    """The field a header names, how sure (0 exactly, 1 a weak word or a prefix or suffix
+    taken off, 2 a misspelling, 3 its last word), and the header as understood; or None."""
     key = fold(header)
     if not key:
         return None
+    exact = _exact(key)
+    if exact:
+        return exact, 1 if key in WEAK else 0, key
+    suffix = _SUFFIX.match(header.strip())
+    base = fold(suffix.group(1)) if suffix else key
+    words = base.split()
+    while words and words[0] in PREFIXES and len(words) > 1:
+        words = words[1:]
+        found = _exact(" ".join(words))
+        if found:
+            return found, 1, " ".join(words)
+    if base != key:
+        found = _exact(base)
+        if found:
+            return found, 1, base
+    near = _misspelt(" ".join(words) or key)
+    if near:
+        return _synonyms()[near], 2, near
+    # "Geo Container Latitude", "Contact Email": the last word says it, unless another column says it plainly.
+    last = words[-1] if len(words) > 1 else ""
+    if _synonyms().get(last) in _LAST_WORD_FIELDS and len(last) >= 4:
+        return _synonyms()[last], 3, last
+    return None
+
+
+_LAST_WORD_FIELDS = frozenset({"lat", "lon", "postcode", "email", "website", "phone", "country", "city", "structure",
+                               "description"})
+
+
+def suffix_order(header: str) -> str:
+    """The suffix that orders joined columns ("a" of "address[a]", "2" of "Address 2"), or ''."""
+    found = _SUFFIX.match(header.strip())
+    if not found:
+        return ""
+    tail = next(g for g in found.groups()[1:] if g is not None)
+    return tail.zfill(3) if tail.isdigit() else tail.lower()
+
+
+def _misspelt(key: str) -> str | None:
+    """The one known header within a small edit distance of ``key`` (one letter for words
+    of five to eight letters, two beyond), or None when none is, or several are as near."""
+    if len(key) < 5 or any(c.isdigit() for c in key):
+        return None
+    limit = 1 if len(key) <= 8 else 2
+    best: list[str] = []
+    best_distance = limit + 1
+    for known in _synonyms():
+        if abs(len(known) - len(key)) > limit or len(known) < 5:
+            continue
+        d = _distance(key, known, limit + 1)
+        if d > limit:
+            continue
+        if d < best_distance:
+            best, best_distance = [known], d
+        elif d == best_distance:
+            best.append(known)
+    fields = {_synonyms()[k] for k in best}
+    return best[0] if best and len(fields) == 1 else None
+
+
+def _distance(a: str, b: str, stop: int) -> int:
+    """Levenshtein distance of ``a`` and ``b`` (a transposition counts one), or ``stop`` once it reaches it."""
+    previous2: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            d = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                d = min(d, previous2[j - 2] + 1)
+            current.append(d)
+        if min(current) >= stop:
+            return stop
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _exact(key: str) -> str | None:
     found = _synonyms().get(key)
     if found:
         return found
     words = key.split()
+    if not words:
+        return None
     # "Description (FR)", "description_fr", "FR description": a translation.
     for lang in vocab.LANGUAGES:
         if lang in (words[0], words[-1]) and len(words) > 1:
@@ -154,8 +260,10 @@ def recognise_format(headers: list[str]) -> KnownFormat | None:
 
 
 def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
-    """Decide the field of every column. The mapping file wins; a field claimed by two
-    columns keeps the first (the other is reported); nothing is dropped silently."""
+    """Decide the field of every column. The mapping file wins, then headers named exactly,
+    then those read past a prefix, suffix or weak word, then misspelt ones; a field claimed
+    by two columns keeps the surer (the other is reported), but street lines ("Address 1",
+    "address[b]") are joined in order; nothing is dropped silently."""
     mapping = mapping or {"columns": {}, "ignore": set()}
     folded_count: dict[str, int] = {}
     for header in headers:
@@ -174,26 +282,45 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         return None
 
     plan = ColumnPlan()
-    taken: dict[str, str] = {}
-    # Mapped columns first, so that they win over recognised ones.
-    order = sorted(range(len(headers)), key=lambda i: entry(headers[i], mapping["columns"]) is None)
-    for i in order:
-        header = headers[i]
+    choices: dict[int, tuple[str, int, str]] = {}
+    for i, header in enumerate(headers):
         if not header.strip():
             continue
         if entry(header, mapping["ignore"]):
             plan.ignored.append(header)
             continue
-        target = entry(header, mapping["columns"]) or recognise(header)
-        if target is None:
+        mapped = entry(header, mapping["columns"])
+        found = (mapped, -1, "") if mapped else match_header(header)
+        if found is None:
             plan.unknown.append(header)
-        elif target in taken and target in MULTI_COLUMN:
-            plan.extra.append((i, target))
-        elif target in taken:
-            plan.duplicates.append((header, target, taken[target]))
         else:
-            plan.fields[i] = target
-            taken[target] = header
+            choices[i] = found
+    taken: dict[str, int] = {}
+    for i in sorted(choices, key=lambda i: (choices[i][1], i)):
+        target, rank, understood = choices[i]
+        if target in taken:
+            first = taken[target]
+            if target == "street" and suffix_order(headers[i]) and suffix_order(headers[first]):
+                plan.joined.setdefault(target, []).append(i)
+                plan.how[i] = "mapping" if rank < 0 else "name"
+                continue
+            if target in MULTI_COLUMN:  # read after the first, in the file's order (below)
+                plan.extra.append((i, target))
+                plan.how[i] = "mapping" if rank < 0 else "name"
+                continue
+            plan.duplicates.append((headers[i], target, headers[first]))
+            continue
+        plan.fields[i] = target
+        plan.how[i] = "mapping" if rank < 0 else "name"
+        taken[target] = i
+        if fold(headers[i]) in WEAK:
+            plan.weak.append(i)
+    for target, more in plan.joined.items():
+        # In the file's order of suffixes: address[a] before address[b], Address 2 before Address 10.
+        ordered = sorted([taken[target], *more], key=lambda i: (suffix_order(headers[i]), i))
+        del plan.fields[taken[target]]
+        plan.fields[ordered[0]] = target
+        plan.joined[target] = ordered[1:]
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     plan.unknown.sort(key=position.__getitem__)
     for target in {t for _, t in plan.extra}:  # the file's first such column comes first
@@ -203,6 +330,7 @@ def plan_columns(headers: list[str], mapping: dict | None = None) -> ColumnPlan:
         plan.fields[indexes[0]] = target
         plan.extra = [e for e in plan.extra if e[1] != target] + [(i, target) for i in indexes[1:]]
     plan.extra.sort()
+    plan.duplicates.sort(key=lambda d: position[d[0]])
     return plan
 
 

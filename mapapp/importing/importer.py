@@ -30,13 +30,16 @@ from ..catalogue import categories as category_tree
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns, links, normalise, readers, reading
+from . import columns, links, normalise, readers, reading, sniff
 from .categories import CategoryIndex
 from .reading import ImportFailed
 from .report import Report, RowOutcome
 from .rows import Candidate, Checked
 
 DUPLICATE_DISTANCE_KM = 1.0
+# A row that looks like an organisation already stored: leave it out, update the stored
+# organisation with it, or create it anyway.
+DUPLICATE_CHOICES = ("skip", "update", "create")
 # How to map a column, said the way the person importing can do it.
 _HOW_TO_MAP = {
     "cli": {"unknown": N_("map it to a field in a mapping file (--mapping) or list it under 'ignore'"),
@@ -79,10 +82,16 @@ class Options:
     max_rows: int | None = None  # only the first rows (a quick preview of a large file)
     batch_size: int | None = None  # rows of the first batch, then about a second's worth (None: one transaction)
     on_commit: object = None  # called (db, changes) inside each batch's transaction
+    on_phase: object = None  # batches: called ("reading"|"locating"|"writing") as each begins, outside transactions
     on_revert: object = None  # called (db) inside the transaction that takes a failed import back
     where: str = "cli"  # "cli" or "browser": how messages tell a person to map a column
     keep_hand_edits: bool = False  # a sync: fields people edited here are not overwritten from the file
     second_process: bool | None = None  # read and check in a second process (None: for large files)
+    # What to do with a new row that looks like an organisation already stored (DUPLICATE_CHOICES):
+    # ``duplicates`` for every such row, ``duplicate_choices`` {row number: choice} for some.
+    # The command line and the browser default to "skip" (nothing stored is changed or doubled).
+    duplicates: str = "create"
+    duplicate_choices: dict | None = None
 
 
 @dataclass
@@ -182,7 +191,14 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
     map_it = {k: Message(v) for k, v in _HOW_TO_MAP[options.where].items()}
     if len(table.sheets) > 1 and options.sheet is None:
         report.notes.append(map_it["sheet"])
+    report.columns = recognised_columns(table.headers, plan)
     for header in plan.unknown:
+        share = plan.filled.get(header, 0)
+        if share >= sniff.IMPORTANT:
+            report.add(None, header, "warning", Message(
+                N_("column '%(column)s' (%(share)s %% filled) was not imported: it was not recognised; %(how)s"),
+                column=header, share=round(100 * share), how=map_it["unknown"]))
+            continue
         report.add(None, header, "warning", Message(N_("column not recognised, so not imported; %(how)s"),
                                                     how=map_it["unknown"]))
     for header, target, kept in plan.duplicates:
@@ -221,6 +237,15 @@ def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, op
         options.progress(run.rows_read, run.rows_read)
     report.samples.sort(key=lambda s: s["row"])
     return report
+
+
+def recognised_columns(headers: list[str], plan: columns.ColumnPlan) -> list[tuple[str, str, str]]:
+    """(header, field, how) of each column read, in the file's order: how is "mapping",
+    "name" or the evidence of its content."""
+    found = {i: (headers[i], f, plan.how.get(i, "name")) for i, f in plan.fields.items()}
+    for fld, more in plan.joined.items():
+        found.update({i: (headers[i], fld, plan.how.get(i, "name")) for i in more})
+    return [found[i] for i in sorted(found)]
 
 
 def _non_empty(checked, path: Path):
@@ -322,9 +347,13 @@ class _Run:
         what was committed."""
         report, options = self.report, self.options
         committed = 0
+        phase = options.on_phase or (lambda _phase: None)
         try:
+            phase("reading")
             for chunk in checked:
+                phase("locating")
                 stored = self.prepare(chunk)
+                phase("writing")
                 began = time.monotonic()
                 with catalogue.write_transaction(self.db):
                     outcomes = _write(self.db, chunk.candidates, stored, self.source, options, report,
@@ -338,6 +367,7 @@ class _Run:
                 self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(took, 1e-3))))
                 self.progress(self.rows_read)
                 self.collect()
+                phase("reading")
                 time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
         except BaseException:
             revert(self.db, report.changes[:committed], after=options.on_revert)
@@ -502,6 +532,13 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             outcomes.append(link)
             continue
         previous = stored.get(c.key)
+        duplicate_of = None
+        if previous is None and context.existing is not None:
+            decided = _decide_duplicate(db, c, options, context.existing, report)
+            if isinstance(decided, RowOutcome):
+                outcomes.append(decided)
+                continue
+            previous = duplicate_of = decided
         if previous is None:
             values = {**NEW_DEFAULTS, **c.values, "status": options.status or "draft"}
         else:
@@ -529,12 +566,13 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         if previous is None:
             # New rows need no sorting: related_of's order only matters for comparing.
             new.append((c, values, {**EMPTY_RELATED, **c.related}))
-            if context.existing is not None:
-                _report_duplicates(c, values, context.existing, report)
             continue
         if options.status and "status" not in kept:
             values["status"] = options.status
         values = {**previous.values, **values}
+        if duplicate_of is not None and duplicate_of.values["source_ref"] is not None:
+            # Updated as a likely duplicate: it stays its own source's organisation.
+            values.update(source=duplicate_of.values["source"], source_ref=duplicate_of.values["source_ref"])
         action = catalogue.update_organisation(
             db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
         if action == "updated" and keep_changes:
@@ -586,17 +624,51 @@ def _site_key(url: str) -> str:
     return host_path
 
 
-def _report_duplicates(c: Candidate, values: dict, existing: _ExistingIndex, report: Report) -> None:
+def _decide_duplicate(db, c: Candidate, options: Options, existing: _ExistingIndex,
+                      report: Report) -> catalogue.Stored | RowOutcome | None:
+    """A new row that looks like organisations already stored is reported with them, then
+    what was chosen for it happens: its outcome when it is skipped, the stored organisation
+    it updates, or None (created, anyway or because it is no duplicate)."""
+    probe = dict(c.values)
+    if c.outcome is not None:
+        loc = c.outcome.location
+        probe.update(lat=loc and loc.lat, lon=loc and loc.lon)
+    found = _report_duplicates(c, probe, existing, report)
+    if not found:
+        return None
+    choice = (options.duplicate_choices or {}).get(c.row) or options.duplicates
+    choice = choice if choice in DUPLICATE_CHOICES else "skip"
+    slug, org_id = next(iter(found.items()))
+    report.decide_duplicate(c.row, choice, slug)
+    if choice == "skip":
+        report.add(c.row, "", "warning", Message(N_("skipped as a duplicate of %(slug)s"), slug=slug))
+        return RowOutcome(c.row, c.values["name"], "skipped", slug)
+    if choice == "update":
+        stored = catalogue.stored_by_id(db, org_id)
+        if stored is not None:
+            report.add(c.row, "", "warning", Message(N_("updated %(slug)s, its likely duplicate"), slug=slug))
+            return stored
+    report.add(c.row, "", "warning", Message(N_("created anyway, though it looks like %(slug)s"), slug=slug))
+    return None
+
+
+def _report_duplicates(c: Candidate, values: dict, existing: _ExistingIndex, report: Report) -> dict[str, int]:
+    """Report the stored organisations the row looks like; return them, {slug: id}."""
     found: dict[str, str] = {}
+    ids: dict[str, int] = {}
     for org in existing.same_name(values["name"]):
         if org["lat"] is not None and values.get("lat") is not None:
             km = geo.distance_km((org["lat"], org["lon"]), (values["lat"], values["lon"]))
             if km <= DUPLICATE_DISTANCE_KM:
                 found[org["slug"]] = Message(N_("same name, %(km)s km apart"), km=f"{km:.1f}")
+                ids[org["slug"]] = org["id"]
         elif org["country"] == values.get("country") and fold(org["city"]) == fold(values.get("city") or ""):
             found.setdefault(org["slug"], Message(N_("same name and place, one of them not located")))
+            ids[org["slug"]] = org["id"]
     if values.get("website"):
         for org in existing.same_site(values["website"]):
             found.setdefault(org["slug"], Message(N_("same website")))
+            ids[org["slug"]] = org["id"]
     for slug, why in found.items():
         report.add_duplicate(c.row, values["name"], slug, why)
+    return {slug: ids[slug] for slug in found}

@@ -91,11 +91,14 @@ def options_for(record: dict, *, dry_run: bool) -> importer.Options:
     """The importer options an import record stands for."""
     mapping = record["mapping"]
     chosen = (mapping or {}).get("links") or {}
+    duplicates = (mapping or {}).get("duplicates") or {}
     return importer.Options(source=record["source"], project=chosen["project"] if "project" in chosen else record["project"],
                             relation=chosen.get("relation"), visit=chosen.get("visit"),
                             status=record["status_choice"], dry_run=dry_run, where="browser",
                             country=(mapping or {}).get("country") or None,
-                            mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None)
+                            mapping={"columns": mapping["columns"], "ignore": mapping["ignore"]} if mapping else None,
+                            duplicates=duplicates.get("default") or "skip",
+                            duplicate_choices={int(row): choice for row, choice in (duplicates.get("rows") or {}).items()})
 
 
 def claim(database: str | Path, import_id: int) -> None:
@@ -138,7 +141,12 @@ def run(database: str | Path, import_id: int, settings: dict, *, keep_hand_edits
             audit_import_changes(db_, record, changes)
             beat(db_)
 
-        options.progress, options.batch_size = progress, BATCH_SIZE
+        def phase(name: str) -> None:
+            # What the import is doing now, for its page ("Reading the file", "Locating"…); the
+            # record's counts hold it while the import runs (they hold the outcome once done).
+            beat(db, counts=json.dumps({"phase": name}))
+
+        options.progress, options.batch_size, options.on_phase = progress, BATCH_SIZE, phase
         options.on_commit = audit_batch
         options.on_revert = lambda db_: audit.forget(db_, _actions(import_id))
         chain = geocode.chain_from_settings(settings, db)

@@ -56,26 +56,45 @@ _DIGIT = re.compile(r"\d")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# Line and paragraph breaks written as HTML by web exports: breaks, never markup.
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_HTML_PARAGRAPH = re.compile(r"</?p(?:\s[^<>]*)?>", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n\s*")
+
+
+def html_breaks(text: str) -> str:
+    """``<br>`` as a line break, ``<p>`` and ``</p>`` as a blank line (a new paragraph)."""
+    if "<" not in text:
+        return text
+    return _HTML_PARAGRAPH.sub("\n\n", _HTML_BREAK.sub("\n", text))
+
+
 def clean_text(value: object) -> str:
-    """Trim, fold internal white space and line breaks, drop control characters,
-    decode HTML entities left by web exports (``A Yard &amp; Co``)."""
+    """Trim, fold internal white space and line breaks (``<br>`` too), drop control
+    characters, decode HTML entities left by web exports (``A Yard &amp; Co``)."""
     if value is None:
         return ""
     text = value if type(value) is str else str(value)
-    if text.isprintable() and "&" not in text and "  " not in text and text.strip() == text:
+    if text.isprintable() and "&" not in text and "<" not in text and "  " not in text and text.strip() == text:
         return text  # the common case, already clean
-    text = strip_unsafe(_CONTROL.sub("", text))
+    text = strip_unsafe(_CONTROL.sub("", html_breaks(text)))
     if "&" in text:
         text = strip_unsafe(html.unescape(text))  # &#xFFFE; too
     return " ".join(text.split())
 
 
 def clean_multiline(value: object) -> str:
-    """Like ``clean_text`` but keeps paragraph breaks (for descriptions)."""
+    """Like ``clean_text`` but keeps line breaks, and paragraphs (a blank line between
+    them, as a description's page shows them); ``<br>`` and ``<p>`` become breaks."""
     if value is None:
         return ""
-    lines = [clean_text(line) for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(line for line in lines if line).strip()
+    text = html_breaks(str(value).replace("\r\n", "\n").replace("\r", "\n"))
+    paragraphs = []
+    for paragraph in _BLANK_LINE.split(text):
+        lines = [clean_text(line) for line in paragraph.split("\n")]
+        if any(lines):
+            paragraphs.append("\n".join(line for line in lines if line))
+    return "\n\n".join(paragraphs)
 
 
 def is_placeholder(value: str) -> bool:
@@ -248,6 +267,11 @@ def _postcode_patterns() -> dict[str, re.Pattern]:
         return {row["country"]: re.compile(row["pattern"]) for row in csv.DictReader(f)}
 
 
+def postcode_patterns() -> dict[str, re.Pattern]:
+    """Each country's postcode pattern (data/geo/postcode-patterns.csv)."""
+    return _postcode_patterns()
+
+
 @cache
 def _postcode_prefix(country: str) -> re.Pattern:
     """A country or region prefix written before the digits (``F-75011``, ``B 1000``)."""
@@ -289,16 +313,39 @@ def _term_index(name: str) -> dict[str, str]:
         index[fold(term.code)] = term.code
         for label in (*term.labels.values(), *term.aliases):
             index.setdefault(fold(label), term.code)
+    for key, code in list(index.items()):
+        index.setdefault(_spelling(key), code)
     return index
+
+
+# Spellings of one word: "co-operative", "co operative", "co-op", "coop", "coops" are "cooperative".
+_SPELLINGS = ((re.compile(r"\bco (?=op)"), "co"), (re.compile(r"\bcoops?\b|\bcooperatives\b"), "cooperative"),
+              (re.compile(r"\bworkers\b"), "worker"))
+# A structure that says it is a cooperative in any of these words, and nothing more precise: Cooperative.
+_COOPERATIVE = re.compile(r"\b(cooperative|cooperativa|cooperatie|spoldzielnia|genossenschaft|"
+                          r"συνεταιρισμος|cooperativo|cooperativas)\b")
+COOPERATIVE = "OS115"
+
+
+def _spelling(key: str) -> str:
+    for pattern, replacement in _SPELLINGS:
+        key = pattern.sub(replacement, key)
+    return key
 
 
 def _lookup(name: str, token: str) -> str | None:
     token = token.strip()
     index = _term_index(name)
-    if "/" in token:  # a URI such as …/activities-modified/AM40
+    if "/" in token and "://" in token:  # a URI such as …/activities-modified/AM40
         tail = token.rstrip("/").rsplit("/", 1)[-1]
         return index.get(fold(tail))
-    return index.get(fold(token))
+    key = fold(token)
+    found = index.get(key) or index.get(_spelling(key))
+    if found is None and "/" in token and " " not in token.strip():
+        found = index.get(fold(token.rstrip("/").rsplit("/", 1)[-1]))
+    if found is None and name == "structures" and _COOPERATIVE.search(_spelling(key)):
+        found = COOPERATIVE if COOPERATIVE in index.values() else None
+    return found
 
 
 def parse_terms(value: str, name: str) -> tuple[list[str], list[str]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..processes import this_python
 from ..translate import N_, Message
-from . import columns
+from . import columns, sniff
 from .categories import CategoryIndex
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
@@ -91,10 +91,12 @@ def open_table(path: Path, spec: ReadSpec):
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
     plan = columns.plan_columns(table.headers, mapping)
+    # The first rows, read ahead, show what the unrecognised columns hold; then the rows go on as they were.
+    head = list(itertools.islice(table.rows, sniff.SAMPLE_ROWS))
+    table.rows = itertools.chain(head, table.rows)
     if plan.unknown:  # a column of picture addresses is known by its cells, whatever its header
-        head = list(itertools.islice(table.rows, PICTURE_SAMPLE))
-        table.rows = itertools.chain(head, table.rows)
-        columns.recognise_picture_columns(plan, table.headers, [cells for _number, cells in head])
+        columns.recognise_picture_columns(plan, table.headers, [cells for _number, cells in head[:PICTURE_SAMPLE]])
+    sniff.guess(table.headers, head, plan, has_points=bool(table.points))
     return table, plan
 
 

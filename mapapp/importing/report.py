@@ -166,6 +166,10 @@ class Report:
     # row, name, slug, why: the first LISTED_DUPLICATES (``duplicates_count`` counts them all)
     duplicates: list[tuple[int, str, str, str]] = field(default_factory=list)
     duplicates_count: int = 0
+    # What was done with each row that had likely duplicates: {row: (choice, slug)} for the
+    # rows listed in ``duplicates``, and how many rows of each choice in all.
+    duplicate_decisions: dict = field(default_factory=dict)
+    duplicate_actions: Counter = field(default_factory=Counter)
     samples: list[dict] = field(default_factory=list)  # the first rows as they are stored
     # (organisation id, "created" or "updated", what it was before) — to undo the import
     changes: list[tuple[int, str, dict | None]] = field(default_factory=list)
@@ -174,6 +178,8 @@ class Report:
     links: dict = field(default_factory=lambda: {"project": Counter(), "relation": Counter(), "visit": Counter()})
     # (row, organisation id, name, ((role, URL), …)): the pictures to fetch once the rows are written
     pictures: list[tuple[int, int, str, tuple]] = field(default_factory=list)
+    # (header, field, how) of each column read: how is "mapping", "name" or the evidence of its content
+    columns: list[tuple[str, str, str]] = field(default_factory=list)
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     # Category values that match no category, each once (folded), with its rows.
     unknown_categories: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
@@ -221,6 +227,17 @@ class Report:
         self.duplicates_count += 1
         if len(self.duplicates) < LISTED_DUPLICATES:
             self.duplicates.append((row, name, slug, why))
+
+    def decide_duplicate(self, row: int, choice: str, slug: str) -> None:
+        self.duplicate_actions[choice] += 1
+        if any(r == row for r, *_ in self.duplicates):
+            self.duplicate_decisions[row] = (choice, slug)
+
+    def duplicate_decision_text(self, row: int) -> str:
+        """'skipped as a duplicate of x', 'updated x' or 'created anyway' ('' when undecided)."""
+        choice, slug = self.duplicate_decisions.get(row, ("", ""))
+        return {"skip": f"skipped as a duplicate of '{slug}'", "update": f"updated '{slug}'",
+                "create": "created anyway"}.get(choice, "")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -281,6 +298,8 @@ class Report:
         if self.links_text():
             lines.append(f"  linked: {self.links_text()}")
         lines += [f"  note: {n}" for n in self.notes]
+        for header, target, how in self.columns:
+            lines.append(f"  column '{header}' → {target} ({column_how(how)})")
         # The same problem in many rows is printed once, with the rows it concerns.
         grouped: dict[tuple[str, str, str], list[int | None]] = {}
         for issue in sorted(self.issues, key=lambda i: (i.row or 0, i.level != "error")):
@@ -307,8 +326,14 @@ class Report:
             lines.append(f"  NOT LOCATED row {row}: {name} ({address or 'no address'})")
         if c["not_located"] > 20:
             lines.append(f"  … and {c['not_located'] - 20} more not located (mapapp geocode --pending lists them)")
+        if self.duplicate_actions:
+            done = {"skip": "skipped", "update": "updated the stored organisation", "create": "created anyway"}
+            lines.append("  likely duplicates: " + ", ".join(f"{self.duplicate_actions[k]} {done[k]}"
+                                                          for k in done if self.duplicate_actions[k]))
         for row, name, slug, why in self.duplicates[:20]:
-            lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})")
+            decided = self.duplicate_decision_text(row)
+            lines.append(f"  LIKELY DUPLICATE row {row}: {name} and existing '{slug}' ({why})"
+                         + (f": {decided}" if decided else ""))
         if c["likely_duplicates"] > 20:
             lines.append(f"  … and {c['likely_duplicates'] - 20} more likely duplicates (--report FILE.csv lists them)")
         return "\n".join(lines)
@@ -330,12 +355,19 @@ class Report:
             for u in self.unknown_values():
                 yield ["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"]
             for row, name, slug, why in self.duplicates:
-                yield [row, name, "", slug, "", "warning", "", f"likely duplicate of '{slug}': {why}"]
+                decided = self.duplicate_decision_text(row)
+                yield [row, name, "", slug, "", "warning", "",
+                       f"likely duplicate of '{slug}': {why}" + (f"; {decided}" if decided else "")]
             if self.duplicates_count > len(self.duplicates):
                 yield ["", "", "", "", "", "warning", "",
                        f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]
 
         write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines())
+
+
+def column_how(how: str) -> str:
+    """How a column was recognised, as the command line says it."""
+    return {"mapping": "from the mapping", "name": "by its name"}.get(how, f"by its content: {how}")
 
 
 def _rows_text(rows: list[int]) -> str:

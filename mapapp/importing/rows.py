@@ -99,34 +99,44 @@ class Validator:
         self.unknown: list[tuple[int, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
-        self.header_of = {f: table.headers[i] for i, f in plan.fields.items()}
+        self.header_of = _headers_of(table.headers, plan)
         self.seen: dict[str, int] = {}
+        self.joined = [(f, [i for i in [self.plan.column_of(f), *more]]) for f, more in plan.joined.items()]
 
     def chunks(self, rows, size):
         """``Checked`` chunks of ``size()`` rows each (asked again before each chunk); a
         ``ReadError`` found late in the file comes through as it is."""
         rows = iter(rows)
-        while True:
-            part = list(itertools.islice(rows, size()))
-            if not part:
-                return
-            candidates, skipped = self.chunk(part)
+        after = next(rows, None)
+        while after is not None:
+            part = [after, *itertools.islice(rows, max(size(), 1) - 1)]
+            after = next(rows, None)  # a heading is told by the row after it, even across chunks
+            candidates, skipped = self.chunk(part, after)
             check_points_in_bulk(candidates)
             unknown, self.unknown = self.unknown, []
             yield Checked(len(part), candidates, skipped, self.table.consumed(), unknown)
 
-    def chunk(self, rows) -> tuple[list[Candidate], list[RowOutcome]]:
+    def chunk(self, rows, after: tuple[int, list[str]] | None = None) -> tuple[list[Candidate], list[RowOutcome]]:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
         fields = list(self.plan.fields.items())
         extra = self.plan.extra  # further columns of a field (a second column of categories)
         themes_header = header_of.get("themes", "themes")
         candidates: list[Candidate] = []
         skipped: list[RowOutcome] = []
-        for number, cells in rows:
+        rows = list(rows) + ([after] if after else [])
+        for position, (number, cells) in enumerate(rows[:len(rows) - bool(after)]):
             raw = {f: cells[i] for i, f in fields}
             for i, f in extra:
                 if cells[i]:
                     raw[f] = f"{raw[f]}\n{cells[i]}" if raw.get(f) else cells[i]
+            for fld, joined in self.joined:
+                raw[fld] = ", ".join(part for i in joined if (part := cells[i].strip()))
+            following = rows[position + 1][1] if position + 1 < len(rows) else None
+            kind = not_an_organisation(raw, following and {f: following[i] for i, f in fields})
+            if kind:
+                report.add(number, header_of["name"], "warning", Message(NOT_ORGANISATIONS[kind]))
+                skipped.append(RowOutcome(number, clean_text(raw.get("name", "")), "skipped"))
+                continue
             if self.country and not (raw.get("country") or "").strip():
                 raw["country"] = self.country
             if is_total_row(raw):
@@ -164,6 +174,55 @@ class Validator:
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
+
+
+def _headers_of(headers: list[str], plan: columns.ColumnPlan) -> dict[str, str]:
+    """Each field's column as the file names it: a problem is reported under a header the
+    file has ('Longitide', never a 'lat' it does not have)."""
+    named = {f: headers[i] for i, f in plan.fields.items()}
+    for fld, more in plan.joined.items():
+        named[fld] = " + ".join([named[fld], *(headers[i] for i in more)])
+    for fld, partners in (("lat", ("lon", "latlon")), ("lon", ("lat", "latlon")), ("latlon", ("lat", "lon")),
+                          ("street", ("house_number",))):
+        if fld not in named:
+            found = [named[p] for p in partners if p in named]
+            if found:
+                named[fld] = found[0]
+    return named
+
+
+NOT_ORGANISATIONS = {
+    "heading": N_("a section heading (a short cell alone on its row, above rows that have the other columns), "
+                  "not an organisation; row skipped"),
+    "error": N_("the name is a spreadsheet error value (such as #NAME? or #REF!), not an organisation's name; "
+                "fix the formula in the file; row skipped"),
+    "title": N_("the name is only a title such as 'Mr.' or 'Dr', not an organisation's name; row skipped"),
+    "number": N_("the name is only a number or a year, not an organisation's name; row skipped"),
+}
+_ERROR_VALUE = re.compile(r"^#(NAME\?|REF!|N/A|VALUE!|DIV/0!|NUM!|NULL!|SPILL!|CALC!|FIELD!|BLOCKED!|"
+                          r"GETTING_DATA|UNKNOWN!|CONNECT!|BUSY!|ERROR!?|NOM\?|REF|NV|WERT!|ZAHL!|NAME|"
+                          r"VALEUR!|NOMBRE!|NUL!|VALORE!|NOME\?|RIF!|ND|NOMBRE\?|N\.D\.)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^[\d\s.,'/-]+$")
+
+
+def not_an_organisation(raw: dict, following: dict | None) -> str | None:
+    """Why a row is no organisation ("heading", "error", "title", "number"), or None:
+    its name is a spreadsheet error value, a bare title or a number, or it is a heading: a
+    short name alone on its row (its other columns empty), the next row having the others."""
+    name = clean_text(raw.get("name", ""))
+    if not name:
+        return None
+    if name.startswith("#") and _ERROR_VALUE.match(name.replace(" ", "")):
+        return "error"
+    if len(name) <= 6 and fold(name) in columns.TITLES:
+        return "title"
+    if _NUMBER.match(name):
+        return "number"
+    if following is None or len(name) > 60 or len(name.split()) > 6:
+        return None
+    others = sum(1 for f, v in raw.items() if f != "name" and clean_text(v))
+    following_others = sum(1 for f, v in following.items() if f != "name" and clean_text(v))
+    return "heading" if others == 0 and following_others >= 2 and clean_text(following.get("name", "")) else None
 
 
 def is_total_row(raw: dict) -> bool:
@@ -277,11 +336,14 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     warn("country", problem)
     if "country" in present:
         values["country"] = country
+        nation = row.text("country")
+        if country == "GB" and fold(nation) in UK_NATIONS and not row.text("region"):
+            values["region"] = nation  # "UK Nation: Scotland" says the region as well
     street = row.text("street")
     number_text = row.text("house_number")
     if number_text and number_text.lower() not in street.lower():
         street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
-    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region")),
+    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region") or values.get("region", "")),
                        ("legal_form", row.text("legal_form"))):
         if fld in present or (fld == "street" and "house_number" in present):
             values[fld] = value
@@ -297,7 +359,9 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     if "phone" in present:
         values["phone"], problem = parse_phone(raw.get("phone", ""))
         warn("phone", problem)
-    for fld, vocabulary in (("relation", "relations"), ("structure", "structures")):
+    if "structure" in present:
+        values["structure"] = _structure(row)
+    for fld, vocabulary in (("relation", "relations"),):
         if fld in present:
             code, problem = parse_term(raw.get(fld, ""), vocabulary)
             warn(fld, problem and Message(N_("%(field)s %(problem)s"),
@@ -308,6 +372,35 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
         if is_placeholder(values["description"]):
             values["description"] = ""
     return values, country
+
+
+UK_NATIONS = frozenset({"england", "scotland", "wales", "northern ireland"})
+
+
+def _structure(row: _Row) -> str | None:
+    """The first structure a cell names (spelling variants and several per cell understood:
+    "Multi-stakeholder co-operative; Charity"); the others are reported, not stored."""
+    cell = row.raw.get("structure", "")
+    code, problem = parse_term(cell, "structures")
+    codes, unknown = parse_terms(cell, "structures")
+    if len(codes) > 1 or (codes and not code):
+        code = codes[0]
+        problem = None
+        labels = vocab.structures()
+        if len(codes) > 1:
+            row.warn("structure", Message(
+                N_("several structures in one cell: %(first)s is stored, not %(others)s (one structure per "
+                   "organisation)"), first=labels.label(codes[0], "en"),
+                others=", ".join(labels.label(c, "en") for c in codes[1:])), reject=False)
+        for piece in unknown:
+            missing = parse_term(piece, "structures")[1]
+            if missing:
+                row.warn("structure", Message(N_("%(field)s %(problem)s"), field=Message(
+                    columns.FIELD_LABELS["structure"]), problem=missing), reject=False)
+    elif problem:
+        row.warn("structure", Message(N_("%(field)s %(problem)s"), field=Message(columns.FIELD_LABELS["structure"]),
+                                      problem=problem))
+    return code
 
 
 def _links(row: _Row, values: dict) -> dict:

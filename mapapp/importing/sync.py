@@ -328,7 +328,7 @@ def _apply(database, db, found: dict, path: Path, settings: dict) -> Outcome:
         N_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(skipped)s skipped"),
         created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
         skipped=counts["skipped"]),
-        kept=Message(N_("; %(n)s kept fields edited here"), n=report.kept_by_hand) if report.kept_by_hand else "",
+        kept=Message(N_("; organisations whose fields edited here stayed as they were (the source's values for those fields were not applied): %(n)s"), n=report.kept_by_hand) if report.kept_by_hand else "",
         gone=Message(N_("; %(n)s no longer in the source (kept here: review them)"), n=len(gone)) if gone else "")
     return Outcome(name, True, message, import_id=import_id, counts=dict(counts), kept_by_hand=report.kept_by_hand,
                    gone=gone[:LISTED], gone_count=len(gone))

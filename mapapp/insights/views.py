@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .. import vocab
+from .. import kinds, vocab
 from ..coldwork import SingleFlight
 from ..csvsafe import write_csv
 from ..translate import N_, gettext_in
@@ -34,7 +34,7 @@ def charts_of(found: numbers.Insights, lang: str, *, names: tuple[str, ...] = CH
                                      tuple((vocab.country_name(c, lang), n) for c, n in countries),
                                      keys=tuple(c for c, _ in countries)),
         "themes": lambda: Chart("themes", "bars", t(N_("Organisations by theme")), (t(N_("Theme")), organisations),
-                                tuple((vocab.themes().label(c, lang), n) for c, n in by_count(found.by_theme))),
+                                tuple((kinds.theme_label(c, lang), n) for c, n in by_count(found.by_theme))),
         "structures": lambda: Chart("structures", "bars", t(N_("Organisations by structure")),
                                     (t(N_("Organisational structure")), organisations),
                                     tuple((vocab.structures().label(c, lang), n)

@@ -103,6 +103,18 @@ def lookup(city: str, country: str) -> Match | None:
     return None
 
 
+def search(text: str, country: str, limit: int = 8) -> list[Place]:
+    """Every place called ``text`` in ``country`` (the pin editor's place search), the most
+    populous first."""
+    if not text or not country:
+        return []
+    index = _index(country)
+    found: list[Place] = []
+    for variant in _variants(text):
+        found += index.get(variant, [])
+    return sorted(dict.fromkeys(found), key=lambda p: -p.population)[:limit]
+
+
 def candidates(city: str, country: str) -> list[Place]:
     """Every place called ``city`` in ``country``, the most populous first."""
     if not city or not country:

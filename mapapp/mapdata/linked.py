@@ -9,7 +9,7 @@ import re
 
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 
-from .. import vocab
+from .. import kinds, vocab
 from ..records import ESSGLOBAL as ESSGLOBAL_URI
 from ..records import Record
 
@@ -47,9 +47,12 @@ def graph(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False)
                 g.add((me, term, Literal(value)))
         if record.website and _IRI.match(record.website):  # http(s) only (checked when stored), nothing to break out
             g.add((me, SCHEMA.sameAs, URIRef(record.website)))
+        # A category mapped to an ESSGLOBAL activity (or whose parent is) gives its URI; every
+        # category gives its label, the only trace of one of the network's own.
+        for activity in kinds.theme_activities(record.themes):
+            g.add((me, ESSGLOBAL.economicSector, ACTIVITIES[activity]))
         for theme in record.themes:
-            g.add((me, ESSGLOBAL.economicSector, ACTIVITIES[theme]))
-            g.add((me, SCHEMA.knowsAbout, Literal(vocab.themes().label(theme, lang), lang=lang)))
+            g.add((me, SCHEMA.knowsAbout, Literal(kinds.theme_label(theme, lang), lang=lang)))
         logo, photos = record.logo_and_images()  # addresses built here, from ids and hashes
         if logo:
             g.add((me, SCHEMA.logo, URIRef(logo)))

@@ -23,9 +23,11 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo
+from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
-from . import snapshot
+from ..kinds import BY_NAME, Categories
+from . import markers, snapshot
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
 MAX_VIEW_PIXELS = (2560, 1600)  # a larger bbox is clustered as if seen from further away
@@ -88,6 +90,9 @@ class MapColumns:
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Every published organisation summed per cell at the low zooms (see ``_level``).
     levels: dict = field(default_factory=dict, repr=False)
+    # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
+    category: np.ndarray | None = None
+    palette: markers.Palette | None = None
 
     @property
     def size(self) -> int:
@@ -141,8 +146,10 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         mask = np.zeros(n, dtype=bool)
         mask[positions] = True
         facets[kind][value] = pack(mask)
+    colours = markers.palette(db)
     return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=_name_order(db, ids),
-                      live=pack(np.ones(n, dtype=bool)), names=names)
+                      live=pack(np.ones(n, dtype=bool)), names=names,
+                      category=markers.main_categories(db, ids, colours), palette=colours)
 
 
 def _name_order(db: sqlite_utils.Database, ids: np.ndarray) -> np.ndarray:
@@ -173,7 +180,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     for kind, value, org_id in catalogue.map_memberships(db, list(rows)):
         memberships[org_id].add((kind, value))
     ids, lat, lon = columns.ids, columns.lat, columns.lon
-    live, names = columns.live.copy(), columns.names
+    live, names, category = columns.live.copy(), columns.names, columns.category
     new_ids = np.array(sorted(i for i in rows if not _position(ids, i)[1]), dtype=np.int64)
     old_size, at = len(ids), np.searchsorted(ids, new_ids)
     # Published since (or again): placed where their ids sort, since every lookup by id
@@ -183,6 +190,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     ids = np.insert(ids, at, new_ids)
     lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
     names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
+    category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
+    main = markers.categories_of(db, list(rows), columns.palette)
     words = -(-len(ids) // 64)
 
     def placed(bits: np.ndarray) -> np.ndarray:
@@ -209,6 +218,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             live[word] |= bit
             lat[pos] = np.nan if row[1] is None else row[1]
             lon[pos] = np.nan if row[2] is None else row[2]
+            category[pos] = main[org_id]
             key = name_key(row[3])
             if names[pos] != key:
                 names[pos], reorder = key, True
@@ -236,7 +246,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
         name_order = _placed_in_order(db, columns.name_order, ids, at if moved else None, placed_anew)
         if name_order is None:
             name_order = _name_order(db, ids)
-    return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=name_order, live=live, names=names)
+    return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=name_order, live=live, names=names,
+                      category=category, palette=columns.palette)
 
 
 NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
@@ -413,6 +424,24 @@ def selection(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, 
     return unpack(selection_bits(columns, filters, db, without=without), columns.size)
 
 
+# The kinds whose values are the category tree: a parent's members are its own and its
+# children's, ORed when asked (the columns hold each category's own, whatever the tree).
+_TREE_KINDS = frozenset(k.name for k in BY_NAME.values() if isinstance(k.vocabulary, Categories))
+
+
+def _families(kind: str, db: sqlite_utils.Database) -> dict[str, list[str]]:
+    return categorytree.cached(db).families if kind in _TREE_KINDS else {}
+
+
+def _members(columns: MapColumns, kind: str, value: str, families: dict[str, list[str]]) -> np.ndarray | None:
+    """The bits of the organisations with ``value`` of ``kind`` (a parent category: or any
+    of its children's); None when none has it."""
+    hits = [bits for bits in (columns.facets[kind].get(v) for v in families.get(value, (value,))) if bits is not None]
+    if len(hits) < 2:
+        return hits[0] if hits else None
+    return np.bitwise_or.reduce(hits)
+
+
 def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Database, *,
                    without: str | None = None) -> np.ndarray:
     """``selection`` as bits (see ``pack``)."""
@@ -423,8 +452,9 @@ def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Datab
         if not values or kind == without:
             continue
         either = np.zeros(words, dtype=np.uint64)
+        families = _families(kind, db)
         for value in values:
-            hit = columns.facets[kind].get(value)
+            hit = _members(columns, kind, value, families)
             if hit is not None:
                 either |= hit
         bits &= either
@@ -532,7 +562,17 @@ def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Databas
                 full = selection_bits(columns, filters, db)
             base = full
         counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets[kind].items()}
+        for parent, family in _families(kind, db).items():  # each organisation of a family once
+            hit = _members(columns, kind, parent, {parent: family})
+            counts[kind][parent] = count_bits(base & hit) if hit is not None else 0
     return counts
+
+
+def category_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Database) -> np.ndarray:
+    """How many organisations of the selection have each category of the palette as their
+    main one (index 0: no category)."""
+    chosen = columns.category[selection(columns, filters, db)]
+    return np.bincount(chosen, minlength=len(columns.palette.codes) + 1)
 
 
 def lonlat_bbox(columns: MapColumns, mask: np.ndarray) -> list[float] | None:
@@ -550,7 +590,8 @@ LEVELS_MAX_ZOOM = 7  # up to this zoom, an unfiltered view reads its cells from 
 @dataclass
 class _Sums:
     """Points summed per grid cell (only cells holding some): how many, the sums of their
-    coordinates, their bounds, and the position (in the columns) of each cell's first point."""
+    coordinates, their bounds, the position (in the columns) of each cell's first point, and
+    how many of them each top-level category has (a row per cell, see ``markers.mix``)."""
 
     counts: np.ndarray
     sum_lat: np.ndarray
@@ -560,28 +601,42 @@ class _Sums:
     west: np.ndarray
     east: np.ndarray
     first: np.ndarray
+    mix: np.ndarray
 
     def take(self, which: np.ndarray) -> _Sums:
         return _Sums(*(getattr(self, f)[which] for f in _Sums.__dataclass_fields__))
 
     def cells(self, ids: np.ndarray) -> list[list]:
-        """``[lat, lon, count, west, south, east, north, id]`` of each cell: its centre,
-        count, bounds, and the organisation's id when it is alone in its cell (else 0)."""
+        """``[lat, lon, count, west, south, east, north, id, mix]`` of each cell: its centre,
+        count, bounds, the organisation's id when it is alone in its cell (else 0), and its
+        counts per top-level category."""
         n = self.counts
         return [[float(self.sum_lat[i] / n[i]), float(self.sum_lon[i] / n[i]), int(n[i]), float(self.west[i]),
                  float(self.south[i]), float(self.east[i]), float(self.north[i]),
-                 int(ids[int(self.first[i])]) if n[i] == 1 else 0] for i in range(len(n))]
+                 int(ids[int(self.first[i])]) if n[i] == 1 else 0, self.mix[i]] for i in range(len(n))]
 
 
-def _summed(lat: np.ndarray, lon: np.ndarray, positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, _Sums]:
-    """Points (at ``positions`` in the columns, at ``lat``, ``lon``) grouped by their
-    ``cell`` numbers, summed per cell: where each cell's points start, and their sums."""
+def _summed(columns: MapColumns, positions: np.ndarray, cell: np.ndarray, *,
+            lat: np.ndarray | None = None, lon: np.ndarray | None = None,
+            mixes: np.ndarray | None = None) -> tuple[np.ndarray, _Sums]:
+    """Points (at ``positions`` in the columns; ``lat``, ``lon`` theirs when already read)
+    grouped by their ``cell`` numbers, summed per cell: where each cell's points start, and
+    their sums (``mixes``: each cell number's mix when already counted)."""
+    colours = columns.palette
     starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else np.zeros(0, np.int64)
     if not len(cell):  # reduceat wants at least one group
-        return starts, _Sums(*(np.zeros(0) for _ in _Sums.__dataclass_fields__))
-    return starts, _Sums(np.diff(np.r_[starts, len(cell)]), np.add.reduceat(lat, starts), np.add.reduceat(lon, starts),
+        return starts, _Sums(*(np.zeros(0) for _ in range(8)), np.zeros((0, colours.slots), dtype=np.int64))
+    lat = columns.lat[positions] if lat is None else lat
+    lon = columns.lon[positions] if lon is None else lon
+    counts = np.diff(np.r_[starts, len(cell)])
+    if mixes is not None:
+        mix = mixes[cell[starts]]
+    else:
+        slots = colours.top[columns.category[positions]]
+        mix = markers.mix(np.repeat(np.arange(len(starts)), counts), slots, len(starts), colours)
+    return starts, _Sums(counts, np.add.reduceat(lat, starts), np.add.reduceat(lon, starts),
                          np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts),
-                         np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts), positions[starts])
+                         np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts), positions[starts], mix)
 
 
 def _cell_size(zoom: int) -> tuple[float, float]:
@@ -621,7 +676,7 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
             by_cell = np.argsort(keys, kind="stable")
             # Positions as int32 (a level is private to each worker: 4 MB a million, not 8).
             keys, positions = keys[by_cell], positions[by_cell].astype(np.int32)
-            starts, sums = _summed(columns.lat[positions], columns.lon[positions], positions, keys)
+            starts, sums = _summed(columns, positions, keys)
             level = _Level(keys[starts], starts, sums, positions)
             columns.levels[zoom] = level
     return level
@@ -652,7 +707,7 @@ def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[
         lat, lon = columns.lat[points], columns.lon[points]
         inside = (lat >= bbox.min_lat) & (lat <= bbox.max_lat) & (lon >= bbox.min_lon) & (lon <= bbox.max_lon)
         cell = cell[inside]
-        starts, sums = _summed(lat[inside], lon[inside], points[inside], cell)
+        starts, sums = _summed(columns, points[inside], cell, lat=lat[inside], lon=lon[inside])
         cells.update(zip(cell[starts].tolist(), sums.cells(columns.ids)))
     ordered = [cells[i] for i in sorted(cells)]  # in key order, as a view's own cells come
     return ordered, sum(c[2] for c in ordered)
@@ -672,7 +727,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     bounded = _bounded_zoom(bbox, zoom)
     if everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM:
         cells, total = _cells_from_level(columns, bbox, bounded)
-        return _answer(cells, total, 256 * 2 ** bounded, db, stale_before)
+        return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:
         mask = unpack(columns.live, columns.size)
     view = mask & in_bbox(columns, bbox)
@@ -682,7 +737,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     zoom = bounded
     if (zoom >= POINTS_ZOOM and total <= POINT_LIMIT) or zoom >= MAX_ZOOM:
         chosen = columns.ids[view]
-        return {"total": total, "clusters": [], "points": _points(db, chosen.tolist(), stale_before)}
+        return {"total": total, "clusters": [], "points": _points(columns, db, chosen.tolist(), stale_before)}
     world = 256 * 2 ** zoom
     positions = np.flatnonzero(view)
     cx, cy = _grid(columns, positions, zoom)
@@ -691,26 +746,33 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     cx -= cx.min()
     cy -= cy.min()
     cell = cx * (int(cy.max()) + 1) + cy
+    # Each cell's mix of categories counted in one pass over the points, in the columns' order
+    # (a table per cell number: a few hundred of them, as the zoom is bounded).
+    mixes = None
+    if cell.max() < 1 << 16:
+        mixes = markers.mix(cell, columns.palette.top[columns.category[positions]], int(cell.max()) + 1,
+                            columns.palette)
     by_cell = np.argsort(cell.astype(np.uint16) if cell.max() < 1 << 16 else cell, kind="stable")
     lat, lon = columns.lat[positions][by_cell], columns.lon[positions][by_cell]
-    cells = _summed(lat, lon, positions[by_cell], cell[by_cell])[1].cells(columns.ids)
-    return _answer(cells, total, world, db, stale_before)
+    cells = _summed(columns, positions[by_cell], cell[by_cell], lat=lat, lon=lon, mixes=mixes)[1].cells(columns.ids)
+    return _answer(columns, cells, total, world, db, stale_before)
 
 
-def _answer(cells: list[list], total: int, world: float, db: sqlite_utils.Database,
+def _answer(columns: MapColumns, cells: list[list], total: int, world: float, db: sqlite_utils.Database,
             stale_before: str | None) -> dict:
-    """Close cells merged; clusters, and the organisations alone in their cell as points."""
+    """Close cells merged; clusters (with their mix of categories), and the organisations
+    alone in their cell as points."""
     if not total:
         return {"total": 0, "clusters": [], "points": []}
     cells = _merge_close(cells, world)
     groups, singles = [], []
-    for lat_, lon_, n, w, s, e, nn, first_id in cells:
+    for lat_, lon_, n, w, s, e, nn, first_id, mix in cells:
         if n == 1:
             singles.append(first_id)
         else:
             groups.append([round(lat_, 5), round(lon_, 5), n,
-                           [round(w, 5), round(s, 5), round(e, 5), round(nn, 5)]])
-    return {"total": total, "clusters": groups, "points": _points(db, singles, stale_before)}
+                           [round(w, 5), round(s, 5), round(e, 5), round(nn, 5)], markers.pairs(mix, columns.palette)])
+    return {"total": total, "clusters": groups, "points": _points(columns, db, singles, stale_before)}
 
 
 MERGE_PIXELS = 56
@@ -750,6 +812,7 @@ def _merge_close(cells: list[list], world: float) -> list[list]:
                 target[2] = n
                 target[3], target[4] = min(target[3], cell[3]), min(target[4], cell[4])
                 target[5], target[6] = max(target[5], cell[5]), max(target[6], cell[6])
+                target[8] = target[8] + cell[8]
                 break
         else:
             kept.append(list(cell))
@@ -757,13 +820,15 @@ def _merge_close(cells: list[list], world: float) -> list[list]:
     return kept
 
 
-def _points(db: sqlite_utils.Database, ids: list[int], stale_before: str | None) -> list[list]:
-    """``[slug, name, lat, lon, stale]`` of each (``stale``: 1 when last checked before ``stale_before``)."""
+def _points(columns: MapColumns, db: sqlite_utils.Database, ids: list[int], stale_before: str | None) -> list[list]:
+    """``[slug, name, lat, lon, stale, category]`` of each (``stale``: 1 when last checked
+    before ``stale_before``; ``category``: its main category's index in the palette)."""
+    main = dict(zip(ids, columns.category[np.searchsorted(columns.ids, ids)].tolist())) if ids else {}
     points = []
-    for _id, slug, name, lat, lon, checked in catalogue.map_points(db, ids):
+    for org_id, slug, name, lat, lon, checked in catalogue.map_points(db, ids):
         short = name if len(name) <= NAME_LENGTH else name[:NAME_LENGTH - 1] + "…"
         stale = int(bool(stale_before and checked and checked < stale_before))
-        points.append([slug, short, round(lat, 6), round(lon, 6), stale])
+        points.append([slug, short, round(lat, 6), round(lon, 6), stale, main[org_id]])
     points.sort(key=lambda p: (p[2], p[3]))
     return points
 

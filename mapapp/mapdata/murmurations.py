@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .. import fetch, vocab
+from .. import fetch, kinds, vocab
 from ..records import Record
 
 ORGANISATION_SCHEMA = "organizations_schema-v1.0.0"
@@ -33,7 +33,7 @@ def organisation_profile(record: Record, *, lang: str = vocab.DEFAULT_LANGUAGE) 
         "primary_url": record.website or page_url,
         "urls": [{"name": "map", "url": page_url}],
         "description": record.description_in(lang) or None,
-        "tags": sorted({vocab.themes().label(t, "en") for t in record.themes}) or None,
+        "tags": sorted({kinds.theme_label(t, "en") for t in record.themes}) or None,
         "status": "active",
         "full_address": address or None,
         "country_iso_3166": record.country or None,

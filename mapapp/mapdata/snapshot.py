@@ -7,7 +7,7 @@ another state, and never served another's columns).
 A folder is named ``map-<lineage>-<version>-<state key>``.
 
 A folder holds one ``.npy`` file per column, the facets as one 2-D array of bits, and
-``meta.json`` (the version and which facet each row of bits is). It is written under
+``meta.json`` (the version, which facet each row of bits is, and the categories' palette). It is written under
 another name and renamed into place, so a reader never sees half of one.
 """
 
@@ -31,11 +31,12 @@ import sqlite_utils
 from .. import catalogue
 from ..processes import this_python
 
-ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names")
+ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names", "category")
 KEPT = 2  # folders of older versions kept (a worker may still be reading one)
-# Raised when the columns kept change (2: the structure and month added, for the insights):
-# folders of another format have another name, and are never read.
-FORMAT = 2
+# Raised when the columns kept change (2: the structure and month added, for the insights;
+# 3: each organisation's main category, and the palette that numbers them): folders of
+# another format have another name, and are never read.
+FORMAT = 3
 # From this many organisations the columns are read by a separate process (starting one
 # costs about a second; below this, reading them here takes less than that).
 SEPARATE_PROCESS_FROM = 200_000
@@ -132,8 +133,11 @@ def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
         for row, (kind, value) in enumerate(keys):
             stack[row] = columns.facets[kind][value]
         np.save(work / "facets.npy", stack)
+        colours = columns.palette
         (work / "meta.json").write_text(json.dumps({"version": columns.version, "facets": keys,
-                                                    "kinds": list(columns.facets)}))
+                                                    "kinds": list(columns.facets),
+                                                    "palette": {"codes": list(colours.codes), "top": colours.top.tolist(),
+                                                                "tops": colours.tops.tolist()}}))
         os.rename(work, folder)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -145,6 +149,7 @@ def read(folder: Path):
     """The columns kept in ``folder``, memory-mapped read-only (their pages are shared by
     every process that maps them; patches copy what they change)."""
     from .mapindex import MapColumns  # the dataclass lives with its operations
+    from .markers import Palette
 
     meta = json.loads((folder / "meta.json").read_text())
     arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
@@ -152,8 +157,12 @@ def read(folder: Path):
     facets: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in meta["kinds"]}
     for row, (kind, value) in enumerate(meta["facets"]):
         facets[kind][value] = stack[row]
+    colours = meta["palette"]
     return MapColumns(meta["version"], arrays["ids"], arrays["lat"], arrays["lon"], arrays["merc_y"], facets,
-                      name_order=arrays["name_order"], live=arrays["live"], names=arrays["names"])
+                      name_order=arrays["name_order"], live=arrays["live"], names=arrays["names"],
+                      category=arrays["category"], palette=Palette(tuple(colours["codes"]),
+                                                                   np.array(colours["top"], dtype=np.uint16),
+                                                                   np.array(colours["tops"], dtype=np.uint16)))
 
 
 def _forget_old(directory: Path, db: sqlite_utils.Database, keep: Path) -> None:

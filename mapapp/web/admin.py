@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import format_number, ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -38,9 +39,12 @@ def dashboard():
     if current_user.is_admin:  # removing the demo, and undoing that, are the admins'
         demo_data = {"counts": demo.removal_preview(db), "removal": demo.latest_removal(db)}
     countries, projects = accounts.moderation_scope(db, current_user.user)
-    return render_template("admin/dashboard.html", counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
+    audit = accounts.audit_entries(db, limit=15, scope=mine)
+    return render_template("admin/dashboard.html", undone_bulk={
+                               e["id"] for e in audit if e["action"].startswith("bulk-status:")
+                               and accounts.audit_entries_of(db, f"undo-bulk-status:{e['id']}")}, counts=catalogue.status_counts(db, (mine.countries, mine.projects)),
                            waiting=contribution_store.count_in(db, "pending", countries=countries, projects=projects),
-                           audit=accounts.audit_entries(db, limit=15, scope=mine), scope=mine, demo_data=demo_data)
+                           audit=audit, scope=mine, demo_data=demo_data)
 
 
 @bp.route("/demo/remove", methods=["GET", "POST"])
@@ -94,8 +98,7 @@ def organisations():
                            unchecked_choices=_unchecked_choices(), stale_days=stale_days,
                            pages=max(1, -(-total // PAGE_SIZE)), filters=filters, chosen=chosen,
                            statuses=STATUSES, precisions=PRECISIONS, sources=catalogue.sources(db),
-                           countries=sorted(catalogue.country_codes_in_use(db),
-                                            key=lambda c: vocab.country_name(c, current_language())),
+                           countries=vocab.countries_by_name(current_language(), catalogue.country_codes_in_use(db)),
                            selection=[(k, v) for k, v in request.args.items(multi=True) if k != "page"],
                            projects=project_store.list_projects(db, include_archived=False, slugs=(
                                None if not scope.current().limited else () if scope.current().countries
@@ -131,20 +134,67 @@ def _staff_selection(args) -> tuple[Filters, tuple[str, ...], dict]:
 @role_required("admin", "editor")
 def change_status():
     """Publish, unpublish (back to draft) or archive the selected organisations, or
-    (``?scope=matching``) every organisation matching the list's filters, on all its pages."""
+    (``?scope=matching``) every organisation matching the list's filters, on all its pages.
+    First a page says how many change and what that does; its confirmation changes only the
+    statuses the action concerns (unpublishing leaves archived ones archived) and records
+    it as one entry of the history, undone as a whole."""
     status = request.form.get("status", "")
     if status not in STATUSES:
         raise BadRequest(f"status: choose one of {', '.join(STATUSES)}", parameter="status")
     db = get_db()
     ids = _chosen_ids(db)
+    back = safe_next(request.form.get("back"), url_for("admin.organisations"))
+    if request.form.get("confirm") != "yes":
+        current = catalogue.statuses_of(db, ids)
+        changing = sum(1 for s in current.values() if s in catalogue.STATUS_CHANGES_FROM[status])
+        kept = {s: sum(1 for v in current.values() if v == s) for s in STATUSES}
+        kept = {s: n for s, n in kept.items() if n and s not in catalogue.STATUS_CHANGES_FROM[status]}
+        return render_template("admin/bulk_status.html", status=status, changing=changing, kept=kept, back=back,
+                               changing_text=format_number(changing),
+                               fields=[(k, v) for k, v in request.form.items(multi=True)
+                                       if k not in ("csrf_token", "confirm")],
+                               matching=request.args.get("scope") == "matching")
     with catalogue.write_transaction(db):
-        changed = catalogue.set_status(db, ids, status)
-        for org_id, previous in changed:
-            accounts.audit(db, current_user.user, f"status:{status}", org_id,
-                           {"status": previous}, {"status": status})
-    labels = {"draft": _("draft"), "published": _("published"), "archived": _("archived")}
-    flash(_("%(n)s organisations are now %(status)s.", n=len(changed), status=labels[status]))
-    return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
+        changed = catalogue.change_statuses(db, ids, status)
+        if len(changed) == 1:  # one organisation: its own history entry, as an edit
+            [(org_id, previous)] = changed.items()
+            accounts.audit(db, current_user.user, f"status:{status}", org_id, {"status": previous}, {"status": status})
+        elif changed:
+            accounts.audit(db, current_user.user, f"bulk-status:{status}", None,
+                           {"statuses": {str(i): s for i, s in changed.items()}}, {"status": status})
+    flash(_status_done(len(changed), status))
+    return redirect(back)
+
+
+def _status_done(n: int, status: str) -> str:
+    if status == "published":
+        return ngettext("%(num)s organisation is now published.", "%(num)s organisations are now published.", n)
+    if status == "draft":
+        return ngettext("%(num)s organisation is now a draft.", "%(num)s organisations are now drafts.", n)
+    return ngettext("%(num)s organisation is now archived.", "%(num)s organisations are now archived.", n)
+
+
+@bp.post("/organisations/status/undo/<int:entry_id>")
+@role_required("admin", "editor")
+def undo_status(entry_id: int):
+    """Undo a bulk status change as a whole: each organisation it changed, and still at
+    the status it gave, gets its previous status back."""
+    db = get_db()
+    entry = accounts.audit_entry(db, entry_id)
+    if entry is None or not entry["action"].startswith("bulk-status:") or not entry["before"]:
+        abort(404)
+    status = entry["action"].split(":", 1)[1]
+    previous = {int(i): s for i, s in entry["before"]["statuses"].items()}
+    if accounts.audit_entries_of(db, f"undo-bulk-status:{entry_id}"):
+        flash(_("This change was undone already."))
+        return redirect(url_for("admin.dashboard"))
+    scope.require(*(catalogue.organisation_state(db, i) for i in previous))
+    with catalogue.write_transaction(db):
+        n = catalogue.restore_statuses(db, previous, status)
+        accounts.audit(db, current_user.user, f"undo-bulk-status:{entry_id}", None, None, {"count": n})
+    flash(ngettext("Undone: %(num)s organisation has its previous status again.",
+                   "Undone: %(num)s organisations have their previous status again.", n))
+    return redirect(url_for("admin.dashboard"))
 
 
 def _chosen_ids(db) -> list[int]:
@@ -178,10 +228,13 @@ def send_owner_links():
         for org_id in outcome.sent:
             accounts.audit(db, current_user.user, "owner-link-sent", org_id)
     flash(" ".join(filter(None, [
-        _("Edit links sent to %(n)s organisations.", n=len(outcome.sent)),
-        _("%(n)s have no e-mail address.", n=len(outcome.no_email)) if outcome.no_email else "",
-        _("%(n)s were sent one less than %(minutes)s minutes ago and were skipped.", n=len(outcome.recent),
-          minutes=owners.LINK_INTERVAL_MINUTES) if outcome.recent else "",
+        ngettext("Edit links sent to %(num)s organisation.", "Edit links sent to %(num)s organisations.",
+                 len(outcome.sent)),
+        ngettext("%(num)s has no e-mail address.", "%(num)s have no e-mail address.",
+                 len(outcome.no_email)) if outcome.no_email else "",
+        ngettext("%(num)s was sent one less than %(minutes)s minutes ago and was skipped.",
+                 "%(num)s were sent one less than %(minutes)s minutes ago and were skipped.", len(outcome.recent),
+                 minutes=owners.LINK_INTERVAL_MINUTES) if outcome.recent else "",
         _("The mail server stopped the sending: %(error)s", error=translated(outcome.failed, current_language()))
         if outcome.failed else ""])))
     return redirect(safe_next(request.form.get("back"), url_for("admin.organisations")))
@@ -204,7 +257,8 @@ def users():
             elif action == "scope":
                 with catalogue.write_transaction(db):
                     accounts.set_moderation_scope(db, whole_number(request.form.get("user_id"), "user_id", low=1),
-                                                  request.form.get("countries", ""), request.form.get("projects", ""))
+                                                  ",".join(request.form.getlist("countries")),
+                                                  ",".join(request.form.getlist("projects")))
             elif action in ("role", "deactivate", "activate"):
                 accounts.update_user(db, whole_number(request.form.get("user_id"), "user_id", low=1), acting=current_user.user,
                                      role=request.form.get("role") if action == "role" else None,
@@ -213,5 +267,9 @@ def users():
             error = translated(e.args[0], current_language())
         except BadRequest as e:
             error = translated(e.message, current_language())
+    lang = current_language()
     return render_template("admin/users.html", users=accounts.list_users(db), error=error,
-                           created=created, roles=ROLES), (400 if error else 200)
+                           created=created, roles=ROLES, all_countries=vocab.countries_by_name(lang),
+                           all_projects=sorted(((p["slug"], p["names"].get(lang) or p["name"])
+                                                for p in project_store.list_projects(db)),
+                                               key=lambda p: vocab.collation_key(p[1], lang))), (400 if error else 200)

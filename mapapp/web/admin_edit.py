@@ -3,15 +3,15 @@ from the audit log; adding one from the staff area, with the same form and the s
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, geo, vocab
+from .. import accounts, catalogue, geo, kinds, vocab
 from ..catalogue import images as picture_store
 from ..catalogue import projects as project_store
 from ..importing import normalise
-from ..mapdata import geocode
+from ..mapdata import gazetteer, geocode
 from ..translate import translated
 from . import scope
 from .auth import role_required
@@ -73,7 +73,7 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
     if mismatch and form.get("confirm_country") != "1":
         errors["location"] = mismatch
     related = {
-        "themes": [t for t in form.getlist("theme") if t in vocab.themes()],
+        "themes": [t for t in form.getlist("theme") if kinds.theme_tree().find(t) == t],
         "needs": {c: normalise.clean_text(form.get(f"need_detail:{c}", ""))[:200]
                   for c in form.getlist("need") if c in vocab.resources()},
         "offers": {c: normalise.clean_text(form.get(f"offer_detail:{c}", ""))[:200]
@@ -142,13 +142,85 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
     projects = [(p["slug"], p["names"].get(current_language()) or p["name"]) for p in project_store.list_projects(db)]
     relations = {"visited": _("visited"), "participant": _("participant"), "partner": _("partner"), "other": _("other")}
     return render_template("admin/edit.html", org=org, s=snapshot, relations=relations,
+                           start_view=_start_view(snapshot["values"]),
+                           pin_country=_pin_country_text(snapshot["values"]["lat"], snapshot["values"]["lon"],
+                                                         snapshot["values"]["country"]),
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
                            pictures=picture_store.pictures_of(db, org["id"]) if org else [],
                            max_photos=picture_store.MAX_PHOTOS, image_max_mb=current_app.config["IMAGE_MAX_MB"],
-                           countries=sorted(catalogue.country_codes_in_use(db) | {"FR", "BE", "IT", "PL", "CY"},
-                                            key=lambda c: vocab.country_name(c, current_language()))), \
+                           countries=vocab.countries_by_name(current_language())), \
         (400 if errors else 200)
+
+
+def _start_view(values: dict) -> dict | None:
+    """Where the pin editor opens when the organisation has no point yet: on its town (the
+    offline gazetteer), else on its country; None: the map's default view."""
+    country, city = values.get("country"), values.get("city")
+    if values.get("lat") is not None or not country:
+        return None
+    match = gazetteer.lookup(city, country) if city else None
+    if match:
+        return {"center": [match.place.lat, match.place.lon], "zoom": 12}
+    bounds = geo.country_bounds(country)
+    return {"bounds": [[bounds[0], bounds[1]], [bounds[2], bounds[3]]]} if bounds else None
+
+
+def _pin_country_text(lat, lon, country: str | None) -> str:
+    """Which country the pin lies in, said against the organisation's country."""
+    if lat is None or lon is None:
+        return _("No pin yet: search a place or click the map.")
+    lang = current_language()
+    found = geo.country_at(float(lat), float(lon))
+    if found is None:
+        return _("The pin is at sea or outside every country.")
+    if country and found != country and geo.has_outline(country):
+        return _("The pin is in %(where)s, not in %(country)s, the organisation's country.",
+                 where=vocab.country_name(found, lang), country=vocab.country_name(country, lang))
+    return _("The pin is in %(where)s.", where=vocab.country_name(found, lang))
+
+
+@bp.get("/pin/country.json")
+@role_required("admin", "editor")
+def pin_country():
+    """The pin editor's line saying which country the pin is in, as it moves."""
+    try:
+        lat, lon = float(request.args.get("lat", "")), float(request.args.get("lon", ""))
+    except ValueError:
+        abort(400)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        abort(400)
+    country = request.args.get("country") or None
+    return jsonify({"country": geo.country_at(lat, lon),
+                    "text": _pin_country_text(lat, lon, country if country and vocab.is_country(country) else None)})
+
+
+@bp.get("/pin/places.json")
+@role_required("admin", "editor")
+def pin_places():
+    """Places matching the pin editor's search, through the geocoder chain: every place of
+    that name in the organisation's country from the offline gazetteer, then what the chain
+    (cache and the online geocoders configured) finds for the text as an address."""
+    text = (request.args.get("q") or "").strip()[:200]
+    country = request.args.get("country") or ""
+    country = country if vocab.is_country(country) else ""
+    if not text:
+        return jsonify([])
+    lang = current_language()
+    found = [{"label": f"{p.name}, {vocab.country_name(p.country, lang)}", "lat": p.lat, "lon": p.lon,
+              "source": "gazetteer"} for p in gazetteer.search(text, country)]
+    try:
+        chain = geocode.chain_from_settings(current_app.config, get_db())
+        outcome = chain.locate(geocode.Address.from_record({"city": text, "country": country}),
+                               skip=lambda step: step.name in ("provided", "gazetteer"))
+    except geocode.GeocodeConfigError:
+        outcome = None
+    if outcome and outcome.location:
+        loc = outcome.location
+        if not any(abs(f["lat"] - loc.lat) < 0.01 and abs(f["lon"] - loc.lon) < 0.01 for f in found):
+            found.append({"label": text + (f", {vocab.country_name(country, lang)}" if country else ""),
+                          "lat": loc.lat, "lon": loc.lon, "source": loc.source})
+    return jsonify(found[:10])
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])

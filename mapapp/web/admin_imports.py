@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.utils import secure_filename
@@ -15,7 +16,7 @@ from .. import catalogue, vocab
 from ..catalogue import categories as category_tree
 from ..catalogue import memberships
 from ..filters import Filters
-from ..importing import columns, importer, jobs
+from ..importing import columns, importer, jobs, sniff
 from ..importing.normalise import clean_text
 from ..importing.readers import FORMATS
 from ..mapdata import geocode
@@ -120,7 +121,8 @@ def preview(import_id: int):
             jobs.save_mapping(db, request.form["save_as"].strip()[:80], mapping)
         # The file-level links travel with the mapping (not with a saved one: they are this file's).
         mapping = {**mapping, "links": {k: (request.form.get(f"link_{k}") or "").strip()[:200] or None
-                                        for k in ("project", "relation", "visit")}}
+                                        for k in ("project", "relation", "visit")},
+                   "duplicates": _duplicates_from_form(request.form)}
         country = (request.form.get("country") or "").strip().upper()
         mapping["country"] = country if vocab.is_country(country) else None
         jobs.set_mapping(db, import_id, mapping)
@@ -149,6 +151,8 @@ def preview(import_id: int):
     except (importer.ImportFailed, geocode.GeocodeConfigError) as e:
         error = e.args[0] if e.args else str(e)
     assigned = {headers[i]: f for i, f in [*plan.fields.items(), *plan.extra]} if plan else {}
+    assigned.update({headers[i]: f for f, more in (plan.joined.items() if plan else ()) for i in more})
+    recognised = {h: how for h, _f, how in importer.recognised_columns(headers, plan)} if plan else {}
     ignored = set(plan.ignored) if plan else set()
     chosen_links = {"project": record["project"], "relation": None, "visit": None,
                     **((record["mapping"] or {}).get("links") or {})}
@@ -156,11 +160,21 @@ def preview(import_id: int):
                            links=chosen_links, projects=catalogue.project_slugs(db),
                            country=(record["mapping"] or {}).get("country"), countries=_countries(),
                            visits=memberships.visits_of(db), relations=vocab.relations(),
-                           ignored=ignored, fields=field_labels(), report=report, error=error,
+                           ignored=ignored, fields=field_labels(), recognised=recognised,
+                           filled=plan.filled if plan else {}, important=sniff.IMPORTANT, report=report, error=error,
                            saved=sorted(saved), bundled={k: f.title for k, f in bundled.items()},
                            groups=report.grouped_issues() if report else [], issues_shown=PREVIEW_ISSUES,
                            sample_fields=SAMPLE_FIELDS, unknown=report.unknown_values() if report else [],
-                           categories={c.code: c for c in category_tree.all_categories(db, retired=True)})
+                           categories={c.code: c for c in category_tree.all_categories(db, retired=True)},
+                           duplicate_words=_duplicate_words(),
+                           duplicate_choice={"default": "skip", "rows": {},
+                                             **((record["mapping"] or {}).get("duplicates") or {})})
+
+
+def _duplicate_words() -> dict[str, str]:
+    """Each choice for a likely duplicate, as the staff member reads it."""
+    return {"skip": _("Skip the row"), "update": _("Update the stored organisation"),
+            "create": _("Create it anyway")}
 
 
 # The longest label a category made from an unknown value may have.
@@ -208,6 +222,16 @@ def field_labels() -> dict[str, str]:
     return labels
 
 
+def _duplicates_from_form(form) -> dict:
+    """What to do with the likely duplicates: a choice for all, and one per row listed."""
+    default = form.get("duplicates_default")
+    rows = {}
+    for key, value in form.items():
+        if key.startswith("duplicate:") and key[len("duplicate:"):].isdigit() and value in importer.DUPLICATE_CHOICES:
+            rows[key[len("duplicate:"):]] = value
+    return {"default": default if default in importer.DUPLICATE_CHOICES else "skip", "rows": rows}
+
+
 def _mapping_from_form(form) -> dict:
     mapping: dict = {"columns": {}, "ignore": []}
     for key, value in form.items(multi=True):
@@ -233,7 +257,8 @@ def progress(import_id: int):
                 for p in counts.get("problems", [])]
     drafts = (catalogue.count_organisations(db, Filters(), ("draft",), import_id=import_id)
               if record["state"] == "done" else 0)
-    return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts)
+    return render_template("admin/import_progress.html", record=record, problems=problems, drafts=drafts,
+                           progress_text=_progress_text(record))
 
 
 @bp.get("/<int:import_id>/status.json")
@@ -241,8 +266,24 @@ def progress(import_id: int):
 def status(import_id: int):
     """Progress for the page's script."""
     record = _record(import_id)
-    return jsonify({k: record[k] for k in ("state", "queued", "worker_missing", "rows_done", "rows_total", "counts",
-                                           "error")})
+    return jsonify({**{k: record[k] for k in ("state", "queued", "worker_missing", "rows_done", "rows_total", "counts",
+                                              "error")}, "progress_text": _progress_text(record)})
+
+
+def _progress_text(record: dict) -> str:
+    """What a running import is doing, in words: its phase and how far it got."""
+    phase = (record.get("counts") or {}).get("phase") if record["state"] == "running" else None
+    done, total = record.get("rows_done") or 0, record.get("rows_total") or 0
+    if phase == "locating":
+        return _("Locating the organisations: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    if phase == "writing":
+        return _("Writing to the catalogue: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    if done:
+        return _("Reading the file: %(done)s of about %(total)s rows done",
+                 done=format_number(done), total=format_number(total))
+    return _("Reading the file…")
 
 
 @bp.route("/<int:import_id>/undo", methods=["GET", "POST"])

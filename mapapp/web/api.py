@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 from werkzeug.datastructures import Headers
 
-from .. import catalogue, params, records
+from .. import catalogue, kinds, params, records, vocab
 from ..catalogue import changes as change_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners as owner_store
@@ -22,7 +22,7 @@ from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex
 from ..params import whole_number
 from . import apihttp, cold, openapi
-from .db import get_db, take_db
+from .db import category_tree, get_db, take_db
 from .i18n import current_language
 from .mapcontext import current_site, facet_options, map_index, shows_fictional, tile_attribution
 
@@ -54,8 +54,8 @@ def clusters():
     answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything,
                                stale_before=owners.stale_before(current_app.config["STALE_AFTER_DAYS"]))
     return jsonify({"ok": True, "zoom": zoom, **answer,
-                    "cluster_fields": ["lat", "lon", "count", "bbox"],
-                    "point_fields": ["slug", "name", "lat", "lon", "stale"]})
+                    "cluster_fields": ["lat", "lon", "count", "bbox", "categories"],
+                    "point_fields": ["slug", "name", "lat", "lon", "stale", "category"]})
 
 
 @bp.get("/facets")
@@ -69,6 +69,29 @@ def facets():
     mask = mapindex.selection(columns, filters, db)
     return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.lonlat_bbox(columns, mask),
                     "facets": facet_options(db, counts, lang), "fictional": shows_fictional(db, filters)})
+
+
+@bp.get("/categories")
+def categories():
+    """The category tree (what ``theme=`` takes), labelled in the language, with how many
+    published organisations matching the other filters each category has (a parent: those
+    in it or any of its children, each once)."""
+    filters = Filters.from_args(request.args)
+    db = get_db()
+    counts = mapindex.facet_counts(map_index().get(db), filters, db)["theme"]
+    lang = current_language()
+    tree = category_tree()
+
+    def described(category, parent: str | None) -> dict:
+        activity = tree.essglobal(category.code)
+        return {"code": category.code, "label": category.label(lang), "parent": parent,
+                "colour": category.colour, "icon": category.icon or None, "essglobal": activity,
+                "essglobal_uri": vocab.THEME_URI_BASE + activity if activity else None,
+                "count": counts.get(category.code, 0)}
+
+    items = [{**described(root, None),
+              "children": [described(child, root.code) for child in root.children]} for root in tree.roots]
+    return jsonify({"ok": True, "lang": lang, "categories": items})
 
 
 @bp.get("/organisations")
@@ -187,6 +210,12 @@ def export_cache() -> exportcache.ExportCache:
                                                   max_bytes=int(current_app.config["EXPORT_CACHE_MB"]) * 2**20))
 
 
+def _pinned(chunks, tree):
+    """``chunks`` read with the request's category tree, as they are sent after it ended."""
+    with kinds.categories_pinned(tree):
+        yield from chunks
+
+
 def export_about(filters: Filters, changed_at: str) -> exports.About:
     """What the standalone HTML map says about itself, from the settings."""
     config = current_app.config
@@ -227,7 +256,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         release = cold.limiter().enter(cold.client())
         db = take_db()  # read while the answer is sent, after this request has ended
         try:
-            chunks = exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts)
+            chunks = _pinned(exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts),
+                             category_tree())
             if keep:
                 chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
             response = sending.stream(_then(chunks, release))

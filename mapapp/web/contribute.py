@@ -14,6 +14,7 @@ from . import jobqueue, picturefiles
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
+from .mapcontext import offered_categories
 from .tokens import carries_token
 
 bp = Blueprint("contribute", __name__)
@@ -49,7 +50,7 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
-                           themes=vocab.themes(), resources=vocab.resources(), lang=lang,
+                           themes=offered_categories(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
                            honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 import sqlite_utils
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 
-from .. import catalogue
+from .. import catalogue, kinds
+from ..catalogue import categorytree
 from ..catalogue.migrations import SchemaError
 
 
@@ -26,9 +27,24 @@ def close_db(exc: BaseException | None = None) -> None:
         db.close()
 
 
+def category_tree() -> categorytree.Tree | None:
+    """The request's category tree (read once per catalogue state, kept for the request);
+    None outside an app context, or when the catalogue cannot be read (an error page)."""
+    if not has_app_context():
+        return None
+    if "mapapp_categories" not in g:
+        try:
+            g.mapapp_categories = categorytree.cached(get_db())
+        except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
+            return None
+    return g.mapapp_categories
+
+
 def init_app(app: Flask, *, upgrade: bool = True) -> None:
-    """Register the teardown with the app; with ``upgrade``, bring the catalogue up to date now."""
+    """Register the teardown with the app; with ``upgrade``, bring the catalogue up to date now.
+    The ``theme`` filter kind reads the request's category tree."""
     app.teardown_appcontext(close_db)
+    kinds.read_categories_with(category_tree)
     if upgrade:
         upgrade_catalogue(app)
 

@@ -9,7 +9,7 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue, vocab
+from .. import catalogue, kinds, vocab
 from ..catalogue import changes as change_store
 from ..filters import Filters
 from ..records import organisation_url
@@ -57,7 +57,7 @@ def atom():
         summary = "\n\n".join(p for p in (place, org["description_in_lang"]) if p)
         entry.summary(strip_unsafe(summary), type="text")  # never markup
         for theme in org["themes"]:
-            entry.category(term=theme, scheme=vocab.THEME_URI_BASE, label=vocab.themes().label(theme, lang))
+            entry.category(term=theme, scheme=vocab.THEME_URI_BASE, label=kinds.theme_label(theme, lang))
     response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template
 
-from .. import catalogue
+from .. import catalogue, kinds
+from ..catalogue import categorytree
 from ..jobs.queue import EXTENSION, Hooks, Jobs
 
 
@@ -19,7 +20,8 @@ def init_app(app: Flask) -> None:
 
         db = catalogue.connect(app.config["DATABASE"])
         try:
-            figures = report.project_figures(db, slug, lang, statuses=statuses)
+            with kinds.categories_pinned(categorytree.cached(db)):  # its themes labelled from the tree
+                figures = report.project_figures(db, slug, lang, statuses=statuses)
             branding = brand.document_names(site_store.current(db, app.config), site_store.read_file(db, brand.LOGO),
                                             lang)
         finally:

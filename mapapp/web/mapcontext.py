@@ -9,18 +9,20 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import Markup
 
-from .. import accounts, catalogue, kinds, records, site, vocab
+from .. import accounts, catalogue, icons, kinds, records, site, vocab
 from ..catalogue import demo as demo_rows
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
 from ..filters import KINDS, Filters
 from ..importing import columns
-from ..mapdata import mapindex, outlines
+from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
 from ..translate import N_
-from .db import get_db
+from .db import category_tree, get_db
 from .i18n import current_language
 
 DEFAULT_ATTRIBUTION = next(s.default for s in SETTINGS if s.name == "TILE_ATTRIBUTION")
@@ -61,13 +63,38 @@ def map_index() -> mapindex.MapIndex:
 
 
 def facet_options(db, counts: dict, lang: str) -> dict:
-    """Every filter value of every kind with its label and count, in its vocabulary's order."""
+    """Every filter value of every kind with its label and count, in its vocabulary's order;
+    a category also says its parent's code (None for a top-level one), colour and icon (a
+    parent's count is of the organisations in it or any of its children, each once)."""
     options = {}
+    tree = category_tree()
     for kind in kinds.REGISTRY:
         present = counts[kind.name]
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
+        if isinstance(kind.vocabulary, kinds.Categories) and tree is not None:
+            for option in options[kind.name]:
+                found = tree.by_code[option["value"]]
+                up = tree.parent(found.code)
+                option.update(parent=up.code if up else None, colour=found.colour, icon=found.icon)
     return options
+
+
+def offered_categories() -> list:
+    """The categories forms and lists offer (``code``, ``label(lang)``, ``colour``, ``icon``,
+    ``parent_id``), each parent followed by its children."""
+    tree = category_tree()
+    return tree.offered_list if tree is not None else []
+
+
+def theme_label(code: str) -> str:
+    """A category's label in the page's language, from the tree."""
+    return kinds.BY_NAME["theme"].vocabulary.label(code, current_language())
+
+
+def category_icon(name: str) -> Markup:
+    """A category's icon, decorative (its label says what it is)."""
+    return Markup(icons.svg(name, size=16))  # nosec B704 # icons.svg checks the name and path data
 
 
 def filter_panel(db, filters: Filters) -> dict:
@@ -109,7 +136,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
         "listSize": LIST_SIZE,
-        "icons": marker_icons(),
+        "categories": category_legend(db, Filters(**{kind: getattr(filters, kind) for kind in locked})),
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
@@ -132,6 +159,8 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
+            "legend": _("Categories"),
+            "legendHint": _("Choose a category to show only its organisations; choose it again to show all."),
             "suggest": _("Suggest a correction"),
         },
         "basemap": basemap_settings(),
@@ -178,13 +207,15 @@ def first_bounds(filters: Filters, selection: list | None) -> list | None:
     return selection
 
 
-def marker_icons() -> dict:
-    """Leaflet's marker images at their versioned (long-cached) addresses; the map pages
-    preload them, since Leaflet asks only once the first organisations are drawn."""
-    def image(name: str) -> str:
-        return url_for("static", filename=f"vendor/leaflet/images/{name}")
-    return {"iconUrl": image("marker-icon.png"), "iconRetinaUrl": image("marker-icon-2x.png"),
-            "shadowUrl": image("marker-shadow.png")}
+def category_legend(db, filters: Filters) -> dict:
+    """The markers' colours and icons and the legend, for map.js: every category of the map
+    index's palette by its index (labels in the visitor's language), which of them the
+    organisations of ``filters`` (an embed's locked ones; else all) have as their main one,
+    and each icon's path data once."""
+    columns = map_index().get(db)
+    legend = markers.legend(db, columns.palette, mapindex.category_counts(columns, filters, db), current_language())
+    legend["categories"][0]["label"] = _("No category")
+    return legend
 
 
 def url_with(**changes) -> str:
@@ -252,6 +283,12 @@ def audit_text(entry: dict) -> str:
         return _("edited: %(fields)s", fields=", ".join(labels)) if labels else _("saved without changes")
     if kind == "status":
         return _("status set to %(status)s", status=words["status"].get(rest, rest))
+    if kind == "bulk-status":
+        n = len((entry["before"] or {}).get("statuses") or {})
+        return ngettext("%(num)s organisation set to %(status)s", "%(num)s organisations set to %(status)s", n,
+                        status=words["status"].get(rest, rest))
+    if kind == "undo-bulk-status":
+        return _("change #%(n)s undone", n=rest)
     if kind == "import":
         number, _sep, what = rest.partition(":")
         return (_("created by import #%(n)s", n=number) if what == "created"
@@ -259,7 +296,8 @@ def audit_text(entry: dict) -> str:
     if kind == "undo-import":
         return _("import #%(n)s undone", n=rest)
     if kind == "remove-demo":
-        return _("demo data removed: %(n)s organisations", n=((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
+        return ngettext("demo data removed: %(num)s organisation", "demo data removed: %(num)s organisations",
+                        ((entry["after"] or {}).get("counts") or {}).get("organisations", 0))
     if kind == "undo-remove-demo":
         return _("removal of the demo data undone (change #%(n)s)", n=rest)
     if kind == "undo":
@@ -278,7 +316,8 @@ def audit_text(entry: dict) -> str:
         labels = [_(_OTHER_FIELDS[f]) for f in accounts.changed_fields(entry["before"], entry["after"]) if f in _OTHER_FIELDS]
         return _("projects changed on a project's page: %(fields)s", fields=", ".join(labels))
     if kind == "project-bulk":
-        return _("%(n)s organisations added to a project", n=len((entry["before"] or {}).get("memberships") or {}))
+        return ngettext("%(num)s organisation added to a project", "%(num)s organisations added to a project",
+                        len((entry["before"] or {}).get("memberships") or {}))
     if kind in ("project", "project-delete", "project-delete-undone", "project-restore"):
         return _("project #%(n)s changed (Projects)", n=rest)
     if kind == "page":
@@ -305,7 +344,8 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "marker_icons": marker_icons, "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+            "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
             "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}

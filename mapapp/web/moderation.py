@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import accounts, catalogue, vocab
+from .. import accounts, catalogue, kinds, vocab
 from ..catalogue import contributions as store
 from ..catalogue import images as picture_store
 from ..catalogue import owners
@@ -59,7 +59,7 @@ def _terms(kind: str, value) -> str:
     if not value:
         return ""
     if kind == "themes":
-        return ", ".join(vocab.themes().label(code, lang) for code in value)
+        return ", ".join(kinds.theme_label(code, lang) for code in value)
     return "; ".join(vocab.resources().label(code, lang) + (f": {detail}" if detail else "")
                      for code, detail in value.items())
 

@@ -10,8 +10,12 @@ def _param(name: str, description: str, schema: dict | None = None, required: bo
             "schema": schema or {"type": "string"}}
 
 
-def _filters() -> list[dict]:
+def _filters(categories: list[str]) -> list[dict]:
     params = [_param(kind.name, kind.about) for kind in kinds.REGISTRY]
+    theme = next(p for p in params if p["name"] == "theme")
+    theme["description"] += "; this map's: " + ", ".join(categories)
+    theme["schema"] = {"type": "string", "pattern": "^[A-Za-z0-9-]{1,60}(,[A-Za-z0-9-]{1,60})*$",
+                       "examples": categories[:3]}
     params.append(_param("q", "full-text search (accent-insensitive, word prefixes)", {"type": "string", "maxLength": 200}))
     params.append(_param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string", "pattern": r"^[-0-9.]+(,[-0-9.]+){3}$"}))
     params.append(_param("lang", "label language", {"type": "string", "enum": list(vocab.LANGUAGES)}))
@@ -23,9 +27,13 @@ def _json(schema_ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
+CODE = "^[A-Za-z0-9-]{1,60}$"
 ERRORS = {"400": _json("Error", "a parameter has a value that cannot be used; `parameter` names it"),
           "304": {"description": "not modified since the validators sent (ETag / Last-Modified)"}}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
+# How /api/clusters names categories: two bytes a point, the legend sent once with the map page.
+_CATEGORY = ("its main category (of lowest rank): a position in the category tree's order, parents before their"
+             " children, retired ones left out, from 1; 0: none")
 SUMMARY = {
     "type": "object",
     "required": ["slug", "name", "city", "country", "themes", "url", "lat", "lon"],
@@ -34,21 +42,32 @@ SUMMARY = {
         "country": {"type": ["string", "null"]}, "country_name": {"type": "string"},
         "relation": {"type": "string", "enum": list(vocab.RELATIONS)},
         "relation_label": {"type": "string"},
-        "themes": {"type": "array", "items": {"type": "string", "pattern": "^AM[0-9]+$"}},
+        "themes": {"type": "array", "items": {"type": "string", "pattern": CODE},
+                   "description": "category codes, the main category first"},
         "theme_labels": {"type": "array", "items": {"type": "string"}},
         "lat": NUMBER_OR_NULL, "lon": NUMBER_OR_NULL,
         "website": {"type": "string", "pattern": "^(https?://.*)?$"}, "url": {"type": "string"},
         "fictional": {"type": "boolean"},
     },
 }
+CATEGORY_PROPERTIES = {
+    "code": {"type": "string", "pattern": CODE}, "label": {"type": "string"},
+    "parent": {"type": ["string", "null"], "description": "the parent category's code"},
+    "colour": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}, "icon": {"type": ["string", "null"]},
+    "essglobal": {"type": ["string", "null"], "description": "the ESSGLOBAL activity (AM code) it maps to, or its parent's"},
+    "essglobal_uri": {"type": ["string", "null"]},
+    "count": {"type": "integer", "minimum": 0,
+              "description": "organisations matching the other filters in it (a parent: or any of its children)"}}
+CATEGORY = {"type": "object", "required": list(CATEGORY_PROPERTIES), "properties": CATEGORY_PROPERTIES}
 OPTION = {"type": "object", "required": ["value", "label"],
           "properties": {"value": {"type": "string"}, "label": {"type": "string"},
                          "count": {"type": "integer", "minimum": 0}}}
 
 
-def document(server: str) -> dict:
-    """The OpenAPI document, with ``server`` as the base URL."""
-    filters = _filters()
+def document(server: str, categories: list[str] | None = None) -> dict:
+    """The OpenAPI document, with ``server`` as the base URL and ``categories`` the codes
+    the ``theme`` filter takes (the current catalogue's tree by default)."""
+    filters = _filters(kinds.theme_tree().offered() if categories is None else categories)
     return {
         "openapi": "3.1.0",
         "info": {"title": "mapapp public API", "version": "1",
@@ -63,6 +82,9 @@ def document(server: str) -> dict:
             "/api/facets": {"get": {
                 "summary": "Number of organisations per filter value, with labels",
                 "parameters": filters, "responses": {"200": _json("Facets", "counts"), **ERRORS}}},
+            "/api/categories": {"get": {
+                "summary": "The category tree (the values of `theme`), labelled, with counts per category and parent",
+                "parameters": filters, "responses": {"200": _json("Categories", "the tree"), **ERRORS}}},
             "/api/organisations": {"get": {
                 "summary": "Published organisations, by name, a page at a time",
                 "parameters": filters + [_param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 200}),
@@ -147,14 +169,23 @@ def document(server: str) -> dict:
                                  "type": "array", "prefixItems": [{"type": "number"}, {"type": "number"},
                                                                   {"type": "integer", "minimum": 2},
                                                                   {"type": "array", "items": {"type": "number"},
-                                                                   "minItems": 4, "maxItems": 4}],
-                                 "minItems": 4, "maxItems": 4}},
+                                                                   "minItems": 4, "maxItems": 4},
+                                                                  {"type": "array", "maxItems": 5, "description":
+                                                                   "[category, count] of its largest top-level categories"
+                                                                   " (category: as a point's)"
+                                                                   " (a child counts for its parent), largest first; the"
+                                                                   " rest of its count has other ones",
+                                                                   "items": {"type": "array", "prefixItems": [
+                                                                       {"type": "integer", "minimum": 0},
+                                                                       {"type": "integer", "minimum": 1}]}}],
+                                 "minItems": 5, "maxItems": 5}},
                              "points": {"type": "array", "items": {
                                  "type": "array", "prefixItems": [{"type": "string"}, {"type": "string"},
                                                                   {"type": "number"}, {"type": "number"},
                                                                   {"type": "integer", "enum": [0, 1],
-                                                                   "description": "1: not checked for long (faded)"}],
-                                 "minItems": 5, "maxItems": 5}},
+                                                                   "description": "1: not checked for long (faded)"},
+                                                                  {"type": "integer", "minimum": 0, "description": _CATEGORY}],
+                                 "minItems": 6, "maxItems": 6}},
                              "cluster_fields": {"type": "array"}, "point_fields": {"type": "array"}}},
             "Visits": {"type": "object", "required": ["ok", "total", "visits"],
                        "properties": {"ok": {"const": True}, "total": {"type": "integer"}, "visits": {"type": "array", "items": {
@@ -180,6 +211,11 @@ def document(server: str) -> dict:
                                       "facets": {"type": "object", "required": list(kinds.NAMES),
                                                  "additionalProperties": {"type": "array", "items": OPTION}}}},
             "OrganisationSummary": SUMMARY,
+            "Categories": {"type": "object", "required": ["ok", "lang", "categories"], "properties": {
+                "ok": {"const": True}, "lang": {"type": "string"},
+                "categories": {"type": "array", "items": {**CATEGORY, "required": [*CATEGORY["required"], "children"],
+                                                           "properties": {**CATEGORY_PROPERTIES, "children": {
+                                                               "type": "array", "items": CATEGORY}}}}}},
             "Changes": {"type": "object", "required": ["ok", "since", "items", "withdrawn", "next"], "properties": {
                 "ok": {"const": True}, "since": {"type": "string"},
                 "items": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/OrganisationSummary"}, {

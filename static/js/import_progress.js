@@ -11,7 +11,8 @@
       .then(function (s) {
         if (s.rows_total) { bar.max = s.rows_total; bar.value = s.rows_done; }
         if (s.state === "running" && (s.queued ? "yes" : "no") === box.dataset.queued && !s.worker_missing) {
-          state.textContent = state.textContent.replace(/\d+ \/ (\d+|\?)/, s.rows_done + " / " + (s.rows_total || "?"));
+          var text = document.getElementById("progress-text");
+          if (text) text.textContent = s.progress_text;
           setTimeout(poll, 700);
         } else {
           window.location.reload();

@@ -13,9 +13,10 @@
   var results = document.getElementById("results");
   var totalBox = document.getElementById("total");
   var KINDS = settings.kinds;
-  // Leaflet's marker images from their versioned addresses (the page preloads them).
-  L.Icon.Default.imagePath = "";
-  L.Icon.Default.mergeOptions(settings.icons);
+  // Categories by their index in the map's answers (0: none): code, label, colour, icon.
+  var CATEGORIES = settings.categories.categories;
+  var ICONS = settings.categories.icons;
+  var SVG = "http://www.w3.org/2000/svg";
   var tiles = null;
   map.eachLayer(function (l) { if (l instanceof L.TileLayer) tiles = l; });
   window.mapappBasemap(map, tiles, settings.basemap);
@@ -165,6 +166,7 @@
 
   function refresh(fit) {
     document.body.dataset.mapReady = "loading";
+    if (legend) legend.update();
     lastView = null; // new filters: the same view must be asked for again
     var params = filterParams();
     return getJSON(settings.api.facets + "?" + withLang(params))
@@ -174,6 +176,7 @@
           (body.facets[kind] || []).forEach(function (o) { counts[o.value] = o.count; });
           form.querySelectorAll('input[name="' + kind + '"]').forEach(function (box) {
             var label = box.closest("label");
+            if (!label) return; // a hidden choice (an embed without controls): no count to show
             var n = counts[box.value] || 0;
             label.querySelector(".count").textContent = n;
             label.hidden = n === 0 && !box.checked;
@@ -280,18 +283,172 @@
       });
   }
 
-  function clusterIcon(count) {
+  // -- categories: markers, rings, the legend ---------------------------------
+
+  function category(index) {
+    return CATEGORIES[index] || CATEGORIES[0];
+  }
+
+  function colourOf(index) {
+    var colour = category(index).colour;
+    return /^#[0-9a-f]{6}$/i.test(colour) ? colour : CATEGORIES[0].colour;
+  }
+
+  // A category's icon as an SVG element (Tabler's paths, stroked in white), built once per
+  // category and cloned for each marker.
+  var iconTemplates = {};
+
+  function iconFor(index) {
+    var name = category(index).icon;
+    if (!iconTemplates[name]) {
+      var svg = document.createElementNS(SVG, "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("focusable", "false");
+      svg.setAttribute("class", "cat-icon");
+      (ICONS[name] || []).forEach(function (d) {
+        var path = document.createElementNS(SVG, "path");
+        path.setAttribute("d", d);
+        svg.appendChild(path);
+      });
+      iconTemplates[name] = svg;
+    }
+    return iconTemplates[name].cloneNode(true);
+  }
+
+  // A pin in the category's colour with its icon: the icon tells categories apart where the
+  // colours do not (for colour-blind visitors); the name stays the marker's title.
+  function pointIcon(index) {
+    var box = el("div", "cat-pin");
+    box.style.setProperty("--cat", colourOf(index));
+    box.appendChild(iconFor(index));
+    return L.divIcon({ html: box, className: "cat-marker", iconSize: L.point(30, 36), iconAnchor: L.point(15, 36),
+                       popupAnchor: L.point(0, -34) });
+  }
+
+  var REST_COLOUR = "#d1d5db"; // the part of a cluster in categories it does not name
+
+  // The ring of a cluster: one conic gradient on the cluster's own element, each top-level
+  // category's share of it in that category's colour (no element per member).
+  function ring(count, mix) {
+    var stops = [], from = 0;
+    (mix || []).forEach(function (pair) {
+      var to = from + pair[1] / count * 100;
+      stops.push(colourOf(pair[0]) + " " + from.toFixed(2) + "% " + to.toFixed(2) + "%");
+      from = to;
+    });
+    if (from < 99.99) stops.push(REST_COLOUR + " " + from.toFixed(2) + "% 100%");
+    return "conic-gradient(" + stops.join(", ") + ")";
+  }
+
+  function clusterIcon(count, mix) {
     var size = count < 10 ? "small" : count < 100 ? "medium" : "large";
     var box = el("div");
+    box.style.background = ring(count, mix);
     box.appendChild(el("span", null, count));
-    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40) });
+    var width = [40, 40, 40, 44, 50, 56, 62][Math.min(6, String(count).length)]; // room for the count
+    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size + " cat-cluster",
+                       iconSize: L.point(width, width) });
   }
+
+  // Show only one category, as choosing it alone in the filter panel does (the URL and the
+  // panel follow); chosen again, every category again.
+  function showOnly(code) {
+    var boxes = form.querySelectorAll('input[name="theme"]');
+    var only = true, found = false;
+    boxes.forEach(function (box) {
+      if (box.value === code) found = true;
+      if (box.checked !== (box.value === code)) only = false;
+    });
+    if (!found) { // a category the panel does not offer here (an embed without controls)
+      var extra = document.createElement("input");
+      extra.type = "checkbox";
+      extra.name = "theme";
+      extra.value = code;
+      extra.hidden = true;
+      form.appendChild(extra);
+      boxes = form.querySelectorAll('input[name="theme"]');
+      only = false;
+    }
+    boxes.forEach(function (box) { box.checked = !only && box.value === code; });
+    apply();
+  }
+
+  function chosenThemes() {
+    return new URLSearchParams(window.location.search).getAll("theme").join(",").split(",").filter(Boolean);
+  }
+
+  var Legend = L.Control.extend({
+    options: { position: "topright" },
+    onAdd: function () {
+      var box = el("section", "leaflet-control map-legend");
+      box.setAttribute("aria-label", t.legend);
+      var toggle = box.appendChild(el("button", "legend-toggle", t.legend));
+      toggle.type = "button";
+      toggle.setAttribute("aria-controls", "map-legend-list");
+      var body = box.appendChild(el("div", "legend-body"));
+      body.id = "map-legend-list";
+      var list = body.appendChild(el("ul", "legend-list"));
+      var children = {};
+      CATEGORIES.forEach(function (c, index) {
+        if (!index || !c.present) return;
+        var item = el("li", c.parent ? "legend-child" : "legend-parent");
+        var entry = item.appendChild(el("button", "legend-entry"));
+        entry.type = "button";
+        entry.dataset.code = c.code;
+        var swatch = entry.appendChild(el("span", "legend-swatch"));
+        swatch.style.setProperty("--cat", colourOf(index));
+        swatch.appendChild(iconFor(index));
+        entry.appendChild(el("span", "legend-label", c.label));
+        entry.addEventListener("click", function () { showOnly(c.code); });
+        if (c.parent && children[c.parent]) {
+          children[c.parent].appendChild(item);
+        } else {
+          list.appendChild(item);
+          children[index] = item.appendChild(el("ul", "legend-children"));
+        }
+      });
+      if (CATEGORIES[0].present) { // no filter for "none": a key, not a button
+        var none = list.appendChild(el("li", "legend-none"));
+        var swatch = none.appendChild(el("span", "legend-swatch"));
+        swatch.style.setProperty("--cat", colourOf(0));
+        swatch.appendChild(iconFor(0));
+        none.appendChild(el("span", "legend-label", CATEGORIES[0].label));
+      }
+      list.querySelectorAll(".legend-children").forEach(function (ul) { if (!ul.children.length) ul.remove(); });
+      body.appendChild(el("p", "legend-hint", t.legendHint));
+      // Folded on a phone or a small frame: the map comes first there.
+      var small = map.getSize().x <= 600 || map.getSize().y <= 360;
+      function setOpen(open) {
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+        body.hidden = !open;
+        box.classList.toggle("legend-open", open);
+      }
+      setOpen(!small);
+      toggle.addEventListener("click", function () {
+        setOpen(toggle.getAttribute("aria-expanded") !== "true");
+      });
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      this.entries = box.querySelectorAll(".legend-entry");
+      this.update();
+      return box;
+    },
+    // Which entry is the one category shown (pressed), from the URL.
+    update: function () {
+      var chosen = chosenThemes();
+      (this.entries || []).forEach(function (entry) {
+        entry.setAttribute("aria-pressed", chosen.length === 1 && chosen[0] === entry.dataset.code ? "true" : "false");
+      });
+    }
+  });
+  var legend = CATEGORIES.some(function (c, index) { return index && c.present; }) ? new Legend().addTo(map) : null;
 
   function draw(body) {
     layer.eachLayer(function (l) { if (l !== openMarker) layer.removeLayer(l); });
     drawnSlugs = {};
     body.clusters.forEach(function (c) {
-      var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2]), title: format(t.cluster, c[2]),
+      var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2], c[4]), title: format(t.cluster, c[2]),
                                             alt: format(t.cluster, c[2]), keyboard: true });
       function zoomIn() {
         var b = c[3];
@@ -314,7 +471,8 @@
       if (openMarker && openMarker.options.slug === p[0]) return; // already there, popup open
       // An entry not confirmed for long is faded, and says so to those who cannot see it.
       var label = p[4] ? p[1] + " (" + t.staleMarker + ")" : p[1];
-      var marker = L.marker([p[2], p[3]], { title: label, alt: label, slug: p[0], opacity: p[4] ? 0.45 : 1 });
+      var marker = L.marker([p[2], p[3]], { icon: pointIcon(p[5]), title: label, alt: label, slug: p[0],
+                                            opacity: p[4] ? 0.45 : 1 });
       if (p[4]) marker.on("add", function () { marker.getElement().classList.add("stale"); });
       var width = Math.min(300, map.getSize().x - 60);
       var content = null; // made once: Leaflet asks again on every update()
