@@ -90,6 +90,9 @@ class MapColumns:
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Every published organisation summed per cell at the low zooms (see ``_level``).
     levels: dict = field(default_factory=dict, repr=False)
+    # True: ``levels`` are being summed by a thread (see ``MapIndex``); a view at a zoom not
+    # summed yet is clustered from its points (the same answer) rather than waiting for them.
+    levels_later: bool = field(default=False, repr=False)
     # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
     category: np.ndarray | None = None
     palette: markers.Palette | None = None
@@ -353,11 +356,31 @@ class MapIndex:
                     patched = kept if kept.version == state.version else apply_changes(kept, db, state.version)
                     if patched is None and self._read_later(db):
                         self._current, self._stale_for = (state.lineage, "", kept), state.key
+                        self._sum_later(kept)
                         return kept
             columns = patched or self._read(db)
             self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
             self._stale_for = ""
+            if self._background:
+                self._sum_later(columns)
             return columns
+
+    @staticmethod
+    def _sum_later(columns: MapColumns) -> None:
+        """Sum the low zooms of new columns in a thread (a million points: about half a second
+        each under load), so that the first view after an edit or a worker's start need not."""
+        if len(columns.levels) > LEVELS_MAX_ZOOM:
+            return
+        columns.levels_later = True
+
+        def summed() -> None:
+            try:
+                for zoom in range(LEVELS_MAX_ZOOM + 1):
+                    _level(columns, zoom)
+            finally:
+                columns.levels_later = False
+
+        threading.Thread(target=summed, name="mapapp-map-levels", daemon=True).start()
 
     def _read_later(self, db: sqlite_utils.Database) -> bool:
         """Start reading the columns again in a thread (unless one runs); False when this
@@ -725,7 +748,8 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     (its last check before ``stale_before``) so that the map can fade it.
     """
     bounded = _bounded_zoom(bbox, zoom)
-    if everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM:
+    if (everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
+            and (bounded in columns.levels or not columns.levels_later)):
         cells, total = _cells_from_level(columns, bbox, bounded)
         return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:
