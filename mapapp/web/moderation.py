@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import accounts, catalogue, kinds, vocab
 from ..catalogue import contributions as store
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners
 from ..contributing import flow
@@ -50,6 +51,13 @@ def _compare(db, item: dict) -> list[dict]:
         if before or after:
             rows.append({"field": kind, "before": _terms(kind, before), "after": _terms(kind, after),
                          "changed": (before or None) != (after or None)})
+    lang = current_language()
+    for fld in field_store.list_fields(db):  # the network's own fields, named and shown as visitors read them
+        before = ((current or {}).get("fields") or {}).get(fld.slug) or []
+        after = (proposed.get("fields") or {}).get(fld.slug) or []
+        if before or after:
+            rows.append({"field": fld.label(lang), "before": fld.display(before, lang),
+                         "after": fld.display(after, lang), "changed": before != after})
     return rows
 
 
