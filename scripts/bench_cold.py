@@ -18,6 +18,7 @@ fixed loop's time):
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import subprocess
@@ -85,7 +86,11 @@ def after_import(app, client, db: Path, rows: int, folder: Path) -> None:
     from mapapp.web.mapcontext import map_index
 
     file = folder / f"import-{rows}.csv"
-    bench_import.write_csv(file, rows)
+    run = f"C{int(time.time()) % 100000:05d}-"  # references of this run: every row is a new organisation
+    with file.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(bench_import.HEADER)
+        writer.writerows([run + row[0], *row[1:]] for row in bench_import.rows(rows))
     result = bench_import.run_import(db, file, None)
     with app.app_context():
         before = map_index().reads
@@ -114,6 +119,7 @@ def main() -> None:
     parser.add_argument("--db", help="a catalogue to use (it is changed: pass a copy)")
     parser.add_argument("--size", type=int, default=100_000, help="without --db: build a synthetic one this big")
     parser.add_argument("--rows", type=int, default=100_000, help="the large import's rows")
+    parser.add_argument("--fresh", type=int, default=2, help="fresh workers started after the first")
     args = parser.parse_args()
     print(f"host speed reference: {speed_reference():.0f} ms (a fixed loop; lower is faster)")
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
@@ -123,7 +129,7 @@ def main() -> None:
         first = fresh_worker(db, cache)
         print(f"first process, snapshot built: start {first['start_ms']:.0f} ms, /api/clusters "
               f"{first['clusters'][0]:.0f} ms, / {first['page'][0]:.0f} ms")
-        for n in range(2):
+        for n in range(args.fresh):
             fresh = fresh_worker(db, cache)
             print(f"fresh worker {n + 1}, snapshot on disk: start {fresh['start_ms']:.0f} ms, /api/clusters "
                   f"{fresh['clusters'][0]:.0f} ms ({fresh['clusters'][1]}), / {fresh['page'][0]:.0f} ms "
