@@ -21,6 +21,7 @@ from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import site as site_store
 from ..importing.normalise import parse_email
+from ..importing.importer import category_index
 from ..importing.rows import check_record
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
@@ -133,7 +134,7 @@ def submit(db, sub: Submission, settings: Settings) -> int:
     if sub.kind != "new" and target is None:
         raise Refused({"": Message(N_("the organisation to correct no longer exists"))})
     if sub.kind in ("new", "correction"):
-        check = check_record(sub.raw)
+        check = check_record(sub.raw, category_index(db))  # the network's own tree, as imports match it
         problems.update(check.problems)
         proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
         # The network's public fields, checked by the rules the staff form and imports use;

@@ -13,6 +13,7 @@ from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners
 from ..contributing import flow
+from ..importing.importer import category_index
 from ..importing.rows import check_record
 from ..translate import translated
 from . import scope
@@ -156,7 +157,7 @@ def accept(contribution_id: int):
     edits = None
     raw = {f: request.form.get(f, "") for f in EDITABLE if f in request.form}
     if raw:  # "edit, then accept": the moderator's version, checked like the author's
-        check = check_record(raw)
+        check = check_record(raw, category_index(get_db()))
         if check.problems:
             flash(_("Not accepted: %(problems)s", problems="; ".join(
                 f"{_labels().get(k, k)}: {translated(v, current_language())}" for k, v in check.problems.items())))
