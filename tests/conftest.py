@@ -87,6 +87,15 @@ _TEST_SCRYPT = "scrypt:1024:8:1"
 
 
 @pytest.fixture(autouse=True)
+def _reports_waited_for(monkeypatch):
+    """A request for a PDF report waits for the worker's (a loaded host takes more than the
+    few seconds a visitor waits before the page that asks again, which its own test covers)."""
+    from mapapp.web import insights
+
+    monkeypatch.setattr(insights, "REPORT_WAIT", 120)
+
+
+@pytest.fixture(autouse=True)
 def _cheap_password_hashes(monkeypatch):
     def cheaper(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
         return generate_password_hash(password, _TEST_SCRYPT if method == "scrypt" else method, salt_length)

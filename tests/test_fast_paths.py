@@ -269,8 +269,9 @@ def test_matches_from_the_columns_are_those_of_the_sql(db, monkeypatch, few):
 
 
 def test_the_first_edit_after_a_bulk_import_is_patched_in_not_read_again(db, monkeypatch):
-    """A bulk import marks every organisation changed at its version; columns read after it
-    hold it, so the edit that follows is patched in (a full read takes seconds at 1M)."""
+    """A bulk import marks its organisations changed at its version; columns read after it
+    hold them, so the edit that follows is patched in (a full read takes seconds at 1M), and
+    so is a small import."""
     catalogue.bulk_insert(db, [({"name": f"Bulk {i}", "country": "FR", "lat": 45.0, "lon": 5.0,
                                  "status": "published", "source": "b", "source_ref": str(i)},
                                 {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for i in range(50)],
@@ -287,11 +288,32 @@ def test_the_first_edit_after_a_bulk_import_is_patched_in_not_read_again(db, mon
     columns = index.get(db)
     assert mapindex.facet_counts(columns, Filters(), db)["country"]["CY"] == 1
     assert not loads
-    # A bulk import after the columns were read still reads them again.
-    catalogue.bulk_insert(db, [({"name": "Later", "country": "BE", "status": "published"},
+    # A small import (its triggers swapped for set-based statements, which raises the schema
+    # cookie) is patched in like an edit: same lineage, nothing read again, in its place by name.
+    lineage = catalogue.state(db).lineage
+    catalogue.bulk_insert(db, [({"name": "Bulk 10a", "country": "BE", "status": "published"},
                                 {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})],
                           catalogue.all_slugs(db))
-    assert index.get(db).size == 51 and loads == [1]
+    assert catalogue.state(db).lineage == lineage
+    columns = index.get(db)
+    assert columns.size == 51 and not loads
+    assert mapindex.facet_counts(columns, Filters(), db)["country"]["BE"] == 1
+    assert mapindex.listing(columns, Filters(), db, limit=60)[1] == [
+        o["id"] for o in catalogue.find_organisations(db, Filters(), limit=60)]
+    # A large one (past NOTED_ONE_BY_ONE new organisations) is read again.
+    monkeypatch.setattr(catalogue.writes, "NOTED_ONE_BY_ONE", 2)
+    catalogue.bulk_insert(db, [({"name": f"Later {i}", "country": "BE", "status": "published"},
+                                {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for i in range(3)],
+                          catalogue.all_slugs(db))
+    assert index.get(db).size == 54 and loads == [1]
+    # A small import right after a large one is patched in again.
+    catalogue.bulk_insert(db, [({"name": "Last", "country": "BE", "status": "published"},
+                                {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})],
+                          catalogue.all_slugs(db))
+    assert index.get(db).size == 55 and loads == [1]
+    # A migration or a restore (the cookie moved by something else) is another lineage.
+    db.execute("CREATE TABLE unrelated (x)")
+    assert catalogue.state(db).lineage != lineage
 
 
 def test_the_first_of_a_list_are_found_by_blocks_as_by_a_full_pass():
@@ -360,6 +382,52 @@ def test_every_table_a_kind_is_kept_in_notes_its_changes(db, kind):
             assert noting, (table, event)
             if table == getattr(entry.vocabulary, "table", None):  # noted at the version the change brings
                 assert all(sql.index("UPDATE catalogue_version") < sql.index(note.format(row=row)) for sql in noting)
+
+
+
+def test_a_large_import_is_read_in_the_background_while_the_previous_columns_answer(db, tmp_path, monkeypatch):
+    """After an import too large to patch, the map keeps answering from the columns it had
+    (no request reads the catalogue again) until the new ones are read in a thread; then
+    they replace them, and an edit made meanwhile is patched in on top."""
+    import threading
+
+    def bulk(names):  # committed, as an import is: the read in the background has its own connection
+        with catalogue.write_transaction(db):
+            catalogue.bulk_insert(db, [({"name": n, "country": "BE", "lat": 50.0, "lon": 4.0, "status": "published"},
+                                        {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for n in names],
+                                  catalogue.all_slugs(db))
+
+    bulk([f"First {i}" for i in range(20)])
+    index = mapindex.MapIndex(tmp_path / "map", background=True)
+    assert index.get(db).size == 20
+    release, reading = threading.Event(), []
+    real_build = snapshot.build
+
+    def slow_build(*args):
+        reading.append(threading.current_thread().name)
+        release.wait(30)
+        return real_build(*args)
+
+    monkeypatch.setattr(snapshot, "build", slow_build)
+    monkeypatch.setattr(catalogue.writes, "NOTED_ONE_BY_ONE", 5)
+    bulk([f"Second {i}" for i in range(10)])
+    served = index.get(db)  # returns at once: the read waits for ``release``
+    assert served.size == 20
+    assert mapindex.facet_counts(served, Filters(), db)["country"]["BE"] == 20
+    org_id = db.execute("SELECT min(id) FROM organisations").fetchone()[0]
+    state = catalogue.organisation_state(db, org_id)
+    state["values"]["country"] = "CY"
+    catalogue.restore_state(db, org_id, state)
+    assert index.get(db).size == 20  # still the previous columns, one read only
+    release.set()
+    index.wait(30)
+    assert reading and all(name != threading.current_thread().name for name in reading)
+    columns = index.get(db)
+    assert columns.size == 30 and index.reads == 1
+    counts = mapindex.facet_counts(columns, Filters(), db)["country"]
+    assert counts["BE"] == 29 and counts["CY"] == 1
+    assert mapindex.listing(columns, Filters(), db, limit=40)[1] == [
+        o["id"] for o in catalogue.find_organisations(db, Filters(), limit=40)]
 
 
 def test_a_parent_category_selects_its_children_alike_in_memory_and_in_sql(db):

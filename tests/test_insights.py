@@ -19,6 +19,7 @@ from support import make_org, sign_in
 from mapapp import catalogue, create_app
 from mapapp.filters import Filters
 from mapapp.insights import charts, numbers, report
+from mapapp.web import insights as insights_views
 
 LYON, VILLEURBANNE, WARSAW, KRAKOW = (45.764, 4.835), (45.766, 4.880), (52.230, 21.011), (50.065, 19.945)
 
@@ -172,9 +173,46 @@ def test_pictures_are_drawn_once_per_catalogue_version(db, site, monkeypatch):
     first = client.get("/stats/themes.svg")
     assert client.get("/stats/themes.svg").data == first.data and drawn == ["themes"]
     assert client.get("/stats/themes.svg", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    monkeypatch.setattr(insights_views, "STATS_DEBOUNCE", 0)
     org(db, "New one", LYON, themes=["AM40"])  # a new version of the catalogue
+    client.get("/stats/themes.svg")  # the previous figures, while the new ones are counted
+    site.extensions["mapapp.stats"].wait(30)
     assert client.get("/stats/themes.svg").data != first.data
-    assert drawn == ["themes", "themes"]
+    assert drawn.count("themes") == 3
+
+
+def test_stats_after_a_change_serve_the_previous_figures_until_the_new_ones_are_counted(db, site, monkeypatch):
+    """No visitor waits for the figures after an edit: the first request after it gets the
+    previous figures, with their date, and starts counting the new ones in a thread;
+    requests meanwhile start no other count; then the new figures are served."""
+    import threading
+
+    monkeypatch.setattr(insights_views, "STATS_DEBOUNCE", 0)
+    client = site.test_client()
+    assert "6 organisations" in client.get("/stats?lang=en").get_data(as_text=True)
+    counting, release = [], threading.Event()
+    real = numbers.compute
+
+    def slow(*args, **kwargs):
+        counting.append(threading.current_thread().name)
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numbers, "compute", slow)
+    org(db, "Newcomer <script>{{ 7*7 }}", KRAKOW, country="PL")
+    for _ in range(3):
+        page = client.get("/stats?lang=en")
+        text = page.get_data(as_text=True)
+        assert "6 organisations" in text and "the latest changes are being counted" in text
+        assert page.headers["Cache-Control"] == "no-store"
+    assert client.get("/stats/countries.csv?lang=en").get_data(as_text=True).count("Poland,3") == 1
+    release.set()
+    site.extensions["mapapp.stats"].wait(30)
+    assert counting == ["mapapp-stats-refresh"]  # one count, in the background, for four requests
+    text = client.get("/stats?lang=en").get_data(as_text=True)
+    assert "7 organisations" in text and "being counted" not in text
+    assert "Newcomer &lt;script&gt;" in text or "Newcomer" not in text
+    assert client.get("/stats/countries.csv?lang=en").get_data(as_text=True).count("Poland,4") == 1
 
 
 @pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not

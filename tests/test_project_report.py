@@ -147,3 +147,42 @@ def test_hostile_text_stays_inert_in_the_page_and_the_pdf(site, worker_for):
     assert "Organisation PL-A" in text  # the rest of the text stays readable (no noncharacter in the fonts)
 
 
+
+
+def test_a_report_asked_twice_at_once_is_made_once_and_a_visitor_waiting_sees_it_being_prepared(site, worker_for,
+                                                                                                  monkeypatch):
+    """The job worker makes a report once per key: two visitors asking at once get the same
+    PDF from one build; a visitor asking while no worker has made it yet gets a page that
+    asks again by itself, then the PDF."""
+    import threading
+
+    from mapapp.insights import report
+    from mapapp.web import insights as insights_views
+
+    builds, release = [], threading.Event()
+    real = report.pdf
+
+    def counted(html):
+        builds.append(1)
+        release.wait(30)
+        return real(html)
+
+    monkeypatch.setattr(report, "pdf", counted)
+    monkeypatch.setattr(insights_views, "REPORT_WAIT", 0.2)
+    monkeypatch.setattr(insights_views, "REPORT_REFRESH", 1)
+    address = "/projects/funded/report.pdf?lang=en"
+    with worker_for(site):
+        waiting = site.test_client().get(address)  # the worker is making it, held by ``release``
+        assert waiting.status_code == 202 and waiting.headers["Refresh"] == "1"
+        page = waiting.get_data(as_text=True)
+        assert "The report is being prepared" in page and 'href="/projects/funded/report.pdf?lang=en"' in page
+        monkeypatch.setattr(insights_views, "REPORT_WAIT", 30)
+        answers = []
+        visitors = [threading.Thread(target=lambda: answers.append(site.test_client().get(address))) for _ in range(2)]
+        for visitor in visitors:
+            visitor.start()
+        release.set()
+        for visitor in visitors:
+            visitor.join(60)
+    assert [a.mimetype for a in answers] == ["application/pdf"] * 2 and answers[0].data == answers[1].data
+    assert len(builds) == 1

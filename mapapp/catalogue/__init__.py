@@ -14,7 +14,7 @@ from .base import (FIELDS, CatalogueError, Saved, State, connect, now, related_o
                    write_transaction)
 from .exportrows import iter_export_batches
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
-from .mapdata import (category_members, category_ranks, changed_since, iter_map_rows, map_memberships, member_lists, map_name_order, map_points, map_rows, organisations_by_ids,
+from .mapdata import (category_members, category_ranks, changed_since, iter_map_rows, map_memberships, member_lists, map_name_following, map_name_order, map_points, map_rows, organisations_by_ids,
                       search_ids)
 from .reads import (count_organisations, duplicate_candidates, export_organisations, find_organisations, fts_query,
                     get_organisation, has_fictional, last_change, likely_duplicates, matches, matching_ids, names_and_websites,

@@ -261,12 +261,31 @@ class State:
                             usedforsecurity=False).hexdigest()[:16]
 
 
+# In ``catalogue_meta``: "<cookie before>:<cookie after>" of the last time an import dropped
+# and re-created its triggers (``writes.bulk_insert``). That raises the schema cookie as a
+# migration or a restore does, but the catalogue is the same one: its lineage, and so the
+# map's columns patched forward, must stay (a one-row import at a million organisations
+# read them all again: 20 s).
+TRIGGERS_SWAPPED = "triggers_swapped"
+
+
+def lineage_cookie(cookie: int, swapped: str | None) -> int:
+    """The schema cookie the lineage is made of: the one before an import's trigger swap
+    when nothing changed the schema since that swap (else the cookie itself)."""
+    before, _, after = (swapped or "").partition(":")
+    if before.isdigit() and after.isdigit() and int(after) == cookie:
+        return int(before)
+    return cookie
+
+
 def state(db: sqlite_utils.Database) -> State:
     """The catalogue's current ``State`` (see there)."""
-    version, changed_at, cookie, path = db.execute(
+    version, changed_at, cookie, path, swapped = db.execute(
         "SELECT version, changed_at, (SELECT schema_version FROM pragma_schema_version),"
-        " (SELECT file FROM pragma_database_list WHERE name = 'main')"
+        " (SELECT file FROM pragma_database_list WHERE name = 'main'),"
+        f" (SELECT value FROM catalogue_meta WHERE key = '{TRIGGERS_SWAPPED}')"
         " FROM catalogue_version WHERE id = 1").fetchone()
+    cookie = lineage_cookie(cookie, swapped)
     try:
         found = os.stat(path) if path else None
         place = f"{path}|{found.st_dev}:{found.st_ino}" if found else f"memory:{id(db.conn)}"

@@ -64,6 +64,22 @@ def map_name_order(db: sqlite_utils.Database) -> list[int]:
         " WHERE status = 'published' ORDER BY name COLLATE NOCASE, id")]
 
 
+def map_name_following(db: sqlite_utils.Database, name: str, org_id: int, skip: set[int]) -> int | None:
+    """The id of the first published organisation after ``(name, org_id)`` in the lists'
+    order (name NOCASE, then id), none of ``skip``; None when it would be last. Read from
+    the index that keeps that order (a few rows, not the million of ``map_name_order``)."""
+    for sql, params in (
+            ("SELECT id FROM organisations INDEXED BY organisations_published_name WHERE status = 'published'"
+             " AND name = ? COLLATE NOCASE AND id > ? ORDER BY name COLLATE NOCASE, id LIMIT ?",
+             [name, org_id]),
+            ("SELECT id FROM organisations INDEXED BY organisations_published_name WHERE status = 'published'"
+             " AND name > ? COLLATE NOCASE ORDER BY name COLLATE NOCASE, id LIMIT ?", [name])):
+        for (found,) in db.execute(sql, [*params, len(skip) + 1]):
+            if found not in skip:
+                return found
+    return None
+
+
 def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict]:
     """The list rows (as ``find_organisations`` gives them) of the published ``ids``, in that order."""
     if not ids:

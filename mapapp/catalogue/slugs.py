@@ -95,6 +95,7 @@ class Picker:
     def __init__(self, db: sqlite_utils.Database, also_avoid=()):
         self.db, self.also_avoid = db, set(also_avoid)
         self.avoid: set[str] | None = None  # read at the first pick, inside the write transaction
+        self.organisations_added = 0  # by the bulk_insert calls of this import (how its rows are noted)
         # name-city form → the number to try next: those below are taken, and stay taken
         # while the import runs (nothing it gave is deleted meanwhile; a deletion by someone
         # else only leaves a number unused).

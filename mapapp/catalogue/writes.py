@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..text import fold, fold_text, slugify
 from . import slugs
-from .base import FIELDS, CatalogueError, Saved, next_id, now, related_of
+from .base import FIELDS, TRIGGERS_SWAPPED, CatalogueError, Saved, lineage_cookie, next_id, now, related_of
 
 # -- organisations: writes -------------------------------------------------
 
@@ -157,7 +157,10 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     columns = list(dict.fromkeys(itertools.chain.from_iterable(item[0] for item in items)))
     _check_columns(dict.fromkeys(columns))
     texts = [item[2] if len(item) > 2 else new_row_text(item[0]) for item in items]
-    given = (picker or slugs.Picker(db, also_avoid)).pick([text[0] for text in texts])
+    picker = picker or slugs.Picker(db, also_avoid)
+    given = picker.pick([text[0] for text in texts])
+    # The import's new organisations so far (a caller adding many chunks passes one picker).
+    picker.organisations_added += len(items)
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
@@ -171,6 +174,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
             descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
     triggers = {}
+    cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
     if set_based:
         triggers = dict(db.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
@@ -192,12 +196,45 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
                    " WHERE id >= ? AND lat IS NOT NULL", [first_id])
     db.execute("UPDATE catalogue_version SET version = version + 1,"
                " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
-    # So many new rows at once: the map snapshot is read again rather than patched.
-    db.execute("INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
-               " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version")
+    _note_inserted(db, first_id, picker.organisations_added)
     for sql in triggers.values():
         db.execute(sql)
+    if triggers:
+        _note_swap(db, cookie_before)
     return out
+
+
+def _note_swap(db: sqlite_utils.Database, cookie_before: int) -> None:
+    """Record that the schema cookie moved only by this import's own trigger swap (see
+    ``base.TRIGGERS_SWAPPED``), so that the catalogue keeps its lineage."""
+    swapped = db.execute("SELECT value FROM catalogue_meta WHERE key = ?", [TRIGGERS_SWAPPED]).fetchone()
+    base = lineage_cookie(cookie_before, swapped[0] if swapped else None)
+    after = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("INSERT INTO catalogue_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               [TRIGGERS_SWAPPED, f"{base}:{after}"])
+
+
+# Up to this many new organisations of one import are noted one by one (the map patches them
+# in like an edit: mapdata.MAX_CHANGES); past it, as organisation 0 (the map reads them all again).
+NOTED_ONE_BY_ONE = 5_000
+
+
+def _note_inserted(db: sqlite_utils.Database, first_id: int, added: int) -> None:
+    """Note the organisations ``bulk_insert`` just added (ids from ``first_id``) for the map
+    snapshot, in place of the per-row triggers it dropped: one by one while the import has
+    added at most ``NOTED_ONE_BY_ONE`` (``added``: with its earlier chunks; a one-row import
+    at a million is patched in, not a reason to read a million rows), else as organisation 0.
+
+    One by one at the version before this chunk's: columns read before it see them, and
+    columns read after it (at a later version) do not count them among their changes (a
+    large import's first chunk would otherwise make every later patch a full read)."""
+    version = db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
+    if added <= NOTED_ONE_BY_ONE:
+        db.execute("INSERT INTO organisation_changes SELECT id, ? FROM organisations WHERE id >= ?"
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version - 1, first_id])
+    else:
+        db.execute("INSERT INTO organisation_changes VALUES (0, ?)"
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version])
 
 
 _WRITABLE = frozenset((*FIELDS, "slug", "created_at", "updated_at"))

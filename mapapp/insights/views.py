@@ -5,8 +5,10 @@ cache per catalogue state (``catalogue.state_key``), so that a page shown again 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from .. import kinds, vocab
 from ..coldwork import SingleFlight
@@ -128,4 +130,66 @@ class VersionCache:
 
 
 _MISSING = object()
+
+
+@dataclass
+class Kept:
+    """Figures with the catalogue state they were computed at (its key; "" when the map's
+    columns were older than it, so they must be computed again) and that state's time."""
+
+    value: object
+    state: str
+    as_of: str
+
+
+class Refreshed:
+    """The latest figures per request key (at most ``size`` keys), whatever state they were
+    computed at, and their recomputation in a thread after a change: a visitor is served the
+    previous figures, with their date, rather than waiting for new ones. One thread per key
+    at a time (requests meanwhile start none: debounced); each holds only its key."""
+
+    def __init__(self, size: int = 128):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.running: dict[tuple, threading.Thread] = {}  # only keys being computed now
+
+    def latest(self, key: tuple) -> Kept | None:
+        with self.lock:
+            kept = self.items.get(key)
+            if kept is not None:
+                self.items.move_to_end(key)
+            return kept
+
+    def keep(self, key: tuple, kept: Kept) -> None:
+        with self.lock:
+            self.items[key] = kept
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def refresh(self, key: tuple, work) -> None:
+        """Run ``work()`` (which ``keep``s the new figures) in a thread, unless one runs for ``key``."""
+        with self.lock:
+            if key in self.running:
+                return
+            thread = self.running[key] = threading.Thread(target=self._run, args=(key, work), daemon=True,
+                                                          name="mapapp-stats-refresh")
+        thread.start()
+
+    def _run(self, key: tuple, work) -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 # the previous figures stay; the next request tries again
+            logging.getLogger(__name__).exception("figures of %s: computing them again failed", key[:1])
+        finally:
+            with self.lock:
+                self.running.pop(key, None)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the computations running now ended (tests, the benchmark)."""
+        with self.lock:
+            threads = list(self.running.values())
+        for thread in threads:
+            thread.join(timeout)
 

@@ -11,6 +11,7 @@ by id (the R*Tree serves the SQL paths, not this one).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import zlib
@@ -37,6 +38,7 @@ NAME_LENGTH = 48  # names are shortened in cluster answers; popups load the rest
 # Read from each organisation's row (the others from their link tables): the kinds stored
 # in a column, then those kept as bits like the filters but only counted, by the insights.
 ROW_KINDS = catalogue_kinds.ROW_KINDS
+logger = logging.getLogger(__name__)
 
 
 def pack(mask: np.ndarray) -> np.ndarray:
@@ -88,6 +90,9 @@ class MapColumns:
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Every published organisation summed per cell at the low zooms (see ``_level``).
     levels: dict = field(default_factory=dict, repr=False)
+    # True: ``levels`` are being summed by a thread (see ``MapIndex``); a view at a zoom not
+    # summed yet is clustered from its points (the same answer) rather than waiting for them.
+    levels_later: bool = field(default=False, repr=False)
     # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
     category: np.ndarray | None = None
     palette: markers.Palette | None = None
@@ -187,6 +192,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     moved = bool(len(at)) and int(at[0]) < old_size
     ids = np.insert(ids, at, new_ids)
     lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
+    # Patched too, not computed again: a million logarithms took 0.44 s of a one-row import's patch.
+    merc_y = np.insert(columns.merc_y, at, np.nan)
     names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
     category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
     main = markers.categories_of(db, list(rows), columns.palette)
@@ -201,6 +208,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
               for kind, values in columns.facets.items()}
     live = placed(live)
     reorder = bool(len(new_ids))
+    placed_anew: dict[int, str] = {}  # published organisations whose place in the lists' order changes
     copied: set[tuple[str, str]] = set()
     for org_id in changed:
         pos, present = _position(ids, org_id)
@@ -215,10 +223,12 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             live[word] |= bit
             lat[pos] = np.nan if row[1] is None else row[1]
             lon[pos] = np.nan if row[2] is None else row[2]
+            merc_y[pos] = mercator_y(lat[pos])
             category[pos] = main[org_id]
             key = name_key(row[3])
             if names[pos] != key:
                 names[pos], reorder = key, True
+                placed_anew[org_id] = row[3]
             wanted = set(zip(ROW_KINDS, row[4:])) | memberships.get(org_id, set())
             wanted = {(k, v) for k, v in wanted if v}
         for kind, values in facets.items():
@@ -237,9 +247,51 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
                 facets[kind][value] = np.zeros(words, dtype=np.uint64)
                 facets[kind][value][word] |= bit
                 copied.add((kind, value))
-    name_order = _name_order(db, ids) if reorder else columns.name_order
-    return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=name_order, live=live, names=names,
+    name_order = columns.name_order
+    if reorder:
+        name_order = _placed_in_order(db, columns.name_order, ids, at if moved else None, placed_anew)
+        if name_order is None:
+            name_order = _name_order(db, ids)
+    return MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
                       category=category, palette=columns.palette)
+
+
+NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
+
+
+def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarray, inserted_at: np.ndarray | None,
+                     placed: dict[int, str]) -> np.ndarray | None:
+    """The lists' order (positions in ``ids``) with the organisations of ``placed`` (id:
+    name; new or renamed) taken out and put back where their names now sort: each before
+    the organisation that follows it in the catalogue's index (a few rows read each,
+    instead of the million ids of ``_name_order``: a one-row import at a million costs
+    milliseconds, not a third of a second). ``inserted_at``: where new ids were inserted
+    among the old ones (positions after them moved). None: too many to place one by one,
+    or a neighbour not in the columns (the caller reads the whole order)."""
+    if len(placed) > NAMES_PLACED:
+        return None
+    order = np.asarray(order, dtype=np.int64)
+    if inserted_at is not None:
+        order = order + np.searchsorted(inserted_at, order, side="right")
+    positions = {org_id: _position(ids, org_id)[0] for org_id in placed}
+    order = order[~np.isin(order, np.fromiter(positions.values(), dtype=np.int64))]
+    skip = set(placed)
+    before, values = [], []
+    # In the lists' order among themselves (SQLite's NOCASE folds ASCII, then compares bytes,
+    # which is code point order), so that those placed before the same neighbour keep it.
+    for org_id, name in sorted(placed.items(), key=lambda item: (item[1].translate(_ASCII_LOWER), item[0])):
+        following = catalogue.map_name_following(db, name, org_id, skip)
+        if following is None:
+            at = len(order)
+        else:
+            pos, present = _position(ids, following)
+            hit = np.flatnonzero(order == pos) if present else ()
+            if not len(hit):
+                return None
+            at = int(hit[0])
+        before.append(at)
+        values.append(positions[org_id])
+    return np.insert(order, np.array(before, dtype=np.int64), np.array(values, dtype=np.int64))
 
 
 def _position(ids: np.ndarray, org_id: int) -> tuple[int, bool]:
@@ -257,27 +309,38 @@ class MapIndex:
     """The current columns of one process: patched with the changed organisations when
     the catalogue's version moves, read again when too much changed. With a
     ``directory``, the columns read at a version are kept there as memory-mapped files
-    that every worker process shares (one copy in memory, built by one of them)."""
+    that every worker process shares (one copy in memory, built by one of them).
 
-    def __init__(self, directory: Path | None = None):
+    With ``background`` (the web), a read again after a large change (a large import, a
+    project renamed) happens in a thread of this process (the snapshot itself in a separate
+    process from ``snapshot.SEPARATE_PROCESS_FROM`` organisations) while the columns this
+    process has keep answering; the new ones, their low zooms summed, replace them when
+    ready. Only a process with no columns of this catalogue's lineage waits for a read."""
+
+    def __init__(self, directory: Path | None = None, *, background: bool = False):
         # (lineage, state key, columns): one value, so that a request thread never pairs one
         # state's key with another's columns. The key is "" when the columns were read at a
         # newer version than the state taken before reading (a write came in between).
         self._current: tuple[str, str, MapColumns] | None = None
         self._lock = threading.Lock()
         self._directory = directory
+        self._background = background
+        self._stale_for = ""  # the state key for which the columns kept are served while a read runs
+        self._reading: threading.Thread | None = None
+        self.reads = 0  # reads done in the background (tests and the benchmark count them)
 
     def get(self, db: sqlite_utils.Database) -> MapColumns:
         """The columns matching the catalogue's current state (``catalogue.State``): patched
         when it moved on in the same lineage, read again when the file is another one (a
-        restored backup, even at the same version number)."""
+        restored backup, even at the same version number). With ``background``, columns
+        older than the state while they are read again (see the class)."""
         state = catalogue.state(db)
         current = self._current
-        if current is not None and current[1] == state.key:
+        if current is not None and state.key in (current[1], self._stale_for):
             return current[2]
         with self._lock:
             current = self._current
-            if current is not None and current[1] == state.key:
+            if current is not None and state.key in (current[1], self._stale_for):
                 return current[2]
             lineage, key, columns = current or ("", "", None)
             same = columns is not None and lineage == state.lineage
@@ -287,9 +350,86 @@ class MapIndex:
                 patched = apply_changes(columns, db, state.version)
             else:
                 patched = None
+            if patched is None and same and self._read_later(db):
+                self._stale_for = state.key
+                return columns
+            if patched is None and not same and self._background and self._directory is not None:
+                kept = snapshot.latest(self._directory, db)  # a fresh process: the newest kept, patched
+                if kept is not None:
+                    patched = kept if kept.version == state.version else apply_changes(kept, db, state.version)
+                    if patched is None and self._read_later(db):
+                        self._current, self._stale_for = (state.lineage, "", kept), state.key
+                        self._sum_later(kept)
+                        return kept
             columns = patched or self._read(db)
             self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
+            self._stale_for = ""
+            if self._background:
+                self._sum_later(columns)
             return columns
+
+    @staticmethod
+    def _sum_later(columns: MapColumns) -> None:
+        """Sum the low zooms of new columns in a thread (a million points: about half a second
+        each under load), so that the first view after an edit or a worker's start need not."""
+        if len(columns.levels) > LEVELS_MAX_ZOOM:
+            return
+        columns.levels_later = True
+
+        def summed() -> None:
+            try:
+                for zoom in range(LEVELS_MAX_ZOOM + 1):
+                    _level(columns, zoom)
+            finally:
+                columns.levels_later = False
+
+        threading.Thread(target=summed, name="mapapp-map-levels", daemon=True).start()
+
+    def _read_later(self, db: sqlite_utils.Database) -> bool:
+        """Start reading the columns again in a thread (unless one runs); False when this
+        index reads in the foreground (or the catalogue has no file another connection can open)."""
+        if not self._background:
+            return False
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        if not path:
+            return False
+        if self._reading is None or not self._reading.is_alive():
+            self._reading = threading.Thread(target=self._read_in_background, args=(path,),
+                                             name="mapapp-map-read", daemon=True)
+            self._reading.start()
+        return True
+
+    def _read_in_background(self, path: str) -> None:
+        try:
+            own = catalogue.connect(path, upgrade=False)
+        except Exception:  # noqa: BLE001 # the next request tries again
+            logger.exception("map columns: cannot open the catalogue to read them again")
+            with self._lock:
+                self._stale_for = ""
+            return
+        try:
+            state = catalogue.state(own)
+            columns = self._read(own)
+            for zoom in range(LEVELS_MAX_ZOOM + 1):  # the first views after the swap find them summed
+                _level(columns, zoom)
+            with self._lock:
+                current = self._current
+                if current is None or current[0] != state.lineage or current[2].version <= columns.version:
+                    self._current = (state.lineage, state.key if columns.version == state.version else "", columns)
+                self._stale_for = ""
+                self.reads += 1
+        except Exception:  # noqa: BLE001 # logged; the next request starts another read
+            logger.exception("map columns: reading them again failed")
+            with self._lock:
+                self._stale_for = ""
+        finally:
+            own.close()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the read in the background (if any) ended (tests, the benchmark)."""
+        reading = self._reading
+        if reading is not None:
+            reading.join(timeout)
 
     def _read(self, db: sqlite_utils.Database) -> MapColumns:
         if self._directory is None:
@@ -612,7 +752,8 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     (its last check before ``stale_before``) so that the map can fade it.
     """
     bounded = _bounded_zoom(bbox, zoom)
-    if everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM:
+    if (everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
+            and (bounded in columns.levels or not columns.levels_later)):
         cells, total = _cells_from_level(columns, bbox, bounded)
         return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:

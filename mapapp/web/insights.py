@@ -4,9 +4,10 @@ as PNG, SVG or CSV, a project's page and its PDF report. Staff may include draft
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 from flask_login import current_user
 
 from .. import catalogue, coldwork
@@ -54,11 +55,58 @@ def _cold(make):
     return limited
 
 
-def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> numbers.Insights:
+# The figures of /stats per selection: after a change, the previous ones are served (with
+# their date) while the new ones are computed in a thread, STATS_DEBOUNCE seconds after the
+# first request that found them old (changes in a burst are counted once).
+STATS_DEBOUNCE = 1.0
+
+
+def _stats_kept() -> views.Refreshed:
+    """This app's latest /stats figures (see ``views.Refreshed``)."""
+    return current_app.extensions.setdefault("mapapp.stats", views.Refreshed(size=128))
+
+
+def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> tuple[numbers.Insights, str]:
+    """The figures, and "" when they are the catalogue's now, else the time of the state
+    they were counted at (new ones are being counted)."""
     db = get_db()
-    return _FIGURES.get(_version(), ("stats", tuple(sorted(filters.to_args().items())), km, statuses),
-                        _cold(lambda: numbers.compute(db, filters, km=km, statuses=statuses,
-                                                      columns=map_index().get(db))))
+    state = catalogue.state(db)
+    # Of this catalogue's lineage only: a restored backup is not shown another's figures.
+    key = ("stats", state.lineage, tuple(sorted(filters.to_args().items())), km, statuses)
+    kept = _stats_kept().latest(key)
+    if kept is not None and kept.state == state.key:
+        return kept.value, ""
+    if kept is not None:
+        _stats_kept().refresh(key, _counted_later(key, filters, km, statuses))
+        return kept.value, kept.as_of or state.changed_at
+
+    def make() -> numbers.Insights:  # never counted for this selection: counted now, once for all who ask
+        columns = map_index().get(db)
+        value = numbers.compute(db, filters, km=km, statuses=statuses, columns=columns)
+        fresh = "draft" in statuses or columns.version == state.version  # else the map's columns are being read
+        _stats_kept().keep(key, views.Kept(value, state.key if fresh else "", state.changed_at))
+        return value
+
+    return _FIGURES.get(state.key, key, _cold(make)), ""
+
+
+def _counted_later(key: tuple, filters: Filters, km: int, statuses: tuple[str, ...]):
+    """The work of the thread that counts a selection's figures again (see ``_stats_kept``)."""
+    app, kept = current_app._get_current_object(), _stats_kept()
+
+    def work() -> None:
+        time.sleep(STATS_DEBOUNCE)
+        with app.app_context():
+            db = get_db()
+            index = map_index()
+            index.get(db)
+            index.wait()  # a large import's columns being read: count from them, not the previous ones
+            state = catalogue.state(db)
+            columns = index.get(db)
+            value = numbers.compute(db, filters, km=km, statuses=statuses, columns=columns)
+            fresh = "draft" in statuses or columns.version == state.version
+            kept.keep(key, views.Kept(value, state.key if fresh else "", state.changed_at))
+    return work
 
 
 def _project_figures(slug: str, lang: str, statuses: tuple[str, ...]) -> report.ProjectFigures:
@@ -78,14 +126,18 @@ def stats():
     filters = Filters.from_args(request.args)
     km, statuses = _km(), _statuses()
     lang = current_language()
-    found = _stats_figures(filters, km, statuses)
+    found, as_of = _stats_figures(filters, km, statuses)
     keep = {"km": km} if km != numbers.DEFAULT_KM else {}  # what the filter form must not forget
     if "draft" in statuses:
         keep["drafts"] = "1"
     projects = catalogue.project_and_visit_names(get_db(), lang)["project"]
-    return render_template("stats.html", found=found, charts=views.charts_of(found, lang), km=km, keep=keep,
-                           projects=projects, fictional=shows_fictional(get_db(), filters),
-                           drafts="draft" in statuses, **filter_panel(get_db(), filters))
+    response = make_response(render_template(
+        "stats.html", found=found, charts=views.charts_of(found, lang), km=km, keep=keep, as_of=as_of,
+        projects=projects, fictional=shows_fictional(get_db(), filters),
+        drafts="draft" in statuses, **filter_panel(get_db(), filters)))
+    if as_of:  # new figures are being counted: not to be kept by a cache as the current ones
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/stats/<name>.<fmt>")
@@ -96,9 +148,9 @@ def stats_chart(name: str, fmt: str):
     if name not in views.BY_DISTANCE:  # the same figures and picture whatever the distance
         km = numbers.DEFAULT_KM
     lang = current_language()
-    found = _stats_figures(filters, km, statuses)
-    key = ("stats", name, fmt, tuple(sorted(filters.to_args().items())), km, statuses, lang)
-    return _file(key, found, name, fmt, lang, f"stats-{name}")
+    found, as_of = _stats_figures(filters, km, statuses)
+    key = ("stats", name, fmt, tuple(sorted(filters.to_args().items())), km, statuses, lang, as_of)
+    return _file(key, found, name, fmt, lang, f"stats-{name}", as_of=as_of)
 
 
 @bp.get("/projects/<slug>")
@@ -127,6 +179,12 @@ def project_chart(slug: str, name: str, fmt: str):
             body = _report_pdf(slug, lang, statuses)
         except report.ReportError as e:
             raise ServiceUnavailable(str(e)) from e
+        if body is None:  # the worker is making it: a page that asks again by itself
+            page = make_response(render_template("report_preparing.html", figures=figures), 202)
+            page.headers["Refresh"] = str(REPORT_REFRESH)
+            page.headers["Retry-After"] = str(REPORT_REFRESH)
+            page.headers["Cache-Control"] = "no-store"
+            return page
         response = Response(body, mimetype=MIME["pdf"])
         response.headers["Content-Disposition"] = f'inline; filename="{slug}-report.pdf"'
         return _cacheable(response)
@@ -134,13 +192,16 @@ def project_chart(slug: str, name: str, fmt: str):
                  chart_names=report.PROJECT_CHARTS)
 
 
-# A report takes a few seconds to make; a request waits this long for the worker's.
-REPORT_WAIT = 60
+# A report takes a few seconds to make; a request waits this long for the worker's, then
+# answers with a page that asks again every REPORT_REFRESH seconds.
+REPORT_WAIT = 5
+REPORT_REFRESH = 3
 
 
-def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
+def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes | None:
     """The report's PDF, made by the job worker once per catalogue version, project, language and
-    statuses (one job for all who ask meanwhile; the worker writes it under ``CACHE_DIR``)."""
+    statuses (one job for all who ask meanwhile; the worker writes it under ``CACHE_DIR``);
+    None while the worker is still making it."""
     version = _version()
     folder = Path(current_app.config["CACHE_DIR"]) / "reports"
     digest = hashlib.sha256(repr((version, slug, lang, statuses)).encode()).hexdigest()[:24]
@@ -154,8 +215,10 @@ def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
 
         job = _cold(asked)()
         if not path.exists():
+            if job.get("state") in ("queued", "running") and not job.get("worker_missing"):
+                return None
             raise report.ReportError(job.get("worker_missing") or job.get("message")
-                                     or "the report is still being made: ask again in a minute")
+                                     or "the report could not be made: ask again in a minute")
         for old in folder.glob("v*.pdf"):  # the reports of other catalogue states
             if old.name[1:].partition("-")[0] != version:
                 old.unlink(missing_ok=True)
@@ -163,7 +226,7 @@ def _report_pdf(slug: str, lang: str, statuses: tuple[str, ...]) -> bytes:
 
 
 def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, filename: str, *,
-          chart_names: tuple[str, ...] = views.CHARTS) -> Response:
+          chart_names: tuple[str, ...] = views.CHARTS, as_of: str = "") -> Response:
     if fmt not in MIME or fmt == "pdf":
         raise BadRequest(f"format: use png, svg or csv, not '{fmt}'", parameter="format")
     if name in LISTS:
@@ -181,12 +244,13 @@ def _file(key: tuple, found: numbers.Insights, name: str, fmt: str, lang: str, f
     response = Response(body, mimetype=MIME[fmt])
     if request.args.get("download") == "1" or fmt == "csv":
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    return _cacheable(response)
+    return _cacheable(response, as_of)
 
 
-def _cacheable(response: Response) -> Response:
-    """Kept by the browser, asked again with the catalogue's version as validator."""
-    response.set_etag(f"{_version()}-{current_language()}-{_statuses()[0]}")
+def _cacheable(response: Response, as_of: str = "") -> Response:
+    """Kept by the browser, asked again with the catalogue's version as validator (and the
+    time of the previous figures while new ones are counted)."""
+    response.set_etag(f"{_version()}-{current_language()}-{_statuses()[0]}" + (f"-of-{as_of}" if as_of else ""))
     response.headers["Cache-Control"] = "private, no-cache" if current_user.is_authenticated else "public, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response.make_conditional(request)

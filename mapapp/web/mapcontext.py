@@ -56,11 +56,12 @@ def current_site() -> site.Site:
 
 def map_index() -> mapindex.MapIndex:
     """The process's map index, created on first use; its columns are shared with the
-    other worker processes through files in ``MAPAPP_CACHE_DIR``."""
+    other worker processes through files in ``MAPAPP_CACHE_DIR``. After a large import it
+    keeps answering from the columns it has while the new ones are read in the background."""
     index = current_app.extensions.get("mapapp.index")
     if index is None:
         index = current_app.extensions.setdefault(
-            "mapapp.index", mapindex.MapIndex(Path(current_app.config["CACHE_DIR"]) / "map"))
+            "mapapp.index", mapindex.MapIndex(Path(current_app.config["CACHE_DIR"]) / "map", background=True))
     return index
 
 
