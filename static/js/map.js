@@ -229,9 +229,41 @@
             Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
   }
 
+  // The view widened to a fixed grid of tiles (mapindex.snap_bbox: TILE_PIXELS, whole
+  // cells at every zoom), so that visitors a little apart ask the same URL and a browser or
+  // a caching proxy answers them; null when the widened view would be clustered from
+  // further away (wider than MAX_VIEW_PIXELS): the view is then asked for as it is.
+  var TILE_PIXELS = 240, MAX_VIEW_PIXELS = [2560, 1600];
+
+  function mercatorY(lat) {
+    return Math.log(Math.tan(Math.PI / 4 + Math.max(-85, Math.min(85, lat)) * (Math.PI / 180) / 2));
+  }
+
+  function latitudeOf(y) {
+    return (2 * Math.atan(Math.exp(y)) - Math.PI / 2) * (180 / Math.PI);
+  }
+
+  function snappedBox(box, zoom) {
+    var world = 256 * Math.pow(2, zoom);
+    var tileLon = 360 * TILE_PIXELS / world, tileY = 2 * Math.PI * TILE_PIXELS / world;
+    var west = Math.max(-180, Math.floor((box[0] + 180) / tileLon) * tileLon - 180);
+    var east = Math.min(180, Math.ceil((box[2] + 180) / tileLon) * tileLon - 180);
+    var bottom = Math.floor(mercatorY(box[1]) / tileY) * tileY, top = Math.ceil(mercatorY(box[3]) / tileY) * tileY;
+    var south = latitudeOf(bottom), north = latitudeOf(top);
+    if (south <= -85) south = -90;
+    if (north >= 85) north = 90;
+    var snapped = [Math.floor(west * 1e5) / 1e5, Math.floor(south * 1e5) / 1e5,
+                   Math.ceil(east * 1e5) / 1e5, Math.ceil(north * 1e5) / 1e5];
+    var wide = (snapped[2] - snapped[0]) / 360 * world;
+    var high = (mercatorY(snapped[3]) - mercatorY(snapped[1])) / (2 * Math.PI) * world;
+    return wide <= MAX_VIEW_PIXELS[0] && high <= MAX_VIEW_PIXELS[1] ? snapped : null;
+  }
+
   function viewParams() {
     var params = withLang(filterParams());
-    params.set("bbox", viewBox().map(function (n) { return n.toFixed(5); }).join(","));
+    var box = viewBox(), snapped = snappedBox(box, map.getZoom());
+    params.set("bbox", snapped ? snapped.map(String).join(",")
+                               : box.map(function (n) { return n.toFixed(5); }).join(","));
     params.set("zoom", String(map.getZoom()));
     return params;
   }
