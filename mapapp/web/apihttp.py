@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from .. import catalogue
 from .db import get_db
-from .i18n import current_language
+from .i18n import LANGUAGES, current_language
 
 VARY = "Accept-Encoding, Accept-Language, Cookie"
 # The encodings an answer may come in: Flask-Compress's and the exports' kept gzip copies.
@@ -79,7 +79,7 @@ def before_request():
     answer.make_conditional(request)
     if answer.status_code != 304:
         return None
-    answer.headers["Vary"] = VARY
+    answer.headers["Vary"] = vary()
     answer.headers["Cache-Control"] = cache_control()
     return _cors(answer)
 
@@ -96,15 +96,27 @@ def after_request(response: Response) -> Response:
         response.set_etag(f"{g.api_etag}:{encoding}" if encoding else g.api_etag)
         response.last_modified = g.api_modified
         response.headers["Cache-Control"] = cache_control()
-    response.headers["Vary"] = VARY
+    response.headers["Vary"] = vary()
     return response
+
+
+def vary() -> str:
+    """The request headers the answer depends on. A map answer that names its language
+    (``lang=``, as the map asks) is the same whatever the visitor's cookies and languages,
+    so that a shared cache keeps one copy for everyone (staff's are ``private``)."""
+    if request.endpoint in MAP_ANSWERS and (request.args.get("lang") or "").lower() in LANGUAGES:
+        g.same_for_everyone = True  # the session's own ``Vary: Cookie`` left off too (web.auth)
+        return "Accept-Encoding"
+    return VARY
 
 
 def cache_control() -> str:
     """How long the answer may be reused: a map answer a little while by anyone (not a
     signed-in person's); anything else kept but asked again with its validators."""
     config = current_app.config
-    if current_user.is_authenticated:
+    # Without a session cookie nobody is signed in (and the session is not opened: Flask
+    # would add ``Vary: Cookie`` for it).
+    if config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated:
         return "private, no-cache"
     if request.endpoint in MAP_ANSWERS and config["MAP_CACHE_SECONDS"]:
         return (f"public, max-age={config['MAP_CACHE_SECONDS']}, "
