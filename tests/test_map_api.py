@@ -182,6 +182,7 @@ def test_map_answers_are_shared_by_caches_and_asked_again_after_a_change(app, db
     control = first.headers["Cache-Control"]
     assert control == "public, max-age=60, stale-while-revalidate=600"
     assert first.headers["Vary"] == "Accept-Encoding"  # the language is in the URL: one copy for all
+    assert "Set-Cookie" not in first.headers  # nothing personal in what a shared cache keeps
     assert "Cookie" in client.get(url.replace("&lang=en", "")).headers["Vary"]  # else from a cookie, maybe
     # The same question in another order is the same answer, with the same validator.
     reordered = client.get("/api/clusters?lang=en&bbox=-11.25,30.14512,30.9375,59.17593&zoom=5",
