@@ -52,8 +52,7 @@ from mapapp.mapdata import mapindex  # noqa: E402
 VIEWS_PER_VISIT = 6
 SCREEN = (1280, 720)  # the map's size on screen
 FILTERS = ["", "", "", "country=FR", "theme=AM40", "need=funding"]
-# Where visitors look: a popular embed centres on a few places, and pan around them.
-PLACES = [(city[2], city[3]) for city in bench_import.CITIES]
+PLACES = [(city[2], city[3]) for city in bench_import.CITIES]  # where staff add organisations
 
 WRK_SCRIPT = """
 local paths = %s
@@ -94,16 +93,24 @@ def view_query(lat: float, lon: float, zoom: int) -> str:
     return f"bbox={','.join(str(v) for v in edges)}&zoom={zoom}"
 
 
+# The views visitors open on: the map fitted to what an entry URL selects (the site's home,
+# a partner's embed, a newsletter's link), with its weight.
+ENTRIES = [("", 48.0, 8.0, 5, 5), ("country=FR", 46.5, 2.5, 6, 3), ("theme=AM40", 47.0, 7.0, 5, 1),
+           ("need=funding", 45.5, 9.0, 6, 1)]
+LANGS = ["en"] * 5 + ["fr"] * 3 + ["it", "pl", "nl", "el"]
+
+
 def visit_paths(rng: random.Random, slugs: list[str]) -> list[str]:
-    """The requests of one visit, in the mix a browser sends them."""
+    """The requests of one visit, in the mix a browser sends them: the page (or an embed),
+    its filter counts, the clusters and the list of the first view; then, for some, a few
+    views panning and zooming, and an organisation's page or two."""
+    filters, lat, lon, zoom, _weight = rng.choices(ENTRIES, weights=[e[4] for e in ENTRIES])[0]
     embed = rng.random() < 0.3
-    lang = rng.choice(("en", "en", "fr", "it", "pl", "nl", "el"))
-    filters = rng.choice(FILTERS)
+    lang = rng.choice(LANGS)
     both = f"{filters}&lang={lang}" if filters else f"lang={lang}"
     paths = [f"/embed?{both}" if embed else f"/?{both}", f"/api/facets?{both}"]
-    lat, lon = rng.choice(PLACES)
-    zoom = rng.randint(5, 9)
-    for _ in range(VIEWS_PER_VISIT):
+    views = 1 + (rng.randint(1, VIEWS_PER_VISIT) if rng.random() < 0.4 else 0)
+    for _ in range(views):
         view = view_query(lat, lon, zoom)
         paths += [f"/api/clusters?{both}&{view}", f"/api/organisations?{both}&{view}&limit=20"]
         if rng.random() < 0.5:  # zoom in towards a cluster, or pan by a third of the screen
@@ -111,7 +118,8 @@ def visit_paths(rng: random.Random, slugs: list[str]) -> list[str]:
         world = 256 * 2 ** zoom
         lon += rng.choice((-1, 0, 1)) * SCREEN[0] / 3 / world * 360.0
         lat += rng.choice((-1, 0, 1)) * SCREEN[1] / 3 / world * 180.0
-    paths += [f"/organisations/{rng.choice(slugs)}?lang={lang}" for _ in range(2)]
+    if views > 1 or rng.random() < 0.3:
+        paths += [f"/organisations/{rng.choice(slugs)}?lang={lang}" for _ in range(rng.randint(1, 2))]
     return paths
 
 
