@@ -37,6 +37,10 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
             clause, values_params = member_clause(kind, values)
             clauses.append(clause)
             params.extend(values_params)
+    for kind, values in filters.extra:  # the catalogue's filter fields
+        clause, values_params = member_clause(kind, values)
+        clauses.append(clause)
+        params.extend(values_params)
     if filters.q:
         match = fts_query(filters.q)
         if match:

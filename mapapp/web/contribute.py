@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
+from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
@@ -49,7 +50,14 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     lang = current_language()
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
+    public = field_store.public_fields(get_db())  # a public form never shows staff-only fields
+    if request.method == "POST":
+        field_values = {f.slug: request.form.getlist(f"field:{f.slug}") for f in public}
+    else:
+        field_values = field_store.values_of(get_db(), org["id"]) if org else {}
+    field_errors = {k.removeprefix("field-"): v for k, v in problems.items() if k.startswith("field-")}
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
+                           custom_fields=public, field_values=field_values, field_errors=field_errors,
                            themes=offered_categories(), resources=vocab.resources(), lang=lang,
                            countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
                            honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
@@ -78,6 +86,8 @@ def _submit(kind: str, org: dict | None):
         raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
         project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""),
+        fields={f.slug: form.getlist(f"field:{f.slug}") for f in field_store.public_fields(get_db())
+                if f"field:{f.slug}" in form},
         pictures=tuple((fld, fld, data, form.get(f"{fld}_alt", "")) for fld in ("logo", "photo")
                        if (data := picturefiles.read_upload(fld))),
         picture_max_bytes=picturefiles.max_bytes())

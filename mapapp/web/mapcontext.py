@@ -7,17 +7,18 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_app_context, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 
 from .. import accounts, catalogue, icons, kinds, records, site, vocab
 from ..catalogue import demo as demo_rows
+from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
-from ..filters import KINDS, Filters
+from ..filters import Filters
 from ..importing import columns
 from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
@@ -67,8 +68,8 @@ def facet_options(db, counts: dict, lang: str) -> dict:
     parent's count is of the organisations in it or any of its children, each once)."""
     options = {}
     tree = category_tree()
-    for kind in kinds.REGISTRY:
-        present = counts[kind.name]
+    for kind in kinds.registry():
+        present = counts.get(kind.name, {})
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
         if isinstance(kind.vocabulary, kinds.Categories) and tree is not None:
@@ -130,7 +131,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     )
     settings = {
         "lang": current_language(),
-        "kinds": list(KINDS),
+        "kinds": [k.name for k in kinds.registry()],
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
@@ -139,7 +140,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
-        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
+        "locked": {kind: list(filters.values(kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
                 "organisation": url_for("api.organisation", slug="SLUG")},
@@ -175,7 +176,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
         settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
-        allowed = set(getattr(filters, kind))
+        allowed = set(filters.values(kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
 
@@ -343,7 +344,7 @@ def _favicon(static_folder: str) -> str:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
@@ -351,5 +352,18 @@ def template_helpers() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    """Register the template helpers."""
+    """Register the template helpers, and the catalogue's filter fields as kinds of the
+    registry (read from the request's catalogue when a request first needs them)."""
     app.context_processor(template_helpers)
+
+    def field_kinds() -> tuple:
+        if not has_app_context():
+            return ()  # a streamed answer read after its request: its filters were parsed before
+        try:
+            return field_store.filter_kinds(get_db())
+        except catalogue.CatalogueError:
+            return ()  # the page that needs the catalogue says it is unreachable, in its own way
+
+    @app.before_request
+    def _field_kinds() -> None:
+        kinds.use_fields(field_kinds)

@@ -551,6 +551,15 @@
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
           box.appendChild(list);
         }
+        if (org.popup_fields && org.popup_fields.length) {
+          // The network's fields marked "show in popups": text only, never markup.
+          var fields = el("dl", "org-popup-fields");
+          org.popup_fields.forEach(function (f) {
+            fields.appendChild(el("dt", null, f.label));
+            fields.appendChild(el("dd", null, f.text));
+          });
+          box.appendChild(fields);
+        }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
         if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
