@@ -25,6 +25,7 @@ import math
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -149,6 +150,9 @@ def show(what: str, result: dict) -> None:
     print(f"{what}: {result['rate']:,.0f} requests/s, p50 {result['p50'] / 1000:.1f} ms, "
           f"p95 {result['p95'] / 1000:.1f} ms, p99 {result['p99'] / 1000:.1f} ms, "
           f"{result['errors']} errors ({result['requests']:,} requests in {result['seconds']:.0f} s)", flush=True)
+    if result["errors"]:
+        print("  errors: " + ", ".join(f"{result[k]} {k}" for k in ("status", "timeout", "connect", "read", "write")
+                                      if result[k]) + " (status: an answer other than 2xx/3xx)", flush=True)
 
 
 NGINX_MAIN = """
@@ -208,7 +212,7 @@ class Meanwhile:
     def __init__(self, db_path: Path, folder: Path, rows: int):
         self.db_path, self.folder, self.rows = db_path, folder, rows
         self.stop = threading.Event()
-        self.edits = 0
+        self.edits = self.refused = 0
         self.imported: dict | None = None
 
     def _edits(self) -> None:
@@ -216,11 +220,15 @@ class Meanwhile:
         rng = random.Random(9)
         while not self.stop.wait(2.0):
             lat, lon = rng.choice(PLACES)
-            catalogue.save_organisation(db, {"name": f"Added during the load {time.time():.0f}", "city": "Lyon",
-                                             "country": "FR", "lat": lat + rng.uniform(-0.1, 0.1),
-                                             "lon": lon + rng.uniform(-0.1, 0.1), "status": "published",
-                                             "source": "bench-load"})
-            self.edits += 1
+            try:
+                catalogue.save_organisation(db, {"name": f"Added during the load {time.time():.0f}", "city": "Lyon",
+                                                 "country": "FR", "lat": lat + rng.uniform(-0.1, 0.1),
+                                                 "lon": lon + rng.uniform(-0.1, 0.1), "status": "published",
+                                                 "source": "bench-load"})
+                self.edits += 1
+            except sqlite3.OperationalError:  # "database is locked": the import holds the catalogue
+                db.conn.rollback()
+                self.refused += 1
         db.close()
 
     def _import(self) -> None:
@@ -242,7 +250,8 @@ class Meanwhile:
             thread.join()
         imported = f", an import of {self.rows:,} rows in {self.imported['seconds']:.1f} s" \
             if self.imported and "seconds" in self.imported else ""
-        print(f"  meanwhile: {self.edits} organisations added{imported}", flush=True)
+        refused = f" ({self.refused} refused: the catalogue locked by the import)" if self.refused else ""
+        print(f"  meanwhile: {self.edits} organisations added{refused}{imported}", flush=True)
 
 
 def warm(base: str, paths: list[str]) -> None:
