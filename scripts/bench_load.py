@@ -254,13 +254,15 @@ class Meanwhile:
         print(f"  meanwhile: {self.edits} organisations added{refused}{imported}", flush=True)
 
 
-def warm(base: str, paths: list[str]) -> None:
-    """Each worker's map data read before the clock starts (a first request at a million
-    takes seconds: that is the cold-start benchmark's, not this one's)."""
+def warm(base: str, paths: list[str], connections: int) -> None:
+    """Every worker's map data read before the clock starts (a first request at a million
+    takes seconds: that is the cold-start benchmark's, not this one's): the mix's first
+    requests, over as many connections as the workers have threads."""
     import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
 
-    for path in paths[:40]:
-        urllib.request.urlopen(base + path, timeout=600).read()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(lambda path: urllib.request.urlopen(base + path, timeout=600).read(), paths[:20 * connections]))
 
 
 def main() -> None:
@@ -287,7 +289,7 @@ def main() -> None:
               f"{len(set(paths)):,} different URLs in {len(paths):,} requests of the mix", flush=True)
         settings = {"MAP_CACHE_SECONDS": os.environ.get("MAPAPP_MAP_CACHE_SECONDS", "60")}
         with gunicorn(db_path, folder / "cache", args, settings) as base:
-            warm(base, paths)
+            warm(base, paths, args.workers * args.threads)
             with Meanwhile(db_path, folder, args.import_rows):
                 show(f"gunicorn {args.workers} × {args.worker_class} ({args.threads} threads), "
                      f"{args.connections} connections", wrk(base, paths, args.seconds, args.connections, folder))
