@@ -68,7 +68,7 @@ class Countries:
 
     def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
         """``(value, label)`` of the countries organisations are in, by label."""
-        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: choice[1])
+        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: vocab.collation_key(choice[1], lang))
 
 
 @dataclass(frozen=True)

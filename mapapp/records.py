@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import kinds, vocab
+from . import kinds, multilingual, vocab
 from .images import picture_path
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
@@ -149,6 +149,7 @@ class Record:
         the API's lists and popups."""
         return {
             "slug": self.slug, "name": self.name, "city": self.city, "country": self.country,
+            "city_name": multilingual.local_town(self.city, self.country, lang),
             "country_name": vocab.country_name(self.country or "", lang),
             "relation": self.relation, "relation_label": vocab.relations().label(self.relation, lang),
             "themes": list(self.themes), "theme_labels": [kinds.theme_label(t, lang) for t in self.themes],

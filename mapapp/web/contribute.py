@@ -59,7 +59,7 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
                            custom_fields=public, field_values=field_values, field_errors=field_errors,
                            themes=offered_categories(), resources=vocab.resources(), lang=lang,
-                           countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
+                           countries=vocab.countries_by_name(lang),
                            honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 
 
@@ -137,7 +137,7 @@ def confirm(token: str):
         flow.confirm(get_db(), token)
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
-                               message=translated(str(e.args[0]), current_language()) if e.args else ""), 410
+                               message=translated(e.args[0], current_language()) if e.args else ""), 410
     jobqueue.current().moderation_digest()  # the moderators hear of it
     return render_template("contribute_done.html", title=_("Thank you"), message=_(
         "Your contribution is confirmed. A moderator will look at it; you will get an e-mail when it is decided."))
@@ -195,7 +195,7 @@ def owner(token: str):
         org_id = owners.organisation_of(db, config["SECRET_KEY"], token, config["OWNER_LINK_DAYS"])
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
-                               message=translated(str(e.args[0]), current_language())), 410
+                               message=translated(e.args[0], current_language())), 410
     org = _org_by_id(org_id)
     if request.method == "POST" and request.form.get("action") == "still-correct":
         owners.still_correct(db, org_id)

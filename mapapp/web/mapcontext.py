@@ -3,16 +3,18 @@ map index, filter options with counts, the settings read by map.js, the template
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from babel import Locale
 from flask import Flask, current_app, g, has_app_context, request, url_for
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 
-from .. import accounts, catalogue, icons, kinds, records, site, vocab
+from .. import accounts, catalogue, icons, kinds, multilingual, records, site, vocab
 from ..catalogue import demo as demo_rows
 from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
@@ -146,16 +148,15 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
                 "organisation": url_for("api.organisation", slug="SLUG")},
         "i18n": {
             "loading": _("Loading organisations…"),
-            "inView": _("%(n)s organisations in view"),
-            "oneInView": _("1 organisation in view"),
+            "inView": plural_forms(lambda n: get_translations().ngettext(
+                "%(num)s organisation in view", "%(num)s organisations in view", n)),
             "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
             "noMatch": _("No organisation matches these filters or this search anywhere. Change or clear them."),
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
             "cluster": _("%(n)s organisations: zoom in"),
-            "total": _("%(n)s organisations"),
-            "totalOne": _("1 organisation"),
+            "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
@@ -342,9 +343,27 @@ def _favicon(static_folder: str) -> str:
     return "data:image/svg+xml," + quote(svg, safe=" =:/\"'<>")
 
 
+def _town(city: str | None, country: str | None) -> str:
+    """A town's name in the visitor's language where CLDR has one ("Varsovie"), else as stored."""
+    return multilingual.local_town(city, country, current_language())
+
+
+def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
+    """A count's message for map.js, per CLDR plural category of the visitor's language
+    ("one", "few", "many", "other"), each the catalogue's own form for a number of that
+    category: the script picks one with ``Intl.PluralRules``, so that "5 organizacji" reads
+    the same after a filter change as the server wrote it on first load."""
+    rule = Locale.parse(current_language()).plural_form
+    forms: dict[str, str] = {}
+    for n in range(0, 200):
+        forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
+    forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
+    return forms
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),

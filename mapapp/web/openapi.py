@@ -39,7 +39,7 @@ SUMMARY = {
     "required": ["slug", "name", "city", "country", "themes", "url", "lat", "lon"],
     "properties": {
         "slug": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
-        "country": {"type": ["string", "null"]}, "country_name": {"type": "string"},
+        "country": {"type": ["string", "null"]}, "city_name": {"type": "string"}, "country_name": {"type": "string"},
         "relation": {"type": "string", "enum": list(vocab.RELATIONS)},
         "relation_label": {"type": "string"},
         "themes": {"type": "array", "items": {"type": "string", "pattern": CODE},

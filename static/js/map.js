@@ -41,6 +41,21 @@
   }
 
   function format(template, n) { return template.replace("%(n)s", String(n)); }
+  // A count in the catalogue's form for its plural category (one, few, many, other), the
+  // number written as the server writes it: "5 organizacji" as on first load.
+  var lang = settings.lang || document.documentElement.lang || "en";
+  var pluralRules = new Intl.PluralRules(lang);
+  var numbers = new Intl.NumberFormat(lang);
+  // A day (YYYY-MM-DD) written as the visitor's language writes it: "6 décembre 2026".
+  function longDate(day) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})/.exec(day || "");
+    if (!parts) return day || "";
+    var moment = new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3]));
+    return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }).format(moment);
+  }
+  function counted(forms, n) {
+    return (forms[pluralRules.select(n)] || forms.other).replace("%(n)s", numbers.format(n));
+  }
 
   // Every API answer: refused unless 2xx, then read as JSON.
   function getJSON(url, options) {
@@ -184,7 +199,7 @@
         });
         matching = body.total;
         showDemoBanner(body.fictional);
-        if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
+        if (totalBox) totalBox.textContent = counted(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
           map.setView([settings.focus.lat, settings.focus.lon], settings.focusZoom, { animate: false });
@@ -537,7 +552,7 @@
       .then(function (org) {
         title.textContent = org.name;
         title.href = pageLink(org.url);
-        details.textContent = [org.city, org.country_name].filter(Boolean).join(", ");
+        details.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
         var picture = (org.pictures || [])[0];  // the logo when there is one, else the first photo
         if (picture) {
           var img = el("img", "org-popup-picture");
@@ -561,7 +576,7 @@
           box.appendChild(fields);
         }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
-        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
+        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
         suggest.href = pageLink(settings.suggest.replace("SLUG", encodeURIComponent(org.slug)));
         box.appendChild(el("div")).appendChild(suggest);
@@ -591,13 +606,13 @@
       var link = linkOut(el("a", null, org.name));
       link.href = pageLink(org.url);
       item.appendChild(link);
-      var place = [org.city, org.country_name].filter(Boolean).join(", ");
+      var place = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
       if (place) item.appendChild(el("span", "place", place));
       results.appendChild(item);
     });
     var n = body.total;
     statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
-      : n === 1 ? t.oneInView : format(t.inView, n);
+      : counted(t.inView, n);
     if (n > body.items.length) results.appendChild(el("li", "more", t.more));
   }
 
