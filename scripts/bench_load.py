@@ -86,12 +86,14 @@ def padded_view(lat: float, lon: float, zoom: int) -> BBox:
                 min(85.0, mapindex._latitude((y + half_h) / world * 2 * math.pi)))
 
 
-def view_query(lat: float, lon: float, zoom: int) -> str:
+def view_query(lat: float, lon: float, zoom: int, *, tiled: bool = True) -> str:
+    """The view's parameters as map.js sends them: on the tile grid for the clusters, the
+    view's own box for the list."""
     box = padded_view(lat, lon, zoom)
-    snapped = mapindex.snap_bbox(box, zoom)
-    edges = [snapped.min_lon, snapped.min_lat, snapped.max_lon, snapped.max_lat] if snapped else \
-        [round(v, 5) for v in (box.min_lon, box.min_lat, box.max_lon, box.max_lat)]
-    return f"bbox={','.join(str(v) for v in edges)}&zoom={zoom}"
+    snapped = mapindex.snap_bbox(box, zoom) if tiled else None
+    edges = [str(v) for v in (snapped.min_lon, snapped.min_lat, snapped.max_lon, snapped.max_lat)] if snapped else \
+        [f"{v:.5f}" for v in (box.min_lon, box.min_lat, box.max_lon, box.max_lat)]
+    return f"bbox={','.join(edges)}&zoom={zoom}"
 
 
 # The views visitors open on: the map fitted to what an entry URL selects (the site's home,
@@ -112,8 +114,8 @@ def visit_paths(rng: random.Random, slugs: list[str]) -> list[str]:
     paths = [f"/embed?{both}" if embed else f"/?{both}", f"/api/facets?{both}"]
     views = 1 + (rng.randint(1, VIEWS_PER_VISIT) if rng.random() < 0.4 else 0)
     for _ in range(views):
-        view = view_query(lat, lon, zoom)
-        paths += [f"/api/clusters?{both}&{view}", f"/api/organisations?{both}&{view}&limit=20"]
+        own = view_query(lat, lon, zoom, tiled=False).split("&zoom=")[0]
+        paths += [f"/api/clusters?{both}&{view_query(lat, lon, zoom)}", f"/api/organisations?{both}&{own}&limit=20"]
         if rng.random() < 0.5:  # zoom in towards a cluster, or pan by a third of the screen
             zoom = min(zoom + 1, 15)
         world = 256 * 2 ** zoom

@@ -274,11 +274,17 @@
     return wide <= MAX_VIEW_PIXELS[0] && high <= MAX_VIEW_PIXELS[1] ? snapped : null;
   }
 
+  // The clusters are asked for on the tile grid; the list stays the view's own.
+  function tiled(params) {
+    var snapped = snappedBox(viewBox(), map.getZoom());
+    var copy = new URLSearchParams(params);
+    if (snapped) copy.set("bbox", snapped.map(String).join(","));
+    return copy;
+  }
+
   function viewParams() {
     var params = withLang(filterParams());
-    var box = viewBox(), snapped = snappedBox(box, map.getZoom());
-    params.set("bbox", snapped ? snapped.map(String).join(",")
-                               : box.map(function (n) { return n.toFixed(5); }).join(","));
+    params.set("bbox", viewBox().map(function (n) { return n.toFixed(5); }).join(","));
     params.set("zoom", String(map.getZoom()));
     return params;
   }
@@ -317,7 +323,7 @@
     // The clusters and the list of the view, asked for together.
     var list = firstViewList() || loadList(params, signal);
     list.catch(function () {}); // its failure is reported below, after the clusters'
-    getJSON(settings.api.clusters + "?" + params, { signal: signal })
+    getJSON(settings.api.clusters + "?" + tiled(params), { signal: signal })
       .then(function (body) { draw(body); return list; })
       .then(function (body) {
         showList(body);
