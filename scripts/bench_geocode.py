@@ -30,12 +30,21 @@ COORDINATE_HEADER = re.compile(r"lat|lon|geo|coord|^x$|^y$", re.I)
 GEO_COLUMNS = ("location", "city", "postcode", "country", "street", "region")
 
 
-def _known_column(headers: list[str], given: str | None, words: tuple[str, ...]) -> str:
+def _numeric(value: str | None) -> bool:
+    try:
+        float(value or "")
+    except ValueError:
+        return False
+    return True
+
+
+def _known_column(headers: list[str], given: str | None, words: tuple[str, ...], rows: list[dict]) -> str:
     if given:
         return given
     for word in words:
         for header in headers:
-            if header.strip().lower() == word:
+            # An empty "Latitude" next to a filled "Geo Container Latitude" (ESSGLOBAL): the filled one.
+            if header.strip().lower() == word and any(_numeric(r.get(header)) for r in rows[:500]):
                 return header
     sys.exit(f"no column of known points found; name it with --lat/--lon (headers: {', '.join(headers)})")
 
@@ -46,8 +55,8 @@ def bench(path: Path, *, lat_column: str | None, lon_column: str | None, country
         reader = csv.DictReader(f)
         headers = list(reader.fieldnames or [])
         rows = list(reader)
-    lat_column = _known_column(headers, lat_column, ("latitude", "lat", "geo container latitude"))
-    lon_column = _known_column(headers, lon_column, ("longitude", "lon", "lng", "geo container longitude"))
+    lat_column = _known_column(headers, lat_column, ("latitude", "lat", "geo container latitude"), rows)
+    lon_column = _known_column(headers, lon_column, ("longitude", "lon", "lng", "geo container longitude"), rows)
     known, kept = {}, [h for h in headers if not COORDINATE_HEADER.search(h)]
     with tempfile.TemporaryDirectory() as folder:
         stripped = Path(folder) / path.name

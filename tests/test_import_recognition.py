@@ -248,3 +248,82 @@ def test_hostile_headers_and_cells_stay_inert_text_in_the_preview(app, staff, tm
     assert not shows_49(page.split('id="columns"')[1].split("</table>")[0])
     assert "looks like latitudes: 3 of 3 values" in page  # the hostile header's column, read by its content
     assert "spreadsheet error value" in page
+
+
+def _without_points(source: Path, target: Path) -> Path:
+    import csv
+    with source.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.reader(f)]
+    with target.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([r[:-2] for r in rows])  # lattitude, longitude are the last two
+    return target
+
+
+def test_a_country_written_where_the_region_goes_places_the_row_in_it(db, tmp_path):
+    # A French map's list: the département in one column, or the country for the few abroad.
+    report = run(db, _without_points(DATA / "supermarches_coop_extract.csv", tmp_path / "coops.csv"))
+    bloum, nyon, cafoutch = (stored(db, n) for n in ("Bloum", "Le Local", "Super Cafoutch"))
+    assert (bloum["country"], bloum["region"]) == ("BE", "")
+    assert abs(bloum["lat"] - 50.819) < 0.05 and abs(bloum["lon"] - 4.327) < 0.05  # Forest, Brussels
+    assert (nyon["country"], round(nyon["lat"], 1), round(nyon["lon"], 1)) == ("CH", 46.4, 6.2)
+    assert (cafoutch["country"], cafoutch["region"]) == ("FR", "13")
+    said = [str(i.message) for i in report.issues if i.row == 20 and i.column == "country"]
+    assert said == ["country set to BE: the region column names that country"]
+
+
+def test_a_province_code_that_is_also_a_country_code_stays_a_region(db, tmp_path):
+    path = tmp_path / "province.csv"
+    path.write_text("denominazione,provincia,comune\nCoop Adriatica,CH,Chieti\nCoop del Lago,CO,Como\n",
+                    encoding="utf-8")
+    run(db, path)  # no country column: the region is not read as one
+    chieti = stored(db, "Coop Adriatica")
+    assert chieti["country"] != "CH" and chieti["region"] == "CH"
+
+
+def test_a_british_postcode_cut_to_its_sector_is_kept_and_places_the_row(db, tmp_path):
+    # The .coop registrants' "Zip" (a geocoder's output) holds "HG4 2" where the registrant wrote HG4 2JB.
+    path = tmp_path / "sectors.csv"
+    path.write_text("Name,Zip,Country\nYoga.Coop,HG4 2,GB\nThe Midcounties Co-operative,CV34  6,gb\n",
+                    encoding="utf-8")
+    chain = Chain.from_config("provided,cache,postcode,gazetteer", db, user_agent="")
+    report = importer.import_file(db, path, importer.Options(), chain)
+    yoga, midcounties = stored(db, "Yoga.Coop"), stored(db, "The Midcounties Co-operative")
+    assert (yoga["postcode"], yoga["geo_precision"]) == ("HG4 2", "postcode")
+    assert abs(yoga["lat"] - 54.13) < 0.1 and abs(yoga["lon"] + 1.53) < 0.1  # Ripon, not empty
+    assert midcounties["postcode"] == "CV34 6" and midcounties["lat"] is not None
+    assert "postcode 'HG4 2' is only a postcode sector (the last two letters are missing); kept, and the row " \
+        "placed by it" in [str(i.message) for i in report.issues if i.row == 2]
+
+
+def test_a_jersey_town_under_great_britain_is_looked_up_in_jersey(db, tmp_path):
+    # Co-ops UK's row 9: St Helier, JE2 4TR, country GB; the town was taken for St Helier in Sutton.
+    path = tmp_path / "jersey.csv"
+    path.write_text("Name,Street Address,Locality,Postcode,Country ID\n"
+                    "Jersey Co-operative,Grand Marché,St Helier,JE2 4TR,GB\n", encoding="utf-8")
+    chain = Chain.from_config("provided,cache,postcode,gazetteer", db, user_agent="")
+    report = importer.import_file(db, path, importer.Options(), chain)
+    jersey = stored(db, "Jersey Co-operative")
+    assert abs(jersey["lat"] - 49.19) < 0.05 and abs(jersey["lon"] + 2.10) < 0.05
+    assert not [i for i in report.issues if "km from postcode" in str(i.message)]
+
+
+def test_a_problem_about_a_field_the_file_has_no_column_for_names_it_in_the_staff_language(app, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    path = _without_points(DATA / "supermarches_coop_extract.csv", tmp_path / "coops.csv")
+    page = client.get(upload(client, path).headers["Location"] + "?lang=fr").get_data(as_text=True)
+    issues = page[page.index('id="issues"'):]
+    cells = re.findall(r"<td>([^<]*)</td><td>pays fixé à", issues)
+    assert cells and set(cells) == {"pays"}  # not the internal name "country"
+
+
+def test_the_preview_counts_agree_with_their_number_in_polish(app, staff, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "up")
+    client = app.test_client()
+    sign_in(client, "editor@example.org")
+    page = client.get(upload(client, DATA / "dotcoop_extract.csv").headers["Location"] + "?lang=pl").get_data(
+        as_text=True)
+    counts = re.findall(r"<li>([^<]*)</li>", page[page.index('id="dry-run-counts"'):].split("</ul>")[0])
+    assert "6 pominiętych wierszy" in counts and "15 ostrzeżeń" in counts  # not "6 pominięte", "15 ostrzeżenia"
+    assert "0 prawdopodobnych duplikatów" in counts

@@ -278,6 +278,9 @@ def _postcode_prefix(country: str) -> re.Pattern:
     return re.compile(rf"^({re.escape(country)}|[A-Z]{{1,2}})[- ](?=\d)")
 
 
+_UK_SECTOR = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? +\d$")
+
+
 @lru_cache(maxsize=65536)
 def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
     """A postcode checked against its country's pattern; leading zeros lost by a
@@ -292,6 +295,11 @@ def parse_postcode(value: str, country: str | None) -> tuple[str, str | None]:
         if country == "PL" and re.fullmatch(r"\d{5}", text):
             text = f"{text[:2]}-{text[2:]}"  # the form Polish addresses use
         return text, None
+    if country in ("GB", "JE", "GG", "IM") and _UK_SECTOR.match(text):
+        # A geocoder's output cut to the sector ("HG4 2"): still places the row within a few km.
+        text = " ".join(text.split())
+        return text, Message(N_("postcode '%(text)s' is only a postcode sector (the last two letters are "
+                                "missing); kept, and the row placed by it"), text=text)
     digits = re.search(r"\\d\{(\d)\}", pattern.pattern)
     if text.isdigit() and digits and len(text) < int(digits.group(1)):
         padded = text.zfill(int(digits.group(1)))

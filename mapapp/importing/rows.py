@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .. import catalogue, geo, vocab
+from ..mapdata import gazetteer
 from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
@@ -330,6 +331,21 @@ class _Row:
                 self.rejected.add(fld)
 
 
+def _country_in_region(region: str, city: str) -> str | None:
+    """The country a region cell names ("BE", "Suisse") when the row's town, if any, lies in
+    it: a file of French co-ops writes the département there, and the country for the few
+    abroad. The town guards against province codes that are also country codes (Chieti's
+    CH, Lucca's LU)."""
+    if region.isdigit() or fold(region) in UK_NATIONS:
+        return None
+    code, problem = parse_country(region)
+    if not code or problem:
+        return None
+    if city and code in gazetteer.countries() and not (gazetteer.candidates(city, code) or gazetteer.near_miss(city, code)):
+        return None
+    return code
+
+
 def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     """The organisation's own columns, cleaned; and its country."""
     raw, present, warn = row.raw, row.present, row.warn
@@ -350,7 +366,14 @@ def _fields(row: _Row, name: str) -> tuple[dict, str | None]:
     number_text = row.text("house_number")
     if number_text and number_text.lower() not in street.lower():
         street = f"{street} {number_text}".strip() if not re.match(r"^\d", street) else street
-    for fld, value in (("street", street), ("city", row.text("city")), ("region", row.text("region") or values.get("region", "")),
+    region = row.text("region") or values.get("region", "")
+    if "country" not in present and region:
+        named = _country_in_region(region, row.text("city"))
+        if named:  # a file without a country column that writes the country where the region goes
+            country, values["country"], region = named, named, ""
+            warn("country", Message(N_("country set to %(country)s: the region column names that country"),
+                                    country=named), reject=False)
+    for fld, value in (("street", street), ("city", row.text("city")), ("region", region),
                        ("legal_form", row.text("legal_form"))):
         if fld in present or (fld == "street" and "house_number" in present):
             values[fld] = value

@@ -213,6 +213,9 @@ class Postcode(Step):
         if hit is None or hit.lat is None:
             return None
         here = (hit.lat, hit.lon)
+        crown = postcodes.crown_dependency(address.postcode, address.country)
+        if crown:  # St Helier, Jersey: not the St Helier in Sutton, 280 km away
+            address = replace(address, country=crown, region="")
         tolerance = towns.AREA_KM if hit.level == "area" else towns.AGREE_KM
         town = towns.resolve(address, reference=here) if (address.city or address.street) else None
         if town is not None:

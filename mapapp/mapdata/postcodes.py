@@ -71,6 +71,14 @@ def _keys(postcode: str, country: str) -> list[str]:
     return [k for k in dict.fromkeys(keys) if k]
 
 
+def crown_dependency(postcode: str, country: str | None) -> str | None:
+    """JE, GG or IM for a Jersey, Guernsey or Isle of Man postcode written under Great
+    Britain (their towns are looked up there, not among British namesakes); else None."""
+    if country != "GB" or not postcode:
+        return None
+    return _CROWN.get(postcode.strip()[:2].upper())
+
+
 def lookup(postcode: str, country: str | None) -> PostcodePlace | None:
     """The place of ``postcode`` in ``country``, at the finest level known (None if unknown)."""
     if not postcode or not country:
