@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test-dependencies run worker test test-fast lint audit lock chromium pdf-libraries demo-data clean translations
+.PHONY: install test-dependencies run worker test test-fast lint audit lock chromium pdf-libraries bench-load demo-data clean translations
 
 # Exactly the releases tested, each checked against its hash (requirements/*.lock, written by
 # `make lock`): a release replaced on the index, or a new one, is not installed unnoticed.
@@ -74,6 +74,17 @@ pdf-libraries:
 	else \
 		echo "warning: $(PDF_PACKAGES) are missing: the PDF reports will not work until they are installed"; \
 	fi
+
+# The throughput benchmark drives the app with wrk, behind Debian's nginx (not needed by the tests).
+LOAD_PACKAGES := nginx-light wrk
+bench-load: install  ## throughput at 1,000,000 organisations, with and without nginx (scripts/bench_load.py)
+	@if dpkg -s $(LOAD_PACKAGES) >/dev/null 2>&1 || ! command -v apt-get >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LOAD_PACKAGES) >/dev/null; \
+	elif command -v sudo >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LOAD_PACKAGES) >/dev/null; \
+	fi
+	$(BIN)/python scripts/bench_load.py
 
 test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
 	$(BIN)/python -m pytest

@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
              "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
-             "EXPORT_CACHE_MB", "IMAGE_MAX_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
+             "EXPORT_CACHE_MB", "MAP_CACHE_SECONDS", "MAP_STALE_SECONDS", "IMAGE_MAX_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,10 @@ SETTINGS: tuple[Setting, ...] = (
             "server's); every other private, local or metadata address is refused."),
     Setting("EXPORT_CACHE_MB", "200", "Megabytes of exports kept on disk (the whole catalogue's, and filtered ones "
             "asked for often; the least recently used go first); 0: none kept, every export streamed."),
+    Setting("MAP_CACHE_SECONDS", "60", "Seconds a browser or a caching proxy may reuse a public map answer "
+            "(clusters, list, facets, categories) without asking again (`Cache-Control: max-age`); 0: ask every time."),
+    Setting("MAP_STALE_SECONDS", "600", "Seconds after that during which a caching proxy may still send its copy "
+            "while it asks for a fresh one (`stale-while-revalidate`)."),
     Setting("COLD_PER_CLIENT", "2", "Exports, charts and reports computed at once for one address (IPv6: one /64), "
             "per worker process; more are refused with 429 until one finishes."),
     Setting("COLD_TOTAL", "4", "Exports, charts and reports computed at once for everyone, per worker process."),
@@ -179,6 +183,9 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["EXPORT_CACHE_MB"] < 0:
         raise ConfigError(f"MAPAPP_EXPORT_CACHE_MB must be 0 (keep none) or more, got {config['EXPORT_CACHE_MB']}")
+    for name in ("MAP_CACHE_SECONDS", "MAP_STALE_SECONDS"):
+        if config[name] < 0:
+            raise ConfigError(f"MAPAPP_{name} must be 0 or more seconds, got {config[name]}")
     for name in ("TRUSTED_PROXIES", "SESSION_HOURS"):
         if config[name] < (0 if name == "TRUSTED_PROXIES" else 1):
             raise ConfigError(f"MAPAPP_{name} must not be {'negative' if name == 'TRUSTED_PROXIES' else 'below 1'}")

@@ -4,6 +4,7 @@ the SQL paths answer, on random filters, and still after edits, unpublishing and
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 import pytest
@@ -462,3 +463,69 @@ def test_a_parent_category_selects_its_children_alike_in_memory_and_in_sql(db):
     assert mapindex.listing(columns, parent, db, limit=10) == (1, [b])
     assert [o["id"] for o in catalogue.find_organisations(db, Filters(theme=("AM40",)))] == \
         mapindex.listing(columns, Filters(theme=("AM40",)), db, limit=10)[1] == [a, 3]
+
+
+def _shrunk(box: BBox, zoom: int, pixels: float) -> BBox:
+    """``box`` with ``pixels`` (screen pixels at ``zoom``) taken off each side."""
+    world = 256 * 2 ** zoom
+    lon = 360.0 * pixels / world
+    y = 2 * math.pi * pixels / world
+    south = mapindex._latitude(float(mapindex.mercator_y(box.min_lat)) + y)
+    north = mapindex._latitude(float(mapindex.mercator_y(box.max_lat)) - y)
+    return BBox(box.min_lon + lon, south, box.max_lon - lon, north)
+
+
+def _within(inner: BBox, bounds) -> bool:
+    west, south, east, north = bounds
+    return inner.min_lon <= west and east <= inner.max_lon and inner.min_lat <= south and north <= inner.max_lat
+
+
+@pytest.mark.parametrize("filtered", (False, True))
+def test_views_snapped_to_the_tile_grid_show_the_same_clusters_inside_the_view(db, filtered):
+    """The map asks for its view widened to the tile grid (so that visitors share URLs):
+    what lies inside the view is clustered as the view's own box clusters it, and every
+    organisation of the widened box is counted once, in whole cells."""
+    rng = random.Random(31 + filtered)
+    populate(db, rng, 400)
+    index = mapindex.MapIndex()
+    columns = index.get(db)
+    snapped_views = compared = 0
+    for _ in range(60):
+        zoom = rng.randint(3, 12)
+        filters = random_filters(db, rng) if filtered else Filters()
+        world = 256 * 2 ** zoom
+        width, height = rng.randint(320, 1600), rng.randint(300, 900)  # the map's size on screen
+        lat, lon = rng.uniform(38, 52), rng.uniform(0, 25)
+        x = (lon + 180.0) / 360.0 * world
+        y = float(mapindex.mercator_y(lat)) / (2 * math.pi) * world
+        pad = 0.1  # as the map pads its view (map.getBounds().pad(0.1))
+        half_w, half_h = width * (0.5 + pad), height * (0.5 + pad)
+        padded = BBox(round((x - half_w) / world * 360.0 - 180.0, 5),
+                      round(mapindex._latitude((y - half_h) / world * 2 * math.pi), 5),
+                      round((x + half_w) / world * 360.0 - 180.0, 5),
+                      round(mapindex._latitude((y + half_h) / world * 2 * math.pi), 5))
+        snapped = mapindex.snap_bbox(padded, zoom)
+        if snapped is None:
+            continue
+        snapped_views += 1
+        assert snapped.min_lon <= padded.min_lon and snapped.max_lon >= padded.max_lon
+        assert snapped.min_lat <= padded.min_lat and snapped.max_lat >= padded.max_lat
+        everything = not filtered or mapindex.count_bits(mapindex.selection_bits(columns, filters, db)) == \
+            mapindex.count_bits(columns.live)
+        mask = mapindex.selection(columns, filters, db)
+        today = mapindex.clusters(columns, mask, padded, zoom, db, everything=everything)
+        tiled = mapindex.clusters(columns, mask, snapped, zoom, db, everything=everything)
+        in_tiles = Filters(**{**filters.__dict__, "bbox": snapped})
+        assert tiled["total"] == catalogue.count_organisations(db, in_tiles)
+        assert tiled["total"] == sum(c[2] for c in tiled["clusters"]) + len(tiled["points"])
+        # Inside the view, away from its edges by a cell and a merge distance, the same.
+        inner = _shrunk(padded, zoom, width * pad + mapindex.CELL_PIXELS + mapindex.MERGE_PIXELS)
+        if inner.min_lon >= inner.max_lon or inner.min_lat >= inner.max_lat:
+            continue
+        def seen(answer):
+            groups = sorted((c[2], tuple(c[3])) for c in answer["clusters"] if _within(inner, c[3]))
+            singles = sorted(p[0] for p in answer["points"] if _within(inner, (p[3], p[2], p[3], p[2])))
+            return groups, singles
+        assert seen(tiled) == seen(today), (zoom, padded, snapped)
+        compared += bool(seen(today)[0]) + bool(seen(today)[1])
+    assert snapped_views > 20 and compared > 10

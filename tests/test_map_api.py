@@ -170,3 +170,32 @@ def test_search_on_the_map_counts_only_published_matches(app, db):
 
 def search(client, text):
     return clusters(client, f"bbox={WORLD}&zoom=4&q={text}")
+
+
+def test_map_answers_are_shared_by_caches_and_asked_again_after_a_change(app, db, staff):
+    from support import sign_in
+
+    make_org(db, "First", lat=45.0, lon=5.0)
+    client = app.test_client()
+    url = "/api/clusters?zoom=5&bbox=-11.25,30.14512,30.9375,59.17593&lang=en"
+    first = client.get(url)
+    control = first.headers["Cache-Control"]
+    assert control == "public, max-age=60, stale-while-revalidate=600"
+    assert first.headers["Vary"] == "Accept-Encoding"  # the language is in the URL: one copy for all
+    assert "Set-Cookie" not in first.headers  # nothing personal in what a shared cache keeps
+    assert "Cookie" in client.get(url.replace("&lang=en", "")).headers["Vary"]  # else from a cookie, maybe
+    # The same question in another order is the same answer, with the same validator.
+    reordered = client.get("/api/clusters?lang=en&bbox=-11.25,30.14512,30.9375,59.17593&zoom=5",
+                           headers={"If-None-Match": first.headers["ETag"]})
+    assert reordered.status_code == 304 and reordered.headers["Cache-Control"] == control
+    assert client.get("/api/organisations?lang=en").headers["Cache-Control"] == control
+    assert client.get("/api/facets?lang=en").headers["Cache-Control"] == control
+    assert client.get("/api/organisations.geojson").headers["Cache-Control"] == "no-cache"
+    make_org(db, "Second", lat=45.1, lon=5.1)
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.get_json()["total"] == 2
+    # Signed-in staff: never an answer a shared cache keeps.
+    sign_in(client, "editor@example.org")
+    assert client.get(url).headers["Cache-Control"] == "private, no-cache"
+    assert client.get(url, headers={"If-None-Match": changed.headers["ETag"]}).headers["Cache-Control"] == \
+        "private, no-cache"

@@ -822,6 +822,33 @@ def _bounded_zoom(bbox: BBox | None, zoom: int) -> int:
     return zoom  # cells whose centres are closer than this on screen become one cluster
 
 
+TILE_PIXELS = 2 * CELL_PIXELS  # the grid the map snaps its views to (static/js/map.js: snappedBox)
+
+
+def snap_bbox(bbox: BBox, zoom: int) -> BBox | None:
+    """``bbox`` widened to the edges of the grid of ``TILE_PIXELS`` tiles at ``zoom`` (each
+    edge rounded outward to 5 decimals, as the map sends it), so that views a little apart
+    ask the same URL; ``None`` when the widened box would be clustered at a lower zoom than
+    ``zoom`` (larger than ``MAX_VIEW_PIXELS``): then the map asks for its view as it is. The tiles are whole grid cells at ``zoom`` and every
+    lower one, so that no cell of the answer is cut at an edge."""
+    world = 256 * 2 ** zoom
+    tile_lon, tile_y = 360.0 * TILE_PIXELS / world, 2 * math.pi * TILE_PIXELS / world
+    west = max(-180.0, math.floor((bbox.min_lon + 180.0) / tile_lon) * tile_lon - 180.0)
+    east = min(180.0, math.ceil((bbox.max_lon + 180.0) / tile_lon) * tile_lon - 180.0)
+    low, high = float(mercator_y(bbox.min_lat)), float(mercator_y(bbox.max_lat))
+    bottom, top = math.floor(low / tile_y) * tile_y, math.ceil(high / tile_y) * tile_y
+    south, north = _latitude(bottom), _latitude(top)
+    south = -90.0 if south <= -85.0 else south  # past the map's edge: to the pole, as the view
+    north = 90.0 if north >= 85.0 else north
+    snapped = BBox(math.floor(west * 1e5) / 1e5, math.floor(south * 1e5) / 1e5,
+                   math.ceil(east * 1e5) / 1e5, math.ceil(north * 1e5) / 1e5)
+    return snapped if _bounded_zoom(snapped, zoom) == zoom else None
+
+
+def _latitude(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
 def _merge_close(cells: list[list], world: float) -> list[list]:
     """Merge grid cells whose centres fall close together on screen, biggest first,
     so that clusters never overlap across a cell border."""

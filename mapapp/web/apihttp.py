@@ -1,9 +1,15 @@
 """HTTP behaviour shared by every public API answer: CORS, validators and 304s.
 
-ETags come from the catalogue's state key (``catalogue.state_key``), the day, the URL and
-the language, so a request whose validator still matches is answered 304 before any query
+ETags come from the catalogue's state key (``catalogue.state_key``), the day, the path,
+the request's parameters in a normal order and the language, so a request whose validator still matches is answered 304 before any query
 runs. Compression is Flask-Compress's (see ``assets``): it adds the encoding to a strong
 ETag (``"…:gzip"``), as this module does for the exports that send their own gzipped copy.
+
+The map's answers (clusters, list, facets, categories) are the same for every visitor
+asking the same URL, and the map asks on a fixed grid of tiles (``mapindex.snap_bbox``):
+they are sent ``public`` with a short ``max-age`` and a ``stale-while-revalidate``, so that
+a browser and a caching proxy (deploy/nginx-mapapp.conf) serve repeats. Signed-in staff get
+``private`` answers, never kept by a shared cache.
 """
 
 from __future__ import annotations
@@ -11,15 +17,24 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
+from flask_login import current_user
 
 from .. import catalogue
 from .db import get_db
-from .i18n import current_language
+from .i18n import LANGUAGES, current_language
 
 VARY = "Accept-Encoding, Accept-Language, Cookie"
 # The encodings an answer may come in: Flask-Compress's and the exports' kept gzip copies.
 ENCODINGS = ("gzip", "br", "deflate", "zstd")
+# The answers a visitor's map asks for while panning: shared by every visitor of a URL.
+MAP_ANSWERS = frozenset({"api.clusters", "api.organisations", "api.facets", "api.categories"})
+
+
+def normal_query() -> str:
+    """The request's parameters in one order (each name's values in theirs), so that two
+    URLs asking the same thing share their validator."""
+    return "&".join(f"{name}={value}" for name, value in sorted(request.args.items(multi=True)))
 
 
 def wants_gzip() -> bool:
@@ -31,7 +46,7 @@ def _validators() -> tuple[str, datetime]:
     state = catalogue.state(get_db())
     # The day is part of it: an entry not checked for long fades on the map as days pass.
     today = datetime.now(timezone.utc).date().isoformat()
-    etag = hashlib.sha1(f"{state.key}|{today}|{request.full_path}|{current_language()}".encode(),
+    etag = hashlib.sha1(f"{state.key}|{today}|{request.path}?{normal_query()}|{current_language()}".encode(),
                         usedforsecurity=False).hexdigest()[:20]
     return etag, datetime.strptime(state.changed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
@@ -64,7 +79,8 @@ def before_request():
     answer.make_conditional(request)
     if answer.status_code != 304:
         return None
-    answer.headers["Vary"] = VARY
+    answer.headers["Vary"] = vary()
+    answer.headers["Cache-Control"] = cache_control()
     return _cors(answer)
 
 
@@ -79,9 +95,33 @@ def after_request(response: Response) -> Response:
         # the answers it compresses the same way.
         response.set_etag(f"{g.api_etag}:{encoding}" if encoding else g.api_etag)
         response.last_modified = g.api_modified
-        response.headers["Cache-Control"] = "no-cache"  # keep, but ask again with the validators
-    response.headers["Vary"] = VARY
+        response.headers["Cache-Control"] = cache_control()
+    response.headers["Vary"] = vary()
     return response
+
+
+def vary() -> str:
+    """The request headers the answer depends on. A map answer that names its language
+    (``lang=``, as the map asks) is the same whatever the visitor's cookies and languages,
+    so that a shared cache keeps one copy for everyone (staff's are ``private``)."""
+    if request.endpoint in MAP_ANSWERS and (request.args.get("lang") or "").lower() in LANGUAGES:
+        g.same_for_everyone = True  # the session's own ``Vary: Cookie`` left off too (web.auth)
+        return "Accept-Encoding"
+    return VARY
+
+
+def cache_control() -> str:
+    """How long the answer may be reused: a map answer a little while by anyone (not a
+    signed-in person's); anything else kept but asked again with its validators."""
+    config = current_app.config
+    # Without a session cookie nobody is signed in (and the session is not opened: Flask
+    # would add ``Vary: Cookie`` for it).
+    if config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated:
+        return "private, no-cache"
+    if request.endpoint in MAP_ANSWERS and config["MAP_CACHE_SECONDS"]:
+        return (f"public, max-age={config['MAP_CACHE_SECONDS']}, "
+                f"stale-while-revalidate={config['MAP_STALE_SECONDS']}")
+    return "no-cache"  # keep, but ask again with the validators
 
 
 def init_blueprint(bp: Blueprint) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -71,6 +71,12 @@ class SessionInterface(SecureCookieSessionInterface):
         if forced in ("0", "1"):
             return forced == "1"
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+    def save_session(self, app: Flask, session, response) -> None:
+        super().save_session(app, session, response)
+        if g.get("same_for_everyone"):  # a public map answer (web.apihttp): one copy in a shared cache
+            kept = [name for name in response.vary if name.lower() != "cookie"]
+            response.headers["Vary"] = ", ".join(kept)
 
 
 def role_required(*roles: str):

@@ -6,7 +6,7 @@ import zoneinfo
 from datetime import date, datetime, timezone
 from functools import cache
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, format_date, format_datetime, get_locale
 
 from ..translate import translated
@@ -73,6 +73,8 @@ def current_language() -> str:
 def remember_language(response: Response) -> Response:
     """Keep a language chosen with ``?lang=`` for the next pages."""
     asked = (request.args.get("lang") or "").lower()
+    if g.get("same_for_everyone"):  # a public map answer a shared cache keeps (web.apihttp): no cookie
+        return response
     if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
         response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax",
                             secure=request.is_secure, httponly=True)

@@ -260,6 +260,44 @@
             Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
   }
 
+  // The view widened to a fixed grid of tiles (mapindex.snap_bbox: TILE_PIXELS, whole
+  // cells at every zoom), so that visitors a little apart ask the same URL and a browser or
+  // a caching proxy answers them; null when the widened view would be clustered from
+  // further away (wider than MAX_VIEW_PIXELS): the view is then asked for as it is.
+  var TILE_PIXELS = 240, MAX_VIEW_PIXELS = [2560, 1600];
+
+  function mercatorY(lat) {
+    return Math.log(Math.tan(Math.PI / 4 + Math.max(-85, Math.min(85, lat)) * (Math.PI / 180) / 2));
+  }
+
+  function latitudeOf(y) {
+    return (2 * Math.atan(Math.exp(y)) - Math.PI / 2) * (180 / Math.PI);
+  }
+
+  function snappedBox(box, zoom) {
+    var world = 256 * Math.pow(2, zoom);
+    var tileLon = 360 * TILE_PIXELS / world, tileY = 2 * Math.PI * TILE_PIXELS / world;
+    var west = Math.max(-180, Math.floor((box[0] + 180) / tileLon) * tileLon - 180);
+    var east = Math.min(180, Math.ceil((box[2] + 180) / tileLon) * tileLon - 180);
+    var bottom = Math.floor(mercatorY(box[1]) / tileY) * tileY, top = Math.ceil(mercatorY(box[3]) / tileY) * tileY;
+    var south = latitudeOf(bottom), north = latitudeOf(top);
+    if (south <= -85) south = -90;
+    if (north >= 85) north = 90;
+    var snapped = [Math.floor(west * 1e5) / 1e5, Math.floor(south * 1e5) / 1e5,
+                   Math.ceil(east * 1e5) / 1e5, Math.ceil(north * 1e5) / 1e5];
+    var wide = (snapped[2] - snapped[0]) / 360 * world;
+    var high = (mercatorY(snapped[3]) - mercatorY(snapped[1])) / (2 * Math.PI) * world;
+    return wide <= MAX_VIEW_PIXELS[0] && high <= MAX_VIEW_PIXELS[1] ? snapped : null;
+  }
+
+  // The clusters are asked for on the tile grid; the list stays the view's own.
+  function tiled(params) {
+    var snapped = snappedBox(viewBox(), map.getZoom());
+    var copy = new URLSearchParams(params);
+    if (snapped) copy.set("bbox", snapped.map(String).join(","));
+    return copy;
+  }
+
   function viewParams() {
     var params = withLang(filterParams());
     params.set("bbox", viewBox().map(function (n) { return n.toFixed(5); }).join(","));
@@ -301,7 +339,7 @@
     // The clusters and the list of the view, asked for together.
     var list = firstViewList() || loadList(params, signal);
     list.catch(function () {}); // its failure is reported below, after the clusters'
-    getJSON(settings.api.clusters + "?" + params, { signal: signal })
+    getJSON(settings.api.clusters + "?" + tiled(params), { signal: signal })
       .then(function (body) { draw(body); return list; })
       .then(function (body) {
         showList(body);
