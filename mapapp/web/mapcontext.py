@@ -3,11 +3,13 @@ map index, filter options with counts, the settings read by map.js, the template
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, g, request, url_for
+from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
@@ -153,6 +155,10 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
             "cluster": _("%(n)s organisations: zoom in"),
+            "clusterForms": plural_forms(lambda n: ngettext("%(n)s organisation, zoom in",
+                                                            "%(n)s organisations, zoom in", n, n="%(n)s")),
+            "mapRegion": _("Map of the organisations"),
+            "mapRole": _("map"),
             "total": _("%(n)s organisations"),
             "totalOne": _("1 organisation"),
             # %(n)s: a date (the JS fills one placeholder name)
@@ -178,6 +184,20 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         allowed = set(getattr(filters, kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
+
+
+def plural_forms(sentence: Callable[[int], str]) -> dict[str, str]:
+    """A count's sentence in the current language for each of its plural categories (CLDR's
+    names: one, few, many, other…, which the browser's ``Intl.PluralRules`` picks from).
+    ``sentence(n)`` is an ``ngettext`` call that writes ``%(n)s`` where the number goes
+    (map.js fills it)."""
+    rule = Locale.parse(current_language()).plural_form
+    forms: dict[str, str] = {}
+    for n in range(0, 200):  # every category shows up within the first two hundred numbers
+        category = rule(n)
+        if category not in forms:
+            forms[category] = sentence(n)
+    return forms
 
 
 def shows_fictional(db, filters: Filters) -> bool:
