@@ -518,7 +518,10 @@
           var img = el("img", "org-popup-picture");
           img.src = picture.thumb;
           img.alt = picture.alt;
-          img.addEventListener("load", function () { var p = marker.getPopup(); if (p && p.isOpen()) p.update(); });
+          img.addEventListener("load", function () {
+            var p = marker.getPopup();
+            if (p && p.isOpen()) { p.update(); afterPopupUpdate(marker); }
+          });
           box.insertBefore(img, details);
         }
         if (org.theme_labels.length) {
@@ -536,7 +539,7 @@
       .then(function () {
         // The details made the popup taller: lay it out again, and pan so that all of it shows.
         var popup = marker.getPopup();
-        if (popup && popup.isOpen()) popup.update();
+        if (popup && popup.isOpen()) { popup.update(); afterPopupUpdate(marker); }
         box.dataset.loaded = "true";
       });
     return box;
@@ -659,8 +662,18 @@
   function focusIntoPopup(marker) {
     if (!popupFromKeyboard) return;
     var popup = marker.getPopup();
-    var target = popup && popup.getElement() && popup.getElement().querySelector(".org-popup-name");
-    if (target) target.focus({ preventScroll: true });
+    function focusName() {
+      var target = popup.getElement() && popup.getElement().querySelector(".org-popup-name");
+      if (target) target.focus({ preventScroll: true });
+    }
+    focusName();
+    marker.refocusPopup = focusName;
+  }
+
+  // Leaflet lays the popup out again once its details arrive, putting its content back in
+  // place: the focus that was in it falls to the page's body, and is put back.
+  function afterPopupUpdate(marker) {
+    if (popupFromKeyboard && marker.refocusPopup && document.activeElement === document.body) marker.refocusPopup();
   }
 
   function focusBackToMarker(marker) {
