@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_brand,
         admin_categories,
         admin_edit,
+        admin_fields,
         admin_imports,
         admin_pages,
         admin_personal,
@@ -108,6 +109,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.register_blueprint(admin_pages.bp)
     app.register_blueprint(admin_projects.bp)
     app.register_blueprint(admin_visits.bp)
+    app.register_blueprint(admin_fields.bp)
     app.register_blueprint(pictures.bp)
     app.register_blueprint(admin_categories.bp)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024

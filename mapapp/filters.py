@@ -40,6 +40,15 @@ class Filters(_KindValues):
 
     q: str = ""
     bbox: BBox | None = field(default=None)
+    # The catalogue's filter fields asked for (``f-<slug>``, see ``kinds.registry``), each with
+    # its kind, so that a query built after the request (a streamed export) still has it.
+    extra: tuple[tuple[kinds.Kind, tuple[str, ...]], ...] = ()
+
+    def values(self, kind: str) -> tuple[str, ...]:
+        """The values asked for ``kind`` (a registry kind or a filter field's ``f-<slug>``)."""
+        if kind in KINDS:
+            return getattr(self, kind)
+        return next((values for k, values in self.extra if k.name == kind), ())
 
     @classmethod
     def from_args(cls, args: Mapping) -> "Filters":
@@ -56,32 +65,40 @@ class Filters(_KindValues):
             return tuple(dict.fromkeys(v for v in items if v))
 
         parsed: dict[str, tuple[str, ...]] = {}
-        for kind in kinds.REGISTRY:
+        extra: list[tuple[kinds.Kind, tuple[str, ...]]] = []
+        for kind in kinds.registry():
             given = values(kind.name)
             given = tuple(dict.fromkeys(kind.vocabulary.canonical(v) for v in given))
             for value in given:
                 problem = kind.vocabulary.check(kind.name, value)
                 if problem is not None:
                     raise BadRequest(problem, parameter=kind.name)
-            parsed[kind.name] = given
+            if kind.name in KINDS:
+                parsed[kind.name] = given
+            elif given:
+                extra.append((kind, given))
         q = " ".join(str(args.get("q") or "").split())
         if len(q) > MAX_QUERY_LENGTH:
             raise BadRequest(
                 Message(N_("q: the search text is longer than %(max)s characters"), max=MAX_QUERY_LENGTH),
                 parameter="q")
-        return cls(q=q, bbox=_parse_bbox(args.get("bbox")), **parsed)
+        return cls(q=q, bbox=_parse_bbox(args.get("bbox")), extra=tuple(extra), **parsed)
 
     def to_args(self) -> dict[str, str]:
         """The query-string form (comma-joined), omitting empty filters."""
         out: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "extra":
+                continue
             if isinstance(value, tuple) and value:
                 out[f.name] = ",".join(value)
             elif isinstance(value, BBox):
                 out[f.name] = f"{value.min_lon},{value.min_lat},{value.max_lon},{value.max_lat}"
             elif isinstance(value, str) and value:
                 out[f.name] = value
+        for kind, values in self.extra:
+            out[kind.name] = ",".join(values)
         return out
 
     @property
@@ -92,11 +109,12 @@ class Filters(_KindValues):
 def parse_lock(raw: str | None, filters: Filters) -> tuple[str, ...]:
     """The filter kinds an embed locks (``lock=country,project``); each must have values."""
     locked = tuple(dict.fromkeys(k.strip() for k in str(raw or "").split(",") if k.strip()))
+    names = [k.name for k in kinds.registry()]
     for kind in locked:
-        if kind not in KINDS:
+        if kind not in names:
             raise BadRequest(Message(N_("lock: '%(kind)s' is not a filter; lock one of %(kinds)s"), kind=kind,
-                                     kinds=", ".join(KINDS)), parameter="lock")
-        if not getattr(filters, kind):
+                                     kinds=", ".join(names)), parameter="lock")
+        if not filters.values(kind):
             raise BadRequest(Message(N_("lock: '%(kind)s' is locked but has no value; add %(kind)s=… to the "
                                         "address"), kind=kind), parameter="lock")
     return locked

@@ -5,6 +5,8 @@ Each kind says its URL parameter, where an organisation's values are stored, its
 and where its values and their labels come from. Filters parsing, the SQL, the map
 index's columns, the filter panel, the exports and the API description all loop over
 ``REGISTRY``: a new kind is one entry here (and its vocabulary), not an edit to each.
+The network's own yes/no and choice fields that staff make filters are kinds too
+(``f-<slug>``, see ``field_kind``): ``registry()`` is ``REGISTRY`` with them.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class Countries:
 
     def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
         """``(value, label)`` of the countries organisations are in, by label."""
-        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: choice[1])
+        return sorted(((c, self.label(c, lang)) for c in present), key=lambda choice: vocab.collation_key(choice[1], lang))
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,36 @@ class Categories:
         return self.tree().choices(lang)
 
 
-Vocabulary = Countries | Terms | Entries | Categories
+@dataclass(frozen=True)
+class FieldChoices:
+    """The values of a filter field of the network's own (``mapapp.fields``): a yes/no
+    field's ``yes`` and ``no``, a choice field's choices, each labelled per language."""
+
+    values: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (value, ((lang, label), …))
+    upper = False
+
+    def canonical(self, value: str) -> str:
+        return value
+
+    def check(self, kind: str, value: str) -> Message | None:
+        if any(value == v for v, _labels in self.values):
+            return None
+        return Message(N_("%(name)s: unknown value '%(code)s'; use one of %(codes)s"), name=kind, code=value,
+                       codes=", ".join(v for v, _labels in self.values))
+
+    def label(self, value: str, lang: str) -> str:
+        for v, labels in self.values:
+            if v == value:
+                named = dict(labels)
+                return named.get(lang) or named.get("en") or next(iter(named.values()), "") or value
+        return value
+
+    def choices(self, present: Iterable[str], lang: str) -> list[tuple[str, str]]:
+        """``(value, label)`` of every value, in the field's order."""
+        return [(v, self.label(v, lang)) for v, _labels in self.values]
+
+
+Vocabulary = Countries | Terms | Entries | Categories | FieldChoices
 
 
 @dataclass(frozen=True)
@@ -223,10 +254,18 @@ class Kind:
     vocabulary: Vocabulary
     about: str
     export_label: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # a field's own labels per language (not translated by gettext)
 
     @property
     def summary_label(self) -> str:
         return self.export_label or self.label
+
+    def title(self, lang: str, translate: Callable[[str], str]) -> str:
+        """Its heading in ``lang``: a field's own label, else ``label`` through ``translate``."""
+        if self.labels:
+            named = dict(self.labels)
+            return named.get(lang) or named.get("en") or next(iter(named.values()), "") or self.name
+        return translate(self.label)
 
 
 REGISTRY: tuple[Kind, ...] = (
@@ -249,6 +288,39 @@ REGISTRY: tuple[Kind, ...] = (
 )
 NAMES: tuple[str, ...] = tuple(k.name for k in REGISTRY)
 BY_NAME: dict[str, Kind] = {k.name: k for k in REGISTRY}
+
+
+# -- fields of the network's own -------------------------------------------------------
+
+# Where the catalogue's filter fields come from (the web layer reads them from the request's
+# catalogue, per catalogue state); ``registry()`` adds them to ``REGISTRY``. Without one (a
+# command, a job) only the static kinds filter.
+_FIELD_KINDS: ContextVar[Callable[[], tuple[Kind, ...]] | None] = ContextVar("field_kinds", default=None)
+
+
+def field_kind(fld) -> Kind:
+    """The filter kind of a yes/no or choice field (``mapapp.fields.Field``): parameter
+    ``f-<slug>``, its values in ``organisation_fields`` rows of that field."""
+    if fld.type == "yes_no":
+        values = (("yes", (("en", "yes"), ("fr", "oui"), ("it", "sì"), ("pl", "tak"), ("el", "ναι"), ("nl", "ja"))),
+                  ("no", (("en", "no"), ("fr", "non"), ("it", "no"), ("pl", "nie"), ("el", "όχι"), ("nl", "nee"))))
+    else:
+        values = tuple((c["value"], tuple((c.get("labels") or {}).items())) for c in fld.choices)
+    return Kind(fld.param, fld.label("en"), Link("organisation_fields", "value", only=("field_id", fld.id)),
+                FieldChoices(values), f"values of the field '{fld.slug}': " + ", ".join(v for v, _l in values),
+                labels=tuple(fld.labels.items()))
+
+
+def use_fields(provider: Callable[[], tuple[Kind, ...]] | None) -> None:
+    """Let ``provider`` give the filter fields' kinds (``field_kind`` of each) that
+    ``registry()`` adds, in this context and those it starts."""
+    _FIELD_KINDS.set(provider)
+
+
+def registry() -> tuple[Kind, ...]:
+    """Every filter kind: ``REGISTRY`` and the catalogue's filter fields (see ``use_fields``)."""
+    provider = _FIELD_KINDS.get()
+    return REGISTRY + (provider() if provider is not None else ())
 
 
 def theme_label(code: str, lang: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import kinds, vocab
+from . import kinds, multilingual, vocab
 from .images import picture_path
 
 FICTIONAL_SOURCE = "demo"  # the source of the bundled demo organisations
@@ -95,6 +95,8 @@ class Record:
     # Its visits and events (``visitreads`` rows with its ``role``; ``hosts`` and ``participants``
     # as (name, page URL) when the row has them), by date.
     visits: tuple[dict, ...] = ()
+    # The network's public fields it has values for: (mapapp.fields.Field, values), in order.
+    custom: tuple = ()
     fictional: bool = False
     # Its logo and photos (``catalogue.images`` rows: id, role, sha256, alt), the logo first.
     pictures: tuple[dict, ...] = ()
@@ -117,6 +119,7 @@ class Record:
             needs=get("needs") or {}, offers=get("offers") or {}, projects=projects,
             relations=tuple((get("project_relations") or {}).items()),
             visits=tuple(_with_pages(v, base) for v in get("visit_records") or ()),
+            custom=tuple((f, tuple(v)) for f, v in get("custom_fields") or () if f.public),
             fictional=get("source") == FICTIONAL_SOURCE, pictures=tuple(get("pictures") or ()), contacts=contacts)
 
     def _base(self) -> str | None:
@@ -146,6 +149,7 @@ class Record:
         the API's lists and popups."""
         return {
             "slug": self.slug, "name": self.name, "city": self.city, "country": self.country,
+            "city_name": multilingual.local_town(self.city, self.country, lang),
             "country_name": vocab.country_name(self.country or "", lang),
             "relation": self.relation, "relation_label": vocab.relations().label(self.relation, lang),
             "themes": list(self.themes), "theme_labels": [kinds.theme_label(t, lang) for t in self.themes],
@@ -165,7 +169,21 @@ class Record:
             properties.update(logo=logo, image=photos[0] if photos else None)
         if self.contacts:
             properties.update(email=self.email, phone=self.phone)
+        # One property per public field, as its filter's parameter names it (GIS tools read
+        # flat properties; the prefix keeps a field called "name" from hiding the name).
+        properties.update({f.param: f.display(list(values), lang) for f, values in self.custom})
         return properties
+
+    def custom_json(self, lang: str, *, popup: bool = False) -> list[dict]:
+        """Its public fields: slug, label and text in ``lang``, and the values as stored
+        (only those marked for popups with ``popup``)."""
+        return [{"slug": f.slug, "type": f.type, "label": f.label(lang), "values": list(values),
+                 "text": f.display(list(values), lang)} for f, values in self.custom if f.in_popup or not popup]
+
+    def custom_cells(self, fields, lang: str) -> list[str]:
+        """One spreadsheet cell per field of ``fields`` (its values as a visitor reads them)."""
+        held = {f.slug: values for f, values in self.custom}
+        return [f.display(list(held[f.slug]), lang) if f.slug in held else "" for f in fields]
 
     def api_json(self, lang: str) -> dict:
         """The API's answer for this organisation: the summary, every public field, the
@@ -183,6 +201,8 @@ class Record:
             "visits": [{"slug": v["slug"], "title": (v.get("titles") or {}).get(lang) or v["title"], "kind": v.get("kind"),
                         "date": v.get("date"), "end_date": v.get("end_date"), "project": v.get("project"),
                         "role": v.get("role")} for v in self.visits],
+            "fields": self.custom_json(lang),
+            "popup_fields": self.custom_json(lang, popup=True),
             "pictures": self.picture_links(),
         }
 
@@ -256,6 +276,9 @@ class Record:
                                 for slug, name in self.projects]
         if self.visits:
             data["event"] = [visit_event(v, lang) for v in self.visits]
+        if self.custom:
+            data["additionalProperty"] = [{"@type": "PropertyValue", "propertyID": f.slug, "name": f.label(lang),
+                                           "value": f.display(list(values), lang)} for f, values in self.custom]
         data["address"] = {k: v for k, v in data["address"].items() if v is not None}
         return {k: v for k, v in data.items() if v is not None}
 

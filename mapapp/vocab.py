@@ -1,7 +1,8 @@
 """Controlled vocabularies and their labels in the interface languages.
 
 The files under ``data/vocab/`` are the one source of truth; country names come
-from pycountry (ISO 3166-1 and its translations).
+from pycountry (ISO 3166-1 and its translations), and from CLDR (Babel) where pycountry
+has no translation (Greek: Iran, South Korea, Türkiye).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+from babel import Locale, UnknownLocaleError
 
 from .config import DATA_DIR
 
@@ -164,7 +166,19 @@ def country_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     name = getattr(country, "common_name", None) or country.name
     if lang == DEFAULT_LANGUAGE:
         return name
-    return _country_translation(lang).gettext(name)
+    translated = _country_translation(lang).gettext(name)
+    if translated == name:  # pycountry's catalogue lacks it (Greek: Iran, South Korea, Türkiye)
+        return _cldr_territories(lang).get(code, name)
+    return translated
+
+
+@cache
+def _cldr_territories(lang: str) -> dict[str, str]:
+    """CLDR's country names in ``lang`` (Babel's data): where pycountry has no translation."""
+    try:
+        return dict(Locale.parse(lang).territories)
+    except (UnknownLocaleError, ValueError):
+        return {}
 
 
 # The interface language most of a country's organisations read (Belgium: French, the

@@ -99,7 +99,7 @@ def test_an_owner_asks_for_a_link_edits_the_entry_and_it_is_fresh_again(db_path,
         with live_server_for(app) as server:
             app.config["PUBLIC_URL"] = server.url  # messages link to the site's configured address
             page.goto(f"{server.url}/organisations/{slug}")
-            assert "has not been confirmed since 2020-01-01" in page.locator(".stale-note").inner_text()
+            assert "has not been confirmed since January 1, 2020" in page.locator(".stale-note").inner_text()
             page.get_by_role("link", name="Is this your organisation? Get a link to edit it").click()
             solve_proof_of_work(page)
             page.get_by_role("button", name="Send the link to the organisation's e-mail").click()

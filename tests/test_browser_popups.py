@@ -90,7 +90,7 @@ def test_an_entry_not_checked_for_long_is_faded_and_says_so_and_its_popup_takes_
             "e => getComputedStyle(e).opacity")) == 1
         faded.click()
         page.wait_for_selector(".org-popup[data-loaded=true]")
-        assert page.locator(".org-popup-stale").inner_text() == "not confirmed since 2020-01-01: may be out of date"
+        assert page.locator(".org-popup-stale").inner_text() == "not confirmed since January 1, 2020: may be out of date"
         suggest = page.get_by_role("link", name="Suggest a correction")
         assert suggest.get_attribute("href").startswith(f"/organisations/{old.slug}/suggest?")
         page.wait_for_timeout(300)  # the popup fades in

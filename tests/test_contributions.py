@@ -202,3 +202,18 @@ def test_an_accepted_organisation_without_a_pin_is_located_and_a_move_relocates(
     flow.accept(db, moved, "mod@example.org", s)
     assert catalogue.organisation_state(db, org_id)["values"]["lat"] is None  # not left in the old place
     assert placed == ["Villeurbanne", "Nowhere"]
+
+
+def test_a_contribution_may_choose_a_category_staff_made_and_it_arrives_with_it(db, smtp):
+    # The form offers the network's tree; the check behind it must know it too.
+    from mapapp.catalogue import categories
+
+    parent = db.execute("SELECT id FROM categories WHERE code = 'AM70'").fetchone()[0]
+    categories.create(db, user_email="admin@example.org", parent_id=parent, labels={"fr": "Plomberie"},
+                      aliases=[], colour="#aa3300", icon="droplet", essglobal=None)
+    s = settings(smtp.url)
+    cid = flow.submit(db, new(themes="plomberie; AM40"), s)
+    flow.confirm(db, token_of(smtp.box.wait(1)[0]))
+    org_id = flow.accept(db, cid, "mod@example.org", s)
+    org = catalogue.get_organisation(db, catalogue.organisation_by_id(db, org_id)["slug"])
+    assert org["themes"] == ["plomberie", "AM40"]  # the first chosen is the main one

@@ -9,12 +9,35 @@ import random
 import pytest
 
 from mapapp import catalogue, kinds, vocab
+from mapapp.catalogue import fields as field_store
 from mapapp.catalogue import kinds as kind_sql
+from mapapp.fields import Field
 from mapapp.filters import BBox, Filters
 from mapapp.mapdata import mapindex, snapshot
 
 NAMES = ("atelier", "Coop", "épicerie", "Ölwerk", "zèbre", "Łódź spółdzielnia", "abc", "Abc", "ZZ top", "Ma'at")
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
+# The network's own filter fields (#28) are kinds of the registry too: a yes/no and a
+# several-choices one.
+FIELD_KINDS = ("f-epv-label", "f-trade")
+TRADES = ("plumbing", "carpentry", "heritage")
+
+
+@pytest.fixture(autouse=True)
+def field_kinds(db):
+    """The catalogue's filter fields in the registry, as the web layer puts them."""
+    kinds.use_fields(lambda: field_store.filter_kinds(db))
+    yield
+    kinds.use_fields(None)
+
+
+def with_values(filters: Filters, kind: str, values: tuple[str, ...]) -> Filters:
+    """``filters`` with ``kind`` (a static kind or a filter field) asking for ``values``."""
+    if kind in kinds.NAMES:
+        return dataclasses.replace(filters, **{kind: values})
+    chosen = next(k for k in kinds.registry() if k.name == kind)
+    extra = tuple((k, v) for k, v in filters.extra if k.name != kind) + ((chosen, values),)
+    return dataclasses.replace(filters, extra=extra)
 
 
 # Staff-made categories under two of the default tree's: choosing a parent chooses them too.
@@ -36,6 +59,9 @@ def populate(db, rng: random.Random, n: int = 300) -> None:
     catalogue.save_visit(db, {"slug": "v2", "project": "p2", "title": "Visit two"})
     add_children(db)
     themes, resources = [*vocab.themes().codes(), *CHILDREN], vocab.resources().codes()
+    field_store.create_field(db, Field(0, "epv-label", "yes_no", {"en": "EPV label"}, filter=True))
+    field_store.create_field(db, Field(0, "trade", "choices", {"en": "Trade"}, filter=True,
+                                       choices=[{"value": t, "labels": {"en": t.title()}} for t in TRADES]))
     for i in range(n):
         located = rng.random() < 0.9
         saved = catalogue.save_organisation(db, {
@@ -50,6 +76,8 @@ def populate(db, rng: random.Random, n: int = 300) -> None:
         projects, visits = rng.sample(["p1", "p2"], rng.randint(0, 2)), rng.sample(["v1", "v2"], rng.randint(0, 1))
         if projects or visits:
             catalogue.link_organisation(db, saved.id, projects=projects, visits=visits)
+        field_store.set_values(db, saved.id, {"epv-label": rng.sample(["yes", "no"], rng.randint(0, 1)),
+                                              "trade": rng.sample(TRADES, rng.randint(0, 2))})
 
 
 def candidates(db, kind: kinds.Kind) -> list[str]:
@@ -61,11 +89,16 @@ def candidates(db, kind: kinds.Kind) -> list[str]:
 
 def random_filters(db, rng: random.Random, always: str | None = None) -> Filters:
     """Random values of random kinds (``always`` among them), a search and a box."""
-    chosen = {}
-    for kind in kinds.REGISTRY:
+    chosen, extra = {}, []
+    for kind in kinds.registry():
         if kind.name == always or rng.random() < 0.3:
             values = candidates(db, kind)
-            chosen[kind.name] = tuple(rng.sample(values, rng.randint(1, min(2, len(values)))))
+            picked = tuple(rng.sample(values, rng.randint(1, min(2, len(values)))))
+            if kind.name in kinds.NAMES:
+                chosen[kind.name] = picked
+            else:
+                extra.append((kind, picked))
+    chosen["extra"] = tuple(extra)
     if rng.random() < 0.25:
         chosen["q"] = rng.choice(("coop", "velos", "spoldzielnia", "bread", "zz"))
     if rng.random() < 0.4:
@@ -90,9 +123,9 @@ def agree(db, rng: random.Random, rounds: int = 60, index: mapindex.MapIndex | N
         assert ids == expected, filters
         assert [o["id"] for o in catalogue.organisations_by_ids(db, ids)] == expected
         counts = mapindex.facet_counts(columns, filters, db)
-        counted = kind or rng.choice(kinds.NAMES)
+        counted = kind or rng.choice((*kinds.NAMES, *FIELD_KINDS))
         for value in list(counts[counted])[:6]:
-            widened = dataclasses.replace(filters, **{counted: (value,)}, bbox=None)
+            widened = dataclasses.replace(with_values(filters, counted, (value,)), bbox=None)
             assert counts[counted][value] == catalogue.count_organisations(db, widened), (counted, value, filters)
         view = mapindex.clusters(columns, mapindex.selection(columns, filters, db),
                                  filters.bbox or BBox(-180, -85, 180, 85), rng.randint(2, 14), db)
@@ -108,12 +141,12 @@ def test_fast_paths_agree_with_sql_on_random_filters(db, seed):
     agree(db, rng)
 
 
-@pytest.mark.parametrize("kind", kinds.NAMES)
+@pytest.mark.parametrize("kind", (*kinds.NAMES, *FIELD_KINDS))
 @pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_fast_paths_agree_with_sql_on_every_kind_of_the_registry(db, kind):
     """Each kind filters and counts alike in memory and in SQL (a new kind is tested here
     as soon as it is in the registry, and fails until ``populate`` gives it values)."""
-    rng = random.Random(kinds.NAMES.index(kind))
+    rng = random.Random((*kinds.NAMES, *FIELD_KINDS).index(kind))
     populate(db, rng, 200)
     counts = mapindex.facet_counts(mapindex.MapIndex().get(db), Filters(), db)[kind]
     assert sum(1 for n in counts.values() if n) >= 2, f"populate gives no organisation two values of {kind}"

@@ -61,7 +61,7 @@ def test_published_at_once_when_the_site_says_so_and_still_correct(db_path, db, 
     client = site(db_path, tmp_path, smtp, OWNER_EDITS="publish").test_client()
     token = owners.link_token(db, "test", org.id)
     form = client.get(f"/owner/{token}").get_data(as_text=True)
-    assert "2020-01-01" in form  # when it was last checked
+    assert "January 1, 2020" in form  # when it was last checked, written as the visitor reads dates
     client.post(f"/owner/{token}", data={"csrf_token": csrf_from(form), "name": "Bread Coop", "city": "Villeurbanne"})
     assert catalogue.organisation_state(db, org.id)["values"]["city"] == "Villeurbanne"
     assert catalogue.audit.entries(db, organisation_id=org.id)[0]["user_email"] == "owner:hello@bread.example.org"
@@ -175,7 +175,7 @@ def test_entries_not_checked_for_long_fade_on_the_map_until_their_owner_confirms
     assert points["Old Coop"][4] == 1 and points["New Coop"][4] == 0
     api = client.get(f"/api/organisations/{slug}").get_json()
     assert api["stale"] is True and api["checked"] == "2020-01-01"
-    assert "has not been confirmed since 2020-01-01" in client.get(f"/organisations/{slug}").get_data(as_text=True)
+    assert "has not been confirmed since January 1, 2020" in client.get(f"/organisations/{slug}").get_data(as_text=True)
     staff_client = client.application.test_client()
     sign_in(staff_client, "editor@example.org")
     listed = staff_client.get("/admin/organisations?unchecked=730").get_data(as_text=True)

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mapapp"
 # What each layer may import from mapapp (itself always). Arrows run one way:
 # web/, cli → contributing → importing → mapdata → catalogue → the shared modules;
 # insights (numbers, charts, reports) reads the catalogue and draws with mapdata's outlines.
-SHARED = {"config", "errors", "vocab", "kinds", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail", "processes", "fetch", "secretkey", "coldwork", "site", "images", "brand", "pages", "ics", "icons"}
+SHARED = {"config", "errors", "vocab", "kinds", "filters", "geo", "params", "text", "csvsafe", "records", "translate", "mail", "processes", "fetch", "secretkey", "coldwork", "site", "images", "brand", "pages", "ics", "icons", "fields", "multilingual"}
 ALLOWED = {
     "shared": SHARED,
     "catalogue": SHARED | {"catalogue"},

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import sqlite_utils
 
 from ..filters import Filters
-from . import images, visitreads
+from . import fields, images, visitreads
 from .base import dict_rows
 from .reads import _LIST_COLUMNS, _where
 
@@ -72,5 +72,6 @@ def _with_related(conn, orgs: list[dict]) -> list[dict]:
             f" ON p.id = po.project_id WHERE po.organisation_id IN ({marks}) ORDER BY p.slug", ids):
         by_id[org_id]["projects"].append(slug)
     visitreads.export_links(conn, by_id, marks, ids)
+    fields.attach_public(conn, orgs)
     images.add_pictures_to(conn, by_id, marks, ids)
     return orgs

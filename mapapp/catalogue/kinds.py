@@ -12,6 +12,7 @@ import sqlite_utils
 
 from ..kinds import REGISTRY, Categories, Column, Entries, Kind, Link
 from . import categorytree
+from . import fields as field_store
 
 # Besides the kinds, the map index keeps as bits (for the insights to count, never to
 # filter by) an organisation's structure and the month it was added.
@@ -72,7 +73,7 @@ def member_lists(db: sqlite_utils.Database):
     """``(kind, value, cursor of organisation ids)`` for every value of every link kind
     (themes, needs, offers, projects, visits…) of published organisations: one value at a
     time, read through its index."""
-    for kind in LINK_KINDS:
+    for kind in (*LINK_KINDS, *field_store.filter_kinds(db)):
         source, value, condition = _linked(kind)
         keep, params = _keep(condition)
         if isinstance(kind.vocabulary, Entries):
@@ -90,7 +91,7 @@ def memberships(db: sqlite_utils.Database, published: str, published_params: lis
     """``(kind, value, organisation id)`` of every link kind for the organisations whose id
     ``published`` (a SELECT of ids, with its parameters) gives."""
     parts, params = [], []
-    for kind in LINK_KINDS:
+    for kind in (*LINK_KINDS, *field_store.filter_kinds(db)):
         source, value, condition = _linked(kind)
         keep, kept = _keep(condition)
         parts.append(f"SELECT ?, {value}, l.organisation_id FROM {source}"  # nosec B608 # names come from the registry; values are bound

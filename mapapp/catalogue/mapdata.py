@@ -6,7 +6,7 @@ import sqlite_utils
 
 from . import kinds
 from .base import dict_rows
-from .reads import _LIST_COLUMNS, fts_query
+from .reads import _LIST_COLUMNS, search_clause
 
 # -- the map index's snapshot --------------------------------------------------------
 
@@ -89,12 +89,11 @@ def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str
 
 
 def search_ids(db: sqlite_utils.Database, text: str) -> list[int]:
-    """Ids of the organisations whose name, description or city match ``text``."""
-    match = fts_query(text)
-    if not match:
+    """Ids of the organisations that ``text`` finds (see ``search_clause``)."""
+    clause, params = search_clause(text, db)
+    if not clause:
         return []
-    return [r[0] for r in db.execute(
-        "SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?", [match])]
+    return [r[0] for r in db.execute(f"SELECT o.id FROM organisations o WHERE {clause}", params)]  # nosec B608 # clauses and ? placeholders come from code; values are bound
 
 
 def map_points(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:

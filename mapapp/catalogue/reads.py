@@ -7,7 +7,7 @@ import math
 
 import sqlite_utils
 
-from .. import geo
+from .. import geo, multilingual
 from ..filters import Filters
 from ..kinds import BY_NAME, REGISTRY, Column
 from ..records import FICTIONAL_SOURCE
@@ -24,8 +24,10 @@ Scope = tuple[tuple[str, ...], tuple[str, ...]]
 # -- organisations: reads --------------------------------------------------
 
 
-def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tuple[str, list]:
-    """The WHERE clause (organisations in ``statuses`` matching ``filters``) and its parameters."""
+def _where(filters: Filters, statuses: tuple[str, ...] = ("published",),
+           db: sqlite_utils.Database | None = None) -> tuple[str, list]:
+    """The WHERE clause (organisations in ``statuses`` matching ``filters``) and its
+    parameters; given ``db``, a search matches the catalogue's own category labels too."""
     clauses = [f"o.status IN ({', '.join('?' * len(statuses))})"]
     params: list = list(statuses)
 
@@ -37,12 +39,15 @@ def _where(filters: Filters, statuses: tuple[str, ...] = ("published",)) -> tupl
             clause, values_params = member_clause(kind, values)
             clauses.append(clause)
             params.extend(values_params)
+    for kind, values in filters.extra:  # the catalogue's filter fields
+        clause, values_params = member_clause(kind, values)
+        clauses.append(clause)
+        params.extend(values_params)
     if filters.q:
-        match = fts_query(filters.q)
-        if match:
-            clauses.append(
-                "o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)")
-            params.append(match)
+        clause, search_params = search_clause(filters.q, db)
+        if clause:
+            clauses.append(clause)
+            params.extend(search_params)
     if filters.bbox:
         b = filters.bbox
         # The R*Tree stores 32-bit floats, rounded outwards: it narrows the
@@ -92,6 +97,57 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:20])
 
 
+_FTS = "o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)"
+
+
+_CATEGORY_INDEXES: dict[tuple, dict] = {}
+
+
+def _category_index(db: sqlite_utils.Database) -> dict:
+    """The catalogue's own categories as ``multilingual.term_index`` reads them (their labels
+    and aliases, which staff change), read again when a category changes."""
+    stamp = tuple(db.execute("SELECT count(*), max(updated_at) FROM categories WHERE retired_at IS NULL").fetchone())
+    index = _CATEGORY_INDEXES.get(stamp)
+    if index is None:
+        rows = db.execute("SELECT code, labels, aliases FROM categories WHERE retired_at IS NULL").fetchall()
+        index = multilingual.term_index(("themes", code, json.loads(labels or "{}"), tuple(a for a in (aliases or "").split("|") if a))
+                                        for code, labels, aliases in rows)
+        _CATEGORY_INDEXES.clear()
+        _CATEGORY_INDEXES[stamp] = index
+    return index
+
+
+def search_clause(text: str, db: sqlite_utils.Database | None = None) -> tuple[str, list]:
+    """A condition on ``o`` (organisations): every word of ``text`` occurs in the name,
+    description or city, in any of its forms (its stems in the six languages as word
+    prefixes, a place's other names: "Varsovie" finds Warszawa), or names in any language a
+    theme, need or offer the organisation has ("réparation": AM120); given ``db``, the
+    catalogue's own categories too. ``("", [])`` for a search without words."""
+    meanings = multilingual.meanings(text)
+    categories = _category_index(db) if db is not None and meanings else {}
+    themes = {m: tuple(sorted(set(m.themes) | {code for _kind, code in multilingual.terms_of(m, categories)}))
+              for m in meanings}
+    plain = [m for m in meanings if not (themes[m] or m.resources)]
+    clauses, params = [], []
+    if plain:  # one MATCH for every word that is only text: the fast path of a long index
+        clauses.append(_FTS)
+        params.append(" AND ".join(m.fts() for m in plain))
+    for m in meanings:
+        if m in plain:
+            continue
+        either, either_params = [_FTS], [m.fts()]
+        if themes[m]:
+            clause, values = member_clause(BY_NAME["theme"], themes[m])
+            either.append(clause)
+            either_params += values
+        if m.resources:
+            either.append(f"o.id IN (SELECT organisation_id FROM organisation_resources WHERE resource IN ({', '.join('?' * len(m.resources))}))")
+            either_params += m.resources
+        clauses.append("(" + " OR ".join(either) + ")")
+        params += either_params
+    return " AND ".join(clauses), params
+
+
 _LIST_COLUMNS = (
     "o.id, o.slug, o.name, o.description, o.relation, o.structure, o.legal_form, o.street,"
     " o.postcode, o.city, o.region, o.country, o.lat, o.lon, o.geo_precision, o.website,"
@@ -109,7 +165,7 @@ def find_organisations(
 ) -> list[dict]:
     """Organisations (published unless ``statuses`` says otherwise) matching ``filters``,
     by name, with their theme codes; staff pages narrow by precision and source too."""
-    where, params = _where(filters, statuses)
+    where, params = _where(filters, statuses, db)
     if located_only:
         where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
@@ -126,7 +182,7 @@ def count_organisations(db: sqlite_utils.Database, filters: Filters,
                         source: str | None = None, import_id: int | None = None,
                         checked_before: str | None = None, scope: Scope = ((), ())) -> int:
     """How many organisations (published unless ``statuses`` says otherwise) match ``filters``."""
-    where, params = _where(filters, statuses)
+    where, params = _where(filters, statuses, db)
     if located_only:
         where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
@@ -138,7 +194,7 @@ def matching_ids(db: sqlite_utils.Database, filters: Filters, statuses: tuple[st
                  import_id: int | None = None, checked_before: str | None = None,
                  scope: Scope = ((), ())) -> list[int]:
     """The ids of every organisation the staff list shows for these filters (all its pages)."""
-    where, params = _where(filters, statuses)
+    where, params = _where(filters, statuses, db)
     where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
     return [r[0] for r in db.execute(f"SELECT o.id FROM organisations o WHERE {where}", params)]  # nosec B608 # names and ? placeholders come from code; values are bound
 
@@ -323,7 +379,7 @@ def export_organisations(db: sqlite_utils.Database, filters: Filters) -> list[di
         o.update(needs={}, offers={}, projects=[])
     # One pass over each related table for the whole selection (not a query per batch
     # of ids): an export of 250,000 organisations reads them in a few seconds.
-    where, params = _where(filters)
+    where, params = _where(filters, db=db)
     chosen = f"SELECT o.id FROM organisations o WHERE {where}"  # nosec B608 # clauses from code; values bound
     for org_id, kind, code, detail in db.execute(
             "SELECT organisation_id, kind, resource, detail FROM organisation_resources"  # nosec B608 # clauses from code; values bound

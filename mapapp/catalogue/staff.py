@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from . import fields as field_store
 from .base import FIELDS, CatalogueError, now, read_related, related_of
 from .writes import Stored, update_organisation
 
@@ -75,6 +76,8 @@ def organisation_state(db: sqlite_utils.Database, org_id: int) -> dict | None:
         "memberships": {slug: [relation, role] for slug, relation, role in db.execute(
             "SELECT p.slug, po.relation, po.role FROM project_organisations po JOIN projects p ON p.id = po.project_id"
             " WHERE po.organisation_id = ? ORDER BY p.slug", [org_id])},
+        # Every field, empty ones too, so that restoring a snapshot clears values added since.
+        "fields": {f.slug: [] for f in field_store.list_fields(db, retired=True)} | field_store.values_of(db, org_id),
     }
 
 
@@ -108,6 +111,9 @@ def restore_state(db: sqlite_utils.Database, org_id: int, snapshot: dict) -> boo
             db.execute("INSERT OR IGNORE INTO visit_organisations (visit_id, organisation_id)"
                        " SELECT id, ? FROM visits WHERE slug = ?", [org_id, slug_])
         changed = True
+    # Snapshots from before the network's fields (migration 30) leave the values as they are.
+    if "fields" in snapshot:
+        changed = field_store.set_values(db, org_id, snapshot["fields"]) or changed
     return changed
 
 

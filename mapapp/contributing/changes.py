@@ -8,11 +8,12 @@ from .. import catalogue
 from ..vocab import DEFAULT_LANGUAGE
 
 
-def merge_changes(current: dict, values: dict, related: dict, lang: str) -> dict:
+def merge_changes(current: dict, values: dict, related: dict, lang: str, *, fields: dict | None = None) -> dict:
     """``current`` (an organisation's state) with a correction's checked ``values`` and
     ``related`` over it, the correction written in ``lang``. Descriptions merge per
     language: the form's one description is the text in ``lang``, and the other languages'
-    texts stay as they are. (Used for corrections and owners' edits alike.)"""
+    texts stay as they are; ``fields`` (the network's, slug → values) replace those named.
+    (Used for corrections and owners' edits alike.)"""
     proposed = dict(related.get("descriptions") or {})
     out_values = {**current["values"], **{k: v for k, v in values.items() if k != "description"}}
     descriptions = {**current["related"]["descriptions"], **{k: v for k, v in proposed.items() if k != lang}}
@@ -20,7 +21,10 @@ def merge_changes(current: dict, values: dict, related: dict, lang: str) -> dict
         _describe(out_values, descriptions, current, lang, proposed.get(lang) or values.get("description") or "")
     out_related = {**current["related"], **{k: v for k, v in related.items() if k != "descriptions"},
                    "descriptions": descriptions}
-    return {**current, "values": out_values, "related": catalogue.related_of(**out_related)}
+    merged = {**current, "values": out_values, "related": catalogue.related_of(**out_related)}
+    if fields:
+        merged["fields"] = {**(current.get("fields") or {}), **fields}
+    return merged
 
 
 def _describe(values: dict, descriptions: dict, current: dict, lang: str, text: str) -> None:

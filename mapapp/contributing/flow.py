@@ -14,11 +14,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .. import brand, catalogue, images
+from .. import fields as field_rules
 from ..catalogue import audit
 from ..catalogue import contributions as store
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import site as site_store
 from ..importing.normalise import parse_email
+from ..importing.importer import category_index
 from ..importing.rows import check_record
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
@@ -66,6 +69,7 @@ class Submission:
     project: str | None = None  # the embed's project, for partner moderators
     honeypot: str = ""
     proof: str = ""  # the ALTCHA widget's answer
+    fields: dict[str, list[str]] = field(default_factory=dict)  # the network's public fields: slug → values as typed
     # A logo and photos sent with it: (form field, role "logo" or "photo", file bytes, alt text),
     # kept pending with the contribution until a moderator accepts it.
     pictures: tuple[tuple[str, str, bytes, str], ...] = ()
@@ -130,9 +134,18 @@ def submit(db, sub: Submission, settings: Settings) -> int:
     if sub.kind != "new" and target is None:
         raise Refused({"": Message(N_("the organisation to correct no longer exists"))})
     if sub.kind in ("new", "correction"):
-        check = check_record(sub.raw)
+        check = check_record(sub.raw, category_index(db))  # the network's own tree, as imports match it
         problems.update(check.problems)
         proposal = {"values": check.values, "related": check.related, "notes": [str(n) for n in check.notes]}
+        # The network's public fields, checked by the rules the staff form and imports use;
+        # a correction's themes are the stored ones when it does not change them.
+        themes = list(check.related.get("themes") or [])
+        if not themes and sub.organisation_id:
+            themes = (catalogue.organisation_state(db, sub.organisation_id) or {"related": {}})["related"].get("themes", [])
+        values, field_problems = field_rules.check_all(field_store.list_fields(db), sub.fields, themes,
+                                                       public_only=True, lang=sub.lang)
+        problems.update({f"field-{slug}": problem for slug, problem in field_problems.items()})
+        proposal["fields"] = {slug: v for slug, v in values.items() if v or slug in sub.fields}
     if len(sub.note) > MAX_NOTE:
         problems["note"] = Message(N_("the note has %(n)s characters; at most %(max)s"), n=len(sub.note), max=MAX_NOTE)
     if antispam.too_many_links(proposal["values"].get("name", ""), proposal["values"].get("description", ""),
@@ -219,13 +232,15 @@ def merged(db, contribution: dict) -> dict | None:
     if contribution["kind"] == "new":
         project = contribution.get("project")
         return {"values": dict(proposal["values"]), "related": catalogue.related_of(**proposal["related"]),
-                "projects": [project] if project and catalogue.project_exists(db, project) else [], "visits": []}
+                "projects": [project] if project and catalogue.project_exists(db, project) else [], "visits": [],
+                "fields": dict(proposal.get("fields") or {})}
     current = catalogue.organisation_state(db, contribution["organisation_id"]) if contribution["organisation_id"] else None
     if current is None:
         return None
     if contribution["kind"] == "closed":
         return {**current, "values": {**current["values"], "status": "archived"}}
-    return merge_changes(current, proposal["values"], proposal["related"], contribution["lang"])
+    return merge_changes(current, proposal["values"], proposal["related"], contribution["lang"],
+                         fields=proposal.get("fields"))
 
 
 ADDRESS = ("street", "postcode", "city", "region", "country")
@@ -277,6 +292,7 @@ def accept(db, contribution_id: int, moderator: str, settings: Settings, *, edit
             saved = catalogue.save_organisation(db, values, themes=related["themes"], needs=related["needs"],
                                                 offers=related["offers"], descriptions=related["descriptions"])
             org_id = saved.id
+            field_store.set_values(db, org_id, target.get("fields") or {})
             if target["projects"]:
                 catalogue.add_to_project(db, catalogue.project_id(db, target["projects"][0]), org_id)
         else:

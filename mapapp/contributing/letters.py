@@ -42,12 +42,34 @@ def letter(to: str, lang: str, subject: str, paragraphs: list[str], action: Acti
     return Mail(to=to, subject=subject, text=text + "\n", html=html, headers=headers or {})
 
 
-def _what(kind: str, name: str, lang: str) -> str:
+# Each sentence is whole in the catalogue, one per kind of proposal: languages elide ("d'une
+# nouvelle organisation") and decline ("Twojej propozycji") where English puts "of".
+def _given_with(kind: str, name: str, site: str, lang: str) -> str:
     if kind == "new":
-        return gettext_in(lang, "a new organisation, “%(name)s”", name=name)
+        return gettext_in(lang, "This address was given on %(site)s with a proposal of a new organisation, “%(name)s”. "
+                          "Nothing is published before you confirm it and a moderator checks it.", site=site, name=name)
     if kind == "closed":
-        return gettext_in(lang, "that “%(name)s” has closed", name=name)
-    return gettext_in(lang, "a correction to “%(name)s”", name=name)
+        return gettext_in(lang, "This address was given on %(site)s with a report that “%(name)s” has closed. "
+                          "Nothing is published before you confirm it and a moderator checks it.", site=site, name=name)
+    return gettext_in(lang, "This address was given on %(site)s with a correction to “%(name)s”. "
+                      "Nothing is published before you confirm it and a moderator checks it.", site=site, name=name)
+
+
+def _was_accepted(kind: str, name: str, lang: str) -> str:
+    if kind == "new":
+        return gettext_in(lang, "Thank you: your proposal of a new organisation, “%(name)s”, was accepted by a moderator.",
+                          name=name)
+    if kind == "closed":
+        return gettext_in(lang, "Thank you: your report that “%(name)s” has closed was accepted by a moderator.", name=name)
+    return gettext_in(lang, "Thank you: your correction to “%(name)s” was accepted by a moderator.", name=name)
+
+
+def _was_rejected(kind: str, name: str, lang: str) -> str:
+    if kind == "new":
+        return gettext_in(lang, "A moderator did not accept your proposal of a new organisation, “%(name)s”.", name=name)
+    if kind == "closed":
+        return gettext_in(lang, "A moderator did not accept your report that “%(name)s” has closed.", name=name)
+    return gettext_in(lang, "A moderator did not accept your correction to “%(name)s”.", name=name)
 
 
 def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, logo: str = "", hours: int) -> Mail:
@@ -55,8 +77,7 @@ def confirm(to: str, lang: str, *, kind: str, name: str, link: str, site: str, l
     return letter(
         to, lang, gettext_in(lang, "Confirm your contribution to %(site)s", site=site),
         [gettext_in(lang, "Hello,"),
-         gettext_in(lang, "This address was given on %(site)s with a proposal of %(what)s. Nothing is published "
-                    "before you confirm it and a moderator checks it.", site=site, what=_what(kind, name, lang))],
+         _given_with(kind, name, site, lang)],
         Action(link, gettext_in(lang, "Confirm my contribution")),
         (gettext_in(lang, "The link works once, for %(hours)s hours. If you did not write this, ignore this "
                     "message: nothing will be done with it.", hours=hours),),
@@ -68,8 +89,7 @@ def accepted(to: str, lang: str, *, kind: str, name: str, link: str | None, site
     return letter(
         to, lang, gettext_in(lang, "Your contribution to %(site)s was accepted", site=site),
         [gettext_in(lang, "Hello,"),
-         gettext_in(lang, "Thank you: your proposal of %(what)s was accepted by a moderator.",
-                    what=_what(kind, name, lang))],
+         _was_accepted(kind, name, lang)],
         Action(link, gettext_in(lang, "See it on the map")) if link else None, footer=site, logo=logo)
 
 
@@ -78,7 +98,7 @@ def rejected(to: str, lang: str, *, kind: str, name: str, reason: str, site: str
     return letter(
         to, lang, gettext_in(lang, "Your contribution to %(site)s was not accepted", site=site),
         [gettext_in(lang, "Hello,"),
-         gettext_in(lang, "A moderator did not accept your proposal of %(what)s.", what=_what(kind, name, lang)),
+         _was_rejected(kind, name, lang),
          gettext_in(lang, "The reason given: %(reason)s", reason=reason)],
         after=(gettext_in(lang, "You may send a new proposal that takes it into account."),), footer=site, logo=logo)
 

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from .. import catalogue, vocab
 from ..catalogue import audit, owners
 from ..catalogue import contributions as store
+from ..importing.importer import category_index
 from ..importing.rows import check_record
 from ..mail import MailError
 from ..translate import N_, Message
@@ -157,7 +158,7 @@ def send_link(db, org_id: int, lang: str, settings: Settings, days: int, *, make
 def edit(db, org_id: int, raw: dict[str, str], *, publish: bool, lang: str) -> str:
     """The owner's changes: published at once ("published") or put in the moderation queue
     ("pending"). Raises ``Refused`` with what to fix."""
-    check = check_record(raw)
+    check = check_record(raw, category_index(db))
     if check.problems:
         raise Refused(check.problems)
     with catalogue.write_transaction(db):

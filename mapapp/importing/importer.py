@@ -27,6 +27,7 @@ import sqlite_utils
 
 from .. import catalogue, geo, vocab
 from ..catalogue import categories as category_tree
+from ..catalogue import fields as field_store
 from ..mapdata.geocode import Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
@@ -110,7 +111,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size, category_index(db)) as file:
+    with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db))) as file:
         return _import(db, path, file, options, chain, size)
 
 
@@ -123,7 +124,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
-    with _open(path, options, size, category_index(db)) as file:
+    with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db))) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size)
@@ -169,11 +170,11 @@ def category_index(db: sqlite_utils.Database) -> CategoryIndex:
     return CategoryIndex.of(category_tree.all_categories(db, retired=True))
 
 
-def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex):
+def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex, fields: tuple = ()):
     """The file opened for reading and checking: by a second process when it is large and
     written in one transaction (batched imports size their chunks as they go)."""
     spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
-                            options.country, categories)
+                            options.country, categories, fields)
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
@@ -594,6 +595,8 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
 
 def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: str, action: str,
             link: links.Link | None) -> RowOutcome:
+    if c.fields:
+        field_store.set_values(db, org_id, c.fields)
     if link is not None:
         links.write(db, link, org_id)
         report.add_link(link.project, link.relation, link.visit)

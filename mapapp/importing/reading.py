@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..processes import this_python
 from ..translate import N_, Message
-from . import columns, sniff
+from . import columns, fieldcolumns, sniff
 from .categories import CategoryIndex
 from .readers import FORMATS, ReadError, read_table
 from .report import Report
@@ -53,6 +53,7 @@ class ReadSpec:
     max_rows: int | None = None
     country: str | None = None  # the file's country, for rows that give none
     categories: CategoryIndex | None = None  # the catalogue's tree, read once by the importer
+    fields: tuple = ()  # the network's own fields (mapapp.fields.Field), for their columns
 
 
 @dataclass
@@ -91,6 +92,7 @@ def open_table(path: Path, spec: ReadSpec):
             table.notes.append(Message(N_("recognised the format '%(title)s' from its headers: its ready-made "
                                           "mapping was applied"), title=known.title))
     plan = columns.plan_columns(table.headers, mapping)
+    fieldcolumns.claim(plan, table.headers, spec.fields)
     # The first rows, read ahead, show what the unrecognised columns hold; then the rows go on as they were.
     head = list(itertools.islice(table.rows, sniff.SAMPLE_ROWS))
     table.rows = itertools.chain(head, table.rows)
@@ -111,7 +113,8 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
     if spec.max_rows is not None:
         rows = itertools.islice(rows, spec.max_rows)
     try:
-        for checked in Validator(table, plan, log, spec.categories, country=spec.country).chunks(rows, size):
+        for checked in Validator(table, plan, log, spec.categories, country=spec.country,
+                                 fields=spec.fields).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0

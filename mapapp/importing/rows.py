@@ -15,7 +15,7 @@ from .. import catalogue, geo, vocab
 from ..mapdata.geocode import Address, Outcome
 from ..text import fold
 from ..translate import N_, Message
-from . import columns
+from . import columns, fieldcolumns
 from .categories import CategoryIndex, default_index
 from .normalise import (
     clean_multiline,
@@ -61,6 +61,7 @@ class Candidate:
     links: dict = field(default_factory=dict)
     # The addresses of its logo and photos, as (role, URL), fetched after the rows are written.
     pictures: tuple[tuple[str, str], ...] = ()
+    fields: dict = field(default_factory=dict)  # the network's own fields: slug → values
 
     def __reduce__(self):
         # Chunks of candidates cross from the reading process to the importer: as flat
@@ -68,13 +69,13 @@ class Candidate:
         a = self.address
         return (_candidate, (self.row, self.key, self.values, self.related, a.street, a.postcode, a.city,
                              a.region, a.country, a.lat, a.lon, a.inside, tuple(self.rejected), self.outcome,
-                             self.text, self.links, self.pictures))
+                             self.text, self.links, self.pictures, self.fields))
 
 
 def _candidate(row, key, values, related, street, postcode, city, region, country, lat, lon, inside,
-               rejected, outcome, text, links, pictures=()) -> Candidate:
+               rejected, outcome, text, links, pictures=(), fields=None) -> Candidate:
     return Candidate(row, key, values, related, Address(street, postcode, city, region, country, lat, lon, inside),
-                     set(rejected), outcome, text, links, pictures)
+                     set(rejected), outcome, text, links, pictures, fields or {})
 
 
 @dataclass
@@ -93,11 +94,12 @@ class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
     def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
-                 country: str | None = None):
+                 country: str | None = None, fields: tuple = ()):
         self.table, self.plan, self.report, self.country = table, plan, report, country
         self.categories = categories or default_index()
         self.unknown: list[tuple[int, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
+        self.fields = fields  # the network's own fields (see fieldcolumns)
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
         self.header_of = _headers_of(table.headers, plan)
         self.seen: dict[str, int] = {}
@@ -170,6 +172,9 @@ class Validator:
                 skipped.append(RowOutcome(number, candidate.values["name"], "skipped"))
                 continue
             seen[candidate.key] = number
+            if self.fields:
+                candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
+                    number, header_of.get(column, column), "warning", message))
             self.unknown.extend((number, themes_header, value, retired) for value, retired in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)

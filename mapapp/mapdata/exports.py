@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,17 +47,24 @@ STREAMED = ("csv", "essglobal", "geojson")
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
     """``organisations-IT-AM40-2026-12-01.csv``: what the file holds and as of when."""
-    chosen = [v for kind in KINDS for v in getattr(filters, kind)]
+    chosen = [v for kind in KINDS for v in getattr(filters, kind)] + [v for _k, values in filters.extra for v in values]
     if filters.q:
         chosen.append(slugify(filters.q))
     stem = "-".join(["organisations", *chosen[:6]])[:100]
     return f"{stem}-{day}.{EXTENSIONS[fmt]}"
 
 
-def table(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> list[list]:
-    """One row per organisation, in ``columns(contacts)`` order (its public record's ``csv_row``):
-    e-mail and phone only with ``contacts`` (the site setting ``export_contacts``)."""
-    return [Record.of(o, base=base_url, contacts=contacts).csv_row(lang) for o in orgs]
+def table(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False, fields: Sequence = ()) -> list[list]:
+    """One row per organisation, in ``columns(contacts)`` order (its public record's ``csv_row``),
+    then a column per public field of ``fields``: e-mail and phone only with ``contacts``
+    (the site setting ``export_contacts``)."""
+    records = (Record.of(o, base=base_url, contacts=contacts) for o in orgs)
+    return [r.csv_row(lang) + r.custom_cells(fields, lang) for r in records]
+
+
+def header(contacts: bool, fields: Sequence = ()) -> list[str]:
+    """The header of the CSV and XLSX exports: the columns, then the public fields' slugs."""
+    return [*columns(contacts), *(f.slug for f in fields)]
 
 
 def _csv_text(rows) -> str:
@@ -68,18 +75,19 @@ def _csv_text(rows) -> str:
     return out.getvalue()
 
 
-def csv_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
+def csv_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False,
+               fields: Sequence = ()) -> Iterator[bytes]:
     """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe, a batch of
     organisations at a time: the header goes out before anything is read."""
-    yield ("\ufeff" + _csv_text([columns(contacts)])).encode("utf-8")
+    yield ("\ufeff" + _csv_text([[neutralise(v) for v in header(contacts, fields)]])).encode("utf-8")
     for orgs in batches:
-        rows = table(orgs, lang=lang, base_url=base_url, contacts=contacts)
+        rows = table(orgs, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
         yield _csv_text([neutralise(v) for v in row] for row in rows).encode("utf-8")
 
 
-def to_csv(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
+def to_csv(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False, fields: Sequence = ()) -> bytes:
     """UTF-8 CSV (with BOM, so that Excel reads accents), formula-safe."""
-    return b"".join(csv_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))
+    return b"".join(csv_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts, fields=fields))
 
 
 # Column widths of the XLSX sheet, in characters (others get the default).
@@ -88,18 +96,18 @@ _XLSX_WIDTHS = {"slug": 24, "name": 36, "description": 50, "street": 28, "city":
                 "offers": 28, "url": 40}
 
 
-def to_xlsx(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
+def to_xlsx(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False, fields: Sequence = ()) -> bytes:
     """An XLSX workbook (see ``write_xlsx``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.xlsx"
-        write_xlsx(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
         return path.read_bytes()
 
 
 def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None,
-               contacts: bool = False) -> None:
+               contacts: bool = False, fields: Sequence = ()) -> None:
     """An XLSX workbook written to ``path``: one sheet with a frozen, filterable header and
     sized columns; formula-safe (text is never read as a formula), coordinates as numbers.
 
@@ -111,12 +119,12 @@ def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, co
     if count is None:
         orgs = list(orgs)
         count = len(orgs)
-    rows = (table([org], lang=lang, base_url=base_url, contacts=contacts)[0] for org in orgs)
+    rows = (table([org], lang=lang, base_url=base_url, contacts=contacts, fields=fields)[0] for org in orgs)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                            "strings_to_urls": False, "strings_to_numbers": False})
     sheet = book.add_worksheet("organisations")
     bold = book.add_format({"bold": True})
-    names = columns(contacts)
+    names = [neutralise(n) for n in header(contacts, fields)]
     for col, name in enumerate(names):
         if name in _XLSX_WIDTHS:
             sheet.set_column(col, col, _XLSX_WIDTHS[name])
@@ -243,11 +251,12 @@ class About:
 def _filter_lines(filters: Filters, lang: str) -> list[str]:
     """"Country: Italy, France" per chosen filter, in ``lang``."""
     lines = [f"{gettext_in(lang, 'Search')}: {filters.q}"] if filters.q else []
-    for kind in kinds.REGISTRY:
-        values = getattr(filters, kind.name)
+    for kind in kinds.registry():
+        values = filters.values(kind.name)
         if values:
             labels = ", ".join(kind.vocabulary.label(v, lang) for v in values)
-            lines.append(f"{gettext_in(lang, kind.summary_label)}: {labels}")
+            title = kind.title(lang, lambda _m: gettext_in(lang, kind.summary_label))
+            lines.append(f"{title}: {labels}")
     return lines
 
 
@@ -306,8 +315,9 @@ def to_html(orgs: list[dict], *, lang: str, base_url: str, tile_url: str, attrib
 
 
 def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: str = "",
-           attribution: str = "", about: About = About(), contacts: bool = False) -> bytes:
-    """The organisations in format ``fmt`` (one of ``FORMATS``)."""
+           attribution: str = "", about: About = About(), contacts: bool = False, fields: Sequence = ()) -> bytes:
+    """The organisations in format ``fmt`` (one of ``FORMATS``); ``fields``: the public fields
+    that get a column of their own in CSV and XLSX."""
     if fmt == "html":
         return to_html(orgs, lang=lang, base_url=base_url, tile_url=tile_url, attribution=attribution, about=about)
     if fmt in ("jsonld", "ttl"):
@@ -316,26 +326,32 @@ def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: st
               "essglobal": to_essglobal, "jsonld": linked.to_jsonld, "ttl": linked.to_turtle}.get(fmt)
     if writer is None:
         raise ValueError(f"unknown export format '{fmt}'; choose from {', '.join(FORMATS)}")
+    if fmt in ("csv", "xlsx"):
+        return writer(orgs, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
     return writer(orgs, lang=lang, base_url=base_url, contacts=contacts)
 
 
-def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
+def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str, contacts: bool = False,
+           fields: Sequence = ()) -> Iterator[bytes]:
     """The organisations in a ``STREAMED`` format, as chunks of bytes, a batch at a time."""
-    chunks = {"csv": csv_chunks, "essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
+    if fmt == "csv":
+        return csv_chunks(batches, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
+    chunks = {"essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
     return chunks(batches, lang=lang, base_url=base_url, contacts=contacts)
 
 
 def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
-          attribution: str = "", about: About = About(), count: int | None = None, contacts: bool = False) -> None:
+          attribution: str = "", about: About = About(), count: int | None = None, contacts: bool = False,
+          fields: Sequence = ()) -> None:
     """The organisations in format ``fmt`` written to ``path`` (the workbook and the
     GeoPackage are written there directly, not built in memory first; the workbook reads
     ``orgs`` one by one when told their ``count``)."""
     if fmt == "xlsx":
-        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count, contacts=contacts)
+        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count, contacts=contacts, fields=fields)
         return
     orgs = list(orgs)
     if fmt == "gpkg":
         write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
     else:
         path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,
-                                attribution=attribution, about=about, contacts=contacts))
+                                attribution=attribution, about=about, contacts=contacts, fields=fields))

@@ -143,7 +143,7 @@ def load(db: sqlite_utils.Database) -> MapColumns:
         positions = positions[(positions < n) & (ids[np.minimum(positions, n - 1)] == org_ids)] if n else positions[:0]
         mask = np.zeros(n, dtype=bool)
         mask[positions] = True
-        facets[kind][value] = pack(mask)
+        facets.setdefault(kind, {})[value] = pack(mask)  # a filter field's kind is new here
     colours = markers.palette(db)
     return MapColumns(version, ids, lat, lon, mercator_y(lat), facets, name_order=_name_order(db, ids),
                       live=pack(np.ones(n, dtype=bool)), names=names,
@@ -225,7 +225,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             for value, bits in values.items():
                 has = bool(bits[word] & bit)
                 if has != ((kind, value) in wanted):
-                    if (kind, value) not in copied and bits is columns.facets[kind].get(value):
+                    if (kind, value) not in copied and bits is columns.facets.get(kind, {}).get(value):
                         bits = values[value] = bits.copy()
                         copied.add((kind, value))
                     if has:
@@ -233,7 +233,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
                     else:
                         bits[word] |= bit
         for kind, value in wanted:
-            if value not in facets[kind]:  # a value no published organisation had
+            if value not in facets.setdefault(kind, {}):  # a value no published organisation had
                 facets[kind][value] = np.zeros(words, dtype=np.uint64)
                 facets[kind][value][word] |= bit
                 copied.add((kind, value))
@@ -322,7 +322,7 @@ def _families(kind: str, db: sqlite_utils.Database) -> dict[str, list[str]]:
 def _members(columns: MapColumns, kind: str, value: str, families: dict[str, list[str]]) -> np.ndarray | None:
     """The bits of the organisations with ``value`` of ``kind`` (a parent category: or any
     of its children's); None when none has it."""
-    hits = [bits for bits in (columns.facets[kind].get(v) for v in families.get(value, (value,))) if bits is not None]
+    hits = [bits for bits in (columns.facets.get(kind, {}).get(v) for v in families.get(value, (value,))) if bits is not None]
     if len(hits) < 2:
         return hits[0] if hits else None
     return np.bitwise_or.reduce(hits)
@@ -333,8 +333,8 @@ def selection_bits(columns: MapColumns, filters: Filters, db: sqlite_utils.Datab
     """``selection`` as bits (see ``pack``)."""
     words = -(-columns.size // 64)
     bits = columns.live.copy()
-    for kind in KINDS:
-        values = getattr(filters, kind)
+    for kind in (*KINDS, *(k.name for k, _values in filters.extra)):
+        values = filters.values(kind)
         if not values or kind == without:
             continue
         either = np.zeros(words, dtype=np.uint64)
@@ -440,14 +440,15 @@ def facet_counts(columns: MapColumns, filters: Filters, db: sqlite_utils.Databas
     filters kept (OR within a kind, AND across kinds)."""
     counts: dict[str, dict[str, int]] = {}
     full = None  # the selection itself: the base of every kind that is not filtered
-    for kind in KINDS:
-        if getattr(filters, kind):
+    field_kinds = [k for k in columns.facets if k.startswith("f-")]  # the filter fields' (``f-<slug>``)
+    for kind in (*KINDS, *field_kinds):
+        if filters.values(kind):
             base = selection_bits(columns, filters, db, without=kind)
         else:
             if full is None:
                 full = selection_bits(columns, filters, db)
             base = full
-        counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets[kind].items()}
+        counts[kind] = {value: count_bits(base & bits) for value, bits in columns.facets.get(kind, {}).items()}
         for parent, family in _families(kind, db).items():  # each organisation of a family once
             hit = _members(columns, kind, parent, {parent: family})
             counts[kind][parent] = count_bits(base & hit) if hit is not None else 0

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import accounts, catalogue, geo, kinds, vocab
+from .. import fields as field_rules
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import projects as project_store
 from ..importing import normalise
@@ -90,8 +92,15 @@ def _parse_form(form, before: dict) -> tuple[dict, dict[str, str]]:
         if relation in project_store.RELATIONS:
             kept = (before.get("memberships") or {}).get(project["slug"], [None, None])
             memberships[project["slug"]] = [relation, kept[1] if relation == "partner" and kept[0] == "partner" else None]
+    # The network's own fields: the form shows them all; a required one is required of the
+    # organisations in its categories.
+    given = {f.slug: form.getlist(f"field:{f.slug}") for f in field_store.list_fields(get_db())}
+    field_values, problems = field_rules.check_all(field_store.list_fields(get_db()), given, related["themes"],
+                                                   lang=current_language())
+    errors.update({f"field-{slug}": translated(problem, current_language()) for slug, problem in problems.items()})
     return {"values": values, "related": related, "projects": sorted(memberships),
-            "visits": form.getlist("visit"), "memberships": memberships}, errors
+            "visits": form.getlist("visit"), "memberships": memberships,
+            "fields": {**(before.get("fields") or {}), **field_values}}, errors
 
 
 def _pin_outside_country(values: dict, before: dict) -> str | None:
@@ -113,7 +122,8 @@ def _pin_outside_country(values: dict, before: dict) -> str | None:
 def field_names() -> dict[str, str]:
     """The form's fields as the error list names them."""
     return {"name": _("Name"), "country": _("Country"), "website": _("Website"), "email": _("E-mail"),
-            "phone": _("Phone"), "postcode": _("Postcode"), "location": _("Location")}
+            "phone": _("Phone"), "postcode": _("Postcode"), "location": _("Location"),
+            **{f"field-{f.slug}": f.label(current_language()) for f in field_store.list_fields(get_db())}}
 
 
 def _submitted(db, before: dict) -> tuple[dict, dict, str | None]:
@@ -147,6 +157,8 @@ def _form_page(db, org: dict | None, snapshot: dict, errors: dict, note: str | N
                                                          snapshot["values"]["country"]),
                            errors=errors, note=note, projects=projects, visits=names["visit"],
                            history=history, field_names=field_names(),
+                           custom_fields=field_store.list_fields(db), field_values=snapshot.get("fields") or {},
+                           field_errors={k.removeprefix("field-"): v for k, v in errors.items() if k.startswith("field-")},
                            pictures=picture_store.pictures_of(db, org["id"]) if org else [],
                            max_photos=picture_store.MAX_PHOTOS, image_max_mb=current_app.config["IMAGE_MAX_MB"],
                            countries=vocab.countries_by_name(current_language())), \

@@ -173,7 +173,7 @@ def preview(import_id: int):
 
 def _duplicate_words() -> dict[str, str]:
     """Each choice for a likely duplicate, as the staff member reads it."""
-    return {"skip": _("Skip the row"), "update": _("Update the stored organisation"),
+    return {"skip": _("Skip the row"), "update": _("Bring the stored organisation up to date"),
             "create": _("Create it anyway")}
 
 

@@ -231,7 +231,7 @@ def undo_delete(entry_id: int):
             audit.record(db, current_user.email, f"project-restore:{entry['action'].split(':', 1)[1]}", None,
                          None, {"slug": entry["before"]["slug"]})
     except store.CannotUndo as e:
-        flash(_("The deletion cannot be undone: %(why)s.", why=translated(str(e), current_language())))
+        flash(_("The deletion cannot be undone: %(why)s.", why=translated(e.args[0] if e.args else str(e), current_language())))
         return redirect(url_for("admin_projects.index"))
     flash(_("Project %(name)s restored with its members and visits.", name=entry["before"]["name"]))
     return redirect(url_for("admin_projects.edit", slug=entry["before"]["slug"]))

@@ -12,6 +12,7 @@ from werkzeug.datastructures import Headers
 
 from .. import catalogue, kinds, params, records, vocab
 from ..catalogue import changes as change_store
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners as owner_store
 from ..catalogue import personaldata, visitreads
@@ -45,7 +46,7 @@ def clusters():
     zoom = _int_arg("zoom", None, 0, mapindex.MAX_ZOOM)
     db = get_db()
     columns = map_index().get(db)
-    everything = not filters.q and not any(getattr(filters, kind) for kind in KINDS)
+    everything = not filters.q and not filters.extra and not any(getattr(filters, kind) for kind in KINDS)
     mask = None
     if not everything:
         bits = mapindex.selection_bits(columns, filters, db)
@@ -164,6 +165,7 @@ def organisation(slug: str):
     lang = current_language()
     org = {**org, **visitreads.record_links(db, org["id"]),  # its relation to each project, its visits and roles
            "pictures": picture_store.pictures_of(db, org["id"])}
+    field_store.attach_public(db, [org])
     body = {"ok": True, **records.Record.of(org, base=request.script_root).api_json(lang)}
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
@@ -238,6 +240,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     state = catalogue.state(db)
     changed_at = state.changed_at
     contacts = personaldata.export_contacts(db)  # staff's choice (the personal data page)
+    fields = field_store.public_fields(db)  # a column each in CSV and XLSX
     parts = (kind, sorted(filters.to_args().items()), lang, base_url, current_site().tile_url,
              attribution, current_site().name, config["DATA_LICENCE"], config["DATA_LICENCE_URL"], contacts)
     cache = export_cache()
@@ -256,8 +259,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         release = cold.limiter().enter(cold.client())
         db = take_db()  # read while the answer is sent, after this request has ended
         try:
-            chunks = _pinned(exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts),
-                             category_tree())
+            chunks = _pinned(exports.stream(batches(), kind, lang=lang, base_url=base_url, contacts=contacts,
+                                            fields=fields), category_tree())
             if keep:
                 chunks = cache.keep_stream(path, chunks, gzip_path=_gz(path))
             response = sending.stream(_then(chunks, release))
@@ -273,7 +276,7 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=current_site().tile_url, attribution=attribution, about=export_about(filters, changed_at),
-                      count=count, contacts=contacts)
+                      count=count, contacts=contacts, fields=fields)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):

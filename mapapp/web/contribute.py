@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
+from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
@@ -49,9 +50,16 @@ def _form_page(kind: str, org: dict | None, problems: dict, status: int = 200, *
     lang = current_language()
     problems = {k: translated(v, lang) for k, v in problems.items()}
     values = request.form if request.method == "POST" else _defaults(org)
+    public = field_store.public_fields(get_db())  # a public form never shows staff-only fields
+    if request.method == "POST":
+        field_values = {f.slug: request.form.getlist(f"field:{f.slug}") for f in public}
+    else:
+        field_values = field_store.values_of(get_db(), org["id"]) if org else {}
+    field_errors = {k.removeprefix("field-"): v for k, v in problems.items() if k.startswith("field-")}
     return render_template("contribute.html", kind=kind, org=org, problems=problems, v=values, **extra,
+                           custom_fields=public, field_values=field_values, field_errors=field_errors,
                            themes=offered_categories(), resources=vocab.resources(), lang=lang,
-                           countries=sorted(vocab.country_codes(), key=lambda c: vocab.country_name(c, lang)),
+                           countries=vocab.countries_by_name(lang),
                            honeypot=antispam.HONEYPOT, image_max_mb=current_app.config["IMAGE_MAX_MB"]), status
 
 
@@ -78,6 +86,8 @@ def _submit(kind: str, org: dict | None):
         raw=_raw_from_form(form, lang), contact=form.get("contact", ""), lang=lang, client=_client(),
         note=form.get("note", ""), organisation_id=org["id"] if org else None,
         project=_project(form.get("project")), honeypot=form.get(antispam.HONEYPOT, ""), proof=form.get("altcha", ""),
+        fields={f.slug: form.getlist(f"field:{f.slug}") for f in field_store.public_fields(get_db())
+                if f"field:{f.slug}" in form},
         pictures=tuple((fld, fld, data, form.get(f"{fld}_alt", "")) for fld in ("logo", "photo")
                        if (data := picturefiles.read_upload(fld))),
         picture_max_bytes=picturefiles.max_bytes())
@@ -127,7 +137,7 @@ def confirm(token: str):
         flow.confirm(get_db(), token)
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
-                               message=translated(str(e.args[0]), current_language()) if e.args else ""), 410
+                               message=translated(e.args[0], current_language()) if e.args else ""), 410
     jobqueue.current().moderation_digest()  # the moderators hear of it
     return render_template("contribute_done.html", title=_("Thank you"), message=_(
         "Your contribution is confirmed. A moderator will look at it; you will get an e-mail when it is decided."))
@@ -185,7 +195,7 @@ def owner(token: str):
         org_id = owners.organisation_of(db, config["SECRET_KEY"], token, config["OWNER_LINK_DAYS"])
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
-                               message=translated(str(e.args[0]), current_language())), 410
+                               message=translated(e.args[0], current_language())), 410
     org = _org_by_id(org_id)
     if request.method == "POST" and request.form.get("action") == "still-correct":
         owners.still_correct(db, org_id)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import cache
 
 from flask import Flask, Response, current_app, request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
 
 from ..translate import translated
 from ..vocab import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
@@ -55,6 +55,16 @@ def when(value: str | None) -> str:
     return format_datetime(moment, "medium")
 
 
+def day(value: str | None) -> str:
+    """An ISO date (or the day of a timestamp) written in the visitor's language, as public
+    pages show it: "6 décembre 2026", not 2026-12-06."""
+    try:
+        found = date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return str(value)
+    return format_date(found, "long") if found else ""
+
+
 def current_language() -> str:
     """The language code ("en", "fr", …) of the current request."""
     return str(get_locale() or DEFAULT_LANGUAGE)
@@ -78,3 +88,4 @@ def init_app(app: Flask) -> None:
     # Messages from the working modules (import reports…) in the visitor's language.
     app.jinja_env.filters["tr"] = lambda text: translated(text, current_language())
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["day"] = day

@@ -8,18 +8,19 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, g, request, url_for
 from babel import Locale
+from flask import Flask, current_app, g, has_app_context, request, url_for
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 
-from .. import accounts, catalogue, icons, kinds, records, site, vocab
+from .. import accounts, catalogue, icons, kinds, multilingual, records, site, vocab
 from ..catalogue import demo as demo_rows
+from ..catalogue import fields as field_store
 from ..catalogue import site as site_store
 from ..catalogue.kinds import choices
 from ..config import SETTINGS
-from ..filters import KINDS, Filters
+from ..filters import Filters
 from ..importing import columns
 from ..mapdata import mapindex, markers, outlines
 from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
@@ -69,8 +70,8 @@ def facet_options(db, counts: dict, lang: str) -> dict:
     parent's count is of the organisations in it or any of its children, each once)."""
     options = {}
     tree = category_tree()
-    for kind in kinds.REGISTRY:
-        present = counts[kind.name]
+    for kind in kinds.registry():
+        present = counts.get(kind.name, {})
         options[kind.name] = [{"value": value, "label": label, "count": present.get(value, 0)}
                               for value, label in choices(db, kind, present, lang)]
         if isinstance(kind.vocabulary, kinds.Categories) and tree is not None:
@@ -132,7 +133,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     )
     settings = {
         "lang": current_language(),
-        "kinds": list(KINDS),
+        "kinds": [k.name for k in kinds.registry()],
         "center": list(DEFAULT_CENTER),
         "fit": FIT_OPTIONS,
         "focusZoom": FOCUS_ZOOM,
@@ -141,26 +142,25 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
         "zoom": DEFAULT_ZOOM,
         "page": url_for("views.organisation", slug="SLUG"),
         "suggest": url_for("contribute.suggest", slug="SLUG"),
-        "locked": {kind: list(getattr(filters, kind)) for kind in locked},
+        "locked": {kind: list(filters.values(kind)) for kind in locked},
         "api": {"clusters": url_for("api.clusters"), "facets": url_for("api.facets"),
                 "organisations": url_for("api.organisations"),
                 "organisation": url_for("api.organisation", slug="SLUG")},
         "i18n": {
             "loading": _("Loading organisations…"),
-            "inView": _("%(n)s organisations in view"),
-            "oneInView": _("1 organisation in view"),
+            "inView": plural_forms(lambda n: get_translations().ngettext(
+                "%(num)s organisation in view", "%(num)s organisations in view", n)),
             "noneInView": _("No organisation in this part of the map. Zoom out or change the filters."),
             "noMatch": _("No organisation matches these filters or this search anywhere. Change or clear them."),
             "error": _("The organisations could not be loaded. Try reloading the page."),
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
             "cluster": _("%(n)s organisations: zoom in"),
-            "clusterForms": plural_forms(lambda n: ngettext("%(n)s organisation, zoom in",
-                                                            "%(n)s organisations, zoom in", n, n="%(n)s")),
+            "clusterForms": plural_forms(lambda n: get_translations().ngettext(
+                "%(n)s organisation, zoom in", "%(n)s organisations, zoom in", n)),
             "mapRegion": _("Map of the organisations"),
             "mapRole": _("map"),
-            "total": _("%(n)s organisations"),
-            "totalOne": _("1 organisation"),
+            "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
             "staleMarker": _("not confirmed for a long time"),
@@ -181,23 +181,9 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     if catalogue.has_fictional(db):  # for the banner map.js shows when the filters reach the demo
         settings["i18n"]["demoBanner"] = _("Demo data: the organisations shown here are fictional.")
     for kind in locked:
-        allowed = set(getattr(filters, kind))
+        allowed = set(filters.values(kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
     return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
-
-
-def plural_forms(sentence: Callable[[int], str]) -> dict[str, str]:
-    """A count's sentence in the current language for each of its plural categories (CLDR's
-    names: one, few, many, other…, which the browser's ``Intl.PluralRules`` picks from).
-    ``sentence(n)`` is an ``ngettext`` call that writes ``%(n)s`` where the number goes
-    (map.js fills it)."""
-    rule = Locale.parse(current_language()).plural_form
-    forms: dict[str, str] = {}
-    for n in range(0, 200):  # every category shows up within the first two hundred numbers
-        category = rule(n)
-        if category not in forms:
-            forms[category] = sentence(n)
-    return forms
 
 
 def shows_fictional(db, filters: Filters) -> bool:
@@ -361,9 +347,27 @@ def _favicon(static_folder: str) -> str:
     return "data:image/svg+xml," + quote(svg, safe=" =:/\"'<>")
 
 
+def _town(city: str | None, country: str | None) -> str:
+    """A town's name in the visitor's language where CLDR has one ("Varsovie"), else as stored."""
+    return multilingual.local_town(city, country, current_language())
+
+
+def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
+    """A count's message for map.js, per CLDR plural category of the visitor's language
+    ("one", "few", "many", "other"), each the catalogue's own form for a number of that
+    category: the script picks one with ``Intl.PluralRules``, so that "5 organizacji" reads
+    the same after a filter change as the server wrote it on first load."""
+    rule = Locale.parse(current_language()).plural_form
+    forms: dict[str, str] = {}
+    for n in range(0, 200):
+        forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
+    forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
+    return forms
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"filter_kinds": kinds.REGISTRY, "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(),
+    return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
@@ -371,5 +375,18 @@ def template_helpers() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    """Register the template helpers."""
+    """Register the template helpers, and the catalogue's filter fields as kinds of the
+    registry (read from the request's catalogue when a request first needs them)."""
     app.context_processor(template_helpers)
+
+    def field_kinds() -> tuple:
+        if not has_app_context():
+            return ()  # a streamed answer read after its request: its filters were parsed before
+        try:
+            return field_store.filter_kinds(get_db())
+        except catalogue.CatalogueError:
+            return ()  # the page that needs the catalogue says it is unreachable, in its own way
+
+    @app.before_request
+    def _field_kinds() -> None:
+        kinds.use_fields(field_kinds)

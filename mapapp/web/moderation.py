@@ -9,9 +9,11 @@ from flask_login import current_user
 
 from .. import accounts, catalogue, kinds, vocab
 from ..catalogue import contributions as store
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners
 from ..contributing import flow
+from ..importing.importer import category_index
 from ..importing.rows import check_record
 from ..translate import translated
 from . import scope
@@ -50,6 +52,13 @@ def _compare(db, item: dict) -> list[dict]:
         if before or after:
             rows.append({"field": kind, "before": _terms(kind, before), "after": _terms(kind, after),
                          "changed": (before or None) != (after or None)})
+    lang = current_language()
+    for fld in field_store.list_fields(db):  # the network's own fields, named and shown as visitors read them
+        before = ((current or {}).get("fields") or {}).get(fld.slug) or []
+        after = (proposed.get("fields") or {}).get(fld.slug) or []
+        if before or after:
+            rows.append({"field": fld.label(lang), "before": fld.display(before, lang),
+                         "after": fld.display(after, lang), "changed": before != after})
     return rows
 
 
@@ -148,7 +157,7 @@ def accept(contribution_id: int):
     edits = None
     raw = {f: request.form.get(f, "") for f in EDITABLE if f in request.form}
     if raw:  # "edit, then accept": the moderator's version, checked like the author's
-        check = check_record(raw)
+        check = check_record(raw, category_index(get_db()))
         if check.problems:
             flash(_("Not accepted: %(problems)s", problems="; ".join(
                 f"{_labels().get(k, k)}: {translated(v, current_language())}" for k, v in check.problems.items())))

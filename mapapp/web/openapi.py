@@ -11,7 +11,7 @@ def _param(name: str, description: str, schema: dict | None = None, required: bo
 
 
 def _filters(categories: list[str]) -> list[dict]:
-    params = [_param(kind.name, kind.about) for kind in kinds.REGISTRY]
+    params = [_param(kind.name, kind.about) for kind in kinds.registry()]
     theme = next(p for p in params if p["name"] == "theme")
     theme["description"] += "; this map's: " + ", ".join(categories)
     theme["schema"] = {"type": "string", "pattern": "^[A-Za-z0-9-]{1,60}(,[A-Za-z0-9-]{1,60})*$",
@@ -39,7 +39,7 @@ SUMMARY = {
     "required": ["slug", "name", "city", "country", "themes", "url", "lat", "lon"],
     "properties": {
         "slug": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
-        "country": {"type": ["string", "null"]}, "country_name": {"type": "string"},
+        "country": {"type": ["string", "null"]}, "city_name": {"type": "string"}, "country_name": {"type": "string"},
         "relation": {"type": "string", "enum": list(vocab.RELATIONS)},
         "relation_label": {"type": "string"},
         "themes": {"type": "array", "items": {"type": "string", "pattern": CODE},

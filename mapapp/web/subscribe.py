@@ -55,7 +55,7 @@ def confirm(token: str):
         subscriptions.confirm(get_db(), token)
     except flow.LinkError as e:
         return render_template("contribute_done.html", title=_("This link cannot be used"),
-                               message=translated(str(e.args[0]), current_language())), 410
+                               message=translated(e.args[0], current_language())), 410
     return render_template("contribute_done.html", title=_("Thank you"), message=_(
         "Your subscription is confirmed. Every message you get has a link to stop it."))
 

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 
 from .. import catalogue
+from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners, visitreads
 from ..contributing.owners import is_stale
@@ -67,6 +68,7 @@ def organisation(slug: str):
     checked = owners.checked_at(db, org["id"])
     org = {**org, **visitreads.record_links(db, org["id"]),  # its projects' relations and visits, for the JSON-LD
            "pictures": picture_store.pictures_of(db, org["id"])}
+    field_store.attach_public(db, [org])  # the network's public fields
     return render_template("organisation.html", org=org, matches=matches,
                            visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
@@ -77,7 +79,7 @@ def organisation(slug: str):
 def back_to_list() -> dict:
     """Where an organisation page's "back" link goes: the map, or the directory page it was
     opened from (``from=directory``), with the filters and search it was opened with."""
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k in (*KINDS, "q", "lang") and v]
+    kept = [(k, v) for k, v in request.args.items(multi=True) if (k in (*KINDS, "q", "lang") or k.startswith("f-")) and v]
     if request.args.get("from") == "directory":
         page = request.args.get("page")
         args = kept + ([("page", page)] if page and page.isdigit() else [])

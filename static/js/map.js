@@ -41,6 +41,21 @@
   }
 
   function format(template, n) { return template.replace("%(n)s", String(n)); }
+  // A count in the catalogue's form for its plural category (one, few, many, other), the
+  // number written as the server writes it: "5 organizacji" as on first load.
+  var lang = settings.lang || document.documentElement.lang || "en";
+  var pluralRules = new Intl.PluralRules(lang);
+  var numbers = new Intl.NumberFormat(lang);
+  // A day (YYYY-MM-DD) written as the visitor's language writes it: "6 décembre 2026".
+  function longDate(day) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})/.exec(day || "");
+    if (!parts) return day || "";
+    var moment = new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3]));
+    return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }).format(moment);
+  }
+  function counted(forms, n) {
+    return (forms[pluralRules.select(n)] || forms.other).replace("%(n)s", numbers.format(n));
+  }
 
   // Every API answer: refused unless 2xx, then read as JSON.
   function getJSON(url, options) {
@@ -185,7 +200,7 @@
         });
         matching = body.total;
         showDemoBanner(body.fictional);
-        if (totalBox) totalBox.textContent = body.total === 1 ? t.totalOne : format(t.total, body.total);
+        if (totalBox) totalBox.textContent = counted(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
         if (fit && settings.focus) {
           map.setView([settings.focus.lat, settings.focus.lon], settings.focusZoom, { animate: false });
@@ -512,7 +527,7 @@
       .then(function (org) {
         title.textContent = org.name;
         title.href = pageLink(org.url);
-        details.textContent = [org.city, org.country_name].filter(Boolean).join(", ");
+        details.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
         var picture = (org.pictures || [])[0];  // the logo when there is one, else the first photo
         if (picture) {
           var img = el("img", "org-popup-picture");
@@ -529,8 +544,17 @@
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
           box.appendChild(list);
         }
+        if (org.popup_fields && org.popup_fields.length) {
+          // The network's fields marked "show in popups": text only, never markup.
+          var fields = el("dl", "org-popup-fields");
+          org.popup_fields.forEach(function (f) {
+            fields.appendChild(el("dt", null, f.label));
+            fields.appendChild(el("dd", null, f.text));
+          });
+          box.appendChild(fields);
+        }
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
-        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, org.checked)));
+        if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
         suggest.href = pageLink(settings.suggest.replace("SLUG", encodeURIComponent(org.slug)));
         box.appendChild(el("div")).appendChild(suggest);
@@ -560,31 +584,21 @@
       var link = linkOut(el("a", null, org.name));
       link.href = pageLink(org.url);
       item.appendChild(link);
-      var place = [org.city, org.country_name].filter(Boolean).join(", ");
+      var place = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
       if (place) item.appendChild(el("span", "place", place));
       results.appendChild(item);
     });
     var n = body.total;
-    announce(n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
-      : n === 1 ? t.oneInView : format(t.inView, n));
+    announce(n === 0 ? (matching === 0 ? t.noMatch : t.noneInView) : counted(t.inView, n));
     if (n > body.items.length) results.appendChild(el("li", "more", t.more));
   }
 
   // -- keyboard and screen readers ----------------------------------------------
 
-  // A count in the visitor's language, with its plural form: t[key] holds one template per
-  // plural category of the language (CLDR's, as Intl.PluralRules names them).
-  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(settings.lang) : null;
-
-  function plural(forms, n) {
-    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
-    return format(forms[form] || forms.other || forms.many || t.cluster, n);
-  }
-
   // A cluster is a button named by what it holds and does ("7 organisations, zoom in"),
   // not by the bare number drawn in it.
   function nameCluster(marker, count) {
-    var name = t.clusterForms ? plural(t.clusterForms, count) : format(t.cluster, count);
+    var name = counted(t.clusterForms, count);
     var element = marker.getElement();
     element.setAttribute("aria-label", name);
     element.setAttribute("title", name);
