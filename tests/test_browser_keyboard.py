@@ -47,7 +47,8 @@ def test_keyboard_only_cluster_marker_popup_and_back(demo_app, page, live_server
         # the map (not the body) and the very next Tab reaches a marker of the new view.
         for _ in range(12):
             zoom = page.evaluate("window.mapappMap.getZoom()")
-            page.keyboard.press("Enter")
+            with page.expect_response(lambda r: "/api/clusters" in r.url):
+                page.keyboard.press("Enter")
             page.wait_for_function("z => window.mapappMap.getZoom() > z", arg=zoom)
             page.wait_for_selector("body[data-map-ready=true]")
             assert active(page)["inMap"], active(page)

@@ -636,12 +636,12 @@
   // or stays on the map. Leaflet pans a focused marker into view, which redraws the view:
   // without this, the focus would drop to the page's body at such a Tab.
   function restoreFocus(focused) {
-    var target = null, best = 60; // px
+    var target = null, best = 80; // px
     var from = map.latLngToLayerPoint(focused.at);
     layer.eachLayer(function (l) {
       var key = markerKey(l);
       if (key === focused.key) { target = l; best = -1; return; }
-      if (best < 0 || key.charAt(0) !== "c" || focused.key.charAt(0) !== "c") return;
+      if (best < 0 || focused.key.charAt(0) !== "c") return; // a cluster: its nearest successor
       var d = map.latLngToLayerPoint(l.getLatLng()).distanceTo(from);
       if (d < best) { best = d; target = l; }
     });
