@@ -772,6 +772,8 @@
   window.addEventListener("resize", tellParentOurHeight);
 
   nameTheMap();
+  // Printed, the map takes the page's width: Leaflet lays out the same view at that size.
+  window.addEventListener("beforeprint", function () { map.invalidateSize({ animate: false }); });
   statusBox.textContent = t.loading;
   setFormFromUrl();
   showChosen();
