@@ -60,3 +60,25 @@ def test_projects_have_a_menu_entry_and_an_index(demo_client):
     link = re.search(r'<a href="([^"]+)"[^>]*>\s*Projects\s*</a>', nav).group(1)
     index = demo_client.get(link)
     assert index.status_code == 200 and "/projects/" in index.get_data(as_text=True)
+
+
+def test_the_embed_builder_takes_several_countries_and_fits_the_iframe(demo_app, page, live_server_for):
+    route_tiles(page)
+    with live_server_for(demo_app) as server:
+        page.goto(f"{server.url}/embed/builder?lang=fr")
+        page.get_by_role("checkbox", name="France").check()
+        page.get_by_role("checkbox", name="Belgique").check()
+        snippet = page.locator("#snippet-iframe")
+        page.wait_for_function("() => /country=(BE%2CFR|FR%2CBE)/.test(document.getElementById('snippet-iframe').value)")
+        frame = page.frame_locator("#preview")
+        frame.locator("body[data-map-ready=true]").wait_for()
+        # Only the two countries' organisations are in the preview.
+        listed = frame.locator("#results .place").all_inner_texts()
+        assert listed and all(p.endswith(("France", "Belgique")) for p in listed), listed
+        # The plain snippet's height is the preview's measured content, not the estimate.
+        measured = frame.locator(".embed-layout").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
+        page.wait_for_function(
+            "h => document.getElementById('snippet-iframe').value.includes('height=\"' + h + '\"')", arg=measured)
+        assert f'height="{measured}"' in snippet.input_value()
+        assert page.locator("#preview").get_attribute("height") == str(measured)
+        assert "se redimensionne" in page.locator("#snippet-script-hint").inner_text()
