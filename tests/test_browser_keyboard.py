@@ -147,3 +147,27 @@ def test_filters_from_the_url_are_counted_and_cleared_on_the_map(demo_app, page,
         page.wait_for_selector("body[data-map-ready=true]")
         assert "/directory" not in page.url and "country" not in page.url
         assert page.locator("#map-status").text_content()
+
+
+def test_a_popup_shows_town_description_needs_and_offers_as_inert_text(db_path, db, tmp_path, page, live_server_for):
+    from support import make_org
+
+    from mapapp import create_app
+
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                      "CACHE_DIR": str(tmp_path / "cache")})
+    hostile = "<script>window.owned=1</script>{{ 7*7 }} ${x}"
+    make_org(db, name="Popup coop", city="Lefkosia", country="CY", lat=35.17, lon=33.36, status="published",
+             description=hostile + " A cooperative.", needs={"funding": ""}, offers={"equipment": ""})
+    with live_server_for(app) as server:
+        open_map(page, f"{server.url}/?lang=fr")
+        page.locator('.leaflet-marker-icon[title="Popup coop"]').focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".org-popup[data-loaded=true]")
+        popup = page.locator(".org-popup")
+        assert "Nicosie, Chypre" in popup.inner_text()  # the town, in the visitor's language
+        assert hostile in popup.locator(".org-popup-description").inner_text()
+        assert popup.locator(".org-popup-needs").inner_text().startswith("Besoins")
+        assert "Financement" in popup.locator(".org-popup-needs").inner_text()
+        assert "Équipement" in popup.locator(".org-popup-offers").inner_text()
+        assert page.evaluate("window.owned") is None

@@ -158,6 +158,8 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "cluster": _("%(n)s organisations: zoom in"),
             "clusterForms": plural_forms(lambda n: get_translations().ngettext(
                 "%(n)s organisation, zoom in", "%(n)s organisations, zoom in", n)),
+            "needs": _("Needs"),
+            "offers": _("Offers"),
             "mapRegion": _("Map of the organisations"),
             "mapRole": _("map"),
             "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),

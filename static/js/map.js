@@ -553,6 +553,7 @@
           });
           box.appendChild(fields);
         }
+        addPopupDetails(box, org);
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
         if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
@@ -708,6 +709,20 @@
     container.setAttribute("role", "region");
     container.setAttribute("aria-label", t.mapRegion);
     container.setAttribute("aria-roledescription", t.mapRole || "map");
+  }
+
+  // What a visitor needs to decide whether to open the page: a line of the description, and
+  // the needs and offers by name (all as text).
+  function addPopupDetails(box, org) {
+    if (org.description) box.appendChild(el("p", "org-popup-description", org.description));
+    [["needs", t.needs], ["offers", t.offers]].forEach(function (pair) {
+      var items = org[pair[0]] || [];
+      if (!items.length) return;
+      var line = el("p", "org-popup-" + pair[0]);
+      line.appendChild(el("span", "org-popup-label", pair[1] + ": "));
+      line.appendChild(document.createTextNode(items.map(function (item) { return item.label; }).join(", ")));
+      box.appendChild(line);
+    });
   }
 
   // -- the panel's own state: how many values each heading has chosen, "clear" ---------
