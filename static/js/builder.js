@@ -55,7 +55,9 @@
       measured = null;
       preview.src = url;
     }
-    var height = measured || mapHeight + limits.around[form.elements.controls.checked ? "controls" : "bare"];
+    var estimate = mapHeight + limits.around[form.elements.controls.checked ? "controls" : "bare"];
+    preview.dataset.estimate = String(estimate);
+    var height = measured || estimate;
     preview.height = String(height); // as the partner's page will show it
     document.getElementById("snippet-iframe").value =
       '<iframe src="' + escapeAttr(url) + '" title="' + escapeAttr(settings.title) + '" width="100%" height="' +
