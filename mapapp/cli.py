@@ -486,8 +486,9 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     """Export the published organisations (optionally filtered) to a file."""
     from urllib.parse import parse_qs
 
-    from . import catalogue
+    from . import catalogue, kinds
     from . import site as site_settings
+    from .catalogue import fields as field_store
     from .catalogue import personaldata
     from .catalogue import site as site_store
     from .errors import BadRequest
@@ -497,11 +498,12 @@ def export_command(fmt: str, filters: str, lang: str, base_url: str, output: str
     if fmt not in exports.FORMATS:
         raise click.BadParameter(f"'{fmt}' is not one of {', '.join(exports.FORMATS)}", param_hint="--format")
 
+    db = _open_catalogue()
+    kinds.use_fields(lambda: field_store.filter_kinds(db))  # the catalogue's f-<slug> filters, as on the site
     try:
         parsed = Filters.from_args({k: ",".join(v) for k, v in parse_qs(filters).items()})
     except BadRequest as e:
         raise click.ClickException(f"--filters: {e.message}") from None
-    db = _open_catalogue()
     orgs = catalogue.export_organisations(db, parsed)
     site = site_store.current(db, current_app.config)
     # Staff's attribution is plain text; the operator's is HTML.

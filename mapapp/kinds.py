@@ -317,6 +317,17 @@ def use_fields(provider: Callable[[], tuple[Kind, ...]] | None) -> None:
     _FIELD_KINDS.set(provider)
 
 
+@contextmanager
+def fields_from(provider: Callable[[], tuple[Kind, ...]]):
+    """``use_fields(provider)`` within the block only: for work outside a request (a digest,
+    a command) that reads filters holding ``f-<slug>``."""
+    token = _FIELD_KINDS.set(provider)
+    try:
+        yield
+    finally:
+        _FIELD_KINDS.reset(token)
+
+
 def registry() -> tuple[Kind, ...]:
     """Every filter kind: ``REGISTRY`` and the catalogue's filter fields (see ``use_fields``)."""
     provider = _FIELD_KINDS.get()

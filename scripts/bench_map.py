@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import logging  # noqa: E402
 
 import bench_import  # noqa: E402
+import hostref  # noqa: E402
 import synthetic  # noqa: E402
 
 from mapapp import catalogue, create_app  # noqa: E402
@@ -298,13 +299,16 @@ def main() -> None:
     parser.add_argument("--browser-only", action="store_true", help="only the Chromium measurement")
     parser.add_argument("--no-import", action="store_true", help="skip the import measurement")
     args = parser.parse_args()
+    print(hostref.line("host reference at start"), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = synthetic.catalogue_at(args.db, args.size, tmp)
+        print(hostref.line("host reference after the catalogue"), flush=True)
         cache = Path(tmp) / "cache"
         if args.browser_only:
             return bench_browser(db_path, cache)
         bench_api(db_path, args.requests, cache)
         bench_pages(db_path, cache)
+        print(hostref.line("host reference after the server times"), flush=True)
         if args.workers:
             bench_workers(db_path, Path(tmp) / "cache-workers", args.workers)
         if not args.no_browser:

@@ -28,6 +28,7 @@ FORMS = ("Cooperative", "Association", "Repair Café", "Credit Union", "Food Ban
          "Makerspace", "Housing Co-op", "Energy Co-op", "Solidarity Shop")
 SHARED_SHARE = 0.25  # of the organisations, named from WORDS, FORMS and their town
 NUMBERED_SHARE = 0.3  # of those, with a number after the name
+CHUNK = 100_000  # organisations written at a time (3,000,000 held at once took several GB)
 
 
 def organisation_name(unique: str, city: str, rng: random.Random) -> str:
@@ -52,25 +53,29 @@ def build(path: Path, n: int, seed: int = 42) -> None:
     weights = [max(p.population, 500) ** 0.9 for p in places]
     themes, resources = vocab.themes().codes(), vocab.resources().codes()
     relations = vocab.relations().codes()
-    items = []
-    for i, place in enumerate(rng.choices(places, weights, k=n)):
-        spread = 0.03 if rng.random() < 0.9 else 0.6  # most near a town, some in the countryside
-        lat = max(-89.0, min(89.0, place.lat + rng.gauss(0, spread)))
-        lon = max(-179.0, min(179.0, place.lon + rng.gauss(0, spread * 1.4)))
-        values = {"name": organisation_name(f"Synthetic organisation {i}", place.name, names), "city": place.name, "country": place.country,
-                  "lat": round(lat, 5), "lon": round(lon, 5), "geo_precision": "provided",
-                  "geo_source": "synthetic", "status": "published", "source": "synthetic",
-                  "source_ref": str(i), "relation": rng.choice(relations),
-                  "description": f"A synthetic organisation in {place.name} for benchmarks."}
-        related = catalogue.related_of(
-            rng.sample(themes, rng.randint(1, 3)),
-            {r: "" for r in rng.sample(resources, rng.randint(0, 3))},
-            {r: "" for r in rng.sample(resources, rng.randint(0, 3))})
-        items.append((values, related))
     db = catalogue.connect(path)
+    picker, first_id, items = catalogue.slugs.Picker(db), None, []
     with catalogue.write_transaction(db):  # as a large import writes it: the spatial index packed
-        inserted = catalogue.bulk_insert(db, items, spatial=False)
-        catalogue.index_new_points(db, inserted[0][0])
+        for i, place in enumerate(rng.choices(places, weights, k=n)):
+            spread = 0.03 if rng.random() < 0.9 else 0.6  # most near a town, some in the countryside
+            lat = max(-89.0, min(89.0, place.lat + rng.gauss(0, spread)))
+            lon = max(-179.0, min(179.0, place.lon + rng.gauss(0, spread * 1.4)))
+            values = {"name": organisation_name(f"Synthetic organisation {i}", place.name, names), "city": place.name,
+                      "country": place.country, "lat": round(lat, 5), "lon": round(lon, 5), "geo_precision": "provided",
+                      "geo_source": "synthetic", "status": "published", "source": "synthetic",
+                      "source_ref": str(i), "relation": rng.choice(relations),
+                      "description": f"A synthetic organisation in {place.name} for benchmarks."}
+            related = catalogue.related_of(
+                rng.sample(themes, rng.randint(1, 3)),
+                {r: "" for r in rng.sample(resources, rng.randint(0, 3))},
+                {r: "" for r in rng.sample(resources, rng.randint(0, 3))})
+            items.append((values, related))
+            if len(items) == CHUNK or i == n - 1:
+                inserted = catalogue.bulk_insert(db, items, picker=picker, spatial=False)
+                first_id = inserted[0][0] if first_id is None else first_id
+                items = []
+        if first_id is not None:
+            catalogue.index_new_points(db, first_id)
     db.execute("ANALYZE")
     db.close()
 

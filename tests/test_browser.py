@@ -129,11 +129,13 @@ def test_phone_sized_viewport_keeps_map_and_filters_usable(demo_app, demo_db_pat
             page.wait_for_selector("body[data-map-ready=true]")
             box = page.locator(".folium-map").bounding_box()
             assert box["width"] >= 380 and box["height"] >= 300
-            assert not page.locator("#q").is_visible()  # filters folded away…
-            page.locator(".panel-toggle").click()  # …until asked for
+            assert page.locator("#q").is_visible()  # search in sight, the other filters folded away…
+            assert not page.locator("details[data-kind=country]").is_visible()
+            page.locator(".sheet-opener").click()  # …until asked for
             page.locator("details[data-kind=country] summary").click()
             page.get_by_label("Cyprus").check()
             page.wait_for_url("**/?country=CY")
+            page.get_by_role("button", name=f"Show {cypriot} organisations").click()
             assert settle(page, DRAWN_TOTAL, cypriot) == cypriot
     finally:
         context.close()

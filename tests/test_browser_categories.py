@@ -151,3 +151,31 @@ def test_on_a_phone_the_legend_starts_folded(categorised, browser, live_server_f
         toggle.tap()
         assert toggle.get_attribute("aria-expanded") == "true" and page.locator(".legend-body").is_visible()
     context.close()
+
+
+def test_the_open_legend_covers_no_cluster_of_the_first_view_on_a_laptop(db, db_path, tmp_path, browser,
+                                                                         live_server_for):
+    """The first view fits the organisations beside the open legend: one in the north-east
+    corner of the selection (Kyiv) is not hidden under it (it was, at zoom 5 on a laptop)."""
+    from support import make_org
+
+    demo.load_demo(db)
+    make_org(db, "Kooperatyv Kyiv", city="Kyiv", country="UA", lat=50.45, lon=30.52, themes=["AM140"])
+    db.conn.commit()
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "c")})
+    for lang in ("fr", "el"):
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        route_tiles(page)
+        with live_server_for(app) as server:
+            page.goto(f"{server.url}/?lang={lang}")
+            page.wait_for_selector("body[data-map-ready=true]")
+            legend = page.locator(".map-legend").bounding_box()
+            assert page.locator(".legend-toggle").get_attribute("aria-expanded") == "true"
+            drawn = page.locator(".leaflet-marker-icon").evaluate_all(
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+            assert drawn
+            under = [d for d in drawn if d[0] < legend["x"] + legend["width"] and d[2] > legend["x"]
+                     and d[1] < legend["y"] + legend["height"] and d[3] > legend["y"]]
+            assert not under, (lang, legend, under)
+        context.close()

@@ -192,3 +192,27 @@ def test_a_changed_tree_shows_at_the_next_request(client, db, tree):
     assert names(client, "theme=AM10") == ["Atelier mixte", "Plombiers réunis", "Tailleurs de pierre"]
     counts = {o["value"]: o["count"] for o in client.get("/api/facets").get_json()["facets"]["theme"]}
     assert (counts["AM10"], counts["AM140"]) == (3, 1)
+
+
+def test_a_link_to_a_merged_category_shows_where_its_organisations_went(client, db):
+    """``?theme=`` naming a category staff merged into another (a bookmark, an embed, a saved
+    view) shows the other one's organisations; it answered 400, 'unknown value'."""
+    from support import make_org
+
+    from mapapp.catalogue import categories
+
+    made = dict(user_email="admin@example.org", aliases=[], colour="#aa3300", icon="hammer", essglobal=None)
+    old = categories.create(db, labels={"en": "Joinery"}, **made)
+    code = categories.get(db, old).code
+    make_org(db, "Menuiserie Dupont", themes=[code])
+    make_org(db, "Bakery", themes=["AM60"])
+    into = db.execute("SELECT id FROM categories WHERE code = 'AM140'").fetchone()[0]
+    categories.retire(db, old, user_email="admin@example.org", into=into, merge=True)
+    answer = client.get(f"/api/organisations?theme={code}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [o["name"] for o in answer.get_json()["items"]] == ["Menuiserie Dupont"]
+    assert client.get(f"/?theme={code}").status_code == 200
+    gone = categories.create(db, labels={"en": "Gone"}, **made)
+    gone_code = categories.get(db, gone).code
+    categories.retire(db, gone, user_email="admin@example.org")
+    assert client.get(f"/api/organisations?theme={gone_code}").status_code == 400  # retired without a destination

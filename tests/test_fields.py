@@ -130,6 +130,8 @@ def test_staff_form_sets_fields_shown_on_the_page_and_in_exports(client, db, sta
     org = make_org(db, "Menuiserie Dupont")
     answer = _staff_form(client, org.id, **{"field:founded": "douze"})
     assert answer.status_code == 400 and "is not a number" in answer.get_data(as_text=True)
+    assert "Founded: Founded" not in answer.get_data(as_text=True)  # the error list names the field once
+    assert '<a href="#f-field-founded">Founded: &#39;douze&#39; is not a number' in answer.get_data(as_text=True)
     assert store.values_of(db, org.id) == {}
     answer = _staff_form(client, org.id, **{"field:epv-label": "yes", "field:trade": ["plumbing", "carpentry"],
                                             "field:founded": "1987", "field:employees": "12",
@@ -282,3 +284,25 @@ def test_values_are_shown_in_the_visitors_language():
     assert founded.display(["2024-03-31"], "fr") == "31 mars 2024"
     assert founded.display(["2024-03-31"], "el") == "31 Μαρτίου 2024"
     assert rules.Field(2, "epv", "yes_no", {"en": "EPV"}).display(["yes"], "nl") == "ja"
+
+
+def test_the_export_command_filters_by_a_field_as_the_site_does(runner, db, tmp_path):
+    """``mapapp export --filters 'f-epv-label=yes'`` keeps only the labelled organisations
+    (the command ignored f-<slug> filters and wrote them all)."""
+    import csv
+
+    from mapapp import kinds
+    from mapapp.fields import Field
+
+    store.create_field(db, Field(id=0, slug="epv-label", type="yes_no", labels={"en": "EPV label"}, filter=True))
+    store.set_values(db, make_org(db, "Labelled workshop").id, {"epv-label": ["yes"]})
+    store.set_values(db, make_org(db, "Unlabelled workshop").id, {"epv-label": ["no"]})
+    make_org(db, "Silent workshop")
+    kinds.use_fields(None)  # as in the command's own process: no request has read the fields
+    out = tmp_path / "epv.csv"
+    result = runner.invoke(args=["export", "--format", "csv", "--filters", "f-epv-label=yes", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    names = [row["name"] for row in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())]
+    assert names == ["Labelled workshop"]
+    wrong = runner.invoke(args=["export", "--format", "csv", "--filters", "f-epv-label=maybe", "-o", str(out)])
+    assert wrong.exit_code != 0 and "f-epv-label" in wrong.output

@@ -26,7 +26,7 @@ organisation's organisations' into than more less also new next previous done fa
 history report download yes no keep choose apply clear list directory embed full location address
 """.split())
 WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
-NOISE = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(\.[\w-]+)+|\{[^}]*\}")  # links, e-mail addresses
+NOISE = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(\.[\w-]+)+|\{[^}]*\}|\([A-Z]{2}\)")  # links, e-mail addresses, country codes
 
 
 def english_words(page) -> list[str]:

@@ -249,3 +249,25 @@ def test_bulk_imported_names_are_searchable_and_leave_the_search_index_cleanly(d
         assert catalogue.search_ids(db, words) == []
     make_org(db, "Café Nowy")
     assert len(catalogue.search_ids(db, "cafe")) == 1
+
+
+def test_an_import_from_the_browser_reads_a_large_file_in_a_second_process_and_commits_batches(
+        db, tmp_path, small_chunks, monkeypatch):
+    started, batches = [], []
+    real_popen = reading.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+    monkeypatch.setattr(reading.subprocess, "Popen", popen)
+    rows = [(f"Coop {i % 30}", "Lyon" if i < 30 else "Bron", "FR", 45.7 + i / 1000, 4.8) for i in range(40)]
+    path = write(tmp_path / "rows.csv", rows)
+    report = run(db, path, second_process=True, batch_size=3,
+                 on_commit=lambda db_, changes: batches.append(len(changes)))
+    assert len(started) == 1  # read beside the job worker, as on the command line
+    assert batches == [7, 7, 7, 7, 7, 5]  # committed as it goes, the reader's chunk at a time
+    assert report.counts["created"] == 40 and catalogue.organisation_count(db) == 40
+    slugs = [r.slug for r in report.rows]
+    assert len(set(slugs)) == 40 and slugs[30] == "coop-0-bron"  # a repeated name gets its own
+    # Every point is in the spatial index, written as it went.
+    assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == 40

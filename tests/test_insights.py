@@ -280,3 +280,26 @@ def test_the_map_columns_count_what_the_sql_counts_on_random_selections(db):
     org(db, "Org new", (46.0, 5.0), needs={"funding": ""}, structure="OS10")
     same(Filters())
     same(Filters(country=("IT",)))
+
+
+def test_a_parent_counts_the_organisations_in_it_or_any_child_each_once(db, client):
+    """The count per category of /stats counts a parent's family, as the filter selects it."""
+    from mapapp.catalogue import categories
+    from mapapp.mapdata import mapindex
+
+    made = dict(user_email="admin@example.org", aliases=[], colour="#aa3300", icon="hammer", essglobal=None)
+    trades = categories.create(db, labels={"fr": "Métiers du bâtiment", "en": "Building trades"}, **made)
+    plumbing = categories.create(db, parent_id=trades, labels={"fr": "Plomberie", "en": "Plumbing"}, **made)
+    carpentry = categories.create(db, parent_id=trades, labels={"fr": "Charpente", "en": "Carpentry"}, **made)
+    code = {i: categories.get(db, i).code for i in (trades, plumbing, carpentry)}
+    org(db, "Plombier", LYON, themes=[code[plumbing]])
+    org(db, "Charpentier", LYON, themes=[code[carpentry]])
+    org(db, "Both trades", LYON, themes=[code[plumbing], code[carpentry]])
+    org(db, "The parent itself", LYON, themes=[code[trades], code[carpentry]])
+    org(db, "Elsewhere", LYON, themes=["AM40"])
+    for found in (numbers.compute(db, Filters()), numbers.compute(db, Filters(), columns=mapindex.MapIndex().get(db))):
+        assert found.by_theme[code[trades]] == 4  # not 1 (itself) nor 6 (rows)
+        assert found.by_theme[code[plumbing]] == 2 and found.by_theme[code[carpentry]] == 3
+        assert found.by_theme["AM40"] == 1
+    page = client.get("/stats?lang=fr").get_data(as_text=True)
+    assert "Métiers du bâtiment" in page

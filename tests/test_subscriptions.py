@@ -70,3 +70,59 @@ def test_bad_input_and_an_unconfirmed_subscription_get_nothing(site, db, smtp):
     make_org(db, "Nuova Cooperativa", country="IT")
     assert "0 digest(s) sent" in site.test_cli_runner().invoke(args=["send-digests", "--frequency", "daily"]).output
     assert len(smtp.box.messages) == 1  # only the confirmation
+
+
+def test_a_digest_keeps_the_views_field_filter(site, db, smtp):
+    """A view filtered by a field of the network's own (``f-epv-label=yes``) gets only the new
+    organisations holding it (the digest ignored f-<slug> and listed every new one)."""
+    from mapapp import kinds
+    from mapapp.catalogue import fields as field_store
+    from mapapp.fields import Field
+
+    field_store.create_field(db, Field(id=0, slug="epv-label", type="yes_no", labels={"en": "EPV label"}, filter=True))
+    client = site.test_client()
+    assert subscribe(client, "f-epv-label=yes&lang=en").status_code == 200
+    [mail] = smtp.box.wait(1)
+    path = urlsplit([u for u in links_in(mail) if "/subscribe/confirm/" in u][0]).path
+    client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
+    assert "f-epv-label=yes" in db.execute("SELECT query FROM subscriptions").fetchone()[0]
+    field_store.set_values(db, make_org(db, "Labelled Workshop").id, {"epv-label": ["yes"]})
+    field_store.set_values(db, make_org(db, "Unlabelled Workshop").id, {"epv-label": ["no"]})
+    db.execute("UPDATE subscriptions SET last_sent_at = ?",
+               [(datetime.now(timezone.utc) - timedelta(days=1, minutes=1)).isoformat(timespec="seconds")])
+    kinds.use_fields(None)  # as in the command's own process: no request has read the fields
+    result = site.test_cli_runner().invoke(args=["send-digests", "--frequency", "daily"])
+    assert "1 digest(s) sent" in result.output, result.output
+    body = text_of(smtp.box.wait(2)[1])
+    assert "Labelled Workshop" in body and "Unlabelled Workshop" not in body
+
+
+def test_a_view_whose_category_was_retired_does_not_stop_the_other_digests(site, db, smtp):
+    """A subscription whose view names a category staff retired since is read without it;
+    the run goes on to the others (it stopped at the first, sending nobody anything)."""
+    from test_map_categories import add_category
+
+    from mapapp.catalogue import categories
+
+    add_category(db, "plumbing", labels={"en": "Plumbing"})
+    db.conn.commit()
+    client = site.test_client()
+    views = (("a@example.org", "theme=plumbing&lang=en"), ("b@example.org", "country=FR&lang=en"),
+             ("c@example.org", "theme=plumbing,AM40&lang=en"))
+    for n, (email, query) in enumerate(views, start=1):
+        assert subscribe(client, query, email=email).status_code == 200
+        mail = smtp.box.wait(n)[-1]
+        path = urlsplit([u for u in links_in(mail) if "/subscribe/confirm/" in u][0]).path
+        client.post(path, data={"csrf_token": csrf_from(client.get(path).get_data(as_text=True))})
+    plumbing = db.execute("SELECT id FROM categories WHERE code = 'plumbing'").fetchone()[0]
+    categories.retire(db, plumbing, user_email="admin@example.org")
+    make_org(db, "Nouvelle Coop", country="FR")
+    make_org(db, "Scuola Nuova", country="IT", themes=["AM40"])
+    db.execute("UPDATE subscriptions SET last_sent_at = ?",
+               [(datetime.now(timezone.utc) - timedelta(days=1, minutes=1)).isoformat(timespec="seconds")])
+    result = site.test_cli_runner().invoke(args=["send-digests", "--frequency", "daily"])
+    assert result.exit_code == 0, result.output
+    assert "2 digest(s) sent" in result.output  # not a's: its only category is gone
+    sent = {m["To"]: text_of(m) for m in smtp.box.wait(5)[3:]}
+    assert "Nouvelle Coop" in sent["b@example.org"] and "Scuola Nuova" not in sent["b@example.org"]
+    assert "Scuola Nuova" in sent["c@example.org"] and "Nouvelle Coop" not in sent["c@example.org"]

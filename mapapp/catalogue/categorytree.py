@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from .base import state_key
-from .categories import Category, all_categories, tree
+from .categories import Category, all_categories, replacements, tree
 
 
 class Tree:
@@ -15,11 +15,16 @@ class Tree:
     (retired ones too, so that an organisation still filed under one keeps its label),
     and the offered ones in order. Built once per catalogue state (``cached``)."""
 
-    def __init__(self, roots: list[Category], everything: list[Category]):
+    def __init__(self, roots: list[Category], everything: list[Category], replaced: dict[str, str] | None = None):
         self.roots = [c for c in roots if not c.retired]
         self.offered_list = [c for root in self.roots for c in (root, *(k for k in root.children if not k.retired))]
         self.by_code = {c.code: c for c in [*everything, *self.offered_list]}
         self._folded = {c.code.casefold(): c.code for c in self.offered_list}
+        # A retired category merged or moved into an offered one: old links, embeds and saved
+        # views that name it show where its organisations went.
+        for old, into in (replaced or {}).items():
+            if into.casefold() in self._folded:
+                self._folded.setdefault(old.casefold(), self._folded[into.casefold()])
         self._by_id = {c.id: c for c in self.by_code.values()}
         codes = {c.id: c.code for c in everything}
         self.families: dict[str, list[str]] = {}  # a parent's code: its own and its children's (retired too)
@@ -28,7 +33,8 @@ class Tree:
                 self.families.setdefault(codes[c.parent_id], [codes[c.parent_id]]).append(c.code)
 
     def find(self, value: str) -> str | None:
-        """The code of the offered category ``value`` names, whatever its case; None if none."""
+        """The code of the offered category ``value`` names, whatever its case (a retired one
+        merged into another names that one); None if none."""
         return self._folded.get(value.casefold())
 
     def offered(self) -> list[str]:
@@ -72,7 +78,7 @@ def cached(db: sqlite_utils.Database) -> Tree:
     key = state_key(db)
     found = _CACHE.get(key)
     if found is None:
-        found = Tree(tree(db), all_categories(db, retired=True))
+        found = Tree(tree(db), all_categories(db, retired=True), replacements(db))
         if len(_CACHE) > 8:
             _CACHE.clear()
         _CACHE[key] = found

@@ -31,6 +31,21 @@ def counts_by(db: sqlite_utils.Database, filters: Filters, dimension: str,
                            params).fetchall())
 
 
+def family_counts(db: sqlite_utils.Database, filters: Filters, families: dict[str, list[str]],
+                  statuses: tuple[str, ...] = ("published",)) -> dict[str, int]:
+    """``{parent: organisations}``: how many organisations of the selection are filed under
+    each parent or any of its children (``families``: a parent's code and its children's),
+    each counted once."""
+    where, params = _where(filters, statuses)
+    out = {}
+    for parent, codes in families.items():
+        out[parent] = db.execute(
+            "SELECT count(DISTINCT t.organisation_id) FROM organisation_themes t"  # nosec B608 # names and ? placeholders come from code; values are bound
+            f" JOIN organisations o ON o.id = t.organisation_id WHERE t.theme IN ({', '.join('?' * len(codes))})"
+            f" AND {where}", [*codes, *params]).fetchone()[0]
+    return out
+
+
 def total(db: sqlite_utils.Database, filters: Filters, statuses: tuple[str, ...] = ("published",)) -> int:
     """How many organisations the selection holds."""
     where, params = _where(filters, statuses)

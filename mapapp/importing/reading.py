@@ -158,8 +158,8 @@ class CheckedFile:
             checked, issues = payload
             for issue in issues:
                 report.add(issue.row, issue.column, issue.level, issue.message)
-            for row, column, value, retired in checked.unknown_categories:
-                report.add_unknown_category(row, column, value, retired)
+            for row, column, value, retired, kind in checked.unknown_categories:
+                report.add_unknown_category(row, column, value, retired, kind)
             yield checked
 
 

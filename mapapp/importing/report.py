@@ -8,6 +8,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .. import vocab
 from ..csvsafe import write_csv
 from ..text import fold
 from ..translate import N_, Message, to_data
@@ -18,13 +19,20 @@ FIRST_ROWS = 10  # rows listed for each category value that matches none
 UNKNOWN_CATEGORY = N_("'%(text)s' is not a category of this map (a code, a label in any language, an alias, an "
                       "ESSGLOBAL or ICA activity); left out")
 RETIRED_CATEGORY = N_("'%(text)s' is a retired category; left out")
+UNKNOWN_RESOURCE = N_("'%(text)s' is not one of the needs and offers (%(codes)s, …); left out")
 MERGED_CATEGORY = N_("'%(text)s' is a retired category, replaced by '%(into)s'; left out (write that one instead)")
+
+
+def unknown_resource(text: str) -> Message:
+    """What is said of a need or offer that is none of the vocabulary's."""
+    return Message(UNKNOWN_RESOURCE, text=text, codes=", ".join(vocab.resources().codes()[:4]))
 
 
 @dataclass
 class UnknownValue:
-    """A value of a category column that names no category (or a retired one), with how
-    many rows hold it and the first of them."""
+    """A value of a category column that names no category (or a retired one), or of a
+    needs or offers column that is none of the vocabulary's (``kind`` "needs", "offers"),
+    with how many rows hold it and the first of them."""
 
     value: str
     column: str
@@ -32,9 +40,12 @@ class UnknownValue:
     into: str = ""  # the code of the category that replaced it, when known
     rows: int = 0
     first: list[int] = field(default_factory=list)
+    kind: str = "themes"
 
     @property
     def message(self) -> Message:
+        if self.kind != "themes":
+            return unknown_resource(self.value)
         if self.into:
             return Message(MERGED_CATEGORY, text=self.value, into=self.into)
         return Message(RETIRED_CATEGORY if self.retired else UNKNOWN_CATEGORY, text=self.value)
@@ -66,10 +77,16 @@ class IssueGroup:
     message: str
     rows: list[int | None] = field(default_factory=list)
     similar: int = 0  # other values of the same problem, merged into this line
+    total: int = 0  # rows it concerns when ``rows`` lists only the first of them
 
     @property
     def row_numbers(self) -> list[int]:
         return [r for r in self.rows if r is not None]
+
+    @property
+    def count(self) -> int:
+        """How many rows it concerns."""
+        return max(self.total, len(self.row_numbers))
 
     def rows_text(self) -> str:
         numbers = self.row_numbers
@@ -183,6 +200,9 @@ class Report:
     spatial_index: str = ""  # how the new points went into the R*Tree (``catalogue.index_new_points``)
     # Category values that match no category, each once (folded), with its rows.
     unknown_categories: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
+    # Needs and offers that are none of the vocabulary's, each once per column (folded), with its
+    # rows: a million rows held 543,655 such warnings one by one.
+    unknown_resources: dict[tuple[str, str], UnknownValue] = field(default_factory=dict)
     # Retired categories' codes → the category that replaced them (``catalogue.categories.replacements``).
     replaced_by: dict[str, str] = field(default_factory=dict)
     _messages: dict = field(default_factory=dict, repr=False)
@@ -192,8 +212,17 @@ class Report:
         message = self._messages.setdefault(message, message)
         self.issues.append(Issue(row, column, level, message))
 
-    def add_unknown_category(self, row: int, column: str, value: str, retired: str = "") -> None:
-        """One row holds ``value``, which names no category (``retired``: a retired one's code)."""
+    def add_unknown_category(self, row: int, column: str, value: str, retired: str = "", kind: str = "themes") -> None:
+        """One row holds ``value``, which names no category (``retired``: a retired one's code),
+        or (``kind`` "needs" or "offers") none of the needs and offers."""
+        if kind != "themes":
+            found = self.unknown_resources.get((column, fold(value)))
+            if found is None:
+                found = self.unknown_resources[(column, fold(value))] = UnknownValue(value, column, kind=kind)
+            found.rows += 1
+            if len(found.first) < FIRST_ROWS:
+                found.first.append(row)
+            return
         found = self.unknown_categories.get((fold(value), retired))
         if found is None:
             found = self.unknown_categories[(fold(value), retired)] = UnknownValue(
@@ -205,6 +234,10 @@ class Report:
     def unknown_values(self) -> list[UnknownValue]:
         """The category values that matched nothing, those in most rows first."""
         return sorted(self.unknown_categories.values(), key=lambda u: (-u.rows, u.first[:1], u.value))
+
+    def unknown_resource_values(self) -> list[UnknownValue]:
+        """The needs and offers that are none of the vocabulary's, those in most rows first."""
+        return sorted(self.unknown_resources.values(), key=lambda u: (-u.rows, u.first[:1], u.value))
 
     def add_link(self, project: str, relation: str | None, visit: str | None) -> None:
         self.links["project"][project] += 1
@@ -243,7 +276,8 @@ class Report:
     def counts(self) -> dict[str, int]:
         actions = self.rows.actions
         counts = {a: actions.get(a, 0) for a in ACTIONS}
-        counts["warnings"] = sum(1 for i in self.issues if i.level == "warning")
+        counts["warnings"] = (sum(1 for i in self.issues if i.level == "warning")
+                              + sum(u.rows for u in self.unknown_resources.values()))
         counts["not_located"] = max(self.not_located_count, len(self.not_located))
         counts["likely_duplicates"] = max(self.duplicates_count, len(self.duplicates))
         return counts
@@ -272,15 +306,17 @@ class Report:
             merged.append(IssueGroup(first.level, first.column, first.message,
                                      sorted((r for g in similar for r in g.rows), key=lambda r: r or 0),
                                      similar=len(similar) - 1))
-        return sorted(merged, key=lambda g: (len(g.rows), g.level != "error"))
+        merged += [IssueGroup("warning", u.column, u.message, list(u.first), total=u.rows)
+                   for u in self.unknown_resource_values()]
+        return sorted(merged, key=lambda g: (g.count or len(g.rows), g.level != "error"))
 
     def problems_data(self, limit: int = 20) -> list[dict]:
         """The grouped problems (those that skipped rows first), to keep with the import's
         record so that its page can list them later in any language."""
-        groups = sorted(self.grouped_issues(), key=lambda g: (g.level != "error", -len(g.rows)))
+        groups = sorted(self.grouped_issues(), key=lambda g: (g.level != "error", -(g.count or len(g.rows))))
         unknown = [{"level": "warning", "column": to_data(u.column), "rows": u.rows, "similar": 0,
                     "message": to_data(u.message)} for u in self.unknown_values()]
-        problems = [{"level": g.level, "column": to_data(g.column), "rows": len(g.row_numbers), "similar": g.similar,
+        problems = [{"level": g.level, "column": to_data(g.column), "rows": g.count, "similar": g.similar,
                      "message": to_data(g.message)} for g in groups]
         errors = [p for p in problems if p["level"] == "error"]
         return (errors + unknown + problems[len(errors):])[:limit]
@@ -319,6 +355,11 @@ class Report:
             lines.append(f"  {word} '{u.value}', column '{u.column}': {u.rows_text()}")
         if len(unknown) > max_issues:
             lines.append(f"  … and {len(unknown) - max_issues} more unknown category values")
+        resources = self.unknown_resource_values()
+        for u in resources[:max_issues]:
+            lines.append(f"  WARNING {u.rows_text()}, column '{u.column}': {u.message}")
+        if len(resources) > max_issues:
+            lines.append(f"  … and {len(resources) - max_issues} more needs or offers that are none of the list")
         if unknown:
             lines.append("  (unknown categories are left out: create them in the staff area's Categories, "
                          "add the value as an alias of one, or correct the file)")
@@ -352,7 +393,7 @@ class Report:
                 yield [outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""]
                 for issue in by_row.get(outcome.row, []):
                     yield [outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message]
-            for u in self.unknown_values():
+            for u in self.unknown_values() + self.unknown_resource_values():
                 yield ["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"]
             for row, name, slug, why in self.duplicates:
                 decided = self.duplicate_decision_text(row)

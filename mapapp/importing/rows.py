@@ -32,7 +32,7 @@ from .normalise import (
     parse_terms,
     parse_website,
 )
-from .report import RETIRED_CATEGORY, UNKNOWN_CATEGORY, Report, RowOutcome
+from .report import RETIRED_CATEGORY, UNKNOWN_CATEGORY, Report, RowOutcome, unknown_resource
 
 MAX_NAME_LENGTH = 300
 # The first word of a closing sum row, in the project's languages ("Total", "Totaux", "Somme"…).
@@ -86,8 +86,9 @@ class Checked:
     candidates: list[Candidate]
     skipped: list[RowOutcome]
     consumed: float  # how much of the file has been read, 0 to 1
-    # (row, column, value, retired category's code or "") of the category values matching none
-    unknown_categories: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # (row, column, value, retired category's code or "", field) of the category values matching
+    # none, and of the needs and offers that are none of the vocabulary's (field "needs", "offers")
+    unknown_categories: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
 class Validator:
@@ -97,7 +98,7 @@ class Validator:
                  country: str | None = None, fields: tuple = ()):
         self.table, self.plan, self.report, self.country = table, plan, report, country
         self.categories = categories or default_index()
-        self.unknown: list[tuple[int, str, str, str]] = []
+        self.unknown: list[tuple[int, str, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
         self.fields = fields  # the network's own fields (see fieldcolumns)
         self.translated = sorted(f for f in self.present if f.startswith(f"{columns.TRANSLATABLE}_"))
@@ -122,7 +123,6 @@ class Validator:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points
         fields = list(self.plan.fields.items())
         extra = self.plan.extra  # further columns of a field (a second column of categories)
-        themes_header = header_of.get("themes", "themes")
         candidates: list[Candidate] = []
         skipped: list[RowOutcome] = []
         rows = list(rows) + ([after] if after else [])
@@ -154,7 +154,7 @@ class Validator:
                 skipped.append(RowOutcome(number, raw["name"][:60] + "…", "skipped"))
                 continue
             warnings: list[tuple[str, str]] = []
-            unknown: list[tuple[str, str]] = []
+            unknown: list[tuple[str, str, str]] = []
             candidate = validate_row(number, raw, self.present, points.get(number) if points else None,
                                       warnings, self.translated, self.categories, unknown)
             for fld, message in warnings:
@@ -175,7 +175,7 @@ class Validator:
             if self.fields:
                 candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
                     number, header_of.get(column, column), "warning", message))
-            self.unknown.extend((number, themes_header, value, retired) for value, retired in unknown)
+            self.unknown.extend((number, header_of.get(fld, fld), value, retired, fld) for value, retired, fld in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
@@ -225,9 +225,10 @@ def not_an_organisation(raw: dict, following: dict | None) -> str | None:
         return "number"
     if following is None or len(name) > 60 or len(name.split()) > 6:
         return None
-    others = sum(1 for f, v in raw.items() if f != "name" and clean_text(v))
+    if any(clean_text(v) for f, v in raw.items() if f != "name"):
+        return None  # stops at its first other cell: counting them all was 11% of a large import's time
     following_others = sum(1 for f, v in following.items() if f != "name" and clean_text(v))
-    return "heading" if others == 0 and following_others >= 2 and clean_text(following.get("name", "")) else None
+    return "heading" if following_others >= 2 and clean_text(following.get("name", "")) else None
 
 
 def is_total_row(raw: dict) -> bool:
@@ -244,7 +245,8 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
                   unknown: list | None = None) -> Candidate | None:
     """One row: its fields, related items and location, each checked (``warnings``
     collects what was corrected or refused; ``unknown``, when given, the category values
-    that match none, as (value, retired category's code or ""), instead of warnings);
+    and the needs and offers that are none of the vocabulary's, that match none, as (value,
+    retired category's code or "", field), instead of warnings);
     None without a usable name."""
     row = _Row(raw, present, warnings)
     row.categories, row.unknown = categories or default_index(), unknown
@@ -312,7 +314,7 @@ class _Row:
         self.raw, self.present, self.warnings = raw, present, warnings
         self.rejected: set[str] = set()
         self.categories: CategoryIndex = default_index()
-        self.unknown: list | None = None  # category values matching none (else warnings)
+        self.unknown: list | None = None  # category, need and offer values matching none (else warnings)
 
     def text(self, name: str) -> str:
         value = self.raw.get(name)
@@ -462,7 +464,7 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
         codes, unknown, retired = row.categories.parse(raw.get("themes", ""))
         related["themes"] = codes
         if row.unknown is not None:
-            row.unknown.extend([(piece, "") for piece in unknown] + retired)
+            row.unknown.extend([(piece, "", "themes") for piece in unknown] + [(p, r, "themes") for p, r in retired])
         else:
             for piece in unknown:
                 warn("themes", Message(UNKNOWN_CATEGORY, text=piece), reject=False)
@@ -471,9 +473,11 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
     for kind in ("needs", "offers"):
         if kind in present:
             related[kind], unknown = parse_resources(raw.get(kind, ""))
+            if row.unknown is not None:  # an import counts them per value (543,655 warnings held in a million rows)
+                row.unknown.extend([(piece, "", kind) for piece in unknown])
+                continue
             for piece in unknown:
-                warn(kind, Message(N_("'%(text)s' is not one of the needs and offers (%(codes)s, …); left out"),
-                                   text=piece, codes=", ".join(vocab.resources().codes()[:4])), reject=False)
+                warn(kind, unknown_resource(piece), reject=False)
     translations = {}
     for fld in translated:
         text_in_lang = clean_multiline(raw.get(fld, ""))

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .. import vocab
+from ..catalogue import categorytree
 from ..catalogue import insights as store
 from ..filters import Filters
 
@@ -172,7 +173,8 @@ def _from_sql(db, filters: Filters, statuses: tuple[str, ...], with_points: bool
     out = Insights(
         total=store.total(db, filters, statuses), km=None,
         by_country={k: v for k, v in store.counts_by(db, filters, "country", statuses).items() if k},
-        by_theme=store.counts_by(db, filters, "theme", statuses),
+        by_theme=_with_parents(store.counts_by(db, filters, "theme", statuses),
+                               store.family_counts(db, filters, categorytree.cached(db).families, statuses)),
         by_structure={k: v for k, v in store.counts_by(db, filters, "structure", statuses).items() if k},
         by_relation=store.counts_by(db, filters, "relation", statuses),
         by_month=dict(sorted(store.counts_by(db, filters, "month", statuses).items())),
@@ -198,6 +200,16 @@ def _from_columns(db, columns, filters: Filters, with_points: bool):
         counts = {value: mapindex.count_bits(bits & selected) for value, bits in columns.facets[kind].items()}
         return {value: n for value, n in counts.items() if n and value}
 
+    def family_counted() -> dict[str, int]:
+        themes, out = columns.facets["theme"], {}
+        for parent, codes in categorytree.cached(db).families.items():
+            bits = np.zeros(len(selected), dtype=np.uint64)
+            for code in codes:
+                if code in themes:
+                    bits |= mapindex._widened(themes[code], len(selected))[:len(selected)]
+            out[parent] = mapindex.count_bits(bits & selected)
+        return out
+
     resources = _balances()
     need, offer = columns.facets["need"], columns.facets["offer"]
     for code, balance in resources.items():
@@ -209,7 +221,7 @@ def _from_columns(db, columns, filters: Filters, with_points: bool):
         chosen = mapindex.unpack(selected, columns.size) & located
         points = list(zip(columns.lat[chosen].tolist(), columns.lon[chosen].tolist()))
     out = Insights(total=mapindex.count_bits(selected), km=None, by_country=counted("country"),
-                   by_theme=counted("theme"), by_structure=counted("structure"), by_relation=counted("relation"),
+                   by_theme=_with_parents(counted("theme"), family_counted()), by_structure=counted("structure"), by_relation=counted("relation"),
                    by_month=dict(sorted(counted("month").items())), resources=list(resources.values()), points=points)
 
     def side(bits) -> tuple[np.ndarray, np.ndarray]:
@@ -224,6 +236,14 @@ def _from_columns(db, columns, filters: Filters, with_points: bool):
                 yield (code, *side(need.get(code)), *side(offer.get(code)))
 
     return out, sides()
+
+
+def _with_parents(by_theme: dict[str, int], families: dict[str, int]) -> dict[str, int]:
+    """Counts per category where a parent's count is of the organisations in it or in any
+    of its children, each once (what choosing the parent in the filter selects)."""
+    out = dict(by_theme)
+    out.update({parent: n for parent, n in families.items() if n})
+    return out
 
 
 def _sides(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -30,6 +30,9 @@ DEFAULT_ZOOM = 4
 
 # How the first view fits the organisations (map.js fits new selections the same way).
 FIT_OPTIONS = {"padding": [30, 30], "maxZoom": 12, "animate": False}
+# The width (px) an open legend takes at the map's right edge (15rem and its margin, see
+# .map-legend in mapapp.css): a first view fits the organisations beside it.
+LEGEND_ROOM = 250
 FOCUS_ZOOM = 15
 
 # The stable handle on the Leaflet map: global variable and element id.
@@ -83,7 +86,18 @@ class _FirstView(MacroElement):
             (function (s) {
                 var map = {{ this._parent.get_name() }}, b = s.initial && s.initial.bounds;
                 if (s.focus) map.setView([s.focus.lat, s.focus.lon], s.focusZoom, {animate: false});
-                else if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], s.fit);
+                else if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], beside(s.fit));
+                // map.js opens the legend in the top right corner of a map this wide when
+                // organisations have categories: fit them beside it, not under it.
+                function beside(fit) {
+                    var size = map.getSize(), room = {{ this.legend_room }}, c = s.categories && s.categories.categories;
+                    var legend = c && c.some(function (x, i) { return i && x.present; });
+                    if (!legend || size.x <= 600 || size.y <= 360 || room > size.x / 3) return fit;
+                    var p = fit.padding || [0, 0], out = Object.assign({}, fit, {paddingTopLeft: p,
+                                                                             paddingBottomRight: [p[0] + room, p[1]]});
+                    delete out.padding;
+                    return out;
+                }
             })(JSON.parse(document.getElementById({{ this.settings_id|tojson }}).textContent));
         {% endmacro %}
     """)
@@ -92,6 +106,7 @@ class _FirstView(MacroElement):
         super().__init__()
         self._name = "FirstView"
         self.settings_id = SETTINGS_ID
+        self.legend_room = LEGEND_ROOM
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "legend": _("Categories"),
             "legendHint": _("Choose a category to show only its organisations; choose it again to show all."),
             "suggest": _("Suggest a correction"),
+            "closeCard": _("Close this card"),
         },
         "basemap": basemap_settings(),
         **(extra or {}),
@@ -369,13 +370,19 @@ def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
     return forms
 
 
+def show_count_forms() -> dict[str, str]:
+    """The phone's filter sheet button, "Show 76 organisations", in every plural form
+    (static/js/sheet.js picks one as the count changes)."""
+    return plural_forms(lambda n: get_translations().ngettext("Show %(num)s organisation", "Show %(num)s organisations", n))
+
+
 def template_helpers() -> dict:
     """Names every template may use."""
     return {"filter_kinds": kinds.registry(), "favicon": _favicon(current_app.static_folder), "basemap_settings": basemap_settings, "audit_text": audit_text, "tile_attribution": tile_attribution, "staff_words": staff_words, "vocab": vocab, "lang": current_language(), "town": _town,
             "offered_categories": offered_categories, "theme_label": theme_label, "category_icon": category_icon,
             "site": current_site(), "site_name": current_site().name, "site_colours": site_colours(),
             "url_with": url_with, "embed_height": EMBED_HEIGHT, "map_center": list(DEFAULT_CENTER),
-            "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings}
+            "map_zoom": DEFAULT_ZOOM, "tile_settings": tile_settings, "show_count_forms": show_count_forms}
 
 
 def init_app(app: Flask) -> None:

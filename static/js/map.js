@@ -199,6 +199,7 @@
           });
         });
         matching = body.total;
+        tellSheet(body.total);
         showDemoBanner(body.fictional);
         if (totalBox) totalBox.textContent = counted(t.total, body.total);
         // Without animation: the view asked for below is the one the map ends on.
@@ -234,7 +235,22 @@
       map.once("zoomend", function () { fitTo(bounds, options); });
       return;
     }
-    map.fitBounds(bounds, options);
+    map.fitBounds(bounds, besideLegend(options || {}));
+  }
+
+  // An open legend covers the map's top right corner: fit the organisations beside it, on a
+  // map wide enough to spare its width (a phone folds the legend instead).
+  function besideLegend(options) {
+    var box = legend && legend.getContainer();
+    if (!box || !box.classList.contains("legend-open")) return options;
+    var room = box.offsetWidth + 10;
+    if (room > map.getSize().x / 3) return options;
+    var even = options.padding || [0, 0];
+    var out = L.extend({}, options, { paddingTopLeft: options.paddingTopLeft || even });
+    var right = options.paddingBottomRight || even;
+    out.paddingBottomRight = [Math.max(right[0], room + even[0]), right[1]];
+    delete out.padding;
+    return out;
   }
 
   // -- the view: clusters, points and the list ---------------------------------
@@ -494,6 +510,11 @@
                                             opacity: p[4] ? 0.45 : 1 });
       if (p[4]) marker.on("add", function () { marker.getElement().classList.add("stale"); });
       marker.on("add", function () { marker.getElement().setAttribute("aria-label", label); });
+      if (onPhone()) { // a bottom card instead of a popup squeezed into the map
+        marker.on("click", function () { showCard(p[0], p[1], marker); });
+        layer.addLayer(marker);
+        return;
+      }
       var width = Math.min(300, map.getSize().x - 60);
       var content = null; // made once: Leaflet asks again on every update()
       marker.bindPopup(function () { return content || (content = popupFor(p[0], p[1], marker)); },
@@ -568,6 +589,76 @@
         box.dataset.loaded = "true";
       });
     return box;
+  }
+
+  // -- phones: a bottom card for the marker tapped --------------------------------
+
+  var PHONE = window.matchMedia ? window.matchMedia("(max-width: 37.5rem)") : null;
+  var card = null, cardMarker = null;
+
+  function onPhone() { return !settings.embed && PHONE && PHONE.matches; }
+
+  function closeCard(back) {
+    if (!card || card.hidden) return;
+    card.hidden = true;
+    var marker = cardMarker;
+    cardMarker = null;
+    if (back && marker && marker.getElement()) marker.getElement().focus();
+  }
+
+  // The card below the map: the organisation's name (a link to its page), its town, its
+  // categories; a close button, Escape and a swipe down put it away.
+  function showCard(slug, name, marker) {
+    if (!card) {
+      card = el("section", "org-card");
+      card.setAttribute("aria-labelledby", "org-card-name");
+      var close = card.appendChild(el("button", "org-card-close", "×"));
+      close.type = "button";
+      close.setAttribute("aria-label", t.closeCard);
+      close.addEventListener("click", function () { closeCard(true); });
+      card.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") closeCard(true);
+      });
+      var startY = null;
+      card.addEventListener("touchstart", function (event) { startY = event.touches[0].clientY; }, { passive: true });
+      card.addEventListener("touchend", function (event) {
+        if (startY !== null && event.changedTouches[0].clientY - startY > 60) closeCard(false);
+        startY = null;
+      });
+      L.DomEvent.disableClickPropagation(card);
+      map.getContainer().parentNode.appendChild(card);
+      map.on("click", function () { closeCard(false); });
+    }
+    card.querySelectorAll(":scope > :not(.org-card-close)").forEach(function (n) { n.remove(); });
+    delete card.dataset.loaded;
+    card.hidden = false;
+    cardMarker = marker;
+    var heading = card.appendChild(el("h2", "org-card-title"));
+    heading.id = "org-card-name";
+    var link = heading.appendChild(el("a", null, name));
+    link.href = pageLink(settings.page.replace("SLUG", encodeURIComponent(slug)));
+    var place = card.appendChild(el("p", "org-card-place", t.loading));
+    link.focus({ preventScroll: true });
+    getJSON(settings.api.organisation.replace("SLUG", encodeURIComponent(slug)) + "?lang=" + settings.lang)
+      .then(function (org) {
+        if (cardMarker !== marker) return; // another marker tapped meanwhile
+        link.textContent = org.name;
+        link.href = pageLink(org.url);
+        place.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
+        if (org.theme_labels.length) {
+          var list = card.appendChild(el("ul", "org-card-themes"));
+          org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
+        }
+        if (org.fictional) card.appendChild(el("p", "org-card-note", t.fictional));
+        if (org.stale) card.appendChild(el("p", "org-card-note", format(t.stale, org.checked)));
+      })
+      .catch(function () { place.textContent = t.error; })
+      .then(function () { if (cardMarker === marker) card.dataset.loaded = "true"; });
+  }
+
+  // The filter sheet's "Show N organisations" follows the count of the filters chosen.
+  function tellSheet(total) {
+    if (window.mapappSheet) window.mapappSheet.setCount(total);
   }
 
   function loadList(params, signal) {

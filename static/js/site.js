@@ -24,3 +24,37 @@
     if (window.mapappMap) window.mapappMap.invalidateSize();
   });
 })();
+
+// Every page, on a phone: the header folds to one line, its navigation behind the "Menu"
+// button (Escape closes it, focus back on the button), and the demo note can be put away.
+(function () {
+  "use strict";
+  var header = document.querySelector(".site-header");
+  var button = header && header.querySelector(".menu-toggle");
+  if (button) {
+    header.classList.add("has-menu");
+    button.hidden = false;
+    var setOpen = function (open) {
+      header.classList.toggle("menu-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    button.addEventListener("click", function () { setOpen(button.getAttribute("aria-expanded") !== "true"); });
+    header.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && header.classList.contains("menu-open")) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+  var banner = document.querySelector(".fictional-banner");
+  var close = banner && banner.querySelector(".banner-close");
+  if (close) {
+    close.hidden = false;
+    close.addEventListener("click", function () {
+      banner.classList.add("dismissed"); // a class, not [hidden]: the map shows and hides it as filters change
+      var main = document.getElementById("main");
+      if (main) { main.setAttribute("tabindex", "-1"); main.focus(); }
+      if (window.mapappMap) window.mapappMap.invalidateSize();
+    });
+  }
+})();
