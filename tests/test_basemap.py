@@ -81,7 +81,7 @@ def test_a_silent_tile_server_also_falls_back(demo_app, demo_db_path, page, live
         # The page never finishes loading (its tiles hang): wait for the document only.
         page.goto(server.url + "/organisations/" + published(demo_db_path)[0]["slug"], wait_until="domcontentloaded")
         page.wait_for_selector(OUTLINED, state="attached", timeout=10_000)
-        notice(page, "tiles could not be loaded")
+        notice(page, "Outlines only")  # the organisation page's small map: the short notice
 
 
 def test_embed_and_organisation_page_fall_back(demo_app, demo_db_path, page, live_server_for):
@@ -128,3 +128,20 @@ def test_the_standalone_html_export_carries_its_outlines(demo_app, demo_client, 
     page.reload()
     page.wait_for_selector(OUTLINED, state="attached", timeout=10_000)
     assert not [u for u in requested if u.startswith("http") and "tile.openstreetmap.org" not in u]
+
+
+def test_the_outline_notice_closes_is_short_on_small_maps_and_the_attribution_says_natural_earth(
+        demo_app, browser, live_server_for):
+    for size, wording in (((1280, 800), "Les tuiles"), ((420, 700), "Contours seulement")):
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        page = context.new_page()
+        block_tiles(page)
+        with live_server_for(demo_app) as server:
+            page.goto(server.url + "/?lang=fr")
+            page.wait_for_selector(OUTLINED, state="attached", timeout=10_000)
+            notice(page, wording)
+            attribution = page.locator(".leaflet-control-attribution").inner_text()
+            assert "Natural Earth" in attribution and "OpenStreetMap" not in attribution
+            page.get_by_role("button", name="Fermer cet avis").click()
+            assert page.locator(".basemap-notice").count() == 0
+        context.close()

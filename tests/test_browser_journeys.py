@@ -194,12 +194,16 @@ def test_the_builder_fits_its_panels_in_every_language_and_its_snippet_fits_the_
                     box = page.locator("#builder fieldset, #builder select, #builder label").nth(i).bounding_box()
                     assert box["x"] + box["width"] <= preview["x"], (lang, i, box, preview)
                 assert form["x"] + form["width"] <= preview["x"]
+                # The snippet's height is the preview's content, measured at the preview's width.
+                page.frame_locator("#preview").locator("body[data-map-ready=true]").wait_for()
+                page.wait_for_function("() => document.getElementById('preview').height"
+                                       " !== String(document.getElementById('preview').dataset.estimate)")
                 snippet = page.input_value("#snippet-iframe")
                 height = int(snippet.split('height="')[1].split('"')[0])
                 url = snippet.split('src="')[1].split('"')[0].replace("&amp;", "&")
-                # The partner's page at 400 px wide: the iframe's height holds all of the embed.
+                # The partner's page at the preview's width: the iframe's height holds all of the embed.
                 narrow = context.new_page()
-                narrow.set_viewport_size({"width": 400, "height": height})
+                narrow.set_viewport_size({"width": int(preview["width"]), "height": height})
                 route_tiles(narrow)
                 narrow.goto(url.replace("http://localhost", server.url))
                 narrow.wait_for_selector("body[data-map-ready=true]")

@@ -157,6 +157,12 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "more": _("Zoom in to see the others."),
             "fictional": _("Fictional demo organisation"),
             "cluster": _("%(n)s organisations: zoom in"),
+            "clusterForms": plural_forms(lambda n: get_translations().ngettext(
+                "%(n)s organisation, zoom in", "%(n)s organisations, zoom in", n)),
+            "needs": _("Needs"),
+            "offers": _("Offers"),
+            "mapRegion": _("Map of the organisations"),
+            "mapRole": _("map"),
             "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),
             # %(n)s: a date (the JS fills one placeholder name)
             "stale": _("not confirmed since %(n)s: may be out of date"),
@@ -238,7 +244,9 @@ def basemap_settings() -> dict:
     """What basemap.js needs to draw country outlines when the tiles do not arrive."""
     return {"outlines": url_for("views.outlines"), "attribution": outlines.ATTRIBUTION,
             "notice": _("The map tiles could not be loaded: showing country outlines only."),
+            "noticeShort": _("Outlines only: no map tiles."),
             "words": {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "closePopup": _("Close this popup"),
+                      "closeNotice": _("Close this notice"),
                       "leaflet": _("Leaflet, a JavaScript library for interactive maps")}}
 
 

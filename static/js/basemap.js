@@ -33,6 +33,29 @@
     });
   }
 
+  // The notice that outlines replace the tiles: a corner control (never over the markers'
+  // middle), short on a small map, closed with its button.
+  function outlineNotice(map, options) {
+    var notice = L.control({ position: "bottomleft" });
+    notice.onAdd = function () {
+      var box = L.DomUtil.create("div", "basemap-notice");
+      box.setAttribute("role", "status");
+      var small = map.getSize().x < 500 || map.getSize().y < 300;
+      box.appendChild(document.createElement("span")).textContent = small && options.noticeShort ? options.noticeShort : options.notice;
+      var words = options.words || {};
+      var close = box.appendChild(document.createElement("button"));
+      close.type = "button";
+      close.className = "basemap-notice-close";
+      close.textContent = "×";
+      close.title = words.closeNotice || "Close";
+      close.setAttribute("aria-label", words.closeNotice || "Close");
+      close.addEventListener("click", function () { notice.remove(); });
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return notice;
+  }
+
   // The configured tile server as a layer of the small maps (organisation page, pin
   // editor), or null when none is configured; tiles: { url, attribution, maxZoom }.
   window.mapappTiles = function (map, tiles) {
@@ -52,14 +75,12 @@
       // Outlines say which country a place is in, not which street: show the country.
       if (map.getZoom() > FALLBACK_ZOOM) map.setZoom(FALLBACK_ZOOM);
       outlineLayer = L.layerGroup().addTo(map);
-      notice = L.control({ position: "bottomleft" });
-      notice.onAdd = function () {
-        var box = L.DomUtil.create("div", "basemap-notice");
-        box.setAttribute("role", "status");
-        box.textContent = options.notice;
-        return box;
-      };
+      notice = outlineNotice(map, options);
       notice.addTo(map);
+      // The attribution says what is drawn: the outlines' source, not the tiles' that failed.
+      if (map.attributionControl && tiles && tiles.options.attribution) {
+        map.attributionControl.removeAttribution(tiles.options.attribution);
+      }
       if (map.attributionControl && options.attribution) map.attributionControl.addAttribution(options.attribution);
       var source = options.outlines;
       var data = typeof source === "string"
@@ -83,6 +104,8 @@
       map.removeLayer(outlineLayer);
       outlineLayer = null;
       notice.remove();
+      if (map.attributionControl && options.attribution) map.attributionControl.removeAttribution(options.attribution);
+      if (map.attributionControl && tiles.options.attribution) map.attributionControl.addAttribution(tiles.options.attribution);
       map.getContainer().classList.remove("basemap-fallback");
       map.getContainer().dataset.basemap = "tiles";
     }

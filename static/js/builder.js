@@ -10,9 +10,10 @@
     var params = new URLSearchParams();
     var lock = [];
     ["country", "theme", "project"].forEach(function (kind) {
-      var value = form.elements[kind].value;
-      if (value) {
-        params.set(kind, value);
+      var values = [];
+      form.querySelectorAll('input[name="' + kind + '"]:checked').forEach(function (box) { values.push(box.value); });
+      if (values.length) {
+        params.set(kind, values.join(","));
         lock.push(kind);
       }
     });
@@ -29,13 +30,34 @@
     return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
   }
 
+  // The embed tells its parent its content's height (map.js, "mapapp:height"): the preview's,
+  // measured at the preview's width, is the plain iframe snippet's height.
+  var measured = null;
+  var shownUrl = null;
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.source !== preview.contentWindow || !data || data.type !== "mapapp:height") return;
+    var limits = settings.height;
+    var height = Math.round(Number(data.height));
+    if (!(height >= limits.min && height <= limits.frameMax) || height === measured) return;
+    measured = height;
+    update();
+  });
+
   function update() {
     var url = embedUrl();
-    // The iframe holds the map, and the filter bar and footer around it.
+    // The iframe holds the map, and the filter bar and footer around it: its measured height
+    // once the preview said it, the estimate until then.
     var limits = settings.height;
     var mapHeight = Math.max(limits.min, Math.min(limits.max, parseInt(form.elements.height.value, 10) || limits["default"]));
-    var height = mapHeight + limits.around[form.elements.controls.checked ? "controls" : "bare"];
-    preview.src = url;
+    if (url !== shownUrl) {
+      shownUrl = url;
+      measured = null;
+      preview.src = url;
+    }
+    var estimate = mapHeight + limits.around[form.elements.controls.checked ? "controls" : "bare"];
+    preview.dataset.estimate = String(estimate);
+    var height = measured || estimate;
     preview.height = String(height); // as the partner's page will show it
     document.getElementById("snippet-iframe").value =
       '<iframe src="' + escapeAttr(url) + '" title="' + escapeAttr(settings.title) + '" width="100%" height="' +

@@ -132,6 +132,7 @@
   }
 
   function apply() {
+    showChosen();
     var before = new URLSearchParams(window.location.search).getAll("country").join(",");
     var params = filterParams();
     if (settings.embed) {
@@ -514,21 +515,24 @@
   var legend = CATEGORIES.some(function (c, index) { return index && c.present; }) ? new Legend().addTo(map) : null;
 
   function draw(body) {
+    var focused = focusedMarkerKey();
     layer.eachLayer(function (l) { if (l !== openMarker) layer.removeLayer(l); });
     drawnSlugs = {};
     body.clusters.forEach(function (c) {
       var marker = L.marker([c[0], c[1]], { icon: clusterIcon(c[2], c[4]), title: format(t.cluster, c[2]),
-                                            alt: format(t.cluster, c[2]), keyboard: true });
+                                            alt: format(t.cluster, c[2]), keyboard: true, count: c[2] });
       function zoomIn() {
         var b = c[3];
-        fitTo([[b[1], b[0]], [b[3], b[2]]], { padding: [40, 40] });
+        zoomIntoCluster(L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]));
       }
       marker.on("click", zoomIn);
       marker.on("add", function () {
         // Enter or Space on a focused cluster zooms to it, as a click does.
+        nameCluster(marker, c[2]);
         marker.getElement().addEventListener("keydown", function (event) {
           if (event.key === " " || event.key === "Enter") {
             event.preventDefault();
+            keepFocusOnMap();
             zoomIn();
           }
         });
@@ -543,6 +547,7 @@
       var marker = L.marker([p[2], p[3]], { icon: pointIcon(p[5]), title: label, alt: label, slug: p[0],
                                             opacity: p[4] ? 0.45 : 1 });
       if (p[4]) marker.on("add", function () { marker.getElement().classList.add("stale"); });
+      marker.on("add", function () { marker.getElement().setAttribute("aria-label", label); });
       if (onPhone()) { // a bottom card instead of a popup squeezed into the map
         marker.on("click", function () { showCard(p[0], p[1], marker); });
         layer.addLayer(marker);
@@ -553,14 +558,16 @@
       marker.bindPopup(function () { return content || (content = popupFor(p[0], p[1], marker)); },
                        { minWidth: Math.min(200, width), maxWidth: width, autoPanPaddingTopLeft: L.point(50, 20),
                          autoPanPaddingBottomRight: L.point(20, 20) });
-      marker.on("popupopen", function () { openMarker = marker; });
+      marker.on("popupopen", function () { openMarker = marker; focusIntoPopup(marker); });
       marker.on("popupclose", function () {
+        focusBackToMarker(marker);
         if (openMarker !== marker) return;
         openMarker = null;
         if (!drawnSlugs[p[0]]) layer.removeLayer(marker); // left over from an earlier view
       });
       layer.addLayer(marker);
     });
+    if (focused) restoreFocus(focused);
     statusBox.classList.remove("error");
     if (firstDraw) {
       firstDraw = false;
@@ -585,7 +592,10 @@
           var img = el("img", "org-popup-picture");
           img.src = picture.thumb;
           img.alt = picture.alt;
-          img.addEventListener("load", function () { var p = marker.getPopup(); if (p && p.isOpen()) p.update(); });
+          img.addEventListener("load", function () {
+            var p = marker.getPopup();
+            if (p && p.isOpen()) { p.update(); afterPopupUpdate(marker); }
+          });
           box.insertBefore(img, details);
         }
         if (org.theme_labels.length) {
@@ -602,6 +612,7 @@
           });
           box.appendChild(fields);
         }
+        addPopupDetails(box, org);
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
         if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
@@ -612,7 +623,7 @@
       .then(function () {
         // The details made the popup taller: lay it out again, and pan so that all of it shows.
         var popup = marker.getPopup();
-        if (popup && popup.isOpen()) popup.update();
+        if (popup && popup.isOpen()) { popup.update(); afterPopupUpdate(marker); }
         box.dataset.loaded = "true";
       });
     return box;
@@ -708,9 +719,168 @@
       results.appendChild(item);
     });
     var n = body.total;
-    statusBox.textContent = n === 0 ? (matching === 0 ? t.noMatch : t.noneInView)
-      : counted(t.inView, n);
+    announce(n === 0 ? (matching === 0 ? t.noMatch : t.noneInView) : counted(t.inView, n));
     if (n > body.items.length) results.appendChild(el("li", "more", t.more));
+  }
+
+  // -- keyboard and screen readers ----------------------------------------------
+
+  // A cluster is a button named by what it holds and does ("7 organisations, zoom in"),
+  // not by the bare number drawn in it.
+  function nameCluster(marker, count) {
+    var name = counted(t.clusterForms, count);
+    var element = marker.getElement();
+    element.setAttribute("aria-label", name);
+    element.setAttribute("title", name);
+    element.setAttribute("role", "button");
+  }
+
+  // A cluster zooms to its members; when they already fit the view (the server groups them
+  // until the next zoom), one level closer on their middle, so that a press always zooms in.
+  function zoomIntoCluster(bounds) {
+    if (map.getBoundsZoom(bounds, false, L.point(80, 80)) > map.getZoom() || zooming) {
+      fitTo(bounds, { padding: [40, 40] });
+    } else {
+      map.setView(bounds.getCenter(), Math.min(map.getZoom() + 1, map.getMaxZoom()));
+    }
+  }
+
+  // A marker's identity across redraws: an organisation's slug, a cluster's place and size.
+  function markerKey(marker) {
+    if (marker.options.slug) return "p:" + marker.options.slug;
+    var at = marker.getLatLng();
+    return "c:" + at.lat + "," + at.lng + "," + marker.options.count;
+  }
+
+  // The marker that has the keyboard focus, if one has (a redraw is about to replace it).
+  function focusedMarkerKey() {
+    var found = null;
+    layer.eachLayer(function (l) {
+      if (l.getElement && l.getElement() === document.activeElement) found = { key: markerKey(l), at: l.getLatLng() };
+    });
+    return found;
+  }
+
+  // After a redraw the focus goes back to the same marker (the same organisation, or the
+  // cluster drawn nearest where the focused one was: a cluster's middle moves with the view),
+  // or stays on the map. Leaflet pans a focused marker into view, which redraws the view:
+  // without this, the focus would drop to the page's body at such a Tab.
+  function restoreFocus(focused) {
+    var target = null, best = 80; // px
+    var from = map.latLngToLayerPoint(focused.at);
+    layer.eachLayer(function (l) {
+      var key = markerKey(l);
+      if (key === focused.key) { target = l; best = -1; return; }
+      if (best < 0 || focused.key.charAt(0) !== "c") return; // a cluster: its nearest successor
+      var d = map.latLngToLayerPoint(l.getLatLng()).distanceTo(from);
+      if (d < best) { best = d; target = l; }
+    });
+    var element = target && target.getElement();
+    if (document.activeElement !== element) (element || map.getContainer()).focus({ preventScroll: true });
+  }
+
+  // The cluster pressed is gone with the redraw: focus stays on the map (its container,
+  // whose next Tab reaches the markers of the view it zoomed to), not on the page's body.
+  function keepFocusOnMap() {
+    map.getContainer().focus({ preventScroll: true });
+  }
+
+  // A popup opened from the keyboard takes the focus (its first link); closed, it gives it
+  // back to its marker. Opened with the mouse, the focus is left where it is.
+  var popupFromKeyboard = false;
+  map.getContainer().addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") {
+      popupFromKeyboard = !!(event.target.classList && event.target.classList.contains("leaflet-marker-icon"));
+    }
+  }, true);
+  map.getContainer().addEventListener("mousedown", function () { popupFromKeyboard = false; }, true);
+  // Escape from inside a popup closes it (Leaflet's own Escape listens only while the map
+  // container itself has the focus).
+  map.getContainer().addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && openMarker && openMarker.isPopupOpen()) {
+      event.preventDefault();
+      openMarker.closePopup();
+    }
+  });
+
+  function focusIntoPopup(marker) {
+    if (!popupFromKeyboard) return;
+    var popup = marker.getPopup();
+    function focusName() {
+      var target = popup.getElement() && popup.getElement().querySelector(".org-popup-name");
+      if (target) target.focus({ preventScroll: true });
+    }
+    focusName();
+    marker.refocusPopup = focusName;
+  }
+
+  // Leaflet lays the popup out again once its details arrive, putting its content back in
+  // place: the focus that was in it falls to the page's body, and is put back.
+  function afterPopupUpdate(marker) {
+    if (popupFromKeyboard && marker.refocusPopup && document.activeElement === document.body) marker.refocusPopup();
+  }
+
+  function focusBackToMarker(marker) {
+    var popup = marker.getPopup();
+    var inside = popup && popup.getElement() && popup.getElement().contains(document.activeElement);
+    if ((inside || document.activeElement === document.body) && popupFromKeyboard && marker.getElement()) {
+      marker.getElement().focus({ preventScroll: true });
+    }
+  }
+
+  // The live region speaks after each move only when what it says changes.
+  function announce(sentence) {
+    if (statusBox.textContent !== sentence) statusBox.textContent = sentence;
+  }
+
+  function nameTheMap() {
+    var container = map.getContainer();
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", t.mapRegion);
+    container.setAttribute("aria-roledescription", t.mapRole || "map");
+  }
+
+  // What a visitor needs to decide whether to open the page: a line of the description, and
+  // the needs and offers by name (all as text).
+  function addPopupDetails(box, org) {
+    if (org.description) box.appendChild(el("p", "org-popup-description", org.description));
+    [["needs", t.needs], ["offers", t.offers]].forEach(function (pair) {
+      var items = org[pair[0]] || [];
+      if (!items.length) return;
+      var line = el("p", "org-popup-" + pair[0]);
+      line.appendChild(el("span", "org-popup-label", pair[1] + ": "));
+      line.appendChild(document.createTextNode(items.map(function (item) { return item.label; }).join(", ")));
+      box.appendChild(line);
+    });
+  }
+
+  // -- the panel's own state: how many values each heading has chosen, "clear" ---------
+
+  // Each filter heading says how many of its values are chosen ("Country (2)"), and "Clear
+  // filters" shows as soon as one is, whether it came from the URL or the panel.
+  function showChosen() {
+    var any = !!form.elements.q.value.trim();
+    form.querySelectorAll("details.facet").forEach(function (facet) {
+      var n = facet.querySelectorAll("input[type=checkbox]:checked").length;
+      var count = facet.querySelector(".chosen-count");
+      if (count) {
+        count.textContent = "(" + n + ")";
+        count.hidden = n === 0;
+      }
+      if (n) any = true;
+    });
+    var clear = form.querySelector("a.clear");
+    if (clear) clear.hidden = !any;
+  }
+
+  // Clearing the filters on the map clears them here: the map stays, showing everything
+  // (an embed's locked filters stay, as filterParams keeps them).
+  function clearFilters(event) {
+    event.preventDefault();
+    form.elements.q.value = "";
+    form.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) { box.checked = false; });
+    apply();
+    form.elements.q.focus();
   }
 
   function showError(error) {
@@ -728,7 +898,9 @@
     event.preventDefault();
     apply();
   });
-  window.addEventListener("popstate", function () { setFormFromUrl(); syncLinks(); refresh(true); });
+  window.addEventListener("popstate", function () { setFormFromUrl(); showChosen(); syncLinks(); refresh(true); });
+  var clearLink = form.querySelector("a.clear");
+  if (clearLink) clearLink.addEventListener("click", clearFilters);
   map.on("moveend", function () {
     clearTimeout(moveTimer);
     moveTimer = setTimeout(loadView, 120);
@@ -743,7 +915,11 @@
   }
   window.addEventListener("resize", tellParentOurHeight);
 
+  nameTheMap();
+  // Printed, the map takes the page's width: Leaflet lays out the same view at that size.
+  window.addEventListener("beforeprint", function () { map.invalidateSize({ animate: false }); });
   statusBox.textContent = t.loading;
   setFormFromUrl();
+  showChosen();
   start();
 })();
