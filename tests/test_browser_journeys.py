@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from support import make_org, route_tiles, settle
 
 from mapapp import create_app
+from mapapp.mapdata.shell import LEGEND_ROOM
 
 
 def test_the_map_without_javascript_points_to_the_directory_with_the_filters(demo_app, browser, live_server_for):
@@ -238,11 +239,14 @@ def test_the_map_draws_its_first_view_with_one_request_for_clusters_and_one_for_
             assert str(api["total"]) in page.locator("#map-status").inner_text()
             # The page opens at its fitted view: only that zoom's tiles were asked for,
             # none of the default view the map would have shown before fitting.
-            zoom, fitted = page.evaluate("""() => {
+            # (Beside the open legend on a wide map: its room is added on the right, as the shell fits.)
+            zoom, fitted = page.evaluate("""(room) => {
                 const s = JSON.parse(document.getElementById('mapapp-settings').textContent), b = s.initial.bounds;
-                const m = window.mapappMap;
-                return [m.getZoom(), Math.min(12, m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]], false, L.point(60, 60)))];
-            }""")
+                const m = window.mapappMap, size = m.getSize(), c = s.categories && s.categories.categories;
+                const legend = c && c.some((x, i) => i && x.present) && size.x > 600 && size.y > 360 && room <= size.x / 3;
+                const padding = L.point(60 + (legend ? room : 0), 60);
+                return [m.getZoom(), Math.min(12, m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]], false, padding))];
+            }""", LEGEND_ROOM)
             assert zoom == fitted, (start, zoom, fitted)
             if not start.startswith("/embed"):  # "tell me about new organisations here" follows the view
                 follow = parse_qs(urlsplit(page.locator("#subscribe").get_attribute("href")).query)
