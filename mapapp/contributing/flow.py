@@ -20,8 +20,8 @@ from ..catalogue import contributions as store
 from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import site as site_store
-from ..importing.normalise import parse_email
 from ..importing.importer import category_index
+from ..importing.normalise import parse_email
 from ..importing.rows import check_record
 from ..mail import Mailer, MailError
 from ..translate import N_, Message
