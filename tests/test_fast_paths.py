@@ -398,6 +398,7 @@ def test_a_large_import_is_read_in_the_background_while_the_previous_columns_ans
                                         {"themes": [], "needs": {}, "offers": {}, "descriptions": {}}) for n in names],
                                   catalogue.all_slugs(db))
 
+    monkeypatch.setattr(mapindex, "BACKGROUND_FROM", 10)  # as if these 20 were a large catalogue
     bulk([f"First {i}" for i in range(20)])
     index = mapindex.MapIndex(tmp_path / "map", background=True)
     assert index.get(db).size == 20

@@ -305,6 +305,11 @@ def _widened(bits: np.ndarray, words: int) -> np.ndarray:
     return np.concatenate([bits, np.zeros(words - len(bits), dtype=np.uint64)])
 
 
+# Below this many organisations a read takes under a second: it is done in the request that
+# needs it, so that a change (a visit created, a project renamed) shows at once.
+BACKGROUND_FROM = 50_000
+
+
 class MapIndex:
     """The current columns of one process: patched with the changed organisations when
     the catalogue's version moves, read again when too much changed. With a
@@ -350,14 +355,14 @@ class MapIndex:
                 patched = apply_changes(columns, db, state.version)
             else:
                 patched = None
-            if patched is None and same and self._read_later(db):
+            if patched is None and same and self._read_later(db, columns.size):
                 self._stale_for = state.key
                 return columns
             if patched is None and not same and self._background and self._directory is not None:
                 kept = snapshot.latest(self._directory, db)  # a fresh process: the newest kept, patched
                 if kept is not None:
                     patched = kept if kept.version == state.version else apply_changes(kept, db, state.version)
-                    if patched is None and self._read_later(db):
+                    if patched is None and self._read_later(db, kept.size):
                         self._current, self._stale_for = (state.lineage, "", kept), state.key
                         self._sum_later(kept)
                         return kept
@@ -385,10 +390,11 @@ class MapIndex:
 
         threading.Thread(target=summed, name="mapapp-map-levels", daemon=True).start()
 
-    def _read_later(self, db: sqlite_utils.Database) -> bool:
+    def _read_later(self, db: sqlite_utils.Database, size: int) -> bool:
         """Start reading the columns again in a thread (unless one runs); False when this
-        index reads in the foreground (or the catalogue has no file another connection can open)."""
-        if not self._background:
+        index reads in the foreground, the columns are small (``BACKGROUND_FROM``), or the
+        catalogue has no file another connection can open."""
+        if not self._background or size < BACKGROUND_FROM:
             return False
         path = db.execute("PRAGMA database_list").fetchone()[2]
         if not path:
