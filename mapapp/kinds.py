@@ -187,8 +187,11 @@ class Categories:
     upper = False
 
     def tree(self) -> Tree:
-        """The current catalogue's tree (the default one outside a request)."""
-        found = _pinned.get() or (_tree_source[0]() if _tree_source else None)
+        """The current catalogue's tree: the request's; outside a request the one pinned for
+        the work (``categories_pinned``), else the default one. (The request's comes first: a
+        streamed export its client left half-read stays suspended inside its pin, which would
+        otherwise answer the next requests of that thread with a tree since changed.)"""
+        found = (_tree_source[0]() if _tree_source else None) or _pinned.get()
         return found if found is not None else _DefaultTree()
 
     def canonical(self, value: str) -> str:

@@ -216,3 +216,14 @@ def test_a_link_to_a_merged_category_shows_where_its_organisations_went(client, 
     gone_code = categories.get(db, gone).code
     categories.retire(db, gone, user_email="admin@example.org")
     assert client.get(f"/api/organisations?theme={gone_code}").status_code == 400  # retired without a destination
+
+
+def test_an_export_left_half_read_does_not_keep_the_tree_of_its_day(client, tree, db):
+    # A streamed export reads the tree pinned for it; a client that stops reading leaves it
+    # suspended. The next requests of that thread must still read the catalogue's own tree.
+    streamed = client.get("/api/organisations.csv?theme=plumbing", buffered=False)
+    next(iter(streamed.response))  # the first rows only: the export stays inside its pin
+    add_category(db, "carpentry", "AM140", labels={"en": "Carpentry"})
+    make_org(db, "Charpentiers", themes=["carpentry"])
+    assert names(client, "theme=carpentry") == ["Charpentiers"]
+    streamed.close()

@@ -283,8 +283,8 @@ def state(db: sqlite_utils.Database) -> State:
     version, changed_at, cookie, path, swapped = db.execute(
         "SELECT version, changed_at, (SELECT schema_version FROM pragma_schema_version),"
         " (SELECT file FROM pragma_database_list WHERE name = 'main'),"
-        f" (SELECT value FROM catalogue_meta WHERE key = '{TRIGGERS_SWAPPED}')"
-        " FROM catalogue_version WHERE id = 1").fetchone()
+        " (SELECT value FROM catalogue_meta WHERE key = ?)"
+        " FROM catalogue_version WHERE id = 1", [TRIGGERS_SWAPPED]).fetchone()
     cookie = lineage_cookie(cookie, swapped)
     try:
         found = os.stat(path) if path else None

@@ -141,7 +141,7 @@ def search_clause(text: str, db: sqlite_utils.Database | None = None) -> tuple[s
             either.append(clause)
             either_params += values
         if m.resources:
-            either.append(f"o.id IN (SELECT organisation_id FROM organisation_resources WHERE resource IN ({', '.join('?' * len(m.resources))}))")
+            either.append(f"o.id IN (SELECT organisation_id FROM organisation_resources WHERE resource IN ({', '.join('?' * len(m.resources))}))")  # nosec B608 # ? placeholders come from code; values are bound
             either_params += m.resources
         clauses.append("(" + " OR ".join(either) + ")")
         params += either_params
