@@ -51,9 +51,11 @@ def test_a_photo_with_gps_uploaded_in_the_browser_shows_without_its_location(app
             visitor.goto(f"{server.url}/?q=atelier")
             visitor.wait_for_selector("body[data-map-ready=true]")
             visitor.locator('.leaflet-marker-icon[title="Atelier Vélo"]').click()
-            visitor.wait_for_selector(".org-popup[data-loaded=true]")
-            picture = visitor.locator(".org-popup .org-popup-picture")
+            # A laptop opens the popup; a phone the card at the bottom of the screen.
+            shown = ".org-popup .org-popup-picture" if name == "laptop" else ".org-card .org-card-picture"
+            visitor.wait_for_selector(".org-popup[data-loaded=true]" if name == "laptop" else ".org-card[data-loaded=true]")
+            picture = visitor.locator(shown)
             assert picture.get_attribute("alt") == "Bicycles repaired in the workshop"
-            visitor.wait_for_function("document.querySelector('.org-popup-picture').naturalWidth > 0")
+            visitor.wait_for_function("(shown) => document.querySelector(shown).naturalWidth > 0", arg=shown)
             visitor.screenshot(path=f"{shots}/pictures-popup-{name}.png")
             context.close()

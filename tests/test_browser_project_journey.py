@@ -104,6 +104,7 @@ def test_a_french_staff_member_runs_a_project_from_creation_to_the_funders_repor
             page.screenshot(path=tmp_path / "import.png", full_page=True)
             assert "Terminé : 2 créées" in page.locator("main").inner_text()
             page.get_by_role("button", name="Publier les 2 brouillons de cet import").click()
+            page.get_by_role("button", name="Oui, les modifier").click()  # the change is said, then confirmed
             page.get_by_text("Les 2 organisations de cet import qui sont des brouillons").wait_for(state="detached")
 
             # 4. what the public sees: the project page …

@@ -19,6 +19,7 @@ from support import make_org, sign_in
 from mapapp import catalogue, create_app
 from mapapp.filters import Filters
 from mapapp.insights import charts, numbers, report
+from mapapp.mapdata import mapindex
 from mapapp.web import insights as insights_views
 
 LYON, VILLEURBANNE, WARSAW, KRAKOW = (45.764, 4.835), (45.766, 4.880), (52.230, 21.011), (50.065, 19.945)
@@ -174,6 +175,7 @@ def test_pictures_are_drawn_once_per_catalogue_version(db, site, monkeypatch):
     assert client.get("/stats/themes.svg").data == first.data and drawn == ["themes"]
     assert client.get("/stats/themes.svg", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     monkeypatch.setattr(insights_views, "STATS_DEBOUNCE", 0)
+    monkeypatch.setattr(mapindex, "BACKGROUND_FROM", 0)  # counted in the background, as for a large catalogue
     org(db, "New one", LYON, themes=["AM40"])  # a new version of the catalogue
     client.get("/stats/themes.svg")  # the previous figures, while the new ones are counted
     site.extensions["mapapp.stats"].wait(30)
@@ -188,6 +190,7 @@ def test_stats_after_a_change_serve_the_previous_figures_until_the_new_ones_are_
     import threading
 
     monkeypatch.setattr(insights_views, "STATS_DEBOUNCE", 0)
+    monkeypatch.setattr(mapindex, "BACKGROUND_FROM", 0)  # as for a large catalogue
     client = site.test_client()
     assert "6 organisations" in client.get("/stats?lang=en").get_data(as_text=True)
     counting, release = [], threading.Event()

@@ -15,6 +15,7 @@ from ..catalogue import demo as demo_rows
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
 from ..insights import charts, numbers, report, views
+from ..mapdata import mapindex
 from ..params import whole_number
 from . import cold, jobqueue, visitview
 from .db import get_db
@@ -76,9 +77,10 @@ def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> tupl
     kept = _stats_kept().latest(key)
     if kept is not None and kept.state == state.key:
         return kept.value, ""
-    if kept is not None:
+    if kept is not None and map_index().get(db).size >= mapindex.BACKGROUND_FROM:
         _stats_kept().refresh(key, _counted_later(key, filters, km, statuses))
         return kept.value, kept.as_of or state.changed_at
+    # (A small catalogue is counted again at once, well under a second: staff see their change.)
 
     def make() -> numbers.Insights:  # never counted for this selection: counted now, once for all who ask
         columns = map_index().get(db)

@@ -683,6 +683,13 @@
         link.textContent = org.name;
         link.href = pageLink(org.url);
         place.textContent = [org.city_name || org.city, org.country_name].filter(Boolean).join(", ");
+        var picture = (org.pictures || [])[0];  // as in the popup: the logo, else the first photo
+        if (picture) {
+          var img = el("img", "org-card-picture");
+          img.src = picture.thumb;
+          img.alt = picture.alt;
+          card.insertBefore(img, place);
+        }
         if (org.theme_labels.length) {
           var list = card.appendChild(el("ul", "org-card-themes"));
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
