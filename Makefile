@@ -86,8 +86,8 @@ bench-load: install  ## throughput at 1,000,000 organisations, with and without 
 	fi
 	$(BIN)/python scripts/bench_load.py
 
-test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite
-	$(BIN)/python -m pytest
+test: test-dependencies chromium pdf-libraries  ## install everything the tests need and run the whole suite, on both cores
+	$(BIN)/python -m pytest -n 2
 
 test-fast: test-dependencies pdf-libraries  ## the loop while working: the suite without the browser and the slow checks, on both cores
 	$(BIN)/python -m pytest -m "not browser and not slow" -n 2
