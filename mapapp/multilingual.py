@@ -12,6 +12,7 @@ capitals and the other towns that name a time zone), matched to the gazetteer's 
 from __future__ import annotations
 
 import gzip
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -39,9 +40,16 @@ _STOP = frozenset(fold_text(
 SHORTEST_STEM = 4  # a shorter stem is searched as a word, not as a prefix
 
 
-@cache
+_OWN = threading.local()
+
+
 def _stemmer(lang: str):
-    return snowballstemmer.stemmer(_STEMMERS[lang])
+    """This thread's stemmer for ``lang``: a Snowball stemmer keeps the word it works on in
+    itself, so two threads sharing one garble each other's words (an IndexError)."""
+    stemmers = _OWN.__dict__.setdefault("stemmers", {})
+    if lang not in stemmers:
+        stemmers[lang] = snowballstemmer.stemmer(_STEMMERS[lang])
+    return stemmers[lang]
 
 
 @lru_cache(maxsize=4096)

@@ -138,3 +138,29 @@ def test_a_category_staff_made_is_found_by_its_label_in_any_language(client, db,
         html = client.get("/organisations", query_string={"q": q, "lang": "fr"}).get_data(as_text=True)
         assert "Atelier Roue Libre" in html, q
         assert "Boulangerie du Parc" not in html
+
+
+def test_words_are_stemmed_right_by_many_threads_at_once():
+    # A gunicorn worker's threads search together; a Snowball stemmer keeps the word it works
+    # on in itself, so one shared between threads garbled words (an IndexError mid-search).
+    import threading
+
+    from mapapp import multilingual
+
+    errors, seen = [], {}
+
+    def stem(n: int) -> None:
+        try:
+            for i in range(300):
+                word = f"réparations{'x' * (i % 7)}coopérative{n}{i}"
+                seen[word] = multilingual.stems(word)
+        except Exception as e:  # any failure in a thread is the test's failure
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=stem, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert all(stems == multilingual.stems.__wrapped__(word) for word, stems in list(seen.items())[:50])
