@@ -131,6 +131,8 @@ def test_staff_pages_in_french_show_no_english(french_app, db, browser, live_ser
             page.locator("#import-progress:not([data-state=running])").wait_for(timeout=20_000)
             found.update({"done": w for w in [english_words(page)] if w})
             page.locator("a[href$='/undo']").click()
+            page.wait_for_url("**/undo")  # read the undo page, not the one it leaves
+            page.wait_for_load_state()
             found.update({"undo": w for w in [english_words(page)] if w})
     finally:
         context.close()
