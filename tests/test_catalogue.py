@@ -147,6 +147,12 @@ def _fold_changed(monkeypatch, new_fold):
     for module in [m for n, m in list(sys.modules.items()) if n.startswith("mapapp") and m is not None]:
         if getattr(module, "fold_text", None) is old:
             monkeypatch.setattr(module, "fold_text", new_fold)
+    # Searches already read with the old fold were kept: a new release's process starts without them.
+    from functools import lru_cache
+
+    from mapapp import multilingual
+
+    monkeypatch.setattr(multilingual, "meanings", lru_cache(maxsize=1024)(multilingual.meanings.__wrapped__))
     monkeypatch.setattr(text, "FOLD_VERSION", text.FOLD_VERSION + 1)
     text.fold.cache_clear()
 
