@@ -179,6 +179,13 @@ def _refold(db: sqlite_utils.Database, path: Path) -> None:
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(text.FOLD_VERSION)])
 
 
+def rows_for_ids(db, sql: str, ids: list[int], size: int = 500):
+    """The rows of ``sql`` for ``ids``, asked ``size`` at a time (SQLite limits bound
+    parameters): ``sql`` holds ``{marks}`` where the chunk's ``?`` go."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        yield from db.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk)
+
 def now() -> str:
     """The current UTC time, as stored in the catalogue."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

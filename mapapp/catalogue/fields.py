@@ -15,7 +15,7 @@ from .. import kinds
 from ..fields import FILTERABLE, TYPES, Field
 from ..text import slugify
 from ..translate import N_, Message
-from .base import now, state_key
+from .base import now, rows_for_ids, state_key
 
 _COLUMNS = "id, slug, type, labels, choices, categories, required, public, filter, in_popup, position, retired_at"
 
@@ -136,15 +136,11 @@ def values_of(db: sqlite_utils.Database, org_id: int) -> dict[str, list[str]]:
 
 def values_for(db: sqlite_utils.Database, org_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
     """``values_of`` for many organisations at once."""
-    ids = list(org_ids)
     out: dict[int, dict[str, list[str]]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for org_id, slug, value in db.execute(
-                "SELECT v.organisation_id, f.slug, v.value FROM organisation_fields v JOIN fields f ON f.id = v.field_id"  # nosec B608 # ? placeholders only
-                f" WHERE v.organisation_id IN ({marks}) ORDER BY f.position, v.rowid", chunk):
-            out.setdefault(org_id, {}).setdefault(slug, []).append(value)
+    for org_id, slug, value in rows_for_ids(
+            db, "SELECT v.organisation_id, f.slug, v.value FROM organisation_fields v JOIN fields f ON f.id = v.field_id"
+            " WHERE v.organisation_id IN ({marks}) ORDER BY f.position, v.rowid", list(org_ids)):
+        out.setdefault(org_id, {}).setdefault(slug, []).append(value)
     return out
 
 
@@ -178,14 +174,11 @@ def attach_public(db, orgs: list[dict]) -> list[dict]:
     fields = public_fields(db)
     by_id = {f.id: f for f in fields}
     values: dict[int, dict[int, list[str]]] = {}
-    ids = [o["id"] for o in orgs]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for org_id, field_id, value in db.execute(
-                "SELECT v.organisation_id, v.field_id, v.value FROM organisation_fields v JOIN fields f ON f.id = v.field_id"  # nosec B608 # ? placeholders only
-                f" WHERE f.public = 1 AND f.retired_at IS NULL AND v.organisation_id IN ({marks}) ORDER BY v.rowid", chunk):
-            values.setdefault(org_id, {}).setdefault(field_id, []).append(value)
+    for org_id, field_id, value in rows_for_ids(
+            db, "SELECT v.organisation_id, v.field_id, v.value FROM organisation_fields v JOIN fields f ON f.id = v.field_id"
+            " WHERE f.public = 1 AND f.retired_at IS NULL AND v.organisation_id IN ({marks}) ORDER BY v.rowid",
+            [o["id"] for o in orgs]):
+        values.setdefault(org_id, {}).setdefault(field_id, []).append(value)
     for o in orgs:
         held = values.get(o["id"], {})
         o["custom_fields"] = [(by_id[i], tuple(held[i])) for i in by_id if i in held]
