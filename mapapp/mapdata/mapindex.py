@@ -252,8 +252,26 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
         name_order = _placed_in_order(db, columns.name_order, ids, at if moved else None, placed_anew)
         if name_order is None:
             name_order = _name_order(db, ids)
-    return MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
-                      category=category, palette=columns.palette)
+    patched = MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
+                         category=category, palette=columns.palette)
+    _patch_levels(columns, patched, changed, at if moved else None)
+    return patched
+
+
+def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted_at: np.ndarray | None) -> None:
+    """The low zooms summed for ``old`` (see ``_level``), brought to ``new`` by summing again
+    only the cells of the ``changed`` organisations: the first view after an edit or a small
+    import reads them as it did before it (not a million points clustered or summed again)."""
+    if not old.levels:
+        return
+    wanted = np.array(sorted(changed), dtype=np.int64)
+    old_at = np.searchsorted(old.ids, wanted)
+    old_positions = old_at[(old_at < old.size) & (old.ids[np.minimum(old_at, old.size - 1)] == wanted)] \
+        if old.size else old_at[:0]
+    new_at = np.searchsorted(new.ids, wanted)
+    new_positions = new_at[(new_at < new.size) & (new.ids[np.minimum(new_at, new.size - 1)] == wanted)]
+    for zoom, level in list(old.levels.items()):
+        new.levels[zoom] = _patched_level(level, old, new, zoom, old_positions, new_positions, inserted_at)
 
 
 NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
@@ -944,3 +962,65 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
 def _has_bit(bits: np.ndarray, position: int) -> bool:
     word = position >> 6
     return word < len(bits) and bool((int(bits[word]) >> (position & 63)) & 1)
+
+
+def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, old_positions: np.ndarray,
+                   new_positions: np.ndarray, inserted_at: np.ndarray | None) -> _Level:
+    """``level`` (of ``old``) brought to ``new``: only the cells that held or now hold one of
+    the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``)
+    are summed again from their points, the others are kept as they were (a one-row import at
+    a million: milliseconds, instead of summing a million points again). ``inserted_at``:
+    where new ids went among the old ones (positions after them moved). The result is the
+    very level ``_level(new, zoom)`` would sum (the same points in each cell, in the same
+    order, so the same sums to the last bit)."""
+    def moved(positions: np.ndarray) -> np.ndarray:
+        positions = positions.astype(np.int64)
+        return positions if inserted_at is None else positions + np.searchsorted(inserted_at, positions, side="right")
+
+    touched = []
+    located = old_positions[~np.isnan(old.lat[old_positions])]
+    if len(located):
+        cx, cy = _grid(old, located, zoom)
+        touched.append(cx * (1 << 32) + cy)
+    now = new_positions[unpack(new.live, new.size)[new_positions] & ~np.isnan(new.lat[new_positions])]
+    if len(now):
+        cx, cy = _grid(new, now, zoom)
+        touched.append(cx * (1 << 32) + cy)
+    keys = np.unique(np.concatenate(touched)) if touched else np.zeros(0, np.int64)
+    at = np.searchsorted(level.keys, keys)
+    held = at < len(level.keys)
+    held[held] = level.keys[at[held]] == keys[held]
+    gone = at[held]  # the cells of ``level`` summed again
+    counts = level.sums.counts.astype(np.int64)
+    ends = np.asarray(level.starts, dtype=np.int64) + counts
+    # The points of those cells, without the changed ones, and the changed ones where they are now.
+    pieces = [level.order[s:e] for s, e in zip(np.asarray(level.starts)[gone].tolist(), ends[gone].tolist())]
+    points = moved(np.concatenate(pieces)) if pieces else np.zeros(0, np.int64)
+    points = np.union1d(points[~np.isin(points, new_positions)], now)  # sorted: each cell's points in columns order
+    cx, cy = _grid(new, points, zoom)
+    cell = cx * (1 << 32) + cy
+    by_cell = np.argsort(cell, kind="stable")
+    points, cell = points[by_cell], cell[by_cell]
+    starts, sums = _summed(new, points, cell)
+    added_keys, added_counts = cell[starts], np.diff(np.r_[starts, len(cell)])
+    # Every other cell as it was (its first point's position moved with the columns).
+    kept = np.ones(len(level.keys), dtype=bool)
+    kept[gone] = False
+    dropped = np.zeros(len(level.order) + 1, dtype=np.int32)
+    np.add.at(dropped, np.asarray(level.starts)[gone], 1)
+    np.add.at(dropped, ends[gone], -1)
+    order = level.order[np.cumsum(dropped[:-1]) == 0]
+    if inserted_at is not None:
+        order = moved(order).astype(np.int32)
+    kept_sums = level.sums.take(kept)
+    if inserted_at is not None:
+        kept_sums.first = moved(kept_sums.first)
+    kept_keys, kept_counts = level.keys[kept], counts[kept]
+    into = np.searchsorted(kept_keys, added_keys)
+    kept_starts = np.r_[0, np.cumsum(kept_counts)]
+    order = np.insert(order, np.repeat(kept_starts[into], added_counts), points.astype(np.int32))
+    merged = _Sums(*(np.insert(getattr(kept_sums, f), into, getattr(sums, f), axis=0)
+                     for f in _Sums.__dataclass_fields__))
+    all_counts = merged.counts.astype(np.int64)
+    return _Level(np.insert(kept_keys, into, added_keys), np.r_[0, np.cumsum(all_counts)[:-1]].astype(np.int64),
+                  merged, order)

@@ -1,0 +1,75 @@
+"""Cold paths at scale (issue 31): the map's low zooms patched with a change instead of
+summed again, kept on disk with the snapshot for a fresh worker, and the figures of /stats
+counted by the job worker and served to every web worker."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from mapapp import catalogue
+from mapapp.filters import BBox, Filters
+from mapapp.mapdata import mapindex, snapshot
+
+
+def _org(rng: random.Random, i: int, **extra) -> dict:
+    located = rng.random() < 0.9
+    return {"name": f"Org {rng.randint(0, 500)}", "country": rng.choice(("FR", "BE", "IT", "PL")),
+            "lat": rng.uniform(35, 60) if located else None, "lon": rng.uniform(-10, 30) if located else None,
+            "status": rng.choice(("published", "published", "published", "draft")), "source": "t",
+            "source_ref": str(i), **extra}
+
+
+def _bulk(db, rows: list[dict]) -> None:
+    with catalogue.write_transaction(db):
+        catalogue.bulk_insert(db, [(row, {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})
+                                   for row in rows], catalogue.all_slugs(db))
+
+
+def _same_levels(patched: mapindex.MapColumns) -> None:
+    """Each patched zoom is, to the last bit, the level summed afresh from the columns."""
+    fresh = mapindex.MapColumns(patched.version, patched.ids, patched.lat, patched.lon, patched.merc_y,
+                                patched.facets, name_order=patched.name_order, live=patched.live,
+                                names=patched.names, category=patched.category, palette=patched.palette)
+    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
+        mine, theirs = patched.levels[zoom], mapindex._level(fresh, zoom)
+        assert np.array_equal(mine.keys, theirs.keys), zoom
+        assert np.array_equal(mine.starts, theirs.starts), zoom
+        assert np.array_equal(mine.order, theirs.order), zoom
+        for name in mapindex._Sums.__dataclass_fields__:
+            assert np.array_equal(getattr(mine.sums, name), getattr(theirs.sums, name)), (zoom, name)
+
+
+def test_edits_and_small_imports_patch_the_low_zooms_instead_of_summing_them_again(db):
+    rng = random.Random(5)
+    saved = [catalogue.save_organisation(db, _org(rng, i)).id for i in range(300)]
+    index = mapindex.MapIndex()
+    columns = index.get(db)
+    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
+        mapindex._level(columns, zoom)
+    europe = BBox(-25, 34, 45, 72)
+    for step in range(12):
+        which = step % 4
+        if which == 0:  # an import of a few new ones
+            _bulk(db, [_org(rng, 1000 + 10 * step + k, status="published") for k in range(rng.randint(1, 5))])
+        elif which == 1:  # moved, unpublished, deleted
+            org_id = rng.choice(saved)
+            state = catalogue.organisation_state(db, org_id)
+            state["values"]["lat"], state["values"]["lon"] = rng.uniform(35, 60), rng.uniform(-10, 30)
+            catalogue.restore_state(db, org_id, state)
+            catalogue.set_status(db, [rng.choice(saved)], "draft")
+            catalogue.delete_organisation(db, saved.pop(rng.randrange(len(saved))))
+        elif which == 2:  # an older draft published: the positions after it move
+            drafts = [i for i, s in zip(saved, catalogue.statuses_of(db, saved).values()) if s == "draft"]
+            catalogue.set_status(db, rng.sample(drafts, min(2, len(drafts))), "published")
+        else:  # one without a place, one given a place
+            org_id = rng.choice(saved)
+            state = catalogue.organisation_state(db, org_id)
+            state["values"]["lat"] = state["values"]["lon"] = None
+            catalogue.restore_state(db, org_id, state)
+        columns = index.get(db)
+        assert sorted(columns.levels) == list(range(mapindex.LEVELS_MAX_ZOOM + 1))  # patched, not summed later
+        _same_levels(columns)
+        answer = mapindex.clusters(columns, None, europe, 4, db, everything=True)
+        assert answer["total"] == catalogue.count_organisations(db, Filters(bbox=europe))
