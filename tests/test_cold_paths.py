@@ -73,3 +73,27 @@ def test_edits_and_small_imports_patch_the_low_zooms_instead_of_summing_them_aga
         _same_levels(columns)
         answer = mapindex.clusters(columns, None, europe, 4, db, everything=True)
         assert answer["total"] == catalogue.count_organisations(db, Filters(bbox=europe))
+
+
+def test_a_fresh_worker_answers_from_the_snapshot_on_disk_reading_and_summing_nothing(db, db_path, tmp_path,
+                                                                                       monkeypatch):
+    """A new gunicorn worker maps the snapshot another built (its low zooms included) and
+    answers its first map and page without reading the organisations or summing a point."""
+    from mapapp import create_app
+
+    rng = random.Random(8)
+    _bulk(db, [_org(rng, i, status="published") for i in range(400)])
+    settings = {"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "CACHE_DIR": str(tmp_path / "cache")}
+    first = create_app(settings).test_client()
+    assert first.get("/api/clusters?bbox=-25,34,45,72&zoom=4").status_code == 200  # builds the snapshot
+    work = []
+    for module, name in ((mapindex, "load"), (snapshot, "build"), (mapindex, "_grid"), (mapindex, "_summed"),
+                         (catalogue, "iter_map_rows")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: work.append(_name) or _real(*a, **k))
+    fresh = create_app(settings).test_client()
+    europe = fresh.get("/api/clusters?bbox=-40,20,60,75&zoom=3")  # every cell wholly inside: no edge summed
+    assert europe.status_code == 200
+    assert europe.get_json()["total"] == catalogue.count_organisations(db, Filters(bbox=BBox(-40, 20, 60, 75)))
+    assert fresh.get("/").status_code == 200
+    assert work == []
