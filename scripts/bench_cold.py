@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import logging  # noqa: E402
 
 import bench_import  # noqa: E402
+import hostref  # noqa: E402
 import synthetic  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -120,12 +121,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="without --db: build a synthetic one this big")
     parser.add_argument("--rows", type=int, default=100_000, help="the large import's rows")
     parser.add_argument("--fresh", type=int, default=2, help="fresh workers started after the first")
+    parser.add_argument("--cache", help="the app's cache folder (default: a temporary one); a snapshot kept there "
+                                        "from an earlier run of the same catalogue is used, not built again")
     args = parser.parse_args()
-    print(f"host speed reference: {speed_reference():.0f} ms (a fixed loop; lower is faster)")
+    print(hostref.line())
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         folder = Path(tmp)
         db = Path(args.db) if args.db else synthetic.catalogue_at(None, args.size, folder)
-        cache = folder / "cache"
+        cache = Path(args.cache) if args.cache else folder / "cache"
         first = fresh_worker(db, cache)
         print(f"first process, snapshot built: start {first['start_ms']:.0f} ms, /api/clusters "
               f"{first['clusters'][0]:.0f} ms, / {first['page'][0]:.0f} ms")
@@ -144,7 +147,7 @@ def main() -> None:
             print(f"warm-up {path:55s} {ms:8.1f} ms")
         after_import(app, client, db, 1, folder)
         after_import(app, client, db, args.rows, folder)
-        print(f"host speed reference: {speed_reference():.0f} ms")
+        print(hostref.line())
 
 
 if __name__ == "__main__":

@@ -97,3 +97,65 @@ def test_a_fresh_worker_answers_from_the_snapshot_on_disk_reading_and_summing_no
     assert europe.get_json()["total"] == catalogue.count_organisations(db, Filters(bbox=BBox(-40, 20, 60, 75)))
     assert fresh.get("/").status_code == 200
     assert work == []
+
+
+def summary(page) -> str:
+    """The count at the head of /stats ("3 organisations")."""
+    import re
+
+    found = re.search(r'class="insights-summary">\s*([^<·]*?)\s*[·<]', page.get_data(as_text=True))
+    return found.group(1) if found else ""
+
+
+def test_stats_after_an_edit_serve_the_stored_figures_then_those_the_job_worker_counted(
+        app, db, db_path, tmp_path, worker, monkeypatch):
+    """With the job worker running, every web worker serves the figures of /stats it keeps in
+    a file: after an edit, the previous ones with their date, until the job worker has counted
+    the new ones once for all of them (not once per web worker, each in its own thread)."""
+    import threading
+    import time
+
+    from support import make_org
+
+    from mapapp import create_app
+    from mapapp.insights import numbers
+    from mapapp.jobs import queue
+
+    monkeypatch.setattr(mapindex, "BACKGROUND_FROM", 0)  # as for a large catalogue
+    monkeypatch.setattr(queue, "STATS_DEBOUNCE", 0.2)
+    for i, country in enumerate(("FR", "FR", "PL")):
+        make_org(db, f"Org {i}", country=country, needs={"premises": ""})
+    one = app.test_client()
+    assert summary(one.get("/stats?lang=en")) == "3 organisations"  # counted here, then kept
+    counting, release = [], threading.Event()
+    real = numbers.compute
+
+    def held(*args, **kwargs):  # the job worker's count waits until the pages meanwhile are seen
+        counting.append(threading.current_thread().name)
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numbers, "compute", held)
+    other = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                        "CACHE_DIR": str(tmp_path / "cache")}).test_client()
+    release.set()
+    page = other.get("/stats?lang=en")  # another web worker: the kept figures
+    assert summary(page) == "3 organisations" and "being counted" not in page.get_data(as_text=True) and not counting
+
+    release.clear()
+    make_org(db, "Nouvelle <script>alert(1)</script> {{ 7*7 }} =1+1", country="PL", needs={"premises": ""})
+    for client in (one, other, one, other):
+        page = client.get("/stats?lang=en")
+        text = page.get_data(as_text=True)
+        assert summary(page) == "3 organisations" and "the latest changes are being counted" in text
+        assert page.headers["Cache-Control"] == "no-store"
+    release.set()
+    deadline = time.monotonic() + 30
+    while summary(page := other.get("/stats?lang=en")) != "4 organisations":
+        assert time.monotonic() < deadline, "the job worker never counted the new figures"
+        time.sleep(0.1)
+    text = page.get_data(as_text=True)
+    assert "being counted" not in text and "<script>alert" not in text
+    assert summary(one.get("/stats?lang=en")) == "4 organisations"
+    assert len(counting) == 1 and threading.current_thread().name not in counting  # once, by the job worker
+    assert one.get("/stats/countries.csv?lang=en").get_data(as_text=True).count("Poland,2") == 1
