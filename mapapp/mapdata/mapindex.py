@@ -190,12 +190,17 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     # searches ``ids``. New ones come last; an older draft published moves the positions
     # after it, and the bits of every value move with them.
     moved = bool(len(at)) and int(at[0]) < old_size
-    ids = np.insert(ids, at, new_ids)
-    lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
-    # Patched too, not computed again: a million logarithms took 0.44 s of a one-row import's patch.
-    merc_y = np.insert(columns.merc_y, at, np.nan)
-    names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
-    category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
+    merc_y = columns.merc_y
+    if len(at):
+        ids = np.insert(ids, at, new_ids)
+        lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
+        # Patched too, not computed again: a million logarithms took 0.44 s of a one-row import's patch.
+        merc_y = np.insert(merc_y, at, np.nan)
+        names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
+        category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
+    else:  # copies of what is patched below (a plain copy: np.insert of nothing took twice as long)
+        lat, lon, merc_y, category = lat.copy(), lon.copy(), merc_y.copy(), category.copy()
+    names_copied = bool(len(at))
     main = markers.categories_of(db, list(rows), columns.palette)
     words = -(-len(ids) // 64)
 
@@ -227,6 +232,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             category[pos] = main[org_id]
             key = name_key(row[3])
             if names[pos] != key:
+                if not names_copied:
+                    names, names_copied = names.copy(), True
                 names[pos], reorder = key, True
                 placed_anew[org_id] = row[3]
             wanted = set(zip(ROW_KINDS, row[4:])) | memberships.get(org_id, set())
@@ -982,7 +989,8 @@ def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, o
     if len(located):
         cx, cy = _grid(old, located, zoom)
         touched.append(cx * (1 << 32) + cy)
-    now = new_positions[unpack(new.live, new.size)[new_positions] & ~np.isnan(new.lat[new_positions])]
+    live = ((new.live[new_positions >> 6] >> (new_positions & 63).astype(np.uint64)) & np.uint64(1)) == 1
+    now = new_positions[live & ~np.isnan(new.lat[new_positions])]
     if len(now):
         cx, cy = _grid(new, now, zoom)
         touched.append(cx * (1 << 32) + cy)
@@ -1003,22 +1011,32 @@ def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, o
     points, cell = points[by_cell], cell[by_cell]
     starts, sums = _summed(new, points, cell)
     added_keys, added_counts = cell[starts], np.diff(np.r_[starts, len(cell)])
-    # Every other cell as it was (its first point's position moved with the columns).
+    # Every other cell as it was (its first point's position moved with the columns); the
+    # points' order copied once, in pieces, around the few cells taken out and put in.
     kept = np.ones(len(level.keys), dtype=bool)
     kept[gone] = False
-    dropped = np.zeros(len(level.order) + 1, dtype=np.int32)
-    np.add.at(dropped, np.asarray(level.starts)[gone], 1)
-    np.add.at(dropped, ends[gone], -1)
-    order = level.order[np.cumsum(dropped[:-1]) == 0]
-    if inserted_at is not None:
-        order = moved(order).astype(np.int32)
+    old_starts = np.asarray(level.starts, dtype=np.int64)
+    before = np.searchsorted(level.keys, added_keys)  # each new cell goes before this old one
+    at_order = np.r_[old_starts, len(level.order)][before]
+    bounds = np.r_[0, np.cumsum(added_counts)]
+    events = sorted([(int(s), 1, int(e)) for s, e in zip(old_starts[gone].tolist(), ends[gone].tolist())]
+                    + [(int(p), 0, j) for j, p in enumerate(at_order.tolist())])
+    pieces, cursor, new_points = [], 0, points.astype(np.int32)
+    old_order = level.order if inserted_at is None else moved(level.order).astype(np.int32)
+    for at_, removal, what in events:
+        pieces.append(old_order[cursor:at_])
+        if removal:
+            cursor = what
+        else:
+            pieces.append(new_points[bounds[what]:bounds[what + 1]])
+            cursor = at_
+    pieces.append(old_order[cursor:])
+    order = np.concatenate(pieces).astype(np.int32, copy=False)
     kept_sums = level.sums.take(kept)
     if inserted_at is not None:
         kept_sums.first = moved(kept_sums.first)
-    kept_keys, kept_counts = level.keys[kept], counts[kept]
+    kept_keys = level.keys[kept]
     into = np.searchsorted(kept_keys, added_keys)
-    kept_starts = np.r_[0, np.cumsum(kept_counts)]
-    order = np.insert(order, np.repeat(kept_starts[into], added_counts), points.astype(np.int32))
     merged = _Sums(*(np.insert(getattr(kept_sums, f), into, getattr(sums, f), axis=0)
                      for f in _Sums.__dataclass_fields__))
     all_counts = merged.counts.astype(np.int64)
