@@ -93,6 +93,10 @@ class MapColumns:
     # True: ``levels`` are being summed by a thread (see ``MapIndex``); a view at a zoom not
     # summed yet is clustered from its points (the same answer) rather than waiting for them.
     levels_later: bool = field(default=False, repr=False)
+    # The low zooms of the columns these were patched from, and what changed, for the zooms
+    # not patched yet (``_level`` patches one when asked; see ``_patch_levels``).
+    level_patch: tuple | None = field(default=None, repr=False)
+    level_locks: dict = field(default_factory=dict, repr=False)
     # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
     category: np.ndarray | None = None
     palette: markers.Palette | None = None
@@ -185,6 +189,7 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     ids, lat, lon = columns.ids, columns.lat, columns.lon
     live, names, category = columns.live.copy(), columns.names, columns.category
     new_ids = np.array(sorted(i for i in rows if not _position(ids, i)[1]), dtype=np.int64)
+    new_set = set(new_ids.tolist())
     old_size, at = len(ids), np.searchsorted(ids, new_ids)
     # Published since (or again): placed where their ids sort, since every lookup by id
     # searches ``ids``. New ones come last; an older draft published moves the positions
@@ -238,8 +243,13 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
                 placed_anew[org_id] = row[3]
             wanted = set(zip(ROW_KINDS, row[4:])) | memberships.get(org_id, set())
             wanted = {(k, v) for k, v in wanted if v}
-        for kind, values in facets.items():
-            for value, bits in values.items():
+        # A new organisation has no bit set yet: only its own values are visited (not every
+        # value of every kind, a thousand times over for a 1,000-row import).
+        visited = ((kind, facets[kind]) for kind in {k for k, _v in wanted} if kind in facets) \
+            if org_id in new_set else facets.items()
+        for kind, values in visited:
+            for value, bits in list(values.items()) if org_id not in new_set else \
+                    [(v, values[v]) for k, v in wanted if k == kind and v in values]:
                 has = bool(bits[word] & bit)
                 if has != ((kind, value) in wanted):
                     if (kind, value) not in copied and bits is columns.facets.get(kind, {}).get(value):
@@ -269,6 +279,9 @@ def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted
     """The low zooms summed for ``old`` (see ``_level``), brought to ``new`` by summing again
     only the cells of the ``changed`` organisations: the first view after an edit or a small
     import reads them as it did before it (not a million points clustered or summed again)."""
+    if old.level_patch is not None:  # one generation at most: the zooms old has not patched yet, now
+        for zoom in range(LEVELS_MAX_ZOOM + 1):
+            _level(old, zoom)
     if not old.levels:
         return
     wanted = np.array(sorted(changed), dtype=np.int64)
@@ -277,11 +290,25 @@ def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted
         if old.size else old_at[:0]
     new_at = np.searchsorted(new.ids, wanted)
     new_positions = new_at[(new_at < new.size) & (new.ids[np.minimum(new_at, new.size - 1)] == wanted)]
-    for zoom, level in list(old.levels.items()):
-        new.levels[zoom] = _patched_level(level, old, new, zoom, old_positions, new_positions, inserted_at)
+    flags = np.zeros(new.size, dtype=bool)
+    flags[new_positions] = True
+    # Each zoom patched when first asked for (a view at zoom 4 waits for zoom 4 alone; the web
+    # patches the others in a thread, see ``MapIndex._sum_later``).
+    new.level_patch = (dict(old.levels), old, old_positions, new_positions, flags, inserted_at)
 
 
-NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
+def has_level(columns: MapColumns, zoom: int) -> bool:
+    """Whether the low zoom ``zoom`` is summed, or can be patched from summed ones."""
+    patch = columns.level_patch
+    return zoom in columns.levels or (patch is not None and zoom in patch[0])
+
+
+# Low zooms summed from every point (not patched) since the process started (tests and the
+# benchmark count them).
+levels_summed = 0
+
+
+NAMES_PLACED = MAX_CHANGES  # up to this many new or renamed organisations are placed in the lists' order one by one
 
 
 def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarray, inserted_at: np.ndarray | None,
@@ -299,23 +326,36 @@ def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarr
     if inserted_at is not None:
         order = order + np.searchsorted(inserted_at, order, side="right")
     positions = {org_id: _position(ids, org_id)[0] for org_id in placed}
-    order = order[~np.isin(order, np.fromiter(positions.values(), dtype=np.int64))]
-    skip = set(placed)
-    before, values = [], []
+    taken = np.zeros(len(ids), dtype=bool)
+    taken[np.fromiter(positions.values(), dtype=np.int64)] = True
+    order = order[~taken[order]]
     # In the lists' order among themselves (SQLite's NOCASE folds ASCII, then compares bytes,
     # which is code point order), so that those placed before the same neighbour keep it.
-    for org_id, name in sorted(placed.items(), key=lambda item: (item[1].translate(_ASCII_LOWER), item[0])):
-        following = catalogue.map_name_following(db, name, org_id, skip)
-        if following is None:
-            at = len(order)
-        else:
-            pos, present = _position(ids, following)
-            hit = np.flatnonzero(order == pos) if present else ()
-            if not len(hit):
-                return None
-            at = int(hit[0])
-        before.append(at)
-        values.append(positions[org_id])
+    ordered = sorted(placed.items(), key=lambda item: (item[1].translate(_ASCII_LOWER), item[0]))
+    # The last first: the organisation that follows one is either not placed (its neighbour),
+    # or placed and already resolved to its own neighbour (one row read each, however many).
+    following: dict[int, int | None] = {}
+    for org_id, name in reversed(ordered):
+        after = catalogue.map_name_following(db, name, org_id, set())
+        if after in placed and after not in following:
+            return None  # not in the order this sorted them: the whole order is read
+        following[org_id] = following[after] if after in placed else after
+    neighbours = {org_id: _position(ids, after) for org_id, after in following.items() if after is not None}
+    if not all(present for _pos, present in neighbours.values()):
+        return None
+    wanted = np.zeros(len(ids), dtype=bool)
+    wanted[[pos for pos, _present in neighbours.values()]] = True
+    hits = np.flatnonzero(wanted[order])  # where the neighbours are in ``order`` (a flag read each, no sort)
+    rank = dict(zip(order[hits].tolist(), hits.tolist()))
+    before = []
+    for org_id, _name in ordered:
+        if following[org_id] is None:
+            before.append(len(order))
+            continue
+        if neighbours[org_id][0] not in rank:
+            return None
+        before.append(rank[neighbours[org_id][0]])
+    values = [positions[org_id] for org_id, _name in ordered]
     return np.insert(order, np.array(before, dtype=np.int64), np.array(values, dtype=np.int64))
 
 
@@ -725,9 +765,20 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
     level = columns.levels.get(zoom)
     if level is not None:
         return level
-    with columns.search_lock:  # one thread builds it; the columns never change after
+    global levels_summed
+    with columns.search_lock:
+        lock = columns.level_locks.setdefault(zoom, threading.Lock())
+    with lock:  # one thread builds each zoom (another zoom meanwhile is not held up); the columns never change after
         level = columns.levels.get(zoom)
-        if level is None:
+        patch = columns.level_patch
+        if level is None and patch is not None and zoom in patch[0]:
+            levels, old, old_positions, new_positions, flags, inserted_at = patch
+            level = _patched_level(levels[zoom], old, columns, zoom, old_positions, new_positions, flags, inserted_at)
+            columns.levels[zoom] = level
+            if all(z in columns.levels for z in levels):
+                columns.level_patch = None  # the previous columns are no longer held
+        elif level is None:
+            levels_summed += 1
             positions = np.flatnonzero(unpack(columns.live, columns.size) & ~np.isnan(columns.lat))
             cx, cy = _grid(columns, positions, zoom)
             keys = cx * (1 << 32) + cy
@@ -784,7 +835,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     """
     bounded = _bounded_zoom(bbox, zoom)
     if (everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
-            and (bounded in columns.levels or not columns.levels_later)):
+            and (has_level(columns, bounded) or not columns.levels_later)):
         cells, total = _cells_from_level(columns, bbox, bounded)
         return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:
@@ -972,11 +1023,12 @@ def _has_bit(bits: np.ndarray, position: int) -> bool:
 
 
 def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, old_positions: np.ndarray,
-                   new_positions: np.ndarray, inserted_at: np.ndarray | None) -> _Level:
+                   new_positions: np.ndarray, changed_flags: np.ndarray, inserted_at: np.ndarray | None) -> _Level:
     """``level`` (of ``old``) brought to ``new``: only the cells that held or now hold one of
-    the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``)
-    are summed again from their points, the others are kept as they were (a one-row import at
-    a million: milliseconds, instead of summing a million points again). ``inserted_at``:
+    the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``,
+    flagged in ``changed_flags``) are summed again from their points, the others are kept as
+    they were (a one-row import at a million: milliseconds, instead of summing a million
+    points again). ``inserted_at``:
     where new ids went among the old ones (positions after them moved). The result is the
     very level ``_level(new, zoom)`` would sum (the same points in each cell, in the same
     order, so the same sums to the last bit)."""
@@ -1001,14 +1053,25 @@ def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, o
     gone = at[held]  # the cells of ``level`` summed again
     counts = level.sums.counts.astype(np.int64)
     ends = np.asarray(level.starts, dtype=np.int64) + counts
-    # The points of those cells, without the changed ones, and the changed ones where they are now.
-    pieces = [level.order[s:e] for s, e in zip(np.asarray(level.starts)[gone].tolist(), ends[gone].tolist())]
-    points = moved(np.concatenate(pieces)) if pieces else np.zeros(0, np.int64)
-    points = np.union1d(points[~np.isin(points, new_positions)], now)  # sorted: each cell's points in columns order
-    cx, cy = _grid(new, points, zoom)
-    cell = cx * (1 << 32) + cy
-    by_cell = np.argsort(cell, kind="stable")
-    points, cell = points[by_cell], cell[by_cell]
+    # The points of those cells (at a low zoom, one cell holds most of a country: every
+    # operation here is linear, no sort nor hash of them), without the changed ones, in
+    # (cell, position) order as they are kept; the changed ones merged in where they are now.
+    seg_starts, seg_counts = np.asarray(level.starts, dtype=np.int64)[gone], counts[gone]
+    within = np.arange(int(seg_counts.sum()), dtype=np.int64)
+    points = moved(np.asarray(level.order)[np.repeat(seg_starts - np.r_[0, np.cumsum(seg_counts)[:-1]], seg_counts)
+                                           + within]) if len(within) else within
+    cx, cy = _grid(new, now, zoom)
+    now_keys = cx * (1 << 32) + cy
+    cell_keys = np.union1d(level.keys[gone], now_keys)
+    rank = np.repeat(np.searchsorted(cell_keys, level.keys[gone]), seg_counts)
+    unchanged = ~changed_flags[points]
+    points, rank = points[unchanged], rank[unchanged]
+    now_rank = np.searchsorted(cell_keys, now_keys)
+    by_cell = np.lexsort((now, now_rank))
+    now, now_rank = now[by_cell], now_rank[by_cell]
+    into = np.searchsorted((rank << 32) | points, (now_rank << 32) | now)
+    points, rank = np.insert(points, into, now), np.insert(rank, into, now_rank)
+    cell = cell_keys[rank]
     starts, sums = _summed(new, points, cell)
     added_keys, added_counts = cell[starts], np.diff(np.r_[starts, len(cell)])
     # Every other cell as it was (its first point's position moved with the columns); the
