@@ -165,3 +165,27 @@ def test_stats_after_an_edit_serve_the_stored_figures_then_those_the_job_worker_
     assert summary(one.get("/stats?lang=en")) == "4 organisations"
     assert len(counting) == 1 and threading.current_thread().name not in counting  # once, by the job worker
     assert one.get("/stats/countries.csv?lang=en").get_data(as_text=True).count("Poland,2") == 1
+
+
+def test_the_first_map_answer_after_a_one_row_import_shows_it_from_patched_columns(db, db_path, tmp_path, monkeypatch):
+    """An import of one organisation is patched into the map like an edit: the next answer
+    shows it, nothing is read again from the catalogue, no snapshot built, no zoom summed."""
+    from mapapp import create_app
+
+    rng = random.Random(3)
+    _bulk(db, [_org(rng, i, status="published") for i in range(300)])
+    client = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                         "CACHE_DIR": str(tmp_path / "cache")}).test_client()
+    assert client.get("/api/clusters?bbox=-25,34,45,72&zoom=4").status_code == 200
+    work = []
+    for module, name in ((mapindex, "load"), (snapshot, "build"), (catalogue, "iter_map_rows")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: work.append(_name) or _real(*a, **k))
+    summed = mapindex.levels_summed
+    _bulk(db, [{"name": "Imported <b>one</b>", "country": "BE", "lat": 50.8503, "lon": 4.3517, "status": "published",
+                "source": "import", "source_ref": "one"}])
+    europe = client.get("/api/clusters?bbox=-25,34,45,72&zoom=4").get_json()
+    assert europe["total"] == catalogue.count_organisations(db, Filters(bbox=BBox(-25, 34, 45, 72)))
+    city = client.get("/api/clusters?bbox=4.30,50.80,4.40,50.90&zoom=15").get_json()
+    assert "Imported <b>one</b>" in [p[1] for p in city["points"]]
+    assert work == [] and mapindex.levels_summed == summed
