@@ -279,8 +279,9 @@ def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted
     """The low zooms summed for ``old`` (see ``_level``), brought to ``new`` by summing again
     only the cells of the ``changed`` organisations: the first view after an edit or a small
     import reads them as it did before it (not a million points clustered or summed again)."""
-    if old.level_patch is not None:  # one generation at most: the zooms old has not patched yet, now
-        for zoom in range(LEVELS_MAX_ZOOM + 1):
+    pending = old.level_patch
+    if pending is not None:  # one generation at most: the zooms old has not patched yet, now
+        for zoom in pending[0]:
             _level(old, zoom)
     if not old.levels:
         return
