@@ -23,11 +23,11 @@ import numpy as np
 import sqlite_utils
 
 from .. import catalogue, geo
-from ..text import sort_key
 from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from ..kinds import BY_NAME, Categories
+from ..text import sort_key
 from . import markers, snapshot
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
