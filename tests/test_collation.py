@@ -79,3 +79,16 @@ def test_exports_and_staff_lists_sort_the_same_way(app, db):
     rows = csv.DictReader(io.StringIO(client.get("/api/organisations.csv").get_data(as_text=True).lstrip("\ufeff")))
     assert [row["name"] for row in rows] == ["Abeille", "Économie", "Zèbre"]
     assert [o["name"] for o in catalogue.find_organisations(db, catalogue.Filters())] == ["Abeille", "Économie", "Zèbre"]
+
+
+def test_an_organisation_page_lists_its_projects_by_their_names_in_the_visitors_language(app, db):
+    org = make_org(db, "Atelier")
+    with catalogue.write_transaction(db):
+        for slug, name, names in (("z", "Zero waste exchanges", {"fr": "Échanges zéro déchet"}),
+                                  ("f", "Solidarity finance", {"fr": "Finance solidaire"}),
+                                  ("a", "Apprentices", {"fr": "Apprentis"})):
+            catalogue.add_to_project(db, catalogue.save_project(db, {"slug": slug, "name": name, "names": names}), org.id)
+    html = app.test_client().get(f"/organisations/{org.slug}?lang=fr").get_data(as_text=True)
+    listed = re.findall(r'<a href="/projects/[^"]*">([^<]*)</a>', html)
+    assert [name for name in listed if name in ("Apprentis", "Échanges zéro déchet", "Finance solidaire")] == [
+        "Apprentis", "Échanges zéro déchet", "Finance solidaire"]
