@@ -6,7 +6,7 @@ import re
 
 from support import make_org
 
-from mapapp import catalogue
+from mapapp import catalogue, text
 
 
 def _directory_names(client, query: str) -> list[str]:
@@ -92,3 +92,17 @@ def test_an_organisation_page_lists_its_projects_by_their_names_in_the_visitors_
     listed = re.findall(r'<a href="/projects/[^"]*">([^<]*)</a>', html)
     assert [name for name in listed if name in ("Apprentis", "Échanges zéro déchet", "Finance solidaire")] == [
         "Apprentis", "Échanges zéro déchet", "Finance solidaire"]
+
+
+def test_a_new_sort_key_is_computed_for_every_organisation_at_the_next_start(db_path, monkeypatch):
+    db = catalogue.connect(db_path)
+    for name in ("Zèbre", "Économie", "Abeille"):
+        make_org(db, name)
+    db.close()
+    monkeypatch.setattr(text, "SORT_VERSION", text.SORT_VERSION + 1)
+    monkeypatch.setattr(text, "sort_key", lambda name: "" if name is None else str(name)[::-1].lower())
+    db = catalogue.connect(db_path)
+    assert [r[0] for r in db.execute("SELECT name FROM organisations ORDER BY sort_key")] == [
+        "Économie", "Abeille", "Zèbre"]  # eimonocé, ellieba, erbèz: the new keys
+    assert db.execute("SELECT value FROM catalogue_meta WHERE key = 'sort_version'").fetchone()[0] == str(
+        text.SORT_VERSION)
