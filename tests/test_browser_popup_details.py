@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from support import make_org, route_tiles
+from test_accessibility import serious_violations
 
 HOSTILE = '<img src=x onerror="window.owned=1">{{ 7*7 }} ${x} =1+1'
 
@@ -40,8 +41,16 @@ def open_map(page, url):
     page.wait_for_selector("body[data-map-ready=true]")
 
 
-def test_a_laptop_popup_shows_icons_and_partners_reachable_by_keyboard(partners_app, page, live_server_for,
+@pytest.fixture
+def laptop(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)  # axe is injected
+    yield context.new_page()
+    context.close()
+
+
+def test_a_laptop_popup_shows_icons_and_partners_reachable_by_keyboard(partners_app, laptop, live_server_for,
                                                                        tmp_path):
+    page = laptop
     with live_server_for(partners_app) as server:
         for lang, needs, offers, partners, offering in (
                 ("fr", "Besoins\u00a0: Financement, Bénévoles", "Offres\u00a0: Équipement",
@@ -66,6 +75,7 @@ def test_a_laptop_popup_shows_icons_and_partners_reachable_by_keyboard(partners_
             link = popup.get_by_role("link", name=HOSTILE)
             assert link.get_attribute("href").startswith("/organisations/")
             page.screenshot(path=tmp_path / f"popup-laptop-{lang}.png")
+            assert not serious_violations(page)
             # From the popup's name (focused by Enter), Tab reaches the partners' links; Escape
             # closes the popup and gives the focus back to the marker.
             assert page.evaluate("document.activeElement.classList.contains('org-popup-name')")
@@ -84,7 +94,8 @@ def test_a_laptop_popup_shows_icons_and_partners_reachable_by_keyboard(partners_
 
 
 def test_the_phone_card_shows_labelled_icons_and_partner_links(partners_app, browser, live_server_for, tmp_path):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  bypass_csp=True)
     page = context.new_page()
     try:
         with live_server_for(partners_app) as server:
@@ -102,6 +113,7 @@ def test_the_phone_card_shows_labelled_icons_and_partner_links(partners_app, bro
                 box = card.bounding_box()
                 assert box["y"] >= 0 and box["y"] + box["height"] <= 844
                 page.screenshot(path=tmp_path / f"card-phone-{lang}.png")
+                assert not serious_violations(page)
             card.get_by_role("link", name="Vélo Solidaire").click()
             page.wait_for_url("**/organisations/velo-solidaire*")
             assert page.locator("h1").inner_text() == "Vélo Solidaire"
