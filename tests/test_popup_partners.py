@@ -78,3 +78,10 @@ def test_hostile_partner_names_are_returned_as_data(app, db):
     response = popup(app.test_client(), "atelier")
     assert response.mimetype == "application/json"
     assert response.get_json()["partners"][0]["name"] == hostile
+
+
+def test_every_need_and_offer_has_an_icon_of_the_set():
+    from mapapp import icons, vocab
+
+    for term in vocab.resources():
+        assert icons.exists(term.icon), f"{term.code}: no Tabler icon '{term.icon}' (data/vocab/resources.csv)"
