@@ -416,13 +416,15 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
         selection = stored.Selection(lineage, tuple((str(k), str(v)) for k, v in args), int(km), tuple(statuses))
 
         def work():
-            jobs.huey.get(f"stats:planned:{selection.name}")  # taken: a change from now on plans another count
             db = catalogue.connect(settings["DATABASE"])
             try:
                 kinds.use_fields(lambda: field_store.filter_kinds(db))
                 counted = stored.recount(db, stored.folder(settings["CACHE_DIR"]), selection, jobs.map_columns)
             finally:
                 db.close()
+                # Written (or failed): the next request that finds the figures older than the
+                # catalogue plans another count; those meanwhile planned none.
+                jobs.huey.get(f"stats:planned:{selection.name}")
             return "done", "counted" if counted else "already counted"
 
         tracked("stats", selection.name, task, work)
