@@ -1054,10 +1054,9 @@ def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, o
     the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``,
     flagged in ``changed_flags``) are summed again from their points, the others are kept as
     they were (a one-row import at a million: milliseconds, instead of summing a million
-    points again). ``inserted_at``:
-    where new ids went among the old ones (positions after them moved). The result is the
-    very level ``_level(new, zoom)`` would sum (the same points in each cell, in the same
-    order, so the same sums to the last bit)."""
+    points again). ``inserted_at``: where new ids went among the old ones (positions after
+    them moved). The result is the very level ``_level(new, zoom)`` would sum (the same
+    points in each cell, in the same order, so the same sums to the last bit)."""
     def moved(positions: np.ndarray) -> np.ndarray:
         positions = positions.astype(np.int64)
         return positions if inserted_at is None else positions + np.searchsorted(inserted_at, positions, side="right")
