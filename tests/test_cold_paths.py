@@ -149,7 +149,7 @@ def test_stats_after_an_edit_serve_the_stored_figures_then_those_the_job_worker_
     assert summary(page) == "3 organisations" and "being counted" not in page.get_data(as_text=True) and not counting
 
     release.clear()
-    make_org(db, "Nouvelle <script>alert(1)</script> {{ 7*7 }} =1+1", country="PL", needs={"premises": ""})
+    make_org(db, "=1+1 Nouvelle <script>alert(1)</script> {{ 7*7 }}", country="PL", needs={"premises": ""})
     for client in (one, other, one, other):
         page = client.get("/stats?lang=en")
         text = page.get_data(as_text=True)
@@ -162,6 +162,8 @@ def test_stats_after_an_edit_serve_the_stored_figures_then_those_the_job_worker_
         time.sleep(0.1)
     text = page.get_data(as_text=True)
     assert "being counted" not in text and "<script>alert" not in text
+    assert "=1+1 Nouvelle &lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}" in text  # its unmet need, as text
+    assert "'=1+1 Nouvelle <script>" in one.get("/stats/unmet.csv?lang=en").get_data(as_text=True)
     assert summary(one.get("/stats?lang=en")) == "4 organisations"
     assert len(counting) == 1 and threading.current_thread().name not in counting  # once, by the job worker
     assert one.get("/stats/countries.csv?lang=en").get_data(as_text=True).count("Poland,2") == 1
