@@ -44,7 +44,7 @@ PUBLIC = {
     "/organisations/<slug>/suggest": ["/organisations/{org}/suggest"],
     "/organisations/<slug>/owner-link": ["/organisations/{org}/owner-link"],
     "/owner/<token>": ["/owner/{owner_token}", "/owner/not-a-token"],
-    "/embed": ["/embed?country=BE", "/embed?controls=0"],
+    "/embed": ["/embed?country=BE", "/embed?controls=0", "/embed?country=ZZ"],  # and its error page
     "/embed/builder": ["/embed/builder"],
     "/projects": ["/projects"],
     "/projects/<slug>": ["/projects/demo-study-visits", "/projects/demo-provence-crafts"],
