@@ -1,8 +1,9 @@
 """axe-core finds no serious or critical WCAG 2 A/AA violation on any page a visitor or a staff
 member can reach: every GET route of the app is either listed here with the addresses that show
 it, or named as not a page (APIs, files, feeds). Public pages are checked on a laptop in English
-and Greek and on a 390 px phone in Polish, with the map's popup, the phone's card and its filter
-sheet open; staff pages on a laptop in English and French."""
+and Greek and on a 390 px phone in Polish (where no page may be wider than the screen), with the
+map's popup, the phone's card and its filter sheet open; staff pages on a laptop in English and
+French."""
 
 from __future__ import annotations
 
@@ -178,6 +179,9 @@ def check(page, base: str, paths: list[str], ids: dict, langs: tuple[str, ...], 
             if page.locator("#mapapp-settings").count():
                 page.wait_for_selector("body[data-map-ready=true]")
             problems = serious_violations(page)
+            width = page.viewport_size["width"]
+            if page.evaluate("document.documentElement.scrollWidth") > width:  # what the reader scrolls sideways
+                problems.append(f"wider than the {width} px screen")
             if problems:
                 found[address] = problems
 
