@@ -242,6 +242,10 @@ def test_public_pages_on_a_phone_in_polish_with_the_card_the_list_and_the_sheet(
     phone.goto(f"{base}/organisations?lang=pl")
     phone.locator(".sheet-opener").tap()
     found["the directory's sheet"] = serious_violations(phone)
+    phone.goto(f"{base}/subscribe?lang=pl")
+    for label in phone.locator("label.check:has(input[type=radio])").all():  # the radio beside its word
+        if label.bounding_box()["height"] > 32:
+            found.setdefault("/subscribe", []).append(f"{label.inner_text()!r} takes two lines")
     found = {k: v for k, v in found.items() if v}
     assert not found, "\n".join(f"{a}:\n  " + "\n  ".join(p) for a, p in found.items())
 
