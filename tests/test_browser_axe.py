@@ -11,15 +11,24 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import (PASSWORD, ServerThread, csrf_from, make_org, route_tiles, sign_in, sign_in_browser,
-                     upload, wait_done)
+from support import (
+    PASSWORD,
+    ServerThread,
+    csrf_from,
+    make_org,
+    route_tiles,
+    sign_in,
+    sign_in_browser,
+    upload,
+    wait_done,
+)
+from test_accessibility import serious_violations
 from werkzeug.serving import make_server
 
 from mapapp import accounts, catalogue, create_app
 from mapapp.filters import Filters
 
 FIXTURES = Path(__file__).parent / "fixtures"
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
@@ -96,17 +105,6 @@ STAFF = {
 }
 
 
-def serious_violations(page) -> list[str]:
-    """axe-core's serious and critical findings on the current page, one line each, with the
-    elements concerned and what axe says to fix."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]},
-                                                  resultTypes: ["violations"]})""")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — "
-            + "; ".join(f"{n['target']} {n.get('failureSummary', '')}" for n in v["nodes"][:3])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_every_get_route_is_checked_or_named_as_not_a_page(tmp_path):
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "test",
                       "CACHE_DIR": str(tmp_path / "cache")})
@@ -119,10 +117,12 @@ def test_every_get_route_is_checked_or_named_as_not_a_page(tmp_path):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, demo_db_path):
-    """The demo catalogue with staff, a custom field, a stored page, a correction waiting, an
-    import previewed and one done, an owner's link and a password reset link; served live."""
+    """The demo catalogue with staff, a custom field, a stored page, a correction waiting, a
+    source whose last run failed, an import previewed and one done, an owner's link and a password
+    reset link; served live."""
     from mapapp import pages
     from mapapp.catalogue import pages as stored_pages
+    from mapapp.catalogue import syncsources
     from mapapp.contributing import owners
     from mapapp.jobs.worker import Worker
 
@@ -137,6 +137,9 @@ def site(tmp_path_factory, demo_db_path):
                " confirmed_at) VALUES ('correction', ?, ?, 'a@example.org', 'en', 'pending', '2026-12-01',"
                " '2026-12-01')", [org.id, '{"values": {"name": "Accessible coop", "city": "Villeurbanne"},'
                                           ' "related": {}, "notes": []}'])
+    syncsources.save_source(db, name="partners", url="https://partners.example.org/orgs.csv", fmt="csv", mapping=None,
+                            project=None, status="draft")  # a source listed with its last run's failure
+    syncsources.record_outcome(db, "partners", {"ok": False, "message": "the source answered HTTP 404", "gone": []})
     page_id = stored_pages.create_page(db, slug="privacy", kind="privacy", user_email="admin@example.org")
     for lang in ("en", "fr"):
         title, body = pages.template("privacy", lang)
