@@ -158,7 +158,7 @@ def site(tmp_path_factory, demo_db_path):
     try:
         answer = client.post(done, data={"csrf_token": csrf_from(form), "action": "confirm"})
         import_id = int(answer.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-        wait_done(db, import_id)
+        wait_done(db, import_id, timeout=90)  # a loaded machine
     finally:
         worker.stop()
     reset_id = accounts.request_reset(db, "editor@example.org", client="axe", secret="test")
