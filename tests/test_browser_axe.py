@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from support import (
@@ -105,6 +106,11 @@ STAFF = {
 }
 
 
+# The addresses above meant to show an error page, with its status.
+ERROR_PAGES = {"/?country=ZZ": 400, "/organisations?page=999": 400, "/organisations/nobody-here": 404,
+               "/owner/not-a-token": 410, "/embed?country=ZZ": 400, "/login/reset/not-a-token": 410}
+
+
 def test_every_get_route_is_checked_or_named_as_not_a_page(tmp_path):
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "c.db"), "SECRET_KEY": "test",
                       "CACHE_DIR": str(tmp_path / "cache")})
@@ -149,8 +155,9 @@ def site(tmp_path_factory, demo_db_path):
     client = app.test_client()
     sign_in(client, "admin@example.org")
     token = csrf_from(client.get("/admin/fields").get_data(as_text=True))
-    client.post("/admin/fields", data={"csrf_token": token, "choice_rows": "3", "type": "choices", "label_en": "Trade",
-                                       "choice_0_value": "plumbing", "choice_0_en": "Plumbing", "filter": "1"})
+    assert client.post("/admin/fields", data={
+        "csrf_token": token, "choice_rows": "3", "type": "choices", "label_en": "Trade", "choice_0_value": "plumbing",
+        "choice_0_en": "Plumbing", "filter": "1"}).status_code == 302
     preview = upload(client, FIXTURES / "french_excel.csv", status="draft").headers["Location"]
     done = upload(client, FIXTURES / "french_excel.csv", status="draft").headers["Location"]
     form = client.get(done).get_data(as_text=True)
@@ -178,10 +185,13 @@ def check(page, base: str, paths: list[str], ids: dict, langs: tuple[str, ...], 
         for path in paths:
             address = path.format(**ids)
             address += ("&" if "?" in address else "?") + f"lang={lang}"
-            page.goto(base + address)
+            response = page.goto(base + address)
+            problems = []
+            if response.status != ERROR_PAGES.get(path, 200) or urlsplit(page.url).path != urlsplit(address).path:
+                problems.append(f"answered {response.status} at {page.url}, not the page meant")  # axe the right page
             if page.locator("#mapapp-settings").count():
                 page.wait_for_selector("body[data-map-ready=true]")
-            problems = serious_violations(page)
+            problems += serious_violations(page)
             width = page.viewport_size["width"]
             if page.evaluate("document.documentElement.scrollWidth") > width:  # what the reader scrolls sideways
                 problems.append(f"wider than the {width} px screen")
