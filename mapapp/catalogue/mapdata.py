@@ -17,6 +17,11 @@ from .reads import _LIST_COLUMNS, search_clause
 _MAP_ROW = f"id, lat, lon, name, {kinds.row_values()}"
 
 
+# ``+status`` below: the unary plus keeps SQLite from choosing the published organisations'
+# sort index (status first) over the ids' primary key; it did, and walked a million index
+# entries for each chunk of ids (10 s to patch in a 1,000-row import at a million, 13 ms now).
+
+
 def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
     """``(id, lat, lon, name, *values of kinds.ROW_KINDS)`` of those of ``ids`` that are
     published, by id (``iter_map_rows`` reads them all)."""
@@ -25,7 +30,7 @@ def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
         chunk = ids[start:start + 500]
         out += db.execute(
             f"SELECT {_MAP_ROW} FROM organisations"  # nosec B608 # names and ? placeholders come from code; values are bound
-            f" WHERE status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+            f" WHERE +status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
     return sorted(out)
 
 
@@ -84,7 +89,7 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
         return []
     rows = dict_rows(db.execute(
         f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE o.id IN ({', '.join('?' * len(ids))})"  # nosec B608 # names and ? placeholders come from code; values are bound
-        " AND o.status = 'published'",
+        " AND +o.status = 'published'",
         ids))
     by_id = {r["id"]: r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -97,7 +102,7 @@ def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str
     for start in range(0, len(ids), 300):
         chunk = ids[start:start + 300]
         placeholders = ", ".join("?" * len(chunk))
-        published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
+        published = f"SELECT id FROM organisations WHERE +status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
         out += kinds.memberships(db, published, chunk)
     return out
 
