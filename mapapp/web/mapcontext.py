@@ -363,12 +363,22 @@ def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
     ("one", "few", "many", "other"), each the catalogue's own form for a number of that
     category: the script picks one with ``Intl.PluralRules``, so that "5 organizacji" reads
     the same after a filter change as the server wrote it on first load."""
-    rule = Locale.parse(current_language()).plural_form
-    forms: dict[str, str] = {}
-    for n in range(0, 200):
-        forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
-    forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
-    return forms
+    # The same for every request in a language (the catalogues are compiled once), and two
+    # hundred translations each time: kept per language and message (``form``'s code).
+    lang = current_language()
+    key = (lang, form.__code__)
+    forms = _PLURAL_FORMS.get(key)
+    if forms is None:
+        rule = Locale.parse(lang).plural_form
+        forms = {}
+        for n in range(0, 200):
+            forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
+        forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
+        _PLURAL_FORMS[key] = forms
+    return dict(forms)
+
+
+_PLURAL_FORMS: dict[tuple, dict[str, str]] = {}
 
 
 def show_count_forms() -> dict[str, str]:
