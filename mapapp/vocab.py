@@ -46,6 +46,7 @@ class Term:
     code: str
     labels: dict[str, str]
     aliases: tuple[str, ...] = ()  # other words people use for it, for the importer
+    icon: str = ""  # a Tabler icon's name (mapapp/icons.py), where the vocabulary gives one
 
     def label(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The label in ``lang``, falling back to English."""
@@ -78,13 +79,18 @@ class Vocabulary:
         term = self._by_code.get(code)
         return term.label(lang) if term else code
 
+    def icon(self, code: str) -> str:
+        """The Tabler icon name of ``code`` ("" for an unknown code or a vocabulary without icons)."""
+        term = self._by_code.get(code)
+        return term.icon if term else ""
+
 
 def _read(name: str) -> Vocabulary:
     path = VOCAB_DIR / f"{name}.csv"
     with path.open(encoding="utf-8", newline="") as f:
         terms = [
             Term(row["code"], {lang: row[lang] for lang in LANGUAGES},
-                 tuple(a for a in (row.get("aliases") or "").split("|") if a))
+                 tuple(a for a in (row.get("aliases") or "").split("|") if a), row.get("icon") or "")
             for row in csv.DictReader(f)
         ]
     return Vocabulary(name, terms)

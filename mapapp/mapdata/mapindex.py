@@ -956,13 +956,11 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
             either |= _widened(columns.facets[theirs][code], words)
         candidates = np.flatnonzero(unpack(either & columns.live, columns.size))
         candidates = candidates[candidates != pos]
-        located = candidates[~np.isnan(columns.lat[candidates])]
+        lats = columns.lat[candidates]
+        has_point = ~np.isnan(lats)
+        located = candidates[has_point]
         if len(located) >= limit:
-            km = geo.distances_km(here, columns.lat[located], columns.lon[located])
-            # Every candidate as near as the limit-th, since ties rank by more than distance; the
-            # margin covers numpy's and math's last bits, the ranking is ``distance_km``'s.
-            kth = np.partition(km, limit - 1)[limit - 1]
-            chosen = located[km <= kth + 1e-6]
+            chosen = located[_nearest(here, lats[has_point], columns.lon, located, limit)]
         elif len(candidates) <= FEW_CANDIDATES:
             chosen = candidates
         else:
@@ -974,6 +972,35 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
                  for row in rows]
         out[name] = geo.rank_partners(found, here)[:limit]
     return out
+
+
+# Half-widths, in degrees of latitude, of the bands ``_nearest`` measures before all points.
+NEAREST_BANDS = (0.5, 2.0, 8.0, 30.0)
+
+
+def _nearest(here: tuple[float, float], lats: np.ndarray, lon: np.ndarray, positions: np.ndarray,
+             limit: int) -> np.ndarray:
+    """Indices (into ``lats`` and ``positions``) of the points as near ``here`` as the
+    ``limit``-th nearest (all of them: ties rank by more than distance); ``lats`` are the
+    latitudes of the points at ``positions`` of the column ``lon``, whose longitudes are read
+    only where needed. Distances are computed first for the band of latitudes
+    around ``here`` only, widened until ``limit`` points of it lie within its half-width:
+    a point outside the band is farther than that, since an arc is at least its difference
+    of latitude. Among a million, a popup then measures a band of the candidates, not all."""
+    off = np.abs(lats - here[0])
+    for degrees in NEAREST_BANDS:
+        band = np.flatnonzero(off <= degrees)
+        if len(band) < limit:
+            continue
+        km = geo.distances_km(here, lats[band], lon[positions[band]])
+        kth = np.partition(km, limit - 1)[limit - 1]
+        # The margin covers numpy's and math's last bits (the ranking is ``distance_km``'s),
+        # and the 0.99 the band's edge.
+        if kth + 1e-6 <= 0.99 * math.radians(degrees) * geo.EARTH_RADIUS_KM:
+            return band[km <= kth + 1e-6]
+    km = geo.distances_km(here, lats, lon[positions])
+    kth = np.partition(km, limit - 1)[limit - 1]
+    return np.flatnonzero(km <= kth + 1e-6)
 
 
 def _has_bit(bits: np.ndarray, position: int) -> bool:
