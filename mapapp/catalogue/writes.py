@@ -10,8 +10,17 @@ import sqlite_utils
 
 from ..text import fold, fold_text, slugify
 from . import slugs
-from .base import (FIELDS, TRIGGERS_SWAPPED, CatalogueError, Saved, lineage_cookie, next_id, now, related_of,
-                   write_transaction)
+from .base import (
+    FIELDS,
+    TRIGGERS_SWAPPED,
+    CatalogueError,
+    Saved,
+    lineage_cookie,
+    next_id,
+    now,
+    related_of,
+    write_transaction,
+)
 
 # -- organisations: writes -------------------------------------------------
 
