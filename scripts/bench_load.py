@@ -341,7 +341,8 @@ def _failures(run: str, result: dict, meanwhile: Meanwhile) -> list[str]:
 def gunicorn(db_path: Path, cache: Path, args, settings: dict):
     port = bench_map._free_port()
     env = {**os.environ, "MAPAPP_DATABASE": str(db_path), "MAPAPP_CACHE_DIR": str(cache),
-           "MAPAPP_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+           "MAPAPP_SECRET_KEY": "bench",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
            **{f"MAPAPP_{k}": v for k, v in settings.items()}}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
                                "--worker-class", args.worker_class, "--threads", str(args.threads),
