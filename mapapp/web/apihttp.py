@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
 from .. import catalogue
+from ..catalogue.migrations import SchemaError
 from .db import get_db
 from .i18n import LANGUAGES, current_language
 
@@ -145,7 +147,10 @@ def page_before_request():
     g.shared_page = True  # no language cookie for it (web.i18n)
     if _personal():
         return None
-    g.page_etag, g.page_modified = _validators()
+    try:
+        g.page_etag, g.page_modified = _validators()
+    except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
+        return None  # the page says the catalogue is unreachable, in its own way (never kept)
     answer = Response()
     answer.set_etag(_client_copy(g.page_etag))
     answer.last_modified = g.page_modified
