@@ -27,6 +27,7 @@ from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from ..kinds import BY_NAME, Categories
+from ..text import sort_key
 from . import markers, snapshot
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
@@ -60,12 +61,9 @@ def count_bits(bits: np.ndarray) -> int:
 
 
 def name_key(name: str) -> int:
-    """A fingerprint of how a name sorts in the lists (SQLite's NOCASE folds ASCII only):
-    a changed fingerprint means the lists' order must be read again."""
-    return zlib.crc32(name.translate(_ASCII_LOWER).encode("utf-8"))
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    """A fingerprint of a name: the lists sort by its collation key, then by the name as
+    written, so a changed fingerprint means the organisation's place must be found again."""
+    return zlib.crc32(name.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -284,9 +282,9 @@ def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarr
     order = order[~np.isin(order, np.fromiter(positions.values(), dtype=np.int64))]
     skip = set(placed)
     before, values = [], []
-    # In the lists' order among themselves (SQLite's NOCASE folds ASCII, then compares bytes,
-    # which is code point order), so that those placed before the same neighbour keep it.
-    for org_id, name in sorted(placed.items(), key=lambda item: (item[1].translate(_ASCII_LOWER), item[0])):
+    # In the lists' order among themselves (SQLite compares the keys and names as bytes, which
+    # is Python's code point order), so that those placed before the same neighbour keep it.
+    for org_id, name in sorted(placed.items(), key=lambda item: (sort_key(item[1]), item[1], item[0])):
         following = catalogue.map_name_following(db, name, org_id, skip)
         if following is None:
             at = len(order)
