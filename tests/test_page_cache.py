@@ -5,6 +5,7 @@ copy of a page or of the map's answers."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -146,5 +147,9 @@ def test_nginx_keeps_pages_and_answers_per_language(proxied):
     english = _get(proxied + "/api/facets", **{"Accept-Language": "en"})[0]
     french, status, _ = _get(proxied + "/api/facets", **{"Accept-Language": "fr"})
     assert status == "MISS" and french != english
+    # A popup's organisation, and its page, kept too.
+    slug = json.loads(_get(proxied + "/api/organisations?limit=1&lang=fr")[0])["items"][0]["slug"]
+    for path in (f"/api/organisations/{slug}?lang=fr", f"/organisations/{slug}?lang=fr"):
+        assert _get(proxied + path)[1] == "MISS" and _get(proxied + path)[1] == "HIT", path
     # A signed-in staff member (a session cookie) passes by the cache.
     assert _get(proxied + "/?lang=fr", Cookie="session=x")[1] == "BYPASS"
