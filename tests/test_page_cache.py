@@ -46,6 +46,13 @@ def test_each_language_has_its_own_validator(demo_client):
         assert by_header.headers["ETag"] != in_english.headers["ETag"] and '<html lang="fr">' in by_header.text
 
 
+def test_a_shared_page_never_names_the_host_a_request_claims(demo_client):
+    slug = demo_client.get("/api/organisations?limit=1").get_json()["items"][0]["slug"]
+    for path in PAGES + (f"/organisations/{slug}",):
+        page = demo_client.get(path, headers={"Host": "evil.example"}).text
+        assert "evil.example" not in page, path  # a proxy would keep it for everyone
+
+
 def test_a_signed_in_staff_member_gets_a_private_page(app, staff):
     client = app.test_client()
     anonymous = client.get("/")

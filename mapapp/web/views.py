@@ -75,6 +75,8 @@ def organisation(slug: str):
                            visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), lang),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
+                           # The site's address, never the request's Host: a shared cache keeps the page.
+                           canonical=public_base() + url_for("views.organisation", slug=org["slug"]),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
 
 
