@@ -89,6 +89,8 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
         return []
     rows = dict_rows(db.execute(
         f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE o.id IN ({', '.join('?' * len(ids))})"  # nosec B608 # names and ? placeholders come from code; values are bound
+        # ``+``: found by their ids, never by scanning the published ones' sort index (which
+        # SQLite chose for twenty ids: 50 ms a list page at 200,000, not 0.1 ms).
         " AND +o.status = 'published'",
         ids))
     by_id = {r["id"]: r for r in rows}
