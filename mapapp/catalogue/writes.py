@@ -134,21 +134,22 @@ def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *, picker: slugs.Picker | None = None,
-                set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
+                spatial: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once, or ``(values, related,
     new_row_text(values))`` when that is known already; return (id, slug) each.
 
     Each gets a free slug (see ``slugs``), none of ``also_avoid``; a caller adding many
     chunks passes its one ``picker`` (it remembers the numbers given).
 
-    Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
-    indexes are filled for the new rows by two statements instead of one trigger call
-    per row; the triggers are dropped and re-created inside the same transaction, so a
-    failure rolls them back with everything else. That changes the schema, which other
-    connections writing meanwhile may trip on: imports that let staff write between
-    their batches keep the triggers (``set_based=False``). A set-based caller that adds
-    many chunks may leave the spatial index to one ``spatial.index_new_points`` call at
-    the end, before its transaction commits (``spatial=False``).
+    Call inside ``write_transaction``. The full-text and spatial indexes are filled for
+    the new rows by two statements instead of one trigger call per row; the triggers are
+    dropped and re-created inside the same transaction, so a failure rolls them back with
+    everything else, and no other connection ever sees them missing (an import committed
+    in batches swaps them in each batch's transaction: a staff edit between two batches
+    fires them as usual; its connection prepares its statements again for the schema
+    cookie the swap raised, as SQLite does by itself). A caller that adds many chunks in
+    one transaction may leave the spatial index to one ``spatial.index_new_points`` call
+    at the end, before its transaction commits (``spatial=False``).
     """
     if not items:
         return []
@@ -173,22 +174,18 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
         if related["descriptions"]:
             descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
-    triggers = {}
     cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
-    if set_based:
-        triggers = dict(db.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
-            f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
-        for name in triggers:
-            db.execute(f"DROP TRIGGER {name}")
+    triggers = dict(db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
+        f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
+    for name in triggers:
+        db.execute(f"DROP TRIGGER {name}")
     names = ["id", "slug", "created_at", "updated_at", *columns]
     db.conn.executemany(
         f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
     db.conn.executemany("INSERT INTO organisation_themes (organisation_id, theme, rank) VALUES (?, ?, ?)", themes)
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", resources)
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", descriptions)
-    if not set_based:
-        return out
     db.conn.executemany("INSERT INTO organisations_fts (rowid, name, description, city) VALUES (?, ?, ?, ?)",
                         searched)
     if spatial:
