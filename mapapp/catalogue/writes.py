@@ -166,7 +166,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp] + [values.get(k) for k in columns])
+        rows.append([org_id, slug, stamp, stamp, *map(values.get, columns)])
         searched.append((org_id, *search))
         themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
