@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from support import csrf_from, shows_49, sign_in, upload
 
 from mapapp import geo
