@@ -17,6 +17,7 @@ from support import make_org
 
 from mapapp import catalogue, create_app
 from mapapp.mapdata import mapindex
+from mapapp.web import db as web_db
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = "bbox=-180,-85,180,85&zoom=2"
@@ -51,6 +52,7 @@ def test_a_backup_restored_at_the_same_version_gets_new_etags_and_fresh_map_colu
         source.close()
     else:
         db.close()
+        web_db.close_kept()  # the app stopped: no connection of its own holds the file any more
         (db_path.parent / (db_path.name + "-wal")).unlink(missing_ok=True)
         (db_path.parent / (db_path.name + "-shm")).unlink(missing_ok=True)
         if how == "copied in place while stopped":

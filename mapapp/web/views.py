@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue, vocab
+from .. import catalogue, records, vocab
 from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners, visitreads
@@ -76,7 +76,7 @@ def organisation(slug: str):
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
                            # The site's address, never the request's Host: a shared cache keeps the page.
-                           canonical=public_base() + url_for("views.organisation", slug=org["slug"]),
+                           canonical=records.organisation_url(public_base(), org["slug"]),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
 
 
