@@ -109,13 +109,20 @@
           if (item[3] > zoom) return;
           var p = map.project([item[1], item[2]], zoom);
           var w = context.measureText(item[0]).width, h = measure.height;
-          var b = kind === "country"
-            ? [p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2]
-            : [p.x - DOT / 2, p.y - h / 2, p.x + DOT / 2 + LABEL_GAP + w, p.y + h / 2];
-          b = [b[0] - LABEL_GAP, b[1] - LABEL_GAP, b[2] + LABEL_GAP, b[3] + LABEL_GAP];
-          if (!free(b)) return;
-          cellsOf(b, function (key) { (cells[key] = cells[key] || []).push(b); });
-          kept.push({ kind: kind, name: item[0], at: L.latLng(item[1], item[2]) });
+          // A country's name is centred on its point; a town's is right of its dot, or left
+          // of it when the right is taken (Warsaw beside "Poland").
+          var tries = kind === "country"
+            ? [["", [p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2]]]
+            : [["", [p.x - DOT / 2, p.y - h / 2, p.x + DOT / 2 + LABEL_GAP + w, p.y + h / 2]],
+               ["left", [p.x - DOT / 2 - LABEL_GAP - w, p.y - h / 2, p.x + DOT / 2, p.y + h / 2]]];
+          for (var i = 0; i < tries.length; i++) {
+            var b = tries[i][1];
+            b = [b[0] - LABEL_GAP, b[1] - LABEL_GAP, b[2] + LABEL_GAP, b[3] + LABEL_GAP];
+            if (!free(b)) continue;
+            cellsOf(b, function (key) { (cells[key] = cells[key] || []).push(b); });
+            kept.push({ kind: kind, side: tries[i][0], name: item[0], at: L.latLng(item[1], item[2]) });
+            return;
+          }
         });
       });
       return (placed[zoom] = kept);
@@ -127,7 +134,7 @@
       place(Math.round(map.getZoom())).forEach(function (label) {
         if (!view.contains(label.at)) return;
         var text = document.createElement("span");
-        text.className = "basemap-label-" + label.kind;
+        text.className = "basemap-label-" + label.kind + (label.side ? " " + label.side : "");
         text.textContent = label.name;
         group.addLayer(L.marker(label.at, {
           pane: LABEL_PANE, interactive: false, keyboard: false,
