@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from support import make_org, route_tiles
 from test_basemap import OUTLINED, block_tiles
+from test_browser_phone import PHONE
 
 from mapapp.mapdata import outlines
 
@@ -104,14 +105,14 @@ def test_greek_names_on_the_outlines(demo_app, page, live_server_for, shots):
 
 
 def test_a_marker_under_a_name_still_opens_its_popup(app, db, page, live_server_for):
-    lat, lon = next((c[1], c[2]) for c in outlines.labels("fr")["countries"] if c[0] == "Belgique")
-    make_org(db, name="Coopérative sous le nom", city="Namur", country="BE", lat=lat, lon=lon)
+    lat, lon = next((c[1], c[2]) for c in outlines.labels("fr")["countries"] if c[0] == "Allemagne")
+    make_org(db, name="Coopérative sous le nom", city="Kassel", country="DE", lat=lat, lon=lon)
     block_tiles(page)
     with live_server_for(app) as server:
         page.goto(server.url + "/?lang=fr")
         page.wait_for_selector("body[data-map-ready=true]")
         boxes = over_europe(page, lat=lat, lon=lon)
-        name = boxes["Belgique"]
+        name = boxes["Allemagne"]
         marker = page.locator(".leaflet-marker-pane .leaflet-marker-icon").first.bounding_box()
         x = max(name["x"], marker["x"]) + 2
         y = max(name["y"], marker["y"]) + 2

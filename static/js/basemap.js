@@ -102,17 +102,24 @@
         });
         return clear;
       }
-      [["country", data.countries || []], ["town", data.towns || []]].forEach(function (pair) {
+      // The towns of a million first (a capital is what one looks for), then the countries,
+      // then the other towns.
+      var towns = data.towns || [], BIG = 4;
+      [["town", towns.filter(function (t) { return t[3] <= BIG; })], ["country", data.countries || []],
+       ["town", towns.filter(function (t) { return t[3] > BIG; })]].forEach(function (pair) {
         var kind = pair[0], measure = font(kind);
         context.font = measure.css;
         pair[1].forEach(function (item) {
           if (item[3] > zoom) return;
           var p = map.project([item[1], item[2]], zoom);
           var w = context.measureText(item[0]).width, h = measure.height;
-          // A country's name is centred on its point; a town's is right of its dot, or left
-          // of it when the right is taken (Warsaw beside "Poland").
+          // A country's name is centred on its point, or just below or above it when that is
+          // taken (by its capital); a town's is right of its dot, or left of it.
           var tries = kind === "country"
-            ? [["", [p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2]]]
+            ? [0, 1.2, -1.2].map(function (shift) {
+              var y = p.y + shift * h;
+              return ["", [p.x - w / 2, y - h / 2, p.x + w / 2, y + h / 2], shift * h];
+            })
             : [["", [p.x - DOT / 2, p.y - h / 2, p.x + DOT / 2 + LABEL_GAP + w, p.y + h / 2]],
                ["left", [p.x - DOT / 2 - LABEL_GAP - w, p.y - h / 2, p.x + DOT / 2, p.y + h / 2]]];
           for (var i = 0; i < tries.length; i++) {
@@ -120,7 +127,8 @@
             b = [b[0] - LABEL_GAP, b[1] - LABEL_GAP, b[2] + LABEL_GAP, b[3] + LABEL_GAP];
             if (!free(b)) continue;
             cellsOf(b, function (key) { (cells[key] = cells[key] || []).push(b); });
-            kept.push({ kind: kind, side: tries[i][0], name: item[0], at: L.latLng(item[1], item[2]) });
+            kept.push({ kind: kind, side: tries[i][0], shift: tries[i][2] || 0, name: item[0],
+                        at: L.latLng(item[1], item[2]) });
             return;
           }
         });
@@ -136,6 +144,7 @@
         var text = document.createElement("span");
         text.className = "basemap-label-" + label.kind + (label.side ? " " + label.side : "");
         text.textContent = label.name;
+        if (label.shift) text.style.marginTop = label.shift + "px";
         group.addLayer(L.marker(label.at, {
           pane: LABEL_PANE, interactive: false, keyboard: false,
           icon: L.divIcon({ className: "basemap-label", html: text, iconSize: [0, 0] }),
