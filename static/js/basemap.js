@@ -69,7 +69,7 @@
     pane.style.zIndex = 450;  // over the outlines (400), under the markers (600)
     pane.style.pointerEvents = "none";
     pane.setAttribute("aria-hidden", "true");
-    var group = L.layerGroup([], { attribution: data.attribution });
+    var box = null;  // the names drawn, one element: not markers, which other scripts count
     var context = document.createElement("canvas").getContext("2d");
     var fonts = {};
     var placed = {};  // zoom → the names placed at that zoom
@@ -137,24 +137,33 @@
     }
 
     function draw() {
-      group.clearLayers();
+      box.textContent = "";
       var view = map.getBounds().pad(0.5);
       place(Math.round(map.getZoom())).forEach(function (label) {
         if (!view.contains(label.at)) return;
-        var text = document.createElement("span");
+        var anchor = L.DomUtil.create("div", "basemap-label", box);
+        var text = anchor.appendChild(document.createElement("span"));
         text.className = "basemap-label-" + label.kind + (label.side ? " " + label.side : "");
         text.textContent = label.name;
         if (label.shift) text.style.marginTop = label.shift + "px";
-        group.addLayer(L.marker(label.at, {
-          pane: LABEL_PANE, interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "basemap-label", html: text, iconSize: [0, 0] }),
-        }));
+        L.DomUtil.setPosition(anchor, map.latLngToLayerPoint(label.at));
       });
     }
 
-    group.on("add", function () { map.on("zoomend moveend", draw); draw(); });
-    group.on("remove", function () { map.off("zoomend moveend", draw); });
-    return group;
+    // Hidden while the zoom animates (leaflet-zoom-hide), drawn again at the new zoom.
+    var Layer = L.Layer.extend({
+      options: { pane: LABEL_PANE, attribution: data.attribution },
+      onAdd: function () {
+        box = L.DomUtil.create("div", "basemap-labels leaflet-zoom-hide", this.getPane());
+        map.on("zoomend moveend", draw);
+        draw();
+      },
+      onRemove: function () {
+        map.off("zoomend moveend", draw);
+        L.DomUtil.remove(box);
+      },
+    });
+    return new Layer();
   }
 
   // The configured tile server as a layer of the small maps (organisation page, pin
