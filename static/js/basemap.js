@@ -56,9 +56,9 @@
     return notice;
   }
 
-  // Names on the outlines: countries first, then towns by population, each from its own
-  // zoom and only where it overlaps no name already placed (greedy, in screen pixels, the
-  // same at every pan of a zoom). They sit in a pane under the markers, take no pointer or
+  // Names on the outlines: towns of a million, countries, then the other towns by
+  // population, each from its own zoom and only where it overlaps no name already placed
+  // (greedy, in screen pixels, the same at every pan of a zoom). They sit in a pane under the markers, take no pointer or
   // keyboard and are hidden from screen readers: the map's named region says what it is.
   var LABEL_PANE = "basemapLabels";
   var LABEL_GAP = 3;  // pixels kept clear around each name
