@@ -42,7 +42,7 @@ NOT_PAGES = {
     "/admin/imports/<int:import_id>/status.json", "/admin/organisations/search.json", "/admin/pin/country.json",
     "/admin/pin/places.json", "/admin/projects/<project>/visits/organisations.json", "/basemap/countries.geojson",
     "/basemap/labels.<language>.json",
-    "/contribute/challenge", "/embed.js", "/feed.atom", "/healthz", "/images/<name>",
+    "/contribute/challenge", "/embed.js", "/feed.atom", "/healthz", "/images/<name>", "/map-shell.js",
     "/murmurations/organisations/<slug>.json", "/murmurations/organisations/<slug>/<any(want, offer):kind>/<code>.json",
     "/oembed", "/projects/<slug>/<name>.<fmt>", "/projects/<slug>/events.ics", "/projects/<slug>/logo",
     "/site/<filename>", "/static/<path:filename>", "/stats/<name>.<fmt>",

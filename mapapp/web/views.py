@@ -26,7 +26,7 @@ from .cold import public_base
 from .db import get_db
 from .errors import json_error
 from .i18n import current_language
-from .mapcontext import filter_panel, map_context, map_index, shows_fictional
+from .mapcontext import current_shell, filter_panel, map_context, map_index, shows_fictional
 
 bp = Blueprint("views", __name__)
 DIRECTORY_PAGE_SIZE = 25
@@ -76,6 +76,8 @@ def organisation(slug: str):
                            visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), lang),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
+                           # The site's address, never the request's Host: a shared cache keeps the page.
+                           canonical=public_base() + url_for("views.organisation", slug=org["slug"]),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
 
 
@@ -95,6 +97,18 @@ def organisation_jsonld(org: dict) -> dict:
     """schema.org ``Organization`` data for search engines and other maps (its public
     record's JSON-LD node, at the configured public address)."""
     return Record.of(org, base=public_base()).jsonld(current_language())
+
+
+@bp.get("/map-shell.js")
+def map_shell():
+    """The map shell's script for the site's tile settings in the language asked (the map
+    pages link it with its digest, ``mapcontext.shell_script_url``): the same for every
+    visitor, kept a year by browsers and proxies (a new setting is a new URL)."""
+    response = current_app.response_class(str(current_shell().script), mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 24 * 3600
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 @bp.get("/basemap/countries.geojson")

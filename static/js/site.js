@@ -77,3 +77,15 @@
     });
   }
 })();
+
+// Every page: a language chosen with ?lang= is kept for the next pages in the cookie the
+// server reads (web/i18n.py). The pages do not set it themselves: a page with a cookie of
+// its own could not be kept by a shared cache for everyone.
+(function () {
+  "use strict";
+  var asked = (new URLSearchParams(window.location.search).get("lang") || "").toLowerCase();
+  if (!asked || document.documentElement.lang !== asked) return;  // not one of the site's languages
+  if (document.cookie.split("; ").indexOf("lang=" + asked) !== -1) return;
+  document.cookie = "lang=" + asked + "; path=/; max-age=31536000; samesite=lax" +
+    (window.location.protocol === "https:" ? "; secure" : "");
+})();
