@@ -101,7 +101,8 @@ def test_the_state_key_changes_with_every_public_write_and_only_then(db):
 
 
 def test_gzip_refused_with_a_zero_quality_is_not_sent(demo_client):
-    for url in ("/api/organisations", "/api/organisations.geojson", "/api/facets", "/basemap/countries.geojson"):
+    for url in ("/api/organisations", "/api/organisations.geojson", "/api/facets", "/basemap/countries.geojson",
+                "/basemap/labels.fr.json"):
         refused = demo_client.get(url, headers={"Accept-Encoding": "gzip;q=0"})
         assert refused.status_code == 200 and "Content-Encoding" not in refused.headers, url
         json.loads(refused.get_data())  # plain JSON

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..mapdata import mapindex
-from ..mapdata.outlines import outlines_bytes
+from ..mapdata.outlines import labels_bytes, outlines_bytes
 from ..params import whole_number
 from ..records import Record
 from . import visitview
@@ -121,6 +122,24 @@ def outlines():
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+@bp.get("/basemap/labels.<language>.json")
+def outline_labels(language: str):
+    """The names of countries and large towns written on those outlines, in ``language``
+    (cached for a day, revalidated by its ETag)."""
+    if language not in vocab.LANGUAGES:
+        raise NotFound(f"no language '{language}': one of {', '.join(vocab.LANGUAGES)}")
+    compressed = wants_gzip()
+    body = labels_bytes(language, compressed)
+    response = current_app.response_class(body, mimetype="application/json")
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.set_etag(hashlib.sha1(body).hexdigest()[:20])
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response.make_conditional(request)
 
 
 @bp.get("/healthz")
