@@ -227,7 +227,7 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
 
 def _export(kind: str, *, base_url: str, attachment: bool):
     """An export: sent from its kept file when there is one; else streamed as it is read
-    (CSV, GeoJSON) or built whole in a temporary file, within the client's cold budget, and
+    (CSV, GeoJSON, XLSX) or built whole in a temporary file, within the client's cold budget, and
     kept only when it is the whole catalogue's or asked for often (see ``exportcache``)."""
     filters = Filters.from_args(request.args)
     db = get_db()
@@ -273,10 +273,9 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         return response
 
     def build(target: Path) -> None:
-        count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=current_site().tile_url, attribution=attribution, about=export_about(filters, changed_at),
-                      count=count, contacts=contacts, fields=fields)
+                      contacts=contacts, fields=fields)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):

@@ -1,0 +1,116 @@
+"""Large exports leave from their first rows: the XLSX workbook is written as it is read,
+with the same cells as the workbook XlsxWriter built whole before it was sent."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import python_calamine
+import xlsxwriter
+from support import make_org
+
+from mapapp import catalogue
+from mapapp.csvsafe import neutralise
+from mapapp.filters import Filters
+from mapapp.mapdata import exports, xlsxstream
+
+HOSTILE = ("{{ 7*7 }} {% if x %} ${7*7} <script>alert(1)</script> javascript:alert(2) "
+           "<r><t>rich</t></r> a\r\nb \ufffe _x0041_ \x01 & \"q\" 'a")
+FORMULAS = ("=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "=HYPERLINK(\"http://evil.example\",\"x\")")
+
+
+def _hostile_catalogue(db, count: int = 300) -> None:
+    for n in range(count):
+        make_org(db, f"{FORMULAS[n % len(FORMULAS)]} {HOSTILE} {n}", city=FORMULAS[(n + 1) % len(FORMULAS)],
+                 description=HOSTILE if n % 3 else "", street=f"  {n} rue =A1", postcode="-3.5",
+                 lat=45 + n / 1000 if n % 7 else None, lon=4.84 if n % 7 else None,
+                 website=f"https://coop.example/?q==1+1&n={n}")
+
+
+def _former_workbook(orgs: list[dict], path) -> bytes:
+    """The workbook as XlsxWriter wrote it to a file before it was sent."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    sheet = book.add_worksheet("organisations")
+    sheet.write_row(0, 0, [neutralise(n) for n in exports.header(False)])
+    rows = exports.table(orgs, lang="en", base_url="http://127.0.0.1:5000")
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
+    book.close()
+    return path.read_bytes()
+
+
+def test_the_streamed_workbook_has_the_former_cells_and_runs_no_formula(app, db, tmp_path):
+    _hostile_catalogue(db)
+    response = app.test_client().get("/api/organisations.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == exports.MEDIA_TYPES["xlsx"]
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book["organisations"]
+    got = [[c.value for c in row] for row in sheet.iter_rows()]
+    orgs = catalogue.export_organisations(db, Filters())
+    former = openpyxl.load_workbook(io.BytesIO(_former_workbook(orgs, tmp_path / "former.xlsx"))).active
+    expected = [[c.value for c in row] for row in former.iter_rows()]
+    for a, b in zip(got, expected):
+        assert [x for x in zip(a, b) if x[0] != x[1]] == []
+    assert got == expected
+    assert len(got) == 301 and got[0][:3] == ["slug", "name", "description"]
+    # Text is text: no formula cell, every formula-like value shown with its apostrophe.
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    names = [row[1] for row in got[1:]]
+    assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
+    assert "'=1+1 " + HOSTILE.replace("\r", "_x000D_").replace("\ufffe", "_xFFFE_").replace(
+        "_x0041_", "_x005F_x0041_").replace("\x01", "_x0001_") + " 0" in names
+    record = dict(zip(got[0], got[1 + names.index(next(n for n in names if n.endswith(" 1")))]))
+    assert record["lat"] == 45.001 and record["website"] == "https://coop.example/?q==1+1&n=1"  # text, not a link
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:V301"
+    assert sheet["A1"].font.b and sheet.column_dimensions["B"].width > 30
+    # A reader as LibreOffice reads it gets the same text from both, control characters included.
+    def calamine(data: bytes) -> list[list]:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(
+            "organisations").to_python()
+
+    rows = calamine(response.data)
+    assert rows == calamine((tmp_path / "former.xlsx").read_bytes())
+    assert any(row[1].startswith("'=1+1 {{ 7*7 }}") and "a\r\nb" in row[1] and "\x01" in row[1] for row in rows)
+
+
+def test_the_workbook_starts_before_the_catalogue_is_read(app, db, monkeypatch):
+    for n in range(30):
+        make_org(db, f"Coop {n:02d}")
+    read = []
+    real = catalogue.iter_export_batches
+
+    def batches(*args, **kwargs):
+        for batch in real(*args, **{**kwargs, "batch": 3}):
+            read.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(catalogue, "iter_export_batches", batches)
+    monkeypatch.setattr(xlsxstream, "_FLUSH_BYTES", 1)  # pass on each batch's bytes at once
+    response = app.test_client().get("/api/organisations.xlsx", buffered=False)
+    chunks = iter(response.response)
+    first = next(chunks)
+    assert first.startswith(b"PK\x03\x04")  # the workbook's first bytes…
+    assert len(read) < 10  # …before its ten batches were read
+    body = first + b"".join(chunks)
+    response.close()
+    assert sum(read) == 30
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    assert [c.value for c in sheet["B"]][1:] == [f"Coop {n:02d}" for n in range(30)]
+
+
+def test_a_sheet_stops_at_excels_last_row(monkeypatch):
+    monkeypatch.setattr(xlsxstream, "MAX_ROWS", 4)
+    taken = []
+
+    def rows():
+        for n in range(10):
+            taken.append(n)
+            yield [[f"row {n}", n]]
+
+    body = b"".join(xlsxstream.chunks(["name", "n"], rows(), sheet="s"))
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    assert [c.value for c in sheet["A"]] == ["name", "row 0", "row 1", "row 2"]
+    assert len(taken) == 3  # the rest is not read
