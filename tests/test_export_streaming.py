@@ -4,7 +4,10 @@ with the same cells as the workbook XlsxWriter built whole before it was sent.""
 from __future__ import annotations
 
 import io
+import threading
+import time
 
+import geopandas as gpd
 import openpyxl
 import python_calamine
 import xlsxwriter
@@ -114,3 +117,49 @@ def test_a_sheet_stops_at_excels_last_row(monkeypatch):
     sheet = openpyxl.load_workbook(io.BytesIO(body)).active
     assert [c.value for c in sheet["A"]] == ["name", "row 0", "row 1", "row 2"]
     assert len(taken) == 3  # the rest is not read
+
+
+def test_the_geopackage_is_made_by_the_worker_once_and_kept(app, db, worker, monkeypatch):
+    from mapapp.mapdata import exportjob
+    from mapapp.web import api
+
+    for n in range(5):
+        make_org(db, f"{HOSTILE} {n}", lat=45 + n, lon=4)
+    make_org(db, "Coop without a place", lat=None, lon=None)
+    gate, made = threading.Event(), []
+    real = exportjob.make_gpkg
+
+    def held(*args, **kwargs):
+        made.append(1)
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exportjob, "make_gpkg", held)
+    monkeypatch.setattr(api, "GPKG_WAIT", 0.2)
+    client = app.test_client()
+    url = "/api/organisations.gpkg?q=%3Cscript%3Ealert(1)%3C/script%3E"
+    waiting = client.get(url)
+    assert waiting.status_code == 202 and waiting.headers["Refresh"] == str(api.GPKG_REFRESH)
+    assert waiting.headers["Cache-Control"] == "no-store"
+    page = waiting.get_data(as_text=True)
+    assert "The GeoPackage is being prepared" in page and "<script>alert(1)" not in page
+    assert client.get(url).status_code == 202  # asked again meanwhile: still the one job
+    gate.set()
+    deadline = time.monotonic() + 60
+    while (answer := client.get(url)).status_code == 202 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert answer.status_code == 200 and len(made) == 1
+    assert answer.headers["Content-Disposition"].startswith("attachment")
+    frame = gpd.read_file(io.BytesIO(answer.data), layer="organisations")
+    assert sorted(frame["name"]) == sorted(f"{HOSTILE} {n}" for n in range(5)) and frame.crs.to_epsg() == 4326
+    # Kept: the next asks are sent from the file, and a broken-off download resumes.
+    part = client.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == answer.data[100:200]
+    assert len(made) == 1
+
+
+def test_without_a_worker_the_geopackage_is_made_in_the_request(app, db):
+    make_org(db, "Coop Alpha")
+    answer = app.test_client().get("/api/organisations.gpkg")
+    assert answer.status_code == 200
+    assert list(gpd.read_file(io.BytesIO(answer.data), layer="organisations")["name"]) == ["Coop Alpha"]

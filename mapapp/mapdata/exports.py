@@ -138,21 +138,40 @@ def to_gpkg(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = Fals
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.gpkg"
-        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
+        write_gpkg([orgs], path, lang=lang, base_url=base_url, contacts=contacts)
         return path.read_bytes()
 
 
-def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str, contacts: bool = False) -> None:
-    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``."""
-    import geopandas as gpd
-    from shapely.geometry import Point
+GPKG_ROWS = 20_000  # organisations written to the GeoPackage at a time (its memory: about one such frame)
 
-    located = [o for o in orgs if o["lat"] is not None]
-    rows = table(located, lang=lang, base_url=base_url, contacts=contacts)
-    frame = gpd.GeoDataFrame(
-        [dict(zip(columns(contacts), r)) for r in rows] or None, columns=list(columns(contacts)),
-        geometry=[Point(o["lon"], o["lat"]) for o in located], crs="EPSG:4326")
-    frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio")
+
+def write_gpkg(batches: Iterable[list[dict]], path: Path, *, lang: str, base_url: str, contacts: bool = False) -> None:
+    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``
+    from batches of organisations, GPKG_ROWS located ones at a time (appended to the layer),
+    so that a million take no more memory than a few thousand."""
+    import geopandas as gpd
+    from shapely import points
+
+    names = list(columns(contacts))
+    pending: list[dict] = []
+    written = False
+
+    def flush() -> None:
+        nonlocal written, pending
+        if written and not pending:
+            return
+        rows = table(pending, lang=lang, base_url=base_url, contacts=contacts)
+        frame = gpd.GeoDataFrame(
+            [dict(zip(names, r)) for r in rows] or None, columns=names,
+            geometry=points([(o["lon"], o["lat"]) for o in pending]) if pending else [], crs="EPSG:4326")
+        frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+        written, pending = True, []
+
+    for orgs in batches:
+        pending.extend(o for o in orgs if o["lat"] is not None)
+        if len(pending) >= GPKG_ROWS:
+            flush()
+    flush()
 
 
 def _essglobal_row(o: dict, contacts: bool) -> list:
@@ -326,7 +345,7 @@ def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: st
     there directly, not built in memory first)."""
     orgs = list(orgs)
     if fmt == "gpkg":
-        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
+        write_gpkg([orgs], path, lang=lang, base_url=base_url, contacts=contacts)
     else:
         path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,
                                 attribution=attribution, about=about, contacts=contacts, fields=fields))
