@@ -163,3 +163,34 @@ def test_without_a_worker_the_geopackage_is_made_in_the_request(app, db):
     answer = app.test_client().get("/api/organisations.gpkg")
     assert answer.status_code == 200
     assert list(gpd.read_file(io.BytesIO(answer.data), layer="organisations")["name"]) == ["Coop Alpha"]
+
+
+def test_linked_data_leaves_a_batch_at_a_time_and_reads_back_as_one_graph(app, db, monkeypatch):
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    from mapapp.mapdata import linked
+
+    for n in range(7):
+        make_org(db, f"{HOSTILE} {n}", lat=None if n % 3 == 0 else 45 + n, lon=None if n % 3 == 0 else 4,
+                 themes=("AM40",))
+    read = []
+    real = catalogue.iter_export_batches
+
+    def batches(*args, **kwargs):
+        for batch in real(*args, **{**kwargs, "batch": 2}):
+            read.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(catalogue, "iter_export_batches", batches)
+    whole = linked.graph(catalogue.export_organisations(db, Filters()), lang="en", base_url="http://127.0.0.1:5000")
+    client = app.test_client()
+    for fmt, syntax in (("ttl", "turtle"), ("jsonld", "json-ld")):
+        read.clear()
+        response = client.get(f"/api/organisations.{fmt}?lang=en", buffered=False)
+        chunks = iter(response.response)
+        first = next(chunks)
+        assert len(read) < 4, fmt  # sent before the four batches were read
+        body = first + b"".join(chunks)
+        response.close()
+        assert isomorphic(Graph().parse(data=body.decode("utf-8"), format=syntax), whole), fmt

@@ -39,10 +39,11 @@ MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
 COMPRESSIBLE = ("geojson", "csv", "html", "essglobal", "jsonld", "ttl")
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv", "jsonld": "jsonld", "ttl": "ttl"}
-WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")  # built whole: limited in size (see ``check_size``)
+# Limited in size (see ``check_size``): the map is built whole; linked data streams, but slowly.
+WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")
 # Written a batch of organisations at a time, as they are read: the others are built whole
 # (a GeoPackage is a database file, and a graph is finished before its first byte is right).
-STREAMED = ("csv", "essglobal", "geojson", "xlsx")
+STREAMED = ("csv", "essglobal", "geojson", "xlsx", "jsonld", "ttl")
 
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
@@ -334,7 +335,8 @@ def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str,
     if fmt in ("csv", "xlsx"):
         chunks = csv_chunks if fmt == "csv" else xlsx_chunks
         return chunks(batches, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
-    chunks = {"essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
+    chunks = {"essglobal": essglobal_chunks, "geojson": geojson_chunks, "jsonld": linked.jsonld_chunks,
+              "ttl": linked.turtle_chunks}[fmt]
     return chunks(batches, lang=lang, base_url=base_url, contacts=contacts)
 
 
