@@ -6,7 +6,9 @@ Place names come from the offline gazetteer (``data/geo/places/*.tsv.gz``: each 
 GeoNames alternate names, without their language), read once for the places big enough to
 be searched by another name. The gazetteer does not say which alternate name is French or
 Polish: the names shown in a language are CLDR's exemplar cities (shipped with Babel: the
-capitals and the other towns that name a time zone), matched to the gazetteer's place.
+capitals and the other towns that name a time zone), matched to the gazetteer's place, then
+the translated names of GNOME's libgweather locations (``data/geo/towns.tsv``: 215 towns of
+100,000 people or more).
 """
 
 from __future__ import annotations
@@ -219,10 +221,45 @@ def _local_names() -> dict[tuple[str, str], dict[str, str]]:
     return out
 
 
+TOWNS = DATA_DIR / "geo" / "towns.tsv"
+
+
+@cache
+def _towns() -> dict[tuple[str, str], dict[str, str]]:
+    """``(country, folded name of a town)`` → ``{language: its name}`` from libgweather's
+    translated locations (``data/geo/towns.tsv``, see ``scripts/build_towns.py``), found by
+    any of its names or by the gazetteer's other names of the same town."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    with TOWNS.open(encoding="utf-8", newline="") as f:
+        header = next(f).rstrip("\n").split("\t")[1:]
+        for line in f:
+            country, *names = line.rstrip("\n").split("\t")
+            row = dict(zip(header, names))
+            for name in names:
+                out.setdefault((country, fold(name)), row)
+    for country, name, aliases in _places():
+        folded = {fold(name), *map(fold, aliases)}
+        row = next((out[(country, n)] for n in sorted(folded) if (country, n) in out), None)
+        if row is not None:
+            for key in folded:
+                out.setdefault((country, key), row)
+    return out
+
+
 def local_town(city: str | None, country: str | None, lang: str) -> str:
-    """``city`` as written in ``lang`` where CLDR names it ("Warszawa", PL, fr → "Varsovie"),
-    else as stored."""
+    """``city`` as written in ``lang``: CLDR's name ("Warszawa", PL, fr → "Varsovie"), else
+    libgweather's ("Thessaloniki", GR, fr → "Thessalonique"), else as stored. A source's name
+    that is only its English one again (not translated) or the stored name with other accents
+    ("Bielsko-Biala" for "Bielsko-Biała") leaves the stored name."""
     if not city or not country:
         return city or ""
-    names = _local_names().get((country.upper(), fold(city)))
-    return names.get(lang, city) if names else city
+    key = (country.upper(), fold(city))
+    for names in (_local_names().get(key), _towns().get(key)):
+        name = (names or {}).get(lang)
+        if not name:
+            continue
+        if fold(name) == key[1]:
+            return city
+        if lang == "en" or name != names.get("en"):
+            return name
+    return city

@@ -187,15 +187,15 @@ class Record:
 
     def api_json(self, lang: str) -> dict:
         """The API's answer for this organisation: the summary, every public field, the
-        description in ``lang``, needs and offers labelled, projects."""
-        label = vocab.resources().label
+        description in ``lang``, needs and offers labelled (with their icon's name), projects."""
+        label, icon = vocab.resources().label, vocab.resources().icon
         return {
             **self.summary(lang),
             "description": self.description_in(lang), "structure": self.structure, "legal_form": self.legal_form,
             "street": self.street, "postcode": self.postcode, "region": self.region,
             "geo_precision": self.geo_precision, "email": self.email, "phone": self.phone,
-            "needs": [{"code": c, "label": label(c, lang), "detail": d} for c, d in self.needs.items()],
-            "offers": [{"code": c, "label": label(c, lang), "detail": d} for c, d in self.offers.items()],
+            "needs": [{"code": c, "label": label(c, lang), "icon": icon(c), "detail": d} for c, d in self.needs.items()],
+            "offers": [{"code": c, "label": label(c, lang), "icon": icon(c), "detail": d} for c, d in self.offers.items()],
             "projects": [{"slug": slug, "name": name, "relation": dict(self.relations).get(slug)}
                          for slug, name in self.projects],
             "visits": [{"slug": v["slug"], "title": (v.get("titles") or {}).get(lang) or v["title"], "kind": v.get("kind"),

@@ -74,3 +74,27 @@ def slugify(text: str, *, fallback: str = "organisation") -> str:
     ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
     slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
     return slug[:80].rstrip("-") or fallback
+
+
+# The lists' order follows the root collation of Unicode (CLDR's, which French, Italian, Dutch,
+# Greek and English use untailored): letters first with accents and case aside, then the name
+# as written. A letter that collation counts as a letter of its own sorts after its base letter
+# ("~" follows every ASCII letter and digit): "Łódź" after "Lublin", as Polish readers expect.
+# Raise SORT_VERSION whenever sort_key gives another result for any text: the next start-up (or
+# `mapapp init`) computes every organisation's stored key again.
+SORT_VERSION = 1
+_SORT_LETTERS = str.maketrans({"ł": "l~", "ø": "o~", "đ": "d~", "ð": "d~", "ı": "i~", "þ": "z~",
+                               "æ": "ae", "œ": "oe", "ŀ": "l"})
+
+
+def sort_key(name: object) -> str:
+    """The first level of the root collation for ``name``, as text that SQLite's binary order
+    and Python's sort keep in order: "Économie" among the E, "Bélarus" before "Bulgarie",
+    Greek in the Greek alphabet's order. Lists sort by it, then by the name as written."""
+    if name is None:
+        return ""
+    text = str(name)
+    if text.isascii():
+        return text.lower()
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    return text.translate(_SORT_LETTERS)

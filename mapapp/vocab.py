@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gettext
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,6 +16,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 
 from .config import DATA_DIR
+from .text import sort_key
 
 # The interface languages, each named in itself (the language menu, the staff forms).
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "pl": "Polski", "el": "Ελληνικά",
@@ -46,6 +46,7 @@ class Term:
     code: str
     labels: dict[str, str]
     aliases: tuple[str, ...] = ()  # other words people use for it, for the importer
+    icon: str = ""  # a Tabler icon's name (mapapp/icons.py), where the vocabulary gives one
 
     def label(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The label in ``lang``, falling back to English."""
@@ -78,13 +79,18 @@ class Vocabulary:
         term = self._by_code.get(code)
         return term.label(lang) if term else code
 
+    def icon(self, code: str) -> str:
+        """The Tabler icon name of ``code`` ("" for an unknown code or a vocabulary without icons)."""
+        term = self._by_code.get(code)
+        return term.icon if term else ""
+
 
 def _read(name: str) -> Vocabulary:
     path = VOCAB_DIR / f"{name}.csv"
     with path.open(encoding="utf-8", newline="") as f:
         terms = [
             Term(row["code"], {lang: row[lang] for lang in LANGUAGES},
-                 tuple(a for a in (row.get("aliases") or "").split("|") if a))
+                 tuple(a for a in (row.get("aliases") or "").split("|") if a), row.get("icon") or "")
             for row in csv.DictReader(f)
         ]
     return Vocabulary(name, terms)
@@ -132,24 +138,19 @@ def is_country(code: str) -> bool:
     return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
 
 
-# Letters that no accent decomposes, read as the base letter they are alphabetised with.
-_COLLATION_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe",
-                                    "ς": "σ", "ŀ": "l", "þ": "th"})
-
-
 # Letters a language alphabetises after their base letter, not with it (Polish: "Luksemburg",
-# then "Łotwa"); "~" sorts after every letter.
+# then "Łotwa"); "~" sorts after every letter. The root collation already does so for ł.
 _OWN_LETTERS = {"pl": str.maketrans({ch: base + "~" for ch, base in zip("ąćęłńóśźż", "acelnoszz")})}
 
 
 def collation_key(text: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str]:
-    """A sort key that orders names as a reader of ``lang`` expects: accents and case aside
-    first ("Émirats" among the E in French), except the letters the language counts as
-    letters of their own (Polish "Ł" after all the "L"), then as written. PyICU is not a
-    dependency; this is the first level of its collation, near enough for lists of names."""
-    text_cf = text.casefold().translate(_OWN_LETTERS.get(lang, {}))
-    base = "".join(ch for ch in unicodedata.normalize("NFKD", text_cf) if not unicodedata.combining(ch))
-    return base.translate(_COLLATION_LETTERS), text
+    """A sort key that orders names as a reader of ``lang`` expects: the root collation's
+    first level (``text.sort_key``: "Émirats" among the E in French), with the letters the
+    language counts as letters of their own after their base (Polish "Ć" after every "C"),
+    then as written. PyICU is not a dependency; this is near enough for lists of names, and
+    the same order as the directory's for every language but Polish."""
+    own = _OWN_LETTERS.get(lang)
+    return sort_key(text.casefold().translate(own) if own else text), text
 
 
 def countries_by_name(lang: str, codes=None) -> list[str]:

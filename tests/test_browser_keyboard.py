@@ -167,7 +167,7 @@ def test_a_popup_shows_town_description_needs_and_offers_as_inert_text(db_path, 
         popup = page.locator(".org-popup")
         assert "Nicosie, Chypre" in popup.inner_text()  # the town, in the visitor's language
         assert hostile in popup.locator(".org-popup-description").inner_text()
-        assert popup.locator(".org-popup-needs").inner_text().startswith("Besoins")
-        assert "Financement" in popup.locator(".org-popup-needs").inner_text()
-        assert "Équipement" in popup.locator(".org-popup-offers").inner_text()
+        # As icons, read out with their labels: "Besoins : Financement" (a no-break space before the colon).
+        assert popup.locator(".resource-needs").text_content() == "Besoins\u00a0: Financement"
+        assert popup.locator(".resource-offers").text_content() == "Offres\u00a0: Équipement"
         assert page.evaluate("window.owned") is None

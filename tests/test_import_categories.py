@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support import csrf_from, route_tiles, sign_in, sign_in_browser, upload
 
 from mapapp import catalogue
@@ -200,6 +201,7 @@ def test_a_value_of_a_merged_category_says_which_one_replaced_it(db, tmp_path):
     assert categories_of(db, "Atelier Fil") == []
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_large_file_read_by_a_second_process_matches_the_same_tree(db, tmp_path):
     add_category(db, "plomberie", {"fr": "Plomberie"}, aliases="plombier")
     sheet = tmp_path / "big.csv"

@@ -112,6 +112,7 @@ def test_file_level_choices_that_name_nothing_import_nothing(db, project, option
     assert catalogue.organisation_count(db) == 0
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_second_process_gives_the_same_report(db, project, monkeypatch):
     monkeypatch.setattr(reading, "CHUNK_ROWS", 2)  # the rows cross the pipe in several chunks
     here = _run(db, dry_run=True, second_process=False)

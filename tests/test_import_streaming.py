@@ -33,7 +33,8 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(RowLog, "MEMORY_ROWS", 5)  # the row outcomes go to the temporary file too
 
 
-@pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
+@pytest.mark.parametrize("second_process", [False, pytest.param(True, marks=pytest.mark.slow)],  # a process: slow
+                         ids=["read here", "read by a second process"])
 def test_chunk_boundaries_change_nothing_a_person_sees(db, tmp_path, small_chunks, second_process):
     make_org(db, "Coop 3", city="Lyon", country="FR", lat=45.76, lon=4.83)
     rows = [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(40)]
@@ -97,6 +98,7 @@ def test_a_second_process_that_cannot_start_leaves_the_reading_here(db, tmp_path
     assert report.counts["created"] == 30 and catalogue.organisation_count(db) == 30
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_an_import_that_fails_stops_its_second_process(db, tmp_path, small_chunks, monkeypatch):
     started = []
     real_popen = reading.subprocess.Popen
@@ -251,6 +253,7 @@ def test_bulk_imported_names_are_searchable_and_leave_the_search_index_cleanly(d
     assert len(catalogue.search_ids(db, "cafe")) == 1
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_an_import_from_the_browser_reads_a_large_file_in_a_second_process_and_commits_batches(
         db, tmp_path, small_chunks, monkeypatch):
     started, batches = [], []

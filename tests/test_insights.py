@@ -239,6 +239,7 @@ def test_the_project_page_and_its_pdf_report(site, staff, worker_for):
     assert client.get("/projects/nobody").status_code == 404
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_mapapp_report_writes_the_pdf_from_the_command_line(site, tmp_path):
     runner = site.test_cli_runner()
     target = tmp_path / "report.pdf"

@@ -43,6 +43,7 @@ def _confirm(client, tmp_path: Path) -> int:
     return int(started.headers["Location"].rsplit("/", 1)[1])
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_browser_import_waits_for_the_worker_and_staff_are_told_when_none_runs(app, db, staff, tmp_path,
                                                                                    worker_for):
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
@@ -65,6 +66,7 @@ def test_a_browser_import_waits_for_the_worker_and_staff_are_told_when_none_runs
     assert "Done:" in page and "worker-missing" not in page
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_an_import_waiting_behind_a_long_job_is_not_taken_for_a_dead_one(app, db, tmp_path, monkeypatch, worker_for):
     import threading
 

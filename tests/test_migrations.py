@@ -316,7 +316,8 @@ _T = "2026-01-02T03:04:05+00:00"
 # Bookkeeping a data migration may change on purpose: 29 copies each member's relation to its
 # projects, and the triggers note those organisations as changed (the map's change log).
 # 30: the default category tree, seeded as it is applied (noted in catalogue_meta), is a change for all.
-_NOTED_BY = {29: {"organisation_changes"}, 30: {"organisation_changes", "catalogue_meta"}}
+_NOTED_BY = {29: {"organisation_changes"}, 30: {"organisation_changes", "catalogue_meta"},
+             32: {"organisation_changes", "catalogue_meta"}}
 # Tables that triggers write when this test adds its rows to a new table (30's note changes).
 _WRITTEN_BY_TRIGGERS = ("organisation_changes",)
 _ROWS = {
@@ -431,6 +432,8 @@ def test_a_catalogue_upgraded_one_migration_at_a_time_keeps_every_row_and_matche
                       ).fetchall() == [(1,)]
     db.execute("INSERT INTO organisations_fts (organisations_fts) VALUES ('integrity-check')")
     assert db.execute("SELECT id FROM organisations_rtree").fetchall() == [(1,)]
+    assert db.execute("SELECT sort_key FROM organisations ORDER BY id").fetchall() == [("spol~dzielnia kept",),
+                                                                                        ("draft unlocated",)]
     # Every CHECK still refuses what it refused: a fresh catalogue's and this one's are the same text.
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE organisations SET status = 'bogus' WHERE id = 1")

@@ -135,6 +135,7 @@ def test_the_pdf_has_the_visits_chapter_in_french_made_by_the_worker(site, worke
     assert "/StructTreeRoot" in reader.trailer["/Root"] and reader.trailer["/Root"]["/MarkInfo"]["/Marked"]
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_hostile_text_stays_inert_in_the_page_and_the_pdf(site, worker_for):
     client = site.test_client()
     page = client.get("/projects/funded?lang=en").get_data(as_text=True)
@@ -149,6 +150,7 @@ def test_hostile_text_stays_inert_in_the_page_and_the_pdf(site, worker_for):
 
 
 
+@pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
 def test_a_report_asked_twice_at_once_is_made_once_and_a_visitor_waiting_sees_it_being_prepared(site, worker_for,
                                                                                                   monkeypatch):
     """The job worker makes a report once per key: two visitors asking at once get the same

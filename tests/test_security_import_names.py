@@ -80,7 +80,8 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(reading, "CHUNK_ROWS", 50)
 
 
-@pytest.mark.parametrize("second_process", [False, True], ids=["read here", "read by a second process"])
+@pytest.mark.parametrize("second_process", [False, pytest.param(True, marks=pytest.mark.slow)],  # a process: slow
+                         ids=["read here", "read by a second process"])
 def test_names_repeating_across_chunks_each_get_their_own_address(db, tmp_path, small_chunks, monkeypatch,
                                                                   second_process):
     rows = directory(1500)

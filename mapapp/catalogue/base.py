@@ -76,6 +76,8 @@ def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
         db.conn.create_function("mapapp_fold", 1, fold_text, deterministic=True)
         # Limits per recipient count addresses by the mailbox they reach (see text.mailbox).
         db.conn.create_function("mapapp_mailbox", 1, mailbox, deterministic=True)
+        # The lists' order: organisations.sort_key (see migration 32 and text.SORT_VERSION).
+        db.conn.create_function("mapapp_sort_key", 1, text.sort_key, deterministic=True)
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
@@ -110,8 +112,18 @@ def _state(db: sqlite_utils.Database) -> tuple[int, str | None]:
     return version or 0, fold
 
 
+def _sort_version(db: sqlite_utils.Database) -> str | None:
+    """The text.SORT_VERSION the organisations' sort keys were computed with."""
+    try:
+        found = db.execute("SELECT value FROM catalogue_meta WHERE key = 'sort_version'").fetchone()
+    except sqlite3.OperationalError:  # older than migration 25
+        return None
+    return found[0] if found else None
+
+
 def _is_current(db: sqlite_utils.Database) -> bool:
-    return _state(db) == (migrations.MIGRATIONS[-1][0], str(text.FOLD_VERSION))
+    return (_state(db) == (migrations.MIGRATIONS[-1][0], str(text.FOLD_VERSION))
+            and _sort_version(db) == str(text.SORT_VERSION))
 
 
 def _require_current(db: sqlite_utils.Database, path: Path) -> None:
@@ -154,6 +166,7 @@ def _upgrade(db: sqlite_utils.Database, path: Path) -> None:
         if done:
             logger.info("catalogue %s: applied migrations %s", path, ", ".join(done))
         _refold(db, path)
+        _resort(db, path)
         if db["categories"].exists():  # (a test's catalogue of an older schema has none)
             from .categories import seed_default
             seed_default(db)
@@ -177,6 +190,25 @@ def _refold(db: sqlite_utils.Database, path: Path) -> None:
                    " SELECT id, mapapp_fold(name), mapapp_fold(description), mapapp_fold(city) FROM organisations")
         db.execute("INSERT INTO catalogue_meta (key, value) VALUES ('fold_version', ?)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(text.FOLD_VERSION)])
+
+
+def _resort(db: sqlite_utils.Database, path: Path) -> None:
+    """Compute every organisation's sort key again when they were computed by another
+    text.sort_key than this one (as ``_refold`` does for the search index); the map's
+    columns read before are read again (organisation 0 noted as changed)."""
+    if not db["organisations"].exists() or "sort_key" not in db["organisations"].columns_dict:
+        return  # a test's catalogue of an older schema
+    with write_transaction(db):
+        if _sort_version(db) == str(text.SORT_VERSION):
+            return
+        logger.warning("catalogue %s: the lists' sort keys were computed with version %s, this mapapp "
+                       "sorts with version %s; computing them again", path, _sort_version(db), text.SORT_VERSION)
+        db.execute("UPDATE organisations SET sort_key = mapapp_sort_key(name)"
+                   " WHERE sort_key IS NOT mapapp_sort_key(name)")
+        db.execute("INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
+                   " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version")
+        db.execute("INSERT INTO catalogue_meta (key, value) VALUES ('sort_version', ?)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [str(text.SORT_VERSION)])
 
 
 def rows_for_ids(db, sql: str, ids: list[int], size: int = 500):

@@ -23,7 +23,7 @@ def iter_export_batches(db: sqlite_utils.Database, filters: Filters, *, batch: i
     One read transaction: every batch comes from the same state of the catalogue, even if
     it changes while a large download is being sent."""
     where, params = _where(filters)
-    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"  # nosec B608 # clauses from code; values bound
+    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.sort_key, o.name, o.id"  # nosec B608 # clauses from code; values bound
     conn = db.conn
     began = not conn.in_transaction
     if began:

@@ -28,7 +28,7 @@ def report_visits(db: sqlite_utils.Database, project_id: int,
         visit["organisations"] = [dict(zip(("id", "slug", "name", "country", "role"), r)) for r in db.execute(
             "SELECT o.id, o.slug, o.name, coalesce(o.country, ''), vo.role FROM visit_organisations vo"  # nosec B608 # ? placeholders come from code; values are bound
             " JOIN organisations o ON o.id = vo.organisation_id WHERE vo.visit_id = ?"
-            f" AND o.status IN ({_marks(statuses)}) ORDER BY o.name COLLATE NOCASE",
+            f" AND o.status IN ({_marks(statuses)}) ORDER BY o.sort_key, o.name",
             [visit["id"], *statuses])]
     return visits
 
@@ -39,7 +39,7 @@ def report_members(db: sqlite_utils.Database, project_id: int,
     return [dict(zip(("id", "slug", "name", "city", "country", "relation"), r)) for r in db.execute(
         "SELECT o.id, o.slug, o.name, o.city, coalesce(o.country, ''), po.relation FROM project_organisations po"  # nosec B608 # ? placeholders come from code; values are bound
         " JOIN organisations o ON o.id = po.organisation_id WHERE po.project_id = ?"
-        f" AND o.status IN ({_marks(statuses)}) ORDER BY 5, o.name COLLATE NOCASE", [project_id, *statuses])]
+        f" AND o.status IN ({_marks(statuses)}) ORDER BY 5, o.sort_key, o.name", [project_id, *statuses])]
 
 
 def project_descriptions(db: sqlite_utils.Database, project_id: int) -> tuple[dict[str, str], str]:

@@ -104,7 +104,7 @@ def project_members(db: sqlite_utils.Database, project_id: int, statuses: tuple[
     return [dict(zip(("slug", "name", "city", "country", "relation", "status"), r)) for r in db.execute(
         "SELECT o.slug, o.name, o.city, coalesce(o.country, ''), po.relation, o.status FROM project_organisations po"  # nosec B608 # ? placeholders come from code; values are bound
         " JOIN organisations o ON o.id = po.organisation_id WHERE po.project_id = ?"
-        f" AND o.status IN ({', '.join('?' * len(statuses))}) ORDER BY 4, o.name COLLATE NOCASE LIMIT ?",
+        f" AND o.status IN ({', '.join('?' * len(statuses))}) ORDER BY 4, o.sort_key, o.name LIMIT ?",
         [project_id, *statuses, limit])]
 
 
@@ -127,7 +127,7 @@ def project_visits(db: sqlite_utils.Database, project_id: int,
         organisations = [dict(zip(("slug", "name", "city", "country"), r)) for r in db.execute(
             "SELECT o.slug, o.name, o.city, coalesce(o.country, '') FROM visit_organisations vo"  # nosec B608 # ? placeholders come from code; values are bound
             f" JOIN organisations o ON o.id = vo.organisation_id WHERE vo.visit_id = ?"
-            f" AND o.status IN ({', '.join('?' * len(statuses))}) ORDER BY o.name COLLATE NOCASE",
+            f" AND o.status IN ({', '.join('?' * len(statuses))}) ORDER BY o.sort_key, o.name",
             [visit_id, *statuses])]
         visits.append({"slug": slug, "title": title, "titles": json.loads(titles or "{}"), "city": city,
                        "country": country, "date": date, "organisations": organisations})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from ..text import sort_key
 from . import kinds
 from .base import dict_rows
 from .reads import _LIST_COLUMNS, search_clause
@@ -57,26 +58,23 @@ def changed_since(db: sqlite_utils.Database, version: int, limit: int) -> list[i
 
 
 def map_name_order(db: sqlite_utils.Database) -> list[int]:
-    """Ids of the published organisations in the lists' order (name, then id), read from
-    the index that keeps them so."""
+    """Ids of the published organisations in the lists' order (sort key, name, then id),
+    read from the index that keeps them so."""
     return [r[0] for r in db.execute(
-        "SELECT id FROM organisations INDEXED BY organisations_published_name"
-        " WHERE status = 'published' ORDER BY name COLLATE NOCASE, id")]
+        "SELECT id FROM organisations INDEXED BY organisations_published_sort"
+        " WHERE status = 'published' ORDER BY sort_key, name, id")]
 
 
 def map_name_following(db: sqlite_utils.Database, name: str, org_id: int, skip: set[int]) -> int | None:
     """The id of the first published organisation after ``(name, org_id)`` in the lists'
-    order (name NOCASE, then id), none of ``skip``; None when it would be last. Read from
+    order (sort key, name, then id), none of ``skip``; None when it would be last. Read from
     the index that keeps that order (a few rows, not the million of ``map_name_order``)."""
-    for sql, params in (
-            ("SELECT id FROM organisations INDEXED BY organisations_published_name WHERE status = 'published'"
-             " AND name = ? COLLATE NOCASE AND id > ? ORDER BY name COLLATE NOCASE, id LIMIT ?",
-             [name, org_id]),
-            ("SELECT id FROM organisations INDEXED BY organisations_published_name WHERE status = 'published'"
-             " AND name > ? COLLATE NOCASE ORDER BY name COLLATE NOCASE, id LIMIT ?", [name])):
-        for (found,) in db.execute(sql, [*params, len(skip) + 1]):
-            if found not in skip:
-                return found
+    for (found,) in db.execute(
+            "SELECT id FROM organisations INDEXED BY organisations_published_sort WHERE status = 'published'"
+            " AND (sort_key, name, id) > (?, ?, ?) ORDER BY sort_key, name, id LIMIT ?",
+            [sort_key(name), name, org_id, len(skip) + 1]):
+        if found not in skip:
+            return found
     return None
 
 

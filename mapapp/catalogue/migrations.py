@@ -923,6 +923,39 @@ def _m031_whole_catalogue_changes_noted_after_the_version(db: sqlite_utils.Datab
                 " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version; END")
 
 
+def _m032_name_sort_key(db: sqlite_utils.Database) -> None:
+    # The lists sort by each name's collation key (mapapp_sort_key, registered on every connection
+    # by catalogue.connect): "Économie" among the E, not after Z as NOCASE put it. The key is
+    # filled here with the two per-row change triggers set aside (a million rows noted one by one
+    # took most of the time); one note of organisation 0 has every map column read again instead.
+    db.execute("ALTER TABLE organisations ADD COLUMN sort_key TEXT NOT NULL DEFAULT ''")
+    db.execute("DROP TRIGGER organisations_version_update")
+    db.execute("DROP TRIGGER organisations_changes_update")
+    db.execute("UPDATE organisations SET sort_key = mapapp_sort_key(name)")
+    db.execute("CREATE TRIGGER organisations_version_update AFTER UPDATE ON organisations BEGIN"
+               " UPDATE catalogue_version SET version = version + 1,"
+               " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1; END")
+    db.execute("CREATE TRIGGER organisations_changes_update AFTER UPDATE ON organisations BEGIN"
+               " INSERT INTO organisation_changes VALUES (NEW.id, (SELECT version FROM catalogue_version WHERE id = 1))"
+               " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version; END")
+    db.execute("UPDATE catalogue_version SET version = version + 1,"
+               " changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+    db.execute("INSERT INTO organisation_changes VALUES (0, (SELECT version FROM catalogue_version WHERE id = 1))"
+               " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version")
+    db.execute("INSERT INTO catalogue_meta (key, value) VALUES ('sort_version', '1')"
+               " ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    db.execute("DROP INDEX organisations_published_name")
+    db.execute("CREATE INDEX organisations_published_sort ON organisations (status, sort_key, name, id)")
+    # Writers give the key with the name (catalogue.writes); these keep it right for any other.
+    db.execute("CREATE TRIGGER organisations_sort_key_insert AFTER INSERT ON organisations"
+               " WHEN new.sort_key = '' AND new.name <> '' BEGIN"
+               " UPDATE organisations SET sort_key = mapapp_sort_key(new.name) WHERE id = new.id; END")
+    db.execute("CREATE TRIGGER organisations_sort_key_update AFTER UPDATE OF name ON organisations"
+               " WHEN new.sort_key = old.sort_key BEGIN"
+               " UPDATE organisations SET sort_key = mapapp_sort_key(new.name)"
+               " WHERE id = new.id AND sort_key IS NOT mapapp_sort_key(new.name); END")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "catalogue", _m001_catalogue),
     (2, "geocode_cache", _m002_geocode_cache),
@@ -955,6 +988,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (29, "projects_and_visits", _m029_projects_and_visits),
     (30, "categories_fields_pictures", _m030_categories_fields_pictures),
     (31, "whole_catalogue_changes_noted_after_the_version", _m031_whole_catalogue_changes_noted_after_the_version),
+    (32, "name_sort_key", _m032_name_sort_key),
 ]
 # Migrations that rebuild tables run with foreign keys off, as SQLite documents: with them
 # on, dropping the old table would cascade its deletion to every row that refers to it.

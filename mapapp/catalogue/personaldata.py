@@ -54,7 +54,7 @@ def held_about(db: sqlite_utils.Database, address: str) -> dict[str, list[dict]]
             f" WHERE {same(column='email')} ORDER BY id", [address])),  # nosec B608 # clause from code
         "organisations": _dicts(db.execute(
             "SELECT id, slug, name, status, email, phone, country FROM organisations"
-            f" WHERE email != '' AND {same(column='email')} ORDER BY name COLLATE NOCASE, id", [address])),  # nosec B608 # clause from code
+            f" WHERE email != '' AND {same(column='email')} ORDER BY sort_key, name, id", [address])),  # nosec B608 # clause from code
         "staff_accounts": _dicts(db.execute(
             "SELECT id, email, role, active, created_at, last_login_at FROM users"
             f" WHERE {same(column='email')} ORDER BY id", [address])),  # nosec B608 # clause from code

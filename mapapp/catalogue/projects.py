@@ -171,7 +171,7 @@ def members(db: sqlite_utils.Database, project_id: int) -> list[dict]:
     return [dict(zip(keys, r)) for r in db.execute(
         "SELECT o.id, o.slug, o.name, o.city, coalesce(o.country, ''), o.status, po.relation, po.role"
         " FROM project_organisations po JOIN organisations o ON o.id = po.organisation_id"
-        " WHERE po.project_id = ? ORDER BY 5, o.name COLLATE NOCASE", [project_id])]
+        " WHERE po.project_id = ? ORDER BY 5, o.sort_key, o.name", [project_id])]
 
 
 def membership(db: sqlite_utils.Database, project_id: int, org_id: int) -> dict | None:
@@ -244,7 +244,7 @@ def search_organisations(db: sqlite_utils.Database, query: str, *, limit: int = 
     return [dict(zip(keys, r)) for r in db.execute(
         "SELECT o.id, o.name, o.city, coalesce(o.country, ''), o.status FROM organisations o"  # nosec B608 # clauses from code
         f" WHERE {' AND '.join(clauses)}"
-        " ORDER BY (o.name LIKE :start ESCAPE '\\') DESC, o.name COLLATE NOCASE LIMIT :limit", params)]
+        " ORDER BY (o.name LIKE :start ESCAPE '\\') DESC, o.sort_key, o.name LIMIT :limit", params)]
 
 
 # -- deleting, and undoing it ---------------------------------------------------------------

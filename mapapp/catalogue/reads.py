@@ -169,7 +169,7 @@ def find_organisations(
     if located_only:
         where += " AND o.lat IS NOT NULL"
     where, params = _staff_clauses(where, params, unlocated_only, precision, source, import_id, checked_before, scope)
-    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.name COLLATE NOCASE, o.id"  # nosec B608 # names and ? placeholders come from code; values are bound
+    sql = f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE {where} ORDER BY o.sort_key, o.name, o.id"  # nosec B608 # names and ? placeholders come from code; values are bound
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = [*params, limit, offset]

@@ -33,7 +33,7 @@ def _organisations(db: sqlite_utils.Database, visits: list[dict], statuses: tupl
         visit["organisations"] = [dict(zip(("slug", "name", "city", "country", "role"), r)) for r in db.execute(
             "SELECT o.slug, o.name, o.city, coalesce(o.country, ''), vo.role FROM visit_organisations vo"  # nosec B608 # ? placeholders come from code; values are bound
             f" JOIN organisations o ON o.id = vo.organisation_id WHERE vo.visit_id = ? AND o.status IN ({_in(statuses)})"
-            " ORDER BY CASE vo.role WHEN 'host' THEN 0 WHEN 'visited' THEN 1 ELSE 2 END, o.name COLLATE NOCASE",
+            " ORDER BY CASE vo.role WHEN 'host' THEN 0 WHEN 'visited' THEN 1 ELSE 2 END, o.sort_key, o.name",
             [visit["id"], *statuses])]
     return visits
 

@@ -56,7 +56,7 @@ def _visits(db: sqlite_utils.Database, where: str, params: list) -> list[dict]:
         for visit_id, org_id, slug, name, country, role in db.execute(
                 "SELECT vo.visit_id, o.id, o.slug, o.name, o.country, vo.role FROM visit_organisations vo"
                 " JOIN organisations o ON o.id = vo.organisation_id"
-                " WHERE vo.visit_id IN (SELECT value FROM json_each(?)) ORDER BY o.name COLLATE NOCASE, o.id",
+                " WHERE vo.visit_id IN (SELECT value FROM json_each(?)) ORDER BY o.sort_key, o.name, o.id",
                 [json.dumps(list(by_id))]):
             by_id[visit_id]["organisations"].append(
                 {"id": org_id, "slug": slug, "name": name, "country": country, "role": role})
@@ -233,7 +233,7 @@ def pickable_organisations(db: sqlite_utils.Database, q: str, *, scope: tuple[tu
         "SELECT o.id, o.slug, o.name, o.city, o.country FROM organisations o"  # nosec B608 # clause from code
         " WHERE (o.name LIKE ? ESCAPE '\\' OR o.city LIKE ? ESCAPE '\\' OR o.slug LIKE ? ESCAPE '\\'"
         f" OR o.id IN (SELECT rowid FROM organisations_fts WHERE organisations_fts MATCH ?)) AND {clause}"
-        " ORDER BY o.name COLLATE NOCASE, o.id LIMIT ?", [pattern, pattern, pattern, _fts(q), *params, limit])
+        " ORDER BY o.sort_key, o.name, o.id LIMIT ?", [pattern, pattern, pattern, _fts(q), *params, limit])
     return [dict(zip(("id", "slug", "name", "city", "country"), r)) for r in cursor]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from ..text import fold, fold_text, slugify
+from ..text import fold, fold_text, slugify, sort_key
 from . import slugs
 from .base import FIELDS, TRIGGERS_SWAPPED, CatalogueError, Saved, lineage_cookie, next_id, now, related_of
 
@@ -165,7 +165,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp] + [values.get(k) for k in columns])
+        rows.append([org_id, slug, stamp, stamp, sort_key(values.get("name"))] + [values.get(k) for k in columns])
         searched.append((org_id, *search))
         themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
@@ -181,7 +181,8 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
             f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
         for name in triggers:
             db.execute(f"DROP TRIGGER {name}")
-    names = ["id", "slug", "created_at", "updated_at", *columns]
+    # The sort key given here, not by its trigger's second write of every row (migration 32).
+    names = ["id", "slug", "created_at", "updated_at", "sort_key", *columns]
     db.conn.executemany(
         f"INSERT INTO organisations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)  # nosec B608 # names and ? placeholders come from code; values are bound
     db.conn.executemany("INSERT INTO organisation_themes (organisation_id, theme, rank) VALUES (?, ?, ?)", themes)
@@ -237,7 +238,7 @@ def _note_inserted(db: sqlite_utils.Database, first_id: int, added: int) -> None
                    " ON CONFLICT (organisation_id) DO UPDATE SET version = excluded.version", [version])
 
 
-_WRITABLE = frozenset((*FIELDS, "slug", "created_at", "updated_at"))
+_WRITABLE = frozenset((*FIELDS, "slug", "created_at", "updated_at", "sort_key"))
 
 
 def _check_columns(values: dict) -> None:

@@ -101,10 +101,10 @@ def compute(db, project_id: int, lang: str, statuses: tuple[str, ...] = ("publis
         return CountryCounts(code or "", name, here(visited), here(participants), kinds)
 
     codes = {countries[i] for i in visited | participants} | {v["country"] for v in visits}
-    rows = sorted((counts(code) for code in codes), key=lambda c: (c.country == "", c.name.casefold()))
+    rows = sorted((counts(code) for code in codes), key=lambda c: (c.country == "", vocab.collation_key(c.name, lang)))
     by_country: dict[str, list[str]] = {}
     names = {org["id"]: org["name"] for org in members} | {o["id"]: o["name"] for v in visits for o in v["organisations"]}
-    for org_id in sorted(participants, key=lambda i: names[i].casefold()):
+    for org_id in sorted(participants, key=lambda i: vocab.collation_key(names[i], lang)):
         by_country.setdefault(countries[org_id], []).append(names[org_id])
     description, description_note = in_language(*store.project_descriptions(db, project_id), lang)
     timeline = tuple(_timeline_row(n, visit, lang) for n, visit in enumerate(visits, start=1))
@@ -118,7 +118,7 @@ def compute(db, project_id: int, lang: str, statuses: tuple[str, ...] = ("publis
         kind_labels={kind: gettext_in(lang, KIND_LABELS[kind]) for kind in KINDS}, timeline=timeline,
         participants_by_country=tuple(sorted(((vocab.country_name(code, lang) if code else "—", tuple(listed))
                                               for code, listed in by_country.items()),
-                                             key=lambda pair: (pair[0] == "—", pair[0].casefold()))),
+                                             key=lambda pair: (pair[0] == "—", vocab.collation_key(pair[0], lang)))),
         places=places, description=description, description_note=description_note)
 
 

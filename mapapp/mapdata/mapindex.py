@@ -27,6 +27,7 @@ from ..catalogue import categorytree
 from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from ..kinds import BY_NAME, Categories
+from ..text import sort_key
 from . import markers, snapshot
 
 CELL_PIXELS = 120  # a cluster covers about this many screen pixels
@@ -60,12 +61,9 @@ def count_bits(bits: np.ndarray) -> int:
 
 
 def name_key(name: str) -> int:
-    """A fingerprint of how a name sorts in the lists (SQLite's NOCASE folds ASCII only):
-    a changed fingerprint means the lists' order must be read again."""
-    return zlib.crc32(name.translate(_ASCII_LOWER).encode("utf-8"))
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    """A fingerprint of a name: the lists sort by its collation key, then by the name as
+    written, so a changed fingerprint means the organisation's place must be found again."""
+    return zlib.crc32(name.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -277,9 +275,9 @@ def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarr
     order = order[~np.isin(order, np.fromiter(positions.values(), dtype=np.int64))]
     skip = set(placed)
     before, values = [], []
-    # In the lists' order among themselves (SQLite's NOCASE folds ASCII, then compares bytes,
-    # which is code point order), so that those placed before the same neighbour keep it.
-    for org_id, name in sorted(placed.items(), key=lambda item: (item[1].translate(_ASCII_LOWER), item[0])):
+    # In the lists' order among themselves (SQLite compares the keys and names as bytes, which
+    # is Python's code point order), so that those placed before the same neighbour keep it.
+    for org_id, name in sorted(placed.items(), key=lambda item: (sort_key(item[1]), item[1], item[0])):
         following = catalogue.map_name_following(db, name, org_id, skip)
         if following is None:
             at = len(order)
@@ -921,13 +919,11 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
             either |= _widened(columns.facets[theirs][code], words)
         candidates = np.flatnonzero(unpack(either & columns.live, columns.size))
         candidates = candidates[candidates != pos]
-        located = candidates[~np.isnan(columns.lat[candidates])]
+        lats = columns.lat[candidates]
+        has_point = ~np.isnan(lats)
+        located = candidates[has_point]
         if len(located) >= limit:
-            km = geo.distances_km(here, columns.lat[located], columns.lon[located])
-            # Every candidate as near as the limit-th, since ties rank by more than distance; the
-            # margin covers numpy's and math's last bits, the ranking is ``distance_km``'s.
-            kth = np.partition(km, limit - 1)[limit - 1]
-            chosen = located[km <= kth + 1e-6]
+            chosen = located[_nearest(here, lats[has_point], columns.lon, located, limit)]
         elif len(candidates) <= FEW_CANDIDATES:
             chosen = candidates
         else:
@@ -939,6 +935,35 @@ def matches(columns: MapColumns, db: sqlite_utils.Database, org: dict, *, limit:
                  for row in rows]
         out[name] = geo.rank_partners(found, here)[:limit]
     return out
+
+
+# Half-widths, in degrees of latitude, of the bands ``_nearest`` measures before all points.
+NEAREST_BANDS = (0.5, 2.0, 8.0, 30.0)
+
+
+def _nearest(here: tuple[float, float], lats: np.ndarray, lon: np.ndarray, positions: np.ndarray,
+             limit: int) -> np.ndarray:
+    """Indices (into ``lats`` and ``positions``) of the points as near ``here`` as the
+    ``limit``-th nearest (all of them: ties rank by more than distance); ``lats`` are the
+    latitudes of the points at ``positions`` of the column ``lon``, whose longitudes are read
+    only where needed. Distances are computed first for the band of latitudes
+    around ``here`` only, widened until ``limit`` points of it lie within its half-width:
+    a point outside the band is farther than that, since an arc is at least its difference
+    of latitude. Among a million, a popup then measures a band of the candidates, not all."""
+    off = np.abs(lats - here[0])
+    for degrees in NEAREST_BANDS:
+        band = np.flatnonzero(off <= degrees)
+        if len(band) < limit:
+            continue
+        km = geo.distances_km(here, lats[band], lon[positions[band]])
+        kth = np.partition(km, limit - 1)[limit - 1]
+        # The margin covers numpy's and math's last bits (the ranking is ``distance_km``'s),
+        # and the 0.99 the band's edge.
+        if kth + 1e-6 <= 0.99 * math.radians(degrees) * geo.EARTH_RADIUS_KM:
+            return band[km <= kth + 1e-6]
+    km = geo.distances_km(here, lats, lon[positions])
+    kth = np.partition(km, limit - 1)[limit - 1]
+    return np.flatnonzero(km <= kth + 1e-6)
 
 
 def _has_bit(bits: np.ndarray, position: int) -> bool:

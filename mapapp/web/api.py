@@ -21,7 +21,7 @@ from ..contributing import owners
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import KINDS, Filters
 from ..importing.normalise import parse_website
-from ..mapdata import exportcache, exports, mapindex
+from ..mapdata import exportcache, exports, mapindex, partners
 from ..params import whole_number
 from . import apihttp, cold, jobqueue, openapi
 from .db import category_tree, get_db, take_db
@@ -158,7 +158,8 @@ def duplicates():
 
 @bp.get("/organisations/<slug>")
 def organisation(slug: str):
-    """One published organisation with its public fields."""
+    """One published organisation with its public fields, and its nearest few possible
+    partners (what a popup shows)."""
     db = get_db()
     org = catalogue.get_organisation(db, slug)
     if org is None:
@@ -171,6 +172,7 @@ def organisation(slug: str):
     checked = owner_store.checked_at(db, org["id"])
     body["checked"] = checked[:10]
     body["stale"] = owners.is_stale(checked, current_app.config["STALE_AFTER_DAYS"])
+    body["partners"] = partners.for_popup(map_index().get(db), db, org, lang, base=request.script_root)
     return jsonify(body)
 
 

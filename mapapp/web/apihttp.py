@@ -5,7 +5,7 @@ the request's parameters in a normal order and the language, so a request whose 
 runs. Compression is Flask-Compress's (see ``assets``): it adds the encoding to a strong
 ETag (``"…:gzip"``), as this module does for the exports that send their own gzipped copy.
 
-The map's answers (clusters, list, facets, categories) are the same for every visitor
+The map's answers (clusters, list, facets, categories, one organisation for a popup) are the same for every visitor
 asking the same URL, and the map asks on a fixed grid of tiles (``mapindex.snap_bbox``):
 they are sent ``public`` with a short ``max-age`` and a ``stale-while-revalidate``, so that
 a browser and a caching proxy (deploy/nginx-mapapp.conf) serve repeats. Signed-in staff get
@@ -27,8 +27,9 @@ from .i18n import LANGUAGES, current_language
 VARY = "Accept-Encoding, Accept-Language, Cookie"
 # The encodings an answer may come in: Flask-Compress's and the exports' kept gzip copies.
 ENCODINGS = ("gzip", "br", "deflate", "zstd")
-# The answers a visitor's map asks for while panning: shared by every visitor of a URL.
-MAP_ANSWERS = frozenset({"api.clusters", "api.organisations", "api.facets", "api.categories"})
+# The answers a visitor's map asks for while panning and opening popups: shared by every
+# visitor of a URL.
+MAP_ANSWERS = frozenset({"api.clusters", "api.organisations", "api.facets", "api.categories", "api.organisation"})
 
 
 def normal_query() -> str:

@@ -95,6 +95,11 @@ def theme_label(code: str) -> str:
     return kinds.BY_NAME["theme"].vocabulary.label(code, current_language())
 
 
+def resource_icons() -> dict[str, list[str]]:
+    """The path data of every need's and offer's icon (data/vocab/resources.csv), for map.js."""
+    return {name: list(icons.paths(name)) for name in sorted({t.icon for t in vocab.resources() if t.icon})}
+
+
 def category_icon(name: str) -> Markup:
     """A category's icon, decorative (its label says what it is)."""
     return Markup(icons.svg(name, size=16))  # nosec B704 # icons.svg checks the name and path data
@@ -159,8 +164,13 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "cluster": _("%(n)s organisations: zoom in"),
             "clusterForms": plural_forms(lambda n: get_translations().ngettext(
                 "%(n)s organisation, zoom in", "%(n)s organisations, zoom in", n)),
-            "needs": _("Needs"),
-            "offers": _("Offers"),
+            # A popup's groups; French puts a no-break space before the colon ("Besoins :").
+            "needsLabel": _("Needs:"),
+            "offersLabel": _("Offers:"),
+            "partnersLabel": _("Possible partners:"),
+            # %(n)s: the resources a possible partner offers (or needs) that match, "funding, training"
+            "partnerOffers": _("offers %(n)s"),
+            "partnerNeeds": _("needs %(n)s"),
             "mapRegion": _("Map of the organisations"),
             "mapRole": _("map"),
             "total": plural_forms(lambda n: get_translations().ngettext("%(num)s organisation", "%(num)s organisations", n)),
@@ -173,6 +183,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
             "closeCard": _("Close this card"),
         },
         "basemap": basemap_settings(),
+        "resourceIcons": resource_icons(),
         **(extra or {}),
     }
     # The shell sets the first view from these bounds (or the focus), so that it shows

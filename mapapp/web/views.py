@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue
+from .. import catalogue, vocab
 from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners, visitreads
@@ -66,11 +66,13 @@ def organisation(slug: str):
         raise NotFound(_("There is no published organisation at this address."))
     matches = mapindex.matches(map_index().get(db), db, org)
     checked = owners.checked_at(db, org["id"])
+    lang = current_language()
     org = {**org, **visitreads.record_links(db, org["id"]),  # its projects' relations and visits, for the JSON-LD
-           "pictures": picture_store.pictures_of(db, org["id"])}
+           "pictures": picture_store.pictures_of(db, org["id"]),
+           "projects": sorted(org["projects"], key=lambda p: vocab.collation_key(p["names"].get(lang) or p["name"], lang))}
     field_store.attach_public(db, [org])  # the network's public fields
     return render_template("organisation.html", org=org, matches=matches,
-                           visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), current_language()),
+                           visit_lines=visitview.timeline(visitreads.visits_of_organisation(db, org["id"]), lang),
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))

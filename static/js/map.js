@@ -612,7 +612,7 @@
           });
           box.appendChild(fields);
         }
-        addPopupDetails(box, org);
+        addPopupDetails(box, org, "org-popup", false);
         if (org.fictional) box.appendChild(el("div", "org-popup-fictional", t.fictional));
         if (org.stale) box.appendChild(el("div", "org-popup-stale", format(t.stale, longDate(org.checked))));
         var suggest = linkOut(el("a", "org-popup-suggest", t.suggest));
@@ -645,7 +645,7 @@
   }
 
   // The card below the map: the organisation's name (a link to its page), its town, its
-  // categories; a close button, Escape and a swipe down put it away.
+  // categories, what the popup shows; a close button, Escape and a swipe down put it away.
   function showCard(slug, name, marker) {
     if (!card) {
       card = el("section", "org-card");
@@ -694,6 +694,7 @@
           var list = card.appendChild(el("ul", "org-card-themes"));
           org.theme_labels.forEach(function (label) { list.appendChild(el("li", null, label)); });
         }
+        addPopupDetails(card, org, "org-card", true);
         if (org.fictional) card.appendChild(el("p", "org-card-note", t.fictional));
         if (org.stale) card.appendChild(el("p", "org-card-note", format(t.stale, org.checked)));
       })
@@ -847,18 +848,75 @@
     container.setAttribute("aria-roledescription", t.mapRole || "map");
   }
 
-  // What a visitor needs to decide whether to open the page: a line of the description, and
-  // the needs and offers by name (all as text).
-  function addPopupDetails(box, org) {
-    if (org.description) box.appendChild(el("p", "org-popup-description", org.description));
-    [["needs", t.needs], ["offers", t.offers]].forEach(function (pair) {
+  // What a visitor needs to decide whether to open the page (in the popup and the phone's
+  // card): a line of the description, the needs and offers as icons, and the nearest few
+  // possible partners. Everything stored is set as text, never as markup.
+  function addPopupDetails(box, org, prefix, labelsShown) {
+    if (org.description) box.appendChild(el("p", prefix + "-description", org.description));
+    [["needs", t.needsLabel], ["offers", t.offersLabel]].forEach(function (pair) {
       var items = org[pair[0]] || [];
-      if (!items.length) return;
-      var line = el("p", "org-popup-" + pair[0]);
-      line.appendChild(el("span", "org-popup-label", pair[1] + ": "));
-      line.appendChild(document.createTextNode(items.map(function (item) { return item.label; }).join(", ")));
-      box.appendChild(line);
+      if (items.length) box.appendChild(resourceRow(pair[0], pair[1], items, labelsShown));
     });
+    if (org.partners && org.partners.length) box.appendChild(partnersBlock(org.partners));
+  }
+
+  // A need's or offer's icon (Tabler's paths, sent once with the page): decorative, the
+  // label beside it is what a screen reader reads.
+  var RESOURCE_ICONS = settings.resourceIcons || {};
+
+  function resourceIcon(name) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "resource-icon");
+    (RESOURCE_ICONS[name] || []).forEach(function (d) {
+      var path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", d);
+      svg.appendChild(path);
+    });
+    return svg;
+  }
+
+  // "Needs: [icon] [icon]": the group named in words (and drawn differently from the other,
+  // not only in another colour), each item's label a tooltip and text for screen readers
+  // ("Needs: Funding, Volunteers"), or visible beside its icon where there is no hover.
+  function resourceRow(kind, label, items, labelsShown) {
+    var line = el("p", "resource-row resource-" + kind);
+    line.appendChild(el("span", "resource-group", label));
+    line.appendChild(document.createTextNode(" "));
+    items.forEach(function (item, i) {
+      var chip = line.appendChild(el("span", "resource-item"));
+      chip.title = item.label;
+      chip.appendChild(resourceIcon(item.icon));
+      chip.appendChild(el("span", labelsShown ? "resource-label" : "visually-hidden", item.label));
+      if (i < items.length - 1) line.appendChild(el("span", "visually-hidden", ", "));
+    });
+    return line;
+  }
+
+  function lowerFirst(text) {
+    return text.charAt(0).toLocaleLowerCase(lang) + text.slice(1);
+  }
+
+  // "Possible partners: X (offers funding)": links to their pages on this site.
+  function partnersBlock(partners) {
+    var block = el("div", "partners");
+    block.appendChild(el("p", "resource-group", t.partnersLabel));
+    var list = block.appendChild(el("ul", "partner-list"));
+    partners.forEach(function (partner) {
+      var item = list.appendChild(el("li"));
+      var link = linkOut(el("a", "partner-link", partner.name));
+      link.href = pageLink(partner.url);
+      item.appendChild(link);
+      var what = [];
+      [["offers", t.partnerOffers], ["needs", t.partnerNeeds]].forEach(function (pair) {
+        var labels = (partner[pair[0]] || []).map(function (r) { return lowerFirst(r.label); });
+        if (labels.length) what.push(format(pair[1], labels.join(", ")));
+      });
+      if (what.length) item.appendChild(document.createTextNode(" (" + what.join("; ") + ")"));
+    });
+    return block;
   }
 
   // -- the panel's own state: how many values each heading has chosen, "clear" ---------
