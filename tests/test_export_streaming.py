@@ -194,3 +194,13 @@ def test_linked_data_leaves_a_batch_at_a_time_and_reads_back_as_one_graph(app, d
         body = first + b"".join(chunks)
         response.close()
         assert isomorphic(Graph().parse(data=body.decode("utf-8"), format=syntax), whole), fmt
+
+
+def test_geopackages_prepared_at_once_are_bounded(app, db, worker, monkeypatch):
+    from mapapp.jobs import queue
+
+    make_org(db, "Coop Alpha")
+    monkeypatch.setattr(queue, "MAX_EXPORT_JOBS", 0)  # as if others' filters filled every place
+    answer = app.test_client().get("/api/organisations.gpkg?country=FR")
+    assert answer.status_code == 429 and "preparing other downloads" in answer.get_json()["error"]
+    assert int(answer.headers["Retry-After"]) > 0

@@ -230,7 +230,8 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
 
 def _export(kind: str, *, base_url: str, attachment: bool):
     """An export: sent from its kept file when there is one; else streamed as it is read
-    (CSV, GeoJSON, XLSX) or built whole in a temporary file, within the client's cold budget, and
+    (CSV, GeoJSON, XLSX, linked data), made by the job worker (GeoPackage) or built whole in a
+    temporary file, within the client's cold budget, and
     kept only when it is the whole catalogue's or asked for often (see ``exportcache``)."""
     filters = Filters.from_args(request.args)
     db = get_db()
