@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_sources,
         admin_visits,
         api,
+        apihttp,
         assets,
         auth,
         commons,
@@ -85,6 +86,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     db.init_app(app, upgrade=upgrade)
     jobqueue.init_app(app)
     i18n.init_app(app)
+    apihttp.init_pages(app)
     pagecontext.init_app(app)
     auth.init_app(app)
     cli.register(app)

@@ -176,6 +176,10 @@ def stats_command(as_json: bool) -> None:
 @click.option("--status", type=click.Choice(["draft", "published"]),
               help="Status of the organisations [default: draft for new ones; stored ones keep theirs].")
 @click.option("--dry-run", is_flag=True, help="Do everything but save, and print the same report.")
+@click.option("--batches", is_flag=True,
+              help="Commit about a second's worth of rows at a time (as imports from the browser and syncs "
+              "do), so that staff edits and contributions go on meanwhile; a failure takes back what was "
+              "written [default: one transaction, which edits wait for].")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the row-by-row report to this CSV file.")
 @click.option("--no-geocode", is_flag=True,
@@ -188,7 +192,7 @@ def stats_command(as_json: bool) -> None:
               help="A new row that looks like an organisation already stored (same name nearby, or same "
               "website): leave it out, update the stored organisation with it, or create it anyway. "
               "'skip' changes nothing stored and doubles nothing; the report lists each one.")
-def import_command(file, sheet, mapping, source, project, relation, visit, status, dry_run, report_path,
+def import_command(file, sheet, mapping, source, project, relation, visit, status, dry_run, batches, report_path,
                    no_geocode, encoding, delimiter, country, duplicates) -> None:
     """Import organisations from a CSV, XLSX, ODS or GeoJSON FILE."""
     from .importing import importer
@@ -198,7 +202,8 @@ def import_command(file, sheet, mapping, source, project, relation, visit, statu
     options = importer.Options(source=source, project=project, relation=relation, visit=visit,
                                status=status, dry_run=dry_run,
                                geocode=not no_geocode, sheet=sheet, encoding=encoding,
-                               delimiter=delimiter, mapping=mapping, country=country, duplicates=duplicates)
+                               delimiter=delimiter, mapping=mapping, country=country, duplicates=duplicates,
+                               batch_size=importer.FIRST_BATCH if batches else None)
     try:
         report = importer.import_file(db, file, options, chain)
     except importer.ImportFailed as e:

@@ -59,17 +59,24 @@ WRK_SCRIPT = """
 local paths = %s
 local n = #paths
 local counter = 0
+local threads = {}
 local gzip = {["Accept-Encoding"] = "gzip"}
-function setup(thread) thread:set("seed", counter); counter = counter + 1 end
-function init(args) math.randomseed(seed * 7919 + os.time()) end
+function setup(thread) thread:set("seed", counter); counter = counter + 1; table.insert(threads, thread) end
+function init(args) math.randomseed(seed * 7919 + os.time()); hits = 0; cached = 0 end
 function request() return wrk.format("GET", paths[math.random(n)], gzip) end
+function response(status, headers, body)
+  local x = headers["X-Cache"]  -- nginx's cache status, where it may keep the answer
+  if x then cached = cached + 1; if x == "HIT" or x == "STALE" or x == "UPDATING" then hits = hits + 1 end end
+end
 function done(summary, latency, requests)
   local s = summary
   local e = s.errors
+  local h, c = 0, 0
+  for _, t in ipairs(threads) do h = h + t:get("hits"); c = c + t:get("cached") end
   io.write(string.format('RESULT {"requests": %%d, "seconds": %%f, "p50": %%d, "p95": %%d, "p99": %%d, '
-    .. '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
+    .. '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d, "hits": %%d, "cacheable": %%d}\\n',
     s.requests, s.duration / 1e6, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, h, c))
 end
 """
 
@@ -149,9 +156,10 @@ def wrk(url: str, paths: list[str], seconds: int, connections: int, folder: Path
 
 
 def show(what: str, result: dict) -> None:
+    hits = f", cache hits {result['hits'] / result['requests']:.0%} of requests" if result.get("cacheable") else ""
     print(f"{what}: {result['rate']:,.0f} requests/s, p50 {result['p50'] / 1000:.1f} ms, "
           f"p95 {result['p95'] / 1000:.1f} ms, p99 {result['p99'] / 1000:.1f} ms, "
-          f"{result['errors']} errors ({result['requests']:,} requests in {result['seconds']:.0f} s)", flush=True)
+          f"{result['errors']} errors ({result['requests']:,} requests in {result['seconds']:.0f} s){hits}", flush=True)
     if result["errors"]:
         print("  errors: " + ", ".join(f"{result[k]} {k}" for k in ("status", "timeout", "connect", "read", "write")
                                       if result[k]) + " (status: an answer other than 2xx/3xx)", flush=True)
@@ -208,19 +216,22 @@ def nginx(upstream: str, folder: Path):
 
 
 class Meanwhile:
-    """An import of ``rows`` rows after a few seconds, and an organisation added every two
-    seconds, while the load runs."""
+    """An import of ``rows`` rows after a few seconds (as staff start one from the browser:
+    committed in batches by the job worker's code), and an organisation added every
+    ``every`` seconds (none: 0), while the load runs."""
 
-    def __init__(self, db_path: Path, folder: Path, rows: int):
-        self.db_path, self.folder, self.rows = db_path, folder, rows
+    def __init__(self, db_path: Path, folder: Path, rows: int, every: float = 2.0):
+        self.db_path, self.folder, self.rows, self.every = db_path, folder, rows, every
         self.stop = threading.Event()
         self.edits = self.refused = 0
         self.imported: dict | None = None
 
     def _edits(self) -> None:
+        if not self.every:
+            return
         db = catalogue.connect(self.db_path)
         rng = random.Random(9)
-        while not self.stop.wait(2.0):
+        while not self.stop.wait(self.every):
             lat, lon = rng.choice(PLACES)
             try:
                 catalogue.save_organisation(db, {"name": f"Added during the load {time.time():.0f}", "city": "Lyon",
@@ -238,7 +249,7 @@ class Meanwhile:
             return
         csv = self.folder / f"import-{time.time_ns()}.csv"
         bench_import.write_csv(csv, self.rows)
-        self.imported = bench_import.run_import(self.db_path, csv, None)
+        self.imported = bench_import.run_import(self.db_path, csv, None, browser=True)
 
     def __enter__(self):
         self.threads = [threading.Thread(target=self._edits), threading.Thread(target=self._import)]
@@ -254,6 +265,11 @@ class Meanwhile:
             if self.imported and "seconds" in self.imported else ""
         refused = f" ({self.refused} refused: the catalogue locked by the import)" if self.refused else ""
         print(f"  meanwhile: {self.edits} organisations added{refused}{imported}", flush=True)
+        return False
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused) or bool(self.rows and not (self.imported and "seconds" in self.imported))
 
 
 def warm(base: str, paths: list[str], connections: int) -> None:
@@ -277,6 +293,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread when above 1)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (sync, gthread)")
     parser.add_argument("--import-rows", type=int, default=1000, help="rows of the import run meanwhile; 0: none")
+    parser.add_argument("--edit-every", type=float, default=2.0,
+                        help="seconds between two organisations added meanwhile; 0: none")
     parser.add_argument("--no-nginx", action="store_true", help="only gunicorn, without nginx in front")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -290,25 +308,41 @@ def main() -> None:
         print(f"{catalogue.count_organisations(catalogue.connect(db_path), Filters()):,} organisations; "
               f"{len(set(paths)):,} different URLs in {len(paths):,} requests of the mix", flush=True)
         settings = {"MAP_CACHE_SECONDS": os.environ.get("MAPAPP_MAP_CACHE_SECONDS", "60")}
+        failures = []
         with gunicorn(db_path, folder / "cache", args, settings) as base:
             warm(base, paths, args.workers * args.threads)
-            with Meanwhile(db_path, folder, args.import_rows):
+            with Meanwhile(db_path, folder, args.import_rows, args.edit_every) as meanwhile:
+                alone = wrk(base, paths, args.seconds, args.connections, folder)
                 show(f"gunicorn {args.workers} × {args.worker_class} ({args.threads} threads), "
-                     f"{args.connections} connections", wrk(base, paths, args.seconds, args.connections, folder))
+                     f"{args.connections} connections", alone)
+            failures += _failures("without nginx", alone, meanwhile)
             if not args.no_nginx:
                 with nginx(base.removeprefix("http://"), folder) as (proxied, fixed):
                     show("wrk alone against a fixed nginx answer (the generator's ceiling)",
                          wrk(fixed, ["/"], 5, args.connections, folder))
-                    with Meanwhile(db_path, folder, args.import_rows):
-                        show(f"nginx in front, {args.connections} connections",
-                             wrk(proxied, paths, args.seconds, args.connections, folder))
+                    with Meanwhile(db_path, folder, args.import_rows, args.edit_every) as meanwhile:
+                        behind = wrk(proxied, paths, args.seconds, args.connections, folder)
+                        show(f"nginx in front, {args.connections} connections", behind)
+                    failures += _failures("with nginx", behind, meanwhile)
+        if failures:
+            sys.exit("FAILED: " + "; ".join(failures))
+
+
+def _failures(run: str, result: dict, meanwhile: Meanwhile) -> list[str]:
+    """What went wrong in a run: any request answered with an error or not at all, any
+    edit refused, the import failed."""
+    found = [f"{run}: {result['errors']} requests failed"] if result["errors"] else []
+    if meanwhile.failed:
+        found.append(f"{run}: {meanwhile.refused} edits refused" if meanwhile.refused else f"{run}: the import failed")
+    return found
 
 
 @contextmanager
 def gunicorn(db_path: Path, cache: Path, args, settings: dict):
     port = bench_map._free_port()
     env = {**os.environ, "MAPAPP_DATABASE": str(db_path), "MAPAPP_CACHE_DIR": str(cache),
-           "MAPAPP_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+           "MAPAPP_SECRET_KEY": "bench",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
            **{f"MAPAPP_{k}": v for k, v in settings.items()}}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
                                "--worker-class", args.worker_class, "--threads", str(args.threads),

@@ -106,6 +106,12 @@ def test_a_colour_white_text_cannot_be_read_on_is_refused_with_its_ratio_and_wha
     assert "the accent colour #66ccff gives 1.8:1 against the buttons&#39; white text" in accent
 
 
+def with_shell(client, page: str) -> str:
+    """A map page and the map shell's script it links (where the tile layer is set up)."""
+    script = re.search(r'<script src="(/map-shell\.js\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    return page + client.get(script).get_data(as_text=True)
+
+
 def test_a_tile_address_must_be_http_with_its_placeholders_and_empty_gives_the_operators(app, db, admin):
     page = save(admin, tile_url="javascript:alert(1)//{z}/{x}/{y}").get_data(as_text=True)
     assert "the tile address must start with https:// (or http://)" in page and store.read_settings(db) == {}
@@ -117,10 +123,10 @@ def test_a_tile_address_must_be_http_with_its_placeholders_and_empty_gives_the_o
                 tile_attribution="© Tiles Co").status_code == 302
     visitor = app.test_client()
     answer = visitor.get("/")
-    assert "https://tiles.example.org/{z}/{x}/{y}.png" in answer.get_data(as_text=True)
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in with_shell(visitor, answer.get_data(as_text=True))
     assert "img-src 'self' data: https://tiles.example.org;" in answer.headers["Content-Security-Policy"]
     assert save(admin, tile_url="", tile_attribution="").status_code == 302
-    assert app.config["TILE_URL"] in visitor.get("/").get_data(as_text=True)
+    assert app.config["TILE_URL"] in with_shell(visitor, visitor.get("/").get_data(as_text=True))
 
 
 def test_a_french_message_is_refused_in_french(admin):
@@ -148,7 +154,9 @@ def test_hostile_text_shows_as_text_on_the_map_embed_feed_and_e_mails(db_path, t
         assert "{% if 1 %}x{% endif %}${7*7}=1+1" in page, path
     # Leaflet shows the attribution as HTML, and folium renders it through Jinja: it reaches
     # the map's script escaped, braces too, never evaluated.
-    shell = visitor.get("/").get_data(as_text=True).split("tileLayer(", 1)[1].split("addTo", 1)[0]
+    page = visitor.get("/").get_data(as_text=True)
+    script = re.search(r'<script src="(/map-shell\.js\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    shell = visitor.get(script).get_data(as_text=True).split("tileLayer(", 1)[1].split("addTo", 1)[0]
     assert ('"attribution": "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;\\u0026#123;\\u0026#123;7*7'
             in shell), shell
     feed = visitor.get("/feed.atom?lang=fr").get_data(as_text=True)

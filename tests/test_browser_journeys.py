@@ -169,7 +169,7 @@ def test_back_to_the_directory_returns_to_the_same_page_of_results(demo_client):
     back = org_page.split('id="back" href="')[1].split('"')[0].replace("&amp;", "&")
     assert urlsplit(back).path == "/organisations"
     assert parse_qs(urlsplit(back).query) == {"country": ["FR", "IT"], "page": ["2"]}
-    assert '<link rel="canonical" href="http://localhost/organisations/' in org_page
+    assert '<link rel="canonical" href="http://127.0.0.1:5000/organisations/' in org_page  # the site's address
 
 
 def test_the_embeds_full_map_link_keeps_every_filter(demo_client):

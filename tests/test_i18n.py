@@ -15,7 +15,8 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "mapapp" / "translations
 def test_lang_parameter_then_cookie_then_accept_language(demo_client):
     page = demo_client.get("/?lang=it").get_data(as_text=True)
     assert '<html lang="it">' in page and "Mappa" in page
-    # remembered by the cookie
+    # remembered by the cookie (static/js/site.js sets it: the page itself sets none)
+    demo_client.set_cookie("lang", "it")
     assert '<html lang="it">' in demo_client.get("/organisations").get_data(as_text=True)
 
 

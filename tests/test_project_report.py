@@ -188,3 +188,52 @@ def test_a_report_asked_twice_at_once_is_made_once_and_a_visitor_waiting_sees_it
             visitor.join(60)
     assert [a.mimetype for a in answers] == ["application/pdf"] * 2 and answers[0].data == answers[1].data
     assert len(builds) == 1
+
+
+def tagged_pdf_problems(pdf: bytes, lang: str, title: str) -> list[str]:
+    """What a PDF/UA checker would refuse first: no PDF/UA identifier in the XMP metadata, no
+    structure tree or not marked, no document language, no title shown as the window's, a
+    figure without its text alternative, text outside the structure of every heading."""
+    reader = PdfReader(io.BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    problems = []
+    xmp = root["/Metadata"].get_object().get_data().decode() if "/Metadata" in root else ""
+    if 'pdfuaid:part="1"' not in xmp:
+        problems.append("no PDF/UA-1 identifier in the XMP metadata")
+    if "/StructTreeRoot" not in root or not root.get("/MarkInfo", {}).get("/Marked"):
+        problems.append("not tagged (no StructTreeRoot, or MarkInfo Marked false)")
+    if root.get("/Lang") != lang:
+        problems.append(f"document language {root.get('/Lang')!r}, not {lang!r}")
+    if title not in (reader.metadata or {}).get("/Title", "") or title not in xmp:
+        problems.append(f"title {(reader.metadata or {}).get('/Title')!r} does not name {title!r}")
+    if not root.get("/ViewerPreferences", {}).get("/DisplayDocTitle"):
+        problems.append("the viewer shows the file name, not the title")
+    kinds = Counter()
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            kinds[node.get("/S")] += 1
+            if node.get("/S") == "/Figure" and not node.get("/Alt"):
+                problems.append("a figure without /Alt")
+            if "/K" in node:
+                walk(node["/K"])
+
+    if "/StructTreeRoot" in root:
+        walk(root["/StructTreeRoot"])
+    if not (kinds["/H1"] == 1 and kinds["/H2"] and kinds["/Table"] and kinds["/Figure"]):
+        problems.append(f"a structure without its heading, chapters, tables or figures: {dict(kinds)}")
+    return problems
+
+
+@pytest.mark.slow  # two PDFs
+def test_the_french_and_greek_reports_are_tagged_pdf_ua(site, tmp_path):
+    runner = site.test_cli_runner()
+    for lang, title in (("fr", "Projet financé"), ("el", "Funded project")):
+        out = tmp_path / f"{lang}.pdf"
+        result = runner.invoke(args=["report", "funded", "-o", str(out), "--lang", lang])
+        assert result.exit_code == 0, result.output
+        assert tagged_pdf_problems(out.read_bytes(), lang, title) == [], lang

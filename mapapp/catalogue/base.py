@@ -50,7 +50,16 @@ class Saved:
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
     """A transaction that takes the write lock at once (``BEGIN IMMEDIATE``), for
-    multi-step writes that read before they write; rolled back on any exception."""
+    multi-step writes that read before they write; rolled back on any exception. Inside an
+    open transaction, a savepoint of it.
+
+    A deferred transaction (``db.atomic()``) that reads first and then writes cannot wait
+    for an import's batch: SQLite refuses it at once ("database is locked") when another
+    writer committed after its read. This one waits (``BUSY_TIMEOUT_SECONDS``)."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
@@ -58,6 +67,12 @@ def write_transaction(db: sqlite_utils.Database):
         db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+# How long a write waits for another's transaction (an import's batch, a sync, a migration)
+# before "database is locked": a staff edit or a contribution made during an import waits
+# for the batch being written, and succeeds. Readers never wait (WAL).
+BUSY_TIMEOUT_SECONDS = 60
 
 
 def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
@@ -78,7 +93,7 @@ def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
         db.conn.create_function("mapapp_mailbox", 1, mailbox, deterministic=True)
         # The lists' order: organisations.sort_key (see migration 32 and text.SORT_VERSION).
         db.conn.create_function("mapapp_sort_key", 1, text.sort_key, deterministic=True)
-        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         # 64 MiB of page cache keeps a large import's index pages in memory;
@@ -315,6 +330,18 @@ def lineage_cookie(cookie: int, swapped: str | None) -> int:
     if before.isdigit() and after.isdigit() and int(after) == cookie:
         return int(before)
     return cookie
+
+
+def file_identity(path: str) -> tuple | None:
+    """What tells one catalogue file at ``path`` from another put there (a restored backup, a
+    file copied over it) for a connection kept open: its device, inode and modification time
+    (the main file changes on a checkpoint or a copy, not at each write, which goes to the
+    WAL). None when there is no file."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), found.st_dev, found.st_ino, found.st_mtime_ns, found.st_size)
 
 
 def state(db: sqlite_utils.Database) -> State:

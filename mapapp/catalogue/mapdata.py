@@ -25,7 +25,7 @@ def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
         chunk = ids[start:start + 500]
         out += db.execute(
             f"SELECT {_MAP_ROW} FROM organisations"  # nosec B608 # names and ? placeholders come from code; values are bound
-            f" WHERE status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+            f" WHERE +status = 'published' AND id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
     return sorted(out)
 
 
@@ -84,7 +84,9 @@ def organisations_by_ids(db: sqlite_utils.Database, ids: list[int]) -> list[dict
         return []
     rows = dict_rows(db.execute(
         f"SELECT {_LIST_COLUMNS} FROM organisations o WHERE o.id IN ({', '.join('?' * len(ids))})"  # nosec B608 # names and ? placeholders come from code; values are bound
-        " AND o.status = 'published'",
+        # ``+``: found by their ids, never by scanning the published ones' sort index (which
+        # SQLite chose for twenty ids: 50 ms a list page at 200,000, not 0.1 ms).
+        " AND +o.status = 'published'",
         ids))
     by_id = {r["id"]: r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -97,7 +99,7 @@ def map_memberships(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[str
     for start in range(0, len(ids), 300):
         chunk = ids[start:start + 300]
         placeholders = ", ".join("?" * len(chunk))
-        published = f"SELECT id FROM organisations WHERE status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
+        published = f"SELECT id FROM organisations WHERE +status = 'published' AND id IN ({placeholders})"  # nosec B608 # ? placeholders from code; values are bound
         out += kinds.memberships(db, published, chunk)
     return out
 

@@ -7,13 +7,15 @@ import json
 
 import sqlite_utils
 
+from .base import write_transaction
+
 
 def set_membership(db: sqlite_utils.Database, project_id: int, org_id: int, relation: str | None,
                    role: str | None = None) -> None:
     """Make an organisation a member of a project with ``relation`` and ``role`` (either kept
     as it was when None; a new member's relation is then 'other'). Its own relation, which the
     map filters on, takes this one when it had none or 'other'."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO project_organisations (project_id, organisation_id, relation, role)"
             " VALUES (:project, :org, coalesce(:relation, 'other'), :role)"

@@ -16,7 +16,7 @@ from datetime import date
 import sqlite_utils
 
 from ..translate import N_, Message
-from .base import CatalogueError, next_id
+from .base import CatalogueError, next_id, write_transaction
 
 RELATIONS = ("visited", "participant", "partner", "other")
 ROLES = ("coordinator", "partner")
@@ -134,7 +134,7 @@ def create_project(db: sqlite_utils.Database, slug: str, name: str, **fields) ->
     values = _values(fields)
     values["website"] = (fields.get("links") or {}).get("website", "")
     values["slug"] = slug
-    with db.atomic():
+    with write_transaction(db):
         db.execute(f"INSERT INTO projects ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",  # nosec B608 # names from code
                    list(values.values()))
         return db.execute("SELECT id FROM projects WHERE slug = ?", [slug]).fetchone()[0]

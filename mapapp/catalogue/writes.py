@@ -10,7 +10,17 @@ import sqlite_utils
 
 from ..text import fold, fold_text, slugify, sort_key
 from . import slugs
-from .base import FIELDS, TRIGGERS_SWAPPED, CatalogueError, Saved, lineage_cookie, next_id, now, related_of
+from .base import (
+    FIELDS,
+    TRIGGERS_SWAPPED,
+    CatalogueError,
+    Saved,
+    lineage_cookie,
+    next_id,
+    now,
+    related_of,
+    write_transaction,
+)
 
 # -- organisations: writes -------------------------------------------------
 
@@ -42,7 +52,7 @@ def save_organisation(
     values = {k: record.get(k) for k in FIELDS if k in record}
     values.setdefault("source", "")
     related = related_of(themes, needs, offers, descriptions)
-    with db.atomic():
+    with write_transaction(db):
         stored = None
         if values.get("source_ref") is not None:
             stored = stored_by_source(db, values["source"], refs=[values["source_ref"]]).get(
@@ -315,7 +325,7 @@ def save_project(db: sqlite_utils.Database, project: dict) -> int:
     row = {k: ("" if v is None and k in ("description", "website", "source") else v)
            for k, v in row.items()}
     row["names"] = json.dumps(project.get("names") or {}, ensure_ascii=False)
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO projects (slug, name, description, website, start_date, end_date, source, names)"
             " VALUES (:slug, :name, :description, :website, :start_date, :end_date, :source, :names)"
@@ -329,7 +339,7 @@ def save_project(db: sqlite_utils.Database, project: dict) -> int:
 
 def save_visit(db: sqlite_utils.Database, visit: dict) -> int:
     """Insert or update a visit by slug (``project`` is the project's slug); return its id."""
-    with db.atomic():
+    with write_transaction(db):
         project = db.execute("SELECT id FROM projects WHERE slug = ?", [visit["project"]]).fetchone()
         if project is None:
             raise CatalogueError(f"visit {visit['slug']!r}: no project {visit['project']!r}")
@@ -348,7 +358,7 @@ def link_organisation(
     db: sqlite_utils.Database, org_id: int, *, projects: list[str] = (), visits: list[str] = (),
 ) -> None:
     """Add an organisation to projects and visits, given by slug (existing links are kept)."""
-    with db.atomic():
+    with write_transaction(db):
         for slug in projects:
             db.execute(
                 "INSERT OR IGNORE INTO project_organisations (project_id, organisation_id) SELECT id, ? FROM projects WHERE slug = ?",

@@ -492,6 +492,7 @@ class _ExistingIndex:
 
 # Each batch holds the write lock about this long; then the import pauses long enough for
 # a waiting writer (SQLite's busy handler retries every 100 ms at most) to get its turn.
+FIRST_BATCH = 1000  # rows of a batched import's first batch (then about BATCH_SECONDS' worth)
 BATCH_SECONDS = 1.0
 BATCH_PAUSE_SECONDS = 0.12
 

@@ -250,8 +250,15 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
         name_order = _placed_in_order(db, columns.name_order, ids, at if moved else None, placed_anew)
         if name_order is None:
             name_order = _name_order(db, ids)
-    return MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
-                      category=category, palette=columns.palette)
+    patched = MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
+                         category=category, palette=columns.palette)
+    if not moved:
+        # The low zooms' sums patched too: summing them again (a sort of every point per
+        # zoom) after each staff edit took each worker seconds at a million, every two seconds.
+        touched = np.array(sorted(p for p, present in (_position(ids, i) for i in changed) if present), dtype=np.int64)
+        patched.levels.update({zoom: _level_patched(level, patched, touched, zoom)
+                               for zoom, level in list(columns.levels.items())})
+    return patched
 
 
 NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
@@ -711,6 +718,34 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
             level = _Level(keys[starts], starts, sums, positions)
             columns.levels[zoom] = level
     return level
+
+
+def _level_patched(level: _Level, columns: MapColumns, touched: np.ndarray, zoom: int) -> _Level:
+    """``level`` of the columns before a patch that placed no organisation before another
+    (``apply_changes``), for the patched ``columns``: the organisations at the ``touched``
+    positions taken out, those of them published and located put back where their cells
+    sort, then every cell summed again (what ``_level`` gives, without sorting every point)."""
+    keys = np.repeat(level.keys, level.sums.counts.astype(np.int64))  # each point's cell, in order
+    order = level.order
+    if len(touched):
+        kept = ~np.isin(order, touched)
+        keys, order = keys[kept], order[kept]
+        live = (columns.live[touched // 64] >> (touched % 64).astype(np.uint64)) & np.uint64(1)
+        back = touched[(live == 1) & ~np.isnan(columns.lat[touched])]
+        if len(back):
+            cx, cy = _grid(columns, back, zoom)
+            back_keys = cx * (1 << 32) + cy
+            ranked = np.lexsort((back, back_keys))  # by cell, then position: as ``_level`` orders them
+            back, back_keys = back[ranked], back_keys[ranked]
+            at = []
+            for key, pos in zip(back_keys.tolist(), back.tolist()):
+                first = int(np.searchsorted(keys, key, side="left"))
+                last = int(np.searchsorted(keys, key, side="right"))
+                at.append(first + int(np.searchsorted(order[first:last], pos)))
+            keys = np.insert(keys, at, back_keys)
+            order = np.insert(order, at, back.astype(np.int32))
+    starts, sums = _summed(columns, order, keys)
+    return _Level(keys[starts], starts, sums, order)
 
 
 def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[list], int]:

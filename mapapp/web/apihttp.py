@@ -10,17 +10,31 @@ asking the same URL, and the map asks on a fixed grid of tiles (``mapindex.snap_
 they are sent ``public`` with a short ``max-age`` and a ``stale-while-revalidate``, so that
 a browser and a caching proxy (deploy/nginx-mapapp.conf) serve repeats. Signed-in staff get
 ``private`` answers, never kept by a shared cache.
+
+The public pages an anonymous visitor opens from the map (the map itself, the embed, the
+directory, organisation pages: ``SHARED_PAGES``) are the same for every visitor of a URL
+in a language too: they carry no nonce, no CSRF token, no cookie (the language a ``?lang=``
+chose is remembered by static/js/site.js), and get the same validators and
+``Cache-Control``. Their ETag names the language and the app's templates and static files,
+so that a French visitor never gets an English copy, nor a page linking yesterday's assets.
+A visitor whose session says something of their own (staff signed in, a message to show)
+gets a ``private`` page, asked again each time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
 from .. import catalogue
+from ..catalogue.migrations import SchemaError
 from .db import get_db
 from .i18n import LANGUAGES, current_language
 
@@ -30,6 +44,8 @@ ENCODINGS = ("gzip", "br", "deflate", "zstd")
 # The answers a visitor's map asks for while panning and opening popups: shared by every
 # visitor of a URL.
 MAP_ANSWERS = frozenset({"api.clusters", "api.organisations", "api.facets", "api.categories", "api.organisation"})
+# The public pages every anonymous visitor of a URL sees alike (in their language).
+SHARED_PAGES = frozenset({"views.index", "views.directory", "views.organisation", "embed.embed"})
 
 
 def normal_query() -> str:
@@ -47,9 +63,32 @@ def _validators() -> tuple[str, datetime]:
     state = catalogue.state(get_db())
     # The day is part of it: an entry not checked for long fades on the map as days pass.
     today = datetime.now(timezone.utc).date().isoformat()
-    etag = hashlib.sha1(f"{state.key}|{today}|{request.path}?{normal_query()}|{current_language()}".encode(),
+    etag = hashlib.sha1(f"{state.key}|{today}|{request.path}?{normal_query()}|{current_language()}|"
+                        f"{_build(current_app.template_folder, current_app.static_folder)}".encode(),
                         usedforsecurity=False).hexdigest()[:20]
     return etag, datetime.strptime(state.changed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=4)
+def _build(*folders: str | None) -> str:
+    """A digest of the app's templates and static files (names, sizes, times), read once per
+    process: a page rendered by other templates, or linking other assets, is another page."""
+    seen = hashlib.sha1(usedforsecurity=False)
+    for folder in folders:
+        for root, _dirs, files in sorted(os.walk(folder or ".")):
+            for name in sorted(files):
+                found = (Path(root) / name).stat()
+                seen.update(f"{root}/{name}|{found.st_size}|{found.st_mtime_ns}".encode())
+    return seen.hexdigest()[:12]
+
+
+def _personal() -> bool:
+    """Whether the request's session holds something of the visitor's own: staff signed in,
+    or a message to show once. Without a session cookie, nothing (and the session is not
+    opened: Flask would add ``Vary: Cookie`` for it)."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return False
+    return bool(current_user.is_authenticated or session.get("_flashes"))
 
 
 def _cors(response: Response) -> Response:
@@ -101,6 +140,44 @@ def after_request(response: Response) -> Response:
     return response
 
 
+def page_before_request():
+    """A shared page whose copy the visitor holds is still current: 304 at once."""
+    if request.endpoint not in SHARED_PAGES or request.method not in ("GET", "HEAD"):
+        return None
+    g.shared_page = True
+    if _personal():  # a signed-in person's page: theirs, and their ?lang= kept in a cookie
+        return None
+    g.same_page_for_everyone = True  # no language cookie for it (web.i18n)
+    try:
+        g.page_etag, g.page_modified = _validators()
+    except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
+        return None  # the page says the catalogue is unreachable, in its own way (never kept)
+    answer = Response()
+    answer.set_etag(_client_copy(g.page_etag))
+    answer.last_modified = g.page_modified
+    answer.make_conditional(request)
+    if answer.status_code != 304:
+        return None
+    answer.headers["Vary"] = VARY
+    answer.headers["Cache-Control"] = cache_control()
+    return answer
+
+
+def page_after_request(response: Response) -> Response:
+    """Validators and ``Cache-Control`` on a shared page (``private`` for staff)."""
+    if not g.get("shared_page") or request.method not in ("GET", "HEAD"):
+        return response
+    if response.status_code == 200 and "page_etag" in g:
+        encoding = response.headers.get("Content-Encoding")
+        response.set_etag(f"{g.page_etag}:{encoding}" if encoding else g.page_etag)
+        response.last_modified = g.page_modified
+        response.headers["Cache-Control"] = cache_control()
+    else:  # a staff member's page, a message shown once, an error: never kept by others
+        response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = VARY
+    return response
+
+
 def vary() -> str:
     """The request headers the answer depends on. A map answer that names its language
     (``lang=``, as the map asks) is the same whatever the visitor's cookies and languages,
@@ -119,7 +196,7 @@ def cache_control() -> str:
     # would add ``Vary: Cookie`` for it).
     if config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated:
         return "private, no-cache"
-    if request.endpoint in MAP_ANSWERS and config["MAP_CACHE_SECONDS"]:
+    if request.endpoint in MAP_ANSWERS | SHARED_PAGES and config["MAP_CACHE_SECONDS"]:
         return (f"public, max-age={config['MAP_CACHE_SECONDS']}, "
                 f"stale-while-revalidate={config['MAP_STALE_SECONDS']}")
     return "no-cache"  # keep, but ask again with the validators
@@ -129,3 +206,9 @@ def init_blueprint(bp: Blueprint) -> None:
     """Attach the hooks to the API blueprint."""
     bp.before_request(before_request)
     bp.after_request(after_request)
+
+
+def init_pages(app: Flask) -> None:
+    """Attach the shared pages' hooks to the app (they act on ``SHARED_PAGES`` only)."""
+    app.before_request(page_before_request)
+    app.after_request(page_after_request)

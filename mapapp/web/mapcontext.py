@@ -3,6 +3,7 @@ map index, filter options with counts, the settings read by map.js, the template
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..config import SETTINGS
 from ..filters import Filters
 from ..importing import columns
 from ..mapdata import mapindex, markers, outlines
-from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, map_shell
+from ..mapdata.shell import DEFAULT_CENTER, DEFAULT_ZOOM, FIT_OPTIONS, FOCUS_ZOOM, MapShell, map_shell
 from ..translate import N_
 from .db import category_tree, get_db
 from .i18n import current_language
@@ -129,14 +130,7 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     Locked kinds (embeds) offer only their locked values."""
     db = get_db()
     panel = filter_panel(db, filters)
-    tiles = tile_settings()
-    shell = map_shell(
-        tile_url=tiles["url"],
-        attribution=tiles["attribution"],
-        max_zoom=tiles["maxZoom"],
-        leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
-        leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
-    )
+    shell = current_shell()
     settings = {
         "lang": current_language(),
         "kinds": [k.name for k in kinds.registry()],
@@ -198,7 +192,28 @@ def map_context(filters: Filters, *, locked: tuple[str, ...] = (), extra: dict |
     for kind in locked:
         allowed = set(filters.values(kind))
         panel["options"][kind] = [o for o in panel["options"][kind] if o["value"] in allowed]
-    return {"shell": shell, "settings": settings, "fictional": shows_fictional(db, filters), **panel}
+    return {"shell": shell, "shell_url": shell_script_url(shell), "settings": settings,
+            "fictional": shows_fictional(db, filters), **panel}
+
+
+def current_shell() -> MapShell:
+    """The folium map shell for the site's tile settings in the visitor's language."""
+    tiles = tile_settings()
+    return map_shell(
+        tile_url=tiles["url"],
+        attribution=tiles["attribution"],
+        max_zoom=tiles["maxZoom"],
+        leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
+        leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
+    )
+
+
+def shell_script_url(shell: MapShell) -> str:
+    """Where the page loads the shell's script from (``views.map_shell``): a script of its
+    own, not inline, so that the page needs no per-response CSP nonce and a shared cache
+    can keep it; ``v`` is the script's digest, so a new tile setting is a new URL."""
+    digest = hashlib.sha1(str(shell.script).encode(), usedforsecurity=False).hexdigest()[:12]
+    return url_for("views.map_shell", lang=current_language(), v=digest)
 
 
 def shows_fictional(db, filters: Filters) -> bool:
@@ -253,7 +268,8 @@ def url_with(**changes) -> str:
 
 def basemap_settings() -> dict:
     """What basemap.js needs to draw country outlines when the tiles do not arrive."""
-    return {"outlines": url_for("views.outlines"), "attribution": outlines.ATTRIBUTION,
+    return {"outlines": url_for("views.outlines"), "labels": url_for("views.outline_labels", language=current_language()),
+            "attribution": outlines.ATTRIBUTION,
             "notice": _("The map tiles could not be loaded: showing country outlines only."),
             "noticeShort": _("Outlines only: no map tiles."),
             "words": {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "closePopup": _("Close this popup"),
@@ -374,12 +390,22 @@ def plural_forms(form: Callable[[int], str]) -> dict[str, str]:
     ("one", "few", "many", "other"), each the catalogue's own form for a number of that
     category: the script picks one with ``Intl.PluralRules``, so that "5 organizacji" reads
     the same after a filter change as the server wrote it on first load."""
-    rule = Locale.parse(current_language()).plural_form
-    forms: dict[str, str] = {}
-    for n in range(0, 200):
-        forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
-    forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
-    return forms
+    # The same for every request in a language (the catalogues are compiled once), and two
+    # hundred translations each time: kept per language and message (``form``'s code).
+    lang = current_language()
+    key = (lang, form.__code__)
+    forms = _PLURAL_FORMS.get(key)
+    if forms is None:
+        rule = Locale.parse(lang).plural_form
+        forms = {}
+        for n in range(0, 200):
+            forms.setdefault(rule(n), form(n).replace("%(num)s", "%(n)s"))
+        forms.setdefault("other", form(100).replace("%(num)s", "%(n)s"))  # Polish "other": fractions only
+        _PLURAL_FORMS[key] = forms
+    return dict(forms)
+
+
+_PLURAL_FORMS: dict[tuple, dict[str, str]] = {}
 
 
 def show_count_forms() -> dict[str, str]:
