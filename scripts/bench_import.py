@@ -79,14 +79,50 @@ def write_csv(path: Path, n: int) -> None:
         writer.writerows(rows(n))
 
 
-BROWSER = """
+APP = """
+from mapapp import create_app
+folder = Path({db!r}).parent
+app = create_app({{"DATABASE": {db!r}, "SECRET_KEY": "bench", "UPLOAD_DIR": str(folder / "uploads"),
+                  "CACHE_DIR": str(folder / "cache"), "UPLOAD_MAX_MB": 2000, "GEOCODERS": "provided,cache,gazetteer"}})
+"""
+# The staff member's side, in a process of its own as a web worker is: sign in, upload through the
+# staff area's form, look at the preview (a dry run of the first rows), confirm (the job is queued).
+WEB = APP + """
+import re
+from mapapp import accounts
+accounts.create_user(db, "bench@example.org", "bench-password-1234", "admin")
+client = app.test_client()
+
+
+def token(page):
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+client.post("/login", data={{"email": "bench@example.org", "password": "bench-password-1234",
+                            "csrf_token": token(client.get("/login").get_data(as_text=True))}})
+with open({file!r}, "rb") as f:
+    uploaded = client.post("/admin/imports", content_type="multipart/form-data", data={{
+        "csrf_token": token(client.get("/admin/imports").get_data(as_text=True)), "file": (f, {name!r}),
+        "status": "published"}})
+preview_url = uploaded.headers["Location"]
+page = client.get(preview_url).get_data(as_text=True)
+confirmed = client.post(preview_url, data={{"csrf_token": token(page), "action": "confirm"}})
+print(int(confirmed.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
+"""
+# The job worker's side, measured: the app as `mapapp worker` makes it, and huey's consumer running
+# the queued import (in a thread here: `mapapp worker` forks a process for it).
+BROWSER = APP + """
+import types
 from mapapp.importing import jobs
-import_id = jobs.create(db, user_email="bench@example.org", filename={name!r}, stored_path={file!r}, source="bench",
-                        project=None, status_choice="published")
+from mapapp.jobs.worker import Worker
 start, cpu = time.perf_counter(), cpu_seconds()
-report = jobs.run_now({db!r}, import_id, {{"GEOCODERS": "provided,cache,gazetteer"}})
-if report is None:
-    raise SystemExit(jobs.get(db, import_id)["error"])
+worker = Worker(app.extensions["mapapp.jobs"], workers=1).start()
+while (record := jobs.get(db, {import_id}))["state"] not in ("done", "failed"):
+    time.sleep(0.05)
+if record["state"] == "failed":
+    raise SystemExit(record["error"])
+report = types.SimpleNamespace(counts={{k: v for k, v in record["counts"].items() if isinstance(v, int)}},
+                               spatial_index="")
 """
 COMMAND_LINE = """
 start, cpu = time.perf_counter(), cpu_seconds()
@@ -96,14 +132,28 @@ report = importer.import_file(db, {file!r}, importer.Options(source="bench", map
 
 def run_import(db: Path, file: Path, mapping: str | None, *, browser: bool = False) -> dict:
     """Import in a child process; return its timing, peak memory and counts. With ``browser``,
-    as an import started from the staff area runs in the job worker (``importing.jobs.run``:
-    batches committed as it goes, each audited); the upload and its preview are not timed.
+    as a staff member does it: a first process (the web's side, not measured) signs in,
+    uploads the file through the staff area's form with its CSRF token, opens the preview and
+    confirms; the measured process is the job worker (the app, and huey's consumer running the
+    queued import in batches committed as it goes, each audited), timed from its start to the
+    import's record saying done (the consumer's first poll included).
 
     Peak memory is the kernel's high-water mark of each process's own memory (VmHWM):
     ru_maxrss is not, as it keeps the parent's size at the moment it forked. The process
     reading a large file beside the import is sampled every 50 ms until it ends."""
+    import_id = None
+    if browser:
+        web = subprocess.run([sys.executable, "-c", f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+                              f"from pathlib import Path\nfrom mapapp import catalogue\n"
+                              f"db = catalogue.connect({str(db)!r})\n"
+                              + WEB.format(db=str(db), file=str(file), name=file.name)],
+                             capture_output=True, text=True)
+        if web.returncode:
+            raise SystemExit(f"the upload of {file.name} failed:\n{web.stderr.strip()[-2000:]}")
+        import_id = int(web.stdout.strip().splitlines()[-1])
     code = f"""
 import json, resource, subprocess, sys, threading, time
+from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 from mapapp import catalogue
 from mapapp.importing import importer
@@ -140,7 +190,7 @@ subprocess.Popen = watched
 from mapapp.mapdata.geocode import Chain
 db = catalogue.connect({str(db)!r})
 chain = Chain.from_config("provided,cache,gazetteer", db, user_agent="")
-{(BROWSER if browser else COMMAND_LINE).format(name=file.name, file=str(file), db=str(db), mapping=mapping)}
+{(BROWSER if browser else COMMAND_LINE).format(file=str(file), db=str(db), mapping=mapping, import_id=import_id)}
 seconds = time.perf_counter() - start
 print(json.dumps({{"seconds": seconds, "cpu": cpu_seconds() - cpu, "peak_mib": high_water(), "reader_mib": max(readers.values(), default=0),
                   "counts": report.counts, "spatial_index": report.spatial_index}}))

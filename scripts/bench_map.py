@@ -3,6 +3,7 @@
     python scripts/bench_map.py                         # 100,000 organisations
     python scripts/bench_map.py --size 1000000 --db /tmp/bench1m.db
     python scripts/bench_map.py --size 1000000 --db /tmp/bench1m.db --workers 3
+    python scripts/bench_map.py --size 3000000 --workers 3 --no-browser --no-import   # issue 31: 7.8 GB of /tmp
 
 Prints, for random viewports at every zoom, with and without each kind of filter and
 free text: server time (p50, p95) of /api/clusters, /api/organisations, /api/facets,
@@ -21,6 +22,7 @@ import math
 import os
 import random
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -225,33 +227,44 @@ def _wait_for(url: str, seconds: float = 600) -> None:
             time.sleep(0.2)
 
 
-def bench_workers(db_path: Path, cache: Path, workers: int) -> None:
+def bench_workers(db_path: Path, cache: Path, workers: int, size: int) -> None:
     """Memory of a gunicorn server with ``workers`` processes once each has its map data:
-    the sum of their proportional set sizes (shared pages counted once) and of their RSS."""
+    the sum of their proportional set sizes (shared pages, as the memory-mapped snapshot,
+    counted once), each worker's own (unique set size) and proportional size, and their RSS."""
     with gunicorn(db_path, cache, workers) as server:
         for _ in range(workers * 8):
             urllib.request.urlopen(f"{server.base}/healthz", timeout=60)
-        before = _pss(server.pid)
+        before = _memory(server.pid)
         started = time.perf_counter()
         for _ in range(workers * 8):  # enough requests for every worker to hold its columns
             urllib.request.urlopen(f"{server.base}/api/clusters?bbox=-10,35,30,60&zoom=5", timeout=600)
         print(f"{workers} workers answering (first answers in {time.perf_counter() - started:.1f} s)")
-        pss, rss = _pss(server.pid)
+        after = _memory(server.pid)
+        pss, rss = sum(w["pss"] for w in after), sum(w["rss"] for w in after)
+        map_data = pss - sum(w["pss"] for w in before)
         print(f"gunicorn --workers {workers}: proportional set size {pss:.0f} MB in total, of which the map "
-              f"data {pss - before[0]:.0f} MB (the workers before any map request: {before[0]:.0f} MB); "
+              f"data {map_data:.0f} MB (the workers before any map request: {sum(w['pss'] for w in before):.0f} MB); "
               f"RSS summed {rss:.0f} MB (shared pages counted in each)")
+        for number, (was, now) in enumerate(zip(before, after), start=1):
+            print(f"  worker {number}: PSS {now['pss']:.0f} MB (map data {now['pss'] - was['pss']:.0f} MB), "
+                  f"USS (its own pages) {now['uss']:.0f} MB, RSS {now['rss']:.0f} MB")
+        print(f"  map data per 1,000,000 organisations, {workers} workers together: "
+              f"{map_data / size * 1e6:.0f} MB (target at 3,000,000: <= 900 MB for three workers)")
 
 
-def _pss(master: int) -> tuple[float, float]:
-    """Proportional set size and RSS, in MB, summed over the worker processes of ``master``."""
-    pss = rss = 0
+def _memory(master: int) -> list[dict[str, float]]:
+    """Each worker process of ``master``: its PSS, USS (private pages) and RSS in MB, from
+    /proc/PID/smaps_rollup."""
+    found = []
     for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        fields = {}
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                pss += int(line.split()[1])
-            elif line.startswith("Rss:"):
-                rss += int(line.split()[1])
-    return pss / 1024, rss / 1024
+            name, _, rest = line.partition(":")
+            if rest.strip().endswith("kB"):
+                fields[name] = int(rest.split()[0]) / 1024
+        found.append({"pss": fields.get("Pss", 0), "rss": fields.get("Rss", 0),
+                      "uss": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)})
+    return found
 
 
 def bench_browser(db_path: Path, cache: Path, runs: int = 5) -> None:
@@ -289,6 +302,24 @@ def bench_browser(db_path: Path, cache: Path, runs: int = 5) -> None:
           f"after navigation; cluster requests per load {statistics.median(views)}")
 
 
+# Disk a synthetic catalogue takes while it is written, per organisation: the file (1.03 GB at
+# 1,000,000) and its write-ahead log, as large again until the log is folded in.
+BUILD_BYTES_PER_ORGANISATION = 2_600
+
+
+def _room_for(db_path: Path, size: int) -> None:
+    """Stop at once, saying why, when the catalogue to build would not fit on its disk."""
+    if db_path.exists():
+        return
+    need = size * BUILD_BYTES_PER_ORGANISATION
+    free = shutil.disk_usage(db_path.parent).free
+    if free < need:
+        sys.exit(f"{db_path.parent} has {free / 1e9:.1f} GB free; a catalogue of {size:,} needs about "
+                 f"{need / 1e9:.1f} GB while it is built: free some room, or pass --db with a path on a larger disk")
+    print(f"building a catalogue of {size:,} at {db_path} ({need / 1e9:.1f} GB needed while it is written, "
+          f"{free / 1e9:.0f} GB free)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="organisations in the synthetic catalogue")
@@ -301,16 +332,22 @@ def main() -> None:
     args = parser.parse_args()
     print(hostref.line("host reference at start"), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
+        _room_for(Path(args.db) if args.db else Path(tmp) / "bench.db", args.size)
         db_path = synthetic.catalogue_at(args.db, args.size, tmp)
+        print(f"catalogue file {db_path.stat().st_size / 1e9:.2f} GB "
+              f"({db_path.stat().st_size / args.size * 1e6 / 1e9:.2f} GB per 1,000,000 organisations)")
         print(hostref.line("host reference after the catalogue"), flush=True)
         cache = Path(tmp) / "cache"
         if args.browser_only:
             return bench_browser(db_path, cache)
         bench_api(db_path, args.requests, cache)
+        snapshot = sum(f.stat().st_size for f in (cache / "map").rglob("*") if f.is_file())
+        print(f"snapshot files (memory-mapped, shared by the workers): {snapshot / 1e6:.0f} MB "
+              f"({snapshot / args.size * 1e6 / 1e6:.0f} MB per 1,000,000 organisations)", flush=True)
         bench_pages(db_path, cache)
         print(hostref.line("host reference after the server times"), flush=True)
         if args.workers:
-            bench_workers(db_path, Path(tmp) / "cache-workers", args.workers)
+            bench_workers(db_path, Path(tmp) / "cache-workers", args.workers, args.size)
         if not args.no_browser:
             bench_browser(db_path, cache)
         if not args.no_import:

@@ -41,6 +41,7 @@ NOT_PAGES = {
     "/api/vocabularies", "/admin/categories/icons.json", "/admin/imports/<int:import_id>/report.csv",
     "/admin/imports/<int:import_id>/status.json", "/admin/organisations/search.json", "/admin/pin/country.json",
     "/admin/pin/places.json", "/admin/projects/<project>/visits/organisations.json", "/basemap/countries.geojson",
+    "/basemap/labels.<language>.json",
     "/contribute/challenge", "/embed.js", "/feed.atom", "/healthz", "/images/<name>", "/map-shell.js",
     "/murmurations/organisations/<slug>.json", "/murmurations/organisations/<slug>/<any(want, offer):kind>/<code>.json",
     "/oembed", "/projects/<slug>/<name>.<fmt>", "/projects/<slug>/events.ics", "/projects/<slug>/logo",

@@ -8,9 +8,11 @@ written for these tests, with real place names and postcodes of public places.
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
+import pytest
 from support import csrf_from, shows_49, sign_in, upload
 
 from mapapp import geo
@@ -193,3 +195,16 @@ def test_staff_choose_the_file_country_in_the_browser(app, db, staff, page, live
         page.screenshot(path=tmp_path / "preview-country.png", full_page=True)
         # the country list is in the staff member's language
         assert page.locator("#file-country option[value=GB]").inner_text() == "Royaume-Uni (GB)"
+
+
+@pytest.mark.parametrize("country", ["FR", "BE", "GR", "CY", "NL", "GB"])
+def test_points_checked_together_get_the_verdict_each_would_get_alone(country):
+    """An import checks a chunk's points per country at once (``geo.points_near_country``); each
+    verdict is ``geo.in_country``'s: inside, by the border, offshore or in a neighbour."""
+    south, west, north, east = geo.country_bounds(country)
+    rng = random.Random(country)
+    lats = [rng.uniform(south - 1, north + 1) for _ in range(400)]
+    lons = [rng.uniform(west - 1, east + 1) for _ in range(400)]
+    verdicts = geo.points_near_country(country, lats, lons)
+    assert verdicts == [bool(geo.in_country(country, lat, lon)) for lat, lon in zip(lats, lons)]
+    assert 0 < sum(verdicts) < 400

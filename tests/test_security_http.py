@@ -56,7 +56,7 @@ def test_parallel_requests_for_the_same_export_compute_it_once(app, db, monkeypa
     bodies = []
 
     def fetch():
-        bodies.append(app.test_client().get("/api/organisations.xlsx").data)
+        bodies.append(app.test_client().get("/api/organisations.gpkg").data)
 
     threads = [threading.Thread(target=fetch) for _ in range(6)]
     for t in threads:

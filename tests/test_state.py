@@ -17,6 +17,7 @@ from support import make_org
 
 from mapapp import catalogue, create_app
 from mapapp.mapdata import mapindex
+from mapapp.web import db as web_db
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = "bbox=-180,-85,180,85&zoom=2"
@@ -51,6 +52,7 @@ def test_a_backup_restored_at_the_same_version_gets_new_etags_and_fresh_map_colu
         source.close()
     else:
         db.close()
+        web_db.close_kept()  # the app stopped: no connection of its own holds the file any more
         (db_path.parent / (db_path.name + "-wal")).unlink(missing_ok=True)
         (db_path.parent / (db_path.name + "-shm")).unlink(missing_ok=True)
         if how == "copied in place while stopped":
@@ -99,7 +101,8 @@ def test_the_state_key_changes_with_every_public_write_and_only_then(db):
 
 
 def test_gzip_refused_with_a_zero_quality_is_not_sent(demo_client):
-    for url in ("/api/organisations", "/api/organisations.geojson", "/api/facets", "/basemap/countries.geojson"):
+    for url in ("/api/organisations", "/api/organisations.geojson", "/api/facets", "/basemap/countries.geojson",
+                "/basemap/labels.fr.json"):
         refused = demo_client.get(url, headers={"Accept-Encoding": "gzip;q=0"})
         assert refused.status_code == 200 and "Content-Encoding" not in refused.headers, url
         json.loads(refused.get_data())  # plain JSON

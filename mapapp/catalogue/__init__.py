@@ -10,7 +10,7 @@ the staff tables' through their modules (``catalogue.users``, ``catalogue.audit`
 from ..filters import Filters
 from ..records import FICTIONAL_SOURCE
 from ..text import slugify
-from .base import (FIELDS, CatalogueError, Saved, State, connect, now, related_of, state, state_key,
+from .base import (FIELDS, CatalogueError, Saved, State, connect, file_identity, now, related_of, state, state_key,
                    write_transaction)
 from .exportrows import iter_export_batches
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode

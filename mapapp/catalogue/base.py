@@ -332,6 +332,18 @@ def lineage_cookie(cookie: int, swapped: str | None) -> int:
     return cookie
 
 
+def file_identity(path: str) -> tuple | None:
+    """What tells one catalogue file at ``path`` from another put there (a restored backup, a
+    file copied over it) for a connection kept open: its device, inode and modification time
+    (the main file changes on a checkpoint or a copy, not at each write, which goes to the
+    WAL). None when there is no file."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), found.st_dev, found.st_ino, found.st_mtime_ns, found.st_size)
+
+
 def state(db: sqlite_utils.Database) -> State:
     """The catalogue's current ``State`` (see there)."""
     version, changed_at, cookie, path, swapped = db.execute(

@@ -144,21 +144,22 @@ def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
 
 
 def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *, picker: slugs.Picker | None = None,
-                set_based: bool = True, spatial: bool = True) -> list[tuple[int, str]]:
+                spatial: bool = True) -> list[tuple[int, str]]:
     """Insert many new organisations ``(values, related)`` at once, or ``(values, related,
     new_row_text(values))`` when that is known already; return (id, slug) each.
 
     Each gets a free slug (see ``slugs``), none of ``also_avoid``; a caller adding many
     chunks passes its one ``picker`` (it remembers the numbers given).
 
-    Call inside ``write_transaction``. With ``set_based`` the full-text and spatial
-    indexes are filled for the new rows by two statements instead of one trigger call
-    per row; the triggers are dropped and re-created inside the same transaction, so a
-    failure rolls them back with everything else. That changes the schema, which other
-    connections writing meanwhile may trip on: imports that let staff write between
-    their batches keep the triggers (``set_based=False``). A set-based caller that adds
-    many chunks may leave the spatial index to one ``spatial.index_new_points`` call at
-    the end, before its transaction commits (``spatial=False``).
+    Call inside ``write_transaction``. The full-text and spatial indexes are filled for
+    the new rows by two statements instead of one trigger call per row; the triggers are
+    dropped and re-created inside the same transaction, so a failure rolls them back with
+    everything else, and no other connection ever sees them missing (an import committed
+    in batches swaps them in each batch's transaction: a staff edit between two batches
+    fires them as usual; its connection prepares its statements again for the schema
+    cookie the swap raised, as SQLite does by itself). A caller that adds many chunks in
+    one transaction may leave the spatial index to one ``spatial.index_new_points`` call
+    at the end, before its transaction commits (``spatial=False``).
     """
     if not items:
         return []
@@ -175,7 +176,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     themes, resources, descriptions = [], [], []
     for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp, sort_key(values.get("name"))] + [values.get(k) for k in columns])
+        rows.append([org_id, slug, stamp, stamp, sort_key(values.get("name")), *map(values.get, columns)])
         searched.append((org_id, *search))
         themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
@@ -183,14 +184,12 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
         if related["descriptions"]:
             descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
-    triggers = {}
     cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
-    if set_based:
-        triggers = dict(db.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
-            f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
-        for name in triggers:
-            db.execute(f"DROP TRIGGER {name}")
+    triggers = dict(db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "  # nosec B608 # names and ? placeholders come from code; values are bound
+        f"({', '.join('?' * len(_BULK_TRIGGERS))})", list(_BULK_TRIGGERS)).fetchall())
+    for name in triggers:
+        db.execute(f"DROP TRIGGER {name}")
     # The sort key given here, not by its trigger's second write of every row (migration 32).
     names = ["id", "slug", "created_at", "updated_at", "sort_key", *columns]
     db.conn.executemany(
@@ -198,8 +197,6 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     db.conn.executemany("INSERT INTO organisation_themes (organisation_id, theme, rank) VALUES (?, ?, ?)", themes)
     db.conn.executemany("INSERT INTO organisation_resources VALUES (?, ?, ?, ?)", resources)
     db.conn.executemany("INSERT INTO organisation_descriptions VALUES (?, ?, ?)", descriptions)
-    if not set_based:
-        return out
     db.conn.executemany("INSERT INTO organisations_fts (rowid, name, description, city) VALUES (?, ?, ?, ?)",
                         searched)
     if spatial:

@@ -435,15 +435,15 @@ class _WriteContext:
     existing: _ExistingIndex | None  # None: the catalogue was empty, nothing to be a duplicate of
     source_has_refs: bool  # the source was imported before: rows may update stored organisations
     linker: links.Linker
-    set_based: bool  # one transaction: indexes filled set-wise (see catalogue.bulk_insert)
+    batched: bool  # committed batch by batch (from the browser): each batch fills the spatial index itself
     slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
-    first_new_id: int | None = None  # set-based: new points go into the spatial index at the end
+    first_new_id: int | None = None  # one transaction: new points go into the spatial index at the end
     columns: dict[str, str] | None = None  # field → the file's header, for the report
 
     @classmethod
     def prepare(cls, db, options: Options, source: str) -> _WriteContext:
         return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), _linker(db, options),
-                   set_based=not options.batch_size or options.dry_run, slugs=catalogue.slugs.Picker(db))
+                   batched=_batched(options), slugs=catalogue.slugs.Picker(db))
 
 
 class _ExistingIndex:
@@ -586,11 +586,14 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
             report.changes.append((previous.id, "updated", {"values": previous.values,
                                                             "related": previous.related}))
         outcomes.append(_record(db, report, c, values, previous.id, previous.slug, action, linked.get(c.row)))
-    if not context.set_based:
+    if context.batched:
         context.slugs.forget_retired()  # staff may have deleted a published organisation since the last batch
+    # Set-based in batches too (issue 31): the per-row triggers made a browser import take 1.8
+    # times the command line's time; each batch swaps them inside its own transaction, so
+    # staff writing between batches always find them in place.
     inserted = catalogue.bulk_insert(db, [(v, r, c.text) for c, v, r in new], picker=context.slugs,
-                                     set_based=context.set_based, spatial=not context.set_based)
-    if inserted and context.set_based and context.first_new_id is None:
+                                     spatial=context.batched)
+    if inserted and not context.batched and context.first_new_id is None:
         context.first_new_id = inserted[0][0]
     for (c, values, _), (org_id, slug) in zip(new, inserted):
         outcomes.append(_record(db, report, c, values, org_id, slug, "created", linked.get(c.row)))
@@ -620,6 +623,8 @@ def _record(db, report: Report, c: Candidate, values: dict, org_id: int, slug: s
 
 def _link(c: Candidate, context: _WriteContext, report: Report) -> links.Link | RowOutcome | None:
     """Where the row goes (None: nowhere), or its outcome when its project is unknown."""
+    if not c.links and not context.linker.active and context.linker.visit is None:
+        return None  # most files: no project column and none chosen (asking was 4% of a profile's writing)
     header = (context.columns or {}).get
     link = context.linker.link(c.links, lambda fld, message: report.add(c.row, header(fld, fld), "warning", message))
     if isinstance(link, links.Link) or link is None:

@@ -124,8 +124,12 @@ class RowLog:
             self._write_out()
 
     def extend(self, outcomes) -> None:
-        for outcome in outcomes:
-            self.append(outcome)
+        """A chunk's outcomes at once (counted by ``Counter``'s C loop, not one call a row)."""
+        outcomes = list(outcomes)
+        self._recent.extend(outcomes)
+        self.actions.update([o.action for o in outcomes])
+        if len(self._recent) >= self.MEMORY_ROWS:
+            self._write_out()
 
     def _write_out(self) -> None:
         if self._spill is None:

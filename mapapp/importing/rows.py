@@ -513,6 +513,9 @@ def _related(row: _Row, values: dict, translated: list[str]) -> dict:
     return related
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d+)?\Z")
+
+
 def _location(row: _Row, point) -> tuple[float | None, float | None]:
     """The coordinates the row gives (a GeoJSON point, lat/lon columns or one "lat, lon" cell)."""
     raw, present, warn = row.raw, row.present, row.warn
@@ -520,7 +523,10 @@ def _location(row: _Row, point) -> tuple[float | None, float | None]:
     if point is not None:
         lat, lon = point
     if "lat" in present or "lon" in present:
-        raw_lat, raw_lon = clean_text(raw.get("lat", "")), clean_text(raw.get("lon", ""))
+        raw_lat, raw_lon = raw.get("lat", ""), raw.get("lon", "")
+        if type(raw_lat) is str and type(raw_lon) is str and _PLAIN_NUMBER.match(raw_lat) and _PLAIN_NUMBER.match(raw_lon):
+            return float(raw_lat), float(raw_lon)  # most cells: what parse_number makes of them, without its checks
+        raw_lat, raw_lon = clean_text(raw_lat), clean_text(raw_lon)
         given = [v for v in (raw_lat, raw_lon) if v and (v == "0" or not is_placeholder(v))]
         if given:
             lat, lon = parse_number(raw_lat), parse_number(raw_lon)
@@ -564,14 +570,15 @@ def _parse_resources_cached(cell: str) -> tuple[tuple, tuple]:
 
 
 def check_points_in_bulk(candidates: list[Candidate]) -> None:
-    """Mark the provided points that lie in their stated country, one call per country."""
+    """Mark the provided points that lie in (or by) their stated country, as the provided
+    step of the geocoder chain would (``geo.in_country``), one call per country."""
     by_country: dict[str, list[Address]] = {}
     for c in candidates:
         a = c.address
         if a.lat is not None and a.lon is not None and a.country and geo.has_outline(a.country):
             by_country.setdefault(a.country, []).append(a)
     for country, addresses in by_country.items():
-        verdicts = geo.points_in_country(country, [a.lat for a in addresses], [a.lon for a in addresses])
+        verdicts = geo.points_near_country(country, [a.lat for a in addresses], [a.lon for a in addresses])
         for address, inside in zip(addresses, verdicts):
             address.inside = inside
 

@@ -22,6 +22,7 @@ from huey.api import Task
 
 from .. import coldwork
 from ..config import ConfigError
+from ..translate import N_, Message
 
 log = logging.getLogger("mapapp.jobs")
 
@@ -40,6 +41,8 @@ JOB_LOST = 300
 # Seconds a count of /stats waits after the first request that found its figures old: the
 # changes of a burst (an import's rows, a moderator's queue) are counted once.
 STATS_DEBOUNCE = 1.0
+# GeoPackage exports queued or running at once (each a catalogue read): past this, asking is refused.
+MAX_EXPORT_JOBS = 4
 
 
 def jobs_database(settings: dict) -> str:
@@ -218,12 +221,36 @@ class Jobs:
             current = self.state("report", key)
         return current
 
-    def wait_for_report(self, path: Path, timeout: float, poll: float = 0.1) -> dict:
-        """Wait (at most ``timeout`` seconds) until the report at ``path`` is made or its job
-        failed; the job's last state."""
+    def export_gpkg(self, path: Path, args: dict[str, str], *, lang: str, base_url: str, contacts: bool) -> dict:
+        """Ask the worker for the GeoPackage export at ``path`` (``mapdata.exportjob``), once per
+        path as a report is; return the job's state. Raises ``coldwork.Busy`` when
+        MAX_EXPORT_JOBS others are waiting or running (anyone can ask for new filters)."""
+        key = path.name
+        current = self.state("export", key)
+        if current and current["state"] in ("queued", "running") and current["at"] > time.time() - JOB_LOST:
+            return current
+        if self.pending("export") >= MAX_EXPORT_JOBS:
+            raise coldwork.Busy(Message(N_("The server is busy preparing other downloads; try again in a minute.")),
+                                retry_after=60)
+        self._set("export", key, "queued")
+        self._tasks["export"](str(path), dict(args), lang, base_url, contacts)
+        return self.state("export", key)
+
+    def pending(self, kind: str) -> int:
+        """How many jobs of ``kind`` are queued or running (not lost with a worker)."""
+        lost_before, count = time.time() - JOB_LOST, 0
+        for key, raw in self.huey.storage.result_items().items():
+            if key.startswith(f"job:{kind}:"):
+                record = self.huey.serializer.deserialize(raw)
+                count += record["state"] in ("queued", "running") and record["at"] > lost_before
+        return count
+
+    def wait_for_report(self, path: Path, timeout: float, poll: float = 0.1, *, kind: str = "report") -> dict:
+        """Wait (at most ``timeout`` seconds) until the report (or the file of another
+        ``kind`` of job) at ``path`` is made or its job failed; the job's last state."""
         deadline = time.monotonic() + timeout
         while True:
-            current = self.state("report", path.name) or {"state": "queued", "message": ""}
+            current = self.state(kind, path.name) or {"state": "queued", "message": ""}
             if path.exists() or current["state"] == "failed" or time.monotonic() >= deadline:
                 return current
             if current.get("worker_missing"):
@@ -299,6 +326,16 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
             return "done", ""
 
         tracked("report", target.name, task, work)
+
+    @huey.task(name="export", retries=RETRIES, retry_delay=1, context=True)
+    def export_task(path: str, args: dict, lang: str, base_url: str, contacts: bool, task: Task) -> None:
+        from ..mapdata import exportjob
+
+        def work():
+            exportjob.make_gpkg(settings, Path(path), args, lang=lang, base_url=base_url, contacts=contacts)
+            return "done", ""
+
+        tracked("export", Path(path).name, task, work)
 
     # Each message sent is recorded before the next (a digest's last sending, an owner's last
     # reminder): a retry sends only what the failed attempt had not.
@@ -431,7 +468,7 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
 
     return {"import": import_task, "stats": stats_task, "sync": sync_task, "report": report_task, "digests": digests_task,
             "reminders": reminders_task, "retention": retention_task, "moderation": moderation_task,
-            "reset": reset_task}
+            "reset": reset_task, "export": export_task}
 
 
 def _keep_alive(database: str, import_ids: list[int]) -> None:

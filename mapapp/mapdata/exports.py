@@ -26,7 +26,7 @@ from ..records import ESSGLOBAL_COLUMNS, Record, columns, organisation_url
 from ..site import Site
 from ..text import slugify
 from ..translate import gettext_in
-from . import linked, outlines
+from . import linked, outlines, xlsxstream
 from .shell import DEFAULT_CENTER, DEFAULT_ZOOM
 
 FORMATS = ("geojson", "csv", "xlsx", "gpkg", "html", "essglobal", "jsonld", "ttl")
@@ -39,10 +39,11 @@ MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv",
 COMPRESSIBLE = ("geojson", "csv", "html", "essglobal", "jsonld", "ttl")
 EXTENSIONS = {"geojson": "geojson", "csv": "csv", "xlsx": "xlsx", "gpkg": "gpkg", "html": "html",
               "essglobal": "essglobal.csv", "jsonld": "jsonld", "ttl": "ttl"}
-WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")  # built whole: limited in size (see ``check_size``)
+# Limited in size (see ``check_size``): the map is built whole; linked data streams, but slowly.
+WHOLE_IN_MEMORY = ("html", "jsonld", "ttl")
 # Written a batch of organisations at a time, as they are read: the others are built whole
-# (a workbook, a GeoPackage and a graph are finished before their first byte is right).
-STREAMED = ("csv", "essglobal", "geojson")
+# (a GeoPackage is a database file, and a graph is finished before its first byte is right).
+STREAMED = ("csv", "essglobal", "geojson", "xlsx", "jsonld", "ttl")
 
 
 def download_name(filters: Filters, fmt: str, day: str) -> str:
@@ -96,44 +97,22 @@ _XLSX_WIDTHS = {"slug": 24, "name": 36, "description": 50, "street": 28, "city":
                 "offers": 28, "url": 40}
 
 
-def to_xlsx(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False, fields: Sequence = ()) -> bytes:
-    """An XLSX workbook (see ``write_xlsx``)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "organisations.xlsx"
-        write_xlsx(orgs, path, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
-        return path.read_bytes()
-
-
-def write_xlsx(orgs: Iterable[dict], path: Path, *, lang: str, base_url: str, count: int | None = None,
-               contacts: bool = False, fields: Sequence = ()) -> None:
-    """An XLSX workbook written to ``path``: one sheet with a frozen, filterable header and
-    sized columns; formula-safe (text is never read as a formula), coordinates as numbers.
-
-    XlsxWriter in constant-memory mode writes row by row to a temporary file: given how many
-    organisations come (``count``), they are read one by one too, and a quarter of a million
-    stay in little memory and take a fraction of openpyxl's time."""
-    import xlsxwriter
-
-    if count is None:
-        orgs = list(orgs)
-        count = len(orgs)
-    rows = (table([org], lang=lang, base_url=base_url, contacts=contacts, fields=fields)[0] for org in orgs)
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                           "strings_to_urls": False, "strings_to_numbers": False})
-    sheet = book.add_worksheet("organisations")
-    bold = book.add_format({"bold": True})
+def xlsx_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False,
+                fields: Sequence = ()) -> Iterator[bytes]:
+    """An XLSX workbook, a batch of organisations at a time (``xlsxstream``): one sheet with
+    a frozen, filterable header and sized columns; formula-safe (text is never read as a
+    formula, and what would run when pasted elsewhere is neutralised as in the CSV),
+    coordinates as numbers. Its first bytes leave before anything is read."""
     names = [neutralise(n) for n in header(contacts, fields)]
-    for col, name in enumerate(names):
-        if name in _XLSX_WIDTHS:
-            sheet.set_column(col, col, _XLSX_WIDTHS[name])
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(count, 1), len(names) - 1)
-    sheet.write_row(0, 0, names, bold)
-    for number, row in enumerate(rows, start=1):
-        sheet.write_row(number, 0, [neutralise(v) if isinstance(v, str) else v for v in row])
-    book.close()
+    rows = ([[neutralise(v) if isinstance(v, str) else v for v in row]
+             for row in table(orgs, lang=lang, base_url=base_url, contacts=contacts, fields=fields)]
+            for orgs in batches)
+    return xlsxstream.chunks(names, rows, sheet="organisations", widths=_XLSX_WIDTHS)
+
+
+def to_xlsx(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False, fields: Sequence = ()) -> bytes:
+    """An XLSX workbook (see ``xlsx_chunks``)."""
+    return b"".join(xlsx_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts, fields=fields))
 
 
 def geojson_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
@@ -160,21 +139,40 @@ def to_gpkg(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = Fals
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "organisations.gpkg"
-        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
+        write_gpkg([orgs], path, lang=lang, base_url=base_url, contacts=contacts)
         return path.read_bytes()
 
 
-def write_gpkg(orgs: list[dict], path: Path, *, lang: str, base_url: str, contacts: bool = False) -> None:
-    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``."""
-    import geopandas as gpd
-    from shapely.geometry import Point
+GPKG_ROWS = 20_000  # organisations written to the GeoPackage at a time (its memory: about one such frame)
 
-    located = [o for o in orgs if o["lat"] is not None]
-    rows = table(located, lang=lang, base_url=base_url, contacts=contacts)
-    frame = gpd.GeoDataFrame(
-        [dict(zip(columns(contacts), r)) for r in rows] or None, columns=list(columns(contacts)),
-        geometry=[Point(o["lon"], o["lat"]) for o in located], crs="EPSG:4326")
-    frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio")
+
+def write_gpkg(batches: Iterable[list[dict]], path: Path, *, lang: str, base_url: str, contacts: bool = False) -> None:
+    """A GeoPackage (layer ``organisations``, EPSG:4326) for QGIS and GDAL, written to ``path``
+    from batches of organisations, GPKG_ROWS located ones at a time (appended to the layer),
+    so that a million take no more memory than a few thousand."""
+    import geopandas as gpd
+    from shapely import points
+
+    names = list(columns(contacts))
+    pending: list[dict] = []
+    written = False
+
+    def flush() -> None:
+        nonlocal written, pending
+        if written and not pending:
+            return
+        rows = table(pending, lang=lang, base_url=base_url, contacts=contacts)
+        frame = gpd.GeoDataFrame(
+            [dict(zip(names, r)) for r in rows] or None, columns=names,
+            geometry=points([(o["lon"], o["lat"]) for o in pending]) if pending else [], crs="EPSG:4326")
+        frame.to_file(path, layer="organisations", driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+        written, pending = True, []
+
+    for orgs in batches:
+        pending.extend(o for o in orgs if o["lat"] is not None)
+        if len(pending) >= GPKG_ROWS:
+            flush()
+    flush()
 
 
 def _essglobal_row(o: dict, contacts: bool) -> list:
@@ -334,24 +332,22 @@ def export(orgs: list[dict], fmt: str, *, lang: str, base_url: str, tile_url: st
 def stream(batches: Iterable[list[dict]], fmt: str, *, lang: str, base_url: str, contacts: bool = False,
            fields: Sequence = ()) -> Iterator[bytes]:
     """The organisations in a ``STREAMED`` format, as chunks of bytes, a batch at a time."""
-    if fmt == "csv":
-        return csv_chunks(batches, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
-    chunks = {"essglobal": essglobal_chunks, "geojson": geojson_chunks}[fmt]
+    if fmt in ("csv", "xlsx"):
+        chunks = csv_chunks if fmt == "csv" else xlsx_chunks
+        return chunks(batches, lang=lang, base_url=base_url, contacts=contacts, fields=fields)
+    chunks = {"essglobal": essglobal_chunks, "geojson": geojson_chunks, "jsonld": linked.jsonld_chunks,
+              "ttl": linked.turtle_chunks}[fmt]
     return chunks(batches, lang=lang, base_url=base_url, contacts=contacts)
 
 
 def write(orgs: Iterable[dict], fmt: str, path: Path, *, lang: str, base_url: str, tile_url: str = "",
-          attribution: str = "", about: About = About(), count: int | None = None, contacts: bool = False,
+          attribution: str = "", about: About = About(), contacts: bool = False,
           fields: Sequence = ()) -> None:
-    """The organisations in format ``fmt`` written to ``path`` (the workbook and the
-    GeoPackage are written there directly, not built in memory first; the workbook reads
-    ``orgs`` one by one when told their ``count``)."""
-    if fmt == "xlsx":
-        write_xlsx(orgs, path, lang=lang, base_url=base_url, count=count, contacts=contacts, fields=fields)
-        return
+    """The organisations in format ``fmt`` written to ``path`` (the GeoPackage is written
+    there directly, not built in memory first)."""
     orgs = list(orgs)
     if fmt == "gpkg":
-        write_gpkg(orgs, path, lang=lang, base_url=base_url, contacts=contacts)
+        write_gpkg([orgs], path, lang=lang, base_url=base_url, contacts=contacts)
     else:
         path.write_bytes(export(orgs, fmt, lang=lang, base_url=base_url, tile_url=tile_url,
                                 attribution=attribution, about=about, contacts=contacts, fields=fields))

@@ -1,11 +1,15 @@
 """Organisations as linked data: schema.org terms that search engines and other maps read,
 with the ESSGLOBAL vocabulary's (the solidarity economy's initiatives, their activities and
 organisational structures, as the ESSGLOBAL standard's URIs), built as an rdflib graph and
-written as JSON-LD or Turtle."""
+written as JSON-LD or Turtle, a batch of organisations at a time (each batch's graph written
+as it is read: the triples of one organisation never span two batches, and a project named by
+two batches is the same node twice, which RDF merges)."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Iterator
 
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 
@@ -17,7 +21,8 @@ SCHEMA = Namespace("https://schema.org/")
 ESSGLOBAL = Namespace(ESSGLOBAL_URI)
 ACTIVITIES = Namespace(vocab.THEME_URI_BASE)
 STRUCTURES = Namespace(vocab.STRUCTURE_URI_BASE)
-# A graph of every triple is built in memory: past this, GeoJSON or the CSV serve better.
+# Written a batch at a time, but at about a millisecond per organisation: past this, a
+# download would hold a server thread for minutes, and GeoJSON or the CSV serve better.
 MAX_ORGANISATIONS = 50_000
 _IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 JSONLD_CONTEXT = {"schema": str(SCHEMA), "essglobal": str(ESSGLOBAL), "activity": str(ACTIVITIES),
@@ -92,12 +97,45 @@ def graph(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False)
     return g
 
 
+def jsonld_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
+    """JSON-LD (compacted with the prefixes above): one document whose ``@graph`` holds each
+    batch's nodes as they are written."""
+    yield ('{\n "@context": ' + json.dumps(JSONLD_CONTEXT, indent=1) + ',\n "@graph": [').encode("utf-8")
+    separator = "\n"
+    for orgs in batches:
+        found = graph(orgs, lang=lang, base_url=base_url, contacts=contacts)
+        if not len(found):
+            continue
+        document = json.loads(found.serialize(format="json-ld", context=JSONLD_CONTEXT))
+        nodes = document.get("@graph", [{k: v for k, v in document.items() if k != "@context"}])
+        yield (separator + ",\n".join(json.dumps(node, ensure_ascii=False, indent=1) for node in nodes)).encode("utf-8")
+        separator = ",\n"
+    yield b"\n ]\n}\n"
+
+
+def turtle_chunks(batches: Iterable[list[dict]], *, lang: str, base_url: str, contacts: bool = False) -> Iterator[bytes]:
+    """Turtle, a batch's statements at a time; a prefix is declared where it is first used
+    (Turtle allows a directive between statements)."""
+    declared: dict[str, str] = {}
+    for orgs in batches:
+        text = graph(orgs, lang=lang, base_url=base_url, contacts=contacts).serialize(format="turtle")
+        lines = []
+        for line in text.splitlines():
+            if line.startswith("@prefix "):
+                prefix, _, iri = line[len("@prefix "):].partition(" ")
+                if declared.get(prefix) == iri:
+                    continue
+                declared[prefix] = iri
+            lines.append(line)
+        if any(line.strip() for line in lines):
+            yield ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def to_jsonld(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
-    """JSON-LD (compacted with the prefixes above)."""
-    found = graph(orgs, lang=lang, base_url=base_url, contacts=contacts)
-    return found.serialize(format="json-ld", context=JSONLD_CONTEXT, indent=1).encode("utf-8")
+    """JSON-LD (see ``jsonld_chunks``)."""
+    return b"".join(jsonld_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))
 
 
 def to_turtle(orgs: list[dict], *, lang: str, base_url: str, contacts: bool = False) -> bytes:
-    """Turtle."""
-    return graph(orgs, lang=lang, base_url=base_url, contacts=contacts).serialize(format="turtle").encode("utf-8")
+    """Turtle (see ``turtle_chunks``)."""
+    return b"".join(turtle_chunks([orgs], lang=lang, base_url=base_url, contacts=contacts))

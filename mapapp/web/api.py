@@ -7,7 +7,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from werkzeug.datastructures import Headers
 
 from .. import catalogue, kinds, params, records, vocab
@@ -17,12 +18,12 @@ from ..catalogue import images as picture_store
 from ..catalogue import owners as owner_store
 from ..catalogue import personaldata, visitreads
 from ..contributing import owners
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import KINDS, Filters
 from ..importing.normalise import parse_website
 from ..mapdata import exportcache, exports, mapindex, partners
 from ..params import whole_number
-from . import apihttp, cold, openapi
+from . import apihttp, cold, jobqueue, openapi
 from .db import category_tree, get_db, take_db
 from .i18n import current_language
 from .mapcontext import current_site, facet_options, map_index, shows_fictional, tile_attribution
@@ -229,7 +230,8 @@ def export_about(filters: Filters, changed_at: str) -> exports.About:
 
 def _export(kind: str, *, base_url: str, attachment: bool):
     """An export: sent from its kept file when there is one; else streamed as it is read
-    (CSV, GeoJSON) or built whole in a temporary file, within the client's cold budget, and
+    (CSV, GeoJSON, XLSX, linked data), made by the job worker (GeoPackage) or built whole in a
+    temporary file, within the client's cold budget, and
     kept only when it is the whole catalogue's or asked for often (see ``exportcache``)."""
     filters = Filters.from_args(request.args)
     db = get_db()
@@ -253,6 +255,8 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     kept = cache.kept(path)
     if kept:
         return sending.kept_file(kept)
+    if kind == "gpkg" and jobqueue.current().worker_running():
+        return _geopackage(path, filters, lang=lang, base_url=base_url, contacts=contacts, sending=sending)
     whole_catalogue = not filters.to_args()
     keep = cache.worth_keeping(path, whole_catalogue=whole_catalogue)
     batches = lambda: catalogue.iter_export_batches(db, filters)  # noqa: E731
@@ -275,10 +279,9 @@ def _export(kind: str, *, base_url: str, attachment: bool):
         return response
 
     def build(target: Path) -> None:
-        count = catalogue.count_organisations(db, filters) if kind == "xlsx" else None  # then read row by row
         exports.write((org for batch in batches() for org in batch), kind, target, lang=lang, base_url=base_url,
                       tile_url=current_site().tile_url, attribution=attribution, about=export_about(filters, changed_at),
-                      count=count, contacts=contacts, fields=fields)
+                      contacts=contacts, fields=fields)
 
     if keep:  # one process builds it; the others asking meanwhile wait and send the same file
         with cold.locks().hold(path.name):
@@ -301,6 +304,34 @@ def _export(kind: str, *, base_url: str, attachment: bool):
     return sending.file(handle)
 
 
+# A GeoPackage of a few thousand organisations is made in about a second: a request waits this
+# long for the worker's, then answers with a page that asks again every GPKG_REFRESH seconds.
+GPKG_WAIT = 5
+GPKG_REFRESH = 5
+
+
+def _geopackage(path: Path, filters: Filters, *, lang: str, base_url: str, contacts: bool,
+                sending: ExportAnswer) -> Response:
+    """The GeoPackage, made by the job worker once per catalogue state and filters (one job
+    for everyone asking meanwhile, ``mapdata.exportjob``) and kept: sent once it is there,
+    else a page that asks again by itself until it is."""
+    queue = jobqueue.current()
+    with cold.limiter().slot(cold.client()):  # a waiting request holds a server thread
+        queue.export_gpkg(path, filters.to_args(), lang=lang, base_url=base_url, contacts=contacts)
+        job = queue.wait_for_report(path, GPKG_WAIT, kind="export")
+    kept = export_cache().kept(path)
+    if kept:
+        return sending.kept_file(kept)
+    if job.get("state") == "failed":
+        raise ServiceUnavailable(_("The GeoPackage could not be made (%(reason)s); ask again in a minute.",
+                                   reason=job.get("message") or "?"))
+    page = make_response(render_template("export_preparing.html", again=request.full_path), 202)
+    page.headers["Refresh"] = str(GPKG_REFRESH)
+    page.headers["Retry-After"] = str(GPKG_REFRESH)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
 def _gz(path: Path) -> Path:
     return path.with_name(path.name + ".gz")
 
@@ -320,7 +351,8 @@ class ExportAnswer:
                                            etag=False, max_age=None), gzipped=True)
         if self.gzipped:  # its gzipped copy went first (least recently used): compress as it goes
             return self.file(open(path, "rb"))  # noqa: SIM115 # closed by the response
-        return self._headers(send_file(path, mimetype=exports.MEDIA_TYPES[self.kind], conditional=False,
+        # Conditional: a large download broken off resumes with a Range request.
+        return self._headers(send_file(path, mimetype=exports.MEDIA_TYPES[self.kind], conditional=True,
                                        etag=False, max_age=None))
 
     def file(self, handle) -> Response:

@@ -144,9 +144,10 @@ def page_before_request():
     """A shared page whose copy the visitor holds is still current: 304 at once."""
     if request.endpoint not in SHARED_PAGES or request.method not in ("GET", "HEAD"):
         return None
-    g.shared_page = True  # no language cookie for it (web.i18n)
-    if _personal():
+    g.shared_page = True
+    if _personal():  # a signed-in person's page: theirs, and their ?lang= kept in a cookie
         return None
+    g.same_page_for_everyone = True  # no language cookie for it (web.i18n)
     try:
         g.page_etag, g.page_modified = _validators()
     except (catalogue.CatalogueError, SchemaError, sqlite3.Error):

@@ -5,12 +5,11 @@ Opening a connection costs more than most answers: SQLite reads and parses the w
 schema (tables, triggers, the search index) at its first statement, and closing frees its
 page cache; 8 ms of each request on a quiet host, 30 ms on a busy one (issue 31). So each
 thread of a worker keeps its connection between requests, to the same file: another path,
-or another file at the path (a restored backup), opens a new one.
+or another file at the path (a restored backup, a copy over it), opens a new one.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 
@@ -21,7 +20,7 @@ from .. import catalogue, kinds
 from ..catalogue import categorytree
 from ..catalogue.migrations import SchemaError
 
-_kept = threading.local()  # .connection: ((path, device, inode), connection) of this thread
+_kept = threading.local()  # .connection: (the file's identity, connection) of this thread
 # A kept connection's page cache (the catalogue's own connections keep 64 MiB, for imports):
 # a worker's threads each keep one, and every write elsewhere empties it anyway.
 KEPT_CACHE_KIB = 8192
@@ -36,11 +35,7 @@ def get_db() -> sqlite_utils.Database:
 
 def _connection(path: str) -> sqlite_utils.Database:
     """This thread's kept connection to the file at ``path``, or a new one."""
-    try:
-        found = os.stat(path)
-        where = (str(path), found.st_dev, found.st_ino)
-    except OSError:
-        where = None
+    where = catalogue.file_identity(path)
     kept = getattr(_kept, "connection", None)
     if kept is not None and where is not None and kept[0] == where:
         return kept[1]
@@ -72,6 +67,14 @@ def close_db(exc: BaseException | None = None) -> None:
     except sqlite3.Error:
         _kept.connection = None
         db.close()
+
+
+def close_kept() -> None:
+    """Close this thread's kept connection (as a worker's exit does): before a file is copied
+    over the catalogue, no connection may hold it open."""
+    kept, _kept.connection = getattr(_kept, "connection", None), None
+    if kept is not None:
+        kept[1].close()
 
 
 def category_tree() -> categorytree.Tree | None:

@@ -73,7 +73,7 @@ def current_language() -> str:
 def remember_language(response: Response) -> Response:
     """Keep a language chosen with ``?lang=`` for the next pages."""
     asked = (request.args.get("lang") or "").lower()
-    if g.get("same_for_everyone") or g.get("shared_page"):  # kept by a shared cache (web.apihttp): no cookie
+    if g.get("same_for_everyone") or g.get("same_page_for_everyone"):  # kept by a shared cache (web.apihttp): no cookie
         return response
     if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
         response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax",

@@ -268,7 +268,8 @@ def url_with(**changes) -> str:
 
 def basemap_settings() -> dict:
     """What basemap.js needs to draw country outlines when the tiles do not arrive."""
-    return {"outlines": url_for("views.outlines"), "attribution": outlines.ATTRIBUTION,
+    return {"outlines": url_for("views.outlines"), "labels": url_for("views.outline_labels", language=current_language()),
+            "attribution": outlines.ATTRIBUTION,
             "notice": _("The map tiles could not be loaded: showing country outlines only."),
             "noticeShort": _("Outlines only: no map tiles."),
             "words": {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "closePopup": _("Close this popup"),

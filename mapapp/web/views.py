@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import catalogue, vocab
+from .. import catalogue, records, vocab
 from ..catalogue import fields as field_store
 from ..catalogue import images as picture_store
 from ..catalogue import owners, visitreads
@@ -16,7 +17,7 @@ from ..contributing.owners import is_stale
 from ..errors import BadRequest, NotFound
 from ..filters import KINDS, Filters
 from ..mapdata import mapindex
-from ..mapdata.outlines import outlines_bytes
+from ..mapdata.outlines import labels_bytes, outlines_bytes
 from ..params import whole_number
 from ..records import Record
 from . import visitview
@@ -76,7 +77,7 @@ def organisation(slug: str):
                            fictional=org["source"] == catalogue.FICTIONAL_SOURCE,
                            jsonld=organisation_jsonld(org), back=back_to_list(),
                            # The site's address, never the request's Host: a shared cache keeps the page.
-                           canonical=public_base() + url_for("views.organisation", slug=org["slug"]),
+                           canonical=records.organisation_url(public_base(), org["slug"]),
                            checked=checked, stale=is_stale(checked, current_app.config["STALE_AFTER_DAYS"]))
 
 
@@ -121,6 +122,24 @@ def outlines():
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+@bp.get("/basemap/labels.<language>.json")
+def outline_labels(language: str):
+    """The names of countries and large towns written on those outlines, in ``language``
+    (cached for a day, revalidated by its ETag)."""
+    if language not in vocab.LANGUAGES:
+        raise NotFound(f"no language '{language}': one of {', '.join(vocab.LANGUAGES)}")
+    compressed = wants_gzip()
+    body = labels_bytes(language, compressed)
+    response = current_app.response_class(body, mimetype="application/json")
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.set_etag(hashlib.sha1(body).hexdigest()[:20])
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response.make_conditional(request)
 
 
 @bp.get("/healthz")

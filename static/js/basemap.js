@@ -56,6 +56,116 @@
     return notice;
   }
 
+  // Names on the outlines: towns of a million, countries, then the other towns by
+  // population, each from its own zoom and only where it overlaps no name already placed
+  // (greedy, in screen pixels, the same at every pan of a zoom). They sit in a pane under the markers, take no pointer or
+  // keyboard and are hidden from screen readers: the map's named region says what it is.
+  var LABEL_PANE = "basemapLabels";
+  var LABEL_GAP = 3;  // pixels kept clear around each name
+  var DOT = 6;        // a town's dot, left of its name
+
+  function labelLayer(map, data) {
+    var pane = map.getPane(LABEL_PANE) || map.createPane(LABEL_PANE);
+    pane.style.zIndex = 450;  // over the outlines (400), under the markers (600)
+    pane.style.pointerEvents = "none";
+    pane.setAttribute("aria-hidden", "true");
+    var box = null;  // the names drawn, one element: not markers, which other scripts count
+    var context = document.createElement("canvas").getContext("2d");
+    var fonts = {};
+    var placed = {};  // zoom → the names placed at that zoom
+
+    function font(kind) {  // the label's CSS font, for measuring names before drawing them
+      if (!fonts[kind]) {
+        var probe = L.DomUtil.create("span", "basemap-label-" + kind, pane);
+        var style = window.getComputedStyle(probe);
+        fonts[kind] = { css: [style.fontStyle, style.fontWeight, style.fontSize, style.fontFamily].join(" "),
+                        height: parseFloat(style.fontSize) * 1.25 };
+        L.DomUtil.remove(probe);
+      }
+      return fonts[kind];
+    }
+
+    function place(zoom) {
+      if (placed[zoom]) return placed[zoom];
+      var cells = {}, kept = [], CELL = 128;
+      function cellsOf(b, each) {
+        for (var x = Math.floor(b[0] / CELL); x <= Math.floor(b[2] / CELL); x++) {
+          for (var y = Math.floor(b[1] / CELL); y <= Math.floor(b[3] / CELL); y++) each(x + ":" + y);
+        }
+      }
+      function free(b) {
+        var clear = true;
+        cellsOf(b, function (key) {
+          (cells[key] || []).forEach(function (o) {
+            if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) clear = false;
+          });
+        });
+        return clear;
+      }
+      // The towns of a million first (a capital is what one looks for), then the countries,
+      // then the other towns.
+      var towns = data.towns || [], BIG = 4;
+      [["town", towns.filter(function (t) { return t[3] <= BIG; })], ["country", data.countries || []],
+       ["town", towns.filter(function (t) { return t[3] > BIG; })]].forEach(function (pair) {
+        var kind = pair[0], measure = font(kind);
+        context.font = measure.css;
+        pair[1].forEach(function (item) {
+          if (item[3] > zoom) return;
+          var p = map.project([item[1], item[2]], zoom);
+          var w = context.measureText(item[0]).width, h = measure.height;
+          // A country's name is centred on its point, or just below or above it when that is
+          // taken (by its capital); a town's is right of its dot, or left of it.
+          var tries = kind === "country"
+            ? [0, 1.2, -1.2].map(function (shift) {
+              var y = p.y + shift * h;
+              return ["", [p.x - w / 2, y - h / 2, p.x + w / 2, y + h / 2], shift * h];
+            })
+            : [["", [p.x - DOT / 2, p.y - h / 2, p.x + DOT / 2 + LABEL_GAP + w, p.y + h / 2]],
+               ["left", [p.x - DOT / 2 - LABEL_GAP - w, p.y - h / 2, p.x + DOT / 2, p.y + h / 2]]];
+          for (var i = 0; i < tries.length; i++) {
+            var b = tries[i][1];
+            b = [b[0] - LABEL_GAP, b[1] - LABEL_GAP, b[2] + LABEL_GAP, b[3] + LABEL_GAP];
+            if (!free(b)) continue;
+            cellsOf(b, function (key) { (cells[key] = cells[key] || []).push(b); });
+            kept.push({ kind: kind, side: tries[i][0], shift: tries[i][2] || 0, name: item[0],
+                        at: L.latLng(item[1], item[2]) });
+            return;
+          }
+        });
+      });
+      return (placed[zoom] = kept);
+    }
+
+    function draw() {
+      box.textContent = "";
+      var view = map.getBounds().pad(0.5);
+      place(Math.round(map.getZoom())).forEach(function (label) {
+        if (!view.contains(label.at)) return;
+        var anchor = L.DomUtil.create("div", "basemap-label", box);
+        var text = anchor.appendChild(document.createElement("span"));
+        text.className = "basemap-label-" + label.kind + (label.side ? " " + label.side : "");
+        text.textContent = label.name;
+        if (label.shift) text.style.marginTop = label.shift + "px";
+        L.DomUtil.setPosition(anchor, map.latLngToLayerPoint(label.at));
+      });
+    }
+
+    // Hidden while the zoom animates (leaflet-zoom-hide), drawn again at the new zoom.
+    var Layer = L.Layer.extend({
+      options: { pane: LABEL_PANE, attribution: data.attribution },
+      onAdd: function () {
+        box = L.DomUtil.create("div", "basemap-labels leaflet-zoom-hide", this.getPane());
+        map.on("zoomend moveend", draw);
+        draw();
+      },
+      onRemove: function () {
+        map.off("zoomend moveend", draw);
+        L.DomUtil.remove(box);
+      },
+    });
+    return new Layer();
+  }
+
   // The configured tile server as a layer of the small maps (organisation page, pin
   // editor), or null when none is configured; tiles: { url, attribution, maxZoom }.
   window.mapappTiles = function (map, tiles) {
@@ -63,7 +173,8 @@
     return L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: tiles.maxZoom }).addTo(map);
   };
 
-  // options: { outlines: URL or GeoJSON object, notice: text, attribution: text, words: {…} }
+  // options: { outlines: URL or GeoJSON object, labels: URL of the names drawn on them (none:
+  // no names), notice: text, attribution: text, words: {…} }
   window.mapappBasemap = function (map, tiles, options) {
     localise(map, options.words);
     var loaded = 0, failed = 0, outlineLayer = null, notice = null, timer = null;
@@ -96,6 +207,11 @@
         countries.bringToBack();
         map.getContainer().dataset.basemap = "outlines";
       }).catch(function () { map.getContainer().dataset.basemap = "none"; });
+      if (options.labels) {
+        fetch(options.labels).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (names) { if (outlineLayer) outlineLayer.addLayer(labelLayer(map, names)); })
+          .catch(function () { /* outlines without names still say which country a pin is in */ });
+      }
     }
 
     function recover() {

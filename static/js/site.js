@@ -26,7 +26,8 @@
 })();
 
 // Every page, on a phone: the header folds to one line, its navigation behind the "Menu"
-// button (Escape closes it, focus back on the button), and the demo note can be put away.
+// button (Escape closes it, focus back on the button), and the demo note can be read in
+// full and put away.
 (function () {
   "use strict";
   var header = document.querySelector(".site-header");
@@ -48,6 +49,24 @@
   }
   var banner = document.querySelector(".fictional-banner");
   var close = banner && banner.querySelector(".banner-close");
+  // A phone shows the note on one line, cut short: "More" unfolds the whole of it, "Less"
+  // folds it back. Offered only while the line is actually cut.
+  var more = banner && banner.querySelector(".banner-more");
+  var text = banner && banner.querySelector(".banner-text");
+  if (more && text) {
+    var offer = function () {
+      if (more.getAttribute("aria-expanded") !== "true") more.hidden = text.scrollWidth <= text.clientWidth;
+    };
+    more.addEventListener("click", function () {
+      var open = more.getAttribute("aria-expanded") !== "true";
+      more.setAttribute("aria-expanded", open ? "true" : "false");
+      more.textContent = open ? more.dataset.less : more.dataset.more;
+      banner.classList.toggle("unfolded", open);
+      if (window.mapappMap) window.mapappMap.invalidateSize();
+    });
+    offer();
+    window.addEventListener("resize", offer);
+  }
   if (close) {
     close.hidden = false;
     close.addEventListener("click", function () {
