@@ -17,6 +17,11 @@ from .reads import _LIST_COLUMNS, search_clause
 _MAP_ROW = f"id, lat, lon, name, {kinds.row_values()}"
 
 
+# ``+status`` below: the unary plus keeps SQLite from choosing the published organisations'
+# sort index (status first) over the ids' primary key; it did, and walked a million index
+# entries for each chunk of ids (10 s to patch in a 1,000-row import at a million, 13 ms now).
+
+
 def map_rows(db: sqlite_utils.Database, ids: list[int]) -> list[tuple]:
     """``(id, lat, lon, name, *values of kinds.ROW_KINDS)`` of those of ``ids`` that are
     published, by id (``iter_map_rows`` reads them all)."""

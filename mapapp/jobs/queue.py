@@ -38,6 +38,9 @@ RETRY_DELAY = 10
 KEEP_ENDED = 30 * 24 * 3600
 # A report job queued or running this long ago died with its worker: the next request asks again.
 JOB_LOST = 300
+# Seconds a count of /stats waits after the first request that found its figures old: the
+# changes of a burst (an import's rows, a moderator's queue) are counted once.
+STATS_DEBOUNCE = 1.0
 # GeoPackage exports queued or running at once (each a catalogue read): past this, asking is refused.
 MAX_EXPORT_JOBS = 4
 
@@ -91,6 +94,7 @@ class Jobs:
             self.huey = SqliteHuey(name="mapapp", filename=str(path), results=False, utc=True,
                                    create_tables=False)
         self._tasks = _register(self)
+        self._map, self._map_lock = None, threading.Lock()
 
     # Visible state -------------------------------------------------------------------------
 
@@ -170,6 +174,29 @@ class Jobs:
             return
         self.huey.put("moderation:planned", at)
         self._tasks["moderation"].schedule(delay=max(0.0, at - time.time()))
+
+    def stats(self, selection) -> None:
+        """Count the figures of /stats for ``selection`` (``insights.stored.Selection``) again,
+        ``STATS_DEBOUNCE`` seconds from now, unless a count is already planned: a burst of
+        changes is counted once, by this worker, for every web worker."""
+        planned_key = f"stats:planned:{selection.name}"
+        planned = self.huey.get(planned_key, peek=True)
+        if planned and planned > time.time() - JOB_LOST:
+            return
+        self.huey.put(planned_key, time.time())
+        self._set("stats", selection.name, "queued")
+        self._tasks["stats"].schedule(([list(pair) for pair in selection.args], selection.km,
+                                       list(selection.statuses), selection.lineage), delay=STATS_DEBOUNCE)
+
+    def map_columns(self, db):
+        """The map's columns for the jobs of this worker (the snapshot every process maps,
+        patched to date; built, by one process for all, after a change too large to patch)."""
+        with self._map_lock:
+            if self._map is None:
+                from ..mapdata import mapindex
+
+                self._map = mapindex.MapIndex(Path(self.settings["CACHE_DIR"]) / "map")
+        return self._map.get(db)
 
     def password_reset(self, reset_id: int) -> None:
         """E-mail the link of the reset request ``reset_id`` (when it names an active account)."""
@@ -416,7 +443,30 @@ def _register(jobs: Jobs) -> dict[str, Callable]:
                 jobs.digests("weekly")
             jobs.reminders(after_days=int(settings["REMIND_AFTER_DAYS"]), lang=vocab.DEFAULT_LANGUAGE, limit=1000)
 
-    return {"import": import_task, "sync": sync_task, "report": report_task, "digests": digests_task,
+    # The figures of /stats, counted once after a burst of changes and kept for every web worker.
+    @huey.task(name="stats", retries=RETRIES, retry_delay=1, context=True)
+    def stats_task(args: list, km: int, statuses: list[str], lineage: str, task: Task) -> None:
+        from .. import catalogue, kinds
+        from ..catalogue import fields as field_store
+        from ..insights import stored
+
+        selection = stored.Selection(lineage, tuple((str(k), str(v)) for k, v in args), int(km), tuple(statuses))
+
+        def work():
+            db = catalogue.connect(settings["DATABASE"])
+            try:
+                kinds.use_fields(lambda: field_store.filter_kinds(db))
+                counted = stored.recount(db, stored.folder(settings["CACHE_DIR"]), selection, jobs.map_columns)
+            finally:
+                db.close()
+                # Written (or failed): the next request that finds the figures older than the
+                # catalogue plans another count; those meanwhile planned none.
+                jobs.huey.get(f"stats:planned:{selection.name}")
+            return "done", "counted" if counted else "already counted"
+
+        tracked("stats", selection.name, task, work)
+
+    return {"import": import_task, "stats": stats_task, "sync": sync_task, "report": report_task, "digests": digests_task,
             "reminders": reminders_task, "retention": retention_task, "moderation": moderation_task,
             "reset": reset_task, "export": export_task}
 

@@ -91,6 +91,10 @@ class MapColumns:
     # True: ``levels`` are being summed by a thread (see ``MapIndex``); a view at a zoom not
     # summed yet is clustered from its points (the same answer) rather than waiting for them.
     levels_later: bool = field(default=False, repr=False)
+    # The low zooms of the columns these were patched from, and what changed, for the zooms
+    # not patched yet (``_level`` patches one when asked; see ``_patch_levels``).
+    level_patch: tuple | None = field(default=None, repr=False)
+    level_locks: dict = field(default_factory=dict, repr=False)
     # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
     category: np.ndarray | None = None
     palette: markers.Palette | None = None
@@ -183,17 +187,23 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
     ids, lat, lon = columns.ids, columns.lat, columns.lon
     live, names, category = columns.live.copy(), columns.names, columns.category
     new_ids = np.array(sorted(i for i in rows if not _position(ids, i)[1]), dtype=np.int64)
+    new_set = set(new_ids.tolist())
     old_size, at = len(ids), np.searchsorted(ids, new_ids)
     # Published since (or again): placed where their ids sort, since every lookup by id
     # searches ``ids``. New ones come last; an older draft published moves the positions
     # after it, and the bits of every value move with them.
     moved = bool(len(at)) and int(at[0]) < old_size
-    ids = np.insert(ids, at, new_ids)
-    lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
-    # Patched too, not computed again: a million logarithms took 0.44 s of a one-row import's patch.
-    merc_y = np.insert(columns.merc_y, at, np.nan)
-    names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
-    category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
+    merc_y = columns.merc_y
+    if len(at):
+        ids = np.insert(ids, at, new_ids)
+        lat, lon = np.insert(lat, at, np.nan), np.insert(lon, at, np.nan)
+        # Patched too, not computed again: a million logarithms took 0.44 s of a one-row import's patch.
+        merc_y = np.insert(merc_y, at, np.nan)
+        names = np.insert(names, at, np.zeros(len(at), dtype=np.uint32))
+        category = np.insert(category, at, np.zeros(len(at), dtype=np.uint16))  # a copy: patched below
+    else:  # copies of what is patched below (a plain copy: np.insert of nothing took twice as long)
+        lat, lon, merc_y, category = lat.copy(), lon.copy(), merc_y.copy(), category.copy()
+    names_copied = bool(len(at))
     main = markers.categories_of(db, list(rows), columns.palette)
     words = -(-len(ids) // 64)
 
@@ -225,12 +235,19 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             category[pos] = main[org_id]
             key = name_key(row[3])
             if names[pos] != key:
+                if not names_copied:
+                    names, names_copied = names.copy(), True
                 names[pos], reorder = key, True
                 placed_anew[org_id] = row[3]
             wanted = set(zip(ROW_KINDS, row[4:])) | memberships.get(org_id, set())
             wanted = {(k, v) for k, v in wanted if v}
-        for kind, values in facets.items():
-            for value, bits in values.items():
+        # A new organisation has no bit set yet: only its own values are visited (not every
+        # value of every kind, a thousand times over for a 1,000-row import).
+        visited = ((kind, facets[kind]) for kind in {k for k, _v in wanted} if kind in facets) \
+            if org_id in new_set else facets.items()
+        for kind, values in visited:
+            for value, bits in list(values.items()) if org_id not in new_set else \
+                    [(v, values[v]) for k, v in wanted if k == kind and v in values]:
                 has = bool(bits[word] & bit)
                 if has != ((kind, value) in wanted):
                     if (kind, value) not in copied and bits is columns.facets.get(kind, {}).get(value):
@@ -252,16 +269,45 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             name_order = _name_order(db, ids)
     patched = MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
                          category=category, palette=columns.palette)
-    if not moved:
-        # The low zooms' sums patched too: summing them again (a sort of every point per
-        # zoom) after each staff edit took each worker seconds at a million, every two seconds.
-        touched = np.array(sorted(p for p, present in (_position(ids, i) for i in changed) if present), dtype=np.int64)
-        patched.levels.update({zoom: _level_patched(level, patched, touched, zoom)
-                               for zoom, level in list(columns.levels.items())})
+    _patch_levels(columns, patched, changed, at if moved else None)
     return patched
 
 
-NAMES_PLACED = 200  # up to this many new or renamed organisations are placed in the lists' order one by one
+def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted_at: np.ndarray | None) -> None:
+    """The low zooms summed for ``old`` (see ``_level``), brought to ``new`` by summing again
+    only the cells of the ``changed`` organisations: the first view after an edit or a small
+    import reads them as it did before it (not a million points clustered or summed again)."""
+    pending = old.level_patch
+    if pending is not None:  # one generation at most: the zooms old has not patched yet, now
+        for zoom in pending[0]:
+            _level(old, zoom)
+    if not old.levels:
+        return
+    wanted = np.array(sorted(changed), dtype=np.int64)
+    old_at = np.searchsorted(old.ids, wanted)
+    old_positions = old_at[(old_at < old.size) & (old.ids[np.minimum(old_at, old.size - 1)] == wanted)] \
+        if old.size else old_at[:0]
+    new_at = np.searchsorted(new.ids, wanted)
+    new_positions = new_at[(new_at < new.size) & (new.ids[np.minimum(new_at, new.size - 1)] == wanted)]
+    flags = np.zeros(new.size, dtype=bool)
+    flags[new_positions] = True
+    # Each zoom patched when first asked for (a view at zoom 4 waits for zoom 4 alone; the web
+    # patches the others in a thread, see ``MapIndex._sum_later``).
+    new.level_patch = (dict(old.levels), old, old_positions, new_positions, flags, inserted_at)
+
+
+def has_level(columns: MapColumns, zoom: int) -> bool:
+    """Whether the low zoom ``zoom`` is summed, or can be patched from summed ones."""
+    patch = columns.level_patch
+    return zoom in columns.levels or (patch is not None and zoom in patch[0])
+
+
+# Low zooms summed from every point (not patched) since the process started (tests and the
+# benchmark count them).
+levels_summed = 0
+
+
+NAMES_PLACED = MAX_CHANGES  # up to this many new or renamed organisations are placed in the lists' order one by one
 
 
 def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarray, inserted_at: np.ndarray | None,
@@ -279,23 +325,36 @@ def _placed_in_order(db: sqlite_utils.Database, order: np.ndarray, ids: np.ndarr
     if inserted_at is not None:
         order = order + np.searchsorted(inserted_at, order, side="right")
     positions = {org_id: _position(ids, org_id)[0] for org_id in placed}
-    order = order[~np.isin(order, np.fromiter(positions.values(), dtype=np.int64))]
-    skip = set(placed)
-    before, values = [], []
+    taken = np.zeros(len(ids), dtype=bool)
+    taken[np.fromiter(positions.values(), dtype=np.int64)] = True
+    order = order[~taken[order]]
     # In the lists' order among themselves (SQLite compares the keys and names as bytes, which
     # is Python's code point order), so that those placed before the same neighbour keep it.
-    for org_id, name in sorted(placed.items(), key=lambda item: (sort_key(item[1]), item[1], item[0])):
-        following = catalogue.map_name_following(db, name, org_id, skip)
-        if following is None:
-            at = len(order)
-        else:
-            pos, present = _position(ids, following)
-            hit = np.flatnonzero(order == pos) if present else ()
-            if not len(hit):
-                return None
-            at = int(hit[0])
-        before.append(at)
-        values.append(positions[org_id])
+    ordered = sorted(placed.items(), key=lambda item: (sort_key(item[1]), item[1], item[0]))
+    # The last first: the organisation that follows one is either not placed (its neighbour),
+    # or placed and already resolved to its own neighbour (one row read each, however many).
+    following: dict[int, int | None] = {}
+    for org_id, name in reversed(ordered):
+        after = catalogue.map_name_following(db, name, org_id, set())
+        if after in placed and after not in following:
+            return None  # not in the order this sorted them: the whole order is read
+        following[org_id] = following[after] if after in placed else after
+    neighbours = {org_id: _position(ids, after) for org_id, after in following.items() if after is not None}
+    if not all(present for _pos, present in neighbours.values()):
+        return None
+    wanted = np.zeros(len(ids), dtype=bool)
+    wanted[[pos for pos, _present in neighbours.values()]] = True
+    hits = np.flatnonzero(wanted[order])  # where the neighbours are in ``order`` (a flag read each, no sort)
+    rank = dict(zip(order[hits].tolist(), hits.tolist()))
+    before = []
+    for org_id, _name in ordered:
+        if following[org_id] is None:
+            before.append(len(order))
+            continue
+        if neighbours[org_id][0] not in rank:
+            return None
+        before.append(rank[neighbours[org_id][0]])
+    values = [positions[org_id] for org_id, _name in ordered]
     return np.insert(order, np.array(before, dtype=np.int64), np.array(values, dtype=np.int64))
 
 
@@ -705,9 +764,20 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
     level = columns.levels.get(zoom)
     if level is not None:
         return level
-    with columns.search_lock:  # one thread builds it; the columns never change after
+    global levels_summed
+    with columns.search_lock:
+        lock = columns.level_locks.setdefault(zoom, threading.Lock())
+    with lock:  # one thread builds each zoom (another zoom meanwhile is not held up); the columns never change after
         level = columns.levels.get(zoom)
-        if level is None:
+        patch = columns.level_patch
+        if level is None and patch is not None and zoom in patch[0]:
+            levels, old, old_positions, new_positions, flags, inserted_at = patch
+            level = _patched_level(levels[zoom], old, columns, zoom, old_positions, new_positions, flags, inserted_at)
+            columns.levels[zoom] = level
+            if all(z in columns.levels for z in levels):
+                columns.level_patch = None  # the previous columns are no longer held
+        elif level is None:
+            levels_summed += 1
             positions = np.flatnonzero(unpack(columns.live, columns.size) & ~np.isnan(columns.lat))
             cx, cy = _grid(columns, positions, zoom)
             keys = cx * (1 << 32) + cy
@@ -718,34 +788,6 @@ def _level(columns: MapColumns, zoom: int) -> _Level:
             level = _Level(keys[starts], starts, sums, positions)
             columns.levels[zoom] = level
     return level
-
-
-def _level_patched(level: _Level, columns: MapColumns, touched: np.ndarray, zoom: int) -> _Level:
-    """``level`` of the columns before a patch that placed no organisation before another
-    (``apply_changes``), for the patched ``columns``: the organisations at the ``touched``
-    positions taken out, those of them published and located put back where their cells
-    sort, then every cell summed again (what ``_level`` gives, without sorting every point)."""
-    keys = np.repeat(level.keys, level.sums.counts.astype(np.int64))  # each point's cell, in order
-    order = level.order
-    if len(touched):
-        kept = ~np.isin(order, touched)
-        keys, order = keys[kept], order[kept]
-        live = (columns.live[touched // 64] >> (touched % 64).astype(np.uint64)) & np.uint64(1)
-        back = touched[(live == 1) & ~np.isnan(columns.lat[touched])]
-        if len(back):
-            cx, cy = _grid(columns, back, zoom)
-            back_keys = cx * (1 << 32) + cy
-            ranked = np.lexsort((back, back_keys))  # by cell, then position: as ``_level`` orders them
-            back, back_keys = back[ranked], back_keys[ranked]
-            at = []
-            for key, pos in zip(back_keys.tolist(), back.tolist()):
-                first = int(np.searchsorted(keys, key, side="left"))
-                last = int(np.searchsorted(keys, key, side="right"))
-                at.append(first + int(np.searchsorted(order[first:last], pos)))
-            keys = np.insert(keys, at, back_keys)
-            order = np.insert(order, at, back.astype(np.int32))
-    starts, sums = _summed(columns, order, keys)
-    return _Level(keys[starts], starts, sums, order)
 
 
 def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[list], int]:
@@ -792,7 +834,7 @@ def clusters(columns: MapColumns, mask: np.ndarray, bbox: BBox | None, zoom: int
     """
     bounded = _bounded_zoom(bbox, zoom)
     if (everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
-            and (bounded in columns.levels or not columns.levels_later)):
+            and (has_level(columns, bounded) or not columns.levels_later)):
         cells, total = _cells_from_level(columns, bbox, bounded)
         return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if mask is None:
@@ -1004,3 +1046,87 @@ def _nearest(here: tuple[float, float], lats: np.ndarray, lon: np.ndarray, posit
 def _has_bit(bits: np.ndarray, position: int) -> bool:
     word = position >> 6
     return word < len(bits) and bool((int(bits[word]) >> (position & 63)) & 1)
+
+
+def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, old_positions: np.ndarray,
+                   new_positions: np.ndarray, changed_flags: np.ndarray, inserted_at: np.ndarray | None) -> _Level:
+    """``level`` (of ``old``) brought to ``new``: only the cells that held or now hold one of
+    the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``,
+    flagged in ``changed_flags``) are summed again from their points, the others are kept as
+    they were (a one-row import at a million: milliseconds, instead of summing a million
+    points again). ``inserted_at``: where new ids went among the old ones (positions after
+    them moved). The result is the very level ``_level(new, zoom)`` would sum (the same
+    points in each cell, in the same order, so the same sums to the last bit)."""
+    def moved(positions: np.ndarray) -> np.ndarray:
+        positions = positions.astype(np.int64)
+        return positions if inserted_at is None else positions + np.searchsorted(inserted_at, positions, side="right")
+
+    touched = []
+    located = old_positions[~np.isnan(old.lat[old_positions])]
+    if len(located):
+        cx, cy = _grid(old, located, zoom)
+        touched.append(cx * (1 << 32) + cy)
+    live = ((new.live[new_positions >> 6] >> (new_positions & 63).astype(np.uint64)) & np.uint64(1)) == 1
+    now = new_positions[live & ~np.isnan(new.lat[new_positions])]
+    if len(now):
+        cx, cy = _grid(new, now, zoom)
+        touched.append(cx * (1 << 32) + cy)
+    keys = np.unique(np.concatenate(touched)) if touched else np.zeros(0, np.int64)
+    at = np.searchsorted(level.keys, keys)
+    held = at < len(level.keys)
+    held[held] = level.keys[at[held]] == keys[held]
+    gone = at[held]  # the cells of ``level`` summed again
+    counts = level.sums.counts.astype(np.int64)
+    ends = np.asarray(level.starts, dtype=np.int64) + counts
+    # The points of those cells (at a low zoom, one cell holds most of a country: every
+    # operation here is linear, no sort nor hash of them), without the changed ones, in
+    # (cell, position) order as they are kept; the changed ones merged in where they are now.
+    seg_starts, seg_counts = np.asarray(level.starts, dtype=np.int64)[gone], counts[gone]
+    within = np.arange(int(seg_counts.sum()), dtype=np.int64)
+    points = moved(np.asarray(level.order)[np.repeat(seg_starts - np.r_[0, np.cumsum(seg_counts)[:-1]], seg_counts)
+                                           + within]) if len(within) else within
+    cx, cy = _grid(new, now, zoom)
+    now_keys = cx * (1 << 32) + cy
+    cell_keys = np.union1d(level.keys[gone], now_keys)
+    rank = np.repeat(np.searchsorted(cell_keys, level.keys[gone]), seg_counts)
+    unchanged = ~changed_flags[points]
+    points, rank = points[unchanged], rank[unchanged]
+    now_rank = np.searchsorted(cell_keys, now_keys)
+    by_cell = np.lexsort((now, now_rank))
+    now, now_rank = now[by_cell], now_rank[by_cell]
+    into = np.searchsorted((rank << 32) | points, (now_rank << 32) | now)
+    points, rank = np.insert(points, into, now), np.insert(rank, into, now_rank)
+    cell = cell_keys[rank]
+    starts, sums = _summed(new, points, cell)
+    added_keys, added_counts = cell[starts], np.diff(np.r_[starts, len(cell)])
+    # Every other cell as it was (its first point's position moved with the columns); the
+    # points' order copied once, in pieces, around the few cells taken out and put in.
+    kept = np.ones(len(level.keys), dtype=bool)
+    kept[gone] = False
+    old_starts = np.asarray(level.starts, dtype=np.int64)
+    before = np.searchsorted(level.keys, added_keys)  # each new cell goes before this old one
+    at_order = np.r_[old_starts, len(level.order)][before]
+    bounds = np.r_[0, np.cumsum(added_counts)]
+    events = sorted([(int(s), 1, int(e)) for s, e in zip(old_starts[gone].tolist(), ends[gone].tolist())]
+                    + [(int(p), 0, j) for j, p in enumerate(at_order.tolist())])
+    pieces, cursor, new_points = [], 0, points.astype(np.int32)
+    old_order = level.order if inserted_at is None else moved(level.order).astype(np.int32)
+    for at_, removal, what in events:
+        pieces.append(old_order[cursor:at_])
+        if removal:
+            cursor = what
+        else:
+            pieces.append(new_points[bounds[what]:bounds[what + 1]])
+            cursor = at_
+    pieces.append(old_order[cursor:])
+    order = np.concatenate(pieces).astype(np.int32, copy=False)
+    kept_sums = level.sums.take(kept)
+    if inserted_at is not None:
+        kept_sums.first = moved(kept_sums.first)
+    kept_keys = level.keys[kept]
+    into = np.searchsorted(kept_keys, added_keys)
+    merged = _Sums(*(np.insert(getattr(kept_sums, f), into, getattr(sums, f), axis=0)
+                     for f in _Sums.__dataclass_fields__))
+    all_counts = merged.counts.astype(np.int64)
+    return _Level(np.insert(kept_keys, into, added_keys), np.r_[0, np.cumsum(all_counts)[:-1]].astype(np.int64),
+                  merged, order)

@@ -7,7 +7,9 @@ another state, and never served another's columns).
 A folder is named ``map-<lineage>-<version>-<state key>``.
 
 A folder holds one ``.npy`` file per column, the facets as one 2-D array of bits, and
-``meta.json`` (the version, which facet each row of bits is, and the categories' palette). It is written under
+the low zooms' sums per grid cell (``level-<zoom>-<part>.npy``, see ``mapindex._level``: a
+fresh worker's first low-zoom view sums nothing), and ``meta.json`` (the version, which facet
+each row of bits is, and the categories' palette). It is written under
 another name and renamed into place, so a reader never sees half of one.
 """
 
@@ -34,9 +36,10 @@ from ..processes import this_python
 ARRAYS = ("ids", "lat", "lon", "merc_y", "name_order", "live", "names", "category")
 KEPT = 2  # folders of older versions kept (a worker may still be reading one)
 # Raised when the columns kept change (2: the structure and month added, for the insights;
-# 3: each organisation's main category, and the palette that numbers them): folders of
-# another format have another name, and are never read.
-FORMAT = 3
+# 3: each organisation's main category, and the palette that numbers them; 4: the low zooms'
+# sums): folders of another format have another name, and are never read.
+FORMAT = 4
+LEVEL_PARTS = ("keys", "starts", "order")
 # From this many organisations the columns are read by a separate process (starting one
 # costs about a second; below this, reading them here takes less than that).
 SEPARATE_PROCESS_FROM = 200_000
@@ -133,6 +136,7 @@ def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
         for row, (kind, value) in enumerate(keys):
             stack[row] = columns.facets[kind][value]
         np.save(work / "facets.npy", stack)
+        _write_levels(work, columns)
         colours = columns.palette
         (work / "meta.json").write_text(json.dumps({"version": columns.version, "facets": keys,
                                                     "kinds": list(columns.facets),
@@ -143,6 +147,28 @@ def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return folder
+
+
+def _write_levels(work: Path, columns) -> None:
+    """The low zooms summed per grid cell (summed here when not yet), one file per part."""
+    from .mapindex import LEVELS_MAX_ZOOM, _level, _Sums
+
+    for zoom in range(LEVELS_MAX_ZOOM + 1):
+        level = _level(columns, zoom)
+        for part in LEVEL_PARTS:
+            np.save(work / f"level-{zoom}-{part}.npy", getattr(level, part))
+        for part in _Sums.__dataclass_fields__:
+            np.save(work / f"level-{zoom}-{part}.npy", getattr(level.sums, part))
+
+
+def _read_levels(folder: Path) -> dict:
+    """The low zooms kept in ``folder``, memory-mapped."""
+    from .mapindex import LEVELS_MAX_ZOOM, _Level, _Sums
+
+    load = lambda zoom, part: np.load(folder / f"level-{zoom}-{part}.npy", mmap_mode="r")  # noqa: E731
+    return {zoom: _Level(*(load(zoom, part) for part in LEVEL_PARTS[:2]),
+                         _Sums(*(load(zoom, part) for part in _Sums.__dataclass_fields__)), load(zoom, "order"))
+            for zoom in range(LEVELS_MAX_ZOOM + 1)}
 
 
 def read(folder: Path):
@@ -160,6 +186,7 @@ def read(folder: Path):
     colours = meta["palette"]
     return MapColumns(meta["version"], arrays["ids"], arrays["lat"], arrays["lon"], arrays["merc_y"], facets,
                       name_order=arrays["name_order"], live=arrays["live"], names=arrays["names"],
+                      levels=_read_levels(folder),
                       category=arrays["category"], palette=Palette(tuple(colours["codes"]),
                                                                    np.array(colours["top"], dtype=np.uint16),
                                                                    np.array(colours["tops"], dtype=np.uint16)))

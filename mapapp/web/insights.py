@@ -14,7 +14,7 @@ from .. import catalogue, coldwork
 from ..catalogue import demo as demo_rows
 from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..filters import Filters
-from ..insights import charts, numbers, report, views
+from ..insights import charts, numbers, report, stored, views
 from ..mapdata import mapindex
 from ..params import whole_number
 from . import cold, jobqueue, visitview
@@ -57,8 +57,9 @@ def _cold(make):
 
 
 # The figures of /stats per selection: after a change, the previous ones are served (with
-# their date) while the new ones are computed in a thread, STATS_DEBOUNCE seconds after the
-# first request that found them old (changes in a burst are counted once).
+# their date) while the new ones are counted, STATS_DEBOUNCE seconds after the first request
+# that found them old (changes in a burst are counted once): by the job worker when one runs
+# (once for every web worker, kept in files: ``insights.stored``), else in a thread of this one.
 STATS_DEBOUNCE = 1.0
 
 
@@ -73,11 +74,23 @@ def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> tupl
     db = get_db()
     state = catalogue.state(db)
     # Of this catalogue's lineage only: a restored backup is not shown another's figures.
-    key = ("stats", state.lineage, tuple(sorted(filters.to_args().items())), km, statuses)
+    args = tuple(sorted(filters.to_args().items()))
+    key = ("stats", state.lineage, args, km, statuses)
     kept = _stats_kept().latest(key)
     if kept is not None and kept.state == state.key:
         return kept.value, ""
-    if kept is not None and map_index().get(db).size >= mapindex.BACKGROUND_FROM:
+    selection = stored.Selection(state.lineage, args, km, statuses)
+    jobs = jobqueue.current()
+    large = map_index().get(db).size >= mapindex.BACKGROUND_FROM
+    if large and jobs.worker_running():  # the job worker counts for every web worker
+        found = stored.read(stored.folder(current_app.config["CACHE_DIR"]), selection)
+        if found is not None:
+            _stats_kept().keep(key, views.Kept(found.value, found.state, found.as_of))
+            if found.state == state.key:
+                return found.value, ""
+            jobs.stats(selection)
+            return found.value, found.as_of or state.changed_at
+    elif large and kept is not None:
         _stats_kept().refresh(key, _counted_later(key, filters, km, statuses))
         return kept.value, kept.as_of or state.changed_at
     # (A small catalogue is counted again at once, well under a second: staff see their change.)
@@ -87,6 +100,9 @@ def _stats_figures(filters: Filters, km: int, statuses: tuple[str, ...]) -> tupl
         value = numbers.compute(db, filters, km=km, statuses=statuses, columns=columns)
         fresh = "draft" in statuses or columns.version == state.version  # else the map's columns are being read
         _stats_kept().keep(key, views.Kept(value, state.key if fresh else "", state.changed_at))
+        if fresh:  # for the other web workers too
+            stored.write(stored.folder(current_app.config["CACHE_DIR"]), selection,
+                         stored.Stored(value, state.key, state.changed_at))
         return value
 
     return _FIGURES.get(state.key, key, _cold(make)), ""
