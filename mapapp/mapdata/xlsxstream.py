@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escapes text we write; nothing is parsed
 
 # A cell holds at most this many characters in Excel (XlsxWriter cut longer text the same way).
 MAX_CELL_CHARACTERS = 32_767

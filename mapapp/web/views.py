@@ -136,7 +136,7 @@ def outline_labels(language: str):
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    response.set_etag(hashlib.sha1(body).hexdigest()[:20])
+    response.set_etag(hashlib.sha1(body, usedforsecurity=False).hexdigest()[:20])
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response.make_conditional(request)
