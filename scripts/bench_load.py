@@ -248,8 +248,12 @@ class Meanwhile:
         if self.stop.wait(5.0) or not self.rows:
             return
         csv = self.folder / f"import-{time.time_ns()}.csv"
-        bench_import.write_csv(csv, self.rows)
-        self.imported = bench_import.run_import(self.db_path, csv, None, browser=True)
+        # Other rows at each run (the same file twice is the same organisations: nothing new).
+        bench_import.write_csv(csv, self.rows, seed=time.time_ns() % 1_000_000)
+        try:
+            self.imported = bench_import.run_import(self.db_path, csv, None, browser=True)
+        except SystemExit as e:  # run_import's way of saying the import failed, and why
+            print(f"  the import failed: {e}", flush=True)
 
     def __enter__(self):
         self.threads = [threading.Thread(target=self._edits), threading.Thread(target=self._import)]
