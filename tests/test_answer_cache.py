@@ -94,13 +94,19 @@ def test_staff_are_never_served_nor_stored(db, db_path, tmp_path, staff, clock):
     assert "Staff area" not in app.test_client().get("/").text and len(calls) == 3  # the anonymous copy
 
 
-def test_an_answer_that_sets_a_cookie_is_not_kept(demo_db_path, tmp_path, clock):
+@pytest.mark.parametrize("change", ["a cookie", "another vary", "private"])
+def test_an_answer_that_sets_a_cookie_or_is_not_for_everyone_is_not_kept(demo_db_path, tmp_path, clock, change):
     app = _app(demo_db_path, tmp_path)
     calls = _counted(app, "api.organisations")
 
     @app.after_request
     def tag(response):
-        response.set_cookie("seen", "1")
+        if change == "a cookie":
+            response.set_cookie("seen", "1")
+        elif change == "another vary":
+            response.vary.add("User-Agent")
+        else:
+            response.headers["Cache-Control"] = "private, max-age=60"
         return response
 
     client = app.test_client()
@@ -164,3 +170,17 @@ def test_hostile_names_stay_inert_in_kept_pages(db, db_path, tmp_path, clock):
         assert "{{ 7*7 }}" in page  # shown as typed, never evaluated
         listed = client.get("/organisations?lang=en").text
         assert "<script>alert(1)</script>" not in listed
+
+
+def test_head_and_conditional_requests_are_answered_from_the_kept_copy(demo_db_path, tmp_path, clock):
+    app = _app(demo_db_path, tmp_path)
+    calls = _counted(app, "views.index")
+    client = app.test_client()
+    packed = client.get("/?lang=fr", headers={"Accept-Encoding": "gzip"})
+    head = client.head("/?lang=fr", headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200 and not head.data and head.headers["ETag"] == packed.headers["ETag"]
+    clock[0] += 30
+    held = client.get("/?lang=fr", headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
+    assert held.status_code == 304 and not held.data
+    assert client.get("/?lang=fr", headers={"Accept-Encoding": "gzip"}).headers["Age"] == "30"
+    assert len(calls) == 1

@@ -21,12 +21,12 @@ request got, headers and all.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlite3
 from cachetools import TTLCache
 from flask import Flask, Response, request
 
