@@ -130,11 +130,10 @@ def test_another_catalogue_lineage_empties_it(db, db_path, tmp_path, clock):
 
 def test_the_byte_bound_evicts_the_least_recently_used(demo_db_path, tmp_path, clock):
     app = _app(demo_db_path, tmp_path)
-    cache = app.extensions["mapapp.answercache"]
     client = app.test_client()
-    one = len(client.get("/organisations?lang=en").data)
-    cache.max_bytes = cache._kept._Cache__maxsize = int(one * 2.5)  # room for two such pages
-    cache._kept.clear()
+    one = answercache.Kept(200, tuple(client.get("/organisations?lang=en").headers.items()),
+                           client.get("/organisations?lang=fr").data, 0).size
+    cache = app.extensions["mapapp.answercache"] = answercache.AnswerCache(int(one * 2.5), 60)  # room for two
     calls = _counted(app, "views.directory")
     for lang in ("en", "fr", "en", "it"):  # "fr" is then the least recently used
         client.get(f"/organisations?lang={lang}")

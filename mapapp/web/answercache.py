@@ -132,8 +132,7 @@ def init_app(app: Flask) -> None:
     seconds = int(app.config.get("MAP_CACHE_SECONDS", 0))
     if max_bytes <= 0 or seconds <= 0:  # nothing may be reused: nothing kept
         return
-    cache = AnswerCache(max_bytes, seconds)
-    app.extensions["mapapp.answercache"] = cache
+    app.extensions["mapapp.answercache"] = AnswerCache(max_bytes, seconds)
     dispatch: Callable[[], Response] = app.full_dispatch_request
 
     def full_dispatch_request() -> Response:
@@ -144,6 +143,7 @@ def init_app(app: Flask) -> None:
             lineage = catalogue.state(get_db()).lineage
         except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
             return dispatch()  # the page says the catalogue is unreachable, in its own way
+        cache: AnswerCache = app.extensions["mapapp.answercache"]
         kept = cache.get(key, lineage)
         if kept is not None:
             return _answer(kept)
