@@ -26,6 +26,9 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.config.from_mapping(from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    if app.testing and "ANSWER_CACHE_MB" not in (test_config or {}):
+        # Tests read their edits back at once: a test of the kept answers asks for them.
+        app.config["ANSWER_CACHE_MB"] = 0
     if not app.config["SECRET_KEY"]:
         # A key per process would sign out half the visitors of `gunicorn -w 3` and kill every
         # e-mailed link at restart: one key, kept in the data folder. Tests bring their own
@@ -53,6 +56,7 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
         admin_settings,
         admin_sources,
         admin_visits,
+        answercache,
         api,
         apihttp,
         assets,
@@ -117,4 +121,5 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_MB"] * 1024 * 1024
     # The public JSON API and the embed take no form posts: no session, no CSRF token.
     auth.csrf.exempt(api.bp)
+    answercache.init_app(app)  # last: it wraps the whole dispatch, hooks included
     return app

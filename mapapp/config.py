@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 _INTEGERS = ("TILE_MAX_ZOOM", "PORT", "GEOCODER_TIMEOUT", "UPLOAD_MAX_MB", "TRUSTED_PROXIES", "SESSION_HOURS",
              "CONFIRM_HOURS", "CONTRIBUTIONS_PER_HOUR", "ALTCHA_COST", "OWNER_LINK_DAYS", "REMIND_AFTER_DAYS",
              "STALE_AFTER_DAYS", "TRUSTED_FORWARDED_HOST", "OWNER_LINKS_PER_CLIENT", "OWNER_LINKS_PER_HOUR",
-             "EXPORT_CACHE_MB", "MAP_CACHE_SECONDS", "MAP_STALE_SECONDS", "IMAGE_MAX_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
+             "EXPORT_CACHE_MB", "ANSWER_CACHE_MB", "MAP_CACHE_SECONDS", "MAP_STALE_SECONDS", "IMAGE_MAX_MB", "COLD_PER_CLIENT", "COLD_TOTAL", "JOBS_WORKERS", "RETENTION_DAYS")
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,9 @@ SETTINGS: tuple[Setting, ...] = (
             "asked for often; the least recently used go first); 0: none kept, every export streamed."),
     Setting("MAP_CACHE_SECONDS", "60", "Seconds a browser or a caching proxy may reuse a public map answer "
             "(clusters, list, facets, categories) without asking again (`Cache-Control: max-age`); 0: ask every time."),
+    Setting("ANSWER_CACHE_MB", "64", "Megabytes of public answers (map answers, anonymous public pages) each web "
+            "worker keeps in memory and sends again for `MAP_CACHE_SECONDS`, as a caching proxy would (the least "
+            "recently used go first); 0: none kept."),
     Setting("MAP_STALE_SECONDS", "600", "Seconds after that during which a caching proxy may still send its copy "
             "while it asks for a fresh one (`stale-while-revalidate`)."),
     Setting("COLD_PER_CLIENT", "2", "Exports, charts and reports computed at once for one address (IPv6: one /64), "
@@ -183,6 +186,8 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict[str, str
             raise ConfigError(f"MAPAPP_{name} must be 1 or more, got {config[name]}")
     if config["EXPORT_CACHE_MB"] < 0:
         raise ConfigError(f"MAPAPP_EXPORT_CACHE_MB must be 0 (keep none) or more, got {config['EXPORT_CACHE_MB']}")
+    if config["ANSWER_CACHE_MB"] < 0:
+        raise ConfigError(f"MAPAPP_ANSWER_CACHE_MB must be 0 (keep none) or more, got {config['ANSWER_CACHE_MB']}")
     for name in ("MAP_CACHE_SECONDS", "MAP_STALE_SECONDS"):
         if config[name] < 0:
             raise ConfigError(f"MAPAPP_{name} must be 0 or more seconds, got {config[name]}")
