@@ -183,3 +183,30 @@ def test_head_and_conditional_requests_are_answered_from_the_kept_copy(demo_db_p
     assert held.status_code == 304 and not held.data
     assert client.get("/?lang=fr", headers={"Accept-Encoding": "gzip"}).headers["Age"] == "30"
     assert len(calls) == 1
+
+
+def test_an_owner_who_just_changed_the_entry_sees_it_while_others_get_the_kept_page(db, db_path, tmp_path, clock):
+    from support import csrf_from
+
+    from mapapp.contributing import owners
+
+    org = make_org(db, "Bread Coop", city="Lyon", email="hello@bread.example.org")
+    slug = db.execute("SELECT slug FROM organisations WHERE id = ?", [org.id]).fetchone()[0]
+    app = _app(db_path, tmp_path, OWNER_EDITS="publish", ALTCHA_COST=50)
+    owner, visitor = app.test_client(), app.test_client()
+    page = owner.get(f"/organisations/{slug}")
+    assert "Lyon" in page.get_data(as_text=True)
+    # Browsers ask again each time (a 304 while unchanged); shared caches keep it a minute.
+    assert page.headers["Cache-Control"].startswith("public, max-age=0, s-maxage=")
+    token = owners.link_token(db, "test", org.id)
+    form = owner.get(f"/owner/{token}").get_data(as_text=True)
+    done = owner.post(f"/owner/{token}", data={"csrf_token": csrf_from(form), "name": "Bread Coop",
+                                                "city": "Villeurbanne"})
+    assert "Your changes are on the map." in done.get_data(as_text=True)
+    again = owner.get(f"/organisations/{slug}", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 200 and "Villeurbanne" in again.get_data(as_text=True)
+    assert again.headers["Cache-Control"] == "private, no-cache"
+    kept = visitor.get(f"/organisations/{slug}")  # everyone else: the kept copy, for its minute
+    assert "Lyon" in kept.get_data(as_text=True) and "Villeurbanne" not in kept.get_data(as_text=True)
+    clock[0] += 61
+    assert "Villeurbanne" in visitor.get(f"/organisations/{slug}").get_data(as_text=True)

@@ -82,10 +82,26 @@ def _build(*folders: str | None) -> str:
     return seen.hexdigest()[:12]
 
 
+# Set for a while on the browser of a visitor who has just changed an entry (an owner's edit
+# link): their next pages are their own, not a copy kept from before their change.
+FRESH_COOKIE = "mapapp_fresh"
+
+
+def mark_fresh(response: Response) -> Response:
+    """Let the visitor who made a change see it at once: for as long as shared copies are kept,
+    their requests pass by them (this app's, nginx's: ``deploy/nginx-mapapp.conf``)."""
+    config = current_app.config
+    response.set_cookie(FRESH_COOKIE, "1", max_age=config["MAP_CACHE_SECONDS"] + config["MAP_STALE_SECONDS"],
+                        samesite="Lax", secure=request.is_secure, httponly=True)
+    return response
+
+
 def _personal() -> bool:
     """Whether the request's session holds something of the visitor's own: staff signed in,
-    or a message to show once. Without a session cookie, nothing (and the session is not
-    opened: Flask would add ``Vary: Cookie`` for it)."""
+    or a message to show once; or the visitor has just changed an entry. Without a session
+    cookie, nothing (and the session is not opened: Flask would add ``Vary: Cookie`` for it)."""
+    if FRESH_COOKIE in request.cookies:
+        return True
     if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         return False
     return bool(current_user.is_authenticated or session.get("_flashes"))
@@ -196,7 +212,14 @@ def cache_control() -> str:
     # would add ``Vary: Cookie`` for it).
     if config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated:
         return "private, no-cache"
-    if request.endpoint in MAP_ANSWERS | SHARED_PAGES and config["MAP_CACHE_SECONDS"]:
+    if FRESH_COOKIE in request.cookies:  # who just changed an entry sees it now
+        return "private, no-cache"
+    if request.endpoint in SHARED_PAGES and config["MAP_CACHE_SECONDS"]:
+        # Shared caches keep a page a while; a browser asks again each time (a 304 when it is
+        # unchanged), so that a visitor who changes an entry never sees their own old copy.
+        return (f"public, max-age=0, s-maxage={config['MAP_CACHE_SECONDS']}, "
+                f"stale-while-revalidate={config['MAP_STALE_SECONDS']}")
+    if request.endpoint in MAP_ANSWERS and config["MAP_CACHE_SECONDS"]:
         return (f"public, max-age={config['MAP_CACHE_SECONDS']}, "
                 f"stale-while-revalidate={config['MAP_STALE_SECONDS']}")
     return "no-cache"  # keep, but ask again with the validators

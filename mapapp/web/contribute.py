@@ -3,7 +3,7 @@ closed"), the confirmation link, and the proof-of-work challenge the forms ask f
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import catalogue, vocab
@@ -11,7 +11,7 @@ from ..catalogue import fields as field_store
 from ..catalogue import owners as owner_store
 from ..contributing import antispam, flow, owners
 from ..translate import translated
-from . import jobqueue, picturefiles
+from . import apihttp, jobqueue, picturefiles
 from .db import get_db
 from .i18n import current_language
 from .mailing import settings
@@ -199,8 +199,8 @@ def owner(token: str):
     org = _org_by_id(org_id)
     if request.method == "POST" and request.form.get("action") == "still-correct":
         owners.still_correct(db, org_id)
-        return render_template("contribute_done.html", title=_("Thank you"), message=_(
-            "The entry is marked as checked today."))
+        return apihttp.mark_fresh(make_response(render_template("contribute_done.html", title=_("Thank you"),
+                                                                message=_("The entry is marked as checked today."))))
     if request.method == "POST":
         try:
             outcome = owners.edit(db, org_id, _raw_from_form(request.form, current_language()),
@@ -209,7 +209,8 @@ def owner(token: str):
             return _form_page("owner", org, refused.problems, 400, token=token)
         if outcome == "pending":
             jobqueue.current().moderation_digest()
-        return render_template("contribute_done.html", title=_("Thank you"), message=_(
+        done = make_response(render_template("contribute_done.html", title=_("Thank you"), message=_(
             "Your changes are on the map.") if outcome == "published" else _(
-            "Your changes were sent to the moderators; they are shown once accepted."))
+            "Your changes were sent to the moderators; they are shown once accepted.")))
+        return apihttp.mark_fresh(done) if outcome == "published" else done
     return _form_page("owner", org, {}, token=token, checked=owner_store.checked_at(db, org_id))
