@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_import  # noqa: E402
 import bench_map  # noqa: E402
+import nginx_loopback  # noqa: E402
 import synthetic  # noqa: E402
 
 from mapapp import catalogue  # noqa: E402
@@ -165,54 +166,15 @@ def show(what: str, result: dict) -> None:
                                       if result[k]) + " (status: an answer other than 2xx/3xx)", flush=True)
 
 
-NGINX_MAIN = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 2048; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/mapapp.conf;
-    server {{ listen 127.0.0.1:{fixed}; location / {{ return 200 "ok"; }} }}
-}}
-"""
-
-
 @contextmanager
 def nginx(upstream: str, folder: Path):
     """Debian's nginx with the repository's configuration, on loopback ports: yields the
     base URL of the app through it and of a fixed answer (to measure the load generator)."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    tmp = folder / "nginx"
-    (tmp / "cache").mkdir(parents=True)
+    fixed = bench_map._free_port()
     os.chmod(folder, 0o755)
-    os.chmod(tmp, 0o777)
-    os.chmod(tmp / "cache", 0o777)
-    port, fixed = bench_map._free_port(), bench_map._free_port()
-    lines = []
-    for line in (ROOT / "deploy" / "nginx-mapapp.conf").read_text().splitlines():
-        if "# @CACHE_PATH@" in line:
-            line = line.replace("/var/cache/nginx/mapapp", str(tmp / "cache"))
-        elif "# @UPSTREAM@" in line:
-            line = f"    server {upstream};"
-        elif "# @LISTEN@" in line:
-            line = f"    listen 127.0.0.1:{port};"
-        lines.append(line)
-    (tmp / "mapapp.conf").write_text("\n".join(lines))
-    (tmp / "nginx.conf").write_text(NGINX_MAIN.format(tmp=tmp, fixed=fixed))
-    server = subprocess.Popen([binary, "-p", str(tmp), "-c", str(tmp / "nginx.conf")])
-    try:
+    with nginx_loopback.running(upstream, folder / "nginx", connections=2048, fixed_port=fixed) as (base, _):
         bench_map._wait_for(f"http://127.0.0.1:{fixed}/", 30)
-        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{fixed}"
-    finally:
-        server.terminate()
-        server.wait(30)
+        yield base, f"http://127.0.0.1:{fixed}"
 
 
 class Meanwhile:

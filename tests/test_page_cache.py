@@ -6,10 +6,7 @@ copy of a page or of the map's answers."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -19,6 +16,9 @@ import pytest
 from support import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import nginx_loopback  # noqa: E402  (the benchmark starts nginx the same way)
+
 PAGES = ("/", "/embed", "/organisations")
 
 
@@ -64,71 +64,28 @@ def test_a_signed_in_staff_member_gets_a_private_page(app, staff):
 
 
 # Behind nginx, for real: Debian's nginx-light with the repository's configuration.
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-MAIN = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/mapapp.conf;
-}}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def proxied(demo_app, live_server_for):
     """The demo app behind nginx configured by deploy/nginx-mapapp.conf: its base URL."""
-    if not Path(NGINX).exists():
-        pytest.fail(f"{NGINX} is missing: apt-get install nginx-light")
+    if not Path(nginx_loopback.BINARY).exists():
+        pytest.fail(f"{nginx_loopback.BINARY} is missing: apt-get install nginx-light")
     # Straight in /tmp: nginx's workers run as another user when started as root, and must
     # reach their cache (pytest's folders are the user's own).
     with tempfile.TemporaryDirectory(prefix="mapapp-nginx-") as tmp, live_server_for(demo_app) as server:
         folder = Path(tmp)
-        (folder / "cache").mkdir()
-        for place in (folder, folder / "cache"):
-            os.chmod(place, 0o777)
-        port = _free_port()
-        lines = []
-        for line in (ROOT / "deploy" / "nginx-mapapp.conf").read_text().splitlines():
-            if "# @CACHE_PATH@" in line:
-                line = line.replace("/var/cache/nginx/mapapp", str(folder / "cache"))
-            elif "# @UPSTREAM@" in line:
-                line = f"    server {server.url.removeprefix('http://')};"
-            elif "# @LISTEN@" in line:
-                line = f"    listen 127.0.0.1:{port};"
-            lines.append(line)
-        (folder / "mapapp.conf").write_text("\n".join(lines))
-        (folder / "nginx.conf").write_text(MAIN.format(tmp=folder))
-        process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")])
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=5).read()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
-                    time.sleep(0.1)
-            yield base
+            with nginx_loopback.running(server.url.removeprefix("http://"), folder) as (base, process):
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        urllib.request.urlopen(base + "/healthz", timeout=5).read()
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline or process.poll() is not None:
+                            raise
+                        time.sleep(0.1)
+                yield base
         finally:
-            process.terminate()
-            process.wait(10)
             log = folder / "error.log"
             print(log.read_text() if log.exists() else "")  # shown when the test fails
 
