@@ -124,16 +124,31 @@ def _client_copy(etag: str) -> str:
     return etag
 
 
+def _not_modified(etag: str, modified) -> Response | None:
+    """A 304 when the client's copy (``If-None-Match``/``If-Modified-Since``) is this one."""
+    answer = Response()
+    answer.set_etag(_client_copy(etag))
+    answer.last_modified = modified
+    answer.make_conditional(request)
+    return answer if answer.status_code == 304 else None
+
+
+def _validated(response: Response, etag: str, modified) -> None:
+    """The answer's validators and lifetime. An answer sent gzipped (an export by itself, or
+    Flask-Compress) is another representation: its own ETag."""
+    encoding = response.headers.get("Content-Encoding")
+    response.set_etag(f"{etag}:{encoding}" if encoding else etag)
+    response.last_modified = modified
+    response.headers["Cache-Control"] = cache_control()
+
+
 def before_request():
     """Answer 304 at once when the client's copy is still current (Werkzeug decides)."""
     if request.method not in ("GET", "HEAD"):
         return None
     g.api_etag, g.api_modified = _validators()
-    answer = Response()
-    answer.set_etag(_client_copy(g.api_etag))
-    answer.last_modified = g.api_modified
-    answer.make_conditional(request)
-    if answer.status_code != 304:
+    answer = _not_modified(g.api_etag, g.api_modified)
+    if answer is None:
         return None
     answer.headers["Vary"] = vary()
     answer.headers["Cache-Control"] = cache_control()
@@ -146,12 +161,7 @@ def after_request(response: Response) -> Response:
     if response.status_code != 200 or request.method not in ("GET", "HEAD"):
         return response
     if "api_etag" in g:
-        encoding = response.headers.get("Content-Encoding")
-        # An export sent gzipped by itself is another representation; Flask-Compress marks
-        # the answers it compresses the same way.
-        response.set_etag(f"{g.api_etag}:{encoding}" if encoding else g.api_etag)
-        response.last_modified = g.api_modified
-        response.headers["Cache-Control"] = cache_control()
+        _validated(response, g.api_etag, g.api_modified)
     response.headers["Vary"] = vary()
     return response
 
@@ -168,11 +178,8 @@ def page_before_request():
         g.page_etag, g.page_modified = _validators()
     except (catalogue.CatalogueError, SchemaError, sqlite3.Error):
         return None  # the page says the catalogue is unreachable, in its own way (never kept)
-    answer = Response()
-    answer.set_etag(_client_copy(g.page_etag))
-    answer.last_modified = g.page_modified
-    answer.make_conditional(request)
-    if answer.status_code != 304:
+    answer = _not_modified(g.page_etag, g.page_modified)
+    if answer is None:
         return None
     answer.headers["Vary"] = VARY
     answer.headers["Cache-Control"] = cache_control()
@@ -184,10 +191,7 @@ def page_after_request(response: Response) -> Response:
     if not g.get("shared_page") or request.method not in ("GET", "HEAD"):
         return response
     if response.status_code == 200 and "page_etag" in g:
-        encoding = response.headers.get("Content-Encoding")
-        response.set_etag(f"{g.page_etag}:{encoding}" if encoding else g.page_etag)
-        response.last_modified = g.page_modified
-        response.headers["Cache-Control"] = cache_control()
+        _validated(response, g.page_etag, g.page_modified)
     else:  # a staff member's page, a message shown once, an error: never kept by others
         response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Vary"] = VARY
