@@ -200,20 +200,29 @@ def check(page, base: str, paths: list[str], ids: dict, langs: tuple[str, ...], 
                 found[address] = problems
 
 
-@pytest.fixture(scope="module")
-def laptop(browser):
-    context = browser.new_context(**LAPTOP, bypass_csp=True)  # bypass_csp: for axe-core's script only
+def report(found: dict) -> str:
+    """What axe found, page by page (the assertion's message)."""
+    return "\n".join(f"{address}:\n  " + "\n  ".join(problems) for address, problems in found.items())
+
+
+def _screen(browser, size: dict):
+    context = browser.new_context(**size, bypass_csp=True)  # bypass_csp: for axe-core's script only
     page = context.new_page()
     route_tiles(page)
     yield page
     context.close()
 
 
+@pytest.fixture(scope="module")
+def laptop(browser):
+    yield from _screen(browser, LAPTOP)
+
+
 def test_public_pages_on_a_laptop_in_english_and_greek(site, laptop):
     base, ids = site
     found: dict = {}
     check(laptop, base, [p for paths in PUBLIC.values() for p in paths], ids, ("en", "el"), found)
-    assert not found, "\n".join(f"{a}:\n  " + "\n  ".join(p) for a, p in found.items())
+    assert not found, report(found)
 
 
 def test_the_map_with_a_popup_and_a_filter_open_on_a_laptop(site, laptop):
@@ -227,16 +236,12 @@ def test_the_map_with_a_popup_and_a_filter_open_on_a_laptop(site, laptop):
         laptop.wait_for_selector(".org-popup[data-loaded=true]")
         if problems := serious_violations(laptop):
             found[f"popup, {lang}"] = problems
-    assert not found, "\n".join(f"{a}:\n  " + "\n  ".join(p) for a, p in found.items())
+    assert not found, report(found)
 
 
 @pytest.fixture(scope="module")
 def phone(browser):
-    context = browser.new_context(**PHONE, bypass_csp=True)
-    page = context.new_page()
-    route_tiles(page)
-    yield page
-    context.close()
+    yield from _screen(browser, PHONE)
 
 
 def test_public_pages_on_a_phone_in_polish_with_the_card_the_list_and_the_sheet(site, phone):
@@ -261,7 +266,7 @@ def test_public_pages_on_a_phone_in_polish_with_the_card_the_list_and_the_sheet(
         if label.bounding_box()["height"] > 32:
             found.setdefault("/subscribe", []).append(f"{label.inner_text()!r} takes two lines")
     found = {k: v for k, v in found.items() if v}
-    assert not found, "\n".join(f"{a}:\n  " + "\n  ".join(p) for a, p in found.items())
+    assert not found, report(found)
 
 
 def test_staff_pages_on_a_laptop_in_english_and_french(site, browser):
@@ -273,4 +278,4 @@ def test_staff_pages_on_a_laptop_in_english_and_french(site, browser):
     found: dict = {}
     check(page, base, [p for paths in STAFF.values() for p in paths], ids, ("en", "fr"), found)
     context.close()
-    assert not found, "\n".join(f"{a}:\n  " + "\n  ".join(p) for a, p in found.items())
+    assert not found, report(found)
