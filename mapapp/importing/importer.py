@@ -314,9 +314,12 @@ class _Run:
     def progress(self, done: int) -> None:
         """Rows done, against the file's estimated rows (from how much of it was read)."""
         if self.options.progress:
-            consumed = self.consumed
-            total = max(round(self.rows_read / consumed) if consumed > 0 else self.rows_read, self.rows_read, 1)
-            self.options.progress(done, total)
+            self.options.progress(done, max(self.expected_rows(), 1))
+
+    def expected_rows(self) -> int:
+        """The rows the file holds, estimated from how much of it the rows read so far took."""
+        consumed = self.consumed
+        return max(round(self.rows_read / consumed) if consumed > 0 else self.rows_read, self.rows_read)
 
     def prepare(self, chunk: Checked) -> dict:
         """Take in one checked chunk and locate its candidates: what is stored of them."""
@@ -336,13 +339,17 @@ class _Run:
             self.collected_at = self.rows_read
 
     def in_one_transaction(self, checked) -> None:
+        set_aside = None  # the indexes a large load rebuilds at its end (decided at its first chunk)
         for chunk in checked:
             stored = self.prepare(chunk)
+            if set_aside is None:
+                set_aside = catalogue.set_indexes_aside(self.db, self.expected_rows())
             outcomes = _write(self.db, chunk.candidates, stored, self.source, self.options, self.report,
                               self.context, keep_changes=False)
             self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
             self.progress(self.rows_read)
             self.collect()
+        catalogue.rebuild_indexes(self.db, set_aside or [])
         if self.context.first_new_id is not None and not self.options.dry_run:
             # Once for the whole import (a dry run is rolled back before anything reads it).
             self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id)
