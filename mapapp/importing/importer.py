@@ -395,6 +395,7 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
     """Locate one chunk's candidates; ``progress(n)`` after each (online geocoders make
     it slow, so every row reports and the callback decides how often to record it).
     The provided points were checked against their countries with the chunk."""
+    provided_first = chain.names[:1] == ["provided"]  # a list made per call: once, not per row
     for done, c in enumerate(candidates):
         if options.progress:
             progress(done)
@@ -404,7 +405,7 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
         if previous and previous.values["lat"] is not None and c.address.lat is None and all(
                 c.values.get(f, previous.values[f]) == previous.values[f] for f in ADDRESS_FIELDS):
             continue  # same address as stored: keep the stored point without asking again
-        if c.address.inside and chain.names[:1] == ["provided"]:
+        if c.address.inside and provided_first:
             # Checked in bulk and inside its country: what the provided step would say.
             c.outcome = Outcome(Location(c.address.lat, c.address.lon, "provided", "provided"),
                                 tried=["provided"])
@@ -565,14 +566,18 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
                 values.pop("relation", None)
             elif link.relation and values.get("relation", "other") == "other":
                 values["relation"] = link.relation
-        kept = by_hand.get(previous.id, set()) if previous else set()
-        if kept & {"lat", "lon", "geo_precision"}:
+        kept = by_hand.get(previous.id, set()) if previous and by_hand else set()
+        if kept and kept & {"lat", "lon", "geo_precision"}:
             kept |= {"lat", "lon", "geo_precision", "geo_source"}  # a point moved by hand stays where it was put
         values["source"] = source
         if c.outcome is not None:
             loc = c.outcome.location
             values.update(lat=loc and loc.lat, lon=loc and loc.lon,
                           geo_precision=loc and loc.precision, geo_source=loc and loc.source)
+            if c.outcome.split and c.text:
+                # The street, postcode and town split from one cell here: the town's slug form
+                # and its search words are those of the split (the reading process had none).
+                c.text = catalogue.new_row_text(c.values)
         if kept:  # edited here by hand: the source's value does not replace it
             values = {k: v for k, v in values.items() if k not in kept or k in ("source", "source_ref")}
             c.related = {k: v for k, v in c.related.items() if k not in kept}
