@@ -133,13 +133,13 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
                   "organisation_resources_changes_insert")
 
 
-def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
+def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str, str]:
     """What a new organisation's row derives from its text: the forms of its slug
-    (``slugs.slug_forms``) and the folded name, description and city that the search index
-    holds (the trigger's mapapp_fold). Pure, so that the process reading a large import
-    works it out (see bulk_insert)."""
-    description, city = values.get("description"), values.get("city")
-    return (slugs.slug_forms(slugify(values["name"]), city), fold(values["name"]),
+    (``slugs.slug_forms``), its sort key (migration 32) and the folded name, description and
+    city that the search index holds (the trigger's mapapp_fold). Pure, so that the process
+    reading a large import works it out (see bulk_insert)."""
+    name, description, city = values["name"], values.get("description"), values.get("city")
+    return (slugs.slug_forms(slugify(name), city), sort_key(name), fold(name),
             fold_text(description) if description else "", fold(city) if city else "")
 
 
@@ -174,9 +174,9 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     picker.organisations_added += len(items)
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
-    for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
+    for org_id, item, (_, key, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp, sort_key(values.get("name")), *map(values.get, columns)])
+        rows.append([org_id, slug, stamp, stamp, key, *map(values.get, columns)])
         searched.append((org_id, *search))
         themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
