@@ -177,7 +177,8 @@ class Validator:
             if self.fields:
                 candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
                     number, header_of.get(column, column), "warning", message))
-            self.unknown.extend((number, header_of.get(fld, fld), value, retired, fld) for value, retired, fld in unknown)
+            if unknown:
+                self.unknown.extend((number, header_of.get(fld, fld), value, retired, fld) for value, retired, fld in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
