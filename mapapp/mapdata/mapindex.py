@@ -882,8 +882,12 @@ def clusters(columns: MapColumns, mask: np.ndarray | None, bbox: BBox | None, zo
                             columns.palette)
         cell = cell.astype(np.uint16)
     by_cell = np.argsort(cell, kind="stable")
-    cells = _summed(columns, positions[by_cell], cell[by_cell], lat=lat[by_cell], lon=lon[by_cell],
-                    mixes=mixes)[1].cells(columns.ids)
+    if mixes is None:
+        sums = _summed(columns, positions[by_cell], cell[by_cell], lat=lat[by_cell], lon=lon[by_cell])[1]
+    else:  # only each cell's first point needs its position: not every point's reordered
+        sums = _summed(columns, by_cell, cell[by_cell], lat=lat[by_cell], lon=lon[by_cell], mixes=mixes)[1]
+        sums.first = positions[sums.first]
+    cells = sums.cells(columns.ids)
     return _answer(columns, cells, total, world, db, stale_before)
 
 
