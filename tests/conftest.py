@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import app_reuse
 import pytest
 from support import PASSWORD, ServerThread
 from werkzeug.security import generate_password_hash
@@ -68,6 +69,13 @@ def pytest_sessionfinish(session, exitstatus):
             "wrote there: use tmp_path; an app made without CACHE_DIR, DATABASE, UPLOAD_DIR or OUTBOX_DIR "
             "writes to data/):\n  " + "\n  ".join(changed[:20]), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_share_compiled_code():
+    """Apps made in this process compile each template and URL builder once (app_reuse.py)."""
+    with app_reuse.shared_compilation():
+        yield
 
 
 @pytest.fixture(autouse=True)
