@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from support import csrf_from, shows_49, sign_in, upload
 
-from mapapp import geo
+from mapapp import catalogue, geo
+from mapapp.filters import Filters
 from mapapp.importing import importer
 from mapapp.mapdata import geocode
 
@@ -70,6 +71,9 @@ def test_an_address_in_one_cell_is_split(db):
     assert (quay["street"], quay["postcode"], quay["city"]) == ("c/o Quay Farm, 12 Mill Lane", "NE10 0AB", "Gateshead")
     assert _km(quay, 54.95, -1.56) < 5
     assert "split into street, postcode and town" in _messages(report, 9)
+    # Staff searching for the town find it: the search index holds the town of the split.
+    found = catalogue.find_organisations(db, Filters(q="gateshead"), statuses=("draft", "published"))
+    assert [o["name"] for o in found] == ["Quay Farm Growers"]
 
 
 def test_channel_islands_postcodes_are_valid_and_placed(db):

@@ -11,6 +11,7 @@ from support import make_org
 from mapapp import catalogue
 from mapapp.importing import importer, readers, reading
 from mapapp.importing.report import RowLog
+from mapapp.filters import Filters
 from mapapp.mapdata.geocode import Chain
 
 
@@ -308,3 +309,63 @@ def test_an_import_in_batches_fills_the_indexes_set_wise_and_a_staff_edit_betwee
     db.conn.commit()
     assert catalogue.search_ids(db, "later name") == [edited]
     db.close()
+
+
+def _indexes(db) -> list[tuple[str, str]]:
+    return db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'organisations'"
+                      " ORDER BY name").fetchall()
+
+
+def test_a_large_load_builds_the_organisations_indexes_once_at_its_end(db, tmp_path, small_chunks, monkeypatch):
+    """Issue 31: a load larger than the catalogue drops the organisations' own indexes at its
+    first chunk and makes them again before it commits; the directory's order, the search,
+    the map's lineage and every index are as an import row by row leaves them."""
+    make_org(db, "Zeta stored", country="FR", lat=45.0, lon=5.0)
+    before, lineage = _indexes(db), catalogue.state(db).lineage
+    monkeypatch.setattr(catalogue.writes, "LARGE_LOAD_ROWS", 5)  # a chunk is 7 rows here
+    during = []
+    real_write = importer._write
+    monkeypatch.setattr(importer, "_write", lambda db, *a, **k: during.append(_indexes(db)) or real_write(db, *a, **k))
+    rows = [(f"Éco {chr(ord('a') + i % 26)}{i}", "Lyon", "FR", 45.76, 4.83) for i in range(40)]
+    report = run(db, write(tmp_path / "large.csv", rows), source="big", status="published")
+    assert report.counts["created"] == 40
+    assert len(during) == 6 and len(before) > 1
+    assert all(names == [("sqlite_autoindex_organisations_1", None)] for names in during)  # the slugs' only
+    assert _indexes(db) == before
+    assert catalogue.state(db).lineage == lineage  # the map patches on: no other catalogue
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    names = [o["name"] for o in catalogue.find_organisations(db, Filters(), limit=100)]
+    assert names[0] == "Éco a0" and names[-1] == "Zeta stored" and len(names) == 41
+    plan = " ".join(r[-1] for r in db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM organisations WHERE status = 'published' ORDER BY sort_key, name, id"))
+    assert "organisations_published_sort" in plan
+
+
+def test_a_large_load_that_fails_leaves_the_indexes_and_the_rows_as_they_were(db, tmp_path, small_chunks, monkeypatch):
+    make_org(db, "Stored")
+    before = _indexes(db)
+    monkeypatch.setattr(catalogue.writes, "LARGE_LOAD_ROWS", 5)
+    calls = []
+    real_write = importer._write
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # after two chunks written without the indexes
+            assert len(_indexes(db)) == 1
+            raise RuntimeError("disk full")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_write", failing)
+    with pytest.raises(RuntimeError):
+        run(db, write(tmp_path / "large.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(40)]))
+    assert _indexes(db) == before and catalogue.organisation_count(db) == 1
+
+
+def test_a_small_load_into_a_large_catalogue_keeps_its_indexes(db, tmp_path, small_chunks, monkeypatch):
+    monkeypatch.setattr(catalogue.writes, "LARGE_LOAD_ROWS", 5)
+    for i in range(30):
+        make_org(db, f"Stored {i}")
+    real_set_aside, kept = catalogue.set_indexes_aside, []
+    monkeypatch.setattr(catalogue, "set_indexes_aside", lambda db, rows: kept.append(real_set_aside(db, rows)) or kept[-1])
+    run(db, write(tmp_path / "small.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(10)]))
+    assert kept == [[]]  # 10 new rows among 30 stored: inserted into the indexes as they are

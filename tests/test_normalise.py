@@ -7,6 +7,7 @@ from mapapp.importing import normalise as n
     ("Belgique", "BE"), ("België", "BE"), ("Italia", "IT"), ("Polska", "PL"), ("Κύπρος", "CY"),
     ("FRANCE", "FR"), ("fra", "FR"), ("be", "BE"), ("Deutschland", "DE"), ("Nederland", "NL"),
     ("Włochy", "IT"), ("Grèce", "GR"), ("UK", "GB"), ("EL", "GR"), ("Democratic Republic of Congo", "CD"),
+    ("XK", "XK"), ("Kosovo", "XK"), ("Kosovë", "XK"),  # no ISO code, but the one Europe uses
 ])
 def test_countries_from_codes_and_names(value, code):
     assert n.parse_country(value) == (code, None)

@@ -133,13 +133,13 @@ _BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
                   "organisation_resources_changes_insert")
 
 
-def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str]:
+def new_row_text(values: dict) -> tuple[tuple[str, str], str, str, str, str]:
     """What a new organisation's row derives from its text: the forms of its slug
-    (``slugs.slug_forms``) and the folded name, description and city that the search index
-    holds (the trigger's mapapp_fold). Pure, so that the process reading a large import
-    works it out (see bulk_insert)."""
-    description, city = values.get("description"), values.get("city")
-    return (slugs.slug_forms(slugify(values["name"]), city), fold(values["name"]),
+    (``slugs.slug_forms``), its sort key (migration 32) and the folded name, description and
+    city that the search index holds (the trigger's mapapp_fold). Pure, so that the process
+    reading a large import works it out (see bulk_insert)."""
+    name, description, city = values["name"], values.get("description"), values.get("city")
+    return (slugs.slug_forms(slugify(name), city), sort_key(name), fold(name),
             fold_text(description) if description else "", fold(city) if city else "")
 
 
@@ -174,9 +174,9 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     picker.organisations_added += len(items)
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
-    for org_id, item, (_, *search), slug in zip(itertools.count(first_id), items, texts, given):
+    for org_id, item, (_, key, *search), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp, sort_key(values.get("name")), *map(values.get, columns)])
+        rows.append([org_id, slug, stamp, stamp, key, *map(values.get, columns)])
         searched.append((org_id, *search))
         themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
         for kind in ("need", "offer"):
@@ -212,9 +212,47 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     return out
 
 
+# A load of at least this many new organisations, and of at least as many as are stored, builds
+# the organisations' own indexes once at its end (``set_indexes_aside``).
+LARGE_LOAD_ROWS = 100_000
+
+
+def set_indexes_aside(db: sqlite_utils.Database, new_rows: int) -> list[str]:
+    """When ``new_rows`` is a large load (see LARGE_LOAD_ROWS), drop the organisations' own
+    indexes inside the caller's transaction and return what makes them again, for
+    ``rebuild_indexes`` before that transaction commits; else drop nothing and return [].
+
+    Issue 31: a million new rows put their keys (slugs aside, kept for their constraint) into
+    five indexes one by one, in the random order of names, statuses and sources: 34 of an
+    import's 104 s; sorting them once at the end takes 6 s. Other connections never see the
+    indexes missing (the transaction commits with them rebuilt; a failure rolls back to them)."""
+    if new_rows < LARGE_LOAD_ROWS:
+        return []
+    if new_rows < db.execute("SELECT count(*) FROM organisations").fetchone()[0]:
+        return []  # rebuilding would sort more stored keys than the load inserts
+    cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
+    found = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'organisations'"
+                       " AND sql IS NOT NULL ORDER BY name").fetchall()
+    for name, _ in found:
+        db.execute(f'DROP INDEX "{name}"')  # nosec B608 # a name read from sqlite_master
+    _note_swap(db, cookie_before)
+    return [sql for _, sql in found]
+
+
+def rebuild_indexes(db: sqlite_utils.Database, made_by: list[str]) -> None:
+    """Make again the indexes ``set_indexes_aside`` dropped (inside the same transaction)."""
+    if not made_by:
+        return
+    cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
+    for sql in made_by:
+        db.execute(sql)
+    _note_swap(db, cookie_before)
+
+
 def _note_swap(db: sqlite_utils.Database, cookie_before: int) -> None:
-    """Record that the schema cookie moved only by this import's own trigger swap (see
-    ``base.TRIGGERS_SWAPPED``), so that the catalogue keeps its lineage."""
+    """Record that the schema cookie moved only by this import's own trigger swap, or by the
+    indexes it set aside and rebuilt (see ``base.TRIGGERS_SWAPPED``), so that the catalogue
+    keeps its lineage."""
     swapped = db.execute("SELECT value FROM catalogue_meta WHERE key = ?", [TRIGGERS_SWAPPED]).fetchone()
     base = lineage_cookie(cookie_before, swapped[0] if swapped else None)
     after = db.execute("PRAGMA schema_version").fetchone()[0]

@@ -314,9 +314,12 @@ class _Run:
     def progress(self, done: int) -> None:
         """Rows done, against the file's estimated rows (from how much of it was read)."""
         if self.options.progress:
-            consumed = self.consumed
-            total = max(round(self.rows_read / consumed) if consumed > 0 else self.rows_read, self.rows_read, 1)
-            self.options.progress(done, total)
+            self.options.progress(done, max(self.expected_rows(), 1))
+
+    def expected_rows(self) -> int:
+        """The rows the file holds, estimated from how much of it the rows read so far took."""
+        consumed = self.consumed
+        return max(round(self.rows_read / consumed) if consumed > 0 else self.rows_read, self.rows_read)
 
     def prepare(self, chunk: Checked) -> dict:
         """Take in one checked chunk and locate its candidates: what is stored of them."""
@@ -336,13 +339,17 @@ class _Run:
             self.collected_at = self.rows_read
 
     def in_one_transaction(self, checked) -> None:
+        set_aside = None  # the indexes a large load rebuilds at its end (decided at its first chunk)
         for chunk in checked:
             stored = self.prepare(chunk)
+            if set_aside is None:
+                set_aside = catalogue.set_indexes_aside(self.db, self.expected_rows())
             outcomes = _write(self.db, chunk.candidates, stored, self.source, self.options, self.report,
                               self.context, keep_changes=False)
             self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
             self.progress(self.rows_read)
             self.collect()
+        catalogue.rebuild_indexes(self.db, set_aside or [])
         if self.context.first_new_id is not None and not self.options.dry_run:
             # Once for the whole import (a dry run is rolled back before anything reads it).
             self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id)
@@ -388,6 +395,7 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
     """Locate one chunk's candidates; ``progress(n)`` after each (online geocoders make
     it slow, so every row reports and the callback decides how often to record it).
     The provided points were checked against their countries with the chunk."""
+    provided_first = chain.names[:1] == ["provided"]  # a list made per call: once, not per row
     for done, c in enumerate(candidates):
         if options.progress:
             progress(done)
@@ -397,7 +405,7 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
         if previous and previous.values["lat"] is not None and c.address.lat is None and all(
                 c.values.get(f, previous.values[f]) == previous.values[f] for f in ADDRESS_FIELDS):
             continue  # same address as stored: keep the stored point without asking again
-        if c.address.inside and chain.names[:1] == ["provided"]:
+        if c.address.inside and provided_first:
             # Checked in bulk and inside its country: what the provided step would say.
             c.outcome = Outcome(Location(c.address.lat, c.address.lon, "provided", "provided"),
                                 tried=["provided"])
@@ -558,14 +566,18 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
                 values.pop("relation", None)
             elif link.relation and values.get("relation", "other") == "other":
                 values["relation"] = link.relation
-        kept = by_hand.get(previous.id, set()) if previous else set()
-        if kept & {"lat", "lon", "geo_precision"}:
+        kept = by_hand.get(previous.id, set()) if previous and by_hand else set()
+        if kept and kept & {"lat", "lon", "geo_precision"}:
             kept |= {"lat", "lon", "geo_precision", "geo_source"}  # a point moved by hand stays where it was put
         values["source"] = source
         if c.outcome is not None:
             loc = c.outcome.location
             values.update(lat=loc and loc.lat, lon=loc and loc.lon,
                           geo_precision=loc and loc.precision, geo_source=loc and loc.source)
+            if c.outcome.split and c.text:
+                # The street, postcode and town split from one cell here: the town's slug form
+                # and its search words are those of the split (the reading process had none).
+                c.text = catalogue.new_row_text(c.values)
         if kept:  # edited here by hand: the source's value does not replace it
             values = {k: v for k, v in values.items() if k not in kept or k in ("source", "source_ref")}
             c.related = {k: v for k, v in c.related.items() if k not in kept}

@@ -40,7 +40,7 @@ COUNTRY_ALIASES = {
     "wales": "GB", "northern ireland": "GB", "el": "GR", "holland": "NL",
     "the netherlands": "NL", "usa": "US", "u.s.a.": "US", "united states of america": "US",
     "czech republic": "CZ", "czechia": "CZ", "russia": "RU", "south korea": "KR",
-    "north macedonia": "MK", "kosovo": "XK", "turkey": "TR", "turkiye": "TR",
+    "north macedonia": "MK", "kosovo": "XK", "kosova": "XK", "kosove": "XK", "turkey": "TR", "turkiye": "TR",
     "ivory coast": "CI", "cote d'ivoire": "CI", "vietnam": "VN", "bolivia": "BO",
     "tanzania": "TZ", "iran": "IR", "syria": "SY", "moldova": "MD", "venezuela": "VE",
     "laos": "LA", "palestine": "PS", "democratic republic of the congo": "CD", "drc": "CD",
@@ -140,6 +140,8 @@ def _country_index() -> dict[str, str]:
         index[country.alpha_2.lower()] = country.alpha_2
     for alias, code in COUNTRY_ALIASES.items():
         index[fold(alias)] = code
+        # Kosovo's XK is no ISO code, yet Europe's registers and the map's outlines use it.
+        index.setdefault(code.lower(), code)
     return index
 
 

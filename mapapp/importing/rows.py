@@ -56,7 +56,7 @@ class Candidate:
     outcome: Outcome | None = None
     # catalogue.new_row_text(values), worked out with the row's checks: by the reading
     # process for a large file, leaving the importer only the writing.
-    text: tuple[tuple[str, str], str, str, str] = ()
+    text: tuple[tuple[str, str], str, str, str, str] = ()
     # The row's project, relation, visit and visit date as written (only when the file has
     # such columns): matched against the catalogue when written (see ``links``).
     links: dict = field(default_factory=dict)
