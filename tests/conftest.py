@@ -33,6 +33,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+    # The long tests (browser, slow: up to a minute and more each) first, in their files' order:
+    # xdist hands the rest out as workers free up, so both end together on short ones instead
+    # of one waiting for the other's last long test.
+    items.sort(key=lambda item: not (item.get_closest_marker("browser") or item.get_closest_marker("slow")))
 
 
 def _checkout_state() -> dict[str, tuple]:
