@@ -214,7 +214,7 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
 
 # A load of at least this many new organisations, and of at least as many as are stored, builds
 # the organisations' own indexes once at its end (``set_indexes_aside``).
-LARGE_LOAD_ROWS = 100_000
+LARGE_LOAD_ROWS = 50_000
 
 
 def set_indexes_aside(db: sqlite_utils.Database, new_rows: int) -> list[str]:
