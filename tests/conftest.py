@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import app_reuse
 import pytest
 from support import PASSWORD, ServerThread
 from werkzeug.security import generate_password_hash
@@ -32,6 +33,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+    # The long tests (browser, slow: up to a minute and more each) first, in their files' order:
+    # xdist hands the rest out as workers free up, so both end together on short ones instead
+    # of one waiting for the other's last long test.
+    items.sort(key=lambda item: not (item.get_closest_marker("browser") or item.get_closest_marker("slow")))
 
 
 def _checkout_state() -> dict[str, tuple]:
@@ -68,6 +73,13 @@ def pytest_sessionfinish(session, exitstatus):
             "wrote there: use tmp_path; an app made without CACHE_DIR, DATABASE, UPLOAD_DIR or OUTBOX_DIR "
             "writes to data/):\n  " + "\n  ".join(changed[:20]), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_share_compiled_code():
+    """Apps made in this process compile each template and URL builder once (app_reuse.py)."""
+    with app_reuse.shared_compilation():
+        yield
 
 
 @pytest.fixture(autouse=True)
