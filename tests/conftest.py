@@ -114,7 +114,8 @@ def _cheap_password_hashes(monkeypatch):
         return generate_password_hash(password, _TEST_SCRYPT if method == "scrypt" else method, salt_length)
 
     monkeypatch.setattr(accounts, "generate_password_hash", cheaper)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheaper("not a real password"))
+    dummy = cheaper("not a real password")
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: dummy)
 
 
 @pytest.fixture(scope="session")
