@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -32,9 +33,14 @@ MIN_PASSWORD = 12
 FREE_FAILURES = 3
 MAX_DELAY_SECONDS = 15 * 60
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A fixed hash to compare against when the account does not exist, so that the
-# answer takes as long as for a real one.
-_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A fixed hash to compare against when the account does not exist, so that the answer
+    takes as long as for a real one. Made at the first sign-in, not when the module is
+    imported (0.1 s of every process that imports it, the job worker's and each test's)."""
+    return generate_password_hash("not a real password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -196,8 +202,9 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str, address: 
     wait = users.reserve_attempt(db, keys, now, lambda rows: _delay(rows, now))
     if wait > 0:
         return None, wait
+    dummy = _dummy_hash()  # before the look-up: the first sign-in pays for it whether the account exists or not
     row = users.user_row(db, email=email.strip(), with_hash=True)
-    good = check_password_hash(row[-1] if row else _DUMMY_HASH, password)
+    good = check_password_hash(row[-1] if row else dummy, password)
     if row and good and row[3]:
         users.record_login(db, row[0], keys[0], keys[1])
         return _user(row[:-1]), 0.0

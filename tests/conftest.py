@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import app_reuse
 import pytest
 from support import PASSWORD, ServerThread
 from werkzeug.security import generate_password_hash
@@ -32,6 +33,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+    # The long tests (browser, slow: up to a minute and more each) first, in their files' order:
+    # xdist hands the rest out as workers free up, so both end together on short ones instead
+    # of one waiting for the other's last long test.
+    items.sort(key=lambda item: not (item.get_closest_marker("browser") or item.get_closest_marker("slow")))
 
 
 def _checkout_state() -> dict[str, tuple]:
@@ -70,6 +75,13 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _apps_share_compiled_code():
+    """Apps made in this process compile each template and URL builder once (app_reuse.py)."""
+    with app_reuse.shared_compilation():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _app_writes_elsewhere(tmp_path_factory, monkeypatch):
     """An app (or a `mapapp` subprocess) made without its folders set writes to a temporary
@@ -102,7 +114,8 @@ def _cheap_password_hashes(monkeypatch):
         return generate_password_hash(password, _TEST_SCRYPT if method == "scrypt" else method, salt_length)
 
     monkeypatch.setattr(accounts, "generate_password_hash", cheaper)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheaper("not a real password"))
+    dummy = cheaper("not a real password")
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: dummy)
 
 
 @pytest.fixture(scope="session")

@@ -29,13 +29,27 @@ def shots(tmp_path) -> Path:
 def over_europe(page, zoom: int = 5, lat: float = 50.5, lon: float = 12.0) -> dict[str, dict]:
     """Show Europe at ``zoom`` on a map whose tiles failed; the names drawn and their boxes."""
     page.wait_for_selector(OUTLINED, state="attached", timeout=30_000)  # a busy host draws slowly
-    page.evaluate(f"window.mapappMap.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    # `void`: setView returns the map, which Playwright would copy back whole (every outline's
+    # points), half a minute of a busy host for an answer nobody reads.
+    page.evaluate(f"void window.mapappMap.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
     page.wait_for_selector(LABELS, state="attached", timeout=10_000)
     page.wait_for_timeout(300)  # the moveend redraw after setView
-    return {
-        label.inner_text(): {**label.bounding_box(), "kind": label.get_attribute("class")}
-        for label in page.locator(LABELS).all()
-    }
+    # Read in one call, at one instant: a call per name and per property (hundreds of names)
+    # took minutes on a busy host, and the names could move between two of them.
+    drawn = page.evaluate(_DRAWN, LABELS)
+    unrendered = [text for text, box in drawn if box is None]
+    assert not unrendered, f"names without a box on screen: {unrendered}"
+    return {text: box for text, box in drawn}
+
+
+# Each name's text, box (as Playwright's bounding_box: relative to the viewport; none when not
+# rendered) and class.
+_DRAWN = """selector => [...document.querySelectorAll(selector)].map(label => {
+  const r = label.getBoundingClientRect();
+  const box = label.getClientRects().length ? {x: r.x, y: r.y, width: r.width, height: r.height,
+                                                kind: label.getAttribute("class")} : null;
+  return [label.innerText, box];
+})"""
 
 
 def overlapping(boxes: dict[str, dict]) -> list[tuple[str, str]]:
@@ -112,6 +126,7 @@ def test_a_marker_under_a_name_still_opens_its_popup(app, db, page, live_server_
         page.goto(server.url + "/?lang=fr")
         page.wait_for_selector("body[data-map-ready=true]")
         boxes = over_europe(page, lat=lat, lon=lon)
+        page.wait_for_selector("body[data-map-ready=true]")  # the markers of the new view
         name = boxes["Allemagne"]
         marker = page.locator(".leaflet-marker-pane .leaflet-marker-icon").first.bounding_box()
         x = max(name["x"], marker["x"]) + 2

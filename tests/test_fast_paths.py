@@ -133,6 +133,14 @@ def agree(db, rng: random.Random, rounds: int = 60, index: mapindex.MapIndex | N
         in_view = Filters(**{**filters.__dict__, "bbox": filters.bbox or BBox(-180, -85, 180, 85)})
         assert view["total"] == catalogue.count_organisations(db, in_view)
         assert view["total"] == sum(c[2] for c in view["clusters"]) + len(view["points"])
+        # The page's totals: how many match (bbox aside) and the bounds of their points.
+        whole = dataclasses.replace(filters, bbox=None)
+        points = [(o["lon"], o["lat"]) for o in catalogue.find_organisations(db, whole, located_only=True)]
+        bits = mapindex.selection_bits(columns, filters, db)
+        assert mapindex.count_bits(bits) == catalogue.count_organisations(db, whole)
+        assert mapindex.selection_bounds(columns, bits) == ([min(p[0] for p in points), min(p[1] for p in points),
+                                                             max(p[0] for p in points), max(p[1] for p in points)]
+                                                            if points else None), filters
 
 
 @pytest.mark.parametrize("seed", (1, 2, 3))

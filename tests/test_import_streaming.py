@@ -9,9 +9,9 @@ import pytest
 from support import make_org
 
 from mapapp import catalogue
+from mapapp.filters import Filters
 from mapapp.importing import importer, readers, reading
 from mapapp.importing.report import RowLog
-from mapapp.filters import Filters
 from mapapp.mapdata.geocode import Chain
 
 

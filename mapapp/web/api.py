@@ -48,12 +48,11 @@ def clusters():
     db = get_db()
     columns = map_index().get(db)
     everything = not filters.q and not filters.extra and not any(getattr(filters, kind) for kind in KINDS)
-    mask = None
+    bits = None
     if not everything:
         bits = mapindex.selection_bits(columns, filters, db)
         everything = mapindex.count_bits(bits) == mapindex.count_bits(columns.live)  # filters that keep all
-        mask = None if everything else mapindex.unpack(bits, columns.size)
-    answer = mapindex.clusters(columns, mask, filters.bbox, zoom, db, everything=everything,
+    answer = mapindex.clusters(columns, None, filters.bbox, zoom, db, everything=everything, bits=bits,
                                stale_before=owners.stale_before(current_app.config["STALE_AFTER_DAYS"]))
     return jsonify({"ok": True, "zoom": zoom, **answer,
                     "cluster_fields": ["lat", "lon", "count", "bbox", "categories"],
@@ -68,8 +67,8 @@ def facets():
     columns = map_index().get(db)
     lang = current_language()
     counts = mapindex.facet_counts(columns, filters, db)
-    mask = mapindex.selection(columns, filters, db)
-    return jsonify({"ok": True, "total": int(mask.sum()), "bounds": mapindex.lonlat_bbox(columns, mask),
+    bits = mapindex.selection_bits(columns, filters, db)
+    return jsonify({"ok": True, "total": mapindex.count_bits(bits), "bounds": mapindex.selection_bounds(columns, bits),
                     "facets": facet_options(db, counts, lang), "fictional": shows_fictional(db, filters)})
 
 

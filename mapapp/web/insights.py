@@ -152,7 +152,7 @@ def stats():
     response = make_response(render_template(
         "stats.html", found=found, charts=views.charts_of(found, lang), km=km, keep=keep, as_of=as_of,
         projects=projects, fictional=shows_fictional(get_db(), filters),
-        drafts="draft" in statuses, **filter_panel(get_db(), filters)))
+        drafts="draft" in statuses, **filter_panel(get_db(), filters, bounds=False)))
     if as_of:  # new figures are being counted: not to be kept by a cache as the current ones
         response.headers["Cache-Control"] = "no-store"
     return response

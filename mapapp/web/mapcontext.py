@@ -106,13 +106,15 @@ def category_icon(name: str) -> Markup:
     return Markup(icons.svg(name, size=16))  # nosec B704 # icons.svg checks the name and path data
 
 
-def filter_panel(db, filters: Filters) -> dict:
-    """The filter panel: options with counts, the filters, how many organisations match."""
+def filter_panel(db, filters: Filters, *, bounds: bool = True) -> dict:
+    """The filter panel: options with counts, the filters, how many organisations match
+    and (``bounds``, for a map) the bounds of their points."""
     columns = map_index().get(db)
     counts = mapindex.facet_counts(columns, filters, db)
-    selected = mapindex.selection(columns, filters, db)
+    selected = mapindex.selection_bits(columns, filters, db)
     return {"options": facet_options(db, counts, current_language()), "filters": filters,
-            "total": int(selected.sum()), "bounds": mapindex.lonlat_bbox(columns, selected)}
+            "total": mapindex.count_bits(selected),
+            "bounds": mapindex.selection_bounds(columns, selected) if bounds else None}
 
 
 def first_list(db, filters: Filters) -> dict:

@@ -53,7 +53,7 @@ def directory():
     _total, ids = mapindex.listing(columns, filters, db, limit=DIRECTORY_PAGE_SIZE,
                                    offset=(page - 1) * DIRECTORY_PAGE_SIZE)
     orgs = catalogue.organisations_by_ids(db, ids)
-    panel = filter_panel(db, filters)
+    panel = filter_panel(db, filters, bounds=False)  # no map on the page
     return render_template("directory.html", orgs=orgs, page=page, pages=pages, page_size=DIRECTORY_PAGE_SIZE,
                            fictional=shows_fictional(db, filters), **{**panel, "total": total})
 
