@@ -45,7 +45,7 @@ import bench_import  # noqa: E402
 import hostref  # noqa: E402
 import synthetic  # noqa: E402
 
-from mapapp.mapdata import mapindex  # noqa: E402
+from mapapp.mapdata import levels  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -112,7 +112,7 @@ def after_import(app, client, db: Path, rows: int, folder: Path, *, worker: bool
     result = bench_import.run_import(db, file, None)
     with app.app_context():
         before = map_index().reads
-    summed = mapindex.levels_summed
+    summed = levels.levels_summed
     print(f"\nimport of {rows:,} rows: {result.get('seconds', 0):.1f} s in its own process "
           f"({result.get('counts', {}).get('created', 0):,} created)")
     for path in (*VIEWS, "/", "/stats"):
@@ -126,7 +126,7 @@ def after_import(app, client, db: Path, rows: int, folder: Path, *, worker: bool
         waited = time.perf_counter() - start
         print(f"  map columns read again in the background: {index.reads - before} time(s)"
               f" (this waited {waited:.1f} s more for it); low zooms summed from every point: "
-              f"{mapindex.levels_summed - summed} (the others patched)")
+              f"{levels.levels_summed - summed} (the others patched)")
     start = time.perf_counter()
     if worker:  # the job worker counts them: until then, the previous figures with their date
         while "being counted" in client.get("/stats").get_data(as_text=True) and time.perf_counter() - start < 600:

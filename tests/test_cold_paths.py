@@ -10,7 +10,7 @@ import numpy as np
 
 from mapapp import catalogue
 from mapapp.filters import BBox, Filters
-from mapapp.mapdata import mapindex, snapshot
+from mapapp.mapdata import levels, mapindex, snapshot
 
 
 def _org(rng: random.Random, i: int, **extra) -> dict:
@@ -32,15 +32,15 @@ def _same_levels(patched: mapindex.MapColumns) -> None:
     fresh = mapindex.MapColumns(patched.version, patched.ids, patched.lat, patched.lon, patched.merc_y,
                                 patched.facets, name_order=patched.name_order, live=patched.live,
                                 names=patched.names, category=patched.category, palette=patched.palette)
-    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
-        mine = mapindex._level(patched, zoom)
-        summed = mapindex.levels_summed
-        theirs = mapindex._level(fresh, zoom)
-        mapindex.levels_summed = summed  # (counted by the caller: this one is the reference)
+    for zoom in range(levels.LEVELS_MAX_ZOOM + 1):
+        mine = levels.zoom_level(patched, zoom)
+        summed = levels.levels_summed
+        theirs = levels.zoom_level(fresh, zoom)
+        levels.levels_summed = summed  # (counted by the caller: this one is the reference)
         assert np.array_equal(mine.keys, theirs.keys), zoom
         assert np.array_equal(mine.starts, theirs.starts), zoom
         assert np.array_equal(mine.order, theirs.order), zoom
-        for name in mapindex._Sums.__dataclass_fields__:
+        for name in levels.Sums.__dataclass_fields__:
             assert np.array_equal(getattr(mine.sums, name), getattr(theirs.sums, name)), (zoom, name)
 
 
@@ -49,8 +49,8 @@ def test_edits_and_small_imports_patch_the_low_zooms_instead_of_summing_them_aga
     saved = [catalogue.save_organisation(db, _org(rng, i)).id for i in range(300)]
     index = mapindex.MapIndex()
     columns = index.get(db)
-    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
-        mapindex._level(columns, zoom)
+    for zoom in range(levels.LEVELS_MAX_ZOOM + 1):
+        levels.zoom_level(columns, zoom)
     europe = BBox(-25, 34, 45, 72)
     for step in range(12):
         which = step % 4
@@ -71,12 +71,12 @@ def test_edits_and_small_imports_patch_the_low_zooms_instead_of_summing_them_aga
             state = catalogue.organisation_state(db, org_id)
             state["values"]["lat"] = state["values"]["lon"] = None
             catalogue.restore_state(db, org_id, state)
-        summed = mapindex.levels_summed
+        summed = levels.levels_summed
         columns = index.get(db)
         if step % 3 == 2:
             continue  # its zooms left to patch: the next change patches them first
         _same_levels(columns)
-        assert mapindex.levels_summed == summed  # patched, none summed again from every point
+        assert levels.levels_summed == summed  # patched, none summed again from every point
         answer = mapindex.clusters(columns, None, europe, 4, db, everything=True)
         assert answer["total"] == catalogue.count_organisations(db, Filters(bbox=europe))
 
@@ -93,7 +93,7 @@ def test_a_fresh_worker_answers_from_the_snapshot_on_disk_reading_and_summing_no
     first = create_app(settings).test_client()
     assert first.get("/api/clusters?bbox=-25,34,45,72&zoom=4").status_code == 200  # builds the snapshot
     work = []
-    for module, name in ((mapindex, "load"), (snapshot, "build"), (mapindex, "_grid"), (mapindex, "_summed"),
+    for module, name in ((mapindex, "load"), (snapshot, "build"), (levels, "grid"), (levels, "summed"),
                          (catalogue, "iter_map_rows")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: work.append(_name) or _real(*a, **k))
@@ -183,11 +183,11 @@ def test_the_first_map_answer_after_a_one_row_import_shows_it_from_patched_colum
     for module, name in ((mapindex, "load"), (snapshot, "build"), (catalogue, "iter_map_rows")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: work.append(_name) or _real(*a, **k))
-    summed = mapindex.levels_summed
+    summed = levels.levels_summed
     _bulk(db, [{"name": "Imported <b>one</b>", "country": "BE", "lat": 50.8503, "lon": 4.3517, "status": "published",
                 "source": "import", "source_ref": "one"}])
     europe = client.get("/api/clusters?bbox=-25,34,45,72&zoom=4").get_json()
     assert europe["total"] == catalogue.count_organisations(db, Filters(bbox=BBox(-25, 34, 45, 72)))
     city = client.get("/api/clusters?bbox=4.30,50.80,4.40,50.90&zoom=15").get_json()
     assert "Imported <b>one</b>" in [p[1] for p in city["points"]]
-    assert work == [] and mapindex.levels_summed == summed
+    assert work == [] and levels.levels_summed == summed

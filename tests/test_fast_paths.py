@@ -14,7 +14,7 @@ from mapapp.catalogue import fields as field_store
 from mapapp.catalogue import kinds as kind_sql
 from mapapp.fields import Field
 from mapapp.filters import BBox, Filters
-from mapapp.mapdata import mapindex, snapshot
+from mapapp.mapdata import levels, mapindex, snapshot
 
 NAMES = ("atelier", "Coop", "épicerie", "Ölwerk", "zèbre", "Łódź spółdzielnia", "abc", "Abc", "ZZ top", "Ma'at")
 COUNTRIES = ("FR", "BE", "IT", "PL", "CY")
@@ -231,7 +231,7 @@ def test_unfiltered_low_zoom_views_from_the_summed_cells_match_the_points(db):
     columns = mapindex.MapIndex().get(db)
     everyone = mapindex.selection(columns, Filters(), db)
     for _ in range(80):
-        zoom = rng.randint(0, mapindex.LEVELS_MAX_ZOOM)
+        zoom = rng.randint(0, levels.LEVELS_MAX_ZOOM)
         lat, lon = rng.uniform(35, 55), rng.uniform(-5, 30)
         bbox = BBox(lon - rng.uniform(0.5, 40), lat - rng.uniform(0.5, 20), lon + rng.uniform(0.5, 40),
                     min(85, lat + rng.uniform(0.5, 20)))
@@ -528,7 +528,7 @@ def test_views_snapped_to_the_tile_grid_show_the_same_clusters_inside_the_view(d
         assert tiled["total"] == catalogue.count_organisations(db, in_tiles)
         assert tiled["total"] == sum(c[2] for c in tiled["clusters"]) + len(tiled["points"])
         # Inside the view, away from its edges by a cell and a merge distance, the same.
-        inner = _shrunk(padded, zoom, width * pad + mapindex.CELL_PIXELS + mapindex.MERGE_PIXELS)
+        inner = _shrunk(padded, zoom, width * pad + levels.CELL_PIXELS + mapindex.MERGE_PIXELS)
         if inner.min_lon >= inner.max_lon or inner.min_lat >= inner.max_lat:
             continue
         def seen(answer):

@@ -16,7 +16,7 @@ from test_fast_paths import populate, random_filters
 from mapapp import catalogue
 from mapapp.catalogue.base import read_related
 from mapapp.filters import BBox, Filters
-from mapapp.mapdata import mapindex, markers
+from mapapp.mapdata import levels, mapindex, markers
 
 LYON = "4.80,45.74,4.88,45.78"
 EUROPE = "-10,35,30,60"
@@ -220,7 +220,7 @@ def test_unfiltered_low_zoom_mixes_from_the_summed_cells_match_the_points(db):
     columns = mapindex.MapIndex().get(db)
     everyone = mapindex.selection(columns, Filters(), db)
     for _ in range(60):
-        zoom = rng.randint(0, mapindex.LEVELS_MAX_ZOOM)
+        zoom = rng.randint(0, levels.LEVELS_MAX_ZOOM)
         lat, lon = rng.uniform(35, 55), rng.uniform(-5, 30)
         bbox = BBox(lon - rng.uniform(0.5, 40), lat - rng.uniform(0.5, 20), lon + rng.uniform(0.5, 40),
                     min(85, lat + rng.uniform(0.5, 20)))

@@ -9,7 +9,7 @@ import numpy as np
 
 from mapapp import catalogue
 from mapapp.catalogue import staff
-from mapapp.mapdata import mapindex
+from mapapp.mapdata import levels, mapindex
 
 
 def _org(rng: random.Random, n: int) -> dict:
@@ -18,10 +18,10 @@ def _org(rng: random.Random, n: int) -> dict:
             "lat": lat + rng.uniform(-2, 2), "lon": lon + rng.uniform(-2, 2), "source": "test"}
 
 
-def _same(patched: mapindex._Level, fresh: mapindex._Level) -> None:
+def _same(patched: levels.Level, fresh: levels.Level) -> None:
     assert np.array_equal(patched.keys, fresh.keys) and np.array_equal(patched.starts, fresh.starts)
     assert np.array_equal(patched.order, fresh.order)
-    for name in mapindex._Sums.__dataclass_fields__:
+    for name in levels.Sums.__dataclass_fields__:
         assert np.array_equal(getattr(patched.sums, name), getattr(fresh.sums, name)), name
 
 
@@ -30,8 +30,8 @@ def test_patched_levels_are_those_summed_again(db):
     saved = [catalogue.save_organisation(db, _org(rng, n)) for n in range(400)]
     index = mapindex.MapIndex()
     columns = index.get(db)
-    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
-        mapindex._level(columns, zoom)
+    for zoom in range(levels.LEVELS_MAX_ZOOM + 1):
+        levels.zoom_level(columns, zoom)
     # A staff member adds two, moves one to another cell, takes one off the map, removes its place.
     catalogue.save_organisation(db, _org(rng, 1000))
     catalogue.save_organisation(db, {**_org(rng, 1001), "lat": columns.lat[5], "lon": columns.lon[5]})
@@ -43,13 +43,13 @@ def test_patched_levels_are_those_summed_again(db):
     patched = index.get(db)
     assert patched is not columns and patched.version > columns.version
     # Each zoom patched when first asked for (t-cold): none left to sum again from every point.
-    assert all(mapindex.has_level(patched, zoom) for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1))
-    summed = mapindex.levels_summed
-    mine = {zoom: mapindex._level(patched, zoom) for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1)}
-    assert mapindex.levels_summed == summed
+    assert all(levels.has_level(patched, zoom) for zoom in range(levels.LEVELS_MAX_ZOOM + 1))
+    summed = levels.levels_summed
+    mine = {zoom: levels.zoom_level(patched, zoom) for zoom in range(levels.LEVELS_MAX_ZOOM + 1)}
+    assert levels.levels_summed == summed
     fresh = mapindex.MapColumns(patched.version, patched.ids, patched.lat, patched.lon, patched.merc_y,
                                 patched.facets, name_order=patched.name_order, live=patched.live,
                                 names=patched.names, category=patched.category, palette=patched.palette)
-    for zoom in range(mapindex.LEVELS_MAX_ZOOM + 1):
-        _same(mine[zoom], mapindex._level(fresh, zoom))
+    for zoom in range(levels.LEVELS_MAX_ZOOM + 1):
+        _same(mine[zoom], levels.zoom_level(fresh, zoom))
     assert sum(int(n) for n in patched.levels[3].sums.counts) == 400 + 2 - 2

@@ -15,7 +15,7 @@ from mapapp import kinds
 from mapapp.catalogue import fields as field_store
 from mapapp.filters import BBox, Filters
 from mapapp.mapdata import bits as bitsets
-from mapapp.mapdata import mapindex
+from mapapp.mapdata import levels, mapindex
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,7 @@ def test_the_whole_maps_bounds_come_from_its_summed_cells_and_are_its_points(db)
     everyone = mapindex.selection_bits(columns, Filters(), db)
     assert 0 not in columns.levels
     from_points = mapindex.selection_bounds(columns, everyone)
-    mapindex._level(columns, 0)
+    levels.zoom_level(columns, 0)
     located = ~np.isnan(columns.lat)
     assert mapindex.selection_bounds(columns, everyone) == from_points == [
         float(columns.lon[located].min()), float(columns.lat[located].min()),

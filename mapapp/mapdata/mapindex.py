@@ -28,10 +28,10 @@ from ..catalogue import kinds as catalogue_kinds
 from ..filters import KINDS, BBox, Filters
 from ..kinds import BY_NAME, Categories
 from ..text import sort_key
-from . import markers, snapshot
+from . import levels, markers, snapshot
 from .bits import count_bits, pack, positions, unpack  # noqa: F401 # pack, unpack: this module's names for them too
+from .levels import mercator_y  # noqa: F401 # also this module's name for it (scripts, tests)
 
-CELL_PIXELS = 120  # a cluster covers about this many screen pixels
 MAX_VIEW_PIXELS = (2560, 1600)  # a larger bbox is clustered as if seen from further away
 POINT_LIMIT = 150  # zoomed in, up to this many organisations in view are shown one by one
 POINTS_ZOOM = 13  # from this zoom on, a view with few organisations shows them all
@@ -69,13 +69,13 @@ class MapColumns:
     searches: OrderedDict = field(default_factory=OrderedDict)
     # Request threads share the columns: the search cache changes under this lock.
     search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Every published organisation summed per cell at the low zooms (see ``_level``).
+    # Every published organisation summed per cell at the low zooms (see ``levels.zoom_level``).
     levels: dict = field(default_factory=dict, repr=False)
     # True: ``levels`` are being summed by a thread (see ``MapIndex``); a view at a zoom not
     # summed yet is clustered from its points (the same answer) rather than waiting for them.
     levels_later: bool = field(default=False, repr=False)
     # The low zooms of the columns these were patched from, and what changed, for the zooms
-    # not patched yet (``_level`` patches one when asked; see ``_patch_levels``).
+    # not patched yet (``levels.zoom_level`` patches one when asked; see ``levels.patch_levels``).
     level_patch: tuple | None = field(default=None, repr=False)
     level_locks: dict = field(default_factory=dict, repr=False)
     # Each organisation's main category, as an index into ``palette`` (0: none; see ``markers``).
@@ -89,13 +89,6 @@ class MapColumns:
     @property
     def size(self) -> int:
         return len(self.ids)
-
-
-def mercator_y(lat):
-    """Web Mercator's y of latitudes (an array, or one number) on a world 2π wide, as the
-    map draws them; the poles, infinitely far, are held at 85°. NaN stays NaN."""
-    with np.errstate(invalid="ignore"):
-        return np.log(np.tan(np.pi / 4 + np.radians(np.clip(lat, -85.0, 85.0)) / 2))
 
 
 def load(db: sqlite_utils.Database) -> MapColumns:
@@ -256,42 +249,8 @@ def apply_changes(columns: MapColumns, db: sqlite_utils.Database, version: int) 
             name_order = _name_order(db, ids)
     patched = MapColumns(version, ids, lat, lon, merc_y, facets, name_order=name_order, live=live, names=names,
                          category=category, palette=columns.palette)
-    _patch_levels(columns, patched, changed, at if moved else None)
+    levels.patch_levels(columns, patched, changed, at if moved else None)
     return patched
-
-
-def _patch_levels(old: MapColumns, new: MapColumns, changed: list[int], inserted_at: np.ndarray | None) -> None:
-    """The low zooms summed for ``old`` (see ``_level``), brought to ``new`` by summing again
-    only the cells of the ``changed`` organisations: the first view after an edit or a small
-    import reads them as it did before it (not a million points clustered or summed again)."""
-    pending = old.level_patch
-    if pending is not None:  # one generation at most: the zooms old has not patched yet, now
-        for zoom in pending[0]:
-            _level(old, zoom)
-    if not old.levels:
-        return
-    wanted = np.array(sorted(changed), dtype=np.int64)
-    old_at = np.searchsorted(old.ids, wanted)
-    old_positions = old_at[(old_at < old.size) & (old.ids[np.minimum(old_at, old.size - 1)] == wanted)] \
-        if old.size else old_at[:0]
-    new_at = np.searchsorted(new.ids, wanted)
-    new_positions = new_at[(new_at < new.size) & (new.ids[np.minimum(new_at, new.size - 1)] == wanted)]
-    flags = np.zeros(new.size, dtype=bool)
-    flags[new_positions] = True
-    # Each zoom patched when first asked for (a view at zoom 4 waits for zoom 4 alone; the web
-    # patches the others in a thread, see ``MapIndex._sum_later``).
-    new.level_patch = (dict(old.levels), old, old_positions, new_positions, flags, inserted_at)
-
-
-def has_level(columns: MapColumns, zoom: int) -> bool:
-    """Whether the low zoom ``zoom`` is summed, or can be patched from summed ones."""
-    patch = columns.level_patch
-    return zoom in columns.levels or (patch is not None and zoom in patch[0])
-
-
-# Low zooms summed from every point (not patched) since the process started (tests and the
-# benchmark count them).
-levels_summed = 0
 
 
 NAMES_PLACED = MAX_CHANGES  # up to this many new or renamed organisations are placed in the lists' order one by one
@@ -428,14 +387,14 @@ class MapIndex:
     def _sum_later(columns: MapColumns) -> None:
         """Sum the low zooms of new columns in a thread (a million points: about half a second
         each under load), so that the first view after an edit or a worker's start need not."""
-        if len(columns.levels) > LEVELS_MAX_ZOOM:
+        if len(columns.levels) > levels.LEVELS_MAX_ZOOM:
             return
         columns.levels_later = True
 
         def summed() -> None:
             try:
-                for zoom in range(LEVELS_MAX_ZOOM + 1):
-                    _level(columns, zoom)
+                for zoom in range(levels.LEVELS_MAX_ZOOM + 1):
+                    levels.zoom_level(columns, zoom)
             finally:
                 columns.levels_later = False
 
@@ -467,8 +426,8 @@ class MapIndex:
         try:
             state = catalogue.state(own)
             columns = self._read(own)
-            for zoom in range(LEVELS_MAX_ZOOM + 1):  # the first views after the swap find them summed
-                _level(columns, zoom)
+            for zoom in range(levels.LEVELS_MAX_ZOOM + 1):  # the first views after the swap find them summed
+                levels.zoom_level(columns, zoom)
             with self._lock:
                 current = self._current
                 if current is None or current[0] != state.lineage or current[2].version <= columns.version:
@@ -693,146 +652,6 @@ def selection_bounds(columns: MapColumns, bits: np.ndarray) -> list[float] | Non
     return [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
 
 
-LEVELS_MAX_ZOOM = 7  # up to this zoom, an unfiltered view reads its cells from ``_level``
-
-
-@dataclass
-class _Sums:
-    """Points summed per grid cell (only cells holding some): how many, the sums of their
-    coordinates, their bounds, the position (in the columns) of each cell's first point, and
-    how many of them each top-level category has (a row per cell, see ``markers.mix``)."""
-
-    counts: np.ndarray
-    sum_lat: np.ndarray
-    sum_lon: np.ndarray
-    south: np.ndarray
-    north: np.ndarray
-    west: np.ndarray
-    east: np.ndarray
-    first: np.ndarray
-    mix: np.ndarray
-
-    def take(self, which: np.ndarray) -> _Sums:
-        return _Sums(*(getattr(self, f)[which] for f in _Sums.__dataclass_fields__))
-
-    def cells(self, ids: np.ndarray) -> list[list]:
-        """``[lat, lon, count, west, south, east, north, id, mix]`` of each cell: its centre,
-        count, bounds, the organisation's id when it is alone in its cell (else 0), and its
-        counts per top-level category."""
-        n = self.counts
-        return [[float(self.sum_lat[i] / n[i]), float(self.sum_lon[i] / n[i]), int(n[i]), float(self.west[i]),
-                 float(self.south[i]), float(self.east[i]), float(self.north[i]),
-                 int(ids[int(self.first[i])]) if n[i] == 1 else 0, self.mix[i]] for i in range(len(n))]
-
-
-def _summed(columns: MapColumns, positions: np.ndarray, cell: np.ndarray, *,
-            lat: np.ndarray | None = None, lon: np.ndarray | None = None,
-            mixes: np.ndarray | None = None) -> tuple[np.ndarray, _Sums]:
-    """Points (at ``positions`` in the columns; ``lat``, ``lon`` theirs when already read)
-    grouped by their ``cell`` numbers, summed per cell: where each cell's points start, and
-    their sums (``mixes``: each cell number's mix when already counted)."""
-    colours = columns.palette
-    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else np.zeros(0, np.int64)
-    if not len(cell):  # reduceat wants at least one group
-        return starts, _Sums(*(np.zeros(0) for _ in range(8)), np.zeros((0, colours.slots), dtype=np.int64))
-    lat = columns.lat[positions] if lat is None else lat
-    lon = columns.lon[positions] if lon is None else lon
-    counts = np.diff(np.r_[starts, len(cell)])
-    if mixes is not None:
-        mix = mixes[cell[starts]]
-    else:
-        slots = colours.top[columns.category[positions]]
-        mix = markers.mix(np.repeat(np.arange(len(starts)), counts), slots, len(starts), colours)
-    return starts, _Sums(counts, np.add.reduceat(lat, starts), np.add.reduceat(lon, starts),
-                         np.minimum.reduceat(lat, starts), np.maximum.reduceat(lat, starts),
-                         np.minimum.reduceat(lon, starts), np.maximum.reduceat(lon, starts), positions[starts], mix)
-
-
-def _cell_size(zoom: int) -> tuple[float, float]:
-    world = 256 * 2 ** zoom
-    return 360.0 * CELL_PIXELS / world, 2 * math.pi * CELL_PIXELS / world
-
-
-def _grid(columns: MapColumns, positions: np.ndarray, zoom: int) -> tuple[np.ndarray, np.ndarray]:
-    """The grid column and row, at ``zoom``, of the organisations at ``positions``."""
-    cell_lon, cell_y = _cell_size(zoom)
-    cx = np.floor((columns.lon[positions] + 180.0) / cell_lon).astype(np.int64)
-    cy = np.floor(columns.merc_y[positions] / cell_y).astype(np.int64)
-    return cx, cy
-
-
-@dataclass
-class _Level:
-    """Every published organisation of the columns at one zoom, summed per grid cell:
-    cells in key order (column, then row), their points grouped in ``order``."""
-
-    keys: np.ndarray
-    starts: np.ndarray
-    sums: _Sums
-    order: np.ndarray
-
-
-def _level(columns: MapColumns, zoom: int) -> _Level:
-    level = columns.levels.get(zoom)
-    if level is not None:
-        return level
-    global levels_summed
-    with columns.search_lock:
-        lock = columns.level_locks.setdefault(zoom, threading.Lock())
-    with lock:  # one thread builds each zoom (another zoom meanwhile is not held up); the columns never change after
-        level = columns.levels.get(zoom)
-        patch = columns.level_patch
-        if level is None and patch is not None and zoom in patch[0]:
-            levels, old, old_positions, new_positions, flags, inserted_at = patch
-            level = _patched_level(levels[zoom], old, columns, zoom, old_positions, new_positions, flags, inserted_at)
-            columns.levels[zoom] = level
-            if all(z in columns.levels for z in levels):
-                columns.level_patch = None  # the previous columns are no longer held
-        elif level is None:
-            levels_summed += 1
-            positions = np.flatnonzero(unpack(columns.live, columns.size) & ~np.isnan(columns.lat))
-            cx, cy = _grid(columns, positions, zoom)
-            keys = cx * (1 << 32) + cy
-            by_cell = np.argsort(keys, kind="stable")
-            # Positions as int32 (a level is private to each worker: 4 MB a million, not 8).
-            keys, positions = keys[by_cell], positions[by_cell].astype(np.int32)
-            starts, sums = _summed(columns, positions, keys)
-            level = _Level(keys[starts], starts, sums, positions)
-            columns.levels[zoom] = level
-    return level
-
-
-def _cells_from_level(columns: MapColumns, bbox: BBox, zoom: int) -> tuple[list[list], int]:
-    """The cells of an unfiltered view: those wholly inside ``bbox`` as summed beforehand,
-    those on its edges summed again from their points inside it (exactly what the
-    points of the view would give)."""
-    level = _level(columns, zoom)
-    cell_lon, cell_y = _cell_size(zoom)
-    cx0, cx1 = math.floor((bbox.min_lon + 180.0) / cell_lon), math.floor((bbox.max_lon + 180.0) / cell_lon)
-    cy0, cy1 = math.floor(mercator_y(bbox.min_lat) / cell_y), math.floor(mercator_y(bbox.max_lat) / cell_y)
-    inner, edges = [], []
-    for cx in range(cx0, cx1 + 1):
-        first = np.searchsorted(level.keys, cx * (1 << 32) + cy0, side="left")
-        last = np.searchsorted(level.keys, cx * (1 << 32) + cy1, side="right")
-        for i in range(int(first), int(last)):
-            cy = int(level.keys[i]) - cx * (1 << 32)
-            (inner if cx0 < cx < cx1 and cy0 < cy < cy1 else edges).append(i)
-    inner = np.array(inner, dtype=np.int64)
-    cells = dict(zip(inner.tolist(), level.sums.take(inner).cells(columns.ids)))
-    if edges:  # summed again from their points inside the view, still grouped by cell
-        edges = np.array(edges, dtype=np.int64)
-        counts = level.sums.counts[edges]
-        points = np.concatenate([level.order[s:s + n] for s, n in zip(level.starts[edges].tolist(), counts.tolist())])
-        cell = np.repeat(edges, counts)
-        lat, lon = columns.lat[points], columns.lon[points]
-        inside = (lat >= bbox.min_lat) & (lat <= bbox.max_lat) & (lon >= bbox.min_lon) & (lon <= bbox.max_lon)
-        cell = cell[inside]
-        starts, sums = _summed(columns, points[inside], cell, lat=lat[inside], lon=lon[inside])
-        cells.update(zip(cell[starts].tolist(), sums.cells(columns.ids)))
-    ordered = [cells[i] for i in sorted(cells)]  # in key order, as a view's own cells come
-    return ordered, sum(c[2] for c in ordered)
-
-
 def clusters(columns: MapColumns, mask: np.ndarray | None, bbox: BBox | None, zoom: int,
              db: sqlite_utils.Database, *, everything: bool = False, stale_before: str | None = None,
              bits: np.ndarray | None = None) -> dict:
@@ -847,9 +666,9 @@ def clusters(columns: MapColumns, mask: np.ndarray | None, bbox: BBox | None, zo
     A point is marked stale (its last check before ``stale_before``) so that the map can fade it.
     """
     bounded = _bounded_zoom(bbox, zoom)
-    if (everything and bbox is not None and bounded <= LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
-            and (has_level(columns, bounded) or not columns.levels_later)):
-        cells, total = _cells_from_level(columns, bbox, bounded)
+    if (everything and bbox is not None and bounded <= levels.LEVELS_MAX_ZOOM and bounded < POINTS_ZOOM
+            and (levels.has_level(columns, bounded) or not columns.levels_later)):
+        cells, total = levels.cells_from_level(columns, bbox, bounded)
         return _answer(columns, cells, total, 256 * 2 ** bounded, db, stale_before)
     if bits is None:
         bits = columns.live if mask is None else pack(mask)
@@ -866,8 +685,8 @@ def clusters(columns: MapColumns, mask: np.ndarray | None, bbox: BBox | None, zo
         chosen = columns.ids[positions]
         return {"total": total, "clusters": [], "points": _points(columns, db, chosen.tolist(), stale_before)}
     world = 256 * 2 ** zoom
-    cell_lon, cell_y = _cell_size(zoom)
-    cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)  # ``_grid``, from the coordinates already read
+    cell_lon, cell_y = levels.cell_size(zoom)
+    cx = np.floor((lon + 180.0) / cell_lon).astype(np.int64)  # ``levels.grid``, from the coordinates already read
     cy = np.floor(np.asarray(columns.merc_y)[positions] / cell_y).astype(np.int64)
     # The view holds a few hundred cells (its zoom is bounded): numbered densely, they fit
     # 16 bits, which numpy's stable sort orders in one pass (a radix sort).
@@ -883,9 +702,9 @@ def clusters(columns: MapColumns, mask: np.ndarray | None, bbox: BBox | None, zo
         cell = cell.astype(np.uint16)
     by_cell = np.argsort(cell, kind="stable")
     if mixes is None:
-        sums = _summed(columns, positions[by_cell], cell[by_cell], lat=lat[by_cell], lon=lon[by_cell])[1]
+        sums = levels.summed(columns, positions[by_cell], cell[by_cell], lat=lat[by_cell], lon=lon[by_cell])[1]
     else:  # only each cell's first point needs its position: not every point's reordered
-        sums = _summed(columns, by_cell, cell[by_cell], lat=lat[by_cell], lon=lon[by_cell], mixes=mixes)[1]
+        sums = levels.summed(columns, by_cell, cell[by_cell], lat=lat[by_cell], lon=lon[by_cell], mixes=mixes)[1]
         sums.first = positions[sums.first]
     cells = sums.cells(columns.ids)
     return _answer(columns, cells, total, world, db, stale_before)
@@ -947,7 +766,7 @@ def _bounded_zoom(bbox: BBox | None, zoom: int) -> int:
     return zoom  # cells whose centres are closer than this on screen become one cluster
 
 
-TILE_PIXELS = 2 * CELL_PIXELS  # the grid the map snaps its views to (static/js/map.js: snappedBox)
+TILE_PIXELS = 2 * levels.CELL_PIXELS  # the grid the map snaps its views to (static/js/map.js: snappedBox)
 
 
 def snap_bbox(bbox: BBox, zoom: int) -> BBox | None:
@@ -1090,87 +909,3 @@ def _nearest(here: tuple[float, float], lats: np.ndarray, lon: np.ndarray, posit
 def _has_bit(bits: np.ndarray, position: int) -> bool:
     word = position >> 6
     return word < len(bits) and bool((int(bits[word]) >> (position & 63)) & 1)
-
-
-def _patched_level(level: _Level, old: MapColumns, new: MapColumns, zoom: int, old_positions: np.ndarray,
-                   new_positions: np.ndarray, changed_flags: np.ndarray, inserted_at: np.ndarray | None) -> _Level:
-    """``level`` (of ``old``) brought to ``new``: only the cells that held or now hold one of
-    the changed organisations (at ``old_positions`` in ``old``, ``new_positions`` in ``new``,
-    flagged in ``changed_flags``) are summed again from their points, the others are kept as
-    they were (a one-row import at a million: milliseconds, instead of summing a million
-    points again). ``inserted_at``: where new ids went among the old ones (positions after
-    them moved). The result is the very level ``_level(new, zoom)`` would sum (the same
-    points in each cell, in the same order, so the same sums to the last bit)."""
-    def moved(positions: np.ndarray) -> np.ndarray:
-        positions = positions.astype(np.int64)
-        return positions if inserted_at is None else positions + np.searchsorted(inserted_at, positions, side="right")
-
-    touched = []
-    located = old_positions[~np.isnan(old.lat[old_positions])]
-    if len(located):
-        cx, cy = _grid(old, located, zoom)
-        touched.append(cx * (1 << 32) + cy)
-    live = ((new.live[new_positions >> 6] >> (new_positions & 63).astype(np.uint64)) & np.uint64(1)) == 1
-    now = new_positions[live & ~np.isnan(new.lat[new_positions])]
-    if len(now):
-        cx, cy = _grid(new, now, zoom)
-        touched.append(cx * (1 << 32) + cy)
-    keys = np.unique(np.concatenate(touched)) if touched else np.zeros(0, np.int64)
-    at = np.searchsorted(level.keys, keys)
-    held = at < len(level.keys)
-    held[held] = level.keys[at[held]] == keys[held]
-    gone = at[held]  # the cells of ``level`` summed again
-    counts = level.sums.counts.astype(np.int64)
-    ends = np.asarray(level.starts, dtype=np.int64) + counts
-    # The points of those cells (at a low zoom, one cell holds most of a country: every
-    # operation here is linear, no sort nor hash of them), without the changed ones, in
-    # (cell, position) order as they are kept; the changed ones merged in where they are now.
-    seg_starts, seg_counts = np.asarray(level.starts, dtype=np.int64)[gone], counts[gone]
-    within = np.arange(int(seg_counts.sum()), dtype=np.int64)
-    points = moved(np.asarray(level.order)[np.repeat(seg_starts - np.r_[0, np.cumsum(seg_counts)[:-1]], seg_counts)
-                                           + within]) if len(within) else within
-    cx, cy = _grid(new, now, zoom)
-    now_keys = cx * (1 << 32) + cy
-    cell_keys = np.union1d(level.keys[gone], now_keys)
-    rank = np.repeat(np.searchsorted(cell_keys, level.keys[gone]), seg_counts)
-    unchanged = ~changed_flags[points]
-    points, rank = points[unchanged], rank[unchanged]
-    now_rank = np.searchsorted(cell_keys, now_keys)
-    by_cell = np.lexsort((now, now_rank))
-    now, now_rank = now[by_cell], now_rank[by_cell]
-    into = np.searchsorted((rank << 32) | points, (now_rank << 32) | now)
-    points, rank = np.insert(points, into, now), np.insert(rank, into, now_rank)
-    cell = cell_keys[rank]
-    starts, sums = _summed(new, points, cell)
-    added_keys, added_counts = cell[starts], np.diff(np.r_[starts, len(cell)])
-    # Every other cell as it was (its first point's position moved with the columns); the
-    # points' order copied once, in pieces, around the few cells taken out and put in.
-    kept = np.ones(len(level.keys), dtype=bool)
-    kept[gone] = False
-    old_starts = np.asarray(level.starts, dtype=np.int64)
-    before = np.searchsorted(level.keys, added_keys)  # each new cell goes before this old one
-    at_order = np.r_[old_starts, len(level.order)][before]
-    bounds = np.r_[0, np.cumsum(added_counts)]
-    events = sorted([(int(s), 1, int(e)) for s, e in zip(old_starts[gone].tolist(), ends[gone].tolist())]
-                    + [(int(p), 0, j) for j, p in enumerate(at_order.tolist())])
-    pieces, cursor, new_points = [], 0, points.astype(np.int32)
-    old_order = level.order if inserted_at is None else moved(level.order).astype(np.int32)
-    for at_, removal, what in events:
-        pieces.append(old_order[cursor:at_])
-        if removal:
-            cursor = what
-        else:
-            pieces.append(new_points[bounds[what]:bounds[what + 1]])
-            cursor = at_
-    pieces.append(old_order[cursor:])
-    order = np.concatenate(pieces).astype(np.int32, copy=False)
-    kept_sums = level.sums.take(kept)
-    if inserted_at is not None:
-        kept_sums.first = moved(kept_sums.first)
-    kept_keys = level.keys[kept]
-    into = np.searchsorted(kept_keys, added_keys)
-    merged = _Sums(*(np.insert(getattr(kept_sums, f), into, getattr(sums, f), axis=0)
-                     for f in _Sums.__dataclass_fields__))
-    all_counts = merged.counts.astype(np.int64)
-    return _Level(np.insert(kept_keys, into, added_keys), np.r_[0, np.cumsum(all_counts)[:-1]].astype(np.int64),
-                  merged, order)

@@ -7,7 +7,7 @@ another state, and never served another's columns).
 A folder is named ``map-<lineage>-<version>-<state key>``.
 
 A folder holds one ``.npy`` file per column, the facets as one 2-D array of bits, and
-the low zooms' sums per grid cell (``level-<zoom>-<part>.npy``, see ``mapindex._level``: a
+the low zooms' sums per grid cell (``level-<zoom>-<part>.npy``, see ``levels.zoom_level``: a
 fresh worker's first low-zoom view sums nothing), and ``meta.json`` (the version, which facet
 each row of bits is, and the categories' palette). It is written under
 another name and renamed into place, so a reader never sees half of one.
@@ -151,23 +151,23 @@ def _write(directory: Path, db: sqlite_utils.Database, columns) -> Path:
 
 def _write_levels(work: Path, columns) -> None:
     """The low zooms summed per grid cell (summed here when not yet), one file per part."""
-    from .mapindex import LEVELS_MAX_ZOOM, _level, _Sums
+    from .levels import LEVELS_MAX_ZOOM, Sums, zoom_level
 
     for zoom in range(LEVELS_MAX_ZOOM + 1):
-        level = _level(columns, zoom)
+        level = zoom_level(columns, zoom)
         for part in LEVEL_PARTS:
             np.save(work / f"level-{zoom}-{part}.npy", getattr(level, part))
-        for part in _Sums.__dataclass_fields__:
+        for part in Sums.__dataclass_fields__:
             np.save(work / f"level-{zoom}-{part}.npy", getattr(level.sums, part))
 
 
 def _read_levels(folder: Path) -> dict:
     """The low zooms kept in ``folder``, memory-mapped."""
-    from .mapindex import LEVELS_MAX_ZOOM, _Level, _Sums
+    from .levels import LEVELS_MAX_ZOOM, Level, Sums
 
     load = lambda zoom, part: np.load(folder / f"level-{zoom}-{part}.npy", mmap_mode="r")  # noqa: E731
-    return {zoom: _Level(*(load(zoom, part) for part in LEVEL_PARTS[:2]),
-                         _Sums(*(load(zoom, part) for part in _Sums.__dataclass_fields__)), load(zoom, "order"))
+    return {zoom: Level(*(load(zoom, part) for part in LEVEL_PARTS[:2]),
+                         Sums(*(load(zoom, part) for part in Sums.__dataclass_fields__)), load(zoom, "order"))
             for zoom in range(LEVELS_MAX_ZOOM + 1)}
 
 
