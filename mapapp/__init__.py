@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING
 
 from . import config, secretkey
 from .config import ROOT, from_environment
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flask:
@@ -18,6 +19,11 @@ def create_app(test_config: dict | None = None, *, upgrade: bool = True) -> Flas
     for the process, so that no request runs a migration. The command line passes False: its
     commands open the catalogue themselves (``mapapp init``), and ``mapapp --help`` touches no file.
     """
+    # Imported here: the process reading a large import imports this package, not Flask
+    # (0.4 s before its first chunk).
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),

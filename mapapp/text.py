@@ -18,8 +18,10 @@ _SLUG_LETTERS = str.maketrans({
         "s", "s", "t", "y", "f", "ch", "ps", "o"])),
 })
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_NOT_WORD = re.compile(r"[\W_]+")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+# Words (of a fold, of a slug): finding them is up to three times faster than replacing what
+# lies between them and splitting (a large import folds and slugifies every name).
+_WORDS = re.compile(r"[^\W_]+")
+_ASCII_WORDS = re.compile(r"[a-z0-9]+")
 # Unicode non-characters (U+FDD0–U+FDEF and the last two code points of every plane), lone
 # surrogates, and control characters other than tab and line breaks: nobody types them,
 # XML cannot carry them (a single U+FFFE made the Atom feed fail) and UTF-8 cannot encode
@@ -54,9 +56,9 @@ def fold_text(text: object) -> str:
         return ""
     text = str(text)
     if text.isascii():  # nothing to decompose or to spell in Latin letters
-        return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
+        return " ".join(_ASCII_WORDS.findall(text.lower()))
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
-    return " ".join(_NOT_WORD.sub(" ", text.translate(_FOLD_LETTERS)).split())
+    return " ".join(_WORDS.findall(text.translate(_FOLD_LETTERS)))
 
 
 @lru_cache(maxsize=200_000)
@@ -69,10 +71,10 @@ def slugify(text: str, *, fallback: str = "organisation") -> str:
     """A URL slug: ASCII letters and digits joined by hyphens (``Poznań`` → ``poznan``);
     ``fallback`` when nothing of ``text`` can be spelled so."""
     if text.isascii():
-        return _NOT_SLUG.sub("-", text.lower()).strip("-")[:80].rstrip("-") or fallback
+        return "-".join(_ASCII_WORDS.findall(text.lower()))[:80].rstrip("-") or fallback
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower())).replace("ου", "ou")
     ascii_text = text.translate(_SLUG_LETTERS).encode("ascii", "ignore").decode()
-    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
+    slug = "-".join(_ASCII_WORDS.findall(ascii_text))
     return slug[:80].rstrip("-") or fallback
 
 

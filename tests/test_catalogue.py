@@ -80,6 +80,18 @@ def test_slugs_are_unique_and_readable_ascii(db):
     assert catalogue.slugify("!!!") == "organisation"
 
 
+def test_folded_text_and_slugs_are_the_words_only():
+    """What search, duplicates and slugs compare: letters and digits, whatever lies between
+    them (spaces, punctuation, underscores, line breaks) one separator."""
+    from mapapp.text import fold_text
+
+    for written, folded, slug in [("  A_Yard & Co.—Gent  2 ", "a yard co gent 2", "a-yard-co-gent-2"),
+                                  ("__coop__", "coop", "coop"),
+                                  ("Ünïon\t\nRégionale-des_Scop", "union regionale des scop", "union-regionale-des-scop"),
+                                  ("Κοινότητα_Λεμεσού 2!", "κοινοτητα λεμεσου 2", "koinotita-lemesou-2")]:
+        assert (fold_text(written), catalogue.slugify(written)) == (folded, slug)
+
+
 def test_postcodes_keep_leading_zeros(db):
     saved = make_org(db, "Ain Coop", postcode="01000")
     assert catalogue.get_organisation(db, saved.slug)["postcode"] == "01000"

@@ -240,7 +240,10 @@ def parse_email(value: str) -> tuple[str, str | None]:
     text = clean_text(value)
     if not text or is_placeholder(text):
         return "", None
-    candidates = [c.strip().removeprefix("mailto:") for c in _EMAIL_SEPARATORS.split(text) if c.strip()]
+    if _EMAIL_SEPARATORS.search(text):
+        candidates = [c.strip().removeprefix("mailto:") for c in _EMAIL_SEPARATORS.split(text) if c.strip()]
+    else:  # most cells: one address (clean_text left nothing to strip)
+        candidates = [text.removeprefix("mailto:")]
     valid = [c for c in candidates if _EMAIL.match(c)]
     if not valid:
         return "", Message(N_("'%(text)s' is not a valid e-mail address"), text=text)

@@ -376,7 +376,7 @@ def _rows(records, first_number: int, width: int, cells_per_row: int, table: Tab
                 cells.append(" ".join(extra))
             elif extra:
                 table.overflow.append(number)
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue  # an empty row: skipped, the numbers of the others kept
         yield number, cells
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -135,7 +136,7 @@ class Validator:
             for fld, joined in self.joined:
                 raw[fld] = ", ".join(part for i in joined if (part := cells[i].strip()))
             following = rows[position + 1][1] if position + 1 < len(rows) else None
-            kind = not_an_organisation(raw, following and {f: following[i] for i, f in fields})
+            kind = not_an_organisation(raw, following and (lambda cells=following: {f: cells[i] for i, f in fields}))
             if kind:
                 report.add(number, header_of["name"], "warning", Message(NOT_ORGANISATIONS[kind]))
                 skipped.append(RowOutcome(number, clean_text(raw.get("name", "")), "skipped"))
@@ -176,7 +177,8 @@ class Validator:
             if self.fields:
                 candidate.fields = fieldcolumns.read(raw, self.fields, lambda column, message: report.add(
                     number, header_of.get(column, column), "warning", message))
-            self.unknown.extend((number, header_of.get(fld, fld), value, retired, fld) for value, retired, fld in unknown)
+            if unknown:
+                self.unknown.extend((number, header_of.get(fld, fld), value, retired, fld) for value, retired, fld in unknown)
             candidate.text = catalogue.new_row_text(candidate.values)
             candidates.append(candidate)
         return candidates, skipped
@@ -211,10 +213,11 @@ _ERROR_VALUE = re.compile(r"^#(NAME\?|REF!|N/A|VALUE!|DIV/0!|NUM!|NULL!|SPILL!|C
 _NUMBER = re.compile(r"^[\d\s.,'/-]+$")
 
 
-def not_an_organisation(raw: dict, following: dict | None) -> str | None:
+def not_an_organisation(raw: dict, following: Callable[[], dict] | None) -> str | None:
     """Why a row is no organisation ("heading", "error", "title", "number"), or None:
     its name is a spreadsheet error value, a bare title or a number, or it is a heading: a
-    short name alone on its row (its other columns empty), the next row having the others."""
+    short name alone on its row (its other columns empty), the next row having the others
+    (``following()``, asked only then: making it for every row cost more than the check)."""
     name = clean_text(raw.get("name", ""))
     if not name:
         return None
@@ -226,8 +229,10 @@ def not_an_organisation(raw: dict, following: dict | None) -> str | None:
         return "number"
     if following is None or len(name) > 60 or len(name.split()) > 6:
         return None
-    if any(clean_text(v) for f, v in raw.items() if f != "name"):
-        return None  # stops at its first other cell: counting them all was 11% of a large import's time
+    for f, v in raw.items():
+        if v and f != "name" and clean_text(v):
+            return None  # stops at its first other cell: counting them all was 11% of a large import's time
+    following = following()
     following_others = sum(1 for f, v in following.items() if f != "name" and clean_text(v))
     return "heading" if following_others >= 2 and clean_text(following.get("name", "")) else None
 
@@ -260,7 +265,8 @@ def validate_row(number: int, raw: dict, present: set[str], point, warnings,
     ref = row.text("ref") if "ref" in present else ""
     key = ref or "key:" + "|".join((fold(name), fold(values.get("city", "")), country or ""))
     values["source_ref"] = key
-    address = Address.from_record({**values, "country": country}, lat=lat, lon=lon)
+    address = Address(values.get("street") or "", values.get("postcode") or "", values.get("city") or "",
+                      values.get("region") or "", country or None, lat, lon)  # Address.from_record's, without a copy of values
     return Candidate(number, key, values, related, address, row.rejected, links=_links(row, values),
                      pictures=_pictures(row))
 

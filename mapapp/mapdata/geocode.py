@@ -258,8 +258,7 @@ class Gazetteer(Step):
     def locate(self, address: Address, outcome: Outcome) -> Location | None:
         if not (address.city or address.street) or not address.country:
             return None
-        context = self.chain.context() if self.chain else None
-        town = towns.resolve(address, context=context)
+        town = towns.resolve(address, context=self.chain.context if self.chain else None)
         if town is None:
             return None
         outcome.notes.extend(town.notes)

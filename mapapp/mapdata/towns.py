@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -119,10 +120,12 @@ def _nearest(places: list, reference: tuple[float, float]):
 
 
 def resolve(address, *, reference: tuple[float, float] | None = None,
-            context: tuple[float, float] | None = None) -> Town | None:
+            context: Callable[[], tuple[float, float] | None] | None = None) -> Town | None:
     """The town ``address`` names in its country: among namesakes, the one that lies nearest
-    ``reference`` (the postcode's or region's point), else nearest ``context`` (the file's
-    other rows) when the choice is close, else the most populous."""
+    ``reference`` (the postcode's or region's point), else nearest the point ``context()``
+    gives (the file's other rows; asked only when there are namesakes: working it out for
+    every row was a tenth of a large import's locating) when the choice is close, else the
+    most populous."""
     country = address.country
     if not country:
         return None
@@ -135,12 +138,12 @@ def resolve(address, *, reference: tuple[float, float] | None = None,
             places = [p for p in places if p.admin1 == nation] or places
         if places:
             place = places[0]
-            near_file = context and len(places) > 1 and _nearest(places, context)
             if aim:
                 place = _nearest(places, aim)
-            elif near_file and near_file is not place and geo.distance_km(
-                    (near_file.lat, near_file.lon), context) <= CONTEXT_KM:
-                place = near_file
+            elif len(places) > 1 and (here := context() if context else None):
+                near_file = _nearest(places, here)
+                if near_file is not place and geo.distance_km((near_file.lat, near_file.lon), here) <= CONTEXT_KM:
+                    place = near_file
             town = _village(address, place) or Town(place.lat, place.lon, place.name)
             if from_street and fold(name) != fold(address.city):
                 town.notes.append(Message(N_("town '%(town)s' taken from the street lines"), town=name))
