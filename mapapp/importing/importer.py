@@ -363,7 +363,7 @@ class _Run:
         phase = options.on_phase or (lambda _phase: None)
         try:
             phase("reading")
-            for chunk in _grouped(checked, self.size):
+            for chunk in checked:
                 phase("locating")
                 stored = self.prepare(chunk)
                 phase("writing")
@@ -376,7 +376,7 @@ class _Run:
                 committed = len(report.changes)
                 report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
                 took = time.monotonic() - began
-                rows = chunk.rows  # this batch's, which may hold more than was asked for
+                rows = self.size.rows
                 self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(took, 1e-3))))
                 self.progress(self.rows_read)
                 self.collect()
@@ -385,27 +385,6 @@ class _Run:
         except BaseException:
             revert(self.db, report.changes[:committed], after=options.on_revert)
             raise
-
-
-def _grouped(chunks, size: _ChunkSize):
-    """The checked chunks gathered into batches of at least ``size.rows`` rows (read again
-    before each batch, as the batches' pace sets it). A second process reads in chunks of one
-    size (CHUNK_ROWS): a batch of about BATCH_SECONDS' worth of writing holds several of them
-    (issue 31: 100,000 rows from the browser were twenty batches of 5,000, each with its
-    commit, index swap and pause, and took 1.9 times the command line's time)."""
-    pending: list[Checked] = []
-    for chunk in chunks:
-        pending.append(chunk)
-        if sum(c.rows for c in pending) >= size.rows:
-            yield pending[0] if len(pending) == 1 else _merged(pending)
-            pending = []
-    if pending:
-        yield pending[0] if len(pending) == 1 else _merged(pending)
-
-
-def _merged(chunks: list[Checked]) -> Checked:
-    return Checked(sum(c.rows for c in chunks), [c for chunk in chunks for c in chunk.candidates],
-                   [s for chunk in chunks for s in chunk.skipped], chunks[-1].consumed)
 
 
 # -- phase 2: locating ---------------------------------------------------------------------
