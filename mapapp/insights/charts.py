@@ -14,18 +14,11 @@ import math
 import threading
 from dataclasses import dataclass, field, replace
 from functools import cache
+from types import SimpleNamespace
 
-import matplotlib
+from shapely.geometry import box, shape
 
-matplotlib.use("Agg")  # no screen: draw into files
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
-from matplotlib.patches import Polygon  # noqa: E402
-from shapely.geometry import box, shape  # noqa: E402
-
-from ..mapdata.outlines import SOURCE  # noqa: E402
+from ..mapdata.outlines import SOURCE
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 KINDS = ("bars", "paired", "timeline", "choropleth", "points")
@@ -34,8 +27,25 @@ BLUE, ORANGE, GREEN, GREY = "#0072B2", "#E69F00", "#009E73", "#999999"
 EUROPE = (-25.0, 34.0, 45.0, 71.5)  # lon, lat: what a map shows at least
 # matplotlib's pyplot state is shared: one figure is drawn at a time.
 _DRAWING = threading.Lock()
-plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 10,
-                     "axes.spines.top": False, "axes.spines.right": False})
+
+
+@cache
+def _mpl() -> SimpleNamespace:
+    """matplotlib, loaded at the first chart drawn: every web worker and the job worker
+    import this module (the insights pages, the funders' report), and pyplot alone made each
+    of them about 40 MiB larger and 0.3 s slower to start (issue 31)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen: draw into files
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PatchCollection
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Polygon
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 10,
+                         "axes.spines.top": False, "axes.spines.right": False})
+    return SimpleNamespace(matplotlib=matplotlib, plt=plt, PatchCollection=PatchCollection, Normalize=Normalize,
+                           Polygon=Polygon)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ def draw(chart: Chart, fmt: str, *, titled: bool = True) -> bytes:
         raise ValueError(f"format: use one of {', '.join(FORMATS)}")
     if not titled:
         chart = replace(chart, title="")
+    mpl = _mpl()
     with _DRAWING:
         figure = {"bars": _bars, "paired": _paired, "timeline": _timeline, "choropleth": _choropleth,
                   "points": _points}[chart.kind](chart)
@@ -73,7 +84,7 @@ def draw(chart: Chart, fmt: str, *, titled: bool = True) -> bytes:
                            metadata={"Date": None} if fmt == "svg" else None)
             return out.getvalue()
         finally:
-            plt.close(figure)
+            mpl.plt.close(figure)
 
 
 def _height(rows: int) -> float:
@@ -83,7 +94,7 @@ def _height(rows: int) -> float:
 def _bars(chart: Chart):
     labels = [str(r[0]) for r in chart.rows][::-1]
     values = [r[1] for r in chart.rows][::-1]
-    figure, axes = plt.subplots(figsize=(7.5, _height(len(labels))))
+    figure, axes = _mpl().plt.subplots(figsize=(7.5, _height(len(labels))))
     bars = axes.barh(labels, values, color=BLUE)
     axes.bar_label(bars, padding=3)
     _finish(axes, chart, horizontal=True)
@@ -94,7 +105,7 @@ def _paired(chart: Chart):
     """Two or three series side by side per row (needed / offered / unmet)."""
     labels = [str(r[0]) for r in chart.rows][::-1]
     series = len(chart.columns) - 1
-    figure, axes = plt.subplots(figsize=(7.5, _height(len(labels)) * (1 + 0.15 * (series - 1))))
+    figure, axes = _mpl().plt.subplots(figsize=(7.5, _height(len(labels)) * (1 + 0.15 * (series - 1))))
     width = 0.8 / series
     for s, colour in zip(range(series), (ORANGE, BLUE, GREY)):
         values = [r[1 + s] for r in chart.rows][::-1]
@@ -111,7 +122,7 @@ def _paired(chart: Chart):
 def _timeline(chart: Chart):
     labels = [str(r[0]) for r in chart.rows]
     values = [r[1] for r in chart.rows]
-    figure, axes = plt.subplots(figsize=(7.5, 3.2))
+    figure, axes = _mpl().plt.subplots(figsize=(7.5, 3.2))
     bars = axes.bar(labels, values, color=GREEN)
     axes.bar_label(bars, padding=2, fontsize=8)
     if len(labels) > 12:
@@ -123,7 +134,7 @@ def _timeline(chart: Chart):
 
 def _finish(axes, chart: Chart, *, horizontal: bool) -> None:
     axes.set_title(chart.title, loc="left", fontweight="bold")
-    (axes.xaxis if horizontal else axes.yaxis).set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    (axes.xaxis if horizontal else axes.yaxis).set_major_locator(_mpl().matplotlib.ticker.MaxNLocator(integer=True))
     if chart.note:
         axes.figure.text(0.01, -0.02, chart.note, fontsize=8, color="#444444", ha="left", va="top",
                          transform=axes.figure.transFigure)
@@ -169,7 +180,7 @@ def _extent(lats: list[float], lons: list[float]) -> tuple[float, float, float, 
 
 def _map_axes(extent):
     west, south, east, north = extent
-    figure, axes = plt.subplots(figsize=(7.5, 6.0))
+    figure, axes = _mpl().plt.subplots(figsize=(7.5, 6.0))
     axes.set_xlim(west, east)
     axes.set_ylim(south, north)
     axes.set_aspect(1 / max(0.2, abs(math.cos(math.radians((south + north) / 2)))))  # degrees, not squashed
@@ -181,19 +192,20 @@ def _country_patches(values: dict[str, float], norm, colormap, extent):
     patches, colours = [], []
     for iso, rings in _outlines(extent):
         for ring in rings:
-            patches.append(Polygon(ring, closed=True))
+            patches.append(_mpl().Polygon(ring, closed=True))
             colours.append(colormap(norm(values[iso])) if iso in values else "#f2f2f2")
-    return PatchCollection(patches, facecolors=colours, edgecolors="#ffffff", linewidths=0.4)
+    return _mpl().PatchCollection(patches, facecolors=colours, edgecolors="#ffffff", linewidths=0.4)
 
 
 def _choropleth(chart: Chart):
     values = {key: row[1] for key, row in zip(chart.keys, chart.rows)}
-    colormap = matplotlib.colormaps["Blues"]
+    mpl = _mpl()
+    colormap = mpl.matplotlib.colormaps["Blues"]
     top = max(values.values(), default=1)
-    norm = Normalize(vmin=0, vmax=max(1, top))
+    norm = mpl.Normalize(vmin=0, vmax=max(1, top))
     figure, axes = _map_axes(EUROPE)
     axes.add_collection(_country_patches(values, norm, colormap, EUROPE))
-    bar = figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=colormap), ax=axes, shrink=0.6,
+    bar = figure.colorbar(mpl.matplotlib.cm.ScalarMappable(norm=norm, cmap=colormap), ax=axes, shrink=0.6,
                           fraction=0.04, pad=0.02)
     bar.set_label(chart.columns[1])
     axes.set_title(chart.title, loc="left", fontweight="bold")
@@ -205,7 +217,8 @@ def _points(chart: Chart):
     lons = [p[1] for p in chart.points]
     extent = _extent(lats, lons)
     figure, axes = _map_axes(extent)
-    axes.add_collection(PatchCollection([Polygon(ring, closed=True) for _, rings in _outlines(extent) for ring in rings],
+    mpl = _mpl()
+    axes.add_collection(mpl.PatchCollection([mpl.Polygon(ring, closed=True) for _, rings in _outlines(extent) for ring in rings],
                                         facecolors="#f2f2f2", edgecolors="#bbbbbb", linewidths=0.4))
     axes.scatter(lons, lats, s=22, color=BLUE, edgecolors="white", linewidths=0.6, zorder=3)
     # Marks, not names: a number ties each point to its row of the table (and no stored text

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .. import vocab
 from ..catalogue import categorytree
@@ -116,6 +115,8 @@ def compute(db, filters: Filters, *, km: float | None = DEFAULT_KM, statuses: tu
             balance.unmet = len(need_ids)
             unmet += [(code, int(i), None) for i in np.sort(need_ids)[:listed]]
             continue
+        from scipy.spatial import cKDTree  # at the first count: scipy is 0.2 s and tens of MiB in every worker
+
         tree = cKDTree(offer_xyz)
         best_dist, best_index = _nearest_other(tree, need_ids, need_xyz, offer_ids, radius)
         near = np.isfinite(best_dist)
