@@ -40,5 +40,7 @@ def write_csv(target, header: list[str], rows: Iterable[Iterable[object]]) -> No
 def _write(stream, header: list[str], rows: Iterable[Iterable[object]]) -> None:
     writer = csv.writer(stream)
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise(v) for v in row])
+    # Most cells are text that starts harmlessly, or empty: kept without a call each (an
+    # import's report of 100,000 rows spent most of its second in neutralise).
+    writer.writerows([v if v.__class__ is str and not v.startswith(_TRIGGERS) else neutralise(v) for v in row]
+                     for row in rows)
