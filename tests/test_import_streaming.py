@@ -264,6 +264,7 @@ def test_an_import_from_the_browser_reads_a_large_file_in_a_second_process_and_c
         started.append(real_popen(*args, **kwargs))
         return started[-1]
     monkeypatch.setattr(reading.subprocess, "Popen", popen)
+    monkeypatch.setattr(importer, "BATCH_SECONDS", 0)  # every chunk has held the lock long enough
     rows = [(f"Coop {i % 30}", "Lyon" if i < 30 else "Bron", "FR", 45.7 + i / 1000, 4.8) for i in range(40)]
     path = write(tmp_path / "rows.csv", rows)
     report = run(db, path, second_process=True, batch_size=3,
@@ -275,6 +276,57 @@ def test_an_import_from_the_browser_reads_a_large_file_in_a_second_process_and_c
     assert len(set(slugs)) == 40 and slugs[30] == "coop-0-bron"  # a repeated name gets its own
     # Every point is in the spatial index, written as it went.
     assert db.execute("SELECT count(*) FROM organisations_rtree").fetchone()[0] == 40
+
+
+@pytest.mark.slow  # a second process
+@pytest.mark.parametrize("geocoders", ["provided,cache,gazetteer", "provided,cache,nominatim,gazetteer"],
+                         ids=["offline", "online geocoder"])
+def test_the_reading_process_chunks_share_a_transaction_until_it_has_held_the_lock_a_while(
+        db, tmp_path, small_chunks, monkeypatch, geocoders):
+    """Issue 31: a transaction, and a pause for waiting writers, per chunk of the reading
+    process made a browser import pause 20 times per 100,000 rows. Chunks now share one until
+    it has lasted BATCH_SECONDS, but not while an online geocoder may be asked (locating then
+    takes as long as it answers, and nobody could write meanwhile)."""
+    monkeypatch.setattr(importer, "BATCH_SECONDS", 3600)
+    transactions = []
+    rows = [(f"Span Coop {i}", "Lyon", "FR", 45.7 + i / 1000, 4.8) for i in range(40)]
+    chain = Chain.from_config(geocoders, db, user_agent="mapapp-tests (tests@example.org)",
+                              urls={"nominatim": "http://127.0.0.1:9/"})
+    options = importer.Options(second_process=True, batch_size=3,
+                               on_commit=lambda db_, changes: transactions.append(len(changes)))
+    report = importer.import_file(db, write(tmp_path / "rows.csv", rows), options, chain)
+    assert report.counts["created"] == 40 and catalogue.organisation_count(db) == 40
+    if geocoders.endswith("nominatim,gazetteer"):
+        assert transactions == [7, 7, 7, 7, 7, 5]
+    else:
+        assert transactions == [40]  # one transaction: it had not lasted BATCH_SECONDS
+    assert not db.conn.in_transaction
+
+
+@pytest.mark.slow  # a second process
+def test_a_failure_in_a_shared_transaction_takes_back_its_chunks_and_the_committed_ones(
+        db, tmp_path, small_chunks, monkeypatch):
+    make_org(db, "Already here")
+    monkeypatch.setattr(importer, "BATCH_SECONDS", 3600)
+    written = []
+    real_write = importer._write
+
+    def fourth_fails(db_, *args, **kwargs):
+        written.append(1)
+        # The second chunk's write ends the first transaction; the third opens another.
+        monkeypatch.setattr(importer, "BATCH_SECONDS", 0 if len(written) == 2 else 3600)
+        if len(written) == 4:
+            raise OSError("disk full")
+        return real_write(db_, *args, **kwargs)
+    monkeypatch.setattr(importer, "_write", fourth_fails)
+    commits = []
+    rows = [(f"Failing Coop {i}", "Lyon", "FR", 45.7 + i / 1000, 4.8) for i in range(40)]
+    with pytest.raises(OSError, match="disk full"):
+        run(db, write(tmp_path / "rows.csv", rows), second_process=True, batch_size=3,
+            on_commit=lambda db_, changes: commits.append(len(changes)))
+    assert commits == [14]  # the first two chunks were committed together, then taken back with the next two
+    assert not db.conn.in_transaction
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters())] == ["Already here"]
 
 
 def test_an_import_in_batches_fills_the_indexes_set_wise_and_a_staff_edit_between_batches_is_indexed(

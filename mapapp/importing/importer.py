@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import sqlite_utils
 from .. import catalogue, geo, vocab
 from ..catalogue import categories as category_tree
 from ..catalogue import fields as field_store
-from ..mapdata.geocode import Chain, Location, Outcome
+from ..mapdata.geocode import ONLINE, Chain, Location, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns, links, normalise, readers, reading, sniff
@@ -156,6 +157,7 @@ class _ChunkSize:
 
     def __init__(self, options: Options):
         self.rows = options.batch_size if _batched(options) else reading.CHUNK_ROWS
+        self.fixed = False  # told once to a reading process: batched imports then keep it
 
     def __call__(self) -> int:
         return self.rows
@@ -182,7 +184,7 @@ def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIn
     if second is None:
         second = reading.second_process_pays(path, spec)
     if second and _batched(options):
-        size.rows = max(size.rows, reading.CHUNK_ROWS)
+        size.rows, size.fixed = max(size.rows, reading.CHUNK_ROWS), True
     return reading.open_checked(path, spec, size, second_process=second)
 
 
@@ -355,34 +357,56 @@ class _Run:
             self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id)
 
     def in_batches(self, checked) -> None:
-        """Commit each chunk in its own transaction (staff can write between them); a first
-        chunk of ``batch_size`` rows, then about BATCH_SECONDS' worth. A failure takes back
-        what was committed."""
+        """Commit as it goes (staff can write between transactions); a first chunk of
+        ``batch_size`` rows, then about BATCH_SECONDS' worth. Chunks of a fixed size (from
+        the reading process) share a transaction until it has held the write lock about
+        BATCH_SECONDS. A failure takes back what was committed."""
         report, options = self.report, self.options
         committed = 0
         phase = options.on_phase or (lambda _phase: None)
+        # Chunks of CHUNK_ROWS take a fraction of a second each: a transaction (and the pause
+        # after it) per chunk made a browser import of 100,000 rows pause 20 times (issue 31).
+        # Not while online geocoders may be asked: locating then takes as long as they answer.
+        span = self.size.fixed and not (options.geocode and set(self.chain.names) & set(ONLINE))
+        transaction = ExitStack()
+        began = 0.0
+
+        def commit() -> None:
+            nonlocal committed
+            if options.on_commit:
+                options.on_commit(self.db, report.changes[committed:])
+            transaction.close()
+            committed = len(report.changes)
+
         try:
             phase("reading")
             for chunk in checked:
-                phase("locating")
+                open_ = self.db.conn.in_transaction
+                if not open_:
+                    phase("locating")
                 stored = self.prepare(chunk)
-                phase("writing")
-                began = time.monotonic()
-                with catalogue.write_transaction(self.db):
-                    outcomes = _write(self.db, chunk.candidates, stored, self.source, options, report,
-                                      self.context, keep_changes=True)
-                    if options.on_commit:
-                        options.on_commit(self.db, report.changes[committed:])
-                committed = len(report.changes)
+                if not open_:
+                    phase("writing")
+                    began = time.monotonic()
+                    transaction.enter_context(catalogue.write_transaction(self.db))
+                written = time.monotonic()
+                outcomes = _write(self.db, chunk.candidates, stored, self.source, options, report,
+                                  self.context, keep_changes=True)
                 report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
-                took = time.monotonic() - began
-                rows = self.size.rows
-                self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(took, 1e-3))))
+                now = time.monotonic()
+                if not self.size.fixed:
+                    rows = self.size.rows
+                    self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(now - written, 1e-3))))
+                if not span or now - began >= BATCH_SECONDS:
+                    commit()
+                    phase("reading")
+                    time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
                 self.progress(self.rows_read)
                 self.collect()
-                phase("reading")
-                time.sleep(BATCH_PAUSE_SECONDS)  # a waiting writer's turn
+            if self.db.conn.in_transaction:
+                commit()
         except BaseException:
+            transaction.__exit__(*sys.exc_info())  # rolls back the open transaction
             revert(self.db, report.changes[:committed], after=options.on_revert)
             raise
 
