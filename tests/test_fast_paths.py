@@ -538,3 +538,41 @@ def test_views_snapped_to_the_tile_grid_show_the_same_clusters_inside_the_view(d
         assert seen(tiled) == seen(today), (zoom, padded, snapped)
         compared += bool(seen(today)[0]) + bool(seen(today)[1])
     assert snapped_views > 20 and compared > 10
+
+
+def test_a_bulk_insert_writes_its_rows_with_no_trigger_on_their_insert_and_puts_them_back(db):
+    """Issue 31: any trigger left on the organisations' inserts, even one whose WHEN is false
+    (the sort key's, which bulk_insert gives itself), made SQLite keep a statement journal for
+    every row: each page its insert touched was first copied to a temporary file, which took
+    two thirds of a browser import's writing."""
+    seen = []
+
+    class Watching:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+        def executemany(self, sql, rows):
+            if sql.startswith("INSERT INTO organisations "):
+                seen.append(self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'organisations'"
+                    " AND sql LIKE '%AFTER INSERT%'").fetchall())
+            return self._conn.executemany(sql, rows)
+    real = db.conn
+    db.conn = Watching(real)
+    try:
+        with catalogue.write_transaction(db):
+            catalogue.bulk_insert(db, [({"name": name, "status": "published"},
+                                        {"themes": [], "needs": {}, "offers": {}, "descriptions": {}})
+                                       for name in ("Économie Verte", "Ωμέγα", "zeta")])
+    finally:
+        db.conn = real
+    assert seen == [[]]
+    assert [r[0] for r in db.execute("SELECT sort_key FROM organisations ORDER BY id")] == [
+        "economie verte", "ωμεγα", "zeta"]
+    # The triggers are back for every other writer: a row added without its key gets it.
+    db.execute("INSERT INTO organisations (slug, name, created_at, updated_at) VALUES ('b', 'Βήτα', '', '')")
+    assert db.execute("SELECT sort_key FROM organisations WHERE slug = 'b'").fetchone()[0] == "βητα"
+    assert catalogue.search_ids(db, "βητα") == [db.execute("SELECT id FROM organisations WHERE slug = 'b'").fetchone()[0]]

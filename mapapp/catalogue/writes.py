@@ -125,8 +125,11 @@ def insert_organisation(
     return cursor.lastrowid, slug
 
 
-# Per-row triggers that bulk_insert replaces by set-based statements.
-_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert",
+# Per-row triggers that bulk_insert replaces by set-based statements, or needs not: it gives
+# the sort key itself. Issue 31: while any trigger on organisations' inserts remained, even one
+# whose WHEN is false, SQLite journalled every page each row's insert touched to a temporary
+# file (the statement journal a trigger's possible writes need), 18 writes a row.
+_BULK_TRIGGERS = ("organisations_fts_insert", "organisations_rtree_insert", "organisations_sort_key_insert",
                   "organisations_version_insert", "organisation_themes_version_insert",
                   "organisation_resources_version_insert", "organisation_descriptions_version_insert",
                   "organisations_changes_insert", "organisation_themes_changes_insert",
