@@ -304,6 +304,17 @@ def test_the_reading_process_chunks_share_a_transaction_until_it_has_held_the_lo
 
 
 @pytest.mark.slow  # a second process
+def test_the_reading_process_sends_a_small_first_chunk_so_the_import_starts_writing_sooner(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SECONDS", 0)  # a transaction per chunk, to see them
+    rows = [(f"First Coop {i}", "Lyon", "FR", 45.7, 4.8) for i in range(reading.CHUNK_ROWS + 2000)]
+    transactions = []
+    report = run(db, write(tmp_path / "rows.csv", rows), second_process=True, batch_size=importer.FIRST_BATCH,
+                 on_commit=lambda db_, changes: transactions.append(len(changes)))
+    assert report.counts["created"] == len(rows)
+    assert transactions == [reading.FIRST_CHUNK_ROWS, reading.CHUNK_ROWS, 2000 - reading.FIRST_CHUNK_ROWS]
+
+
+@pytest.mark.slow  # a second process
 def test_a_failure_in_a_shared_transaction_takes_back_its_chunks_and_the_committed_ones(
         db, tmp_path, small_chunks, monkeypatch):
     make_org(db, "Already here")
