@@ -191,6 +191,8 @@ def parse_website(value: str) -> tuple[str, str | None]:
     text = clean_text(value)
     if not text or is_placeholder(text):
         return "", None
+    if " " not in text and ";" not in text and "," not in text and "|" not in text:
+        return _one_website(text)  # one address (clean_text left no other white space): no split
     parts = [p for p in _WEBSITE_SEPARATORS.split(text) if p]
     if len(parts) > 1:
         kept = [url for url, problem in map(_one_website, parts) if url]
