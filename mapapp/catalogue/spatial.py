@@ -39,29 +39,32 @@ _AWAY_FROM_ZERO = 1.0 + 1.0 / 8388608.0
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])  # id, min_lat, max_lat, min_lon, max_lon
 
 
-def index_new_points(db: sqlite_utils.Database, first_id: int) -> str:
+def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple | None = None) -> str:
     """Put the located organisations from ``first_id`` on (an import's new rows, written
     without the per-row trigger) into the spatial index, inside the caller's transaction.
-    Returns how: "packed" when the whole index was rewritten, "inserted" when SQLite
-    inserted the new points, "inserted (packing refused: …)" when it had to because the
-    packed tree could not be written."""
+    ``new_points``: their ids, latitudes and longitudes as the import wrote them (sequences in
+    id order), so that a large import's points are not read back from the table (2 s at a
+    million); None: read them. Returns how: "packed" when the whole index was rewritten,
+    "inserted" when SQLite inserted the new points, "inserted (packing refused: …)" when it
+    had to because the packed tree could not be written."""
     held = db.execute(f"SELECT count(*) FROM {RTREE}_rowid").fetchone()[0]  # nosec B608 # table name from code
-    new = db.execute("SELECT count(*) FROM organisations WHERE id >= ? AND lat IS NOT NULL", [first_id]).fetchone()[0]
+    if new_points is None:
+        new = db.execute("SELECT count(*) FROM organisations WHERE id >= ? AND lat IS NOT NULL",
+                         [first_id]).fetchone()[0]
+    else:
+        new = len(new_points[0])
     if new < max(held, 1):
         _insert(db, first_id)
         return "inserted"
-    located = db.execute("SELECT count(*) FROM organisations WHERE lat IS NOT NULL").fetchone()[0]
-    ids, lats, lons = np.empty(located, np.int64), np.empty(located), np.empty(located)
-    cursor = db.execute("SELECT id, lat, lon FROM organisations WHERE lat IS NOT NULL ORDER BY id")
-    done = 0
-    while rows := cursor.fetchmany(65536):  # a million rows as Python tuples would take 170 MB
-        block = np.array(rows, dtype=np.float64)
-        ids[done:done + len(rows)], lats[done:done + len(rows)], lons[done:done + len(rows)] = block.T
-        done += len(rows)
+    if new_points is None:
+        ids, lats, lons = _located(db, "lat IS NOT NULL", [])
+    else:  # the points stored before the import, then the import's own
+        ids, lats, lons = (np.concatenate([stored, np.asarray(given, dtype=stored.dtype)])
+                           for stored, given in zip(_located(db, "id < ? AND lat IS NOT NULL", [first_id]), new_points))
     db.execute("SAVEPOINT packed_index")
     try:
-        write_packed(db, ids[:done], lats[:done], lons[:done])
-        _check_samples(db, ids[:done], lats[:done], lons[:done])
+        write_packed(db, ids, lats, lons)
+        _check_samples(db, ids, lats, lons)
     except sqlite3.DatabaseError as error:
         db.execute("ROLLBACK TO packed_index")
         db.execute("RELEASE packed_index")
@@ -71,6 +74,19 @@ def index_new_points(db: sqlite_utils.Database, first_id: int) -> str:
         return f"inserted (packing refused: {error})"
     db.execute("RELEASE packed_index")
     return "packed"
+
+
+def _located(db: sqlite_utils.Database, where: str, params: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, latitudes and longitudes of the organisations ``where`` selects, in id order."""
+    located = db.execute(f"SELECT count(*) FROM organisations WHERE {where}", params).fetchone()[0]  # nosec B608 # conditions from code
+    ids, lats, lons = np.empty(located, np.int64), np.empty(located), np.empty(located)
+    cursor = db.execute(f"SELECT id, lat, lon FROM organisations WHERE {where} ORDER BY id", params)  # nosec B608 # conditions from code
+    done = 0
+    while rows := cursor.fetchmany(65536):  # a million rows as Python tuples would take 170 MB
+        block = np.array(rows, dtype=np.float64)
+        ids[done:done + len(rows)], lats[done:done + len(rows)], lons[done:done + len(rows)] = block.T
+        done += len(rows)
+    return ids[:done], lats[:done], lons[:done]
 
 
 def _insert(db: sqlite_utils.Database, first_id: int) -> None:

@@ -19,8 +19,9 @@ import re
 import sys
 import threading
 import time
+from array import array
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -354,7 +355,9 @@ class _Run:
         catalogue.rebuild_indexes(self.db, set_aside or [])
         if self.context.first_new_id is not None and not self.options.dry_run:
             # Once for the whole import (a dry run is rolled back before anything reads it).
-            self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id)
+            context = self.context
+            self.report.spatial_index = catalogue.index_new_points(
+                self.db, context.first_new_id, None if context.new_point_moved else context.new_points)
 
     def in_batches(self, checked) -> None:
         """Commit as it goes (staff can write between transactions); a first chunk of
@@ -470,6 +473,11 @@ class _WriteContext:
     batched: bool  # committed batch by batch (from the browser): each batch fills the spatial index itself
     slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
     first_new_id: int | None = None  # one transaction: new points go into the spatial index at the end
+    # ... from these ids, latitudes and longitudes, as written (not read back from the table),
+    # unless a row updated one of them (new_point_moved: a file's rows are unique by key, so no
+    # path does today; one that did would have its points read back)
+    new_points: tuple = field(default_factory=lambda: (array("q"), array("d"), array("d")))
+    new_point_moved: bool = False
     columns: dict[str, str] | None = None  # field → the file's header, for the report
 
     @classmethod
@@ -616,6 +624,8 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         if duplicate_of is not None and duplicate_of.values["source_ref"] is not None:
             # Updated as a likely duplicate: it stays its own source's organisation.
             values.update(source=duplicate_of.values["source"], source_ref=duplicate_of.values["source_ref"])
+        if context.first_new_id is not None and previous.id >= context.first_new_id:
+            context.new_point_moved = True  # the file names it twice: its point may have moved
         action = catalogue.update_organisation(
             db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
         if action == "updated" and keep_changes:
@@ -631,8 +641,13 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
                                      spatial=context.batched)
     if inserted and not context.batched and context.first_new_id is None:
         context.first_new_id = inserted[0][0]
+    ids, lats, lons = context.new_points
     for (c, values, _), (org_id, slug) in zip(new, inserted):
         outcomes.append(_record(db, report, c, values, org_id, slug, "created", linked.get(c.row)))
+        if values["lat"] is not None and not context.batched:
+            ids.append(org_id)
+            lats.append(values["lat"])
+            lons.append(values["lon"])
         if keep_changes:
             report.changes.append((org_id, "created", None))
     return outcomes
