@@ -347,6 +347,8 @@ class _Run:
             stored = self.prepare(chunk)
             if set_aside is None:
                 set_aside = catalogue.set_indexes_aside(self.db, self.expected_rows())
+                if set_aside:  # a large load: the stored slugs are no more than it adds
+                    self.context.slugs.hold_all()
             outcomes = _write(self.db, chunk.candidates, stored, self.source, self.options, self.report,
                               self.context, keep_changes=False)
             self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
