@@ -101,15 +101,22 @@ class Picker:
         # else only leaves a number unused).
         self.numbered: dict[str, int] = {}
         self.held: set[int] | None = None  # the hash of every slug in use, once ``hold_all`` read them
+        self.held_to: int | None = None  # others may write: the last organisation whose slug is held
 
-    def hold_all(self) -> None:
+    def hold_all(self, *, others_may_write: bool = False) -> None:
         """Read every stored slug once, and answer from memory from then on (with the slugs
-        given since): for a large load in one transaction, that nobody else can write to
-        meanwhile, into a catalogue no larger than the load (issue 31: a query per chunk and
-        one per numbered slug took 3 s of a million rows). Their hashes are held, in half the
-        memory of the text: a slug whose hash is held is given no one, so two organisations never
-        share one (a collision of 64-bit hashes would at worst make one take its next form)."""
-        self.held = {hash(r[0]) for r in self.db.conn.execute("SELECT slug FROM organisations")}
+        given since): for a large load into a catalogue no larger than it (issue 31: a query per
+        chunk and one per numbered slug took 3 s of a million rows). Their hashes are held, in
+        half the memory of the text: a slug whose hash is held is given no one, so two
+        organisations never share one (a collision of 64-bit hashes would at worst make one take
+        its next form). ``others_may_write`` (an import committed in batches): each pick first
+        reads the slugs of the organisations added since (an organisation's slug never changes,
+        and a new one always has a larger id than any before it, deleted ones included)."""
+        self.held, newest = set(), 0
+        for org_id, slug in self.db.conn.execute("SELECT id, slug FROM organisations"):
+            self.held.add(hash(slug))
+            newest = max(newest, org_id)
+        self.held_to = newest if others_may_write else None
 
     def forget_retired(self) -> None:
         """Read the retired slugs again at the next pick (someone may have deleted a
@@ -153,6 +160,10 @@ class Picker:
         if self.avoid is None:
             self.avoid = retired(self.db) | self.also_avoid
         held, avoid, out = self.held, self.avoid, []
+        if self.held_to is not None:  # what others (and this import's earlier batches) added since
+            for org_id, slug in self.db.conn.execute("SELECT id, slug FROM organisations WHERE id > ?", [self.held_to]):
+                held.add(hash(slug))
+                self.held_to = max(self.held_to, org_id)
         for name_slug, with_city in forms:
             if hash(name_slug) not in held and name_slug not in avoid:
                 slug = name_slug

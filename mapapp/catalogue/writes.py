@@ -220,6 +220,13 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
 LARGE_LOAD_ROWS = 50_000
 
 
+def is_large_load(db: sqlite_utils.Database, new_rows: int) -> bool:
+    """Whether adding ``new_rows`` organisations is a large load: at least LARGE_LOAD_ROWS, and
+    at least as many as are stored (rebuilding an index would sort more stored keys than the
+    load inserts; holding every stored slug would hold more than the load gives)."""
+    return new_rows >= LARGE_LOAD_ROWS and new_rows >= db.execute("SELECT count(*) FROM organisations").fetchone()[0]
+
+
 def set_indexes_aside(db: sqlite_utils.Database, new_rows: int) -> list[str]:
     """When ``new_rows`` is a large load (see LARGE_LOAD_ROWS), drop the organisations' own
     indexes inside the caller's transaction and return what makes them again, for
@@ -229,10 +236,8 @@ def set_indexes_aside(db: sqlite_utils.Database, new_rows: int) -> list[str]:
     five indexes one by one, in the random order of names, statuses and sources: 34 of an
     import's 104 s; sorting them once at the end takes 6 s. Other connections never see the
     indexes missing (the transaction commits with them rebuilt; a failure rolls back to them)."""
-    if new_rows < LARGE_LOAD_ROWS:
+    if not is_large_load(db, new_rows):
         return []
-    if new_rows < db.execute("SELECT count(*) FROM organisations").fetchone()[0]:
-        return []  # rebuilding would sort more stored keys than the load inserts
     cookie_before = db.execute("PRAGMA schema_version").fetchone()[0]
     found = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'organisations'"
                        " AND sql IS NOT NULL ORDER BY name").fetchall()
