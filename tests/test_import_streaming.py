@@ -432,3 +432,25 @@ def test_a_small_load_into_a_large_catalogue_keeps_its_indexes(db, tmp_path, sma
     monkeypatch.setattr(catalogue, "set_indexes_aside", lambda db, rows: kept.append(real_set_aside(db, rows)) or kept[-1])
     run(db, write(tmp_path / "small.csv", [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(10)]))
     assert kept == [[]]  # 10 new rows among 30 stored: inserted into the indexes as they are
+
+
+def test_batches_already_committed_are_taken_back_when_sqlite_rolled_the_failing_one_back_itself(
+        db, tmp_path, small_chunks, monkeypatch):
+    """After an I/O error or an interrupt SQLite may have rolled the transaction back itself:
+    the import's own ROLLBACK must not fail over it and skip taking back what was committed."""
+    make_org(db, "Already here")
+    written = []
+    real_write = importer._write
+
+    def third_fails(db_, *args, **kwargs):
+        written.append(1)
+        if len(written) == 3:
+            db_.conn.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL or an interrupt
+            raise OSError("disk full")
+        return real_write(db_, *args, **kwargs)
+    monkeypatch.setattr(importer, "_write", third_fails)
+    rows = [(f"Rolled Coop {i}", "Lyon", "FR", 45.7 + i / 1000, 4.8) for i in range(40)]
+    with pytest.raises(OSError, match="disk full"):
+        run(db, write(tmp_path / "rows.csv", rows), batch_size=3, on_commit=lambda db_, changes: None)
+    assert not db.conn.in_transaction
+    assert [o["name"] for o in catalogue.find_organisations(db, Filters())] == ["Already here"]

@@ -64,7 +64,8 @@ def write_transaction(db: sqlite_utils.Database):
     try:
         yield db
     except BaseException:
-        db.conn.execute("ROLLBACK")
+        if db.conn.in_transaction:  # an I/O error or an interrupt may have rolled it back already
+            db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
 

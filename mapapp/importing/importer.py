@@ -176,9 +176,10 @@ def category_index(db: sqlite_utils.Database) -> CategoryIndex:
 def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIndex, fields: tuple = ()):
     """The file opened for reading and checking: by a second process when it is large.
     Batched imports (from the browser) size their chunks as they go when they read the file
-    themselves; a second process is told one size, so their batches are then of CHUNK_ROWS
-    (issue 31: reading in the job worker's own process made a browser import of a large file
-    take about as long again as the command line's)."""
+    themselves; a second process is told one size (CHUNK_ROWS, after a first chunk of
+    FIRST_CHUNK_ROWS), and ``in_batches`` lets such chunks share a transaction (issue 31:
+    reading in the job worker's own process made a browser import of a large file take about
+    as long again as the command line's)."""
     spec = reading.ReadSpec(options.sheet, options.encoding, options.delimiter, options.mapping, options.max_rows,
                             options.country, categories, fields)
     second = options.second_process
@@ -341,11 +342,16 @@ class _Run:
             gc.collect(1)
             self.collected_at = self.rows_read
 
+    def sized_up(self) -> bool:
+        """Whether enough rows were read to tell the file's size: a first chunk of 1,000 CSV
+        rows has read one buffer of the file, too little to estimate its rows from."""
+        return self.rows_read >= reading.CHUNK_ROWS
+
     def in_one_transaction(self, checked) -> None:
-        set_aside = None  # the indexes a large load rebuilds at its end (decided at its first chunk)
+        set_aside = None  # the indexes a large load rebuilds at its end (decided once the file's size is known)
         for chunk in checked:
             stored = self.prepare(chunk)
-            if set_aside is None:
+            if set_aside is None and self.sized_up():
                 set_aside = catalogue.set_indexes_aside(self.db, self.expected_rows())
                 if set_aside:  # a large load: the stored slugs are no more than it adds
                     self.context.slugs.hold_all()
@@ -364,8 +370,9 @@ class _Run:
     def in_batches(self, checked) -> None:
         """Commit as it goes (staff can write between transactions); a first chunk of
         ``batch_size`` rows, then about BATCH_SECONDS' worth. Chunks of a fixed size (from
-        the reading process) share a transaction until it has held the write lock about
-        BATCH_SECONDS. A failure takes back what was committed."""
+        the reading process: FIRST_CHUNK_ROWS, then CHUNK_ROWS) share a transaction while it
+        would hold the write lock less than BATCH_SECONDS with one more chunk. A failure takes
+        back what was committed."""
         report, options = self.report, self.options
         committed = 0
         phase = options.on_phase or (lambda _phase: None)
@@ -374,7 +381,7 @@ class _Run:
         # Not while online geocoders may be asked: locating then takes as long as they answer.
         span = self.size.fixed and not (options.geocode and set(self.chain.names) & set(ONLINE))
         transaction = ExitStack()
-        began, committed_at = 0.0, -BATCH_PAUSE_SECONDS
+        began, committed_at, held = 0.0, -BATCH_PAUSE_SECONDS, False
 
         def commit() -> None:
             nonlocal committed
@@ -386,12 +393,15 @@ class _Run:
         try:
             phase("reading")
             for chunk in checked:
+                started = time.monotonic()
                 open_ = self.db.conn.in_transaction
                 if not open_:
                     phase("locating")
                 stored = self.prepare(chunk)
-                if self.rows_read == chunk.rows and catalogue.writes.is_large_load(self.db, self.expected_rows()):
-                    self.context.slugs.hold_all(others_may_write=True)  # staff may add some between batches
+                if not held and self.sized_up():
+                    held = True
+                    if catalogue.writes.is_large_load(self.db, self.expected_rows()):
+                        self.context.slugs.hold_all(others_may_write=True)  # staff may add some between batches
                 if not open_:
                     phase("writing")
                     # A waiting writer's turn: what is left of it once this chunk was read and located.
@@ -406,7 +416,8 @@ class _Run:
                 if not self.size.fixed:
                     rows = self.size.rows
                     self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(now - written, 1e-3))))
-                if not span or now - began >= BATCH_SECONDS:
+                # Committed when one more chunk like this one would take the lock past BATCH_SECONDS.
+                if not span or now - began + (now - started) >= BATCH_SECONDS:
                     commit()
                     committed_at = time.monotonic()
                     phase("reading")
@@ -415,8 +426,10 @@ class _Run:
             if self.db.conn.in_transaction:
                 commit()
         except BaseException:
-            transaction.__exit__(*sys.exc_info())  # rolls back the open transaction
-            revert(self.db, report.changes[:committed], after=options.on_revert)
+            try:
+                transaction.__exit__(*sys.exc_info())  # rolls back the open transaction
+            finally:  # even when SQLite had rolled it back itself and ROLLBACK fails
+                revert(self.db, report.changes[:committed], after=options.on_revert)
             raise
 
 
