@@ -90,7 +90,8 @@ class Picker:
     ``forget_retired`` before a chunk when others may have written since the last). Reads only
     the stored slugs these could collide with: each chunk's name and name-city forms in one
     query, then each numbered slug it is about to give (a name ending in a number, "Coop 2",
-    may hold ``coop-2`` before any "Coop" comes). ``also_avoid``: more slugs never to give."""
+    may hold ``coop-2`` before any "Coop" comes); or, for a large load, every slug in use held
+    once (``hold_all``). ``also_avoid``: more slugs never to give."""
 
     def __init__(self, db: sqlite_utils.Database, also_avoid=()):
         self.db, self.also_avoid = db, set(also_avoid)
@@ -102,6 +103,7 @@ class Picker:
         self.numbered: dict[str, int] = {}
         self.held: set[int] | None = None  # the hash of every slug in use, once ``hold_all`` read them
         self.held_to: int | None = None  # others may write: the last organisation whose slug is held
+        self.held_version = 0  # ... and the catalogue's version when the change feed was last read
 
     def hold_all(self, *, others_may_write: bool = False) -> None:
         """Read every stored slug once, and answer from memory from then on (with the slugs
@@ -110,8 +112,10 @@ class Picker:
         half the memory of the text: a slug whose hash is held is given no one, so two
         organisations never share one (a collision of 64-bit hashes would at worst make one take
         its next form). ``others_may_write`` (an import committed in batches): each pick first
-        reads the slugs of the organisations added since (an organisation's slug never changes,
-        and a new one always has a larger id than any before it, deleted ones included)."""
+        reads the slugs of the organisations added since: with a larger id than any held (a new
+        organisation's), or noted in the change feed since (one brought back with its old id, as
+        the demo's undo does). An organisation's slug never changes."""
+        self.held_version = self.db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
         self.held, newest = set(), 0
         for org_id, slug in self.db.conn.execute("SELECT id, slug FROM organisations"):
             self.held.add(hash(slug))
@@ -161,9 +165,14 @@ class Picker:
             self.avoid = retired(self.db) | self.also_avoid
         held, avoid, out = self.held, self.avoid, []
         if self.held_to is not None:  # what others (and this import's earlier batches) added since
-            for org_id, slug in self.db.conn.execute("SELECT id, slug FROM organisations WHERE id > ?", [self.held_to]):
+            version = self.db.execute("SELECT version FROM catalogue_version WHERE id = 1").fetchone()[0]
+            for org_id, slug in self.db.conn.execute(
+                    "SELECT id, slug FROM organisations WHERE id > ? UNION ALL SELECT o.id, o.slug"
+                    " FROM organisation_changes c JOIN organisations o ON o.id = c.organisation_id"
+                    " WHERE c.version >= ?", [self.held_to, self.held_version]):
                 held.add(hash(slug))
                 self.held_to = max(self.held_to, org_id)
+            self.held_version = version
         for name_slug, with_city in forms:
             if hash(name_slug) not in held and name_slug not in avoid:
                 slug = name_slug
