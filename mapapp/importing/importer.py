@@ -370,9 +370,8 @@ class _Run:
     def in_batches(self, checked) -> None:
         """Commit as it goes (staff can write between transactions); a first chunk of
         ``batch_size`` rows, then about BATCH_SECONDS' worth. Chunks of a fixed size (from
-        the reading process: FIRST_CHUNK_ROWS, then CHUNK_ROWS) share a transaction while it
-        would hold the write lock less than BATCH_SECONDS with one more chunk. A failure takes
-        back what was committed."""
+        the reading process: FIRST_CHUNK_ROWS, then CHUNK_ROWS) share a transaction until it
+        has held the write lock BATCH_SECONDS. A failure takes back what was committed."""
         report, options = self.report, self.options
         committed = 0
         phase = options.on_phase or (lambda _phase: None)
@@ -393,7 +392,6 @@ class _Run:
         try:
             phase("reading")
             for chunk in checked:
-                started = time.monotonic()
                 open_ = self.db.conn.in_transaction
                 if not open_:
                     phase("locating")
@@ -416,8 +414,10 @@ class _Run:
                 if not self.size.fixed:
                     rows = self.size.rows
                     self.size.rows = max(1, min(4 * rows, int(rows * BATCH_SECONDS / max(now - written, 1e-3))))
-                # Committed when one more chunk like this one would take the lock past BATCH_SECONDS.
-                if not span or now - began + (now - started) >= BATCH_SECONDS:
+                # Committed once it has held the lock BATCH_SECONDS: a waiting writer waits that long
+                # and one chunk more at most (committing when one more chunk would pass it made half
+                # as many transactions again, each with its commit and its pause).
+                if not span or now - began >= BATCH_SECONDS:
                     commit()
                     committed_at = time.monotonic()
                     phase("reading")
