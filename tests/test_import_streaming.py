@@ -454,3 +454,23 @@ def test_batches_already_committed_are_taken_back_when_sqlite_rolled_the_failing
         run(db, write(tmp_path / "rows.csv", rows), batch_size=3, on_commit=lambda db_, changes: None)
     assert not db.conn.in_transaction
     assert [o["name"] for o in catalogue.find_organisations(db, Filters())] == ["Already here"]
+
+
+@pytest.mark.parametrize("geocoders", ["provided,cache,gazetteer", "provided,cache,nominatim,gazetteer"],
+                         ids=["offline", "online geocoder"])
+def test_locating_reports_progress_every_row_only_when_an_online_geocoder_may_be_asked(db, tmp_path, geocoders):
+    """Issue 31: a browser import reported its progress after every row it located (a
+    callback and the estimate of the file's rows each time); offline a chunk takes a fraction
+    of a second, so every PROGRESS_ROWS rows is enough. Online geocoders answer slowly: every
+    row still reports, and the callback decides how often to record it."""
+    rows = [(f"Progress Coop {i}", "Lyon", "FR", 45.7, 4.8) for i in range(1200)]
+    reported = []
+    chain = Chain.from_config(geocoders, db, user_agent="mapapp-tests (tests@example.org)",
+                              urls={"nominatim": "http://127.0.0.1:9/"})
+    options = importer.Options(progress=lambda done, total: reported.append(done))
+    report = importer.import_file(db, write(tmp_path / "rows.csv", rows), options, chain)
+    assert report.counts["created"] == 1200 and reported[-1] == 1200
+    if "nominatim" in geocoders:
+        assert set(range(1200)) <= set(reported)
+    else:
+        assert sorted(set(reported)) == [0, 500, 1000, 1200]

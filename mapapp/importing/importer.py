@@ -436,14 +436,21 @@ class _Run:
 # -- phase 2: locating ---------------------------------------------------------------------
 
 
+# Rows between two progress reports while locating offline.
+PROGRESS_ROWS = 500
+
+
 def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
             report: Report, progress) -> None:
-    """Locate one chunk's candidates; ``progress(n)`` after each (online geocoders make
-    it slow, so every row reports and the callback decides how often to record it).
+    """Locate one chunk's candidates; ``progress(n)`` after each when online geocoders may be
+    asked (they make it slow, so every row reports and the callback decides how often to record
+    it), else every PROGRESS_ROWS (offline, a chunk takes a fraction of a second).
     The provided points were checked against their countries with the chunk."""
-    provided_first = chain.names[:1] == ["provided"]  # a list made per call: once, not per row
+    names = chain.names  # a list made per call: once, not per row
+    provided_first = names[:1] == ["provided"]
+    every = 1 if options.geocode and set(names) & set(ONLINE) else PROGRESS_ROWS
     for done, c in enumerate(candidates):
-        if options.progress:
+        if options.progress and done % every == 0:
             progress(done)
         previous = stored.get(c.key)
         if previous and previous.values["geo_precision"] == "manual":
