@@ -27,11 +27,29 @@ def record(db: sqlite_utils.Database, user_email: str, action: str, organisation
 
 
 def record_many(db: sqlite_utils.Database, user_email: str, entries: list[tuple[int, str, dict | None]]) -> None:
-    """Write ``(organisation id, action, before)`` entries at once."""
+    """Write ``(organisation id, action, before)`` entries at once, in their order. Runs of
+    entries with nothing before (an import's created organisations) go in as one statement
+    over their ids: a tuple bound per entry was a third of the audit of a 100,000-row import."""
     at = now()
-    db.conn.executemany(
-        "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after) VALUES (?, ?, ?, ?, ?, NULL)",
-        [(at, user_email, org_id, action, _encode(before)) for org_id, action, before in entries])
+    start = 0
+    while start < len(entries):
+        action, before = entries[start][1], entries[start][2]
+        end = start + 1
+        if before is None:
+            while end < len(entries) and entries[end][2] is None and entries[end][1] == action:
+                end += 1
+            db.conn.execute(
+                "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after)"
+                " SELECT ?, ?, value, ?, NULL, NULL FROM json_each(?) ORDER BY key",
+                [at, user_email, action, json.dumps([org_id for org_id, _, _ in entries[start:end]])])
+        else:
+            while end < len(entries) and entries[end][2] is not None:
+                end += 1
+            db.conn.executemany(
+                "INSERT INTO audit_log (at, user_email, organisation_id, action, before, after)"
+                " VALUES (?, ?, ?, ?, ?, NULL)",
+                [(at, user_email, org_id, act, _encode(b)) for org_id, act, b in entries[start:end]])
+        start = end
 
 
 def entries(db: sqlite_utils.Database, *, organisation_id: int | None = None, entry_id: int | None = None,
