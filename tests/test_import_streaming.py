@@ -3,6 +3,7 @@ the chunks end (duplicates, slugs, report rows, a broken line late in the file).
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -474,3 +475,63 @@ def test_locating_reports_progress_every_row_only_when_an_online_geocoder_may_be
         assert set(range(1200)) <= set(reported)
     else:
         assert sorted(set(reported)) == [0, 500, 1000, 1200]
+
+
+@pytest.mark.slow  # a second process
+@pytest.mark.parametrize("writer", ["none", "waiting"])
+def test_a_batch_ends_with_a_turn_for_writers_only_when_one_waits(db_path, tmp_path, small_chunks, monkeypatch, writer):
+    """Issue 31: an idle pause after every batch was a tenth of a browser import's time. A
+    staff edit waiting in write_transaction says so (a shared lock on the catalogue's
+    ``-writers`` file): the batch then ends with a turn for it, else the next one begins."""
+    import fcntl
+    import os
+
+    db = catalogue.connect(db_path)
+    monkeypatch.setattr(importer, "BATCH_SECONDS", 0)  # a transaction per chunk
+    turns = []
+    monkeypatch.setattr(importer, "_pause", lambda seconds: turns.append(seconds))
+    waiting = None
+    if writer == "waiting":  # as write_transaction holds it while BEGIN IMMEDIATE waits
+        waiting = os.open(f"{db_path}-writers", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+    assert catalogue.writers_waiting(db) is (writer == "waiting")
+    try:
+        rows = [(f"Turn Coop {i}", "Lyon", "FR", 45.7, 4.8) for i in range(40)]
+        transactions = []
+        run(db, write(tmp_path / "rows.csv", rows), second_process=True, batch_size=3,
+            on_commit=lambda db_, changes: transactions.append(len(changes)))
+    finally:
+        if waiting is not None:
+            os.close(waiting)
+    assert transactions == [7, 7, 7, 7, 7, 5]
+    given = [seconds for seconds in turns if seconds > 0]
+    if writer == "waiting":  # after each of the first five transactions, before the next began
+        assert len(given) == 5 and all(0 < seconds <= importer.BATCH_PAUSE_SECONDS for seconds in given)
+    else:
+        assert given == []
+    db.close()
+
+
+def test_a_staff_edit_says_it_waits_while_it_waits_and_not_once_it_has_the_lock(db_path):
+    import threading
+
+    importing = catalogue.connect(db_path)
+    seen = []
+    with catalogue.write_transaction(importing):  # an import's batch holds the write lock
+
+        def edit():  # a staff member's save, in a web worker's thread
+            staff = catalogue.connect(db_path)
+            staff.execute("PRAGMA busy_timeout = 5000")
+            with catalogue.write_transaction(staff):
+                seen.append(catalogue.writers_waiting(importing))
+                staff.execute("UPDATE catalogue_meta SET value = value WHERE key = 'fold_version'")
+            staff.close()
+        thread = threading.Thread(target=edit)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not catalogue.writers_waiting(importing) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(catalogue.writers_waiting(importing))
+    thread.join(10)
+    assert seen == [True, False]  # waiting while the batch held the lock; not once it had it
+    importing.close()

@@ -11,7 +11,7 @@ from ..filters import Filters
 from ..records import FICTIONAL_SOURCE
 from ..text import slugify
 from .base import (FIELDS, CatalogueError, Saved, State, connect, file_identity, now, related_of, state, state_key,
-                   write_transaction)
+                   write_transaction, writers_waiting)
 from .exportrows import iter_export_batches
 from .geocache import best_cached_geocode, cached_geocode, has_cached_geocodes, organisations_to_locate, store_geocode
 from .mapdata import (category_members, category_ranks, changed_since, iter_map_rows, map_memberships, member_lists, map_name_following, map_name_order, map_points, map_rows, organisations_by_ids,

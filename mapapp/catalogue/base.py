@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -60,7 +61,8 @@ def write_transaction(db: sqlite_utils.Database):
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    with _announced(db):
+        db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:
@@ -68,6 +70,45 @@ def write_transaction(db: sqlite_utils.Database):
             db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+@contextmanager
+def _announced(db: sqlite_utils.Database):
+    """While waiting for the write lock, hold a shared lock on the catalogue's ``-writers``
+    file, so that an import committing in batches knows someone waits (``writers_waiting``)."""
+    path = getattr(db, "_mapapp_writers", None)
+    if path is None:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+    except OSError:  # a read-only folder: the import pauses after every batch instead
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def writers_waiting(db: sqlite_utils.Database) -> bool | None:
+    """Whether a ``write_transaction`` of another connection waits for the write lock now
+    (None: this catalogue cannot tell, as for one opened without ``connect``)."""
+    path = getattr(db, "_mapapp_writers", None)
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 # How long a write waits for another's transaction (an import's batch, a sync, a migration)
@@ -101,6 +142,7 @@ def connect(path: str | Path, *, upgrade: bool = True) -> sqlite_utils.Database:
         # NORMAL is the durable-enough setting for WAL (no fsync at every commit).
         db.execute("PRAGMA cache_size = -65536")
         db.execute("PRAGMA synchronous = NORMAL")
+        db._mapapp_writers = f"{path}-writers"  # see write_transaction
     except (OSError, sqlite3.Error) as e:
         raise CatalogueError(
             f"cannot open the catalogue at {path}: {e}; check MAPAPP_DATABASE and the "

@@ -381,6 +381,7 @@ class _Run:
         span = self.size.fixed and not (options.geocode and set(self.chain.names) & set(ONLINE))
         transaction = ExitStack()
         began, committed_at, held = 0.0, -BATCH_PAUSE_SECONDS, False
+        paused_at = time.monotonic()  # the last turn given to writers (see UNANNOUNCED_WRITER_SECONDS)
 
         def commit() -> None:
             nonlocal committed
@@ -403,7 +404,7 @@ class _Run:
                 if not open_:
                     phase("writing")
                     # A waiting writer's turn: what is left of it once this chunk was read and located.
-                    time.sleep(max(0.0, BATCH_PAUSE_SECONDS - (time.monotonic() - committed_at)))
+                    _pause(max(0.0, BATCH_PAUSE_SECONDS - (time.monotonic() - committed_at)))
                     began = time.monotonic()
                     transaction.enter_context(catalogue.write_transaction(self.db))
                 written = time.monotonic()
@@ -420,6 +421,11 @@ class _Run:
                 if not span or now - began >= BATCH_SECONDS:
                     commit()
                     committed_at = time.monotonic()
+                    if committed_at - paused_at < UNANNOUNCED_WRITER_SECONDS and \
+                            catalogue.writers_waiting(self.db) is False:
+                        committed_at = -BATCH_PAUSE_SECONDS  # nobody waits: no turn to give
+                    else:
+                        paused_at = committed_at
                     phase("reading")
                 self.progress(self.rows_read)
                 self.collect()
@@ -563,6 +569,17 @@ class _ExistingIndex:
 FIRST_BATCH = 1000  # rows of a batched import's first batch (then about BATCH_SECONDS' worth)
 BATCH_SECONDS = 1.0
 BATCH_PAUSE_SECONDS = 0.12
+# A writer that waits in ``catalogue.write_transaction`` says so (a shared lock on the
+# catalogue's ``-writers`` file), and only then does a batch end with its turn; one that writes
+# otherwise (autocommit) gets a turn at least this often. An idle pause after every batch was a
+# tenth of a browser import's time (issue 31).
+UNANNOUNCED_WRITER_SECONDS = 5.0
+
+
+def _pause(seconds: float) -> None:
+    """Let a waiting writer take the write lock (tests count these)."""
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 def revert(db, changes: list[tuple[int, str, dict | None]], *, in_transaction: bool = False,
