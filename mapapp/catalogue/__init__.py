@@ -25,7 +25,7 @@ from .staff import (STATUS_CHANGES_FROM, change_statuses, country_codes_in_use, 
                     restore_state, restore_statuses, set_status, statuses_of)
 from . import slugs
 from .writes import (Stored, add_to_project, all_slugs, bulk_insert, delete_organisation, insert_organisation,
-                     link_organisation, new_row_text, rebuild_indexes, save_organisation, save_project, save_visit, set_indexes_aside, set_location, stored_by_id, stored_by_source,
+                     is_large_load, link_organisation, new_row_text, rebuild_indexes, save_organisation, save_project, save_visit, set_indexes_aside, set_location, stored_by_id, stored_by_source,
                      update_organisation)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -72,17 +72,24 @@ def write_transaction(db: sqlite_utils.Database):
     db.conn.execute("COMMIT")
 
 
+def _writers_file(db: sqlite_utils.Database) -> int | None:
+    """The catalogue's ``-writers`` file, opened (None: a catalogue opened without ``connect``,
+    or a read-only folder, whose imports pause after every batch instead)."""
+    path = getattr(db, "_mapapp_writers", None)
+    if path is None:
+        return None
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+    except OSError:
+        return None
+
+
 @contextmanager
 def _announced(db: sqlite_utils.Database):
     """While waiting for the write lock, hold a shared lock on the catalogue's ``-writers``
     file, so that an import committing in batches knows someone waits (``writers_waiting``)."""
-    path = getattr(db, "_mapapp_writers", None)
-    if path is None:
-        yield
-        return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
-    except OSError:  # a read-only folder: the import pauses after every batch instead
+    fd = _writers_file(db)
+    if fd is None:
         yield
         return
     try:
@@ -94,13 +101,9 @@ def _announced(db: sqlite_utils.Database):
 
 def writers_waiting(db: sqlite_utils.Database) -> bool | None:
     """Whether a ``write_transaction`` of another connection waits for the write lock now
-    (None: this catalogue cannot tell, as for one opened without ``connect``)."""
-    path = getattr(db, "_mapapp_writers", None)
-    if path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
-    except OSError:
+    (None: this catalogue cannot tell, see ``_writers_file``)."""
+    fd = _writers_file(db)
+    if fd is None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -363,9 +363,8 @@ class _Run:
         catalogue.rebuild_indexes(self.db, set_aside or [])
         if self.context.first_new_id is not None and not self.options.dry_run:
             # Once for the whole import (a dry run is rolled back before anything reads it).
-            context = self.context
-            self.report.spatial_index = catalogue.index_new_points(
-                self.db, context.first_new_id, None if context.new_point_moved else context.new_points)
+            self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id,
+                                                                   self.context.new_points)
 
     def in_batches(self, checked) -> None:
         """Commit as it goes (staff can write between transactions); a first chunk of
@@ -378,9 +377,9 @@ class _Run:
         # Chunks of CHUNK_ROWS take a fraction of a second each: a transaction (and the pause
         # after it) per chunk made a browser import of 100,000 rows pause 20 times (issue 31).
         # Not while online geocoders may be asked: locating then takes as long as they answer.
-        span = self.size.fixed and not (options.geocode and set(self.chain.names) & set(ONLINE))
+        span = self.size.fixed and not _may_ask_online(options, self.chain.names)
         transaction = ExitStack()
-        began, committed_at, held = 0.0, -BATCH_PAUSE_SECONDS, False
+        began, committed_at, hold_decided = 0.0, -BATCH_PAUSE_SECONDS, False
         paused_at = time.monotonic()  # the last turn given to writers (see UNANNOUNCED_WRITER_SECONDS)
 
         def commit() -> None:
@@ -397,9 +396,9 @@ class _Run:
                 if not open_:
                     phase("locating")
                 stored = self.prepare(chunk)
-                if not held and self.sized_up():
-                    held = True
-                    if catalogue.writes.is_large_load(self.db, self.expected_rows()):
+                if not hold_decided and self.sized_up():
+                    hold_decided = True
+                    if catalogue.is_large_load(self.db, self.expected_rows()):
                         self.context.slugs.hold_all(others_may_write=True)  # staff may add some between batches
                 if not open_:
                     phase("writing")
@@ -446,6 +445,11 @@ class _Run:
 PROGRESS_ROWS = 500
 
 
+def _may_ask_online(options: Options, names: list[str]) -> bool:
+    """Whether locating may wait for an online geocoder (of the chain's step ``names``)."""
+    return bool(options.geocode and set(names) & set(ONLINE))
+
+
 def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Options,
             report: Report, progress) -> None:
     """Locate one chunk's candidates; ``progress(n)`` after each when online geocoders may be
@@ -454,7 +458,7 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
     The provided points were checked against their countries with the chunk."""
     names = chain.names  # a list made per call: once, not per row
     provided_first = names[:1] == ["provided"]
-    every = 1 if options.geocode and set(names) & set(ONLINE) else PROGRESS_ROWS
+    every = 1 if _may_ask_online(options, names) else PROGRESS_ROWS
     for done, c in enumerate(candidates):
         if options.progress and done % every == 0:
             progress(done)
@@ -505,11 +509,10 @@ class _WriteContext:
     batched: bool  # committed batch by batch (from the browser): each batch fills the spatial index itself
     slugs: catalogue.slugs.Picker  # new organisations' slugs, chunk after chunk
     first_new_id: int | None = None  # one transaction: new points go into the spatial index at the end
-    # ... from these ids, latitudes and longitudes, as written (not read back from the table),
-    # unless a row updated one of them (new_point_moved: a file's rows are unique by key, so no
-    # path does today; one that did would have its points read back)
+    # ... from these ids, latitudes and longitudes, as written (not read back from the table; no
+    # later row of the import updates them: a file's rows are unique by key, and the stored
+    # organisations a row may update or duplicate are read before the import)
     new_points: tuple = field(default_factory=lambda: (array("q"), array("d"), array("d")))
-    new_point_moved: bool = False
     columns: dict[str, str] | None = None  # field → the file's header, for the report
 
     @classmethod
@@ -669,8 +672,6 @@ def _write(db, candidates: list[Candidate], stored: dict, source: str, options: 
         if duplicate_of is not None and duplicate_of.values["source_ref"] is not None:
             # Updated as a likely duplicate: it stays its own source's organisation.
             values.update(source=duplicate_of.values["source"], source_ref=duplicate_of.values["source_ref"])
-        if context.first_new_id is not None and previous.id >= context.first_new_id:
-            context.new_point_moved = True  # the file names it twice: its point may have moved
         action = catalogue.update_organisation(
             db, previous, values, catalogue.related_of(**{**previous.related, **c.related}))
         if action == "updated" and keep_changes:
