@@ -3,6 +3,9 @@ the chunks end (duplicates, slugs, report rows, a broken line late in the file).
 
 import csv
 import io
+import os
+import pickle
+import threading
 import time
 from pathlib import Path
 
@@ -98,6 +101,36 @@ def test_a_second_process_that_cannot_start_leaves_the_reading_here(db, tmp_path
     monkeypatch.setattr(reading.sys, "executable", str(tmp_path / "no-such-python"))
     report = run(db, path, second_process=True)
     assert report.counts["created"] == 30 and catalogue.organisation_count(db) == 30
+
+
+def test_the_reading_process_checks_chunks_ahead_while_the_importer_is_still_taking_one_in():
+    # Each message is larger than the pipe holds: written directly, the first would wait until
+    # the importer read it, and the reading process could not check the next chunk meanwhile.
+    read_end, write_end = os.pipe()
+    sender = reading._Sender(os.fdopen(write_end, "wb"))
+    chunk = "x" * 300_000
+    put_all = threading.Event()
+
+    def check_ahead():
+        for i in range(reading.AHEAD_CHUNKS + 1):  # one being sent, AHEAD_CHUNKS waiting
+            sender.put(("chunk", i, chunk))
+        put_all.set()
+    threading.Thread(target=check_ahead, daemon=True).start()
+    assert put_all.wait(10), "the reading process waited for the importer to read"
+    with os.fdopen(read_end, "rb") as pipe:
+        received = [pickle.load(pipe) for _ in range(reading.AHEAD_CHUNKS + 1)]  # nosec B301 # written above
+        sender.close()
+    assert received == [("chunk", i, chunk) for i in range(reading.AHEAD_CHUNKS + 1)]
+
+
+def test_the_reading_process_stops_when_the_importer_stops_listening():
+    read_end, write_end = os.pipe()
+    sender = reading._Sender(os.fdopen(write_end, "wb"))
+    os.close(read_end)  # the importer failed or was interrupted
+    with pytest.raises(BrokenPipeError):
+        for i in range(100):  # never waits for good: what cannot be sent is dropped
+            sender.put(("chunk", i, "x" * 100_000))
+        sender.close()
 
 
 @pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not
