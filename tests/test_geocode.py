@@ -151,3 +151,14 @@ def test_relocate_never_moves_manual_pins(db):
     pinned = catalogue.get_organisation(db, "pinned")
     assert (pinned["lat"], pinned["geo_precision"]) == (51.0, "manual")
     assert catalogue.get_organisation(db, "lost")["geo_precision"] == "locality"
+
+
+def test_a_chain_says_when_a_process_without_the_catalogue_may_run_it(db):
+    # An import's reading process locates the rows itself only with steps that read files.
+    assert Chain.from_config("provided,cache,postcode,gazetteer", db, user_agent="").offline_spec() == \
+        "provided,cache,postcode,gazetteer"  # the cache holds nothing: it would answer nothing
+    assert Chain.from_config("provided,cache,nominatim,gazetteer", db,
+                             user_agent="mapapp test, admin@example.org").offline_spec() is None
+    with db.conn:
+        catalogue.store_geocode(db, "nominatim", "lyon|fr", 45.76, 4.83, "locality")
+    assert Chain.from_config("provided,cache,gazetteer", db, user_agent="").offline_spec() is None

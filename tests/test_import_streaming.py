@@ -248,6 +248,50 @@ def test_a_second_process_reads_a_file_as_this_one_does(tmp_path, name):
     assert outcomes[1] == outcomes[0]
 
 
+@pytest.mark.slow  # a second process
+def test_the_reading_process_locates_the_rows_as_the_importer_would_unless_rows_may_update_stored_ones(
+        tmp_path, small_chunks, monkeypatch):
+    rows = [(f"Coop {i}", "Lyon", "FR", 45.76, 4.83) for i in range(8)]
+    rows += [("Coop Valence", "Valence", "FR", "", ""),  # namesakes: the file's other rows choose
+             ("Coop Unstated", "Lyon", "", 45.76, 4.83),  # no country: where its point lies
+             ("Coop Town", "Villeurbanne", "", "", ""),  # no country, no point: its town's
+             ("Coop Germany", "Lyon", "DE", 45.76, 4.83),  # a point in France for a German row
+             ("Coop Swapped", "Lyon", "FR", 4.83, 45.76),
+             ("Coop Poznan", "Poznań", "PL", "", "")] * 3
+    path = write(tmp_path / "rows.csv", [(f"{name} {i}", *rest) for i, (name, *rest) in enumerate(rows)])
+    asked = []
+    real_locate = Chain.locate
+    monkeypatch.setattr(Chain, "locate", lambda self, *a, **k: asked.append(1) or real_locate(self, *a, **k))
+    seen = []
+    for second in (False, True):
+        db = catalogue.connect(tmp_path / f"{second}.db")
+        asked.clear()
+        report = run(db, path, second_process=second)
+        seen.append((len(asked), report.summary(max_issues=500), [(o.row, o.action, o.precision) for o in report.rows],
+                     [(o["name"], o["country"], o["lat"], o["lon"], o["geo_precision"])
+                      for o in db.query("SELECT * FROM organisations ORDER BY id")]))
+        db.close()
+    (asked_here, *here), (asked_there, *there) = seen
+    assert asked_here == 18 and asked_there == 0  # the importer asked nothing: the reading process did
+    assert there == here
+    summary = here[0]
+    assert "lie in France (FR), not in Germany (DE); not used" in summary
+    assert "latitude and longitude of the coordinates were swapped" in summary
+    assert "country set to FR, where the coordinates lie" in summary
+
+    # Rows of a source imported before may update its organisations: the importer locates them.
+    db = catalogue.connect(tmp_path / "True.db")
+    with db.conn:
+        db.execute("UPDATE organisations SET geo_precision = 'manual', lat = 45.0, lon = 5.0 WHERE name = 'Coop Swapped 12'")
+    asked.clear()
+    report = run(db, path, second_process=True)
+    # Those with a point of their own but the one placed by hand, and those whose address is not
+    # the one stored (no country; stored with the one found): 3 + 3 + 3 + 2.
+    assert len(asked) == 11
+    assert report.counts["unchanged"] == len(rows)
+    assert db.execute("SELECT lat, lon FROM organisations WHERE name = 'Coop Swapped 12'").fetchone() == (45.0, 5.0)
+
+
 def test_large_files_are_read_by_a_second_process(tmp_path):
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     small.write_text("name\nCoop\n", encoding="utf-8")

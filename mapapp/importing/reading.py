@@ -63,6 +63,9 @@ class ReadSpec:
     country: str | None = None  # the file's country, for rows that give none
     categories: CategoryIndex | None = None  # the catalogue's tree, read once by the importer
     fields: tuple = ()  # the network's own fields (mapapp.fields.Field), for their columns
+    # (the geocoder chain's offline spec, whether to geocode): the rows are located while they
+    # are checked, as the importer would (see importer._reader_locates)
+    locate: tuple[str, bool] | None = None
 
 
 @dataclass
@@ -123,7 +126,7 @@ def stream(path: Path, spec: ReadSpec, size: Callable[[], int]) -> Iterator[tupl
         rows = itertools.islice(rows, spec.max_rows)
     try:
         for checked in Validator(table, plan, log, spec.categories, country=spec.country,
-                                 fields=spec.fields).chunks(rows, size):
+                                 fields=spec.fields, locate=spec.locate).chunks(rows, size):
             yield "chunk", checked, log.issues
             log.issues = []
         unread = sum(1 for _ in rest) if spec.max_rows is not None else 0

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from .. import catalogue, geo, vocab
 from ..mapdata import gazetteer
-from ..mapdata.geocode import Address, Outcome
+from ..mapdata.geocode import Address, Chain, Outcome
 from ..text import fold
 from ..translate import N_, Message
 from . import columns, fieldcolumns
@@ -97,8 +97,11 @@ class Validator:
     """Checks rows chunk by chunk, remembering the rows already seen (same organisation twice)."""
 
     def __init__(self, table, plan: columns.ColumnPlan, report: Report, categories: CategoryIndex | None = None, *,
-                 country: str | None = None, fields: tuple = ()):
+                 country: str | None = None, fields: tuple = (), locate: tuple[str, bool] | None = None):
         self.table, self.plan, self.report, self.country = table, plan, report, country
+        # (chain, whether to geocode, whether the given point comes first) when rows are located here
+        self.locating = (Chain.from_config(locate[0], None, user_agent=""), locate[1],
+                         locate[0].split(",")[:1] == ["provided"]) if locate else None
         self.categories = categories or default_index()
         self.unknown: list[tuple[int, str, str, str, str]] = []
         self.present = set(plan.fields.values()) | ({"country"} if country else set())
@@ -118,8 +121,19 @@ class Validator:
             after = next(rows, None)  # a heading is told by the row after it, even across chunks
             candidates, skipped = self.chunk(part, after)
             check_points_in_bulk(candidates)
+            if self.locating:
+                self.locate(candidates)
             unknown, self.unknown = self.unknown, []
             yield Checked(len(part), candidates, skipped, self.table.consumed(), unknown)
+
+    def locate(self, candidates: list[Candidate]) -> None:
+        """Locate the rows the importer would ask its chain for, in the same order with the
+        same chain (see importer._reader_locates): the rows whose given point lies in its
+        country are placed by the importer."""
+        chain, geocode, provided_first = self.locating
+        for c in candidates:
+            if not (c.address.inside and provided_first):
+                c.outcome = chain.locate_row(c.address, geocode=geocode, infer_country="country" not in c.rejected)
 
     def chunk(self, rows, after: tuple[int, list[str]] | None = None) -> tuple[list[Candidate], list[RowOutcome]]:
         report, header_of, seen, points = self.report, self.header_of, self.seen, self.table.points

@@ -432,6 +432,22 @@ class Chain:
     def names(self) -> list[str]:
         return [s.name for s in self.steps]
 
+    def offline_spec(self) -> str | None:
+        """The spec of this chain for a process without the catalogue (an import's reading
+        process) when each of its steps reads only files: the given point, postcodes, the
+        gazetteer, or a cache with nothing in it (``from_config`` without a catalogue leaves
+        it out). None when a step needs the catalogue or the network."""
+        for step in self.steps:
+            if type(step) not in (Provided, Postcode, Gazetteer) and not (type(step) is Cache and not step.active):
+                return None
+        return ",".join(self.names)
+
+    def locate_row(self, address: Address, *, geocode: bool, infer_country: bool) -> Outcome:
+        """``locate`` as an import asks it for one row: with ``geocode`` false, only the
+        row's own point is tried."""
+        skip = None if geocode else _skip_unless_provided
+        return self.locate(address, skip=skip, infer_country=infer_country)
+
     @classmethod
     def from_config(cls, spec: str, db: sqlite_utils.Database | None, *, user_agent: str,
                     timeout: float = 10.0, urls: dict[str, str] | None = None,
@@ -485,6 +501,10 @@ class Chain:
         if outcome.country and outcome.country_from is None:  # where the coordinates lie
             self.inferred[outcome.country] = self.inferred.get(outcome.country, 0) + 1
         return outcome
+
+
+def _skip_unless_provided(step: Step) -> bool:
+    return step.name != "provided"
 
 
 def online_steps(spec: str) -> list[str]:
