@@ -212,3 +212,19 @@ def test_points_checked_together_get_the_verdict_each_would_get_alone(country):
     verdicts = geo.points_near_country(country, lats, lons)
     assert verdicts == [bool(geo.in_country(country, lat, lon)) for lat, lon in zip(lats, lons)]
     assert 0 < sum(verdicts) < 400
+
+
+def test_the_point_among_namesakes_is_the_median_of_the_last_points_placed():
+    # Kept sorted as points come and go, the median is the one sorting the window would give.
+    from mapapp.mapdata.geocode import CONTEXT_POINTS, _RecentPoints
+
+    rng = random.Random(3)
+    recent, window = _RecentPoints(), []
+    assert recent.median() is None
+    for _ in range(3 * CONTEXT_POINTS):
+        point = (round(rng.uniform(43, 51), 1), round(rng.uniform(-1, 8), 1))  # rounded: many equal
+        recent.add(*point)
+        window = [*window[-CONTEXT_POINTS + 1:], point]
+        expected = (sorted(p[0] for p in window)[len(window) // 2],
+                    sorted(p[1] for p in window)[len(window) // 2]) if len(window) >= 3 else None
+        assert recent.median() == expected

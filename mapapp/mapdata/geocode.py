@@ -8,6 +8,8 @@ with a rate limiter at each service's policy, timeouts and retries.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -379,12 +381,39 @@ def _explain(error: Exception) -> str:
     return f"answered with an error ({str(error)[:120]})"
 
 
+class _RecentPoints:
+    """The last CONTEXT_POINTS points placed, their latitudes and longitudes also kept sorted:
+    their median is read, not sorted for at each row with namesakes (issue 31: that was a
+    quarter of locating a workbook's rows by their towns)."""
+
+    def __init__(self):
+        self.points: deque[tuple[float, float]] = deque()
+        self.lats: list[float] = []
+        self.lons: list[float] = []
+
+    def add(self, lat: float, lon: float) -> None:
+        if len(self.points) == CONTEXT_POINTS:
+            old_lat, old_lon = self.points.popleft()
+            del self.lats[bisect_left(self.lats, old_lat)]
+            del self.lons[bisect_left(self.lons, old_lon)]
+        self.points.append((lat, lon))
+        insort(self.lats, lat)
+        insort(self.lons, lon)
+
+    def median(self) -> tuple[float, float] | None:
+        """The median latitude and longitude (the upper of two middle ones), once there are three."""
+        if len(self.points) < 3:
+            return None
+        middle = len(self.points) // 2
+        return self.lats[middle], self.lons[middle]
+
+
 class Chain:
     """Steps tried in order; the first location wins."""
 
     def __init__(self, steps: list[Step]):
         self.steps = steps
-        self.placed: list[tuple[float, float]] = []  # this run's points, to choose among namesakes
+        self.placed = _RecentPoints()  # this run's points, to choose among namesakes
         self.inferred: dict[str, int] = {}  # countries inferred for this run's rows, and how often
         for step in steps:
             if isinstance(step, (Postcode, Gazetteer)):
@@ -422,11 +451,7 @@ class Chain:
 
     def context(self) -> tuple[float, float] | None:
         """The median of the points placed so far in this run (a file's rows lie together)."""
-        if len(self.placed) < 3:
-            return None
-        lats = sorted(p[0] for p in self.placed)
-        lons = sorted(p[1] for p in self.placed)
-        return lats[len(lats) // 2], lons[len(lons) // 2]
+        return self.placed.median()
 
     @property
     def names(self) -> list[str]:
@@ -496,7 +521,7 @@ class Chain:
             if location is not None:
                 outcome.location = location
                 if location.precision != "region":
-                    self.placed = [*self.placed[-CONTEXT_POINTS + 1:], (location.lat, location.lon)]
+                    self.placed.add(location.lat, location.lon)
                 break
         if outcome.country and outcome.country_from is None:  # where the coordinates lie
             self.inferred[outcome.country] = self.inferred.get(outcome.country, 0) + 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -72,23 +72,25 @@ def _admin1(region: str, country: str) -> str | None:
     return NATIONS.get(country, {}).get(fold(region))
 
 
-def _names(address) -> list[tuple[str, bool]]:
-    """Where the town may be written, in order, with whether the guess needs saying."""
+def _names(address) -> Iterator[tuple[str, bool]]:
+    """Where the town may be written, in order, with whether the guess needs saying: the
+    street lines are read only when the town is not found under its own name."""
     city, street = address.city.strip(), address.street.strip()
-    names = [(city, False)] if city else []
+    if city:
+        yield city, False
     if street:
-        lines = [p.strip() for p in re.split(r"[\n,]|<br\s*/?>", street, flags=re.I) if p.strip()]
+        lines = [p.strip() for p in _LINE_BREAKS.split(street) if p.strip()]
         if city and lines:
-            names.append((f"{lines[-1]} {city}", False))  # "Kirkby" + "Stephen"
+            yield f"{lines[-1]} {city}", False  # "Kirkby" + "Stephen"
         for line in reversed(lines[1:] if len(lines) > 1 else lines):
-            if not re.match(r"^\d", line):
-                names.append((line, True))
+            if not line[:1].isdecimal():  # as r"^\d" (decimal digits)
+                yield line, True
             after = _AFTER_STREET.search(line)  # "79 Caroline Street Birmingham"
             if after:
-                names.append((after.group(1), True))
-    return names
+                yield after.group(1), True
 
 
+_LINE_BREAKS = re.compile(r"[\n,]|<br\s*/?>", re.I)
 _AFTER_STREET = re.compile(
     r"\b(?:street|st|road|rd|lane|avenue|ave|way|drive|close|place|square|terrace|crescent|row|gardens|"
     r"rue|boulevard|bd|via|viale|piazza|strasse|straße|str|weg|platz|ulica|ul|calle|rua)\.?\s+(\D+)$", re.I)
