@@ -255,13 +255,16 @@ def test_likely_duplicates_are_reported(db, tmp_path):
 
 def test_report_csv_is_formula_safe(db, tmp_path):
     path = tmp_path / "evil.csv"
-    path.write_text('name,city,country\n"=HYPERLINK(""http://evil.example"")",Lyon,FR\n')
+    path.write_text('name,city,country,website\n"=HYPERLINK(""http://evil.example"")",Lyon,FR,\n'
+                    '@SUM(1+1),-2+3,+X,javascript:alert(1)\n')  # a row with problems too: lines of its own
     report = run(db, path)
     out = tmp_path / "report.csv"
     report.write_csv(out)
     with out.open(encoding="utf-8-sig") as f:
-        names = [row["name"] for row in csv.DictReader(f)]
-    assert names == ["'=HYPERLINK(\"http://evil.example\")"]
+        lines = list(csv.DictReader(f))
+    assert [line["name"] for line in lines if line["action"]] == ["'=HYPERLINK(\"http://evil.example\")", "'@SUM(1+1)"]
+    assert any(line["name"] == "'@SUM(1+1)" and line["level"] for line in lines)  # a problem's line names it too
+    assert not [cell for line in lines for cell in line.values() if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
     # the catalogue stores the text as it was; it is only neutralised in CSV
     assert org(db, '=HYPERLINK("http://evil.example")')
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import vocab
-from ..csvsafe import write_csv
+from ..csvsafe import safe, write_csv
 from ..text import fold
 from ..translate import N_, Message, to_data
 
@@ -143,17 +143,21 @@ class RowLog:
         return self._spilled + len(self._recent)
 
     def __iter__(self):
+        return itertools.starmap(RowOutcome, self.values())
+
+    def values(self):
+        """Each outcome's fields (row, name, action, slug, precision, location source), in order."""
         if self._spill is not None:
             self._spill.flush()
             position = self._spill.tell()
             self._spill.seek(0)
             try:
                 while self._spill.tell() < position:
-                    for values in pickle.load(self._spill):  # nosec B301 # written above by this process
-                        yield RowOutcome(*values)
+                    yield from pickle.load(self._spill)  # nosec B301 # written above by this process
             finally:
                 self._spill.seek(position)
-        yield from self._recent
+        for o in self._recent:
+            yield o.row, o.name, o.action, o.slug, o.precision, o.location_source
 
     def __getitem__(self, index: int) -> RowOutcome:
         if index < 0:
@@ -389,25 +393,31 @@ class Report:
         for issue in self.issues:
             by_row.setdefault(issue.row, []).append(issue)
 
+        def checked(cells: list) -> list:
+            return [safe(v) for v in cells]
+
         def lines():
             for issue in by_row.get(None, []):
-                yield ["", "", "", "", "", issue.level, issue.column, issue.message]
-            for outcome in self.rows:
-                where = outcome.precision or ("not located" if outcome.action != "skipped" else "")
-                yield [outcome.row, outcome.name, outcome.action, outcome.slug, where, "", "", ""]
-                for issue in by_row.get(outcome.row, []):
-                    yield [outcome.row, outcome.name, "", "", "", issue.level, issue.column, issue.message]
+                yield checked(["", "", "", "", "", issue.level, issue.column, issue.message])
+            for row, name, action, slug, precision, _source in self.rows.values():
+                where = precision or ("not located" if action != "skipped" else "")
+                # Of an outcome's line only the name is the file's: its row number, action, slug
+                # (a letter or digit first) and precision are the importer's own words.
+                yield [row, safe(name), action, slug, where, "", "", ""]
+                for issue in by_row.get(row, ()):
+                    yield checked([row, name, "", "", "", issue.level, issue.column, issue.message])
             for u in self.unknown_values() + self.unknown_resource_values():
-                yield ["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"]
+                yield checked(["", "", "", "", "", "warning", u.column, f"{u.message}: {u.rows_text()}"])
             for row, name, slug, why in self.duplicates:
                 decided = self.duplicate_decision_text(row)
-                yield [row, name, "", slug, "", "warning", "",
-                       f"likely duplicate of '{slug}': {why}" + (f"; {decided}" if decided else "")]
+                yield checked([row, name, "", slug, "", "warning", "",
+                               f"likely duplicate of '{slug}': {why}" + (f"; {decided}" if decided else "")])
             if self.duplicates_count > len(self.duplicates):
-                yield ["", "", "", "", "", "warning", "",
-                       f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"]
+                yield checked(["", "", "", "", "", "warning", "",
+                               f"{self.duplicates_count - len(self.duplicates)} more likely duplicates are not listed"])
 
-        write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines())
+        write_csv(path, ["row", "name", "action", "slug", "location", "level", "column", "message"], lines(),
+                  neutralised=True)
 
 
 def column_how(how: str) -> str:
