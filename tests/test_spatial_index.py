@@ -3,6 +3,7 @@ inserts would, stays a valid R*Tree (rtreecheck) and keeps working as rows chang
 
 import csv
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -100,7 +101,7 @@ def located_in(db, box):
 def test_an_import_into_an_empty_catalogue_packs_the_index_and_a_small_one_adds_to_it(db, tmp_path, monkeypatch):
     ways = []
     real = spatial.index_new_points
-    monkeypatch.setattr(catalogue, "index_new_points", lambda *a: ways.append(real(*a)) or ways[-1])
+    monkeypatch.setattr(catalogue, "index_new_points", lambda *a, **k: ways.append(real(*a, **k)) or ways[-1])
     import_csv(db, write_csv(tmp_path / "first.csv", rows(12000)))
     import_csv(db, write_csv(tmp_path / "more.csv", rows(300, start=12000, seed=6)))
     assert ways == ["packed", "inserted"]
@@ -126,8 +127,8 @@ def test_a_failed_import_leaves_the_index_as_it_was(db, tmp_path, monkeypatch):
     import_csv(db, write_csv(tmp_path / "first.csv", rows(500)))
     before = db.execute("SELECT * FROM organisations_rtree ORDER BY id").fetchall()
 
-    def fail(*args):
-        spatial.index_new_points(*args)
+    def fail(*args, **kwargs):
+        spatial.index_new_points(*args, **kwargs)
         raise RuntimeError("the disk is full")
     monkeypatch.setattr(catalogue, "index_new_points", fail)
     with pytest.raises(RuntimeError):
@@ -144,7 +145,7 @@ def as_sqlite_inserts_would(db):
     return by_sqlite
 
 
-def refused_half_way(db, ids, lats, lons):
+def refused_half_way(db, tree):
     """What defensive SQLite does to the packed writer: the shadow tables refuse it (here
     after some of it is written, which must be undone)."""
     for table in ("node", "rowid", "parent"):
@@ -160,7 +161,7 @@ def test_a_packed_index_that_sqlite_refuses_is_undone_and_sqlite_inserts_the_poi
                                                                                    caplog, refusal):
     import_csv(db, write_csv(tmp_path / "first.csv", rows(200)))  # held before: kept as it was
     if refusal == "shadow tables read-only":
-        monkeypatch.setattr(spatial, "write_packed", refused_half_way)
+        monkeypatch.setattr(spatial, "store_packed", refused_half_way)
     else:
         monkeypatch.setattr(spatial, "_CELL", LITTLE_ENDIAN)
     report = import_csv(db, write_csv(tmp_path / "big.csv", rows(3000, start=200, seed=8)))
@@ -196,7 +197,7 @@ def test_a_packed_index_is_made_from_the_points_the_import_wrote(db, tmp_path, m
     given = []
     real = spatial.index_new_points
     monkeypatch.setattr(catalogue, "index_new_points",
-                        lambda db_, first, points=None: given.append(points) or real(db_, first, points))
+                        lambda db_, first, points=None, **k: given.append(points) or real(db_, first, points, **k))
     lines = rows(500)
     lines.append((lines[3][0], "Lyon", "FR", 47.5, 2.5))  # Coop 3 again, elsewhere: skipped as a repeat
     report = import_csv(db, write_csv(tmp_path / "first.csv", lines))
@@ -206,3 +207,32 @@ def test_a_packed_index_is_made_from_the_points_the_import_wrote(db, tmp_path, m
     everything = "SELECT * FROM organisations_rtree ORDER BY id"
     assert db.execute(everything).fetchall() == as_sqlite_inserts_would(db).execute(everything).fetchall()
     assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+
+
+def test_the_packed_tree_is_worked_out_while_the_import_rebuilds_its_indexes(db, tmp_path, monkeypatch):
+    """Issue 31: working out the tree of a million points took a second of the import's end,
+    while the process that had read the file was done; it is worked out in a thread while
+    SQLite rebuilds the organisations' indexes (each waits here to see the other running)."""
+    monkeypatch.setattr(catalogue.writes, "LARGE_LOAD_ROWS", 40)  # the indexes are set aside, then rebuilt
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 50)  # a first chunk of 50 rows is a large load here
+    packing, rebuilding = threading.Event(), threading.Event()
+    real_pack, real_rebuild = spatial.pack, catalogue.rebuild_indexes
+
+    def pack(*args):
+        packing.set()
+        assert rebuilding.wait(10), "the indexes were not rebuilt meanwhile"
+        return real_pack(*args)
+
+    def rebuild(db_, made_by):
+        rebuilding.set()
+        assert packing.wait(10), "the tree was not worked out meanwhile"
+        assert made_by  # a large load's
+        real_rebuild(db_, made_by)
+    monkeypatch.setattr(spatial, "pack", pack)
+    monkeypatch.setattr(catalogue, "rebuild_indexes", rebuild)
+    report = import_csv(db, write_csv(tmp_path / "first.csv", rows(600)))
+    assert report.spatial_index == "packed"
+    assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
+    everything = "SELECT * FROM organisations_rtree ORDER BY id"
+    assert db.execute(everything).fetchall() == as_sqlite_inserts_would(db).execute(everything).fetchall()
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

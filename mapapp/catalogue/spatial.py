@@ -25,6 +25,9 @@ import logging
 import math
 import sqlite3
 import struct
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import sqlite_utils
@@ -39,14 +42,17 @@ _AWAY_FROM_ZERO = 1.0 + 1.0 / 8388608.0
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])  # id, min_lat, max_lat, min_lon, max_lon
 
 
-def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple | None = None) -> str:
+def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple | None = None, *,
+                     meanwhile: Callable[[], None] | None = None) -> str:
     """Put the located organisations from ``first_id`` on (an import's new rows, written
     without the per-row trigger) into the spatial index, inside the caller's transaction.
     ``new_points``: their ids, latitudes and longitudes as the import wrote them (sequences in
     id order), so that a large import's points are not read back from the table (2 s at a
-    million); None: read them. Returns how: "packed" when the whole index was rewritten,
-    "inserted" when SQLite inserted the new points, "inserted (packing refused: …)" when it
-    had to because the packed tree could not be written."""
+    million); None: read them. ``meanwhile()`` runs first, on this connection: a packed tree
+    is worked out in a thread as it runs (an import rebuilds its indexes then: issue 31, 1 s
+    of a million points on a core the import left idle). Returns how: "packed" when the whole
+    index was rewritten, "inserted" when SQLite inserted the new points, "inserted (packing
+    refused: …)" when it had to because the packed tree could not be written."""
     held = db.execute(f"SELECT count(*) FROM {RTREE}_rowid").fetchone()[0]  # nosec B608 # table name from code
     if new_points is None:
         new = db.execute("SELECT count(*) FROM organisations WHERE id >= ? AND lat IS NOT NULL",
@@ -54,6 +60,8 @@ def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple
     else:
         new = len(new_points[0])
     if new < max(held, 1):
+        if meanwhile:
+            meanwhile()
         _insert(db, first_id)
         return "inserted"
     if new_points is None:
@@ -61,9 +69,15 @@ def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple
     else:  # the points stored before the import, then the import's own
         ids, lats, lons = (np.concatenate([stored, np.asarray(given, dtype=stored.dtype)])
                            for stored, given in zip(_located(db, "id < ? AND lat IS NOT NULL", [first_id]), new_points))
+    node_size = db.execute(f"SELECT length(data) FROM {RTREE}_node WHERE nodeno = 1").fetchone()[0]  # nosec B608
+    with ThreadPoolExecutor(1, thread_name_prefix="mapapp-packing") as worker:
+        tree = worker.submit(pack, ids, lats, lons, node_size)
+        if meanwhile:
+            meanwhile()
+        tree = tree.result()
     db.execute("SAVEPOINT packed_index")
     try:
-        write_packed(db, ids, lats, lons)
+        store_packed(db, tree)
         _check_samples(db, ids, lats, lons)
     except sqlite3.DatabaseError as error:
         db.execute("ROLLBACK TO packed_index")
@@ -111,19 +125,33 @@ def _check_samples(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray,
             raise sqlite3.DatabaseError(f"point {point_id} at ({lat}, {lon}) not found in the packed tree as written")
 
 
+@dataclass
+class PackedTree:
+    """A packed tree as the R*Tree's tables hold it (see ``pack``)."""
+
+    node_size: int
+    nodes: list[tuple[int, bytes]]  # (node number, its bytes), in number order
+    parents: list[tuple[int, int]]  # (node number, its parent's), in number order
+    leaf_ids: np.ndarray  # the points' ids in id order, and the leaf each is in
+    leaves: np.ndarray
+
+
 def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> None:
     """Replace the spatial index's content by a packed tree of these points."""
     node_size = db.execute(f"SELECT length(data) FROM {RTREE}_node WHERE nodeno = 1").fetchone()[0]  # nosec B608
+    store_packed(db, pack(ids, lats, lons, node_size))
+
+
+def pack(ids: np.ndarray, lats: np.ndarray, lons: np.ndarray, node_size: int) -> PackedTree:
+    """The packed tree of these points, in nodes of ``node_size`` bytes (the R*Tree's own):
+    worked out without the catalogue, so that a thread may do it while the connection works."""
     capacity = (node_size - 4) // _CELL.itemsize
-    for table in ("node", "rowid", "parent"):
-        db.execute(f"DELETE FROM {RTREE}_{table}")  # nosec B608 # table names from code
+    tree = PackedTree(node_size, [], [], np.empty(0, np.int64), np.empty(0, np.int64))
     if not len(ids):
-        db.execute(f"INSERT INTO {RTREE}_node VALUES (1, zeroblob(?))", [node_size])  # nosec B608
-        return
+        return tree
     boxes = np.column_stack([_down(lats), _up(lats), _down(lons), _up(lons)])
     levels = _pack(boxes, capacity)  # leaves first; each level: (order of its cells, cut points)
     node_numbers = _number(levels)
-    nodes, parents = [], []
     cells_ids, cells_boxes = ids, boxes
     for depth, ((order, cuts), numbers) in enumerate(zip(levels, node_numbers)):
         cells = np.empty(len(order), dtype=_CELL)
@@ -133,19 +161,31 @@ def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, l
         for number, start, end in zip(numbers.tolist(), cuts[:-1].tolist(), cuts[1:].tolist()):
             body = data[start * _CELL.itemsize:end * _CELL.itemsize]
             head = struct.pack(">HH", depth if is_root else 0, end - start)
-            nodes.append((number, head + body + bytes(node_size - 4 - len(body))))
+            tree.nodes.append((number, head + body + bytes(node_size - 4 - len(body))))
         owner = np.repeat(numbers, np.diff(cuts))  # the node each cell is in
         if depth == 0:
             by_id = np.argsort(cells["id"], kind="stable")
-            leaf_ids, leaves = cells["id"][by_id], owner[by_id]
-            for start in range(0, len(leaf_ids), 65536):
-                db.conn.executemany(f"INSERT INTO {RTREE}_rowid VALUES (?, ?)",  # nosec B608
-                                    zip(leaf_ids[start:start + 65536].tolist(), leaves[start:start + 65536].tolist()))
+            tree.leaf_ids, tree.leaves = cells["id"][by_id].astype(np.int64), owner[by_id]
         else:
-            parents.extend(zip(cells["id"].tolist(), owner.tolist()))
+            tree.parents.extend(zip(cells["id"].tolist(), owner.tolist()))
         cells_ids, cells_boxes = numbers, _enclosing(cells_boxes[order], cuts)  # the next level's cells
-    db.conn.executemany(f"INSERT INTO {RTREE}_node VALUES (?, ?)", sorted(nodes))  # nosec B608
-    db.conn.executemany(f"INSERT INTO {RTREE}_parent VALUES (?, ?)", sorted(parents))  # nosec B608
+    tree.nodes.sort()
+    tree.parents.sort()
+    return tree
+
+
+def store_packed(db: sqlite_utils.Database, tree: PackedTree) -> None:
+    """Replace the spatial index's content by ``tree``."""
+    for table in ("node", "rowid", "parent"):
+        db.execute(f"DELETE FROM {RTREE}_{table}")  # nosec B608 # table names from code
+    if not tree.nodes:
+        db.execute(f"INSERT INTO {RTREE}_node VALUES (1, zeroblob(?))", [tree.node_size])  # nosec B608
+        return
+    for start in range(0, len(tree.leaf_ids), 65536):
+        db.conn.executemany(f"INSERT INTO {RTREE}_rowid VALUES (?, ?)",  # nosec B608
+                            zip(tree.leaf_ids[start:start + 65536].tolist(), tree.leaves[start:start + 65536].tolist()))
+    db.conn.executemany(f"INSERT INTO {RTREE}_node VALUES (?, ?)", tree.nodes)  # nosec B608
+    db.conn.executemany(f"INSERT INTO {RTREE}_parent VALUES (?, ?)", tree.parents)  # nosec B608
 
 
 def _pack(boxes: np.ndarray, capacity: int) -> list[tuple[np.ndarray, np.ndarray]]:

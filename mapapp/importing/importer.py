@@ -387,11 +387,15 @@ class _Run:
             self.report.rows.extend(sorted(chunk.skipped + outcomes, key=lambda r: r.row))
             self.progress(self.rows_read)
             self.collect()
-        catalogue.rebuild_indexes(self.db, set_aside or [])
+        def rebuild() -> None:
+            catalogue.rebuild_indexes(self.db, set_aside or [])
         if self.context.first_new_id is not None and not self.options.dry_run:
-            # Once for the whole import (a dry run is rolled back before anything reads it).
+            # Once for the whole import (a dry run is rolled back before anything reads it); a
+            # packed tree is worked out while the indexes are rebuilt.
             self.report.spatial_index = catalogue.index_new_points(self.db, self.context.first_new_id,
-                                                                   self.context.new_points)
+                                                                   self.context.new_points, meanwhile=rebuild)
+        else:
+            rebuild()
 
     def in_batches(self, checked) -> None:
         """Commit as it goes (staff can write between transactions); a first chunk of
