@@ -209,26 +209,26 @@ def test_a_packed_index_is_made_from_the_points_the_import_wrote(db, tmp_path, m
     assert db.execute("SELECT rtreecheck('organisations_rtree')").fetchone() == ("ok",)
 
 
-def test_the_packed_tree_is_worked_out_while_the_import_rebuilds_its_indexes(db, tmp_path, monkeypatch):
-    """Issue 31: working out the tree of a million points took a second of the import's end,
-    while the process that had read the file was done; it is worked out in a thread while
+def test_the_points_are_put_in_order_for_the_packed_tree_while_the_import_rebuilds_its_indexes(db, tmp_path, monkeypatch):
+    """Issue 31: putting a million points in order took most of a second of the import's end,
+    while the process that had read the file was done; they are put in order in a thread while
     SQLite rebuilds the organisations' indexes (each waits here to see the other running)."""
     monkeypatch.setattr(catalogue.writes, "LARGE_LOAD_ROWS", 40)  # the indexes are set aside, then rebuilt
     monkeypatch.setattr(reading, "CHUNK_ROWS", 50)  # a first chunk of 50 rows is a large load here
     packing, rebuilding = threading.Event(), threading.Event()
-    real_pack, real_rebuild = spatial.pack, catalogue.rebuild_indexes
+    real_order, real_rebuild = spatial.order_points, catalogue.rebuild_indexes
 
-    def pack(*args):
+    def order_points(*args):
         packing.set()
         assert rebuilding.wait(10), "the indexes were not rebuilt meanwhile"
-        return real_pack(*args)
+        return real_order(*args)
 
     def rebuild(db_, made_by):
         rebuilding.set()
         assert packing.wait(10), "the tree was not worked out meanwhile"
         assert made_by  # a large load's
         real_rebuild(db_, made_by)
-    monkeypatch.setattr(spatial, "pack", pack)
+    monkeypatch.setattr(spatial, "order_points", order_points)
     monkeypatch.setattr(catalogue, "rebuild_indexes", rebuild)
     report = import_csv(db, write_csv(tmp_path / "first.csv", rows(600)))
     assert report.spatial_index == "packed"

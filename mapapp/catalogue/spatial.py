@@ -49,8 +49,8 @@ def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple
     ``new_points``: their ids, latitudes and longitudes as the import wrote them (sequences in
     id order), so that a large import's points are not read back from the table (2 s at a
     million); None: read them. ``meanwhile()`` runs first, on this connection: a packed tree
-    is worked out in a thread as it runs (an import rebuilds its indexes then: issue 31, 1 s
-    of a million points on a core the import left idle). Returns how: "packed" when the whole
+    are put in order in a thread as it runs (an import rebuilds its indexes then: issue 31,
+    most of a second of a million points, on a core the import left idle). Returns how: "packed" when the whole
     index was rewritten, "inserted" when SQLite inserted the new points, "inserted (packing
     refused: …)" when it had to because the packed tree could not be written."""
     held = db.execute(f"SELECT count(*) FROM {RTREE}_rowid").fetchone()[0]  # nosec B608 # table name from code
@@ -71,13 +71,15 @@ def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple
                            for stored, given in zip(_located(db, "id < ? AND lat IS NOT NULL", [first_id]), new_points))
     node_size = db.execute(f"SELECT length(data) FROM {RTREE}_node WHERE nodeno = 1").fetchone()[0]  # nosec B608
     with ThreadPoolExecutor(1, thread_name_prefix="mapapp-packing") as worker:
-        tree = worker.submit(pack, ids, lats, lons, node_size)
+        # Only the points' order (the sorting): the nodes' bytes would hold 100 MB more of a
+        # million points while SQLite's sorter holds its own.
+        ordered = worker.submit(order_points, lats, lons, _capacity(node_size))
         if meanwhile:
             meanwhile()
-        tree = tree.result()
+        ordered = ordered.result()
     db.execute("SAVEPOINT packed_index")
     try:
-        store_packed(db, tree)
+        store_packed(db, pack(ids, lats, lons, node_size, ordered))
         _check_samples(db, ids, lats, lons)
     except sqlite3.DatabaseError as error:
         db.execute("ROLLBACK TO packed_index")
@@ -142,15 +144,26 @@ def write_packed(db: sqlite_utils.Database, ids: np.ndarray, lats: np.ndarray, l
     store_packed(db, pack(ids, lats, lons, node_size))
 
 
-def pack(ids: np.ndarray, lats: np.ndarray, lons: np.ndarray, node_size: int) -> PackedTree:
-    """The packed tree of these points, in nodes of ``node_size`` bytes (the R*Tree's own):
-    worked out without the catalogue, so that a thread may do it while the connection works."""
-    capacity = (node_size - 4) // _CELL.itemsize
+def _capacity(node_size: int) -> int:
+    return (node_size - 4) // _CELL.itemsize
+
+
+def order_points(lats: np.ndarray, lons: np.ndarray, capacity: int) -> tuple[np.ndarray, list]:
+    """The points' boxes (as the R*Tree rounds them) and their order in a packed tree of
+    nodes of ``capacity`` cells (``_pack``): without the catalogue, so that a thread may work
+    it out while the connection works."""
+    boxes = np.column_stack([_down(lats), _up(lats), _down(lons), _up(lons)])
+    return boxes, _pack(boxes, capacity) if len(boxes) else []
+
+
+def pack(ids: np.ndarray, lats: np.ndarray, lons: np.ndarray, node_size: int, ordered=None) -> PackedTree:
+    """The packed tree of these points, in nodes of ``node_size`` bytes (the R*Tree's own);
+    ``ordered``: what ``order_points`` gave for them, if it was worked out already."""
     tree = PackedTree(node_size, [], [], np.empty(0, np.int64), np.empty(0, np.int64))
     if not len(ids):
         return tree
-    boxes = np.column_stack([_down(lats), _up(lats), _down(lons), _up(lons)])
-    levels = _pack(boxes, capacity)  # leaves first; each level: (order of its cells, cut points)
+    # levels: leaves first; each level: (order of its cells, cut points)
+    boxes, levels = ordered or order_points(lats, lons, _capacity(node_size))
     node_numbers = _number(levels)
     cells_ids, cells_boxes = ids, boxes
     for depth, ((order, cuts), numbers) in enumerate(zip(levels, node_numbers)):
