@@ -123,14 +123,48 @@ def test_the_reading_process_checks_chunks_ahead_while_the_importer_is_still_tak
     assert received == [("chunk", i, chunk) for i in range(reading.AHEAD_CHUNKS + 1)]
 
 
-def test_the_reading_process_stops_when_the_importer_stops_listening():
+def test_the_reading_process_stops_when_the_importer_stops_listening_while_it_waits_for_room():
     read_end, write_end = os.pipe()
     sender = reading._Sender(os.fdopen(write_end, "wb"))
+    stopped = []
+
+    def check_ahead():
+        try:
+            for i in range(100):  # the pipe fills, then the chunks waiting: put waits for room
+                sender.put(("chunk", i, "x" * 300_000))
+            sender.close()
+        except BrokenPipeError:
+            stopped.append(i)
+    reader = threading.Thread(target=check_ahead, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while len(sender.waiting) < reading.AHEAD_CHUNKS and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(sender.waiting) == reading.AHEAD_CHUNKS, "the chunks checked ahead did not wait"
     os.close(read_end)  # the importer failed or was interrupted
-    with pytest.raises(BrokenPipeError):
-        for i in range(100):  # never waits for good: what cannot be sent is dropped
-            sender.put(("chunk", i, "x" * 100_000))
+    reader.join(10)
+    assert not reader.is_alive() and stopped and stopped[0] < 100  # it stopped, and said why
+
+
+def test_chunks_of_long_texts_are_checked_ahead_by_size_as_well(monkeypatch):
+    monkeypatch.setattr(reading, "AHEAD_BYTES", 1_000_000)
+    read_end, write_end = os.pipe()
+    sender = reading._Sender(os.fdopen(write_end, "wb"))
+    put = []
+
+    def check_ahead():
+        for i in range(reading.AHEAD_CHUNKS + 1):
+            sender.put(("chunk", i, "x" * 400_000))
+            put.append(i)
+    threading.Thread(target=check_ahead, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while len(put) < 3 and time.monotonic() < deadline:  # one being sent, two waiting (800 KB)
+        time.sleep(0.01)
+    assert len(put) == 3 and len(sender.waiting) == 2 and sender.waiting_bytes < 1_000_000
+    with os.fdopen(read_end, "rb") as pipe:
+        received = [pickle.load(pipe) for _ in range(reading.AHEAD_CHUNKS + 1)]  # nosec B301 # written above
         sender.close()
+    assert [m[1] for m in received] == list(range(reading.AHEAD_CHUNKS + 1))
 
 
 @pytest.mark.slow  # seconds of processes, workers or PDFs: make test runs it, the fast loop does not

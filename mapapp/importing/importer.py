@@ -113,9 +113,10 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     path = Path(path)
     _check_options(db, options)
     size = _ChunkSize(options)
+    has_refs = catalogue.source_has_refs(db, _source(path, options))  # once: the reading process locates by it
     with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db)),
-               _reader_locates(db, path, options, chain)) as file:
-        return _import(db, path, file, options, chain, size)
+               _reader_locates(options, chain, has_refs)) as file:
+        return _import(db, path, file, options, chain, size, has_refs)
 
 
 def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain: Chain, *,
@@ -127,11 +128,12 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     options = replace(options, dry_run=True, max_rows=max_rows, batch_size=None)
     _check_options(db, options)
     size = _ChunkSize(options)
+    has_refs = catalogue.source_has_refs(db, _source(path, options))
     with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db)),
-               _reader_locates(db, path, options, chain)) as file:
+               _reader_locates(options, chain, has_refs)) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
-            report = _import(db, path, file, options, chain, size)
+            report = _import(db, path, file, options, chain, size, has_refs)
         except ImportFailed as e:
             return Preview(headers, plan, None, str(e))
         return Preview(headers, plan, report)
@@ -179,17 +181,18 @@ def _source(path: Path, options: Options) -> str:
     return options.source or catalogue.slugify(path.stem)
 
 
-def _reader_locates(db: sqlite_utils.Database, path: Path, options: Options, chain: Chain) -> tuple[str, bool] | None:
+def _reader_locates(options: Options, chain: Chain, has_refs: bool) -> tuple[str, bool] | None:
     """What a reading process needs to locate the rows itself (``ReadSpec.locate``), or None
     when the importer must: when a step needs the catalogue or the network, or when rows may
-    update stored organisations (locating then depends on what is stored, see ``_locate``).
+    update stored organisations (``has_refs``: locating then depends on what is stored, see
+    ``_locate``).
 
     Issue 31: locating the rows whose point lies outside their country, or that have none,
     was about 3 s of the importer's work on a million CSV rows, while the process reading them
     had time to spare. That process asks the same chain in the same order, so what it finds
     is what the importer would have found."""
     spec = chain.offline_spec()
-    if spec is None or catalogue.source_has_refs(db, _source(path, options)):
+    if spec is None or has_refs:
         return None
     return spec, options.geocode
 
@@ -218,9 +221,9 @@ def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIn
 
 
 def _import(db: sqlite_utils.Database, path: Path, file: reading.CheckedFile, options: Options,
-            chain: Chain, size: _ChunkSize) -> Report:
+            chain: Chain, size: _ChunkSize, has_refs: bool) -> Report:
     source = _source(path, options)
-    context = _WriteContext.prepare(db, options, source)  # while a second process reads the file
+    context = _WriteContext.prepare(db, options, has_refs)  # while a second process reads the file
     table, plan = file.table, file.plan
     report = Report(file=path.name, source=source, dry_run=options.dry_run,
                     replaced_by=category_tree.replacements(db))
@@ -550,8 +553,8 @@ class _WriteContext:
     columns: dict[str, str] | None = None  # field → the file's header, for the report
 
     @classmethod
-    def prepare(cls, db, options: Options, source: str) -> _WriteContext:
-        return cls(_ExistingIndex.build(db), catalogue.source_has_refs(db, source), _linker(db, options),
+    def prepare(cls, db, options: Options, source_has_refs: bool) -> _WriteContext:
+        return cls(_ExistingIndex.build(db), source_has_refs, _linker(db, options),
                    batched=_batched(options), slugs=catalogue.slugs.Picker(db))
 
 

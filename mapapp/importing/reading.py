@@ -13,11 +13,11 @@ import gc
 import itertools
 import os
 import pickle  # nosec B403 # only between the importer and the process it starts
-import queue
 import signal
 import subprocess  # nosec B404
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +41,7 @@ PICTURE_SAMPLE = 20  # first rows whose cells tell a column of picture addresses
 # (about 1.4 MB each, pickled). Sent one by one, the importer's slower chunks held the reading
 # back and its faster ones waited for it: 9 s of a million rows (issue 31).
 AHEAD_CHUNKS = 4
+AHEAD_BYTES = 32 * 1024 * 1024  # rows of long texts: fewer chunks ahead (one always goes)
 # From these sizes a file is read by a second process (starting one costs about half a
 # second; smaller files are read faster than that here).
 SECOND_PROCESS_BYTES = {"csv": 4_000_000, "xlsx": 1_500_000, "ods": 1_000_000, "geojson": 8_000_000}
@@ -249,31 +250,53 @@ def _from_second_process(path: Path, spec: ReadSpec, size: int) -> Iterator[tupl
 
 class _Sender:
     """Sends the second process's pickled messages from a thread of their own, so that it
-    checks the next chunks (up to AHEAD_CHUNKS) while the importer is still taking one in."""
+    checks the next chunks (up to AHEAD_CHUNKS, and AHEAD_BYTES of them) while the importer is
+    still taking one in."""
 
     def __init__(self, out):
         self.out, self.failed = out, None
-        self.waiting: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD_CHUNKS)
+        self.waiting: deque[bytes | None] = deque()
+        self.waiting_bytes = 0
+        self.turn = threading.Condition()
         self.thread = threading.Thread(target=self._send, name="mapapp-reading-sender", daemon=True)
         self.thread.start()
 
     def _send(self) -> None:
-        while (data := self.waiting.get()) is not None:
+        while True:
+            with self.turn:
+                while not self.waiting:
+                    self.turn.wait()
+                data = self.waiting.popleft()
+                self.waiting_bytes -= len(data or b"")
+                self.turn.notify_all()
+            if data is None:
+                return
             if self.failed is None:
                 try:
                     self.out.write(data)
                     self.out.flush()  # the whole chunk now: the importer can write it
-                except OSError as e:  # the importer stopped listening (BrokenPipeError)
-                    self.failed = e  # the rest is taken and dropped: put never blocks for good
+                except BaseException as e:  # noqa: BLE001 # the importer stopped listening (BrokenPipeError), or worse
+                    self.failed = e  # the rest is taken and dropped: put never waits for good
+
+    def _full(self, size: int) -> bool:
+        return bool(self.waiting) and (len(self.waiting) >= AHEAD_CHUNKS or self.waiting_bytes + size > AHEAD_BYTES)
 
     def put(self, message) -> None:
-        if self.failed is not None:
-            raise self.failed
-        self.waiting.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with self.turn:
+            while self.failed is None and self._full(len(data)):
+                self.turn.wait()
+            if self.failed is not None:
+                raise self.failed
+            self.waiting.append(data)
+            self.waiting_bytes += len(data)
+            self.turn.notify_all()
 
     def close(self) -> None:
         """Wait until everything put was sent; raise what stopped the sending, if anything."""
-        self.waiting.put(None)
+        with self.turn:
+            self.waiting.append(None)
+            self.turn.notify_all()
         self.thread.join()
         if self.failed is not None:
             raise self.failed
