@@ -34,7 +34,7 @@ class GeocodeConfigError(ValueError):
     """The geocoder settings cannot be used."""
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__ each: an import makes one per row (issue 31)
 class Address:
     """What is known of where an organisation is; ``lat``/``lon`` only when provided."""
 
