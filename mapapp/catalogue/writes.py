@@ -177,13 +177,17 @@ def bulk_insert(db: sqlite_utils.Database, items: list[tuple], also_avoid=(), *,
     picker.organisations_added += len(items)
     rows, searched, out = [], [], []
     themes, resources, descriptions = [], [], []
-    for org_id, item, (_, key, *search), slug in zip(itertools.count(first_id), items, texts, given):
+    # Appends, not a list made and extended per row and kind: 3.8 → 2.1-2.9 µs a row (issue 31).
+    for org_id, item, (_, key, name, description, city), slug in zip(itertools.count(first_id), items, texts, given):
         values, related = item[0], item[1]
-        rows.append([org_id, slug, stamp, stamp, key, *map(values.get, columns)])
-        searched.append((org_id, *search))
-        themes.extend([(org_id, t, rank) for rank, t in enumerate(related["themes"])])
-        for kind in ("need", "offer"):
-            resources.extend([(org_id, kind, code, detail or "") for code, detail in related[f"{kind}s"].items()])
+        rows.append((org_id, slug, stamp, stamp, key, *map(values.get, columns)))
+        searched.append((org_id, name, description, city))
+        for rank, theme in enumerate(related["themes"]):
+            themes.append((org_id, theme, rank))
+        for code, detail in related["needs"].items():
+            resources.append((org_id, "need", code, detail or ""))
+        for code, detail in related["offers"].items():
+            resources.append((org_id, "offer", code, detail or ""))
         if related["descriptions"]:
             descriptions.extend([(org_id, lang, text) for lang, text in related["descriptions"].items()])
         out.append((org_id, slug))
