@@ -48,10 +48,10 @@ def index_new_points(db: sqlite_utils.Database, first_id: int, new_points: tuple
     without the per-row trigger) into the spatial index, inside the caller's transaction.
     ``new_points``: their ids, latitudes and longitudes as the import wrote them (sequences in
     id order), so that a large import's points are not read back from the table (2 s at a
-    million); None: read them. ``meanwhile()`` runs first, on this connection: a packed tree
-    are put in order in a thread as it runs (an import rebuilds its indexes then: issue 31,
-    most of a second of a million points, on a core the import left idle). Returns how: "packed" when the whole
-    index was rewritten, "inserted" when SQLite inserted the new points, "inserted (packing
+    million); None: read them. ``meanwhile()`` runs first, on this connection, while the points
+    of a packed tree are put in order in a thread (an import rebuilds its indexes then: issue
+    31, 0.4-0.8 s of a million points, on a core the import left idle). Returns how: "packed"
+    when the whole index was rewritten, "inserted" when SQLite inserted the new points, "inserted (packing
     refused: …)" when it had to because the packed tree could not be written."""
     held = db.execute(f"SELECT count(*) FROM {RTREE}_rowid").fetchone()[0]  # nosec B608 # table name from code
     if new_points is None:

@@ -115,7 +115,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path, options: Options, c
     size = _ChunkSize(options)
     has_refs = catalogue.source_has_refs(db, _source(path, options))  # once: the reading process locates by it
     with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db)),
-               _reader_locates(options, chain, has_refs)) as file:
+               _reader_locates(path, options, chain, has_refs)) as file:
         return _import(db, path, file, options, chain, size, has_refs)
 
 
@@ -130,7 +130,7 @@ def preview(db: sqlite_utils.Database, path: str | Path, options: Options, chain
     size = _ChunkSize(options)
     has_refs = catalogue.source_has_refs(db, _source(path, options))
     with _open(path, options, size, category_index(db), tuple(field_store.list_fields(db)),
-               _reader_locates(options, chain, has_refs)) as file:
+               _reader_locates(path, options, chain, has_refs)) as file:
         headers, plan = file.table.headers, file.plan  # ImportFailed here: the file cannot be read at all
         try:
             report = _import(db, path, file, options, chain, size, has_refs)
@@ -181,18 +181,20 @@ def _source(path: Path, options: Options) -> str:
     return options.source or catalogue.slugify(path.stem)
 
 
-def _reader_locates(options: Options, chain: Chain, has_refs: bool) -> tuple[str, bool] | None:
+def _reader_locates(path: Path, options: Options, chain: Chain, has_refs: bool) -> tuple[str, bool] | None:
     """What a reading process needs to locate the rows itself (``ReadSpec.locate``), or None
-    when the importer must: when a step needs the catalogue or the network, or when rows may
+    when the importer must: when a step needs the catalogue or the network, when rows may
     update stored organisations (``has_refs``: locating then depends on what is stored, see
-    ``_locate``).
+    ``_locate``), or when the file is not a CSV (a workbook's reading process parses the whole
+    sheet before its first chunk, then checks rows about as fast as the importer writes them:
+    locating there made it the slower half, and 100,000 XLSX rows 0.9 s longer).
 
     Issue 31: locating the rows whose point lies outside their country, or that have none,
     was about 3 s of the importer's work on a million CSV rows, while the process reading them
     had time to spare. That process asks the same chain in the same order, so what it finds
     is what the importer would have found."""
     spec = chain.offline_spec()
-    if spec is None or has_refs:
+    if spec is None or has_refs or readers.FORMATS.get(path.suffix.lower()) != "csv":
         return None
     return spec, options.geocode
 
@@ -210,11 +212,8 @@ def _open(path: Path, options: Options, size: _ChunkSize, categories: CategoryIn
     second = options.second_process
     if second is None:
         second = reading.second_process_pays(path, spec)
-    if second and readers.FORMATS.get(path.suffix.lower()) == "csv":
-        # A workbook's reading process parses the whole sheet before its first chunk, and
-        # then checks rows about as fast as the importer writes them: locating there made it the
-        # slower half (an import of 100,000 XLSX rows took 0.9 s longer). A CSV's is faster.
-        spec.locate = locate
+    if second:
+        spec.locate = locate  # read here, the rows are located as they are written
     if second and _batched(options):
         size.rows, size.fixed = max(size.rows, reading.CHUNK_ROWS), True
     return reading.open_checked(path, spec, size, second_process=second)
@@ -498,18 +497,16 @@ def _locate(candidates: list[Candidate], stored: dict, chain: Chain, options: Op
             progress(done)
         previous = stored.get(c.key)
         if previous and previous.values["geo_precision"] == "manual":
-            c.outcome = None
             continue  # placed by hand: never moved by an import
         if previous and previous.values["lat"] is not None and c.address.lat is None and all(
                 c.values.get(f, previous.values[f]) == previous.values[f] for f in ADDRESS_FIELDS):
-            c.outcome = None
             continue  # same address as stored: keep the stored point without asking again
         if c.address.inside and provided_first:
             # Checked in bulk and inside its country: what the provided step would say.
             c.outcome = Outcome(Location(c.address.lat, c.address.lon, "provided", "provided"),
                                 tried=["provided"])
             continue
-        if c.outcome is None:  # else located by the reading process (see _reader_locates)
+        if c.outcome is None:  # else located by the reading process (never with rows stored: _reader_locates)
             # A country the row states wrongly is reported, not replaced by a guess.
             c.outcome = chain.locate_row(c.address, geocode=options.geocode,
                                          infer_country="country" not in c.rejected)
